@@ -1,0 +1,41 @@
+import { parseAllDocuments } from 'yaml';
+import { validateResource, type ValidationIssue } from './validate.js';
+import type { AnyResource } from './types.js';
+
+/** One YAML document from a manifest file, validated. */
+export interface ParsedDocument {
+  /** Zero-based index of the document in its file. */
+  index: number;
+  /** The resource, when the document parsed and has no errors. */
+  resource?: AnyResource;
+  issues: ValidationIssue[];
+}
+
+/**
+ * Parses a multi-document YAML text (`---` separated) and validates each document.
+ * Empty documents are skipped; syntax errors are reported as issues of that document.
+ */
+export function parseManifests(text: string): ParsedDocument[] {
+  const out: ParsedDocument[] = [];
+  parseAllDocuments(text).forEach((doc, index) => {
+    if ('errors' in doc && doc.errors.length > 0) {
+      out.push({ index, issues: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message, severity: 'error' as const })) });
+      return;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    const issues = validateResource(value);
+    const ok = !issues.some((i) => i.severity === 'error');
+    out.push(ok ? { index, resource: value as AnyResource, issues } : { index, issues });
+  });
+  return out;
+}
+
+/** Strips what is not configuration (status, managed fields) so the published form is stable. */
+export function normalizeResource(r: AnyResource): AnyResource {
+  const { name, namespace, generation, uid, labels, annotations } = r.metadata;
+  const metadata = Object.fromEntries(
+    Object.entries({ name, namespace, generation, uid, labels, annotations }).filter(([, v]) => v !== undefined),
+  ) as unknown as AnyResource['metadata'];
+  return { apiVersion: r.apiVersion, kind: r.kind, metadata, spec: r.spec } as AnyResource;
+}

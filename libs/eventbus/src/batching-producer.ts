@@ -1,0 +1,147 @@
+import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { Logger } from '@ganglion/telemetry';
+
+/** A record to produce. */
+export interface OutRecord {
+  topic: string;
+  key: string;
+  value: Buffer | string | null;
+  headers?: Record<string, string>;
+}
+
+/** Raised when the bus is unreachable or did not acknowledge a batch. */
+export class BusUnavailableError extends Error {
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+    this.name = 'BusUnavailableError';
+  }
+}
+
+/** Raised when too many records wait for the bus: callers should shed load (HTTP 503). */
+export class BusSaturatedError extends Error {
+  constructor(readonly queued: number) {
+    super(`event bus saturated: ${queued} records waiting for acknowledgement`);
+    this.name = 'BusSaturatedError';
+  }
+}
+
+export interface BatchingProducerOptions {
+  /** Wait this long for more records before sending a batch (ms, default 2). */
+  lingerMs?: number;
+  /** Most records in one produce request (default 500). */
+  maxBatch?: number;
+  /** Records allowed to wait (queued + in flight) before {@link BusSaturatedError} (default 20 000). */
+  maxQueued?: number;
+  logger: Logger;
+  /** Observes each flushed batch size (metrics). */
+  onBatch?: (size: number, ms: number, ok: boolean) => void;
+}
+
+interface Pending {
+  record: OutRecord;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Idempotent (acks=all) producer that micro-batches concurrent callers into one produce
+ * request; every caller awaits the acknowledgement of its own batch. One request is in flight
+ * at a time (the idempotent producer's ordering guarantee), and records arriving meanwhile
+ * form the next batch, so batches grow with load instead of latency.
+ */
+export class BatchingProducer {
+  private readonly producer: Producer;
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private flushing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private connected: Promise<void> | undefined;
+  private closed = false;
+  private readonly lingerMs: number;
+  private readonly maxBatch: number;
+  private readonly maxQueued: number;
+
+  constructor(kafka: Kafka, private readonly options: BatchingProducerOptions) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.lingerMs = options.lingerMs ?? 2;
+    this.maxBatch = options.maxBatch ?? 500;
+    this.maxQueued = options.maxQueued ?? 20_000;
+  }
+
+  /** Records waiting or in flight. */
+  get depth(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  /** Resolves once the broker acknowledged the record (acks=all); rejects otherwise. */
+  send(record: OutRecord): Promise<void> {
+    if (this.closed) return Promise.reject(new BusUnavailableError('producer is shutting down'));
+    if (this.depth >= this.maxQueued) return Promise.reject(new BusSaturatedError(this.depth));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.flushing) return;
+    if (this.queue.length >= this.maxBatch) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.lingerMs);
+    }
+  }
+
+  private async ensureConnected(): Promise<void> {
+    this.connected ??= this.producer.connect().catch((err: unknown) => {
+      this.connected = undefined;
+      throw err;
+    });
+    return this.connected;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = true;
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.inFlight = batch.length;
+    const started = Date.now();
+    try {
+      await this.ensureConnected();
+      const byTopic = new Map<string, TopicMessages>();
+      for (const { record } of batch) {
+        let tm = byTopic.get(record.topic);
+        if (!tm) byTopic.set(record.topic, (tm = { topic: record.topic, messages: [] }));
+        tm.messages.push({ key: record.key, value: record.value, headers: record.headers ?? {} });
+      }
+      await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      this.options.onBatch?.(batch.length, Date.now() - started, true);
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      this.options.onBatch?.(batch.length, Date.now() - started, false);
+      this.options.logger.warn('produce failed', { records: batch.length, error: err });
+      const e = new BusUnavailableError(`event bus did not acknowledge the event: ${(err as Error).message}`, err);
+      for (const p of batch) p.reject(e);
+    } finally {
+      this.inFlight = 0;
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+
+  /** Sends what is queued, then disconnects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.queue.length > 0 || this.flushing) {
+      if (!this.flushing) await this.flush();
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}

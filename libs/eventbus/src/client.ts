@@ -1,0 +1,51 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { Logger } from '@ganglion/telemetry';
+
+/**
+ * The only place that constructs the Kafka client (kafkajs). Everything above talks to the
+ * bus through this library, so the client can be replaced without touching services.
+ */
+export interface BusConnection {
+  /** Broker list, `host:port` each. */
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** How long a connection attempt may take (ms). */
+  connectionTimeoutMs?: number;
+}
+
+export function parseBrokers(value: string): string[] {
+  const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) throw new Error('no Kafka brokers given (expected host:port[,host:port...])');
+  for (const b of brokers) if (!/^[^:\s]+:\d{1,5}$/.test(b)) throw new Error(`"${b}" is not a Kafka broker address (host:port)`);
+  return brokers;
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(conn: BusConnection): Kafka {
+  const log = conn.logger.child({ component: 'kafka' });
+  const config: KafkaConfig = {
+    clientId: conn.clientId,
+    brokers: conn.brokers,
+    connectionTimeout: conn.connectionTimeoutMs ?? 1000,
+    requestTimeout: 10_000,
+    // Fail fast: callers decide what a failure means (503 at ingress, retry in loops).
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        // kafkajs logs every connection failure loudly; keep them at debug level.
+        const lvl = LEVELS[level] ?? 'info';
+        log[lvl === 'error' && /Connection|ECONNREFUSED|crash/i.test(String(message)) ? 'warn' : lvl](String(message), rest);
+      },
+  };
+  return new Kafka(config);
+}

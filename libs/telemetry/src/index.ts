@@ -1,0 +1,1 @@
+export { createLogger, parseLogLevel, type Logger, type LogFields, type LogLevel } from './logger.js';

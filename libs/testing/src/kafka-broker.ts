@@ -1,0 +1,224 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { waitFor } from './wait-for.js';
+
+/**
+ * A real Apache Kafka broker (KRaft, single node: broker + controller in one JVM) for tests
+ * and the local stack. The jars come from Maven Central (`org.apache.kafka:kafka_2.13`) and
+ * are cached; the broker listens on a free loopback port.
+ */
+export const KAFKA_VERSION = '3.9.1';
+
+export class MissingPrerequisiteError extends Error {}
+
+function cacheRoot(): string {
+  return process.env['GANGLION_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'ganglion');
+}
+
+function requireTool(cmd: string, args: string[], hint: string): void {
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  if (r.error || r.status !== 0) throw new MissingPrerequisiteError(`${cmd} is required to run Kafka locally: ${hint}`);
+}
+
+/** Resolves (and caches) the broker's runtime classpath directory. Idempotent. */
+export function ensureKafkaJars(version = KAFKA_VERSION): string {
+  const dir = join(cacheRoot(), `kafka-${version}`);
+  const libs = join(dir, 'libs');
+  if (existsSync(join(libs, `kafka_2.13-${version}.jar`))) return libs;
+  requireTool('java', ['-version'], 'install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)');
+  requireTool('mvn', ['-v'], 'install Apache Maven (Debian: apt-get install maven)');
+  mkdirSync(dir, { recursive: true });
+  const work = mkdtempSync(join(dir, 'fetch-'));
+  writeFileSync(
+    join(work, 'pom.xml'),
+    `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>dev.ganglion</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+<dependencies>
+<dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>${version}</version></dependency>
+<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
+</dependencies></project>`,
+  );
+  const r = spawnSync(
+    'mvn',
+    ['-q', '-B', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${join(work, 'libs')}`],
+    { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (r.status !== 0) throw new Error(`mvn could not fetch org.apache.kafka:kafka_2.13:${version} from Maven Central`);
+  rmSync(libs, { recursive: true, force: true });
+  renameSync(join(work, 'libs'), libs);
+  rmSync(work, { recursive: true, force: true });
+  return libs;
+}
+
+export interface KafkaBrokerOptions {
+  /** Broker port (default: a free loopback port). */
+  port?: number;
+  /** Directory for data and logs (default: a fresh temporary directory, removed on stop). */
+  dataDir?: string;
+  /** JVM heap, e.g. `512m`. */
+  heap?: string;
+  /** Write the broker's own log here (default: `<dataDir>/server.log`). */
+  logFile?: string;
+}
+
+/** A running (or stopped, restartable) single-node Kafka broker. */
+export class KafkaBroker {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private constructor(
+    readonly port: number,
+    private readonly controllerPort: number,
+    readonly dataDir: string,
+    private readonly ownsDataDir: boolean,
+    private readonly classpath: string,
+    private readonly heap: string,
+    private readonly logFile: string,
+  ) {}
+
+  /** `host:port` for clients. */
+  get brokers(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  static async start(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
+    const classpath = ensureKafkaJars();
+    const port = options.port ?? (await freePort());
+    const controllerPort = await freePort();
+    const ownsDataDir = !options.dataDir;
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ganglion-kafka-'));
+    mkdirSync(dataDir, { recursive: true });
+    const broker = new KafkaBroker(
+      port,
+      controllerPort,
+      dataDir,
+      ownsDataDir,
+      classpath,
+      options.heap ?? '768m',
+      options.logFile ?? join(dataDir, 'server.log'),
+    );
+    broker.configure();
+    await broker.resume();
+    return broker;
+  }
+
+  private get propsFile(): string {
+    return join(this.dataDir, 'server.properties');
+  }
+
+  private configure(): void {
+    const logDir = join(this.dataDir, 'data');
+    writeFileSync(
+      this.propsFile,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@127.0.0.1:${this.controllerPort}`,
+        `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
+        'controller.listener.names=CONTROLLER',
+        'inter.broker.listener.name=PLAINTEXT',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        `log.dirs=${logDir}`,
+        'num.partitions=1',
+        'auto.create.topics.enable=false',
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=4',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'transaction.state.log.num.partitions=4',
+        'group.initial.rebalance.delay.ms=0',
+        'log.cleaner.dedupe.buffer.size=16777216',
+        'log.flush.interval.messages=9223372036854775807',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(this.dataDir, 'log4j.properties'),
+      [
+        'log4j.rootLogger=WARN, stdout',
+        'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+        'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+        '',
+      ].join('\n'),
+    );
+    const clusterId = randomBytes(16).toString('base64url');
+    const format = spawnSync(
+      'java',
+      ['-cp', `${this.classpath}/*`, `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
+        'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', this.propsFile, '--ignore-formatted'],
+      { encoding: 'utf8' },
+    );
+    if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
+  }
+
+  /** Starts (or restarts after {@link stop}) the broker on the same port and data. */
+  async resume(): Promise<void> {
+    if (this.child) return;
+    const out = createWriteStream(this.logFile, { flags: 'a' });
+    let started = false;
+    let output = '';
+    const child = spawn(
+      'java',
+      [
+        `-Xms256m`, `-Xmx${this.heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true',
+        `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
+        '-cp', `${this.classpath}/*`, 'kafka.Kafka', this.propsFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    const onData = (chunk: Buffer): void => {
+      out.write(chunk);
+      if (!started) {
+        output += chunk.toString();
+        if (output.includes('Kafka Server started')) started = true;
+        if (output.length > 65536) output = output.slice(-32768);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        out.end();
+        if (this.child === child) this.child = undefined;
+        resolve();
+      }),
+    );
+    const kill = (): void => void child.kill('SIGKILL');
+    process.once('exit', kill);
+    child.once('exit', () => process.removeListener('exit', kill));
+    await waitFor(
+      () => {
+        if (this.child !== child) throw new Error(`broker exited during start-up: ${output.slice(-2000)}`);
+        return started;
+      },
+      { timeoutMs: 90_000, intervalMs: 50, what: `Kafka broker on port ${this.port}` },
+    );
+  }
+
+  /** Stops the JVM (SIGTERM, then SIGKILL after 20 s); the data stays for {@link resume}. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Stops the broker and removes its data directory if this broker created it. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,22 @@
+import { KafkaBroker } from './kafka-broker.js';
+
+/**
+ * The run's shared broker. The test runner (scripts/test.sh) starts one broker per run and
+ * passes it as `KAFKA_BROKERS`; a test file run on its own gets its own broker.
+ */
+let own: Promise<KafkaBroker> | undefined;
+
+export async function kafkaBrokers(): Promise<string> {
+  const fromEnv = process.env['KAFKA_BROKERS'];
+  if (fromEnv) return fromEnv;
+  own ??= KafkaBroker.start().then((b) => {
+    process.once('beforeExit', () => void b.destroy());
+    return b;
+  });
+  return (await own).brokers;
+}
+
+/** CLI helper: start a broker, print its address, keep running until signalled. */
+export async function runKafka(options: { dataDir?: string; port?: number } = {}): Promise<KafkaBroker> {
+  return KafkaBroker.start(options);
+}
