@@ -6,3 +6,4 @@ export { RECORD_VERSION, decodeActionRecord, RecordFormatError, type ActionRecor
 export { evaluateSensorEvent, matchingDependencies, singleDependencyOf, type FiredTrigger } from './sensor-match.js';
 export * from './backoff/index.js';
 export * from './ratelimit/index.js';
+export * from './conditions/index.js';
