@@ -7,3 +7,4 @@ export { evaluateSensorEvent, matchingDependencies, singleDependencyOf, type Fir
 export * from './backoff/index.js';
 export * from './ratelimit/index.js';
 export * from './conditions/index.js';
+export * from './govaluate/index.js';
