@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { validateResource, type ValidationIssue } from './validate.js';
+import { validateResource, type ValidateOptions, type ValidationIssue } from './validate.js';
 import type { AnyResource } from './types.js';
 
 /** One YAML document from a manifest file, validated. */
@@ -15,7 +15,7 @@ export interface ParsedDocument {
  * Parses a multi-document YAML text (`---` separated) and validates each document.
  * Empty documents are skipped; syntax errors are reported as issues of that document.
  */
-export function parseManifests(text: string): ParsedDocument[] {
+export function parseManifests(text: string, options: ValidateOptions = {}): ParsedDocument[] {
   const out: ParsedDocument[] = [];
   parseAllDocuments(text).forEach((doc, index) => {
     if ('errors' in doc && doc.errors.length > 0) {
@@ -24,7 +24,7 @@ export function parseManifests(text: string): ParsedDocument[] {
     }
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
-    const issues = validateResource(value);
+    const issues = validateResource(value, options);
     const ok = !issues.some((i) => i.severity === 'error');
     out.push(ok ? { index, resource: value as AnyResource, issues } : { index, issues });
   });

@@ -1,19 +1,18 @@
-import {
-  API_VERSION,
-  EVENT_SOURCE_TYPES,
-  KINDS,
-  TRIGGER_TYPES,
-  type AnyResource,
-  type Kind,
-} from './types.js';
+/**
+ * Validation of argoproj.io/v1alpha1 manifests: the schema-driven structural walk plus Argo's
+ * semantic rules (`pkg/reconciler/{eventsource,sensor,eventbus}/validate.go`) and Ganglion's own
+ * (Kafka-only EventBus). Every issue names its field path.
+ */
+import { Collector, isObj, typeName, walk, type Obj, type ObjectRule, type ValidationIssue, type WalkContext } from './schema-walk.js';
+import { eventSourceTypes } from './schema/event-source.schema.js';
+import { EventBusSpec } from './schema/event-bus.schema.js';
+import { EventSourceSpec } from './schema/event-source.schema.js';
+import { SensorSpec } from './schema/sensor.schema.js';
+import { WebhookContext } from './schema/common.schema.js';
+import { parseConditionNames } from './syntax.check.js';
+import { API_VERSION, EVENT_SOURCE_TYPES, KINDS, TRIGGER_TYPES, type AnyResource, type Kind } from './types.js';
 
-/** One problem found in a manifest, with the path of the field it concerns. */
-export interface ValidationIssue {
-  /** Field path, e.g. `spec.triggers[1].template.http.url`. */
-  path: string;
-  message: string;
-  severity: 'error' | 'warning';
-}
+export type { ValidationIssue } from './schema-walk.js';
 
 export class ValidationError extends Error {
   constructor(readonly issues: ValidationIssue[]) {
@@ -26,63 +25,162 @@ export function formatIssue(i: ValidationIssue): string {
   return `${i.path}: ${i.message}`;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-class Collector {
-  readonly issues: ValidationIssue[] = [];
-  error(path: string, message: string): void {
-    this.issues.push({ path, message, severity: 'error' });
-  }
-  warn(path: string, message: string): void {
-    this.issues.push({ path, message, severity: 'warning' });
-  }
-  requireString(obj: Obj, key: string, path: string): string | undefined {
-    const v = obj[key];
-    if (v === undefined || v === null || v === '') {
-      this.error(`${path}.${key}`, 'is required');
-      return undefined;
-    }
-    if (typeof v !== 'string') {
-      this.error(`${path}.${key}`, `must be a string, got ${typeName(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-  optionalString(obj: Obj, key: string, path: string): string | undefined {
-    const v = obj[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') {
-      this.error(`${path}.${key}`, `must be a string, got ${typeName(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-  stringMap(obj: Obj, key: string, path: string): void {
-    const v = obj[key];
-    if (v === undefined || v === null) return;
-    if (!isObj(v)) return this.error(`${path}.${key}`, `must be a map of strings, got ${typeName(v)}`);
-    for (const [k, x] of Object.entries(v))
-      if (typeof x !== 'string') this.error(`${path}.${key}.${k}`, `must be a string, got ${typeName(x)}`);
-  }
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+export interface ValidateOptions {
+  /** Report unknown and deprecated fields as errors instead of warnings (`ganglion lint --strict`). */
+  strict?: boolean;
 }
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
-const TRIGGER_HTTP_METHODS = ['GET', 'DELETE', 'PATCH', 'POST', 'PUT'];
+const WEBHOOK_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
+
+/** Source types run active-passive behind a leader elector (Argo `RecreateStrategyEventSources`). */
+export const LEADER_ELECTED_SOURCE_TYPES: readonly string[] = [
+  'amqp', 'calendar', 'kafka', 'pubSub', 'azureEventsHub', 'azureServiceBus', 'nats', 'mqtt', 'minio', 'emitter',
+  'nsq', 'pulsar', 'redis', 'redisStream', 'resource', 'hdfs', 'file', 'sftp', 'generic',
+];
+
+const set = (v: unknown) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
+
+/** Argo `ValidateWebhookContext` (`webhook_context.go`), beyond the structural checks. */
+const webhookContextRule: ObjectRule = (cfg, path, { c }) => {
+  const endpoint = cfg['endpoint'];
+  if (typeof endpoint === 'string' && !endpoint.startsWith('/')) c.error(`${path}.endpoint`, `must start with "/", got "${endpoint}"`);
+  const method = cfg['method'];
+  if (typeof method === 'string' && !WEBHOOK_METHODS.includes(method.toUpperCase()))
+    c.error(`${path}.method`, `must be one of ${WEBHOOK_METHODS.join(', ')}, got "${method}"`);
+  const port = cfg['port'];
+  if (typeof port === 'string' && (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535))
+    c.error(`${path}.port`, `must be a port number 1-65535, got "${port}"`);
+  if (set(cfg['serverCertSecret']) !== set(cfg['serverKeySecret'])) c.error(path, 'serverCertSecret and serverKeySecret must be set together');
+};
+
+const tlsRule: ObjectRule = (v, path, { c }) => {
+  if (set(v['clientCertSecret']) !== set(v['clientKeySecret'])) c.error(path, 'clientCertSecret and clientKeySecret must be set together');
+};
+
+const onlyOne = (v: Obj, a: string, b: string, path: string, c: Collector) => {
+  if (set(v[a]) && set(v[b])) c.error(path, `only one of ${a} and ${b} may be set`);
+};
+
+/** Rules keyed by schema object name. `deps` is the sensor's dependency names, when validating a Sensor. */
+function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
+  const parameterRule: ObjectRule = (p, path, { c }) => {
+    const src = p['src'];
+    const dep = isObj(src) ? src['dependencyName'] : undefined;
+    if (deps && typeof dep === 'string' && dep !== '' && !deps.has(dep))
+      c.error(`${path}.src.dependencyName`, `"${dep}" is not a dependency of this sensor (have: ${[...deps].join(', ')})`);
+  };
+  return {
+    WebhookContext: webhookContextRule,
+    WebhookEventSource: webhookContextRule,
+    TLSConfig: tlsRule,
+    KafkaEventSource: (v, path, { c }) => {
+      if (typeof v['partition'] === 'string' && v['partition'] !== '' && !/^\d+$/.test(v['partition']))
+        c.error(`${path}.partition`, `must be a partition number, got "${v['partition']}"`);
+      if (!set(v['partition']) && !set(v['consumerGroup'])) c.error(path, 'partition is required when consumerGroup is not set');
+      for (const b of String(v['url']).split(','))
+        if (!/^[^:\s/]+:\d{1,5}$/.test(b.trim())) c.error(`${path}.url`, `"${b.trim()}" is not host:port`);
+    },
+    GithubEventSource: (v, path, { c }) => {
+      if (!set(v['repositories']) && !set(v['organizations']) && !(set(v['owner']) && set(v['repository'])))
+        c.error(path, 'either repositories or organizations is required');
+      onlyOne(v, 'repositories', 'organizations', path, c);
+      onlyOne(v, 'apiToken', 'githubApp', path, c);
+    },
+    GitlabEventSource: (v, path, { c }) => {
+      if (!set(v['projects']) && !set(v['groups']) && !set(v['projectID'])) c.error(path, 'either projects or groups is required');
+    },
+    BitbucketEventSource: (v, path, { c }) => {
+      if (!set(v['repositories']) && !(set(v['owner']) && set(v['repositorySlug']))) c.error(`${path}.repositories`, 'is required');
+    },
+    BitbucketServerEventSource: (v, path, { c }) => {
+      if (!set(v['projects']) && !set(v['repositories']) && !(set(v['projectKey']) && set(v['repositorySlug'])))
+        c.error(path, 'either projects or repositories is required');
+    },
+    StripeEventSource: (v, path, { c }) => {
+      if (v['createWebhook'] === true && !set(v['apiKey'])) c.error(`${path}.apiKey`, 'is required when createWebhook is true');
+    },
+    CalendarEventSource: (v, path, { c }) => {
+      onlyOne(v, 'schedule', 'interval', path, c);
+    },
+    AzureServiceBusEventSource: (v, path, { c }) => {
+      if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');
+    },
+    AzureServiceBusTrigger: (v, path, { c }) => {
+      if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');
+    },
+    Backoff: (v, path, { c }) => {
+      const d = v['duration'];
+      if (typeof d === 'string' && d !== '' && !/^\d+$/.test(d) && !/^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.test(d))
+        c.error(`${path}.duration`, `"${d}" is not a duration (integer nanoseconds or e.g. "1s", "500ms")`);
+    },
+    EventContext: (v, path, { c }) => {
+      if (!['type', 'subject', 'source', 'datacontenttype', 'id', 'specversion', 'time'].some((k) => set(v[k])))
+        c.error(path, 'at least one of type, subject, source or datacontenttype must be set');
+    },
+    DataFilter: (v, path, { c }) => {
+      const type = v['type'];
+      const comparator = (v['comparator'] as string | undefined) ?? '';
+      const values = Array.isArray(v['value']) ? v['value'] : [];
+      values.forEach((x, i) => {
+        if (typeof x !== 'string') return;
+        const p = `${path}.value[${i}]`;
+        if (type === 'number' && (x.trim() === '' || Number.isNaN(Number(x)))) c.error(p, `"${x}" is not a number`);
+        if (type === 'bool' && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(x))
+          c.error(p, `"${x}" is not a bool (true or false)`);
+        if (type === 'string')
+          try {
+            new RegExp(x);
+          } catch {
+            c.error(p, `"${x}" is not a valid regular expression`);
+          }
+      });
+      if ((type === 'string' || type === 'bool') && !['', '=', '!='].includes(comparator))
+        c.warn(`${path}.comparator`, `"${comparator}" does not apply to ${type} values; only = and != do`);
+    },
+    TimeFilter: (v, path, { c }) => {
+      if (v['start'] === v['stop']) c.warn(path, 'start equals stop, so the window is empty');
+    },
+    TriggerParameter: parameterRule,
+    TriggerTemplate: (t, path, { c }) => {
+      const types = Object.keys(t).filter((k) => (TRIGGER_TYPES as readonly string[]).includes(k) && set(t[k]));
+      if (types.length !== 1) c.error(path, `exactly one trigger type must be set, got ${types.length ? types.join(', ') : 'none'}`);
+      const cond = t['conditions'];
+      if (typeof cond === 'string' && cond.trim() !== '') {
+        const parsed = parseConditionNames(cond);
+        if ('error' in parsed) c.error(`${path}.conditions`, `"${cond}": ${parsed.error}`);
+        else if (deps)
+          for (const n of new Set(parsed.names))
+            if (!deps.has(n)) c.error(`${path}.conditions`, `"${n}" is not a dependency of this sensor (have: ${[...deps].join(', ')})`);
+      }
+    },
+    Trigger: (t, path, { c }) => {
+      const dlq = t['dlqTrigger'];
+      if (isObj(dlq) && (t['atLeastOnce'] !== true || dlq['atLeastOnce'] !== true))
+        c.error(`${path}.dlqTrigger`, 'requires atLeastOnce: true on both the trigger and its dlqTrigger');
+    },
+    CustomTrigger: (v, path, { c }) => {
+      if (v['secure'] === true && !set(v['certSecret'])) c.error(`${path}.certSecret`, 'is required when secure is true');
+    },
+    HTTPTrigger: (v, path, { c }) => {
+      const url = v['url'];
+      if (typeof url === 'string' && !/^https?:\/\/\S+$/.test(url)) c.error(`${path}.url`, `"${url}" is not an http(s) URL`);
+    },
+    ExprFilter: () => undefined,
+  };
+}
+
+const unknownFieldHandlers: WalkContext['unknownField'] = {
+  EventSourceSpec: (k, p, { c }) => c.error(p, `unknown event source type (known: ${EVENT_SOURCE_TYPES.join(', ')})`),
+  TriggerTemplate: (k, p, { c }) => c.error(p, `unknown trigger type (known: ${TRIGGER_TYPES.join(', ')})`),
+};
 
 /**
- * Validates a parsed manifest object against the argoproj.io/v1alpha1 rules that this
- * release implements. Returns every issue found (errors and warnings), each naming its field.
+ * Validates a parsed manifest object. Returns every issue found (errors and warnings), each
+ * naming its field. Unknown and deprecated fields are warnings unless `strict`.
  */
-export function validateResource(doc: unknown): ValidationIssue[] {
-  const c = new Collector();
+export function validateResource(doc: unknown, options: ValidateOptions = {}): ValidationIssue[] {
+  const c = new Collector(options.strict ?? false);
   if (!isObj(doc)) {
     c.error('(document)', `must be an object, got ${typeName(doc)}`);
     return c.issues;
@@ -94,6 +192,8 @@ export function validateResource(doc: unknown): ValidationIssue[] {
     c.error('kind', `must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind ?? null)}`);
     return c.issues;
   }
+  for (const k of Object.keys(doc))
+    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) c.warn(k, `unknown top-level field "${k}"; it is ignored`);
   const meta = doc['metadata'];
   if (!isObj(meta)) c.error('metadata', 'is required');
   else {
@@ -101,12 +201,11 @@ export function validateResource(doc: unknown): ValidationIssue[] {
     if (name !== undefined && (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)))
       c.error('metadata.name', `"${name}" is not a valid name (lower-case letters, digits, '-' and '.')`);
     const ns = c.optionalString(meta, 'namespace', 'metadata');
-    if (ns !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns))
-      c.error('metadata.namespace', `"${ns}" is not a valid namespace`);
+    if (ns !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) c.error('metadata.namespace', `"${ns}" is not a valid namespace`);
   }
   const spec = doc['spec'];
   if (!isObj(spec)) {
-    c.error('spec', 'is required');
+    c.error('spec', spec === undefined || spec === null ? 'is required' : `must be an object, got ${typeName(spec)}`);
     return c.issues;
   }
   if (kind === 'EventBus') validateEventBus(spec, c);
@@ -116,193 +215,81 @@ export function validateResource(doc: unknown): ValidationIssue[] {
 }
 
 /** Throws a {@link ValidationError} when the manifest has errors; returns it typed otherwise. */
-export function assertValidResource(doc: unknown): AnyResource {
-  const errors = validateResource(doc).filter((i) => i.severity === 'error');
+export function assertValidResource(doc: unknown, options: ValidateOptions = {}): AnyResource {
+  const errors = validateResource(doc, options).filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new ValidationError(errors);
   return doc as AnyResource;
 }
 
 function validateEventBus(spec: Obj, c: Collector): void {
-  const kinds = ['nats', 'jetstream', 'jetstreamExotic', 'kafka'].filter((k) => spec[k] !== undefined);
-  if (kinds.length !== 1) {
+  const kinds = ['nats', 'jetstream', 'jetstreamExotic', 'kafka'].filter((k) => spec[k] !== undefined && spec[k] !== null);
+  if (kinds.length !== 1)
     c.error('spec', `exactly one of kafka, nats, jetstream or jetstreamExotic must be set, got ${kinds.length ? kinds.join(', ') : 'none'}`);
-  }
   for (const k of ['nats', 'jetstream', 'jetstreamExotic'])
-    if (spec[k] !== undefined)
+    if (spec[k] !== undefined && spec[k] !== null)
       c.error(
         `spec.${k}`,
         `Ganglion runs on Kafka only; replace spec.${k} with spec.kafka, e.g. "spec: {kafka: {topic: <namespace>-<name>}}" ` +
-          '(url defaults to the installation\'s brokers)',
+          "(url defaults to the installation's brokers)",
       );
+  const { nats: _n, jetstream: _j, jetstreamExotic: _e, ...rest } = spec;
+  walk(EventBusSpec, rest, 'spec', { c, rules: {} });
   const kafka = spec['kafka'];
-  if (kafka === undefined) return;
-  if (!isObj(kafka)) return c.error('spec.kafka', `must be an object, got ${typeName(kafka)}`);
-  const url = c.optionalString(kafka, 'url', 'spec.kafka');
-  if (url !== undefined)
-    for (const b of url.split(','))
-      if (!/^[^:\s]+:\d{1,5}$/.test(b.trim())) c.error('spec.kafka.url', `"${b.trim()}" is not host:port`);
-  const topic = c.optionalString(kafka, 'topic', 'spec.kafka');
-  if (topic !== undefined && !/^[a-zA-Z0-9._-]{1,200}$/.test(topic))
+  if (!isObj(kafka)) return;
+  const url = kafka['url'];
+  if (typeof url === 'string' && url !== '')
+    for (const b of url.split(',')) if (!/^[^:\s/]+:\d{1,5}$/.test(b.trim())) c.error('spec.kafka.url', `"${b.trim()}" is not host:port`);
+  const topic = kafka['topic'];
+  if (typeof topic === 'string' && !/^[a-zA-Z0-9._-]{1,200}$/.test(topic))
     c.error('spec.kafka.topic', `"${topic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-')`);
-  const partitioner = kafka['partitioner'];
-  if (partitioner !== undefined && !['random', 'hash', 'roundrobin', 'manual'].includes(partitioner as string))
-    c.error('spec.kafka.partitioner', `must be one of random, hash, roundrobin, manual, got ${JSON.stringify(partitioner)}`);
 }
 
 function validateEventSource(spec: Obj, c: Collector): void {
-  c.optionalString(spec, 'eventBusName', 'spec');
-  const common = new Set(['eventBusName', 'template', 'service', 'replicas']);
+  walk(EventSourceSpec, spec, 'spec', { c, rules: rulesFor(undefined), unknownField: unknownFieldHandlers });
   const seen = new Map<string, string>();
-  let types = 0;
-  for (const [type, value] of Object.entries(spec)) {
-    if (common.has(type)) continue;
-    if (!(EVENT_SOURCE_TYPES as readonly string[]).includes(type)) {
-      c.error(`spec.${type}`, `unknown event source type (known: ${EVENT_SOURCE_TYPES.join(', ')})`);
-      continue;
-    }
-    types++;
-    if (!isObj(value)) {
-      c.error(`spec.${type}`, `must be a map of event name to ${type} configuration, got ${typeName(value)}`);
-      continue;
-    }
-    for (const [eventName, cfg] of Object.entries(value)) {
-      const path = `spec.${type}.${eventName}`;
+  const types: string[] = [];
+  for (const type of Object.keys(eventSourceTypes)) {
+    const value = spec[type];
+    if (!isObj(value)) continue;
+    if (Object.keys(value).length > 0) types.push(type);
+    for (const eventName of Object.keys(value)) {
       const other = seen.get(eventName);
-      if (other) c.error(path, `event name "${eventName}" is already used by spec.${other}.${eventName}; event names must be unique across all types`);
-      seen.set(eventName, type);
-      if (!isObj(cfg)) {
-        c.error(path, `must be an object, got ${typeName(cfg)}`);
-        continue;
-      }
-      if (type === 'webhook') validateWebhookContext(cfg, path, c);
+      if (other)
+        c.error(`spec.${type}.${eventName}`, `event name "${eventName}" is already used by spec.${other}.${eventName}; event names must be unique across all types`);
+      else seen.set(eventName, type);
     }
   }
-  if (types === 0) c.error('spec', 'at least one event source type must be configured');
+  if (types.length === 0) c.error('spec', 'at least one event source type must be configured');
+  const leader = types.filter((t) => LEADER_ELECTED_SOURCE_TYPES.includes(t));
+  const active = types.filter((t) => !LEADER_ELECTED_SOURCE_TYPES.includes(t));
+  if (leader.length > 0 && active.length > 0)
+    c.error('spec', `cannot mix leader-elected source types (${leader.join(', ')}) with active-active types (${active.join(', ')}); split them into separate EventSources`);
 }
 
-function validateSecretSelector(obj: Obj, key: string, path: string, c: Collector): void {
-  const v = obj[key];
-  if (v === undefined || v === null) return;
-  if (!isObj(v)) return c.error(`${path}.${key}`, 'must be a secret key selector {name, key}');
-  c.requireString(v, 'name', `${path}.${key}`);
-  c.requireString(v, 'key', `${path}.${key}`);
-}
-
-/** Argo `WebhookContext` rules (`pkg/apis/events/v1alpha1/webhook_context.go` ValidateWebhookContext). */
+/** Argo `ValidateWebhookContext` for one webhook configuration; returns the issues found. */
 export function validateWebhookContext(cfg: Obj, path: string, c = new Collector()): ValidationIssue[] {
-  const endpoint = c.requireString(cfg, 'endpoint', path);
-  if (endpoint !== undefined && !endpoint.startsWith('/')) c.error(`${path}.endpoint`, `must start with "/", got "${endpoint}"`);
-  const method = c.requireString(cfg, 'method', path);
-  if (method !== undefined && !HTTP_METHODS.includes(method.toUpperCase()))
-    c.error(`${path}.method`, `must be one of ${HTTP_METHODS.join(', ')}, got "${method}"`);
-  const port = cfg['port'];
-  if (port === undefined || port === null || port === '') c.error(`${path}.port`, 'is required');
-  else {
-    const n = typeof port === 'number' ? port : typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > 65535) c.error(`${path}.port`, `must be a port number 1-65535, got ${JSON.stringify(port)}`);
-  }
-  c.optionalString(cfg, 'url', path);
-  c.stringMap(cfg, 'metadata', path);
-  validateSecretSelector(cfg, 'authSecret', path, c);
-  validateSecretSelector(cfg, 'serverCertSecret', path, c);
-  validateSecretSelector(cfg, 'serverKeySecret', path, c);
-  if ((cfg['serverCertSecret'] === undefined) !== (cfg['serverKeySecret'] === undefined))
-    c.error(path, 'serverCertSecret and serverKeySecret must be set together');
-  const max = cfg['maxPayloadSize'];
-  if (max !== undefined && max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max <= 0))
-    c.error(`${path}.maxPayloadSize`, `must be a positive integer number of bytes, got ${JSON.stringify(max)}`);
+  walk(WebhookContext, cfg, path, { c, rules: { WebhookContext: webhookContextRule, TLSConfig: tlsRule } });
   return c.issues;
 }
 
 function validateSensor(spec: Obj, c: Collector): void {
-  c.optionalString(spec, 'eventBusName', 'spec');
-  const deps = spec['dependencies'];
-  const depNames = new Set<string>();
-  if (!Array.isArray(deps) || deps.length === 0) c.error('spec.dependencies', 'at least one dependency is required');
-  else
-    deps.forEach((d, i) => {
-      const path = `spec.dependencies[${i}]`;
-      if (!isObj(d)) return c.error(path, `must be an object, got ${typeName(d)}`);
-      const name = c.requireString(d, 'name', path);
-      if (name !== undefined) {
-        if (depNames.has(name)) c.error(`${path}.name`, `duplicate dependency name "${name}"`);
-        depNames.add(name);
-      }
-      c.requireString(d, 'eventSourceName', path);
-      c.requireString(d, 'eventName', path);
-      const op = d['filtersLogicalOperator'];
-      if (op !== undefined && op !== 'and' && op !== 'or' && op !== '')
-        c.error(`${path}.filtersLogicalOperator`, `must be "and" or "or", got ${JSON.stringify(op)}`);
+  const deps = new Set<string>();
+  const rawDeps = spec['dependencies'];
+  if (Array.isArray(rawDeps))
+    rawDeps.forEach((d, i) => {
+      if (!isObj(d) || typeof d['name'] !== 'string' || d['name'] === '') return;
+      if (deps.has(d['name'])) c.error(`spec.dependencies[${i}].name`, `duplicate dependency name "${d['name']}"`);
+      deps.add(d['name']);
     });
+  walk(SensorSpec, spec, 'spec', { c, rules: rulesFor(deps), unknownField: unknownFieldHandlers });
   const triggers = spec['triggers'];
-  if (!Array.isArray(triggers) || triggers.length === 0) return c.error('spec.triggers', 'at least one trigger is required');
-  const triggerNames = new Set<string>();
-  triggers.forEach((t, i) => validateTrigger(t, `spec.triggers[${i}]`, depNames, triggerNames, c));
-}
-
-function validateTrigger(t: unknown, path: string, deps: Set<string>, names: Set<string>, c: Collector): void {
-  if (!isObj(t)) return c.error(path, `must be an object, got ${typeName(t)}`);
-  const template = t['template'];
-  if (!isObj(template)) return c.error(`${path}.template`, 'is required');
-  const tpath = `${path}.template`;
-  const name = c.requireString(template, 'name', tpath);
-  if (name !== undefined) {
-    if (names.has(name)) c.error(`${tpath}.name`, `duplicate trigger name "${name}"`);
-    names.add(name);
-  }
-  const types = Object.keys(template).filter((k) => (TRIGGER_TYPES as readonly string[]).includes(k));
-  const unknown = Object.keys(template).filter(
-    (k) => !(TRIGGER_TYPES as readonly string[]).includes(k) && !['name', 'conditions', 'conditionsReset'].includes(k),
-  );
-  for (const k of unknown) c.error(`${tpath}.${k}`, `unknown trigger type (known: ${TRIGGER_TYPES.join(', ')})`);
-  if (types.length !== 1)
-    c.error(tpath, `exactly one trigger type must be set, got ${types.length ? types.join(', ') : 'none'}`);
-  validateParameters(t['parameters'], `${path}.parameters`, deps, c);
-  const http = template['http'];
-  if (http !== undefined) {
-    const hpath = `${tpath}.http`;
-    if (!isObj(http)) c.error(hpath, `must be an object, got ${typeName(http)}`);
-    else {
-      const url = c.requireString(http, 'url', hpath);
-      if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) c.error(`${hpath}.url`, `"${url}" is not an http(s) URL`);
-      const method = c.optionalString(http, 'method', hpath);
-      if (method !== undefined && method !== '' && !TRIGGER_HTTP_METHODS.includes(method.toUpperCase()))
-        c.error(`${hpath}.method`, `must be one of ${TRIGGER_HTTP_METHODS.join(', ')}, got "${method}"`);
-      c.stringMap(http, 'headers', hpath);
-      const timeout = http['timeout'];
-      if (timeout !== undefined && (typeof timeout !== 'number' || timeout <= 0))
-        c.error(`${hpath}.timeout`, `must be a positive number of seconds, got ${JSON.stringify(timeout)}`);
-      validateParameters(http['payload'], `${hpath}.payload`, deps, c);
-      validateParameters(http['parameters'], `${hpath}.parameters`, deps, c);
-    }
-  }
-  const log = template['log'];
-  if (log !== undefined && log !== null) {
-    if (!isObj(log)) c.error(`${tpath}.log`, `must be an object, got ${typeName(log)}`);
-    else {
-      const iv = log['intervalSeconds'];
-      if (iv !== undefined && (typeof iv !== 'number' || !Number.isInteger(iv) || iv < 0))
-        c.error(`${tpath}.log.intervalSeconds`, `must be a non-negative integer, got ${JSON.stringify(iv)}`);
-    }
-  }
-}
-
-function validateParameters(list: unknown, path: string, deps: Set<string>, c: Collector): void {
-  if (list === undefined || list === null) return;
-  if (!Array.isArray(list)) return c.error(path, `must be a list, got ${typeName(list)}`);
-  list.forEach((p, i) => {
-    const ppath = `${path}[${i}]`;
-    if (!isObj(p)) return c.error(ppath, `must be an object, got ${typeName(p)}`);
-    const src = p['src'];
-    if (!isObj(src)) c.error(`${ppath}.src`, 'is required');
-    else {
-      const dep = c.requireString(src, 'dependencyName', `${ppath}.src`);
-      if (dep !== undefined && deps.size > 0 && !deps.has(dep))
-        c.error(`${ppath}.src.dependencyName`, `"${dep}" is not a dependency of this sensor (have: ${[...deps].join(', ')})`);
-    }
-    if (typeof p['dest'] !== 'string') c.error(`${ppath}.dest`, 'is required');
-    const op = p['operation'];
-    if (op !== undefined && !['overwrite', 'append', 'prepend', ''].includes(op as string))
-      c.error(`${ppath}.operation`, `must be overwrite, append or prepend, got ${JSON.stringify(op)}`);
+  if (!Array.isArray(triggers)) return;
+  const names = new Map<string, number>();
+  triggers.forEach((t, i) => {
+    const name = isObj(t) && isObj(t['template']) ? t['template']['name'] : undefined;
+    if (typeof name !== 'string' || name === '') return;
+    const prev = names.get(name);
+    if (prev !== undefined) c.error(`spec.triggers[${i}].template.name`, `duplicate trigger name "${name}" (also spec.triggers[${prev}])`);
+    else names.set(name, i);
   });
 }
