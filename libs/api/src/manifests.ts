@@ -22,7 +22,13 @@ export function parseManifests(text: string, options: ValidateOptions = {}): Par
       out.push({ index, issues: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message, severity: 'error' as const })) });
       return;
     }
-    const value: unknown = doc.toJS();
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (e) {
+      out.push({ index, issues: [{ path: '(yaml)', message: (e as Error).message.split('\n')[0] ?? 'cannot be read', severity: 'error' }] });
+      return;
+    }
     if (value === null || value === undefined) return;
     const issues = validateResource(value, options);
     const ok = !issues.some((i) => i.severity === 'error');

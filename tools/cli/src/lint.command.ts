@@ -69,7 +69,14 @@ export async function lintCommand(paths: string[], opts: LintOptions, out: (line
         errors += doc.errors.length;
         return;
       }
-      const value: unknown = doc.toJS();
+      let value: unknown;
+      try {
+        value = doc.toJS();
+      } catch (e) {
+        out(`${where}: (yaml): ${(e as Error).message.split('\n')[0]}`);
+        errors++;
+        return;
+      }
       if (value === null || value === undefined) return;
       const v = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } };
       const isArgo = typeof v === 'object' && (v.apiVersion === API_VERSION || String(v.apiVersion ?? '').startsWith('argoproj.io/'));
