@@ -8,3 +8,4 @@ export * from './backoff/index.js';
 export * from './ratelimit/index.js';
 export * from './conditions/index.js';
 export * from './govaluate/index.js';
+export * from './expr/index.js';
