@@ -2,7 +2,7 @@
  * Structural validation driven by the schema: types, enums, required fields, ranges, formats,
  * deprecated and unknown fields. Argo's semantic rules hook in by schema object name.
  */
-import { checkCron, checkDuration, checkTimeOfDay, checkTimezone } from './syntax.check.js';
+import { checkCron, checkDateTime, checkDuration, checkTimeOfDay, checkTimezone } from './syntax.check.js';
 import type { Node, ObjectNode } from './schema/dsl.schema.js';
 
 /** One problem found in a manifest, with the path of the field it concerns. */
@@ -99,6 +99,7 @@ function checkFormat(format: string | undefined, v: string, path: string, c: Col
     : format === 'cron' ? checkCron(v)
     : format === 'timezone' ? checkTimezone(v)
     : format === 'hh:mm:ss' ? checkTimeOfDay(v)
+    : format === 'date-time' ? checkDateTime(v)
     : undefined;
   if (bad) c.error(path, bad);
 }

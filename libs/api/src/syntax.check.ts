@@ -84,6 +84,12 @@ export function checkTimeOfDay(s: string): string | undefined {
   return undefined;
 }
 
+/** Checks an RFC 3339 date-time (Go `time.RFC3339`), e.g. "2026-12-25T00:00:00Z". */
+export function checkDateTime(s: string): string | undefined {
+  const ok = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s));
+  return ok ? undefined : `"${s}" is not an RFC 3339 date-time (e.g. "2026-12-25T00:00:00Z")`;
+}
+
 /**
  * Parses a trigger `conditions` expression: dependency names joined by `&&` and `||` with
  * parentheses; names may contain `-`, `_` and `.`. Returns the names used, or an error message.

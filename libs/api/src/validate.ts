@@ -77,7 +77,7 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
     KafkaEventSource: (v, path, { c }) => {
       if (typeof v['partition'] === 'string' && v['partition'] !== '' && !/^\d+$/.test(v['partition']))
         c.error(`${path}.partition`, `must be a partition number, got "${v['partition']}"`);
-      if (!set(v['partition']) && !set(v['consumerGroup'])) c.error(path, 'partition is required when consumerGroup is not set');
+      if (!set(v['partition']) && !set(v['consumerGroup'])) c.error(path, 'either partition or consumerGroup is required');
       for (const b of String(v['url']).split(','))
         if (!/^[^:\s/]+:\d{1,5}$/.test(b.trim())) c.error(`${path}.url`, `"${b.trim()}" is not host:port`);
     },
@@ -86,16 +86,46 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
         c.error(path, 'either repositories or organizations is required');
       onlyOne(v, 'repositories', 'organizations', path, c);
       onlyOne(v, 'apiToken', 'githubApp', path, c);
+      const hookUrl = isObj(v['webhook']) ? v['webhook']['url'] : undefined;
+      if ((set(v['apiToken']) || set(v['githubApp'])) && set(hookUrl) && !set(v['events']))
+        c.error(`${path}.events`, 'is required to create the GitHub hook (apiToken or githubApp and webhook.url are set)');
+      if (set(v['githubBaseURL']) !== set(v['githubUploadURL'])) c.error(path, 'githubBaseURL and githubUploadURL must be set together');
     },
     GitlabEventSource: (v, path, { c }) => {
       if (!set(v['projects']) && !set(v['groups']) && !set(v['projectID'])) c.error(path, 'either projects or groups is required');
     },
     BitbucketEventSource: (v, path, { c }) => {
-      if (!set(v['repositories']) && !(set(v['owner']) && set(v['repositorySlug']))) c.error(`${path}.repositories`, 'is required');
+      if (!set(v['repositories']) && !(set(v['owner']) && set(v['repositorySlug']))) c.error(`${path}.repositories`, 'at least one repository is required');
+      const hookUrl = isObj(v['webhook']) ? v['webhook']['url'] : undefined;
+      if (set(v['auth']) && set(hookUrl) && !set(v['events'])) c.error(`${path}.events`, 'is required to create the Bitbucket hook (auth and webhook.url are set)');
     },
     BitbucketServerEventSource: (v, path, { c }) => {
       if (!set(v['projects']) && !set(v['repositories']) && !(set(v['projectKey']) && set(v['repositorySlug'])))
         c.error(path, 'either projects or repositories is required');
+      const hookUrl = isObj(v['webhook']) ? v['webhook']['url'] : undefined;
+      if (set(v['accessToken']) && set(hookUrl) && !set(v['events']))
+        c.error(`${path}.events`, 'is required to create the Bitbucket Server hook (accessToken and webhook.url are set)');
+    },
+    AMQPEventSource: (v, path, { c }) => onlyOne(v, 'url', 'urlSecret', path, c),
+    AzureEventsHubEventSource: (v, path, { c }) => {
+      if (set(v['sharedAccessKey']) !== set(v['sharedAccessKeyName'])) c.error(path, 'sharedAccessKeyName and sharedAccessKey must be set together');
+    },
+    PubSubEventSource: (v, path, { c }) => {
+      if (set(v['topicProjectID']) && !set(v['topic'])) c.error(`${path}.topic`, 'is required with topicProjectID');
+    },
+    RedisEventSource: (v, path, { c }) => {
+      if (set(v['password']) && !set(v['namespace'])) c.error(`${path}.namespace`, 'is required with password (the namespace of the password Secret)');
+    },
+    WatchPathConfig: (v, path, { c }) => onlyOne(v, 'path', 'pathRegexp', path, c),
+    HDFSEventSource: (v, path, { c }) => {
+      onlyOne(v, 'path', 'pathRegexp', path, c);
+      const ccache = set(v['krbCCacheSecret']);
+      const keytab = set(v['krbKeytabSecret']);
+      if (!set(v['hdfsUser']) && !ccache && !keytab) c.error(path, 'one of hdfsUser, krbCCacheSecret or krbKeytabSecret is required');
+      if (keytab && !['krbServicePrincipalName', 'krbConfigConfigMap', 'krbUsername', 'krbRealm'].every((k) => set(v[k])))
+        c.error(path, 'krbServicePrincipalName, krbConfigConfigMap, krbUsername and krbRealm are required with krbKeytabSecret');
+      if (ccache && !['krbServicePrincipalName', 'krbConfigConfigMap'].every((k) => set(v[k])))
+        c.error(path, 'krbServicePrincipalName and krbConfigConfigMap are required with krbCCacheSecret');
     },
     StripeEventSource: (v, path, { c }) => {
       if (v['createWebhook'] === true && !set(v['apiKey'])) c.error(`${path}.apiKey`, 'is required when createWebhook is true');
@@ -105,6 +135,8 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
     },
     AzureServiceBusEventSource: (v, path, { c }) => {
       if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');
+      if (set(v['subscriptionName']) && !set(v['topicName'])) c.error(`${path}.topicName`, 'is required with subscriptionName');
+      if (set(v['queueName']) && (set(v['topicName']) || set(v['subscriptionName']))) c.error(path, 'queueName and topicName/subscriptionName cannot be set together');
     },
     AzureServiceBusTrigger: (v, path, { c }) => {
       if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');

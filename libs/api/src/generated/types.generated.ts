@@ -232,7 +232,7 @@ export interface AMQPEventSource {
   /** AMQP URL from a Secret. */
   urlSecret?: SecretKeySelector;
   /** Exchange name. */
-  exchangeName: string;
+  exchangeName?: string;
   /** Exchange type: direct, fanout, topic, headers. */
   exchangeType: string;
   /** Routing key of the queue binding. */
@@ -328,9 +328,9 @@ export interface BitbucketEventSource {
   /** HTTP endpoint that receives the provider's hooks. */
   webhook: WebhookContext;
   /** Argo `BitbucketAuth`: basic or oauthToken. */
-  auth: BitbucketAuth;
+  auth?: BitbucketAuth;
   /** Event types, e.g. repo:push. */
-  events: string[];
+  events?: string[];
   /** Repository owner. @deprecated use repositories[].owner. */
   owner?: string;
   /** Project key. @deprecated use repositories. */
@@ -385,7 +385,7 @@ export interface CalendarEventSource {
   schedule?: string;
   /** Fixed interval, a Go duration such as "10s". */
   interval?: string;
-  /** Cron schedules of times to skip. */
+  /** Date-times on which no event is emitted. */
   exclusionDates?: string[];
   /** IANA time zone of the schedule; UTC by default. */
   timezone?: string;
@@ -458,11 +458,11 @@ export interface GerritEventSource {
   /** HTTP endpoint that receives the provider's hooks. */
   webhook: WebhookContext;
   /** Name of the hook. */
-  hookName: string;
+  hookName?: string;
   /** Event types, e.g. patchset-created. */
   events: string[];
   /** Credentials of the REST API. */
-  auth?: BasicAuth;
+  auth: BasicAuth;
   /** Base URL of Gerrit. */
   gerritBaseURL: string;
   /** Delete the registered hook when the EventSource stops. */
@@ -484,13 +484,13 @@ export interface GithubEventSource {
   /** Hook id. @deprecated it is no longer used. */
   id?: number;
   /** HTTP endpoint that receives the provider's hooks. */
-  webhook?: WebhookContext;
+  webhook: WebhookContext;
   /** Repository owner. @deprecated use repositories[].owner. */
   owner?: string;
   /** Repository name. @deprecated use repositories[].names. */
   repository?: string;
   /** Event types, e.g. push, pull_request; "*" for all. */
-  events: string[];
+  events?: string[];
   /** Token used to register the hook. */
   apiToken?: SecretKeySelector;
   /** HMAC secret checked against X-Hub-Signature(-256). */
@@ -522,13 +522,13 @@ export interface GithubEventSource {
 /** Argo `GitlabEventSource` (type string `gitlab`). */
 export interface GitlabEventSource {
   /** HTTP endpoint that receives the provider's hooks. */
-  webhook?: WebhookContext;
+  webhook: WebhookContext;
   /** Project id. @deprecated use projects. */
   projectID?: string;
   /** Event types, e.g. PushEvents. */
   events: string[];
   /** Token used to register the hook. */
-  accessToken?: SecretKeySelector;
+  accessToken: SecretKeySelector;
   /** Verify TLS when GitLab calls the hook. */
   enableSSLVerification?: boolean;
   /** Base URL of GitLab. */
@@ -555,8 +555,8 @@ export interface HDFSEventSource {
   path?: string;
   /** File name regular expression. */
   pathRegexp?: string;
-  /** Operation to watch: CREATE, WRITE, REMOVE, RENAME, CHMOD. */
-  type: string;
+  /** Operation to watch. */
+  type: 'CREATE' | 'WRITE' | 'REMOVE' | 'RENAME' | 'CHMOD';
   /** Polling interval, a Go duration. */
   checkInterval?: string;
   /** Name node addresses. */
@@ -620,7 +620,7 @@ export interface S3Artifact {
   /** S3-compatible endpoint (host:port). */
   endpoint: string;
   /** Argo `S3Bucket`. */
-  bucket: S3Bucket;
+  bucket?: S3Bucket;
   /** Region. */
   region?: string;
   /** Use plain HTTP. */
@@ -642,9 +642,9 @@ export interface S3Artifact {
 /** Argo `MNSEventSource` (Alibaba Cloud MNS, type string `mns`). */
 export interface MNSEventSource {
   /** Access key. */
-  accessKey: SecretKeySelector;
+  accessKey?: SecretKeySelector;
   /** Secret key. */
-  secretKey: SecretKeySelector;
+  secretKey?: SecretKeySelector;
   /** Queue name. */
   queue: string;
   /** Long-poll wait time. */
@@ -858,7 +858,7 @@ export interface SFTPEventSource {
   /** SSH private key. */
   sshKeySecret?: SecretKeySelector;
   /** host:port of the SFTP server. */
-  address: SecretKeySelector;
+  address?: SecretKeySelector;
   /** Key/value pairs copied into the event data as `metadata`. */
   metadata?: Record<string, string>;
   /** Drops events for which `expression` is false. */
@@ -870,7 +870,7 @@ export interface SFTPEventSource {
 /** Argo `SlackEventSource` (type string `slack`). */
 export interface SlackEventSource {
   /** Slack signing secret. */
-  signingSecret?: SecretKeySelector;
+  signingSecret: SecretKeySelector;
   /** Events API verification token. */
   token: SecretKeySelector;
   /** HTTP endpoint that receives the provider's hooks. */
@@ -1504,8 +1504,8 @@ export interface ConfigMapPersistence {
 export interface Selector {
   /** Label key or gjson path of a field. */
   key: string;
-  /** Operator: ==, !=, in, notin, exists, !, gt, lt (labels) or = / != with a regex (fields). */
-  operation?: string;
+  /** Selection operator (Kubernetes `selection.Operator`); = by default. */
+  operation?: '' | '=' | '==' | '!=' | 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
   /** Value to compare with. */
   value?: string;
 }

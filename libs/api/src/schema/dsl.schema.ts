@@ -18,7 +18,7 @@ export interface StringNode extends NodeBase {
   kind: 'string';
   enum?: readonly string[];
   /** Documentation-level format hint, e.g. `duration` (Go duration), `cron`. */
-  format?: 'duration' | 'cron' | 'timezone' | 'url' | 'hh:mm:ss';
+  format?: 'duration' | 'cron' | 'timezone' | 'url' | 'hh:mm:ss' | 'date-time';
   /** A required string that may be empty (`dest` of a payload parameter). */
   allowEmpty?: boolean;
 }

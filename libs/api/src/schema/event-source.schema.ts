@@ -45,14 +45,14 @@ export const S3Artifact = obj(
     metadata,
     caCertificate: secret('CA certificate of the endpoint.'),
   },
-  { doc: 'Argo `S3Artifact`: an object or bucket in S3-compatible storage.', required: ['endpoint', 'bucket'] },
+  { doc: 'Argo `S3Artifact`: an object or bucket in S3-compatible storage.', required: ['endpoint'] },
 );
 
 const Selector = obj(
   'Selector',
   {
     key: str('Label key or gjson path of a field.'),
-    operation: str('Operator: ==, !=, in, notin, exists, !, gt, lt (labels) or = / != with a regex (fields).'),
+    operation: enumOf(['', '=', '==', '!=', 'in', 'notin', 'exists', '!', 'gt', 'lt'], 'Selection operator (Kubernetes `selection.Operator`); = by default.'),
     value: str('Value to compare with.'),
   },
   { doc: 'Argo `Selector`.', required: ['key'] },
@@ -87,7 +87,7 @@ export const eventSourceTypes = {
       auth: withDoc(BasicAuth, 'User name and password.'),
       filter,
     },
-    { doc: 'Argo `AMQPEventSource` (type string `amqp`).', required: ['exchangeName', 'exchangeType', 'routingKey'], atLeastOne: [['url', 'urlSecret']] },
+    { doc: 'Argo `AMQPEventSource` (type string `amqp`).', required: ['exchangeType', 'routingKey'], atLeastOne: [['url', 'urlSecret']] },
   ),
   azureEventsHub: obj(
     'AzureEventsHubEventSource',
@@ -149,7 +149,7 @@ export const eventSourceTypes = {
       repositories: arr(obj('BitbucketRepository', { owner: str('Owner.'), repositorySlug: str('Repository slug.') }, { required: ['owner', 'repositorySlug'] }), 'Repositories to hook.'),
       filter,
     },
-    { doc: 'Argo `BitbucketEventSource` (Bitbucket Cloud, type string `bitbucket`).', required: ['webhook', 'auth', 'events'] },
+    { doc: 'Argo `BitbucketEventSource` (Bitbucket Cloud, type string `bitbucket`).', required: ['webhook'] },
   ),
   bitbucketserver: obj(
     'BitbucketServerEventSource',
@@ -181,7 +181,7 @@ export const eventSourceTypes = {
     {
       schedule: str('5-field cron schedule (minute hour day-of-month month day-of-week).', { format: 'cron' }),
       interval: str('Fixed interval, a Go duration such as "10s".', { format: 'duration' }),
-      exclusionDates: arr(str(), 'Cron schedules of times to skip.'),
+      exclusionDates: arr(str('An RFC 3339 date-time, e.g. 2026-12-25T00:00:00Z.', { format: 'date-time' }), 'Date-times on which no event is emitted.'),
       timezone: str('IANA time zone of the schedule; UTC by default.', { format: 'timezone' }),
       metadata,
       persistence: obj(
@@ -251,7 +251,7 @@ export const eventSourceTypes = {
       maxTries: int('Attempts to register the hook.', { minimum: 0 }),
       filter,
     },
-    { doc: 'Argo `GerritEventSource` (type string `gerrit`).', required: ['webhook', 'hookName', 'events', 'gerritBaseURL', 'projects'] },
+    { doc: 'Argo `GerritEventSource` (type string `gerrit`).', required: ['webhook', 'events', 'gerritBaseURL', 'projects', 'auth'] },
   ),
   github: obj(
     'GithubEventSource',
@@ -279,7 +279,7 @@ export const eventSourceTypes = {
       ),
       filter,
     },
-    { doc: 'Argo `GithubEventSource` (type string `github`).', required: ['events'] },
+    { doc: 'Argo `GithubEventSource` (type string `github`).', required: ['webhook'] },
   ),
   gitlab: obj(
     'GitlabEventSource',
@@ -297,7 +297,7 @@ export const eventSourceTypes = {
       filter,
       groups: arr(str(), 'Group ids or paths.'),
     },
-    { doc: 'Argo `GitlabEventSource` (type string `gitlab`).', required: ['events', 'gitlabBaseURL'] },
+    { doc: 'Argo `GitlabEventSource` (type string `gitlab`).', required: ['webhook', 'events', 'gitlabBaseURL', 'accessToken'] },
   ),
   hdfs: obj(
     'HDFSEventSource',
@@ -305,7 +305,7 @@ export const eventSourceTypes = {
       directory: str('Directory to watch.'),
       path: str('File name.'),
       pathRegexp: str('File name regular expression.'),
-      type: str('Operation to watch: CREATE, WRITE, REMOVE, RENAME, CHMOD.'),
+      type: enumOf(['CREATE', 'WRITE', 'REMOVE', 'RENAME', 'CHMOD'], 'Operation to watch.'),
       checkInterval: str('Polling interval, a Go duration.', { format: 'duration' }),
       addresses: arr(str(), 'Name node addresses.'),
       hdfsUser: str('HDFS user (without Kerberos).'),
@@ -354,7 +354,7 @@ export const eventSourceTypes = {
       metadata,
       filter,
     },
-    { doc: 'Argo `MNSEventSource` (Alibaba Cloud MNS, type string `mns`).', required: ['accessKey', 'secretKey', 'queue', 'endpoint'] },
+    { doc: 'Argo `MNSEventSource` (Alibaba Cloud MNS, type string `mns`).', required: ['queue', 'endpoint'] },
   ),
   mqtt: obj(
     'MQTTEventSource',
@@ -504,7 +504,7 @@ export const eventSourceTypes = {
       filter,
       pollIntervalDuration: str('Polling interval, a Go duration.', { format: 'duration' }),
     },
-    { doc: 'Argo `SFTPEventSource` (type string `sftp`).', required: ['eventType', 'watchPathConfig', 'address'] },
+    { doc: 'Argo `SFTPEventSource` (type string `sftp`).', required: ['eventType', 'watchPathConfig'] },
   ),
   slack: obj(
     'SlackEventSource',
@@ -515,7 +515,7 @@ export const eventSourceTypes = {
       metadata,
       filter,
     },
-    { doc: 'Argo `SlackEventSource` (type string `slack`).', required: ['webhook', 'token'] },
+    { doc: 'Argo `SlackEventSource` (type string `slack`).', required: ['webhook', 'token', 'signingSecret'] },
   ),
   sns: obj(
     'SNSEventSource',
