@@ -68,6 +68,69 @@ const broken: [string, unknown, string][] = [
   ['bad filtersLogicalOperator', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filtersLogicalOperator: 'xor' }]), 'spec.dependencies[0].filtersLogicalOperator: must be one of and, or, got "xor"'],
   ['eventbus with two kinds', { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'b' }, spec: { kafka: {}, jetstream: { version: 'latest' } } }, 'spec: exactly one of kafka, nats, jetstream or jetstreamExotic must be set, got jetstream, kafka'],
   ['eventbus nats rejected', { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'b' }, spec: { nats: { native: {} } } }, 'spec.nats: Ganglion runs on Kafka only; replace spec.nats with spec.kafka, e.g. "spec: {kafka: {topic: <namespace>-<name>}}" (url defaults to the installation\'s brokers)'],
+  ['amqp with url and urlSecret', es({ amqp: { a: { url: 'amqp://x', urlSecret: { name: 'a', key: 'b' }, exchangeType: 'fanout', routingKey: 'k' } } }), 'spec.amqp.a: only one of url and urlSecret may be set'],
+  ['amqp without routingKey', es({ amqp: { a: { url: 'amqp://x', exchangeType: 'fanout' } } }), 'spec.amqp.a.routingKey: is required'],
+  ['azureEventsHub key without name', es({ azureEventsHub: { a: { fqdn: 'f', hubName: 'h', sharedAccessKey: { name: 'a', key: 'b' } } } }), 'spec.azureEventsHub.a: sharedAccessKeyName and sharedAccessKey must be set together'],
+  ['azureQueueStorage without account', es({ azureQueueStorage: { a: { queueName: 'q' } } }), 'spec.azureQueueStorage.a: either storageAccountName or connectionString is required'],
+  ['azureServiceBus queue and topic', es({ azureServiceBus: { a: { connectionString: { name: 'a', key: 'b' }, queueName: 'q', topicName: 't', subscriptionName: 's' } } }), 'spec.azureServiceBus.a: queueName and topicName/subscriptionName cannot be set together'],
+  ['bitbucket without repositories', es({ bitbucket: { a: { webhook: wh } } }), 'spec.bitbucket.a.repositories: at least one repository is required'],
+  ['bitbucketserver without base URL', es({ bitbucketserver: { a: { webhook: wh, projects: ['P'] } } }), 'spec.bitbucketserver.a.bitbucketserverBaseURL: is required'],
+  ['calendar exclusion date', es({ calendar: { a: { interval: '1h', exclusionDates: ['tomorrow'] } } }), 'spec.calendar.a.exclusionDates[0]: "tomorrow" is not an RFC 3339 date-time (e.g. "2026-12-25T00:00:00Z")'],
+  ['calendar bad interval', es({ calendar: { a: { interval: '10' } } }), 'spec.calendar.a.interval: "10" is not a duration (e.g. "30s", "5m", "1h30m")'],
+  ['emitter without channelKey', es({ emitter: { a: { broker: 'b', channelName: 'c' } } }), 'spec.emitter.a.channelKey: is required'],
+  ['file bad event type', es({ file: { a: { eventType: 'MODIFY', watchPathConfig: { directory: '/d', path: 'p' } } } }), 'spec.file.a.eventType: must be one of CREATE, WRITE, REMOVE, RENAME, CHMOD, got "MODIFY"'],
+  ['file without path', es({ file: { a: { eventType: 'CREATE', watchPathConfig: { directory: '/d' } } } }), 'spec.file.a.watchPathConfig: either path or pathRegexp is required'],
+  ['generic without config', es({ generic: { a: { url: 'x:1' } } }), 'spec.generic.a.config: is required'],
+  ['gerrit without projects', es({ gerrit: { a: { webhook: wh, events: ['e'], gerritBaseURL: 'u', auth: {} } } }), 'spec.gerrit.a.projects: is required'],
+  ['github repositories and organizations', es({ github: { a: { webhook: wh, repositories: [{ owner: 'o', names: ['n'] }], organizations: ['o'] } } }), 'spec.github.a: only one of repositories and organizations may be set'],
+  ['github hook without events', es({ github: { a: { webhook: { ...wh, url: 'https://x' }, apiToken: { name: 'a', key: 'b' }, organizations: ['o'] } } }), 'spec.github.a.events: is required to create the GitHub hook (apiToken or githubApp and webhook.url are set)'],
+  ['gitlab without accessToken', es({ gitlab: { a: { webhook: wh, events: ['PushEvents'], gitlabBaseURL: 'https://gitlab.com', projects: ['1'] } } }), 'spec.gitlab.a.accessToken: is required'],
+  ['hdfs keytab without realm', es({ hdfs: { a: { directory: '/d', path: 'p', type: 'CREATE', addresses: ['a:1'], krbKeytabSecret: { name: 'a', key: 'b' } } } }), 'spec.hdfs.a: krbServicePrincipalName, krbConfigConfigMap, krbUsername and krbRealm are required with krbKeytabSecret'],
+  ['kafka without partition or group', es({ kafka: { a: { url: 'k:9092', topic: 't' } } }), 'spec.kafka.a: either partition or consumerGroup is required'],
+  ['kafka bad rebalance strategy', es({ kafka: { a: { url: 'k:9092', topic: 't', consumerGroup: { groupName: 'g', rebalanceStrategy: 'fair' } } } }), 'spec.kafka.a.consumerGroup.rebalanceStrategy: must be one of range, roundrobin, sticky, got "fair"'],
+  ['minio without secretKey', es({ minio: { a: { endpoint: 'm:9000', bucket: { name: 'b' }, accessKey: { name: 'a', key: 'b' } } } }), 'spec.minio.a.secretKey: is required'],
+  ['mns without endpoint', es({ mns: { a: { queue: 'q' } } }), 'spec.mns.a.endpoint: is required'],
+  ['mqtt without clientId', es({ mqtt: { a: { url: 'tcp://m:1883', topic: 't' } } }), 'spec.mqtt.a.clientId: is required'],
+  ['nats without subject', es({ nats: { a: { url: 'nats://n:4222' } } }), 'spec.nats.a.subject: is required'],
+  ['nsq without channel', es({ nsq: { a: { hostAddress: 'n:4161', topic: 't' } } }), 'spec.nsq.a.channel: is required'],
+  ['pubSub without topic or subscription', es({ pubSub: { a: { projectID: 'p' } } }), 'spec.pubSub.a: either topic or subscriptionID is required'],
+  ['pulsar bad type', es({ pulsar: { a: { url: 'pulsar://p:6650', topics: ['t'], type: 'failover' } } }), 'spec.pulsar.a.type: must be one of exclusive, shared, got "failover"'],
+  ['redis password without namespace', es({ redis: { a: { hostAddress: 'r:6379', channels: ['c'], password: { name: 'a', key: 'b' } } } }), 'spec.redis.a.namespace: is required with password (the namespace of the password Secret)'],
+  ['redisStream without streams', es({ redisStream: { a: { hostAddress: 'r:6379', streams: [] } } }), 'spec.redisStream.a.streams: must not be empty'],
+  ['resource bad event type', es({ resource: { a: { version: 'v1', resource: 'pods', eventTypes: ['CHANGE'] } } }), 'spec.resource.a.eventTypes[0]: must be one of ADD, UPDATE, DELETE, got "CHANGE"'],
+  ['sftp bad poll interval', es({ sftp: { a: { eventType: 'CREATE', watchPathConfig: { directory: '/d', path: 'p' }, pollIntervalDuration: 'often' } } }), 'spec.sftp.a.pollIntervalDuration: "often" is not a duration (e.g. "30s", "5m", "1h30m")'],
+  ['slack without signingSecret', es({ slack: { a: { webhook: wh, token: { name: 'a', key: 'b' } } } }), 'spec.slack.a.signingSecret: is required'],
+  ['sns without region', es({ sns: { a: { webhook: wh, topicArn: 'arn' } } }), 'spec.sns.a.region: is required'],
+  ['sqs without waitTimeSeconds', es({ sqs: { a: { region: 'r', queue: 'q' } } }), 'spec.sqs.a.waitTimeSeconds: is required'],
+  ['storageGrid without apiURL', es({ storageGrid: { a: { webhook: wh, events: ['e'], topicArn: 't', bucket: 'b', authToken: { name: 'a', key: 'b' } } } }), 'spec.storageGrid.a.apiURL: is required'],
+  ['stripe createWebhook without apiKey', es({ stripe: { a: { webhook: wh, createWebhook: true } } }), 'spec.stripe.a.apiKey: is required when createWebhook is true'],
+  ['webhook TLS cert without key', es({ webhook: { a: { ...wh, serverCertSecret: { name: 'a', key: 'b' } } } }), 'spec.webhook.a: serverCertSecret and serverKeySecret must be set together'],
+  ['k8s trigger without source', sensor([{ template: { name: 't', k8s: { operation: 'create' } } }]), 'spec.triggers[0].template.k8s.source: is required'],
+  ['k8s trigger empty source', sensor([{ template: { name: 't', k8s: { source: {} } } }]), 'spec.triggers[0].template.k8s.source: one of s3, inline, file, url, configmap, git, resource is required'],
+  ['argoWorkflow bad operation', sensor([{ template: { name: 't', argoWorkflow: { operation: 'launch', source: { inline: 'x' } } } }]), 'spec.triggers[0].template.argoWorkflow.operation: must be one of submit, submit-from, resubmit, resume, retry, suspend, terminate, stop, got "launch"'],
+  ['awsLambda without region', sensor([{ template: { name: 't', awsLambda: { functionName: 'f', payload: [{ src: { dependencyName: 'd' }, dest: 'a' }] } } }]), 'spec.triggers[0].template.awsLambda.region: is required'],
+  ['nats trigger without subject', sensor([{ template: { name: 't', nats: { url: 'nats://n', payload: [] } } }]), 'spec.triggers[0].template.nats.subject: is required'],
+  ['pulsar trigger without topic', sensor([{ template: { name: 't', pulsar: { url: 'pulsar://p' } } }]), 'spec.triggers[0].template.pulsar.topic: is required'],
+  ['slack trigger without token', sensor([{ template: { name: 't', slack: { channel: 'c' } } }]), 'spec.triggers[0].template.slack.slackToken: is required'],
+  ['openWhisk without actionName', sensor([{ template: { name: 't', openWhisk: { host: 'h', payload: [] } } }]), 'spec.triggers[0].template.openWhisk.actionName: is required'],
+  ['azureEventHubs without hubName', sensor([{ template: { name: 't', azureEventHubs: { fqdn: 'f', sharedAccessKeyName: { name: 'a', key: 'b' }, sharedAccessKey: { name: 'a', key: 'b' } } } }]), 'spec.triggers[0].template.azureEventHubs.hubName: is required'],
+  ['azureServiceBus trigger without queue or topic', sensor([{ template: { name: 't', azureServiceBus: { connectionString: { name: 'a', key: 'b' } } } }]), 'spec.triggers[0].template.azureServiceBus: either queueName or topicName is required'],
+  ['log negative interval', sensor([{ template: { name: 't', log: { intervalSeconds: -1 } } }]), 'spec.triggers[0].template.log.intervalSeconds: must be at least 0, got -1'],
+  ['custom without spec', sensor([{ template: { name: 't', custom: { serverURL: 'x:1' } } }]), 'spec.triggers[0].template.custom.spec: is required'],
+  ['empty dest outside an HTTP payload', sensor([{ template: { name: 't', kafka: { url: 'k:9092', topic: 't', payload: [{ src: { dependencyName: 'd' }, dest: '' }] } } }]), "spec.triggers[0].template.kafka.payload[0].dest: must not be empty (only an HTTP trigger's payload may use an empty dest for the whole body)"],
+  ['bad parameter operation', sensor([{ ...log(), parameters: [{ src: { dependencyName: 'd' }, dest: 'a', operation: 'replace' }] }]), 'spec.triggers[0].parameters[0].operation: must be one of overwrite, append, prepend, got "replace"'],
+  ['retry duration', sensor([{ ...log(), retryStrategy: { duration: 'soon' } }]), 'spec.triggers[0].retryStrategy.duration: "soon" is not a duration (integer nanoseconds or e.g. "1s", "500ms")'],
+  ['rate limit unit', sensor([{ ...log(), rateLimit: { unit: 'Day', requestsPerUnit: 1 } }]), 'spec.triggers[0].rateLimit.unit: must be one of Second, Minute, Hour, got "Day"'],
+  ['k8s policy without labels', sensor([{ ...log(), policy: { k8s: { backoff: { steps: 1 } } } }]), 'spec.triggers[0].policy.k8s.labels: is required'],
+  ['dlqTrigger validated like a trigger', sensor([{ ...log(), atLeastOnce: true, dlqTrigger: { atLeastOnce: true, template: { name: 'dlq', http: {} } } }]), 'spec.triggers[0].dlqTrigger.template.http.url: is required'],
+  ['time filter empty window', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { time: { start: '10:00:00', stop: '10:00:00' } } }]), 'spec.dependencies[0].filters.time: stop "10:00:00" equals start, so the window is empty'],
+  ['data filter empty value', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'string', value: [''] }] } }]), 'spec.dependencies[0].filters.data[0].value[0]: must not be empty'],
+  ['data filter bad regex', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'string', value: ['(unclosed'] }] } }]), 'spec.dependencies[0].filters.data[0].value[0]: "(unclosed" is not a valid regular expression'],
+  ['duplicate dependency names', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e' }, { name: 'd', eventSourceName: 'es', eventName: 'f' }]), 'spec.dependencies[1].name: duplicate dependency name "d"'],
+  ['eventbus kafka bad url', { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'b' }, spec: { kafka: { url: 'kafka' } } }, 'spec.kafka.url: "kafka" is not host:port'],
+  ['eventbus no kind', { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'b' }, spec: {} }, 'spec: exactly one of kafka, nats, jetstream or jetstreamExotic must be set, got none'],
+  ['bad apiVersion', { apiVersion: 'argoproj.io/v1', kind: 'EventBus', metadata: { name: 'b' }, spec: { kafka: {} } }, 'apiVersion: must be argoproj.io/v1alpha1, got "argoproj.io/v1"'],
+  ['bad name', { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'My_Bus' }, spec: { kafka: {} } }, 'metadata.name: "My_Bus" is not a valid name (lower-case letters, digits, \'-\' and \'.\')'],
 ];
 
 for (const [name, doc, expected] of broken)
@@ -75,6 +138,14 @@ for (const [name, doc, expected] of broken)
     const messages = validateResource(doc).filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`);
     assert.ok(messages.includes(expected), `expected\n  ${expected}\ngot\n  ${messages.join('\n  ')}`);
   });
+
+test('deprecated field: warning naming the replacement', () => {
+  const doc = es({ github: { a: { webhook: wh, owner: 'o', repository: 'r' } } });
+  assert.deepEqual(validateResource(doc), [
+    { path: 'spec.github.a.owner', message: 'is deprecated: use repositories[].owner', severity: 'warning' },
+    { path: 'spec.github.a.repository', message: 'is deprecated: use repositories[].names', severity: 'warning' },
+  ]);
+});
 
 test('unknown field: warning by default, error under strict, with a suggestion', () => {
   const doc = es({ webhook: { a: { ...wh, fitler: {} } } });

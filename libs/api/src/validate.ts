@@ -65,6 +65,9 @@ const onlyOne = (v: Obj, a: string, b: string, path: string, c: Collector) => {
 /** Rules keyed by schema object name. `deps` is the sensor's dependency names, when validating a Sensor. */
 function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
   const parameterRule: ObjectRule = (p, path, { c }) => {
+    // Argo allows an empty dest only in an HTTP trigger's payload (the value becomes the whole body).
+    if (p['dest'] === '' && !/\.http\.payload\[\d+\]$/.test(path))
+      c.error(`${path}.dest`, 'must not be empty (only an HTTP trigger\'s payload may use an empty dest for the whole body)');
     const src = p['src'];
     const dep = isObj(src) ? src['dependencyName'] : undefined;
     if (deps && typeof dep === 'string' && dep !== '' && !deps.has(dep))
@@ -157,6 +160,7 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
       values.forEach((x, i) => {
         if (typeof x !== 'string') return;
         const p = `${path}.value[${i}]`;
+        if (x === '') return c.error(p, 'must not be empty');
         if (type === 'number' && (x.trim() === '' || Number.isNaN(Number(x)))) c.error(p, `"${x}" is not a number`);
         if (type === 'bool' && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(x))
           c.error(p, `"${x}" is not a bool (true or false)`);
@@ -171,7 +175,7 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
         c.warn(`${path}.comparator`, `"${comparator}" does not apply to ${type} values; only = and != do`);
     },
     TimeFilter: (v, path, { c }) => {
-      if (v['start'] === v['stop']) c.warn(path, 'start equals stop, so the window is empty');
+      if (v['start'] === v['stop']) c.error(path, `stop "${String(v['stop'])}" equals start, so the window is empty`);
     },
     TriggerParameter: parameterRule,
     TriggerTemplate: (t, path, { c }) => {
@@ -292,6 +296,11 @@ function validateEventSource(spec: Obj, c: Collector): void {
     }
   }
   if (types.length === 0) c.error('spec', 'at least one event source type must be configured');
+  // Argo's minio validator needs credentials; S3Artifact as a trigger source does not.
+  const minio = spec['minio'];
+  if (isObj(minio))
+    for (const [name, cfg] of Object.entries(minio))
+      if (isObj(cfg)) for (const k of ['accessKey', 'secretKey']) if (!set(cfg[k])) c.error(`spec.minio.${name}.${k}`, 'is required');
   const leader = types.filter((t) => LEADER_ELECTED_SOURCE_TYPES.includes(t));
   const active = types.filter((t) => !LEADER_ELECTED_SOURCE_TYPES.includes(t));
   if (leader.length > 0 && active.length > 0)

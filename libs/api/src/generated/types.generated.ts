@@ -1689,7 +1689,7 @@ export interface PulsarTrigger {
   /** Parameters applied to this trigger type's resource. */
   parameters?: TriggerParameter[];
   /** Parameters that build the payload sent. */
-  payload: TriggerParameter[];
+  payload?: TriggerParameter[];
   /** Trusted CA certificates. */
   tlsTrustCertsSecret?: SecretKeySelector;
   /** Allow an insecure TLS connection. */
@@ -1737,7 +1737,7 @@ export interface EmailTrigger {
   /** SMTP host. */
   host: string;
   /** SMTP port. */
-  port: number;
+  port?: number;
   /** Recipients. */
   to?: string[];
   /** Sender. */
@@ -1777,7 +1777,7 @@ export interface AzureEventHubsTrigger {
   /** Shared access key. */
   sharedAccessKey: SecretKeySelector;
   /** Parameters that build the payload sent. */
-  payload: TriggerParameter[];
+  payload?: TriggerParameter[];
   /** Parameters applied to this trigger type's resource. */
   parameters?: TriggerParameter[];
 }
@@ -1795,7 +1795,7 @@ export interface AzureServiceBusTrigger {
   /** TLS settings. */
   tls?: TLSConfig;
   /** Parameters that build the payload sent. */
-  payload: TriggerParameter[];
+  payload?: TriggerParameter[];
   /** Parameters applied to this trigger type's resource. */
   parameters?: TriggerParameter[];
 }
@@ -1849,9 +1849,9 @@ export interface TriggerParameterSource {
 
 export interface K8SResourcePolicy {
   /** Labels that mark the created resource as successful. */
-  labels?: Record<string, string>;
+  labels: Record<string, string>;
   /** How long to poll. */
-  backoff: Backoff;
+  backoff?: Backoff;
   /** Fail when the labels never match. */
   errorOnBackoffTimeout?: boolean;
 }

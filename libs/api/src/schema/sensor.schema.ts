@@ -191,7 +191,7 @@ export const triggerTypes = {
       authAthenzParams: stringMap('Athenz parameters.'),
       authAthenzSecret: secret('Athenz private key.'),
     },
-    { doc: 'Argo `PulsarTrigger`: produce to Pulsar.', required: ['url', 'topic', 'payload'] },
+    { doc: 'Argo `PulsarTrigger`: produce to Pulsar.', required: ['url', 'topic'] },
   ),
   slack: obj(
     'SlackTrigger',
@@ -220,7 +220,7 @@ export const triggerTypes = {
       subject: str('Subject.'),
       body: str('Body.'),
     },
-    { doc: 'Argo `EmailTrigger`: send an email over SMTP.', required: ['host', 'port'] },
+    { doc: 'Argo `EmailTrigger`: send an email over SMTP.', required: ['host'] },
   ),
   openWhisk: obj(
     'OpenWhiskTrigger',
@@ -245,7 +245,7 @@ export const triggerTypes = {
       payload,
       parameters,
     },
-    { doc: 'Argo `AzureEventHubsTrigger`: send to Azure Event Hubs.', required: ['fqdn', 'hubName', 'sharedAccessKeyName', 'sharedAccessKey', 'payload'] },
+    { doc: 'Argo `AzureEventHubsTrigger`: send to Azure Event Hubs.', required: ['fqdn', 'hubName', 'sharedAccessKeyName', 'sharedAccessKey'] },
   ),
   azureServiceBus: obj(
     'AzureServiceBusTrigger',
@@ -258,7 +258,7 @@ export const triggerTypes = {
       payload,
       parameters,
     },
-    { doc: 'Argo `AzureServiceBusTrigger`: send to Azure Service Bus.', required: ['connectionString', 'payload'], atLeastOne: [['queueName', 'topicName']] },
+    { doc: 'Argo `AzureServiceBusTrigger`: send to Azure Service Bus.', required: ['connectionString'], atLeastOne: [['queueName', 'topicName']] },
   ),
   log: obj('LogTrigger', { intervalSeconds: int('Log at most once per this many seconds.', { minimum: 0 }) }, { doc: 'Argo `LogTrigger`: log the events.' }),
   custom: obj(
@@ -317,7 +317,7 @@ export const Trigger: ObjectNode = obj(
             backoff: withDoc(Backoff, 'How long to poll.'),
             errorOnBackoffTimeout: bool('Fail when the labels never match.'),
           },
-          { required: ['backoff'] },
+          { required: ['labels'] },
         ),
         status: obj('StatusPolicy', { allow: arr(int(), 'Response status codes counted as success.') }, { required: ['allow'] }),
       },
