@@ -24,11 +24,24 @@ export function splitPath(path: string): string[] {
 
 const isIndex = (s: string): boolean => /^(0|[1-9]\d*)$/.test(s);
 
-/** Reads the value at `path`; `undefined` when any component is missing. */
+/**
+ * Reads the value at `path`; `undefined` when any component is missing.
+ * `#` followed by more components projects over an array as gjson does
+ * (`friends.#.first` → every element's `first`, elements without it left out).
+ */
 export function getPath(value: unknown, path: string): unknown {
+  return getParts(value, splitPath(path));
+}
+
+function getParts(value: unknown, parts: readonly string[]): unknown {
   let cur: unknown = value;
-  for (const part of splitPath(path)) {
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
     if (Array.isArray(cur)) {
+      if (part === '#' && i < parts.length - 1) {
+        const rest = parts.slice(i + 1);
+        return cur.map((el) => getParts(el, rest)).filter((v) => v !== undefined);
+      }
       if (part === '#') cur = cur.length;
       else if (isIndex(part)) cur = cur[Number(part)];
       else return undefined;

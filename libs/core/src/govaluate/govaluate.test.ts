@@ -103,6 +103,8 @@ describe('exprs filter', () => {
     ['or: missing path skipped when another passes', [{ expr: 'q', fields: [{ path: 'nope', name: 'q' }] }, { expr: 'f', fields: [{ path: 'flag', name: 'f' }] }], data, 'or', true],
     ['non-bool result is false', [{ expr: 'd + 1', fields: [{ path: 'c.d', name: 'd' }] }], data, 'and', false],
     ['json string data', [{ expr: 'a == "b"', fields: [{ path: 'a', name: 'a' }] }], JSON.stringify(data), 'and', true],
+    ['gjson array projection with in', [{ expr: '"bug" in names', fields: [{ path: 'labels.#.name', name: 'names' }] }], { labels: [{ name: 'x' }, { name: 'bug' }] }, 'and', true],
+    ['escaped dot in path', [{ expr: 'v == 1', fields: [{ path: 'a\\.b', name: 'v' }] }], { 'a.b': 1 }, 'and', true],
   ];
   for (const [name, filters, d, op, want] of cases) it(name, () => assert.equal(evaluateExprFilters(filters, d, op), want));
   it('and: missing path is an error', () => assert.throws(() => evaluateExprFilter({ expr: 'q', fields: [{ path: 'nope', name: 'q' }] }, data), /path 'nope' does not exist/));
