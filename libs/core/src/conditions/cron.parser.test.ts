@@ -31,6 +31,8 @@ describe('cron', () => {
     ['previous sunday', '0 0 * * 0', '', '2026-01-07T00:00:00Z', '2026-01-04T00:00:00.000Z'],
   ];
   for (const [name, cron, tz, now, want] of prev) it(`previous: ${name}`, () => assert.equal(iso(previousFire(parseCron(cron), tz, at(now))), want));
+  it('CRON_TZ prefix', () => assert.equal(parseCron('CRON_TZ=Asia/Tokyo 0 9 * * *').timezone, 'Asia/Tokyo'));
+  it('CRON_TZ prefix with unknown zone', () => assert.throws(() => parseCron('CRON_TZ=Nope/Zone 0 9 * * *'), CronSyntaxError));
   it('impossible date never fires', () => assert.equal(nextFire(parseCron('0 0 30 feb *'), '', 0), undefined));
   const bad: Array<[string, string]> = [
     ['four fields', '* * * *'],

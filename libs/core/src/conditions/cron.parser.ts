@@ -3,7 +3,9 @@
  * standard parser (https://pkg.go.dev/github.com/robfig/cron/v3): five fields
  * `minute hour day-of-month month day-of-week`, with `*`, `?`, lists `a,b`, ranges `a-b`,
  * steps `x/n`, month names JAN–DEC and weekday names SUN–SAT (case-insensitive), and the
- * descriptors @yearly @annually @monthly @weekly @daily @midnight @hourly.
+ * descriptors @yearly @annually @monthly @weekly @daily @midnight @hourly, and a leading
+ * `CRON_TZ=<zone>` (or `TZ=<zone>`) that overrides the timezone. `@every` is not supported
+ * (robfig accepts it, but it has no "previous fire" time to reset from).
  * Day matching follows cron: when both day-of-month and day-of-week are restricted, either may
  * match; when one of them starts with `*`/`?`, both must.
  *
@@ -25,6 +27,8 @@ export interface CronSchedule {
   /** Day-of-month or day-of-week started with `*` or `?` (robfig's star bit). */
   readonly domStar: boolean;
   readonly dowStar: boolean;
+  /** A `CRON_TZ=`/`TZ=` prefix in the spec (robfig), which overrides the configured timezone. */
+  readonly timezone?: string;
 }
 
 interface Bounds {
@@ -100,6 +104,13 @@ function parseField(field: string, b: Bounds, src: string): { set: Set<number>; 
 export function parseCron(source: string): CronSchedule {
   if (typeof source !== 'string') throw new CronSyntaxError('cron: expression must be a string');
   let spec = source.trim();
+  let timezone: string | undefined;
+  const tzPrefix = /^(?:CRON_TZ|TZ)=(\S+)\s+/.exec(spec);
+  if (tzPrefix) {
+    timezone = tzPrefix[1]!;
+    checkTimezone(timezone);
+    spec = spec.slice(tzPrefix[0].length);
+  }
   if (spec.startsWith('@')) {
     const d = DESCRIPTORS[spec.toLowerCase()];
     if (d === undefined) throw new CronSyntaxError(`cron ${JSON.stringify(source)}: unrecognized descriptor`);
@@ -117,6 +128,7 @@ export function parseCron(source: string): CronSchedule {
     dow: parsed[4]!.set,
     domStar: parsed[2]!.star,
     dowStar: parsed[4]!.star,
+    ...(timezone !== undefined ? { timezone } : {}),
   };
 }
 

@@ -75,6 +75,14 @@ describe('join reducer', () => {
     const s = { lastResetMs: Date.parse('2026-01-01T00:00:00Z'), events: { a: ev('1') } };
     assert.equal(applyReset(s, join.resets, T0), s);
   });
+  it('CRON_TZ in reset cron overrides timezone', () => {
+    const join = createJoin(['a'], undefined, [{ byTime: { cron: 'CRON_TZ=Asia/Tokyo 0 9 * * *', timezone: 'UTC' } }]);
+    assert.equal(initialJoinState(join, T0).lastResetMs, Date.parse('2026-01-01T00:00:00Z'));
+  });
+  it('reset timezone shifts the reset instant', () => {
+    const join = createJoin(['a'], undefined, [{ byTime: { cron: '0 9 * * *', timezone: 'America/New_York' } }]);
+    assert.equal(initialJoinState(join, T0).lastResetMs, Date.parse('2025-12-31T14:00:00Z'));
+  });
   it('bad reset cron rejected', () => assert.throws(() => createJoin(['a'], undefined, [{ byTime: { cron: 'nope' } }]), /cron/));
   it('bad reset timezone rejected', () => assert.throws(() => createJoin(['a'], undefined, [{ byTime: { cron: '@daily', timezone: 'No/Where' } }]), /time zone/));
 });

@@ -49,9 +49,10 @@ export interface Join {
 export function compileResets(resets: readonly ConditionsResetSpec[] | undefined): CompiledReset[] {
   return (resets ?? []).flatMap((r) => {
     if (!r.byTime) return [];
-    const timezone = r.byTime.timezone ?? '';
+    const schedule = parseCron(r.byTime.cron);
+    const timezone = schedule.timezone ?? r.byTime.timezone ?? '';
     checkTimezone(timezone);
-    return [{ schedule: parseCron(r.byTime.cron), timezone }];
+    return [{ schedule, timezone }];
   });
 }
 
