@@ -41,14 +41,12 @@ export npm_config_store_dir="${npm_config_store_dir:-$GANGLION_CACHE/pnpm-store}
 
 # --- dependencies (re-installed only when the lockfile or a manifest changed) -
 cd "$GANGLION_ROOT"
-deps_hash() { (cat pnpm-lock.yaml package.json pnpm-workspace.yaml .npmrc */*/package.json e2e/package.json 2>/dev/null || true) | sha256sum | cut -c1-16; }
+deps_hash() { (cat pnpm-lock.yaml package.json pnpm-workspace.yaml */*/package.json e2e/package.json 2>/dev/null || true) | sha256sum | cut -c1-16; }
 if [ ! -f node_modules/.ganglion-deps ] || [ "$(cat node_modules/.ganglion-deps)" != "$(deps_hash)" ]; then
   say "installing workspace dependencies with pnpm"
-  if [ -f pnpm-lock.yaml ]; then
-    pnpm install --frozen-lockfile --reporter=append-only >&2
-  else
-    pnpm install --reporter=append-only >&2
-  fi
+  # CI installs exactly the lockfile; a developer's change to a manifest updates it.
+  if [ -n "${CI:-}" ]; then frozen=--frozen-lockfile; else frozen=--no-frozen-lockfile; fi
+  flock "$GANGLION_CACHE/pnpm-install.lock" pnpm install "$frozen" --reporter=append-only >&2
   deps_hash > node_modules/.ganglion-deps
 fi
 

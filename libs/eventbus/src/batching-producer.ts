@@ -1,4 +1,4 @@
-import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 
 /** A record to produce. */
@@ -62,7 +62,13 @@ export class BatchingProducer {
   private readonly maxQueued: number;
 
   constructor(kafka: Kafka, private readonly options: BatchingProducerOptions) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Java-compatible murmur2 on the key: ordering per `<eventSource>.<eventName>`.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
     this.maxQueued = options.maxQueued ?? 20_000;

@@ -42,9 +42,11 @@ export function createKafka(conn: BusConnection): Kafka {
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        // kafkajs logs every connection failure loudly; keep them at debug level.
+        // kafkajs reports every retriable broker error (coordinator loading, refused
+        // connections) as an error; callers see real failures as rejected promises, so the
+        // client's own chatter stays at debug level except consumer crashes.
         const lvl = LEVELS[level] ?? 'info';
-        log[lvl === 'error' && /Connection|ECONNREFUSED|crash/i.test(String(message)) ? 'warn' : lvl](String(message), rest);
+        log[/crash/i.test(String(message)) ? lvl : 'debug'](String(message), rest);
       },
   };
   return new Kafka(config);

@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 import type { OutRecord } from './batching-producer.js';
 
@@ -46,6 +46,7 @@ export class TransactionalLoop {
       maxInFlightRequests: 1,
       transactionTimeout: 30_000,
       allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     await this.producer.connect();
     this.consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250, sessionTimeout: 15_000, heartbeatInterval: 1_000 });
@@ -94,14 +95,19 @@ export class TransactionalLoop {
 }
 
 export interface AtLeastOnceLoopOptions extends LoopBase {
-  /** Processes one message; the offset is committed only after it resolves. */
-  handle: (message: KafkaMessage, topic: string, partition: number) => Promise<void>;
+  /**
+   * Processes one message, in order within its partition. It may return a promise that settles
+   * once the message's effects are durable (e.g. its outcome record acknowledged); the offset is
+   * committed only after that.
+   */
+  handle: (message: KafkaMessage, topic: string, partition: number) => Promise<Promise<void> | void>;
 }
 
 /**
- * At-least-once consumption: each message's offset is committed after its handler finished,
- * so a crash re-delivers at most the messages in flight (the trigger's idempotency key makes
- * the repeat harmless where the target allows it).
+ * At-least-once consumption: messages are processed in order per partition and their offsets
+ * committed once they and their durable effects completed (per batch), so a crash re-delivers
+ * at most the messages in flight; the trigger's idempotency key makes a repeat harmless where
+ * the target allows it.
  */
 export class AtLeastOnceLoop {
   private consumer: Consumer | undefined;
@@ -119,9 +125,26 @@ export class AtLeastOnceLoop {
     const consumer = this.consumer;
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ topic, partition, message }) => {
-        await this.options.handle(message, topic, partition);
-        await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        const durable: Promise<void>[] = [];
+        let last: string | undefined;
+        const commit = async (): Promise<void> => {
+          if (last === undefined) return;
+          await Promise.all(durable.splice(0));
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        };
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          const effect = (await this.options.handle(message, batch.topic, batch.partition)) as Promise<void> | undefined;
+          if (effect) durable.push(effect);
+          last = message.offset;
+          // Advances the fetch position (kafkajs re-fetches unresolved messages).
+          resolveOffset(message.offset);
+          if (durable.length >= 200) await commit();
+          await heartbeat();
+        }
+        await commit();
       },
     });
   }

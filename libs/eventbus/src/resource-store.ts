@@ -21,7 +21,7 @@ export class ResourceStore {
   readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
 
   constructor(
-    private readonly kafka: Kafka,
+    protected readonly kafkaClient: Kafka,
     private readonly topic: string,
     private readonly logger: Logger,
   ) {}
@@ -40,7 +40,7 @@ export class ResourceStore {
   }
 
   async start(): Promise<void> {
-    const admin = this.kafka.admin();
+    const admin = this.kafkaClient.admin();
     await admin.connect();
     const ends = new Map<number, bigint>();
     try {
@@ -49,7 +49,7 @@ export class ResourceStore {
       await admin.disconnect();
     }
     if (ends.size === 0) this.readyResolve();
-    this.consumer = this.kafka.consumer({ groupId: `ganglion-resources-${randomUUID()}`, readUncommitted: false });
+    this.consumer = this.kafkaClient.consumer({ groupId: `ganglion-resources-${randomUUID()}`, readUncommitted: false });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await this.consumer.run({

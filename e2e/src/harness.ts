@@ -1,0 +1,92 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, ServiceProcess, SERVICES, type ServiceName } from '@ganglion/testing';
+
+/** A real HTTP server standing in for a trigger's target; records every request. */
+export interface TargetCall {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export class TargetServer {
+  readonly calls: TargetCall[] = [];
+  private server: Server | undefined;
+  port = 0;
+
+  async start(): Promise<this> {
+    this.port = await freePort();
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // keep text
+        }
+        this.calls.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** Writes manifests into a fresh directory and returns it. */
+export function manifestDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ganglion-e2e-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** The four services as separate processes on one broker, with a private resources topic. */
+export class Stack {
+  readonly services = new Map<ServiceName, ServiceProcess>();
+
+  constructor(
+    private readonly brokers: string,
+    private readonly prefix: string,
+    private readonly resourcesDir: string,
+  ) {}
+
+  async start(): Promise<this> {
+    for (const name of SERVICES) {
+      const proc = new ServiceProcess(name, {
+        healthPort: await freePort(),
+        env: {
+          KAFKA_BROKERS: this.brokers,
+          GANGLION_RESOURCES_TOPIC: `${this.prefix}-resources`,
+          GANGLION_RESOURCES_DIR: this.resourcesDir,
+          GANGLION_HOST: '127.0.0.1',
+          GANGLION_INSTANCE_ID: `${this.prefix}-0`,
+          LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'info',
+        },
+        ...(process.env['E2E_VERBOSE'] ? { onLine: (l: string) => console.log(`[${name}] ${l}`) } : {}),
+      });
+      this.services.set(name, proc.start());
+      // The reconciler publishes the resources the others wait for; start it first.
+      if (name === 'reconciler') await proc.ready();
+    }
+    await Promise.all([...this.services.values()].map((s) => s.ready()));
+    return this;
+  }
+
+  get(name: ServiceName): ServiceProcess {
+    return this.services.get(name)!;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.services.values()].map((s) => s.stop()));
+  }
+}

@@ -1,0 +1,51 @@
+import type { Trigger } from '@ganglion/api';
+import type { EventsByDependency } from './event.js';
+
+/**
+ * Wire formats of the records services exchange on the actions and outcomes topics
+ * (JSON values; ARCHITECTURE.md §3). Versioned by `v` so readers can refuse what they don't know.
+ */
+export const RECORD_VERSION = 1;
+
+/** A satisfied trigger: what the trigger service executes (`P-actions`, keyed by trigger key). */
+export interface ActionRecord {
+  v: typeof RECORD_VERSION;
+  actionId: string;
+  namespace: string;
+  sensor: string;
+  /** The trigger as specified when the action was produced (templates only, never secret values). */
+  trigger: Trigger;
+  events: EventsByDependency;
+  createdAt: string;
+}
+
+/** What happened to an event or an action (`P-outcomes`), the answer to "why didn't it fire?". */
+export type OutcomeRecord =
+  | { v: 1; kind: 'event'; eventId: string; source: string; subject: string; at: string; decisions: EventDecision[] }
+  | { v: 1; kind: 'event-rejected'; offset: string; partition: number; at: string; reason: string }
+  | { v: 1; kind: 'action'; actionId: string; namespace: string; sensor: string; trigger: string; at: string; status: 'succeeded' | 'failed' | 'unsupported'; attempts: number; detail: string };
+
+/** One sensor dependency the event matched, and what each of its triggers did. */
+export interface EventDecision {
+  namespace: string;
+  sensor: string;
+  dependency: string;
+  triggers: { trigger: string; result: 'fired' | 'waiting' | 'not-supported'; actionId?: string; reason?: string }[];
+}
+
+export class RecordFormatError extends Error {}
+
+export function decodeActionRecord(value: Buffer | string | null): ActionRecord {
+  if (value === null) throw new RecordFormatError('empty action record');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString());
+  } catch (err) {
+    throw new RecordFormatError(`action record is not JSON: ${(err as Error).message}`);
+  }
+  const a = parsed as Partial<ActionRecord>;
+  if (a.v !== RECORD_VERSION) throw new RecordFormatError(`unsupported action record version ${JSON.stringify(a.v)}`);
+  if (typeof a.actionId !== 'string' || typeof a.sensor !== 'string' || typeof a.namespace !== 'string' || !a.trigger?.template || !a.events)
+    throw new RecordFormatError('action record lacks actionId, namespace, sensor, trigger or events');
+  return a as ActionRecord;
+}

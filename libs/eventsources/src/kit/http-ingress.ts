@@ -1,0 +1,198 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { BusSaturatedError, BusUnavailableError } from '@ganglion/eventbus';
+import type { Logger } from '@ganglion/telemetry';
+import { goHeader, MASKED_AUTH } from './headers.js';
+import type { IncomingRequest, PushOutcome } from './push-source.js';
+
+/** Default `maxPayloadSize` (Argo: 1 MiB). */
+export const DEFAULT_MAX_PAYLOAD = 1_048_576;
+
+/** One active route: a configured push event on `port` + `endpoint`. */
+export interface Route {
+  port: number;
+  endpoint: string;
+  method: string;
+  maxPayloadSize: number;
+  /** Bearer token required in `Authorization`, when `authSecret` is set. */
+  bearerToken?: string;
+  /** Identifies the route in logs and errors, e.g. `default/webhook:example`. */
+  id: string;
+  handle(request: IncomingRequest): PushOutcome;
+  /** Publishes the event; resolves only after the bus acknowledged it. */
+  publish(outcome: Extract<PushOutcome, { kind: 'event' }>, request: IncomingRequest): Promise<void>;
+}
+
+export interface HttpIngressOptions {
+  host: string;
+  logger: Logger;
+  /** `Retry-After` seconds sent with 503 (default 1). */
+  retryAfterSeconds?: number;
+  /** Called with each finished request (metrics). */
+  onRequest?: (route: Route | undefined, status: number, ms: number) => void;
+}
+
+/** Constant-time comparison of two secrets of any length (hashes first, so lengths don't leak). */
+export function secretsEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb) && a.length === b.length;
+}
+
+/**
+ * The shared HTTP server for push sources: one `http.Server` per port, routes per
+ * port + endpoint, `GET /health` on every port (Argo's health check), body size limits,
+ * bearer authentication, and the acknowledgement rule: 200 only after Kafka acknowledged the
+ * event, 503 + Retry-After when the bus is unavailable or saturated, 4xx with the reason for
+ * bad requests.
+ */
+export class HttpIngress {
+  private readonly servers = new Map<number, Server>();
+  private readonly routes = new Map<string, Route>();
+
+  constructor(private readonly options: HttpIngressOptions) {}
+
+  private static key(port: number, endpoint: string): string {
+    return `${port}${endpoint}`;
+  }
+
+  /** Ports with a listening server. */
+  get ports(): number[] {
+    return [...this.servers.keys()];
+  }
+
+  /** Replaces the set of routes; opens and closes ports as needed. */
+  async setRoutes(routes: Route[]): Promise<void> {
+    this.routes.clear();
+    for (const r of routes) {
+      const k = HttpIngress.key(r.port, r.endpoint);
+      const existing = this.routes.get(k);
+      if (existing) {
+        this.options.logger.error('route conflict: endpoint already served; ignoring the second', { port: r.port, endpoint: r.endpoint, kept: existing.id, ignored: r.id });
+        continue;
+      }
+      this.routes.set(k, r);
+    }
+    const wanted = new Set(routes.map((r) => r.port));
+    for (const port of wanted) if (!this.servers.has(port)) await this.listen(port);
+    for (const [port, server] of this.servers)
+      if (!wanted.has(port)) {
+        this.servers.delete(port);
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        this.options.logger.info('closed port', { port });
+      }
+  }
+
+  private listen(port: number): Promise<void> {
+    const server = createServer((req, res) => void this.serve(port, req, res));
+    server.keepAliveTimeout = 65_000;
+    this.servers.set(port, server);
+    return new Promise((resolve, reject) => {
+      server.once('error', (err) => {
+        this.servers.delete(port);
+        this.options.logger.error('cannot listen', { port, error: err });
+        reject(err);
+      });
+      server.listen(port, this.options.host, () => {
+        this.options.logger.info('listening', { host: this.options.host, port });
+        resolve();
+      });
+    });
+  }
+
+  private reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+    if (res.headersSent) return;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+    res.end(body);
+  }
+
+  private async serve(port: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://ingress');
+    const route = this.routes.get(HttpIngress.key(port, url.pathname));
+    const done = (status: number, body: string, headers?: Record<string, string>): void => {
+      this.reply(res, status, body, headers);
+      this.options.onRequest?.(route, status, Date.now() - started);
+    };
+    if (!route) {
+      if (url.pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return done(200, 'OK');
+      req.resume();
+      return done(404, `no event source serves ${url.pathname} on port ${port}`);
+    }
+    if ((req.method ?? '').toUpperCase() !== route.method.toUpperCase()) {
+      req.resume();
+      return done(405, `http method does not match: this endpoint accepts ${route.method.toUpperCase()}`, { Allow: route.method.toUpperCase() });
+    }
+    const header = goHeader(req.headersDistinct);
+    if (route.bearerToken !== undefined) {
+      const auth = header['Authorization']?.[0] ?? '';
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+      if (token === undefined || !secretsEqual(token, route.bearerToken)) {
+        req.resume();
+        return done(401, 'invalid or missing bearer token');
+      }
+      header['Authorization'] = [MASKED_AUTH];
+    }
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > route.maxPayloadSize) {
+      req.resume();
+      return done(413, `payload of ${declared} bytes exceeds maxPayloadSize ${route.maxPayloadSize}`, { Connection: 'close' });
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, route.maxPayloadSize);
+    } catch (err) {
+      return done(err instanceof PayloadTooLarge ? 413 : 400, (err as Error).message, { Connection: 'close' });
+    }
+    const request: IncomingRequest = { method: req.method ?? 'GET', url, header, body };
+    let outcome: PushOutcome;
+    try {
+      outcome = route.handle(request);
+    } catch (err) {
+      this.options.logger.error('event source failed on a request', { route: route.id, error: err });
+      return done(500, 'failed to process the request');
+    }
+    if (outcome.kind === 'reject') return done(outcome.status, outcome.reason);
+    try {
+      await route.publish(outcome, request);
+    } catch (err) {
+      const retry = String(this.options.retryAfterSeconds ?? 1);
+      if (err instanceof BusSaturatedError || err instanceof BusUnavailableError)
+        return done(503, `event not recorded: ${err.message}`, { 'Retry-After': retry });
+      this.options.logger.error('publish failed', { route: route.id, error: err });
+      return done(503, 'event not recorded: the event bus is unavailable', { 'Retry-After': retry });
+    }
+    done(200, 'success');
+  }
+
+  async close(): Promise<void> {
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    await Promise.all(
+      servers.map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeIdleConnections();
+      })),
+    );
+  }
+}
+
+class PayloadTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new PayloadTooLarge(`payload exceeds maxPayloadSize ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', (err) => reject(new Error(`could not read the request body: ${err.message}`)));
+  });
+}

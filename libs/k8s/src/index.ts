@@ -1,0 +1,1 @@
+export { LocalSecretResolver, SecretNotFoundError, secretEnvName, type SecretResolver } from './secrets.js';

@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { waitFor } from './wait-for.js';
+
+/** The repository root (this file lives in libs/testing/dist/). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export const SERVICES = ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface ServiceProcessOptions {
+  env: Record<string, string>;
+  /** Health port the service serves /readyz on. */
+  healthPort: number;
+  /** Receives each output line (stdout and stderr). */
+  onLine?: (line: string) => void;
+}
+
+/**
+ * A Ganglion service running as its own OS process (`node services/<name>/dist/main.js`), as
+ * in production. Keeps its output lines for assertions.
+ */
+export class ServiceProcess {
+  readonly lines: string[] = [];
+  private child: ChildProcess | undefined;
+  private exit: Promise<number | null> = Promise.resolve(null);
+
+  constructor(
+    readonly name: ServiceName,
+    private readonly options: ServiceProcessOptions,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  start(): this {
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', join(REPO_ROOT, 'services', this.name, 'dist', 'main.js')],
+      { env: { ...process.env, ...this.options.env, GANGLION_HEALTH_PORT: String(this.options.healthPort) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    const onData = (buf: Buffer, carry: { rest: string }): void => {
+      const text = carry.rest + buf.toString('utf8');
+      const parts = text.split('\n');
+      carry.rest = parts.pop() ?? '';
+      for (const line of parts) {
+        this.lines.push(line);
+        if (this.lines.length > 50_000) this.lines.splice(0, 10_000);
+        this.options.onLine?.(line);
+      }
+    };
+    const out = { rest: '' };
+    const err = { rest: '' };
+    child.stdout?.on('data', (b: Buffer) => onData(b, out));
+    child.stderr?.on('data', (b: Buffer) => onData(b, err));
+    this.exit = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        if (this.child === child) this.child = undefined;
+        resolve(code);
+      }),
+    );
+    const kill = (): void => void child.kill('SIGKILL');
+    process.once('exit', kill);
+    child.once('exit', () => process.removeListener('exit', kill));
+    return this;
+  }
+
+  /** Waits until `/readyz` answers 200 (fails early if the process exits). */
+  async ready(timeoutMs = 60_000): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!this.child) throw new Error(`${this.name} exited: ${this.lines.slice(-20).join('\n')}`);
+        const res = await fetch(`http://127.0.0.1:${this.options.healthPort}/readyz`).catch(() => undefined);
+        return res?.status === 200;
+      },
+      { timeoutMs, intervalMs: 50, what: `${this.name} to be ready` },
+    );
+  }
+
+  /** Sends a signal and waits for the process to end. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
+    const child = this.child;
+    if (!child) return null;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exit;
+    clearTimeout(timer);
+    return code;
+  }
+
+  /** Parsed JSON log lines (others skipped). */
+  records(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const l of this.lines) {
+      if (!l.startsWith('{')) continue;
+      try {
+        out.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        // not a log record
+      }
+    }
+    return out;
+  }
+}

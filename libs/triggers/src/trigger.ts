@@ -1,0 +1,31 @@
+import type { Trigger, TriggerType } from '@ganglion/api';
+import type { EventsByDependency } from '@ganglion/core';
+import type { SecretResolver } from '@ganglion/k8s';
+import type { Logger } from '@ganglion/telemetry';
+
+/** What a trigger execution needs besides its template. */
+export interface TriggerContext {
+  namespace: string;
+  sensorName: string;
+  triggerName: string;
+  /** Deterministic id of the action; the idempotency key towards the target. */
+  actionId: string;
+  logger: Logger;
+  secrets: SecretResolver;
+  now: () => Date;
+}
+
+/** The result of one attempt. */
+export type TriggerResult =
+  | { ok: true; detail: string }
+  | { ok: false; error: string; /** False when retrying cannot help (bad template, 4xx by policy). */ retryable: boolean };
+
+/**
+ * One trigger type (Argo's `Trigger` interface: FetchResource, ApplyResourceParameters,
+ * Execute, ApplyPolicy, collapsed into one call). `template` is the type's spec with the
+ * trigger-level parameters already applied. Framework-free.
+ */
+export interface TriggerPlugin<T = unknown> {
+  readonly type: TriggerType;
+  execute(template: T, trigger: Trigger, events: EventsByDependency, ctx: TriggerContext): Promise<TriggerResult>;
+}

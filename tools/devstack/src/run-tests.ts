@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { KafkaBroker, MissingPrerequisiteError, REPO_ROOT } from '@ganglion/testing';
+
+/**
+ * `npm test`: static checks, then every test suite with Node's test runner, on one real Kafka
+ * broker for the run (or `KAFKA_BROKERS`). Ends with one line `N passed, N failed` totalled
+ * over everything it ran, also written to .ci/out/summary.txt.
+ */
+interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+const OUT = join(REPO_ROOT, '.ci', 'out');
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+function tapTally(file: string): Tally {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const num = (name: string): number => Number(/^# (\w+) (\d+)$/m.exec(text.split('\n').filter((l) => l.startsWith(`# ${name} `)).pop() ?? '')?.[2] ?? 0);
+  return { passed: num('pass'), failed: num('fail') + num('cancelled'), skipped: num('skipped') + num('todo') };
+}
+
+async function suite(name: string, patterns: string[], env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Tally> {
+  const tap = join(OUT, `${name}.tap`);
+  console.log(`\n=== ${name} ===`);
+  const code = await run(
+    process.execPath,
+    ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', '--test', ...extra,
+      '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...patterns],
+    env,
+  );
+  const t = tapTally(tap);
+  if (code !== 0 && t.failed === 0) t.failed = 1; // the runner itself failed (e.g. a file crashed)
+  console.log(`--- ${name}: ${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`);
+  return t;
+}
+
+async function check(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Tally> {
+  console.log(`\n=== ${name} ===`);
+  const code = await run(cmd, args, env);
+  console.log(`--- ${name}: ${code === 0 ? 'ok' : 'FAILED'}`);
+  return { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 };
+}
+
+async function main(): Promise<number> {
+  mkdirSync(OUT, { recursive: true });
+  const only = process.argv.slice(2);
+  const want = (s: string): boolean => only.length === 0 || only.includes(s);
+  const tallies: Tally[] = [];
+  const env = { ...process.env };
+
+  if (want('lint')) {
+    // The module-boundary rule reads Nx's project graph: compute it first (no daemon).
+    env['NX_DAEMON'] = 'false';
+    await run('nx', ['show', 'projects'], { ...env, NX_VERBOSE_LOGGING: 'false' });
+    tallies.push(await check('lint (eslint + Nx module boundaries)', 'eslint', ['.'], env));
+  }
+  if (want('generated') && existsSync(join(REPO_ROOT, 'scripts', 'check-generated.sh')))
+    tallies.push(await check('generated files', 'bash', [join(REPO_ROOT, 'scripts', 'check-generated.sh')], env));
+
+  let broker: KafkaBroker | undefined;
+  if (!env['KAFKA_BROKERS'] && (want('unit') || want('e2e'))) {
+    console.log('\nstarting the run\'s Kafka broker...');
+    broker = await KafkaBroker.start();
+    env['KAFKA_BROKERS'] = broker.brokers;
+    console.log(`Kafka broker on ${broker.brokers}`);
+  }
+  try {
+    if (want('unit')) tallies.push(await suite('unit-and-integration', ['libs/*/dist/**/*.test.js', 'services/*/dist/**/*.test.js', 'tools/*/dist/**/*.test.js'], env));
+    if (want('e2e')) tallies.push(await suite('e2e', ['e2e/dist/**/*.test.js'], env, ['--test-concurrency=1']));
+  } finally {
+    await broker?.destroy();
+  }
+  const total = tallies.reduce((a, t) => ({ passed: a.passed + t.passed, failed: a.failed + t.failed, skipped: a.skipped + t.skipped }), { passed: 0, failed: 0, skipped: 0 });
+  const line = `${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`;
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(OUT, 'summary.txt'), line + '\n');
+  console.log(`\n${line}`);
+  return total.failed === 0 && total.passed > 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof MissingPrerequisiteError ? `ganglion: ${err.message}` : err);
+    process.exit(1);
+  },
+);
