@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { generatedFiles } from './generated-files.js';
-import { renderCrds } from './json-schema.render.js';
+import { renderCrds, renderJsonSchemas } from './json-schema.render.js';
 
 const root = new URL('../../../../', import.meta.url);
 
@@ -32,4 +32,20 @@ for (const [file, crd] of Object.entries(renderCrds()))
     assert.equal(spec.names.shortNames.length, 1);
     assert.deepEqual(spec.versions[0]?.subresources, { status: {} });
     assertStructural(spec.versions[0]!.schema.openAPIV3Schema, 'openAPIV3Schema');
+  });
+
+for (const [file, schema] of Object.entries(renderJsonSchemas()))
+  test(`json schema ${file}: every $ref resolves and every required field is declared`, () => {
+    const defs = (schema['$defs'] ?? {}) as Record<string, S>;
+    const visit = (s: S, path: string): void => {
+      const r = s['$ref'];
+      if (typeof r === 'string') assert.ok(defs[r.replace('#/$defs/', '')], `${path}: ${r} does not resolve`);
+      const props = (s['properties'] as Record<string, S> | undefined) ?? {};
+      for (const k of (s['required'] as string[] | undefined) ?? []) assert.ok(props[k], `${path}: required ${k} is not a property`);
+      for (const [k, v] of Object.entries(props)) visit(v, `${path}.${k}`);
+      if (s['items']) visit(s['items'] as S, `${path}[]`);
+      if (typeof s['additionalProperties'] === 'object') visit(s['additionalProperties'] as S, `${path}.*`);
+    };
+    visit(schema, '#');
+    for (const [name, def] of Object.entries(defs)) visit(def, `#/$defs/${name}`);
   });
