@@ -14,6 +14,7 @@ export {
   initialJoinState,
   applyReset,
   lastResetTime,
+  nextResetTime,
   step,
   type Join,
   type JoinState,

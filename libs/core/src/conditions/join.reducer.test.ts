@@ -73,7 +73,18 @@ describe('join reducer', () => {
   it('applyReset keeps state when no reset passed', () => {
     const join = createJoin(['a'], undefined, [{ byTime: { cron: '0 0 * * *', timezone: 'UTC' } }]);
     const s = { lastResetMs: Date.parse('2026-01-01T00:00:00Z'), events: { a: ev('1') } };
-    assert.equal(applyReset(s, join.resets, T0), s);
+    const r = applyReset(s, join.resets, T0);
+    assert.deepEqual(r.events, s.events);
+    assert.equal(r.lastResetMs, s.lastResetMs);
+    assert.equal(r.nextResetMs, Date.parse('2026-01-02T00:00:00Z'));
+  });
+  it('cached next reset skips the search until it is due', () => {
+    const join = createJoin(['a', 'b'], undefined, [{ byTime: { cron: '0 * * * *' } }]);
+    const s = initialJoinState(join, T0 + 60_000);
+    assert.equal(s.nextResetMs, T0 + 3_600_000);
+    const partial = step(join, s, { dependency: 'a', event: ev('1') }, T0 + 120_000).state;
+    assert.equal(applyReset(partial, join.resets, T0 + 3_599_999), partial);
+    assert.deepEqual(applyReset(partial, join.resets, T0 + 3_600_000).events, {});
   });
   it('CRON_TZ in reset cron overrides timezone', () => {
     const join = createJoin(['a'], undefined, [{ byTime: { cron: 'CRON_TZ=Asia/Tokyo 0 9 * * *', timezone: 'UTC' } }]);

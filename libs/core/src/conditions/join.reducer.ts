@@ -9,7 +9,7 @@
  */
 import type { EventsByDependency, SensorEvent } from '../event.js';
 import { compileCondition, conditionDependencies, evaluateCondition, type ConditionAst } from './condition.parser.js';
-import { checkTimezone, parseCron, previousFire, type CronSchedule } from './cron.parser.js';
+import { checkTimezone, nextFire, parseCron, previousFire, type CronSchedule } from './cron.parser.js';
 
 /** One `conditionsReset` entry: `{byTime: {cron, timezone}}`. */
 export interface ConditionsResetSpec {
@@ -26,6 +26,8 @@ export interface JoinState {
   lastResetMs: number;
   /** Collected, not-yet-fired events by dependency name. */
   events: EventsByDependency;
+  /** Epoch ms of the next reset, cached so steps before it skip the cron search. */
+  nextResetMs?: number;
 }
 
 export interface DependencyEvent {
@@ -72,16 +74,37 @@ export function lastResetTime(resets: readonly CompiledReset[], now: number): nu
   return best;
 }
 
-/** Initial state at start-up: `lastResetMs` is the previous cron time (0 without resets). */
-export function initialJoinState(join: Join, now: number): JoinState {
-  return { lastResetMs: lastResetTime(join.resets, now) ?? 0, events: {} };
+/** The earliest reset time strictly after `now`, or undefined. */
+export function nextResetTime(resets: readonly CompiledReset[], now: number): number | undefined {
+  let best: number | undefined;
+  for (const r of resets) {
+    const t = nextFire(r.schedule, r.timezone, now);
+    if (t !== undefined && (best === undefined || t < best)) best = t;
+  }
+  return best;
 }
 
-/** Drops partial state when a reset time has passed since the state's last reset. */
+const withNext = (state: JoinState, next: number | undefined): JoinState => {
+  const { nextResetMs: _old, ...rest } = state;
+  return next === undefined ? rest : { ...rest, nextResetMs: next };
+};
+
+/** Initial state at start-up: `lastResetMs` is the previous cron time (0 without resets). */
+export function initialJoinState(join: Join, now: number): JoinState {
+  return withNext({ lastResetMs: lastResetTime(join.resets, now) ?? 0, events: {} }, nextResetTime(join.resets, now));
+}
+
+/**
+ * Drops partial state when a reset time has passed since the state's last reset. The cron
+ * search only runs once `now` reaches the cached `nextResetMs` (or when none is cached).
+ */
 export function applyReset(state: JoinState, resets: readonly CompiledReset[], now: number): JoinState {
+  if (resets.length === 0) return state;
+  if (state.nextResetMs !== undefined && now < state.nextResetMs) return state;
   const t = lastResetTime(resets, now);
-  if (t === undefined || t <= state.lastResetMs) return state;
-  return { lastResetMs: t, events: {} };
+  const next = nextResetTime(resets, now);
+  if (t === undefined || t <= state.lastResetMs) return withNext(state, next);
+  return withNext({ lastResetMs: t, events: {} }, next);
 }
 
 function eventTime(event: SensorEvent, fallback: number): number {
@@ -99,7 +122,7 @@ export function step(join: Join, state: JoinState, input: DependencyEvent, now: 
   if (eventTime(input.event, now) < current.lastResetMs) return { state: current };
   const events: EventsByDependency = { ...current.events, [input.dependency]: input.event };
   if (evaluateCondition(join.condition, new Set(Object.keys(events)))) {
-    return { state: { lastResetMs: current.lastResetMs, events: {} }, fired: events };
+    return { state: { ...current, events: {} }, fired: events };
   }
-  return { state: { lastResetMs: current.lastResetMs, events } };
+  return { state: { ...current, events } };
 }
