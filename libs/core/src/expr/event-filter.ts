@@ -51,7 +51,7 @@ export function normaliseFilterData(data: unknown): ExprMap {
 
 /** Builds the full environment: normalised data plus Argo's helper functions. */
 export function filterEnvironment(data: unknown): ExprMap {
-  return { ...normaliseFilterData(data), sprig: { ...SPRIG_FUNCTIONS }, ...ARGO_FUNCTIONS };
+  return { ...normaliseFilterData(data), sprig: SPRIG_FUNCTIONS, ...ARGO_FUNCTIONS };
 }
 
 /**

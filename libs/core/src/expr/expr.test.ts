@@ -194,4 +194,17 @@ describe('expr fuzz', () => {
       { numRuns: 3000 },
     );
   });
+  it('random JSON data: filter returns a bool or throws ExprEvalError', () => {
+    const c = compileExpr('body?.a == 1 || len(toJson(body ?? {})) > 2');
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue())), (data) => {
+        try {
+          assert.equal(typeof evaluateFilterExpression(c, data), 'boolean');
+        } catch (e) {
+          assert.ok(e instanceof ExprEvalError && e.message.length > 0, String(e));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

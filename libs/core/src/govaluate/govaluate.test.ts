@@ -111,4 +111,16 @@ describe('exprs filter', () => {
   it('or: errors reported when nothing passes', () => assert.throws(() => evaluateExprFilters([{ expr: 'q', fields: [{ path: 'nope', name: 'q' }] }], data, 'or'), ExprFilterError));
   it('invalid JSON data', () => assert.throws(() => evaluateExprFilter({ expr: 'a', fields: [{ path: 'a', name: 'a' }] }, '{nope'), /not valid JSON/));
   it('syntax error surfaces', () => assert.throws(() => evaluateExprFilter({ expr: 'a ==', fields: [{ path: 'a', name: 'a' }] }, data), GovaluateSyntaxError));
+  it('fuzz: random data and paths give a bool or a filter error', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string({ maxLength: 10 }), fc.constantFrom('and', 'or') as fc.Arbitrary<'and' | 'or'>, (d, path, op) => {
+        try {
+          assert.equal(typeof evaluateExprFilters([{ expr: 'v == 1 || v != 1', fields: [{ path, name: 'v' }] }], d, op), 'boolean');
+        } catch (e) {
+          assert.ok(e instanceof ExprFilterError && e.message.length > 0, String(e));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
