@@ -9,3 +9,42 @@ export * from './ratelimit/index.js';
 export * from './conditions/index.js';
 export * from './govaluate/index.js';
 export * from './expr/index.js';
+export { type ParameterOptions } from './parameters.js';
+export {
+  parseTemplate,
+  executeTemplate,
+  renderTemplate,
+  renderInputTemplate,
+  TemplateError,
+  type ParsedTemplate,
+  type ExecuteOptions as TemplateOptions,
+  type TemplateFunction,
+} from './template/index.js';
+export {
+  evaluateFilters,
+  evaluateDataFilters,
+  evaluateContextFilter,
+  evaluateTimeFilter,
+  evaluateScriptFilter,
+  type FilterOptions,
+  type FilterResult,
+  type ExprFiltersEvaluator,
+  type DataFilter,
+  type ContextFilter,
+  type TimeFilter,
+  type EventDependencyFilter,
+} from './filters/index.js';
+export {
+  applyTransform,
+  TransformError,
+  compileJq,
+  runJq,
+  JqError,
+  runLua,
+  LuaError,
+  type EventDependencyTransformer,
+  type TransformOptions,
+  type JqProgram,
+  type JqLimits,
+  type LuaLimits,
+} from './transform/index.js';

@@ -58,7 +58,8 @@ type Tok =
   | { k: 'text'; v: string }
   | { k: 'open' }
   | { k: 'close' }
-  | { k: 'ident' | 'field' | 'var' | 'str' | 'num' | 'char'; v: string }
+  | { k: 'field'; v: string; adj: boolean }
+  | { k: 'ident' | 'var' | 'str' | 'num' | 'char'; v: string }
   | { k: 'dot' | 'lparen' | 'rparen' | 'pipe' | 'declare' | 'assign' | 'comma' };
 
 const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
@@ -196,7 +197,8 @@ function lex(src: string): Tok[] {
         if (isAlnum(src[i + 1])) {
           let e = i + 1;
           while (isAlnum(src[e])) e++;
-          toks.push({ k: 'field', v: src.slice(i + 1, e) });
+          // `adj`: directly after a value (no space), so it continues a field chain: `$x.A`, `(p).A`.
+          toks.push({ k: 'field', v: src.slice(i + 1, e), adj: i > 0 && !isSpace(src[i - 1]) && src[i - 1] !== '(' });
           i = e;
         } else {
           toks.push({ k: 'dot' });
@@ -378,7 +380,7 @@ class Parser {
 
   private fieldChain(): string[] {
     const names: string[] = [];
-    while (this.peek()?.k === 'field') names.push((this.next() as { v: string }).v);
+    for (let t = this.peek(); t?.k === 'field' && t.adj; t = this.peek()) names.push((this.next() as { v: string }).v);
     return names;
   }
 
