@@ -48,7 +48,7 @@ describe('cron', () => {
   it('rejects unknown timezone', () => assert.throws(() => checkTimezone('Mars/Olympus'), CronSyntaxError));
   it('fuzz: random cron strings parse or throw CronSyntaxError', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.stringMatching(/^[0-9*\/,\- ]{0,20}$/)), (s) => {
+      fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.stringMatching(/^[0-9*/, -]{0,20}$/)), (s) => {
         try {
           const c = parseCron(s);
           nextFire(c, '', 0);
