@@ -96,7 +96,7 @@ export function checkDateTime(s: string): string | undefined {
  */
 export function parseConditionNames(expr: string): { names: string[] } | { error: string } {
   const tokens: { t: string; at: number }[] = [];
-  const re = /\s*(?:(&&|\|\|)|([()])|([A-Za-z0-9_][A-Za-z0-9_.\-]*))/y;
+  const re = /\s*(?:(&&|\|\|)|([()])|([A-Za-z0-9_][A-Za-z0-9_.-]*))/y;
   let pos = 0;
   while (pos < expr.length) {
     if (/^\s*$/.test(expr.slice(pos))) break;
