@@ -1,6 +1,7 @@
 /**
  * Benchmark (not a test): evaluations per second on one core for a string data filter, a
- * parameter render with a dataTemplate, and a govaluate expr filter.
+ * govaluate expr filter, a 3-dependency condition step (`(a || b) && c`, with a cron reset) and a
+ * parameter render with a dataTemplate.
  * Run: `node libs/core/dist/bench/core.bench.js [out.json]` (default bench/results/core.json).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { evaluateFilters } from '../filters/index.js';
 import { buildPayload } from '../parameters.js';
 import type { SensorEvent } from '../event.js';
+import { createJoin, initialJoinState, step } from '../conditions/index.js';
 
 const event: SensorEvent = { context: { id: '1', source: 'webhook', specversion: '1.0', type: 'webhook', subject: 'example' }, data: { body: { action: 'opened', n: 42, repo: { name: 'ganglion' } } } };
 const now = new Date('2024-01-01T00:00:00Z');
@@ -27,9 +29,18 @@ function run(name: string, fn: () => void, ms = 1000): number {
   return ops;
 }
 
+// Three events feed a `(a || b) && c` join in turn; every third step fires and clears the state.
+const join = createJoin(['a', 'b', 'c'], '(a || b) && c', [{ byTime: { cron: '0 0 * * *', timezone: 'Europe/Berlin' } }]);
+let joinState = initialJoinState(join, now.getTime());
+const deps = ['a', 'b', 'c'];
+let k = 0;
+
 const results = {
   stringDataFilter: run('string data filter', () => evaluateFilters({ data: [{ path: 'body.action', type: 'string', value: ['^opened$'] }] }, event, { now })),
   exprFilter: run('expr filter (govaluate)', () => evaluateFilters({ exprs: [{ expr: 'n > 10 && a == "opened"', fields: [{ name: 'n', path: 'body.n' }, { name: 'a', path: 'body.action' }] }] }, event, { now })),
+  conditionStep3: run('3-dependency condition step', () => {
+    joinState = step(join, joinState, { dependency: deps[k++ % 3]!, event }, now.getTime()).state;
+  }),
   parameterRender: run('parameter render (dataTemplate)', () => buildPayload([{ src: { dependencyName: 'd', dataTemplate: '{{ .Input.body.repo.name | upper }}-{{ .Input.body.action }}' }, dest: 'name' }], { d: event })),
 };
 const out = resolve(process.argv[2] ?? 'bench/results/core.json');
