@@ -1,0 +1,49 @@
+{{/* Name of the service: the chart name unless nameOverride is set. */}}
+{{- define "ganglion.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Fully qualified name: <release>-<service>, or the service alone when the release already carries it. */}}
+{{- define "ganglion.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "ganglion.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ganglion.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ganglion.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "ganglion.labels" -}}
+{{ include "ganglion.selectorLabels" . }}
+app.kubernetes.io/part-of: ganglion
+app.kubernetes.io/component: {{ .Values.component | default "data-plane" }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "ganglion.serviceAccountName" -}}
+{{- default (include "ganglion.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/* A value from the umbrella chart's `global` block, falling back to the chart's own. */}}
+{{- define "ganglion.kafkaBrokers" -}}
+{{- $g := .Values.global | default dict -}}
+{{- required "kafka.brokers (or global.kafka.brokers) must be set to the Kafka bootstrap servers" (or (($g.kafka | default dict).brokers) .Values.kafka.brokers) -}}
+{{- end -}}
+
+{{- define "ganglion.image" -}}
+{{- $g := .Values.global | default dict -}}
+{{- $registry := or (($g.image | default dict).registry) .Values.image.registry -}}
+{{- $tag := or (($g.image | default dict).tag) .Values.image.tag .Chart.AppVersion -}}
+{{- printf "%s/%s:%s" $registry .Values.image.repository $tag -}}
+{{- end -}}
