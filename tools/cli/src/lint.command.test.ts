@@ -69,3 +69,11 @@ test('lint: no path is a usage error', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /at least one PATH is required/);
 });
+
+test('lint: the manifests the project ships (examples/, deploy/) are clean under --strict', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const r = run('lint', '-R', '--strict', join(root, 'examples'), join(root, 'deploy', 'eventbus'), join(root, 'deploy', 'argocd'), join(root, 'deploy', 'governance'));
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, / 0 error\(s\), 0 warning\(s\)/);
+  assert.match(r.stdout, /EventBus|resource\(s\) checked/);
+});
