@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ApiException, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { SecretKeySelector } from '@ganglion/api';
 
 /**
@@ -47,5 +48,48 @@ export class LocalSecretResolver implements SecretResolver {
     const fromEnv = this.env[secretEnvName(selector)];
     if (fromEnv !== undefined) return fromEnv;
     throw new SecretNotFoundError(namespace, selector, `looked in ${this.dir ? `${this.dir} and ` : ''}$${secretEnvName(selector)}`);
+  }
+}
+
+/**
+ * Cluster resolution: reads the Secret through the Kubernetes API (`get` on `secrets` in the
+ * resource's namespace: a namespaced, read-only Role is enough). Values are read on each call
+ * unless `cacheMs` is set, so a rotated Secret takes effect.
+ */
+export class KubernetesSecretResolver implements SecretResolver {
+  private readonly api: CoreV1Api;
+  private readonly cache = new Map<string, { at: number; data: Record<string, string> }>();
+
+  constructor(
+    kc: KubeConfig,
+    private readonly cacheMs = 0,
+  ) {
+    this.api = kc.makeApiClient(CoreV1Api);
+  }
+
+  async resolve(namespace: string, selector: SecretKeySelector): Promise<string> {
+    const id = `${namespace}/${selector.name}`;
+    let entry = this.cache.get(id);
+    if (!entry || Date.now() - entry.at > this.cacheMs) {
+      let secret: V1Secret;
+      try {
+        secret = await this.api.readNamespacedSecret({ namespace, name: selector.name });
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) {
+          if (selector.optional) return '';
+          throw new SecretNotFoundError(namespace, selector, 'no such Secret');
+        }
+        throw err;
+      }
+      entry = { at: Date.now(), data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) };
+      for (const [k, v] of Object.entries(secret.stringData ?? {})) entry.data[k] = v;
+      if (this.cacheMs > 0) this.cache.set(id, entry);
+    }
+    const value = entry.data[selector.key];
+    if (value === undefined) {
+      if (selector.optional) return '';
+      throw new SecretNotFoundError(namespace, selector, `the Secret has no key "${selector.key}"`);
+    }
+    return value;
   }
 }

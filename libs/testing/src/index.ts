@@ -4,3 +4,4 @@ export { uniquePrefix } from './names.js';
 export { KafkaBroker, ensureKafkaJars, KAFKA_VERSION, MissingPrerequisiteError, type KafkaBrokerOptions } from './kafka-broker.js';
 export { runKafka, kafkaBrokers } from './shared-kafka.js';
 export { ServiceProcess, SERVICES, REPO_ROOT, type ServiceName, type ServiceProcessOptions } from './service-process.js';
+export { KubeApiServer, kubeApiServer, ensureKubeBinaries, issueCertificate, KUBE_VERSION, type AuditEvent, type IssuedCert } from './kube-apiserver.js';
