@@ -4,3 +4,4 @@ export { ResourceWatcher, objectKey, resourcePath, type ResourceRef, type WatchO
 export { LeaderElector, type LeaderElectionOptions } from './lease.js';
 export { mergeConditions, nextStatus, isReady, jsonEqual, rfc3339, type Condition, type ConditionStatus, type DesiredCondition, type ResourceStatus } from './conditions.js';
 export { loadKubeConfig, isApiError, patchStatus, patchFinalizers, MERGE_PATCH, type CustomResourceType } from './client.js';
+export { reviewAdmission, createAdmissionServer, type AdmissionRequest, type AdmissionResponse, type AdmissionReview, type AdmissionServerOptions } from './admission.js';

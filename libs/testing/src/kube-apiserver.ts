@@ -276,6 +276,16 @@ export class KubeApiServer {
     return events;
   }
 
+  /** Runs kubectl (the cached or installed one) as the cluster admin, or with `kubeconfig`. */
+  kubectl(args: string[], options: { stdin?: string; kubeconfig?: string } = {}): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(ensureKubeBinaries().kubectl, ['--kubeconfig', options.kubeconfig ?? this.kubeconfigPath, ...args], {
+      input: options.stdin,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
   /** Creates a fresh namespace (never deleted: no namespace controller runs). */
   async namespace(prefix = 't'): Promise<string> {
     const name = `${prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
