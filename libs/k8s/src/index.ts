@@ -1,4 +1,4 @@
-export { LocalSecretResolver, KubernetesSecretResolver, SecretNotFoundError, secretEnvName, type SecretResolver } from './secrets.js';
+export { LocalSecretResolver, KubernetesSecretResolver, createSecretResolver, SecretNotFoundError, secretEnvName, type SecretResolver } from './secrets.js';
 export { WorkQueue, type WorkQueueOptions, type KeyHandler } from './work-queue.js';
 export { ResourceWatcher, objectKey, resourcePath, type ResourceRef, type WatchOptions } from './informer.js';
 export { LeaderElector, type LeaderElectionOptions } from './lease.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiException, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { SecretKeySelector } from '@ganglion/api';
 
 /**
@@ -92,4 +92,20 @@ export class KubernetesSecretResolver implements SecretResolver {
     }
     return value;
   }
+}
+
+/**
+ * The resolver for where the process runs: `GANGLION_SECRETS_SOURCE=kubernetes` (the Secret
+ * through the API; the default in a pod, i.e. with `KUBERNETES_SERVICE_HOST`, unless
+ * `GANGLION_SECRETS_DIR` is set) or `local` (files under `secretsDir`, then the environment).
+ * `GANGLION_KUBECONFIG` names a kubeconfig file; in-cluster config otherwise.
+ */
+export function createSecretResolver(secretsDir: string | undefined, env: Record<string, string | undefined>): SecretResolver {
+  const source = env['GANGLION_SECRETS_SOURCE'] || (env['KUBERNETES_SERVICE_HOST'] && !secretsDir ? 'kubernetes' : 'local');
+  if (source === 'local') return new LocalSecretResolver(secretsDir, env);
+  if (source !== 'kubernetes') throw new Error(`GANGLION_SECRETS_SOURCE must be kubernetes or local, got "${source}"`);
+  const kc = new KubeConfig();
+  if (env['GANGLION_KUBECONFIG']) kc.loadFromFile(env['GANGLION_KUBECONFIG']);
+  else kc.loadFromCluster();
+  return new KubernetesSecretResolver(kc);
 }
