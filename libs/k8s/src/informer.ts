@@ -44,6 +44,7 @@ export class ResourceWatcher<T extends KubernetesObject = KubernetesObject> {
   private stopped = false;
   private synced = false;
   private failures = 0;
+  private errors = 0;
 
   constructor(
     kc: KubeConfig,
@@ -56,10 +57,8 @@ export class ResourceWatcher<T extends KubernetesObject = KubernetesObject> {
     this.informer.on('add', onObj);
     this.informer.on('update', onObj);
     this.informer.on('delete', onObj);
-    this.informer.on('connect', () => {
-      this.failures = 0;
-    });
     this.informer.on('error', (err: unknown) => {
+      this.errors++;
       if (this.stopped) return;
       options.onError?.(err);
       const delay = Math.min(30_000, (options.restartDelayMs ?? 1000) * 2 ** this.failures++);
@@ -67,7 +66,7 @@ export class ResourceWatcher<T extends KubernetesObject = KubernetesObject> {
     });
   }
 
-  /** True once the first list has completed. */
+  /** True once a list has completed without error. */
   get hasSynced(): boolean {
     return this.synced;
   }
@@ -81,8 +80,13 @@ export class ResourceWatcher<T extends KubernetesObject = KubernetesObject> {
   private async startInformer(): Promise<void> {
     if (this.stopped) return;
     try {
+      const errorsBefore = this.errors;
+      // start() resolves even when the initial list failed (the error callback reports it).
       await this.informer.start();
-      this.synced = true;
+      if (this.errors === errorsBefore) {
+        this.synced = true;
+        this.failures = 0;
+      }
     } catch (err) {
       // start() rejects when the initial list fails; the 'error' callback schedules the restart.
       this.options.onError?.(err);
