@@ -56,3 +56,18 @@ export async function patchFinalizers(
     MERGE_PATCH,
   );
 }
+
+/** A one-line description of an error, with the API server's Status message for API errors. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiException) {
+    let message: string | undefined;
+    try {
+      const body = typeof err.body === 'string' ? (JSON.parse(err.body) as { message?: string }) : (err.body as { message?: string } | undefined);
+      message = body?.message;
+    } catch {
+      // not a Status object
+    }
+    return `HTTP ${err.code}${message ? `: ${message}` : ''}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

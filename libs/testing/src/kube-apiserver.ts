@@ -303,9 +303,13 @@ export class KubeApiServer {
         (c) =>
           new Promise<void>((resolve) => {
             if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            c.once('exit', () => resolve());
+            c.ref(); // keep the caller alive until the process has ended
+            const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+            c.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
             c.kill('SIGTERM');
-            setTimeout(() => c.kill('SIGKILL'), 5000).unref();
           }),
       ),
     );

@@ -16,6 +16,7 @@ import {
   MERGE_PATCH,
   ResourceWatcher,
   WorkQueue,
+  describeError,
   isApiError,
   jsonEqual,
   nextStatus,
@@ -101,7 +102,11 @@ export class KubernetesController {
     const log = options.logger;
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: 2,
-      onError: (key, err, retryInMs) => log.warn('reconcile failed; retrying', { key, error: err instanceof Error ? err.message : String(err), retryInMs }),
+      onError: (key, err, retryInMs) =>
+        // A conflict only means the cache was behind the server: the newer version is on its way.
+        isApiError(err, 409)
+          ? log.debug('conflict; reconciling again', { key, retryInMs })
+          : log.warn('reconcile failed; retrying', { key, error: describeError(err), retryInMs }),
     });
     const watcher = (kind: Kind): ResourceWatcher<KubeResource> => {
       const type = RESOURCE_TYPES[kind];
@@ -110,7 +115,7 @@ export class KubernetesController {
         (ns ? this.custom.listNamespacedCustomObject({ ...type, namespace: ns }) : this.custom.listClusterCustomObject(type)) as Promise<KubernetesListObject<KubeResource>>;
       return new ResourceWatcher<KubeResource>(kc, { ...type, namespace: ns }, list, {
         onKey: (k) => this.onEvent(kind, k),
-        onError: (err) => log.warn('watch failed; restarting', { kind, error: err instanceof Error ? err.message : String(err) }),
+        onError: (err) => log.warn('watch failed; restarting', { kind, error: describeError(err) }),
         resyncMs: options.resyncMs ?? 300_000,
       });
     };
@@ -182,7 +187,7 @@ export class KubernetesController {
         conditions.push(await this.deploy(ref.kind, key, manifest, extra));
       } catch (err) {
         failure = err;
-        conditions.push(deployed('False', 'DeployFailed', err instanceof Error ? err.message : String(err)));
+        conditions.push(deployed('False', 'DeployFailed', describeError(err)));
       }
     }
     await this.writeStatus(ref.kind, obj, conditions, extra);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka } from '@ganglion/eventbus';
-import { LeaderElector, loadKubeConfig } from '@ganglion/k8s';
+import { LeaderElector, describeError, loadKubeConfig } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -56,7 +56,7 @@ export class KubernetesReconciler implements OnApplicationBootstrap, OnApplicati
       retryPeriodMs: s.retryPeriodMs,
       onStartedLeading: () => this.lead(),
       onStoppedLeading: () => this.follow(),
-      onError: (err) => this.logger.warn('leader election', { error: err instanceof Error ? err.message : String(err) }),
+      onError: (err) => this.logger.warn('leader election', { error: describeError(err) }),
     });
     this.logger.info('campaigning for leadership', { lease: `${s.leaseNamespace}/${s.leaseName}`, identity: this.config.instanceId });
     this.elector.start();
