@@ -18,6 +18,8 @@ export interface KubernetesSettings {
   /** `GANGLION_INGRESS_NAMESPACE`: where the ingress pods run when not in each resource's namespace. */
   ingressNamespace: string | undefined;
   resyncMs: number;
+  /** `GANGLION_LABEL_SELECTOR`: manage only matching objects (sharding, or coexisting installs). */
+  labelSelector: string | undefined;
 }
 
 function num(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
@@ -55,5 +57,6 @@ export function parseKubernetesSettings(env: Record<string, string | undefined>)
     ingressSelector: parseSelector(env['GANGLION_INGRESS_SELECTOR'] || 'app.kubernetes.io/name=ganglion-ingress-webhook'),
     ingressNamespace: env['GANGLION_INGRESS_NAMESPACE'] || undefined,
     resyncMs: num(env, 'GANGLION_RESYNC_SECONDS', 300, 0, 86_400) * 1000,
+    labelSelector: env['GANGLION_LABEL_SELECTOR'] || undefined,
   };
 }

@@ -1,10 +1,12 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api, loadAllYaml, type V1ClusterRole } from '@kubernetes/client-node';
 import { type AnyResource, type EventBus } from '@ganglion/api';
 import { createKafka, ensureTopics, parseBrokers, resourcesTopicConfig, ResourceStore, type Kafka } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { kafkaBrokers, kubeApiServer, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
+import { REPO_ROOT, kafkaBrokers, kubeApiServer, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { FINALIZER, KubernetesController, RESOURCE_TYPES } from './kubernetes.controller.js';
 import { KafkaResourcePublisher } from './resource.publisher.js';
 
@@ -248,5 +250,52 @@ test('reconciling unchanged objects writes nothing (audit log)', async () => {
     assert.deepEqual(kube.writes(w.user).slice(writesBefore).map((e) => `${e.verb} ${e.requestURI}`), []);
   } finally {
     await w.close();
+  }
+});
+
+test('cluster-wide mode: one controller under the cluster ClusterRole manages labelled objects in every namespace, and only those', async () => {
+  const prefix = uniquePrefix('rec-cluster');
+  const [ns1, ns2] = [await kube.namespace('rec-cluster-a'), await kube.namespace('rec-cluster-b')];
+  const user = `reconciler-${prefix}`;
+  const admin = kube.adminConfig();
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  const role = (loadAllYaml(readFileSync(join(REPO_ROOT, 'deploy/rbac/cluster/reconciler.yaml'), 'utf8')) as V1ClusterRole[]).find((d) => d.kind === 'ClusterRole')!;
+  await rbac.createClusterRole({ body: { ...role, metadata: { name: prefix } } });
+  await rbac.createClusterRoleBinding({
+    body: { metadata: { name: prefix }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: prefix }, subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }] },
+  });
+  const kc = new KubeConfig();
+  kc.loadFromFile(kube.userKubeconfig(user));
+  const resourcesTopic = `${prefix}-resources`;
+  const kadmin = kafka.admin();
+  await kadmin.connect();
+  await ensureTopics(kadmin, [resourcesTopicConfig(resourcesTopic, 1)]);
+  await kadmin.disconnect();
+  const store = new ResourceStore(kafka, resourcesTopic, logger);
+  await store.start();
+  const publisher = new KafkaResourcePublisher(kafka, store, { resourcesTopic, partitions: 1, replicationFactor: 1, clientId: prefix }, logger);
+  const label = { 'ganglion-test': prefix };
+  const controller = new KubernetesController(kc, publisher, { ingressSelector: INGRESS, labelSelector: `ganglion-test=${prefix}`, resyncMs: 0, resourcesTopic, logger });
+  await controller.start();
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  const get = (ns: string, name: string) => custom.getNamespacedCustomObject({ ...RESOURCE_TYPES.EventBus, namespace: ns, name }) as Promise<Obj>;
+  try {
+    for (const [ns, name, labels] of [[ns1, 'default', label], [ns2, 'default', label], [ns2, 'other', undefined]] as const)
+      await custom.createNamespacedCustomObject({
+        ...RESOURCE_TYPES.EventBus,
+        namespace: ns,
+        body: { ...bus(ns, `${prefix}-${ns}-${name}`), metadata: { name, namespace: ns, ...(labels ? { labels } : {}) } },
+      });
+    for (const ns of [ns1, ns2]) await waitFor(async () => ready(await get(ns, 'default'), ['Configured', 'Deployed']), { timeoutMs: 30_000, what: `EventBus in ${ns} deployed` });
+    await controller.idle();
+    const other = await get(ns2, 'other');
+    assert.equal(other.status, undefined, 'an unlabelled object is not touched');
+    assert.equal(other.metadata.finalizers, undefined);
+    await waitFor(() => store.get('EventBus', ns1, 'default') && store.get('EventBus', ns2, 'default'), { timeoutMs: 15_000, what: 'both published' });
+    assert.equal(store.get('EventBus', ns2, 'other'), undefined);
+  } finally {
+    await controller.stop();
+    await publisher.close();
+    await store.stop();
   }
 });

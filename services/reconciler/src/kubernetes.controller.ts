@@ -67,6 +67,8 @@ export interface KubernetesControllerOptions {
   ingressSelector: Record<string, string>;
   /** Put those Services here instead of the EventSource's namespace (cluster-wide install). */
   ingressNamespace?: string;
+  /** Only objects matching this label selector (e.g. `ganglion.io/shard=a`); all when unset. */
+  labelSelector?: string;
   /** Level-triggered resync of every object (ms; 0 disables). */
   resyncMs?: number;
   /** Name of the resources topic, for status messages. */
@@ -111,12 +113,16 @@ export class KubernetesController {
     const watcher = (kind: Kind): ResourceWatcher<KubeResource> => {
       const type = RESOURCE_TYPES[kind];
       const ns = options.namespace;
+      const labelSelector = options.labelSelector;
       const list = (): Promise<KubernetesListObject<KubeResource>> =>
-        (ns ? this.custom.listNamespacedCustomObject({ ...type, namespace: ns }) : this.custom.listClusterCustomObject(type)) as Promise<KubernetesListObject<KubeResource>>;
+        (ns ? this.custom.listNamespacedCustomObject({ ...type, namespace: ns, labelSelector }) : this.custom.listClusterCustomObject({ ...type, labelSelector })) as Promise<
+          KubernetesListObject<KubeResource>
+        >;
       return new ResourceWatcher<KubeResource>(kc, { ...type, namespace: ns }, list, {
         onKey: (k) => this.onEvent(kind, k),
         onError: (err) => log.warn('watch failed; restarting', { kind, error: describeError(err) }),
         resyncMs: options.resyncMs ?? 300_000,
+        labelSelector,
       });
     };
     this.watchers = { EventSource: watcher('EventSource'), Sensor: watcher('Sensor'), EventBus: watcher('EventBus') };

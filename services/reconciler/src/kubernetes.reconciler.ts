@@ -71,6 +71,7 @@ export class KubernetesReconciler implements OnApplicationBootstrap, OnApplicati
         ingressSelector: this.settings.ingressSelector,
         ingressNamespace: this.settings.ingressNamespace,
         resyncMs: this.settings.resyncMs,
+        labelSelector: this.settings.labelSelector,
         resourcesTopic: this.config.resourcesTopic,
         logger: this.logger,
       });
