@@ -1,4 +1,4 @@
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +20,9 @@ const INGRESS = { 'app.kubernetes.io/name': 'ganglion-ingress-webhook' };
 
 let kube: KubeApiServer;
 let kafka: Kafka;
+/** Stopping a store's consumer takes seconds (kafkajs waits out its fetch): done in the background, awaited at the end. */
+const stopping: Promise<void>[] = [];
+after(() => Promise.all(stopping));
 
 interface Obj {
   metadata: { name: string; generation?: number; finalizers?: string[]; deletionTimestamp?: string };
@@ -73,7 +76,7 @@ async function world(label: string) {
     close: async () => {
       await controller.stop();
       await publisher.close();
-      await store.stop();
+      stopping.push(store.stop());
     },
   };
 }
@@ -296,6 +299,6 @@ test('cluster-wide mode: one controller under the cluster ClusterRole manages la
   } finally {
     await controller.stop();
     await publisher.close();
-    await store.stop();
+    stopping.push(store.stop());
   }
 });
