@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api, loadAllYaml, type V1ClusterRole } from '@kubernetes/client-node';
 import { type AnyResource, type EventBus } from '@ganglion/api';
 import { createKafka, ensureTopics, parseBrokers, resourcesTopicConfig, ResourceStore, type Kafka } from '@ganglion/eventbus';
+import { MERGE_PATCH, jsonEqual } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
 import { REPO_ROOT, kafkaBrokers, kubeApiServer, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { FINALIZER, KubernetesController, RESOURCE_TYPES } from './kubernetes.controller.js';
@@ -157,6 +158,26 @@ test('create and update drive topics, the resources topic, the webhook Service a
     assert.deepEqual(svc.spec!.selector, INGRESS);
     assert.deepEqual(svc.spec!.ports!.map((p) => [p.port, String(p.targetPort), p.protocol]), [[12000, '12000', 'TCP']]);
     assert.equal(svc.metadata!.ownerReferences![0]!.kind, 'EventSource');
+
+    // A changed webhook port changes the Service; a hand edit of the selector is undone.
+    await w.replace('EventSource', 'hooks', (o) => {
+      ((o['spec'] as { webhook: { example: { port: string } } }).webhook.example.port = '12345');
+    });
+    await waitFor(async () => (await w.core.readNamespacedService({ namespace: w.ns, name: 'hooks-eventsource-svc' })).spec!.ports!.map((p) => p.port).join() === '12345', {
+      timeoutMs: 15_000,
+      what: 'the Service to follow the port',
+    });
+    await w.core.patchNamespacedService({ namespace: w.ns, name: 'hooks-eventsource-svc', body: { spec: { selector: { app: 'wrong' } } } }, MERGE_PATCH);
+    w.controller.resync();
+    await waitFor(async () => jsonEqual((await w.core.readNamespacedService({ namespace: w.ns, name: 'hooks-eventsource-svc' })).spec!.selector, INGRESS), {
+      timeoutMs: 15_000,
+      what: 'the selector to be restored',
+    });
+    await w.controller.idle();
+    const settled = kube.writes(w.user).length;
+    w.controller.resync();
+    await w.controller.idle();
+    assert.equal(kube.writes(w.user).length, settled, 'the repaired Service is not patched again');
 
     // An update is republished and observed.
     await w.replace('Sensor', 'notify', (o) => {

@@ -280,7 +280,10 @@ export class KubernetesController {
     if (!current) {
       await this.write(() => this.core.createNamespacedService({ namespace: ref.namespace, body: desired }));
     } else if (!serviceMatches(current, desired)) {
-      const patch = { metadata: { labels: desired.metadata!.labels, annotations: desired.metadata!.annotations ?? null }, spec: { selector: desired.spec!.selector, ports: desired.spec!.ports } };
+      // A merge patch merges maps: selector keys that must go are set to null.
+      const selector: Record<string, string | null> = Object.fromEntries(Object.keys(current.spec?.selector ?? {}).map((k) => [k, null]));
+      Object.assign(selector, desired.spec!.selector);
+      const patch = { metadata: { labels: desired.metadata!.labels, ...(desired.metadata!.annotations ? { annotations: desired.metadata!.annotations } : {}) }, spec: { selector, ports: desired.spec!.ports } };
       await this.write(() => this.core.patchNamespacedService({ namespace: ref.namespace, name: ref.name, body: patch }, MERGE_PATCH));
     }
     return `${ref.namespace}/${ref.name}`;

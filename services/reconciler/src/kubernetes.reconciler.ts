@@ -66,6 +66,7 @@ export class KubernetesReconciler implements OnApplicationBootstrap, OnApplicati
     this.transition = this.transition.then(async () => {
       if (this.controller) return;
       this.logger.info('started leading', { identity: this.config.instanceId });
+      this.publisher!.reset();
       this.controller = new KubernetesController(this.kc!, this.publisher!, {
         namespace: this.settings.namespace,
         ingressSelector: this.settings.ingressSelector,

@@ -36,6 +36,11 @@ export class KafkaResourcePublisher implements ResourcePublisher {
     return ref ? this.store.get(ref.kind, ref.namespace, ref.name) : undefined;
   }
 
+  /** Forgets this replica's own writes (on gaining leadership: another replica may have written since). */
+  reset(): void {
+    this.published.clear();
+  }
+
   async publish(key: string, resource: AnyResource | null): Promise<void> {
     await this.producer.send({ topic: this.settings.resourcesTopic, key, value: resource ? JSON.stringify(resource) : null });
     this.published.set(key, resource);
