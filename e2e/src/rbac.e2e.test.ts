@@ -53,3 +53,13 @@ test('cluster-wide install: the argoproj.io kinds everywhere, the Lease only at 
   assert.ok(can('ganglion-data-plane', 'get', 'secrets', 'default'));
   assert.ok(!can('ganglion-data-plane', 'list', 'secrets', '*'));
 });
+
+test('the control-plane manifests are accepted by the API server (server-side dry run)', async () => {
+  const kube = await kubeApiServer();
+  const ns = await kube.namespace('ganglion-deploy');
+  for (const file of ['deploy/rbac/namespaced/reconciler.yaml', 'deploy/rbac/namespaced/data-plane.yaml', 'deploy/control-plane/reconciler.yaml', 'deploy/control-plane/admission.yaml', 'deploy/admission/validating-webhook.yaml']) {
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8').replace(/namespace: ganglion$/gm, `namespace: ${ns}`);
+    const r = kube.kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: text });
+    assert.equal(r.status, 0, `${file}: ${r.stderr}`);
+  }
+});
