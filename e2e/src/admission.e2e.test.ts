@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceProcess, freePort, kubeApiServer, waitFor } from '@ganglion/testing';
@@ -81,5 +81,6 @@ test('kubectl apply of a broken Sensor is denied by the admission webhook with t
   } finally {
     kube.kubectl(['delete', 'validatingwebhookconfiguration', ns, '--ignore-not-found']);
     await admission.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -166,7 +166,6 @@ export class KubeApiServer {
     const server = `https://127.0.0.1:${port}`;
     const kube = new KubeApiServer(dir, server, true);
     const kill = (): void => {
-      if (kube.children.length === 0) return;
       kube.children.forEach((c) => c.kill('SIGKILL'));
       rmSync(dir, { recursive: true, force: true });
     };
