@@ -81,7 +81,8 @@ export function issueCertificate(dir: string, name: string, opts: { cn: string; 
     ].join('\n'),
   );
   openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj]);
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '3650', '-extfile', ext]);
+  // A random serial, not a shared ca.srl: test processes issue certificates concurrently.
+  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(12).toString('hex')}`, '-out', `${name}.crt`, '-days', '3650', '-extfile', ext]);
   return { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8'), ca: readFileSync(join(dir, 'ca.crt'), 'utf8') };
 }
 
