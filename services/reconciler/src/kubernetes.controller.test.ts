@@ -213,6 +213,38 @@ test('an invalid Sensor gets False conditions naming the field, and is not publi
   }
 });
 
+test('a Sensor waits for its EventBus; an invalid update keeps the last valid generation deployed', async () => {
+  const w = await world('rec-waits');
+  try {
+    await w.create(sensor(w.ns));
+    const waiting = await waitFor(async () => {
+      const o = await w.get('Sensor', 'notify');
+      return cond(o, 'Deployed')?.reason === 'EventBusNotFound' && o;
+    }, { timeoutMs: 15_000, what: 'Deployed False EventBusNotFound' });
+    assert.equal(cond(waiting, 'Deployed')!.status, 'False');
+    assert.match(cond(waiting, 'Deployed')!.message!, /EventBus "default" does not exist/);
+    assert.equal(w.store.get('Sensor', w.ns, 'notify'), undefined);
+
+    await w.create(bus(w.ns, `${w.prefix}-events`));
+    await waitFor(async () => ready(await w.get('Sensor', 'notify'), ['Deployed']), { timeoutMs: 30_000, what: 'the Sensor deployed once the bus is' });
+    await waitFor(() => w.store.get('Sensor', w.ns, 'notify'), { timeoutMs: 15_000, what: 'published' });
+
+    await w.replace('Sensor', 'notify', (o) => {
+      ((o['spec'] as { triggers: { template: { http: { url: string } } }[] }).triggers[0]!.template.http.url = 'broken');
+    });
+    const invalid = await waitFor(async () => {
+      const o = await w.get('Sensor', 'notify');
+      return o?.status?.observedGeneration === 2 && o;
+    }, { timeoutMs: 15_000, what: 'generation 2 observed' });
+    assert.equal(cond(invalid, 'TriggersProvided')!.status, 'False');
+    assert.equal(cond(invalid, 'Deployed')!.message, 'the spec is invalid; the last valid generation stays deployed');
+    await w.controller.idle();
+    assert.equal(w.store.get('Sensor', w.ns, 'notify')!.metadata.generation, 1);
+  } finally {
+    await w.close();
+  }
+});
+
 test('deletion waits for the finalizer; an EventBus in use is kept until its users are gone', async () => {
   const w = await world('rec-delete');
   try {
