@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ApiException, CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { SecretKeySelector } from '@ganglion/api';
 
 /**
@@ -48,4 +49,63 @@ export class LocalSecretResolver implements SecretResolver {
     if (fromEnv !== undefined) return fromEnv;
     throw new SecretNotFoundError(namespace, selector, `looked in ${this.dir ? `${this.dir} and ` : ''}$${secretEnvName(selector)}`);
   }
+}
+
+/**
+ * Cluster resolution: reads the Secret through the Kubernetes API (`get` on `secrets` in the
+ * resource's namespace: a namespaced, read-only Role is enough). Values are read on each call
+ * unless `cacheMs` is set, so a rotated Secret takes effect.
+ */
+export class KubernetesSecretResolver implements SecretResolver {
+  private readonly api: CoreV1Api;
+  private readonly cache = new Map<string, { at: number; data: Record<string, string> }>();
+
+  constructor(
+    kc: KubeConfig,
+    private readonly cacheMs = 0,
+  ) {
+    this.api = kc.makeApiClient(CoreV1Api);
+  }
+
+  async resolve(namespace: string, selector: SecretKeySelector): Promise<string> {
+    const id = `${namespace}/${selector.name}`;
+    let entry = this.cache.get(id);
+    if (!entry || Date.now() - entry.at > this.cacheMs) {
+      let secret: V1Secret;
+      try {
+        secret = await this.api.readNamespacedSecret({ namespace, name: selector.name });
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) {
+          if (selector.optional) return '';
+          throw new SecretNotFoundError(namespace, selector, 'no such Secret');
+        }
+        throw err;
+      }
+      entry = { at: Date.now(), data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) };
+      for (const [k, v] of Object.entries(secret.stringData ?? {})) entry.data[k] = v;
+      if (this.cacheMs > 0) this.cache.set(id, entry);
+    }
+    const value = entry.data[selector.key];
+    if (value === undefined) {
+      if (selector.optional) return '';
+      throw new SecretNotFoundError(namespace, selector, `the Secret has no key "${selector.key}"`);
+    }
+    return value;
+  }
+}
+
+/**
+ * The resolver for where the process runs: `GANGLION_SECRETS_SOURCE=kubernetes` (the Secret
+ * through the API; the default in a pod, i.e. with `KUBERNETES_SERVICE_HOST`, unless
+ * `GANGLION_SECRETS_DIR` is set) or `local` (files under `secretsDir`, then the environment).
+ * `GANGLION_KUBECONFIG` names a kubeconfig file; in-cluster config otherwise.
+ */
+export function createSecretResolver(secretsDir: string | undefined, env: Record<string, string | undefined>): SecretResolver {
+  const source = env['GANGLION_SECRETS_SOURCE'] || (env['KUBERNETES_SERVICE_HOST'] && !secretsDir ? 'kubernetes' : 'local');
+  if (source === 'local') return new LocalSecretResolver(secretsDir, env);
+  if (source !== 'kubernetes') throw new Error(`GANGLION_SECRETS_SOURCE must be kubernetes or local, got "${source}"`);
+  const kc = new KubeConfig();
+  if (env['GANGLION_KUBECONFIG']) kc.loadFromFile(env['GANGLION_KUBECONFIG']);
+  else kc.loadFromCluster();
+  return new KubernetesSecretResolver(kc);
 }

@@ -5,3 +5,4 @@ export { KafkaBroker, ensureKafkaJars, KAFKA_VERSION, MissingPrerequisiteError, 
 export { runKafka, kafkaBrokers } from './shared-kafka.js';
 export { ServiceProcess, SERVICES, REPO_ROOT, type ServiceName, type ServiceProcessOptions } from './service-process.js';
 export { ensureGoTool, ensureHelm, HELM_VERSION } from './go-tools.js';
+export { KubeApiServer, kubeApiServer, ensureKubeBinaries, issueCertificate, KUBE_VERSION, type AuditEvent, type IssuedCert } from './kube-apiserver.js';

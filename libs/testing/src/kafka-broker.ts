@@ -194,7 +194,15 @@ export class KafkaBroker {
         resolve();
       }),
     );
-    const kill = (): void => void child.kill('SIGKILL');
+    // Unreferenced, so a test process that started its own broker ends when its tests do;
+    // the 'exit' hook kills the JVM (and removes a data directory this broker created).
+    child.unref();
+    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    const kill = (): void => {
+      child.kill('SIGKILL');
+      if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    };
     process.once('exit', kill);
     child.once('exit', () => process.removeListener('exit', kill));
     await waitFor(

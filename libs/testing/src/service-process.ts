@@ -7,7 +7,8 @@ import { waitFor } from './wait-for.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const SERVICES = ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** The services of the local stack, plus those that only run in a cluster (admission). */
+export type ServiceName = (typeof SERVICES)[number] | 'admission';
 
 export interface ServiceProcessOptions {
   env: Record<string, string>;

@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type EventSource, type WebhookEventSource } from '@ganglion/api';
 import { BatchingProducer, CloudEvent, createKafka, encodeCloudEvent, parseBrokers } from '@ganglion/eventbus';
 import { DEFAULT_MAX_PAYLOAD, HttpIngress, pushSources, type Route } from '@ganglion/eventsources';
-import { LocalSecretResolver } from '@ganglion/k8s';
+import { createSecretResolver, type SecretResolver } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import type { Kafka } from '@ganglion/eventbus';
@@ -19,7 +19,7 @@ const SOURCE_TYPE = 'webhook' as const;
 export class WebhookIngress implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly ingress: HttpIngress;
   private readonly producers = new Map<string, BatchingProducer>();
-  private readonly secrets: LocalSecretResolver;
+  private readonly secrets: SecretResolver;
   private applying: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private applied = false;
@@ -33,7 +33,7 @@ export class WebhookIngress implements OnApplicationBootstrap, OnApplicationShut
     health: HealthService,
   ) {
     this.ingress = new HttpIngress({ host: config.host, logger });
-    this.secrets = new LocalSecretResolver(config.secretsDir, env);
+    this.secrets = createSecretResolver(config.secretsDir, env);
     health.addReadinessCheck('routes', () => this.applied);
   }
 

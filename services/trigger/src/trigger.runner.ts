@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { eventBusTopic, TRIGGER_TYPES, type EventBus, type TriggerType } from '@ganglion/api';
 import { applyParameters, decodeActionRecord, ParameterError, type ActionRecord, type OutcomeRecord } from '@ganglion/core';
 import { AtLeastOnceLoop, BatchingProducer, busTopics, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
-import { LocalSecretResolver } from '@ganglion/k8s';
+import { createSecretResolver, type SecretResolver } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import { createTriggerRegistry, type TriggerRegistry, type TriggerResult } from '@ganglion/triggers';
@@ -22,7 +22,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
   private running = false;
   private readonly registry: TriggerRegistry = createTriggerRegistry();
   private readonly outcomes: BatchingProducer;
-  private readonly secrets: LocalSecretResolver;
+  private readonly secrets: SecretResolver;
 
   constructor(
     @Inject(CONFIG) config: ServiceConfig,
@@ -33,7 +33,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     health: HealthService,
   ) {
     this.outcomes = new BatchingProducer(kafka, { logger });
-    this.secrets = new LocalSecretResolver(config.secretsDir, env);
+    this.secrets = createSecretResolver(config.secretsDir, env);
     health.addReadinessCheck('consumer', () => this.running);
   }
 

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KafkaBroker, MissingPrerequisiteError, REPO_ROOT } from '@ganglion/testing';
+import { KafkaBroker, KubeApiServer, MissingPrerequisiteError, REPO_ROOT } from '@ganglion/testing';
 
 /**
  * `npm test`: static checks, then every test suite with Node's test runner, on one real Kafka
- * broker for the run (or `KAFKA_BROKERS`). Ends with one line `N passed, N failed` totalled
+ * broker and one real Kubernetes API server (etcd + kube-apiserver, `GANGLION_TEST_KUBE`) for the
+ * run (or `KAFKA_BROKERS`). Ends with one line `N passed, N failed` totalled
  * over everything it ran, also written to .ci/out/summary.txt.
  */
 interface Tally {
@@ -68,17 +69,24 @@ async function main(): Promise<number> {
     tallies.push(await check('generated files', 'bash', [join(REPO_ROOT, 'scripts', 'check-generated.sh')], env));
 
   let broker: KafkaBroker | undefined;
-  if (!env['KAFKA_BROKERS'] && (want('unit') || want('e2e'))) {
-    console.log('\nstarting the run\'s Kafka broker...');
-    broker = await KafkaBroker.start();
-    env['KAFKA_BROKERS'] = broker.brokers;
-    console.log(`Kafka broker on ${broker.brokers}`);
+  let kube: KubeApiServer | undefined;
+  if (want('unit') || want('e2e')) {
+    const started = Date.now();
+    const [b, k] = await Promise.all([
+      env['KAFKA_BROKERS'] ? undefined : (console.log('\nstarting the run\'s Kafka broker...'), KafkaBroker.start()),
+      env['GANGLION_TEST_KUBE'] ? undefined : (console.log('starting the run\'s Kubernetes API server (etcd + kube-apiserver)...'), KubeApiServer.start()),
+    ]);
+    broker = b;
+    kube = k;
+    if (broker) env['KAFKA_BROKERS'] = broker.brokers;
+    if (kube) env['GANGLION_TEST_KUBE'] = kube.dir;
+    console.log(`Kafka broker on ${env['KAFKA_BROKERS']}, kube-apiserver state in ${env['GANGLION_TEST_KUBE']} (${Date.now() - started} ms)`);
   }
   try {
     if (want('unit')) tallies.push(await suite('unit-and-integration', ['libs/*/dist/**/*.test.js', 'services/*/dist/**/*.test.js', 'tools/*/dist/**/*.test.js'], env));
     if (want('e2e')) tallies.push(await suite('e2e', ['e2e/dist/**/*.test.js'], env, ['--test-concurrency=1']));
   } finally {
-    await broker?.destroy();
+    await Promise.all([broker?.destroy(), kube?.destroy()]);
   }
   const total = tallies.reduce((a, t) => ({ passed: a.passed + t.passed, failed: a.failed + t.failed, skipped: a.skipped + t.skipped }), { passed: 0, failed: 0, skipped: 0 });
   const line = `${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`;

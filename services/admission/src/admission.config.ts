@@ -1,0 +1,44 @@
+import { hostname } from 'node:os';
+import { ConfigError, type ServiceConfig } from '@ganglion/nest';
+import { parseLogLevel } from '@ganglion/telemetry';
+
+/** The admission webhook's settings (it needs no Kafka and no Kubernetes API access). */
+export interface AdmissionConfig {
+  /** HTTPS port the API server calls (`GANGLION_ADMISSION_PORT`, default 8443). */
+  port: number;
+  host: string;
+  /** PEM files of the serving certificate (`GANGLION_ADMISSION_CERT`, `GANGLION_ADMISSION_KEY`), e.g. a mounted Secret. */
+  certFile: string;
+  keyFile: string;
+  /** What the shared health endpoints need. */
+  service: ServiceConfig;
+}
+
+export function parseAdmissionConfig(env: Record<string, string | undefined>): AdmissionConfig {
+  const port = Number(env['GANGLION_ADMISSION_PORT'] || 8443);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`GANGLION_ADMISSION_PORT must be a port number, got "${env['GANGLION_ADMISSION_PORT']}"`);
+  const healthPort = Number(env['GANGLION_HEALTH_PORT'] || 8081);
+  if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535) throw new ConfigError(`GANGLION_HEALTH_PORT must be a port number, got "${env['GANGLION_HEALTH_PORT']}"`);
+  const certFile = env['GANGLION_ADMISSION_CERT'];
+  const keyFile = env['GANGLION_ADMISSION_KEY'];
+  if (!certFile || !keyFile) throw new ConfigError('GANGLION_ADMISSION_CERT and GANGLION_ADMISSION_KEY must name the PEM files of the serving certificate');
+  const host = env['GANGLION_HOST'] || '0.0.0.0';
+  return {
+    port,
+    host,
+    certFile,
+    keyFile,
+    service: {
+      service: 'admission',
+      brokers: [],
+      resourcesTopic: '',
+      instanceId: env['GANGLION_INSTANCE_ID'] || hostname(),
+      healthPort,
+      host,
+      logLevel: parseLogLevel(env['LOG_LEVEL']),
+      secretsDir: undefined,
+      partitions: 1,
+      replicationFactor: 1,
+    },
+  };
+}

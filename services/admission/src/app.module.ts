@@ -1,0 +1,22 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CONFIG, HealthService, LOGGER } from '@ganglion/nest';
+import { createLogger } from '@ganglion/telemetry';
+import type { AdmissionConfig } from './admission.config.js';
+import { ADMISSION_CONFIG, AdmissionServer } from './admission.server.js';
+
+@Module({})
+export class AdmissionModule {
+  static create(config: AdmissionConfig): DynamicModule {
+    const logger = createLogger('admission', { level: config.service.logLevel }, { instance: config.service.instanceId });
+    return {
+      module: AdmissionModule,
+      providers: [
+        { provide: ADMISSION_CONFIG, useValue: config },
+        { provide: CONFIG, useValue: config.service },
+        { provide: LOGGER, useValue: logger },
+        HealthService,
+        AdmissionServer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,72 @@
+import { eventBusTopic, parseResourceKey, type AnyResource, type EventBus } from '@ganglion/api';
+import { BatchingProducer, busTopicConfigs, busTopics, createKafka, ensureTopics, parseBrokers, type Kafka, type ResourceStore } from '@ganglion/eventbus';
+import type { Logger } from '@ganglion/telemetry';
+import type { ResourcePublisher } from './kubernetes.controller.js';
+
+export interface PublisherSettings {
+  resourcesTopic: string;
+  partitions: number;
+  replicationFactor: number;
+  clientId: string;
+}
+
+/**
+ * The reconciler's side of the compacted resources topic: publishes normalized resources and
+ * tombstones, and knows what the topic holds (its own writes, else the caught-up store), so an
+ * unchanged resource is never re-published. Creates an EventBus's topics on the bus's own
+ * brokers (`spec.kafka.url`) or the installation's.
+ */
+export class KafkaResourcePublisher implements ResourcePublisher {
+  private readonly published = new Map<string, AnyResource | null>();
+  private readonly producer: BatchingProducer;
+  private readonly busClients = new Map<string, Kafka>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly store: ResourceStore,
+    private readonly settings: PublisherSettings,
+    private readonly logger: Logger,
+  ) {
+    this.producer = new BatchingProducer(kafka, { logger });
+  }
+
+  current(key: string): AnyResource | undefined {
+    if (this.published.has(key)) return this.published.get(key) ?? undefined;
+    const ref = parseResourceKey(key);
+    return ref ? this.store.get(ref.kind, ref.namespace, ref.name) : undefined;
+  }
+
+  /** Forgets this replica's own writes (on gaining leadership: another replica may have written since). */
+  reset(): void {
+    this.published.clear();
+  }
+
+  async publish(key: string, resource: AnyResource | null): Promise<void> {
+    await this.producer.send({ topic: this.settings.resourcesTopic, key, value: resource ? JSON.stringify(resource) : null });
+    this.published.set(key, resource);
+    this.logger.info(resource ? 'published resource' : 'deleted resource', { key });
+  }
+
+  async ensureBusTopics(bus: EventBus): Promise<string[]> {
+    const url = bus.spec.kafka?.url;
+    let client = this.kafka;
+    if (url) {
+      client = this.busClients.get(url) ?? createKafka({ brokers: parseBrokers(url), clientId: this.settings.clientId, logger: this.logger });
+      this.busClients.set(url, client);
+    }
+    const topics = busTopics(eventBusTopic(bus));
+    const admin = client.admin();
+    await admin.connect();
+    try {
+      const created = await ensureTopics(admin, busTopicConfigs(topics, { partitions: this.settings.partitions, replicationFactor: this.settings.replicationFactor }));
+      if (created.length) this.logger.info('created topics', { eventBus: `${bus.metadata.namespace}/${bus.metadata.name}`, topics: created });
+    } finally {
+      await admin.disconnect();
+    }
+    return Object.values(topics) as string[];
+  }
+
+  async close(): Promise<void> {
+    await this.producer.close();
+  }
+}
