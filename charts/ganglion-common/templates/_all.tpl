@@ -2,6 +2,8 @@
 {{- define "ganglion.all" -}}
 {{ include "ganglion.serviceAccount" . }}
 ---
+{{ include "ganglion.rbac" . }}
+---
 {{ include "ganglion.deployment" . }}
 ---
 {{ include "ganglion.service" . }}

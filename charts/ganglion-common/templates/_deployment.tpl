@@ -33,6 +33,7 @@ spec:
       {{- end }}
     spec:
       serviceAccountName: {{ include "ganglion.serviceAccountName" . }}
+      automountServiceAccountToken: {{ .Values.serviceAccount.automountToken }}
       {{- with .Values.priorityClassName }}
       priorityClassName: {{ . }}
       {{- end }}
@@ -49,8 +50,10 @@ spec:
           imagePullPolicy: {{ .Values.image.pullPolicy }}
           args: [{{ .Values.service | quote }}]
           env:
+            {{- if ne .Values.needsKafka false }}
             - name: KAFKA_BROKERS
               value: {{ include "ganglion.kafkaBrokers" . | quote }}
+            {{- end }}
             - name: GANGLION_INSTANCE_ID
               valueFrom:
                 fieldRef:
@@ -66,6 +69,14 @@ spec:
             {{- with .Values.otlpEndpoint }}
             - name: OTEL_EXPORTER_OTLP_ENDPOINT
               value: {{ . | quote }}
+            {{- end }}
+            - name: POD_NAMESPACE
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.namespace
+            {{- if and .Values.rbac .Values.rbac.create (not .Values.rbac.clusterWide) }}
+            - name: GANGLION_NAMESPACE
+              value: {{ .Release.Namespace | quote }}
             {{- end }}
             {{- range $k, $v := .Values.env }}
             - name: {{ $k }}
@@ -101,9 +112,15 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- with .Values.extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir: {}
+        {{- with .Values.extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       {{- with .Values.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}

@@ -5,10 +5,10 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ensureHelm, REPO_ROOT } from '@ganglion/testing';
+import { ensureHelm, kubeApiServer, REPO_ROOT } from '@ganglion/testing';
 
 /** The Helm charts rendered by a real Helm 3 (built from the Go module proxy, cached). */
-const SERVICE_CHARTS = ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] as const;
+const SERVICE_CHARTS = ['reconciler', 'admission', 'ingress-webhook', 'sensor', 'trigger'] as const;
 
 interface K8sObject {
   apiVersion: string;
@@ -58,7 +58,7 @@ describe('Helm charts', () => {
       assert.equal(pod.priorityClassName, 'platform-events');
       const c = pod.containers[0]!;
       assert.deepEqual(c.args, [svc]);
-      assert.equal(c.env.find((e) => e.name === 'KAFKA_BROKERS')?.value, 'kafka-0:9092,kafka-1:9092');
+      assert.equal(c.env.find((e) => e.name === 'KAFKA_BROKERS')?.value, svc === 'admission' ? undefined : 'kafka-0:9092,kafka-1:9092');
       assert.ok(c.resources.requests && c.resources.limits, `${svc} has requests and limits`);
       assert.ok(c.ports.some((p) => p.name === 'metrics' && p.containerPort === 7777));
       const sm = objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === name);
@@ -79,6 +79,11 @@ describe('Helm charts', () => {
     assert.equal((pod('rel-sensor') as { tolerations?: unknown }).tolerations, undefined);
     const hpas = objs.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata.name).sort();
     assert.deepEqual(hpas, ['rel-ingress-webhook', 'rel-sensor', 'rel-trigger']);
+    const adm = pod('rel-admission') as { automountServiceAccountToken: boolean; volumes: { name: string; secret?: { secretName: string } }[] };
+    assert.equal(adm.automountServiceAccountToken, false, 'the admission webhook needs no API access');
+    assert.equal(adm.volumes.find((v) => v.name === 'tls')?.secret?.secretName, 'ganglion-admission-tls');
+    const vwc = objs.find((o) => o.kind === 'ValidatingWebhookConfiguration') as unknown as { webhooks: { clientConfig: { service: { name: string; namespace: string; port: number } } }[] };
+    assert.deepEqual(vwc.webhooks[0]!.clientConfig.service, { name: 'rel-admission', namespace: 'events', path: '/validate', port: 8443 });
     const sensorDep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'rel-sensor')!;
     assert.equal((sensorDep.spec as { replicas?: number }).replicas, undefined, 'the HPA owns the replica count');
     assert.equal((objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'rel-reconciler')!.spec as { replicas?: number }).replicas, 2);
@@ -90,6 +95,42 @@ describe('Helm charts', () => {
     const one = render('sensor', 'kafka.brokers=kafka:9092', 'autoscaling.enabled=false', 'replicaCount=3');
     assert.equal((one.find((o) => o.kind === 'Deployment')!.spec as { replicas: number }).replicas, 3);
     assert.ok(one.some((o) => o.kind === 'PodDisruptionBudget'));
+  });
+
+  it('RBAC: namespaced by default (a Role and GANGLION_NAMESPACE), cluster-wide on request, the Lease always local', () => {
+    const nsd = render('ganglion', 'global.kafka.brokers=kafka:9092');
+    const roles = (objs: K8sObject[], kind: string): string[] => objs.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+    assert.deepEqual(roles(nsd, 'ClusterRole'), []);
+    assert.deepEqual(roles(nsd, 'Role'), ['rel-ingress-webhook', 'rel-reconciler', 'rel-reconciler-local', 'rel-sensor', 'rel-trigger']);
+    const env = (objs: K8sObject[], name: string): { name: string; value?: string }[] =>
+      (objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env;
+    assert.equal(env(nsd, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE')?.value, 'events');
+    const cw = render('ganglion', 'global.kafka.brokers=kafka:9092', 'reconciler.rbac.clusterWide=true');
+    assert.deepEqual(roles(cw, 'ClusterRole'), ['rel-reconciler']);
+    assert.deepEqual(roles(cw, 'ClusterRoleBinding'), ['rel-reconciler']);
+    assert.ok(roles(cw, 'Role').includes('rel-reconciler-local'), 'the Lease Role stays namespaced');
+    assert.equal(env(cw, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE'), undefined);
+  });
+
+  it('the rendered umbrella chart applies to a real API server, and its grants are least privilege', async () => {
+    const kube = await kubeApiServer();
+    const ns = await kube.namespace('charts');
+    // No Prometheus Operator CRDs in the test API server: leave the ServiceMonitors out here.
+    const off = [...SERVICE_CHARTS].map((c) => `${c}.metrics.serviceMonitor.enabled=false`);
+    const text = ok(['template', 'rel', 'ganglion', '--namespace', ns, '--set', 'global.kafka.brokers=kafka:9092', ...off.flatMap((s) => ['--set', s])]);
+    const r = kube.kubectl(['apply', '-n', ns, '-f', '-'], { stdin: text });
+    assert.equal(r.status, 0, r.stderr);
+    const can = (sa: string, verb: string, resource: string, where = ns): boolean =>
+      kube.kubectl(['auth', 'can-i', verb, resource, ...(where === '*' ? ['--all-namespaces'] : ['-n', where]), `--as=system:serviceaccount:${ns}:${sa}`]).stdout.trim() === 'yes';
+    assert.ok(can('rel-reconciler', 'watch', 'sensors.argoproj.io'));
+    assert.ok(can('rel-reconciler', 'patch', 'eventsources.argoproj.io/status'));
+    assert.ok(can('rel-reconciler', 'update', 'leases.coordination.k8s.io/ganglion-reconciler'));
+    assert.ok(!can('rel-reconciler', 'watch', 'sensors.argoproj.io', '*'), 'namespaced install: not cluster-wide');
+    assert.ok(!can('rel-reconciler', 'get', 'secrets'));
+    assert.ok(!can('rel-reconciler', 'delete', 'sensors.argoproj.io'));
+    assert.ok(can('rel-sensor', 'get', 'secrets'));
+    assert.ok(!can('rel-sensor', 'list', 'secrets'));
+    assert.ok(!can('rel-admission', 'get', 'secrets'));
   });
 
   it('rendering without Kafka brokers fails with a message naming the value', () => {
