@@ -10,6 +10,9 @@ import { snsSource } from './sns/sns.source.js';
 import { storageGridSource } from './storagegrid/storagegrid.source.js';
 import { stripeSource } from './stripe/stripe.source.js';
 import { webhookSource } from './webhook/webhook.source.js';
+import { CalendarRunner } from './calendar/calendar.runner.js';
+import { FileRunner } from './file/file.runner.js';
+import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 
 /** Push (HTTP) source types, picked by spec key. */
 export const pushSources = {
@@ -27,9 +30,13 @@ export const pushSources = {
 
 export type PushSourceType = keyof typeof pushSources;
 
-/** Source types that run on exactly one replica at a time (leader-assigned). */
-export const OWNED_SOURCE_TYPES = ['calendar', 'file'] as const;
-export type OwnedSourceType = (typeof OWNED_SOURCE_TYPES)[number];
+/** Source types that run on exactly one replica at a time (assigned by group membership). */
+export const ownedSources = {
+  calendar: (host: OwnedHost): OwnedRunner => new CalendarRunner(host),
+  file: (host: OwnedHost): OwnedRunner => new FileRunner(host),
+} as const;
+export type OwnedSourceType = keyof typeof ownedSources;
+export const OWNED_SOURCE_TYPES = Object.keys(ownedSources) as OwnedSourceType[];
 
 /**
  * Every source type this release runs, by kind. `satisfies` makes a supported type without a

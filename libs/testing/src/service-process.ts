@@ -7,7 +7,12 @@ import { waitFor } from './wait-for.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const SERVICES = ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** Every ingress service, one per source type (`ingress-webhook` is also in {@link SERVICES}). */
+export const INGRESS_SERVICES = [
+  'ingress-webhook', 'ingress-github', 'ingress-gitlab', 'ingress-bitbucket', 'ingress-bitbucketserver', 'ingress-gerrit',
+  'ingress-slack', 'ingress-stripe', 'ingress-sns', 'ingress-storagegrid', 'ingress-calendar', 'ingress-file',
+] as const;
+export type ServiceName = (typeof SERVICES)[number] | (typeof INGRESS_SERVICES)[number];
 
 export interface ServiceProcessOptions {
   env: Record<string, string>;
