@@ -105,10 +105,10 @@ export async function startRunner<C>(
   source: PushSource<C>,
   store: ResourceView,
   kafka: Kafka,
-  options: { env?: Record<string, string>; fetch?: typeof fetch; now?: () => number; defaultRateLimit?: number } = {},
+  options: { env?: Record<string, string>; fetch?: typeof fetch; now?: () => number; defaultRateLimit?: number; lingerMs?: number } = {},
 ): Promise<RunnerFixture<C>> {
   const logger = createLogger(`ingress-${source.type}`, { level: (process.env['TEST_LOG_LEVEL'] as 'error') ?? 'error' });
-  const producers = new BusProducers(kafka, `test-${source.type}`, logger);
+  const producers = new BusProducers(kafka, `test-${source.type}`, logger, options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {});
   const runner = new PushIngressRunner<C>(source, {
     host: '127.0.0.1',
     logger,
