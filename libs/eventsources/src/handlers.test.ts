@@ -1,0 +1,184 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
+import type { BitbucketEventSource, GerritEventSource, GitlabEventSource, SNSEventSource, StorageGridEventSource, WebhookEventSource } from '@ganglion/api';
+import { createLogger } from '@ganglion/telemetry';
+import { freePort } from '@ganglion/testing';
+import { bitbucketSource } from './bitbucket/bitbucket.source.js';
+import { diffSnapshots } from './file/file.watcher.js';
+import { gerritSource } from './gerrit/gerrit.source.js';
+import { githubAppJwt } from './github/github.hooks.js';
+import { gitlabSource } from './gitlab/gitlab.source.js';
+import type { IncomingRequest, PushContext, PushOutcome, PushSource } from './kit/push-source.js';
+import { verifyPrefixedHmac } from './kit/signatures.js';
+import { checkSigningCertUrl, snsSource, snsStringToSign, verifySnsSignature, type SnsEnvelope } from './sns/sns.source.js';
+import { storageGridSource } from './storagegrid/storagegrid.source.js';
+import { webhookSource } from './webhook/webhook.source.js';
+
+const logger = createLogger('test', { level: 'error' });
+
+function ctx<C>(config: C, doFetch: typeof fetch = fetch): PushContext<C> {
+  return { config, secrets: {}, eventName: 'e', namespace: 'default', eventSourceName: 'es', logger, fetch: doFetch, now: Date.now };
+}
+
+function req(body: string, header: Record<string, string> = {}, method = 'POST', path = '/'): IncomingRequest {
+  const h: Record<string, string[]> = { 'Content-Type': ['application/json'] };
+  for (const [k, v] of Object.entries(header)) h[k] = [v];
+  return { method, url: new URL(path, 'http://x'), header: h, body: Buffer.from(body) };
+}
+
+async function handle<C>(source: PushSource<C>, config: C, request: IncomingRequest, doFetch?: typeof fetch): Promise<PushOutcome> {
+  return source.handle(ctx(config, doFetch), request);
+}
+
+const WH = { endpoint: '/', method: 'POST', port: '1' };
+
+describe('source handlers (pure)', () => {
+  it('webhook: binary bodies become base64, empty DELETE bodies null', async () => {
+    const bin = await handle<WebhookEventSource>(webhookSource, WH, { ...req(''), header: { 'Content-Type': ['application/octet-stream'] }, body: Buffer.from([0, 1, 255]) });
+    assert.equal(bin.kind === 'accept' && (bin.events[0]!.data as { body: unknown }).body, 'AAH/');
+    const del = await handle<WebhookEventSource>(webhookSource, { ...WH, method: 'DELETE' }, { ...req(''), method: 'DELETE' });
+    assert.equal(del.kind === 'accept' && (del.events[0]!.data as { body: unknown }).body, null);
+  });
+
+  it('signature headers: malformed values never match, never throw', () => {
+    for (const h of [undefined, '', 'sha256', 'sha256=', 'md5=abcd', 'sha256=zz', `sha256=${'0'.repeat(64)}`]) assert.equal(verifyPrefixedHmac(h, 's', Buffer.from('x')), false);
+  });
+
+  it('bitbucket cloud: X-Event-Key filter and request UUID id', async () => {
+    const cfg: BitbucketEventSource = { webhook: WH, events: ['repo:push'] };
+    const skip = await handle(bitbucketSource, cfg, req('{}', { 'X-Event-Key': 'pullrequest:created' }));
+    assert.ok(skip.kind === 'accept' && skip.events.length === 0);
+    const ok = await handle(bitbucketSource, cfg, req('{"push":{}}', { 'X-Event-Key': 'repo:push', 'X-Request-Uuid': 'u-1' }));
+    assert.ok(ok.kind === 'accept' && ok.events[0]!.naturalId === 'u-1');
+    assert.deepEqual(ok.kind === 'accept' && (ok.events[0]!.data as { body: unknown }).body, { push: {} });
+    assert.equal((await handle(bitbucketSource, cfg, req('{', { 'X-Event-Key': 'repo:push' }))).kind, 'reject');
+  });
+
+  it('gerrit: payload type filter', async () => {
+    const cfg: GerritEventSource = { webhook: WH, events: ['patchset-created'], projects: [], auth: { username: { name: 'a', key: 'b' }, password: { name: 'a', key: 'c' } }, gerritBaseURL: 'http://x' };
+    const skip = await handle(gerritSource, cfg, req('{"type":"comment-added"}'));
+    assert.ok(skip.kind === 'accept' && skip.events.length === 0);
+    const ok = await handle(gerritSource, cfg, req('{"type":"patchset-created","change":{"number":1}}'));
+    assert.ok(ok.kind === 'accept' && ok.events.length === 1);
+  });
+
+  it('storagegrid: form notification, event and key filters', async () => {
+    const cfg: StorageGridEventSource = { webhook: WH, events: ['s3:ObjectCreated:*'], filter: { prefix: 'in/', suffix: '.csv' }, topicArn: 't', bucket: 'b', authToken: { name: 'a', key: 'b' }, apiURL: 'http://x' };
+    const form = (key: string, name = 'ObjectCreated:Put'): string =>
+      new URLSearchParams({ Action: 'Publish', TopicArn: 'urn:sgws:sns::t', Version: '2010-03-31', Message: JSON.stringify({ Records: [{ eventName: name, s3: { object: { key } } }] }) }).toString();
+    const ok = await handle(storageGridSource, cfg, req(form('in/a.csv'), { 'Content-Type': 'application/x-www-form-urlencoded' }));
+    assert.ok(ok.kind === 'accept' && ok.events.length === 1);
+    const data = ok.kind === 'accept' ? (ok.events[0]!.data as { notification: { Action: string; Message: { Records: unknown[] } } }) : undefined;
+    assert.equal(data?.notification.Action, 'Publish');
+    assert.equal(data?.notification.Message.Records.length, 1);
+    for (const f of [form('out/a.csv'), form('in/a.txt'), form('in/a.csv', 'ObjectRemoved:Delete')]) {
+      const r = await handle(storageGridSource, cfg, req(f));
+      assert.ok(r.kind === 'accept' && r.events.length === 0);
+    }
+    assert.equal((await handle(storageGridSource, cfg, req('Action=Publish'))).kind, 'reject');
+  });
+
+  describe('sns', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const signed = (m: Omit<SnsEnvelope, 'Signature'>, version = '1'): SnsEnvelope => {
+      const s = createSign(version === '2' ? 'RSA-SHA256' : 'RSA-SHA1');
+      const env = { ...m, SignatureVersion: version } as SnsEnvelope;
+      s.update(snsStringToSign(env));
+      return { ...env, Signature: s.sign(privateKey, 'base64') };
+    };
+    const note = { Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:1:t', Message: 'hello', Subject: 'hi', Timestamp: '2026-11-23T10:00:00.000Z', SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem' };
+
+    it('verifies SignatureVersion 1 and 2 signatures and rejects tampering', () => {
+      assert.ok(verifySnsSignature(signed(note), pem));
+      assert.ok(verifySnsSignature(signed(note, '2'), pem));
+      assert.ok(!verifySnsSignature({ ...signed(note), Message: 'tampered' }, pem));
+    });
+
+    it('accepts certificates only from AWS SNS hosts over HTTPS', () => {
+      assert.equal(checkSigningCertUrl(note.SigningCertURL), undefined);
+      for (const bad of ['http://sns.us-east-1.amazonaws.com/x.pem', 'https://sns.us-east-1.amazonaws.com.evil.io/x.pem', 'https://evil.io/sns.us-east-1.amazonaws.com/x.pem', 'https://sns.us-east-1.amazonaws.com/x.txt', undefined])
+        assert.ok(checkSigningCertUrl(bad), String(bad));
+    });
+
+    it('rejects a foreign certificate host, confirms subscriptions, publishes notifications', async () => {
+      const cfg: SNSEventSource = { webhook: WH, topicArn: note.TopicArn, region: 'us-east-1', validateSignature: true };
+      const foreign = await handle(snsSource, cfg, req(JSON.stringify(signed({ ...note, SigningCertURL: 'https://127.0.0.1/cert.pem' }))));
+      assert.equal(foreign.kind === 'reject' && foreign.status, 401);
+      const wrongTopic = await handle(snsSource, { ...cfg, validateSignature: false }, req(JSON.stringify({ ...note, TopicArn: 'arn:other' })));
+      assert.equal(wrongTopic.kind === 'reject' && wrongTopic.status, 403);
+      let confirmed = 0;
+      const port = await freePort();
+      const server = createServer((_q, res) => {
+        confirmed++;
+        res.end('<ConfirmSubscriptionResponse/>');
+      });
+      await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      try {
+        const sub = await handle(snsSource, { ...cfg, validateSignature: false }, req(JSON.stringify({ ...note, Type: 'SubscriptionConfirmation', Token: 't', SubscribeURL: `http://127.0.0.1:${port}/confirm` })));
+        assert.ok(sub.kind === 'accept' && sub.events.length === 0);
+        assert.equal(confirmed, 1);
+      } finally {
+        server.close();
+      }
+      const pub = await handle(snsSource, { ...cfg, validateSignature: false }, req(JSON.stringify(note)));
+      assert.ok(pub.kind === 'accept' && pub.events[0]!.naturalId === 'm-1');
+      assert.deepEqual(pub.kind === 'accept' && (pub.events[0]!.data as { body: unknown }).body, note);
+    });
+  });
+
+  it('file snapshots: create, write, chmod, rename, remove', () => {
+    const e = (ino: number, size = 1, mtimeMs = 1, mode = 0o644): { ino: number; size: number; mtimeMs: number; mode: number } => ({ ino, size, mtimeMs, mode });
+    const before = new Map([['a', e(1)], ['b', e(2)], ['c', e(3)], ['d', e(4)]]);
+    const after = new Map([['a', e(1, 2, 2)], ['b', e(2, 1, 1, 0o600)], ['c2', e(3)], ['new', e(9)]]);
+    assert.deepEqual(diffSnapshots(before, after), [
+      { name: 'a', op: 'WRITE' },
+      { name: 'b', op: 'CHMOD' },
+      { name: 'c', op: 'RENAME' },
+      { name: 'd', op: 'REMOVE' },
+      { name: 'c2', op: 'CREATE' },
+      { name: 'new', op: 'CREATE' },
+    ]);
+  });
+
+  it('github app: an RS256 JWT the app key verifies, issued for the app id', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwt = githubAppJwt(12345, privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), Date.parse('2026-11-23T10:00:00Z'));
+    const [h, p, sig] = jwt.split('.');
+    const v = createVerify('RSA-SHA256');
+    v.update(`${h}.${p}`);
+    assert.ok(v.verify(publicKey, Buffer.from(sig!, 'base64url')));
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as { iss: string; iat: number; exp: number };
+    assert.equal(claims.iss, '12345');
+    assert.equal(claims.exp - claims.iat, 600);
+  });
+
+  it('gitlab: registers project and group hooks through the API, deletes them on finish', async () => {
+    const calls: string[] = [];
+    const port = await freePort();
+    const server = createServer((q, res) => {
+      let body = '';
+      q.on('data', (c: Buffer) => (body += c.toString()));
+      q.on('end', () => {
+        calls.push(`${q.method} ${q.url} ${q.headers['private-token']} ${body}`);
+        res.setHeader('Content-Type', 'application/json');
+        res.end(q.method === 'GET' ? '[]' : q.method === 'POST' ? '{"id":7}' : '');
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const cfg: GitlabEventSource = { webhook: { ...WH, url: 'https://hooks.example.com/gl' }, events: ['PushEvents'], accessToken: { name: 'a', key: 'b' }, gitlabBaseURL: `http://127.0.0.1:${port}`, projects: ['group/project'], groups: ['platform'], deleteHookOnFinish: true };
+      const c = { ...ctx(cfg), secrets: { accessToken: 'glpat', secretToken: 'tok' } };
+      const undo = await gitlabSource.activate!(c);
+      assert.ok(calls.some((l) => l.startsWith('POST /api/v4/projects/group%2Fproject/hooks glpat') && l.includes('"push_events":true') && l.includes('"token":"tok"')));
+      assert.ok(calls.some((l) => l.startsWith('POST /api/v4/groups/platform/hooks glpat')));
+      await undo!();
+      assert.ok(calls.includes('DELETE /api/v4/projects/group%2Fproject/hooks/7 glpat '));
+      assert.ok(calls.includes('DELETE /api/v4/groups/platform/hooks/7 glpat '));
+    } finally {
+      server.close();
+    }
+  });
+});
