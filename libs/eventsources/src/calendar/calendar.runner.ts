@@ -28,6 +28,7 @@ export class CalendarRunner implements OwnedRunner {
   private unsubscribe: (() => void) | undefined;
   private applying: Promise<void> = Promise.resolve();
   private running = false;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly host: OwnedHost) {}
 
@@ -76,7 +77,8 @@ export class CalendarRunner implements OwnedRunner {
       try {
         this.tickers.set(ev.id, await this.ticker(ev));
       } catch (err) {
-        this.host.logger.error('calendar not started', { event: ev.id, error: err });
+        this.host.logger.error('calendar not started; retrying in 5 s', { event: ev.id, error: err });
+        this.retryLater();
       }
     }
   }
@@ -144,8 +146,19 @@ export class CalendarRunner implements OwnedRunner {
     };
   }
 
+  /** Re-applies after a failure to start some event (the bus was unreachable, say). */
+  private retryLater(): void {
+    if (this.retry || !this.running) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error('re-applying failed', { error: err }));
+    }, 5000);
+  }
+
   async stop(): Promise<void> {
     this.running = false;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
     this.unsubscribe?.();
     await this.applying.catch(() => undefined);
     for (const t of this.tickers.values()) t.stop();

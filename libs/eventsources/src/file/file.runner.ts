@@ -17,6 +17,7 @@ export class FileRunner implements OwnedRunner {
   private unsubscribe: (() => void) | undefined;
   private applying: Promise<void> = Promise.resolve();
   private running = false;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly host: OwnedHost,
@@ -45,7 +46,8 @@ export class FileRunner implements OwnedRunner {
       try {
         this.watchers.set(ev.id, { fingerprint: ev.fingerprint, watcher: await this.watch(ev) });
       } catch (err) {
-        this.host.logger.error('file source not started', { event: ev.id, error: err });
+        this.host.logger.error('file source not started; retrying in 5 s', { event: ev.id, error: err });
+        this.retryLater();
       }
     }
   }
@@ -77,8 +79,19 @@ export class FileRunner implements OwnedRunner {
     return watcher;
   }
 
+  /** Re-applies after a failure to start some event (the bus was unreachable, say). */
+  private retryLater(): void {
+    if (this.retry || !this.running) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error('re-applying failed', { error: err }));
+    }, 5000);
+  }
+
   async stop(): Promise<void> {
     this.running = false;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
     this.unsubscribe?.();
     await this.applying.catch(() => undefined);
     for (const w of this.watchers.values()) await w.watcher.close();
