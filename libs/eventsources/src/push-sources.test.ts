@@ -351,11 +351,16 @@ describe('push sources on a real broker', { timeout: 240_000 }, () => {
     }
   });
 
-  it('deletes the GitHub hook on finish when deleteHookOnFinish is set', async () => {
+  it('keeps the GitHub hook when a replica stops; deletes it (deleteHookOnFinish) when the EventSource is deleted', async () => {
     const gh = runners[1]!;
+    store.remove('EventSource', 'github');
+    await waitFor(() => github.deleted.some((p) => /\/api\/v3\/repos\/Codertocat\/Hello-World\/hooks\/\d+$/.test(p)), { what: `hook deletion (deleted: ${github.deleted.join(', ')})` });
+    const deleted = github.deleted.length;
+    store.put(eventSource('github2', { github: { again: { webhook: { port: String(ports['github']), endpoint: '/again', method: 'POST', url: 'https://hooks.example.com/again' }, organizations: ['acme'], apiToken: { name: 'github', key: 'token' }, githubBaseURL: `http://127.0.0.1:${github.port}/api/v3/`, deleteHookOnFinish: true } } }));
+    await waitFor(() => github.hooks.get('/api/v3/orgs/acme/hooks'), { what: 'the organization hook' });
     await gh.close();
     runners.splice(1, 1);
-    assert.ok(github.deleted.some((p) => /\/api\/v3\/repos\/Codertocat\/Hello-World\/hooks\/\d+$/.test(p)), `deleted: ${github.deleted.join(', ')}`);
+    assert.equal(github.deleted.length, deleted, 'stopping a replica removed no hook');
   });
 });
 

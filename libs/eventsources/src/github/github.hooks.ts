@@ -103,7 +103,10 @@ export async function registerGithubHooks(ctx: PushContext<GithubEventSource>): 
   if (!cfg.deleteHookOnFinish) return undefined;
   return async () => {
     for (const hook of created) {
-      await api.call('DELETE', hook);
+      // Another replica may have removed it already.
+      await api.call('DELETE', hook).catch((err: unknown) => {
+        if (!/: 404 /.test((err as Error).message)) throw err;
+      });
       ctx.logger.info('GitHub hook deleted', { hook });
     }
   };

@@ -49,7 +49,10 @@ async function registerGitlabHooks(ctx: PushContext<GitlabEventSource>): Promise
   }
   if (!cfg.deleteHookOnFinish) return undefined;
   return async () => {
-    for (const h of hooks) await api.call('DELETE', h);
+    for (const h of hooks)
+      await api.call('DELETE', h).catch((err: unknown) => {
+        if (!/: 404 /.test((err as Error).message)) throw err;
+      });
   };
 }
 

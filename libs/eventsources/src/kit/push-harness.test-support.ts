@@ -19,6 +19,11 @@ export class MemoryStore implements ResourceView {
     for (const l of this.listeners) l();
   }
 
+  remove(kind: AnyResource['kind'], name: string, namespace = 'default'): void {
+    this.items.delete(`${kind}/${namespace}/${name}`);
+    for (const l of this.listeners) l();
+  }
+
   get<T extends AnyResource>(kind: T['kind'], namespace: string, name: string): T | undefined {
     return this.items.get(`${kind}/${namespace}/${name}`) as T | undefined;
   }

@@ -103,7 +103,9 @@ export class PushIngressRunner<C> {
       const w = wanted.get(id);
       if (w && w.fingerprint === act.fingerprint) continue;
       this.activations.delete(id);
-      await this.runDeactivate(id, act);
+      // A changed event re-registers (hooks are found by URL and updated); only an event that
+      // is gone has its hooks removed.
+      if (!w) await this.runDeactivate(id, act);
     }
     for (const [id, w] of wanted) {
       if (this.activations.has(id)) continue;
@@ -212,9 +214,9 @@ export class PushIngressRunner<C> {
     this.unsubscribe?.();
     await this.applying.catch(() => undefined);
     await this.ingress.close();
-    for (const [id, act] of [...this.activations]) {
-      this.activations.delete(id);
-      await this.runDeactivate(id, act);
-    }
+    // Hooks stay registered when a replica stops: other replicas (active-active) still serve
+    // them, and a restarted one reuses them. They are removed (deleteHookOnFinish) when the
+    // event or its EventSource is deleted.
+    this.activations.clear();
   }
 }
