@@ -2,10 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
-import type { BitbucketEventSource, GerritEventSource, GitlabEventSource, SNSEventSource, StorageGridEventSource, WebhookEventSource } from '@ganglion/api';
+import type { BitbucketEventSource, BitbucketServerEventSource, GerritEventSource, GitlabEventSource, SNSEventSource, StorageGridEventSource, WebhookEventSource } from '@ganglion/api';
 import { createLogger } from '@ganglion/telemetry';
 import { freePort } from '@ganglion/testing';
 import { bitbucketSource } from './bitbucket/bitbucket.source.js';
+import { bitbucketServerSource } from './bitbucketserver/bitbucketserver.source.js';
 import { diffSnapshots } from './file/file.watcher.js';
 import { gerritSource } from './gerrit/gerrit.source.js';
 import { githubAppJwt } from './github/github.hooks.js';
@@ -177,6 +178,55 @@ describe('source handlers (pure)', () => {
       await undo!();
       assert.ok(calls.includes('DELETE /api/v4/projects/group%2Fproject/hooks/7 glpat '));
       assert.ok(calls.includes('DELETE /api/v4/groups/platform/hooks/7 glpat '));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('bitbucket server and gerrit: hooks registered through their REST APIs, deleted on finish', async () => {
+    const calls: string[] = [];
+    const port = await freePort();
+    const server = createServer((q, res) => {
+      let body = '';
+      q.on('data', (c: Buffer) => (body += c.toString()));
+      q.on('end', () => {
+        calls.push(`${q.method} ${q.url} ${q.headers.authorization} ${body}`);
+        if (q.url?.startsWith('/gerrit/')) return void res.end(q.method === 'PUT' ? ")]}'\n{\"url\":\"x\"}" : '');
+        res.setHeader('Content-Type', 'application/json');
+        if (q.method === 'GET') return void res.end(q.url?.includes('/repos/') ? '{"values":[{"id":3,"url":"https://hooks.example.com/bbs"}]}' : '{"values":[]}');
+        res.end(q.method === 'POST' ? '{"id":9}' : '');
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const bbs: BitbucketServerEventSource = {
+        webhook: { ...WH, url: 'https://hooks.example.com/bbs' },
+        projects: ['PROJ'],
+        repositories: [{ projectKey: 'PROJ', repositorySlug: 'repo' }],
+        events: ['repo:refs_changed'],
+        bitbucketserverBaseURL: `http://127.0.0.1:${port}/rest`,
+        deleteHookOnFinish: true,
+      };
+      const undoB = await bitbucketServerSource.activate!({ ...ctx(bbs), secrets: { accessToken: 'bbs-token', webhookSecret: 'hmac' } });
+      assert.ok(calls.some((l) => l.startsWith('POST /rest/api/1.0/projects/PROJ/webhooks Bearer bbs-token') && l.includes('"secret":"hmac"')));
+      assert.ok(calls.some((l) => l.startsWith('PUT /rest/api/1.0/projects/PROJ/repos/repo/webhooks/3 Bearer bbs-token')));
+      await undoB!();
+      assert.ok(calls.some((l) => l.startsWith('DELETE /rest/api/1.0/projects/PROJ/webhooks/9')));
+      assert.ok(calls.some((l) => l.startsWith('DELETE /rest/api/1.0/projects/PROJ/repos/repo/webhooks/3')));
+      const gerrit: GerritEventSource = {
+        webhook: { ...WH, url: 'https://hooks.example.com/gerrit' },
+        events: ['patchset-created'],
+        projects: ['my/project'],
+        auth: { username: { name: 'g', key: 'u' }, password: { name: 'g', key: 'p' } },
+        gerritBaseURL: `http://127.0.0.1:${port}/gerrit`,
+        hookName: 'ci',
+        deleteHookOnFinish: true,
+      };
+      const undoG = await gerritSource.activate!({ ...ctx(gerrit), secrets: { username: 'bot', password: 'pw' } });
+      const basic = `Basic ${Buffer.from('bot:pw').toString('base64')}`;
+      assert.ok(calls.some((l) => l.startsWith(`PUT /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci ${basic}`) && l.includes('"url":"https://hooks.example.com/gerrit"')));
+      await undoG!();
+      assert.ok(calls.some((l) => l.startsWith('DELETE /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci')));
     } finally {
       server.close();
     }

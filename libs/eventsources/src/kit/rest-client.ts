@@ -18,7 +18,7 @@ export class RestClient {
     if (!res.ok) throw new Error(`${this.label} API ${method} ${url.pathname}: ${res.status} ${text.slice(0, 200)}`);
     if (!text) return undefined as T;
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text.replace(/^\)\]\}'\n?/, '')) as T;
     } catch {
       return text as T;
     }
