@@ -136,10 +136,7 @@ export class BatchingProducer {
     } finally {
       this.inFlight = 0;
       this.flushing = false;
-      // Records that arrived during the request already waited one round trip: send them now
-      // rather than lingering again (the linger only gathers records while the bus is idle).
-      if (this.queue.length > 0 && !this.closed) void this.flush();
-      else if (this.queue.length > 0) this.schedule();
+      if (this.queue.length > 0) this.schedule();
     }
   }
 
