@@ -13,6 +13,7 @@ import { githubAppJwt } from './github/github.hooks.js';
 import { gitlabSource } from './gitlab/gitlab.source.js';
 import type { IncomingRequest, PushContext, PushOutcome, PushSource } from './kit/push-source.js';
 import { verifyPrefixedHmac } from './kit/signatures.js';
+import { signV4 } from './sns/sigv4.js';
 import { checkSigningCertUrl, snsSource, snsStringToSign, verifySnsSignature, type SnsEnvelope } from './sns/sns.source.js';
 import { storageGridSource } from './storagegrid/storagegrid.source.js';
 import { webhookSource } from './webhook/webhook.source.js';
@@ -91,6 +92,49 @@ describe('source handlers (pure)', () => {
       return { ...env, Signature: s.sign(privateKey, 'base64') };
     };
     const note = { Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:1:t', Message: 'hello', Subject: 'hi', Timestamp: '2026-11-23T10:00:00.000Z', SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem' };
+
+    it('SigV4 matches AWS\'s documented example', () => {
+      const h = signV4({
+        method: 'GET',
+        url: new URL('https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08'),
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body: '',
+        region: 'us-east-1',
+        service: 'iam',
+        accessKey: 'AKIDEXAMPLE',
+        secretKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+        now: new Date('2015-08-30T12:36:00Z'),
+      });
+      assert.equal(h['Authorization'], 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7');
+      assert.equal(h['X-Amz-Date'], '20150830T123600Z');
+    });
+
+    it('subscribes webhook.url to the topic at the endpoint with a signed Subscribe call', async () => {
+      const seen: { auth?: string; body: string }[] = [];
+      const port = await freePort();
+      const server = createServer((q, res) => {
+        let body = '';
+        q.on('data', (c: Buffer) => (body += c.toString()));
+        q.on('end', () => {
+          seen.push({ ...(q.headers.authorization ? { auth: q.headers.authorization } : {}), body });
+          res.end('<SubscribeResponse><SubscribeResult><SubscriptionArn>arn:aws:sns:us-east-1:1:t:abc</SubscriptionArn></SubscribeResult></SubscribeResponse>');
+        });
+      });
+      await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      try {
+        const cfg: SNSEventSource = { webhook: { ...WH, url: 'https://events.example.com/sns' }, topicArn: note.TopicArn, region: 'us-east-1', endpoint: `http://127.0.0.1:${port}/` };
+        await snsSource.activate!({ ...ctx(cfg), secrets: { accessKey: 'AKID', secretKey: 'SECRET' } });
+        assert.equal(seen.length, 1);
+        const form = new URLSearchParams(seen[0]!.body);
+        assert.equal(form.get('Action'), 'Subscribe');
+        assert.equal(form.get('Endpoint'), 'https://events.example.com/sns');
+        assert.equal(form.get('Protocol'), 'https');
+        assert.equal(form.get('TopicArn'), note.TopicArn);
+        assert.match(seen[0]!.auth ?? '', /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/sns\/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=[0-9a-f]{64}$/);
+      } finally {
+        server.close();
+      }
+    });
 
     it('verifies SignatureVersion 1 and 2 signatures and rejects tampering', () => {
       assert.ok(verifySnsSignature(signed(note), pem));

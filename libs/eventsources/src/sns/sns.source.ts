@@ -1,6 +1,7 @@
 import { createVerify } from 'node:crypto';
 import type { SNSEventSource } from '@ganglion/api';
-import { parseJsonBody, type PushSource } from '../kit/push-source.js';
+import { parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
+import { signV4 } from './sigv4.js';
 
 /** An SNS HTTP(S) message envelope. https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html */
 export interface SnsEnvelope {
@@ -55,17 +56,58 @@ export function verifySnsSignature(m: SnsEnvelope, certPem: string): boolean {
 const certCache = new Map<string, Promise<string>>();
 
 /**
+ * Subscribes `webhook.url` to `topicArn` (SNS `Subscribe`, SigV4 with `accessKey`/`secretKey`,
+ * at `endpoint` or `https://sns.<region>.amazonaws.com/`), as Argo does on start; SNS then
+ * sends the SubscriptionConfirmation the route confirms. Subscribing again is idempotent in
+ * SNS. Without static keys (`roleARN`, instance roles) nothing is subscribed: subscribe the URL
+ * with AWS tooling.
+ */
+export async function subscribeSns(ctx: PushContext<SNSEventSource>): Promise<Deactivate | undefined> {
+  const cfg = ctx.config;
+  const accessKey = ctx.secrets['accessKey'];
+  const secretKey = ctx.secrets['secretKey'];
+  if (!cfg.webhook.url || !accessKey || !secretKey) return undefined;
+  const url = new URL(cfg.endpoint || `https://sns.${cfg.region}.amazonaws.com/`);
+  const body = new URLSearchParams({
+    Action: 'Subscribe',
+    Endpoint: cfg.webhook.url,
+    Protocol: new URL(cfg.webhook.url).protocol.replace(':', ''),
+    ReturnSubscriptionArn: 'true',
+    TopicArn: cfg.topicArn,
+    Version: '2010-03-31',
+  }).toString();
+  const headers = signV4({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body,
+    region: cfg.region,
+    service: 'sns',
+    accessKey,
+    secretKey,
+    now: new Date(ctx.now()),
+  });
+  const res = await ctx.fetch(url, { method: 'POST', headers, body });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`SNS Subscribe: ${res.status} ${text.slice(0, 200)}`);
+  ctx.logger.info('subscribed to the SNS topic', { topic: cfg.topicArn, subscription: /<SubscriptionArn>([^<]*)</.exec(text)?.[1] });
+  return undefined;
+}
+
+/**
  * Argo's `sns` event source: the envelope must name the configured `topicArn`; with
  * `validateSignature` the signature is verified with the certificate from `SigningCertURL`,
  * whose host must be an AWS SNS host; `SubscriptionConfirmation` is confirmed by fetching
  * `SubscribeURL` (no event); `Notification` publishes `{header, body: <envelope>, metadata}`
- * with the `MessageId` as the natural id. Subscribing the URL to the topic from the EventSource
- * is not supported yet: subscribe it with AWS tooling; the confirmation is handled here.
+ * with the `MessageId` as the natural id. With static keys the URL is subscribed on start
+ * ({@link subscribeSns}).
  */
 export const snsSource: PushSource<SNSEventSource> = {
   type: 'sns',
   specKey: 'sns',
   webhook: (config) => config.webhook,
+  secrets: (config) => ({ accessKey: config.accessKey, secretKey: config.secretKey }),
+  activate: subscribeSns,
   filterExpression: (config) => config.filter?.expression,
   async handle(ctx, request) {
     const parsed = parseJsonBody(request);
