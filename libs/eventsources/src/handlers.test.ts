@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
-import type { BitbucketEventSource, BitbucketServerEventSource, GerritEventSource, GitlabEventSource, SNSEventSource, StorageGridEventSource, WebhookEventSource } from '@ganglion/api';
+import type { BitbucketEventSource, BitbucketServerEventSource, GerritEventSource, GitlabEventSource, StripeEventSource, SNSEventSource, StorageGridEventSource, WebhookEventSource } from '@ganglion/api';
 import { createLogger } from '@ganglion/telemetry';
 import { freePort } from '@ganglion/testing';
 import { bitbucketSource } from './bitbucket/bitbucket.source.js';
@@ -16,12 +16,13 @@ import { verifyPrefixedHmac } from './kit/signatures.js';
 import { signV4 } from './sns/sigv4.js';
 import { checkSigningCertUrl, snsSource, snsStringToSign, verifySnsSignature, type SnsEnvelope } from './sns/sns.source.js';
 import { storageGridSource } from './storagegrid/storagegrid.source.js';
+import { stripeSource } from './stripe/stripe.source.js';
 import { webhookSource } from './webhook/webhook.source.js';
 
 const logger = createLogger('test', { level: 'error' });
 
 function ctx<C>(config: C, doFetch: typeof fetch = fetch): PushContext<C> {
-  return { config, secrets: {}, eventName: 'e', namespace: 'default', eventSourceName: 'es', logger, fetch: doFetch, now: Date.now };
+  return { config, secrets: {}, eventName: 'e', namespace: 'default', eventSourceName: 'es', logger, fetch: doFetch, now: Date.now, apiBase: (_p, fallback) => fallback };
 }
 
 function req(body: string, header: Record<string, string> = {}, method = 'POST', path = '/'): IncomingRequest {
@@ -271,6 +272,34 @@ describe('source handlers (pure)', () => {
       assert.ok(calls.some((l) => l.startsWith(`PUT /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci ${basic}`) && l.includes('"url":"https://hooks.example.com/gerrit"')));
       await undoG!();
       assert.ok(calls.some((l) => l.startsWith('DELETE /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci')));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('stripe createWebhook: creates the endpoint for eventFilter, updates it when the URL exists', async () => {
+    const calls: string[] = [];
+    let endpoints: { id: string; url: string }[] = [];
+    const port = await freePort();
+    const server = createServer((q, res) => {
+      let body = '';
+      q.on('data', (c: Buffer) => (body += c.toString()));
+      q.on('end', () => {
+        calls.push(`${q.method} ${q.url} ${q.headers.authorization} ${decodeURIComponent(body)}`);
+        res.setHeader('Content-Type', 'application/json');
+        if (q.method === 'GET') return void res.end(JSON.stringify({ data: endpoints }));
+        if (q.url === '/v1/webhook_endpoints') endpoints = [{ id: 'we_1', url: new URLSearchParams(body).get('url')! }];
+        res.end(JSON.stringify({ id: 'we_1' }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const cfg: StripeEventSource = { webhook: { ...WH, url: 'https://events.example.com/stripe' }, createWebhook: true, eventFilter: ['charge.succeeded'] };
+      const c = { ...ctx(cfg), secrets: { apiKey: 'sk_test_1' }, apiBase: () => `http://127.0.0.1:${port}/v1/` };
+      await stripeSource.activate!(c);
+      await stripeSource.activate!(c);
+      assert.ok(calls.some((l) => l === 'POST /v1/webhook_endpoints Bearer sk_test_1 enabled_events[]=charge.succeeded&url=https://events.example.com/stripe'), calls.join('\n'));
+      assert.ok(calls.some((l) => l === 'POST /v1/webhook_endpoints/we_1 Bearer sk_test_1 enabled_events[]=charge.succeeded'), calls.join('\n'));
     } finally {
       server.close();
     }

@@ -50,6 +50,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
       producers: this.producers,
       secrets: new LocalSecretResolver(config.secretsDir, env),
       defaultRateLimit: rateLimitFrom(env),
+      ...(env['GANGLION_STRIPE_API_URL'] ? { apiBases: { stripe: env['GANGLION_STRIPE_API_URL'] } } : {}),
     });
     health.addReadinessCheck('routes', () => this.applied);
   }

@@ -23,6 +23,8 @@ export interface PushIngressOptions {
   retryAfterSeconds?: number;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Provider API base URLs by provider name (see `PushContext.apiBase`). */
+  apiBases?: Record<string, string>;
 }
 
 interface Activation {
@@ -165,6 +167,7 @@ export class PushIngressRunner<C> {
       logger: this.options.logger.child({ route: id }),
       fetch: this.options.fetch ?? fetch,
       now: this.options.now ?? Date.now,
+      apiBase: (provider, fallback) => this.options.apiBases?.[provider] ?? fallback,
     };
     const topic = eventBusTopic(bus);
     const producer = this.options.producers.forBus(bus);

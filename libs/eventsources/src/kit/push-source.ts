@@ -64,6 +64,11 @@ export interface PushContext<C> {
   fetch: typeof fetch;
   /** Current time (ms since epoch): signature tolerances. */
   now(): number;
+  /**
+   * Base URL of a provider API whose address the EventSource spec cannot name (`stripe`),
+   * overridable per service (`GANGLION_STRIPE_API_URL`), e.g. to point at a test server.
+   */
+  apiBase(provider: string, fallback: string): string;
 }
 
 /** Called when a route stops being served (hook deletion). */

@@ -1,5 +1,5 @@
 import type { StripeEventSource } from '@ganglion/api';
-import { firstHeader, parseJsonBody, type PushSource } from '../kit/push-source.js';
+import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
 import { hexDigestEqual, hmac } from '../kit/signatures.js';
 
 /** Stripe's default tolerance for the signature timestamp (seconds). */
@@ -29,18 +29,57 @@ export function verifyStripeSignature(header: string | undefined, body: Buffer, 
   return undefined;
 }
 
+/** Stripe's API (`GANGLION_STRIPE_API_URL` overrides it). */
+export const STRIPE_API = 'https://api.stripe.com/v1/';
+
+/**
+ * With `createWebhook` and `apiKey`, registers `webhook.url` as a Stripe webhook endpoint for
+ * `eventFilter` (all events when empty), or updates the endpoint with that URL, as Argo does.
+ * Stripe reveals an endpoint's signing secret only in the creation answer: copy it from the
+ * Stripe dashboard into the Secret `webhookSecret` names to have signatures verified.
+ */
+export async function registerStripeEndpoint(ctx: PushContext<StripeEventSource>): Promise<Deactivate | undefined> {
+  const cfg = ctx.config;
+  const key = ctx.secrets['apiKey'];
+  if (!cfg.createWebhook || !key || !cfg.webhook.url) return undefined;
+  const base = ctx.apiBase('stripe', STRIPE_API);
+  const call = async <T>(method: string, path: string, form?: URLSearchParams): Promise<T> => {
+    const res = await ctx.fetch(new URL(path, base.endsWith('/') ? base : `${base}/`), {
+      method,
+      headers: { Authorization: `Bearer ${key}`, ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(form ? { body: form.toString() } : {}),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`Stripe API ${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+    return JSON.parse(text) as T;
+  };
+  const form = new URLSearchParams();
+  for (const e of cfg.eventFilter?.length ? cfg.eventFilter : ['*']) form.append('enabled_events[]', e);
+  const list = await call<{ data: { id: string; url: string }[] }>('GET', 'webhook_endpoints?limit=100');
+  const existing = list.data.find((e) => e.url === cfg.webhook.url);
+  if (existing) {
+    await call('POST', `webhook_endpoints/${existing.id}`, form);
+    ctx.logger.info('Stripe webhook endpoint updated', { endpoint: existing.id });
+  } else {
+    form.append('url', cfg.webhook.url);
+    const created = await call<{ id: string }>('POST', 'webhook_endpoints', form);
+    ctx.logger.info('Stripe webhook endpoint created; copy its signing secret into webhookSecret to verify signatures', { endpoint: created.id });
+  }
+  return undefined;
+}
+
 /**
  * Argo's `stripe` event source: data `{event, metadata}`, events outside `eventFilter`
  * ignored. Beyond Argo: with `webhookSecret` (the endpoint's `whsec_...` secret) the
  * `Stripe-Signature` header is verified; the Stripe event id makes the CloudEvent id
- * deterministic, so Stripe's retries are recognisable. Endpoint registration (`createWebhook`)
- * is not supported yet.
+ * deterministic, so Stripe's retries are recognisable. `createWebhook` registers the endpoint.
  */
 export const stripeSource: PushSource<StripeEventSource> = {
   type: 'stripe',
   specKey: 'stripe',
   webhook: (config) => config.webhook,
-  secrets: (config) => ({ webhookSecret: config.webhookSecret }),
+  secrets: (config) => ({ webhookSecret: config.webhookSecret, apiKey: config.apiKey }),
+  activate: registerStripeEndpoint,
   handle(ctx, request) {
     const secret = ctx.secrets['webhookSecret'];
     if (secret !== undefined) {
