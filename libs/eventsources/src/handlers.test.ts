@@ -304,4 +304,30 @@ describe('source handlers (pure)', () => {
       server.close();
     }
   });
+
+  it('bitbucket cloud: repository hooks registered with the app password, deleted on finish', async () => {
+    const calls: string[] = [];
+    const port = await freePort();
+    const server = createServer((q, res) => {
+      let body = '';
+      q.on('data', (c: Buffer) => (body += c.toString()));
+      q.on('end', () => {
+        calls.push(`${q.method} ${q.url} ${q.headers.authorization} ${body}`);
+        res.setHeader('Content-Type', 'application/json');
+        res.end(q.method === 'GET' ? '{"values":[]}' : q.method === 'POST' ? '{"uuid":"{a1b2}"}' : '');
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const cfg: BitbucketEventSource = { webhook: { ...WH, url: 'https://events.example.com/bb' }, repositories: [{ owner: 'team', repositorySlug: 'repo' }], events: ['repo:push'], deleteHookOnFinish: true };
+      const c = { ...ctx(cfg), secrets: { username: 'u', password: 'app-pw' }, apiBase: () => `http://127.0.0.1:${port}/2.0/` };
+      const undo = await bitbucketSource.activate!(c);
+      const basic = `Basic ${Buffer.from('u:app-pw').toString('base64')}`;
+      assert.ok(calls.some((l) => l.startsWith(`POST /2.0/repositories/team/repo/hooks ${basic}`) && l.includes('"url":"https://events.example.com/bb"')), calls.join('\n'));
+      await undo!();
+      assert.ok(calls.some((l) => l.startsWith('DELETE /2.0/repositories/team/repo/hooks/%7Ba1b2%7D')), calls.join('\n'));
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -26,6 +26,16 @@ function rateLimitFrom(env: Record<string, string | undefined>): number {
   return n;
 }
 
+/** Provider API addresses the spec cannot name: `GANGLION_STRIPE_API_URL`, `GANGLION_BITBUCKET_API_URL`. */
+function apiBasesFrom(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const provider of ['stripe', 'bitbucket']) {
+    const v = env[`GANGLION_${provider.toUpperCase()}_API_URL`];
+    if (v) out[provider] = v;
+  }
+  return out;
+}
+
 /** Runs one push source type's routes for the life of the process. */
 @Injectable()
 export class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -50,7 +60,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
       producers: this.producers,
       secrets: new LocalSecretResolver(config.secretsDir, env),
       defaultRateLimit: rateLimitFrom(env),
-      ...(env['GANGLION_STRIPE_API_URL'] ? { apiBases: { stripe: env['GANGLION_STRIPE_API_URL'] } } : {}),
+      apiBases: apiBasesFrom(env),
     });
     health.addReadinessCheck('routes', () => this.applied);
   }
