@@ -123,7 +123,14 @@ export class HttpIngress {
         });
         this.options.logger.info('closed port', { port });
       }
-    for (const [port, tls] of wanted) if (!this.servers.has(port)) await this.listen(port, tls);
+    for (const [port, tls] of wanted)
+      if (!this.servers.has(port)) {
+        try {
+          await this.listen(port, tls);
+        } catch {
+          // Logged by listen; the other ports are still served, and the next change retries.
+        }
+      }
   }
 
   private listen(port: number, tls: Route['tls']): Promise<void> {
@@ -154,7 +161,14 @@ export class HttpIngress {
 
   private async serve(port: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://ingress');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://ingress');
+    } catch {
+      req.resume();
+      this.reply(res, 400, 'malformed request target');
+      return;
+    }
     const route = this.routes.get(HttpIngress.key(port, url.pathname));
     const done = (status: number, body: string, headers?: Record<string, string>): void => {
       this.reply(res, status, body, headers);
