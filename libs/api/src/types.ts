@@ -49,6 +49,8 @@ export const TRIGGER_TYPES = [
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
 
 /** Source types whose ingress service exists in this release. */
-export const SUPPORTED_EVENT_SOURCE_TYPES = ['webhook'] as const satisfies readonly EventSourceType[];
+export const SUPPORTED_EVENT_SOURCE_TYPES = [
+  'webhook', 'github', 'gitlab', 'bitbucket', 'bitbucketserver', 'gerrit', 'slack', 'stripe', 'sns', 'storageGrid', 'calendar', 'file',
+] as const satisfies readonly EventSourceType[];
 /** Trigger types the trigger service executes in this release. */
 export const SUPPORTED_TRIGGER_TYPES = ['log', 'http'] as const satisfies readonly TriggerType[];

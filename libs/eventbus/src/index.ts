@@ -6,3 +6,5 @@ export { ResourceStore, type ResourceChange } from './resource-store.js';
 export { TransactionalLoop, AtLeastOnceLoop, type ConsumedBatch, type TransactionalLoopOptions, type AtLeastOnceLoopOptions } from './consume-loop.js';
 export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';
+export { GroupOwnership, type GroupOwnershipOptions } from './group-ownership.js';
+export { TransactionalState, type TransactionalStateOptions } from './transactional-state.js';

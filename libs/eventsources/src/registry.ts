@@ -1,11 +1,54 @@
 import type { SUPPORTED_EVENT_SOURCE_TYPES } from '@ganglion/api';
 import type { PushSource } from './kit/push-source.js';
+import { bitbucketSource } from './bitbucket/bitbucket.source.js';
+import { bitbucketServerSource } from './bitbucketserver/bitbucketserver.source.js';
+import { gerritSource } from './gerrit/gerrit.source.js';
+import { githubSource } from './github/github.source.js';
+import { gitlabSource } from './gitlab/gitlab.source.js';
+import { slackSource } from './slack/slack.source.js';
+import { snsSource } from './sns/sns.source.js';
+import { storageGridSource } from './storagegrid/storagegrid.source.js';
+import { stripeSource } from './stripe/stripe.source.js';
 import { webhookSource } from './webhook/webhook.source.js';
+import { CalendarRunner } from './calendar/calendar.runner.js';
+import { FileRunner } from './file/file.runner.js';
+import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 
-/**
- * Every source type this release runs, picked by its spec key. `satisfies` makes a supported
- * type without a plugin a compile error; an unknown type is a validation error upstream.
- */
+/** Push (HTTP) source types, picked by spec key. */
 export const pushSources = {
   webhook: webhookSource,
-} as const satisfies Record<(typeof SUPPORTED_EVENT_SOURCE_TYPES)[number], PushSource<never>>;
+  github: githubSource,
+  gitlab: gitlabSource,
+  bitbucket: bitbucketSource,
+  bitbucketserver: bitbucketServerSource,
+  gerrit: gerritSource,
+  slack: slackSource,
+  stripe: stripeSource,
+  sns: snsSource,
+  storageGrid: storageGridSource,
+} as const;
+
+export type PushSourceType = keyof typeof pushSources;
+
+/** Source types that run on exactly one replica at a time (assigned by group membership). */
+export const ownedSources = {
+  calendar: (host: OwnedHost): OwnedRunner => new CalendarRunner(host),
+  file: (host: OwnedHost): OwnedRunner => new FileRunner(host),
+} as const;
+export type OwnedSourceType = keyof typeof ownedSources;
+export const OWNED_SOURCE_TYPES = Object.keys(ownedSources) as OwnedSourceType[];
+
+/**
+ * Every source type this release runs, by kind. `satisfies` makes a supported type without a
+ * runtime a compile error; an unknown type is a validation error upstream.
+ */
+export const sourceKinds = {
+  ...Object.fromEntries(Object.keys(pushSources).map((k) => [k, 'push'])),
+  calendar: 'owned',
+  file: 'owned',
+} as Record<PushSourceType, 'push'> & Record<OwnedSourceType, 'owned'> satisfies Record<(typeof SUPPORTED_EVENT_SOURCE_TYPES)[number], 'push' | 'owned'>;
+
+/** Look up a push source by spec key. */
+export function pushSource(type: PushSourceType): PushSource<never> {
+  return pushSources[type] as PushSource<never>;
+}

@@ -4,3 +4,4 @@ export { HealthService } from './health.service.js';
 export { ResourceStoreService } from './resource-store.service.js';
 export { GanglionModule } from './ganglion.module.js';
 export { bootstrapService } from './bootstrap.js';
+export { PushIngressModule, PushIngressService, OwnedIngressModule, OwnedIngressService, bootstrapPushIngress, bootstrapOwnedIngress, ingressServiceName } from './ingress.module.js';

@@ -214,6 +214,18 @@ export class KafkaBroker {
     );
   }
 
+  /**
+   * Lets the process end while the broker runs (its `beforeExit` then stops it): for a broker
+   * shared by a test file run on its own.
+   */
+  unref(): void {
+    const child = this.child;
+    if (!child) return;
+    child.unref();
+    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+
   /** Stops the JVM (SIGTERM, then SIGKILL after 20 s); the data stays for {@link resume}. */
   async stop(): Promise<void> {
     const child = this.child;

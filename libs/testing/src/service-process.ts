@@ -7,8 +7,13 @@ import { waitFor } from './wait-for.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const SERVICES = ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] as const;
-/** The services of the local stack, plus those that only run in a cluster (admission). */
-export type ServiceName = (typeof SERVICES)[number] | 'admission';
+/** Every ingress service, one per source type (`ingress-webhook` is also in {@link SERVICES}). */
+export const INGRESS_SERVICES = [
+  'ingress-webhook', 'ingress-github', 'ingress-gitlab', 'ingress-bitbucket', 'ingress-bitbucketserver', 'ingress-gerrit',
+  'ingress-slack', 'ingress-stripe', 'ingress-sns', 'ingress-storagegrid', 'ingress-calendar', 'ingress-file',
+] as const;
+/** The services of the local stack, every ingress service, and those that only run in a cluster (admission). */
+export type ServiceName = (typeof SERVICES)[number] | (typeof INGRESS_SERVICES)[number] | 'admission';
 
 export interface ServiceProcessOptions {
   env: Record<string, string>;

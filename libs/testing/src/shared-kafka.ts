@@ -10,6 +10,7 @@ export async function kafkaBrokers(): Promise<string> {
   const fromEnv = process.env['KAFKA_BROKERS'];
   if (fromEnv) return fromEnv;
   own ??= KafkaBroker.start().then((b) => {
+    b.unref();
     process.once('beforeExit', () => void b.destroy());
     return b;
   });

@@ -1,4 +1,4 @@
-import { bootstrapService } from '@ganglion/nest';
-import { IngressWebhookModule } from './app.module.js';
+import { bootstrapPushIngress } from '@ganglion/nest';
 
-await bootstrapService('ingress-webhook', (config, env) => IngressWebhookModule.create(config, env));
+/** Serves the `webhook` EventSources found on the resources topic (see docs/eventsources/). */
+await bootstrapPushIngress('webhook');

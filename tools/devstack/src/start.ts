@@ -1,11 +1,30 @@
 import { createServer } from 'node:http';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KafkaBroker, MissingPrerequisiteError, REPO_ROOT, SERVICES, ServiceProcess } from '@ganglion/testing';
+import { parseManifests, type EventSource } from '@ganglion/api';
+import { INGRESS_SERVICES, KafkaBroker, MissingPrerequisiteError, REPO_ROOT, SERVICES, ServiceProcess, type ServiceName } from '@ganglion/testing';
+
+/** Ingress services the EventSources under `dir` need (`ingress-<type>`), besides ingress-webhook. */
+function ingressServicesFor(dir: string): ServiceName[] {
+  const types = new Set<string>();
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.ya?ml$/.test(name))
+        for (const doc of parseManifests(readFileSync(path, 'utf8'))) {
+          if (doc.resource?.kind !== 'EventSource') continue;
+          for (const [key, value] of Object.entries((doc.resource as EventSource).spec)) if (value && typeof value === 'object' && !['template', 'service'].includes(key)) types.add(`ingress-${key.toLowerCase()}`);
+        }
+    }
+  };
+  walk(dir);
+  return INGRESS_SERVICES.filter((s) => types.has(s) && !(SERVICES as readonly string[]).includes(s));
+}
 
 /**
- * `npm start`: a Kafka broker (or `KAFKA_BROKERS`), the four services as separate processes
- * over examples/local/, and the example HTTP trigger target on port 12001. Ctrl-C (or
+ * `npm start`: a Kafka broker (or `KAFKA_BROKERS`), the core services plus the ingress services
+ * the examples use, as separate processes over examples/local/, and the example HTTP trigger target on port 12001. Ctrl-C (or
  * `npm stop`) stops everything.
  */
 const STATE_DIR = join(REPO_ROOT, '.ganglion');
@@ -54,7 +73,9 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((resolve) => target.listen(TARGET_PORT, '127.0.0.1', resolve));
 
-  const services = SERVICES.map(
+  const resourcesDir = process.env['GANGLION_RESOURCES_DIR'] ?? join(REPO_ROOT, 'examples', 'local');
+  const names: ServiceName[] = [...SERVICES, ...ingressServicesFor(resourcesDir)];
+  const services = names.map(
     (name, i) =>
       new ServiceProcess(name, {
         healthPort: 18081 + i,
@@ -62,7 +83,9 @@ async function main(): Promise<void> {
           KAFKA_BROKERS: brokers!,
           GANGLION_HOST: '127.0.0.1',
           GANGLION_INSTANCE_ID: 'local',
-          GANGLION_RESOURCES_DIR: process.env['GANGLION_RESOURCES_DIR'] ?? join(REPO_ROOT, 'examples', 'local'),
+          GANGLION_RESOURCES_DIR: resourcesDir,
+          // The example GitHub source's webhookSecret (github-access/secret) in local mode.
+          GANGLION_SECRET_GITHUB_ACCESS_SECRET: process.env['GANGLION_SECRET_GITHUB_ACCESS_SECRET'] ?? 'local-dev-secret',
         },
         onLine: (line) => print(name, COLORS[i % COLORS.length]!, line),
       }),
@@ -95,6 +118,15 @@ async function main(): Promise<void> {
     [
       'up. Send an event:',
       `  curl -X POST -H 'Content-Type: application/json' -d '{"message":"hello"}' http://localhost:12000/example`,
+      ...(names.includes('ingress-github')
+        ? [
+            'A signed GitHub-style push (secret "local-dev-secret"):',
+            `  body='{"ref":"refs/heads/main","repository":{"full_name":"example/hello-world","owner":{"login":"example"}}}'`,
+            `  sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac local-dev-secret | sed 's/^.* //')`,
+            `  curl -X POST -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(date +%s)" -H "X-Hub-Signature-256: sha256=$sig" -d "$body" http://localhost:12100/push`,
+          ]
+        : []),
+      ...(names.includes('ingress-calendar') ? ['The calendar source logs a tick every minute.'] : []),
       'The log trigger prints it here; the http trigger posts it to the example target on port 12001.',
       'Stop with Ctrl-C (or `npm stop` from another terminal).',
     ].join('\n'),

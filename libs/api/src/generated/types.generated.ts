@@ -968,6 +968,8 @@ export interface StripeEventSource {
   apiKey?: SecretKeySelector;
   /** Stripe event types to accept. */
   eventFilter?: string[];
+  /** Ganglion extension: the endpoint signing secret (whsec_...); when set, Stripe-Signature is verified. */
+  webhookSecret?: SecretKeySelector;
   /** Key/value pairs copied into the event data as `metadata`. */
   metadata?: Record<string, string>;
 }

@@ -575,6 +575,7 @@ export const eventSourceTypes = {
       createWebhook: bool('Register the endpoint with Stripe.'),
       apiKey: secret('Stripe API key (needed with createWebhook).'),
       eventFilter: arr(str(), 'Stripe event types to accept.'),
+      webhookSecret: secret('Ganglion extension: the endpoint signing secret (whsec_...); when set, Stripe-Signature is verified.'),
       metadata,
     },
     { doc: 'Argo `StripeEventSource` (type string `stripe`).', required: ['webhook'] },

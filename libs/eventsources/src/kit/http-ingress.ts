@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { BusSaturatedError, BusUnavailableError } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { goHeader, MASKED_AUTH } from './headers.js';
-import type { IncomingRequest, PushOutcome } from './push-source.js';
+import type { IncomingRequest, PushEvent, PushOutcome } from './push-source.js';
 
 /** Default `maxPayloadSize` (Argo: 1 MiB). */
 export const DEFAULT_MAX_PAYLOAD = 1_048_576;
@@ -18,9 +19,38 @@ export interface Route {
   bearerToken?: string;
   /** Identifies the route in logs and errors, e.g. `default/webhook:example`. */
   id: string;
-  handle(request: IncomingRequest): PushOutcome;
-  /** Publishes the event; resolves only after the bus acknowledged it. */
-  publish(outcome: Extract<PushOutcome, { kind: 'event' }>, request: IncomingRequest): Promise<void>;
+  /** PEM certificate and key: the port serves HTTPS (`serverCertSecret`/`serverKeySecret`). */
+  tls?: { cert: string; key: string };
+  /** Per-route request rate limit (token bucket, per replica): 429 + Retry-After beyond it. */
+  rateLimit?: { perSecond: number; burst: number };
+  handle(request: IncomingRequest): PushOutcome | Promise<PushOutcome>;
+  /** Publishes the events; resolves only after the bus acknowledged them. */
+  publish(events: PushEvent[], request: IncomingRequest): Promise<void>;
+}
+
+/** A token bucket: `take` answers 0 when a request may pass, else the seconds to wait. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  take(now: number): number {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return (1 - this.tokens) / this.perSecond;
+  }
 }
 
 export interface HttpIngressOptions {
@@ -48,7 +78,10 @@ export function secretsEqual(a: string, b: string): boolean {
  */
 export class HttpIngress {
   private readonly servers = new Map<number, Server>();
+  /** The TLS material each listening port was opened with ('' for plain HTTP). */
+  private readonly serverTls = new Map<number, string>();
   private readonly routes = new Map<string, Route>();
+  private readonly buckets = new Map<string, { spec: string; bucket: TokenBucket }>();
 
   constructor(private readonly options: HttpIngressOptions) {}
 
@@ -73,28 +106,48 @@ export class HttpIngress {
       }
       this.routes.set(k, r);
     }
-    const wanted = new Set(routes.map((r) => r.port));
-    for (const port of wanted) if (!this.servers.has(port)) await this.listen(port);
-    for (const [port, server] of this.servers)
-      if (!wanted.has(port)) {
+    const wanted = new Map<number, Route['tls']>();
+    for (const r of this.routes.values()) {
+      if (!wanted.has(r.port)) wanted.set(r.port, r.tls);
+      else if (tlsKey(wanted.get(r.port)) !== tlsKey(r.tls))
+        this.options.logger.error('routes on one port disagree on TLS; the port uses the first route\'s setting', { port: r.port, route: r.id });
+    }
+    for (const [id] of this.buckets) if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
+    for (const [port, server] of [...this.servers])
+      if (!wanted.has(port) || this.serverTls.get(port) !== tlsKey(wanted.get(port))) {
         this.servers.delete(port);
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        this.serverTls.delete(port);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
         this.options.logger.info('closed port', { port });
+      }
+    for (const [port, tls] of wanted)
+      if (!this.servers.has(port)) {
+        try {
+          await this.listen(port, tls);
+        } catch {
+          // Logged by listen; the other ports are still served, and the next change retries.
+        }
       }
   }
 
-  private listen(port: number): Promise<void> {
-    const server = createServer((req, res) => void this.serve(port, req, res));
+  private listen(port: number, tls: Route['tls']): Promise<void> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.serve(port, req, res);
+    const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
     server.keepAliveTimeout = 65_000;
     this.servers.set(port, server);
+    this.serverTls.set(port, tlsKey(tls));
     return new Promise((resolve, reject) => {
       server.once('error', (err) => {
         this.servers.delete(port);
+        this.serverTls.delete(port);
         this.options.logger.error('cannot listen', { port, error: err });
         reject(err);
       });
       server.listen(port, this.options.host, () => {
-        this.options.logger.info('listening', { host: this.options.host, port });
+        this.options.logger.info('listening', { host: this.options.host, port, tls: tls !== undefined });
         resolve();
       });
     });
@@ -108,7 +161,14 @@ export class HttpIngress {
 
   private async serve(port: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://ingress');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://ingress');
+    } catch {
+      req.resume();
+      this.reply(res, 400, 'malformed request target');
+      return;
+    }
     const route = this.routes.get(HttpIngress.key(port, url.pathname));
     const done = (status: number, body: string, headers?: Record<string, string>): void => {
       this.reply(res, status, body, headers);
@@ -118,6 +178,16 @@ export class HttpIngress {
       if (url.pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return done(200, 'OK');
       req.resume();
       return done(404, `no event source serves ${url.pathname} on port ${port}`);
+    }
+    if (route.rateLimit) {
+      const spec = `${route.rateLimit.perSecond}/${route.rateLimit.burst}`;
+      let entry = this.buckets.get(route.id);
+      if (!entry || entry.spec !== spec) this.buckets.set(route.id, (entry = { spec, bucket: new TokenBucket(route.rateLimit.perSecond, route.rateLimit.burst, started) }));
+      const wait = entry.bucket.take(started);
+      if (wait > 0) {
+        req.resume();
+        return done(429, `rate limit of ${route.rateLimit.perSecond} requests/s exceeded`, { 'Retry-After': String(Math.max(1, Math.ceil(wait))) });
+      }
     }
     if ((req.method ?? '').toUpperCase() !== route.method.toUpperCase()) {
       req.resume();
@@ -147,14 +217,14 @@ export class HttpIngress {
     const request: IncomingRequest = { method: req.method ?? 'GET', url, header, body };
     let outcome: PushOutcome;
     try {
-      outcome = route.handle(request);
+      outcome = await route.handle(request);
     } catch (err) {
       this.options.logger.error('event source failed on a request', { route: route.id, error: err });
       return done(500, 'failed to process the request');
     }
     if (outcome.kind === 'reject') return done(outcome.status, outcome.reason);
     try {
-      await route.publish(outcome, request);
+      if (outcome.events.length > 0) await route.publish(outcome.events, request);
     } catch (err) {
       const retry = String(this.options.retryAfterSeconds ?? 1);
       if (err instanceof BusSaturatedError || err instanceof BusUnavailableError)
@@ -162,7 +232,9 @@ export class HttpIngress {
       this.options.logger.error('publish failed', { route: route.id, error: err });
       return done(503, 'event not recorded: the event bus is unavailable', { 'Retry-After': retry });
     }
-    done(200, 'success');
+    const reply = outcome.reply;
+    if (reply) done(reply.status, reply.body, reply.contentType ? { 'Content-Type': reply.contentType } : {});
+    else done(200, 'success');
   }
 
   async close(): Promise<void> {
@@ -178,6 +250,10 @@ export class HttpIngress {
 }
 
 class PayloadTooLarge extends Error {}
+
+function tlsKey(tls: Route['tls']): string {
+  return tls ? createHash('sha256').update(tls.cert).update('\0').update(tls.key).digest('hex') : '';
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -1,37 +1,44 @@
-import type { WebhookContext, WebhookEventSource } from '@ganglion/api';
-import type { IncomingRequest, PushOutcome, PushSource } from '../kit/push-source.js';
+import type { WebhookEventSource } from '@ganglion/api';
+import { mediaType, valuesMap, type IncomingRequest, type PushOutcome, type PushSource } from '../kit/push-source.js';
 
-/** Go's `url.Values` as JSON: every key maps to the list of its values. */
-function valuesMap(params: URLSearchParams): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of params) (out[k] ??= []).push(v);
-  return out;
+/** Content types whose body is text, kept as a string in the event (Argo accepts only JSON). */
+const TEXT = /^(text\/|application\/(xml|yaml|x-yaml|x-ndjson|graphql)$|.*\+xml$)/;
+
+/**
+ * The request body as event data: JSON for JSON (or unspecified) content types, the form map
+ * for form posts, a string for text types, and base64 (Go's `[]byte`) for anything else.
+ */
+export function webhookBody(request: IncomingRequest): { ok: true; body: unknown } | { ok: false; outcome: PushOutcome } {
+  const method = request.method.toUpperCase();
+  if (method === 'GET' || method === 'HEAD') return { ok: true, body: valuesMap(request.url.searchParams) };
+  const type = mediaType(request);
+  if (type === 'application/x-www-form-urlencoded') return { ok: true, body: valuesMap(new URLSearchParams(request.body.toString('utf8'))) };
+  if (request.body.length === 0 && method !== 'POST') return { ok: true, body: null };
+  if (type === '' || type === 'application/json' || type.endsWith('+json')) {
+    try {
+      return { ok: true, body: JSON.parse(request.body.toString('utf8')) };
+    } catch (err) {
+      return { ok: false, outcome: { kind: 'reject', status: 400, reason: `request body is not valid JSON: ${(err as Error).message}` } };
+    }
+  }
+  if (TEXT.test(type)) return { ok: true, body: request.body.toString('utf8') };
+  return { ok: true, body: request.body.toString('base64') };
 }
 
 /**
  * Argo's `webhook` event source (`pkg/eventsources/sources/webhook/start.go`). Event data is
  * `{header, body, metadata}`: for GET the body is the query map, for form posts the form map,
- * otherwise the request body, which must be JSON.
+ * for JSON the JSON value. Beyond Argo: any method the route names, and non-JSON content types
+ * (text as a string, binary as base64) instead of a 400.
  */
 export const webhookSource: PushSource<WebhookEventSource> = {
   type: 'webhook',
-  context(config: WebhookEventSource): WebhookContext {
-    return config;
-  },
-  handle(config: WebhookEventSource, request: IncomingRequest): PushOutcome {
-    let body: unknown;
-    const contentType = (request.header['Content-Type']?.[0] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (request.method.toUpperCase() === 'GET') body = valuesMap(request.url.searchParams);
-    else if (contentType === 'application/x-www-form-urlencoded')
-      body = valuesMap(new URLSearchParams(request.body.toString('utf8')));
-    else {
-      const text = request.body.toString('utf8');
-      try {
-        body = JSON.parse(text);
-      } catch (err) {
-        return { kind: 'reject', status: 400, reason: `request body is not valid JSON: ${(err as Error).message}` };
-      }
-    }
-    return { kind: 'event', data: { header: request.header, body, metadata: config.metadata ?? {} } };
+  specKey: 'webhook',
+  webhook: (config) => config,
+  filterExpression: (config) => config.filter?.expression,
+  handle(ctx, request) {
+    const parsed = webhookBody(request);
+    if (!parsed.ok) return parsed.outcome;
+    return { kind: 'accept', events: [{ data: { header: request.header, body: parsed.body, metadata: ctx.config.metadata ?? {} } }] };
   },
 };

@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type EventSource, type SecretKeySelector } from '@ganglion/api';
+import { compileExpr, evaluateFilterExpression, type CompiledExpr } from '@ganglion/core';
+import { encodeCloudEvent } from '@ganglion/eventbus';
+import type { SecretResolver } from '@ganglion/k8s';
+import type { Logger } from '@ganglion/telemetry';
+import { buildCloudEvent, incomingCloudEvent, naturalEventId, randomEventId } from './cloudevent.js';
+import { DEFAULT_MAX_PAYLOAD, HttpIngress, type Route } from './http-ingress.js';
+import type { Deactivate, PushContext, PushSource } from './push-source.js';
+import type { BusProducers, ResourceView } from './source-host.js';
+
+/** Annotation on an EventSource: requests per second each of its routes accepts per replica. */
+export const RATE_LIMIT_ANNOTATION = 'ganglion.io/rate-limit';
+
+export interface PushIngressOptions {
+  host: string;
+  logger: Logger;
+  store: ResourceView;
+  producers: BusProducers;
+  secrets: SecretResolver;
+  /** Default per-route limit (requests/s per replica) when the EventSource has no annotation. */
+  defaultRateLimit?: number;
+  retryAfterSeconds?: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Provider API base URLs by provider name (see `PushContext.apiBase`). */
+  apiBases?: Record<string, string>;
+}
+
+interface Activation {
+  fingerprint: string;
+  deactivate: Promise<Deactivate | undefined>;
+}
+
+/**
+ * Serves the EventSources of one push type: keeps one route per configured event in step with
+ * the resource store, resolves its secrets, evaluates `filter.expression`, and publishes each
+ * accepted event as Argo's CloudEvent to the EventBus's event topic (200 only once Kafka
+ * acknowledged it). Framework-free; the Nest shell only wires it to the process lifecycle.
+ */
+export class PushIngressRunner<C> {
+  readonly ingress: HttpIngress;
+  private readonly activations = new Map<string, Activation>();
+  private applying: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly source: PushSource<C>,
+    private readonly options: PushIngressOptions,
+  ) {
+    this.ingress = new HttpIngress({ host: options.host, logger: options.logger, ...(options.retryAfterSeconds ? { retryAfterSeconds: options.retryAfterSeconds } : {}) });
+  }
+
+  /** Applies the current EventSources, then follows changes. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.options.store.onChange(() => this.schedule());
+    await this.apply();
+  }
+
+  /** Resolves once changes seen so far are applied. */
+  settled(): Promise<void> {
+    return this.applying;
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.options.logger.error('applying routes failed', { error: err }));
+    }, 50);
+  }
+
+  private async apply(): Promise<void> {
+    if (this.closed) return;
+    const routes: Route[] = [];
+    const wanted = new Map<string, { fingerprint: string; ctx: PushContext<C> }>();
+    for (const es of this.options.store.list<EventSource>('EventSource')) {
+      const events = (es.spec as Record<string, unknown>)[this.source.specKey] as Record<string, C> | undefined;
+      if (!events) continue;
+      const ns = namespaceOf(es);
+      const busName = es.spec.eventBusName || DEFAULT_EVENTBUS;
+      const bus = this.options.store.get<EventBus>('EventBus', ns, busName);
+      if (!bus?.spec.kafka) {
+        this.options.logger.warn('EventSource not served: its EventBus does not exist', { eventSource: `${ns}/${es.metadata.name}`, eventBus: `${ns}/${busName}` });
+        continue;
+      }
+      for (const [eventName, cfg] of Object.entries(events)) {
+        try {
+          const built = await this.route(es, eventName, cfg, bus);
+          routes.push(built.route);
+          if (this.source.activate) wanted.set(built.route.id, { fingerprint: built.fingerprint, ctx: built.ctx });
+        } catch (err) {
+          this.options.logger.error('route not served', { route: `${ns}/${es.metadata.name}:${eventName}`, error: err });
+        }
+      }
+    }
+    await this.ingress.setRoutes(routes);
+    this.options.logger.info('routes applied', { type: this.source.type, routes: routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`) });
+    await this.reconcileActivations(wanted);
+  }
+
+  private async reconcileActivations(wanted: Map<string, { fingerprint: string; ctx: PushContext<C> }>): Promise<void> {
+    for (const [id, act] of [...this.activations]) {
+      const w = wanted.get(id);
+      if (w && w.fingerprint === act.fingerprint) continue;
+      this.activations.delete(id);
+      // A changed event re-registers (hooks are found by URL and updated); only an event that
+      // is gone has its hooks removed.
+      if (!w) await this.runDeactivate(id, act);
+    }
+    for (const [id, w] of wanted) {
+      if (this.activations.has(id)) continue;
+      const deactivate = this.source.activate!(w.ctx).catch((err: unknown) => {
+        this.options.logger.error('hook registration failed', { route: id, error: err });
+        return undefined;
+      });
+      this.activations.set(id, { fingerprint: w.fingerprint, deactivate });
+      await deactivate;
+    }
+  }
+
+  private async runDeactivate(id: string, act: Activation): Promise<void> {
+    try {
+      await (await act.deactivate)?.();
+    } catch (err) {
+      this.options.logger.error('hook removal failed', { route: id, error: err });
+    }
+  }
+
+  private async resolve(ns: string, sel: SecretKeySelector | undefined): Promise<string | undefined> {
+    if (!sel) return undefined;
+    try {
+      return await this.options.secrets.resolve(ns, sel);
+    } catch (err) {
+      if (sel.optional) return undefined;
+      throw err;
+    }
+  }
+
+  private async route(es: EventSource, eventName: string, cfg: C, bus: EventBus): Promise<{ route: Route; fingerprint: string; ctx: PushContext<C> }> {
+    const ns = namespaceOf(es);
+    const esName = es.metadata.name;
+    const id = `${ns}/${esName}:${eventName}`;
+    const wh = this.source.webhook(cfg);
+    const port = Number(wh.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`webhook.port "${wh.port}" is not a port number`);
+    const bearerToken = await this.resolve(ns, wh.authSecret);
+    const cert = await this.resolve(ns, wh.serverCertSecret);
+    const key = await this.resolve(ns, wh.serverKeySecret);
+    if ((cert === undefined) !== (key === undefined)) throw new Error('TLS needs both serverCertSecret and serverKeySecret');
+    const secrets: Record<string, string> = {};
+    for (const [name, sel] of Object.entries(this.source.secrets?.(cfg) ?? {})) {
+      const v = await this.resolve(ns, sel);
+      if (v !== undefined) secrets[name] = v;
+    }
+    const expression = this.source.filterExpression?.(cfg);
+    let compiled: CompiledExpr | undefined;
+    if (expression) compiled = compileExpr(expression);
+    const rate = Number(es.metadata.annotations?.[RATE_LIMIT_ANNOTATION] ?? this.options.defaultRateLimit ?? 0);
+    const ctx: PushContext<C> = {
+      config: cfg,
+      secrets,
+      eventName,
+      namespace: ns,
+      eventSourceName: esName,
+      logger: this.options.logger.child({ route: id }),
+      fetch: this.options.fetch ?? fetch,
+      now: this.options.now ?? Date.now,
+      apiBase: (provider, fallback) => this.options.apiBases?.[provider] ?? fallback,
+    };
+    const topic = eventBusTopic(bus);
+    const producer = this.options.producers.forBus(bus);
+    const type = this.source.type;
+    const logger = this.options.logger;
+    const route: Route = {
+      id,
+      port,
+      endpoint: wh.endpoint,
+      method: wh.method || 'POST',
+      maxPayloadSize: wh.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD,
+      ...(bearerToken !== undefined ? { bearerToken } : {}),
+      ...(cert !== undefined && key !== undefined ? { tls: { cert, key } } : {}),
+      ...(rate > 0 ? { rateLimit: { perSecond: rate, burst: Math.max(1, Math.ceil(rate)) } } : {}),
+      handle: (request) => this.source.handle(ctx, request),
+      publish: async (events, request) => {
+        const incoming = incomingCloudEvent(request);
+        const records = [];
+        for (const [i, ev] of events.entries()) {
+          if (compiled) {
+            let pass = false;
+            try {
+              pass = evaluateFilterExpression(compiled, ev.data);
+            } catch (err) {
+              logger.warn('filter expression failed; event dropped', { route: id, error: err });
+            }
+            if (!pass) continue;
+          }
+          let eventId: string;
+          if (incoming?.id && events.length === 1) eventId = incoming.id;
+          else if (ev.naturalId !== undefined) eventId = naturalEventId(ns, esName, eventName, ev.naturalId);
+          else if (incoming?.id) eventId = naturalEventId(ns, esName, eventName, `${incoming.id}#${i}`);
+          else eventId = randomEventId();
+          const event = buildCloudEvent({ id: eventId, type, source: esName, subject: eventName, data: ev.data, ...(incoming ? { incoming } : {}) });
+          records.push({ topic, ...encodeCloudEvent(event, `${esName}.${eventName}`) });
+        }
+        await Promise.all(records.map((r) => producer.send(r)));
+      },
+    };
+    const fingerprint = createHash('sha256').update(JSON.stringify([cfg, secrets])).digest('hex');
+    return { route, fingerprint, ctx };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.unsubscribe?.();
+    await this.applying.catch(() => undefined);
+    await this.ingress.close();
+    // Hooks stay registered when a replica stops: other replicas (active-active) still serve
+    // them, and a restarted one reuses them. They are removed (deleteHookOnFinish) when the
+    // event or its EventSource is deleted.
+    this.activations.clear();
+  }
+}

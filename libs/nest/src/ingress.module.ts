@@ -1,0 +1,163 @@
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { GroupOwnership, type Kafka } from '@ganglion/eventbus';
+import { BusProducers, ownedSources, pushSources, PushIngressRunner, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
+import { createSecretResolver } from '@ganglion/k8s';
+import type { Logger } from '@ganglion/telemetry';
+import { bootstrapService } from './bootstrap.js';
+import { ConfigError, type ServiceConfig } from './config.js';
+import { GanglionModule } from './ganglion.module.js';
+import { HealthService } from './health.service.js';
+import { ResourceStoreService } from './resource-store.service.js';
+import { CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
+
+const SOURCE_TYPE = Symbol.for('ganglion.ingress.type');
+
+/** Service name of an ingress type: `ingress-<type lower-cased>` (`storageGrid` → `ingress-storagegrid`). */
+export function ingressServiceName(type: string): string {
+  return `ingress-${type.toLowerCase()}`;
+}
+
+/** `GANGLION_INGRESS_RATE_LIMIT`: default requests/s per route and replica (0 = unlimited). */
+function rateLimitFrom(env: Record<string, string | undefined>): number {
+  const raw = env['GANGLION_INGRESS_RATE_LIMIT'];
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`GANGLION_INGRESS_RATE_LIMIT must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
+/** Provider API addresses the spec cannot name: `GANGLION_STRIPE_API_URL`, `GANGLION_BITBUCKET_API_URL`. */
+function apiBasesFrom(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const provider of ['stripe', 'bitbucket']) {
+    const v = env[`GANGLION_${provider.toUpperCase()}_API_URL`];
+    if (v) out[provider] = v;
+  }
+  return out;
+}
+
+/** Runs one push source type's routes for the life of the process. */
+@Injectable()
+export class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly runner: PushIngressRunner<unknown>;
+  private readonly producers: BusProducers;
+  private applied = false;
+
+  constructor(
+    @Inject(SOURCE_TYPE) type: PushSourceType,
+    @Inject(CONFIG) config: ServiceConfig,
+    @Inject(ENV) env: Record<string, string | undefined>,
+    @Inject(LOGGER) logger: Logger,
+    @Inject(KAFKA) kafka: Kafka,
+    store: ResourceStoreService,
+    health: HealthService,
+  ) {
+    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger);
+    this.runner = new PushIngressRunner(pushSources[type] as never, {
+      host: config.host,
+      logger,
+      store,
+      producers: this.producers,
+      secrets: createSecretResolver(config.secretsDir, env),
+      defaultRateLimit: rateLimitFrom(env),
+      apiBases: apiBasesFrom(env),
+    });
+    health.addReadinessCheck('routes', () => this.applied);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.runner.start();
+    this.applied = true;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runner.close();
+    await this.producers.close();
+  }
+}
+
+@Module({})
+export class PushIngressModule {
+  static create(type: PushSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
+    return {
+      module: PushIngressModule,
+      imports: [GanglionModule.forRoot(config, env)],
+      providers: [{ provide: SOURCE_TYPE, useValue: type }, PushIngressService],
+    };
+  }
+}
+
+/** The whole `main.ts` of a push ingress service: `await bootstrapPushIngress('github')`. */
+export async function bootstrapPushIngress(type: PushSourceType): Promise<void> {
+  await bootstrapService(ingressServiceName(type), (config, env) => PushIngressModule.create(type, config, env));
+}
+
+/** `GANGLION_OWNERSHIP_SESSION_MS`: how long a dead owner keeps its assignment (default 10 000). */
+function sessionFrom(env: Record<string, string | undefined>): number {
+  const raw = env['GANGLION_OWNERSHIP_SESSION_MS'];
+  if (raw === undefined || raw === '') return 10_000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 6000 || n > 300_000) throw new ConfigError(`GANGLION_OWNERSHIP_SESSION_MS must be an integer between 6000 and 300000, got "${raw}"`);
+  return n;
+}
+
+/**
+ * Runs one owned source type (calendar, file) on exactly one replica at a time: every replica
+ * joins the type's consumer group on a one-partition topic; the one assigned the partition runs
+ * the sources, and a rebalance (a replica dying or leaving) hands them over.
+ */
+@Injectable()
+export class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly ownership: GroupOwnership;
+  private readonly producers: BusProducers;
+  private readonly runner: OwnedRunner;
+
+  constructor(
+    @Inject(SOURCE_TYPE) type: OwnedSourceType,
+    @Inject(CONFIG) config: ServiceConfig,
+    @Inject(ENV) env: Record<string, string | undefined>,
+    @Inject(LOGGER) logger: Logger,
+    @Inject(KAFKA) kafka: Kafka,
+    store: ResourceStoreService,
+    health: HealthService,
+  ) {
+    const base = `${config.resourcesTopic}-ingress-${type}`;
+    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger);
+    this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base });
+    this.ownership = new GroupOwnership(kafka, {
+      topic: `${base}-owner`,
+      groupId: base,
+      logger,
+      sessionTimeoutMs: sessionFrom(env),
+      replicationFactor: config.replicationFactor,
+      onAcquire: () => this.runner.start(),
+      onRelease: () => this.runner.stop(),
+    });
+    health.addReadinessCheck('ownership-group', () => this.ownership.joined);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ownership.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.ownership.stop();
+    await this.producers.close();
+  }
+}
+
+@Module({})
+export class OwnedIngressModule {
+  static create(type: OwnedSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
+    return {
+      module: OwnedIngressModule,
+      imports: [GanglionModule.forRoot(config, env)],
+      providers: [{ provide: SOURCE_TYPE, useValue: type }, OwnedIngressService],
+    };
+  }
+}
+
+/** The whole `main.ts` of an owned ingress service: `await bootstrapOwnedIngress('calendar')`. */
+export async function bootstrapOwnedIngress(type: OwnedSourceType): Promise<void> {
+  await bootstrapService(ingressServiceName(type), (config, env) => OwnedIngressModule.create(type, config, env));
+}

@@ -1,0 +1,118 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { API_VERSION, keyOf, type AnyResource } from '@ganglion/api';
+import { createKafka, decodeCloudEvent, ensureTopics, eventData, resourcesTopicConfig, type Kafka } from '@ganglion/eventbus';
+import { createLogger } from '@ganglion/telemetry';
+import { freePort, kafkaBrokers, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
+
+interface Tick {
+  id: string;
+  time: number;
+  eventTime: string;
+}
+
+/**
+ * Two replicas of ingress-calendar as separate processes on a real broker: one runs the
+ * calendar at a time (consumer-group assignment); every tick reaches the bus exactly once,
+ * also across the owner being killed (the survivor catches up from the transactional state).
+ */
+describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 180_000 }, () => {
+  let kafka: Kafka;
+  let brokers: string;
+  const prefix = uniquePrefix('cal');
+  const busTopic = `${prefix}-bus`;
+  const resourcesTopic = `${prefix}-resources`;
+  const ticks: Tick[] = [];
+  const replicas: ServiceProcess[] = [];
+  let consumer: ReturnType<Kafka['consumer']>;
+
+  before(async () => {
+    brokers = await kafkaBrokers();
+    kafka = createKafka({ brokers: brokers.split(','), clientId: prefix, logger: createLogger('test', { level: 'error' }) });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [resourcesTopicConfig(resourcesTopic, 1), { topic: busTopic, numPartitions: 1, replicationFactor: 1 }]);
+    await admin.disconnect();
+    const resources: AnyResource[] = [
+      { apiVersion: API_VERSION, kind: 'EventBus', metadata: { name: 'default', namespace: 'default' }, spec: { kafka: { topic: busTopic } } },
+      {
+        apiVersion: API_VERSION,
+        kind: 'EventSource',
+        metadata: { name: 'calendar', namespace: 'default' },
+        spec: { calendar: { every: { interval: '1s', persistence: { catchup: { enabled: true } }, metadata: { team: 'sre' } } } },
+      },
+    ];
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: resourcesTopic, messages: resources.map((r) => ({ key: keyOf(r), value: JSON.stringify(r) })) });
+    await producer.disconnect();
+    consumer = kafka.consumer({ groupId: `${prefix}-collector` });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [busTopic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const event = decodeCloudEvent(message);
+        const data = eventData(event) as { eventTime: string; metadata: unknown };
+        assert.equal(event.type, 'calendar');
+        assert.deepEqual(data.metadata, { team: 'sre' });
+        ticks.push({ id: event.id, time: Date.parse(event.time!), eventTime: data.eventTime });
+      },
+    });
+    for (const name of ['a', 'b']) {
+      const proc = new ServiceProcess('ingress-calendar', {
+        healthPort: await freePort(),
+        env: {
+          KAFKA_BROKERS: brokers,
+          GANGLION_RESOURCES_TOPIC: resourcesTopic,
+          GANGLION_HOST: '127.0.0.1',
+          GANGLION_INSTANCE_ID: `${prefix}-${name}`,
+          GANGLION_OWNERSHIP_SESSION_MS: '6000',
+          LOG_LEVEL: 'info',
+        },
+        ...(process.env['TEST_VERBOSE'] ? { onLine: (l: string) => console.log(`[${name}] ${l}`) } : {}),
+      });
+      replicas.push(proc.start());
+    }
+    await Promise.all(replicas.map((r) => r.ready()));
+  });
+
+  after(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await consumer?.disconnect();
+  });
+
+  const owner = (): ServiceProcess | undefined => {
+    const owners = replicas.filter((r) => {
+      const events = r.records().filter((l) => l['msg'] === 'acquired ownership' || l['msg'] === 'released ownership');
+      return r.running && events.at(-1)?.['msg'] === 'acquired ownership';
+    });
+    return owners.length === 1 ? owners[0] : undefined;
+  };
+
+  function assertExactlyOnce(): void {
+    const times = ticks.map((t) => t.time);
+    assert.equal(new Set(ticks.map((t) => t.id)).size, ticks.length, 'duplicate event ids');
+    assert.equal(new Set(times).size, times.length, 'a tick was published twice');
+    const sorted = [...times].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i]! - sorted[i - 1]!, 1000, `gap or overlap between ticks ${new Date(sorted[i - 1]!).toISOString()} and ${new Date(sorted[i]!).toISOString()}`);
+  }
+
+  it('one replica owns the calendar and ticks every second, aligned, with Argo\'s eventTime', async () => {
+    await waitFor(() => ticks.length >= 3, { timeoutMs: 30_000, what: 'three ticks' });
+    assert.ok(owner(), 'exactly one owner');
+    for (const t of ticks) assert.equal(t.time % 1000, 0);
+    assert.match(ticks[0]!.eventTime, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0000 UTC$/);
+    assertExactlyOnce();
+  });
+
+  it('hands over when the owner is killed: the survivor catches up, no tick lost or repeated', async () => {
+    const first = owner()!;
+    await first.stop('SIGKILL');
+    const killedAt = Date.now();
+    const survivor = replicas.find((r) => r !== first)!;
+    await waitFor(() => owner() === survivor, { timeoutMs: 60_000, what: 'the survivor to own the calendar' });
+    await waitFor(() => ticks.some((t) => t.time >= killedAt + 2000), { timeoutMs: 30_000, what: 'ticks after the handover' });
+    assertExactlyOnce();
+    assert.ok(ticks.some((t) => t.time > killedAt - 1000 && t.time < killedAt + 5000), 'ticks during the handover were caught up');
+  });
+});
