@@ -1,14 +1,17 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ensureHelm, kubeApiServer, REPO_ROOT } from '@ganglion/testing';
 
 /** The Helm charts rendered by a real Helm 3 (built from the Go module proxy, cached). */
-const SERVICE_CHARTS = ['reconciler', 'admission', 'ingress-webhook', 'sensor', 'trigger'] as const;
+/** One chart per service: every folder of services/ has a chart of the same name. */
+const SERVICE_CHARTS = readdirSync(join(REPO_ROOT, 'services')).sort();
+/** Sources that run on one replica at a time: standbys, not autoscaled. */
+const OWNED = new Set(['ingress-calendar', 'ingress-file']);
 
 interface K8sObject {
   apiVersion: string;
@@ -42,6 +45,13 @@ describe('Helm charts', () => {
     for (const c of [...SERVICE_CHARTS, 'ganglion']) ok(['dependency', 'build', c]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('every service has its own chart, and the umbrella chart installs each', () => {
+    for (const svc of SERVICE_CHARTS) assert.ok(existsSync(join(REPO_ROOT, 'charts', svc, 'Chart.yaml')), `charts/${svc}`);
+    const objs = render('ganglion', 'global.kafka.brokers=kafka:9092');
+    const deployments = objs.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort();
+    assert.deepEqual(deployments, SERVICE_CHARTS.map((s) => `rel-${s}`));
+  });
 
   it('every service chart passes helm lint', () => {
     for (const c of SERVICE_CHARTS) ok(['lint', c, '--set', 'kafka.brokers=kafka:9092']);
@@ -78,7 +88,8 @@ describe('Helm charts', () => {
     assert.match(JSON.stringify(rec.affinity), /node-role\.kubernetes\.io\/control-plane/);
     assert.equal((pod('rel-sensor') as { tolerations?: unknown }).tolerations, undefined);
     const hpas = objs.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata.name).sort();
-    assert.deepEqual(hpas, ['rel-ingress-webhook', 'rel-sensor', 'rel-trigger']);
+    const scaled = SERVICE_CHARTS.filter((s) => s.startsWith('ingress-') && !OWNED.has(s)).concat('sensor', 'trigger');
+    assert.deepEqual(hpas, scaled.map((s) => `rel-${s}`).sort());
     const adm = pod('rel-admission') as { automountServiceAccountToken: boolean; volumes: { name: string; secret?: { secretName: string } }[] };
     assert.equal(adm.automountServiceAccountToken, false, 'the admission webhook needs no API access');
     assert.equal(adm.volumes.find((v) => v.name === 'tls')?.secret?.secretName, 'ganglion-admission-tls');
@@ -101,7 +112,8 @@ describe('Helm charts', () => {
     const nsd = render('ganglion', 'global.kafka.brokers=kafka:9092');
     const roles = (objs: K8sObject[], kind: string): string[] => objs.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
     assert.deepEqual(roles(nsd, 'ClusterRole'), []);
-    assert.deepEqual(roles(nsd, 'Role'), ['rel-ingress-webhook', 'rel-reconciler', 'rel-reconciler-local', 'rel-sensor', 'rel-trigger']);
+    const dataPlane = SERVICE_CHARTS.filter((s) => s !== 'admission' && s !== 'reconciler').map((s) => `rel-${s}`);
+    assert.deepEqual(roles(nsd, 'Role'), [...dataPlane, 'rel-reconciler', 'rel-reconciler-local'].sort());
     const env = (objs: K8sObject[], name: string): { name: string; value?: string }[] =>
       (objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env;
     assert.equal(env(nsd, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE')?.value, 'events');
