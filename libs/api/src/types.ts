@@ -51,4 +51,4 @@ export type TriggerType = (typeof TRIGGER_TYPES)[number];
 /** Source types whose ingress service exists in this release. */
 export const SUPPORTED_EVENT_SOURCE_TYPES = ['webhook'] as const satisfies readonly EventSourceType[];
 /** Trigger types the trigger service executes in this release. */
-export const SUPPORTED_TRIGGER_TYPES = ['log', 'http'] as const satisfies readonly TriggerType[];
+export const SUPPORTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom'] as const satisfies readonly TriggerType[];

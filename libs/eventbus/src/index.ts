@@ -6,3 +6,5 @@ export { ResourceStore, type ResourceChange } from './resource-store.js';
 export { TransactionalLoop, AtLeastOnceLoop, type ConsumedBatch, type TransactionalLoopOptions, type AtLeastOnceLoopOptions } from './consume-loop.js';
 export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';
+export { PipelinedLoop, type PipelinedLoopOptions } from './pipelined-loop.js';
+export { ExternalProducer, type ExternalKafkaSettings, type ExternalRecord } from './external-producer.js';
