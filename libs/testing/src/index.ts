@@ -4,3 +4,5 @@ export { uniquePrefix } from './names.js';
 export { KafkaBroker, ensureKafkaJars, KAFKA_VERSION, MissingPrerequisiteError, type KafkaBrokerOptions } from './kafka-broker.js';
 export { runKafka, kafkaBrokers } from './shared-kafka.js';
 export { ServiceProcess, SERVICES, REPO_ROOT, type ServiceName, type ServiceProcessOptions } from './service-process.js';
+export { ensureAptBinary } from './apt-packages.js';
+export { NatsServer, type NatsServerOptions } from './nats-server.js';
