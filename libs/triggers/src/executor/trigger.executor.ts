@@ -87,6 +87,8 @@ interface RunResult {
  * - When attempts run out, the `dlqTrigger` runs (with its own `retryStrategy`) and the action
  *   is recorded on `P-dlq`; every action ends with one outcome record. An action's `done`
  *   promise resolves only once those records are acknowledged: the caller commits after it.
+ *   The trigger's next action may start once the target answered (records are written
+ *   meanwhile), and the action counts against the bounds until its records are acknowledged.
  * - Backpressure: `submit` waits while the executor or the trigger's lane is full.
  */
 export class TriggerExecutor {
@@ -148,27 +150,40 @@ export class TriggerExecutor {
     while (lane.running < lane.limit && lane.queue.length > 0) {
       const job = lane.queue.shift()!;
       lane.running++;
+      const finished = (): void => {
+        lane.size--;
+        this.buffered--;
+        this.inFlight.delete(job.action.actionId);
+        const waiters = this.waiters.splice(0);
+        for (const w of waiters) w();
+      };
+      // The lane's slot is released once the target answered; the records are written after
+      // (in order of completion), so a trigger's pace is not bound to the bus's latency.
       this.run(job, lane)
-        .then(job.resolve, job.reject)
-        .finally(() => {
-          lane.running--;
-          lane.size--;
-          this.buffered--;
-          this.inFlight.delete(job.action.actionId);
-          const waiters = this.waiters.splice(0);
-          for (const w of waiters) w();
-          this.pump(lane);
-        });
+        .then(
+          ({ recorded }) => {
+            lane.running--;
+            this.pump(lane);
+            recorded.then(job.resolve, job.reject).finally(finished);
+          },
+          (err: Error) => {
+            lane.running--;
+            job.reject(err);
+            finished();
+            this.pump(lane);
+          },
+        );
     }
   }
 
-  private async run(job: Job, lane: Lane): Promise<void> {
+  private async run(job: Job, lane: Lane): Promise<{ recorded: Promise<void> }> {
     const { action } = job;
     const log = this.options.logger.child({ actionId: action.actionId, trigger: lane.key });
     const started = this.now();
     const main = await this.runTrigger(action.trigger, action, action.actionId, log, lane);
     let status: ActionStatus = 'succeeded';
     let detail = main.result.ok ? main.result.detail : main.result.error;
+    let record: DeadLetterRecord | undefined;
     if (!main.result.ok) {
       let dlq: DeadLetterRecord['dlqTrigger'];
       if (main.result.unsupported) status = 'unsupported';
@@ -179,8 +194,7 @@ export class TriggerExecutor {
         status = 'dead-lettered';
         detail = `${detail}; dlqTrigger ${dlq.trigger} ${dlq.ok ? 'succeeded' : 'failed'}: ${dlq.detail}`;
       } else status = 'failed';
-      const record: DeadLetterRecord = { v: 1, action, status, errors: main.errors, ...(dlq ? { dlqTrigger: dlq } : {}), at: new Date(this.now()).toISOString() };
-      await this.durably('dead letter', log, () => this.options.recordDeadLetter(record));
+      record = { v: 1, action, status, errors: main.errors, ...(dlq ? { dlqTrigger: dlq } : {}), at: new Date(this.now()).toISOString() };
     }
     const outcome: ActionOutcome = {
       v: 1,
@@ -195,7 +209,12 @@ export class TriggerExecutor {
       detail,
     };
     log[status === 'succeeded' ? 'info' : 'warn'](`action ${status}`, { detail, attempts: main.attempts, ms: this.now() - started });
-    await this.durably('outcome', log, () => this.options.recordOutcome(outcome, action));
+    const recorded = (async () => {
+      if (record) await this.durably('dead letter', log, () => this.options.recordDeadLetter(record));
+      await this.durably('outcome', log, () => this.options.recordOutcome(outcome, action));
+    })();
+    recorded.catch(() => undefined);
+    return { recorded };
   }
 
   /** Retries a record until the bus acknowledges it (outages are transient) or the executor closes. */
