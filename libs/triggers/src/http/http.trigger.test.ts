@@ -135,4 +135,24 @@ describe('http trigger against real HTTP(S) servers', () => {
       assert.equal(r.ok, true, JSON.stringify(r));
     });
   });
+
+  describe('mutual TLS', () => {
+    const serverCert = selfSignedCert();
+    const clientCert = selfSignedCert('ganglion-client');
+    const mtls = new RecordingServer({ ...serverCert, ca: clientCert.cert, requestCert: true, rejectUnauthorized: true });
+    const dir2 = secretsDir({ mtls: { 'ca.crt': serverCert.cert, 'tls.crt': clientCert.cert, 'tls.key': clientCert.key } });
+    const ctx2 = context({ secretsDir: dir2 });
+    before(() => mtls.start());
+    after(() => mtls.stop());
+    const call = (tls: HTTPTrigger['tls']) => plugin.execute({ url: `${mtls.url}/mtls`, tls } as HTTPTrigger, { template: { name: 'h' } } as Trigger, events, ctx2);
+
+    it('presents clientCertSecret/clientKeySecret to a server that requires a client certificate', async () => {
+      const r = await call({ caCertSecret: { name: 'mtls', key: 'ca.crt' }, clientCertSecret: { name: 'mtls', key: 'tls.crt' }, clientKeySecret: { name: 'mtls', key: 'tls.key' } });
+      assert.equal(r.ok, true, JSON.stringify(r));
+    });
+    it('is refused without the client certificate', async () => {
+      const r = await call({ caCertSecret: { name: 'mtls', key: 'ca.crt' } });
+      assert.equal(r.ok, false);
+    });
+  });
 });
