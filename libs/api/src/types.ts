@@ -53,4 +53,4 @@ export const SUPPORTED_EVENT_SOURCE_TYPES = [
   'webhook', 'github', 'gitlab', 'bitbucket', 'bitbucketserver', 'gerrit', 'slack', 'stripe', 'sns', 'storageGrid', 'calendar', 'file',
 ] as const satisfies readonly EventSourceType[];
 /** Trigger types the trigger service executes in this release. */
-export const SUPPORTED_TRIGGER_TYPES = ['log', 'http'] as const satisfies readonly TriggerType[];
+export const SUPPORTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom'] as const satisfies readonly TriggerType[];

@@ -23,7 +23,26 @@ export interface ActionRecord {
 export type OutcomeRecord =
   | { v: 1; kind: 'event'; eventId: string; source: string; subject: string; at: string; decisions: EventDecision[] }
   | { v: 1; kind: 'event-rejected'; offset: string; partition: number; at: string; reason: string }
-  | { v: 1; kind: 'action'; actionId: string; namespace: string; sensor: string; trigger: string; at: string; status: 'succeeded' | 'failed' | 'unsupported'; attempts: number; detail: string };
+  | { v: 1; kind: 'action'; actionId: string; namespace: string; sensor: string; trigger: string; at: string; status: ActionStatus; attempts: number; detail: string };
+
+/**
+ * How an action ended: `succeeded`; `failed` (attempts exhausted or a non-retryable error, no
+ * `dlqTrigger`); `dead-lettered` (attempts exhausted and the `dlqTrigger` ran); `unsupported`
+ * (the trigger type is not executed by this build). Every non-success is also on `P-dlq`.
+ */
+export type ActionStatus = 'succeeded' | 'failed' | 'dead-lettered' | 'unsupported';
+
+/** An action that did not succeed (`P-dlq`, keyed like the actions topic); redrive = produce `action` back to `P-actions`. */
+export interface DeadLetterRecord {
+  v: typeof RECORD_VERSION;
+  action: ActionRecord;
+  status: Exclude<ActionStatus, 'succeeded'>;
+  /** The error of each attempt, in order. */
+  errors: string[];
+  /** What the `dlqTrigger` did, when one is set. */
+  dlqTrigger?: { trigger: string; ok: boolean; detail: string; attempts: number };
+  at: string;
+}
 
 /** One sensor dependency the event matched, and what each of its triggers did. */
 export interface EventDecision {

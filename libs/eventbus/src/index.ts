@@ -8,3 +8,5 @@ export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';
 export { GroupOwnership, type GroupOwnershipOptions } from './group-ownership.js';
 export { TransactionalState, type TransactionalStateOptions } from './transactional-state.js';
+export { PipelinedLoop, type PipelinedLoopOptions } from './pipelined-loop.js';
+export { ExternalProducer, type ExternalKafkaSettings, type ExternalRecord } from './external-producer.js';

@@ -6,3 +6,5 @@ export { runKafka, kafkaBrokers } from './shared-kafka.js';
 export { ServiceProcess, SERVICES, INGRESS_SERVICES, REPO_ROOT, type ServiceName, type ServiceProcessOptions } from './service-process.js';
 export { ensureGoTool, ensureHelm, HELM_VERSION } from './go-tools.js';
 export { KubeApiServer, kubeApiServer, ensureKubeBinaries, issueCertificate, KUBE_VERSION, type AuditEvent, type IssuedCert } from './kube-apiserver.js';
+export { ensureAptBinary } from './apt-packages.js';
+export { NatsServer, type NatsServerOptions } from './nats-server.js';

@@ -1,4 +1,16 @@
 export type { TriggerPlugin, TriggerContext, TriggerResult } from './trigger.js';
 export { createLogTrigger } from './log/log.trigger.js';
 export { createHttpTrigger } from './http/http.trigger.js';
-export { createTriggerRegistry, type TriggerRegistry, type SupportedTriggerType } from './registry.js';
+export { createKafkaTrigger, ACTION_ID_HEADER } from './kafka/kafka.trigger.js';
+export { createNatsTrigger } from './nats/nats.trigger.js';
+export { createSlackTrigger, type SlackTriggerOptions } from './slack/slack.trigger.js';
+export { createEmailTrigger, type EmailTriggerOptions } from './email/email.trigger.js';
+export { createAwsLambdaTrigger, type AwsLambdaTriggerOptions } from './aws-lambda/aws-lambda.trigger.js';
+export { createOpenWhiskTrigger } from './openwhisk/openwhisk.trigger.js';
+export { createCustomTrigger, specYaml } from './custom/custom.trigger.js';
+export { triggerService, TRIGGER_PROTO_PATH } from './custom/trigger.proto.js';
+export { createUnsupportedTrigger } from './unsupported/unsupported.trigger.js';
+export { HttpClient } from './common/http.client.js';
+export { judgeStatus, allowedStatuses } from './common/status.policy.js';
+export { createTriggerRegistry, closeTriggerRegistry, EXECUTED_TRIGGER_TYPES, type TriggerRegistry, type TriggerRegistryOptions } from './registry.js';
+export { TriggerExecutor, ExecutorClosedError, type TriggerExecutorOptions, type ActionOutcome } from './executor/trigger.executor.js';

@@ -1,18 +1,59 @@
-import type { SUPPORTED_TRIGGER_TYPES } from '@ganglion/api';
+import type { TriggerType } from '@ganglion/api';
+import type { Logger } from '@ganglion/telemetry';
+import { createAwsLambdaTrigger } from './aws-lambda/aws-lambda.trigger.js';
+import { HttpClient } from './common/http.client.js';
+import { createCustomTrigger } from './custom/custom.trigger.js';
+import { createEmailTrigger } from './email/email.trigger.js';
 import { createHttpTrigger } from './http/http.trigger.js';
+import { createKafkaTrigger } from './kafka/kafka.trigger.js';
 import { createLogTrigger } from './log/log.trigger.js';
+import { createNatsTrigger } from './nats/nats.trigger.js';
+import { createOpenWhiskTrigger } from './openwhisk/openwhisk.trigger.js';
+import { createSlackTrigger } from './slack/slack.trigger.js';
 import type { TriggerPlugin } from './trigger.js';
+import { createUnsupportedTrigger } from './unsupported/unsupported.trigger.js';
 
-export type SupportedTriggerType = (typeof SUPPORTED_TRIGGER_TYPES)[number];
+/** Settings of the plugins, parsed once by the service from its environment. */
+export interface TriggerRegistryOptions {
+  logger: Logger;
+  /** Slack Web API base URL (`GANGLION_SLACK_API_URL`, default https://slack.com/api). */
+  slackApiUrl?: string;
+  /** Lambda endpoint override (`GANGLION_AWS_LAMBDA_ENDPOINT`). */
+  lambdaEndpoint?: string;
+  /** Verify SMTP servers' certificates (default true). */
+  smtpRejectUnauthorized?: boolean;
+}
+
+/** Trigger types this build executes against their targets (the others report `unsupported`). */
+export const EXECUTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom'] as const satisfies readonly TriggerType[];
 
 /**
- * The trigger plugins of this release, by template key. `satisfies` makes a supported type
- * without a plugin a compile error; an unsupported type is reported, never silently skipped.
+ * The plugin of every trigger type, by template key. `satisfies Record<TriggerType, …>` makes a
+ * type without a plugin a compile error; a type this build cannot execute has a plugin that
+ * reports it (`unsupported` outcome), never a silent skip.
  */
-export function createTriggerRegistry() {
+export function createTriggerRegistry(options: TriggerRegistryOptions) {
+  const http = new HttpClient();
   return {
     log: createLogTrigger(),
-    http: createHttpTrigger(),
-  } as const satisfies Record<SupportedTriggerType, TriggerPlugin<never>>;
+    http: createHttpTrigger(http),
+    kafka: createKafkaTrigger(options.logger),
+    nats: createNatsTrigger(),
+    slack: createSlackTrigger({ client: http, ...(options.slackApiUrl ? { apiUrl: options.slackApiUrl } : {}) }),
+    email: createEmailTrigger({ rejectUnauthorized: options.smtpRejectUnauthorized ?? true }),
+    awsLambda: createAwsLambdaTrigger(options.lambdaEndpoint ? { endpoint: options.lambdaEndpoint } : {}),
+    openWhisk: createOpenWhiskTrigger(http),
+    custom: createCustomTrigger(),
+    k8s: createUnsupportedTrigger('k8s', 'Kubernetes object triggers arrive with the Kubernetes API integration'),
+    argoWorkflow: createUnsupportedTrigger('argoWorkflow', 'Argo Workflow triggers arrive with the Kubernetes API integration'),
+    pulsar: createUnsupportedTrigger('pulsar', 'no Pulsar client or test peer in this build'),
+    azureEventHubs: createUnsupportedTrigger('azureEventHubs', 'no Azure Event Hubs client or test peer in this build'),
+    azureServiceBus: createUnsupportedTrigger('azureServiceBus', 'no Azure Service Bus client or test peer in this build'),
+  } as const satisfies Record<TriggerType, TriggerPlugin<never>>;
 }
 export type TriggerRegistry = ReturnType<typeof createTriggerRegistry>;
+
+/** Releases every plugin's clients. */
+export async function closeTriggerRegistry(registry: Record<string, TriggerPlugin<never>>): Promise<void> {
+  await Promise.all(Object.values(registry).map((p) => p.close?.().catch(() => undefined)));
+}

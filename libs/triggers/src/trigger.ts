@@ -13,19 +13,30 @@ export interface TriggerContext {
   logger: Logger;
   secrets: SecretResolver;
   now: () => Date;
+  /** Aborted when the service shuts down: plugins hand it to their I/O. */
+  signal?: AbortSignal;
 }
 
 /** The result of one attempt. */
 export type TriggerResult =
   | { ok: true; detail: string }
-  | { ok: false; error: string; /** False when retrying cannot help (bad template, 4xx by policy). */ retryable: boolean };
+  | {
+      ok: false;
+      error: string;
+      /** False when retrying cannot help (bad template, a 4xx, an unsupported type). */
+      retryable: boolean;
+      /** Set when the trigger type is not executed by this build. */
+      unsupported?: true;
+    };
 
 /**
  * One trigger type (Argo's `Trigger` interface: FetchResource, ApplyResourceParameters,
  * Execute, ApplyPolicy, collapsed into one call). `template` is the type's spec with the
- * trigger-level parameters already applied. Framework-free.
+ * trigger-level parameters already applied; the plugin applies the type-level `parameters`.
+ * Framework-free. Clients a plugin keeps (connections, producers) are released by `close`.
  */
 export interface TriggerPlugin<T = unknown> {
   readonly type: TriggerType;
   execute(template: T, trigger: Trigger, events: EventsByDependency, ctx: TriggerContext): Promise<TriggerResult>;
+  close?(): Promise<void>;
 }

@@ -1,28 +1,31 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { eventBusTopic, TRIGGER_TYPES, type EventBus, type TriggerType } from '@ganglion/api';
-import { applyParameters, decodeActionRecord, ParameterError, type ActionRecord, type OutcomeRecord } from '@ganglion/core';
-import { AtLeastOnceLoop, BatchingProducer, busTopics, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
-import { createSecretResolver, type SecretResolver } from '@ganglion/k8s';
+import { eventBusTopic, type EventBus } from '@ganglion/api';
+import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
+import { BatchingProducer, busTopics, PipelinedLoop, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
+import { createSecretResolver } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
-import { createTriggerRegistry, type TriggerRegistry, type TriggerResult } from '@ganglion/triggers';
+import { closeTriggerRegistry, createTriggerRegistry, TriggerExecutor, type ActionOutcome, type TriggerRegistry } from '@ganglion/triggers';
+import { parseTriggerConfig } from './trigger.config.js';
 
 const ACTIONS_SUFFIX = busTopics('x').actions.slice(1);
 
 /**
- * Executes the actions of every EventBus: resolves the trigger's parameters, runs its plugin
- * and records the outcome, then commits the action's offset (at least once; the action id is
- * the idempotency key towards the target).
+ * Executes the actions of every EventBus: a pipelined consumer of the `-actions` topics hands
+ * each action to the executor (libs/triggers), which runs the trigger with its parameters,
+ * policy, retries, rate limit and DLQ trigger; an action's offset is committed once its outcome
+ * (and dead letter) records are acknowledged. At least once; the action id is the idempotency
+ * key towards the target.
  */
 @Injectable()
 export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutdown {
-  private loop: AtLeastOnceLoop | undefined;
+  private loop: PipelinedLoop | undefined;
   private topics: string[] = [];
   private restarting: Promise<void> = Promise.resolve();
   private running = false;
-  private readonly registry: TriggerRegistry = createTriggerRegistry();
-  private readonly outcomes: BatchingProducer;
-  private readonly secrets: SecretResolver;
+  private readonly registry: TriggerRegistry;
+  private readonly executor: TriggerExecutor;
+  private readonly records: BatchingProducer;
 
   constructor(
     @Inject(CONFIG) config: ServiceConfig,
@@ -32,8 +35,23 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     private readonly store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.outcomes = new BatchingProducer(kafka, { logger });
-    this.secrets = createSecretResolver(config.secretsDir, env);
+    const settings = parseTriggerConfig(env);
+    this.records = new BatchingProducer(kafka, { logger });
+    this.registry = createTriggerRegistry({
+      logger,
+      ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
+      ...(settings.lambdaEndpoint ? { lambdaEndpoint: settings.lambdaEndpoint } : {}),
+    });
+    this.executor = new TriggerExecutor({
+      plugins: this.registry,
+      secrets: createSecretResolver(config.secretsDir, env),
+      logger,
+      maxConcurrencyPerTrigger: settings.concurrencyPerTrigger,
+      maxBuffered: settings.maxBuffered,
+      maxBufferedPerTrigger: settings.maxBufferedPerTrigger,
+      recordOutcome: (outcome, action) => this.recordOutcome(outcome, action),
+      recordDeadLetter: (record) => this.recordDeadLetter(record),
+    });
     health.addReadinessCheck('consumer', () => this.running);
   }
 
@@ -58,12 +76,12 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
       this.running = true;
       return;
     }
-    this.loop = new AtLeastOnceLoop({
+    this.loop = new PipelinedLoop({
       kafka: this.kafka,
       groupId: 'ganglion-trigger',
       topics: wanted,
       logger: this.logger,
-      handle: (message, topic) => this.handle(message, topic),
+      admit: (message, topic) => this.admit(message, topic),
     });
     await this.loop.start();
     await this.loop.joined;
@@ -71,69 +89,44 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     this.logger.info('consuming', { topics: wanted });
   }
 
-  private async handle(message: KafkaMessage, topic: string): Promise<Promise<void> | void> {
-    const outcomesTopic = busTopics(topic.slice(0, -ACTIONS_SUFFIX.length)).outcomes;
+  private busOf(actionsTopic: string): ReturnType<typeof busTopics> {
+    return busTopics(actionsTopic.slice(0, -ACTIONS_SUFFIX.length));
+  }
+
+  private async admit(message: KafkaMessage, topic: string): Promise<{ done: Promise<void> }> {
     let action: ActionRecord;
     try {
       action = decodeActionRecord(message.value);
     } catch (err) {
       this.logger.error('skipping malformed action record', { topic, offset: message.offset, error: err });
-      return;
+      return { done: Promise.resolve() };
     }
-    const name = action.trigger.template.name;
-    const log = this.logger.child({ actionId: action.actionId, trigger: `${action.namespace}/${action.sensor}/${name}` });
-    const started = Date.now();
-    const result = await this.execute(action, log);
-    const outcome: OutcomeRecord = {
-      v: 1,
-      kind: 'action',
-      actionId: action.actionId,
-      namespace: action.namespace,
-      sensor: action.sensor,
-      trigger: name,
-      at: new Date().toISOString(),
-      status: result.status,
-      attempts: 1,
-      detail: result.detail,
-    };
-    log[result.status === 'succeeded' ? 'info' : 'warn'](`action ${result.status}`, { detail: result.detail, ms: Date.now() - started });
-    // The outcome must be durable before the action's offset is committed (the loop awaits it).
-    return this.outcomes.send({ topic: outcomesTopic, key: action.actionId, value: JSON.stringify(outcome), headers: { 'content-type': 'application/json' } });
+    const bus = this.busOf(topic);
+    (action as ActionRecord & { [BUS]?: typeof bus })[BUS] = bus;
+    return this.executor.submit(action);
   }
 
-  private async execute(action: ActionRecord, log: Logger): Promise<{ status: 'succeeded' | 'failed' | 'unsupported'; detail: string }> {
-    const template = action.trigger.template;
-    const type = TRIGGER_TYPES.find((t) => template[t] !== undefined) as TriggerType | undefined;
-    if (!type) return { status: 'unsupported', detail: 'the trigger template names no trigger type' };
-    if (!(type in this.registry)) return { status: 'unsupported', detail: `trigger type "${type}" is not supported by this release of Ganglion` };
-    let resolvedTemplate: Record<string, unknown>;
-    try {
-      resolvedTemplate = applyParameters(template, action.trigger.parameters, action.events) as Record<string, unknown>;
-    } catch (err) {
-      if (err instanceof ParameterError) return { status: 'failed', detail: err.message };
-      throw err;
-    }
-    const plugin = this.registry[type as keyof TriggerRegistry];
-    let result: TriggerResult;
-    try {
-      result = await plugin.execute(resolvedTemplate[type] as never, action.trigger, action.events, {
-        namespace: action.namespace,
-        sensorName: action.sensor,
-        triggerName: template.name,
-        actionId: action.actionId,
-        logger: log,
-        secrets: this.secrets,
-        now: () => new Date(),
-      });
-    } catch (err) {
-      result = { ok: false, error: `trigger crashed: ${(err as Error).message}`, retryable: false };
-    }
-    return result.ok ? { status: 'succeeded', detail: result.detail } : { status: 'failed', detail: result.error };
+  private recordOutcome(outcome: ActionOutcome, action: ActionRecord): Promise<void> {
+    const bus = (action as ActionRecord & { [BUS]?: ReturnType<typeof busTopics> })[BUS]!;
+    return this.records.send({ topic: bus.outcomes, key: outcome.actionId, value: JSON.stringify(outcome), headers: { 'content-type': 'application/json' } });
+  }
+
+  private recordDeadLetter(record: DeadLetterRecord): Promise<void> {
+    const action = record.action as ActionRecord & { [BUS]?: ReturnType<typeof busTopics> };
+    const bus = action[BUS]!;
+    const key = `${action.namespace}/${action.sensor}/${action.trigger.template.name}`;
+    return this.records.send({ topic: bus.dlq, key, value: JSON.stringify(record), headers: { 'content-type': 'application/json' } });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.restarting;
+    // Close the executor first: it wakes an admission waiting for room, so the loop can stop.
+    await this.executor.close();
     await this.loop?.stop();
-    await this.outcomes.close();
+    await closeTriggerRegistry(this.registry);
+    await this.records.close();
   }
 }
+
+/** Where an action came from (its bus), kept on the decoded record; symbols are not serialised. */
+const BUS = Symbol('bus');

@@ -1,63 +1,64 @@
 import type { HTTPTrigger } from '@ganglion/api';
-import { applyParameters, buildPayload, ParameterError } from '@ganglion/core';
+import { HttpClient } from '../common/http.client.js';
+import { applyTypeParameters, failure, parameterString, payloadOf } from '../common/params.helper.js';
+import { resolveSecret, resolveSecureHeaders, resolveTls } from '../common/secrets.helper.js';
+import { judgeStatus } from '../common/status.policy.js';
 import type { TriggerPlugin } from '../trigger.js';
 
 /** Allowed methods (Argo `HTTPTrigger.method`, default POST). */
 const METHODS = new Set(['GET', 'DELETE', 'PATCH', 'POST', 'PUT']);
 
-/** Reads `policy.status.allow` (a list of status codes) from a trigger's policy, if set. */
-function allowedStatuses(policy: unknown): number[] | undefined {
-  if (typeof policy !== 'object' || policy === null) return undefined;
-  const status = (policy as { status?: { allow?: unknown } }).status;
-  return Array.isArray(status?.allow) ? status.allow.map(Number) : undefined;
-}
-
 /**
- * Argo's `http` trigger: the body is built from `payload[]` (an empty `dest` makes a value the
- * whole body), type-level `parameters` apply to the template itself (e.g. `url`). The action id
- * travels as the `Idempotency-Key` header. Success: a status in `policy.status.allow` when set,
- * otherwise any status below 500 (a 5xx is a failure and is retried).
+ * Argo's `http` trigger (`pkg/sensors/triggers/http/http.go`): type-level `parameters` apply to
+ * the template (e.g. `url`), the body is built from `payload[]`, headers come from `headers`,
+ * `secureHeaders` (Secrets/ConfigMaps resolved where the trigger runs), `dynamicHeaders` (event
+ * values, `dest` = header name) and `basicAuth`; `tls` and `timeout` (seconds, default 60) apply
+ * to the request. The action id travels as the `Idempotency-Key` header. Success is judged by
+ * {@link judgeStatus}: a 5xx is a failure unless `policy.status.allow` lists it.
  */
-export function createHttpTrigger(fetchImpl: typeof fetch = fetch): TriggerPlugin<HTTPTrigger> {
+export function createHttpTrigger(client: HttpClient = new HttpClient()): TriggerPlugin<HTTPTrigger> {
   return {
     type: 'http',
     async execute(template, trigger, events, ctx) {
-      let resolved: HTTPTrigger;
-      let body: unknown;
+      let what = `${template.method ?? 'POST'} ${template.url}`;
       try {
-        resolved = applyParameters(template, template.parameters, events) as HTTPTrigger;
-        body = buildPayload(resolved.payload, events);
-      } catch (err) {
-        if (err instanceof ParameterError) return { ok: false, error: err.message, retryable: false };
-        throw err;
-      }
-      const method = (resolved.method || 'POST').toUpperCase();
-      if (!METHODS.has(method)) return { ok: false, error: `method ${method} is not allowed`, retryable: false };
-      const headers: Record<string, string> = {
-        'Content-Type': 'application/json',
-        'Idempotency-Key': ctx.actionId,
-        ...(resolved.headers ?? {}),
-      };
-      const timeoutMs = (resolved.timeout ?? 60) * 1000;
-      let status: number;
-      try {
-        const res = await fetchImpl(resolved.url, {
+        const resolved = applyTypeParameters(template, events);
+        const method = (resolved.method || 'POST').toUpperCase();
+        what = `${method} ${resolved.url}`;
+        if (!METHODS.has(method)) return { ok: false, error: `method ${method} is not allowed (GET, DELETE, PATCH, POST, PUT)`, retryable: false };
+        const body = payloadOf(resolved.payload, events);
+        const headers: Record<string, string> = {
+          'Content-Type': 'application/json',
+          'Idempotency-Key': ctx.actionId,
+          ...(resolved.headers ?? {}),
+          ...(await resolveSecureHeaders(ctx, resolved.secureHeaders)),
+        };
+        for (const p of resolved.dynamicHeaders ?? []) {
+          const v = parameterString(p, events);
+          if (v !== undefined) headers[p.dest] = v;
+        }
+        if (resolved.basicAuth) {
+          const user = resolved.basicAuth.username ? await resolveSecret(ctx, resolved.basicAuth.username) : '';
+          const pass = resolved.basicAuth.password ? await resolveSecret(ctx, resolved.basicAuth.password) : '';
+          headers['Authorization'] = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        }
+        const hasBody = (resolved.payload?.length ?? 0) > 0 || method !== 'GET';
+        const res = await client.request({
           method,
+          url: resolved.url,
           headers,
-          ...(method === 'GET' ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(timeoutMs),
+          ...(hasBody ? { body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) } : {}),
+          timeoutMs: (resolved.timeout && resolved.timeout > 0 ? resolved.timeout : 60) * 1000,
+          ...(resolved.tls ? { tls: await resolveTls(ctx, resolved.tls) } : {}),
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
-        status = res.status;
-        await res.arrayBuffer().catch(() => undefined);
+        return judgeStatus(res.status, trigger.policy, what);
       } catch (err) {
-        const e = err as Error & { cause?: { code?: string } };
-        return { ok: false, error: `${method} ${resolved.url} failed: ${e.cause?.code ?? e.name}: ${e.message}`, retryable: true };
+        return failure(err, what);
       }
-      const allow = allowedStatuses(trigger.policy);
-      const ok = allow ? allow.includes(status) : status < 500;
-      return ok
-        ? { ok: true, detail: `${method} ${resolved.url} → ${status}` }
-        : { ok: false, error: `${method} ${resolved.url} → ${status}${allow ? ` (allowed: ${allow.join(', ')})` : ''}`, retryable: true };
+    },
+    async close() {
+      client.close();
     },
   };
 }

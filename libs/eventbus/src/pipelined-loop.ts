@@ -1,0 +1,167 @@
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from '@ganglion/telemetry';
+
+export interface PipelinedLoopOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  logger: Logger;
+  /** Start a new group at the topics' beginning (default true: lose nothing). */
+  fromBeginning?: boolean;
+  /**
+   * Admits one message. Resolves once the message is accepted (it may wait: that is the
+   * backpressure, consumption slows while it does), with `done`, a promise that settles once
+   * the message's effects are durable. Messages are admitted in partition order; their effects may
+   * complete in any order.
+   */
+  admit: (message: KafkaMessage, topic: string, partition: number) => Promise<{ done: Promise<void> }>;
+  /** How often completed offsets are committed (ms, default 200). */
+  commitIntervalMs?: number;
+}
+
+/** Offsets of one partition in flight, in order; the committable offset is the first unfinished one. */
+class PartitionTrack {
+  private readonly offsets: bigint[] = [];
+  private readonly done = new Set<bigint>();
+  /** Next offset to commit (one past the last finished prefix), once something finished. */
+  committable: bigint | undefined;
+  committed: bigint | undefined;
+
+  add(offset: bigint): void {
+    this.offsets.push(offset);
+  }
+
+  finish(offset: bigint): void {
+    this.done.add(offset);
+    while (this.offsets.length > 0 && this.done.has(this.offsets[0]!)) {
+      const o = this.offsets.shift()!;
+      this.done.delete(o);
+      this.committable = o + 1n;
+    }
+  }
+
+  get inFlight(): number {
+    return this.offsets.length;
+  }
+}
+
+/**
+ * At-least-once consumption with out-of-order completion: each message is admitted in
+ * partition order and handed off, so a slow message does not hold up the ones behind it; the
+ * offset committed per partition is the end of the contiguous prefix whose effects are durable.
+ * A crash re-delivers at most the messages in flight (and those after the oldest unfinished
+ * one). While admission waits, the loop keeps the group session alive with heartbeats.
+ */
+export class PipelinedLoop {
+  private consumer: Consumer | undefined;
+  private readonly tracks = new Map<string, PartitionTrack>();
+  private timer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  private generation = 0;
+  private joinedResolve!: () => void;
+  /** Resolves when the consumer first joined its group. */
+  readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
+
+  constructor(private readonly options: PipelinedLoopOptions) {}
+
+  /** Messages admitted whose effects are not yet durable. */
+  get inFlight(): number {
+    let n = 0;
+    for (const t of this.tracks.values()) n += t.inFlight;
+    return n;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, groupId, topics, logger } = this.options;
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, sessionTimeout: 15_000, heartbeatInterval: 1_000 });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      // A new generation: offsets tracked for partitions we may no longer own are dropped;
+      // their messages are re-delivered to whoever owns them now.
+      this.generation++;
+      this.tracks.clear();
+      this.joinedResolve();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
+    this.timer = setInterval(() => void this.commit(), this.options.commitIntervalMs ?? 200);
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        const key = `${batch.topic}\u0000${batch.partition}`;
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          const admission = this.options.admit(message, batch.topic, batch.partition);
+          let settled = false;
+          admission.then(
+            () => (settled = true),
+            () => (settled = true),
+          );
+          // Keep the session alive while admission waits (backpressure).
+          while (!settled) {
+            await Promise.race([admission.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
+            if (!settled) await heartbeat();
+          }
+          let done: Promise<void>;
+          try {
+            ({ done } = await admission);
+          } catch (err) {
+            // Not admitted (shutting down): leave it unresolved; it is fetched again.
+            logger.debug('message not admitted', { topic: batch.topic, partition: batch.partition, offset: message.offset, error: err });
+            break;
+          }
+          const generation = this.generation;
+          let track = this.tracks.get(key);
+          if (!track) this.tracks.set(key, (track = new PartitionTrack()));
+          const offset = BigInt(message.offset);
+          track.add(offset);
+          const t = track;
+          done.then(
+            () => {
+              if (generation === this.generation) t.finish(offset);
+            },
+            (err: unknown) => logger.error('a message\'s effects did not become durable; its offset stays uncommitted', { topic: batch.topic, partition: batch.partition, offset: message.offset, error: err }),
+          );
+          resolveOffset(message.offset);
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  /** Commits every partition's finished prefix that moved since the last commit. */
+  commit(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      const consumer = this.consumer;
+      if (!consumer) return;
+      const offsets: { topic: string; partition: number; offset: string }[] = [];
+      const moved: [PartitionTrack, bigint][] = [];
+      for (const [key, t] of this.tracks) {
+        if (t.committable === undefined || t.committable === t.committed) continue;
+        const [topic, partition] = key.split('\u0000') as [string, string];
+        offsets.push({ topic, partition: Number(partition), offset: t.committable.toString() });
+        moved.push([t, t.committable]);
+      }
+      if (offsets.length === 0) return;
+      try {
+        await consumer.commitOffsets(offsets);
+        for (const [t, o] of moved) t.committed = o;
+      } catch (err) {
+        this.options.logger.debug('offset commit failed (rebalance?); will retry', { error: err });
+      }
+    });
+    return this.committing;
+  }
+
+  /** Stops fetching, commits what finished, and leaves the group. Effects still running are not awaited. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.commit();
+    await this.consumer?.stop().catch(() => undefined);
+    await this.commit();
+    await this.consumer?.disconnect().catch(() => undefined);
+    this.consumer = undefined;
+  }
+}

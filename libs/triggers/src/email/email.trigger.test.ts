@@ -1,0 +1,92 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import type { EmailTrigger, Trigger } from '@ganglion/api';
+import { waitFor } from '@ganglion/testing';
+import { context, event, secretsDir } from '../fixtures/trigger.fixtures.js';
+import { createEmailTrigger } from './email.trigger.js';
+
+interface Mail {
+  from: string;
+  to: string[];
+  user: string | undefined;
+  raw: string;
+}
+
+describe('email trigger against an in-process SMTP server', () => {
+  const mails: Mail[] = [];
+  let port = 0;
+  const server = new SMTPServer({
+    authOptional: false,
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    onAuth(auth, _session, cb) {
+      if (auth.username === 'mailer' && auth.password === 'smtp-pw') cb(null, { user: auth.username });
+      else cb(new Error('invalid credentials'));
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          user: session.user as string | undefined,
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
+        cb();
+      });
+    },
+  });
+  const plugin = createEmailTrigger();
+  const ctx = context({ secretsDir: secretsDir({ smtp: { password: 'smtp-pw' } }), actionId: 'd'.repeat(32) });
+  const events = { dep: event({ who: 'bob@example.com', title: 'Build failed' }) };
+
+  before(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await plugin.close?.();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  const base = (): EmailTrigger => ({ host: '127.0.0.1', port, username: 'mailer', smtpPassword: { name: 'smtp', key: 'password' }, from: 'ganglion@example.com', to: ['ops@example.com'], subject: 's', body: 'b' });
+
+  it('sends over SMTP with auth, honouring the type\'s parameters (unlike Argo), with a Message-ID from the action id', async () => {
+    const r = await plugin.execute(
+      {
+        ...base(),
+        parameters: [
+          { src: { dependencyName: 'dep', dataKey: 'who' }, dest: 'to.-1' },
+          { src: { dependencyName: 'dep', dataKey: 'title' }, dest: 'subject' },
+        ],
+      },
+      { template: { name: 'e' } } as Trigger,
+      events,
+      ctx,
+    );
+    assert.equal(r.ok, true, JSON.stringify(r));
+    const mail = await waitFor(() => mails.at(-1), { what: 'the mail' });
+    assert.equal(mail.user, 'mailer');
+    assert.equal(mail.from, 'ganglion@example.com');
+    assert.deepEqual(mail.to, ['ops@example.com', 'bob@example.com']);
+    assert.match(mail.raw, /^Subject: Build failed$/m);
+    assert.match(mail.raw, new RegExp(`^Message-ID: <${'d'.repeat(32)}@ganglion>$`, 'mi'));
+    assert.match(mail.raw, /\r\n\r\nb/);
+  });
+
+  it('a bad recipient is refused before connecting (non-retryable)', async () => {
+    const before = mails.length;
+    const r = await plugin.execute({ ...base(), to: ['not an address'] }, { template: { name: 'e' } } as Trigger, events, ctx);
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.retryable, false);
+    assert.equal(mails.length, before);
+  });
+
+  it('wrong credentials fail the attempt', async () => {
+    const r = await plugin.execute({ ...base(), username: 'intruder' }, { template: { name: 'e' } } as Trigger, events, ctx);
+    assert.equal(r.ok, false);
+    assert.match(!r.ok ? r.error : '', /auth|credentials|535/i);
+  });
+});

@@ -1,0 +1,326 @@
+import { TRIGGER_TYPES, type Trigger, type TriggerType } from '@ganglion/api';
+import {
+  applyParameters,
+  createRateLimiter,
+  initialRateLimitState,
+  nextDelay,
+  NO_RETRY_BACKOFF,
+  ParameterError,
+  parseBackoff,
+  take,
+  triggerKey,
+  type ActionRecord,
+  type ActionStatus,
+  type Backoff,
+  type DeadLetterRecord,
+  type EventsByDependency,
+  type OutcomeRecord,
+  type RateLimiter,
+  type RateLimitState,
+} from '@ganglion/core';
+import type { SecretResolver } from '@ganglion/k8s';
+import type { Logger } from '@ganglion/telemetry';
+import type { TriggerPlugin, TriggerResult } from '../trigger.js';
+
+export type ActionOutcome = Extract<OutcomeRecord, { kind: 'action' }>;
+
+export interface TriggerExecutorOptions {
+  /** The plugin of every trigger type (the exhaustive registry). */
+  plugins: Record<TriggerType, TriggerPlugin<never>>;
+  secrets: SecretResolver;
+  logger: Logger;
+  /** Records an action's outcome durably (`P-outcomes`); resolves once acknowledged. */
+  recordOutcome: (outcome: ActionOutcome, action: ActionRecord) => Promise<void>;
+  /** Records an action that did not succeed (`P-dlq`); resolves once acknowledged. */
+  recordDeadLetter: (record: DeadLetterRecord) => Promise<void>;
+  /**
+   * Actions of one trigger run at once when the trigger does not ask for order (default 1:
+   * strictly in order). A trigger with `atLeastOnce: true` always runs one action at a time.
+   */
+  maxConcurrencyPerTrigger?: number;
+  /** Actions admitted and not yet recorded, over all triggers, before admission waits (default 10 000). */
+  maxBuffered?: number;
+  /** The same bound per trigger (default 1 000): a stuck target holds at most this many actions. */
+  maxBufferedPerTrigger?: number;
+  /** Randomness for backoff jitter; a clock (ms). */
+  random?: () => number;
+  now?: () => number;
+}
+
+interface Job {
+  action: ActionRecord;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** The actions of one trigger key: ordering, concurrency and rate-limit state live here. */
+interface Lane {
+  key: string;
+  queue: Job[];
+  running: number;
+  /** Admitted and not yet recorded. */
+  size: number;
+  limit: number;
+  rate?: { spec: string; limiter: RateLimiter; state: RateLimitState };
+}
+
+export class ExecutorClosedError extends Error {
+  override name = 'ExecutorClosedError';
+}
+
+interface RunResult {
+  result: TriggerResult;
+  attempts: number;
+  errors: string[];
+}
+
+/**
+ * Runs actions: the common machinery around the plugins (Argo `triggerOne` + `DoWithRetry` +
+ * rate limiter + DLQ trigger), without I/O of its own besides the two record callbacks.
+ *
+ * - Ordering per trigger key (`<namespace>/<sensor>/<trigger>`, the actions topic key): one
+ *   action at a time unless `maxConcurrencyPerTrigger` allows more for triggers without
+ *   `atLeastOnce`. Retries back off on a timer inside the trigger's lane: other triggers go on.
+ * - `rateLimit` blocks (waits) before each attempt, per trigger key, in this process.
+ * - `retryStrategy` (Argo `Backoff`; one attempt when absent); errors a retry cannot fix
+ *   (template, parameters, a 4xx, an unsupported type) end the attempts early.
+ * - When attempts run out, the `dlqTrigger` runs (with its own `retryStrategy`) and the action
+ *   is recorded on `P-dlq`; every action ends with one outcome record. An action's `done`
+ *   promise resolves only once those records are acknowledged: the caller commits after it.
+ *   The trigger's next action may start once the target answered (records are written
+ *   meanwhile), and the action counts against the bounds until its records are acknowledged.
+ * - Backpressure: `submit` waits while the executor or the trigger's lane is full.
+ */
+export class TriggerExecutor {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private buffered = 0;
+  private waiters: (() => void)[] = [];
+  private readonly abort = new AbortController();
+  private readonly maxBuffered: number;
+  private readonly maxPerTrigger: number;
+  private readonly concurrency: number;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: TriggerExecutorOptions) {
+    this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.maxPerTrigger = options.maxBufferedPerTrigger ?? 1_000;
+    this.concurrency = Math.max(1, options.maxConcurrencyPerTrigger ?? 1);
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Actions admitted and not yet recorded. */
+  get size(): number {
+    return this.buffered;
+  }
+
+  /**
+   * Admits an action; waits while the executor or its trigger's lane is full. Resolves with
+   * `done`, a promise that settles once the action's outcome (and dead letter) are recorded. The same
+   * action id submitted again while in flight (a re-delivery) joins the running one.
+   */
+  async submit(action: ActionRecord): Promise<{ done: Promise<void> }> {
+    const running = this.inFlight.get(action.actionId);
+    if (running) return { done: running };
+    const key = triggerKey(action.namespace, action.sensor, action.trigger.template.name);
+    let lane = this.lanes.get(key);
+    if (!lane) this.lanes.set(key, (lane = { key, queue: [], running: 0, size: 0, limit: 1 }));
+    while (this.buffered >= this.maxBuffered || lane.size >= this.maxPerTrigger) {
+      if (this.abort.signal.aborted) throw new ExecutorClosedError('trigger executor is shut down');
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    if (this.abort.signal.aborted) throw new ExecutorClosedError('trigger executor is shut down');
+    const again = this.inFlight.get(action.actionId);
+    if (again) return { done: again };
+    lane.limit = action.trigger.atLeastOnce ? 1 : this.concurrency;
+    let job!: Job;
+    const done = new Promise<void>((resolve, reject) => (job = { action, resolve, reject }));
+    done.catch(() => undefined);
+    this.inFlight.set(action.actionId, done);
+    lane.queue.push(job);
+    lane.size++;
+    this.buffered++;
+    this.pump(lane);
+    return { done };
+  }
+
+  private pump(lane: Lane): void {
+    while (lane.running < lane.limit && lane.queue.length > 0) {
+      const job = lane.queue.shift()!;
+      lane.running++;
+      const finished = (): void => {
+        lane.size--;
+        this.buffered--;
+        this.inFlight.delete(job.action.actionId);
+        const waiters = this.waiters.splice(0);
+        for (const w of waiters) w();
+      };
+      // The lane's slot is released once the target answered; the records are written after
+      // (in order of completion), so a trigger's pace is not bound to the bus's latency.
+      this.run(job, lane)
+        .then(
+          ({ recorded }) => {
+            lane.running--;
+            this.pump(lane);
+            recorded.then(job.resolve, job.reject).finally(finished);
+          },
+          (err: Error) => {
+            lane.running--;
+            job.reject(err);
+            finished();
+            this.pump(lane);
+          },
+        );
+    }
+  }
+
+  private async run(job: Job, lane: Lane): Promise<{ recorded: Promise<void> }> {
+    const { action } = job;
+    const log = this.options.logger.child({ actionId: action.actionId, trigger: lane.key });
+    const started = this.now();
+    const main = await this.runTrigger(action.trigger, action, action.actionId, log, lane);
+    let status: ActionStatus = 'succeeded';
+    let detail = main.result.ok ? main.result.detail : main.result.error;
+    let record: DeadLetterRecord | undefined;
+    if (!main.result.ok) {
+      let dlq: DeadLetterRecord['dlqTrigger'];
+      if (main.result.unsupported) status = 'unsupported';
+      else if (action.trigger.dlqTrigger) {
+        const d = action.trigger.dlqTrigger;
+        const r = await this.runTrigger(d, action, `${action.actionId}-dlq`, log.child({ dlqTrigger: d.template?.name }), undefined);
+        dlq = { trigger: d.template?.name ?? '', ok: r.result.ok, detail: r.result.ok ? r.result.detail : r.result.error, attempts: r.attempts };
+        status = 'dead-lettered';
+        detail = `${detail}; dlqTrigger ${dlq.trigger} ${dlq.ok ? 'succeeded' : 'failed'}: ${dlq.detail}`;
+      } else status = 'failed';
+      record = { v: 1, action, status, errors: main.errors, ...(dlq ? { dlqTrigger: dlq } : {}), at: new Date(this.now()).toISOString() };
+    }
+    const outcome: ActionOutcome = {
+      v: 1,
+      kind: 'action',
+      actionId: action.actionId,
+      namespace: action.namespace,
+      sensor: action.sensor,
+      trigger: action.trigger.template.name,
+      at: new Date(this.now()).toISOString(),
+      status,
+      attempts: main.attempts,
+      detail,
+    };
+    log[status === 'succeeded' ? 'info' : 'warn'](`action ${status}`, { detail, attempts: main.attempts, ms: this.now() - started });
+    const recorded = (async () => {
+      if (record) await this.durably('dead letter', log, () => this.options.recordDeadLetter(record));
+      await this.durably('outcome', log, () => this.options.recordOutcome(outcome, action));
+    })();
+    recorded.catch(() => undefined);
+    return { recorded };
+  }
+
+  /** Retries a record until the bus acknowledges it (outages are transient) or the executor closes. */
+  private async durably(what: string, log: Logger, send: () => Promise<void>): Promise<void> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        return await send();
+      } catch (err) {
+        if (this.abort.signal.aborted) throw new ExecutorClosedError(`shut down before the ${what} was recorded`);
+        log.warn(`recording the ${what} failed; retrying`, { error: err, delayMs: delay });
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  /** One trigger with its retryStrategy (and rate limit, for the lane's own trigger). */
+  private async runTrigger(trigger: Trigger, action: ActionRecord, actionId: string, log: Logger, lane: Lane | undefined): Promise<RunResult> {
+    let backoff: Backoff;
+    try {
+      backoff = trigger.retryStrategy ? parseBackoff(trigger.retryStrategy) : NO_RETRY_BACKOFF;
+    } catch (err) {
+      const error = `retryStrategy: ${(err as Error).message}`;
+      return { result: { ok: false, error, retryable: false }, attempts: 0, errors: [error] };
+    }
+    const errors: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      if (lane && trigger.rateLimit?.requestsPerUnit) await this.rateLimit(lane, trigger);
+      const result = await this.attempt(trigger, action, actionId, log);
+      // An attempt cut short by shutdown says nothing about the target: record nothing.
+      if (this.abort.signal.aborted) throw new ExecutorClosedError('trigger executor is shut down');
+      if (result.ok) return { result, attempts: attempt + 1, errors };
+      errors.push(result.error);
+      const delay = result.retryable ? nextDelay(backoff, attempt, this.random) : undefined;
+      if (delay === undefined) return { result, attempts: attempt + 1, errors };
+      log.info('attempt failed; retrying', { attempt: attempt + 1, error: result.error, delayMs: Math.round(delay) });
+      await this.sleep(delay);
+    }
+  }
+
+  private async rateLimit(lane: Lane, trigger: Trigger): Promise<void> {
+    const spec = JSON.stringify(trigger.rateLimit);
+    if (lane.rate?.spec !== spec) {
+      try {
+        lane.rate = { spec, limiter: createRateLimiter({ unit: trigger.rateLimit!.unit ?? 'Second', requestsPerUnit: trigger.rateLimit!.requestsPerUnit! }), state: initialRateLimitState() };
+      } catch {
+        lane.rate = undefined;
+        return; // validation rejects bad limits; never block on one
+      }
+    }
+    const r = take(lane.rate.limiter, lane.rate.state, this.now());
+    lane.rate.state = r.state;
+    if (r.waitMs > 0) await this.sleep(r.waitMs);
+  }
+
+  /** One attempt: trigger-level parameters, then the type's plugin. Never throws. */
+  private async attempt(trigger: Trigger, action: ActionRecord, actionId: string, log: Logger): Promise<TriggerResult> {
+    const template = trigger.template;
+    const type = template ? TRIGGER_TYPES.find((t) => template[t] !== undefined && template[t] !== null) : undefined;
+    if (!type) return { ok: false, error: 'the trigger template names no trigger type', retryable: false };
+    let resolved: Record<string, unknown>;
+    try {
+      resolved = applyParameters(template, trigger.parameters, action.events as EventsByDependency) as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof ParameterError) return { ok: false, error: `parameters: ${err.message}`, retryable: false };
+      return { ok: false, error: `parameters: ${(err as Error).message}`, retryable: false };
+    }
+    const plugin = this.options.plugins[type] as TriggerPlugin<unknown>;
+    try {
+      return await plugin.execute(resolved[type], trigger, action.events, {
+        namespace: action.namespace,
+        sensorName: action.sensor,
+        triggerName: template.name,
+        actionId,
+        logger: log,
+        secrets: this.options.secrets,
+        now: () => new Date(this.now()),
+        signal: this.abort.signal,
+      });
+    } catch (err) {
+      return { ok: false, error: `${type} trigger failed: ${(err as Error).message}`, retryable: true };
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const signal = this.abort.signal;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(new ExecutorClosedError('trigger executor is shut down'));
+      const onAbort = (): void => {
+        clearTimeout(t);
+        reject(new ExecutorClosedError('trigger executor is shut down'));
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Stops: waits and in-flight I/O are aborted, and actions not yet recorded reject (their
+   * offsets stay uncommitted, so they run again elsewhere with the same idempotency key).
+   */
+  async close(): Promise<void> {
+    this.abort.abort();
+    for (const w of this.waiters.splice(0)) w();
+    for (const lane of this.lanes.values()) for (const job of lane.queue.splice(0)) job.reject(new ExecutorClosedError('trigger executor is shut down'));
+  }
+}

@@ -1,0 +1,44 @@
+import { ConfigError } from '@ganglion/nest';
+
+/** Settings of the trigger service, parsed once from the environment at start-up. */
+export interface TriggerServiceConfig {
+  /** Concurrent actions per trigger without `atLeastOnce` (`GANGLION_TRIGGER_CONCURRENCY`, default 1: in order). */
+  concurrencyPerTrigger: number;
+  /** Actions admitted and not yet recorded before consumption waits (`GANGLION_TRIGGER_MAX_BUFFERED`, default 10000). */
+  maxBuffered: number;
+  /** The same bound per trigger (`GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER`, default 1000). */
+  maxBufferedPerTrigger: number;
+  /** Slack Web API base URL (`GANGLION_SLACK_API_URL`). */
+  slackApiUrl: string | undefined;
+  /** Lambda endpoint override (`GANGLION_AWS_LAMBDA_ENDPOINT`). */
+  lambdaEndpoint: string | undefined;
+}
+
+function intVar(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  return n;
+}
+
+function urlVar(env: Record<string, string | undefined>, name: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+  }
+  return raw;
+}
+
+export function parseTriggerConfig(env: Record<string, string | undefined>): TriggerServiceConfig {
+  return {
+    concurrencyPerTrigger: intVar(env, 'GANGLION_TRIGGER_CONCURRENCY', 1, 1, 1024),
+    maxBuffered: intVar(env, 'GANGLION_TRIGGER_MAX_BUFFERED', 10_000, 1, 1_000_000),
+    maxBufferedPerTrigger: intVar(env, 'GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER', 1_000, 1, 1_000_000),
+    slackApiUrl: urlVar(env, 'GANGLION_SLACK_API_URL'),
+    lambdaEndpoint: urlVar(env, 'GANGLION_AWS_LAMBDA_ENDPOINT'),
+  };
+}

@@ -1,0 +1,191 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Trigger } from '@ganglion/api';
+import type { ActionRecord, DeadLetterRecord, OutcomeRecord } from '@ganglion/core';
+import { busTopicConfigs, busTopics, createKafka, ensureTopics, resourcesTopicConfig, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
+import { createLogger } from '@ganglion/telemetry';
+import { freePort, kafkaBrokers, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
+
+interface Hit {
+  url: string;
+  key: string;
+  body: string;
+  res: ServerResponse;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * The trigger service as its own process on a real broker: actions in, target calls, outcome
+ * and DLQ records out, offsets committed after the outcome; a crash mid-action re-runs the
+ * action with the same idempotency key; a stuck target does not hold up another trigger.
+ */
+describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
+  const logger = createLogger('trigger-service-test', { level: 'error' });
+  const prefix = uniquePrefix('trigsvc');
+  const topics = busTopics(`${prefix}-bus`);
+  const resourcesTopic = `${prefix}-resources`;
+  let kafka: Kafka;
+  let brokers: string;
+  let service: ServiceProcess;
+  let healthPort = 0;
+  const outcomes: OutcomeRecord[] = [];
+  const dead: DeadLetterRecord[] = [];
+  const hits: Hit[] = [];
+  let sinkUrl = '';
+  const sink = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const hit = { url: req.url ?? '', key: String(req.headers['idempotency-key']), body: Buffer.concat(chunks).toString(), res, headers: req.headers };
+      hits.push(hit);
+      if (req.url?.startsWith('/hold')) return; // answered by the test
+      res.writeHead(req.url?.startsWith('/fail') ? 500 : 200).end();
+    });
+  });
+  const stops: (() => Promise<void>)[] = [];
+
+  const startService = async (): Promise<ServiceProcess> => {
+    const proc = new ServiceProcess('trigger', {
+      healthPort,
+      env: { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: resourcesTopic, GANGLION_INSTANCE_ID: `${prefix}-0`, GANGLION_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    }).start();
+    await proc.ready(90_000);
+    return proc;
+  };
+
+  let seq = 0;
+  const send = async (trigger: Trigger, data: unknown = {}): Promise<ActionRecord> => {
+    const id = `${prefix}-${++seq}`;
+    const a: ActionRecord = {
+      v: 1,
+      actionId: id,
+      namespace: 'default',
+      sensor: 'svc',
+      trigger,
+      events: { dep: { context: { id, source: 'webhook', specversion: '1.0', type: 'webhook', subject: 'example' }, data } as never },
+      createdAt: new Date().toISOString(),
+    };
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: topics.actions, messages: [{ key: `default/svc/${trigger.template.name}`, value: JSON.stringify(a) }] });
+    await producer.disconnect();
+    return a;
+  };
+  const sendMany = async (trigger: Trigger, n: number): Promise<string[]> => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const ids: string[] = [];
+    const messages = Array.from({ length: n }, () => {
+      const id = `${prefix}-${++seq}`;
+      ids.push(id);
+      const a: ActionRecord = { v: 1, actionId: id, namespace: 'default', sensor: 'svc', trigger, events: { dep: { context: { id, source: 'webhook', specversion: '1.0', type: 'webhook', subject: 'e' }, data: {} } as never }, createdAt: new Date().toISOString() };
+      return { key: `default/svc/${trigger.template.name}`, value: JSON.stringify(a) };
+    });
+    await producer.send({ topic: topics.actions, messages });
+    await producer.disconnect();
+    return ids;
+  };
+  const http = (name: string, path: string, extra: Partial<Trigger> = {}): Trigger => ({ template: { name, http: { url: `${sinkUrl}${path}` } }, ...extra }) as Trigger;
+  const outcomeOf = (id: string) => outcomes.find((o) => o.kind === 'action' && o.actionId === id) as Extract<OutcomeRecord, { kind: 'action' }> | undefined;
+
+  before(async () => {
+    brokers = await kafkaBrokers();
+    kafka = createKafka({ brokers: brokers.split(','), clientId: 'trigger-service-test', logger });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [...busTopicConfigs(topics, { partitions: 3, replicationFactor: 1 }), resourcesTopicConfig(resourcesTopic, 1)]);
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const bus = { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'default', namespace: 'default' }, spec: { kafka: { url: brokers, topic: topics.events } } };
+    await producer.send({ topic: resourcesTopic, messages: [{ key: 'EventBus/default/default', value: JSON.stringify(bus) }] });
+    await producer.disconnect();
+    for (const [topic, sink2] of [
+      [topics.outcomes, (m: KafkaMessage) => outcomes.push(JSON.parse(m.value!.toString()) as OutcomeRecord)],
+      [topics.dlq, (m: KafkaMessage) => dead.push(JSON.parse(m.value!.toString()) as DeadLetterRecord)],
+    ] as const) {
+      const c = kafka.consumer({ groupId: `${topic}-reader` });
+      await c.connect();
+      await c.subscribe({ topics: [topic], fromBeginning: true });
+      await c.run({ eachMessage: async ({ message }) => void sink2(message) });
+      stops.push(() => c.disconnect());
+    }
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    healthPort = await freePort();
+    service = await startService();
+  });
+
+  after(async () => {
+    await service?.stop();
+    for (const s of stops) await s();
+    sink.closeAllConnections();
+    await new Promise<void>((r) => sink.close(() => r()));
+  });
+
+  it('executes actions, records succeeded and dead-lettered outcomes, runs the dlqTrigger and writes the DLQ record', async () => {
+    const ok = await send(http('ok', '/ok'));
+    const bad = await send(
+      http('bad', '/fail', { retryStrategy: { steps: 2, duration: '50ms' }, atLeastOnce: true, dlqTrigger: { ...http('bad-dlq', '/dlq'), atLeastOnce: true } as Trigger }),
+    );
+    const unsupported = await send({ template: { name: 'pulsar', pulsar: { url: 'pulsar://x', topic: 't' } } } as Trigger);
+    await waitFor(() => outcomeOf(ok.actionId) && outcomeOf(bad.actionId) && outcomeOf(unsupported.actionId), { timeoutMs: 60_000, what: 'the three outcomes' });
+    assert.equal(outcomeOf(ok.actionId)!.status, 'succeeded');
+    assert.equal(outcomeOf(bad.actionId)!.status, 'dead-lettered');
+    assert.equal(outcomeOf(bad.actionId)!.attempts, 2);
+    assert.equal(outcomeOf(unsupported.actionId)!.status, 'unsupported');
+    assert.match(outcomeOf(unsupported.actionId)!.detail, /not yet supported/);
+    assert.equal(hits.filter((h) => h.key === bad.actionId && h.url === '/fail').length, 2);
+    assert.ok(hits.some((h) => h.url === '/dlq'), 'the dlqTrigger ran');
+    const d = await waitFor(() => dead.find((x) => x.action.actionId === bad.actionId), { timeoutMs: 30_000, what: 'the DLQ record' });
+    assert.equal(d.errors.length, 2);
+    assert.equal(d.dlqTrigger?.ok, true);
+    // Offsets are committed once outcomes are recorded: the group reaches the topic's end.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitFor(
+        async () => {
+          const ends = await admin.fetchTopicOffsets(topics.actions);
+          const [committed] = await admin.fetchOffsets({ groupId: 'ganglion-trigger', topics: [topics.actions] });
+          return ends.every((e) => {
+            const c = committed!.partitions.find((p) => p.partition === e.partition);
+            return BigInt(e.high) === 0n || (c !== undefined && BigInt(c.offset) === BigInt(e.high));
+          });
+        },
+        { timeoutMs: 30_000, what: 'committed offsets to reach the end of the actions topic' },
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('a stuck target holds up only its own trigger: 300 actions of another trigger complete meanwhile', async () => {
+    const stuck = await send(http('stuck', '/hold-stuck', { template: { name: 'stuck', http: { url: `${sinkUrl}/hold-stuck`, timeout: 120 } } } as Partial<Trigger>));
+    await waitFor(() => hits.find((h) => h.key === stuck.actionId), { timeoutMs: 30_000, what: 'the stuck call' });
+    const t0 = Date.now();
+    const ids = await sendMany(http('fast', '/fast'), 300);
+    await waitFor(() => ids.every((id) => outcomeOf(id)?.status === 'succeeded'), { timeoutMs: 60_000, what: '300 outcomes of the fast trigger' });
+    const ms = Date.now() - t0;
+    console.log(`# 300 actions of one trigger through Kafka while another trigger's target hung: ${ms} ms`);
+    assert.equal(outcomeOf(stuck.actionId), undefined, 'the stuck action is still running');
+    hits.find((h) => h.key === stuck.actionId)!.res.writeHead(200).end();
+    await waitFor(() => outcomeOf(stuck.actionId)?.status === 'succeeded', { timeoutMs: 30_000, what: 'the stuck action to finish' });
+  });
+
+  it('a crash mid-action runs the action again with the same idempotency key, and records it once done', async () => {
+    const a = await send(http('crash', '/hold-crash'));
+    await waitFor(() => hits.find((h) => h.key === a.actionId), { timeoutMs: 30_000, what: 'the first call' });
+    await service.stop('SIGKILL');
+    hits.find((h) => h.key === a.actionId)!.res.destroy();
+    service = await startService();
+    const second = await waitFor(() => hits.filter((h) => h.key === a.actionId)[1], { timeoutMs: 90_000, what: 'the action to run again after the restart' });
+    assert.equal(second.url, '/hold-crash');
+    assert.equal(outcomeOf(a.actionId), undefined, 'no outcome was recorded for the interrupted attempt');
+    second.res.writeHead(200).end();
+    await waitFor(() => outcomeOf(a.actionId)?.status === 'succeeded', { timeoutMs: 30_000, what: 'the outcome after the restart' });
+    assert.equal(outcomes.filter((o) => o.kind === 'action' && o.actionId === a.actionId).length, 1);
+  });
+});
