@@ -7,6 +7,27 @@ export interface OutRecord {
   key: string;
   value: Buffer | string | null;
   headers?: Record<string, string>;
+  /** Explicit partition (default: murmur2 of the key, Java-compatible). */
+  partition?: number;
+  /** Record timestamp, epoch ms as a string (default: the producer's clock). */
+  timestamp?: string;
+}
+
+/** Groups records by topic into kafkajs `topicMessages`, keeping their order. */
+export function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const r of records) {
+    let tm = byTopic.get(r.topic);
+    if (!tm) byTopic.set(r.topic, (tm = { topic: r.topic, messages: [] }));
+    tm.messages.push({
+      key: r.key,
+      value: r.value,
+      headers: r.headers ?? {},
+      ...(r.partition !== undefined ? { partition: r.partition } : {}),
+      ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+    });
+  }
+  return [...byTopic.values()];
 }
 
 /** Raised when the bus is unreachable or did not acknowledge a batch. */
@@ -119,13 +140,7 @@ export class BatchingProducer {
     const started = Date.now();
     try {
       await this.ensureConnected();
-      const byTopic = new Map<string, TopicMessages>();
-      for (const { record } of batch) {
-        let tm = byTopic.get(record.topic);
-        if (!tm) byTopic.set(record.topic, (tm = { topic: record.topic, messages: [] }));
-        tm.messages.push({ key: record.key, value: record.value, headers: record.headers ?? {} });
-      }
-      await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      await this.producer.sendBatch({ topicMessages: toTopicMessages(batch.map((p) => p.record)), acks: -1 });
       this.options.onBatch?.(batch.length, Date.now() - started, true);
       for (const p of batch) p.resolve();
     } catch (err) {
