@@ -103,6 +103,19 @@ export class BusFixture {
     await Promise.all(events.map((e) => this.producer!.send(eventRecord(this.topics.events, e))));
   }
 
+  /** Produces events at about `perSecond`, in order, in slices of a tenth of a second. */
+  async sendPaced(events: TestEvent[], perSecond: number): Promise<void> {
+    const slice = Math.max(1, Math.round(perSecond / 10));
+    const t0 = Date.now();
+    const acks: Promise<void>[] = [];
+    for (let i = 0; i < events.length; i += slice) {
+      const due = t0 + (i / perSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      acks.push(this.send(events.slice(i, i + slice)));
+    }
+    await Promise.all(acks);
+  }
+
   /**
    * Waits until every record committed to the actions topic before this call has been read:
    * a marker is written to each of its partitions (outside any transaction) and read back.
