@@ -47,7 +47,7 @@ export class BusFixture {
   readonly outcomes: OutcomeRecord[] = [];
   /** Marker records seen on the actions topic, by value. */
   readonly markers = new Set<string>();
-  private readonly logger: Logger = createLogger('e2e', { level: 'warn' });
+  private readonly logger: Logger = createLogger('e2e', { level: 'debug', ...(process.env['E2E_VERBOSE'] ? {} : { write: () => undefined }) });
   readonly kafka: Kafka;
   private producer: BatchingProducer | undefined;
   private readers: TopicReader[] = [];

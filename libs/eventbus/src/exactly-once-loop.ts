@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
-import { toTopicMessages, type OutRecord } from './batching-producer.js';
+import { chunkByBytes, toTopicMessages, type OutRecord } from './batching-producer.js';
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
 
 /** An input partition this replica owns, once its previous owner has been fenced. */
@@ -236,7 +236,7 @@ export class ExactlyOnceLoop {
       t1 = Date.now();
       const txn = await slot.producer.transaction();
       try {
-        if (out.length > 0) await txn.sendBatch({ topicMessages: toTopicMessages(out), acks: -1 });
+        for (const chunk of chunkByBytes(out)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
         await txn.sendOffsets({
           consumerGroupId: this.options.groupId,
           topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],

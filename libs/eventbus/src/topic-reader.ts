@@ -18,6 +18,7 @@ export interface TopicReaderOptions {
  */
 export class TopicReader {
   private consumer: Consumer | undefined;
+  private readonly positions = new Map<string, bigint>();
   private joinedResolve!: () => void;
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
 
@@ -32,7 +33,16 @@ export class TopicReader {
     await this.consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) this.options.onRecord(batch.topic, batch.partition, m);
+        // After a crash the consumer restarts from the beginning (nothing is committed): skip
+        // what was delivered already, so every record is seen once.
+        const tp = `${batch.topic}:${batch.partition}`;
+        const next = this.positions.get(tp) ?? -1n;
+        for (const m of batch.messages) {
+          const offset = BigInt(m.offset);
+          if (offset < next) continue;
+          this.positions.set(tp, offset + 1n);
+          this.options.onRecord(batch.topic, batch.partition, m);
+        }
       },
     });
   }
