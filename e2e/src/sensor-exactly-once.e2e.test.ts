@@ -89,12 +89,13 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
     const { chunks, expected } = workload(10_000);
     const r1 = await bus.sensor('r1');
     const r2 = await bus.sensor('r2');
-    let r3: ServiceProcess | undefined;
-    cleanup.push(() => Promise.all([r1.stop(), r2.stop(), r3?.stop()]));
+    const added: ServiceProcess[] = [];
+    cleanup.push(() => Promise.all([r1.stop(), r2.stop(), ...added.map((p) => p.stop())]));
     const t0 = Date.now();
     const sending = bus.sendPaced(chunks.flat(), 800);
     await waitFor(() => distinct(bus) >= 1000, { timeoutMs: 120_000, what: 'actions before the scale-out' });
-    r3 = await bus.sensor('r3');
+    const r3 = await bus.sensor('r3');
+    added.push(r3);
     console.log(`# replica added after ${distinct(bus)} actions, ${Date.now() - t0} ms`);
     await waitFor(() => distinct(bus) >= 3000, { timeoutMs: 120_000, what: 'actions before the scale-in' });
     await r1.stop('SIGTERM');
