@@ -23,6 +23,8 @@ export interface AtLeastOnceLoopOptions extends LoopBase {
    * committed only after that.
    */
   handle: (message: KafkaMessage, topic: string, partition: number) => Promise<Promise<void> | void>;
+  /** Partitions processed concurrently (default 4); order is kept within each partition. */
+  concurrency?: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export class AtLeastOnceLoop {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.concurrency ?? 4,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         const durable: Promise<void>[] = [];
         let last: string | undefined;
