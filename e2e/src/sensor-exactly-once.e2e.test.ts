@@ -12,23 +12,30 @@ const PARTITIONS = 4;
  * `a && b`, both dependencies on event source `cr-<k>` (one key, so one partition, in order),
  * told apart by a data filter; pairs a_i, b_i are produced in order, so each pair fires once.
  */
-function workload(total: number): { chunks: TestEvent[][]; expected: Set<string> } {
+function workload(total: number): { slices: TestEvent[][]; expected: Set<string> } {
   const pairsPerSensor = total / 2 / SENSORS;
   const events: TestEvent[] = [];
+  // Slices: every sensor's a_i, then every sensor's b_i, produced separately, so that join
+  // state is pending between batches (and must survive a kill).
+  const slices: TestEvent[][] = [];
   const expected = new Set<string>();
   const ctx = (id: string, source: string): SensorEvent => ({ context: { id, source, specversion: '1.0', type: 'webhook', subject: 'ev' }, data: null });
   for (let i = 0; i < pairsPerSensor; i++) {
+    slices.push([], []);
     for (let k = 0; k < SENSORS; k++) {
       const source = `cr-${k}`;
       const a = `c${k}-${i}-a`;
       const b = `c${k}-${i}-b`;
-      events.push({ id: a, source, subject: 'ev', data: { kind: 'a', i } }, { id: b, source, subject: 'ev', data: { kind: 'b', i } });
+      const ea: TestEvent = { id: a, source, subject: 'ev', data: { kind: 'a', i } };
+      const eb: TestEvent = { id: b, source, subject: 'ev', data: { kind: 'b', i } };
+      events.push(ea, eb);
+      slices[slices.length - 2]!.push(ea);
+      slices[slices.length - 1]!.push(eb);
       expected.add(actionId(`default/c${k}/t`, { a: ctx(a, source), b: ctx(b, source) }));
     }
   }
-  const chunks: TestEvent[][] = [];
-  for (let i = 0; i < 4; i++) chunks.push(events.slice((i * events.length) / 4, ((i + 1) * events.length) / 4));
-  return { chunks, expected };
+  assert.equal(events.length, total);
+  return { slices, expected };
 }
 
 function manifests(): Record<string, string> {
@@ -62,12 +69,12 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
   it('10,000 events through a 2-dependency sensor, SIGKILLed three times: every action exactly once', async () => {
     const bus = await new BusFixture({ brokers: await kafkaBrokers(), prefix: uniquePrefix('crash'), manifests: manifests(), partitions: PARTITIONS }).start();
     cleanup.push(() => bus.stop());
-    const { chunks, expected } = workload(10_000);
+    const { slices, expected } = workload(10_000);
     let sensor: ServiceProcess = await bus.sensor('crash-0');
     cleanup.push(() => sensor.stop());
     const t0 = Date.now();
     // A paced stream (~12 s), so that every kill lands while events are still flowing.
-    const sending = bus.sendPaced(chunks.flat(), 800);
+    const sending = bus.sendSlices(slices, 5);
     for (const [k, at] of [1000, 2200, 3400].entries()) {
       await waitFor(() => distinct(bus) >= at, { timeoutMs: 120_000, what: `${at} actions before kill ${k + 1}` });
       const seen = distinct(bus);
@@ -77,7 +84,7 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
       sensor = await bus.sensor(`crash-${k + 1}`);
     }
     await sending;
-    await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 240_000, intervalMs: 100, what: `${expected.size} distinct actions` });
+    await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 120_000, intervalMs: 100, what: `${expected.size} distinct actions` });
     console.log(`# ${expected.size} actions after ${Date.now() - t0} ms`);
     await sensor.stop();
     await assertExactlyOnce(bus, expected);
@@ -86,13 +93,13 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
   it('scale-out: two replicas, a third added mid-stream and one removed: every action exactly once', async () => {
     const bus = await new BusFixture({ brokers: await kafkaBrokers(), prefix: uniquePrefix('scale'), manifests: manifests(), partitions: PARTITIONS }).start();
     cleanup.push(() => bus.stop());
-    const { chunks, expected } = workload(10_000);
+    const { slices, expected } = workload(10_000);
     const r1 = await bus.sensor('r1');
     const r2 = await bus.sensor('r2');
     const added: ServiceProcess[] = [];
     cleanup.push(() => Promise.all([r1.stop(), r2.stop(), ...added.map((p) => p.stop())]));
     const t0 = Date.now();
-    const sending = bus.sendPaced(chunks.flat(), 800);
+    const sending = bus.sendSlices(slices, 5);
     await waitFor(() => distinct(bus) >= 1000, { timeoutMs: 120_000, what: 'actions before the scale-out' });
     const r3 = await bus.sensor('r3');
     added.push(r3);
@@ -102,7 +109,7 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
     console.log(`# replica removed after ${distinct(bus)} actions, ${Date.now() - t0} ms`);
     assert.ok(distinct(bus) < expected.size, 'scaled in mid-stream');
     await sending;
-    await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 240_000, intervalMs: 100, what: `${expected.size} distinct actions` });
+    await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 120_000, intervalMs: 100, what: `${expected.size} distinct actions` });
     console.log(`# ${expected.size} actions after ${Date.now() - t0} ms`);
     // The added replica took part: it was assigned partitions of the bus.
     const assigned = (p: ServiceProcess): boolean => p.records().some((r) => r['msg'] === 'partitions assigned' && Array.isArray(r['partitions']) && r['partitions'].length > 0);

@@ -116,6 +116,18 @@ export class BusFixture {
     await Promise.all(acks);
   }
 
+  /** Produces each slice as its own produce request, `intervalMs` apart, in order. */
+  async sendSlices(slices: TestEvent[][], intervalMs: number): Promise<void> {
+    const t0 = Date.now();
+    const acks: Promise<void>[] = [];
+    for (let i = 0; i < slices.length; i++) {
+      const due = t0 + i * intervalMs;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      acks.push(this.send(slices[i]!));
+    }
+    await Promise.all(acks);
+  }
+
   /**
    * Waits until every record committed to the actions topic before this call has been read:
    * a marker is written to each of its partitions (outside any transaction) and read back.
