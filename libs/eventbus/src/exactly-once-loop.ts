@@ -55,6 +55,8 @@ export interface ExactlyOnceLoopOptions extends LoopBase {
   /** Group session timeout (ms, default 6 000): how soon a killed replica's partitions move. */
   sessionTimeoutMs?: number;
   onTransaction?: (info: TransactionInfo) => void;
+  /** Longest a fetch waits at the broker for new committed data (ms, default 100). */
+  maxWaitMs?: number;
 }
 
 interface Slot {
@@ -105,7 +107,7 @@ export class ExactlyOnceLoop {
     this.consumer = kafka.consumer({
       groupId,
       readUncommitted: false,
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 100,
       sessionTimeout: session,
       rebalanceTimeout: Math.max(session * 2, 12_000),
       heartbeatInterval: Math.max(300, Math.floor(session / 10)),

@@ -10,6 +10,8 @@ export interface TopicReaderOptions {
   onRecord: (topic: string, partition: number, message: KafkaMessage) => void;
   /** Group id prefix; a fresh group per reader, so no offsets are shared or committed. */
   groupPrefix?: string;
+  /** Longest a fetch waits at the broker for new data (ms, default 100). */
+  maxWaitMs?: number;
 }
 
 /**
@@ -26,7 +28,7 @@ export class TopicReader {
 
   async start(): Promise<void> {
     const { kafka, topics } = this.options;
-    this.consumer = kafka.consumer({ groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+    this.consumer = kafka.consumer({ groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: this.options.maxWaitMs ?? 100 });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.joinedResolve());
     await this.consumer.connect();
     await this.consumer.subscribe({ topics, fromBeginning: true });

@@ -26,6 +26,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
   private restarting: Promise<void> = Promise.resolve();
   private running = false;
   private readonly concurrency: number;
+  private readonly fetchWaitMs: number;
 
   constructor(
     @Inject(CONFIG) private readonly config: ServiceConfig,
@@ -38,6 +39,8 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
     health.addReadinessCheck('consumer', () => this.running);
     const c = Number(env['GANGLION_SENSOR_CONCURRENCY'] ?? '4');
     this.concurrency = Number.isInteger(c) && c > 0 ? c : 4;
+    const w = Number(env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '25');
+    this.fetchWaitMs = Number.isInteger(w) && w >= 0 ? w : 25;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -104,6 +107,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
         logger: this.logger.child({ bus: topic }),
         processor,
         concurrency: this.concurrency,
+        maxWaitMs: this.fetchWaitMs,
       });
       this.buses.set(topic, { topic, loop, mirror, processor });
       await mirror.start();
