@@ -32,7 +32,7 @@ export default [
             { sourceTag: 'type:service', onlyDependOnLibsWithTags: allow('nest', 'plugin', 'infra', 'core', 'api', 'telemetry', 'testing') },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: allow('telemetry') },
             { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: allow('testing', 'api', 'core', 'telemetry') },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: allow('testing', 'api', 'core', 'telemetry') },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: allow('testing', 'infra', 'api', 'core', 'telemetry') },
           ],
         },
       ],

@@ -1,11 +1,13 @@
 import type { Trigger } from '@ganglion/api';
-import type { EventsByDependency } from './event.js';
+import type { EventsByDependency, SensorEvent } from './event.js';
 
 /**
  * Wire formats of the records services exchange on the actions and outcomes topics
  * (JSON values; ARCHITECTURE.md §3). Versioned by `v` so readers can refuse what they don't know.
  */
 export const RECORD_VERSION = 1;
+
+export class RecordFormatError extends Error {}
 
 /** A satisfied trigger: what the trigger service executes (`P-actions`, keyed by trigger key). */
 export interface ActionRecord {
@@ -23,6 +25,23 @@ export interface ActionRecord {
 export type OutcomeRecord =
   | { v: 1; kind: 'event'; eventId: string; source: string; subject: string; at: string; decisions: EventDecision[] }
   | { v: 1; kind: 'event-rejected'; offset: string; partition: number; at: string; reason: string }
+  | {
+      v: 1;
+      kind: 'join';
+      key: string;
+      namespace: string;
+      sensor: string;
+      trigger: string;
+      dependency: string;
+      eventId: string;
+      at: string;
+      /** waiting: stored, the condition does not hold yet; fired: the action was produced; ignored: see reason. */
+      result: 'waiting' | 'fired' | 'ignored';
+      actionId?: string;
+      /** Dependencies collected so far (waiting) or fired with. */
+      have: string[];
+      reason?: string;
+    }
   | { v: 1; kind: 'action'; actionId: string; namespace: string; sensor: string; trigger: string; at: string; status: ActionStatus; attempts: number; detail: string };
 
 /**
@@ -44,15 +63,48 @@ export interface DeadLetterRecord {
   at: string;
 }
 
-/** One sensor dependency the event matched, and what each of its triggers did. */
+/** One sensor dependency the event is for: matched (after transform and filters) or filtered out, and why. */
 export interface EventDecision {
   namespace: string;
   sensor: string;
   dependency: string;
-  triggers: { trigger: string; result: 'fired' | 'waiting' | 'not-supported'; actionId?: string; reason?: string }[];
+  result: 'matched' | 'filtered';
+  reason?: string;
+  triggers: TriggerDecision[];
 }
 
-export class RecordFormatError extends Error {}
+/** What a trigger did with a matched dependency event: fired at once, or sent to its join. */
+export interface TriggerDecision {
+  trigger: string;
+  result: 'fired' | 'joining' | 'error';
+  actionId?: string;
+  reason?: string;
+}
+
+/** A dependency event on its way to a multi-dependency trigger's join (`P-joins`, keyed by trigger key). */
+export interface JoinRecord {
+  v: typeof RECORD_VERSION;
+  namespace: string;
+  sensor: string;
+  trigger: string;
+  dependency: string;
+  event: SensorEvent;
+}
+
+export function decodeJoinRecord(value: Buffer | string | null): JoinRecord {
+  if (value === null) throw new RecordFormatError('empty join record');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString());
+  } catch (err) {
+    throw new RecordFormatError(`join record is not JSON: ${(err as Error).message}`);
+  }
+  const j = parsed as Partial<JoinRecord>;
+  if (j.v !== RECORD_VERSION) throw new RecordFormatError(`unsupported join record version ${JSON.stringify(j.v)}`);
+  if (typeof j.namespace !== 'string' || typeof j.sensor !== 'string' || typeof j.trigger !== 'string' || typeof j.dependency !== 'string' || !j.event?.context)
+    throw new RecordFormatError('join record lacks namespace, sensor, trigger, dependency or event');
+  return j as JoinRecord;
+}
 
 export function decodeActionRecord(value: Buffer | string | null): ActionRecord {
   if (value === null) throw new RecordFormatError('empty action record');

@@ -1,54 +1,156 @@
 import type { EventDependency, Sensor, Trigger } from '@ganglion/api';
 import { actionId, triggerKey } from './action-id.js';
-import type { SensorEvent } from './event.js';
-import type { EventDecision } from './records.js';
+import { compileCondition, conditionDependencies } from './conditions/condition.parser.js';
+import { createJoin, initialJoinState, step, type Join, type JoinState } from './conditions/join.reducer.js';
+import type { EventsByDependency, SensorEvent } from './event.js';
+import { evaluateFilters } from './filters/filters.evaluator.js';
+import type { EventDependencyFilter } from './filters/filter.types.js';
+import type { EventDecision, TriggerDecision } from './records.js';
+import { applyTransform, TransformError, type EventDependencyTransformer } from './transform/transform.js';
 
-/** A trigger fired by one event: the action to produce. */
+/**
+ * Sensor evaluation in two stages (ARCHITECTURE.md §3, §5), both pure and deterministic:
+ * 1. {@link routeEvent}: an event from the bus is matched to the sensor's dependencies,
+ *    transformed and filtered; a trigger whose condition is one dependency fires at once, the
+ *    others receive the dependency event as a join input (produced to `P-joins`).
+ * 2. {@link joinStep}: a join input is fed to the trigger's join state; when the condition
+ *    holds the trigger fires with every dependency's event.
+ * Time is the caller's `nowMs` (the sensor passes the record timestamp, so a replay decides
+ * the same way).
+ */
+
+/** A trigger with its condition compiled. */
+export interface CompiledTrigger {
+  name: string;
+  key: string;
+  trigger: Trigger;
+  /** Dependency names in the condition. */
+  dependencies: string[];
+  /** Set when the condition is exactly one dependency name: fires without join state. */
+  single?: string;
+  join?: Join;
+  /** Why the trigger cannot be evaluated (bad condition or cron): reported, never fires. */
+  error?: string;
+}
+
+export interface CompiledSensor {
+  namespace: string;
+  name: string;
+  dependencies: EventDependency[];
+  triggers: CompiledTrigger[];
+  byName: Map<string, CompiledTrigger>;
+}
+
+export function compileSensor(sensor: Sensor, namespace: string): CompiledSensor {
+  const depNames = sensor.spec.dependencies.map((d) => d.name);
+  const triggers = sensor.spec.triggers.map((trigger): CompiledTrigger => {
+    const name = trigger.template.name;
+    const key = triggerKey(namespace, sensor.metadata.name, name);
+    try {
+      const ast = compileCondition(trigger.template.conditions, depNames);
+      const dependencies = conditionDependencies(ast);
+      if (ast.kind === 'dep') return { name, key, trigger, dependencies, single: ast.name };
+      const join = createJoin(dependencies, trigger.template.conditions, trigger.template.conditionsReset as never);
+      return { name, key, trigger, dependencies, join };
+    } catch (err) {
+      return { name, key, trigger, dependencies: [], error: (err as Error).message };
+    }
+  });
+  return { namespace, name: sensor.metadata.name, dependencies: sensor.spec.dependencies, triggers, byName: new Map(triggers.map((t) => [t.name, t])) };
+}
+
+/** Dependencies an event with CloudEvent `source`/`subject` is for (Argo matches eventSourceName/eventName). */
+export function matchingDependencies(sensor: CompiledSensor, source: string, subject: string | undefined): EventDependency[] {
+  return sensor.dependencies.filter((d) => d.eventSourceName === source && d.eventName === subject);
+}
+
+/** A satisfied trigger: the action to produce. */
 export interface FiredTrigger {
   key: string;
   actionId: string;
   trigger: Trigger;
+  events: EventsByDependency;
+}
+
+/** A dependency event for a multi-dependency trigger (a record on `P-joins`). */
+export interface JoinInput {
+  key: string;
+  trigger: string;
   dependency: string;
+  event: SensorEvent;
 }
 
-/** Dependencies of `sensor` that an event with CloudEvent `source`/`subject` satisfies (Argo matches eventSourceName/eventName). */
-export function matchingDependencies(sensor: Sensor, source: string, subject: string | undefined): EventDependency[] {
-  return sensor.spec.dependencies.filter((d) => d.eventSourceName === source && d.eventName === subject);
-}
-
-/**
- * The dependency names a trigger's condition consists of when it is a single dependency:
- * `conditions` naming one dependency, or no `conditions` on a one-dependency sensor (Argo's
- * default condition ANDs all dependencies). Anything else needs join state.
- */
-export function singleDependencyOf(sensor: Sensor, trigger: Trigger): string | undefined {
-  const cond = trigger.template.conditions?.trim();
-  if (cond) return /^[A-Za-z0-9_-]+$/.test(cond) ? cond : undefined;
-  return sensor.spec.dependencies.length === 1 ? sensor.spec.dependencies[0]!.name : undefined;
+export interface RouteResult {
+  decisions: EventDecision[];
+  fired: FiredTrigger[];
+  joins: JoinInput[];
 }
 
 /**
- * Evaluates one event against one sensor: which dependencies it satisfies and which triggers
- * fire. Pure and deterministic: the action id depends only on the trigger and the event.
+ * Stage 1: the dependencies of `sensor` the event is for, each transformed (jq/Lua) and
+ * filtered (exprs, data, context, time, script, combined by the logical operators); what each
+ * interested trigger does with it.
  */
-export function evaluateSensorEvent(sensor: Sensor, namespace: string, event: SensorEvent): { decisions: EventDecision[]; fired: FiredTrigger[] } {
-  const decisions: EventDecision[] = [];
-  const fired: FiredTrigger[] = [];
+export function routeEvent(sensor: CompiledSensor, event: SensorEvent, nowMs: number): RouteResult {
+  const out: RouteResult = { decisions: [], fired: [], joins: [] };
   for (const dep of matchingDependencies(sensor, event.context.source, event.context.subject)) {
-    const decision: EventDecision = { namespace, sensor: sensor.metadata.name, dependency: dep.name, triggers: [] };
-    for (const trigger of sensor.spec.triggers) {
-      const name = trigger.template.name;
-      const single = singleDependencyOf(sensor, trigger);
-      if (single === dep.name) {
-        const key = triggerKey(namespace, sensor.metadata.name, name);
-        const id = actionId(key, { [dep.name]: event });
-        fired.push({ key, actionId: id, trigger, dependency: dep.name });
-        decision.triggers.push({ trigger: name, result: 'fired', actionId: id });
-      } else if (single === undefined) {
-        decision.triggers.push({ trigger: name, result: 'not-supported', reason: 'multi-dependency conditions (joins) are not supported in this release' });
+    const base = { namespace: sensor.namespace, sensor: sensor.name, dependency: dep.name };
+    let depEvent: SensorEvent = event;
+    try {
+      const data = applyTransform(dep.transform as EventDependencyTransformer | undefined, event.data);
+      if (data !== event.data) depEvent = { context: event.context, data };
+    } catch (err) {
+      const reason = err instanceof TransformError ? err.message : `transform failed: ${(err as Error).message}`;
+      out.decisions.push({ ...base, result: 'filtered', reason, triggers: [] });
+      continue;
+    }
+    const filter = evaluateFilters(dep.filters as EventDependencyFilter | undefined, depEvent, {
+      now: new Date(nowMs),
+      ...(dep.filtersLogicalOperator ? { filtersLogicalOperator: dep.filtersLogicalOperator } : {}),
+    });
+    if (!filter.passed) {
+      out.decisions.push({ ...base, result: 'filtered', reason: filter.reason, triggers: [] });
+      continue;
+    }
+    const triggers: TriggerDecision[] = [];
+    for (const t of sensor.triggers) {
+      if (t.error) {
+        triggers.push({ trigger: t.name, result: 'error', reason: t.error });
+        continue;
+      }
+      if (!t.dependencies.includes(dep.name)) continue;
+      if (t.single !== undefined) {
+        const events = { [dep.name]: depEvent };
+        const id = actionId(t.key, events);
+        out.fired.push({ key: t.key, actionId: id, trigger: t.trigger, events });
+        triggers.push({ trigger: t.name, result: 'fired', actionId: id });
+      } else {
+        out.joins.push({ key: t.key, trigger: t.name, dependency: dep.name, event: depEvent });
+        triggers.push({ trigger: t.name, result: 'joining' });
       }
     }
-    decisions.push(decision);
+    out.decisions.push({ ...base, result: 'matched', reason: filter.reason, triggers });
   }
-  return { decisions, fired };
+  return out;
+}
+
+export interface JoinStepResult {
+  state: JoinState;
+  /** Present when the trigger fired. */
+  fired?: FiredTrigger;
+  /** The dependency event was not used (unknown dependency, or older than the last reset). */
+  ignored?: string;
+}
+
+/** Stage 2: feeds one join input to the trigger's state (undefined: a fresh state). */
+export function joinStep(trigger: CompiledTrigger, state: JoinState | undefined, input: { dependency: string; event: SensorEvent }, nowMs: number): JoinStepResult {
+  if (!trigger.join) throw new Error(`trigger ${trigger.key} has no join`);
+  const before = state ?? initialJoinState(trigger.join, nowMs);
+  const r = step(trigger.join, before, input, nowMs);
+  if (r.fired) return { state: r.state, fired: { key: trigger.key, actionId: actionId(trigger.key, r.fired), trigger: trigger.trigger, events: r.fired } };
+  if (r.state.events[input.dependency] !== input.event) {
+    const reason = trigger.dependencies.includes(input.dependency) ? 'the event is older than the last conditionsReset' : `"${input.dependency}" is not in the trigger's condition`;
+    return { state: r.state, ignored: reason };
+  }
+  return { state: r.state };
 }

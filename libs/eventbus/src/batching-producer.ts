@@ -7,6 +7,57 @@ export interface OutRecord {
   key: string;
   value: Buffer | string | null;
   headers?: Record<string, string>;
+  /** Explicit partition (default: murmur2 of the key, Java-compatible). */
+  partition?: number;
+  /** Record timestamp, epoch ms as a string (default: the producer's clock). */
+  timestamp?: string;
+}
+
+/** Approximate wire size of a record (key, value, headers). */
+export function recordBytes(r: OutRecord): number {
+  let n = 70 + r.key.length + (r.value === null ? 0 : r.value.length);
+  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + v.length + 8;
+  return n;
+}
+
+/**
+ * Splits records into consecutive chunks of at most `maxBytes` (a single larger record is a
+ * chunk of its own): kafkajs sends one record batch per partition, and the broker refuses a
+ * batch larger than `message.max.bytes` (1 MiB by default).
+ */
+export function chunkByBytes(records: readonly OutRecord[], maxBytes = 512 * 1024): OutRecord[][] {
+  const chunks: OutRecord[][] = [];
+  let current: OutRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const b = recordBytes(r);
+    if (current.length > 0 && size + b > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += b;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Groups records by topic into kafkajs `topicMessages`, keeping their order. */
+export function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const r of records) {
+    let tm = byTopic.get(r.topic);
+    if (!tm) byTopic.set(r.topic, (tm = { topic: r.topic, messages: [] }));
+    tm.messages.push({
+      key: r.key,
+      value: r.value,
+      headers: r.headers ?? {},
+      ...(r.partition !== undefined ? { partition: r.partition } : {}),
+      ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+    });
+  }
+  return [...byTopic.values()];
 }
 
 /** Raised when the bus is unreachable or did not acknowledge a batch. */
@@ -36,6 +87,9 @@ export interface BatchingProducerOptions {
   /** Observes each flushed batch size (metrics). */
   onBatch?: (size: number, ms: number, ok: boolean) => void;
 }
+
+/** Bytes per produce request, below the broker's default `message.max.bytes` (1 MiB). */
+const MAX_BATCH_BYTES = 512 * 1024;
 
 interface Pending {
   record: OutRecord;
@@ -114,18 +168,19 @@ export class BatchingProducer {
   private async flush(): Promise<void> {
     if (this.flushing || this.queue.length === 0) return;
     this.flushing = true;
-    const batch = this.queue.splice(0, this.maxBatch);
+    let take = 0;
+    let bytes = 0;
+    while (take < this.queue.length && take < this.maxBatch) {
+      bytes += recordBytes(this.queue[take]!.record);
+      if (take > 0 && bytes > MAX_BATCH_BYTES) break;
+      take++;
+    }
+    const batch = this.queue.splice(0, take);
     this.inFlight = batch.length;
     const started = Date.now();
     try {
       await this.ensureConnected();
-      const byTopic = new Map<string, TopicMessages>();
-      for (const { record } of batch) {
-        let tm = byTopic.get(record.topic);
-        if (!tm) byTopic.set(record.topic, (tm = { topic: record.topic, messages: [] }));
-        tm.messages.push({ key: record.key, value: record.value, headers: record.headers ?? {} });
-      }
-      await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      await this.producer.sendBatch({ topicMessages: toTopicMessages(batch.map((p) => p.record)), acks: -1 });
       this.options.onBatch?.(batch.length, Date.now() - started, true);
       for (const p of batch) p.resolve();
     } catch (err) {

@@ -1,9 +1,11 @@
 export { createKafka, parseBrokers, type BusConnection } from './client.js';
 export { busTopics, busTopicConfigs, resourcesTopicConfig, ensureTopics, DEFAULT_RESOURCES_TOPIC, type BusTopics, type TopicLayout } from './topics.js';
 export { encodeCloudEvent, decodeCloudEvent, eventData, headerMap, type EventRecord } from './cloudevent-binding.js';
-export { BatchingProducer, BusUnavailableError, BusSaturatedError, type OutRecord, type BatchingProducerOptions } from './batching-producer.js';
+export { BatchingProducer, BusUnavailableError, BusSaturatedError, toTopicMessages, chunkByBytes, recordBytes, type OutRecord, type BatchingProducerOptions } from './batching-producer.js';
 export { ResourceStore, type ResourceChange } from './resource-store.js';
-export { TransactionalLoop, AtLeastOnceLoop, type ConsumedBatch, type TransactionalLoopOptions, type AtLeastOnceLoopOptions } from './consume-loop.js';
+export { AtLeastOnceLoop, type ConsumedBatch, type LoopBase, type AtLeastOnceLoopOptions } from './consume-loop.js';
+export { ExactlyOnceLoop, type ExactlyOnceLoopOptions, type PartitionProcessor, type PartitionContext, type TransactionInfo } from './exactly-once-loop.js';
+export { TopicReader, ChangelogMirror, BARRIER_KEY, type TopicReaderOptions } from './topic-reader.js';
 export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';
 export { GroupOwnership, type GroupOwnershipOptions } from './group-ownership.js';

@@ -1,143 +1,130 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type Sensor } from '@ganglion/api';
-import { evaluateSensorEvent, RECORD_VERSION, type ActionRecord, type OutcomeRecord, type SensorEvent } from '@ganglion/core';
-import { busTopics, decodeCloudEvent, eventData, TransactionalLoop, type ConsumedBatch, type Kafka, type OutRecord } from '@ganglion/eventbus';
-import { CONFIG, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { compileSensor, type CompiledSensor } from '@ganglion/core';
+import { busTopics, ChangelogMirror, ExactlyOnceLoop, type Kafka } from '@ganglion/eventbus';
+import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
+import { BusProcessor, type SensorDirectory } from './bus.processor.js';
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
+interface BusWork {
+  topic: string;
+  loop: ExactlyOnceLoop;
+  mirror: ChangelogMirror;
+  processor: BusProcessor;
+}
 
 /**
- * Consumes the event topics of every EventBus that has Sensors, evaluates each event against
- * the Sensors on that bus and, in the same Kafka transaction as the consumed offsets, produces
- * the fired actions and one outcome record per event. All replicas share one consumer group.
+ * Runs the sensor work of every EventBus that has Sensors: one exactly-once loop per bus over
+ * its event topic and its joins topic (consumer group `ganglion-sensor.<P>`, shared by all
+ * replicas), plus a mirror of the bus's join-state changelog used to restore join state.
  */
 @Injectable()
 export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdown {
-  private loop: TransactionalLoop | undefined;
-  private topics: string[] = [];
+  private readonly buses = new Map<string, BusWork>();
+  private compiled = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
+  private byTopic = new Map<string, CompiledSensor[]>();
   private restarting: Promise<void> = Promise.resolve();
   private running = false;
+  private readonly concurrency: number;
+  private readonly fetchWaitMs: number;
 
   constructor(
     @Inject(CONFIG) private readonly config: ServiceConfig,
+    @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(KAFKA) private readonly kafka: Kafka,
     private readonly store: ResourceStoreService,
     health: HealthService,
   ) {
     health.addReadinessCheck('consumer', () => this.running);
+    const c = Number(env['GANGLION_SENSOR_CONCURRENCY'] ?? '4');
+    this.concurrency = Number.isInteger(c) && c > 0 ? c : 4;
+    const w = Number(env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '25');
+    this.fetchWaitMs = Number.isInteger(w) && w >= 0 ? w : 25;
   }
 
   async onApplicationBootstrap(): Promise<void> {
     this.store.onChange(() => {
-      this.restarting = this.restarting.then(() => this.reconcileTopics()).catch((err: unknown) => this.logger.error('consumer restart failed', { error: err }));
+      this.refreshSensors();
+      this.restarting = this.restarting.then(() => this.reconcileBuses()).catch((err: unknown) => this.logger.error('consumer restart failed', { error: err }));
     });
-    await this.reconcileTopics();
+    this.refreshSensors();
+    await this.reconcileBuses();
   }
 
-  /** Event topics of the buses that Sensors use. */
-  private wantedTopics(): string[] {
-    const topics = new Set<string>();
+  /** Recompiles changed sensors and indexes them by event topic. */
+  private refreshSensors(): void {
+    const next = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
     for (const s of this.store.list<Sensor>('Sensor')) {
-      const bus = this.store.get<EventBus>('EventBus', namespaceOf(s), s.spec.eventBusName || DEFAULT_EVENTBUS);
-      if (bus?.spec.kafka) topics.add(eventBusTopic(bus));
+      const ns = namespaceOf(s);
+      const bus = this.store.get<EventBus>('EventBus', ns, s.spec.eventBusName || DEFAULT_EVENTBUS);
+      if (!bus?.spec.kafka) continue;
+      const key = `${ns}/${s.metadata.name}`;
+      const json = JSON.stringify(s.spec);
+      const prev = this.compiled.get(key);
+      const topic = eventBusTopic(bus);
+      next.set(key, prev && prev.json === json && prev.topic === topic ? prev : { json, sensor: compileSensor(s, ns), topic });
     }
-    return [...topics].sort();
+    const byTopic = new Map<string, CompiledSensor[]>();
+    for (const { sensor, topic } of next.values()) {
+      let list = byTopic.get(topic);
+      if (!list) byTopic.set(topic, (list = []));
+      list.push(sensor);
+    }
+    this.compiled = next;
+    this.byTopic = byTopic;
   }
 
-  private async reconcileTopics(): Promise<void> {
-    const wanted = this.wantedTopics();
-    if (wanted.join(',') === this.topics.join(',') && (this.loop || wanted.length === 0)) {
-      this.running = true;
-      return;
+  private directory(topic: string): SensorDirectory {
+    return {
+      sensors: () => this.byTopic.get(topic) ?? [],
+      sensor: (ns, name) => {
+        const c = this.compiled.get(`${ns}/${name}`);
+        return c && c.topic === topic ? c.sensor : undefined;
+      },
+    };
+  }
+
+  private async reconcileBuses(): Promise<void> {
+    const wanted = new Set(this.byTopic.keys());
+    for (const [topic, work] of this.buses) {
+      if (wanted.has(topic)) continue;
+      this.buses.delete(topic);
+      await work.loop.stop();
+      await work.mirror.stop();
+      this.logger.info('stopped consuming', { topic });
     }
-    this.running = false;
-    await this.loop?.stop();
-    this.loop = undefined;
-    this.topics = wanted;
-    if (wanted.length === 0) {
-      this.running = true;
-      this.logger.info('no sensors: not consuming');
-      return;
+    for (const topic of wanted) {
+      if (this.buses.has(topic)) continue;
+      const topics = busTopics(topic);
+      const mirror = new ChangelogMirror(this.kafka, [topics.joinState], this.logger);
+      const processor = new BusProcessor(topics, this.directory(topic), mirror, this.logger.child({ bus: topic }));
+      const groupId = `ganglion-sensor.${topic}`;
+      const loop = new ExactlyOnceLoop({
+        kafka: this.kafka,
+        groupId,
+        topics: [topics.events, topics.joins],
+        logger: this.logger.child({ bus: topic }),
+        processor,
+        concurrency: this.concurrency,
+        maxWaitMs: this.fetchWaitMs,
+      });
+      this.buses.set(topic, { topic, loop, mirror, processor });
+      await mirror.start();
+      await loop.start();
+      await loop.joined;
+      this.logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, instance: this.config.instanceId });
     }
-    this.loop = new TransactionalLoop({
-      kafka: this.kafka,
-      groupId: 'ganglion-sensor',
-      topics: wanted,
-      logger: this.logger,
-      transactionalId: `ganglion-sensor-${this.config.instanceId}`,
-      handle: (batch) => this.handle(batch),
-    });
-    await this.loop.start();
-    await this.loop.joined;
     this.running = true;
-    this.logger.info('consuming', { topics: wanted });
-  }
-
-  private sensorsOn(topic: string): Sensor[] {
-    return this.store.list<Sensor>('Sensor').filter((s) => {
-      const bus = this.store.get<EventBus>('EventBus', namespaceOf(s), s.spec.eventBusName || DEFAULT_EVENTBUS);
-      return bus?.spec.kafka !== undefined && eventBusTopic(bus) === topic;
-    });
-  }
-
-  /** Pure evaluation of a batch into output records (actions and outcomes). */
-  private handle(batch: ConsumedBatch): OutRecord[] {
-    const topics = busTopics(batch.topic);
-    const sensors = this.sensorsOn(batch.topic);
-    const out: OutRecord[] = [];
-    const now = new Date().toISOString();
-    for (const message of batch.messages) {
-      let event: SensorEvent;
-      try {
-        const ce = decodeCloudEvent(message);
-        event = {
-          context: {
-            id: ce.id,
-            source: ce.source,
-            specversion: ce.specversion,
-            type: ce.type,
-            ...(ce.datacontenttype ? { datacontenttype: ce.datacontenttype } : {}),
-            ...(ce.subject ? { subject: ce.subject } : {}),
-            ...(ce.time ? { time: ce.time } : {}),
-          },
-          data: eventData(ce),
-        };
-      } catch (err) {
-        const reason = `not a CloudEvent: ${(err as Error).message}`;
-        this.logger.warn('skipping record', { topic: batch.topic, partition: batch.partition, offset: message.offset, reason });
-        const rejected: OutcomeRecord = { v: 1, kind: 'event-rejected', offset: message.offset, partition: batch.partition, at: now, reason };
-        out.push({ topic: topics.outcomes, key: `${batch.topic}/${batch.partition}/${message.offset}`, value: JSON.stringify(rejected), headers: JSON_HEADERS });
-        continue;
-      }
-      const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
-      for (const sensor of sensors) {
-        const ns = namespaceOf(sensor);
-        const result = evaluateSensorEvent(sensor, ns, event);
-        decisions.push(...result.decisions);
-        for (const f of result.fired) {
-          const action: ActionRecord = {
-            v: RECORD_VERSION,
-            actionId: f.actionId,
-            namespace: ns,
-            sensor: sensor.metadata.name,
-            trigger: f.trigger,
-            events: { [f.dependency]: event },
-            createdAt: now,
-          };
-          out.push({ topic: topics.actions, key: f.key, value: JSON.stringify(action), headers: { ...JSON_HEADERS, 'ganglion-action-id': f.actionId } });
-          this.logger.debug('trigger fired', { eventId: event.context.id, actionId: f.actionId, trigger: f.key });
-        }
-      }
-      const outcome: OutcomeRecord = { v: 1, kind: 'event', eventId: event.context.id, source: event.context.source, subject: event.context.subject ?? '', at: now, decisions };
-      out.push({ topic: topics.outcomes, key: event.context.id, value: JSON.stringify(outcome), headers: JSON_HEADERS });
-    }
-    return out;
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.running = false;
     await this.restarting;
-    await this.loop?.stop();
+    for (const work of this.buses.values()) {
+      await work.loop.stop();
+      await work.mirror.stop();
+    }
+    this.buses.clear();
   }
 }

@@ -1,0 +1,291 @@
+/**
+ * Benchmark (not a test): `npm run bench -- sensor` (docs/benchmarks.md).
+ *
+ * On one broker (its own, or KAFKA_BROKERS):
+ * 1. the ceiling: kafkajs produce (idempotent, acks=all, batched) + consume (eachBatch) rate;
+ * 2. webhook → 1-dependency sensor → http trigger → HTTP target, offered load stepped up until
+ *    saturation: accepted and delivered events/s, p50/p99 end-to-end latency (post sent →
+ *    target received), 503s, CPU and peak RSS of each service process;
+ * 3. the same with a 2-dependency join (`a && b`, every event matching both);
+ * 4. both again without the trigger service, ending when the action is committed on P-actions.
+ * Prints a table per step and writes bench/results/sensor.json.
+ */
+import { createServer, type Server } from 'node:http';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { request } from 'node:http';
+import { dirname, join } from 'node:path';
+import { BatchingProducer, createKafka, ensureTopics, TopicReader } from '@ganglion/eventbus';
+import { createLogger } from '@ganglion/telemetry';
+import { freePort, KafkaBroker, REPO_ROOT, uniquePrefix, type ServiceProcess } from '@ganglion/testing';
+import { manifestDir } from '../harness.js';
+import { startService } from '../sensor-harness.js';
+
+const quiet = createLogger('bench', { level: 'error', write: () => undefined });
+const STEP_SECONDS = Number(process.env['BENCH_STEP_SECONDS'] ?? 8);
+const RATES = (process.env['BENCH_RATES'] ?? '500,1000,2500,4000,5000,7500').split(',').map(Number);
+const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 4);
+/** Distinct webhook endpoints (event names): each is one key, so one ordered partition stream. */
+const STREAMS = Number(process.env['BENCH_STREAMS'] ?? 4);
+
+const pct = (sorted: number[], p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
+
+/** CPU seconds (user+system) and peak RSS (MiB) of a process, from /proc. */
+function procStats(pid: number | undefined): { cpu: number; peakRssMb: number } {
+  if (!pid) return { cpu: 0, peakRssMb: 0 };
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpu: ticks / 100, peakRssMb: round(Number(hwm?.[1] ?? 0) / 1024) };
+  } catch {
+    return { cpu: 0, peakRssMb: 0 };
+  }
+}
+
+async function rawCeiling(brokers: string): Promise<Record<string, number>> {
+  const kafka = createKafka({ brokers: [brokers], clientId: 'bench-raw', logger: quiet });
+  const topic = `${uniquePrefix('raw')}-t`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }]);
+  await admin.disconnect();
+  const n = Number(process.env['BENCH_RAW_RECORDS'] ?? 100_000);
+  const value = Buffer.alloc(300, 'x');
+  let seen = 0;
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  const reader = new TopicReader({ kafka, topics: [topic], logger: quiet, onRecord: () => void (++seen === n && done()) });
+  await reader.start();
+  await reader.joined;
+  const producer = new BatchingProducer(kafka, { logger: quiet, maxQueued: n + 1, maxBatch: 1000 });
+  const t0 = performance.now();
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) sends.push(producer.send({ topic, key: `k${i % 64}`, value }));
+  await Promise.all(sends);
+  const produced = performance.now();
+  await all;
+  const consumed = performance.now();
+  await reader.stop();
+  await producer.close();
+  const r = { records: n, recordBytes: value.length, produceRate: Math.round(n / ((produced - t0) / 1000)), produceConsumeRate: Math.round(n / ((consumed - t0) / 1000)) };
+  console.log(`raw kafkajs: ${r.produceRate.toLocaleString('en-US')} rec/s produced (acks=all, idempotent), ${r.produceConsumeRate.toLocaleString('en-US')} rec/s produced+consumed end to end`);
+  return r;
+}
+
+interface Step {
+  offered: number;
+  sent: number;
+  accepted: number;
+  rejected503: number;
+  delivered: number;
+  acceptedPerSec: number;
+  deliveredPerSec: number;
+  p50ms: number;
+  p99ms: number;
+  maxMs: number;
+  /** Post sent → action committed on P-actions (webhook + sensor share of the latency). */
+  toActionP50ms: number;
+  toActionP99ms: number;
+  cpuPercent: Record<string, number>;
+  saturated: boolean;
+}
+
+async function pipeline(brokers: string, name: string, join: boolean, withTrigger = true): Promise<{ steps: Step[]; peakRssMb: Record<string, number> }> {
+  const prefix = uniquePrefix(`bench-${name}`);
+  const webhookPort = await freePort();
+  const arrivals = new Map<number, number>();
+  const target: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const now = performance.now() + performance.timeOrigin;
+      try {
+        const seq = Number((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: unknown }).seq);
+        if (!arrivals.has(seq)) arrivals.set(seq, now);
+      } catch {
+        // ignore
+      }
+      res.writeHead(200).end();
+    });
+  });
+  const targetPort = await freePort();
+  await new Promise<void>((r) => target.listen(targetPort, '127.0.0.1', r));
+  const endpoints = Object.fromEntries(Array.from({ length: STREAMS }, (_, i) => [`s${i}`, { port: String(webhookPort), endpoint: `/s${i}`, method: 'POST' }]));
+  const sensors: Record<string, string> = {};
+  for (let i = 0; i < STREAMS; i++) {
+    const deps = join
+      ? [
+          { name: 'a', eventSourceName: 'webhook', eventName: `s${i}` },
+          { name: 'b', eventSourceName: 'webhook', eventName: `s${i}` },
+        ]
+      : [{ name: 'a', eventSourceName: 'webhook', eventName: `s${i}` }];
+    sensors[`sensor${i}.yaml`] = JSON.stringify({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Sensor',
+      metadata: { name: `bench${i}` },
+      spec: {
+        dependencies: deps,
+        triggers: [
+          {
+            template: {
+              name: 'http',
+              ...(join ? { conditions: 'a && b' } : {}),
+              http: {
+                url: `http://127.0.0.1:${targetPort}/t`,
+                method: 'POST',
+                payload: [{ src: { dependencyName: 'a', dataKey: 'body.seq' }, dest: 'seq' }],
+              },
+            },
+          },
+        ],
+      },
+    });
+  }
+  const dir = manifestDir({
+    'eventbus.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${prefix}-bus\n`,
+    'eventsource.yaml': JSON.stringify({ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventSource', metadata: { name: 'webhook' }, spec: { webhook: endpoints } }),
+    ...sensors,
+  });
+  const env = { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: `${prefix}-resources`, GANGLION_RESOURCES_DIR: dir, GANGLION_TOPIC_PARTITIONS: String(PARTITIONS), LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn', GANGLION_SENSOR_FETCH_WAIT_MS: process.env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '25' };
+  const procs: Record<string, ServiceProcess> = {};
+  procs['reconciler'] = await startService('reconciler', env, `${prefix}-reconciler`);
+  procs['ingress-webhook'] = await startService('ingress-webhook', env, `${prefix}-webhook`);
+  procs['sensor'] = await startService('sensor', env, `${prefix}-sensor`);
+  if (withTrigger) procs['trigger'] = await startService('trigger', env, `${prefix}-trigger`);
+
+  // Where the time goes: when each action became visible (read_committed) on P-actions.
+  const actionAt = withTrigger ? new Map<number, number>() : arrivals;
+  const kafka = createKafka({ brokers: [brokers], clientId: 'bench-actions', logger: quiet });
+  const actionReader = new TopicReader({
+    kafka,
+    topics: [`${prefix}-bus-actions`],
+    logger: quiet,
+    maxWaitMs: 10,
+    onRecord: (_t, _p, m) => {
+      const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { events?: Record<string, { data?: { body?: { seq?: number } } }> };
+      const seq = Number(a.events?.['a']?.data?.body?.seq);
+      if (!actionAt.has(seq)) actionAt.set(seq, performance.now() + performance.timeOrigin);
+    },
+  });
+  await actionReader.start();
+  await actionReader.joined;
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const post = (seq: number): Promise<number> =>
+    new Promise((resolve) => {
+      const body = JSON.stringify({ seq });
+      const req = request(
+        { host: '127.0.0.1', port: webhookPort, path: `/s${seq % STREAMS}`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', () => resolve(0));
+      req.end(body);
+    });
+
+  // Warm-up: one event through every stream.
+  let seq = 0;
+  const sentAt = new Map<number, number>();
+  for (let i = 0; i < STREAMS; i++) {
+    const s = seq++;
+    sentAt.set(s, performance.now() + performance.timeOrigin);
+    await post(s);
+  }
+  const warmDeadline = Date.now() + 60_000;
+  while (arrivals.size < STREAMS && Date.now() < warmDeadline) await new Promise((r) => setTimeout(r, 50));
+
+  const steps: Step[] = [];
+  for (const rate of RATES) {
+    const first = seq;
+    const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).cpu]));
+    const t0 = performance.now();
+    const statuses: Promise<number>[] = [];
+    const total = rate * STEP_SECONDS;
+    const tick = 10; // ms
+    for (let i = 0; i < total; ) {
+      const due = t0 + (i / rate) * 1000;
+      const now = performance.now();
+      if (due > now) {
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(tick, due - now))));
+        continue;
+      }
+      const s = seq++;
+      sentAt.set(s, performance.now() + performance.timeOrigin);
+      statuses.push(post(s));
+      i++;
+    }
+    const results = await Promise.all(statuses);
+    const acceptedAt = performance.now();
+    const accepted: number[] = [];
+    for (let i = 0; i < results.length; i++) if (results[i] === 200) accepted.push(first + i);
+    const deadline = Date.now() + 30_000 + STEP_SECONDS * 1000;
+    while (accepted.some((s) => !arrivals.has(s)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const delivered = accepted.filter((s) => arrivals.has(s));
+    const lastArrival = Math.max(...delivered.map((s) => arrivals.get(s)!)) - performance.timeOrigin;
+    const lat = delivered.map((s) => arrivals.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
+    const toAction = delivered.filter((s) => actionAt.has(s)).map((s) => actionAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpuPercent = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, round(((procStats(p.pid).cpu - cpu0[k]!) / elapsed) * 100)]));
+    const step: Step = {
+      offered: rate,
+      sent: total,
+      accepted: accepted.length,
+      rejected503: results.filter((r) => r === 503).length,
+      delivered: delivered.length,
+      acceptedPerSec: Math.round(accepted.length / ((acceptedAt - t0) / 1000)),
+      deliveredPerSec: Math.round(delivered.length / ((lastArrival - t0) / 1000)),
+      p50ms: round(pct(lat, 50)),
+      p99ms: round(pct(lat, 99)),
+      maxMs: round(lat[lat.length - 1] ?? NaN),
+      toActionP50ms: round(pct(toAction, 50)),
+      toActionP99ms: round(pct(toAction, 99)),
+      cpuPercent,
+      saturated: false,
+    };
+    step.saturated = step.delivered < step.sent * 0.99 || step.deliveredPerSec < rate * 0.9 || step.p99ms > 1000;
+    steps.push(step);
+    console.log(
+      `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}${step.saturated ? '  ← saturated' : ''}`,
+    );
+    if (step.saturated) break;
+  }
+  const peakRssMb = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).peakRssMb]));
+  console.log(`${name}: peak RSS MiB ${JSON.stringify(peakRssMb)}`);
+  agent.destroy();
+  await actionReader.stop();
+  await Promise.all(Object.values(procs).map((p) => p.stop()));
+  await new Promise<void>((r) => target.close(() => r()));
+  return { steps, peakRssMb };
+}
+
+const which = process.argv[2] ?? 'all';
+let broker: KafkaBroker | undefined;
+let brokers = process.env['KAFKA_BROKERS'];
+if (!brokers) {
+  broker = await KafkaBroker.start({ heap: '1g' });
+  brokers = broker.brokers;
+}
+const result: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  machine: { cpus: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg() },
+  config: { stepSeconds: STEP_SECONDS, rates: RATES, partitions: PARTITIONS, streams: STREAMS },
+};
+try {
+  if (which === 'all' || which === 'raw') result['rawKafkajs'] = await rawCeiling(brokers);
+  if (which === 'all' || which === 'single') result['singleDependency'] = await pipeline(brokers, 'single-dependency', false);
+  if (which === 'all' || which === 'join') result['twoDependencyJoin'] = await pipeline(brokers, 'join', true);
+  // Without the trigger service: webhook → sensor → action committed on P-actions.
+  if (which === 'all' || which === 'sensor-only') result['singleDependencyToAction'] = await pipeline(brokers, 'single-dependency-to-action', false, false);
+  if (which === 'all' || which === 'sensor-only') result['twoDependencyJoinToAction'] = await pipeline(brokers, 'join-to-action', true, false);
+} finally {
+  await broker?.destroy();
+}
+const out = join(REPO_ROOT, 'bench', 'results', which === 'all' ? 'sensor.json' : `sensor-${which}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+console.log(`wrote ${out}`);
+process.exit(0);

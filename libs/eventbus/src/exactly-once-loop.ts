@@ -1,0 +1,273 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { chunkByBytes, toTopicMessages, type OutRecord } from './batching-producer.js';
+import type { ConsumedBatch, LoopBase } from './consume-loop.js';
+
+/** An input partition this replica owns, once its previous owner has been fenced. */
+export interface PartitionContext {
+  topic: string;
+  partition: number;
+  /**
+   * Produces records in one committed transaction of this partition's producer (no offsets).
+   * Used at open time, e.g. to write a barrier into a changelog and wait until it is read back.
+   */
+  produce(records: OutRecord[]): Promise<void>;
+}
+
+/** What a transaction did (instrumentation hook: metrics and tracing hang here). */
+export interface TransactionInfo {
+  topic: string;
+  partition: number;
+  /** Consumed records in the batch. */
+  inputs: number;
+  /** Produced records. */
+  outputs: number;
+  /** Processing time (ms), then the transaction's time (ms). */
+  processMs: number;
+  commitMs: number;
+  ok: boolean;
+  error?: unknown;
+}
+
+/**
+ * The processing of one owned input partition. `process` may keep per-partition state in memory
+ * and mutate it; when the transaction carrying its output fails, `close` is called and the
+ * state must be dropped: `open` restores it again from durable storage before the batch is
+ * processed anew.
+ */
+export interface PartitionProcessor {
+  /** Called after the previous owner was fenced and before the first batch is processed. */
+  open?(ctx: PartitionContext): Promise<void>;
+  /** The records to produce for a batch, in order. The one place a message is processed. */
+  process(batch: ConsumedBatch): Promise<OutRecord[]> | OutRecord[];
+  /** The partition was revoked, or its transaction failed: drop its in-memory state. */
+  close?(topic: string, partition: number): void;
+}
+
+export interface ExactlyOnceLoopOptions extends LoopBase {
+  processor: PartitionProcessor;
+  /** Transactional ids are `<prefix>-<topic>-<partition>` (default prefix: the group id). */
+  transactionalIdPrefix?: string;
+  /** Partitions processed concurrently by this replica (default 4). */
+  concurrency?: number;
+  /** Transaction timeout (ms, default 30 000): how long a crashed owner's transaction can block readers at most. */
+  transactionTimeoutMs?: number;
+  /** Group session timeout (ms, default 6 000): how soon a killed replica's partitions move. */
+  sessionTimeoutMs?: number;
+  onTransaction?: (info: TransactionInfo) => void;
+  /** Longest a fetch waits at the broker for new committed data (ms, default 100). */
+  maxWaitMs?: number;
+}
+
+interface Slot {
+  key: string;
+  topic: string;
+  partition: number;
+  producer: Producer;
+  generation: number;
+  /** The committed offset was checked against the fetch position after fencing. */
+  checked: boolean;
+}
+
+/**
+ * Exactly-once consume → process → produce (ARCHITECTURE.md §4), with kafkajs transactions.
+ *
+ * Every input partition has its own transactional producer, `transactional.id` =
+ * `<prefix>-<topic>-<partition>`, the same in every replica. Whoever owns the partition after a
+ * rebalance initialises that id, which bumps its epoch: the broker aborts the previous owner's
+ * open transaction and rejects anything it still tries to send or commit (a zombie is fenced).
+ * Only then does the new owner read the committed offset and restore state, so it starts from
+ * exactly what the last successful transaction left. kafkajs 2.x has no KIP-447 (consumer group
+ * metadata in `TxnOffsetCommit`), which is why one id per producer-per-input-partition is
+ * needed instead of one per replica. Each batch: read_committed fetch → `process` → one
+ * transaction with the output records and `sendOffsets` → commit.
+ */
+export class ExactlyOnceLoop {
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  private readonly slots = new Map<string, Promise<Slot>>();
+  private generation = 0;
+  private owned = new Set<string>();
+  private joinedResolve!: () => void;
+  /** Resolves when the consumer first joined its group. */
+  readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
+
+  constructor(private readonly options: ExactlyOnceLoopOptions) {}
+
+  /** Partitions (`topic:partition`) this replica owns in the current generation. */
+  get assignment(): ReadonlySet<string> {
+    return this.owned;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, groupId, topics } = this.options;
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    const session = this.options.sessionTimeoutMs ?? 6_000;
+    this.consumer = kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 100,
+      sessionTimeout: session,
+      rebalanceTimeout: Math.max(session * 2, 12_000),
+      heartbeatInterval: Math.max(300, Math.floor(session / 10)),
+      allowAutoTopicCreation: false,
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.concurrency ?? 4,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  private onAssignment(assignment: Record<string, number[]>): void {
+    this.generation++;
+    const owned = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) owned.add(`${topic}:${p}`);
+    this.owned = owned;
+    this.options.logger.info('partitions assigned', { generation: this.generation, partitions: [...owned].sort() });
+    for (const key of [...this.slots.keys()]) if (!owned.has(key)) void this.dropSlot(key, 'revoked');
+    // Fence the previous owners and restore state now, not at the first batch: a crashed
+    // owner's open transaction blocks read_committed readers of its outputs until fenced.
+    for (const key of owned) {
+      const i = key.lastIndexOf(':');
+      void this.slot(key.slice(0, i), Number(key.slice(i + 1))).catch(() => undefined);
+    }
+    this.joinedResolve();
+  }
+
+  private slot(topic: string, partition: number): Promise<Slot> {
+    const key = `${topic}:${partition}`;
+    let p = this.slots.get(key);
+    if (!p) {
+      p = this.openSlot(key, topic, partition, this.generation);
+      this.slots.set(key, p);
+      p.catch((err: unknown) => {
+        if (this.slots.get(key) === p) this.slots.delete(key);
+        this.options.logger.warn('could not open partition', { topic, partition, error: err });
+      });
+    }
+    return p;
+  }
+
+  private async openSlot(key: string, topic: string, partition: number, generation: number): Promise<Slot> {
+    const prefix = this.options.transactionalIdPrefix ?? this.options.groupId;
+    const producer = this.options.kafka.producer({
+      transactionalId: `${prefix}-${topic}-${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.options.transactionTimeoutMs ?? 30_000,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    try {
+      await producer.connect();
+      // InitProducerId (on the first transaction) fences the previous owner: its open
+      // transaction is aborted and completed before this returns.
+      const fence = await producer.transaction();
+      await fence.abort();
+      const ctx: PartitionContext = {
+        topic,
+        partition,
+        produce: async (records) => {
+          const txn = await producer.transaction();
+          try {
+            await txn.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
+            await txn.commit();
+          } catch (err) {
+            await txn.abort().catch(() => undefined);
+            throw err;
+          }
+        },
+      };
+      await this.options.processor.open?.(ctx);
+    } catch (err) {
+      this.options.processor.close?.(topic, partition);
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    return { key, topic, partition, producer, generation, checked: false };
+  }
+
+  private async dropSlot(key: string, why: string): Promise<void> {
+    const p = this.slots.get(key);
+    if (!p) return;
+    this.slots.delete(key);
+    const slot = await p.catch(() => undefined);
+    if (!slot) return;
+    this.options.processor.close?.(slot.topic, slot.partition);
+    await slot.producer.disconnect().catch(() => undefined);
+    this.options.logger.debug('partition closed', { topic: slot.topic, partition: slot.partition, why });
+  }
+
+  private async committedOffset(topic: string, partition: number): Promise<bigint | undefined> {
+    const res = await this.admin!.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
+    const o = res.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset;
+    return o === undefined || BigInt(o) < 0n ? undefined : BigInt(o);
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const { topic, partition } = batch;
+    const key = `${topic}:${partition}`;
+    if (!this.owned.has(key)) return;
+    const consumer = this.consumer!;
+    const first = batch.messages[0]!.offset;
+    const slot = await this.slot(topic, partition);
+    if (!slot.checked) {
+      // After fencing, the committed offset is final: a zombie may have committed past the
+      // position this consumer fetched from before the fence.
+      const committed = await this.committedOffset(topic, partition);
+      slot.checked = true;
+      if (committed !== undefined && committed > BigInt(first)) {
+        this.options.logger.info('skipping to the committed offset', { topic, partition, from: first, to: committed.toString() });
+        consumer.seek({ topic, partition, offset: committed.toString() });
+        return;
+      }
+    }
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    const t0 = Date.now();
+    let out: OutRecord[] = [];
+    let t1 = t0;
+    try {
+      out = await this.options.processor.process({ topic, partition, messages: batch.messages });
+      t1 = Date.now();
+      const txn = await slot.producer.transaction();
+      try {
+        for (const chunk of chunkByBytes(out)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
+        await txn.sendOffsets({
+          consumerGroupId: this.options.groupId,
+          topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],
+        });
+        await txn.commit();
+      } catch (err) {
+        await txn.abort().catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      this.options.onTransaction?.({ topic, partition, inputs: batch.messages.length, outputs: out.length, processMs: t1 - t0, commitMs: Date.now() - t1, ok: false, error: err });
+      this.options.logger.warn('transaction failed; the partition is reopened and the batch processed again', { topic, partition, offset: first, error: err });
+      // The in-memory state went ahead of what is durable: drop it with the producer; the
+      // reopened slot fences again, restores state and re-checks the committed offset.
+      await this.dropSlot(key, 'transaction failed');
+      if (this.owned.has(key)) void this.slot(topic, partition).catch(() => undefined);
+      consumer.seek({ topic, partition, offset: first });
+      await sleep(200);
+      return;
+    }
+    this.options.onTransaction?.({ topic, partition, inputs: batch.messages.length, outputs: out.length, processMs: t1 - t0, commitMs: Date.now() - t1, ok: true });
+    resolveOffset(last);
+    await heartbeat();
+  }
+
+  /** Graceful shutdown: finishes the batch in flight, leaves the group, closes the producers. */
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
+    await Promise.all([...this.slots.keys()].map((k) => this.dropSlot(k, 'shutdown')));
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import type { JoinState } from '@ganglion/core';
+import {
+  decodeJoinRecord,
+  joinStep,
+  RECORD_VERSION,
+  routeEvent,
+  type ActionRecord,
+  type CompiledSensor,
+  type FiredTrigger,
+  type JoinRecord,
+  type OutcomeRecord,
+  type SensorEvent,
+} from '@ganglion/core';
+import { BARRIER_KEY, decodeCloudEvent, eventData, type BusTopics, type ChangelogMirror, type ConsumedBatch, type KafkaMessage, type OutRecord, type PartitionContext, type PartitionProcessor } from '@ganglion/eventbus';
+import type { Logger } from '@ganglion/telemetry';
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/** The sensors of one bus, compiled; refreshed by the runner when resources change. */
+export interface SensorDirectory {
+  /** Sensors reading this bus. */
+  sensors(): readonly CompiledSensor[];
+  /** A sensor by `<namespace>/<name>`. */
+  sensor(namespace: string, name: string): CompiledSensor | undefined;
+}
+
+export function toSensorEvent(message: KafkaMessage): SensorEvent {
+  const ce = decodeCloudEvent(message);
+  return {
+    context: {
+      id: ce.id,
+      source: ce.source,
+      specversion: ce.specversion,
+      type: ce.type,
+      ...(ce.datacontenttype ? { datacontenttype: ce.datacontenttype } : {}),
+      ...(ce.subject ? { subject: ce.subject } : {}),
+      ...(ce.time ? { time: ce.time } : {}),
+    },
+    data: eventData(ce),
+  };
+}
+
+/**
+ * Exactly-once processing of one EventBus's sensor work, per owned input partition:
+ * - an event partition of `P`: every sensor on the bus routes the event (transform, filters);
+ *   single-dependency triggers produce their action, the others a join record to `P-joins`
+ *   (keyed by trigger, so one trigger's join always lands on one partition);
+ * - a partition of `P-joins`: join state for the triggers hashed to it lives in memory, is
+ *   restored from `P-join-state` (same partition number) when the partition is opened, and
+ *   every change is written back to it in the same transaction as the actions and offsets.
+ * Time is the consumed record's timestamp, so a batch processed again decides identically.
+ */
+export class BusProcessor implements PartitionProcessor {
+  /** Join state by trigger key, per owned `P-joins` partition. */
+  private readonly states = new Map<number, Map<string, JoinState>>();
+
+  constructor(
+    private readonly topics: BusTopics,
+    private readonly directory: SensorDirectory,
+    private readonly mirror: ChangelogMirror,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Join-state entries held in memory (all owned partitions). */
+  get joinStateSize(): number {
+    let n = 0;
+    for (const m of this.states.values()) n += m.size;
+    return n;
+  }
+
+  async open(ctx: PartitionContext): Promise<void> {
+    if (ctx.topic !== this.topics.joins) return;
+    // The previous owner is fenced; a barrier written now and read back by the mirror proves
+    // the mirror holds every state change committed before.
+    const id = randomUUID();
+    const seen = this.mirror.barrier(this.topics.joinState, ctx.partition, id);
+    await ctx.produce([{ topic: this.topics.joinState, partition: ctx.partition, key: BARRIER_KEY, value: id }]);
+    await seen;
+    const states = new Map<string, JoinState>();
+    for (const [key, value] of this.mirror.snapshot(this.topics.joinState, ctx.partition)) {
+      try {
+        states.set(key, JSON.parse(value.toString('utf8')) as JoinState);
+      } catch (err) {
+        this.logger.warn('ignoring unparsable join state', { key, error: err });
+      }
+    }
+    this.states.set(ctx.partition, states);
+    this.logger.info('join state restored', { topic: ctx.topic, partition: ctx.partition, triggers: states.size });
+  }
+
+  close(topic: string, partition: number): void {
+    if (topic === this.topics.joins) this.states.delete(partition);
+  }
+
+  process(batch: ConsumedBatch): OutRecord[] {
+    return batch.topic === this.topics.joins ? this.processJoins(batch) : this.processEvents(batch);
+  }
+
+  private action(f: FiredTrigger, namespace: string, sensor: string, at: string): OutRecord {
+    const action: ActionRecord = { v: RECORD_VERSION, actionId: f.actionId, namespace, sensor, trigger: f.trigger, events: f.events, createdAt: at };
+    return { topic: this.topics.actions, key: f.key, value: JSON.stringify(action), headers: { ...JSON_HEADERS, 'ganglion-action-id': f.actionId } };
+  }
+
+  private outcome(key: string, o: OutcomeRecord): OutRecord {
+    return { topic: this.topics.outcomes, key, value: JSON.stringify(o), headers: JSON_HEADERS };
+  }
+
+  private processEvents(batch: ConsumedBatch): OutRecord[] {
+    const out: OutRecord[] = [];
+    const sensors = this.directory.sensors();
+    for (const message of batch.messages) {
+      const nowMs = Number(message.timestamp);
+      const at = new Date(nowMs).toISOString();
+      let event: SensorEvent;
+      try {
+        event = toSensorEvent(message);
+      } catch (err) {
+        const reason = `not a CloudEvent: ${(err as Error).message}`;
+        this.logger.warn('skipping record', { topic: batch.topic, partition: batch.partition, offset: message.offset, reason });
+        out.push(this.outcome(`${batch.topic}/${batch.partition}/${message.offset}`, { v: 1, kind: 'event-rejected', offset: message.offset, partition: batch.partition, at, reason }));
+        continue;
+      }
+      const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
+      for (const sensor of sensors) {
+        const r = routeEvent(sensor, event, nowMs);
+        decisions.push(...r.decisions);
+        for (const f of r.fired) out.push(this.action(f, sensor.namespace, sensor.name, at));
+        for (const j of r.joins) {
+          const rec: JoinRecord = { v: RECORD_VERSION, namespace: sensor.namespace, sensor: sensor.name, trigger: j.trigger, dependency: j.dependency, event: j.event };
+          out.push({ topic: this.topics.joins, key: j.key, value: JSON.stringify(rec), headers: JSON_HEADERS, timestamp: message.timestamp });
+        }
+      }
+      out.push(this.outcome(event.context.id, { v: 1, kind: 'event', eventId: event.context.id, source: event.context.source, subject: event.context.subject ?? '', at, decisions }));
+    }
+    return out;
+  }
+
+  private processJoins(batch: ConsumedBatch): OutRecord[] {
+    const states = this.states.get(batch.partition);
+    if (!states) throw new Error(`join partition ${batch.topic}[${batch.partition}] is not open`);
+    const out: OutRecord[] = [];
+    const changed = new Map<string, string | null>();
+    for (const message of batch.messages) {
+      const key = message.key?.toString('utf8') ?? '';
+      if (key === BARRIER_KEY) continue;
+      const nowMs = Number(message.timestamp);
+      const at = new Date(nowMs).toISOString();
+      let rec: JoinRecord;
+      try {
+        rec = decodeJoinRecord(message.value);
+      } catch (err) {
+        this.logger.warn('skipping malformed join record', { partition: batch.partition, offset: message.offset, error: err });
+        continue;
+      }
+      const base = { v: 1 as const, kind: 'join' as const, key, namespace: rec.namespace, sensor: rec.sensor, trigger: rec.trigger, dependency: rec.dependency, eventId: rec.event.context.id, at };
+      const trigger = this.directory.sensor(rec.namespace, rec.sensor)?.byName.get(rec.trigger);
+      if (!trigger?.join) {
+        out.push(this.outcome(key, { ...base, result: 'ignored', have: [], reason: trigger ? 'the trigger no longer needs a join' : 'the sensor or trigger no longer exists' }));
+        continue;
+      }
+      const r = joinStep(trigger, states.get(key), rec, nowMs);
+      const empty = Object.keys(r.state.events).length === 0;
+      if (empty) states.delete(key);
+      else states.set(key, r.state);
+      changed.set(key, empty ? null : JSON.stringify(r.state));
+      if (r.fired) {
+        out.push(this.action(r.fired, rec.namespace, rec.sensor, at));
+        out.push(this.outcome(key, { ...base, result: 'fired', actionId: r.fired.actionId, have: Object.keys(r.fired.events).sort() }));
+      } else {
+        const have = Object.keys(r.state.events).sort();
+        out.push(this.outcome(key, r.ignored ? { ...base, result: 'ignored', have, reason: r.ignored } : { ...base, result: 'waiting', have }));
+      }
+    }
+    for (const [key, value] of changed) out.push({ topic: this.topics.joinState, partition: batch.partition, key, value, headers: JSON_HEADERS });
+    return out;
+  }
+}
