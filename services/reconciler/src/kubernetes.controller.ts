@@ -92,6 +92,12 @@ export class KubernetesController {
   private readonly watchers: Record<Kind, ResourceWatcher<KubeResource>>;
   private readonly queue: WorkQueue;
   private readonly now: () => Date;
+  /**
+   * Status written per object, with the resourceVersion it was written over. Until the informer
+   * shows a newer version, a reconcile of the stale copy that wants the same status writes
+   * nothing (the informer's update event reconciles again once it has caught up).
+   */
+  private readonly statusWritten = new Map<string, { overVersion: string | undefined; signature: string }>();
 
   constructor(
     kc: KubeConfig,
@@ -229,8 +235,17 @@ export class KubernetesController {
 
   private async writeStatus(kind: Kind, obj: KubeResource, conditions: DesiredCondition[], extra: Record<string, unknown>): Promise<void> {
     const next = nextStatus(obj.status, conditions, obj.metadata.generation, this.now(), extra);
-    if (!next) return;
+    const key = `${kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
+    if (!next) {
+      this.statusWritten.delete(key);
+      return;
+    }
+    // Conditions without their transition times: what a stale copy would recompute identically.
+    const signature = JSON.stringify({ ...next, conditions: next.conditions?.map(({ lastTransitionTime: _t, ...c }) => c) });
+    const written = this.statusWritten.get(key);
+    if (written && written.overVersion === obj.metadata.resourceVersion && written.signature === signature) return;
     await this.write(() => patchStatus(this.custom, RESOURCE_TYPES[kind], obj.metadata.namespace!, obj.metadata.name!, obj.metadata.resourceVersion, next));
+    this.statusWritten.set(key, { overVersion: obj.metadata.resourceVersion, signature });
   }
 
   private async finalize(kind: Kind, key: string, obj: KubeResource): Promise<void> {
@@ -249,6 +264,7 @@ export class KubernetesController {
     if (this.publisher.current(key)) await this.publisher.publish(key, null);
     if (kind === 'EventSource') await this.deleteService(ns, name);
     await this.write(() => patchFinalizers(this.custom, RESOURCE_TYPES[kind], ns, name, obj.metadata.resourceVersion, finalizers.filter((f) => f !== FINALIZER)));
+    this.statusWritten.delete(`${kind}/${ns}/${name}`);
     this.options.logger.info('deleted', { key });
   }
 
