@@ -105,9 +105,11 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
     added.push(r3);
     console.log(`# replica added after ${distinct(bus)} actions, ${Date.now() - t0} ms`);
     await waitFor(() => distinct(bus) >= 3000, { timeoutMs: 120_000, what: 'actions before the scale-in' });
+    // Mid-stream is when the replica is told to go; its graceful stop may outlast the stream.
+    const seen = distinct(bus);
     await r1.stop('SIGTERM');
-    console.log(`# replica removed after ${distinct(bus)} actions, ${Date.now() - t0} ms`);
-    assert.ok(distinct(bus) < expected.size, 'scaled in mid-stream');
+    console.log(`# replica removed after ${seen} actions (stopped after ${distinct(bus)}), ${Date.now() - t0} ms`);
+    assert.ok(seen < expected.size, 'scaled in mid-stream');
     await sending;
     await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 120_000, intervalMs: 100, what: `${expected.size} distinct actions` });
     console.log(`# ${expected.size} actions after ${Date.now() - t0} ms`);
