@@ -6,3 +6,4 @@ export { ResourceStore, type ResourceChange } from './resource-store.js';
 export { TransactionalLoop, AtLeastOnceLoop, type ConsumedBatch, type TransactionalLoopOptions, type AtLeastOnceLoopOptions } from './consume-loop.js';
 export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';
+export { ConsumerLagMonitor, type LagSample, type LagMonitorOptions } from './lag-monitor.js';

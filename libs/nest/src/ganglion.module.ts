@@ -3,12 +3,13 @@ import { createKafka } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import type { ServiceConfig } from './config.js';
 import { HealthService } from './health.service.js';
+import { MetricsService } from './metrics.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
 import { CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
 
 /**
  * The shared module every service imports once: configuration, logger, Kafka client, the
- * resource store and health endpoints.
+ * resource store, health endpoints and Prometheus metrics.
  */
 @Global()
 @Module({})
@@ -25,8 +26,9 @@ export class GanglionModule {
         { provide: KAFKA, useValue: kafka },
         HealthService,
         ResourceStoreService,
+        MetricsService,
       ],
-      exports: [CONFIG, ENV, LOGGER, KAFKA, HealthService, ResourceStoreService],
+      exports: [CONFIG, ENV, LOGGER, KAFKA, HealthService, ResourceStoreService, MetricsService],
     };
   }
 }

@@ -5,7 +5,7 @@ import { BatchingProducer, CloudEvent, createKafka, encodeCloudEvent, parseBroke
 import { DEFAULT_MAX_PAYLOAD, HttpIngress, pushSources, type Route } from '@ganglion/eventsources';
 import { LocalSecretResolver } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
-import type { Logger } from '@ganglion/telemetry';
+import { processMetrics, withSendSpan, type Logger } from '@ganglion/telemetry';
 import type { Kafka } from '@ganglion/eventbus';
 
 const SOURCE_TYPE = 'webhook' as const;
@@ -55,7 +55,7 @@ export class WebhookIngress implements OnApplicationBootstrap, OnApplicationShut
     let producer = this.producers.get(url);
     if (!producer) {
       const kafka = url ? createKafka({ brokers: parseBrokers(url), clientId: `ganglion-ingress-webhook-${this.config.instanceId}`, logger: this.logger }) : this.kafka;
-      this.producers.set(url, (producer = new BatchingProducer(kafka, { logger: this.logger })));
+      this.producers.set(url, (producer = new BatchingProducer(kafka, { logger: this.logger, onBatch: processMetrics().batchObserver('events') })));
     }
     return producer;
   }
@@ -98,6 +98,7 @@ export class WebhookIngress implements OnApplicationBootstrap, OnApplicationShut
     const topic = eventBusTopic(bus);
     const producer = this.producerFor(bus);
     const source = es.metadata.name;
+    const labels = { namespace: ns, eventsource_name: source, event_name: eventName };
     return {
       id,
       port: Number(cfg.port),
@@ -119,7 +120,14 @@ export class WebhookIngress implements OnApplicationBootstrap, OnApplicationShut
           data: outcome.data,
         });
         const record = encodeCloudEvent(event, `${source}.${eventName}`);
-        await producer.send({ topic, ...record });
+        const started = performance.now();
+        try {
+          await withSendSpan(topic, record.headers, { messageId: event.id, key: record.key }, () => producer.send({ topic, ...record }));
+          processMetrics().eventPublished(labels, true, performance.now() - started);
+        } catch (err) {
+          processMetrics().eventPublished(labels, false, performance.now() - started);
+          throw err;
+        }
       },
     };
   }

@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type Sensor } from '@ganglion/api';
 import { evaluateSensorEvent, RECORD_VERSION, type ActionRecord, type OutcomeRecord, type SensorEvent } from '@ganglion/core';
-import { busTopics, decodeCloudEvent, eventData, TransactionalLoop, type ConsumedBatch, type Kafka, type OutRecord } from '@ganglion/eventbus';
+import { busTopics, decodeCloudEvent, eventData, headerMap, TransactionalLoop, type ConsumedBatch, type Kafka, type OutRecord } from '@ganglion/eventbus';
 import { CONFIG, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
-import type { Logger } from '@ganglion/telemetry';
+import { eventTraces, inSpan, markSend, processMetrics, startProcessSpan, type Logger } from '@ganglion/telemetry';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -89,9 +89,11 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
     const out: OutRecord[] = [];
     const now = new Date().toISOString();
     for (const message of batch.messages) {
+      const span = startProcessSpan(batch.topic, headerMap(message.headers), { partition: batch.partition, offset: message.offset, consumerGroup: 'ganglion-sensor' });
       let event: SensorEvent;
       try {
         const ce = decodeCloudEvent(message);
+        span.event(ce.id);
         event = {
           context: {
             id: ce.id,
@@ -109,12 +111,15 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
         this.logger.warn('skipping record', { topic: batch.topic, partition: batch.partition, offset: message.offset, reason });
         const rejected: OutcomeRecord = { v: 1, kind: 'event-rejected', offset: message.offset, partition: batch.partition, at: now, reason };
         out.push({ topic: topics.outcomes, key: `${batch.topic}/${batch.partition}/${message.offset}`, value: JSON.stringify(rejected), headers: JSON_HEADERS });
+        span.end(reason);
         continue;
       }
       const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
       for (const sensor of sensors) {
         const ns = namespaceOf(sensor);
-        const result = evaluateSensorEvent(sensor, ns, event);
+        const attributes = { 'ganglion.namespace': ns, 'ganglion.sensor': sensor.metadata.name };
+        const result = inSpan('evaluate', { parent: span.context, attributes }, () => evaluateSensorEvent(sensor, ns, event));
+        for (const d of result.decisions) processMetrics().sensorEvents.inc({ namespace: ns, sensor_name: sensor.metadata.name, result: d.triggers.some((t) => t.result === 'fired') ? 'fired' : 'waiting' });
         decisions.push(...result.decisions);
         for (const f of result.fired) {
           const action: ActionRecord = {
@@ -126,12 +131,16 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
             events: { [f.dependency]: event },
             createdAt: now,
           };
-          out.push({ topic: topics.actions, key: f.key, value: JSON.stringify(action), headers: { ...JSON_HEADERS, 'ganglion-action-id': f.actionId } });
+          // A join's action links the traces of all its events.
+          const links = eventTraces.links(Object.values(action.events).map((e) => e.context.id));
+          const headers = markSend(topics.actions, { ...JSON_HEADERS, 'ganglion-action-id': f.actionId }, { parent: span.context, key: f.key, links });
+          out.push({ topic: topics.actions, key: f.key, value: JSON.stringify(action), headers });
           this.logger.debug('trigger fired', { eventId: event.context.id, actionId: f.actionId, trigger: f.key });
         }
       }
       const outcome: OutcomeRecord = { v: 1, kind: 'event', eventId: event.context.id, source: event.context.source, subject: event.context.subject ?? '', at: now, decisions };
       out.push({ topic: topics.outcomes, key: event.context.id, value: JSON.stringify(outcome), headers: JSON_HEADERS });
+      span.end();
     }
     return out;
   }

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, TRIGGER_TYPES, type EventBus, type TriggerType } from '@ganglion/api';
 import { applyParameters, decodeActionRecord, ParameterError, type ActionRecord, type OutcomeRecord } from '@ganglion/core';
-import { AtLeastOnceLoop, BatchingProducer, busTopics, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
+import { AtLeastOnceLoop, BatchingProducer, busTopics, headerMap, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
 import { LocalSecretResolver } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
-import type { Logger } from '@ganglion/telemetry';
+import { inSpan, processMetrics, withProcessSpan, withSendSpan, type Logger } from '@ganglion/telemetry';
 import { createTriggerRegistry, type TriggerRegistry, type TriggerResult } from '@ganglion/triggers';
 
 const ACTIONS_SUFFIX = busTopics('x').actions.slice(1);
@@ -32,7 +32,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     private readonly store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.outcomes = new BatchingProducer(kafka, { logger });
+    this.outcomes = new BatchingProducer(kafka, { logger, onBatch: processMetrics().batchObserver('outcomes') });
     this.secrets = new LocalSecretResolver(config.secretsDir, env);
     health.addReadinessCheck('consumer', () => this.running);
   }
@@ -63,7 +63,8 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
       groupId: 'ganglion-trigger',
       topics: wanted,
       logger: this.logger,
-      handle: (message, topic) => this.handle(message, topic),
+      handle: (message, topic, partition) =>
+        withProcessSpan(topic, headerMap(message.headers), { partition, offset: message.offset, consumerGroup: 'ganglion-trigger' }, () => this.handle(message, topic)),
     });
     await this.loop.start();
     await this.loop.joined;
@@ -83,7 +84,14 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     const name = action.trigger.template.name;
     const log = this.logger.child({ actionId: action.actionId, trigger: `${action.namespace}/${action.sensor}/${name}` });
     const started = Date.now();
-    const result = await this.execute(action, log);
+    const attributes = { 'ganglion.namespace': action.namespace, 'ganglion.sensor': action.sensor, 'ganglion.trigger': name, 'ganglion.action.id': action.actionId };
+    const type = TRIGGER_TYPES.find((t) => action.trigger.template[t] !== undefined) ?? 'unknown';
+    const result = await inSpan(`trigger ${type}`, { attributes }, async (span) => {
+      const r = await this.execute(action, log);
+      if (r.status !== 'succeeded') span.setStatus({ code: 2, message: r.detail });
+      return r;
+    });
+    processMetrics().actionExecuted({ namespace: action.namespace, sensor_name: action.sensor, trigger_name: name }, result.status === 'succeeded', Date.now() - started);
     const outcome: OutcomeRecord = {
       v: 1,
       kind: 'action',
@@ -98,7 +106,8 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     };
     log[result.status === 'succeeded' ? 'info' : 'warn'](`action ${result.status}`, { detail: result.detail, ms: Date.now() - started });
     // The outcome must be durable before the action's offset is committed (the loop awaits it).
-    return this.outcomes.send({ topic: outcomesTopic, key: action.actionId, value: JSON.stringify(outcome), headers: { 'content-type': 'application/json' } });
+    const headers = { 'content-type': 'application/json' };
+    return withSendSpan(outcomesTopic, headers, { key: action.actionId }, () => this.outcomes.send({ topic: outcomesTopic, key: action.actionId, value: JSON.stringify(outcome), headers }));
   }
 
   private async execute(action: ActionRecord, log: Logger): Promise<{ status: 'succeeded' | 'failed' | 'unsupported'; detail: string }> {
