@@ -206,6 +206,20 @@ export class KafkaBroker {
     );
   }
 
+  /**
+   * Lets the test process end while the broker runs (it is then stopped on `beforeExit`, see
+   * shared-kafka.ts, or killed on `exit`); {@link ref} undoes it.
+   */
+  unref(): void {
+    this.child?.unref();
+    for (const stream of [this.child?.stdout, this.child?.stderr]) (stream as { unref?: () => void } | null | undefined)?.unref?.();
+  }
+
+  ref(): void {
+    this.child?.ref();
+    for (const stream of [this.child?.stdout, this.child?.stderr]) (stream as { ref?: () => void } | null | undefined)?.ref?.();
+  }
+
   /** Stops the JVM (SIGTERM, then SIGKILL after 20 s); the data stays for {@link resume}. */
   async stop(): Promise<void> {
     const child = this.child;
