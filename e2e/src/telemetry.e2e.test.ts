@@ -101,6 +101,11 @@ describe('tracing and metrics across the services (separate processes, real brok
   let stack: Stack;
   let target: TargetServer;
   let otlp: OtlpReceiver;
+  let slow: Server;
+  let slowPort: number;
+  /** While true, the slow target holds its requests (a stuck trigger target). */
+  let holding = false;
+  const held: (() => void)[] = [];
   let webhookUrl: string;
   let busTopic: string;
 
@@ -108,6 +113,16 @@ describe('tracing and metrics across the services (separate processes, real brok
     const brokers = await kafkaBrokers();
     target = await new TargetServer().start();
     otlp = await new OtlpReceiver().start();
+    slowPort = await freePort();
+    slow = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const answer = (): void => void res.writeHead(200).end('ok');
+        if (holding) held.push(answer);
+        else answer();
+      });
+    });
+    await new Promise<void>((resolve) => slow.listen(slowPort, '127.0.0.1', resolve));
     const prefix = uniquePrefix('telemetry');
     busTopic = `${prefix}-bus`;
     const port = await freePort();
@@ -136,6 +151,11 @@ spec:
           payload:
             - src: {dependencyName: dep, dataKey: body.seq}
               dest: seq
+    - template:
+        name: slow-trigger
+        http:
+          url: http://127.0.0.1:${slowPort}/slow
+          method: POST
 `,
     });
     stack = await new Stack(brokers, prefix, dir, {
@@ -145,6 +165,7 @@ spec:
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_BSP_SCHEDULE_DELAY: '100',
         GANGLION_LAG_POLL_MS: '300',
+        GANGLION_LIVENESS_STALL_SECONDS: '2',
       },
     }).start();
   });
@@ -153,6 +174,8 @@ spec:
     await stack?.stop();
     await target?.stop();
     await otlp?.stop();
+    for (const answer of held.splice(0)) answer();
+    await new Promise<void>((resolve) => (slow ? slow.close(() => resolve()) : resolve()));
   });
 
   const scrape = async (name: 'ingress-webhook' | 'sensor' | 'trigger' | 'reconciler'): Promise<string> => {
@@ -236,7 +259,11 @@ spec:
     const proc = find('ganglion-sensor', `process ${busTopic}`);
     assert.equal(proc.kind, 5, 'CONSUMER');
     assert.equal(proc.attributes['messaging.message.id'], send.attributes['messaging.message.id']);
-    assert.equal(find('ganglion-trigger', 'trigger http').attributes['ganglion.trigger'], 'http-trigger');
+    assert.deepEqual(
+      spans.filter((x) => x.name === 'trigger http').map((x) => x.attributes['ganglion.trigger']).sort(),
+      ['http-trigger', 'slow-trigger'],
+      'one trigger span per action of the event',
+    );
   });
 
   it("honours the caller's trace context: the event joins the trace of the inbound traceparent", async () => {
@@ -277,5 +304,31 @@ spec:
       },
       { timeoutMs: 30_000, what: 'the sensor consumer lag series at 0' },
     );
+  });
+
+  it('fails liveness while a consumer has records waiting and makes no progress, and recovers', async () => {
+    const healthz = stack.get('trigger').healthUrl('/healthz');
+    assert.equal((await fetch(healthz)).status, 200);
+    holding = true;
+    // The slow trigger's action blocks the trigger's consumer in the middle of a batch.
+    assert.equal((await post({ seq: 'stuck-1' })).status, 200);
+    await waitFor(() => held.length === 1, { timeoutMs: 30_000, what: 'the slow target to hold a request' });
+    const dead = await waitFor(
+      async () => {
+        const res = await fetch(healthz);
+        const text = await res.text();
+        return res.status === 503 ? text : undefined;
+      },
+      { timeoutMs: 30_000, what: '/healthz to fail' },
+    );
+    assert.match(dead, /consumer-progress: no progress for \d+s with records waiting on .*-actions\[\d+\]/);
+    const stalled = await scrape('trigger');
+    assert.ok(
+      stalled.split('\n').some((l) => l.startsWith('ganglion_consumer_batch_age_seconds{group="ganglion-trigger"') && Number(l.split(' ').pop()) >= 2),
+      'the batch-age gauge shows the stuck batch',
+    );
+    holding = false;
+    for (const answer of held.splice(0)) answer();
+    await waitFor(async () => (await fetch(healthz)).status === 200, { timeoutMs: 30_000, what: '/healthz to recover' });
   });
 });

@@ -7,3 +7,4 @@ export { TransactionalLoop, AtLeastOnceLoop, type ConsumedBatch, type Transactio
 export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';
 export { ConsumerLagMonitor, type LagSample, type LagMonitorOptions } from './lag-monitor.js';
+export { ConsumerActivity, consumerActivity, type BusyBatch } from './consumer-activity.js';

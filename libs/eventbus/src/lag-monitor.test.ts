@@ -4,12 +4,13 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { createKafka } from './client.js';
+import { ConsumerActivity } from './consumer-activity.js';
 import { ConsumerLagMonitor, type LagSample } from './lag-monitor.js';
 import { ensureTopics } from './topics.js';
 
 const logger = createLogger('test', { level: 'error' });
 
-describe('ConsumerLagMonitor (consumer lag and the stalled-consumer liveness rule, real broker)', { timeout: 120_000 }, () => {
+describe('ConsumerLagMonitor and ConsumerActivity (lag, and the stuck-consumer liveness rule, real broker)', { timeout: 120_000 }, () => {
   let kafka: Kafka;
   let producer: Producer;
   let consumer: Consumer;
@@ -20,9 +21,10 @@ describe('ConsumerLagMonitor (consumer lag and the stalled-consumer liveness rul
   const clientId = `${prefix}-client`;
   let blocked = false;
   let processed = 0;
+  const activity = new ConsumerActivity();
 
   before(async () => {
-    kafka = createKafka({ brokers: [await kafkaBrokers()], clientId, logger });
+    kafka = activity.watch(createKafka({ brokers: [await kafkaBrokers()], clientId, logger }));
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [
@@ -55,39 +57,33 @@ describe('ConsumerLagMonitor (consumer lag and the stalled-consumer liveness rul
 
   const sampleOf = (samples: LagSample[]): LagSample | undefined => samples.find((s) => s.group === group && s.topic === topic && s.partition === 0);
 
-  it('reports lag 0 when caught up, counts waiting records, and measures a stall only while records wait without progress', async () => {
+  it('reports lag and DLQ depth; a batch held in processing is busy with a growing age, and idle once it completes', async () => {
     const depths = new Map<string, number>();
     const monitor = new ConsumerLagMonitor({ kafka, groupPrefix: prefix, clientId, logger, onSamples: () => undefined, depthTopics: () => [dlq], onDepth: (t, d) => depths.set(t, d) });
     try {
       await producer.send({ topic, messages: [{ value: '1' }] });
       await waitFor(() => processed === 1, { timeoutMs: 30_000, what: 'the first record processed' });
-      let t = Date.now();
       const healthy = await waitFor(async () => {
-        const s = sampleOf(await monitor.poll(t));
+        const s = sampleOf(await monitor.poll());
         return s?.lag === 0 && s.assignedHere ? s : undefined;
       }, { timeoutMs: 30_000, what: 'a caught-up sample assigned to this client' });
-      assert.equal(healthy.stalledMs, 0);
+      assert.equal(healthy.partition, 0);
       assert.equal(depths.get(dlq), 3, 'dead-letter depth is the records retained over all partitions');
+      await waitFor(() => activity.busy().length === 0, { timeoutMs: 10_000, what: 'no batch in processing when idle' });
 
       blocked = true;
       await producer.send({ topic, messages: [{ value: '2' }, { value: '3' }] });
-      t += 1000;
-      const first = sampleOf(await monitor.poll(t))!;
-      assert.equal(first.lag, 2);
-      assert.equal(first.stalledMs, 1000, 'the clock runs from the last poll that saw no waiting records');
-      t += 60_000;
-      const later = sampleOf(await monitor.poll(t))!;
-      assert.equal(later.stalledMs, 61_000);
-      assert.equal(later.assignedHere, true);
+      const busy = await waitFor(() => activity.busy().find((b) => b.topic === topic), { timeoutMs: 30_000, what: 'the held batch in processing' });
+      assert.equal(busy.group, group);
+      assert.equal(busy.partition, 0);
+      const t = Date.now();
+      assert.ok(activity.busy(t + 60_000)[0]!.ms >= 60_000, 'its age grows while it is held');
+      assert.equal(sampleOf(await monitor.poll())?.lag, 2);
 
       blocked = false;
       await waitFor(() => processed === 3, { timeoutMs: 30_000, what: 'the held records processed' });
-      t += 1000;
-      const recovered = await waitFor(async () => {
-        const s = sampleOf(await monitor.poll(t));
-        return s?.lag === 0 ? s : undefined;
-      }, { timeoutMs: 30_000, what: 'lag back to 0' });
-      assert.equal(recovered.stalledMs, 0);
+      await waitFor(() => activity.busy().length === 0, { timeoutMs: 10_000, what: 'the batch to complete' });
+      await waitFor(async () => sampleOf(await monitor.poll())?.lag === 0, { timeoutMs: 30_000, what: 'lag back to 0' });
 
       const other = new ConsumerLagMonitor({ kafka, groupPrefix: prefix, clientId: 'someone-else', logger, onSamples: () => undefined });
       try {

@@ -10,11 +10,6 @@ export interface LagSample {
   lag: number;
   /** Whether a member with this process's client id owns the partition. */
   assignedHere: boolean;
-  /**
-   * How long the partition has had records waiting that arrived after the group's last
-   * progress, without the committed offset moving (ms; 0 when healthy).
-   */
-  stalledMs: number;
 }
 
 export interface LagMonitorOptions {
@@ -32,27 +27,16 @@ export interface LagMonitorOptions {
   onDepth?: (topic: string, depth: number) => void;
 }
 
-interface Track {
-  committed: bigint;
-  /** End offset when the committed offset last changed (or was first seen). */
-  endAtProgress: bigint;
-  /** When the committed offset last changed (or new records were first seen waiting). */
-  since: number;
-}
-
 /**
  * Polls the committed and end offsets of this service's consumer groups with the admin client
- * (never touching the consume loops): the consumer-lag metric and the liveness rule of
- * ARCHITECTURE.md §6 (a consumer with lag that makes no progress for a while is not alive).
- *
- * A transactional producer leaves a commit marker after its records, so a caught-up consumer of
- * a transactional topic shows a lag of 1 forever; "stalled" therefore means: records arrived
- * after the last time the committed offset moved, and it has not moved since.
+ * (never touching the consume loops): the consumer-lag metric, which partitions this replica
+ * owns, and the depth of dead-letter topics. Note that a transactional producer leaves a commit
+ * marker after its records, so a caught-up consumer of a transactional topic shows a lag of 1;
+ * the liveness rule therefore uses {@link ConsumerActivity}, not lag.
  */
 export class ConsumerLagMonitor {
   private admin: Admin | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly tracks = new Map<string, Track>();
   private polling: Promise<void> = Promise.resolve();
   private lastSamples: LagSample[] = [];
 
@@ -94,7 +78,7 @@ export class ConsumerLagMonitor {
   }
 
   /** One observation of every watched group (also usable directly in tests). */
-  async poll(now = Date.now()): Promise<LagSample[]> {
+  async poll(): Promise<LagSample[]> {
     const admin = await this.connected();
     const { groups } = await admin.listGroups();
     const ids = groups.map((g) => g.groupId).filter((id) => id.startsWith(this.options.groupPrefix));
@@ -119,7 +103,6 @@ export class ConsumerLagMonitor {
       }
       return m;
     };
-    const seen = new Set<string>();
     for (const groupId of ids) {
       for (const t of await admin.fetchOffsets({ groupId })) {
         let topicEnds: Map<number, { high: bigint; low: bigint }>;
@@ -133,23 +116,11 @@ export class ConsumerLagMonitor {
           if (!end) continue;
           const committed = BigInt(p.offset) < 0n ? end.low : BigInt(p.offset);
           const lag = end.high > committed ? Number(end.high - committed) : 0;
-          const key = `${groupId}|${t.topic}|${p.partition}`;
-          seen.add(key);
-          let track = this.tracks.get(key);
-          if (!track || track.committed !== committed) {
-            track = { committed, endAtProgress: end.high, since: now };
-            this.tracks.set(key, track);
-          }
-          // Waiting records that arrived after the last progress: the clock runs from the
-          // first poll that saw them.
-          const waiting = end.high > track.endAtProgress;
-          if (!waiting) track.since = now;
-          const assignedHere = assigned.has(key);
-          samples.push({ group: groupId, topic: t.topic, partition: p.partition, lag, assignedHere, stalledMs: waiting ? now - track.since : 0 });
+          const assignedHere = assigned.has(`${groupId}|${t.topic}|${p.partition}`);
+          samples.push({ group: groupId, topic: t.topic, partition: p.partition, lag, assignedHere });
         }
       }
     }
-    for (const key of this.tracks.keys()) if (!seen.has(key)) this.tracks.delete(key);
     this.lastSamples = samples;
     this.options.onSamples(samples);
     if (this.options.onDepth)

@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { createKafka } from '@ganglion/eventbus';
+import { consumerActivity, createKafka } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import type { ServiceConfig } from './config.js';
 import { HealthService } from './health.service.js';
@@ -16,7 +16,8 @@ import { CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
 export class GanglionModule {
   static forRoot(config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
     const logger = createLogger(config.service, { level: config.logLevel }, { instance: config.instanceId });
-    const kafka = createKafka({ brokers: config.brokers, clientId: `ganglion-${config.service}-${config.instanceId}`, logger });
+    // Every consumer of the process reports its batches in processing (liveness, metrics).
+    const kafka = consumerActivity.watch(createKafka({ brokers: config.brokers, clientId: `ganglion-${config.service}-${config.instanceId}`, logger }));
     return {
       module: GanglionModule,
       providers: [

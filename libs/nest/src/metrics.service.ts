@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, type EventBus, type EventSource, type Sensor } from '@ganglion/api';
-import { busTopics, ConsumerLagMonitor, type Kafka, type LagSample } from '@ganglion/eventbus';
+import { busTopics, consumerActivity, ConsumerLagMonitor, type Kafka, type LagSample } from '@ganglion/eventbus';
 import { processMetrics, shutdownTelemetry, type EventSourceLabels, type GanglionMetrics, type Logger, type TriggerLabels } from '@ganglion/telemetry';
 import type { ServiceConfig } from './config.js';
 import { HealthService } from './health.service.js';
@@ -24,6 +24,7 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
   private monitor: ConsumerLagMonitor | undefined;
   private unsubscribe: (() => void) | undefined;
   private lagSeries = new Set<string>();
+  private busySeries = new Set<string>();
 
   constructor(
     @Inject(CONFIG) private readonly config: ServiceConfig,
@@ -43,6 +44,7 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
         return;
       }
+      this.recordBusy();
       this.metrics.render().then(
         ({ contentType, body }) => res.writeHead(200, { 'Content-Type': contentType }).end(body),
         (err: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(String(err)),
@@ -60,6 +62,14 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
     this.unsubscribe = this.store.onChange(() => this.refreshSeries());
     const service = this.config.service;
     if (service === 'sensor' || service === 'trigger') this.startLagMonitor(`ganglion-${service}`);
+    const stallMs = this.config.livenessStallSeconds * 1000;
+    if (stallMs > 0)
+      this.health.addLivenessCheck('consumer-progress', () => {
+        const stuck = consumerActivity.busy().filter((b) => b.ms >= stallMs);
+        return stuck.length
+          ? `no progress for ${Math.round(stuck[0]!.ms / 1000)}s with records waiting on ${stuck.map((b) => `${b.topic}[${b.partition}]`).join(', ')}`
+          : undefined;
+      });
   }
 
   /** The event type an ingress service serves (`ingress-webhook` → `webhook`). */
@@ -91,7 +101,6 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
   }
 
   private startLagMonitor(groupPrefix: string): void {
-    const stallMs = this.config.livenessStallSeconds * 1000;
     this.monitor = new ConsumerLagMonitor({
       kafka: this.kafka,
       groupPrefix,
@@ -107,13 +116,18 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
       onDepth: (topic, depth) => this.metrics.dlqDepth.set({ topic }, depth),
     });
     this.monitor.start();
-    if (stallMs > 0)
-      this.health.addLivenessCheck('consumer-progress', () => {
-        const stalled = (this.monitor?.samples ?? []).filter((s) => s.assignedHere && s.stalledMs >= stallMs);
-        return stalled.length
-          ? `no progress for ${Math.round(Math.max(...stalled.map((s) => s.stalledMs)) / 1000)}s with records waiting on ${stalled.map((s) => `${s.topic}[${s.partition}]`).join(', ')}`
-          : undefined;
-      });
+  }
+
+  /** The age of each batch in processing, as of this scrape. */
+  private recordBusy(): void {
+    const next = new Set<string>();
+    for (const b of consumerActivity.busy()) {
+      const labels = { group: b.group, topic: b.topic, partition: String(b.partition) };
+      next.add(JSON.stringify(labels));
+      this.metrics.consumerBatchAge.set(labels, b.ms / 1000);
+    }
+    for (const key of this.busySeries) if (!next.has(key)) this.metrics.consumerBatchAge.remove(JSON.parse(key) as Record<string, string>);
+    this.busySeries = next;
   }
 
   private recordLag(samples: LagSample[]): void {
@@ -122,13 +136,11 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
       const labels = { group: s.group, topic: s.topic, partition: String(s.partition) };
       next.add(JSON.stringify(labels));
       this.metrics.consumerLag.set(labels, s.lag);
-      this.metrics.consumerStalledSeconds.set(labels, s.assignedHere ? Math.floor(s.stalledMs / 1000) : 0);
     }
     for (const key of this.lagSeries)
       if (!next.has(key)) {
         const labels = JSON.parse(key) as Record<string, string>;
         this.metrics.consumerLag.remove(labels);
-        this.metrics.consumerStalledSeconds.remove(labels);
       }
     this.lagSeries = next;
   }

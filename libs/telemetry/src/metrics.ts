@@ -93,9 +93,9 @@ export class GanglionMetrics {
     labelNames: ['group', 'topic', 'partition'],
     registers: [this.registry],
   });
-  readonly consumerStalledSeconds = new Gauge({
-    name: 'ganglion_consumer_stalled_seconds',
-    help: 'Seconds the group has had lag on a partition assigned to this replica without committing progress (0 when healthy)',
+  readonly consumerBatchAge = new Gauge({
+    name: 'ganglion_consumer_batch_age_seconds',
+    help: 'How long this replica has been processing its current batch of a partition (absent when idle); liveness fails past GANGLION_LIVENESS_STALL_SECONDS',
     labelNames: ['group', 'topic', 'partition'],
     registers: [this.registry],
   });

@@ -41,6 +41,11 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
+  /** URL of a path on the service's health port (`/healthz`, `/readyz`). */
+  healthUrl(path: string): string {
+    return `http://127.0.0.1:${this.options.healthPort}${path}`;
+  }
+
   get running(): boolean {
     return this.child !== undefined;
   }
