@@ -244,7 +244,7 @@ function processAttributes(topic: string, info: ProcessInfo): Attributes {
  */
 export class EventTraceRegistry {
   private readonly map = new Map<string, SpanContext>();
-  constructor(private readonly capacity = 100_000) {}
+  constructor(private readonly capacity = 20_000) {}
 
   remember(eventId: string, sc: SpanContext): void {
     if (!trace.isSpanContextValid(sc)) return;
