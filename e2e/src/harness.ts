@@ -51,20 +51,40 @@ export function manifestDir(files: Record<string, string>): string {
 }
 
 /** The four services as separate processes on one broker, with a private resources topic. */
+export interface StackOptions {
+  /** Extra environment of every service (e.g. OTEL_* settings). */
+  env?: Record<string, string>;
+  /** Serve `/metrics` on a free port per service (see {@link Stack.metricsUrl}). */
+  metrics?: boolean;
+}
+
 export class Stack {
   readonly services = new Map<ServiceName, ServiceProcess>();
+  private readonly metricsPorts = new Map<ServiceName, number>();
 
   constructor(
     private readonly brokers: string,
     private readonly prefix: string,
     private readonly resourcesDir: string,
+    private readonly options: StackOptions = {},
   ) {}
+
+  /** The `/metrics` URL of a service (the stack must have been started with `metrics: true`). */
+  metricsUrl(name: ServiceName): string {
+    const port = this.metricsPorts.get(name);
+    if (!port) throw new Error(`${name} serves no metrics in this stack`);
+    return `http://127.0.0.1:${port}/metrics`;
+  }
 
   async start(): Promise<this> {
     for (const name of SERVICES) {
+      if (this.options.metrics) this.metricsPorts.set(name, await freePort());
+      const metricsPort = this.metricsPorts.get(name);
       const proc = new ServiceProcess(name, {
         healthPort: await freePort(),
+        ...(metricsPort ? { metricsPort } : {}),
         env: {
+          ...this.options.env,
           KAFKA_BROKERS: this.brokers,
           GANGLION_RESOURCES_TOPIC: `${this.prefix}-resources`,
           GANGLION_RESOURCES_DIR: this.resourcesDir,

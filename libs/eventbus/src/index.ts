@@ -12,3 +12,5 @@ export { GroupOwnership, type GroupOwnershipOptions } from './group-ownership.js
 export { TransactionalState, type TransactionalStateOptions } from './transactional-state.js';
 export { PipelinedLoop, type PipelinedLoopOptions } from './pipelined-loop.js';
 export { ExternalProducer, type ExternalKafkaSettings, type ExternalRecord } from './external-producer.js';
+export { ConsumerLagMonitor, type LagSample, type LagMonitorOptions } from './lag-monitor.js';
+export { ConsumerActivity, consumerActivity, type BusyBatch } from './consumer-activity.js';

@@ -13,6 +13,15 @@ export interface ServiceConfig {
   instanceId: string;
   /** Health endpoints port (`GANGLION_HEALTH_PORT`, default 8081; 0 disables). */
   healthPort: number;
+  /** Prometheus `/metrics` port (`GANGLION_METRICS_PORT`, default 7777 like Argo; 0 disables). */
+  metricsPort: number;
+  /**
+   * Liveness fails when a consumer assigned here has had records waiting for this long without
+   * committing progress (`GANGLION_LIVENESS_STALL_SECONDS`, default 120; 0 disables).
+   */
+  livenessStallSeconds: number;
+  /** How often consumer lag is polled (`GANGLION_LAG_POLL_MS`, default 5000). */
+  lagPollMs: number;
   /** Address servers bind to (`GANGLION_HOST`, default 0.0.0.0). */
   host: string;
   logLevel: LogLevel;
@@ -49,6 +58,9 @@ export function parseServiceConfig(service: string, env: Record<string, string |
     resourcesTopic: env['GANGLION_RESOURCES_TOPIC'] || DEFAULT_RESOURCES_TOPIC,
     instanceId: env['GANGLION_INSTANCE_ID'] || hostname(),
     healthPort: intVar(env, 'GANGLION_HEALTH_PORT', 8081, 0, 65535),
+    metricsPort: intVar(env, 'GANGLION_METRICS_PORT', 7777, 0, 65535),
+    livenessStallSeconds: intVar(env, 'GANGLION_LIVENESS_STALL_SECONDS', 120, 0, 86_400),
+    lagPollMs: intVar(env, 'GANGLION_LAG_POLL_MS', 5000, 100, 3_600_000),
     host: env['GANGLION_HOST'] || '0.0.0.0',
     logLevel: parseLogLevel(env['LOG_LEVEL']),
     secretsDir: env['GANGLION_SECRETS_DIR'] || undefined,

@@ -11,6 +11,7 @@ import { CONFIG, LOGGER } from './tokens.js';
 @Injectable()
 export class HealthService implements OnModuleInit, OnApplicationShutdown {
   private readonly checks = new Map<string, () => boolean>();
+  private readonly liveness = new Map<string, () => string | undefined>();
   private server: Server | undefined;
 
   constructor(
@@ -23,6 +24,21 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
     this.checks.set(name, check);
   }
 
+  /** Registers a liveness check: it returns why the process is not alive, or undefined. */
+  addLivenessCheck(name: string, check: () => string | undefined): void {
+    this.liveness.set(name, check);
+  }
+
+  /** Reasons the process is not alive (empty when alive). */
+  notAlive(): string[] {
+    const out: string[] = [];
+    for (const [name, check] of this.liveness) {
+      const why = check();
+      if (why) out.push(`${name}: ${why}`);
+    }
+    return out;
+  }
+
   notReady(): string[] {
     return [...this.checks].filter(([, check]) => !check()).map(([name]) => name);
   }
@@ -31,8 +47,9 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
     if (this.config.healthPort === 0) return;
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
-      if (path === '/healthz') {
-        res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      if (path === '/healthz' || path === '/livez') {
+        const dead = this.notAlive();
+        res.writeHead(dead.length ? 503 : 200, { 'Content-Type': 'text/plain' }).end(dead.length ? `not alive: ${dead.join('; ')}` : 'ok');
       } else if (path === '/readyz') {
         const pending = this.notReady();
         res.writeHead(pending.length ? 503 : 200, { 'Content-Type': 'text/plain' }).end(pending.length ? `not ready: ${pending.join(', ')}` : 'ready');

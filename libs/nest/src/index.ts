@@ -1,6 +1,7 @@
 export { parseServiceConfig, ConfigError, type ServiceConfig } from './config.js';
 export { CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
 export { HealthService } from './health.service.js';
+export { MetricsService } from './metrics.service.js';
 export { ResourceStoreService } from './resource-store.service.js';
 export { GanglionModule } from './ganglion.module.js';
 export { bootstrapService } from './bootstrap.js';

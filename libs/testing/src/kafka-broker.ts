@@ -215,15 +215,17 @@ export class KafkaBroker {
   }
 
   /**
-   * Lets the process end while the broker runs (its `beforeExit` then stops it): for a broker
-   * shared by a test file run on its own.
+   * Lets the test process end while the broker runs (it is then stopped on `beforeExit`, see
+   * shared-kafka.ts, or killed on `exit`); {@link ref} undoes it.
    */
   unref(): void {
-    const child = this.child;
-    if (!child) return;
-    child.unref();
-    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
-    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    this.child?.unref();
+    for (const stream of [this.child?.stdout, this.child?.stderr]) (stream as { unref?: () => void } | null | undefined)?.unref?.();
+  }
+
+  ref(): void {
+    this.child?.ref();
+    for (const stream of [this.child?.stdout, this.child?.stderr]) (stream as { ref?: () => void } | null | undefined)?.ref?.();
   }
 
   /** Stops the JVM (SIGTERM, then SIGKILL after 20 s); the data stays for {@link resume}. */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
 
@@ -19,13 +19,19 @@ export interface ServiceProcessOptions {
   env: Record<string, string>;
   /** Health port the service serves /readyz on. */
   healthPort: number;
+  /** Port of the service's Prometheus `/metrics` (default 0: not served, so parallel stacks never collide). */
+  metricsPort?: number;
   /** Receives each output line (stdout and stderr). */
   onLine?: (line: string) => void;
 }
 
+/** The telemetry preload every service starts with (OpenTelemetry's ESM loader hook and SDK). */
+export const TELEMETRY_REGISTER = pathToFileURL(join(REPO_ROOT, 'libs', 'telemetry', 'dist', 'register.js')).href;
+
 /**
- * A Ganglion service running as its own OS process (`node services/<name>/dist/main.js`), as
- * in production. Keeps its output lines for assertions.
+ * A Ganglion service running as its own OS process
+ * (`node --import <telemetry register> services/<name>/dist/main.js`), as in production. Keeps
+ * its output lines for assertions.
  */
 export class ServiceProcess {
   readonly lines: string[] = [];
@@ -41,6 +47,11 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
+  /** URL of a path on the service's health port (`/healthz`, `/readyz`). */
+  healthUrl(path: string): string {
+    return `http://127.0.0.1:${this.options.healthPort}${path}`;
+  }
+
   get running(): boolean {
     return this.child !== undefined;
   }
@@ -48,8 +59,16 @@ export class ServiceProcess {
   start(): this {
     const child = spawn(
       process.execPath,
-      ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', join(REPO_ROOT, 'services', this.name, 'dist', 'main.js')],
-      { env: { ...process.env, ...this.options.env, GANGLION_HEALTH_PORT: String(this.options.healthPort) }, stdio: ['ignore', 'pipe', 'pipe'] },
+      ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', '--import', TELEMETRY_REGISTER, join(REPO_ROOT, 'services', this.name, 'dist', 'main.js')],
+      {
+        env: {
+          ...process.env,
+          GANGLION_METRICS_PORT: String(this.options.metricsPort ?? 0),
+          ...this.options.env,
+          GANGLION_HEALTH_PORT: String(this.options.healthPort),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     this.child = child;
     const onData = (buf: Buffer, carry: { rest: string }): void => {

@@ -10,8 +10,13 @@ export async function kafkaBrokers(): Promise<string> {
   const fromEnv = process.env['KAFKA_BROKERS'];
   if (fromEnv) return fromEnv;
   own ??= KafkaBroker.start().then((b) => {
+    // Unreferenced, so the test process can drain and reach beforeExit; stopping takes the
+    // reference back so the broker's data directory is removed before the process ends.
     b.unref();
-    process.once('beforeExit', () => void b.destroy());
+    process.once('beforeExit', () => {
+      b.ref();
+      void b.destroy();
+    });
     return b;
   });
   return (await own).brokers;

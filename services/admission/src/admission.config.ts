@@ -34,6 +34,10 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
       resourcesTopic: '',
       instanceId: env['GANGLION_INSTANCE_ID'] || hostname(),
       healthPort,
+      // No Kafka consumers here: no lag metrics and no consumer-progress liveness.
+      metricsPort: 0,
+      livenessStallSeconds: 0,
+      lagPollMs: 5000,
       host,
       logLevel: parseLogLevel(env['LOG_LEVEL']),
       secretsDir: undefined,

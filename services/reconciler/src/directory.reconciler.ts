@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { eventBusTopic, namespaceOf, type AnyResource, type EventBus } from '@ganglion/api';
 import { BatchingProducer, busTopicConfigs, busTopics, createKafka, ensureTopics, parseBrokers, type Kafka } from '@ganglion/eventbus';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
-import type { Logger } from '@ganglion/telemetry';
+import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { loadDirectory } from './directory.source.js';
 
 /**
@@ -38,7 +38,7 @@ export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.producer = new BatchingProducer(this.kafka, { logger: this.logger });
+    this.producer = new BatchingProducer(this.kafka, { logger: this.logger, onBatch: processMetrics().batchObserver('resources') });
     await this.sync();
     this.synced = true;
     this.watcher = watch(this.dir, { recursive: true }, () => this.schedule());

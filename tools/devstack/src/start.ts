@@ -79,6 +79,8 @@ async function main(): Promise<void> {
     (name, i) =>
       new ServiceProcess(name, {
         healthPort: 18081 + i,
+        // Prometheus /metrics: reconciler 7777, ingress-webhook 7778, sensor 7779, trigger 7780.
+        metricsPort: 7777 + i,
         env: {
           KAFKA_BROKERS: brokers!,
           GANGLION_HOST: '127.0.0.1',

@@ -1,0 +1,69 @@
+import type { Consumer, Kafka } from 'kafkajs';
+
+/** A batch a consumer of this process is processing right now. */
+export interface BusyBatch {
+  group: string;
+  topic: string;
+  partition: number;
+  /** How long it has been in processing (ms). */
+  ms: number;
+}
+
+interface Entry {
+  group: string;
+  topic: string;
+  partition: number;
+  started: number;
+  consumer: Consumer;
+}
+
+/**
+ * Which batches the process's consumers are processing and since when, from the Kafka
+ * client's instrumentation events (start/end of batch processing) of every consumer created
+ * by a watched client — the consume loops need no bookkeeping of their own. A batch that
+ * stays in processing means a consumer with records to handle that makes no progress (a
+ * stuck handler, a hung target, a transaction that never commits): the liveness rule of
+ * ARCHITECTURE.md §6. An idle consumer has no batch in processing.
+ */
+export class ConsumerActivity {
+  private readonly inFlight = new Map<string, Entry>();
+  private readonly watched = new WeakSet<Kafka>();
+
+  /** Tracks every consumer `kafka.consumer(...)` creates from now on. */
+  watch(kafka: Kafka): Kafka {
+    if (this.watched.has(kafka)) return kafka;
+    this.watched.add(kafka);
+    const create = kafka.consumer.bind(kafka);
+    kafka.consumer = ((config: Parameters<Kafka['consumer']>[0]) => {
+      const consumer = create(config);
+      this.track(consumer, config.groupId);
+      return consumer;
+    }) as Kafka['consumer'];
+    return kafka;
+  }
+
+  private track(consumer: Consumer, group: string): void {
+    const e = consumer.events;
+    consumer.on(e.START_BATCH_PROCESS, ({ payload }) => {
+      this.inFlight.set(`${group}|${payload.topic}|${payload.partition}`, { group, topic: payload.topic, partition: payload.partition, started: Date.now(), consumer });
+    });
+    consumer.on(e.END_BATCH_PROCESS, ({ payload }) => {
+      this.inFlight.delete(`${group}|${payload.topic}|${payload.partition}`);
+    });
+    // A batch abandoned by a crash, a rebalance or a stop is no longer in processing.
+    const clear = (): void => {
+      for (const [key, entry] of this.inFlight) if (entry.consumer === consumer) this.inFlight.delete(key);
+    };
+    for (const ev of [e.CRASH, e.REBALANCING, e.GROUP_JOIN, e.STOP, e.DISCONNECT]) consumer.on(ev as typeof e.STOP, clear);
+  }
+
+  /** The batches in processing, oldest first. */
+  busy(now = Date.now()): BusyBatch[] {
+    return [...this.inFlight.values()]
+      .map((e) => ({ group: e.group, topic: e.topic, partition: e.partition, ms: now - e.started }))
+      .sort((a, b) => b.ms - a.ms);
+  }
+}
+
+/** The process-wide tracker (GanglionModule watches the process's Kafka clients with it). */
+export const consumerActivity = new ConsumerActivity();

@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { context, propagation } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+
+/** Paths on our own ports that never get a server span (probes and scrapes). */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/livez', '/metrics', '/health']);
+
+/**
+ * The service name: `OTEL_SERVICE_NAME`, else `ganglion-<package>` from the package.json next
+ * to the entry script (services/sensor/dist/main.js → `ganglion-sensor`).
+ */
+export function serviceNameFor(entry: string | undefined, env: Record<string, string | undefined>): string {
+  if (env['OTEL_SERVICE_NAME']) return env['OTEL_SERVICE_NAME'];
+  let dir = entry ? dirname(entry) : process.cwd();
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name) return pkg.name.replace(/^@ganglion\//, 'ganglion-').replace(/^@/, '').replace(/\//g, '-');
+    } catch {
+      // keep walking up
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return 'ganglion';
+}
+
+/** True when the OTEL_* environment names somewhere to send traces. */
+export function tracesConfigured(env: Record<string, string | undefined>): boolean {
+  const exporter = env['OTEL_TRACES_EXPORTER'];
+  if (exporter) return exporter !== 'none';
+  return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+}
+
+export interface TelemetryHandle {
+  /** Whether spans are exported. */
+  exporting: boolean;
+  serviceName: string;
+  /** Exports what is buffered, then stops. */
+  shutdown(): Promise<void>;
+}
+
+const HANDLE = Symbol.for('ganglion.telemetry');
+type WithHandle = { [HANDLE]?: TelemetryHandle };
+let started: TelemetryHandle | undefined;
+
+function publish(handle: TelemetryHandle): TelemetryHandle {
+  (globalThis as WithHandle)[HANDLE] = handle;
+  return handle;
+}
+
+/**
+ * Starts OpenTelemetry for this process (once). Export is OTLP, configured by the standard
+ * `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`, ...); when
+ * no endpoint is set nothing is exported, but the W3C trace context still flows through
+ * (an incoming trace id is kept on every hop). Metrics are not exported over OTLP: they are
+ * served in Prometheus format on `/metrics` (see metrics.ts).
+ */
+export function startTelemetry(env: Record<string, string | undefined> = process.env, entry = process.argv[1]): TelemetryHandle {
+  if (started) return started;
+  const serviceName = serviceNameFor(entry, env);
+  if (!tracesConfigured(env) || env['OTEL_SDK_DISABLED'] === 'true') {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    started = { exporting: false, serviceName, shutdown: async () => undefined };
+    return publish(started);
+  }
+  // Only traces go out over OTLP; metrics are scraped, logs are JSON lines on stdout.
+  env['OTEL_METRICS_EXPORTER'] ??= 'none';
+  env['OTEL_LOGS_EXPORTER'] ??= 'none';
+  const sdk = new NodeSDK({
+    serviceName,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '/').split('?')[0]!),
+        // Outgoing calls are the trigger's, made with fetch (undici); the OTLP exporter's own
+        // requests carry no parent and must not make spans.
+        requireParentforOutgoingSpans: true,
+      }),
+      new UndiciInstrumentation({ requireParentforSpans: true }),
+    ],
+  });
+  sdk.start();
+  let stopping: Promise<void> | undefined;
+  started = { exporting: true, serviceName, shutdown: () => (stopping ??= sdk.shutdown().catch(() => undefined)) };
+  return publish(started);
+}
+
+/** Flushes and stops telemetry if the preload started it (no-op otherwise). */
+export async function shutdownTelemetry(): Promise<void> {
+  await (globalThis as WithHandle)[HANDLE]?.shutdown();
+}
+
+/** The handle of the telemetry started by the preload, if any. */
+export function telemetryHandle(): TelemetryHandle | undefined {
+  return (globalThis as WithHandle)[HANDLE];
+}
