@@ -228,13 +228,30 @@ export class KubeApiServer {
     });
   }
 
-  private async installCrds(): Promise<void> {
+  private installCrds(): Promise<void> {
+    return this.installCrdDir(join(REPO_ROOT, 'deploy', 'crds'));
+  }
+
+  /**
+   * Installs the minimal Argo Workflows CRDs (libs/testing/crds/argo-workflows: Workflow,
+   * WorkflowTemplate, CronWorkflow, ClusterWorkflowTemplate with open schemas). Idempotent, so
+   * test files sharing the run's server may all call it.
+   */
+  installArgoWorkflowsCrds(): Promise<void> {
+    return this.installCrdDir(join(REPO_ROOT, 'libs', 'testing', 'crds', 'argo-workflows'));
+  }
+
+  /** Creates every CRD in `crdDir` (an existing one is kept) and waits until each is established. */
+  async installCrdDir(crdDir: string): Promise<void> {
     const api = this.adminConfig().makeApiClient(ApiextensionsV1Api);
-    const crdDir = join(REPO_ROOT, 'deploy', 'crds');
     const names: string[] = [];
     for (const f of readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort()) {
       for (const doc of loadAllYaml(readFileSync(join(crdDir, f), 'utf8')) as V1CustomResourceDefinition[]) {
-        await api.createCustomResourceDefinition({ body: doc });
+        try {
+          await api.createCustomResourceDefinition({ body: doc });
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409) throw err;
+        }
         names.push(doc.metadata!.name!);
       }
     }
