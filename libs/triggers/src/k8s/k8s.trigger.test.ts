@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { StandardK8STrigger, Trigger } from '@ganglion/api';
-import { kubeApiServer, waitFor, type KubeApiServer } from '@ganglion/testing';
+import { parseManifests, type Sensor, type StandardK8STrigger, type Trigger } from '@ganglion/api';
+import { kubeApiServer, REPO_ROOT, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { context, event, RecordingServer, secretsDir } from '../fixtures/trigger.fixtures.js';
 import { KubeAccess } from '../common/kube.objects.js';
 import { ACTION_ID_ANNOTATION, deterministicName, type KubeObject, KubeRest } from '../common/kube.rest.js';
@@ -179,5 +179,20 @@ describe('k8s trigger against a real API server', () => {
     assert.match(!failed.ok ? failed.error : '', /not seen within the backoff/);
     const tolerated = await plugin.execute(t, trig(t, { k8s: { ...short.k8s, errorOnBackoffTimeout: false } }), events, ctxFor());
     assert.equal(tolerated.ok, true);
+  });
+
+  it("docs/triggers/k8s.md's example Sensor runs as written", async () => {
+    const text = readFileSync(join(REPO_ROOT, 'docs', 'triggers', 'k8s.md'), 'utf8');
+    const sensor = parseManifests(/```yaml\n([\s\S]*?)```/.exec(text)![1]!)[0]!.resource as Sensor;
+    const push = { push: event({ body: { message: 'deployed' } }) };
+    const ctx = ctxFor();
+    for (const t of sensor.spec.triggers) {
+      const r = await plugin.execute(t.template.k8s!, t, push, { ...ctx, triggerName: t.template.name });
+      assert.equal(r.ok, true, JSON.stringify(r));
+    }
+    const created = await rest.get('v1', 'ConfigMap', ns, deterministicName('push-', ctx.actionId));
+    assert.equal((created['data'] as Record<string, string>)['message'], 'deployed');
+    assert.equal(created.metadata!.labels!['events.argoproj.io/trigger'], 'record-push');
+    assert.equal(((await rest.get('v1', 'ConfigMap', ns, 'last-push'))['data'] as Record<string, string>)['message'], 'deployed');
   });
 });
