@@ -1,8 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { ArgoWorkflowTrigger, Trigger } from '@ganglion/api';
-import { kubeApiServer, type KubeApiServer } from '@ganglion/testing';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseManifests, type ArgoWorkflowTrigger, type Sensor, type Trigger } from '@ganglion/api';
+import { kubeApiServer, REPO_ROOT, type KubeApiServer } from '@ganglion/testing';
 import { context, event, RecordingServer } from '../fixtures/trigger.fixtures.js';
 import { KubeAccess } from '../common/kube.objects.js';
 import { ACTION_ID_ANNOTATION, deterministicName, type KubeObject, KubeRest } from '../common/kube.rest.js';
@@ -170,5 +172,23 @@ describe('argoWorkflow trigger against a real API server with the Argo Workflows
   it('parses the argo CLI arguments it supports and rejects the others', () => {
     assert.deepEqual(parseArgs(['-p', 'a=1', '--parameter=b=2=3', '--memoized']), { parameters: [{ name: 'a', value: '1' }, { name: 'b', value: '2=3' }], memoized: true, restartSuccessful: false });
     assert.throws(() => parseArgs(['--serviceaccount', 'x']), /not supported/);
+  });
+
+  it("docs/triggers/argo-workflow.md's example Sensor runs as written", async () => {
+    await create({ apiVersion: GV, kind: 'WorkflowTemplate', metadata: { name: 'deploy' }, spec: { entrypoint: 'main', arguments: { parameters: [{ name: 'env' }] }, templates: [{ name: 'main' }] } }, 'workflowtemplates');
+    const text = readFileSync(join(REPO_ROOT, 'docs', 'triggers', 'argo-workflow.md'), 'utf8');
+    const sensor = parseManifests(/```yaml\n([\s\S]*?)```/.exec(text)![1]!)[0]!.resource as Sensor;
+    const push = { push: event({ body: { revision: 'abc123' } }) };
+    const ctx = ctxFor();
+    for (const t of sensor.spec.triggers) {
+      const r = await plugin.execute(t.template.argoWorkflow!, t, push, { ...ctx, triggerName: t.template.name });
+      assert.equal(r.ok, true, JSON.stringify(r));
+    }
+    const build = await getWf(deterministicName('build-', ctx.actionId));
+    assert.deepEqual((build['spec'] as { arguments: unknown }).arguments, { parameters: [{ name: 'revision', value: 'abc123' }] });
+    assert.equal(build.metadata!.labels!['events.argoproj.io/trigger'], 'build');
+    const deploy = await getWf(deterministicName('deploy-', ctx.actionId));
+    assert.deepEqual((deploy['spec'] as Spec)['workflowTemplateRef'], { name: 'deploy' });
+    assert.deepEqual((deploy['spec'] as Spec)['arguments'], { parameters: [{ name: 'env', value: 'prod' }] });
   });
 });
