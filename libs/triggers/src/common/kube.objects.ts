@@ -42,7 +42,7 @@ export async function fetchSource(source: ArtifactLocation | undefined, ctx: Tri
       tls: { rejectUnauthorized: source.url.verifyCert !== false },
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    if (res.status >= 400) {
+    if (res.status >= 300) {
       const err = new KubeApiError(res.status, 'SourceFetch', `GET ${source.url.path} → HTTP ${res.status}`);
       if (res.status < 500) throw new TemplateError(err.message);
       throw err;
@@ -145,7 +145,10 @@ export async function waitForLabels(kube: KubeRest, obj: KubeObject, policy: K8S
 /** Turns an error of a Kubernetes trigger into an attempt result. */
 export function kubeFailure(err: unknown, what: string): TriggerResult {
   if (err instanceof TemplateError) return { ok: false, error: `${what}: ${err.message}`, retryable: false };
-  if (err instanceof KubeApiError) return { ok: false, error: `${what}: ${err.message}`, retryable: err.retryable || err.code === 0 };
+  if (err instanceof KubeApiError) {
+    const hint = err.code === 403 ? ' (grant the trigger service account this access: see docs/triggers/k8s.md#rbac)' : '';
+    return { ok: false, error: `${what}: ${err.message}${hint}`, retryable: err.retryable };
+  }
   const e = err as Error & { code?: string };
   return { ok: false, error: `${what}: ${e.code ? `${e.code}: ` : ''}${e.message}`, retryable: true };
 }

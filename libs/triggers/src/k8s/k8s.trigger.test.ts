@@ -7,6 +7,7 @@ import { parseManifests, type Sensor, type StandardK8STrigger, type Trigger } fr
 import { kubeApiServer, REPO_ROOT, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { context, event, RecordingServer, secretsDir } from '../fixtures/trigger.fixtures.js';
 import { KubeAccess } from '../common/kube.objects.js';
+import { loadKubeConfig } from '@ganglion/k8s';
 import { ACTION_ID_ANNOTATION, deterministicName, type KubeObject, KubeRest } from '../common/kube.rest.js';
 import { createK8sTrigger } from './k8s.trigger.js';
 
@@ -194,5 +195,18 @@ describe('k8s trigger against a real API server', () => {
     assert.equal((created['data'] as Record<string, string>)['message'], 'deployed');
     assert.equal(created.metadata!.labels!['events.argoproj.io/trigger'], 'record-push');
     assert.equal(((await rest.get('v1', 'ConfigMap', ns, 'last-push'))['data'] as Record<string, string>)['message'], 'deployed');
+  });
+
+  it('without RBAC for the kind the action fails without retry, pointing at the grants', async () => {
+    const weak = createK8sTrigger({ kube: new KubeAccess(() => loadKubeConfig(kube.userKubeconfig('ganglion-test-no-grants'))) });
+    try {
+      const t: StandardK8STrigger = { source: { resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'denied-' } } } };
+      const r = await weak.execute(t, trig(t), events, ctxFor());
+      assert.equal(r.ok, false);
+      assert.equal(!r.ok && r.retryable, false);
+      assert.match(!r.ok ? r.error : '', /HTTP 403.*docs\/triggers\/k8s\.md#rbac/);
+    } finally {
+      await weak.close?.();
+    }
   });
 });
