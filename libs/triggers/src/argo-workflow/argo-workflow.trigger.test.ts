@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseManifests, type ArgoWorkflowTrigger, type Sensor, type Trigger } from '@ganglion/api';
-import { kubeApiServer, REPO_ROOT, type KubeApiServer } from '@ganglion/testing';
+import { kubeApiServer, REPO_ROOT, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { context, event, RecordingServer } from '../fixtures/trigger.fixtures.js';
 import { KubeAccess } from '../common/kube.objects.js';
 import { ACTION_ID_ANNOTATION, deterministicName, type KubeObject, KubeRest } from '../common/kube.rest.js';
@@ -190,5 +190,19 @@ describe('argoWorkflow trigger against a real API server with the Argo Workflows
     const deploy = await getWf(deterministicName('deploy-', ctx.actionId));
     assert.deepEqual((deploy['spec'] as Spec)['workflowTemplateRef'], { name: 'deploy' });
     assert.deepEqual((deploy['spec'] as Spec)['arguments'], { parameters: [{ name: 'env', value: 'prod' }] });
+  });
+
+  it('policy.k8s waits on the submitted Workflow until the controller labels it completed', async () => {
+    const ctx = ctxFor();
+    const t: ArgoWorkflowTrigger = { source: { resource: workflow('', {}, {}) } };
+    (t.source.resource as KubeObject).metadata = { generateName: 'waited-' };
+    const policy = { k8s: { labels: { 'workflows.argoproj.io/completed': 'true' }, backoff: { duration: '50ms', factor: 1, steps: 200 }, errorOnBackoffTimeout: true } };
+    const running = plugin.execute(t, { ...trig(t), policy } as Trigger, events, ctx);
+    const name = deterministicName('waited-', ctx.actionId);
+    await waitFor(async () => (await rest.find(GV, 'Workflow', ns, name)) !== undefined, { timeoutMs: 10_000, intervalMs: 20, what: 'the submitted Workflow' });
+    await rest.request('PATCH', `/apis/${GV}/namespaces/${ns}/workflows/${name}`, { metadata: { labels: { 'workflows.argoproj.io/completed': 'true' } } }, 'application/merge-patch+json');
+    const r = await running;
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.match(r.ok ? r.detail : '', /labels matched/);
   });
 });

@@ -209,4 +209,24 @@ describe('k8s trigger against a real API server', () => {
       await weak.close?.();
     }
   });
+
+  it('creates a Namespace (cluster-scoped) from generateName, and liveObject applies parameters to the live object', async () => {
+    const ctx = ctxFor();
+    const nsT: StandardK8STrigger = { source: { resource: { apiVersion: 'v1', kind: 'Namespace', metadata: { generateName: 'ganglion-made-', namespace: 'ignored' } } } };
+    const r = await plugin.execute(nsT, trig(nsT), events, ctx);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    const made = await rest.get('v1', 'Namespace', undefined, deterministicName('ganglion-made-', ctx.actionId));
+    assert.equal(made.metadata!.labels!['events.argoproj.io/sensor'], 'orders');
+
+    await rest.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'live' }, data: { a: 'live-value', b: 'old' } });
+    const t: StandardK8STrigger = {
+      operation: 'update',
+      liveObject: true,
+      source: { resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'live' }, data: { a: 'from-source' } } },
+      parameters: [{ src: { dependencyName: 'dep', dataKey: 'greeting' }, dest: 'data.b' }],
+    };
+    assert.equal((await plugin.execute(t, trig(t), events, ctxFor())).ok, true);
+    // The source only named the object: its data.a did not overwrite the live value.
+    assert.deepEqual((await rest.get('v1', 'ConfigMap', ns, 'live'))['data'], { a: 'live-value', b: 'hello' });
+  });
 });
