@@ -11,6 +11,7 @@ import { REPO_ROOT, kubeApiServer } from '@ganglion/testing';
  */
 async function install(mode: 'namespaced' | 'cluster'): Promise<{ ns: string; can: (sa: string, verb: string, resource: string, where: string) => boolean }> {
   const kube = await kubeApiServer();
+  await kube.installArgoWorkflowsCrds(); // the trigger's grants name Argo Workflows' kinds
   const ns = await kube.namespace(`ganglion-${mode}`);
   for (const file of ['reconciler.yaml', 'data-plane.yaml']) {
     let text = readFileSync(join(REPO_ROOT, 'deploy', 'rbac', mode, file), 'utf8').replace(/namespace: ganglion$/gm, `namespace: ${ns}`);
@@ -38,6 +39,12 @@ test('namespaced install: least privilege in the one namespace, nothing elsewher
     assert.ok(!can('ganglion-data-plane', verb, res, where), `data plane cannot ${verb} ${res} in ${where}`);
   assert.ok(!can('ganglion-admission', 'get', 'secrets', '.'));
   assert.ok(!can('ganglion-admission', 'get', 'sensors.argoproj.io', '.'));
+  // The trigger service: referenced Secrets, source ConfigMaps and Argo Workflows, in its namespace only.
+  for (const [verb, res] of [['get', 'secrets'], ['get', 'configmaps'], ['create', 'workflows.argoproj.io'], ['update', 'workflows.argoproj.io'], ['get', 'workflowtemplates.argoproj.io'], ['get', 'cronworkflows.argoproj.io']] as const)
+    assert.ok(can('ganglion-trigger', verb, res, '.'), `trigger can ${verb} ${res}`);
+  for (const [verb, res, where] of [['list', 'secrets', '.'], ['delete', 'workflows.argoproj.io', '.'], ['create', 'workflows.argoproj.io', 'default'], ['create', 'jobs.batch', '.']] as const)
+    assert.ok(!can('ganglion-trigger', verb, res, where), `trigger cannot ${verb} ${res} in ${where}`);
+  assert.ok(!can('ganglion-data-plane', 'create', 'workflows.argoproj.io', '.'));
 });
 
 test('cluster-wide install: the argoproj.io kinds everywhere, the Lease only at home', async () => {
@@ -52,6 +59,9 @@ test('cluster-wide install: the argoproj.io kinds everywhere, the Lease only at 
   assert.ok(!can(rec, 'delete', 'sensors.argoproj.io', 'default'));
   assert.ok(can('ganglion-data-plane', 'get', 'secrets', 'default'));
   assert.ok(!can('ganglion-data-plane', 'list', 'secrets', '*'));
+  assert.ok(can('ganglion-trigger', 'create', 'workflows.argoproj.io', 'default'));
+  assert.ok(can('ganglion-trigger', 'get', 'secrets', 'default'));
+  assert.ok(!can('ganglion-trigger', 'delete', 'workflows.argoproj.io', 'default'));
 });
 
 test('the control-plane manifests are accepted by the API server (server-side dry run)', async () => {

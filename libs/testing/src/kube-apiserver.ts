@@ -4,7 +4,7 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, 
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { MissingPrerequisiteError } from './kafka-broker.js';
 import { freePort } from './ports.js';
 import { REPO_ROOT } from './service-process.js';
@@ -228,14 +228,33 @@ export class KubeApiServer {
     });
   }
 
-  private async installCrds(): Promise<void> {
+  private installCrds(): Promise<void> {
+    return this.installCrdDir(join(REPO_ROOT, 'deploy', 'crds'));
+  }
+
+  /**
+   * Installs the minimal Argo Workflows CRDs (libs/testing/crds/argo-workflows: Workflow,
+   * WorkflowTemplate, CronWorkflow, ClusterWorkflowTemplate with open schemas). Idempotent, so
+   * test files sharing the run's server may all call it.
+   */
+  installArgoWorkflowsCrds(): Promise<void> {
+    return this.installCrdDir(join(REPO_ROOT, 'libs', 'testing', 'crds', 'argo-workflows'));
+  }
+
+  /** Creates every CRD in `crdDir` (an existing one is kept) and waits until each is established. */
+  async installCrdDir(crdDir: string): Promise<void> {
     const api = this.adminConfig().makeApiClient(ApiextensionsV1Api);
-    const crdDir = join(REPO_ROOT, 'deploy', 'crds');
     const names: string[] = [];
+    const docs: V1CustomResourceDefinition[] = [];
     for (const f of readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort()) {
       for (const doc of loadAllYaml(readFileSync(join(crdDir, f), 'utf8')) as V1CustomResourceDefinition[]) {
-        await api.createCustomResourceDefinition({ body: doc });
+        try {
+          await api.createCustomResourceDefinition({ body: doc });
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409) throw err;
+        }
         names.push(doc.metadata!.name!);
+        docs.push(doc);
       }
     }
     for (const name of names)
@@ -245,6 +264,17 @@ export class KubeApiServer {
           return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
         },
         { timeoutMs: 30_000, intervalMs: 100, what: `CRD ${name} established` },
+      );
+    // Established is not yet "in discovery": clients that map kinds to resources need that too.
+    const objects = this.adminConfig().makeApiClient(CustomObjectsApi);
+    for (const doc of docs)
+      await waitFor(
+        async () => {
+          const v = doc.spec.versions.find((x) => x.served)?.name ?? doc.spec.versions[0]!.name;
+          const list = (await objects.getAPIResources({ group: doc.spec.group, version: v }).catch(() => undefined)) as { resources?: { kind: string }[] } | undefined;
+          return list?.resources?.some((r) => r.kind === doc.spec.names.kind) ?? false;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: `kind ${doc.spec.names.kind} in API discovery` },
       );
   }
 

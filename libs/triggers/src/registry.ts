@@ -1,10 +1,14 @@
 import type { TriggerType } from '@ganglion/api';
 import type { Logger } from '@ganglion/telemetry';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createArgoWorkflowTrigger, type ArgoServerOptions } from './argo-workflow/argo-workflow.trigger.js';
 import { createAwsLambdaTrigger } from './aws-lambda/aws-lambda.trigger.js';
 import { HttpClient } from './common/http.client.js';
+import { KubeAccess } from './common/kube.objects.js';
 import { createCustomTrigger } from './custom/custom.trigger.js';
 import { createEmailTrigger } from './email/email.trigger.js';
 import { createHttpTrigger } from './http/http.trigger.js';
+import { createK8sTrigger } from './k8s/k8s.trigger.js';
 import { createKafkaTrigger } from './kafka/kafka.trigger.js';
 import { createLogTrigger } from './log/log.trigger.js';
 import { createNatsTrigger } from './nats/nats.trigger.js';
@@ -22,10 +26,18 @@ export interface TriggerRegistryOptions {
   lambdaEndpoint?: string;
   /** Verify SMTP servers' certificates (default true). */
   smtpRejectUnauthorized?: boolean;
+  /**
+   * Loads the Kubernetes client configuration for the k8s and argoWorkflow triggers, called on
+   * their first use (the service passes `loadKubeConfig(GANGLION_KUBECONFIG)`: the file, else
+   * in-cluster). Without it those triggers fail with a message saying so.
+   */
+  kubeConfig?: () => KubeConfig;
+  /** Argo Server HTTP API for argoWorkflow `retry` and `resubmit --memoized` (`GANGLION_ARGO_SERVER_URL`). */
+  argoServer?: ArgoServerOptions;
 }
 
 /** Trigger types this build executes against their targets (the others report `unsupported`). */
-export const EXECUTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom'] as const satisfies readonly TriggerType[];
+export const EXECUTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom', 'k8s', 'argoWorkflow'] as const satisfies readonly TriggerType[];
 
 /**
  * The plugin of every trigger type, by template key. `satisfies Record<TriggerType, …>` makes a
@@ -34,6 +46,7 @@ export const EXECUTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 
  */
 export function createTriggerRegistry(options: TriggerRegistryOptions) {
   const http = new HttpClient();
+  const kube = new KubeAccess(options.kubeConfig);
   return {
     log: createLogTrigger(),
     http: createHttpTrigger(http),
@@ -44,8 +57,8 @@ export function createTriggerRegistry(options: TriggerRegistryOptions) {
     awsLambda: createAwsLambdaTrigger(options.lambdaEndpoint ? { endpoint: options.lambdaEndpoint } : {}),
     openWhisk: createOpenWhiskTrigger(http),
     custom: createCustomTrigger(),
-    k8s: createUnsupportedTrigger('k8s', 'Kubernetes object triggers arrive with the Kubernetes API integration'),
-    argoWorkflow: createUnsupportedTrigger('argoWorkflow', 'Argo Workflow triggers arrive with the Kubernetes API integration'),
+    k8s: createK8sTrigger({ kube, http }),
+    argoWorkflow: createArgoWorkflowTrigger({ kube, http, ...(options.argoServer ? { argoServer: options.argoServer } : {}) }),
     pulsar: createUnsupportedTrigger('pulsar', 'no Pulsar client or test peer in this build'),
     azureEventHubs: createUnsupportedTrigger('azureEventHubs', 'no Azure Event Hubs client or test peer in this build'),
     azureServiceBus: createUnsupportedTrigger('azureServiceBus', 'no Azure Service Bus client or test peer in this build'),

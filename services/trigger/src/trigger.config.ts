@@ -12,6 +12,17 @@ export interface TriggerServiceConfig {
   slackApiUrl: string | undefined;
   /** Lambda endpoint override (`GANGLION_AWS_LAMBDA_ENDPOINT`). */
   lambdaEndpoint: string | undefined;
+  /**
+   * Kubeconfig file for the k8s and argoWorkflow triggers (`GANGLION_KUBECONFIG`); unset: the
+   * in-cluster service account, else `$KUBECONFIG`/`~/.kube/config` (loaded on first use).
+   */
+  kubeconfig: string | undefined;
+  /** Argo Server base URL for argoWorkflow retry / resubmit --memoized (`GANGLION_ARGO_SERVER_URL`). */
+  argoServerUrl: string | undefined;
+  /** Bearer token for the Argo Server (`GANGLION_ARGO_SERVER_TOKEN`, e.g. from a Secret via env). */
+  argoServerToken: string | undefined;
+  /** Verify the Argo Server's certificate (`GANGLION_ARGO_SERVER_INSECURE=true` turns it off). */
+  argoServerInsecure: boolean;
 }
 
 function intVar(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
@@ -33,6 +44,13 @@ function urlVar(env: Record<string, string | undefined>, name: string): string |
   return raw;
 }
 
+function boolVar(env: Record<string, string | undefined>, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return false;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
 export function parseTriggerConfig(env: Record<string, string | undefined>): TriggerServiceConfig {
   return {
     concurrencyPerTrigger: intVar(env, 'GANGLION_TRIGGER_CONCURRENCY', 1, 1, 1024),
@@ -40,5 +58,9 @@ export function parseTriggerConfig(env: Record<string, string | undefined>): Tri
     maxBufferedPerTrigger: intVar(env, 'GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER', 1_000, 1, 1_000_000),
     slackApiUrl: urlVar(env, 'GANGLION_SLACK_API_URL'),
     lambdaEndpoint: urlVar(env, 'GANGLION_AWS_LAMBDA_ENDPOINT'),
+    kubeconfig: env['GANGLION_KUBECONFIG'] || undefined,
+    argoServerUrl: urlVar(env, 'GANGLION_ARGO_SERVER_URL'),
+    argoServerToken: env['GANGLION_ARGO_SERVER_TOKEN'] || undefined,
+    argoServerInsecure: boolVar(env, 'GANGLION_ARGO_SERVER_INSECURE'),
   };
 }

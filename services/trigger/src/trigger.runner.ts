@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { eventBusTopic, type EventBus } from '@ganglion/api';
 import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
 import { BatchingProducer, busTopics, PipelinedLoop, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
-import { createSecretResolver } from '@ganglion/k8s';
+import { createSecretResolver, loadKubeConfig } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import { closeTriggerRegistry, createTriggerRegistry, TriggerExecutor, type ActionOutcome, type TriggerRegistry } from '@ganglion/triggers';
@@ -41,6 +41,11 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
       logger,
       ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
       ...(settings.lambdaEndpoint ? { lambdaEndpoint: settings.lambdaEndpoint } : {}),
+      // Loaded when a k8s or argoWorkflow trigger first runs: a service without them needs no cluster.
+      kubeConfig: () => loadKubeConfig(settings.kubeconfig),
+      ...(settings.argoServerUrl
+        ? { argoServer: { url: settings.argoServerUrl, ...(settings.argoServerToken ? { token: settings.argoServerToken } : {}), rejectUnauthorized: !settings.argoServerInsecure } }
+        : {}),
     });
     this.executor = new TriggerExecutor({
       plugins: this.registry,

@@ -6,7 +6,7 @@ import type { Trigger } from '@ganglion/api';
 import type { ActionRecord, DeadLetterRecord, OutcomeRecord } from '@ganglion/core';
 import { busTopicConfigs, busTopics, createKafka, ensureTopics, resourcesTopicConfig, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { freePort, kafkaBrokers, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
+import { freePort, kafkaBrokers, kubeApiServer, ServiceProcess, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
 
 interface Hit {
   url: string;
@@ -30,6 +30,7 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
   let brokers: string;
   let service: ServiceProcess;
   let healthPort = 0;
+  let kube: KubeApiServer;
   const outcomes: OutcomeRecord[] = [];
   const dead: DeadLetterRecord[] = [];
   const hits: Hit[] = [];
@@ -49,7 +50,7 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
   const startService = async (): Promise<ServiceProcess> => {
     const proc = new ServiceProcess('trigger', {
       healthPort,
-      env: { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: resourcesTopic, GANGLION_INSTANCE_ID: `${prefix}-0`, GANGLION_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      env: { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: resourcesTopic, GANGLION_INSTANCE_ID: `${prefix}-0`, GANGLION_HOST: '127.0.0.1', LOG_LEVEL: 'warn', GANGLION_KUBECONFIG: kube.kubeconfigPath },
     }).start();
     await proc.ready(90_000);
     return proc;
@@ -91,6 +92,7 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
   const outcomeOf = (id: string) => outcomes.find((o) => o.kind === 'action' && o.actionId === id) as Extract<OutcomeRecord, { kind: 'action' }> | undefined;
 
   before(async () => {
+    kube = await kubeApiServer();
     brokers = await kafkaBrokers();
     kafka = createKafka({ brokers: brokers.split(','), clientId: 'trigger-service-test', logger });
     const admin = kafka.admin();
@@ -187,5 +189,28 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
     second.res.writeHead(200).end();
     await waitFor(() => outcomeOf(a.actionId)?.status === 'succeeded', { timeoutMs: 30_000, what: 'the outcome after the restart' });
     assert.equal(outcomes.filter((o) => o.kind === 'action' && o.actionId === a.actionId).length, 1);
+  });
+
+  it('k8s trigger: a crash while the action waits on policy.k8s re-runs it, and the object is created once', async () => {
+    const ns = await kube.namespace('trigsvc-k8s');
+    const trigger = {
+      template: { name: 'k8s-crash', k8s: { source: { resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'crash-', namespace: ns }, data: { a: '1' } } } } },
+      policy: { k8s: { labels: { ready: 'yes' }, backoff: { duration: '200ms', factor: 1, steps: 600 }, errorOnBackoffTimeout: true } },
+    } as Trigger;
+    const a = await send(trigger);
+    const createdOk = () => kube.writes().filter((w) => w.verb === 'create' && w.objectRef?.namespace === ns && w.objectRef?.resource === 'configmaps' && w.responseStatus?.code === 201);
+    await waitFor(() => createdOk().length === 1, { timeoutMs: 60_000, what: 'the ConfigMap to be created' });
+    await service.stop('SIGKILL');
+    service = await startService();
+    // The re-run tries to create the same deterministic name: AlreadyExists on its own object.
+    await waitFor(() => kube.writes().some((w) => w.verb === 'create' && w.objectRef?.namespace === ns && w.responseStatus?.code === 409), { timeoutMs: 90_000, what: 'the re-run after the restart' });
+    const name = createdOk()[0]!.objectRef!.name!;
+    assert.equal(kube.kubectl(['-n', ns, 'label', 'configmap', name, 'ready=yes']).status, 0);
+    await waitFor(() => outcomeOf(a.actionId)?.status === 'succeeded', { timeoutMs: 30_000, what: 'the outcome after the label appeared' });
+    assert.equal(createdOk().length, 1);
+    const list = JSON.parse(kube.kubectl(['-n', ns, 'get', 'configmaps', '-o', 'json']).stdout) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
+    const made = list.items.filter((c) => c.metadata.name.startsWith('crash-'));
+    assert.equal(made.length, 1);
+    assert.equal(made[0]!.metadata.labels?.['events.argoproj.io/trigger'], 'k8s-crash');
   });
 });

@@ -149,6 +149,14 @@ describe('Helm charts', () => {
     assert.ok(can('rel-sensor', 'get', 'secrets'));
     assert.ok(!can('rel-sensor', 'list', 'secrets'));
     assert.ok(!can('rel-admission', 'get', 'secrets'));
+    // The trigger: what its k8s and argoWorkflow triggers touch by default, nothing more.
+    await kube.installArgoWorkflowsCrds();
+    assert.ok(can('rel-trigger', 'create', 'workflows.argoproj.io'));
+    assert.ok(can('rel-trigger', 'get', 'workflowtemplates.argoproj.io'));
+    assert.ok(can('rel-trigger', 'get', 'configmaps'));
+    assert.ok(!can('rel-trigger', 'delete', 'workflows.argoproj.io'));
+    assert.ok(!can('rel-trigger', 'create', 'jobs.batch'));
+    assert.ok(!can('rel-sensor', 'create', 'workflows.argoproj.io'));
   });
 
   it('rendering without Kafka brokers fails with a message naming the value', () => {

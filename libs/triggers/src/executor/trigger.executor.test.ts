@@ -122,7 +122,18 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     assert.equal(sink.calls.slice(before)[0]?.url, '/wrong-right');
   });
 
-  for (const type of ['pulsar', 'azureEventHubs', 'azureServiceBus', 'k8s', 'argoWorkflow'] as const) {
+  for (const type of ['k8s', 'argoWorkflow'] as const) {
+    it(`${type}: without a Kubernetes client configured, fails at once saying so`, async () => {
+      const h = make();
+      const { done } = await h.executor.submit(action({ template: { name: 'k', [type]: { source: { inline: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n' } } }, retryStrategy: { steps: 3, duration: '10ms' } } as unknown as Trigger));
+      await done;
+      assert.equal(h.outcomes[0]!.status, 'failed');
+      assert.equal(h.outcomes[0]!.attempts, 1);
+      assert.match(h.outcomes[0]!.detail, /no Kubernetes API is configured/);
+    });
+  }
+
+  for (const type of ['pulsar', 'azureEventHubs', 'azureServiceBus'] as const) {
     it(`${type}: reported as unsupported with a clear message, kept on the DLQ, never silently skipped`, async () => {
       const h = make();
       const { done } = await h.executor.submit(action({ template: { name: 'u', [type]: { url: 'x' } } } as unknown as Trigger));
