@@ -64,6 +64,8 @@ export class ObjectInformer {
   private failures = 0;
   private listed = false;
   private generation = 0;
+  /** The watch reported an error other than "410 Gone" (retried with backoff, not at once). */
+  private watchError: string | undefined;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -122,6 +124,7 @@ export class ObjectInformer {
   private onWatchEvent(phase: string, obj: RawObject & { code?: number }): void {
     if (phase === 'ERROR') {
       if (obj.code === 410) this.resourceVersion = '';
+      else this.watchError = `watch error ${obj.code ?? ''}: ${(obj as { message?: string }).message ?? ''}`;
       return;
     }
     if (phase === 'BOOKMARK') {
@@ -142,6 +145,12 @@ export class ObjectInformer {
     if (e && (e.statusCode === 410 || e.code === 410)) this.resourceVersion = '';
     if (e && e.name !== 'TimeoutError' && e.name !== 'AbortError' && !(e.statusCode === 410 || e.code === 410)) {
       this.fail(gen, err);
+      return;
+    }
+    if (this.watchError) {
+      const message = this.watchError;
+      this.watchError = undefined;
+      this.fail(gen, new Error(message));
       return;
     }
     // A normal end (server timeout, inactivity, expired version): resume at once.
