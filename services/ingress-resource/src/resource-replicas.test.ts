@@ -100,7 +100,7 @@ describe('ingress-resource: two replicas, one owner, handover on SIGKILL', { tim
   const of = (name: string): Seen[] => seen.filter((s) => s.name === name);
 
   it('one replica owns the informer; each change is published once', async () => {
-    await waitFor(() => owner() !== undefined, { timeoutMs: 60_000, what: 'an owner' });
+    await waitFor(() => owner()?.records().some((l) => l['msg'] === 'resource source watching'), { timeoutMs: 60_000, what: 'an owner watching' });
     kubectl('create', 'configmap', 'one', '--from-literal=k=v1');
     kubectl('patch', 'configmap', 'one', '--type', 'merge', '-p', '{"data":{"k":"v2"}}');
     kubectl('create', 'configmap', 'sentinel-1');

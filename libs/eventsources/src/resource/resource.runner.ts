@@ -85,7 +85,10 @@ export class ResourceRunner implements OwnedRunner {
         this.kc ??= loadKubeConfig(this.host.kubeconfig);
         const informer = this.watch(ev, this.kc);
         this.running.set(ev.id, { fingerprint: ev.fingerprint, informer });
-        await informer.start().catch((err: unknown) => this.host.logger.error('resource source: listing failed; retrying', { event: ev.id, error: describeError(err) }));
+        await informer
+          .start()
+          .then(() => this.host.logger.info('resource source watching', { event: ev.id, objects: informer.list().length }))
+          .catch((err: unknown) => this.host.logger.error('resource source: listing failed; retrying', { event: ev.id, error: describeError(err) }));
       } catch (err) {
         this.host.logger.error('resource source not started; retrying in 5 s', { event: ev.id, error: describeError(err) });
         this.retryLater();
