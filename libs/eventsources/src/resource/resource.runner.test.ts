@@ -116,6 +116,7 @@ describe('resource source', { timeout: 300_000 }, () => {
     assert.deepEqual(names('prefix'), ['keep-bluex', 'keep-red']);
     assert.deepEqual(names('deletes'), ['f-db']);
     assert.ok(events('filtered', 'deletes').every((r) => data(r).type === 'DELETE'));
+    assert.deepEqual(Object.keys(events('filtered', 'prefix')[0]!.data as object), ['type', 'body', 'oldBody', 'group', 'version', 'resource'], 'no metadata key when none is configured');
   });
 
   it('builds label selectors as Kubernetes does and rejects invalid ones', () => {
@@ -129,7 +130,7 @@ describe('resource source', { timeout: 300_000 }, () => {
     assert.throws(() => labelSelector([{ key: 'bad key', value: 'x' }]), /label key/);
   });
 
-  it('afterStart ignores objects that existed before the source started; an unchanged re-list is no event', async () => {
+  it('afterStart and createdBy: afterStart ignores objects that existed before the source started; an unchanged re-list is no event', async () => {
     const before = await core.createNamespacedConfigMap({ namespace: ns, body: cm('pre-existing') });
     const createdAt = new Date(before.metadata!.creationTimestamp!).getTime();
     // Timestamps have second precision: start in a later second than the object's creation.
@@ -139,25 +140,29 @@ describe('resource source', { timeout: 300_000 }, () => {
         resource: {
           fresh: { namespace: ns, version: 'v1', resource: 'configmaps', eventTypes: ['ADD', 'UPDATE'], filter: { afterStart: true } },
           everything: { namespace: ns, version: 'v1', resource: 'configmaps', eventTypes: ['ADD', 'UPDATE'] },
+          createdby: { namespace: ns, version: 'v1', resource: 'configmaps', eventTypes: ['ADD', 'UPDATE'], filter: { createdBy: new Date(createdAt).toISOString() } },
         },
       }),
     );
     const runner = runners[0] ?? (await newRunner());
-    await waitFor(() => runner.informer('default/late:fresh')?.hasSynced === true && runner.informer('default/late:everything')?.hasSynced === true, { what: 'informers synced' });
+    await waitFor(() => ['fresh', 'everything', 'createdby'].every((e) => runner.informer(`default/late:${e}`)?.hasSynced === true), { what: 'informers synced' });
     const names = (e: string): string[] => events('late', e).map((r) => `${data(r).type}:${data(r).body.metadata.name}`);
     const existing = (await core.listNamespacedConfigMap({ namespace: ns })).items.length;
     await waitFor(() => events('late', 'everything').length === existing, { what: 'the initial list reported' });
     assert.ok(names('everything').includes('ADD:pre-existing'), 'without afterStart the initial list reports existing objects');
     assert.equal(names('fresh').length, 0);
-    const countBefore = bus.from('late').length;
+    const both = (): number => events('late', 'fresh').length + events('late', 'everything').length;
+    const countBefore = both();
     await runner.informer('default/late:fresh')!.relist();
     await runner.informer('default/late:everything')!.relist();
     await core.createNamespacedConfigMap({ namespace: ns, body: cm('post-start') });
     await core.patchNamespacedConfigMap({ name: 'pre-existing', namespace: ns, body: { data: { changed: 'yes' } } }, MERGE_PATCH);
-    await waitFor(() => names('fresh').includes('ADD:post-start') && names('fresh').includes('UPDATE:pre-existing') && names('everything').includes('UPDATE:pre-existing'), { what: 'events after start' });
+    await waitFor(() => names('fresh').includes('ADD:post-start') && names('fresh').includes('UPDATE:pre-existing') && names('everything').includes('UPDATE:pre-existing') && names('createdby').includes('UPDATE:pre-existing'), { what: 'events after start' });
+    assert.ok(names('createdby').includes('ADD:pre-existing'), 'createdBy keeps objects created at or before it');
+    assert.ok(!names('createdby').includes('ADD:post-start'), 'createdBy drops objects created after it');
     assert.ok(!names('fresh').includes('ADD:pre-existing'));
     assert.equal(names('everything').filter((n) => n === 'ADD:pre-existing').length, 1, 'the re-list reported nothing unchanged');
-    assert.equal(bus.from('late').length - countBefore, 4, 'only the two changes, each for both events');
+    assert.equal(both() - countBefore, 4, 'only the two changes, each for both events');
   });
 
   it('a new owner re-lists and reports already-reported states under the same ids', async () => {
