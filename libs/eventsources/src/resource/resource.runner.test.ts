@@ -98,6 +98,7 @@ describe('resource source', { timeout: 300_000 }, () => {
           fields: { namespace: ns, version: 'v1', resource: 'configmaps', eventTypes: ['ADD'], filter: { fields: [{ key: 'data.color', operation: '==', value: '^(red|blue)$' }, { key: 'metadata.name', operation: '!=', value: 'x$' }] } },
           prefix: { namespace: ns, version: 'v1', resource: 'configmaps', eventTypes: ['ADD'], filter: { prefix: 'keep-' } },
           deletes: { namespace: ns, version: 'v1', resource: 'configmaps', eventTypes: ['DELETE'] },
+          invalid: { namespace: ns, version: 'v1', resource: 'configmaps', eventTypes: ['ADD'], filter: { labels: [{ key: 'tier', operation: 'exists', value: 'web' }] } },
         },
       }),
     );
@@ -116,6 +117,8 @@ describe('resource source', { timeout: 300_000 }, () => {
     assert.deepEqual(names('prefix'), ['keep-bluex', 'keep-red']);
     assert.deepEqual(names('deletes'), ['f-db']);
     assert.ok(events('filtered', 'deletes').every((r) => data(r).type === 'DELETE'));
+    assert.equal(runner.informer('default/filtered:invalid'), undefined, 'an invalid selector is not watched');
+    assert.equal(events('filtered', 'invalid').length, 0);
     assert.deepEqual(Object.keys(events('filtered', 'prefix')[0]!.data as object), ['type', 'body', 'oldBody', 'group', 'version', 'resource'], 'no metadata key when none is configured');
   });
 

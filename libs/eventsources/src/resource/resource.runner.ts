@@ -33,7 +33,8 @@ export function resourceEventId(ev: Pick<OwnedEvent<unknown>, 'namespace' | 'eve
 
 interface Running {
   fingerprint: string;
-  informer: ObjectInformer;
+  /** Unset for an invalid configuration (logged once; retried when the EventSource changes). */
+  informer?: ObjectInformer;
 }
 
 /**
@@ -76,11 +77,18 @@ export class ResourceRunner implements OwnedRunner {
     const wanted = ownedEvents<ResourceEventSource>(this.host.store, 'resource', this.host.logger);
     for (const [id, r] of [...this.running]) {
       if (wanted.some((x) => x.id === id && x.fingerprint === r.fingerprint)) continue;
-      await r.informer.stop();
+      await r.informer?.stop();
       this.running.delete(id);
     }
     for (const ev of wanted) {
       if (this.running.has(ev.id) || !this.active) continue;
+      try {
+        validateResourceSource(ev.config);
+      } catch (err) {
+        this.host.logger.error('resource source not started: invalid configuration', { event: ev.id, error: describeError(err) });
+        this.running.set(ev.id, { fingerprint: ev.fingerprint });
+        continue;
+      }
       try {
         this.kc ??= loadKubeConfig(this.host.kubeconfig);
         const informer = this.watch(ev, this.kc);
@@ -90,7 +98,7 @@ export class ResourceRunner implements OwnedRunner {
           .then(() => this.host.logger.info('resource source watching', { event: ev.id, objects: informer.list().length }))
           .catch((err: unknown) => this.host.logger.error('resource source: listing failed; retrying', { event: ev.id, error: describeError(err) }));
       } catch (err) {
-        this.host.logger.error('resource source not started; retrying in 5 s', { event: ev.id, error: describeError(err) });
+        this.host.logger.error('resource source not started (Kubernetes client configuration); retrying in 5 s', { event: ev.id, error: describeError(err) });
         this.retryLater();
       }
     }
@@ -98,7 +106,6 @@ export class ResourceRunner implements OwnedRunner {
 
   private watch(ev: OwnedEvent<ResourceEventSource>, kc: KubeConfig): ObjectInformer {
     const cfg = ev.config;
-    validateResourceSource(cfg);
     const filter = cfg.filter ?? {};
     const fieldsPass = fieldsPredicate(filter.fields);
     const createdBy = filter.createdBy ? Date.parse(filter.createdBy) : undefined;
@@ -159,7 +166,7 @@ export class ResourceRunner implements OwnedRunner {
     this.retry = undefined;
     this.unsubscribe?.();
     await this.applying.catch(() => undefined);
-    for (const r of this.running.values()) await r.informer.stop();
+    for (const r of this.running.values()) await r.informer?.stop();
     this.running.clear();
   }
 }
