@@ -136,6 +136,27 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
     CalendarEventSource: (v, path, { c }) => {
       onlyOne(v, 'schedule', 'interval', path, c);
     },
+    ResourceEventSource: (v, path, { c }) => {
+      const filter = isObj(v['filter']) ? v['filter'] : {};
+      const labels = Array.isArray(filter['labels']) ? filter['labels'] : [];
+      labels.forEach((l, i) => {
+        if (!isObj(l)) return;
+        const op = typeof l['operation'] === 'string' && l['operation'] !== '' ? l['operation'] : '=';
+        const value = typeof l['value'] === 'string' ? l['value'] : '';
+        const at = `${path}.filter.labels[${i}]`;
+        if ((op === 'exists' || op === '!') && value !== '') c.error(`${at}.value`, `must be empty with operation "${op}"`);
+        if ((op === 'in' || op === 'notin') && value === '') c.error(`${at}.value`, `is required with operation "${op}" (comma-separated values)`);
+        if ((op === 'gt' || op === 'lt') && !/^-?\d+$/.test(value)) c.error(`${at}.value`, `must be an integer with operation "${op}", got "${value}"`);
+      });
+      const fields = Array.isArray(filter['fields']) ? filter['fields'] : [];
+      fields.forEach((f, i) => {
+        const op = isObj(f) && typeof f['operation'] === 'string' ? f['operation'] : '';
+        if (!['', '=', '==', '!='].includes(op)) c.error(`${path}.filter.fields[${i}].operation`, `"${op}" is not supported for fields (=, ==, !=)`);
+      });
+      const createdBy = filter['createdBy'];
+      if (typeof createdBy === 'string' && createdBy !== '' && Number.isNaN(Date.parse(createdBy)))
+        c.error(`${path}.filter.createdBy`, `"${createdBy}" is not an RFC 3339 date-time (e.g. "2026-12-25T00:00:00Z")`);
+    },
     AzureServiceBusEventSource: (v, path, { c }) => {
       if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');
       if (set(v['subscriptionName']) && !set(v['topicName'])) c.error(`${path}.topicName`, 'is required with subscriptionName');

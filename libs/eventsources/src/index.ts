@@ -37,3 +37,5 @@ export { CalendarRunner } from './calendar/calendar.runner.js';
 export { compileCalendar, goTimeString, type CalendarSchedule } from './calendar/calendar.schedule.js';
 export { FileRunner } from './file/file.runner.js';
 export { DirectoryWatcher, diffSnapshots, type FileOp } from './file/file.watcher.js';
+export { ResourceRunner, resourceEventId, type ResourceEventData } from './resource/resource.runner.js';
+export { labelSelector, labelRequirement, fieldsPredicate, validateResourceSource } from './resource/resource.selectors.js';

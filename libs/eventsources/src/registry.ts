@@ -12,6 +12,7 @@ import { stripeSource } from './stripe/stripe.source.js';
 import { webhookSource } from './webhook/webhook.source.js';
 import { CalendarRunner } from './calendar/calendar.runner.js';
 import { FileRunner } from './file/file.runner.js';
+import { ResourceRunner } from './resource/resource.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 
 /** Push (HTTP) source types, picked by spec key. */
@@ -34,6 +35,7 @@ export type PushSourceType = keyof typeof pushSources;
 export const ownedSources = {
   calendar: (host: OwnedHost): OwnedRunner => new CalendarRunner(host),
   file: (host: OwnedHost): OwnedRunner => new FileRunner(host),
+  resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
 } as const;
 export type OwnedSourceType = keyof typeof ownedSources;
 export const OWNED_SOURCE_TYPES = Object.keys(ownedSources) as OwnedSourceType[];
@@ -46,6 +48,7 @@ export const sourceKinds = {
   ...Object.fromEntries(Object.keys(pushSources).map((k) => [k, 'push'])),
   calendar: 'owned',
   file: 'owned',
+  resource: 'owned',
 } as Record<PushSourceType, 'push'> & Record<OwnedSourceType, 'owned'> satisfies Record<(typeof SUPPORTED_EVENT_SOURCE_TYPES)[number], 'push' | 'owned'>;
 
 /** Look up a push source by spec key. */

@@ -102,7 +102,7 @@ function sessionFrom(env: Record<string, string | undefined>): number {
 }
 
 /**
- * Runs one owned source type (calendar, file) on exactly one replica at a time: every replica
+ * Runs one owned source type (calendar, file, resource) on exactly one replica at a time: every replica
  * joins the type's consumer group on a one-partition topic; the one assigned the partition runs
  * the sources, and a rebalance (a replica dying or leaving) hands them over.
  */
@@ -123,7 +123,8 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
   ) {
     const base = `${config.resourcesTopic}-ingress-${type}`;
     this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger);
-    this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base });
+    const kubeconfig = env['GANGLION_KUBECONFIG'] || undefined;
+    this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base, ...(kubeconfig ? { kubeconfig } : {}) });
     this.ownership = new GroupOwnership(kafka, {
       topic: `${base}-owner`,
       groupId: base,

@@ -10,7 +10,7 @@ export const SERVICES = ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] a
 /** Every ingress service, one per source type (`ingress-webhook` is also in {@link SERVICES}). */
 export const INGRESS_SERVICES = [
   'ingress-webhook', 'ingress-github', 'ingress-gitlab', 'ingress-bitbucket', 'ingress-bitbucketserver', 'ingress-gerrit',
-  'ingress-slack', 'ingress-stripe', 'ingress-sns', 'ingress-storagegrid', 'ingress-calendar', 'ingress-file',
+  'ingress-slack', 'ingress-stripe', 'ingress-sns', 'ingress-storagegrid', 'ingress-calendar', 'ingress-file', 'ingress-resource',
 ] as const;
 /** The services of the local stack, every ingress service, and those that only run in a cluster (admission). */
 export type ServiceName = (typeof SERVICES)[number] | (typeof INGRESS_SERVICES)[number] | 'admission';

@@ -11,7 +11,7 @@ import { ensureHelm, kubeApiServer, REPO_ROOT } from '@ganglion/testing';
 /** One chart per service: every folder of services/ has a chart of the same name. */
 const SERVICE_CHARTS = readdirSync(join(REPO_ROOT, 'services')).sort();
 /** Sources that run on one replica at a time: standbys, not autoscaled. */
-const OWNED = new Set(['ingress-calendar', 'ingress-file']);
+const OWNED = new Set(['ingress-calendar', 'ingress-file', 'ingress-resource']);
 
 interface K8sObject {
   apiVersion: string;

@@ -1376,9 +1376,9 @@ export interface ResourceFilter {
   labels?: Selector[];
   /** Field selectors (gjson path and regex). */
   fields?: Selector[];
-  /** Only objects created after this time (RFC 3339). */
+  /** Drops objects created after this time (RFC 3339). */
   createdBy?: string;
-  /** Only objects created after the source started. */
+  /** Drops objects created before the source started (the initial list). */
   afterStart?: boolean;
 }
 

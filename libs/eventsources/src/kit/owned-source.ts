@@ -19,6 +19,8 @@ export interface OwnedHost {
   /** Transactional id prefix shared by all replicas of the service (fencing). */
   transactionalId: string;
   now?: () => number;
+  /** Kubernetes client configuration file (`GANGLION_KUBECONFIG`); in-cluster or `$KUBECONFIG` when unset (resource). */
+  kubeconfig?: string;
 }
 
 /** One configured event of an owned type, with what it needs to publish. */
