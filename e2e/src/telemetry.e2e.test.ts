@@ -299,7 +299,7 @@ spec:
     await waitFor(
       async () => {
         const text = await scrape('sensor');
-        const lags = text.split('\n').filter((l) => l.startsWith(`ganglion_consumer_lag{group="ganglion-sensor",topic="${busTopic}",`));
+        const lags = text.split('\n').filter((l) => l.startsWith(`ganglion_consumer_lag{group="ganglion-sensor.${busTopic}",topic="${busTopic}",`));
         return lags.length > 0 && lags.every((l) => l.endsWith(' 0'));
       },
       { timeoutMs: 30_000, what: 'the sensor consumer lag series at 0' },
