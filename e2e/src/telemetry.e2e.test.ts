@@ -107,6 +107,7 @@ describe('tracing and metrics across the services (separate processes, real brok
   let holding = false;
   const held: (() => void)[] = [];
   let webhookUrl: string;
+  let joinUrl: (side: 'left' | 'right') => string;
   let busTopic: string;
 
   before(async () => {
@@ -127,6 +128,8 @@ describe('tracing and metrics across the services (separate processes, real brok
     busTopic = `${prefix}-bus`;
     const port = await freePort();
     webhookUrl = `http://127.0.0.1:${port}/example`;
+    const joinPort = await freePort();
+    joinUrl = (side) => `http://127.0.0.1:${joinPort}/${side}`;
     const dir = manifestDir({
       'eventbus.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${busTopic}\n`,
       'eventsource.yaml': `apiVersion: argoproj.io/v1alpha1
@@ -135,6 +138,32 @@ metadata: {name: webhook}
 spec:
   webhook:
     example: {port: "${port}", endpoint: /example, method: POST}
+`,
+      'joinsource.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: EventSource
+metadata: {name: joinsrc}
+spec:
+  webhook:
+    left: {port: "${joinPort}", endpoint: /left, method: POST}
+    right: {port: "${joinPort}", endpoint: /right, method: POST}
+`,
+      'joined.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: joined}
+spec:
+  dependencies:
+    - {name: a, eventSourceName: joinsrc, eventName: left}
+    - {name: b, eventSourceName: joinsrc, eventName: right}
+  triggers:
+    - template:
+        name: join-trigger
+        conditions: "a && b"
+        http:
+          url: http://127.0.0.1:${target.port}/joined
+          method: POST
+          payload:
+            - src: {dependencyName: b, dataKey: body.seq}
+              dest: seq
 `,
       'sensor.yaml': `apiVersion: argoproj.io/v1alpha1
 kind: Sensor
@@ -280,6 +309,33 @@ spec:
     assert.equal(server?.parentSpanId, '00f067aa0ba902b7');
   });
 
+  it("links the traces of all a join's events from its action's send span", async () => {
+    const traceA = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa01';
+    const traceB = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb02';
+    const jt = 'namespace="default",sensor_name="joined",trigger_name="join-trigger"';
+    const postSide = (side: 'left' | 'right', trace: string): Promise<Response> =>
+      fetch(joinUrl(side), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', traceparent: `00-${trace}-00f067aa0ba902b7-01` },
+        body: JSON.stringify({ seq: `join-${side}` }),
+      });
+    assert.equal((await postSide('left', traceA)).status, 200);
+    // The first event waits in the join state (one partial join held by the sensor).
+    await waitFor(async () => sample(await scrape('sensor'), `ganglion_join_state_entries{${jt}}`) === 1, { timeoutMs: 30_000, what: 'the partial join' });
+    assert.equal((await postSide('right', traceB)).status, 200);
+    const call = await waitFor(() => target.calls.find((c) => c.url === '/joined'), { timeoutMs: 30_000, what: 'the join trigger call' });
+    // The action continues the trace of the event that completed the join...
+    assert.equal(traceIdOf(call.headers['traceparent']), traceB);
+    const send = await waitFor(
+      () => otlp.trace(traceB).find((s) => s.service === 'ganglion-sensor' && s.name === `send ${busTopic}-actions`),
+      { timeoutMs: 30_000, what: "the action's send span" },
+    );
+    // ...and links the traces of both events.
+    assert.deepEqual([...new Set(send.links.map((l) => l.traceId))].sort(), [traceA, traceB]);
+    await waitFor(() => otlp.trace(traceB).some((s) => s.service === 'ganglion-trigger' && s.name === 'trigger http'), { timeoutMs: 30_000, what: 'the trigger span' });
+    await waitFor(async () => sample(await scrape('sensor'), `ganglion_join_state_entries{${jt}}`) === 0, { timeoutMs: 30_000, what: 'the join state emptied' });
+  });
+
   it('counts the events and actions in counters and histograms', async () => {
     // Two events were posted by the tests above.
     await waitFor(async () => sample(await scrape('trigger'), `argo_events_action_triggered_total{${tr}}`) === 2, { timeoutMs: 30_000, what: 'two triggered actions' });
@@ -299,7 +355,7 @@ spec:
     await waitFor(
       async () => {
         const text = await scrape('sensor');
-        const lags = text.split('\n').filter((l) => l.startsWith(`ganglion_consumer_lag{group="ganglion-sensor",topic="${busTopic}",`));
+        const lags = text.split('\n').filter((l) => l.startsWith(`ganglion_consumer_lag{group="ganglion-sensor.${busTopic}",topic="${busTopic}",`));
         return lags.length > 0 && lags.every((l) => l.endsWith(' 0'));
       },
       { timeoutMs: 30_000, what: 'the sensor consumer lag series at 0' },

@@ -28,6 +28,17 @@ interface Entry {
 export class ConsumerActivity {
   private readonly inFlight = new Map<string, Entry>();
   private readonly watched = new WeakSet<Kafka>();
+  private readonly sources = new Set<(now: number) => BusyBatch[]>();
+
+  /**
+   * Adds work in processing that the client's batch events cannot see (a loop that hands
+   * records off and completes them later reports its oldest unfinished one); returns the
+   * function that removes the source.
+   */
+  register(source: (now: number) => BusyBatch[]): () => void {
+    this.sources.add(source);
+    return () => this.sources.delete(source);
+  }
 
   /** Tracks every consumer `kafka.consumer(...)` creates from now on. */
   watch(kafka: Kafka): Kafka {
@@ -59,9 +70,15 @@ export class ConsumerActivity {
 
   /** The batches in processing, oldest first. */
   busy(now = Date.now()): BusyBatch[] {
-    return [...this.inFlight.values()]
-      .map((e) => ({ group: e.group, topic: e.topic, partition: e.partition, ms: now - e.started }))
-      .sort((a, b) => b.ms - a.ms);
+    const byKey = new Map<string, BusyBatch>();
+    const add = (b: BusyBatch): void => {
+      const key = `${b.group}|${b.topic}|${b.partition}`;
+      const prev = byKey.get(key);
+      if (!prev || prev.ms < b.ms) byKey.set(key, b);
+    };
+    for (const e of this.inFlight.values()) add({ group: e.group, topic: e.topic, partition: e.partition, ms: now - e.started });
+    for (const source of this.sources) for (const b of source(now)) add(b);
+    return [...byKey.values()].sort((a, b) => b.ms - a.ms);
   }
 }
 

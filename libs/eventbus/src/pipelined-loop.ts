@@ -1,5 +1,6 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
+import { consumerActivity } from './consumer-activity.js';
 
 export interface PipelinedLoopOptions {
   kafka: Kafka;
@@ -26,18 +27,23 @@ class PartitionTrack {
   /** Next offset to commit (one past the last finished prefix), once something finished. */
   committable: bigint | undefined;
   committed: bigint | undefined;
+  /** Since when the partition has had records in flight without its finished prefix moving (ms). */
+  since = 0;
 
   add(offset: bigint): void {
+    if (this.offsets.length === 0) this.since = Date.now();
     this.offsets.push(offset);
   }
 
   finish(offset: bigint): void {
     this.done.add(offset);
+    const before = this.offsets.length;
     while (this.offsets.length > 0 && this.done.has(this.offsets[0]!)) {
       const o = this.offsets.shift()!;
       this.done.delete(o);
       this.committable = o + 1n;
     }
+    if (this.offsets.length !== before) this.since = Date.now();
   }
 
   get inFlight(): number {
@@ -58,6 +64,7 @@ export class PipelinedLoop {
   private timer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
   private generation = 0;
+  private unregister: (() => void) | undefined;
   private joinedResolve!: () => void;
   /** Resolves when the consumer first joined its group. */
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
@@ -75,6 +82,18 @@ export class PipelinedLoop {
     const { kafka, groupId, topics, logger } = this.options;
     const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, sessionTimeout: 15_000, heartbeatInterval: 1_000 });
     this.consumer = consumer;
+    // The liveness rule sees a partition whose oldest admitted record makes no progress as busy
+    // (its batch ended long ago: records are handed off and complete later).
+    this.unregister?.();
+    this.unregister = consumerActivity.register((now) => {
+      const out = [];
+      for (const [key, t] of this.tracks) {
+        if (t.inFlight === 0) continue;
+        const [topic, partition] = key.split('\u0000') as [string, string];
+        out.push({ group: groupId, topic, partition: Number(partition), ms: now - t.since });
+      }
+      return out;
+    });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       // A new generation: offsets tracked for partitions we may no longer own are dropped;
       // their messages are re-delivered to whoever owns them now.
@@ -156,6 +175,8 @@ export class PipelinedLoop {
 
   /** Stops fetching, commits what finished, and leaves the group. Effects still running are not awaited. */
   async stop(): Promise<void> {
+    this.unregister?.();
+    this.unregister = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.commit();

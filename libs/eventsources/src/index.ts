@@ -17,7 +17,7 @@ export {
 export { HttpIngress, TokenBucket, DEFAULT_MAX_PAYLOAD, secretsEqual, type Route, type HttpIngressOptions } from './kit/http-ingress.js';
 export { canonicalHeaderKey, goHeader, MASKED_AUTH } from './kit/headers.js';
 export { buildCloudEvent, incomingCloudEvent, naturalEventId, randomEventId, type EventAttributes } from './kit/cloudevent.js';
-export { PushIngressRunner, RATE_LIMIT_ANNOTATION, type PushIngressOptions } from './kit/push-ingress.runner.js';
+export { PushIngressRunner, RATE_LIMIT_ANNOTATION, publishTraced, type PushIngressOptions } from './kit/push-ingress.runner.js';
 export { BusProducers, type ResourceView } from './kit/source-host.js';
 export { verifyPrefixedHmac, hexDigestEqual, hmac } from './kit/signatures.js';
 export { webhookSource, webhookBody } from './webhook/webhook.source.js';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBoots
 import { GroupOwnership, type Kafka } from '@ganglion/eventbus';
 import { BusProducers, ownedSources, pushSources, PushIngressRunner, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
-import type { Logger } from '@ganglion/telemetry';
+import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
 import { ConfigError, type ServiceConfig } from './config.js';
 import { GanglionModule } from './ganglion.module.js';
@@ -52,7 +52,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger);
+    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
     this.runner = new PushIngressRunner(pushSources[type] as never, {
       host: config.host,
       logger,
@@ -122,7 +122,7 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
     health: HealthService,
   ) {
     const base = `${config.resourcesTopic}-ingress-${type}`;
-    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger);
+    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
     const kubeconfig = env['GANGLION_KUBECONFIG'] || undefined;
     this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base, ...(kubeconfig ? { kubeconfig } : {}) });
     this.ownership = new GroupOwnership(kafka, {

@@ -1,6 +1,6 @@
 import { eventBusTopic, parseResourceKey, type AnyResource, type EventBus } from '@ganglion/api';
 import { BatchingProducer, busTopicConfigs, busTopics, createKafka, ensureTopics, parseBrokers, type Kafka, type ResourceStore } from '@ganglion/eventbus';
-import type { Logger } from '@ganglion/telemetry';
+import { processMetrics, type Logger } from '@ganglion/telemetry';
 import type { ResourcePublisher } from './kubernetes.controller.js';
 
 export interface PublisherSettings {
@@ -27,7 +27,7 @@ export class KafkaResourcePublisher implements ResourcePublisher {
     private readonly settings: PublisherSettings,
     private readonly logger: Logger,
   ) {
-    this.producer = new BatchingProducer(kafka, { logger });
+    this.producer = new BatchingProducer(kafka, { logger, onBatch: processMetrics().batchObserver('resources') });
   }
 
   current(key: string): AnyResource | undefined {

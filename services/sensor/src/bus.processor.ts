@@ -12,10 +12,25 @@ import {
   type OutcomeRecord,
   type SensorEvent,
 } from '@ganglion/core';
-import { BARRIER_KEY, decodeCloudEvent, eventData, type BusTopics, type ChangelogMirror, type ConsumedBatch, type KafkaMessage, type OutRecord, type PartitionContext, type PartitionProcessor } from '@ganglion/eventbus';
-import type { Logger } from '@ganglion/telemetry';
+import { BARRIER_KEY, decodeCloudEvent, eventData, headerMap, type BusTopics, type ChangelogMirror, type ConsumedBatch, type KafkaMessage, type OutRecord, type PartitionContext, type PartitionProcessor } from '@ganglion/eventbus';
+import { inSpan, markSend, processMetrics, spanContextOf, startProcessSpan, traceparentOf, type Context, type Logger, type SpanContext, type TriggerLabels } from '@ganglion/telemetry';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/**
+ * A trigger's join state as stored (memory and the `P-join-state` changelog): the reducer's
+ * state plus, per collected event id, the W3C traceparent the event arrived with, so the action
+ * of a join links the traces of all its events on any replica and after restarts.
+ */
+interface StoredJoin extends JoinState {
+  traces?: Record<string, string>;
+}
+
+/** `<namespace>/<sensor>/<trigger>` → metric labels. */
+function triggerLabels(key: string): TriggerLabels | undefined {
+  const parts = key.split('/');
+  return parts.length === 3 ? { namespace: parts[0]!, sensor_name: parts[1]!, trigger_name: parts[2]! } : undefined;
+}
 
 /** The sensors of one bus, compiled; refreshed by the runner when resources change. */
 export interface SensorDirectory {
@@ -53,13 +68,15 @@ export function toSensorEvent(message: KafkaMessage): SensorEvent {
  */
 export class BusProcessor implements PartitionProcessor {
   /** Join state by trigger key, per owned `P-joins` partition. */
-  private readonly states = new Map<number, Map<string, JoinState>>();
+  private readonly states = new Map<number, Map<string, StoredJoin>>();
 
   constructor(
     private readonly topics: BusTopics,
     private readonly directory: SensorDirectory,
     private readonly mirror: ChangelogMirror,
     private readonly logger: Logger,
+    /** The consumer group (a span attribute). */
+    private readonly groupId = 'ganglion-sensor',
   ) {}
 
   /** Join-state entries held in memory (all owned partitions). */
@@ -77,29 +94,44 @@ export class BusProcessor implements PartitionProcessor {
     const seen = this.mirror.barrier(this.topics.joinState, ctx.partition, id);
     await ctx.produce([{ topic: this.topics.joinState, partition: ctx.partition, key: BARRIER_KEY, value: id }]);
     await seen;
-    const states = new Map<string, JoinState>();
+    const states = new Map<string, StoredJoin>();
     for (const [key, value] of this.mirror.snapshot(this.topics.joinState, ctx.partition)) {
       try {
-        states.set(key, JSON.parse(value.toString('utf8')) as JoinState);
+        states.set(key, JSON.parse(value.toString('utf8')) as StoredJoin);
       } catch (err) {
         this.logger.warn('ignoring unparsable join state', { key, error: err });
       }
     }
     this.states.set(ctx.partition, states);
+    for (const key of states.keys()) this.gauge(key, true);
     this.logger.info('join state restored', { topic: ctx.topic, partition: ctx.partition, triggers: states.size });
   }
 
   close(topic: string, partition: number): void {
-    if (topic === this.topics.joins) this.states.delete(partition);
+    if (topic !== this.topics.joins) return;
+    for (const key of this.states.get(partition)?.keys() ?? []) this.gauge(key, false);
+    this.states.delete(partition);
+  }
+
+  /** `ganglion_join_state_entries` of one trigger: a partial join held here or not. */
+  private gauge(key: string, held: boolean): void {
+    const labels = triggerLabels(key);
+    if (labels) processMetrics().joinStateEntries.set(labels, held ? 1 : 0);
   }
 
   process(batch: ConsumedBatch): OutRecord[] {
     return batch.topic === this.topics.joins ? this.processJoins(batch) : this.processEvents(batch);
   }
 
-  private action(f: FiredTrigger, namespace: string, sensor: string, at: string): OutRecord {
+  /**
+   * The action record of a fired trigger, with a producer span `send <P-actions>` (child of
+   * `parent`, the processing of the event that completed it) whose context the trigger
+   * continues; `links`: the traces of every event of a join.
+   */
+  private action(f: FiredTrigger, namespace: string, sensor: string, at: string, parent: Context, links: SpanContext[] = []): OutRecord {
     const action: ActionRecord = { v: RECORD_VERSION, actionId: f.actionId, namespace, sensor, trigger: f.trigger, events: f.events, createdAt: at };
-    return { topic: this.topics.actions, key: f.key, value: JSON.stringify(action), headers: { ...JSON_HEADERS, 'ganglion-action-id': f.actionId } };
+    const headers = markSend(this.topics.actions, { ...JSON_HEADERS, 'ganglion-action-id': f.actionId }, { parent, key: f.key, links, attributes: { 'ganglion.action.id': f.actionId } });
+    return { topic: this.topics.actions, key: f.key, value: JSON.stringify(action), headers };
   }
 
   private outcome(key: string, o: OutcomeRecord): OutRecord {
@@ -112,6 +144,7 @@ export class BusProcessor implements PartitionProcessor {
     for (const message of batch.messages) {
       const nowMs = Number(message.timestamp);
       const at = new Date(nowMs).toISOString();
+      const span = startProcessSpan(batch.topic, headerMap(message.headers), { partition: batch.partition, offset: message.offset, consumerGroup: this.groupId });
       let event: SensorEvent;
       try {
         event = toSensorEvent(message);
@@ -119,19 +152,29 @@ export class BusProcessor implements PartitionProcessor {
         const reason = `not a CloudEvent: ${(err as Error).message}`;
         this.logger.warn('skipping record', { topic: batch.topic, partition: batch.partition, offset: message.offset, reason });
         out.push(this.outcome(`${batch.topic}/${batch.partition}/${message.offset}`, { v: 1, kind: 'event-rejected', offset: message.offset, partition: batch.partition, at, reason }));
+        span.end(reason);
         continue;
       }
+      span.event(event.context.id);
       const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
       for (const sensor of sensors) {
-        const r = routeEvent(sensor, event, nowMs);
+        const attributes = { 'ganglion.namespace': sensor.namespace, 'ganglion.sensor': sensor.name };
+        const r = inSpan('evaluate', { parent: span.context, attributes }, () => routeEvent(sensor, event, nowMs));
         decisions.push(...r.decisions);
-        for (const f of r.fired) out.push(this.action(f, sensor.namespace, sensor.name, at));
+        for (const d of r.decisions) {
+          if (d.result !== 'matched') continue;
+          const result = d.triggers.some((t) => t.result === 'fired') ? 'fired' : d.triggers.some((t) => t.result === 'joining') ? 'waiting' : undefined;
+          if (result) processMetrics().sensorEvents.inc({ namespace: sensor.namespace, sensor_name: sensor.name, result });
+        }
+        for (const f of r.fired) out.push(this.action(f, sensor.namespace, sensor.name, at, span.context));
         for (const j of r.joins) {
           const rec: JoinRecord = { v: RECORD_VERSION, namespace: sensor.namespace, sensor: sensor.name, trigger: j.trigger, dependency: j.dependency, event: j.event };
-          out.push({ topic: this.topics.joins, key: j.key, value: JSON.stringify(rec), headers: JSON_HEADERS, timestamp: message.timestamp });
+          const headers = markSend(this.topics.joins, { ...JSON_HEADERS }, { parent: span.context, key: j.key, messageId: event.context.id });
+          out.push({ topic: this.topics.joins, key: j.key, value: JSON.stringify(rec), headers, timestamp: message.timestamp });
         }
       }
       out.push(this.outcome(event.context.id, { v: 1, kind: 'event', eventId: event.context.id, source: event.context.source, subject: event.context.subject ?? '', at, decisions }));
+      span.end();
     }
     return out;
   }
@@ -144,35 +187,73 @@ export class BusProcessor implements PartitionProcessor {
     for (const message of batch.messages) {
       const key = message.key?.toString('utf8') ?? '';
       if (key === BARRIER_KEY) continue;
-      const nowMs = Number(message.timestamp);
-      const at = new Date(nowMs).toISOString();
-      let rec: JoinRecord;
+      const headers = headerMap(message.headers);
+      const span = startProcessSpan(batch.topic, headers, { partition: batch.partition, offset: message.offset, consumerGroup: this.groupId });
       try {
-        rec = decodeJoinRecord(message.value);
+        this.joinOne(batch, message, key, headers, span.context, states, changed, out);
+        span.end();
       } catch (err) {
-        this.logger.warn('skipping malformed join record', { partition: batch.partition, offset: message.offset, error: err });
-        continue;
-      }
-      const base = { v: 1 as const, kind: 'join' as const, key, namespace: rec.namespace, sensor: rec.sensor, trigger: rec.trigger, dependency: rec.dependency, eventId: rec.event.context.id, at };
-      const trigger = this.directory.sensor(rec.namespace, rec.sensor)?.byName.get(rec.trigger);
-      if (!trigger?.join) {
-        out.push(this.outcome(key, { ...base, result: 'ignored', have: [], reason: trigger ? 'the trigger no longer needs a join' : 'the sensor or trigger no longer exists' }));
-        continue;
-      }
-      const r = joinStep(trigger, states.get(key), rec, nowMs);
-      const empty = Object.keys(r.state.events).length === 0;
-      if (empty) states.delete(key);
-      else states.set(key, r.state);
-      changed.set(key, empty ? null : JSON.stringify(r.state));
-      if (r.fired) {
-        out.push(this.action(r.fired, rec.namespace, rec.sensor, at));
-        out.push(this.outcome(key, { ...base, result: 'fired', actionId: r.fired.actionId, have: Object.keys(r.fired.events).sort() }));
-      } else {
-        const have = Object.keys(r.state.events).sort();
-        out.push(this.outcome(key, r.ignored ? { ...base, result: 'ignored', have, reason: r.ignored } : { ...base, result: 'waiting', have }));
+        span.end(err);
+        throw err;
       }
     }
     for (const [key, value] of changed) out.push({ topic: this.topics.joinState, partition: batch.partition, key, value, headers: JSON_HEADERS });
     return out;
+  }
+
+  /** One record of `P-joins`: a dependency event fed to its trigger's join state. */
+  private joinOne(
+    batch: ConsumedBatch,
+    message: KafkaMessage,
+    key: string,
+    headers: Record<string, string>,
+    parent: Context,
+    states: Map<string, StoredJoin>,
+    changed: Map<string, string | null>,
+    out: OutRecord[],
+  ): void {
+    const nowMs = Number(message.timestamp);
+    const at = new Date(nowMs).toISOString();
+    let rec: JoinRecord;
+    try {
+      rec = decodeJoinRecord(message.value);
+    } catch (err) {
+      this.logger.warn('skipping malformed join record', { partition: batch.partition, offset: message.offset, error: err });
+      return;
+    }
+    const base = { v: 1 as const, kind: 'join' as const, key, namespace: rec.namespace, sensor: rec.sensor, trigger: rec.trigger, dependency: rec.dependency, eventId: rec.event.context.id, at };
+    const trigger = this.directory.sensor(rec.namespace, rec.sensor)?.byName.get(rec.trigger);
+    if (!trigger?.join) {
+      out.push(this.outcome(key, { ...base, result: 'ignored', have: [], reason: trigger ? 'the trigger no longer needs a join' : 'the sensor or trigger no longer exists' }));
+      return;
+    }
+    const prev = states.get(key);
+    const r = joinStep(trigger, prev, rec, nowMs);
+    // The trace each collected event came with (the join record's send span, in the event's trace).
+    const traces: Record<string, string> = { ...(prev?.traces ?? {}) };
+    const tp = traceparentOf(spanContextOf(headers['traceparent']));
+    if (tp) traces[rec.event.context.id] = tp;
+    const state: StoredJoin = { ...r.state };
+    const kept: Record<string, string> = {};
+    for (const e of Object.values(r.state.events)) if (traces[e.context.id]) kept[e.context.id] = traces[e.context.id]!;
+    if (Object.keys(kept).length) state.traces = kept;
+    else delete state.traces;
+    const empty = Object.keys(r.state.events).length === 0;
+    if (empty) states.delete(key);
+    else states.set(key, state);
+    this.gauge(key, !empty);
+    changed.set(key, empty ? null : JSON.stringify(state));
+    if (r.fired) {
+      const links: SpanContext[] = [];
+      for (const e of Object.values(r.fired.events)) {
+        const sc = spanContextOf(traces[e.context.id]);
+        if (sc) links.push(sc);
+      }
+      out.push(this.action(r.fired, rec.namespace, rec.sensor, at, parent, links));
+      out.push(this.outcome(key, { ...base, result: 'fired', actionId: r.fired.actionId, have: Object.keys(r.fired.events).sort() }));
+    } else {
+      const have = Object.keys(r.state.events).sort();
+      out.push(this.outcome(key, r.ignored ? { ...base, result: 'ignored', have, reason: r.ignored } : { ...base, result: 'waiting', have }));
+    }
   }
 }

@@ -98,8 +98,8 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
       if (this.buses.has(topic)) continue;
       const topics = busTopics(topic);
       const mirror = new ChangelogMirror(this.kafka, [topics.joinState], this.logger);
-      const processor = new BusProcessor(topics, this.directory(topic), mirror, this.logger.child({ bus: topic }));
       const groupId = `ganglion-sensor.${topic}`;
+      const processor = new BusProcessor(topics, this.directory(topic), mirror, this.logger.child({ bus: topic }), groupId);
       const loop = new ExactlyOnceLoop({
         kafka: this.kafka,
         groupId,

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { eventBusTopic, type EventBus } from '@ganglion/api';
+import { eventBusTopic, TRIGGER_TYPES, type EventBus } from '@ganglion/api';
 import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
-import { BatchingProducer, busTopics, PipelinedLoop, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
+import { BatchingProducer, busTopics, headerMap, PipelinedLoop, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
 import { createSecretResolver, loadKubeConfig } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
-import type { Logger } from '@ganglion/telemetry';
+import { inSpan, processMetrics, withProcessSpan, withSendSpan, type Logger } from '@ganglion/telemetry';
 import { closeTriggerRegistry, createTriggerRegistry, TriggerExecutor, type ActionOutcome, type TriggerRegistry } from '@ganglion/triggers';
 import { parseTriggerConfig } from './trigger.config.js';
 
@@ -36,7 +36,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     health: HealthService,
   ) {
     const settings = parseTriggerConfig(env);
-    this.records = new BatchingProducer(kafka, { logger });
+    this.records = new BatchingProducer(kafka, { logger, onBatch: processMetrics().batchObserver('outcomes') });
     this.registry = createTriggerRegistry({
       logger,
       ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
@@ -56,6 +56,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
       maxBufferedPerTrigger: settings.maxBufferedPerTrigger,
       recordOutcome: (outcome, action) => this.recordOutcome(outcome, action),
       recordDeadLetter: (record) => this.recordDeadLetter(record),
+      aroundAction: (action, run) => this.traced(action, run),
     });
     health.addReadinessCheck('consumer', () => this.running);
   }
@@ -86,7 +87,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
       groupId: 'ganglion-trigger',
       topics: wanted,
       logger: this.logger,
-      admit: (message, topic) => this.admit(message, topic),
+      admit: (message, topic, partition) => this.admit(message, topic, partition),
     });
     await this.loop.start();
     await this.loop.joined;
@@ -98,7 +99,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     return busTopics(actionsTopic.slice(0, -ACTIONS_SUFFIX.length));
   }
 
-  private async admit(message: KafkaMessage, topic: string): Promise<{ done: Promise<void> }> {
+  private async admit(message: KafkaMessage, topic: string, partition: number): Promise<{ done: Promise<void> }> {
     let action: ActionRecord;
     try {
       action = decodeActionRecord(message.value);
@@ -108,19 +109,49 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     }
     const bus = this.busOf(topic);
     (action as ActionRecord & { [BUS]?: typeof bus })[BUS] = bus;
+    (action as ActionRecord & { [SOURCE]?: Source })[SOURCE] = { topic, partition, offset: message.offset, headers: headerMap(message.headers) };
     return this.executor.submit(action);
+  }
+
+  /**
+   * One action's run inside a consumer span `process <actions topic>` continuing the sensor's
+   * trace (from the record's headers) and a `trigger <type>` span, so the plugin's outbound
+   * call (instrumented fetch) and the outcome's `send` span join the trace; Argo's action metrics.
+   */
+  private async traced(action: ActionRecord, run: () => Promise<ActionOutcome>): Promise<ActionOutcome> {
+    const source = (action as ActionRecord & { [SOURCE]?: Source })[SOURCE];
+    const template = action.trigger.template;
+    const type = TRIGGER_TYPES.find((t) => template[t] !== undefined && template[t] !== null) ?? 'unknown';
+    const labels = { namespace: action.namespace, sensor_name: action.sensor, trigger_name: template.name };
+    const attributes = { 'ganglion.namespace': action.namespace, 'ganglion.sensor': action.sensor, 'ganglion.trigger': template.name, 'ganglion.action.id': action.actionId };
+    const started = performance.now();
+    const body = (): Promise<ActionOutcome> =>
+      inSpan(`trigger ${type}`, { attributes }, async (span) => {
+        const outcome = await run();
+        if (outcome.status !== 'succeeded') span.setStatus({ code: 2, message: outcome.detail });
+        span.setAttribute('ganglion.action.attempts', outcome.attempts);
+        return outcome;
+      });
+    const outcome = await (source
+      ? withProcessSpan(source.topic, source.headers, { partition: source.partition, offset: source.offset, consumerGroup: 'ganglion-trigger', attributes: { 'ganglion.action.id': action.actionId } }, body)
+      : body());
+    const ok = outcome.status === 'succeeded';
+    processMetrics().actionExecuted(labels, ok, performance.now() - started, !ok && action.trigger.retryStrategy !== undefined && outcome.attempts > 1);
+    return outcome;
   }
 
   private recordOutcome(outcome: ActionOutcome, action: ActionRecord): Promise<void> {
     const bus = (action as ActionRecord & { [BUS]?: ReturnType<typeof busTopics> })[BUS]!;
-    return this.records.send({ topic: bus.outcomes, key: outcome.actionId, value: JSON.stringify(outcome), headers: { 'content-type': 'application/json' } });
+    const headers = { 'content-type': 'application/json' };
+    return withSendSpan(bus.outcomes, headers, { key: outcome.actionId }, () => this.records.send({ topic: bus.outcomes, key: outcome.actionId, value: JSON.stringify(outcome), headers }));
   }
 
   private recordDeadLetter(record: DeadLetterRecord): Promise<void> {
     const action = record.action as ActionRecord & { [BUS]?: ReturnType<typeof busTopics> };
     const bus = action[BUS]!;
     const key = `${action.namespace}/${action.sensor}/${action.trigger.template.name}`;
-    return this.records.send({ topic: bus.dlq, key, value: JSON.stringify(record), headers: { 'content-type': 'application/json' } });
+    const headers = { 'content-type': 'application/json' };
+    return withSendSpan(bus.dlq, headers, { key }, () => this.records.send({ topic: bus.dlq, key, value: JSON.stringify(record), headers }));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -135,3 +166,11 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
 
 /** Where an action came from (its bus), kept on the decoded record; symbols are not serialised. */
 const BUS = Symbol('bus');
+/** The record an action was read from (for its trace context). */
+const SOURCE = Symbol('source');
+interface Source {
+  topic: string;
+  partition: number;
+  offset: string;
+  headers: Record<string, string>;
+}

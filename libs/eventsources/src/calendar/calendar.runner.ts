@@ -2,6 +2,7 @@ import type { CalendarEventSource, EventBus } from '@ganglion/api';
 import { eventBusTopic } from '@ganglion/api';
 import { parseGoDuration } from '@ganglion/core';
 import { encodeCloudEvent, TransactionalState } from '@ganglion/eventbus';
+import { markSend, processMetrics } from '@ganglion/telemetry';
 import { buildCloudEvent, naturalEventId } from '../kit/cloudevent.js';
 import { eventFilter, ownedEvents, shortHash, type OwnedEvent, type OwnedHost, type OwnedRunner } from '../kit/owned-source.js';
 import { compileCalendar, goTimeString } from './calendar.schedule.js';
@@ -99,6 +100,7 @@ export class CalendarRunner implements OwnedRunner {
     } else from = Math.max(persisted ?? now, now);
     const topic = eventBusTopic(ev.bus);
     const logger = this.host.logger.child({ event: ev.id });
+    const labels = { namespace: ev.namespace, eventsource_name: ev.eventSource, event_name: ev.eventName };
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     let wake: (() => void) | undefined;
@@ -122,13 +124,19 @@ export class CalendarRunner implements OwnedRunner {
         if (pass(data)) {
           const id = naturalEventId(ev.namespace, ev.eventSource, ev.eventName, new Date(tick).toISOString());
           const event = buildCloudEvent({ id, type: 'calendar', source: ev.eventSource, subject: ev.eventName, time: new Date(tick), data });
-          records.push({ topic, ...encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`) });
+          const record = encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`);
+          // Produced inside the state transaction: a producer span started and ended at once.
+          markSend(topic, record.headers, { messageId: id, key: record.key });
+          records.push({ topic, ...record });
         }
+        const started = performance.now();
         try {
           await state.commit(records, [{ key, value: String(tick) }]);
+          if (records.length) processMetrics().eventPublished(labels, true, performance.now() - started);
           values.set(key, String(tick));
           last = tick;
         } catch (err) {
+          if (records.length) processMetrics().eventPublished(labels, false, performance.now() - started);
           logger.warn('tick not recorded; retrying', { tick: new Date(tick).toISOString(), error: err });
           await sleep(1000);
         }

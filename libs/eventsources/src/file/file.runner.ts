@@ -2,6 +2,7 @@ import { isAbsolute, join } from 'node:path';
 import { eventBusTopic, type FileEventSource } from '@ganglion/api';
 import { compileRe2, re2Find } from '@ganglion/core';
 import { encodeCloudEvent } from '@ganglion/eventbus';
+import { publishTraced } from '../kit/push-ingress.runner.js';
 import { buildCloudEvent, randomEventId } from '../kit/cloudevent.js';
 import { eventFilter, ownedEvents, type OwnedEvent, type OwnedHost, type OwnedRunner } from '../kit/owned-source.js';
 import { DirectoryWatcher } from './file.watcher.js';
@@ -63,6 +64,7 @@ export class FileRunner implements OwnedRunner {
     const producer = this.host.producers.forBus(ev.bus);
     const topic = eventBusTopic(ev.bus);
     const logger = this.host.logger.child({ event: ev.id });
+    const labels = { namespace: ev.namespace, eventsource_name: ev.eventSource, event_name: ev.eventName };
     const watcher = new DirectoryWatcher(
       dir,
       (name, op) => {
@@ -70,7 +72,7 @@ export class FileRunner implements OwnedRunner {
         const data = { name: join(dir, name), op, metadata: cfg.metadata ?? {} };
         if (!pass(data)) return;
         const event = buildCloudEvent({ id: randomEventId(), type: 'file', source: ev.eventSource, subject: ev.eventName, data });
-        producer.send({ topic, ...encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`) }).catch((err: unknown) => logger.error('file event not published', { file: data.name, op, error: err }));
+        publishTraced(producer, topic, event.id, encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`), labels).catch((err: unknown) => logger.error('file event not published', { file: data.name, op, error: err }));
       },
       cfg.polling ?? false,
       this.pollMs,

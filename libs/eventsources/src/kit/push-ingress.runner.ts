@@ -1,13 +1,35 @@
 import { createHash } from 'node:crypto';
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type EventSource, type SecretKeySelector } from '@ganglion/api';
 import { compileExpr, evaluateFilterExpression, type CompiledExpr } from '@ganglion/core';
-import { encodeCloudEvent } from '@ganglion/eventbus';
+import { encodeCloudEvent, type BatchingProducer, type CloudEvent, type EventRecord } from '@ganglion/eventbus';
 import type { SecretResolver } from '@ganglion/k8s';
-import type { Logger } from '@ganglion/telemetry';
+import { processMetrics, withSendSpan, type EventSourceLabels, type Logger } from '@ganglion/telemetry';
 import { buildCloudEvent, incomingCloudEvent, naturalEventId, randomEventId } from './cloudevent.js';
 import { DEFAULT_MAX_PAYLOAD, HttpIngress, type Route } from './http-ingress.js';
 import type { Deactivate, PushContext, PushSource } from './push-source.js';
 import type { BusProducers, ResourceView } from './source-host.js';
+
+/**
+ * Publishes one event record to the bus inside a producer span `send <topic>` (its trace
+ * context injected into the record's headers; an incoming `ce_traceparent` is continued) and
+ * counts it in Argo's event-source metrics.
+ */
+export async function publishTraced(
+  producer: Pick<BatchingProducer, 'send'>,
+  topic: string,
+  eventId: string,
+  record: EventRecord,
+  labels: EventSourceLabels,
+  started = performance.now(),
+): Promise<void> {
+  try {
+    await withSendSpan(topic, record.headers, { messageId: eventId, key: record.key }, () => producer.send({ topic, ...record }));
+  } catch (err) {
+    processMetrics().eventPublished(labels, false, performance.now() - started);
+    throw err;
+  }
+  processMetrics().eventPublished(labels, true, performance.now() - started);
+}
 
 /** Annotation on an EventSource: requests per second each of its routes accepts per replica. */
 export const RATE_LIMIT_ANNOTATION = 'ganglion.io/rate-limit';
@@ -173,6 +195,7 @@ export class PushIngressRunner<C> {
     const producer = this.options.producers.forBus(bus);
     const type = this.source.type;
     const logger = this.options.logger;
+    const labels = { namespace: ns, eventsource_name: esName, event_name: eventName };
     const route: Route = {
       id,
       port,
@@ -185,7 +208,7 @@ export class PushIngressRunner<C> {
       handle: (request) => this.source.handle(ctx, request),
       publish: async (events, request) => {
         const incoming = incomingCloudEvent(request);
-        const records = [];
+        const records: { event: CloudEvent<unknown>; record: EventRecord }[] = [];
         for (const [i, ev] of events.entries()) {
           if (compiled) {
             let pass = false;
@@ -202,9 +225,9 @@ export class PushIngressRunner<C> {
           else if (incoming?.id) eventId = naturalEventId(ns, esName, eventName, `${incoming.id}#${i}`);
           else eventId = randomEventId();
           const event = buildCloudEvent({ id: eventId, type, source: esName, subject: eventName, data: ev.data, ...(incoming ? { incoming } : {}) });
-          records.push({ topic, ...encodeCloudEvent(event, `${esName}.${eventName}`) });
+          records.push({ event, record: encodeCloudEvent(event, `${esName}.${eventName}`) });
         }
-        await Promise.all(records.map((r) => producer.send(r)));
+        await Promise.all(records.map(({ event, record }) => publishTraced(producer, topic, event.id, record, labels)));
       },
     };
     const fingerprint = createHash('sha256').update(JSON.stringify([cfg, secrets])).digest('hex');

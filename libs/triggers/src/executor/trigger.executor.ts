@@ -42,6 +42,12 @@ export interface TriggerExecutorOptions {
   maxBuffered?: number;
   /** The same bound per trigger (default 1 000): a stuck target holds at most this many actions. */
   maxBufferedPerTrigger?: number;
+  /**
+   * Instrumentation around one action (tracing spans, metrics), passed in by the service so
+   * this library stays free of it: `run` executes the action, and starts recording its
+   * outcome, inside whatever context the hook makes active; the hook sees the outcome.
+   */
+  aroundAction?: (action: ActionRecord, run: () => Promise<ActionOutcome>) => Promise<ActionOutcome>;
   /** Randomness for backoff jitter; a clock (ms). */
   random?: () => number;
   now?: () => number;
@@ -178,6 +184,18 @@ export class TriggerExecutor {
 
   private async run(job: Job, lane: Lane): Promise<{ recorded: Promise<void> }> {
     const { action } = job;
+    let recorded: Promise<void> = Promise.resolve();
+    const execute = async (): Promise<ActionOutcome> => {
+      const r = await this.execute(job, lane);
+      recorded = r.recorded;
+      return r.outcome;
+    };
+    await (this.options.aroundAction ? this.options.aroundAction(action, execute) : execute());
+    return { recorded };
+  }
+
+  private async execute(job: Job, lane: Lane): Promise<{ outcome: ActionOutcome; recorded: Promise<void> }> {
+    const { action } = job;
     const log = this.options.logger.child({ actionId: action.actionId, trigger: lane.key });
     const started = this.now();
     const main = await this.runTrigger(action.trigger, action, action.actionId, log, lane);
@@ -214,7 +232,7 @@ export class TriggerExecutor {
       await this.durably('outcome', log, () => this.options.recordOutcome(outcome, action));
     })();
     recorded.catch(() => undefined);
-    return { recorded };
+    return { outcome, recorded };
   }
 
   /** Retries a record until the bus acknowledges it (outages are transient) or the executor closes. */
