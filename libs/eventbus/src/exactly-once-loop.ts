@@ -86,6 +86,10 @@ export class ExactlyOnceLoop {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
   private readonly slots = new Map<string, Promise<Slot>>();
+  /** Slots whose opening (fence + restore) finished; the others are still opening or failed. */
+  private readonly opened = new Set<string>();
+  /** The consumer crashed (e.g. the broker went away) since the last assignment. */
+  private crashed = false;
   private generation = 0;
   private owned = new Set<string>();
   private joinedResolve!: () => void;
@@ -114,6 +118,9 @@ export class ExactlyOnceLoop {
       allowAutoTopicCreation: false,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
+    this.consumer.on(this.consumer.events.CRASH, () => {
+      this.crashed = true;
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
     await this.consumer.run({
@@ -131,6 +138,12 @@ export class ExactlyOnceLoop {
     this.owned = owned;
     this.options.logger.info('partitions assigned', { generation: this.generation, partitions: [...owned].sort() });
     for (const key of [...this.slots.keys()]) if (!owned.has(key)) void this.dropSlot(key, 'revoked');
+    // After the consumer crashed (the broker went away), or for a slot still opening from an
+    // earlier generation, start over: fence, restore and re-check offsets again. A slot whose
+    // producer or restore got stuck during the outage would otherwise hold its partition forever.
+    const restart = this.crashed;
+    this.crashed = false;
+    for (const key of [...this.slots.keys()]) if (restart || !this.opened.has(key)) void this.dropSlot(key, restart ? 'consumer restarted' : 'stale opening');
     // Fence the previous owners and restore state now, not at the first batch: a crashed
     // owner's open transaction blocks read_committed readers of its outputs until fenced.
     for (const key of owned) {
@@ -146,6 +159,10 @@ export class ExactlyOnceLoop {
     if (!p) {
       p = this.openSlot(key, topic, partition, this.generation);
       this.slots.set(key, p);
+      const opening = p;
+      p.then(() => {
+        if (this.slots.get(key) === opening) this.opened.add(key);
+      }, () => undefined);
       p.catch((err: unknown) => {
         if (this.slots.get(key) === p) this.slots.delete(key);
         this.options.logger.warn('could not open partition', { topic, partition, error: err });
@@ -197,6 +214,7 @@ export class ExactlyOnceLoop {
     const p = this.slots.get(key);
     if (!p) return;
     this.slots.delete(key);
+    this.opened.delete(key);
     const slot = await p.catch(() => undefined);
     if (!slot) return;
     this.options.processor.close?.(slot.topic, slot.partition);
