@@ -79,6 +79,7 @@ function lex(src: string): Tok[] {
       const radix = /^0[xX][0-9a-fA-F_]+|^0[oO][0-7_]+|^0[bB][01_]+/.exec(rest);
       if (radix) {
         const text = radix[0].replace(/_/g, '');
+        if (text.length === 2) throw new ExprSyntaxError(`invalid number ${JSON.stringify(radix[0])}: no digits after the prefix`, start);
         out.push({ k: 'int', v: radix[0], int: BigInt.asIntN(64, BigInt(text.toLowerCase())), pos: start });
         i += radix[0].length;
       } else {

@@ -133,6 +133,7 @@ describe('expr language', () => {
     ['bad character', '1 # 2', 2],
     ['missing colon', 'true ? 1', 8],
     ['bad map key', '{[1]: 2}', 1],
+    ['radix prefix without digits (found by fuzzing)', '0B_', 0],
   ];
   for (const [name, src, pos] of syntax) {
     it(`syntax error: ${name}`, () => assert.throws(() => compileExpr(src), (e: unknown) => e instanceof ExprSyntaxError && e.position === pos && /at position/.test(e.message)));
