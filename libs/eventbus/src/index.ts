@@ -3,7 +3,7 @@ export { busTopics, busTopicConfigs, resourcesTopicConfig, ensureTopics, DEFAULT
 export { encodeCloudEvent, decodeCloudEvent, eventData, headerMap, type EventRecord } from './cloudevent-binding.js';
 export { BatchingProducer, BusUnavailableError, BusSaturatedError, toTopicMessages, chunkByBytes, recordBytes, type OutRecord, type BatchingProducerOptions } from './batching-producer.js';
 export { ResourceStore, type ResourceChange } from './resource-store.js';
-export { AtLeastOnceLoop, type ConsumedBatch, type LoopBase, type AtLeastOnceLoopOptions } from './consume-loop.js';
+export type { ConsumedBatch, LoopBase } from './consume-loop.js';
 export { ExactlyOnceLoop, type ExactlyOnceLoopOptions, type PartitionProcessor, type PartitionContext, type TransactionInfo } from './exactly-once-loop.js';
 export { TopicReader, ChangelogMirror, BARRIER_KEY, type TopicReaderOptions } from './topic-reader.js';
 export { CloudEvent } from 'cloudevents';
