@@ -14,6 +14,16 @@ export interface BusConnection {
   connectionTimeoutMs?: number;
 }
 
+/**
+ * Retry policy for transactional producers. A transaction begun right after the previous one
+ * committed is answered CONCURRENT_TRANSACTIONS until the coordinator has written the previous
+ * one's markers, which takes a few milliseconds. With the client's default first retry (100 ms)
+ * every back-to-back transaction waited ≈ 100 ms (measured: p50 107 ms per transaction); retrying
+ * after 3 ms, doubling, gives p50 ≈ 8–10 ms, and the doubling still covers a coordinator that is
+ * loading for a few seconds (Java's client uses a short fixed backoff for the same reason).
+ */
+export const TRANSACTION_RETRY = { retries: 12, initialRetryTime: 3, maxRetryTime: 1000, multiplier: 2 } as const;
+
 export function parseBrokers(value: string): string[] {
   const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
   if (brokers.length === 0) throw new Error('no Kafka brokers given (expected host:port[,host:port...])');

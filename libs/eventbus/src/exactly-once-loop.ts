@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import { chunkByBytes, toTopicMessages, type OutRecord } from './batching-producer.js';
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
+import { TRANSACTION_RETRY } from './client.js';
 
 /** An input partition this replica owns, once its previous owner has been fenced. */
 export interface PartitionContext {
@@ -180,6 +181,7 @@ export class ExactlyOnceLoop {
       transactionTimeout: this.options.transactionTimeoutMs ?? 30_000,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { ...TRANSACTION_RETRY },
     });
     try {
       await producer.connect();

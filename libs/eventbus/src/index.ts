@@ -1,4 +1,4 @@
-export { createKafka, parseBrokers, type BusConnection } from './client.js';
+export { createKafka, parseBrokers, TRANSACTION_RETRY, type BusConnection } from './client.js';
 export { busTopics, busTopicConfigs, resourcesTopicConfig, ensureTopics, DEFAULT_RESOURCES_TOPIC, type BusTopics, type TopicLayout } from './topics.js';
 export { encodeCloudEvent, decodeCloudEvent, eventData, headerMap, type EventRecord } from './cloudevent-binding.js';
 export { BatchingProducer, BusUnavailableError, BusSaturatedError, toTopicMessages, chunkByBytes, recordBytes, type OutRecord, type BatchingProducerOptions } from './batching-producer.js';

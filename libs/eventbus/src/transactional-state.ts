@@ -3,6 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 import type { OutRecord } from './batching-producer.js';
 import { ensureTopics } from './topics.js';
+import { TRANSACTION_RETRY } from './client.js';
 
 const MARKER_KEY = '__owner__';
 
@@ -47,7 +48,7 @@ export class TransactionalState {
     } finally {
       await admin.disconnect();
     }
-    this.producer = this.kafka.producer({ transactionalId: this.options.transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = this.kafka.producer({ transactionalId: this.options.transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { ...TRANSACTION_RETRY } });
     await this.producer.connect();
     const nonce = randomUUID();
     await this.commit([], [{ key: MARKER_KEY, value: nonce }]);
