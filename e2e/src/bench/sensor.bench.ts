@@ -89,6 +89,12 @@ interface Step {
   /** Post sent → action committed on P-actions (webhook + sensor share of the latency). */
   toActionP50ms: number;
   toActionP99ms: number;
+  /** Post sent → 2xx received: the ingress's durable acknowledgement. */
+  ackP50ms: number;
+  /** Post sent → the sensor's producer sent the action (its record timestamp), before the commit. */
+  sensorSendP50ms: number;
+  sensorSendP99ms: number;
+  ackP99ms: number;
   cpuPercent: Record<string, number>;
   saturated: boolean;
 }
@@ -158,6 +164,8 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
 
   // Where the time goes: when each action became visible (read_committed) on P-actions.
   const actionAt = withTrigger ? new Map<number, number>() : arrivals;
+  /** The action record's timestamp: when the sensor's producer sent it, inside its transaction. */
+  const actionSentAt = new Map<number, number>();
   const kafka = createKafka({ brokers: [brokers], clientId: 'bench-actions', logger: quiet });
   const actionReader = new TopicReader({
     kafka,
@@ -167,7 +175,10 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     onRecord: (_t, _p, m) => {
       const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { events?: Record<string, { data?: { body?: { seq?: number } } }> };
       const seq = Number(a.events?.['a']?.data?.body?.seq);
-      if (!actionAt.has(seq)) actionAt.set(seq, performance.now() + performance.timeOrigin);
+      if (!actionAt.has(seq)) {
+        actionAt.set(seq, performance.now() + performance.timeOrigin);
+        actionSentAt.set(seq, Number(m.timestamp));
+      }
     },
   });
   await actionReader.start();
@@ -204,6 +215,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).cpu]));
     const t0 = performance.now();
     const statuses: Promise<number>[] = [];
+    const acks: number[] = [];
     const total = rate * STEP_SECONDS;
     const tick = 10; // ms
     for (let i = 0; i < total; ) {
@@ -214,8 +226,12 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
         continue;
       }
       const s = seq++;
-      sentAt.set(s, performance.now() + performance.timeOrigin);
-      statuses.push(post(s));
+      const sent = performance.now();
+      sentAt.set(s, sent + performance.timeOrigin);
+      statuses.push(post(s).then((code) => {
+        if (code === 200) acks.push(performance.now() - sent);
+        return code;
+      }));
       i++;
     }
     const results = await Promise.all(statuses);
@@ -228,6 +244,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     const lastArrival = Math.max(...delivered.map((s) => arrivals.get(s)!)) - performance.timeOrigin;
     const lat = delivered.map((s) => arrivals.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
     const toAction = delivered.filter((s) => actionAt.has(s)).map((s) => actionAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
+    const sensorSend = delivered.filter((s) => actionSentAt.has(s)).map((s) => actionSentAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
     const elapsed = (performance.now() - t0) / 1000;
     const cpuPercent = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, round(((procStats(p.pid).cpu - cpu0[k]!) / elapsed) * 100)]));
     const step: Step = {
@@ -243,13 +260,17 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
       maxMs: round(lat[lat.length - 1] ?? NaN),
       toActionP50ms: round(pct(toAction, 50)),
       toActionP99ms: round(pct(toAction, 99)),
+      sensorSendP50ms: round(pct(sensorSend, 50)),
+      sensorSendP99ms: round(pct(sensorSend, 99)),
+      ackP50ms: round(pct(acks.sort((a, b) => a - b), 50)),
+      ackP99ms: round(pct(acks, 99)),
       cpuPercent,
       saturated: false,
     };
     step.saturated = step.delivered < step.sent * 0.99 || step.deliveredPerSec < rate * 0.9 || step.p99ms > 1000;
     steps.push(step);
     console.log(
-      `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}${step.saturated ? '  ← saturated' : ''}`,
+      `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (ack: p50 ${step.ackP50ms} p99 ${step.ackP99ms}; sensor send: p50 ${step.sensorSendP50ms} p99 ${step.sensorSendP99ms}; to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}${step.saturated ? '  ← saturated' : ''}`,
     );
     if (step.saturated) break;
   }

@@ -39,8 +39,13 @@ export interface TransactionInfo {
 export interface PartitionProcessor {
   /** Called after the previous owner was fenced and before the first batch is processed. */
   open?(ctx: PartitionContext): Promise<void>;
-  /** The records to produce for a batch, in order. The one place a message is processed. */
-  process(batch: ConsumedBatch): Promise<OutRecord[]> | OutRecord[];
+  /**
+   * The records to produce for a batch, in order. The one place a message is processed.
+   * Synchronous on purpose: a failed transaction of an earlier batch closes the partition at any
+   * time between batches, and a state mutation must never interleave with that close or with
+   * the restore of the reopened partition.
+   */
+  process(batch: ConsumedBatch): OutRecord[];
   /** The partition was revoked, or its transaction failed: drop its in-memory state. */
   close?(topic: string, partition: number): void;
 }
@@ -58,6 +63,21 @@ export interface ExactlyOnceLoopOptions extends LoopBase {
   onTransaction?: (info: TransactionInfo) => void;
   /** Longest a fetch waits at the broker for new committed data (ms, default 100). */
   maxWaitMs?: number;
+  /**
+   * Output records that may wait for the transaction in flight before the next batch of the
+   * partition waits for it too (default 5 000): bounds memory while commits fall behind.
+   */
+  maxPendingRecords?: number;
+}
+
+interface Pending {
+  records: OutRecord[];
+  /** Offset of the first input record, where processing resumes if the transaction fails. */
+  first: string;
+  /** The offset to commit: one past the last input record. */
+  next: bigint;
+  inputs: number;
+  processMs: number;
 }
 
 interface Slot {
@@ -68,6 +88,16 @@ interface Slot {
   generation: number;
   /** The committed offset was checked against the fetch position after fencing. */
   checked: boolean;
+  /** Processed batches whose output waits for the next transaction. */
+  pending: Pending | undefined;
+  /** The transaction in flight (at most one per partition), committing earlier batches. */
+  committing: Promise<void> | undefined;
+  /** What that transaction carries. */
+  inflight: Pending | undefined;
+  /** A transaction failed or the partition was revoked: nothing more is processed or committed. */
+  dead: boolean;
+  /** One past the last input record this slot processed (committed or pending). */
+  position: bigint | undefined;
 }
 
 /**
@@ -80,13 +110,25 @@ interface Slot {
  * Only then does the new owner read the committed offset and restore state, so it starts from
  * exactly what the last successful transaction left. kafkajs 2.x has no KIP-447 (consumer group
  * metadata in `TxnOffsetCommit`), which is why one id per producer-per-input-partition is
- * needed instead of one per replica. Each batch: read_committed fetch → `process` → one
- * transaction with the output records and `sendOffsets` → commit.
+ * needed instead of one per replica.
+ *
+ * Each batch: read_committed fetch → `process` → its output joins the partition's next
+ * transaction (output records + `sendOffsets`). One transaction is in flight per partition;
+ * batches processed while it commits are committed together by the next one (group commit), so
+ * the fetch loop never waits for a commit and a transaction carries as many batches as arrived
+ * during the previous one. If a transaction fails, the partition's in-memory state and every
+ * batch processed after the last successful commit are dropped, and consumption resumes at the
+ * first uncommitted input after the partition is fenced and restored again. Nothing is visible
+ * to read_committed readers, nor is any offset committed, before its transaction commits.
  */
 export class ExactlyOnceLoop {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
   private readonly slots = new Map<string, Promise<Slot>>();
+  /** Partitions whose transaction failed: the first uncommitted input known then, by key. */
+  private readonly rewind = new Map<string, string>();
+  /** Opened slots, by key (the value of the settled promise in `slots`). */
+  private readonly ready = new Map<string, Slot>();
   /** Slots whose opening (fence + restore) finished; the others are still opening or failed. */
   private readonly opened = new Set<string>();
   /** The consumer crashed (e.g. the broker went away) since the last assignment. */
@@ -161,8 +203,11 @@ export class ExactlyOnceLoop {
       p = this.openSlot(key, topic, partition, this.generation);
       this.slots.set(key, p);
       const opening = p;
-      p.then(() => {
-        if (this.slots.get(key) === opening) this.opened.add(key);
+      p.then((slot) => {
+        if (this.slots.get(key) === opening) {
+          this.opened.add(key);
+          this.ready.set(key, slot);
+        }
       }, () => undefined);
       p.catch((err: unknown) => {
         if (this.slots.get(key) === p) this.slots.delete(key);
@@ -209,7 +254,7 @@ export class ExactlyOnceLoop {
       await producer.disconnect().catch(() => undefined);
       throw err;
     }
-    return { key, topic, partition, producer, generation, checked: false };
+    return { key, topic, partition, producer, generation, checked: false, pending: undefined, committing: undefined, inflight: undefined, dead: false, position: undefined };
   }
 
   private async dropSlot(key: string, why: string): Promise<void> {
@@ -217,11 +262,25 @@ export class ExactlyOnceLoop {
     if (!p) return;
     this.slots.delete(key);
     this.opened.delete(key);
-    const slot = await p.catch(() => undefined);
+    const ready = this.ready.get(key);
+    this.ready.delete(key);
+    // Drop the in-memory state at once, before a new owner slot of this key can restore it.
+    if (ready) this.retire(ready);
+    const slot = ready ?? (await p.catch(() => undefined));
     if (!slot) return;
-    this.options.processor.close?.(slot.topic, slot.partition);
+    if (!ready) this.retire(slot);
+    // The transaction in flight ends either way (committed, or aborted by a fence): let it.
+    await slot.committing?.catch(() => undefined);
     await slot.producer.disconnect().catch(() => undefined);
     this.options.logger.debug('partition closed', { topic: slot.topic, partition: slot.partition, why });
+  }
+
+  /** Marks a slot dead (no more processing or commits) and drops its partition state. */
+  private retire(slot: Slot): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    slot.pending = undefined;
+    this.options.processor.close?.(slot.topic, slot.partition);
   }
 
   private async committedOffset(topic: string, partition: number): Promise<bigint | undefined> {
@@ -239,53 +298,130 @@ export class ExactlyOnceLoop {
     const first = batch.messages[0]!.offset;
     const slot = await this.slot(topic, partition);
     if (!slot.checked) {
-      // After fencing, the committed offset is final: a zombie may have committed past the
-      // position this consumer fetched from before the fence.
+      // After fencing, the committed offset is final. A zombie may have committed past the
+      // position this consumer fetched from before the fence: skip ahead. After a failed
+      // transaction this consumer has fetched past what is committed: go back. (A committed
+      // offset below the first record is otherwise normal: transaction markers take offsets.)
       const committed = await this.committedOffset(topic, partition);
+      const rewind = this.rewind.get(key);
+      this.rewind.delete(key);
       slot.checked = true;
-      if (committed !== undefined && committed > BigInt(first)) {
-        this.options.logger.info('skipping to the committed offset', { topic, partition, from: first, to: committed.toString() });
-        consumer.seek({ topic, partition, offset: committed.toString() });
+      const target = committed ?? (rewind === undefined ? undefined : BigInt(rewind));
+      if (target !== undefined && (target > BigInt(first) || (rewind !== undefined && target < BigInt(first)))) {
+        this.options.logger.info('seeking to the committed offset', { topic, partition, from: first, to: target.toString() });
+        consumer.seek({ topic, partition, offset: target.toString() });
         return;
       }
     }
     const last = batch.messages[batch.messages.length - 1]!.offset;
-    const t0 = Date.now();
-    let out: OutRecord[] = [];
-    let t1 = t0;
-    try {
-      out = await this.options.processor.process({ topic, partition, messages: batch.messages });
-      t1 = Date.now();
-      const txn = await slot.producer.transaction();
-      try {
-        for (const chunk of chunkByBytes(out)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
-        await txn.sendOffsets({
-          consumerGroupId: this.options.groupId,
-          topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],
-        });
-        await txn.commit();
-      } catch (err) {
-        await txn.abort().catch(() => undefined);
-        throw err;
+    // Records this slot already processed come again when the consumer resumes from the
+    // committed offset while later batches are still pending (a rebalance that keeps the
+    // partition here): they are in this slot's state and output already.
+    let messages = batch.messages;
+    if (slot.position !== undefined && BigInt(first) < slot.position) {
+      const from = slot.position;
+      messages = messages.filter((m) => BigInt(m.offset) >= from);
+      if (messages.length === 0) {
+        resolveOffset(last);
+        return;
       }
+    }
+    const t0 = Date.now();
+    let out: OutRecord[];
+    try {
+      if (slot.dead) return;
+      out = this.options.processor.process({ topic, partition, messages });
     } catch (err) {
-      this.options.onTransaction?.({ topic, partition, inputs: batch.messages.length, outputs: out.length, processMs: t1 - t0, commitMs: Date.now() - t1, ok: false, error: err });
-      this.options.logger.warn('transaction failed; the partition is reopened and the batch processed again', { topic, partition, offset: first, error: err });
-      // The in-memory state went ahead of what is durable: drop it with the producer; the
-      // reopened slot fences again, restores state and re-checks the committed offset.
-      await this.dropSlot(key, 'transaction failed');
-      if (this.owned.has(key)) void this.slot(topic, partition).catch(() => undefined);
-      consumer.seek({ topic, partition, offset: first });
+      this.options.onTransaction?.({ topic, partition, inputs: messages.length, outputs: 0, processMs: Date.now() - t0, commitMs: 0, ok: false, error: err });
+      this.fail(slot, messages[0]!.offset, err);
       await sleep(200);
       return;
     }
-    this.options.onTransaction?.({ topic, partition, inputs: batch.messages.length, outputs: out.length, processMs: t1 - t0, commitMs: Date.now() - t1, ok: true });
+    const processMs = Date.now() - t0;
+    if (slot.pending) {
+      for (const r of out) slot.pending.records.push(r);
+      slot.pending.next = BigInt(last) + 1n;
+      slot.pending.inputs += messages.length;
+      slot.pending.processMs += processMs;
+    } else {
+      slot.pending = { records: out, first: messages[0]!.offset, next: BigInt(last) + 1n, inputs: messages.length, processMs };
+    }
+    slot.position = BigInt(last) + 1n;
     resolveOffset(last);
+    if (!slot.committing) slot.committing = this.commitLoop(slot);
+    else if (slot.pending.records.length >= (this.options.maxPendingRecords ?? 5_000)) await slot.committing;
     await heartbeat();
   }
 
-  /** Graceful shutdown: finishes the batch in flight, leaves the group, closes the producers. */
+  /** Commits the slot's pending output, one transaction at a time, until none is left. */
+  private async commitLoop(slot: Slot): Promise<void> {
+    const { topic, partition } = slot;
+    try {
+      while (slot.pending && !slot.dead) {
+        const work = slot.pending;
+        slot.pending = undefined;
+        slot.inflight = work;
+        const t1 = Date.now();
+        try {
+          const txn = await slot.producer.transaction();
+          try {
+            for (const chunk of chunkByBytes(work.records)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
+            await txn.sendOffsets({
+              consumerGroupId: this.options.groupId,
+              topics: [{ topic, partitions: [{ partition, offset: work.next.toString() }] }],
+            });
+            await txn.commit();
+          } catch (err) {
+            await txn.abort().catch(() => undefined);
+            throw err;
+          }
+        } catch (err) {
+          this.options.onTransaction?.({ topic, partition, inputs: work.inputs, outputs: work.records.length, processMs: work.processMs, commitMs: Date.now() - t1, ok: false, error: err });
+          this.fail(slot, work.first, err);
+          return;
+        }
+        this.options.onTransaction?.({ topic, partition, inputs: work.inputs, outputs: work.records.length, processMs: work.processMs, commitMs: Date.now() - t1, ok: true });
+      }
+    } finally {
+      slot.committing = undefined;
+      slot.inflight = undefined;
+    }
+  }
+
+  /**
+   * A batch or transaction failed: the in-memory state went ahead of what is durable. Drop it
+   * with the producer and every uncommitted batch; the reopened slot fences again, restores
+   * state and resumes at the committed offset.
+   */
+  private fail(slot: Slot, resumeAt: string, err: unknown): void {
+    const { key, topic, partition } = slot;
+    if (slot.dead) return;
+    this.options.logger.warn('transaction failed; the partition is reopened and its uncommitted batches processed again', { topic, partition, offset: resumeAt, error: err });
+    const earliest = [slot.inflight?.first, slot.pending?.first, resumeAt].filter((o): o is string => o !== undefined).reduce((a, b) => (BigInt(a) <= BigInt(b) ? a : b));
+    const known = this.rewind.get(key);
+    this.rewind.set(key, known !== undefined && BigInt(known) < BigInt(earliest) ? known : earliest);
+    this.retire(slot);
+    if (this.ready.get(key) === slot) {
+      void this.dropSlot(key, 'transaction failed');
+      if (this.owned.has(key)) void this.slot(topic, partition).catch(() => undefined);
+    }
+  }
+
+  /** Commits what every partition has processed (used at shutdown, after the consumer stopped). */
+  private async drain(): Promise<void> {
+    await Promise.all([...this.ready.values()].map(async (slot) => {
+      while (slot.committing) await slot.committing.catch(() => undefined);
+      if (slot.pending && !slot.dead) await (slot.committing = this.commitLoop(slot));
+    }));
+  }
+
+  /**
+   * Graceful shutdown: finishes the batch in flight and commits everything processed, then
+   * leaves the group and closes the producers.
+   */
   async stop(): Promise<void> {
+    await this.consumer?.stop().catch(() => undefined);
+    await this.drain();
     await this.consumer?.disconnect().catch(() => undefined);
     await Promise.all([...this.slots.keys()].map((k) => this.dropSlot(k, 'shutdown')));
     await this.admin?.disconnect().catch(() => undefined);

@@ -2,7 +2,7 @@ import { ConfigError } from '@ganglion/nest';
 
 /** Settings of the trigger service, parsed once from the environment at start-up. */
 export interface TriggerServiceConfig {
-  /** Concurrent actions per trigger without `atLeastOnce` (`GANGLION_TRIGGER_CONCURRENCY`, default 1: in order). */
+  /** Concurrent actions per trigger without `atLeastOnce` (`GANGLION_TRIGGER_CONCURRENCY`, default 32; `atLeastOnce` triggers run one at a time, in order). */
   concurrencyPerTrigger: number;
   /** Actions admitted and not yet recorded before consumption waits (`GANGLION_TRIGGER_MAX_BUFFERED`, default 10000). */
   maxBuffered: number;
@@ -53,7 +53,7 @@ function boolVar(env: Record<string, string | undefined>, name: string): boolean
 
 export function parseTriggerConfig(env: Record<string, string | undefined>): TriggerServiceConfig {
   return {
-    concurrencyPerTrigger: intVar(env, 'GANGLION_TRIGGER_CONCURRENCY', 1, 1, 1024),
+    concurrencyPerTrigger: intVar(env, 'GANGLION_TRIGGER_CONCURRENCY', 32, 1, 1024),
     maxBuffered: intVar(env, 'GANGLION_TRIGGER_MAX_BUFFERED', 10_000, 1, 1_000_000),
     maxBufferedPerTrigger: intVar(env, 'GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER', 1_000, 1, 1_000_000),
     slackApiUrl: urlVar(env, 'GANGLION_SLACK_API_URL'),
