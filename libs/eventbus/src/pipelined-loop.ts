@@ -117,9 +117,13 @@ export class PipelinedLoop {
             () => (settled = true),
             () => (settled = true),
           );
-          // Keep the session alive while admission waits (backpressure).
+          // Keep the session alive while admission waits (backpressure). Admission usually
+          // settles at once: a timer is only armed when it does not.
+          await Promise.resolve();
           while (!settled) {
-            await Promise.race([admission.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([admission.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 500)))]);
+            clearTimeout(timer);
             if (!settled) await heartbeat();
           }
           let done: Promise<void>;
