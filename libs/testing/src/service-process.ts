@@ -59,7 +59,7 @@ export class ServiceProcess {
   start(): this {
     const child = spawn(
       process.execPath,
-      ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', '--import', TELEMETRY_REGISTER, join(REPO_ROOT, 'services', this.name, 'dist', 'main.js')],
+      ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', ...(process.env['GANGLION_SERVICE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), '--import', TELEMETRY_REGISTER, join(REPO_ROOT, 'services', this.name, 'dist', 'main.js')],
       {
         env: {
           ...process.env,
