@@ -10,6 +10,14 @@
 import { register } from 'node:module';
 import { tracesConfigured } from './traces-config.js';
 
-if (tracesConfigured(process.env) && process.env['OTEL_SDK_DISABLED'] !== 'true') register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+/**
+ * The only modules an instrumentation patches (sdk.ts: HTTP server and client, undici). Without
+ * this list the hook wraps every ES module the process loads, our own and kafkajs included.
+ */
+export const INSTRUMENTED_MODULES = ['http', 'https', 'undici'];
+
+if (tracesConfigured(process.env) && process.env['OTEL_SDK_DISABLED'] !== 'true') {
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED_MODULES } });
+}
 const { startTelemetry } = await import('./sdk.js');
 startTelemetry();
