@@ -212,7 +212,10 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
   const steps: Step[] = [];
   for (const rate of RATES) {
     const first = seq;
-    const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).cpu]));
+    // Every process on the machine that takes part: the services, the broker (when this bench
+    // started it) and this process (load generator, HTTP target, action reader).
+    const pids: Record<string, number | undefined> = { ...Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.pid])), kafka: broker?.pid, bench: process.pid };
+    const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procStats(pid).cpu]));
     const t0 = performance.now();
     const statuses: Promise<number>[] = [];
     const acks: number[] = [];
@@ -246,7 +249,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     const toAction = delivered.filter((s) => actionAt.has(s)).map((s) => actionAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
     const sensorSend = delivered.filter((s) => actionSentAt.has(s)).map((s) => actionSentAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
     const elapsed = (performance.now() - t0) / 1000;
-    const cpuPercent = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, round(((procStats(p.pid).cpu - cpu0[k]!) / elapsed) * 100)]));
+    const cpuPercent = Object.fromEntries(Object.entries(pids).filter(([, pid]) => pid !== undefined).map(([k, pid]) => [k, round(((procStats(pid).cpu - cpu0[k]!) / elapsed) * 100)]));
     const step: Step = {
       offered: rate,
       sent: total,

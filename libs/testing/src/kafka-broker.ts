@@ -88,6 +88,11 @@ export class KafkaBroker {
     return this.child !== undefined;
   }
 
+  /** The broker's JVM process id while it runs (for CPU and memory figures in benchmarks). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   static async start(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
     const classpath = ensureKafkaJars();
     const port = options.port ?? (await freePort());
