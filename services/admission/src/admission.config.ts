@@ -19,6 +19,8 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`GANGLION_ADMISSION_PORT must be a port number, got "${env['GANGLION_ADMISSION_PORT']}"`);
   const healthPort = Number(env['GANGLION_HEALTH_PORT'] || 8081);
   if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535) throw new ConfigError(`GANGLION_HEALTH_PORT must be a port number, got "${env['GANGLION_HEALTH_PORT']}"`);
+  const metricsPort = Number(env['GANGLION_METRICS_PORT'] || 7777);
+  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new ConfigError(`GANGLION_METRICS_PORT must be a port number, got "${env['GANGLION_METRICS_PORT']}"`);
   const certFile = env['GANGLION_ADMISSION_CERT'];
   const keyFile = env['GANGLION_ADMISSION_KEY'];
   if (!certFile || !keyFile) throw new ConfigError('GANGLION_ADMISSION_CERT and GANGLION_ADMISSION_KEY must name the PEM files of the serving certificate');
@@ -34,8 +36,9 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
       resourcesTopic: '',
       instanceId: env['GANGLION_INSTANCE_ID'] || hostname(),
       healthPort,
-      // No Kafka consumers here: no lag metrics and no consumer-progress liveness.
-      metricsPort: 0,
+      // Prometheus /metrics (`GANGLION_METRICS_PORT`, default 7777; 0 disables): the review
+      // counters and latency. No Kafka consumers here: no lag metrics, no consumer-progress liveness.
+      metricsPort,
       livenessStallSeconds: 0,
       lagPollMs: 5000,
       host,
