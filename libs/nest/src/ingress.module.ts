@@ -1,4 +1,4 @@
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { GroupOwnership, type Kafka } from '@ganglion/eventbus';
 import { BusProducers, ownedSources, pushSources, PushIngressRunner, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
@@ -36,6 +36,16 @@ function apiBasesFrom(env: Record<string, string | undefined>): Record<string, s
   return out;
 }
 
+/** The producers an ingress service publishes events with, their batches counted as producer `events`. */
+function eventProducers(kafka: Kafka, config: ServiceConfig, logger: Logger): BusProducers {
+  return new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
+}
+
+/** The dynamic module of one ingress service: the shared GanglionModule and `service` running source `type`. */
+function ingressModule(module: Type, service: Type, type: string, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
+  return { module, imports: [GanglionModule.forRoot(config, env)], providers: [{ provide: SOURCE_TYPE, useValue: type }, service] };
+}
+
 /** Runs one push source type's routes for the life of the process. */
 @Injectable()
 export class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -52,7 +62,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
+    this.producers = eventProducers(kafka, config, logger);
     this.runner = new PushIngressRunner(pushSources[type] as never, {
       host: config.host,
       logger,
@@ -79,11 +89,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
 @Module({})
 export class PushIngressModule {
   static create(type: PushSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
-    return {
-      module: PushIngressModule,
-      imports: [GanglionModule.forRoot(config, env)],
-      providers: [{ provide: SOURCE_TYPE, useValue: type }, PushIngressService],
-    };
+    return ingressModule(PushIngressModule, PushIngressService, type, config, env);
   }
 }
 
@@ -122,7 +128,7 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
     health: HealthService,
   ) {
     const base = `${config.resourcesTopic}-ingress-${type}`;
-    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
+    this.producers = eventProducers(kafka, config, logger);
     const kubeconfig = env['GANGLION_KUBECONFIG'] || undefined;
     this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base, ...(kubeconfig ? { kubeconfig } : {}) });
     this.ownership = new GroupOwnership(kafka, {
@@ -150,11 +156,7 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
 @Module({})
 export class OwnedIngressModule {
   static create(type: OwnedSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
-    return {
-      module: OwnedIngressModule,
-      imports: [GanglionModule.forRoot(config, env)],
-      providers: [{ provide: SOURCE_TYPE, useValue: type }, OwnedIngressService],
-    };
+    return ingressModule(OwnedIngressModule, OwnedIngressService, type, config, env);
   }
 }
 
