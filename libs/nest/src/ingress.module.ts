@@ -4,7 +4,7 @@ import { BusProducers, ownedSources, pushSources, PushIngressRunner, type OwnedR
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
-import { ConfigError, type ServiceConfig } from './config.js';
+import { ConfigError, intVar, type ServiceConfig } from './config.js';
 import { GanglionModule } from './ganglion.module.js';
 import { HealthService } from './health.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
@@ -98,15 +98,6 @@ export async function bootstrapPushIngress(type: PushSourceType): Promise<void> 
   await bootstrapService(ingressServiceName(type), (config, env) => PushIngressModule.create(type, config, env));
 }
 
-/** `GANGLION_OWNERSHIP_SESSION_MS`: how long a dead owner keeps its assignment (default 10 000). */
-function sessionFrom(env: Record<string, string | undefined>): number {
-  const raw = env['GANGLION_OWNERSHIP_SESSION_MS'];
-  if (raw === undefined || raw === '') return 10_000;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 6000 || n > 300_000) throw new ConfigError(`GANGLION_OWNERSHIP_SESSION_MS must be an integer between 6000 and 300000, got "${raw}"`);
-  return n;
-}
-
 /**
  * Runs one owned source type (calendar, file, resource) on exactly one replica at a time: every replica
  * joins the type's consumer group on a one-partition topic; the one assigned the partition runs
@@ -135,7 +126,8 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
       topic: `${base}-owner`,
       groupId: base,
       logger,
-      sessionTimeoutMs: sessionFrom(env),
+      // How long a dead owner keeps its assignment.
+      sessionTimeoutMs: intVar(env, 'GANGLION_OWNERSHIP_SESSION_MS', 10_000, 6000, 300_000),
       replicationFactor: config.replicationFactor,
       onAcquire: () => this.runner.start(),
       onRelease: () => this.runner.stop(),
