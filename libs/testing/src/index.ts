@@ -9,3 +9,4 @@ export { KubeApiServer, kubeApiServer, ensureKubeBinaries, issueCertificate, KUB
 export { ensureAptBinary } from './apt-packages.js';
 export { NatsServer, type NatsServerOptions } from './nats-server.js';
 export { OwnedReplicas } from './owned-replicas.js';
+export { withBody } from './http-body.js';
