@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { freePort, kafkaBrokers, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
-import { manifestDir, Stack, TargetServer } from './harness.js';
+import { eventBusYaml, manifestDir, Stack, TargetServer } from './harness.js';
 
 /**
  * ingress-github and ingress-gitlab as their own processes beside the core stack: a signed
@@ -25,7 +25,7 @@ describe('github and gitlab ingress services → sensor → trigger', { timeout:
     githubPort = await freePort();
     gitlabPort = await freePort();
     const dir = manifestDir({
-      'eventbus.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${prefix}-bus\n`,
+      'eventbus.yaml': eventBusYaml(`${prefix}-bus`),
       'sources.yaml': `apiVersion: argoproj.io/v1alpha1
 kind: EventSource
 metadata: {name: git}

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ServiceProcess, SERVICES, type ServiceName } from '@ganglion/testing';
+import { freePort, ServiceProcess, SERVICES, withBody, type ServiceName } from '@ganglion/testing';
 
 /** A real HTTP server standing in for a trigger's target; records every request. */
 export interface TargetCall {
@@ -19,11 +19,9 @@ export class TargetServer {
 
   async start(): Promise<this> {
     this.port = await freePort();
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+    this.server = createServer(
+      withBody((req, res, raw) => {
+        const text = raw.toString('utf8');
         let body: unknown = text;
         try {
           body = JSON.parse(text);
@@ -32,8 +30,8 @@ export class TargetServer {
         }
         this.calls.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
         res.writeHead(200).end('ok');
-      });
-    });
+      }),
+    );
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
     return this;
   }
@@ -48,6 +46,17 @@ export function manifestDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'ganglion-e2e-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
+}
+
+/** Manifest of the EventBus `default` on the Kafka topic `topic`. */
+export function eventBusYaml(topic: string): string {
+  return `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${topic}\n`;
+}
+
+/** Manifest of a webhook EventSource `name`: each event on `port`, endpoint `/<event>`, method POST. */
+export function webhookSourceYaml(name: string, port: number, events: string[]): string {
+  const lines = events.map((e) => `    ${e}: {port: "${port}", endpoint: /${e}, method: POST}\n`).join('');
+  return `apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {name: ${name}}\nspec:\n  webhook:\n${lines}`;
 }
 
 /** The four services as separate processes on one broker, with a private resources topic. */

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, kafkaBrokers, kubeApiServer, ServiceProcess, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
-import { manifestDir, Stack, TargetServer } from './harness.js';
+import { eventBusYaml, manifestDir, Stack, TargetServer } from './harness.js';
 
 /**
  * ingress-resource as its own process beside the core stack, watching a real kube-apiserver: a
@@ -22,7 +22,7 @@ describe('resource ingress service → sensor → trigger', { timeout: 300_000 }
     target = await new TargetServer().start();
     const prefix = uniquePrefix('res');
     const dir = manifestDir({
-      'eventbus.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${prefix}-bus\n`,
+      'eventbus.yaml': eventBusYaml(`${prefix}-bus`),
       'source.yaml': `apiVersion: argoproj.io/v1alpha1
 kind: EventSource
 metadata: {name: k8s}

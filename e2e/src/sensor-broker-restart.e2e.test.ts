@@ -2,6 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActionRecord } from '@ganglion/core';
 import { freePort, KafkaBroker, uniquePrefix, waitFor, type ServiceProcess } from '@ganglion/testing';
+import { webhookSourceYaml } from './harness.js';
 import { BusFixture, countById, sensorYaml, startService } from './sensor-harness.js';
 
 const seqOf = (a: ActionRecord): number => (a.events['a']!.data as { body: { seq: number } }).body.seq;
@@ -26,7 +27,7 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
       prefix: uniquePrefix('brk'),
       partitions: 3,
       manifests: {
-        'eventsource.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {name: webhook}\nspec:\n  webhook:\n    example: {port: "${port}", endpoint: /example, method: POST}\n`,
+        'eventsource.yaml': webhookSourceYaml('webhook', port, ['example']),
         'sensor.yaml': sensorYaml(
           'pair',
           [

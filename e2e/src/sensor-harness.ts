@@ -13,7 +13,7 @@ import {
 } from '@ganglion/eventbus';
 import { createLogger, type Logger } from '@ganglion/telemetry';
 import { freePort, ServiceProcess, type ServiceName } from '@ganglion/testing';
-import { manifestDir } from './harness.js';
+import { eventBusYaml, manifestDir } from './harness.js';
 
 /** Starts a service process with the common environment of a test's private installation. */
 export async function startService(name: ServiceName, env: Record<string, string>, instance: string): Promise<ServiceProcess> {
@@ -65,7 +65,7 @@ export class BusFixture {
 
   async start(): Promise<this> {
     const dir = manifestDir({
-      'eventbus.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${this.topics.events}\n`,
+      'eventbus.yaml': eventBusYaml(this.topics.events),
       ...this.options.manifests,
     });
     this.env['GANGLION_RESOURCES_DIR'] = dir;

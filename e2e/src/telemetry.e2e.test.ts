@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { freePort, kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
-import { manifestDir, Stack, TargetServer } from './harness.js';
+import { freePort, kafkaBrokers, uniquePrefix, waitFor, withBody } from '@ganglion/testing';
+import { eventBusYaml, manifestDir, Stack, TargetServer, webhookSourceYaml } from './harness.js';
 
 /** One span as received over OTLP/HTTP (JSON encoding). */
 interface ReceivedSpan {
@@ -37,15 +37,13 @@ class OtlpReceiver {
 
   async start(): Promise<this> {
     this.port = await freePort();
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
+    this.server = createServer(
+      withBody((req, res, raw) => {
         if (req.url !== '/v1/traces') {
           res.writeHead(404).end();
           return;
         }
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        const body = JSON.parse(raw.toString('utf8')) as {
           resourceSpans?: {
             resource?: { attributes?: KeyValue[] };
             scopeSpans?: {
@@ -69,8 +67,8 @@ class OtlpReceiver {
               });
         }
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
-      });
-    });
+      }),
+    );
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
     return this;
   }
@@ -131,22 +129,9 @@ describe('tracing and metrics across the services (separate processes, real brok
     const joinPort = await freePort();
     joinUrl = (side) => `http://127.0.0.1:${joinPort}/${side}`;
     const dir = manifestDir({
-      'eventbus.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${busTopic}\n`,
-      'eventsource.yaml': `apiVersion: argoproj.io/v1alpha1
-kind: EventSource
-metadata: {name: webhook}
-spec:
-  webhook:
-    example: {port: "${port}", endpoint: /example, method: POST}
-`,
-      'joinsource.yaml': `apiVersion: argoproj.io/v1alpha1
-kind: EventSource
-metadata: {name: joinsrc}
-spec:
-  webhook:
-    left: {port: "${joinPort}", endpoint: /left, method: POST}
-    right: {port: "${joinPort}", endpoint: /right, method: POST}
-`,
+      'eventbus.yaml': eventBusYaml(busTopic),
+      'eventsource.yaml': webhookSourceYaml('webhook', port, ['example']),
+      'joinsource.yaml': webhookSourceYaml('joinsrc', joinPort, ['left', 'right']),
       'joined.yaml': `apiVersion: argoproj.io/v1alpha1
 kind: Sensor
 metadata: {name: joined}

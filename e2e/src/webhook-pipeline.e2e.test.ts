@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, KafkaBroker, uniquePrefix, waitFor } from '@ganglion/testing';
-import { manifestDir, Stack, TargetServer } from './harness.js';
+import { eventBusYaml, manifestDir, Stack, TargetServer, webhookSourceYaml } from './harness.js';
 
 /**
  * The walking skeleton end to end: webhook ingress → Kafka → sensor → Kafka → http/log trigger,
@@ -21,14 +21,8 @@ describe('webhook → sensor → trigger on a real Kafka broker', { timeout: 600
     const port = await freePort();
     webhookUrl = `http://127.0.0.1:${port}/example`;
     const dir = manifestDir({
-      'eventbus.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${busTopic}\n`,
-      'eventsource.yaml': `apiVersion: argoproj.io/v1alpha1
-kind: EventSource
-metadata: {name: webhook}
-spec:
-  webhook:
-    example: {port: "${port}", endpoint: /example, method: POST}
-`,
+      'eventbus.yaml': eventBusYaml(busTopic),
+      'eventsource.yaml': webhookSourceYaml('webhook', port, ['example']),
       'sensor.yaml': `apiVersion: argoproj.io/v1alpha1
 kind: Sensor
 metadata: {name: webhook}

@@ -60,7 +60,7 @@ spec:
                   fieldPath: metadata.name
             - name: GANGLION_HEALTH_PORT
               value: "8081"
-            - name: METRICS_PORT
+            - name: GANGLION_METRICS_PORT
               value: {{ .Values.metrics.port | quote }}
             - name: LOG_LEVEL
               value: {{ .Values.logLevel | quote }}

@@ -48,3 +48,4 @@ export {
   type JqLimits,
   type LuaLimits,
 } from './transform/index.js';
+export { PositionedSyntaxError } from './syntax-error.js';

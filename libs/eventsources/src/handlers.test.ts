@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
 import type { BitbucketEventSource, BitbucketServerEventSource, GerritEventSource, GitlabEventSource, StripeEventSource, SNSEventSource, StorageGridEventSource, WebhookEventSource } from '@ganglion/api';
 import { createLogger } from '@ganglion/telemetry';
-import { freePort } from '@ganglion/testing';
+import { freePort, withBody } from '@ganglion/testing';
 import { bitbucketSource } from './bitbucket/bitbucket.source.js';
 import { bitbucketServerSource } from './bitbucketserver/bitbucketserver.source.js';
 import { diffSnapshots } from './file/file.watcher.js';
@@ -36,6 +36,27 @@ async function handle<C>(source: PushSource<C>, config: C, request: IncomingRequ
 }
 
 const WH = { endpoint: '/', method: 'POST', port: '1' };
+
+/**
+ * A provider REST API stub on 127.0.0.1 for hook registration tests: records one line per request
+ * (`METHOD URL <authorization> <body>` unless `line` says otherwise) and answers with `respond`.
+ */
+async function apiStub(
+  respond: (q: IncomingMessage, res: ServerResponse, body: string) => void,
+  line: (q: IncomingMessage, body: string) => string = (q, body) => `${q.method} ${q.url} ${q.headers.authorization} ${body}`,
+): Promise<{ port: number; calls: string[]; close(): void }> {
+  const calls: string[] = [];
+  const port = await freePort();
+  const server = createServer(
+    withBody((q, res, raw) => {
+      const body = raw.toString();
+      calls.push(line(q, body));
+      respond(q, res, body);
+    }),
+  );
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { port, calls, close: () => void server.close() };
+}
 
 describe('source handlers (pure)', () => {
   it('webhook: binary bodies become base64, empty DELETE bodies null', async () => {
@@ -202,18 +223,14 @@ describe('source handlers (pure)', () => {
   });
 
   it('gitlab: registers project and group hooks through the API, deletes them on finish', async () => {
-    const calls: string[] = [];
-    const port = await freePort();
-    const server = createServer((q, res) => {
-      let body = '';
-      q.on('data', (c: Buffer) => (body += c.toString()));
-      q.on('end', () => {
-        calls.push(`${q.method} ${q.url} ${q.headers['private-token']} ${body}`);
+    const api = await apiStub(
+      (q, res) => {
         res.setHeader('Content-Type', 'application/json');
         res.end(q.method === 'GET' ? '[]' : q.method === 'POST' ? '{"id":7}' : '');
-      });
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      },
+      (q, body) => `${q.method} ${q.url} ${q.headers['private-token']} ${body}`,
+    );
+    const { port, calls } = api;
     try {
       const cfg: GitlabEventSource = { webhook: { ...WH, url: 'https://hooks.example.com/gl' }, events: ['PushEvents'], accessToken: { name: 'a', key: 'b' }, gitlabBaseURL: `http://127.0.0.1:${port}`, projects: ['group/project'], groups: ['platform'], deleteHookOnFinish: true };
       const c = { ...ctx(cfg), secrets: { accessToken: 'glpat', secretToken: 'tok' } };
@@ -224,25 +241,18 @@ describe('source handlers (pure)', () => {
       assert.ok(calls.includes('DELETE /api/v4/projects/group%2Fproject/hooks/7 glpat '));
       assert.ok(calls.includes('DELETE /api/v4/groups/platform/hooks/7 glpat '));
     } finally {
-      server.close();
+      api.close();
     }
   });
 
   it('bitbucket server and gerrit: hooks registered through their REST APIs, deleted on finish', async () => {
-    const calls: string[] = [];
-    const port = await freePort();
-    const server = createServer((q, res) => {
-      let body = '';
-      q.on('data', (c: Buffer) => (body += c.toString()));
-      q.on('end', () => {
-        calls.push(`${q.method} ${q.url} ${q.headers.authorization} ${body}`);
-        if (q.url?.startsWith('/gerrit/')) return void res.end(q.method === 'PUT' ? ")]}'\n{\"url\":\"x\"}" : '');
-        res.setHeader('Content-Type', 'application/json');
-        if (q.method === 'GET') return void res.end(q.url?.includes('/repos/') ? '{"values":[{"id":3,"url":"https://hooks.example.com/bbs"}]}' : '{"values":[]}');
-        res.end(q.method === 'POST' ? '{"id":9}' : '');
-      });
+    const api = await apiStub((q, res) => {
+      if (q.url?.startsWith('/gerrit/')) return void res.end(q.method === 'PUT' ? ")]}'\n{\"url\":\"x\"}" : '');
+      res.setHeader('Content-Type', 'application/json');
+      if (q.method === 'GET') return void res.end(q.url?.includes('/repos/') ? '{"values":[{"id":3,"url":"https://hooks.example.com/bbs"}]}' : '{"values":[]}');
+      res.end(q.method === 'POST' ? '{"id":9}' : '');
     });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    const { port, calls } = api;
     try {
       const bbs: BitbucketServerEventSource = {
         webhook: { ...WH, url: 'https://hooks.example.com/bbs' },
@@ -273,26 +283,22 @@ describe('source handlers (pure)', () => {
       await undoG!();
       assert.ok(calls.some((l) => l.startsWith('DELETE /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci')));
     } finally {
-      server.close();
+      api.close();
     }
   });
 
   it('stripe createWebhook: creates the endpoint for eventFilter, updates it when the URL exists', async () => {
-    const calls: string[] = [];
     let endpoints: { id: string; url: string }[] = [];
-    const port = await freePort();
-    const server = createServer((q, res) => {
-      let body = '';
-      q.on('data', (c: Buffer) => (body += c.toString()));
-      q.on('end', () => {
-        calls.push(`${q.method} ${q.url} ${q.headers.authorization} ${decodeURIComponent(body)}`);
+    const api = await apiStub(
+      (q, res, body) => {
         res.setHeader('Content-Type', 'application/json');
         if (q.method === 'GET') return void res.end(JSON.stringify({ data: endpoints }));
         if (q.url === '/v1/webhook_endpoints') endpoints = [{ id: 'we_1', url: new URLSearchParams(body).get('url')! }];
         res.end(JSON.stringify({ id: 'we_1' }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      },
+      (q, body) => `${q.method} ${q.url} ${q.headers.authorization} ${decodeURIComponent(body)}`,
+    );
+    const { port, calls } = api;
     try {
       const cfg: StripeEventSource = { webhook: { ...WH, url: 'https://events.example.com/stripe' }, createWebhook: true, eventFilter: ['charge.succeeded'] };
       const c = { ...ctx(cfg), secrets: { apiKey: 'sk_test_1' }, apiBase: () => `http://127.0.0.1:${port}/v1/` };
@@ -301,23 +307,16 @@ describe('source handlers (pure)', () => {
       assert.ok(calls.some((l) => l === 'POST /v1/webhook_endpoints Bearer sk_test_1 enabled_events[]=charge.succeeded&url=https://events.example.com/stripe'), calls.join('\n'));
       assert.ok(calls.some((l) => l === 'POST /v1/webhook_endpoints/we_1 Bearer sk_test_1 enabled_events[]=charge.succeeded'), calls.join('\n'));
     } finally {
-      server.close();
+      api.close();
     }
   });
 
   it('bitbucket cloud: repository hooks registered with the app password, deleted on finish', async () => {
-    const calls: string[] = [];
-    const port = await freePort();
-    const server = createServer((q, res) => {
-      let body = '';
-      q.on('data', (c: Buffer) => (body += c.toString()));
-      q.on('end', () => {
-        calls.push(`${q.method} ${q.url} ${q.headers.authorization} ${body}`);
-        res.setHeader('Content-Type', 'application/json');
-        res.end(q.method === 'GET' ? '{"values":[]}' : q.method === 'POST' ? '{"uuid":"{a1b2}"}' : '');
-      });
+    const api = await apiStub((q, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(q.method === 'GET' ? '{"values":[]}' : q.method === 'POST' ? '{"uuid":"{a1b2}"}' : '');
     });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    const { port, calls } = api;
     try {
       const cfg: BitbucketEventSource = { webhook: { ...WH, url: 'https://events.example.com/bb' }, repositories: [{ owner: 'team', repositorySlug: 'repo' }], events: ['repo:push'], deleteHookOnFinish: true };
       const c = { ...ctx(cfg), secrets: { username: 'u', password: 'app-pw' }, apiBase: () => `http://127.0.0.1:${port}/2.0/` };
@@ -327,7 +326,7 @@ describe('source handlers (pure)', () => {
       await undo!();
       assert.ok(calls.some((l) => l.startsWith('DELETE /2.0/repositories/team/repo/hooks/%7Ba1b2%7D')), calls.join('\n'));
     } finally {
-      server.close();
+      api.close();
     }
   });
 });

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createKafka } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { freePort, kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
+import { freePort, kafkaBrokers, uniquePrefix, waitFor, withBody } from '@ganglion/testing';
 import { ALERTMANAGER_FIRING, BITBUCKET_SERVER_REFS_CHANGED, GITHUB_PULL_REQUEST, GITHUB_PUSH, GITLAB_PUSH, STRIPE_CHARGE_REFUNDED, STRIPE_PAYMENT_SUCCEEDED } from './fixtures/payloads.fixture.js';
 import { TEST_CERT, TEST_KEY } from './fixtures/tls.fixture.js';
 import { naturalEventId } from './kit/cloudevent.js';
@@ -380,16 +380,14 @@ class GithubApiStub {
 
   async start(): Promise<this> {
     this.port = await freePort();
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
+    this.server = createServer(
+      withBody((req, res, raw) => {
         this.authorization = req.headers.authorization;
         const path = (req.url ?? '').split('?')[0]!;
         const json = (status: number, v: unknown): void => void res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(v));
         if (req.method === 'GET' && path.endsWith('/hooks')) return json(200, this.hooks.has(path) ? [this.hooks.get(path)] : []);
         if (req.method === 'POST' && path.endsWith('/hooks')) {
-          const hook = { ...(JSON.parse(Buffer.concat(chunks).toString('utf8')) as HookSpec), id: 1000 + this.hooks.size };
+          const hook = { ...(JSON.parse(raw.toString('utf8')) as HookSpec), id: 1000 + this.hooks.size };
           this.hooks.set(path, hook);
           return json(201, hook);
         }
@@ -398,8 +396,8 @@ class GithubApiStub {
           return void res.writeHead(204).end();
         }
         json(404, { message: 'Not Found' });
-      });
-    });
+      }),
+    );
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
     return this;
   }

@@ -66,6 +66,10 @@ export interface AdmissionServerOptions {
   port: number;
   /** Largest request body accepted (default 3 MiB, the API server's own limit). */
   maxBodyBytes?: number;
+  /** Called after each answered review with the time from the request's arrival to the response (ms), e.g. for metrics. */
+  onReview?: (request: AdmissionRequest, response: AdmissionResponse, ms: number) => void;
+  /** Called for each request to `/validate` that is not an AdmissionReview (answered 400). */
+  onBadRequest?: () => void;
 }
 
 /** The HTTPS server the API server calls: `POST /validate` with an AdmissionReview; `GET /healthz`. */
@@ -74,6 +78,7 @@ export function createAdmissionServer(options: AdmissionServerOptions): Server {
   return createServer({ cert: options.cert, key: options.key }, (req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') return void res.writeHead(200).end('ok');
     if (req.method !== 'POST' || !req.url?.startsWith('/validate')) return void res.writeHead(404).end();
+    const start = performance.now();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -85,12 +90,17 @@ export function createAdmissionServer(options: AdmissionServerOptions): Server {
       let review: AdmissionReview;
       try {
         review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdmissionReview;
-        if (!review.request?.uid) throw new Error('no request');
+        // A request without a uid or kind cannot be answered (and would crash reviewAdmission).
+        if (!review.request?.uid || typeof review.request.kind?.kind !== 'string') throw new Error('no request');
       } catch {
+        options.onBadRequest?.();
         return void res.writeHead(400, { 'content-type': 'text/plain' }).end('expected an admission.k8s.io/v1 AdmissionReview');
       }
-      const body: AdmissionReview = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: reviewAdmission(review.request) };
+      const request = review.request;
+      const response = reviewAdmission(request);
+      const body: AdmissionReview = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      options.onReview?.(request, response, performance.now() - start);
     });
   });
 }

@@ -35,12 +35,23 @@ export interface ServiceConfig {
 
 export class ConfigError extends Error {}
 
-function intVar(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
+function numeric(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number, integer: boolean): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max)
+    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got "${raw}"`);
   return n;
+}
+
+/** The integer setting `name` in [min, max]; `def` when unset or empty; otherwise a ConfigError naming it. */
+export function intVar(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
+  return numeric(env, name, def, min, max, true);
+}
+
+/** The number setting `name` in [min, max] (fractions allowed), like {@link intVar}. */
+export function numberVar(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
+  return numeric(env, name, def, min, max, false);
 }
 
 export function parseServiceConfig(service: string, env: Record<string, string | undefined>): ServiceConfig {

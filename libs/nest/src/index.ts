@@ -1,4 +1,4 @@
-export { parseServiceConfig, ConfigError, type ServiceConfig } from './config.js';
+export { parseServiceConfig, ConfigError, intVar, numberVar, type ServiceConfig } from './config.js';
 export { CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
 export { HealthService } from './health.service.js';
 export { MetricsService } from './metrics.service.js';

@@ -1,10 +1,10 @@
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { GroupOwnership, type Kafka } from '@ganglion/eventbus';
 import { BusProducers, ownedSources, pushSources, PushIngressRunner, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
-import { ConfigError, type ServiceConfig } from './config.js';
+import { ConfigError, intVar, type ServiceConfig } from './config.js';
 import { GanglionModule } from './ganglion.module.js';
 import { HealthService } from './health.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
@@ -36,6 +36,16 @@ function apiBasesFrom(env: Record<string, string | undefined>): Record<string, s
   return out;
 }
 
+/** The producers an ingress service publishes events with, their batches counted as producer `events`. */
+function eventProducers(kafka: Kafka, config: ServiceConfig, logger: Logger): BusProducers {
+  return new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
+}
+
+/** The dynamic module of one ingress service: the shared GanglionModule and `service` running source `type`. */
+function ingressModule(module: Type, service: Type, type: string, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
+  return { module, imports: [GanglionModule.forRoot(config, env)], providers: [{ provide: SOURCE_TYPE, useValue: type }, service] };
+}
+
 /** Runs one push source type's routes for the life of the process. */
 @Injectable()
 export class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -52,7 +62,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
+    this.producers = eventProducers(kafka, config, logger);
     this.runner = new PushIngressRunner(pushSources[type] as never, {
       host: config.host,
       logger,
@@ -79,26 +89,13 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
 @Module({})
 export class PushIngressModule {
   static create(type: PushSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
-    return {
-      module: PushIngressModule,
-      imports: [GanglionModule.forRoot(config, env)],
-      providers: [{ provide: SOURCE_TYPE, useValue: type }, PushIngressService],
-    };
+    return ingressModule(PushIngressModule, PushIngressService, type, config, env);
   }
 }
 
 /** The whole `main.ts` of a push ingress service: `await bootstrapPushIngress('github')`. */
 export async function bootstrapPushIngress(type: PushSourceType): Promise<void> {
   await bootstrapService(ingressServiceName(type), (config, env) => PushIngressModule.create(type, config, env));
-}
-
-/** `GANGLION_OWNERSHIP_SESSION_MS`: how long a dead owner keeps its assignment (default 10 000). */
-function sessionFrom(env: Record<string, string | undefined>): number {
-  const raw = env['GANGLION_OWNERSHIP_SESSION_MS'];
-  if (raw === undefined || raw === '') return 10_000;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 6000 || n > 300_000) throw new ConfigError(`GANGLION_OWNERSHIP_SESSION_MS must be an integer between 6000 and 300000, got "${raw}"`);
-  return n;
 }
 
 /**
@@ -122,14 +119,15 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
     health: HealthService,
   ) {
     const base = `${config.resourcesTopic}-ingress-${type}`;
-    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
+    this.producers = eventProducers(kafka, config, logger);
     const kubeconfig = env['GANGLION_KUBECONFIG'] || undefined;
     this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base, ...(kubeconfig ? { kubeconfig } : {}) });
     this.ownership = new GroupOwnership(kafka, {
       topic: `${base}-owner`,
       groupId: base,
       logger,
-      sessionTimeoutMs: sessionFrom(env),
+      // How long a dead owner keeps its assignment.
+      sessionTimeoutMs: intVar(env, 'GANGLION_OWNERSHIP_SESSION_MS', 10_000, 6000, 300_000),
       replicationFactor: config.replicationFactor,
       onAcquire: () => this.runner.start(),
       onRelease: () => this.runner.stop(),
@@ -150,11 +148,7 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
 @Module({})
 export class OwnedIngressModule {
   static create(type: OwnedSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
-    return {
-      module: OwnedIngressModule,
-      imports: [GanglionModule.forRoot(config, env)],
-      providers: [{ provide: SOURCE_TYPE, useValue: type }, OwnedIngressService],
-    };
+    return ingressModule(OwnedIngressModule, OwnedIngressService, type, config, env);
   }
 }
 

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, type EventBus, type EventSource, type Sensor } from '@ganglion/api';
 import { busTopics, consumerActivity, ConsumerLagMonitor, type Kafka, type LagSample } from '@ganglion/eventbus';
 import { processMetrics, shutdownTelemetry, type EventSourceLabels, type GanglionMetrics, type Logger, type TriggerLabels } from '@ganglion/telemetry';
@@ -29,9 +29,10 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
   constructor(
     @Inject(CONFIG) private readonly config: ServiceConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(KAFKA) private readonly kafka: Kafka,
-    private readonly store: ResourceStoreService,
     private readonly health: HealthService,
+    // Absent in a service without Kafka (admission): no resource series, no lag monitor.
+    @Optional() @Inject(KAFKA) private readonly kafka?: Kafka,
+    @Optional() private readonly store?: ResourceStoreService,
   ) {
     this.metrics = processMetrics(config.service);
   }
@@ -58,10 +59,13 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
   }
 
   onApplicationBootstrap(): void {
-    this.refreshSeries();
-    this.unsubscribe = this.store.onChange(() => this.refreshSeries());
+    const store = this.store;
+    if (store) {
+      this.refreshSeries(store);
+      this.unsubscribe = store.onChange(() => this.refreshSeries(store));
+    }
     const service = this.config.service;
-    if (service === 'sensor' || service === 'trigger') this.startLagMonitor(`ganglion-${service}`);
+    if (this.kafka && store && (service === 'sensor' || service === 'trigger')) this.startLagMonitor(this.kafka, store, `ganglion-${service}`);
     const stallMs = this.config.livenessStallSeconds * 1000;
     if (stallMs > 0)
       this.health.addLivenessCheck('consumer-progress', () => {
@@ -79,11 +83,11 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
   }
 
   /** Creates the labelled series of the resources this service works for. */
-  private refreshSeries(): void {
+  private refreshSeries(store: ResourceStoreService): void {
     const type = this.ingressType();
     if (type) {
       const list: EventSourceLabels[] = [];
-      for (const es of this.store.list<EventSource>('EventSource')) {
+      for (const es of store.list<EventSource>('EventSource')) {
         const spec = es.spec as Record<string, unknown>;
         for (const [field, events] of Object.entries(spec)) {
           if (NON_SOURCE_FIELDS.has(field) || field !== type || typeof events !== 'object' || events === null) continue;
@@ -94,15 +98,15 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
     }
     if (this.config.service === 'sensor' || this.config.service === 'trigger') {
       const list: TriggerLabels[] = [];
-      for (const s of this.store.list<Sensor>('Sensor'))
+      for (const s of store.list<Sensor>('Sensor'))
         for (const t of s.spec.triggers ?? []) list.push({ namespace: namespaceOf(s), sensor_name: s.metadata.name, trigger_name: t.template?.name ?? '' });
       this.metrics.setTriggers(list, { actions: this.config.service === 'trigger', joins: this.config.service === 'sensor' });
     }
   }
 
-  private startLagMonitor(groupPrefix: string): void {
+  private startLagMonitor(kafka: Kafka, store: ResourceStoreService, groupPrefix: string): void {
     this.monitor = new ConsumerLagMonitor({
-      kafka: this.kafka,
+      kafka,
       groupPrefix,
       // The client id GanglionModule gives the process's Kafka client.
       clientId: `ganglion-${this.config.service}-${this.config.instanceId}`,
@@ -111,7 +115,7 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
       onSamples: (samples) => this.recordLag(samples),
       depthTopics: () =>
         this.config.service === 'trigger'
-          ? [...new Set(this.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka).map((b) => busTopics(eventBusTopic(b)).dlq))]
+          ? [...new Set(store.list<EventBus>('EventBus').filter((b) => b.spec.kafka).map((b) => busTopics(eventBusTopic(b)).dlq))]
           : [],
       onDepth: (topic, depth) => this.metrics.dlqDepth.set({ topic }, depth),
     });

@@ -32,3 +32,4 @@ export {
   type EventSourceLabels,
   type TriggerLabels,
 } from './metrics.js';
+export { AdmissionMetrics, ADMISSION_KINDS, ADMISSION_VERDICTS, ADMISSION_DURATION_BUCKETS_MS } from './admission-metrics.js';

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GanglionMetrics } from './metrics.js';
+import { AdmissionMetrics } from './admission-metrics.js';
 
 const es = { namespace: 'argo-events', eventsource_name: 'webhook', event_name: 'example' };
 const trig = { namespace: 'argo-events', sensor_name: 'webhook', trigger_name: 'http-trigger' };
@@ -59,5 +60,29 @@ describe('GanglionMetrics (Prometheus text, Argo names and labels)', () => {
     assert.equal(value(body, 'ganglion_producer_batch_size_bucket{le="20",producer="events"}'), 1);
     assert.equal(value(body, 'ganglion_producer_batch_size_bucket{le="10",producer="events"}'), 0);
     assert.match(body, /# TYPE argo_events_action_duration_milliseconds histogram/);
+  });
+});
+
+describe('AdmissionMetrics', () => {
+  it('creates every kind × verdict at zero and counts reviews, folding unknown kinds into other', async () => {
+    const m = new GanglionMetrics({ defaultMetrics: false });
+    const a = new AdmissionMetrics(m.registry);
+    let { body } = await m.render();
+    for (const kind of ['EventSource', 'Sensor', 'EventBus', 'other'])
+      for (const verdict of ['allowed', 'denied']) assert.equal(value(body, `ganglion_admission_reviews_total{kind="${kind}",verdict="${verdict}"}`), 0);
+    assert.equal(value(body, 'ganglion_admission_review_duration_milliseconds_count{kind="Sensor"}'), 0);
+    assert.equal(value(body, 'ganglion_admission_bad_requests_total'), 0);
+    a.reviewed('Sensor', false, 0.3);
+    a.reviewed('Sensor', true, 2);
+    a.reviewed('Deployment', true, 0.05);
+    a.badRequests.inc();
+    ({ body } = await m.render());
+    assert.equal(value(body, 'ganglion_admission_reviews_total{kind="Sensor",verdict="denied"}'), 1);
+    assert.equal(value(body, 'ganglion_admission_reviews_total{kind="Sensor",verdict="allowed"}'), 1);
+    assert.equal(value(body, 'ganglion_admission_reviews_total{kind="other",verdict="allowed"}'), 1);
+    assert.equal(value(body, 'ganglion_admission_reviews_total{kind="Deployment",verdict="allowed"}'), undefined);
+    assert.equal(value(body, 'ganglion_admission_review_duration_milliseconds_bucket{le="0.5",kind="Sensor"}'), 1);
+    assert.equal(value(body, 'ganglion_admission_review_duration_milliseconds_count{kind="Sensor"}'), 2);
+    assert.equal(value(body, 'ganglion_admission_bad_requests_total'), 1);
   });
 });

@@ -8,3 +8,5 @@ export { ensureGoTool, ensureHelm, HELM_VERSION } from './go-tools.js';
 export { KubeApiServer, kubeApiServer, ensureKubeBinaries, issueCertificate, KUBE_VERSION, type AuditEvent, type IssuedCert } from './kube-apiserver.js';
 export { ensureAptBinary } from './apt-packages.js';
 export { NatsServer, type NatsServerOptions } from './nats-server.js';
+export { OwnedReplicas } from './owned-replicas.js';
+export { withBody } from './http-body.js';

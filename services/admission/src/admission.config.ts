@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, type ServiceConfig } from '@ganglion/nest';
+import { ConfigError, intVar, type ServiceConfig } from '@ganglion/nest';
 import { parseLogLevel } from '@ganglion/telemetry';
 
 /** The admission webhook's settings (it needs no Kafka and no Kubernetes API access). */
@@ -15,10 +15,9 @@ export interface AdmissionConfig {
 }
 
 export function parseAdmissionConfig(env: Record<string, string | undefined>): AdmissionConfig {
-  const port = Number(env['GANGLION_ADMISSION_PORT'] || 8443);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`GANGLION_ADMISSION_PORT must be a port number, got "${env['GANGLION_ADMISSION_PORT']}"`);
-  const healthPort = Number(env['GANGLION_HEALTH_PORT'] || 8081);
-  if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535) throw new ConfigError(`GANGLION_HEALTH_PORT must be a port number, got "${env['GANGLION_HEALTH_PORT']}"`);
+  const port = intVar(env, 'GANGLION_ADMISSION_PORT', 8443, 1, 65535);
+  const healthPort = intVar(env, 'GANGLION_HEALTH_PORT', 8081, 0, 65535);
+  const metricsPort = intVar(env, 'GANGLION_METRICS_PORT', 7777, 0, 65535);
   const certFile = env['GANGLION_ADMISSION_CERT'];
   const keyFile = env['GANGLION_ADMISSION_KEY'];
   if (!certFile || !keyFile) throw new ConfigError('GANGLION_ADMISSION_CERT and GANGLION_ADMISSION_KEY must name the PEM files of the serving certificate');
@@ -34,8 +33,9 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
       resourcesTopic: '',
       instanceId: env['GANGLION_INSTANCE_ID'] || hostname(),
       healthPort,
-      // No Kafka consumers here: no lag metrics and no consumer-progress liveness.
-      metricsPort: 0,
+      // Prometheus /metrics (`GANGLION_METRICS_PORT`, default 7777; 0 disables): the review
+      // counters and latency. No Kafka consumers here: no lag metrics, no consumer-progress liveness.
+      metricsPort,
       livenessStallSeconds: 0,
       lagPollMs: 5000,
       host,

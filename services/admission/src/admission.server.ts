@@ -2,28 +2,41 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createAdmissionServer } from '@ganglion/k8s';
-import { HealthService, LOGGER } from '@ganglion/nest';
-import type { Logger } from '@ganglion/telemetry';
+import { HealthService, LOGGER, MetricsService } from '@ganglion/nest';
+import { AdmissionMetrics, type Logger } from '@ganglion/telemetry';
 import type { AdmissionConfig } from './admission.config.js';
 
 export const ADMISSION_CONFIG = Symbol.for('ganglion.admission-config');
 
-/** Serves the ValidatingWebhookConfiguration's endpoint (`POST /validate`) over TLS. */
+/**
+ * Serves the ValidatingWebhookConfiguration's endpoint (`POST /validate`) over TLS and counts
+ * each review into `ganglion_admission_*` (served on the metrics port by MetricsService).
+ */
 @Injectable()
 export class AdmissionServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private server: Server | undefined;
   private listening = false;
+  private readonly metrics: AdmissionMetrics;
 
   constructor(
     @Inject(ADMISSION_CONFIG) private readonly config: AdmissionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     health: HealthService,
+    metrics: MetricsService,
   ) {
     health.addReadinessCheck('admission', () => this.listening);
+    this.metrics = new AdmissionMetrics(metrics.metrics.registry);
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const server = createAdmissionServer({ cert: readFileSync(this.config.certFile), key: readFileSync(this.config.keyFile), host: this.config.host, port: this.config.port });
+    const server = createAdmissionServer({
+      cert: readFileSync(this.config.certFile),
+      key: readFileSync(this.config.keyFile),
+      host: this.config.host,
+      port: this.config.port,
+      onReview: (req, res, ms) => this.metrics.reviewed(req.kind?.group === 'argoproj.io' ? req.kind.kind : 'other', res.allowed, ms),
+      onBadRequest: () => this.metrics.badRequests.inc(),
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

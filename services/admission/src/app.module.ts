@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CONFIG, HealthService, LOGGER } from '@ganglion/nest';
+import { CONFIG, HealthService, LOGGER, MetricsService } from '@ganglion/nest';
 import { createLogger } from '@ganglion/telemetry';
 import type { AdmissionConfig } from './admission.config.js';
 import { ADMISSION_CONFIG, AdmissionServer } from './admission.server.js';
@@ -15,6 +15,7 @@ export class AdmissionModule {
         { provide: CONFIG, useValue: config.service },
         { provide: LOGGER, useValue: logger },
         HealthService,
+        MetricsService,
         AdmissionServer,
       ],
     };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { API_VERSION, keyOf, type AnyResource } from '@ganglion/api';
 import { createKafka, decodeCloudEvent, ensureTopics, eventData, resourcesTopicConfig, type Kafka } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { freePort, kafkaBrokers, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
+import { kafkaBrokers, OwnedReplicas, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
 
 interface Tick {
   id: string;
@@ -23,7 +23,7 @@ describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 18
   const busTopic = `${prefix}-bus`;
   const resourcesTopic = `${prefix}-resources`;
   const ticks: Tick[] = [];
-  const replicas: ServiceProcess[] = [];
+  let replicas: OwnedReplicas;
   let consumer: ReturnType<Kafka['consumer']>;
 
   before(async () => {
@@ -58,36 +58,15 @@ describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 18
         ticks.push({ id: event.id, time: Date.parse(event.time!), eventTime: data.eventTime });
       },
     });
-    for (const name of ['a', 'b']) {
-      const proc = new ServiceProcess('ingress-calendar', {
-        healthPort: await freePort(),
-        env: {
-          KAFKA_BROKERS: brokers,
-          GANGLION_RESOURCES_TOPIC: resourcesTopic,
-          GANGLION_HOST: '127.0.0.1',
-          GANGLION_INSTANCE_ID: `${prefix}-${name}`,
-          GANGLION_OWNERSHIP_SESSION_MS: '6000',
-          LOG_LEVEL: 'info',
-        },
-        ...(process.env['TEST_VERBOSE'] ? { onLine: (l: string) => console.log(`[${name}] ${l}`) } : {}),
-      });
-      replicas.push(proc.start());
-    }
-    await Promise.all(replicas.map((r) => r.ready()));
+    replicas = await new OwnedReplicas('ingress-calendar', prefix, { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: resourcesTopic, GANGLION_HOST: '127.0.0.1' }).start();
   });
 
   after(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
+    await replicas?.stop();
     await consumer?.disconnect();
   });
 
-  const owner = (): ServiceProcess | undefined => {
-    const owners = replicas.filter((r) => {
-      const events = r.records().filter((l) => l['msg'] === 'acquired ownership' || l['msg'] === 'released ownership');
-      return r.running && events.at(-1)?.['msg'] === 'acquired ownership';
-    });
-    return owners.length === 1 ? owners[0] : undefined;
-  };
+  const owner = (): ServiceProcess | undefined => replicas.owner();
 
   function assertExactlyOnce(): void {
     const times = ticks.map((t) => t.time);
@@ -109,7 +88,7 @@ describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 18
     const first = owner()!;
     await first.stop('SIGKILL');
     const killedAt = Date.now();
-    const survivor = replicas.find((r) => r !== first)!;
+    const survivor = replicas.other(first);
     await waitFor(() => owner() === survivor, { timeoutMs: 60_000, what: 'the survivor to own the calendar' });
     await waitFor(() => ticks.some((t) => t.time >= killedAt + 2000), { timeoutMs: 30_000, what: 'ticks after the handover' });
     assertExactlyOnce();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { API_VERSION, keyOf, type AnyResource } from '@ganglion/api';
 import { createKafka, decodeCloudEvent, ensureTopics, eventData, resourcesTopicConfig, type Kafka } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { freePort, kafkaBrokers, kubeApiServer, ServiceProcess, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
+import { kafkaBrokers, OwnedReplicas, kubeApiServer, ServiceProcess, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
 
 interface Seen {
   id: string;
@@ -26,7 +26,7 @@ describe('ingress-resource: two replicas, one owner, handover on SIGKILL', { tim
   const busTopic = `${prefix}-bus`;
   const resourcesTopic = `${prefix}-resources`;
   const seen: Seen[] = [];
-  const replicas: ServiceProcess[] = [];
+  let replicas: OwnedReplicas;
   let consumer: ReturnType<Kafka['consumer']>;
 
   const kubectl = (...args: string[]): void => {
@@ -67,36 +67,15 @@ describe('ingress-resource: two replicas, one owner, handover on SIGKILL', { tim
         seen.push({ id: event.id, type: data.type, name: data.body.metadata.name, resourceVersion: data.body.metadata.resourceVersion });
       },
     });
-    for (const name of ['a', 'b']) {
-      const proc = new ServiceProcess('ingress-resource', {
-        healthPort: await freePort(),
-        env: {
-          KAFKA_BROKERS: brokers,
-          GANGLION_RESOURCES_TOPIC: resourcesTopic,
-          GANGLION_INSTANCE_ID: `${prefix}-${name}`,
-          GANGLION_OWNERSHIP_SESSION_MS: '6000',
-          GANGLION_KUBECONFIG: kube.kubeconfigPath,
-          LOG_LEVEL: 'info',
-        },
-        ...(process.env['TEST_VERBOSE'] ? { onLine: (l: string) => console.log(`[${name}] ${l}`) } : {}),
-      });
-      replicas.push(proc.start());
-    }
-    await Promise.all(replicas.map((r) => r.ready()));
+    replicas = await new OwnedReplicas('ingress-resource', prefix, { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: resourcesTopic, GANGLION_KUBECONFIG: kube.kubeconfigPath }).start();
   });
 
   after(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
+    await replicas?.stop();
     await consumer?.disconnect();
   });
 
-  const owner = (): ServiceProcess | undefined => {
-    const owners = replicas.filter((r) => {
-      const events = r.records().filter((l) => l['msg'] === 'acquired ownership' || l['msg'] === 'released ownership');
-      return r.running && events.at(-1)?.['msg'] === 'acquired ownership';
-    });
-    return owners.length === 1 ? owners[0] : undefined;
-  };
+  const owner = (): ServiceProcess | undefined => replicas.owner();
   const of = (name: string): Seen[] => seen.filter((s) => s.name === name);
 
   it('one replica owns the informer; each change is published once', async () => {
@@ -113,7 +92,7 @@ describe('ingress-resource: two replicas, one owner, handover on SIGKILL', { tim
     const first = owner()!;
     await first.stop('SIGKILL');
     kubectl('create', 'configmap', 'two');
-    const survivor = replicas.find((r) => r !== first)!;
+    const survivor = replicas.other(first);
     await waitFor(() => owner() === survivor, { timeoutMs: 60_000, what: 'the survivor to own the informers' });
     await waitFor(() => of('two').length >= 1, { timeoutMs: 30_000, what: 'the ADD of a ConfigMap created during the handover' });
     kubectl('create', 'configmap', 'sentinel-2');

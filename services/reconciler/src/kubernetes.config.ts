@@ -1,4 +1,4 @@
-import { ConfigError } from '@ganglion/nest';
+import { ConfigError, numberVar } from '@ganglion/nest';
 
 /** Kubernetes-mode settings, parsed once from the environment. */
 export interface KubernetesSettings {
@@ -22,14 +22,6 @@ export interface KubernetesSettings {
   labelSelector: string | undefined;
 }
 
-function num(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name} must be a number between ${min} and ${max}, got "${raw}"`);
-  return n;
-}
-
 export function parseSelector(raw: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -51,12 +43,12 @@ export function parseKubernetesSettings(env: Record<string, string | undefined>)
     leaderElection: le === 'true',
     leaseNamespace: env['GANGLION_LEASE_NAMESPACE'] || env['POD_NAMESPACE'] || namespace || 'default',
     leaseName: env['GANGLION_LEASE_NAME'] || 'ganglion-reconciler',
-    leaseDurationSeconds: num(env, 'GANGLION_LEASE_DURATION_SECONDS', 15, 1, 600),
-    renewDeadlineMs: num(env, 'GANGLION_LEASE_RENEW_DEADLINE_SECONDS', 10, 1, 600) * 1000,
-    retryPeriodMs: num(env, 'GANGLION_LEASE_RETRY_PERIOD_SECONDS', 2, 0.1, 60) * 1000,
+    leaseDurationSeconds: numberVar(env, 'GANGLION_LEASE_DURATION_SECONDS', 15, 1, 600),
+    renewDeadlineMs: numberVar(env, 'GANGLION_LEASE_RENEW_DEADLINE_SECONDS', 10, 1, 600) * 1000,
+    retryPeriodMs: numberVar(env, 'GANGLION_LEASE_RETRY_PERIOD_SECONDS', 2, 0.1, 60) * 1000,
     ingressSelector: parseSelector(env['GANGLION_INGRESS_SELECTOR'] || 'app.kubernetes.io/name=ganglion-ingress-webhook'),
     ingressNamespace: env['GANGLION_INGRESS_NAMESPACE'] || undefined,
-    resyncMs: num(env, 'GANGLION_RESYNC_SECONDS', 300, 0, 86_400) * 1000,
+    resyncMs: numberVar(env, 'GANGLION_RESYNC_SECONDS', 300, 0, 86_400) * 1000,
     labelSelector: env['GANGLION_LABEL_SELECTOR'] || undefined,
   };
 }

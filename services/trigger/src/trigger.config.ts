@@ -1,4 +1,4 @@
-import { ConfigError } from '@ganglion/nest';
+import { ConfigError, intVar } from '@ganglion/nest';
 
 /** Settings of the trigger service, parsed once from the environment at start-up. */
 export interface TriggerServiceConfig {
@@ -23,14 +23,6 @@ export interface TriggerServiceConfig {
   argoServerToken: string | undefined;
   /** Verify the Argo Server's certificate (`GANGLION_ARGO_SERVER_INSECURE=true` turns it off). */
   argoServerInsecure: boolean;
-}
-
-function intVar(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  return n;
 }
 
 function urlVar(env: Record<string, string | undefined>, name: string): string | undefined {

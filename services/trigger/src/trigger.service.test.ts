@@ -6,7 +6,7 @@ import type { Trigger } from '@ganglion/api';
 import type { ActionRecord, DeadLetterRecord, OutcomeRecord } from '@ganglion/core';
 import { busTopicConfigs, busTopics, createKafka, ensureTopics, resourcesTopicConfig, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { freePort, kafkaBrokers, kubeApiServer, ServiceProcess, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
+import { freePort, kafkaBrokers, kubeApiServer, ServiceProcess, uniquePrefix, waitFor, withBody, type KubeApiServer } from '@ganglion/testing';
 
 interface Hit {
   url: string;
@@ -35,16 +35,13 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
   const dead: DeadLetterRecord[] = [];
   const hits: Hit[] = [];
   let sinkUrl = '';
-  const sink = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const hit = { url: req.url ?? '', key: String(req.headers['idempotency-key']), body: Buffer.concat(chunks).toString(), res, headers: req.headers };
-      hits.push(hit);
+  const sink = createServer(
+    withBody((req, res, body) => {
+      hits.push({ url: req.url ?? '', key: String(req.headers['idempotency-key']), body: body.toString(), res, headers: req.headers });
       if (req.url?.startsWith('/hold')) return; // answered by the test
       res.writeHead(req.url?.startsWith('/fail') ? 500 : 200).end();
-    });
-  });
+    }),
+  );
   const stops: (() => Promise<void>)[] = [];
 
   const startService = async (): Promise<ServiceProcess> => {

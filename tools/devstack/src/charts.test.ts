@@ -71,6 +71,8 @@ describe('Helm charts', () => {
       assert.equal(c.env.find((e) => e.name === 'KAFKA_BROKERS')?.value, svc === 'admission' ? undefined : 'kafka-0:9092,kafka-1:9092');
       assert.ok(c.resources.requests && c.resources.limits, `${svc} has requests and limits`);
       assert.ok(c.ports.some((p) => p.name === 'metrics' && p.containerPort === 7777));
+      // The port the service listens on (libs/nest config, services/admission config) is the container port.
+      assert.equal(c.env.find((e) => e.name === 'GANGLION_METRICS_PORT')?.value, '7777', `${svc} GANGLION_METRICS_PORT`);
       const sm = objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === name);
       assert.equal(sm?.metadata.labels?.['prometheus'], 'kube-prometheus');
       const service = objs.find((o) => o.kind === 'Service' && o.metadata.name === name) as { spec: { ports: { name: string; port: number }[] } } | undefined;

@@ -5,20 +5,16 @@
  * An empty/absent condition means every dependency, AND-ed (Argo's default).
  */
 
+import { PositionedSyntaxError } from '../syntax-error.js';
+
 export type ConditionAst =
   | { kind: 'dep'; name: string }
   | { kind: 'and'; left: ConditionAst; right: ConditionAst }
   | { kind: 'or'; left: ConditionAst; right: ConditionAst };
 
 /** A syntax error with the 0-based character position where it was found. */
-export class ConditionSyntaxError extends Error {
+export class ConditionSyntaxError extends PositionedSyntaxError {
   override name = 'ConditionSyntaxError';
-  constructor(
-    message: string,
-    readonly position: number,
-  ) {
-    super(`${message} at position ${position}`);
-  }
 }
 
 type Tok = { t: 'name' | '&&' | '||' | '(' | ')' | 'eof'; v: string; pos: number };

@@ -6,6 +6,8 @@
  * `null` is `nil`. JSON event data decodes to floats, as `encoding/json` does in Argo.
  */
 
+import { PositionedSyntaxError } from '../syntax-error.js';
+
 export type ExprValue = null | boolean | number | bigint | string | ExprValue[] | ExprMap | ExprFunction;
 export interface ExprMap {
   [key: string]: ExprValue;
@@ -56,14 +58,8 @@ export type ExprNode =
   | { kind: 'conditional'; test: ExprNode; then: ExprNode; otherwise: ExprNode; pos: number };
 
 /** A syntax error with its 0-based position in the source. */
-export class ExprSyntaxError extends Error {
+export class ExprSyntaxError extends PositionedSyntaxError {
   override name = 'ExprSyntaxError';
-  constructor(
-    message: string,
-    readonly position: number,
-  ) {
-    super(`${message} at position ${position}`);
-  }
 }
 
 /** An evaluation (runtime) error. */

@@ -14,6 +14,8 @@
  * (`name`, `a.b` accessors, or `[any-name]` escaped), parenthesised groups.
  */
 
+import { PositionedSyntaxError } from '../syntax-error.js';
+
 export type GvNode =
   | { kind: 'lit'; value: GvValue }
   | { kind: 'param'; name: string; pos: number }
@@ -23,14 +25,8 @@ export type GvNode =
 
 export type GvValue = number | string | boolean | null | GvValue[] | { [k: string]: GvValue };
 
-export class GovaluateSyntaxError extends Error {
+export class GovaluateSyntaxError extends PositionedSyntaxError {
   override name = 'GovaluateSyntaxError';
-  constructor(
-    message: string,
-    readonly position: number,
-  ) {
-    super(`${message} at position ${position}`);
-  }
 }
 
 type TokKind = 'num' | 'str' | 'bool' | 'param' | 'op' | '(' | ')' | ',' | 'eof';

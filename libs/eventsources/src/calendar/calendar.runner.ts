@@ -4,7 +4,8 @@ import { parseGoDuration } from '@ganglion/core';
 import { encodeCloudEvent, TransactionalState } from '@ganglion/eventbus';
 import { markSend, processMetrics } from '@ganglion/telemetry';
 import { buildCloudEvent, naturalEventId } from '../kit/cloudevent.js';
-import { eventFilter, ownedEvents, shortHash, type OwnedEvent, type OwnedHost, type OwnedRunner } from '../kit/owned-source.js';
+import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
+import { eventFilter, shortHash, type OwnedEvent, type OwnedHost } from '../kit/owned-source.js';
 import { compileCalendar, goTimeString } from './calendar.schedule.js';
 
 const MAX_TIMER = 2_147_483_647;
@@ -23,27 +24,11 @@ interface Ticker {
  * (`persistence.catchup`) replays missed ticks, up to `maxDuration`; without it, ticks missed
  * while no replica ran are skipped, as in Argo. Either way no tick is published twice.
  */
-export class CalendarRunner implements OwnedRunner {
+export class CalendarRunner extends OwnedEventsRunner<CalendarEventSource, Ticker> {
   private readonly states = new Map<string, { state: TransactionalState; values: Map<string, string> }>();
-  private readonly tickers = new Map<string, Ticker>();
-  private unsubscribe: (() => void) | undefined;
-  private applying: Promise<void> = Promise.resolve();
-  private running = false;
-  private retry: NodeJS.Timeout | undefined;
 
-  constructor(private readonly host: OwnedHost) {}
-
-  private now(): number {
-    return (this.host.now ?? Date.now)();
-  }
-
-  async start(): Promise<void> {
-    this.running = true;
-    this.unsubscribe = this.host.store.onChange(() => {
-      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error('applying calendars failed', { error: err }));
-    });
-    this.applying = this.apply();
-    await this.applying;
+  constructor(host: OwnedHost) {
+    super(host, 'calendar', 'calendar');
   }
 
   private async stateFor(bus: EventBus): Promise<{ state: TransactionalState; values: Map<string, string> }> {
@@ -62,29 +47,20 @@ export class CalendarRunner implements OwnedRunner {
     return entry;
   }
 
-  private async apply(): Promise<void> {
-    if (!this.running) return;
-    const wanted = ownedEvents<CalendarEventSource>(this.host.store, 'calendar', this.host.logger);
-    const ids = new Set(wanted.map((w) => w.id));
-    for (const [id, t] of [...this.tickers]) {
-      const w = wanted.find((x) => x.id === id);
-      if (ids.has(id) && w?.fingerprint === t.fingerprint) continue;
-      t.stop();
-      await t.done;
-      this.tickers.delete(id);
-    }
-    for (const ev of wanted) {
-      if (this.tickers.has(ev.id) || !this.running) continue;
-      try {
-        this.tickers.set(ev.id, await this.ticker(ev));
-      } catch (err) {
-        this.host.logger.error('calendar not started; retrying in 5 s', { event: ev.id, error: err });
-        this.retryLater();
-      }
-    }
+  protected async stopEvent(t: Ticker): Promise<void> {
+    t.stop();
+    await t.done;
   }
 
-  private async ticker(ev: OwnedEvent<CalendarEventSource>): Promise<Ticker> {
+  /** Stops every ticker at once, then closes the state producers. */
+  protected override async stopAll(tickers: Ticker[]): Promise<void> {
+    for (const t of tickers) t.stop();
+    await Promise.all(tickers.map((t) => t.done));
+    for (const { state } of this.states.values()) await state.close();
+    this.states.clear();
+  }
+
+  protected async startEvent(ev: OwnedEvent<CalendarEventSource>): Promise<Ticker> {
     const cfg = ev.config;
     const schedule = compileCalendar(cfg);
     const pass = eventFilter(cfg.filter?.expression, this.host.logger);
@@ -152,27 +128,5 @@ export class CalendarRunner implements OwnedRunner {
       },
       done,
     };
-  }
-
-  /** Re-applies after a failure to start some event (the bus was unreachable, say). */
-  private retryLater(): void {
-    if (this.retry || !this.running) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error('re-applying failed', { error: err }));
-    }, 5000);
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.retry) clearTimeout(this.retry);
-    this.retry = undefined;
-    this.unsubscribe?.();
-    await this.applying.catch(() => undefined);
-    for (const t of this.tickers.values()) t.stop();
-    await Promise.all([...this.tickers.values()].map((t) => t.done));
-    this.tickers.clear();
-    for (const { state } of this.states.values()) await state.close();
-    this.states.clear();
   }
 }

@@ -4,7 +4,8 @@ import { compileRe2, re2Find } from '@ganglion/core';
 import { encodeCloudEvent } from '@ganglion/eventbus';
 import { publishTraced } from '../kit/push-ingress.runner.js';
 import { buildCloudEvent, randomEventId } from '../kit/cloudevent.js';
-import { eventFilter, ownedEvents, type OwnedEvent, type OwnedHost, type OwnedRunner } from '../kit/owned-source.js';
+import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
+import { eventFilter, type OwnedEvent, type OwnedHost } from '../kit/owned-source.js';
 import { DirectoryWatcher } from './file.watcher.js';
 
 /**
@@ -13,44 +14,20 @@ import { DirectoryWatcher } from './file.watcher.js';
  * `fsevent.Event`: `name` the file's path) for operations equal to `eventType` on files named
  * `path`, or matching `pathRegexp`.
  */
-export class FileRunner implements OwnedRunner {
-  private readonly watchers = new Map<string, { fingerprint: string; watcher: DirectoryWatcher }>();
-  private unsubscribe: (() => void) | undefined;
-  private applying: Promise<void> = Promise.resolve();
-  private running = false;
-  private retry: NodeJS.Timeout | undefined;
-
+export class FileRunner extends OwnedEventsRunner<FileEventSource, { fingerprint: string; watcher: DirectoryWatcher }> {
   constructor(
-    private readonly host: OwnedHost,
+    host: OwnedHost,
     private readonly pollMs = 1000,
-  ) {}
-
-  async start(): Promise<void> {
-    this.running = true;
-    this.unsubscribe = this.host.store.onChange(() => {
-      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error('applying file sources failed', { error: err }));
-    });
-    this.applying = this.apply();
-    await this.applying;
+  ) {
+    super(host, 'file', 'file source');
   }
 
-  private async apply(): Promise<void> {
-    if (!this.running) return;
-    const wanted = ownedEvents<FileEventSource>(this.host.store, 'file', this.host.logger);
-    for (const [id, w] of [...this.watchers]) {
-      if (wanted.some((x) => x.id === id && x.fingerprint === w.fingerprint)) continue;
-      await w.watcher.close();
-      this.watchers.delete(id);
-    }
-    for (const ev of wanted) {
-      if (this.watchers.has(ev.id)) continue;
-      try {
-        this.watchers.set(ev.id, { fingerprint: ev.fingerprint, watcher: await this.watch(ev) });
-      } catch (err) {
-        this.host.logger.error('file source not started; retrying in 5 s', { event: ev.id, error: err });
-        this.retryLater();
-      }
-    }
+  protected async startEvent(ev: OwnedEvent<FileEventSource>): Promise<{ fingerprint: string; watcher: DirectoryWatcher }> {
+    return { fingerprint: ev.fingerprint, watcher: await this.watch(ev) };
+  }
+
+  protected async stopEvent(entry: { watcher: DirectoryWatcher }): Promise<void> {
+    await entry.watcher.close();
   }
 
   private async watch(ev: OwnedEvent<FileEventSource>): Promise<DirectoryWatcher> {
@@ -79,24 +56,5 @@ export class FileRunner implements OwnedRunner {
     );
     await watcher.start();
     return watcher;
-  }
-
-  /** Re-applies after a failure to start some event (the bus was unreachable, say). */
-  private retryLater(): void {
-    if (this.retry || !this.running) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error('re-applying failed', { error: err }));
-    }, 5000);
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.retry) clearTimeout(this.retry);
-    this.retry = undefined;
-    this.unsubscribe?.();
-    await this.applying.catch(() => undefined);
-    for (const w of this.watchers.values()) await w.watcher.close();
-    this.watchers.clear();
   }
 }

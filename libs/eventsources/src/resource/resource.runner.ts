@@ -2,7 +2,8 @@ import { eventBusTopic, type ResourceEventSource } from '@ganglion/api';
 import { encodeCloudEvent } from '@ganglion/eventbus';
 import { describeError, loadKubeConfig, ObjectInformer, type ObjectEvent, type RawObject } from '@ganglion/k8s';
 import { buildCloudEvent, naturalEventId } from '../kit/cloudevent.js';
-import { ownedEvents, type OwnedEvent, type OwnedHost, type OwnedRunner } from '../kit/owned-source.js';
+import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
+import type { OwnedEvent, OwnedHost } from '../kit/owned-source.js';
 import { fieldsPredicate, labelSelector, validateResourceSource } from './resource.selectors.js';
 
 /** Argo's `ResourceEventData`: `oldBody` is `null` except for UPDATE; `metadata` only when set. */
@@ -44,64 +45,43 @@ interface Running {
  * version, resource, metadata}` after the `prefix`, `fields`, `createdBy` and `afterStart` filters.
  * An UPDATE whose resourceVersion did not change (a re-list) is not an event.
  */
-export class ResourceRunner implements OwnedRunner {
-  private readonly running = new Map<string, Running>();
-  private unsubscribe: (() => void) | undefined;
-  private applying: Promise<void> = Promise.resolve();
-  private active = false;
-  private retry: NodeJS.Timeout | undefined;
+export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Running> {
   private kc: KubeConfig | undefined;
 
-  constructor(private readonly host: OwnedHost) {}
-
-  private now(): number {
-    return (this.host.now ?? Date.now)();
-  }
-
-  async start(): Promise<void> {
-    this.active = true;
-    this.unsubscribe = this.host.store.onChange(() => {
-      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error('applying resource sources failed', { error: err }));
-    });
-    this.applying = this.apply();
-    await this.applying;
+  constructor(host: OwnedHost) {
+    super(host, 'resource', 'resource source');
   }
 
   /** The informer of `<ns>/<eventSource>:<event>` (tests). */
   informer(id: string): ObjectInformer | undefined {
-    return this.running.get(id)?.informer;
+    return this.entries.get(id)?.informer;
   }
 
-  private async apply(): Promise<void> {
-    if (!this.active) return;
-    const wanted = ownedEvents<ResourceEventSource>(this.host.store, 'resource', this.host.logger);
-    for (const [id, r] of [...this.running]) {
-      if (wanted.some((x) => x.id === id && x.fingerprint === r.fingerprint)) continue;
-      await r.informer?.stop();
-      this.running.delete(id);
+  protected async startEvent(ev: OwnedEvent<ResourceEventSource>): Promise<Running> {
+    try {
+      validateResourceSource(ev.config);
+    } catch (err) {
+      this.host.logger.error('resource source not started: invalid configuration', { event: ev.id, error: describeError(err) });
+      return { fingerprint: ev.fingerprint };
     }
-    for (const ev of wanted) {
-      if (this.running.has(ev.id) || !this.active) continue;
-      try {
-        validateResourceSource(ev.config);
-      } catch (err) {
-        this.host.logger.error('resource source not started: invalid configuration', { event: ev.id, error: describeError(err) });
-        this.running.set(ev.id, { fingerprint: ev.fingerprint });
-        continue;
-      }
-      try {
-        this.kc ??= loadKubeConfig(this.host.kubeconfig);
-        const informer = this.watch(ev, this.kc);
-        this.running.set(ev.id, { fingerprint: ev.fingerprint, informer });
-        await informer
-          .start()
-          .then(() => this.host.logger.info('resource source watching', { event: ev.id, objects: informer.list().length }))
-          .catch((err: unknown) => this.host.logger.error('resource source: listing failed; retrying', { event: ev.id, error: describeError(err) }));
-      } catch (err) {
-        this.host.logger.error('resource source not started (Kubernetes client configuration); retrying in 5 s', { event: ev.id, error: describeError(err) });
-        this.retryLater();
-      }
+    try {
+      this.kc ??= loadKubeConfig(this.host.kubeconfig);
+    } catch (err) {
+      // Retried in 5 s by the caller.
+      throw new Error(`Kubernetes client configuration: ${describeError(err)}`, { cause: err });
     }
+    const informer = this.watch(ev, this.kc);
+    const entry = { fingerprint: ev.fingerprint, informer };
+    this.entries.set(ev.id, entry); // visible (informer()) while it lists
+    await informer
+      .start()
+      .then(() => this.host.logger.info('resource source watching', { event: ev.id, objects: informer.list().length }))
+      .catch((err: unknown) => this.host.logger.error('resource source: listing failed; retrying', { event: ev.id, error: describeError(err) }));
+    return entry;
+  }
+
+  protected async stopEvent(entry: Running): Promise<void> {
+    await entry.informer?.stop();
   }
 
   private watch(ev: OwnedEvent<ResourceEventSource>, kc: KubeConfig): ObjectInformer {
@@ -150,23 +130,5 @@ export class ResourceRunner implements OwnedRunner {
         },
       },
     );
-  }
-
-  private retryLater(): void {
-    if (this.retry || !this.active) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error('re-applying failed', { error: err }));
-    }, 5000);
-  }
-
-  async stop(): Promise<void> {
-    this.active = false;
-    if (this.retry) clearTimeout(this.retry);
-    this.retry = undefined;
-    this.unsubscribe?.();
-    await this.applying.catch(() => undefined);
-    for (const r of this.running.values()) await r.informer?.stop();
-    this.running.clear();
   }
 }

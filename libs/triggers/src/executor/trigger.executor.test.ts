@@ -14,6 +14,17 @@ interface Harness {
   dead: DeadLetterRecord[];
 }
 
+/** A target that holds every request until `release()` is called, then answers 200. */
+async function heldServer(): Promise<{ server: RecordingServer; release: () => void }> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const server = await new RecordingServer().start(async (_c, res) => {
+    await released;
+    res.writeHead(200).end();
+  });
+  return { server, release };
+}
+
 describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (real HTTP targets)', () => {
   const registry = createTriggerRegistry({ logger: quietLogger });
   const sink = new RecordingServer();
@@ -163,12 +174,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
 
   it('a hanging target stalls only its own trigger: another trigger keeps its throughput meanwhile', async () => {
     const h = make();
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const hanging = await new RecordingServer().start(async (_c, res) => {
-      await released;
-      res.writeHead(200).end();
-    });
+    const { server: hanging, release } = await heldServer();
     try {
       const stuck = await Promise.all(Array.from({ length: 5 }, () => h.executor.submit(action(http('stuck', `${hanging.url}/hang`)))));
       await waitFor(() => hanging.calls.length === 1, { what: 'the stuck trigger to call its target' });
@@ -239,12 +245,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
 
   it('backpressure: admission waits once a trigger holds its bound of actions, and resumes when they finish', async () => {
     const h = make({ maxBufferedPerTrigger: 5, maxBuffered: 8 });
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const s = await new RecordingServer().start(async (_c, res) => {
-      await released;
-      res.writeHead(200).end();
-    });
+    const { server: s, release } = await heldServer();
     try {
       const t = http('bp', `${s.url}/bp`);
       const admitted = await Promise.all(Array.from({ length: 5 }, () => h.executor.submit(action(t))));
@@ -271,12 +272,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
 
   it('a re-delivered action still in flight joins the running one instead of running twice', async () => {
     const h = make();
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const s = await new RecordingServer().start(async (_c, res) => {
-      await released;
-      res.writeHead(200).end();
-    });
+    const { server: s, release } = await heldServer();
     try {
       const a = action(http('dup', `${s.url}/dup`));
       const first = await h.executor.submit(a);
