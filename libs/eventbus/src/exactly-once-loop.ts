@@ -4,6 +4,27 @@ import { chunkByBytes, toTopicMessages, type OutRecord } from './batching-produc
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
 import { TRANSACTION_RETRY } from './client.js';
 
+type Transaction = Awaited<ReturnType<Producer['transaction']>>;
+
+/**
+ * `sendOffsets` of a transaction, retrying CONCURRENT_TRANSACTIONS. When it is the first
+ * request of a transaction (a batch without output records), its AddOffsetsToTxn reaches the
+ * coordinator while the previous transaction's markers are still being written, and kafkajs
+ * does not retry it (it does retry AddPartitionsToTxn when records go first): the transaction
+ * would fail and the partition be reopened for nothing.
+ */
+async function sendOffsets(txn: Transaction, offsets: Parameters<Transaction['sendOffsets']>[0]): Promise<void> {
+  for (let attempt = 0, wait: number = TRANSACTION_RETRY.initialRetryTime; ; attempt++, wait = Math.min(wait * TRANSACTION_RETRY.multiplier, TRANSACTION_RETRY.maxRetryTime)) {
+    try {
+      await txn.sendOffsets(offsets);
+      return;
+    } catch (err) {
+      if ((err as { type?: unknown }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= TRANSACTION_RETRY.retries) throw err;
+      await sleep(wait);
+    }
+  }
+}
+
 /** An input partition this replica owns, once its previous owner has been fenced. */
 export interface PartitionContext {
   topic: string;
@@ -259,7 +280,7 @@ export class ExactlyOnceLoop {
       const txn = await slot.producer.transaction();
       try {
         for (const chunk of chunkByBytes(out)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
-        await txn.sendOffsets({
+        await sendOffsets(txn, {
           consumerGroupId: this.options.groupId,
           topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }],
         });
