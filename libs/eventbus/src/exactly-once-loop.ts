@@ -3,6 +3,7 @@ import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Pr
 import { chunkByBytes, toTopicMessages, type OutRecord } from './batching-producer.js';
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
 import { TRANSACTION_RETRY } from './client.js';
+import { StableOffsetReader, StableOffsetsUnsupportedError } from './stable-offsets.js';
 
 type Transaction = Awaited<ReturnType<Producer['transaction']>>;
 
@@ -107,6 +108,7 @@ interface Slot {
 export class ExactlyOnceLoop {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
+  private stable: StableOffsetReader | undefined;
   private readonly slots = new Map<string, Promise<Slot>>();
   /** Slots whose opening (fence + restore) finished; the others are still opening or failed. */
   private readonly opened = new Set<string>();
@@ -127,8 +129,9 @@ export class ExactlyOnceLoop {
 
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
-    this.admin = kafka.admin();
-    await this.admin.connect();
+    const admin = (this.admin = kafka.admin());
+    await admin.connect();
+    this.stable = new StableOffsetReader({ brokers: async () => (await admin.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`), clientId: `${groupId}-offsets` });
     const session = this.options.sessionTimeoutMs ?? 6_000;
     this.consumer = kafka.consumer({
       groupId,
@@ -245,7 +248,22 @@ export class ExactlyOnceLoop {
     this.options.logger.debug('partition closed', { topic: slot.topic, partition: slot.partition, why });
   }
 
+  /**
+   * The group's committed offset for a partition, read after its producer fenced the previous
+   * owner: an OffsetFetch with `require_stable` (waits out a transaction still holding offsets
+   * for it); on a broker without OffsetFetch v7, a plain read (exact on brokers with
+   * KAFKA-17507, see docs/eventbus.md).
+   */
   private async committedOffset(topic: string, partition: number): Promise<bigint | undefined> {
+    if (this.stable) {
+      try {
+        return (await this.stable.fetch(this.options.groupId, topic, [partition], this.options.transactionTimeoutMs ?? 30_000)).get(partition);
+      } catch (err) {
+        if (!(err instanceof StableOffsetsUnsupportedError)) throw err;
+        this.options.logger.warn('the broker cannot read committed offsets with require_stable (OffsetFetch v7); using a plain read', { error: err.message });
+        this.stable = undefined;
+      }
+    }
     const res = await this.admin!.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
     const o = res.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset;
     return o === undefined || BigInt(o) < 0n ? undefined : BigInt(o);
@@ -260,8 +278,8 @@ export class ExactlyOnceLoop {
     const first = batch.messages[0]!.offset;
     const slot = await this.slot(topic, partition);
     if (!slot.checked) {
-      // After fencing, the committed offset is final: a zombie may have committed past the
-      // position this consumer fetched from before the fence.
+      // After fencing, the committed offset is final (read stably): a zombie may have committed
+      // past the position this consumer fetched from before the fence.
       const committed = await this.committedOffset(topic, partition);
       slot.checked = true;
       if (committed !== undefined && committed > BigInt(first)) {
