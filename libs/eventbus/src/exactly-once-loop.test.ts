@@ -73,7 +73,9 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
     const groupId = `${prefix}-empty-group`;
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
     const infos: TransactionInfo[] = [];
-    const loop = new ExactlyOnceLoop({ kafka, groupId, topics: [topic], logger, processor: { process: () => [] }, onTransaction: (i) => void infos.push(i), maxWaitMs: 20 });
+    const warnings: string[] = [];
+    const loopLogger = createLogger('test', { level: 'warn', write: (line) => void warnings.push(line) });
+    const loop = new ExactlyOnceLoop({ kafka, groupId, topics: [topic], logger: loopLogger, processor: { process: () => [] }, onTransaction: (i) => void infos.push(i), maxWaitMs: 20 });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
@@ -87,6 +89,8 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
       const failed = infos.filter((i) => !i.ok);
       assert.ok(infos.length > 1, 'several transactions');
       assert.deepEqual(failed.map((f) => String(f.error)), []);
+      // The post-fence offset check read with require_stable (no fallback to a plain read).
+      assert.deepEqual(warnings, []);
     } finally {
       await producer.disconnect();
       await loop.stop();
