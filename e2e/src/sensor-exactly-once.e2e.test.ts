@@ -54,6 +54,15 @@ async function assertExactlyOnce(bus: BusFixture, expected: Set<string>): Promis
   const missing = [...expected].filter((id) => !counts.has(id));
   const twice = [...counts].filter(([, n]) => n > 1);
   const unexpected = [...counts.keys()].filter((id) => !expected.has(id));
+  if (twice.length + unexpected.length > 0) {
+    // What went wrong, from the data: which actions, built from which events, read where.
+    const bad = new Set([...twice.map(([id]) => id), ...unexpected]);
+    bus.actions.forEach((a, i) => {
+      if (!bad.has(a.actionId)) return;
+      const events = Object.entries(a.events).map(([dep, e]) => `${dep}=${e.context.id}`).join(' ');
+      console.log(`# ${expected.has(a.actionId) ? 'duplicated' : 'unexpected'} ${a.actionId.slice(0, 12)} ${a.sensor} ${events} at ${bus.actionAt[i]} created ${a.createdAt}`);
+    });
+  }
   assert.deepEqual({ missing: missing.length, duplicated: twice.length, unexpected: unexpected.length }, { missing: 0, duplicated: 0, unexpected: 0 });
   assert.equal(bus.actions.length, expected.size);
 }

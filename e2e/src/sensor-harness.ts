@@ -44,6 +44,8 @@ export class BusFixture {
   readonly topics: BusTopics;
   readonly env: Record<string, string>;
   readonly actions: ActionRecord[] = [];
+  /** Where each of `actions` was read (`<partition>@<offset>`), for diagnostics. */
+  readonly actionAt: string[] = [];
   readonly outcomes: OutcomeRecord[] = [];
   /** Marker records seen on the actions topic, by value. */
   readonly markers = new Set<string>();
@@ -75,10 +77,13 @@ export class BusFixture {
       kafka: this.kafka,
       topics: [this.topics.actions],
       logger: this.logger,
-      onRecord: (_t, _p, m) => {
+      onRecord: (_t, p, m) => {
         const v = m.value?.toString('utf8') ?? '';
         if (m.key?.toString('utf8') === 'e2e-marker') this.markers.add(v);
-        else this.actions.push(decodeActionRecord(v));
+        else {
+          this.actions.push(decodeActionRecord(v));
+          this.actionAt.push(`${p}@${m.offset}`);
+        }
       },
     });
     const outcomes = new TopicReader({

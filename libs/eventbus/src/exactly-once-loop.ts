@@ -3,6 +3,28 @@ import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Pr
 import { chunkByBytes, toTopicMessages, type OutRecord } from './batching-producer.js';
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
 import { TRANSACTION_RETRY } from './client.js';
+import { StableOffsetReader, StableOffsetsUnsupportedError } from './stable-offsets.js';
+
+type Transaction = Awaited<ReturnType<Producer['transaction']>>;
+
+/**
+ * `sendOffsets` of a transaction, retrying CONCURRENT_TRANSACTIONS. When it is the first
+ * request of a transaction (a batch without output records), its AddOffsetsToTxn reaches the
+ * coordinator while the previous transaction's markers are still being written, and kafkajs
+ * does not retry it (it does retry AddPartitionsToTxn when records go first): the transaction
+ * would fail and the partition be reopened for nothing.
+ */
+async function sendOffsets(txn: Transaction, offsets: Parameters<Transaction['sendOffsets']>[0]): Promise<void> {
+  for (let attempt = 0, wait: number = TRANSACTION_RETRY.initialRetryTime; ; attempt++, wait = Math.min(wait * TRANSACTION_RETRY.multiplier, TRANSACTION_RETRY.maxRetryTime)) {
+    try {
+      await txn.sendOffsets(offsets);
+      return;
+    } catch (err) {
+      if ((err as { type?: unknown }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= TRANSACTION_RETRY.retries) throw err;
+      await sleep(wait);
+    }
+  }
+}
 
 /** An input partition this replica owns, once its previous owner has been fenced. */
 export interface PartitionContext {
@@ -124,6 +146,7 @@ interface Slot {
 export class ExactlyOnceLoop {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
+  private stable: StableOffsetReader | undefined;
   private readonly slots = new Map<string, Promise<Slot>>();
   /** Partitions whose transaction failed: the first uncommitted input known then, by key. */
   private readonly rewind = new Map<string, string>();
@@ -148,8 +171,9 @@ export class ExactlyOnceLoop {
 
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
-    this.admin = kafka.admin();
-    await this.admin.connect();
+    const admin = (this.admin = kafka.admin());
+    await admin.connect();
+    this.stable = new StableOffsetReader({ brokers: async () => (await admin.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`), clientId: `${groupId}-offsets` });
     const session = this.options.sessionTimeoutMs ?? 6_000;
     this.consumer = kafka.consumer({
       groupId,
@@ -283,7 +307,22 @@ export class ExactlyOnceLoop {
     this.options.processor.close?.(slot.topic, slot.partition);
   }
 
+  /**
+   * The group's committed offset for a partition, read after its producer fenced the previous
+   * owner: an OffsetFetch with `require_stable` (waits out a transaction still holding offsets
+   * for it); on a broker without OffsetFetch v7, a plain read (exact on brokers with
+   * KAFKA-17507, see docs/eventbus.md).
+   */
   private async committedOffset(topic: string, partition: number): Promise<bigint | undefined> {
+    if (this.stable) {
+      try {
+        return (await this.stable.fetch(this.options.groupId, topic, [partition], this.options.transactionTimeoutMs ?? 30_000)).get(partition);
+      } catch (err) {
+        if (!(err instanceof StableOffsetsUnsupportedError)) throw err;
+        this.options.logger.warn('the broker cannot read committed offsets with require_stable (OffsetFetch v7); using a plain read', { error: err.message });
+        this.stable = undefined;
+      }
+    }
     const res = await this.admin!.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
     const o = res.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset;
     return o === undefined || BigInt(o) < 0n ? undefined : BigInt(o);
@@ -298,8 +337,8 @@ export class ExactlyOnceLoop {
     const first = batch.messages[0]!.offset;
     const slot = await this.slot(topic, partition);
     if (!slot.checked) {
-      // After fencing, the committed offset is final. A zombie may have committed past the
-      // position this consumer fetched from before the fence: skip ahead. After a failed
+      // After fencing, the committed offset is final (read stably). A zombie may have committed
+      // past the position this consumer fetched from before the fence: skip ahead. After a failed
       // transaction this consumer has fetched past what is committed: go back. (A committed
       // offset below the first record is otherwise normal: transaction markers take offsets.)
       const committed = await this.committedOffset(topic, partition);
@@ -366,7 +405,7 @@ export class ExactlyOnceLoop {
           const txn = await slot.producer.transaction();
           try {
             for (const chunk of chunkByBytes(work.records)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
-            await txn.sendOffsets({
+            await sendOffsets(txn, {
               consumerGroupId: this.options.groupId,
               topics: [{ topic, partitions: [{ partition, offset: work.next.toString() }] }],
             });

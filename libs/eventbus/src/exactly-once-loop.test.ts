@@ -1,0 +1,99 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { createLogger } from '@ganglion/telemetry';
+import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
+import { createKafka, TRANSACTION_RETRY } from './client.js';
+import { ExactlyOnceLoop, type TransactionInfo } from './exactly-once-loop.js';
+
+const logger = createLogger('test', { level: 'error' });
+
+describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
+  let kafka: Kafka;
+  let admin: Admin;
+  const prefix = uniquePrefix('eos');
+
+  before(async () => {
+    kafka = createKafka({ brokers: [await kafkaBrokers()], clientId: prefix, logger });
+    admin = kafka.admin();
+    await admin.connect();
+  });
+
+  after(async () => {
+    await admin?.disconnect();
+  });
+
+  async function committed(groupId: string, topic: string): Promise<number> {
+    const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(res[0]?.partitions[0]?.offset ?? -1);
+  }
+
+  /**
+   * The loop reads the group's committed offset right after `InitProducerId` fenced the
+   * previous owner, with a plain OffsetFetch (kafkajs has no `require_stable`). That read is
+   * exact because the broker completes a transaction (and answers `InitProducerId` for its id)
+   * only after the markers are written and the group coordinator has materialised the offsets
+   * (Kafka ≥ 3.7.2 / 3.8.1 / 3.9.0, KAFKA-17507). This pins that down: it fails on a broker
+   * where the read can still return the offset from before the fenced owner's last commit.
+   */
+  it('after a new owner fences the transactional id, the committed offset read is the last committed one', async () => {
+    const topic = `${prefix}-fence`;
+    const groupId = `${prefix}-fence-group`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    const producer = (): Producer => kafka.producer({ transactionalId: `${prefix}-fence-txn`, idempotent: true, maxInFlightRequests: 1, retry: { ...TRANSACTION_RETRY } });
+    let owner = producer();
+    await owner.connect();
+    const stale: string[] = [];
+    let last = 0;
+    try {
+      for (let i = 1; i <= 40; i++) {
+        const txn = await owner.transaction();
+        await txn.send({ topic, messages: [{ value: String(i) }] });
+        await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: 0, offset: String(i) }] }] });
+        // Every other round the commit is only sent, not awaited, when the new owner fences:
+        // it completes, or the fence aborts it, and the read must show which.
+        const outcome = i % 2 ? txn.commit().then(() => true, () => false) : await txn.commit().then(() => Promise.resolve(true));
+        const next = producer();
+        await next.connect();
+        await (await next.transaction()).abort(); // InitProducerId: fences the owner
+        const read = await committed(groupId, topic);
+        if (await outcome) last = i;
+        if (read !== last) stale.push(`round ${i}: read ${read}, committed ${last}`);
+        await owner.disconnect();
+        owner = next;
+      }
+    } finally {
+      await owner.disconnect();
+    }
+    assert.deepEqual(stale, []);
+  });
+
+  it('a batch with no output records still commits its offsets, back to back, without failed transactions', async () => {
+    const topic = `${prefix}-empty`;
+    const groupId = `${prefix}-empty-group`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    const infos: TransactionInfo[] = [];
+    const warnings: string[] = [];
+    const loopLogger = createLogger('test', { level: 'warn', write: (line) => void warnings.push(line) });
+    const loop = new ExactlyOnceLoop({ kafka, groupId, topics: [topic], logger: loopLogger, processor: { process: () => [] }, onTransaction: (i) => void infos.push(i), maxWaitMs: 20 });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      await loop.start();
+      await loop.joined;
+      // A steady trickle while transactions run, so that batches are small and back to back.
+      let total = 0;
+      const deadline = Date.now() + 30_000;
+      while (infos.length < 40 && Date.now() < deadline) await producer.send({ topic, messages: [{ value: String(total++) }] });
+      await waitFor(async () => (await committed(groupId, topic)) >= total, { timeoutMs: 60_000, what: `offset ${total} committed` });
+      const failed = infos.filter((i) => !i.ok);
+      assert.ok(infos.length > 1, 'several transactions');
+      assert.deepEqual(failed.map((f) => String(f.error)), []);
+      // The post-fence offset check read with require_stable (no fallback to a plain read).
+      assert.deepEqual(warnings, []);
+    } finally {
+      await producer.disconnect();
+      await loop.stop();
+    }
+  });
+});
