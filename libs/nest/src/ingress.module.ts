@@ -1,6 +1,6 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GroupOwnership, type Kafka } from '@ganglion/eventbus';
-import { BusProducers, ownedSources, pushSources, PushIngressRunner, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
+import { BusProducers, ownedSources, pushSources, PushIngressRunner, PUSH_PRODUCER_OPTIONS, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
@@ -52,7 +52,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
+    this.producers = new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { ...PUSH_PRODUCER_OPTIONS, onBatch: processMetrics().batchObserver('events') });
     this.runner = new PushIngressRunner(pushSources[type] as never, {
       host: config.host,
       logger,

@@ -88,6 +88,11 @@ export class KafkaBroker {
     return this.child !== undefined;
   }
 
+  /** The broker JVM's process id while it runs (benchmarks read its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   static async start(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
     const classpath = ensureKafkaJars();
     const port = options.port ?? (await freePort());

@@ -21,9 +21,10 @@ export async function publishTraced(
   record: EventRecord,
   labels: EventSourceLabels,
   started = performance.now(),
+  group?: object,
 ): Promise<void> {
   try {
-    await withSendSpan(topic, record.headers, { messageId: eventId, key: record.key }, () => producer.send({ topic, ...record }));
+    await withSendSpan(topic, record.headers, { messageId: eventId, key: record.key }, () => producer.send({ topic, ...record, ...(group ? { group } : {}) }));
   } catch (err) {
     processMetrics().eventPublished(labels, false, performance.now() - started);
     throw err;
@@ -227,7 +228,10 @@ export class PushIngressRunner<C> {
           const event = buildCloudEvent({ id: eventId, type, source: esName, subject: eventName, data: ev.data, ...(incoming ? { incoming } : {}) });
           records.push({ event, record: encodeCloudEvent(event, `${esName}.${eventName}`) });
         }
-        await Promise.all(records.map(({ event, record }) => publishTraced(producer, topic, event.id, record, labels)));
+        // The events of one request stay in order on the bus (one produce request, or in order).
+        const group = records.length > 1 ? {} : undefined;
+        const started = performance.now();
+        await Promise.all(records.map(({ event, record }) => publishTraced(producer, topic, event.id, record, labels, started, group)));
       },
     };
     const fingerprint = createHash('sha256').update(JSON.stringify([cfg, secrets])).digest('hex');
