@@ -168,6 +168,11 @@ export class BatchingProducer {
     return this.queue.length + this.inFlight;
   }
 
+  /** Produce requests in flight (at most `maxInFlight`). */
+  get requestsInFlight(): number {
+    return this.flushing;
+  }
+
   /** Resolves once the broker acknowledged the record (acks=all); rejects otherwise. */
   send(record: OutRecord): Promise<void> {
     if (this.closed) return Promise.reject(new BusUnavailableError('producer is shutting down'));
