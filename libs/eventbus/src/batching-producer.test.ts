@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
-import type { Kafka } from 'kafkajs';
-import { BatchingProducer, BusSaturatedError } from './batching-producer.js';
+import { Partitioners, type Kafka, type PartitionMetadata } from 'kafkajs';
+import { BatchingProducer, BusSaturatedError, cachedKeyPartitioner } from './batching-producer.js';
 import { createKafka } from './client.js';
 import { ensureTopics } from './topics.js';
 
@@ -97,5 +97,19 @@ describe('BatchingProducer', { timeout: 120_000 }, () => {
     const ok = Array.from({ length: 5 }, (_, i) => p.send({ topic, key: 'k', value: `s${i}` }));
     await assert.rejects(p.send({ topic, key: 'k', value: 'one too many' }), BusSaturatedError);
     await Promise.all(ok);
+  });
+
+  it('cachedKeyPartitioner picks the partition kafkajs\'s DefaultPartitioner picks', () => {
+    const cached = cachedKeyPartitioner();
+    const reference = Partitioners.DefaultPartitioner();
+    const meta = (n: number): PartitionMetadata[] => Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: i === 1 ? -1 : 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+    for (const n of [1, 3, 7, 12])
+      for (let i = 0; i < 200; i++)
+        for (let round = 0; round < 2; round++) {
+          const args = { topic: `t${n}`, partitionMetadata: meta(n), message: { key: `source-${i}.event`, value: null } };
+          assert.equal(cached(args), reference(args), `key source-${i}.event over ${n} partitions`);
+        }
+    const explicit = { topic: 't', partitionMetadata: meta(3), message: { key: 'k', value: null, partition: 2 } };
+    assert.equal(cached(explicit), 2);
   });
 });

@@ -1,4 +1,4 @@
-import { Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type ICustomPartitioner, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 
 /** A record to produce. */
@@ -65,6 +65,29 @@ export function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] 
   }
   return [...byTopic.values()];
 }
+
+/**
+ * kafkajs's `DefaultPartitioner` (Java-compatible murmur2 of the key modulo the partition count)
+ * with each key's partition remembered per topic and partition count: a keyed record's partition
+ * depends on nothing else, and the ingress sends the same few keys (`<eventSource>.<eventName>`)
+ * over and over. Records without a key, or with an explicit partition, go to the partitioner.
+ */
+export const cachedKeyPartitioner: ICustomPartitioner = () => {
+  const inner = Partitioners.DefaultPartitioner();
+  const memo = new Map<string, number>();
+  return (args) => {
+    const key = args.message.key;
+    if (typeof key !== 'string' || (args.message.partition !== undefined && args.message.partition !== null)) return inner(args);
+    const id = `${args.topic}\0${args.partitionMetadata.length}\0${key}`;
+    let partition = memo.get(id);
+    if (partition === undefined) {
+      partition = inner(args);
+      if (memo.size >= 10_000) memo.clear();
+      memo.set(id, partition);
+    }
+    return partition;
+  };
+};
 
 /** Raised when the bus is unreachable or did not acknowledge a batch. */
 export class BusUnavailableError extends Error {
@@ -153,7 +176,7 @@ export class BatchingProducer {
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         // Java-compatible murmur2 on the key: ordering per `<eventSource>.<eventName>`.
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: cachedKeyPartitioner,
       }),
       connected: undefined,
       busy: false,

@@ -334,6 +334,15 @@ async function main(): Promise<void> {
   const fmt = (r: Result): string =>
     `${r.perSecond.toLocaleString('en-US')} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}, server CPU ${r.cpuUsPerRequest} µs/req (${r.cpuCores} cores)` +
     (r.brokerCpuUsPerRequest !== undefined && r.batches ? `, broker CPU ${r.brokerCpuUsPerRequest} µs/req, ${r.recordsPerBatch} records/batch` : '');
+  // CPU use with no load (timers, the broker's background work): part of every per-request figure.
+  const idle0 = { bare: cpuMs(bare?.child.pid), ingress: cpuMs(ingress?.child.pid), broker: cpuMs(broker?.pid) };
+  await new Promise((r) => setTimeout(r, 3000));
+  const idle = {
+    bareCores: +((cpuMs(bare?.child.pid) - idle0.bare) / 3000).toFixed(3),
+    ingressCores: +((cpuMs(ingress?.child.pid) - idle0.ingress) / 3000).toFixed(3),
+    brokerCores: +((cpuMs(broker?.pid) - idle0.broker) / 3000).toFixed(3),
+  };
+  console.log(`idle CPU (cores): bare ${idle.bareCores}, ingress ${idle.ingressCores}, broker ${broker ? idle.brokerCores : 'n/a'}`);
   const runs: { concurrency: number; loadavg: number; bare: Result; ingress: Result; ratio: number }[] = [];
   for (const c of CONCURRENCY) {
     const la = +loadavg()[0]!.toFixed(2);
@@ -352,7 +361,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
-    JSON.stringify({ node: process.version, cpus: cpus().length, seconds: SECONDS, bodyBytes: Buffer.byteLength(BODY), client: CLIENT === 'raw' ? 'raw keep-alive sockets, one request in flight each' : 'node:http keep-alive agent in a worker thread, one request in flight per connection', runs }, null, 2) + '\n',
+    JSON.stringify({ node: process.version, cpus: cpus().length, seconds: SECONDS, bodyBytes: Buffer.byteLength(BODY), idle, client: CLIENT === 'raw' ? 'raw keep-alive sockets, one request in flight each' : 'node:http keep-alive agent in a worker thread, one request in flight per connection', runs }, null, 2) + '\n',
   );
   console.log(`wrote ${out}`);
 }
