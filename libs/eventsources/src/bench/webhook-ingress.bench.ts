@@ -148,7 +148,7 @@ interface Server {
 async function startServer(kind: 'bare' | 'ingress', brokers: string): Promise<Server> {
   const prof = process.env['BENCH_PROF'];
   const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], {
-    execArgv: ['--enable-source-maps', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${kind}.cpuprofile`] : [])],
+    execArgv: ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${kind}.cpuprofile`] : [])],
     env: { ...process.env, BENCH_BROKERS: brokers },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
