@@ -1,4 +1,4 @@
-import { Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type ICustomPartitioner, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 
 /** A record to produce. */
@@ -11,6 +11,12 @@ export interface OutRecord {
   partition?: number;
   /** Record timestamp, epoch ms as a string (default: the producer's clock). */
   timestamp?: string;
+  /**
+   * Records sent one after another with the same `group` object (the events of one HTTP
+   * request) stay in order: they go in one produce request, or, when a group must be split, its
+   * rest waits until the first part is acknowledged. Not written to Kafka.
+   */
+  group?: object;
 }
 
 /** Approximate wire size of a record (key, value, headers). */
@@ -60,6 +66,29 @@ export function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] 
   return [...byTopic.values()];
 }
 
+/**
+ * kafkajs's `DefaultPartitioner` (Java-compatible murmur2 of the key modulo the partition count)
+ * with each key's partition remembered per topic and partition count: a keyed record's partition
+ * depends on nothing else, and the ingress sends the same few keys (`<eventSource>.<eventName>`)
+ * over and over. Records without a key, or with an explicit partition, go to the partitioner.
+ */
+export const cachedKeyPartitioner: ICustomPartitioner = () => {
+  const inner = Partitioners.DefaultPartitioner();
+  const memo = new Map<string, number>();
+  return (args) => {
+    const key = args.message.key;
+    if (typeof key !== 'string' || (args.message.partition !== undefined && args.message.partition !== null)) return inner(args);
+    const id = `${args.topic}\0${args.partitionMetadata.length}\0${key}`;
+    let partition = memo.get(id);
+    if (partition === undefined) {
+      partition = inner(args);
+      if (memo.size >= 10_000) memo.clear();
+      memo.set(id, partition);
+    }
+    return partition;
+  };
+};
+
 /** Raised when the bus is unreachable or did not acknowledge a batch. */
 export class BusUnavailableError extends Error {
   constructor(message: string, override readonly cause?: unknown) {
@@ -77,12 +106,25 @@ export class BusSaturatedError extends Error {
 }
 
 export interface BatchingProducerOptions {
-  /** Wait this long for more records before sending a batch (ms, default 2). */
+  /**
+   * Wait up to this long for more records before sending a batch (ms, default 2), counted from
+   * the arrival of the oldest waiting record (Kafka's `linger.ms`): records that queued while
+   * every produce request was in flight go out as soon as one is acknowledged.
+   */
   lingerMs?: number;
   /** Most records in one produce request (default 500). */
   maxBatch?: number;
   /** Records allowed to wait (queued + in flight) before {@link BusSaturatedError} (default 20 000). */
   maxQueued?: number;
+  /**
+   * Produce requests in flight at once (default 1). Each is sent by its own idempotent producer
+   * (kafkajs serialises an idempotent producer's requests to a broker), so records in
+   * different requests in flight at the same time may land in either order; records are
+   * ordered after every record acknowledged before they were sent, and a `group` keeps its
+   * order. Only for records whose relative order before acknowledgement does not matter
+   * (concurrent HTTP requests); keep 1 where a later record must follow an earlier one.
+   */
+  maxInFlight?: number;
   logger: Logger;
   /** Observes each flushed batch size (metrics). */
   onBatch?: (size: number, ms: number, ok: boolean) => void;
@@ -95,34 +137,50 @@ interface Pending {
   record: OutRecord;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Arrival (Date.now()). */
+  at: number;
+}
+
+/** One idempotent producer with at most one produce request in flight. */
+interface Lane {
+  producer: Producer;
+  connected: Promise<void> | undefined;
+  busy: boolean;
 }
 
 /**
  * Idempotent (acks=all) producer that micro-batches concurrent callers into one produce
- * request; every caller awaits the acknowledgement of its own batch. One request is in flight
- * at a time (the idempotent producer's ordering guarantee), and records arriving meanwhile
- * form the next batch, so batches grow with load instead of latency.
+ * request; every caller awaits the acknowledgement of its own batch. Each lane (one by default)
+ * has one request in flight at a time (the idempotent producer's ordering guarantee), and
+ * records arriving meanwhile form the next batch, so batches grow with load instead of latency.
  */
 export class BatchingProducer {
-  private readonly producer: Producer;
+  private readonly lanes: Lane[];
   private queue: Pending[] = [];
   private inFlight = 0;
-  private flushing = false;
+  private flushing = 0;
+  /** A group was split across batches: nothing more is sent until that batch is acknowledged. */
+  private barrier = false;
   private timer: NodeJS.Timeout | undefined;
-  private connected: Promise<void> | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private closed = false;
   private readonly lingerMs: number;
   private readonly maxBatch: number;
   private readonly maxQueued: number;
 
   constructor(kafka: Kafka, private readonly options: BatchingProducerOptions) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Java-compatible murmur2 on the key: ordering per `<eventSource>.<eventName>`.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    const lanes = Math.max(1, Math.floor(options.maxInFlight ?? 1));
+    this.lanes = Array.from({ length: lanes }, () => ({
+      producer: kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // Java-compatible murmur2 on the key: ordering per `<eventSource>.<eventName>`.
+        createPartitioner: cachedKeyPartitioner,
+      }),
+      connected: undefined,
+      busy: false,
+    }));
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
     this.maxQueued = options.maxQueued ?? 20_000;
@@ -133,41 +191,70 @@ export class BatchingProducer {
     return this.queue.length + this.inFlight;
   }
 
+  /** Produce requests in flight (at most `maxInFlight`). */
+  get requestsInFlight(): number {
+    return this.flushing;
+  }
+
   /** Resolves once the broker acknowledged the record (acks=all); rejects otherwise. */
   send(record: OutRecord): Promise<void> {
     if (this.closed) return Promise.reject(new BusUnavailableError('producer is shutting down'));
     if (this.depth >= this.maxQueued) return Promise.reject(new BusSaturatedError(this.depth));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
+      this.queue.push({ record, resolve, reject, at: Date.now() });
       this.schedule();
     });
   }
 
+  private freeLane(): Lane | undefined {
+    if (this.barrier) return undefined;
+    for (const lane of this.lanes) if (!lane.busy) return lane;
+    return undefined;
+  }
+
+  /**
+   * Sends the queue's head on a free lane once it is full or has lingered; never synchronously
+   * inside `send` (the records a caller sends in one go, a group, are all queued first).
+   */
   private schedule(): void {
-    if (this.flushing) return;
-    if (this.queue.length >= this.maxBatch) {
+    if (this.queue.length === 0 || this.immediate || !this.freeLane()) return;
+    const wait = this.queue.length >= this.maxBatch ? 0 : this.lingerMs - (Date.now() - this.queue[0]!.at);
+    if (wait <= 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
-      void this.flush();
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.dispatch();
+      });
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        void this.flush();
-      }, this.lingerMs);
+        this.dispatch();
+      }, wait);
     }
   }
 
-  private async ensureConnected(): Promise<void> {
-    this.connected ??= this.producer.connect().catch((err: unknown) => {
-      this.connected = undefined;
-      throw err;
-    });
-    return this.connected;
+  /** Sends batches on free lanes while records are due. */
+  private dispatch(): void {
+    for (;;) {
+      const lane = this.freeLane();
+      if (!lane || this.queue.length === 0) break;
+      if (this.queue.length < this.maxBatch && Date.now() - this.queue[0]!.at < this.lingerMs) break;
+      void this.flush(lane);
+    }
+    this.schedule();
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = true;
+  private async ensureConnected(lane: Lane): Promise<void> {
+    lane.connected ??= lane.producer.connect().catch((err: unknown) => {
+      lane.connected = undefined;
+      throw err;
+    });
+    return lane.connected;
+  }
+
+  /** Takes the next batch off the queue (synchronously) and sends it on `lane`. */
+  private async flush(lane: Lane): Promise<void> {
     let take = 0;
     let bytes = 0;
     while (take < this.queue.length && take < this.maxBatch) {
@@ -176,11 +263,16 @@ export class BatchingProducer {
       take++;
     }
     const batch = this.queue.splice(0, take);
-    this.inFlight = batch.length;
+    const group = batch[batch.length - 1]!.record.group;
+    const split = group !== undefined && this.queue.length > 0 && this.queue[0]!.record.group === group;
+    if (split) this.barrier = true;
+    lane.busy = true;
+    this.flushing++;
+    this.inFlight += batch.length;
     const started = Date.now();
     try {
-      await this.ensureConnected();
-      await this.producer.sendBatch({ topicMessages: toTopicMessages(batch.map((p) => p.record)), acks: -1 });
+      await this.ensureConnected(lane);
+      await lane.producer.sendBatch({ topicMessages: toTopicMessages(batch.map((p) => p.record)), acks: -1 });
       this.options.onBatch?.(batch.length, Date.now() - started, true);
       for (const p of batch) p.resolve();
     } catch (err) {
@@ -189,20 +281,30 @@ export class BatchingProducer {
       const e = new BusUnavailableError(`event bus did not acknowledge the event: ${(err as Error).message}`, err);
       for (const p of batch) p.reject(e);
     } finally {
-      this.inFlight = 0;
-      this.flushing = false;
-      if (this.queue.length > 0) this.schedule();
+      this.inFlight -= batch.length;
+      this.flushing--;
+      lane.busy = false;
+      if (split) this.barrier = false;
+      this.schedule();
     }
   }
 
   /** Sends what is queued, then disconnects. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    while (this.queue.length > 0 || this.flushing) {
-      if (!this.flushing) await this.flush();
+    this.lingerNow();
+    while (this.queue.length > 0 || this.flushing > 0) {
+      const lane = this.freeLane();
+      if (lane && this.queue.length > 0) void this.flush(lane);
       else await new Promise((r) => setTimeout(r, 5));
     }
-    await this.producer.disconnect().catch(() => undefined);
+    await Promise.all(this.lanes.map((l) => l.producer.disconnect().catch(() => undefined)));
+  }
+
+  private lingerNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
   }
 }

@@ -1,7 +1,7 @@
 export { createKafka, parseBrokers, TRANSACTION_RETRY, type BusConnection } from './client.js';
 export { busTopics, busTopicConfigs, resourcesTopicConfig, ensureTopics, DEFAULT_RESOURCES_TOPIC, type BusTopics, type TopicLayout } from './topics.js';
 export { encodeCloudEvent, decodeCloudEvent, eventData, headerMap, type EventRecord } from './cloudevent-binding.js';
-export { BatchingProducer, BusUnavailableError, BusSaturatedError, toTopicMessages, chunkByBytes, recordBytes, type OutRecord, type BatchingProducerOptions } from './batching-producer.js';
+export { BatchingProducer, cachedKeyPartitioner, BusUnavailableError, BusSaturatedError, toTopicMessages, chunkByBytes, recordBytes, type OutRecord, type BatchingProducerOptions } from './batching-producer.js';
 export { ResourceStore, type ResourceChange } from './resource-store.js';
 export type { ConsumedBatch, LoopBase } from './consume-loop.js';
 export { ExactlyOnceLoop, type ExactlyOnceLoopOptions, type PartitionProcessor, type PartitionContext, type TransactionInfo } from './exactly-once-loop.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { GroupOwnership, type Kafka } from '@ganglion/eventbus';
-import { BusProducers, ownedSources, pushSources, PushIngressRunner, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
+import { BusProducers, ownedSources, pushSources, PushIngressRunner, PUSH_PRODUCER_OPTIONS, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
@@ -37,8 +37,8 @@ function apiBasesFrom(env: Record<string, string | undefined>): Record<string, s
 }
 
 /** The producers an ingress service publishes events with, their batches counted as producer `events`. */
-function eventProducers(kafka: Kafka, config: ServiceConfig, logger: Logger): BusProducers {
-  return new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { onBatch: processMetrics().batchObserver('events') });
+function eventProducers(kafka: Kafka, config: ServiceConfig, logger: Logger, options: typeof PUSH_PRODUCER_OPTIONS | object = {}): BusProducers {
+  return new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { ...options, onBatch: processMetrics().batchObserver('events') });
 }
 
 /** The dynamic module of one ingress service: the shared GanglionModule and `service` running source `type`. */
@@ -62,7 +62,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.producers = eventProducers(kafka, config, logger);
+    this.producers = eventProducers(kafka, config, logger, PUSH_PRODUCER_OPTIONS);
     this.runner = new PushIngressRunner(pushSources[type] as never, {
       host: config.host,
       logger,

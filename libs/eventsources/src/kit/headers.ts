@@ -2,6 +2,18 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /** Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` → `Content-Type`. */
 export function canonicalHeaderKey(name: string): string {
+  let key = canonical.get(name);
+  if (key === undefined) {
+    key = canonicalize(name);
+    if (canonical.size < 1000) canonical.set(name, key);
+  }
+  return key;
+}
+
+/** Canonical forms of the header names seen so far (a request repeats the same few). */
+const canonical = new Map<string, string>();
+
+function canonicalize(name: string): string {
   return name
     .split('-')
     .map((p) => (p.length ? p[0]!.toUpperCase() + p.slice(1).toLowerCase() : p))

@@ -155,7 +155,8 @@ export class HttpIngress {
 
   private reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
     if (res.headersSent) return;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+    // An explicit Content-Length: headers and body go out in one write, not chunked.
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
 

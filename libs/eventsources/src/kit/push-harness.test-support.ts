@@ -8,7 +8,7 @@ import { LocalSecretResolver, secretEnvName } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
 import { PushIngressRunner } from './push-ingress.runner.js';
 import type { PushSource } from './push-source.js';
-import { BusProducers, type ResourceView } from './source-host.js';
+import { BusProducers, PUSH_PRODUCER_OPTIONS, type ResourceView } from './source-host.js';
 
 export class MemoryStore implements ResourceView {
   private readonly items = new Map<string, AnyResource>();
@@ -113,7 +113,7 @@ export async function startRunner<C>(
   options: { env?: Record<string, string>; fetch?: typeof fetch; now?: () => number; defaultRateLimit?: number; lingerMs?: number } = {},
 ): Promise<RunnerFixture<C>> {
   const logger = createLogger(`ingress-${source.type}`, { level: (process.env['TEST_LOG_LEVEL'] as 'error') ?? 'error' });
-  const producers = new BusProducers(kafka, `test-${source.type}`, logger, options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {});
+  const producers = new BusProducers(kafka, `test-${source.type}`, logger, { ...PUSH_PRODUCER_OPTIONS, ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}) });
   const runner = new PushIngressRunner<C>(source, {
     host: '127.0.0.1',
     logger,

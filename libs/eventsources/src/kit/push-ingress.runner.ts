@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type EventSource, type SecretKeySelector } from '@ganglion/api';
 import { compileExpr, evaluateFilterExpression, type CompiledExpr } from '@ganglion/core';
-import { encodeCloudEvent, type BatchingProducer, type CloudEvent, type EventRecord } from '@ganglion/eventbus';
+import type { BatchingProducer, EventRecord } from '@ganglion/eventbus';
 import type { SecretResolver } from '@ganglion/k8s';
 import { processMetrics, withSendSpan, type EventSourceLabels, type Logger } from '@ganglion/telemetry';
-import { buildCloudEvent, incomingCloudEvent, naturalEventId, randomEventId } from './cloudevent.js';
+import { cloudEventRecord, incomingCloudEvent, naturalEventId, randomEventId } from './cloudevent.js';
 import { DEFAULT_MAX_PAYLOAD, HttpIngress, type Route } from './http-ingress.js';
 import type { Deactivate, PushContext, PushSource } from './push-source.js';
 import type { BusProducers, ResourceView } from './source-host.js';
@@ -21,9 +21,10 @@ export async function publishTraced(
   record: EventRecord,
   labels: EventSourceLabels,
   started = performance.now(),
+  group?: object,
 ): Promise<void> {
   try {
-    await withSendSpan(topic, record.headers, { messageId: eventId, key: record.key }, () => producer.send({ topic, ...record }));
+    await withSendSpan(topic, record.headers, { messageId: eventId, key: record.key }, () => producer.send({ topic, ...record, ...(group ? { group } : {}) }));
   } catch (err) {
     processMetrics().eventPublished(labels, false, performance.now() - started);
     throw err;
@@ -208,7 +209,7 @@ export class PushIngressRunner<C> {
       handle: (request) => this.source.handle(ctx, request),
       publish: async (events, request) => {
         const incoming = incomingCloudEvent(request);
-        const records: { event: CloudEvent<unknown>; record: EventRecord }[] = [];
+        const records: { id: string; record: EventRecord }[] = [];
         for (const [i, ev] of events.entries()) {
           if (compiled) {
             let pass = false;
@@ -224,10 +225,13 @@ export class PushIngressRunner<C> {
           else if (ev.naturalId !== undefined) eventId = naturalEventId(ns, esName, eventName, ev.naturalId);
           else if (incoming?.id) eventId = naturalEventId(ns, esName, eventName, `${incoming.id}#${i}`);
           else eventId = randomEventId();
-          const event = buildCloudEvent({ id: eventId, type, source: esName, subject: eventName, data: ev.data, ...(incoming ? { incoming } : {}) });
-          records.push({ event, record: encodeCloudEvent(event, `${esName}.${eventName}`) });
+          const record = cloudEventRecord({ id: eventId, type, source: esName, subject: eventName, data: ev.data, ...(incoming ? { incoming } : {}) }, `${esName}.${eventName}`);
+          records.push({ id: eventId, record });
         }
-        await Promise.all(records.map(({ event, record }) => publishTraced(producer, topic, event.id, record, labels)));
+        // The events of one request stay in order on the bus (one produce request, or in order).
+        const group = records.length > 1 ? {} : undefined;
+        const started = performance.now();
+        await Promise.all(records.map(({ id: eventId, record }) => publishTraced(producer, topic, eventId, record, labels, started, group)));
       },
     };
     const fingerprint = createHash('sha256').update(JSON.stringify([cfg, secrets])).digest('hex');

@@ -10,6 +10,16 @@ export interface ResourceView {
 }
 
 /**
+ * Producer settings of the push ingress services: up to five produce requests in flight at once
+ * (each on its own idempotent producer, as Kafka's Java producer keeps five), so
+ * acknowledgements are not limited to one broker round trip at a time, and 1 ms linger (a
+ * request waits at most that long for others to share its produce request). HTTP requests in flight together have no order to keep; an event is still
+ * ordered after every event acknowledged before it was received, and the events of one request
+ * keep their order (`OutRecord.group`).
+ */
+export const PUSH_PRODUCER_OPTIONS: Omit<BatchingProducerOptions, 'logger'> = { maxInFlight: 5, lingerMs: 1 };
+
+/**
  * One batching, idempotent producer per Kafka cluster an EventBus names (`spec.kafka.url`), or
  * the installation's cluster when the bus names none.
  */
