@@ -23,6 +23,9 @@ import { startService } from '../sensor-harness.js';
 
 const quiet = createLogger('bench', { level: 'error', write: () => undefined });
 const STEP_SECONDS = Number(process.env['BENCH_STEP_SECONDS'] ?? 8);
+/** An unreported warm-up step before the ladder. */
+const WARMUP_RATE = Number(process.env['BENCH_WARMUP_RATE'] ?? 1000);
+const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 10);
 const RATES = (process.env['BENCH_RATES'] ?? '500,1000,2500,4000,5000,7500').split(',').map(Number);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 4);
 /** Distinct webhook endpoints (event names): each is one key, so one ordered partition stream. */
@@ -210,7 +213,11 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
   while (arrivals.size < STREAMS && Date.now() < warmDeadline) await new Promise((r) => setTimeout(r, 50));
 
   const steps: Step[] = [];
-  for (const rate of RATES) {
+  // A warm-up step first (not reported): the broker's and the services' JIT compilers otherwise
+  // spend the first seconds of the first step, and a fresh broker's C2 thread alone takes a core.
+  for (const [i, rate] of [WARMUP_RATE, ...RATES].entries()) {
+    const warmUp = i === 0;
+    const seconds = warmUp ? WARMUP_SECONDS : STEP_SECONDS;
     const first = seq;
     // Every process on the machine that takes part: the services, the broker (when this bench
     // started it) and this process (load generator, HTTP target, action reader).
@@ -219,7 +226,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     const t0 = performance.now();
     const statuses: Promise<number>[] = [];
     const acks: number[] = [];
-    const total = rate * STEP_SECONDS;
+    const total = rate * seconds;
     const tick = 10; // ms
     for (let i = 0; i < total; ) {
       const due = t0 + (i / rate) * 1000;
@@ -270,6 +277,10 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
       cpuPercent,
       saturated: false,
     };
+    if (warmUp) {
+      console.log(`${name}: warm-up ${seconds} s @ ${rate}/s done (p50 ${step.p50ms} ms, p99 ${step.p99ms} ms)`);
+      continue;
+    }
     step.saturated = step.delivered < step.sent * 0.99 || step.deliveredPerSec < rate * 0.9 || step.p99ms > 1000;
     steps.push(step);
     console.log(

@@ -18,6 +18,12 @@ export interface PipelinedLoopOptions {
   admit: (message: KafkaMessage, topic: string, partition: number) => Promise<{ done: Promise<void> }>;
   /** How often completed offsets are committed (ms, default 200). */
   commitIntervalMs?: number;
+  /**
+   * Longest a fetch waits at the broker for new committed data (ms, default 10). A read_committed
+   * fetch of a topic written in transactions may wait this long after a commit made records
+   * visible, so it bounds the latency the hop adds.
+   */
+  maxWaitMs?: number;
 }
 
 /** Offsets of one partition in flight, in order; the committable offset is the first unfinished one. */
@@ -80,7 +86,7 @@ export class PipelinedLoop {
 
   async start(): Promise<void> {
     const { kafka, groupId, topics, logger } = this.options;
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, sessionTimeout: 15_000, heartbeatInterval: 1_000 });
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: this.options.maxWaitMs ?? 10, sessionTimeout: 15_000, heartbeatInterval: 1_000 });
     this.consumer = consumer;
     // The liveness rule sees a partition whose oldest admitted record makes no progress as busy
     // (its batch ended long ago: records are handed off and complete later).

@@ -27,6 +27,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
   private running = false;
   private readonly concurrency: number;
   private readonly fetchWaitMs: number;
+  private readonly commitIntervalMs: number;
 
   constructor(
     @Inject(CONFIG) private readonly config: ServiceConfig,
@@ -41,6 +42,8 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
     this.concurrency = Number.isInteger(c) && c > 0 ? c : 4;
     const w = Number(env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '25');
     this.fetchWaitMs = Number.isInteger(w) && w >= 0 ? w : 25;
+    const ci = Number(env['GANGLION_SENSOR_COMMIT_INTERVAL_MS'] ?? '0');
+    this.commitIntervalMs = Number.isInteger(ci) && ci >= 0 ? ci : 0;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -108,6 +111,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
         processor,
         concurrency: this.concurrency,
         maxWaitMs: this.fetchWaitMs,
+        commitIntervalMs: this.commitIntervalMs,
       });
       this.buses.set(topic, { topic, loop, mirror, processor });
       await mirror.start();
