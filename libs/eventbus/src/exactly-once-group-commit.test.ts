@@ -116,4 +116,44 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
     assert.equal(committedInputs, 2_000);
     assert.ok(transactions.filter((t) => t.ok).length <= batches, 'never more transactions than batches');
   });
+
+  it('keeps consuming when opening a partition fails: the batch is fetched again and the partition opened anew', async () => {
+    const input2 = `${prefix}-in2`;
+    const output2 = `${prefix}-out2`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [
+      { topic: input2, numPartitions: 1, replicationFactor: 1 },
+      { topic: output2, numPartitions: 1, replicationFactor: 1 },
+    ]);
+    await admin.disconnect();
+    // The first opens fail (the eager open at assignment, then the one the first batch waits
+    // for), as when the broker is not back yet: the loop must retry and lose nothing.
+    let opens = 0;
+    const loop = new ExactlyOnceLoop({
+      kafka,
+      groupId: `${prefix}-group2`,
+      topics: [input2],
+      logger,
+      maxWaitMs: 10,
+      processor: {
+        open: () => {
+          opens++;
+          if (opens <= 2) return Promise.reject(new Error(`open ${opens} fails`));
+          return Promise.resolve();
+        },
+        process: ({ messages }) => messages.map((m) => ({ topic: output2, partition: 0, key: 'k', value: m.value?.toString() ?? '' })),
+      },
+    });
+    cleanup.push(() => loop.stop());
+    const seen = new Map<string, number>();
+    const reader = new TopicReader({ kafka, topics: [output2], logger, maxWaitMs: 10, onRecord: (_t, _p, m) => seen.set(m.value?.toString() ?? '', (seen.get(m.value?.toString() ?? '') ?? 0) + 1) });
+    cleanup.push(() => reader.stop());
+    await reader.start();
+    await producer.send({ topic: input2, acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: `n${i}` })) });
+    await loop.start();
+    await waitFor(() => seen.size === 100, { timeoutMs: 60_000, what: '100 outputs after the failed opens' });
+    assert.ok(opens >= 3, `opened ${opens} times`);
+    assert.deepEqual([...seen.values()].filter((n) => n !== 1), [], 'each output once');
+  });
 });

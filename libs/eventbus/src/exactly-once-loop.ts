@@ -168,6 +168,7 @@ export class ExactlyOnceLoop {
   private crashed = false;
   private generation = 0;
   private owned = new Set<string>();
+  private stopping = false;
   private joinedResolve!: () => void;
   /** Resolves when the consumer first joined its group. */
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
@@ -180,12 +181,22 @@ export class ExactlyOnceLoop {
   }
 
   async start(): Promise<void> {
-    const { kafka, groupId, topics } = this.options;
+    const { kafka, groupId } = this.options;
     const admin = (this.admin = kafka.admin());
     await admin.connect();
     this.stable = new StableOffsetReader({ brokers: async () => (await admin.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`), clientId: `${groupId}-offsets` });
+    await this.startConsumer();
+  }
+
+  /**
+   * Creates, subscribes and runs the consumer. kafkajs restarts a consumer that crashed with a
+   * retriable error (or ran out of retries) by itself; after any other crash it stays down, so
+   * the loop starts a new consumer (after a second) instead of leaving its partitions unprocessed.
+   */
+  private async startConsumer(): Promise<void> {
+    const { kafka, groupId, topics } = this.options;
     const session = this.options.sessionTimeoutMs ?? 6_000;
-    this.consumer = kafka.consumer({
+    const consumer = kafka.consumer({
       groupId,
       readUncommitted: false,
       maxWaitTimeInMs: this.options.maxWaitMs ?? 100,
@@ -194,13 +205,22 @@ export class ExactlyOnceLoop {
       heartbeatInterval: Math.max(300, Math.floor(session / 10)),
       allowAutoTopicCreation: false,
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
-    this.consumer.on(this.consumer.events.CRASH, () => {
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (e) => {
       this.crashed = true;
+      if (e.payload.restart || this.stopping) return;
+      this.options.logger.error('consumer stopped after an error kafkajs does not restart from; starting a new one', { error: e.payload.error });
+      void (async () => {
+        await consumer.disconnect().catch(() => undefined);
+        await sleep(1_000);
+        if (this.stopping || this.consumer !== consumer) return;
+        await this.startConsumer().catch((err: unknown) => this.options.logger.error('could not start a new consumer', { error: err }));
+      })();
     });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
-    await this.consumer.run({
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.concurrency ?? 4,
@@ -338,29 +358,46 @@ export class ExactlyOnceLoop {
     return o === undefined || BigInt(o) < 0n ? undefined : BigInt(o);
   }
 
+  /**
+   * The first batch of a newly opened partition: seeks (and says so) when the committed offset,
+   * read after the fence, is not where this batch starts and should be.
+   */
+  private async checkPosition(slot: Slot, key: string, first: string): Promise<boolean> {
+    // After fencing, the committed offset is final (read stably). A zombie may have committed
+    // past the position this consumer fetched from before the fence: skip ahead. After a failed
+    // transaction this consumer has fetched past what is committed: go back. (A committed
+    // offset below the first record is otherwise normal: transaction markers take offsets.)
+    const committed = await this.committedOffset(slot.topic, slot.partition);
+    const rewind = this.rewind.get(key);
+    this.rewind.delete(key);
+    slot.checked = true;
+    const target = committed ?? (rewind === undefined ? undefined : BigInt(rewind));
+    if (target !== undefined && (target > BigInt(first) || (rewind !== undefined && target < BigInt(first)))) {
+      this.options.logger.info('seeking to the committed offset', { topic: slot.topic, partition: slot.partition, from: first, to: target.toString() });
+      this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: target.toString() });
+      return true;
+    }
+    return false;
+  }
+
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
     if (!this.owned.has(key)) return;
-    const consumer = this.consumer!;
     const first = batch.messages[0]!.offset;
-    const slot = await this.slot(topic, partition);
-    if (!slot.checked) {
-      // After fencing, the committed offset is final (read stably). A zombie may have committed
-      // past the position this consumer fetched from before the fence: skip ahead. After a failed
-      // transaction this consumer has fetched past what is committed: go back. (A committed
-      // offset below the first record is otherwise normal: transaction markers take offsets.)
-      const committed = await this.committedOffset(topic, partition);
-      const rewind = this.rewind.get(key);
-      this.rewind.delete(key);
-      slot.checked = true;
-      const target = committed ?? (rewind === undefined ? undefined : BigInt(rewind));
-      if (target !== undefined && (target > BigInt(first) || (rewind !== undefined && target < BigInt(first)))) {
-        this.options.logger.info('seeking to the committed offset', { topic, partition, from: first, to: target.toString() });
-        consumer.seek({ topic, partition, offset: target.toString() });
-        return;
-      }
+    let slot: Slot;
+    try {
+      slot = await this.slot(topic, partition);
+      if (!slot.checked && (await this.checkPosition(slot, key, first))) return;
+    } catch (err) {
+      // Opening the partition (fence, restore) or reading its committed offset failed, e.g.
+      // while the broker comes back. Nothing was resolved: the batch is fetched again, and the
+      // partition opened anew. Throwing instead would crash the consumer (kafkajs restarts it
+      // once its retries are spent), costing every partition of this replica a rebalance.
+      this.options.logger.warn('partition not ready; its batch is fetched again', { topic, partition, error: err });
+      await sleep(1_000);
+      return;
     }
     const last = batch.messages[batch.messages.length - 1]!.offset;
     // Records this slot already processed come again when the consumer resumes from the
@@ -476,6 +513,7 @@ export class ExactlyOnceLoop {
    * leaves the group and closes the producers.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.consumer?.stop().catch(() => undefined);
     await this.drain();
     await this.consumer?.disconnect().catch(() => undefined);

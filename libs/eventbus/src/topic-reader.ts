@@ -21,18 +21,35 @@ export interface TopicReaderOptions {
 export class TopicReader {
   private consumer: Consumer | undefined;
   private readonly positions = new Map<string, bigint>();
+  private stopped = false;
   private joinedResolve!: () => void;
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
 
   constructor(private readonly options: TopicReaderOptions) {}
 
+  /**
+   * Starts reading. kafkajs restarts a consumer that crashed with a retriable error by itself;
+   * after any other crash the reader starts a new consumer (after a second), so that a reader
+   * others wait on (a changelog mirror's barrier) never stays down.
+   */
   async start(): Promise<void> {
-    const { kafka, topics } = this.options;
-    this.consumer = kafka.consumer({ groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: this.options.maxWaitMs ?? 100 });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.joinedResolve());
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics, fromBeginning: true });
-    await this.consumer.run({
+    const { kafka, topics, logger } = this.options;
+    const consumer = kafka.consumer({ groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: this.options.maxWaitMs ?? 100 });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => this.joinedResolve());
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.stopped) return;
+      logger.error('reader stopped after an error kafkajs does not restart from; starting a new one', { topics, error: e.payload.error });
+      void (async () => {
+        await consumer.disconnect().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 1_000));
+        if (this.stopped || this.consumer !== consumer) return;
+        await this.start().catch((err: unknown) => logger.error('could not start a new reader', { topics, error: err }));
+      })();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         // After a crash the consumer restarts from the beginning (nothing is committed): skip
@@ -50,6 +67,7 @@ export class TopicReader {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer?.disconnect().catch(() => undefined);
   }
 }

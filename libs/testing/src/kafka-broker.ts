@@ -156,7 +156,9 @@ export class KafkaBroker {
         '',
       ].join('\n'),
     );
-    const clusterId = randomBytes(16).toString('base64url');
+    // A base64url id starting with '-' would be parsed as an option by kafka-storage (1 in 64).
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     const format = spawnSync(
       'java',
       ['-cp', `${this.classpath}/*`, `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
