@@ -158,7 +158,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     'eventsource.yaml': JSON.stringify({ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventSource', metadata: { name: 'webhook' }, spec: { webhook: endpoints } }),
     ...sensors,
   });
-  const env = { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: `${prefix}-resources`, GANGLION_RESOURCES_DIR: dir, GANGLION_TOPIC_PARTITIONS: String(PARTITIONS), LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn', GANGLION_SENSOR_FETCH_WAIT_MS: process.env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '25' };
+  const env = { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: `${prefix}-resources`, GANGLION_RESOURCES_DIR: dir, GANGLION_TOPIC_PARTITIONS: String(PARTITIONS), LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn', GANGLION_SENSOR_FETCH_WAIT_MS: process.env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '10' };
   const procs: Record<string, ServiceProcess> = {};
   procs['reconciler'] = await startService('reconciler', env, `${prefix}-reconciler`);
   procs['ingress-webhook'] = await startService('ingress-webhook', env, `${prefix}-webhook`);

@@ -23,16 +23,16 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
   let kafka: Kafka;
   let producer: Producer;
   const cleanup: (() => Promise<unknown>)[] = [];
+  const createTopics = async (topics: string[], numPartitions: number): Promise<void> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })));
+    await admin.disconnect();
+  };
 
   before(async () => {
     kafka = createKafka({ brokers: (await kafkaBrokers()).split(','), clientId: 'group-commit-test', logger });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { topic: input, numPartitions: 2, replicationFactor: 1 },
-      { topic: output, numPartitions: 2, replicationFactor: 1 },
-    ]);
-    await admin.disconnect();
+    await createTopics([input, output], 2);
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     cleanup.push(() => producer.disconnect());
@@ -120,13 +120,7 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
   it('keeps consuming when opening a partition fails: the batch is fetched again and the partition opened anew', async () => {
     const input2 = `${prefix}-in2`;
     const output2 = `${prefix}-out2`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { topic: input2, numPartitions: 1, replicationFactor: 1 },
-      { topic: output2, numPartitions: 1, replicationFactor: 1 },
-    ]);
-    await admin.disconnect();
+    await createTopics([input2, output2], 1);
     // The first opens fail (the eager open at assignment, then the one the first batch waits
     // for), as when the broker is not back yet: the loop must retry and lose nothing.
     let opens = 0;

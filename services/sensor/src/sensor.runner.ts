@@ -40,8 +40,8 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
     health.addReadinessCheck('consumer', () => this.running);
     const c = Number(env['GANGLION_SENSOR_CONCURRENCY'] ?? '4');
     this.concurrency = Number.isInteger(c) && c > 0 ? c : 4;
-    const w = Number(env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '25');
-    this.fetchWaitMs = Number.isInteger(w) && w >= 0 ? w : 25;
+    const w = Number(env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '10');
+    this.fetchWaitMs = Number.isInteger(w) && w >= 0 ? w : 10;
     const ci = Number(env['GANGLION_SENSOR_COMMIT_INTERVAL_MS'] ?? '0');
     this.commitIntervalMs = Number.isInteger(ci) && ci >= 0 ? ci : 0;
   }
