@@ -115,7 +115,6 @@ interface Slot {
   topic: string;
   partition: number;
   producer: Producer;
-  generation: number;
   /** The committed offset was checked against the fetch position after fencing. */
   checked: boolean;
   /** Processed batches whose output waits for the next transaction. */
@@ -160,10 +159,11 @@ export class ExactlyOnceLoop {
   private readonly slots = new Map<string, Promise<Slot>>();
   /** Partitions whose transaction failed: the first uncommitted input known then, by key. */
   private readonly rewind = new Map<string, string>();
-  /** Opened slots, by key (the value of the settled promise in `slots`). */
+  /**
+   * Slots whose opening (fence + restore) finished, by key (the value of the settled promise in
+   * `slots`); the others are still opening or failed.
+   */
   private readonly ready = new Map<string, Slot>();
-  /** Slots whose opening (fence + restore) finished; the others are still opening or failed. */
-  private readonly opened = new Set<string>();
   /** The consumer crashed (e.g. the broker went away) since the last assignment. */
   private crashed = false;
   private generation = 0;
@@ -174,6 +174,11 @@ export class ExactlyOnceLoop {
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
 
   constructor(private readonly options: ExactlyOnceLoopOptions) {}
+
+  /** How many assignments this replica has received (a consumer crash or rebalance adds one). */
+  get assignments(): number {
+    return this.generation;
+  }
 
   /** Partitions (`topic:partition`) this replica owns in the current generation. */
   get assignment(): ReadonlySet<string> {
@@ -240,7 +245,7 @@ export class ExactlyOnceLoop {
     // producer or restore got stuck during the outage would otherwise hold its partition forever.
     const restart = this.crashed;
     this.crashed = false;
-    for (const key of [...this.slots.keys()]) if (restart || !this.opened.has(key)) void this.dropSlot(key, restart ? 'consumer restarted' : 'stale opening');
+    for (const key of [...this.slots.keys()]) if (restart || !this.ready.has(key)) void this.dropSlot(key, restart ? 'consumer restarted' : 'stale opening');
     // Fence the previous owners and restore state now, not at the first batch: a crashed
     // owner's open transaction blocks read_committed readers of its outputs until fenced.
     for (const key of owned) {
@@ -254,14 +259,11 @@ export class ExactlyOnceLoop {
     const key = `${topic}:${partition}`;
     let p = this.slots.get(key);
     if (!p) {
-      p = this.openSlot(key, topic, partition, this.generation);
+      p = this.openSlot(key, topic, partition);
       this.slots.set(key, p);
       const opening = p;
       p.then((slot) => {
-        if (this.slots.get(key) === opening) {
-          this.opened.add(key);
-          this.ready.set(key, slot);
-        }
+        if (this.slots.get(key) === opening) this.ready.set(key, slot);
       }, () => undefined);
       p.catch((err: unknown) => {
         if (this.slots.get(key) === p) this.slots.delete(key);
@@ -271,7 +273,7 @@ export class ExactlyOnceLoop {
     return p;
   }
 
-  private async openSlot(key: string, topic: string, partition: number, generation: number): Promise<Slot> {
+  private async openSlot(key: string, topic: string, partition: number): Promise<Slot> {
     const prefix = this.options.transactionalIdPrefix ?? this.options.groupId;
     const producer = this.options.kafka.producer({
       transactionalId: `${prefix}-${topic}-${partition}`,
@@ -308,14 +310,13 @@ export class ExactlyOnceLoop {
       await producer.disconnect().catch(() => undefined);
       throw err;
     }
-    return { key, topic, partition, producer, generation, checked: false, pending: undefined, committing: undefined, inflight: undefined, dead: false, position: undefined, lastCommitStart: 0 };
+    return { key, topic, partition, producer, checked: false, pending: undefined, committing: undefined, inflight: undefined, dead: false, position: undefined, lastCommitStart: 0 };
   }
 
   private async dropSlot(key: string, why: string): Promise<void> {
     const p = this.slots.get(key);
     if (!p) return;
     this.slots.delete(key);
-    this.opened.delete(key);
     const ready = this.ready.get(key);
     this.ready.delete(key);
     // Drop the in-memory state at once, before a new owner slot of this key can restore it.
@@ -412,10 +413,10 @@ export class ExactlyOnceLoop {
         return;
       }
     }
+    if (slot.dead) return;
     const t0 = Date.now();
     let out: OutRecord[];
     try {
-      if (slot.dead) return;
       out = this.options.processor.process({ topic, partition, messages });
     } catch (err) {
       this.options.onTransaction?.({ topic, partition, inputs: messages.length, outputs: 0, processMs: Date.now() - t0, commitMs: 0, ok: false, error: err });
@@ -450,11 +451,11 @@ export class ExactlyOnceLoop {
           await sleep(wait);
           if (!slot.pending || slot.dead) break;
         }
-        slot.lastCommitStart = Date.now();
+        const t1 = (slot.lastCommitStart = Date.now());
         const work = slot.pending;
         slot.pending = undefined;
         slot.inflight = work;
-        const t1 = Date.now();
+        const info = { topic, partition, inputs: work.inputs, outputs: work.records.length, processMs: work.processMs };
         try {
           const txn = await slot.producer.transaction();
           try {
@@ -469,11 +470,11 @@ export class ExactlyOnceLoop {
             throw err;
           }
         } catch (err) {
-          this.options.onTransaction?.({ topic, partition, inputs: work.inputs, outputs: work.records.length, processMs: work.processMs, commitMs: Date.now() - t1, ok: false, error: err });
+          this.options.onTransaction?.({ ...info, commitMs: Date.now() - t1, ok: false, error: err });
           this.fail(slot, work.first, err);
           return;
         }
-        this.options.onTransaction?.({ topic, partition, inputs: work.inputs, outputs: work.records.length, processMs: work.processMs, commitMs: Date.now() - t1, ok: true });
+        this.options.onTransaction?.({ ...info, commitMs: Date.now() - t1, ok: true });
       }
     } finally {
       slot.committing = undefined;

@@ -36,8 +36,12 @@ function apiBasesFrom(env: Record<string, string | undefined>): Record<string, s
   return out;
 }
 
-/** The producers an ingress service publishes events with, their batches counted as producer `events`. */
-function eventProducers(kafka: Kafka, config: ServiceConfig, logger: Logger, options: typeof PUSH_PRODUCER_OPTIONS | object = {}): BusProducers {
+/**
+ * The producers an ingress service publishes events with, their batches counted as producer
+ * `events`. Push sources pass PUSH_PRODUCER_OPTIONS (several requests in flight); owned sources
+ * keep one request in flight, so their events are written in the order they are sent.
+ */
+function eventProducers(kafka: Kafka, config: ServiceConfig, logger: Logger, options: typeof PUSH_PRODUCER_OPTIONS = {}): BusProducers {
   return new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { ...options, onBatch: processMetrics().batchObserver('events') });
 }
 
