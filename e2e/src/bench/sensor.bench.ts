@@ -11,9 +11,11 @@
  * Prints a table per step and writes bench/results/sensor.json.
  */
 import { createServer, type Server } from 'node:http';
+import os from 'node:os';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { request } from 'node:http';
+import { Agent as UndiciAgent } from 'undici';
 import { dirname, join } from 'node:path';
 import { BatchingProducer, createKafka, ensureTopics, TopicReader } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
@@ -99,6 +101,7 @@ interface Step {
   sensorSendP99ms: number;
   ackP99ms: number;
   cpuPercent: Record<string, number>;
+  cpuUsPerEvent: Record<string, number>;
   saturated: boolean;
 }
 
@@ -191,8 +194,12 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     await actionReader.start();
     await actionReader.joined;
   }
+  // The load generator: undici by default (about half node:http's CPU per request, and this
+  // process shares the machine with what it measures); BENCH_CLIENT=http for node:http.
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const post = (seq: number): Promise<number> =>
+  const dispatcher = new UndiciAgent({ connections: 256 });
+  const origin = `http://127.0.0.1:${webhookPort}`;
+  const postHttp = (seq: number): Promise<number> =>
     new Promise((resolve) => {
       const body = JSON.stringify({ seq });
       const req = request(
@@ -205,6 +212,16 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
       req.on('error', () => resolve(0));
       req.end(body);
     });
+  const postUndici = async (seq: number): Promise<number> => {
+    try {
+      const res = await dispatcher.request({ origin, path: `/s${seq % STREAMS}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seq }) });
+      await res.body.dump();
+      return res.statusCode;
+    } catch {
+      return 0;
+    }
+  };
+  const post = process.env['BENCH_CLIENT'] === 'http' ? postHttp : postUndici;
 
   // Warm-up: one event through every stream.
   let seq = 0;
@@ -261,7 +278,11 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     const toAction = delivered.filter((s) => actionAt.has(s)).map((s) => actionAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
     const sensorSend = delivered.filter((s) => actionSentAt.has(s)).map((s) => actionSentAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
     const elapsed = (performance.now() - t0) / 1000;
-    const cpuPercent = Object.fromEntries(Object.entries(pids).filter(([, pid]) => pid !== undefined).map(([k, pid]) => [k, round(((procStats(pid).cpu - cpu0[k]!) / elapsed) * 100)]));
+    const cpuSeconds = Object.fromEntries(Object.entries(pids).filter(([, pid]) => pid !== undefined).map(([k, pid]) => [k, procStats(pid).cpu - cpu0[k]!]));
+    const cpuPercent = Object.fromEntries(Object.entries(cpuSeconds).map(([k, s]) => [k, round((s / elapsed) * 100)]));
+    // CPU per delivered event (µs): comparable across runs that saturate at different rates.
+    const cpuUsPerEvent = Object.fromEntries(Object.entries(cpuSeconds).map(([k, s]) => [k, Math.round((s * 1e6) / Math.max(1, delivered.length))]));
+    cpuUsPerEvent['total'] = Object.values(cpuUsPerEvent).reduce((a, b) => a + b, 0);
     const step: Step = {
       offered: rate,
       sent: total,
@@ -280,6 +301,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
       ackP50ms: round(pct(acks.sort((a, b) => a - b), 50)),
       ackP99ms: round(pct(acks, 99)),
       cpuPercent,
+      cpuUsPerEvent,
       saturated: false,
     };
     if (warmUp) {
@@ -289,13 +311,14 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     step.saturated = step.delivered < step.sent * 0.99 || step.deliveredPerSec < rate * 0.9 || step.p99ms > 1000;
     steps.push(step);
     console.log(
-      `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (ack: p50 ${step.ackP50ms} p99 ${step.ackP99ms}; sensor send: p50 ${step.sensorSendP50ms} p99 ${step.sensorSendP99ms}; to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}${step.saturated ? '  ← saturated' : ''}`,
+      `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (ack: p50 ${step.ackP50ms} p99 ${step.ackP99ms}; sensor send: p50 ${step.sensorSendP50ms} p99 ${step.sensorSendP99ms}; to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}, CPU µs/event ${JSON.stringify(cpuUsPerEvent)}${step.saturated ? '  ← saturated' : ''}`,
     );
     if (step.saturated) break;
   }
   const peakRssMb = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).peakRssMb]));
   console.log(`${name}: peak RSS MiB ${JSON.stringify(peakRssMb)}`);
   agent.destroy();
+  await dispatcher.destroy();
   if (readActions) await actionReader.stop();
   await Promise.all(Object.values(procs).map((p) => p.stop()));
   await new Promise<void>((r) => target.close(() => r()));
@@ -306,12 +329,15 @@ const which = process.argv[2] ?? 'all';
 let broker: KafkaBroker | undefined;
 let brokers = process.env['KAFKA_BROKERS'];
 if (!brokers) {
-  broker = await KafkaBroker.start({ heap: '1g' });
+  // BENCH_BROKER_PROPERTIES: extra server.properties for the bench's broker, `k=v,k=v`.
+  const properties = Object.fromEntries((process.env['BENCH_BROKER_PROPERTIES'] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  broker = await KafkaBroker.start({ heap: '1g', properties });
   brokers = broker.brokers;
 }
 const result: Record<string, unknown> = {
   at: new Date().toISOString(),
-  machine: { cpus: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg() },
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, cpuMHz: os.cpus()[0]?.speed, loadavg: os.loadavg() },
+  brokerProperties: process.env['BENCH_BROKER_PROPERTIES'] ?? '',
   config: { stepSeconds: STEP_SECONDS, rates: RATES, partitions: PARTITIONS, streams: STREAMS },
 };
 try {

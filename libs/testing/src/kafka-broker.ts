@@ -63,6 +63,8 @@ export interface KafkaBrokerOptions {
   heap?: string;
   /** Write the broker's own log here (default: `<dataDir>/server.log`). */
   logFile?: string;
+  /** More `server.properties` entries (they override the defaults above them). */
+  properties?: Record<string, string>;
 }
 
 /** A running (or stopped, restartable) single-node Kafka broker. */
@@ -77,6 +79,7 @@ export class KafkaBroker {
     private readonly classpath: string,
     private readonly heap: string,
     private readonly logFile: string,
+    private readonly properties: Record<string, string> = {},
   ) {}
 
   /** `host:port` for clients. */
@@ -108,6 +111,7 @@ export class KafkaBroker {
       classpath,
       options.heap ?? '768m',
       options.logFile ?? join(dataDir, 'server.log'),
+      options.properties,
     );
     broker.configure();
     await broker.resume();
@@ -142,6 +146,7 @@ export class KafkaBroker {
         'group.initial.rebalance.delay.ms=0',
         'log.cleaner.dedupe.buffer.size=16777216',
         'log.flush.interval.messages=9223372036854775807',
+        ...Object.entries(this.properties).map(([k, v]) => `${k}=${v}`),
         '',
       ].join('\n'),
     );
