@@ -336,7 +336,7 @@ if (!brokers) {
 }
 const result: Record<string, unknown> = {
   at: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, cpuMHz: os.cpus()[0]?.speed, loadavg: os.loadavg() },
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg() },
   brokerProperties: process.env['BENCH_BROKER_PROPERTIES'] ?? '',
   config: { stepSeconds: STEP_SECONDS, rates: RATES, partitions: PARTITIONS, streams: STREAMS },
 };
