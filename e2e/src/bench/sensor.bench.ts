@@ -10,16 +10,14 @@
  * 4. both again without the trigger service, ending when the action is committed on P-actions.
  * Prints a table per step and writes bench/results/sensor.json.
  */
-import { createServer, type Server } from 'node:http';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request, type Server } from 'node:http';
 import os from 'node:os';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:http';
-import { request } from 'node:http';
 import { Agent as UndiciAgent } from 'undici';
 import { dirname, join } from 'node:path';
 import { BatchingProducer, createKafka, ensureTopics, TopicReader } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { freePort, KafkaBroker, REPO_ROOT, uniquePrefix, type ServiceProcess } from '@ganglion/testing';
+import { countRequests, freePort, KafkaBroker, REPO_ROOT, uniquePrefix, type ServiceProcess } from '@ganglion/testing';
 import { manifestDir } from '../harness.js';
 import { startService } from '../sensor-harness.js';
 
@@ -32,6 +30,41 @@ const RATES = (process.env['BENCH_RATES'] ?? '500,1000,2500,4000,5000,7500').spl
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 4);
 /** Distinct webhook endpoints (event names): each is one key, so one ordered partition stream. */
 const STREAMS = Number(process.env['BENCH_STREAMS'] ?? 4);
+
+/**
+ * BENCH_BROKER_REQUEST_LOG=1: the bench's broker logs every request, and each step prints the
+ * broker requests per second by API and client (the logging itself costs broker CPU: use it to
+ * count, not to time).
+ */
+const REQUEST_LOG = process.env['BENCH_BROKER_REQUEST_LOG'] === '1' && !process.env['KAFKA_BROKERS'] ? join(os.tmpdir(), `ganglion-bench-requests-${process.pid}.log`) : undefined;
+function requestLogSize(): number {
+  try {
+    return REQUEST_LOG ? statSync(REQUEST_LOG).size : 0;
+  } catch {
+    return 0;
+  }
+}
+/** Requests/s by `API client` logged since byte `from` of the request log, over `seconds`. */
+function requestsSince(from: number, seconds: number, prefix: string): Record<string, number> {
+  if (!REQUEST_LOG) return {};
+  const fd = openSync(REQUEST_LOG, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - from));
+    readSync(fd, buf, 0, buf.length, from);
+    const byKey = new Map<string, number>();
+    for (const [k, n] of countRequests(buf.toString('utf8'))) {
+      const key = k.replaceAll(`${prefix}-`, '');
+      byKey.set(key, (byKey.get(key) ?? 0) + n);
+    }
+    const out: Record<string, number> = {};
+    for (const [k, n] of [...byKey].sort((a, b) => b[1] - a[1])) out[k] = round(n / seconds);
+    out['total'] = round([...byKey.values()].reduce((a, b) => a + b, 0) / seconds);
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 const pct = (sorted: number[], p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
@@ -102,6 +135,8 @@ interface Step {
   ackP99ms: number;
   cpuPercent: Record<string, number>;
   cpuUsPerEvent: Record<string, number>;
+  /** With BENCH_BROKER_REQUEST_LOG=1: broker requests/s by `API client`, and `total`. */
+  brokerRequestsPerSec?: Record<string, number>;
   saturated: boolean;
 }
 
@@ -245,6 +280,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     // started it) and this process (load generator, HTTP target, action reader).
     const pids: Record<string, number | undefined> = { ...Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.pid])), kafka: broker?.pid, bench: process.pid };
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procStats(pid).cpu]));
+    const log0 = requestLogSize();
     const t0 = performance.now();
     const statuses: Promise<number>[] = [];
     const acks: number[] = [];
@@ -283,6 +319,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     // CPU per delivered event (µs): comparable across runs that saturate at different rates.
     const cpuUsPerEvent = Object.fromEntries(Object.entries(cpuSeconds).map(([k, s]) => [k, Math.round((s * 1e6) / Math.max(1, delivered.length))]));
     cpuUsPerEvent['total'] = Object.values(cpuUsPerEvent).reduce((a, b) => a + b, 0);
+    const brokerRequestsPerSec = requestsSince(log0, elapsed, prefix);
     const step: Step = {
       offered: rate,
       sent: total,
@@ -302,6 +339,7 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
       ackP99ms: round(pct(acks, 99)),
       cpuPercent,
       cpuUsPerEvent,
+      ...(REQUEST_LOG ? { brokerRequestsPerSec } : {}),
       saturated: false,
     };
     if (warmUp) {
@@ -313,6 +351,10 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     console.log(
       `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (ack: p50 ${step.ackP50ms} p99 ${step.ackP99ms}; sensor send: p50 ${step.sensorSendP50ms} p99 ${step.sensorSendP99ms}; to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}, CPU µs/event ${JSON.stringify(cpuUsPerEvent)}${step.saturated ? '  ← saturated' : ''}`,
     );
+    if (REQUEST_LOG) {
+      const top = Object.entries(brokerRequestsPerSec).slice(0, 16).map(([k, v]) => `    ${String(v).padStart(8)}/s  ${k}`);
+      console.log(`  broker requests (${brokerRequestsPerSec['total']}/s, ${round((brokerRequestsPerSec['total'] ?? 0) / Math.max(1, step.deliveredPerSec), 2)} per event):\n${top.join('\n')}`);
+    }
     if (step.saturated) break;
   }
   const peakRssMb = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).peakRssMb]));
@@ -331,7 +373,7 @@ let brokers = process.env['KAFKA_BROKERS'];
 if (!brokers) {
   // BENCH_BROKER_PROPERTIES: extra server.properties for the bench's broker, `k=v,k=v`.
   const properties = Object.fromEntries((process.env['BENCH_BROKER_PROPERTIES'] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  broker = await KafkaBroker.start({ heap: '1g', properties });
+  broker = await KafkaBroker.start({ heap: '1g', properties, ...(REQUEST_LOG ? { requestLog: REQUEST_LOG } : {}) });
   brokers = broker.brokers;
 }
 const result: Record<string, unknown> = {
@@ -349,6 +391,7 @@ try {
   if (which === 'all' || which === 'sensor-only') result['twoDependencyJoinToAction'] = await pipeline(brokers, 'join-to-action', true, false);
 } finally {
   await broker?.destroy();
+  if (REQUEST_LOG) rmSync(REQUEST_LOG, { force: true });
 }
 const out = join(REPO_ROOT, 'bench', 'results', which === 'all' ? 'sensor.json' : `sensor-${which}.json`);
 mkdirSync(dirname(out), { recursive: true });

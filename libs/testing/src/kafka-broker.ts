@@ -65,6 +65,21 @@ export interface KafkaBrokerOptions {
   logFile?: string;
   /** More `server.properties` entries (they override the defaults above them). */
   properties?: Record<string, string>;
+  /**
+   * Log every completed request (Kafka's `kafka.request.logger` at DEBUG, one JSON line each) to
+   * this file: for counting requests by API and client (`countRequests`). Costs broker CPU.
+   */
+  requestLog?: string;
+}
+
+/** Requests by API name and client id in a stretch of a broker's request log (`requestLog`). */
+export function countRequests(lines: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const m of lines.matchAll(/"clientId":"([^"]*)","requestApiKeyName":"([A-Z_]+)"/g)) {
+    const key = `${m[2]} ${m[1]}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
 }
 
 /** A running (or stopped, restartable) single-node Kafka broker. */
@@ -80,6 +95,7 @@ export class KafkaBroker {
     private readonly heap: string,
     private readonly logFile: string,
     private readonly properties: Record<string, string> = {},
+    private readonly requestLog?: string,
   ) {}
 
   /** `host:port` for clients. */
@@ -112,6 +128,7 @@ export class KafkaBroker {
       options.heap ?? '768m',
       options.logFile ?? join(dataDir, 'server.log'),
       options.properties,
+      options.requestLog,
     );
     broker.configure();
     await broker.resume();
@@ -158,6 +175,16 @@ export class KafkaBroker {
         'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
         'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
         'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+        ...(this.requestLog
+          ? [
+              'log4j.appender.requests=org.apache.log4j.FileAppender',
+              `log4j.appender.requests.File=${this.requestLog}`,
+              'log4j.appender.requests.layout=org.apache.log4j.PatternLayout',
+              'log4j.appender.requests.layout.ConversionPattern=%m%n',
+              'log4j.logger.kafka.request.logger=DEBUG, requests',
+              'log4j.additivity.kafka.request.logger=false',
+            ]
+          : []),
         '',
       ].join('\n'),
     );

@@ -41,6 +41,13 @@ describe('HttpClient (undici) against a local server', () => {
     assert.ok(sockets.size < 5, `keep-alive connections are reused (${sockets.size} for 20 calls)`);
   });
 
+  it('drops the hop-by-hop headers it manages itself instead of failing the call', async () => {
+    const headers = { Connection: 'upgrade', 'Keep-Alive': 'timeout=5', 'Transfer-Encoding': 'chunked', Upgrade: 'h2c', Expect: '100-continue', 'Content-Length': '999', TE: 'trailers', 'Idempotency-Key': 'k1' };
+    const res = await client.request({ method: 'POST', url: `${base}/echo`, headers, body: Buffer.from('{"a":1}'), timeoutMs: 5_000 });
+    assert.equal(res.status, 201);
+    assert.deepEqual(JSON.parse(res.body.toString('utf8')), { method: 'POST', body: '{"a":1}', key: 'k1' });
+  });
+
   it('keeps at most maxResponseBytes of the body', async () => {
     const res = await client.request({ method: 'GET', url: `${base}/big`, headers: {}, timeoutMs: 5_000, maxResponseBytes: 1000 });
     assert.equal(res.status, 200);

@@ -31,6 +31,24 @@ export class HttpCallError extends Error {
   }
 }
 
+/**
+ * Headers the client manages itself. A template may carry them (Argo's Go client ignores or
+ * overrides them), but undici refuses a request with some (`connection`, `keep-alive`,
+ * `transfer-encoding`, `upgrade`, `expect`) and a wrong `content-length` breaks the exchange:
+ * they are dropped, and the body's length is sent.
+ */
+const MANAGED_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length', 'te', 'trailer', 'proxy-connection']);
+
+function sendable(headers: Record<string, string>): Record<string, string> {
+  let out: Record<string, string> | undefined;
+  for (const name of Object.keys(headers)) {
+    if (!MANAGED_HEADERS.has(name.toLowerCase())) continue;
+    out ??= { ...headers };
+    delete out[name];
+  }
+  return out ?? headers;
+}
+
 /** Keep-alive connections per origin (the trigger service runs up to 32 calls per trigger at once). */
 const CONNECTIONS_PER_ORIGIN = 256;
 
@@ -80,7 +98,7 @@ export class HttpClient {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: call.method as 'POST',
-        headers: call.headers,
+        headers: sendable(call.headers),
         body: call.body ?? null,
         signal: abort.signal,
         // The deadline above bounds the exchange; undici's own timeouts (300 s) stay out of its way.
