@@ -4,6 +4,7 @@ import { chunkByBytes, toTopicMessages, type OutRecord } from './batching-produc
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
 import { TRANSACTION_RETRY } from './client.js';
 import { StableOffsetReader, StableOffsetsUnsupportedError } from './stable-offsets.js';
+import { restartCrashedConsumer } from './consumer-restart.js';
 
 type Transaction = Awaited<ReturnType<Producer['transaction']>>;
 
@@ -214,14 +215,9 @@ export class ExactlyOnceLoop {
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (e) => {
       this.crashed = true;
-      if (e.payload.restart || this.stopping) return;
+      if (e.payload.restart || this.stopping || this.consumer !== consumer) return;
       this.options.logger.error('consumer stopped after an error kafkajs does not restart from; starting a new one', { error: e.payload.error });
-      void (async () => {
-        await consumer.disconnect().catch(() => undefined);
-        await sleep(1_000);
-        if (this.stopping || this.consumer !== consumer) return;
-        await this.startConsumer().catch((err: unknown) => this.options.logger.error('could not start a new consumer', { error: err }));
-      })();
+      restartCrashedConsumer(consumer, { logger: this.options.logger, what: 'consumer', fields: { topics }, current: () => this.consumer, stopping: () => this.stopping, start: () => this.startConsumer() });
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });

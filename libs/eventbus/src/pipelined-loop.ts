@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 import { consumerActivity } from './consumer-activity.js';
+import { restartCrashedConsumer } from './consumer-restart.js';
 
 export interface PipelinedLoopOptions {
   kafka: Kafka;
@@ -71,6 +72,7 @@ export class PipelinedLoop {
   private committing: Promise<void> = Promise.resolve();
   private generation = 0;
   private unregister: (() => void) | undefined;
+  private stopping = false;
   private joinedResolve!: () => void;
   /** Resolves when the consumer first joined its group. */
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
@@ -107,8 +109,16 @@ export class PipelinedLoop {
       this.tracks.clear();
       this.joinedResolve();
     });
+    // kafkajs restarts a consumer after retriable errors by itself; after any other crash the
+    // loop starts a new consumer (retrying while the broker is away) instead of stopping for good.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.stopping || this.consumer !== consumer) return;
+      logger.error('consumer stopped after an error kafkajs does not restart from; starting a new one', { topics, error: e.payload.error });
+      restartCrashedConsumer(consumer, { logger, what: 'consumer', fields: { topics }, current: () => this.consumer, stopping: () => this.stopping, start: () => this.start() });
+    });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
+    if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => void this.commit(), this.options.commitIntervalMs ?? 200);
     await consumer.run({
       autoCommit: false,
@@ -185,6 +195,7 @@ export class PipelinedLoop {
 
   /** Stops fetching, commits what finished, and leaves the group. Effects still running are not awaited. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.unregister?.();
     this.unregister = undefined;
     if (this.timer) clearInterval(this.timer);

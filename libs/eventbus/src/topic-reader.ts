@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
+import { restartCrashedConsumer } from './consumer-restart.js';
 
 export interface TopicReaderOptions {
   kafka: Kafka;
@@ -38,14 +39,9 @@ export class TopicReader {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => this.joinedResolve());
     consumer.on(consumer.events.CRASH, (e) => {
-      if (e.payload.restart || this.stopped) return;
+      if (e.payload.restart || this.stopped || this.consumer !== consumer) return;
       logger.error('reader stopped after an error kafkajs does not restart from; starting a new one', { topics, error: e.payload.error });
-      void (async () => {
-        await consumer.disconnect().catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 1_000));
-        if (this.stopped || this.consumer !== consumer) return;
-        await this.start().catch((err: unknown) => logger.error('could not start a new reader', { topics, error: err }));
-      })();
+      restartCrashedConsumer(consumer, { logger, what: 'reader', fields: { topics }, current: () => this.consumer, stopping: () => this.stopped, start: () => this.start() });
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
