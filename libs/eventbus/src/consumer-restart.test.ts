@@ -56,21 +56,38 @@ describe('crashed consumers come back once the broker does (real broker, killed 
     );
   }
 
-  /** Kills the broker at once and brings it back after `downMs`. */
-  function outage(downMs: number): Promise<void> {
-    const pid = broker.pid!;
-    process.kill(pid, 'SIGKILL');
-    return (async () => {
-      await waitFor(() => !broker.running, { timeoutMs: 10_000, what: 'the broker to exit' });
-      await new Promise((r) => setTimeout(r, downMs));
-      await broker.resume();
-    })();
+  /**
+   * The crash: the handler calls `poison(value)` for each record; on the first "poison" it
+   * SIGKILLs the broker (back after 6 s) and throws a TypeError. `recovers` produces "poison",
+   * waits out the outage, produces "after" and waits until the handler has seen it.
+   */
+  function crashOnPoison(): { poison: (value: string) => void; recovers: (topic: string, seen: () => string[]) => Promise<void> } {
+    let back: Promise<void> | undefined;
+    return {
+      poison(value) {
+        if (value !== 'poison' || back) return;
+        process.kill(broker.pid!, 'SIGKILL');
+        back = (async () => {
+          await waitFor(() => !broker.running, { timeoutMs: 10_000, what: 'the broker to exit' });
+          await new Promise((r) => setTimeout(r, 6_000));
+          await broker.resume();
+        })();
+        throw new TypeError('poison record');
+      },
+      async recovers(topic, seen) {
+        await produce(topic, 'poison');
+        await waitFor(() => back !== undefined, { timeoutMs: 30_000, what: 'the poison record' });
+        await back;
+        await produce(topic, 'after');
+        await waitFor(() => seen().includes('after'), { timeoutMs: 90_000, what: 'the record produced after the restart' });
+      },
+    };
   }
 
   it('TopicReader', async () => {
     const topic = await topicWith('reader');
     const seen: string[] = [];
-    let back: Promise<void> | undefined;
+    const crash = crashOnPoison();
     const reader = new TopicReader({
       kafka,
       topics: [topic],
@@ -79,20 +96,13 @@ describe('crashed consumers come back once the broker does (real broker, killed 
       onRecord: (_t, _p, m) => {
         const v = m.value?.toString('utf8') ?? '';
         seen.push(v);
-        if (v === 'poison' && !back) {
-          back = outage(6_000);
-          throw new TypeError('poison record');
-        }
+        crash.poison(v);
       },
     });
     await reader.start();
     try {
       await reader.joined;
-      await produce(topic, 'poison');
-      await waitFor(() => back !== undefined, { timeoutMs: 30_000, what: 'the poison record' });
-      await back;
-      await produce(topic, 'after');
-      await waitFor(() => seen.includes('after'), { timeoutMs: 90_000, what: 'the record produced after the restart' });
+      await crash.recovers(topic, () => seen);
       assert.equal(seen.filter((v) => v === 'poison').length, 1, 'a record is handed over once');
     } finally {
       await reader.stop();
@@ -102,7 +112,7 @@ describe('crashed consumers come back once the broker does (real broker, killed 
   it('PipelinedLoop', async () => {
     const topic = await topicWith('pipelined');
     const admitted: string[] = [];
-    let back: Promise<void> | undefined;
+    const crash = crashOnPoison();
     const loop = new PipelinedLoop({
       kafka,
       groupId: `${prefix}-pipelined`,
@@ -111,10 +121,7 @@ describe('crashed consumers come back once the broker does (real broker, killed 
       commitIntervalMs: 50,
       admit: (message) => {
         const v = message.value?.toString('utf8') ?? '';
-        if (v === 'poison' && !back) {
-          back = outage(6_000);
-          throw new TypeError('poison record');
-        }
+        crash.poison(v);
         admitted.push(v);
         return Promise.resolve({ done: Promise.resolve() });
       },
@@ -122,12 +129,8 @@ describe('crashed consumers come back once the broker does (real broker, killed 
     await loop.start();
     try {
       await loop.joined;
-      await produce(topic, 'poison');
-      await waitFor(() => back !== undefined, { timeoutMs: 30_000, what: 'the poison record' });
-      await back;
-      await produce(topic, 'after');
-      // At least once: the poison record comes again (its offset was never committed), then the next.
-      await waitFor(() => admitted.includes('after'), { timeoutMs: 90_000, what: 'the record produced after the restart' });
+      await crash.recovers(topic, () => admitted);
+      // At least once: the crashed record comes again (its offset was never committed).
       assert.ok(admitted.includes('poison'), 'the crashed record is delivered again');
     } finally {
       await loop.stop();
