@@ -140,6 +140,45 @@ interface Step {
   saturated: boolean;
 }
 
+/**
+ * The load generator's HTTP client: undici by default (about half node:http's CPU per request,
+ * and this process shares the machine with what it measures); BENCH_CLIENT=http for node:http.
+ * `post` resolves with the status (0 when the request failed).
+ */
+function loadClient(port: number): { post: (seq: number) => Promise<number>; close: () => Promise<void> } {
+  const path = (seq: number): string => `/s${seq % STREAMS}`;
+  if (process.env['BENCH_CLIENT'] === 'http') {
+    const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+    return {
+      post: (seq) =>
+        new Promise((resolve) => {
+          const body = JSON.stringify({ seq });
+          const req = request({ host: '127.0.0.1', port, path: path(seq), method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', () => resolve(0));
+          req.end(body);
+        }),
+      close: async () => agent.destroy(),
+    };
+  }
+  const dispatcher = new UndiciAgent({ connections: 256 });
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    post: async (seq) => {
+      try {
+        const res = await dispatcher.request({ origin, path: path(seq), method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seq }) });
+        await res.body.dump();
+        return res.statusCode;
+      } catch {
+        return 0;
+      }
+    },
+    close: () => dispatcher.destroy(),
+  };
+}
+
 async function pipeline(brokers: string, name: string, join: boolean, withTrigger = true): Promise<{ steps: Step[]; peakRssMb: Record<string, number> }> {
   const prefix = uniquePrefix(`bench-${name}`);
   const webhookPort = await freePort();
@@ -210,53 +249,28 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
   const actionAt = withTrigger ? new Map<number, number>() : arrivals;
   /** The action record's timestamp: when the sensor's producer sent it, inside its transaction. */
   const actionSentAt = new Map<number, number>();
-  const kafka = createKafka({ brokers: [brokers], clientId: 'bench-actions', logger: quiet });
-  const actionReader = new TopicReader({
-    kafka,
-    topics: [`${prefix}-bus-actions`],
-    logger: quiet,
-    maxWaitMs: 10,
-    onRecord: (_t, _p, m) => {
-      const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { events?: Record<string, { data?: { body?: { seq?: number } } }> };
-      const seq = Number(a.events?.['a']?.data?.body?.seq);
-      if (!actionAt.has(seq)) {
-        actionAt.set(seq, performance.now() + performance.timeOrigin);
-        actionSentAt.set(seq, Number(m.timestamp));
-      }
-    },
-  });
-  if (readActions) {
+  const actionReader = readActions
+    ? new TopicReader({
+        kafka: createKafka({ brokers: [brokers], clientId: 'bench-actions', logger: quiet }),
+        topics: [`${prefix}-bus-actions`],
+        logger: quiet,
+        maxWaitMs: 10,
+        onRecord: (_t, _p, m) => {
+          const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { events?: Record<string, { data?: { body?: { seq?: number } } }> };
+          const seq = Number(a.events?.['a']?.data?.body?.seq);
+          if (!actionAt.has(seq)) {
+            actionAt.set(seq, performance.now() + performance.timeOrigin);
+            actionSentAt.set(seq, Number(m.timestamp));
+          }
+        },
+      })
+    : undefined;
+  if (actionReader) {
     await actionReader.start();
     await actionReader.joined;
   }
-  // The load generator: undici by default (about half node:http's CPU per request, and this
-  // process shares the machine with what it measures); BENCH_CLIENT=http for node:http.
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const dispatcher = new UndiciAgent({ connections: 256 });
-  const origin = `http://127.0.0.1:${webhookPort}`;
-  const postHttp = (seq: number): Promise<number> =>
-    new Promise((resolve) => {
-      const body = JSON.stringify({ seq });
-      const req = request(
-        { host: '127.0.0.1', port: webhookPort, path: `/s${seq % STREAMS}`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', () => resolve(0));
-      req.end(body);
-    });
-  const postUndici = async (seq: number): Promise<number> => {
-    try {
-      const res = await dispatcher.request({ origin, path: `/s${seq % STREAMS}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seq }) });
-      await res.body.dump();
-      return res.statusCode;
-    } catch {
-      return 0;
-    }
-  };
-  const post = process.env['BENCH_CLIENT'] === 'http' ? postHttp : postUndici;
+  const client = loadClient(webhookPort);
+  const post = client.post;
 
   // Warm-up: one event through every stream.
   let seq = 0;
@@ -359,9 +373,8 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
   }
   const peakRssMb = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).peakRssMb]));
   console.log(`${name}: peak RSS MiB ${JSON.stringify(peakRssMb)}`);
-  agent.destroy();
-  await dispatcher.destroy();
-  if (readActions) await actionReader.stop();
+  await client.close();
+  await actionReader?.stop();
   await Promise.all(Object.values(procs).map((p) => p.stop()));
   await new Promise<void>((r) => target.close(() => r()));
   return { steps, peakRssMb };
