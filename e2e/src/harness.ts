@@ -85,7 +85,18 @@ export class Stack {
     return `http://127.0.0.1:${port}/metrics`;
   }
 
+  /** Starts every service; if one does not get ready, stops those started and says which. */
   async start(): Promise<this> {
+    try {
+      await this.startAll();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    return this;
+  }
+
+  private async startAll(): Promise<void> {
     for (const name of SERVICES) {
       if (this.options.metrics) this.metricsPorts.set(name, await freePort());
       const metricsPort = this.metricsPorts.get(name);
@@ -108,7 +119,6 @@ export class Stack {
       if (name === 'reconciler') await proc.ready();
     }
     await Promise.all([...this.services.values()].map((s) => s.ready()));
-    return this;
   }
 
   get(name: ServiceName): ServiceProcess {

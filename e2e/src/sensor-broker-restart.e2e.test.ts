@@ -87,8 +87,12 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
     assert.deepEqual(okWhileDown, [], 'no 2xx while the broker was down');
     assert.equal(accepted.size, total);
 
-    await waitFor(() => new Set(bus.actions.map(seqOf)).size >= total, { timeoutMs: 120_000, intervalMs: 200, what: `actions for all ${total} events` }).catch((err: unknown) => {
-      console.log(`# actions for ${new Set(bus.actions.map(seqOf)).size} events; sensor log:\n${sensor.lines.slice(-40).join('\n')}`);
+    await waitFor(() => new Set(bus.actions.map(seqOf)).size >= total, { timeoutMs: 120_000, intervalMs: 200, what: `actions for all ${total} events` }).catch(async (err: unknown) => {
+      const seen = new Set(bus.actions.map(seqOf));
+      const missing = Array.from({ length: total }, (_, i) => i).filter((i) => !seen.has(i));
+      console.log(`# actions for ${seen.size} events; missing ${missing.length}: ${missing.slice(0, 20).join(',')}`);
+      console.log(`# ${(await bus.diagnose()).split('\n').join('\n# ')}`);
+      console.log(`# sensor log:\n${sensor.lines.slice(-60).join('\n')}`);
       throw err;
     });
     await sensor.stop();

@@ -49,7 +49,19 @@ export class BusFixture {
   readonly outcomes: OutcomeRecord[] = [];
   /** Marker records seen on the actions topic, by value. */
   readonly markers = new Set<string>();
-  private readonly logger: Logger = createLogger('e2e', { level: 'debug', ...(process.env['E2E_VERBOSE'] ? {} : { write: () => undefined }) });
+  /** The fixture's own log (its readers and producer), last lines, for {@link diagnose}. */
+  private readonly logLines: string[] = [];
+  private readonly logger: Logger = createLogger('e2e', {
+    level: 'debug',
+    ...(process.env['E2E_VERBOSE']
+      ? {}
+      : {
+          write: (line: string) => {
+            this.logLines.push(line);
+            if (this.logLines.length > 400) this.logLines.splice(0, 200);
+          },
+        }),
+  });
   readonly kafka: Kafka;
   private producer: BatchingProducer | undefined;
   private readers: TopicReader[] = [];
@@ -147,6 +159,39 @@ export class BusFixture {
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /**
+   * What a failed test needs to tell a stalled sensor from a stalled reader: per partition, the
+   * end offset of the event, joins and actions topics, the sensor group's committed offsets,
+   * how many actions this fixture read, and the last lines of its own log.
+   */
+  async diagnose(): Promise<string> {
+    const admin = this.kafka.admin();
+    const out: string[] = [];
+    try {
+      await admin.connect();
+      for (const topic of [this.topics.events, this.topics.joins, this.topics.actions]) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        out.push(`${topic} end offsets: ${ends.map((p) => `${p.partition}=${p.high}`).join(' ')}`);
+      }
+      const group = `ganglion-sensor.${this.topics.events}`;
+      for (const t of await admin.fetchOffsets({ groupId: group, topics: [this.topics.events, this.topics.joins] })) {
+        out.push(`${group} committed on ${t.topic}: ${t.partitions.map((p) => `${p.partition}=${p.offset}`).join(' ')}`);
+      }
+    } catch (err) {
+      out.push(`(offsets unavailable: ${(err as Error).message})`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const read = new Map<string, number>();
+    for (const at of this.actionAt) {
+      const p = at.slice(0, at.indexOf('@'));
+      read.set(p, (read.get(p) ?? 0) + 1);
+    }
+    out.push(`actions read by partition: ${[...read].map(([p, n]) => `${p}=${n}`).join(' ')}; last read at ${this.actionAt.slice(-3).join(', ')}`);
+    out.push(`fixture log (last 30 lines):`, ...this.logLines.slice(-30));
+    return out.join('\n');
   }
 
   async stop(): Promise<void> {

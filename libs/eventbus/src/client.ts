@@ -24,6 +24,16 @@ export interface BusConnection {
  */
 export const TRANSACTION_RETRY = { retries: 12, initialRetryTime: 3, maxRetryTime: 1000, multiplier: 2 } as const;
 
+/**
+ * Group timing of a consumer alone in a group of its own (readers of whole topics: resource
+ * stores, changelog mirrors, state readers). After the broker restarts, a reader that kafkajs
+ * restarts joins as a new member, and the group waits for the old, dead member until its
+ * session expires: kafkajs's default 30 s session left join-state restores and resource
+ * updates waiting that long. Nothing is shared with other members, so a short session costs
+ * nothing but heartbeats.
+ */
+export const PRIVATE_GROUP_TIMING = { sessionTimeout: 6_000, rebalanceTimeout: 12_000, heartbeatInterval: 600 } as const;
+
 export function parseBrokers(value: string): string[] {
   const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
   if (brokers.length === 0) throw new Error('no Kafka brokers given (expected host:port[,host:port...])');

@@ -170,6 +170,9 @@ export class ExactlyOnceLoop {
   private generation = 0;
   private owned = new Set<string>();
   private stopping = false;
+  private stopRequested!: () => void;
+  /** Resolves when `stop` begins: a batch waiting for its partition to open gives up then. */
+  private readonly stopSignal = new Promise<undefined>((r) => (this.stopRequested = () => r(undefined)));
   private joinedResolve!: () => void;
   /** Resolves when the consumer first joined its group. */
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
@@ -385,7 +388,11 @@ export class ExactlyOnceLoop {
     const first = batch.messages[0]!.offset;
     let slot: Slot;
     try {
-      slot = await this.slot(topic, partition);
+      // Opening may wait long (a restore after the broker came back); shutdown does not wait
+      // for it: kafkajs's consumer.stop() waits for this batch.
+      const opened = await Promise.race([this.slot(topic, partition), this.stopSignal]);
+      if (!opened) return;
+      slot = opened;
       if (!slot.checked && (await this.checkPosition(slot, key, first))) return;
     } catch (err) {
       // Opening the partition (fence, restore) or reading its committed offset failed, e.g.
@@ -511,9 +518,19 @@ export class ExactlyOnceLoop {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopRequested();
     await this.consumer?.stop().catch(() => undefined);
     await this.drain();
     await this.consumer?.disconnect().catch(() => undefined);
+    // Partitions still opening (fencing, restoring) have nothing to commit: not waited for.
+    for (const [key, p] of [...this.slots]) {
+      if (this.ready.has(key)) continue;
+      this.slots.delete(key);
+      void p.then((slot) => {
+        this.retire(slot);
+        return slot.producer.disconnect();
+      }).catch(() => undefined);
+    }
     await Promise.all([...this.slots.keys()].map((k) => this.dropSlot(k, 'shutdown')));
     await this.admin?.disconnect().catch(() => undefined);
   }

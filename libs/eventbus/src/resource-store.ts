@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { keyOf, parseResourceKey, type AnyResource, type Kind } from '@ganglion/api';
 import type { Logger } from '@ganglion/telemetry';
+import { PRIVATE_GROUP_TIMING } from './client.js';
 
 export type ResourceChange =
   | { type: 'upsert'; key: string; resource: AnyResource }
@@ -49,7 +50,7 @@ export class ResourceStore {
       await admin.disconnect();
     }
     if (ends.size === 0) this.readyResolve();
-    this.consumer = this.kafkaClient.consumer({ groupId: `ganglion-resources-${randomUUID()}`, readUncommitted: false });
+    this.consumer = this.kafkaClient.consumer({ groupId: `ganglion-resources-${randomUUID()}`, readUncommitted: false, ...PRIVATE_GROUP_TIMING });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await this.consumer.run({

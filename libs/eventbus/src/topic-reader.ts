@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 import { restartCrashedConsumer } from './consumer-restart.js';
+import { PRIVATE_GROUP_TIMING } from './client.js';
 
 export interface TopicReaderOptions {
   kafka: Kafka;
@@ -35,7 +36,7 @@ export class TopicReader {
    */
   async start(): Promise<void> {
     const { kafka, topics, logger } = this.options;
-    const consumer = kafka.consumer({ groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: this.options.maxWaitMs ?? 100 });
+    const consumer = kafka.consumer({ groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: this.options.maxWaitMs ?? 100, ...PRIVATE_GROUP_TIMING });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => this.joinedResolve());
     consumer.on(consumer.events.CRASH, (e) => {

@@ -3,7 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 import type { OutRecord } from './batching-producer.js';
 import { ensureTopics } from './topics.js';
-import { TRANSACTION_RETRY } from './client.js';
+import { PRIVATE_GROUP_TIMING, TRANSACTION_RETRY } from './client.js';
 
 const MARKER_KEY = '__owner__';
 
@@ -53,7 +53,7 @@ export class TransactionalState {
     const nonce = randomUUID();
     await this.commit([], [{ key: MARKER_KEY, value: nonce }]);
     const state = new Map<string, string>();
-    const consumer = this.kafka.consumer({ groupId: `ganglion-state-reader-${randomUUID()}`, readUncommitted: false });
+    const consumer = this.kafka.consumer({ groupId: `ganglion-state-reader-${randomUUID()}`, readUncommitted: false, ...PRIVATE_GROUP_TIMING });
     await consumer.connect();
     try {
       await consumer.subscribe({ topics: [this.options.stateTopic], fromBeginning: true });

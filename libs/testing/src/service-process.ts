@@ -97,16 +97,21 @@ export class ServiceProcess {
     return this;
   }
 
-  /** Waits until `/readyz` answers 200 (fails early if the process exits). */
+  /** Waits until `/readyz` answers 200; fails at once if the process exits, with its last lines. */
   async ready(timeoutMs = 60_000): Promise<void> {
-    await waitFor(
+    const tail = (): string => this.lines.slice(-20).join('\n');
+    const state = await waitFor(
       async () => {
-        if (!this.child) throw new Error(`${this.name} exited: ${this.lines.slice(-20).join('\n')}`);
+        if (!this.child) return 'exited';
         const res = await fetch(`http://127.0.0.1:${this.options.healthPort}/readyz`).catch(() => undefined);
-        return res?.status === 200;
+        return res?.status === 200 ? 'ready' : undefined;
       },
       { timeoutMs, intervalMs: 50, what: `${this.name} to be ready` },
-    );
+    ).catch((err: unknown) => {
+      // Say why: the service's last lines (the probe's own failure says only that it timed out).
+      throw new Error(`${(err as Error).message}; its last lines:\n${tail()}`, { cause: err });
+    });
+    if (state === 'exited') throw new Error(`${this.name} exited before it was ready; its last lines:\n${tail()}`);
   }
 
   /** Sends a signal and waits for the process to end. */

@@ -17,10 +17,34 @@ interface Tally {
 
 const OUT = join(REPO_ROOT, '.ci', 'out');
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * Longest a suite may run (ms, `GANGLION_SUITE_TIMEOUT_MS`, default 30 min) before its process
+ * group is killed and the suite counted failed: a hung suite then ends the run with a summary
+ * instead of running into CI's own time limit with nothing printed.
+ */
+const SUITE_TIMEOUT_MS = Number(process.env['GANGLION_SUITE_TIMEOUT_MS'] ?? 30 * 60_000);
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = SUITE_TIMEOUT_MS): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('exit', (code) => resolve(code ?? 1));
+    // Its own process group, so that the watchdog also kills what the suite started.
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    const kill = (): void => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    const watchdog = setTimeout(() => {
+      console.error(`\nganglion: ${cmd} ${args.slice(-1).join(' ')} still running after ${Math.round(timeoutMs / 60_000)} min: killed`);
+      kill();
+    }, timeoutMs);
+    process.once('exit', kill);
+    child.on('exit', (code) => {
+      clearTimeout(watchdog);
+      process.removeListener('exit', kill);
+      resolve(code ?? 1);
+    });
   });
 }
 
@@ -30,12 +54,17 @@ function tapTally(file: string): Tally {
   return { passed: num('pass'), failed: num('fail') + num('cancelled'), skipped: num('skipped') + num('todo') };
 }
 
+/** Default limit of one test or hook that sets none (ms): 5 min. */
+const TEST_TIMEOUT_MS = 5 * 60_000;
+
 async function suite(name: string, patterns: string[], env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Tally> {
   const tap = join(OUT, `${name}.tap`);
   console.log(`\n=== ${name} ===`);
   const code = await run(
     process.execPath,
-    ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', '--test', ...extra,
+    // --test-force-exit: a test file that leaves a timer or socket behind (typically after a
+    // failed `before`) would otherwise keep the runner waiting for it forever.
+    ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', '--test', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...extra,
       '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...patterns],
     env,
   );
@@ -53,6 +82,8 @@ async function check(name: string, cmd: string, args: string[], env: NodeJS.Proc
 }
 
 async function main(): Promise<number> {
+  // Suites run in their own process groups: Ctrl-C ends them through the 'exit' handlers.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   mkdirSync(OUT, { recursive: true });
   const only = process.argv.slice(2);
   const want = (s: string): boolean => only.length === 0 || only.includes(s);
