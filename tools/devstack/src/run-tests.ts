@@ -36,7 +36,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = SU
       }
     };
     const watchdog = setTimeout(() => {
-      console.error(`\nganglion: ${cmd} ${args.slice(-1).join(' ')} still running after ${Math.round(timeoutMs / 60_000)} min: killed`);
+      console.error(`\nganglion: ${cmd} ${args.slice(-1).join(' ')} still running after ${Math.round(timeoutMs / 1000)} s: killed (GANGLION_SUITE_TIMEOUT_MS)`);
       kill();
     }, timeoutMs);
     process.once('exit', kill);
