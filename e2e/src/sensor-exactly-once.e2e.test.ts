@@ -69,6 +69,16 @@ async function assertExactlyOnce(bus: BusFixture, expected: Set<string>): Promis
 
 const distinct = (bus: BusFixture): number => countById(bus.actions).size;
 
+/**
+ * The workload's slices split at four fifths (an even index: an `a` slice and its `b` slice
+ * stay together). The test sends the second part after its last kill or scale-in, so that
+ * step lands while events are still to come however fast the sensor caught up.
+ */
+function holdBack(slices: TestEvent[][]): [TestEvent[][], TestEvent[][]] {
+  const cut = Math.floor((slices.length * 4) / 5 / 2) * 2;
+  return [slices.slice(0, cut), slices.slice(cut)];
+}
+
 describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
   const cleanup: (() => Promise<unknown>)[] = [];
   after(async () => {
@@ -82,8 +92,11 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
     let sensor: ServiceProcess = await bus.sensor('crash-0');
     cleanup.push(() => sensor.stop());
     const t0 = Date.now();
-    // A paced stream (~12 s), so that every kill lands while events are still flowing.
-    const sending = bus.sendSlices(slices, 5);
+    // A paced stream (~10 s), so that every kill lands while events are still flowing; the
+    // last fifth is held back until the third kill, so that it always lands mid-stream (a
+    // restarted sensor catching up may commit its whole backlog in one transaction).
+    const [early, late] = holdBack(slices);
+    const sending = bus.sendSlices(early, 5);
     for (const [k, at] of [1000, 2200, 3400].entries()) {
       await waitFor(() => distinct(bus) >= at, { timeoutMs: 120_000, what: `${at} actions before kill ${k + 1}` });
       const seen = distinct(bus);
@@ -93,6 +106,7 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
       sensor = await bus.sensor(`crash-${k + 1}`);
     }
     await sending;
+    await bus.sendSlices(late, 5);
     await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 120_000, intervalMs: 100, what: `${expected.size} distinct actions` });
     console.log(`# ${expected.size} actions after ${Date.now() - t0} ms`);
     await sensor.stop();
@@ -108,7 +122,8 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
     const added: ServiceProcess[] = [];
     cleanup.push(() => Promise.all([r1.stop(), r2.stop(), ...added.map((p) => p.stop())]));
     const t0 = Date.now();
-    const sending = bus.sendSlices(slices, 5);
+    const [early, late] = holdBack(slices);
+    const sending = bus.sendSlices(early, 5);
     await waitFor(() => distinct(bus) >= 1000, { timeoutMs: 120_000, what: 'actions before the scale-out' });
     const r3 = await bus.sensor('r3');
     added.push(r3);
@@ -120,6 +135,7 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
     console.log(`# replica removed after ${seen} actions (stopped after ${distinct(bus)}), ${Date.now() - t0} ms`);
     assert.ok(seen < expected.size, 'scaled in mid-stream');
     await sending;
+    await bus.sendSlices(late, 5);
     await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 120_000, intervalMs: 100, what: `${expected.size} distinct actions` });
     console.log(`# ${expected.size} actions after ${Date.now() - t0} ms`);
     // The added replica took part: it was assigned partitions of the bus.
