@@ -91,6 +91,10 @@ export class ServiceProcess {
         resolve(code);
       }),
     );
+    // Unreferenced, so that a test file whose set-up failed half-way (before its cleanup knew
+    // of this process) still ends; the 'exit' hook then kills the service.
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
     const kill = (): void => void child.kill('SIGKILL');
     process.once('exit', kill);
     child.once('exit', () => process.removeListener('exit', kill));
