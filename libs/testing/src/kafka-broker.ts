@@ -209,7 +209,7 @@ export class KafkaBroker {
     const child = spawn(
       'java',
       [
-        `-Xms256m`, `-Xmx${this.heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true',
+        `-Xms256m`, `-Xmx${this.heap}`, ...(process.env['GANGLION_KAFKA_JVM_OPTS']?.split(' ').filter(Boolean) ?? ['-XX:+UseG1GC']), '-Djava.awt.headless=true',
         `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
         '-cp', `${this.classpath}/*`, 'kafka.Kafka', this.propsFile,
       ],
