@@ -96,4 +96,55 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
       await loop.stop();
     }
   });
+
+  /**
+   * A restore can wait long (a join-state barrier after the broker came back waits up to a
+   * minute). A SIGTERM then must not wait for it: kafkajs's consumer.stop() waits for the batch
+   * in flight, and that batch waited for the opening; so did closing the slots.
+   */
+  it('stop() does not wait for a partition still opening (its restore hangs)', async () => {
+    const topic = `${prefix}-opening`;
+    const groupId = `${prefix}-opening-group`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let opening = 0;
+    let closed = 0;
+    const loop = new ExactlyOnceLoop({
+      kafka,
+      groupId,
+      topics: [topic],
+      logger,
+      maxWaitMs: 20,
+      processor: {
+        open: async () => {
+          opening++;
+          await held;
+        },
+        process: () => [],
+        close: () => void closed++,
+      },
+    });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      await loop.start();
+      await loop.joined;
+      await producer.send({ topic, messages: [{ value: 'waits for the opening' }] });
+      await waitFor(() => opening > 0, { timeoutMs: 30_000, what: 'the partition to start opening' });
+      let stopped = false;
+      const stopping = loop.stop().then(() => (stopped = true));
+      // Stopped while the restore still hangs (it is released only afterwards).
+      await waitFor(() => stopped, { timeoutMs: 20_000, what: 'stop() to return while the partition is still opening' });
+      assert.equal(closed, 0, 'the opening has not finished yet');
+      release();
+      await stopping;
+      // Once the hung opening ends, its state is dropped (close) and its producer closed.
+      await waitFor(() => closed > 0, { timeoutMs: 10_000, what: 'the abandoned opening to be closed' });
+    } finally {
+      release();
+      await producer.disconnect();
+      await loop.stop();
+    }
+  });
 });
