@@ -7,17 +7,21 @@
  *    saturation: accepted and delivered events/s, p50/p99 end-to-end latency (post sent →
  *    target received), 503s, CPU and peak RSS of each service process;
  * 3. the same with a 2-dependency join (`a && b`, every event matching both);
- * 4. both again without the trigger service, ending when the action is committed on P-actions.
+ * 4. both again without the trigger service, ending when the action is committed on P-actions;
+ * 5. `http-floor` (only when asked): the same load generator and target with a bare relay process
+ *    (http-relay.ts) in place of the services: the two HTTP exchanges of an event without Kafka.
  * Prints a table per step and writes bench/results/sensor.json.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { Agent, createServer, request, type Server } from 'node:http';
 import os from 'node:os';
 import { Agent as UndiciAgent } from 'undici';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BatchingProducer, createKafka, ensureTopics, TopicReader } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { countRequests, freePort, KafkaBroker, REPO_ROOT, uniquePrefix, type ServiceProcess } from '@ganglion/testing';
+import { countRequests, freePort, KafkaBroker, REPO_ROOT, uniquePrefix } from '@ganglion/testing';
 import { manifestDir } from '../harness.js';
 import { startService } from '../sensor-harness.js';
 
@@ -179,7 +183,33 @@ function loadClient(port: number): { post: (seq: number) => Promise<number>; clo
   };
 }
 
-async function pipeline(brokers: string, name: string, join: boolean, withTrigger = true): Promise<{ steps: Step[]; peakRssMb: Record<string, number> }> {
+/** A process of the bench's pipeline: a service, or the http-floor relay. */
+type BenchProcess = { pid: number | undefined; stop(): Promise<unknown> };
+
+/** Starts http-relay.js listening on `port`, forwarding to `targetPort`. */
+async function startRelay(port: number, targetPort: number): Promise<BenchProcess> {
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'http-relay.js')], {
+    env: { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: `http://127.0.0.1:${targetPort}/t` },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`http-relay exited with ${code}`)));
+  });
+  return {
+    pid: child.pid,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function pipeline(brokers: string, name: string, join: boolean, withTrigger = true, relayOnly = false): Promise<{ steps: Step[]; peakRssMb: Record<string, number> }> {
   const prefix = uniquePrefix(`bench-${name}`);
   const webhookPort = await freePort();
   const arrivals = new Map<number, number>();
@@ -236,16 +266,19 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     ...sensors,
   });
   const env = { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: `${prefix}-resources`, GANGLION_RESOURCES_DIR: dir, GANGLION_TOPIC_PARTITIONS: String(PARTITIONS), LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn', GANGLION_SENSOR_FETCH_WAIT_MS: process.env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '10' };
-  const procs: Record<string, ServiceProcess> = {};
-  procs['reconciler'] = await startService('reconciler', env, `${prefix}-reconciler`);
-  procs['ingress-webhook'] = await startService('ingress-webhook', env, `${prefix}-webhook`);
-  procs['sensor'] = await startService('sensor', env, `${prefix}-sensor`);
-  if (withTrigger) procs['trigger'] = await startService('trigger', env, `${prefix}-trigger`);
+  const procs: Record<string, BenchProcess> = {};
+  if (relayOnly) procs['relay'] = await startRelay(webhookPort, targetPort);
+  else {
+    procs['reconciler'] = await startService('reconciler', env, `${prefix}-reconciler`);
+    procs['ingress-webhook'] = await startService('ingress-webhook', env, `${prefix}-webhook`);
+    procs['sensor'] = await startService('sensor', env, `${prefix}-sensor`);
+    if (withTrigger) procs['trigger'] = await startService('trigger', env, `${prefix}-trigger`);
+  }
 
   // Where the time goes: when each action became visible (read_committed) on P-actions. With the
   // trigger service this reader is a second consumer of P-actions that a deployment would not
   // have (about 120 fetches/s and a tenth of a core at 1,000 ev/s), so it runs only when asked.
-  const readActions = !withTrigger || process.env['BENCH_ACTION_TIMES'] === '1';
+  const readActions = !relayOnly && (!withTrigger || process.env['BENCH_ACTION_TIMES'] === '1');
   const actionAt = withTrigger ? new Map<number, number>() : arrivals;
   /** The action record's timestamp: when the sensor's producer sent it, inside its transaction. */
   const actionSentAt = new Map<number, number>();
@@ -382,8 +415,8 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
 
 const which = process.argv[2] ?? 'all';
 let broker: KafkaBroker | undefined;
-let brokers = process.env['KAFKA_BROKERS'];
-if (!brokers) {
+let brokers = process.env['KAFKA_BROKERS'] ?? '';
+if (!brokers && which !== 'http-floor') {
   // BENCH_BROKER_PROPERTIES: extra server.properties for the bench's broker, `k=v,k=v`.
   const properties = Object.fromEntries((process.env['BENCH_BROKER_PROPERTIES'] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   broker = await KafkaBroker.start({ heap: '1g', properties, ...(REQUEST_LOG ? { requestLog: REQUEST_LOG } : {}) });
@@ -396,6 +429,7 @@ const result: Record<string, unknown> = {
   config: { stepSeconds: STEP_SECONDS, rates: RATES, partitions: PARTITIONS, streams: STREAMS },
 };
 try {
+  if (which === 'http-floor') result['httpFloor'] = await pipeline('', 'http-floor', false, true, true);
   if (which === 'all' || which === 'raw') result['rawKafkajs'] = await rawCeiling(brokers);
   if (which === 'all' || which === 'single') result['singleDependency'] = await pipeline(brokers, 'single-dependency', false);
   if (which === 'all' || which === 'join') result['twoDependencyJoin'] = await pipeline(brokers, 'join', true);
