@@ -192,6 +192,10 @@ async function startRelay(port: number, targetPort: number): Promise<BenchProces
     env: { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: `http://127.0.0.1:${targetPort}/t` },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Ends with the bench, however the bench ends.
+  const kill = (): void => void child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       if (d.toString().includes('listening')) resolve();

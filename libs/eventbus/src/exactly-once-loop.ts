@@ -9,11 +9,11 @@ import { restartCrashedConsumer } from './consumer-restart.js';
 type Transaction = Awaited<ReturnType<Producer['transaction']>>;
 
 /**
- * `sendOffsets` of a transaction, retrying CONCURRENT_TRANSACTIONS. When it is the first
- * request of a transaction (a batch without output records), its AddOffsetsToTxn reaches the
- * coordinator while the previous transaction's markers are still being written, and kafkajs
- * does not retry it (it does retry AddPartitionsToTxn when records go first): the transaction
- * would fail and the partition be reopened for nothing.
+ * `sendOffsets` of a transaction, retrying CONCURRENT_TRANSACTIONS. Its AddOffsetsToTxn can be
+ * the transaction's first request (it goes out beside the records, see
+ * {@link sendOutputAndOffsets}) and reach the coordinator while the previous transaction's
+ * markers are still being written; kafkajs does not retry it there (the patch retries
+ * AddPartitionsToTxn), so the transaction would fail and the partition be reopened for nothing.
  */
 export async function sendOffsets(txn: Transaction, offsets: Parameters<Transaction['sendOffsets']>[0]): Promise<void> {
   for (let attempt = 0, wait: number = TRANSACTION_RETRY.initialRetryTime; ; attempt++, wait = Math.min(wait * TRANSACTION_RETRY.multiplier, TRANSACTION_RETRY.maxRetryTime)) {
@@ -25,6 +25,23 @@ export async function sendOffsets(txn: Transaction, offsets: Parameters<Transact
       await sleep(wait);
     }
   }
+}
+
+/**
+ * The output records (in ≤ 512 KiB produce requests) and the input offsets of one transaction,
+ * sent together: AddPartitionsToTxn → Produce and AddOffsetsToTxn → TxnOffsetCommit do not
+ * depend on each other until EndTxn, so the transaction waits for three round trips instead of
+ * five. Settles only when both are done (no abort while a request is in flight); throws the first
+ * failure.
+ */
+export async function sendOutputAndOffsets(txn: Transaction, records: OutRecord[], offsets: Parameters<Transaction['sendOffsets']>[0]): Promise<void> {
+  const steps = await Promise.allSettled([
+    (async () => {
+      for (const chunk of chunkByBytes(records)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
+    })(),
+    sendOffsets(txn, offsets),
+  ]);
+  for (const step of steps) if (step.status === 'rejected') throw step.reason;
 }
 
 /** An input partition this replica owns, once its previous owner has been fenced. */
@@ -462,19 +479,10 @@ export class ExactlyOnceLoop {
         try {
           const txn = await slot.producer.transaction();
           try {
-            // The records and the offsets go out together: AddPartitionsToTxn → Produce and
-            // AddOffsetsToTxn → TxnOffsetCommit are independent until EndTxn, so a transaction
-            // waits for three round trips instead of five.
-            const steps = await Promise.allSettled([
-              (async () => {
-                for (const chunk of chunkByBytes(work.records)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
-              })(),
-              sendOffsets(txn, {
-                consumerGroupId: this.options.groupId,
-                topics: [{ topic, partitions: [{ partition, offset: work.next.toString() }] }],
-              }),
-            ]);
-            for (const step of steps) if (step.status === 'rejected') throw step.reason;
+            await sendOutputAndOffsets(txn, work.records, {
+              consumerGroupId: this.options.groupId,
+              topics: [{ topic, partitions: [{ partition, offset: work.next.toString() }] }],
+            });
             await txn.commit();
           } catch (err) {
             await txn.abort().catch(() => undefined);

@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { Kafka, logLevel, type RetryOptions } from 'kafkajs';
 import { kafkaBrokers, uniquePrefix } from '@ganglion/testing';
 import { TRANSACTION_RETRY } from '../client.js';
-import { sendOffsets } from '../exactly-once-loop.js';
+import { sendOffsets, sendOutputAndOffsets } from '../exactly-once-loop.js';
 
 const N = Number(process.argv[2] ?? 300);
 const OUT = resolve(process.argv[3] ?? 'bench/results/transactions.json');
@@ -54,12 +54,11 @@ async function measure(brokers: string, prefix: string, policy: string, retry: R
   await producer.connect();
   const step = async (i: number): Promise<void> => {
     const txn = await producer.transaction();
-    const records = (): Promise<unknown> => txn.send({ topic: `${prefix}-out`, messages: [{ value: `r${i}` }], acks: -1 });
-    const offsets = (): Promise<unknown> => sendOffsets(txn, { consumerGroupId: `${prefix}-g`, topics: [{ topic: `${prefix}-in`, partitions: [{ partition: 0, offset: String(i + 1) }] }] });
-    if (together) await Promise.all([records(), offsets()]);
+    const offsets = { consumerGroupId: `${prefix}-g`, topics: [{ topic: `${prefix}-in`, partitions: [{ partition: 0, offset: String(i + 1) }] }] };
+    if (together) await sendOutputAndOffsets(txn, [{ topic: `${prefix}-out`, key: `r${i}`, value: `r${i}` }], offsets);
     else {
-      await records();
-      await offsets();
+      await txn.send({ topic: `${prefix}-out`, messages: [{ key: `r${i}`, value: `r${i}` }], acks: -1 });
+      await sendOffsets(txn, offsets);
     }
     await txn.commit();
   };
