@@ -115,8 +115,11 @@ async function main(): Promise<number> {
     console.log(`Kafka broker on ${env['KAFKA_BROKERS']}, kube-apiserver state in ${env['GANGLION_TEST_KUBE']} (${Date.now() - started} ms)`);
   }
   try {
-    if (want('unit')) tallies.push(await suite('unit-and-integration', ['libs/*/dist/**/*.test.js', 'services/*/dist/**/*.test.js', 'tools/*/dist/**/*.test.js'], env));
-    if (want('e2e')) tallies.push(await suite('e2e', ['e2e/dist/**/*.test.js'], env, ['--test-concurrency=1']));
+    // GANGLION_TEST_FILES (space-separated globs) narrows a suite to some files, e.g.
+    // `GANGLION_TEST_FILES='libs/api/dist/**/*.test.js' npm test -- unit`.
+    const files = (def: string[]): string[] => env['GANGLION_TEST_FILES']?.split(/\s+/).filter(Boolean) ?? def;
+    if (want('unit')) tallies.push(await suite('unit-and-integration', files(['libs/*/dist/**/*.test.js', 'services/*/dist/**/*.test.js', 'tools/*/dist/**/*.test.js']), env));
+    if (want('e2e')) tallies.push(await suite('e2e', files(['e2e/dist/**/*.test.js']), env, ['--test-concurrency=1']));
   } finally {
     await Promise.all([broker?.destroy(), kube?.destroy()]);
   }
