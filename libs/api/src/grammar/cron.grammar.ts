@@ -1,24 +1,35 @@
 /**
- * Cron schedules for `conditionsReset[].byTime{cron, timezone}`, mirroring robfig/cron v3's
- * standard parser (https://pkg.go.dev/github.com/robfig/cron/v3): five fields
+ * Cron schedules as robfig/cron v3's `ParseStandard` reads them
+ * (https://pkg.go.dev/github.com/robfig/cron/v3#ParseStandard): five fields
  * `minute hour day-of-month month day-of-week`, with `*`, `?`, lists `a,b`, ranges `a-b`,
- * steps `x/n`, month names JAN–DEC and weekday names SUN–SAT (case-insensitive), and the
- * descriptors @yearly @annually @monthly @weekly @daily @midnight @hourly, and a leading
- * `CRON_TZ=<zone>` (or `TZ=<zone>`) that overrides the timezone. `@every` is not supported
- * (robfig accepts it, but it has no "previous fire" time to reset from).
- * Day matching follows cron: when both day-of-month and day-of-week are restricted, either may
- * match; when one of them starts with `*`/`?`, both must.
+ * steps `x/n` (`N/n` means N through the maximum), month names JAN–DEC and weekday names
+ * SUN–SAT (case-insensitive); the descriptors @yearly @annually @monthly @weekly @daily
+ * @midnight @hourly (exact case, as robfig) and `@every <Go duration>`; and a leading
+ * `CRON_TZ=<zone>` (or `TZ=<zone>`) that overrides the configured time zone.
  *
- * Times are computed in an IANA timezone via `Intl.DateTimeFormat`; local times skipped by a
- * DST gap never fire.
+ * `@every d` is a fixed interval: robfig's `Every` rounds `d` down to whole seconds, and up to
+ * one second at least; a zero or negative `d` (which robfig silently turns into one second) is
+ * rejected here. Where its ticks fall is the runtime's business (libs/core `nextFire`).
+ *
+ * The one cron grammar: validation (`checkCron`, calendar `schedule`, `conditionsReset` cron)
+ * and the runtime (calendar source, the sensor's join resets) both call {@link parseCron}.
  */
+import { DurationSyntaxError, parseGoDuration } from './go-duration.grammar.js';
+import { parseTimezone, TimezoneError } from './timezone.grammar.js';
 
 export class CronSyntaxError extends Error {
   override name = 'CronSyntaxError';
 }
 
-export interface CronSchedule {
+interface CronBase {
   readonly source: string;
+  /** A `CRON_TZ=`/`TZ=` prefix in the spec (robfig), which overrides the configured timezone. */
+  readonly timezone?: string;
+}
+
+/** A 5-field schedule (descriptors other than `@every` are written as one). */
+export interface CronFields extends CronBase {
+  readonly kind: 'fields';
   readonly minutes: ReadonlySet<number>;
   readonly hours: ReadonlySet<number>;
   readonly dom: ReadonlySet<number>;
@@ -27,20 +38,26 @@ export interface CronSchedule {
   /** Day-of-month or day-of-week started with `*` or `?` (robfig's star bit). */
   readonly domStar: boolean;
   readonly dowStar: boolean;
-  /** A `CRON_TZ=`/`TZ=` prefix in the spec (robfig), which overrides the configured timezone. */
-  readonly timezone?: string;
 }
 
-interface Bounds {
+/** `@every <duration>`: a fixed interval in whole seconds (robfig's `ConstantDelaySchedule`). */
+export interface CronEvery extends CronBase {
+  readonly kind: 'every';
+  readonly intervalMs: number;
+}
+
+export type CronSchedule = CronFields | CronEvery;
+
+interface Field {
   name: string;
   min: number;
   max: number;
-  names?: Record<string, number>;
+  names?: readonly string[];
 }
 
-const MONTHS: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
-const DAYS: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
-const FIELDS: Bounds[] = [
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+const FIELDS: Field[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day-of-month', min: 1, max: 31 },
@@ -56,179 +73,97 @@ const DESCRIPTORS: Record<string, string> = {
   '@midnight': '0 0 * * *',
   '@hourly': '0 * * * *',
 };
+const EVERY = '@every ';
 
-function parseValue(s: string, b: Bounds, src: string): number {
-  const named = b.names?.[s.toLowerCase()];
-  if (named !== undefined) return named;
-  if (!/^\d{1,4}$/.test(s)) throw new CronSyntaxError(`cron ${JSON.stringify(src)}: ${b.name} value ${JSON.stringify(s)} is not a number`);
-  const n = Number(s);
-  if (n < b.min || n > b.max) throw new CronSyntaxError(`cron ${JSON.stringify(src)}: ${b.name} value ${n} out of range [${b.min}, ${b.max}]`);
-  return n;
+function parseValue(s: string, field: string, f: Field): number {
+  const named = f.names?.indexOf(s.toUpperCase()) ?? -1;
+  const v = /^\d+$/.test(s) ? Number(s) : named >= 0 ? named + f.min : NaN;
+  if (Number.isNaN(v)) throw new CronSyntaxError(`${f.name} field "${field}": "${s}" is not a valid value`);
+  if (v < f.min || v > f.max) throw new CronSyntaxError(`${f.name} field "${field}": ${v} is out of range ${f.min}-${f.max}`);
+  return v;
 }
 
-function parseField(field: string, b: Bounds, src: string): { set: Set<number>; star: boolean } {
+function parseField(field: string, f: Field): { set: Set<number>; star: boolean } {
   const set = new Set<number>();
   let star = false;
   for (const part of field.split(',')) {
-    const [range, stepStr, extra] = part.split('/');
-    if (extra !== undefined || range === undefined || range === '') throw new CronSyntaxError(`cron ${JSON.stringify(src)}: bad ${b.name} expression ${JSON.stringify(part)}`);
+    const [range, step, extra] = part.split('/');
+    if (extra !== undefined || range === undefined || range === '') throw new CronSyntaxError(`${f.name} field "${field}" is malformed`);
     let lo: number;
     let hi: number;
     let partStar = false;
     if (range === '*' || range === '?') {
-      lo = b.min;
-      hi = b.max;
-      partStar = true;
+      [lo, hi, partStar] = [f.min, f.max, true];
     } else {
       const bounds = range.split('-');
-      if (bounds.length > 2) throw new CronSyntaxError(`cron ${JSON.stringify(src)}: bad ${b.name} range ${JSON.stringify(range)}`);
-      lo = parseValue(bounds[0]!, b, src);
-      hi = bounds.length === 2 ? parseValue(bounds[1]!, b, src) : lo;
+      if (bounds.length > 2) throw new CronSyntaxError(`${f.name} field "${field}" is malformed`);
+      lo = parseValue(bounds[0]!, field, f);
+      hi = bounds.length === 2 ? parseValue(bounds[1]!, field, f) : lo;
+      if (lo > hi) throw new CronSyntaxError(`${f.name} field "${field}": range start is after its end`);
     }
-    let step = 1;
-    if (stepStr !== undefined) {
-      if (!/^\d{1,4}$/.test(stepStr) || Number(stepStr) === 0) throw new CronSyntaxError(`cron ${JSON.stringify(src)}: bad ${b.name} step ${JSON.stringify(stepStr)}`);
-      step = Number(stepStr);
+    let by = 1;
+    if (step !== undefined) {
+      if (!/^\d+$/.test(step)) throw new CronSyntaxError(`${f.name} field "${field}": step "${step}" is not a number`);
+      by = Number(step);
+      if (by === 0) throw new CronSyntaxError(`${f.name} field "${field}": step must be at least 1`);
       // robfig: "N/step" means N through max.
-      if (!partStar && !range.includes('-')) hi = b.max;
-      if (step > 1) partStar = false;
+      if (!partStar && !range.includes('-')) hi = f.max;
+      if (by > 1) partStar = false;
     }
-    if (lo > hi) throw new CronSyntaxError(`cron ${JSON.stringify(src)}: ${b.name} range ${lo}-${hi} is backwards`);
-    for (let v = lo; v <= hi; v += step) set.add(v);
+    for (let v = lo; v <= hi; v += by) set.add(v);
     star ||= partStar;
   }
   return { set, star };
 }
 
-/** Parses a 5-field cron expression or descriptor; throws {@link CronSyntaxError}. */
+function parseEvery(duration: string): number {
+  let ns: number;
+  try {
+    ns = parseGoDuration(duration);
+  } catch (e) {
+    if (e instanceof DurationSyntaxError) throw new CronSyntaxError(`@every: ${e.message}`);
+    throw e;
+  }
+  if (ns <= 0) throw new CronSyntaxError(`@every: "${duration}" is not a positive duration`);
+  return Math.max(1000, Math.floor(ns / 1e9) * 1000);
+}
+
+/** Parses a robfig standard spec; throws {@link CronSyntaxError} (also for a bad `CRON_TZ=`). */
 export function parseCron(source: string): CronSchedule {
-  if (typeof source !== 'string') throw new CronSyntaxError('cron: expression must be a string');
+  if (typeof source !== 'string') throw new CronSyntaxError('a cron schedule must be a string');
   let spec = source.trim();
   let timezone: string | undefined;
-  const tzPrefix = /^(?:CRON_TZ|TZ)=(\S+)\s+/.exec(spec);
-  if (tzPrefix) {
-    timezone = tzPrefix[1]!;
-    checkTimezone(timezone);
-    spec = spec.slice(tzPrefix[0].length);
+  const tz = /^(?:CRON_TZ|TZ)=(\S+)\s+/.exec(spec);
+  if (tz) {
+    timezone = tz[1]!;
+    try {
+      parseTimezone(timezone);
+    } catch (e) {
+      if (e instanceof TimezoneError) throw new CronSyntaxError(e.message);
+      throw e;
+    }
+    spec = spec.slice(tz[0].length).trim();
   }
+  const zone = timezone !== undefined ? { timezone } : {};
+  if (spec.startsWith(EVERY)) return { kind: 'every', source, intervalMs: parseEvery(spec.slice(EVERY.length)), ...zone };
   if (spec.startsWith('@')) {
-    const d = DESCRIPTORS[spec.toLowerCase()];
-    if (d === undefined) throw new CronSyntaxError(`cron ${JSON.stringify(source)}: unrecognized descriptor`);
+    const d = DESCRIPTORS[spec];
+    if (d === undefined) throw new CronSyntaxError(`unknown cron descriptor "${spec}" (use @yearly, @monthly, @weekly, @daily, @hourly or @every <duration>)`);
     spec = d;
   }
   const fields = spec.split(/\s+/).filter((f) => f !== '');
-  if (fields.length !== 5) throw new CronSyntaxError(`cron ${JSON.stringify(source)}: expected exactly 5 fields, found ${fields.length}`);
-  const parsed = fields.map((f, i) => parseField(f, FIELDS[i]!, source));
+  if (fields.length !== 5) throw new CronSyntaxError(`"${source}" has ${fields.length} fields; a cron schedule has 5 (minute hour day-of-month month day-of-week)`);
+  const [minutes, hours, dom, months, dow] = fields.map((f, i) => parseField(f, FIELDS[i]!));
   return {
+    kind: 'fields',
     source,
-    minutes: parsed[0]!.set,
-    hours: parsed[1]!.set,
-    dom: parsed[2]!.set,
-    months: parsed[3]!.set,
-    dow: parsed[4]!.set,
-    domStar: parsed[2]!.star,
-    dowStar: parsed[4]!.star,
-    ...(timezone !== undefined ? { timezone } : {}),
+    minutes: minutes!.set,
+    hours: hours!.set,
+    dom: dom!.set,
+    months: months!.set,
+    dow: dow!.set,
+    domStar: dom!.star,
+    dowStar: dow!.star,
+    ...zone,
   };
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Validates an IANA timezone name ("" means UTC); throws {@link CronSyntaxError}. */
-export function checkTimezone(tz: string): void {
-  formatter(tz);
-}
-
-function formatter(tz: string): Intl.DateTimeFormat {
-  const zone = tz === '' ? 'UTC' : tz;
-  let f = formatters.get(zone);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-      });
-    } catch {
-      throw new CronSyntaxError(`unknown time zone ${JSON.stringify(tz)}`);
-    }
-    formatters.set(zone, f);
-  }
-  return f;
-}
-
-/** Wall-clock time in `tz` at `instant`, encoded as a UTC epoch (ms, seconds truncated to 0 ms). */
-export function wallClock(instant: number, tz: string): number {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(tz).formatToParts(new Date(instant))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-}
-
-/** The instant at which the wall clock in `tz` shows `wall`, or undefined in a DST gap. */
-function wallToInstant(wall: number, tz: string): number | undefined {
-  const guess = wall - (wallClock(wall, tz) - wall);
-  for (const cand of [guess, wall - (wallClock(guess, tz) - guess)]) {
-    if (wallClock(cand, tz) === wall) return cand;
-  }
-  return undefined;
-}
-
-function dayMatches(s: CronSchedule, d: Date): boolean {
-  const domMatch = s.dom.has(d.getUTCDate());
-  const dowMatch = s.dow.has(d.getUTCDay());
-  return s.domStar || s.dowStar ? domMatch && dowMatch : domMatch || dowMatch;
-}
-
-const MINUTE = 60_000;
-const SEARCH_LIMIT = 100_000;
-
-/** The first fire time strictly after `now` (epoch ms), or undefined if none within ~5 years. */
-export function nextFire(schedule: CronSchedule, tz: string, now: number): number | undefined {
-  let wall = Math.floor(wallClock(now, tz) / MINUTE) * MINUTE + MINUTE;
-  const end = wall + 5 * 366 * 24 * 60 * MINUTE;
-  for (let i = 0; i < SEARCH_LIMIT && wall <= end; i++) {
-    const d = new Date(wall);
-    if (!schedule.months.has(d.getUTCMonth() + 1)) {
-      wall = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-    } else if (!dayMatches(schedule, d)) {
-      wall = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
-    } else if (!schedule.hours.has(d.getUTCHours())) {
-      wall = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours() + 1);
-    } else if (!schedule.minutes.has(d.getUTCMinutes())) {
-      wall += MINUTE;
-    } else {
-      const at = wallToInstant(wall, tz);
-      if (at !== undefined && at > now) return at;
-      wall += MINUTE;
-    }
-  }
-  return undefined;
-}
-
-/** The last fire time at or before `now` (epoch ms), or undefined if none within ~5 years. */
-export function previousFire(schedule: CronSchedule, tz: string, now: number): number | undefined {
-  let wall = Math.floor(wallClock(now, tz) / MINUTE) * MINUTE;
-  const end = wall - 5 * 366 * 24 * 60 * MINUTE;
-  for (let i = 0; i < SEARCH_LIMIT && wall >= end; i++) {
-    const d = new Date(wall);
-    if (!schedule.months.has(d.getUTCMonth() + 1)) {
-      wall = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) - MINUTE;
-    } else if (!dayMatches(schedule, d)) {
-      wall = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - MINUTE;
-    } else if (!schedule.hours.has(d.getUTCHours())) {
-      wall = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours()) - MINUTE;
-    } else if (!schedule.minutes.has(d.getUTCMinutes())) {
-      wall -= MINUTE;
-    } else {
-      const at = wallToInstant(wall, tz);
-      if (at !== undefined && at <= now) return at;
-      wall -= MINUTE;
-    }
-  }
-  return undefined;
 }
