@@ -131,7 +131,7 @@ describe('time zone grammar', () => {
     assert.equal(parseTimezone('America/Los_Angeles'), 'America/Los_Angeles');
     assert.equal(parseTimezone(''), 'UTC');
   });
-  for (const tz of ['Mars/Olympus', 'Local', ' UTC', '+05:00']) it(`rejects ${JSON.stringify(tz)}`, () => assert.throws(() => parseTimezone(tz), TimezoneError));
+  for (const tz of ['Mars/Olympus', 'Local', ' UTC', 'Europe/']) it(`rejects ${JSON.stringify(tz)}`, () => assert.throws(() => parseTimezone(tz), TimezoneError));
 });
 
 describe('time of day grammar', () => {
