@@ -12,8 +12,7 @@ import { EventBusSpec } from './schema/event-bus.schema.js';
 import { EventSourceSpec } from './schema/event-source.schema.js';
 import { SensorSpec } from './schema/sensor.schema.js';
 import { parseConditionNames } from './syntax.check.js';
-import { WebhookContext } from './schema/common.schema.js';
-import { API_VERSION, EVENT_SOURCE_TYPES, KINDS, TRIGGER_TYPES, type AnyResource, type Kind } from './types.js';
+import { API_VERSION, EVENT_SOURCE_TYPES, KINDS, TRIGGER_TYPES, type Kind } from './types.js';
 
 export type { ValidationIssue } from './schema-walk.js';
 
@@ -163,13 +162,6 @@ export function validateResource(doc: unknown, options: ValidateOptions = {}): V
   return c.issues;
 }
 
-/** Throws a {@link ValidationError} when the manifest has errors; returns it typed otherwise. */
-export function assertValidResource(doc: unknown, options: ValidateOptions = {}): AnyResource {
-  const errors = validateResource(doc, options).filter((i) => i.severity === 'error');
-  if (errors.length > 0) throw new ValidationError(errors);
-  return doc as AnyResource;
-}
-
 function validateEventBus(spec: Obj, c: Collector): void {
   const kinds = ['nats', 'jetstream', 'jetstreamExotic', 'kafka'].filter((k) => spec[k] !== undefined && spec[k] !== null);
   if (kinds.length !== 1)
@@ -213,12 +205,6 @@ function validateEventSource(spec: Obj, c: Collector): void {
   const active = types.filter((t) => !LEADER_ELECTED_SOURCE_TYPES.includes(t));
   if (leader.length > 0 && active.length > 0)
     c.error('spec', `cannot mix leader-elected source types (${leader.join(', ')}) with active-active types (${active.join(', ')}); split them into separate EventSources`);
-}
-
-/** Argo `ValidateWebhookContext` for one webhook configuration; returns the issues found. */
-export function validateWebhookContext(cfg: Obj, path: string, c = new Collector()): ValidationIssue[] {
-  walk(WebhookContext, cfg, path, { c, rules: { WebhookContext: webhookContextRule, TLSConfig: tlsRule } });
-  return c.issues;
 }
 
 function validateSensor(spec: Obj, c: Collector): void {
