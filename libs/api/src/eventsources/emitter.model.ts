@@ -1,4 +1,4 @@
-/** The `emitter` event source type (Argo `EmitterEventSource`): its schema fragment and its validation rules. */
+/** The `emitter` event source type (Argo `EmitterEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, filter, jsonBody, connectionBackoff, tls } from './source-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `file` event source type (Argo `FileEventSource`): its schema fragment and its validation rules. */
+/** The `file` event source type (Argo `FileEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { bool, enumOf, obj } from '../schema/dsl.schema.js';
 import { WatchPathConfig } from '../schema/common.schema.js';
 import { metadata, filter } from './source-fields.schema.js';

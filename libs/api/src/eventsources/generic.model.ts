@@ -1,4 +1,4 @@
-/** The `generic` event source type (Argo `GenericEventSource`): its schema fragment and its validation rules. */
+/** The `generic` event source type (Argo `GenericEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { bool, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, filter, jsonBody } from './source-fields.schema.js';

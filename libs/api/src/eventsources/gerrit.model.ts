@@ -1,4 +1,4 @@
-/** The `gerrit` event source type (Argo `GerritEventSource`): its schema fragment and its validation rules. */
+/** The `gerrit` event source type (Argo `GerritEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { arr, bool, int, obj, str, withDoc } from '../schema/dsl.schema.js';
 import { BasicAuth } from '../schema/common.schema.js';
 import { metadata, filter, webhook, deleteHookOnFinish } from './source-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `mns` event source type (Argo `MNSEventSource`): its schema fragment and its validation rules. */
+/** The `mns` event source type (Argo `MNSEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { int, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, filter, jsonBody } from './source-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `mqtt` event source type (Argo `MQTTEventSource`): its schema fragment and its validation rules. */
+/** The `mqtt` event source type (Argo `MQTTEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { obj, str, withDoc } from '../schema/dsl.schema.js';
 import { BasicAuth } from '../schema/common.schema.js';
 import { metadata, filter, jsonBody, connectionBackoff, tls } from './source-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `nats` event source type (Argo `NATSEventsSource`): its schema fragment and its validation rules. */
+/** The `nats` event source type (Argo `NATSEventsSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { obj, str } from '../schema/dsl.schema.js';
 import { NATSAuth } from '../schema/common.schema.js';
 import { metadata, filter, jsonBody, connectionBackoff, tls } from './source-fields.schema.js';

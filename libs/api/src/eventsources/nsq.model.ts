@@ -1,4 +1,4 @@
-/** The `nsq` event source type (Argo `NSQEventSource`): its schema fragment and its validation rules. */
+/** The `nsq` event source type (Argo `NSQEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { obj, str } from '../schema/dsl.schema.js';
 import { metadata, filter, jsonBody, connectionBackoff, tls } from './source-fields.schema.js';
 import type { TypeModel } from '../type-model.js';

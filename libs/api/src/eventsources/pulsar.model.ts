@@ -1,4 +1,4 @@
-/** The `pulsar` event source type (Argo `PulsarEventSource`): its schema fragment and its validation rules. */
+/** The `pulsar` event source type (Argo `PulsarEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { arr, bool, enumOf, obj, str, stringMap } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, filter, jsonBody, connectionBackoff, tls } from './source-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `redisStream` event source type (Argo `RedisStreamEventSource`): its schema fragment and its validation rules. */
+/** The `redisStream` event source type (Argo `RedisStreamEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { arr, int, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, filter, tls } from './source-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `sftp` event source type (Argo `SFTPEventSource`): its schema fragment and its validation rules. */
+/** The `sftp` event source type (Argo `SFTPEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { enumOf, obj, str } from '../schema/dsl.schema.js';
 import { WatchPathConfig, secret } from '../schema/common.schema.js';
 import { metadata, filter } from './source-fields.schema.js';

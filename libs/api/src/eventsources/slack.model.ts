@@ -1,4 +1,4 @@
-/** The `slack` event source type (Argo `SlackEventSource`): its schema fragment and its validation rules. */
+/** The `slack` event source type (Argo `SlackEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { obj } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, filter, webhook } from './source-fields.schema.js';

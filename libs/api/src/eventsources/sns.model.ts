@@ -1,4 +1,4 @@
-/** The `sns` event source type (Argo `SNSEventSource`): its schema fragment and its validation rules. */
+/** The `sns` event source type (Argo `SNSEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { bool, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, filter, webhook } from './source-fields.schema.js';

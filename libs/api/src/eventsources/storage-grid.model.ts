@@ -1,4 +1,4 @@
-/** The `storageGrid` event source type (Argo `StorageGridEventSource`): its schema fragment and its validation rules. */
+/** The `storageGrid` event source type (Argo `StorageGridEventSource`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { arr, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, tls, webhook } from './source-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `argoWorkflow` trigger type (Argo `ArgoWorkflowTrigger`): its schema fragment and its validation rules. */
+/** The `argoWorkflow` trigger type (Argo `ArgoWorkflowTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { arr, enumOf, obj, str } from '../schema/dsl.schema.js';
 import { parameters, ArtifactLocation } from './trigger-fields.schema.js';
 import type { TypeModel } from '../type-model.js';

@@ -1,4 +1,4 @@
-/** The `awsLambda` trigger type (Argo `AWSLambdaTrigger`): its schema fragment and its validation rules. */
+/** The `awsLambda` trigger type (Argo `AWSLambdaTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { enumOf, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { parameters, payload } from './trigger-fields.schema.js';

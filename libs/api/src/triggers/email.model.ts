@@ -1,4 +1,4 @@
-/** The `email` trigger type (Argo `EmailTrigger`): its schema fragment and its validation rules. */
+/** The `email` trigger type (Argo `EmailTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { arr, int, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { parameters } from './trigger-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `k8s` trigger type (Argo `StandardK8STrigger`): its schema fragment and its validation rules. */
+/** The `k8s` trigger type (Argo `StandardK8STrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { bool, enumOf, obj } from '../schema/dsl.schema.js';
 import { parameters, ArtifactLocation } from './trigger-fields.schema.js';
 import type { TypeModel } from '../type-model.js';

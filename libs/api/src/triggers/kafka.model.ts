@@ -1,4 +1,4 @@
-/** The `kafka` trigger type (Argo `KafkaTrigger`): its schema fragment and its validation rules. */
+/** The `kafka` trigger type (Argo `KafkaTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { arr, bool, deprecated, int, obj, str, stringMap } from '../schema/dsl.schema.js';
 import { SASLConfig, SchemaRegistryConfig } from '../schema/common.schema.js';
 import { parameters, payload, tls, SecureHeader } from './trigger-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `log` trigger type (Argo `LogTrigger`): its schema fragment and its validation rules. */
+/** The `log` trigger type (Argo `LogTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { int, obj } from '../schema/dsl.schema.js';
 import type { TypeModel } from '../type-model.js';
 

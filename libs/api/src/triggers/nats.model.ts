@@ -1,4 +1,4 @@
-/** The `nats` trigger type (Argo `NATSTrigger`): its schema fragment and its validation rules. */
+/** The `nats` trigger type (Argo `NATSTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { obj, str } from '../schema/dsl.schema.js';
 import { NATSAuth } from '../schema/common.schema.js';
 import { parameters, payload, tls } from './trigger-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `openWhisk` trigger type (Argo `OpenWhiskTrigger`): its schema fragment and its validation rules. */
+/** The `openWhisk` trigger type (Argo `OpenWhiskTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { parameters, payload } from './trigger-fields.schema.js';

@@ -1,4 +1,4 @@
-/** The `pulsar` trigger type (Argo `PulsarTrigger`): its schema fragment and its validation rules. */
+/** The `pulsar` trigger type (Argo `PulsarTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { bool, obj, str, stringMap, withDoc } from '../schema/dsl.schema.js';
 import { Backoff, secret } from '../schema/common.schema.js';
 import { parameters, payload, tls } from './trigger-fields.schema.js';

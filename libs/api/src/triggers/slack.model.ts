@@ -1,4 +1,4 @@
-/** The `slack` trigger type (Argo `SlackTrigger`): its schema fragment and its validation rules. */
+/** The `slack` trigger type (Argo `SlackTrigger`): its schema fragment; no rules beyond the structural ones (required fields, enums, formats). */
 import { bool, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { parameters } from './trigger-fields.schema.js';
