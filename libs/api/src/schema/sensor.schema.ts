@@ -8,9 +8,6 @@ import { arr, bool, enumOf, int, obj, ref, str, stringMap, withDoc, type Node, t
 import { TriggerParameter } from '../triggers/trigger-fields.schema.js';
 import { triggerModels } from '../triggers/trigger.registry.js';
 
-export const COMPARATORS = ['>=', '>', '=', '!=', '<', '<='] as const;
-export const LOGICAL_OPERATORS = ['and', 'or'] as const;
-
 const triggerTypes: Record<string, Node> = Object.fromEntries(Object.entries(triggerModels).map(([type, model]) => [type, model.schema]));
 
 /** Argo `ConditionsResetCriteria`. */

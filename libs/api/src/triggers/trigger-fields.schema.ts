@@ -3,7 +3,7 @@ import { ConfigMapKeySelector, S3Artifact, TLSConfig, secret } from '../schema/c
 import { arr, bool, enumOf, free, int, obj, str, withDoc } from '../schema/dsl.schema.js';
 
 /** Argo `TriggerParameterSource`. */
-export const TriggerParameterSource = obj(
+const TriggerParameterSource = obj(
   'TriggerParameterSource',
   {
     dependencyName: str('Dependency whose event supplies the value.'),
