@@ -1,10 +1,11 @@
 /**
- * Every trigger type Argo knows, by its template key (Argo `TriggerTemplate` field), with its
- * model: the schema fragment and the validation rules in ./<type>.model.ts. The trigger template
- * schema is assembled from it in this order (the generated files follow it), and validation
- * dispatches each type's rules through it. A type without a model fails the build.
+ * Every trigger type Argo knows, by its key (Argo `TriggerTemplate` field), with its model: the schema
+ * fragment and the validation rules in ./<type>.model.ts. This is the one list of the types:
+ * `TRIGGER_TYPES` and `TriggerType` (../types.ts) are its keys, the schema is assembled from it in this
+ * order (the generated files follow it) and validation dispatches each type's rules through it.
+ * Adding a type is adding its model file and its line here; the plugin registry of libs/triggers
+ * (`satisfies Record<TriggerType, ...>`) then fails the build until it covers it too.
  */
-import type { TriggerType } from '../types.js';
 import type { TypeModel } from '../type-model.js';
 import { k8sTrigger } from './k8s.model.js';
 import { argoWorkflowTrigger } from './argo-workflow.model.js';
@@ -36,4 +37,4 @@ export const triggerModels = {
   azureServiceBus: azureServiceBusTrigger,
   log: logTrigger,
   custom: customTrigger,
-} as const satisfies Record<TriggerType, TypeModel>;
+} as const satisfies Record<string, TypeModel>;
