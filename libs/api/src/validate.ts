@@ -12,6 +12,7 @@ import { EventBusSpec } from './schema/event-bus.schema.js';
 import { EventSourceSpec } from './schema/event-source.schema.js';
 import { SensorSpec } from './schema/sensor.schema.js';
 import { parseConditionNames } from './syntax.check.js';
+import { parseNanosOrGoDuration } from './grammar/go-duration.grammar.js';
 import { API_VERSION, EVENT_SOURCE_TYPES, KINDS, TRIGGER_TYPES, type Kind } from './types.js';
 
 export type { ValidationIssue } from './schema-walk.js';
@@ -64,9 +65,17 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
     TLSConfig: tlsRule,
     WatchPathConfig: (v, path, { c }) => onlyOne(v, 'path', 'pathRegexp', path, c),
     Backoff: (v, path, { c }) => {
+      // The runtime's own parser (libs/core backoff), so admission and execution agree.
       const d = v['duration'];
-      if (typeof d === 'string' && d !== '' && !/^\d+$/.test(d) && !/^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.test(d))
+      if (typeof d !== 'string' || d === '') return;
+      let ns: number;
+      try {
+        ns = parseNanosOrGoDuration(d);
+      } catch {
         c.error(`${path}.duration`, `"${d}" is not a duration (integer nanoseconds or e.g. "1s", "500ms")`);
+        return;
+      }
+      if (ns < 0) c.error(`${path}.duration`, `"${d}" must not be negative`);
     },
     EventContext: (v, path, { c }) => {
       if (!['type', 'subject', 'source', 'datacontenttype', 'id', 'specversion', 'time'].some((k) => set(v[k])))

@@ -9,6 +9,7 @@ import { checkCron, checkDuration, checkTimeOfDay, checkTimezone, parseCondition
 import { nextFire } from './conditions/cron.schedule.js';
 import { evaluateTimeFilter } from './filters/context-time.filter.js';
 import { compileSensor } from './sensor-match.js';
+import { parseBackoff } from './backoff/backoff.js';
 
 const sensor = (template: object, filters?: object): Sensor =>
   ({
@@ -78,5 +79,15 @@ describe('one grammar per language: admission and run time agree', () => {
       const runtime = !('error' in evaluateTimeFilter({ start: t, stop: '23:00:00' }, new Date(0)));
       assert.equal(admitted(doc, 'spec.dependencies'), runtime);
       assert.equal(checkTimeOfDay(t) === undefined, runtime);
+    });
+});
+
+describe('retryStrategy.duration: admission and the trigger backoff agree', () => {
+  const RETRY = ['1s', '500ms', '1500000000', ' 1s', '-1s', '-0', '0', 'soon', '1d', '1.5h', '2h45m'];
+  for (const duration of RETRY)
+    it(`retryStrategy.duration ${JSON.stringify(duration)}`, () => {
+      const doc = sensor({});
+      (doc.spec.triggers[0] as { retryStrategy?: object }).retryStrategy = { steps: 2, duration };
+      assert.equal(admitted(doc, 'spec.triggers[0]'), verdict(() => parseBackoff({ duration, steps: 2 })));
     });
 });

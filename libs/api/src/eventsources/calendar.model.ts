@@ -2,6 +2,7 @@
 import { arr, bool, obj, str } from '../schema/dsl.schema.js';
 import { metadata, filter } from './source-fields.schema.js';
 import { onlyOne } from '../common.rules.js';
+import { parseGoDuration } from '../grammar/go-duration.grammar.js';
 import type { TypeModel } from '../type-model.js';
 
 export const calendarSource = {
@@ -28,6 +29,17 @@ export const calendarSource = {
   rules: {
     CalendarEventSource: (v, path, { c }) => {
       onlyOne(v, 'schedule', 'interval', path, c);
+      // The calendar runtime (calendar.schedule.ts) ticks at multiples of the interval: it must be ≥ 1ms.
+      const interval = v['interval'];
+      if (typeof interval === 'string' && interval !== '') {
+        let ns: number | undefined;
+        try {
+          ns = parseGoDuration(interval);
+        } catch {
+          ns = undefined; // the `duration` format already reports it
+        }
+        if (ns !== undefined && !(ns >= 1e6)) c.error(`${path}.interval`, `"${interval}" must be a positive duration of at least 1ms`);
+      }
     },
   },
 } satisfies TypeModel;

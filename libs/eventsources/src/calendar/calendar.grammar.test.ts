@@ -19,7 +19,7 @@ const schedules = (calendar: CalendarEventSource): boolean => {
 };
 
 const SCHEDULES = ['*/15 9-17 * * MON-FRI', '0 0 1 jan,jul ?', '@hourly', '@daily', '@every 1h30m', '@every 90s', 'CRON_TZ=Asia/Tokyo 0 9 * * *', '61 * * * *', '* * *', '@HOURLY', '@every', '@every 1d', '@every 0s', '*/0 * * * *'];
-const INTERVALS = ['10s', '1h30m', '1.5h', '500ms', '10', '1d', 'soon', '1 s'];
+const INTERVALS = ['10s', '1h30m', '1.5h', '500ms', '1ms', '10', '1d', 'soon', '1 s', '0', '0s', '-5s', '500us'];
 const TIMEZONES = ['UTC', 'America/New_York', 'Mars/Olympus', 'Local'];
 
 describe('calendar: admission and run time agree', () => {
