@@ -27,7 +27,7 @@ export async function bootstrapService(
     throw err;
   }
   try {
-    const app = await NestFactory.createApplicationContext(module as never, { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(module as never, { logger: ['error', 'warn'], abortOnError: false });
     app.enableShutdownHooks();
     createLogger(service, { level: config.logLevel }, { instance: config.instanceId }).info('ready');
   } catch (err) {

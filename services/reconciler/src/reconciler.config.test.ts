@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, parseServiceConfig } from '@ganglion/nest';
 import { parseReconcilerSettings } from './reconciler.config.js';
 
@@ -40,4 +42,12 @@ test('kubernetes settings: defaults, and each bad value named', () => {
     ['GANGLION_RESYNC_SECONDS', '-5'],
   ] as const)
     assert.throws(() => parseReconcilerSettings(config, { [name]: bad }), names(name));
+});
+
+test('a bad setting ends start-up with exit code 2 and one line naming the variable', () => {
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const env = { PATH: process.env['PATH'], KAFKA_BROKERS: '127.0.0.1:1', GANGLION_RECONCILER_MODE: 'files' };
+  const run = spawnSync(process.execPath, [main], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 2, run.stdout + run.stderr);
+  assert.match(run.stdout, /configuration error: GANGLION_RECONCILER_MODE must be one of directory, kubernetes, got \\"files\\"/);
 });
