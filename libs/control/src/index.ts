@@ -1,2 +1,2 @@
-export { DirectoryReconciler, type DirectoryReconcilerOptions } from './directory.reconciler.js';
-export { KubernetesReconciler, type KubernetesReconcilerOptions, type KubernetesSettings } from './kubernetes.reconciler.js';
+export { DirectoryReconciler } from './directory.reconciler.js';
+export { KubernetesReconciler, type KubernetesSettings } from './kubernetes.reconciler.js';
