@@ -14,8 +14,11 @@ export async function bootstrapService(
 ): Promise<void> {
   const fallback = createLogger(service);
   let config: ServiceConfig;
+  let module: unknown;
   try {
     config = parseServiceConfig(service, env);
+    // A service parses its own settings while making its module: their errors are configuration errors too.
+    module = makeModule(config, env);
   } catch (err) {
     if (err instanceof ConfigError) {
       fallback.error(`configuration error: ${err.message}`);
@@ -24,7 +27,7 @@ export async function bootstrapService(
     throw err;
   }
   try {
-    const app = await NestFactory.createApplicationContext(makeModule(config, env) as never, { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(module as never, { logger: ['error', 'warn'] });
     app.enableShutdownHooks();
     createLogger(service, { level: config.logLevel }, { instance: config.instanceId }).info('ready');
   } catch (err) {

@@ -1,10 +1,31 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type Sensor } from '@ganglion/api';
 import { compileSensor, type CompiledSensor } from '@ganglion/core';
-import { busTopics, ChangelogMirror, ExactlyOnceLoop, type Kafka } from '@ganglion/eventbus';
-import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { busTopics, ChangelogMirror, ExactlyOnceLoop, type Kafka, type ResourceStore } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { BusProcessor, type SensorDirectory } from './bus.processor.js';
+
+/** Settings of the sensor stage, parsed once at the service's edge. */
+export interface SensorSettings {
+  /** Partitions processed concurrently per bus (`GANGLION_SENSOR_CONCURRENCY`). */
+  concurrency: number;
+  /** Longest a fetch waits at the broker for new committed data, ms (`GANGLION_SENSOR_FETCH_WAIT_MS`). */
+  fetchWaitMs: number;
+  /** Least time between two transactions of one partition, ms (`GANGLION_SENSOR_COMMIT_INTERVAL_MS`). */
+  commitIntervalMs: number;
+}
+
+export const DEFAULT_SENSOR_SETTINGS: SensorSettings = { concurrency: 4, fetchWaitMs: 10, commitIntervalMs: 0 };
+
+export interface SensorRunnerOptions {
+  /** The Kafka client of a bus's cluster: the one place the runner obtains a client. */
+  kafkaFor: (bus: EventBus) => Kafka;
+  /** The resources (Sensors, EventBuses), kept current by the caller. */
+  store: Pick<ResourceStore, 'list' | 'get' | 'onChange'>;
+  logger: Logger;
+  settings: SensorSettings;
+  /** This replica (a log field). */
+  instanceId: string;
+}
 
 interface BusWork {
   topic: string;
@@ -17,39 +38,30 @@ interface BusWork {
  * Runs the sensor work of every EventBus that has Sensors: one exactly-once loop per bus over
  * its event topic and its joins topic (consumer group `ganglion-sensor.<P>`, shared by all
  * replicas), plus a mirror of the bus's join-state changelog used to restore join state.
+ * Resource changes recompile the sensors and start or stop buses' loops, one change at a time.
  */
-@Injectable()
-export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SensorRunner {
   private readonly buses = new Map<string, BusWork>();
   private compiled = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
   private byTopic = new Map<string, CompiledSensor[]>();
+  /** The EventBus resource of each event topic with sensors. */
+  private busOf = new Map<string, EventBus>();
   private restarting: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | undefined;
   private running = false;
-  private readonly concurrency: number;
-  private readonly fetchWaitMs: number;
-  private readonly commitIntervalMs: number;
 
-  constructor(
-    @Inject(CONFIG) private readonly config: ServiceConfig,
-    @Inject(ENV) env: Record<string, string | undefined>,
-    @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(KAFKA) private readonly kafka: Kafka,
-    private readonly store: ResourceStoreService,
-    health: HealthService,
-  ) {
-    health.addReadinessCheck('consumer', () => this.running);
-    const c = Number(env['GANGLION_SENSOR_CONCURRENCY'] ?? '4');
-    this.concurrency = Number.isInteger(c) && c > 0 ? c : 4;
-    const w = Number(env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '10');
-    this.fetchWaitMs = Number.isInteger(w) && w >= 0 ? w : 10;
-    const ci = Number(env['GANGLION_SENSOR_COMMIT_INTERVAL_MS'] ?? '0');
-    this.commitIntervalMs = Number.isInteger(ci) && ci >= 0 ? ci : 0;
+  constructor(private readonly options: SensorRunnerOptions) {}
+
+  /** True once every wanted bus's loop joined its group (readiness). */
+  get ready(): boolean {
+    return this.running;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.store.onChange(() => {
+  async start(): Promise<void> {
+    const { store, logger } = this.options;
+    this.unsubscribe = store.onChange(() => {
       this.refreshSensors();
-      this.restarting = this.restarting.then(() => this.reconcileBuses()).catch((err: unknown) => this.logger.error('consumer restart failed', { error: err }));
+      this.restarting = this.restarting.then(() => this.reconcileBuses()).catch((err: unknown) => logger.error('consumer restart failed', { error: err }));
     });
     this.refreshSensors();
     await this.reconcileBuses();
@@ -57,15 +69,18 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** Recompiles changed sensors and indexes them by event topic. */
   private refreshSensors(): void {
+    const { store } = this.options;
     const next = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
-    for (const s of this.store.list<Sensor>('Sensor')) {
+    const busOf = new Map<string, EventBus>();
+    for (const s of store.list<Sensor>('Sensor')) {
       const ns = namespaceOf(s);
-      const bus = this.store.get<EventBus>('EventBus', ns, s.spec.eventBusName || DEFAULT_EVENTBUS);
+      const bus = store.get<EventBus>('EventBus', ns, s.spec.eventBusName || DEFAULT_EVENTBUS);
       if (!bus?.spec.kafka) continue;
       const key = `${ns}/${s.metadata.name}`;
       const json = JSON.stringify(s.spec);
       const prev = this.compiled.get(key);
       const topic = eventBusTopic(bus);
+      busOf.set(topic, bus);
       next.set(key, prev && prev.json === json && prev.topic === topic ? prev : { json, sensor: compileSensor(s, ns), topic });
     }
     const byTopic = new Map<string, CompiledSensor[]>();
@@ -76,6 +91,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
     }
     this.compiled = next;
     this.byTopic = byTopic;
+    this.busOf = busOf;
   }
 
   private directory(topic: string): SensorDirectory {
@@ -89,41 +105,44 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async reconcileBuses(): Promise<void> {
+    const { logger, settings } = this.options;
     const wanted = new Set(this.byTopic.keys());
     for (const [topic, work] of this.buses) {
       if (wanted.has(topic)) continue;
       this.buses.delete(topic);
       await work.loop.stop();
       await work.mirror.stop();
-      this.logger.info('stopped consuming', { topic });
+      logger.info('stopped consuming', { topic });
     }
     for (const topic of wanted) {
       if (this.buses.has(topic)) continue;
+      const kafka = this.options.kafkaFor(this.busOf.get(topic)!);
       const topics = busTopics(topic);
-      const mirror = new ChangelogMirror(this.kafka, [topics.joinState], this.logger);
+      const mirror = new ChangelogMirror(kafka, [topics.joinState], logger);
       const groupId = `ganglion-sensor.${topic}`;
-      const processor = new BusProcessor(topics, this.directory(topic), mirror, this.logger.child({ bus: topic }), groupId);
+      const processor = new BusProcessor(topics, this.directory(topic), mirror, logger.child({ bus: topic }), groupId);
       const loop = new ExactlyOnceLoop({
-        kafka: this.kafka,
+        kafka,
         groupId,
         topics: [topics.events, topics.joins],
-        logger: this.logger.child({ bus: topic }),
+        logger: logger.child({ bus: topic }),
         processor,
-        concurrency: this.concurrency,
-        maxWaitMs: this.fetchWaitMs,
-        commitIntervalMs: this.commitIntervalMs,
+        concurrency: settings.concurrency,
+        maxWaitMs: settings.fetchWaitMs,
+        commitIntervalMs: settings.commitIntervalMs,
       });
       this.buses.set(topic, { topic, loop, mirror, processor });
       await mirror.start();
       await loop.start();
       await loop.joined;
-      this.logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, instance: this.config.instanceId });
+      logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, instance: this.options.instanceId });
     }
     this.running = true;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async stop(): Promise<void> {
     this.running = false;
+    this.unsubscribe?.();
     await this.restarting;
     for (const work of this.buses.values()) {
       await work.loop.stop();

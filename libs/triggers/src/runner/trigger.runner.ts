@@ -1,41 +1,83 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, TRIGGER_TYPES, type EventBus } from '@ganglion/api';
 import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
-import { BatchingProducer, busTopics, headerMap, PipelinedLoop, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
-import { createSecretResolver, loadKubeConfig } from '@ganglion/k8s';
-import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { BatchingProducer, busTopics, headerMap, PipelinedLoop, type BusTopics, type Kafka, type KafkaMessage, type ResourceStore } from '@ganglion/eventbus';
+import { loadKubeConfig, type SecretResolver } from '@ganglion/k8s';
 import { inSpan, processMetrics, withProcessSpan, withSendSpan, type Logger } from '@ganglion/telemetry';
-import { closeTriggerRegistry, createTriggerRegistry, TriggerExecutor, type ActionOutcome, type TriggerRegistry } from '@ganglion/triggers';
-import { parseTriggerConfig } from './trigger.config.js';
+import { TriggerExecutor, type ActionEnvelope, type ActionOutcome } from '../executor/trigger.executor.js';
+import { closeTriggerRegistry, createTriggerRegistry, type TriggerRegistry } from '../registry.js';
 
+/** Settings of the trigger stage, parsed once at the service's edge. */
+export interface TriggerSettings {
+  /** Concurrent actions per trigger without `atLeastOnce` (`GANGLION_TRIGGER_CONCURRENCY`, default 32; `atLeastOnce` triggers run one at a time, in order). */
+  concurrencyPerTrigger: number;
+  /** Actions admitted and not yet recorded before consumption waits (`GANGLION_TRIGGER_MAX_BUFFERED`, default 10000). */
+  maxBuffered: number;
+  /** The same bound per trigger (`GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER`, default 1000). */
+  maxBufferedPerTrigger: number;
+  /** Slack Web API base URL (`GANGLION_SLACK_API_URL`). */
+  slackApiUrl: string | undefined;
+  /** Lambda endpoint override (`GANGLION_AWS_LAMBDA_ENDPOINT`). */
+  lambdaEndpoint: string | undefined;
+  /**
+   * Kubeconfig file for the k8s and argoWorkflow triggers (`GANGLION_KUBECONFIG`); unset: the
+   * in-cluster service account, else `$KUBECONFIG`/`~/.kube/config` (loaded on first use).
+   */
+  kubeconfig: string | undefined;
+  /** Argo Server base URL for argoWorkflow retry / resubmit --memoized (`GANGLION_ARGO_SERVER_URL`). */
+  argoServerUrl: string | undefined;
+  /** Bearer token for the Argo Server (`GANGLION_ARGO_SERVER_TOKEN`, e.g. from a Secret via env). */
+  argoServerToken: string | undefined;
+  /** Verify the Argo Server's certificate (`GANGLION_ARGO_SERVER_INSECURE=true` turns it off). */
+  argoServerInsecure: boolean;
+}
+
+export interface TriggerRunnerOptions {
+  /** The Kafka client the actions are read from and the records written to: the one place the runner obtains a client. */
+  kafka: Kafka;
+  /** The resources (EventBuses), kept current by the caller. */
+  store: Pick<ResourceStore, 'list' | 'onChange'>;
+  logger: Logger;
+  secrets: SecretResolver;
+  settings: TriggerSettings;
+}
+
+/** The record an action was read from: its trace context and position (span attributes). */
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  headers: Record<string, string>;
+}
+
+/** An action as the runner hands it to the executor: the record, its bus's topics, and where it was read. */
+export interface ConsumedAction extends ActionEnvelope {
+  bus: BusTopics;
+  source: SourceRecord;
+}
+
+const CONSUMER_GROUP = 'ganglion-trigger';
 const ACTIONS_SUFFIX = busTopics('x').actions.slice(1);
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 /**
  * Executes the actions of every EventBus: a pipelined consumer of the `-actions` topics hands
- * each action to the executor (libs/triggers), which runs the trigger with its parameters,
- * policy, retries, rate limit and DLQ trigger; an action's offset is committed once its outcome
- * (and dead letter) records are acknowledged. At least once; the action id is the idempotency
- * key towards the target.
+ * each action to the executor, which runs the trigger with its parameters, policy, retries,
+ * rate limit and DLQ trigger; an action's offset is committed once its outcome (and dead
+ * letter) records are acknowledged. At least once; the action id is the idempotency key
+ * towards the target.
  */
-@Injectable()
-export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+export class TriggerRunner {
   private loop: PipelinedLoop | undefined;
   private topics: string[] = [];
   private restarting: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | undefined;
   private running = false;
   private readonly registry: TriggerRegistry;
-  private readonly executor: TriggerExecutor;
+  private readonly executor: TriggerExecutor<ConsumedAction>;
   private readonly records: BatchingProducer;
 
-  constructor(
-    @Inject(CONFIG) config: ServiceConfig,
-    @Inject(ENV) env: Record<string, string | undefined>,
-    @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(KAFKA) private readonly kafka: Kafka,
-    private readonly store: ResourceStoreService,
-    health: HealthService,
-  ) {
-    const settings = parseTriggerConfig(env);
+  constructor(private readonly options: TriggerRunnerOptions) {
+    const { kafka, logger, settings } = options;
     this.records = new BatchingProducer(kafka, { logger, onBatch: processMetrics().batchObserver('outcomes') });
     this.registry = createTriggerRegistry({
       logger,
@@ -47,29 +89,33 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
         ? { argoServer: { url: settings.argoServerUrl, ...(settings.argoServerToken ? { token: settings.argoServerToken } : {}), rejectUnauthorized: !settings.argoServerInsecure } }
         : {}),
     });
-    this.executor = new TriggerExecutor({
+    this.executor = new TriggerExecutor<ConsumedAction>({
       plugins: this.registry,
-      secrets: createSecretResolver(config.secretsDir, env),
+      secrets: options.secrets,
       logger,
       maxConcurrencyPerTrigger: settings.concurrencyPerTrigger,
       maxBuffered: settings.maxBuffered,
       maxBufferedPerTrigger: settings.maxBufferedPerTrigger,
-      recordOutcome: (outcome, action) => this.recordOutcome(outcome, action),
-      recordDeadLetter: (record) => this.recordDeadLetter(record),
-      aroundAction: (action, run) => this.traced(action, run),
+      recordOutcome: (outcome, consumed) => this.recordOutcome(outcome, consumed),
+      recordDeadLetter: (record, consumed) => this.recordDeadLetter(record, consumed),
+      aroundAction: (consumed, run) => this.traced(consumed, run),
     });
-    health.addReadinessCheck('consumer', () => this.running);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.store.onChange(() => {
-      this.restarting = this.restarting.then(() => this.reconcileTopics()).catch((err: unknown) => this.logger.error('consumer restart failed', { error: err }));
+  /** True once the loop over every bus's actions topic joined its group (readiness). */
+  get ready(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.options.store.onChange(() => {
+      this.restarting = this.restarting.then(() => this.reconcileTopics()).catch((err: unknown) => this.options.logger.error('consumer restart failed', { error: err }));
     });
     await this.reconcileTopics();
   }
 
   private async reconcileTopics(): Promise<void> {
-    const wanted = [...new Set(this.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka).map((b) => busTopics(eventBusTopic(b)).actions))].sort();
+    const wanted = [...new Set(this.options.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka).map((b) => busTopics(eventBusTopic(b)).actions))].sort();
     if (wanted.join(',') === this.topics.join(',') && (this.loop || wanted.length === 0)) {
       this.running = true;
       return;
@@ -83,20 +129,16 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
       return;
     }
     this.loop = new PipelinedLoop({
-      kafka: this.kafka,
-      groupId: 'ganglion-trigger',
+      kafka: this.options.kafka,
+      groupId: CONSUMER_GROUP,
       topics: wanted,
-      logger: this.logger,
+      logger: this.options.logger,
       admit: (message, topic, partition) => this.admit(message, topic, partition),
     });
     await this.loop.start();
     await this.loop.joined;
     this.running = true;
-    this.logger.info('consuming', { topics: wanted });
-  }
-
-  private busOf(actionsTopic: string): ReturnType<typeof busTopics> {
-    return busTopics(actionsTopic.slice(0, -ACTIONS_SUFFIX.length));
+    this.options.logger.info('consuming', { topics: wanted });
   }
 
   private async admit(message: KafkaMessage, topic: string, partition: number): Promise<{ done: Promise<void> }> {
@@ -104,13 +146,11 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     try {
       action = decodeActionRecord(message.value);
     } catch (err) {
-      this.logger.error('skipping malformed action record', { topic, offset: message.offset, error: err });
+      this.options.logger.error('skipping malformed action record', { topic, offset: message.offset, error: err });
       return { done: Promise.resolve() };
     }
-    const bus = this.busOf(topic);
-    (action as ActionRecord & { [BUS]?: typeof bus })[BUS] = bus;
-    (action as ActionRecord & { [SOURCE]?: Source })[SOURCE] = { topic, partition, offset: message.offset, headers: headerMap(message.headers) };
-    return this.executor.submit(action);
+    const bus = busTopics(topic.slice(0, -ACTIONS_SUFFIX.length));
+    return this.executor.submit({ action, bus, source: { topic, partition, offset: message.offset, headers: headerMap(message.headers) } });
   }
 
   /**
@@ -118,8 +158,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
    * trace (from the record's headers) and a `trigger <type>` span, so the plugin's outbound
    * call (instrumented fetch) and the outcome's `send` span join the trace; Argo's action metrics.
    */
-  private async traced(action: ActionRecord, run: () => Promise<ActionOutcome>): Promise<ActionOutcome> {
-    const source = (action as ActionRecord & { [SOURCE]?: Source })[SOURCE];
+  private async traced({ action, source }: ConsumedAction, run: () => Promise<ActionOutcome>): Promise<ActionOutcome> {
     const template = action.trigger.template;
     const type = TRIGGER_TYPES.find((t) => template[t] !== undefined && template[t] !== null) ?? 'unknown';
     const labels = { namespace: action.namespace, sensor_name: action.sensor, trigger_name: template.name };
@@ -132,29 +171,30 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
         span.setAttribute('ganglion.action.attempts', outcome.attempts);
         return outcome;
       });
-    const outcome = await (source
-      ? withProcessSpan(source.topic, source.headers, { partition: source.partition, offset: source.offset, consumerGroup: 'ganglion-trigger', attributes: { 'ganglion.action.id': action.actionId } }, body)
-      : body());
+    const info = { partition: source.partition, offset: source.offset, consumerGroup: CONSUMER_GROUP, attributes: { 'ganglion.action.id': action.actionId } };
+    const outcome = await withProcessSpan(source.topic, source.headers, info, body);
     const ok = outcome.status === 'succeeded';
     processMetrics().actionExecuted(labels, ok, performance.now() - started, !ok && action.trigger.retryStrategy !== undefined && outcome.attempts > 1);
     return outcome;
   }
 
-  private recordOutcome(outcome: ActionOutcome, action: ActionRecord): Promise<void> {
-    const bus = (action as ActionRecord & { [BUS]?: ReturnType<typeof busTopics> })[BUS]!;
-    const headers = { 'content-type': 'application/json' };
-    return withSendSpan(bus.outcomes, headers, { key: outcome.actionId }, () => this.records.send({ topic: bus.outcomes, key: outcome.actionId, value: JSON.stringify(outcome), headers }));
+  /** A record to one of the bus's topics inside a producer span `send <topic>`; resolves once acknowledged. */
+  private send(topic: string, key: string, value: unknown): Promise<void> {
+    const headers: Record<string, string> = { ...JSON_HEADERS };
+    return withSendSpan(topic, headers, { key }, () => this.records.send({ topic, key, value: JSON.stringify(value), headers }));
   }
 
-  private recordDeadLetter(record: DeadLetterRecord): Promise<void> {
-    const action = record.action as ActionRecord & { [BUS]?: ReturnType<typeof busTopics> };
-    const bus = action[BUS]!;
-    const key = `${action.namespace}/${action.sensor}/${action.trigger.template.name}`;
-    const headers = { 'content-type': 'application/json' };
-    return withSendSpan(bus.dlq, headers, { key }, () => this.records.send({ topic: bus.dlq, key, value: JSON.stringify(record), headers }));
+  private recordOutcome(outcome: ActionOutcome, { bus }: ConsumedAction): Promise<void> {
+    return this.send(bus.outcomes, outcome.actionId, outcome);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  private recordDeadLetter(record: DeadLetterRecord, { action, bus }: ConsumedAction): Promise<void> {
+    return this.send(bus.dlq, `${action.namespace}/${action.sensor}/${action.trigger.template.name}`, record);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
     await this.restarting;
     // Close the executor first: it wakes an admission waiting for room, so the loop can stop.
     await this.executor.close();
@@ -162,15 +202,4 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     await closeTriggerRegistry(this.registry);
     await this.records.close();
   }
-}
-
-/** Where an action came from (its bus), kept on the decoded record; symbols are not serialised. */
-const BUS = Symbol('bus');
-/** The record an action was read from (for its trace context). */
-const SOURCE = Symbol('source');
-interface Source {
-  topic: string;
-  partition: number;
-  offset: string;
-  headers: Record<string, string>;
 }

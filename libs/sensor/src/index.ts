@@ -1,0 +1,2 @@
+export { BusProcessor, toSensorEvent, type SensorDirectory } from './bus.processor.js';
+export { SensorRunner, DEFAULT_SENSOR_SETTINGS, type SensorRunnerOptions, type SensorSettings } from './sensor.runner.js';
