@@ -1,6 +1,6 @@
-import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type Sensor } from '@ganglion/api';
+import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type AnyResource, type EventBus, type Sensor } from '@ganglion/api';
 import { compileSensor, type CompiledSensor } from '@ganglion/core';
-import { busTopics, ChangelogMirror, ExactlyOnceLoop, type Kafka, type ResourceStore } from '@ganglion/eventbus';
+import { busTopics, ChangelogMirror, ExactlyOnceLoop, type Kafka } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { BusProcessor, type SensorDirectory } from './bus.processor.js';
 
@@ -19,12 +19,20 @@ export const DEFAULT_SENSOR_SETTINGS: SensorSettings = { concurrency: 4, fetchWa
 export interface SensorRunnerOptions {
   /** The Kafka client of a bus's cluster: the one place the runner obtains a client. */
   kafkaFor: (bus: EventBus) => Kafka;
-  /** The resources (Sensors, EventBuses), kept current by the caller. */
-  store: Pick<ResourceStore, 'list' | 'get' | 'onChange'>;
+  /** The resources (Sensors, EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
+  store: ResourceView;
   logger: Logger;
   settings: SensorSettings;
   /** This replica (a log field). */
   instanceId: string;
+}
+
+/** The part of the resource store the runner reads. */
+export interface ResourceView {
+  list<T extends AnyResource>(kind: T['kind']): T[];
+  get<T extends AnyResource>(kind: T['kind'], namespace: string, name: string): T | undefined;
+  /** Calls `listener` after every change; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
 }
 
 interface BusWork {

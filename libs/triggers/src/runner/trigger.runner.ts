@@ -1,6 +1,6 @@
-import { eventBusTopic, TRIGGER_TYPES, type EventBus } from '@ganglion/api';
+import { eventBusTopic, TRIGGER_TYPES, type AnyResource, type EventBus } from '@ganglion/api';
 import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
-import { BatchingProducer, busTopics, headerMap, PipelinedLoop, type BusTopics, type Kafka, type KafkaMessage, type ResourceStore } from '@ganglion/eventbus';
+import { BatchingProducer, busTopics, headerMap, PipelinedLoop, type BusTopics, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
 import { loadKubeConfig, type SecretResolver } from '@ganglion/k8s';
 import { inSpan, processMetrics, withProcessSpan, withSendSpan, type Logger } from '@ganglion/telemetry';
 import { TriggerExecutor, type ActionEnvelope, type ActionOutcome } from '../executor/trigger.executor.js';
@@ -34,8 +34,8 @@ export interface TriggerSettings {
 export interface TriggerRunnerOptions {
   /** The Kafka client the actions are read from and the records written to: the one place the runner obtains a client. */
   kafka: Kafka;
-  /** The resources (EventBuses), kept current by the caller. */
-  store: Pick<ResourceStore, 'list' | 'onChange'>;
+  /** The resources (EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
+  store: { list<T extends AnyResource>(kind: T['kind']): T[]; onChange(listener: () => void): () => void };
   logger: Logger;
   secrets: SecretResolver;
   settings: TriggerSettings;
