@@ -1,12 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka } from '@ganglion/eventbus';
 import { CONFIG, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
-import { SensorRunner, type SensorSettings } from '@ganglion/sensor';
+import { SensorRunner, type SensorSettings } from '@ganglion/sensors';
 import type { Logger } from '@ganglion/telemetry';
 
 export const SENSOR_SETTINGS = Symbol.for('ganglion.sensor.settings');
 
-/** The sensor stage (libs/sensor) in the Nest application's lifecycle, with its readiness check. */
+/** The sensor stage (libs/sensors) in the Nest application's lifecycle, with its readiness check. */
 @Injectable()
 export class SensorProvider implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly runner: SensorRunner;

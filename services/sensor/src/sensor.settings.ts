@@ -1,4 +1,4 @@
-import { DEFAULT_SENSOR_SETTINGS, type SensorSettings } from '@ganglion/sensor';
+import { DEFAULT_SENSOR_SETTINGS, type SensorSettings } from '@ganglion/sensors';
 import { intVar } from '@ganglion/nest';
 
 /** The sensor stage's settings from the environment; a bad value is a ConfigError naming the variable. */
