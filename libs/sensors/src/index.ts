@@ -1,2 +1,1 @@
-export { BusProcessor, toSensorEvent, type SensorDirectory } from './bus.processor.js';
-export { SensorRunner, DEFAULT_SENSOR_SETTINGS, type SensorRunnerOptions, type SensorSettings, type ResourceView } from './sensor.runner.js';
+export { SensorRunner, DEFAULT_SENSOR_SETTINGS, type SensorRunnerOptions, type SensorSettings } from './sensor.runner.js';

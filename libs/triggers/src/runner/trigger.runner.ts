@@ -42,7 +42,7 @@ export interface TriggerRunnerOptions {
 }
 
 /** The record an action was read from: its trace context and position (span attributes). */
-export interface SourceRecord {
+interface SourceRecord {
   topic: string;
   partition: number;
   offset: string;
@@ -50,7 +50,7 @@ export interface SourceRecord {
 }
 
 /** An action as the runner hands it to the executor: the record, its bus's topics, and where it was read. */
-export interface ConsumedAction extends ActionEnvelope {
+interface ConsumedAction extends ActionEnvelope {
   bus: BusTopics;
   source: SourceRecord;
 }
