@@ -92,7 +92,14 @@ export class BusProcessor implements PartitionProcessor {
     // the mirror holds every state change committed before.
     const id = randomUUID();
     const seen = this.mirror.barrier(this.topics.joinState, ctx.partition, id);
-    await ctx.produce([{ topic: this.topics.joinState, partition: ctx.partition, key: BARRIER_KEY, value: id }]);
+    try {
+      await ctx.produce([{ topic: this.topics.joinState, partition: ctx.partition, key: BARRIER_KEY, value: id }]);
+    } catch (err) {
+      // No barrier was written (the loop stopped, the producer was fenced): nobody waits for it,
+      // so its time-out must not surface later as an unhandled rejection.
+      seen.catch(() => undefined);
+      throw err;
+    }
     await seen;
     const states = new Map<string, StoredJoin>();
     for (const [key, value] of this.mirror.snapshot(this.topics.joinState, ctx.partition)) {
