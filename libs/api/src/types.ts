@@ -48,9 +48,5 @@ export const TRIGGER_TYPES = [
 ] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
 
-/** Source types whose ingress service exists in this release. */
-export const SUPPORTED_EVENT_SOURCE_TYPES = [
-  'webhook', 'github', 'gitlab', 'bitbucket', 'bitbucketserver', 'gerrit', 'slack', 'stripe', 'sns', 'storageGrid', 'calendar', 'file', 'resource',
-] as const satisfies readonly EventSourceType[];
 /** Trigger types the trigger service executes in this release. */
 export const SUPPORTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom'] as const satisfies readonly TriggerType[];
