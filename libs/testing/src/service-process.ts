@@ -7,7 +7,7 @@ import { waitFor } from './wait-for.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const SERVICES = ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] as const;
-/** Every ingress service, one per source type (`ingress-webhook` is also in {@link SERVICES}). */
+/** Every ingress service, one per source type of libs/api's SOURCE_KINDS (`ingress-webhook` is also in {@link SERVICES}; tools/devstack/src/charts.test.ts checks the list). */
 export const INGRESS_SERVICES = [
   'ingress-webhook', 'ingress-github', 'ingress-gitlab', 'ingress-bitbucket', 'ingress-bitbucketserver', 'ingress-gerrit',
   'ingress-slack', 'ingress-stripe', 'ingress-sns', 'ingress-storagegrid', 'ingress-calendar', 'ingress-file', 'ingress-resource',

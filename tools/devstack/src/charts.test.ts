@@ -5,13 +5,14 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ensureHelm, kubeApiServer, REPO_ROOT } from '@ganglion/testing';
+import { SOURCE_KINDS } from '@ganglion/api';
+import { ensureHelm, INGRESS_SERVICES, kubeApiServer, REPO_ROOT } from '@ganglion/testing';
 
 /** The Helm charts rendered by a real Helm 3 (built from the Go module proxy, cached). */
 /** One chart per service: every folder of services/ has a chart of the same name. */
 const SERVICE_CHARTS = readdirSync(join(REPO_ROOT, 'services')).sort();
 /** Sources that run on one replica at a time: standbys, not autoscaled. */
-const OWNED = new Set(['ingress-calendar', 'ingress-file', 'ingress-resource']);
+const OWNED = new Set(Object.entries(SOURCE_KINDS).filter(([, kind]) => kind === 'owned').map(([type]) => `ingress-${type.toLowerCase()}`));
 
 interface K8sObject {
   apiVersion: string;
@@ -51,6 +52,11 @@ describe('Helm charts', () => {
     const objs = render('ganglion', 'global.kafka.brokers=kafka:9092');
     const deployments = objs.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort();
     assert.deepEqual(deployments, SERVICE_CHARTS.map((s) => `rel-${s}`));
+  });
+
+  it('the test infrastructure knows every ingress service of SOURCE_KINDS', () => {
+    assert.ok(OWNED.has('ingress-calendar'));
+    assert.deepEqual([...INGRESS_SERVICES].sort(), Object.keys(SOURCE_KINDS).map((t) => `ingress-${t.toLowerCase()}`).sort());
   });
 
   it('every service chart passes helm lint', () => {
