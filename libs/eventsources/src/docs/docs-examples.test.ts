@@ -27,4 +27,8 @@ describe('source docs pages: examples', () => {
       }
     });
   }
+  it('the index, docs/eventsources/README.md, links every page', () => {
+    const index = readFileSync(join(REPO_ROOT, 'docs', 'eventsources', 'README.md'), 'utf8');
+    for (const type of Object.keys(SOURCE_KINDS)) assert.ok(index.includes(`(../../libs/eventsources/src/${type.toLowerCase()}/README.md)`), type);
+  });
 });

@@ -31,6 +31,10 @@ describe('trigger docs pages: examples', () => {
       }
     });
   }
+  it('the index, docs/triggers/README.md, links every page', () => {
+    const index = readFileSync(join(REPO_ROOT, 'docs', 'triggers', 'README.md'), 'utf8');
+    for (const page of pages) assert.ok(index.includes(`(../../libs/triggers/src/${page})`), page);
+  });
   it('every trigger type has a page, and the registry has a plugin for each', () => {
     assert.deepEqual([...typesWithPage].sort(), [...TRIGGER_TYPES].sort());
     assert.deepEqual(Object.keys(createTriggerRegistry({ logger: quietLogger })).sort(), [...TRIGGER_TYPES].sort());
