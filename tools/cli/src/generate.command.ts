@@ -15,9 +15,9 @@ Writes the files derived from libs/api. From the argoproj.io/v1alpha1 schema (li
   libs/api/generated/*.schema.json             JSON Schemas
   deploy/crds/*.yaml                           CustomResourceDefinitions
 From SOURCE_KINDS (libs/api/src/source-kinds.ts), for each source type <type> (lower case):
-  services/ingress-<type>/package.json         the type's service package: a one-line shell
-  services/ingress-<type>/tsconfig.json          (src/main.ts) over libs/nest's push or owned
-  services/ingress-<type>/src/main.ts            ingress bootstrap
+  services/ingress-<type>/package.json         the type's service package, a one-line shell
+  services/ingress-<type>/tsconfig.json        over libs/nest's ingress bootstrap for the
+  services/ingress-<type>/src/main.ts          type's kind (push or owned)
   charts/ingress-<type>/Chart.yaml             the type's Helm chart (over charts/ganglion-common)
   charts/ingress-<type>/values.yaml
   charts/ingress-<type>/templates/ingress-<type>.yaml
