@@ -31,6 +31,6 @@ export const SOURCE_KINDS = {
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */
-export type SupportedSourceType = keyof typeof SOURCE_KINDS;
+type SupportedSourceType = keyof typeof SOURCE_KINDS;
 /** The supported source types of one kind. */
 export type SourceTypeOfKind<K extends SourceKind> = { [T in SupportedSourceType]: (typeof SOURCE_KINDS)[T] extends K ? T : never }[SupportedSourceType];

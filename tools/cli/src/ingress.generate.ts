@@ -11,7 +11,7 @@ import { SOURCE_KINDS, type SourceKind } from '@ganglion/api';
 export const PLATFORM_SERVICES = ['reconciler', 'admission', 'sensor', 'trigger'] as const;
 
 /** The service, package and chart of a source type: `ingress-<type>` in lower case (`ingress-storagegrid`). */
-export const ingressName = (type: string): string => `ingress-${type.toLowerCase()}`;
+const ingressName = (type: string): string => `ingress-${type.toLowerCase()}`;
 
 /** Every ingress service, in the order of `SOURCE_KINDS`. */
 export const ingressNames = (): string[] => Object.keys(SOURCE_KINDS).map(ingressName);
