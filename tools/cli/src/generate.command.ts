@@ -14,7 +14,7 @@ Writes the files derived from libs/api. From the argoproj.io/v1alpha1 schema (li
   libs/api/src/generated/types.generated.ts   TypeScript types
   libs/api/generated/*.schema.json             JSON Schemas
   deploy/crds/*.yaml                           CustomResourceDefinitions
-From SOURCE_KINDS (libs/api/src/source-kinds.ts), for each source type <type> (lower case):
+From SOURCE_KINDS (libs/api/src/eventsources/source-kinds.ts), for each source type <type> (lower case):
   services/ingress-<type>/package.json         the type's service package, a one-line shell
   services/ingress-<type>/tsconfig.json        over libs/nest's ingress bootstrap for the
   services/ingress-<type>/src/main.ts          type's kind (push or owned)
