@@ -18,6 +18,7 @@ export async function bootstrapService(
   let module: unknown;
   try {
     config = parseServiceConfig(service, env);
+    // A service parses its own settings while making its module: their errors are configuration errors too.
     module = makeModule(config, env);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -14,6 +14,7 @@ export { HttpClient } from './common/http.client.js';
 export { judgeStatus, allowedStatuses } from './common/status.policy.js';
 export { createTriggerRegistry, closeTriggerRegistry, EXECUTED_TRIGGER_TYPES, type TriggerRegistry, type TriggerRegistryOptions } from './registry.js';
 export { TriggerExecutor, ExecutorClosedError, type TriggerExecutorOptions, type ActionOutcome } from './executor/trigger.executor.js';
+export { TriggerRunner, type TriggerRunnerOptions, type TriggerSettings } from './runner/trigger.runner.js';
 export { createK8sTrigger, mergeOverride, jsonPatchOps, FIELD_MANAGER } from './k8s/k8s.trigger.js';
 export { createArgoWorkflowTrigger, parseArgs as parseArgoWorkflowArgs, type ArgoServerOptions } from './argo-workflow/argo-workflow.trigger.js';
 export { KubeAccess } from './common/kube.objects.js';

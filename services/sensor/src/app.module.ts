@@ -1,10 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { GanglionModule, type ServiceConfig } from '@ganglion/nest';
-import { SensorRunner } from './sensor.runner.js';
+import { SENSOR_SETTINGS, SensorProvider } from './sensor.provider.js';
+import { parseSensorSettings } from './sensor.settings.js';
 
 @Module({})
 export class SensorModule {
   static create(config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
-    return { module: SensorModule, imports: [GanglionModule.forRoot(config, env)], providers: [SensorRunner] };
+    const settings = parseSensorSettings(env);
+    return { module: SensorModule, imports: [GanglionModule.forRoot(config, env)], providers: [{ provide: SENSOR_SETTINGS, useValue: settings }, SensorProvider] };
   }
 }

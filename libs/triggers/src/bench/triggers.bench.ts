@@ -51,11 +51,11 @@ const triggers = (url: string, keys: number): Trigger[] =>
 async function throughput(url: string, keys: number, n: number): Promise<number> {
   const ex = executor();
   const ts = triggers(url, keys);
-  const warm = await Promise.all(Array.from({ length: 200 }, (_, i) => ex.submit(action(ts[i % keys]!))));
+  const warm = await Promise.all(Array.from({ length: 200 }, (_, i) => ex.submit({ action: action(ts[i % keys]!) })));
   await Promise.all(warm.map((w) => w.done));
   const t0 = performance.now();
   const dones: Promise<void>[] = [];
-  for (let i = 0; i < n; i++) dones.push((await ex.submit(action(ts[i % keys]!))).done);
+  for (let i = 0; i < n; i++) dones.push((await ex.submit({ action: action(ts[i % keys]!) })).done);
   await Promise.all(dones);
   const perSecond = Math.round((n * 1000) / (performance.now() - t0));
   await ex.close();
@@ -87,7 +87,7 @@ async function latency(url: string, keys: number, rate: number, seconds: number)
   });
   let i = 0;
   const viaExecutor = await paced(async () => {
-    const { done } = await ex.submit(action(ts[i++ % keys]!));
+    const { done } = await ex.submit({ action: action(ts[i++ % keys]!) });
     await done;
   });
   client.close();
@@ -106,7 +106,7 @@ async function saturated(keys: number): Promise<{ admitted: number; maxBuffered:
   const heap0 = process.memoryUsage().heapUsed;
   let admitted = 0;
   for (let i = 0; i < 100_000; i++) {
-    const sub = ex.submit(action(ts[i % keys]!));
+    const sub = ex.submit({ action: action(ts[i % keys]!) });
     const blocked = await Promise.race([sub.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 200))]);
     if (blocked) break;
     admitted++;

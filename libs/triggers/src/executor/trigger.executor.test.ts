@@ -69,7 +69,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       dlqTrigger: { template: { name: 'to-dlq', http: { url: `${dlqSink.url}/dlq`, payload: [{ src: { dependencyName: 'dep', dataKey: 'n' }, dest: 'n' }] } }, atLeastOnce: true } as Trigger,
     });
     const a = action(t, { dep: event({ n: 7 }) });
-    const { done } = await h.executor.submit(a);
+    const { done } = await h.executor.submit({ action: a });
     await done;
     const calls = failing.calls.slice(before);
     assert.equal(calls.length, 3, 'steps: 3 attempts');
@@ -94,7 +94,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       res.writeHead(stamps.length < 3 ? 502 : 200).end();
     });
     try {
-      const { done } = await h.executor.submit(action(http('backoff', `${s.url}/x`, { retryStrategy: { steps: 5, duration: '100ms', factor: 2 } })));
+      const { done } = await h.executor.submit({ action: action(http('backoff', `${s.url}/x`, { retryStrategy: { steps: 5, duration: '100ms', factor: 2 } })) });
       await done;
       assert.equal(stamps.length, 3);
       assert.ok(stamps[1]! - stamps[0]! >= 95, `first gap ${stamps[1]! - stamps[0]!}`);
@@ -111,7 +111,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const h = make();
     const s = await new RecordingServer().start((_c, res) => void res.writeHead(400).end('bad'));
     try {
-      const { done } = await h.executor.submit(action(http('no-dlq', `${s.url}/x`, { retryStrategy: { steps: 4, duration: '10ms' } })));
+      const { done } = await h.executor.submit({ action: action(http('no-dlq', `${s.url}/x`, { retryStrategy: { steps: 4, duration: '10ms' } })) });
       await done;
       assert.equal(s.calls.length, 1, 'a 400 is not retried');
       assert.equal(h.outcomes[0]!.status, 'failed');
@@ -128,7 +128,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       template: { name: 'tl', http: { url: `${sink.url}/wrong` } },
       parameters: [{ src: { dependencyName: 'dep', dataKey: 'path' }, dest: 'http.url', operation: 'append' }],
     } as Trigger;
-    const { done } = await h.executor.submit(action(t, { dep: event({ path: '-right' }) }));
+    const { done } = await h.executor.submit({ action: action(t, { dep: event({ path: '-right' }) }) });
     await done;
     assert.equal(sink.calls.slice(before)[0]?.url, '/wrong-right');
   });
@@ -136,7 +136,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
   for (const type of ['k8s', 'argoWorkflow'] as const) {
     it(`${type}: without a Kubernetes client configured, fails at once saying so`, async () => {
       const h = make();
-      const { done } = await h.executor.submit(action({ template: { name: 'k', [type]: { source: { inline: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n' } } }, retryStrategy: { steps: 3, duration: '10ms' } } as unknown as Trigger));
+      const { done } = await h.executor.submit({ action: action({ template: { name: 'k', [type]: { source: { inline: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n' } } }, retryStrategy: { steps: 3, duration: '10ms' } } as unknown as Trigger) });
       await done;
       assert.equal(h.outcomes[0]!.status, 'failed');
       assert.equal(h.outcomes[0]!.attempts, 1);
@@ -147,7 +147,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
   for (const type of ['pulsar', 'azureEventHubs', 'azureServiceBus'] as const) {
     it(`${type}: reported as unsupported with a clear message, kept on the DLQ, never silently skipped`, async () => {
       const h = make();
-      const { done } = await h.executor.submit(action({ template: { name: 'u', [type]: { url: 'x' } } } as unknown as Trigger));
+      const { done } = await h.executor.submit({ action: action({ template: { name: 'u', [type]: { url: 'x' } } } as unknown as Trigger) });
       await done;
       assert.equal(h.outcomes[0]!.status, 'unsupported');
       assert.match(h.outcomes[0]!.detail, new RegExp(`"${type}" is not yet supported in this build`));
@@ -160,8 +160,8 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const limited = http('limited', `${sink.url}/limited`, { rateLimit: { unit: 'Second', requestsPerUnit: 10 } });
     const free = http('free', `${sink.url}/free`);
     const started = Date.now();
-    const limitedDone = await Promise.all(Array.from({ length: 11 }, () => h.executor.submit(action(limited))));
-    const freeDone = await Promise.all(Array.from({ length: 30 }, () => h.executor.submit(action(free))));
+    const limitedDone = await Promise.all(Array.from({ length: 11 }, () => h.executor.submit({ action: action(limited) })));
+    const freeDone = await Promise.all(Array.from({ length: 30 }, () => h.executor.submit({ action: action(free) })));
     await Promise.all(freeDone.map((d) => d.done));
     const freeMs = Date.now() - started;
     await Promise.all(limitedDone.map((d) => d.done));
@@ -176,13 +176,13 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const h = make();
     const { server: hanging, release } = await heldServer();
     try {
-      const stuck = await Promise.all(Array.from({ length: 5 }, () => h.executor.submit(action(http('stuck', `${hanging.url}/hang`)))));
+      const stuck = await Promise.all(Array.from({ length: 5 }, () => h.executor.submit({ action: action(http('stuck', `${hanging.url}/hang`)) })));
       await waitFor(() => hanging.calls.length === 1, { what: 'the stuck trigger to call its target' });
       const before = sink.calls.length;
       const n = 500;
       const t0 = Date.now();
       const fast = [];
-      for (let i = 0; i < n; i++) fast.push(await h.executor.submit(action(http('fast', `${sink.url}/fast`))));
+      for (let i = 0; i < n; i++) fast.push(await h.executor.submit({ action: action(http('fast', `${sink.url}/fast`)) }));
       await Promise.all(fast.map((f) => f.done));
       const ms = Date.now() - t0;
       const perSecond = (n * 1000) / ms;
@@ -216,7 +216,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       const ordered = make();
       const t = { template: { name: 'ordered', http: { url: `${s.url}/o`, payload: [{ src: { dependencyName: 'dep', dataKey: 'n', useRawData: true }, dest: 'n' }] } } } as Trigger;
       const subs = [];
-      for (let i = 0; i < 40; i++) subs.push(await ordered.executor.submit(action(t, { dep: event({ n: i }) })));
+      for (let i = 0; i < 40; i++) subs.push(await ordered.executor.submit({ action: action(t, { dep: event({ n: i }) }) }));
       await Promise.all(subs.map((x) => x.done));
       assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => i));
       assert.equal(peak, 1);
@@ -226,7 +226,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       peak = 0;
       const wide = make({ maxConcurrencyPerTrigger: 4 });
       const subs2 = [];
-      for (let i = 0; i < 40; i++) subs2.push(await wide.executor.submit(action(t, { dep: event({ n: i }) })));
+      for (let i = 0; i < 40; i++) subs2.push(await wide.executor.submit({ action: action(t, { dep: event({ n: i }) }) }));
       await Promise.all(subs2.map((x) => x.done));
       assert.equal(seen.length, 40);
       assert.ok(peak > 1 && peak <= 4, `peak concurrency ${peak}`);
@@ -234,7 +234,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       seen.length = 0;
       peak = 0;
       const subs3 = [];
-      for (let i = 0; i < 20; i++) subs3.push(await wide.executor.submit(action({ ...t, atLeastOnce: true }, { dep: event({ n: i }) })));
+      for (let i = 0; i < 20; i++) subs3.push(await wide.executor.submit({ action: action({ ...t, atLeastOnce: true }, { dep: event({ n: i }) }) }));
       await Promise.all(subs3.map((x) => x.done));
       assert.equal(peak, 1);
       assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i));
@@ -248,14 +248,14 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const { server: s, release } = await heldServer();
     try {
       const t = http('bp', `${s.url}/bp`);
-      const admitted = await Promise.all(Array.from({ length: 5 }, () => h.executor.submit(action(t))));
+      const admitted = await Promise.all(Array.from({ length: 5 }, () => h.executor.submit({ action: action(t) })));
       let sixthAdmitted = false;
-      const sixth = h.executor.submit(action(t)).then((x) => {
+      const sixth = h.executor.submit({ action: action(t) }).then((x) => {
         sixthAdmitted = true;
         return x;
       });
       // Another trigger still has room (global bound 8).
-      const other = await h.executor.submit(action(http('other', `${sink.url}/other`)));
+      const other = await h.executor.submit({ action: action(http('other', `${sink.url}/other`)) });
       await other.done;
       await waitFor(() => s.calls.length === 1, { what: 'the first call' });
       assert.equal(sixthAdmitted, false, 'the sixth action waits for room');
@@ -275,8 +275,8 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const { server: s, release } = await heldServer();
     try {
       const a = action(http('dup', `${s.url}/dup`));
-      const first = await h.executor.submit(a);
-      const again = await h.executor.submit({ ...a });
+      const first = await h.executor.submit({ action: a });
+      const again = await h.executor.submit({ action: { ...a } });
       release();
       await Promise.all([first.done, again.done]);
       assert.equal(s.calls.length, 1);
@@ -291,7 +291,7 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const h = make();
     const s = await new RecordingServer().start(() => undefined);
     try {
-      const { done } = await h.executor.submit(action(http('cut', `${s.url}/cut`, { retryStrategy: { steps: 3, duration: '10ms' } })));
+      const { done } = await h.executor.submit({ action: action(http('cut', `${s.url}/cut`, { retryStrategy: { steps: 3, duration: '10ms' } })) });
       await waitFor(() => s.calls.length === 1, { what: 'the call' });
       await h.executor.close();
       await assert.rejects(done, /shut down/);

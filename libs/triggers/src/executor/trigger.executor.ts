@@ -24,15 +24,23 @@ import type { TriggerPlugin, TriggerResult } from '../trigger.js';
 
 export type ActionOutcome = Extract<OutcomeRecord, { kind: 'action' }>;
 
-export interface TriggerExecutorOptions {
+/**
+ * An action as the executor runs it: the decoded record plus whatever its caller keeps with it
+ * (the runner's bus and source record), handed back unchanged to the hooks below.
+ */
+export interface ActionEnvelope {
+  action: ActionRecord;
+}
+
+export interface TriggerExecutorOptions<E extends ActionEnvelope = ActionEnvelope> {
   /** The plugin of every trigger type (the exhaustive registry). */
   plugins: Record<TriggerType, TriggerPlugin<never>>;
   secrets: SecretResolver;
   logger: Logger;
   /** Records an action's outcome durably (`P-outcomes`); resolves once acknowledged. */
-  recordOutcome: (outcome: ActionOutcome, action: ActionRecord) => Promise<void>;
+  recordOutcome: (outcome: ActionOutcome, envelope: E) => Promise<void>;
   /** Records an action that did not succeed (`P-dlq`); resolves once acknowledged. */
-  recordDeadLetter: (record: DeadLetterRecord) => Promise<void>;
+  recordDeadLetter: (record: DeadLetterRecord, envelope: E) => Promise<void>;
   /**
    * Actions of one trigger run at once when the trigger does not ask for order (default 1:
    * strictly in order). A trigger with `atLeastOnce: true` always runs one action at a time.
@@ -47,22 +55,23 @@ export interface TriggerExecutorOptions {
    * this library stays free of it: `run` executes the action, and starts recording its
    * outcome, inside whatever context the hook makes active; the hook sees the outcome.
    */
-  aroundAction?: (action: ActionRecord, run: () => Promise<ActionOutcome>) => Promise<ActionOutcome>;
+  aroundAction?: (envelope: E, run: () => Promise<ActionOutcome>) => Promise<ActionOutcome>;
   /** Randomness for backoff jitter; a clock (ms). */
   random?: () => number;
   now?: () => number;
 }
 
-interface Job {
+interface Job<E extends ActionEnvelope> {
+  envelope: E;
   action: ActionRecord;
   resolve: () => void;
   reject: (err: Error) => void;
 }
 
 /** The actions of one trigger key: ordering, concurrency and rate-limit state live here. */
-interface Lane {
+interface Lane<E extends ActionEnvelope> {
   key: string;
-  queue: Job[];
+  queue: Job<E>[];
   running: number;
   /** Admitted and not yet recorded. */
   size: number;
@@ -97,8 +106,8 @@ interface RunResult {
  *   meanwhile), and the action counts against the bounds until its records are acknowledged.
  * - Backpressure: `submit` waits while the executor or the trigger's lane is full.
  */
-export class TriggerExecutor {
-  private readonly lanes = new Map<string, Lane>();
+export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
+  private readonly lanes = new Map<string, Lane<E>>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private buffered = 0;
   private waiters: (() => void)[] = [];
@@ -109,7 +118,7 @@ export class TriggerExecutor {
   private readonly random: () => number;
   private readonly now: () => number;
 
-  constructor(private readonly options: TriggerExecutorOptions) {
+  constructor(private readonly options: TriggerExecutorOptions<E>) {
     this.maxBuffered = options.maxBuffered ?? 10_000;
     this.maxPerTrigger = options.maxBufferedPerTrigger ?? 1_000;
     this.concurrency = Math.max(1, options.maxConcurrencyPerTrigger ?? 1);
@@ -127,7 +136,8 @@ export class TriggerExecutor {
    * `done`, a promise that settles once the action's outcome (and dead letter) are recorded. The same
    * action id submitted again while in flight (a re-delivery) joins the running one.
    */
-  async submit(action: ActionRecord): Promise<{ done: Promise<void> }> {
+  async submit(envelope: E): Promise<{ done: Promise<void> }> {
+    const { action } = envelope;
     const running = this.inFlight.get(action.actionId);
     if (running) return { done: running };
     const key = triggerKey(action.namespace, action.sensor, action.trigger.template.name);
@@ -141,8 +151,8 @@ export class TriggerExecutor {
     const again = this.inFlight.get(action.actionId);
     if (again) return { done: again };
     lane.limit = action.trigger.atLeastOnce ? 1 : this.concurrency;
-    let job!: Job;
-    const done = new Promise<void>((resolve, reject) => (job = { action, resolve, reject }));
+    let job!: Job<E>;
+    const done = new Promise<void>((resolve, reject) => (job = { envelope, action, resolve, reject }));
     done.catch(() => undefined);
     this.inFlight.set(action.actionId, done);
     lane.queue.push(job);
@@ -152,7 +162,7 @@ export class TriggerExecutor {
     return { done };
   }
 
-  private pump(lane: Lane): void {
+  private pump(lane: Lane<E>): void {
     while (lane.running < lane.limit && lane.queue.length > 0) {
       const job = lane.queue.shift()!;
       lane.running++;
@@ -182,19 +192,18 @@ export class TriggerExecutor {
     }
   }
 
-  private async run(job: Job, lane: Lane): Promise<{ recorded: Promise<void> }> {
-    const { action } = job;
+  private async run(job: Job<E>, lane: Lane<E>): Promise<{ recorded: Promise<void> }> {
     let recorded: Promise<void> = Promise.resolve();
     const execute = async (): Promise<ActionOutcome> => {
       const r = await this.execute(job, lane);
       recorded = r.recorded;
       return r.outcome;
     };
-    await (this.options.aroundAction ? this.options.aroundAction(action, execute) : execute());
+    await (this.options.aroundAction ? this.options.aroundAction(job.envelope, execute) : execute());
     return { recorded };
   }
 
-  private async execute(job: Job, lane: Lane): Promise<{ outcome: ActionOutcome; recorded: Promise<void> }> {
+  private async execute(job: Job<E>, lane: Lane<E>): Promise<{ outcome: ActionOutcome; recorded: Promise<void> }> {
     const { action } = job;
     const log = this.options.logger.child({ actionId: action.actionId, trigger: lane.key });
     const started = this.now();
@@ -228,8 +237,8 @@ export class TriggerExecutor {
     };
     log[status === 'succeeded' ? 'info' : 'warn'](`action ${status}`, { detail, attempts: main.attempts, ms: this.now() - started });
     const recorded = (async () => {
-      if (record) await this.durably('dead letter', log, () => this.options.recordDeadLetter(record));
-      await this.durably('outcome', log, () => this.options.recordOutcome(outcome, action));
+      if (record) await this.durably('dead letter', log, () => this.options.recordDeadLetter(record, job.envelope));
+      await this.durably('outcome', log, () => this.options.recordOutcome(outcome, job.envelope));
     })();
     recorded.catch(() => undefined);
     return { outcome, recorded };
@@ -249,7 +258,7 @@ export class TriggerExecutor {
   }
 
   /** One trigger with its retryStrategy (and rate limit, for the lane's own trigger). */
-  private async runTrigger(trigger: Trigger, action: ActionRecord, actionId: string, log: Logger, lane: Lane | undefined): Promise<RunResult> {
+  private async runTrigger(trigger: Trigger, action: ActionRecord, actionId: string, log: Logger, lane: Lane<E> | undefined): Promise<RunResult> {
     let backoff: Backoff;
     try {
       backoff = trigger.retryStrategy ? parseBackoff(trigger.retryStrategy) : NO_RETRY_BACKOFF;
@@ -272,7 +281,7 @@ export class TriggerExecutor {
     }
   }
 
-  private async rateLimit(lane: Lane, trigger: Trigger): Promise<void> {
+  private async rateLimit(lane: Lane<E>, trigger: Trigger): Promise<void> {
     const spec = JSON.stringify(trigger.rateLimit);
     if (lane.rate?.spec !== spec) {
       try {

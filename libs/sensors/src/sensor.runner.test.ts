@@ -1,0 +1,119 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AnyResource, EventBus, Sensor } from '@ganglion/api';
+import type { ActionRecord, OutcomeRecord } from '@ganglion/core';
+import { busTopicConfigs, busTopics, CloudEvent, createKafka, encodeCloudEvent, ensureTopics, TopicReader, type Kafka } from '@ganglion/eventbus';
+import { createLogger } from '@ganglion/telemetry';
+import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
+import { SensorRunner } from './sensor.runner.js';
+
+/** The resources a runner reads, as the resources topic would hold them (list, get, change). */
+class Resources {
+  private readonly items: AnyResource[] = [];
+  private readonly listeners = new Set<() => void>();
+  put(r: AnyResource): void {
+    this.items.push(r);
+    for (const l of this.listeners) l();
+  }
+  list<T extends AnyResource>(kind: T['kind']): T[] {
+    return this.items.filter((r) => r.kind === kind) as T[];
+  }
+  get<T extends AnyResource>(kind: T['kind'], namespace: string, name: string): T | undefined {
+    return this.items.find((r) => r.kind === kind && r.metadata.namespace === namespace && r.metadata.name === name) as T | undefined;
+  }
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/**
+ * The sensor stage on a real broker: one exactly-once loop per bus; a join's first event is
+ * stored in the `P-join-state` changelog in the transaction of its outcome, and a new runner
+ * (another replica, a restart) restores it when it opens the `P-joins` partition, so the second
+ * event fires the trigger with both.
+ */
+describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
+  const logger = createLogger('sensor-runner-test', { level: 'error' });
+  const prefix = uniquePrefix('sensorlib');
+  const topics = busTopics(`${prefix}-bus`);
+  const resources = new Resources();
+  const outcomes: OutcomeRecord[] = [];
+  const actions: ActionRecord[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  let kafka: Kafka;
+  let runner: SensorRunner | undefined;
+
+  const start = async (): Promise<SensorRunner> => {
+    const r = new SensorRunner({ kafkaFor: () => kafka, store: resources, logger, settings: { concurrency: 2, fetchWaitMs: 10, commitIntervalMs: 0 }, instanceId: prefix });
+    await r.start();
+    return r;
+  };
+  const send = async (id: string, source: string, subject: string, data: unknown): Promise<void> => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const rec = encodeCloudEvent(new CloudEvent<unknown>({ id, source, subject, type: 'webhook', datacontenttype: 'application/json', data }), `${source}.${subject}`);
+    await producer.send({ topic: topics.events, messages: [rec] });
+    await producer.disconnect();
+  };
+  const joinOutcome = (eventId: string) => outcomes.find((o) => o.kind === 'join' && o.eventId === eventId) as Extract<OutcomeRecord, { kind: 'join' }> | undefined;
+
+  before(async () => {
+    const brokers = await kafkaBrokers();
+    kafka = createKafka({ brokers: brokers.split(','), clientId: 'sensor-runner-test', logger });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, busTopicConfigs(topics, { partitions: 2, replicationFactor: 1 }));
+    await admin.disconnect();
+    const reader = new TopicReader({
+      kafka,
+      topics: [topics.outcomes, topics.actions],
+      logger,
+      onRecord: (topic, _partition, m) => void (topic === topics.outcomes ? outcomes : actions).push(JSON.parse(m.value!.toString())),
+    });
+    await reader.start();
+    stops.push(() => reader.stop());
+    resources.put({ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'default', namespace: 'ns' }, spec: { kafka: { url: brokers, topic: topics.events } } } as EventBus);
+  });
+
+  after(async () => {
+    await runner?.stop();
+    for (const s of stops) await s();
+  });
+
+  it('starts a bus loop when a Sensor appears, fires single-dependency triggers, and keeps a join across a restart', async () => {
+    runner = await start();
+    assert.equal(runner.ready, true, 'no sensor yet: nothing to consume, ready');
+    resources.put({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Sensor',
+      metadata: { name: 's', namespace: 'ns' },
+      spec: {
+        dependencies: [
+          { name: 'a', eventSourceName: 'hooks', eventName: 'push' },
+          { name: 'b', eventSourceName: 'cron', eventName: 'tick' },
+        ],
+        triggers: [{ template: { name: 'both', log: {} } }, { template: { name: 'onA', log: {}, conditions: 'a' } }],
+      },
+    } as unknown as Sensor);
+    await send(`${prefix}-a`, 'hooks', 'push', { n: 1 });
+    await waitFor(() => joinOutcome(`${prefix}-a`), { timeoutMs: 60_000, what: 'the join outcome of the first event' });
+    assert.equal(joinOutcome(`${prefix}-a`)!.result, 'waiting');
+    await waitFor(() => actions.find((a) => a.trigger.template.name === 'onA'), { timeoutMs: 30_000, what: 'the single-dependency action' });
+    assert.equal(actions.filter((a) => a.trigger.template.name === 'both').length, 0);
+
+    // A new runner (the old one gone) restores the join state from the changelog.
+    await runner.stop();
+    runner = await start();
+    await waitFor(() => runner!.ready, { timeoutMs: 60_000, what: 'the new runner to join' });
+    await send(`${prefix}-b`, 'cron', 'tick', { n: 2 });
+    const fired = await waitFor(() => joinOutcome(`${prefix}-b`), { timeoutMs: 90_000, what: 'the join outcome of the second event' });
+    assert.equal(fired.result, 'fired');
+    assert.deepEqual(fired.have, ['a', 'b']);
+    // The action is in the transaction of that outcome: visible with it.
+    const both = actions.filter((a) => a.trigger.template.name === 'both');
+    assert.equal(both.length, 1);
+    assert.equal(both[0]!.actionId, fired.actionId);
+    assert.deepEqual(Object.fromEntries(Object.entries(both[0]!.events).map(([dep, e]) => [dep, e.context.id])), { a: `${prefix}-a`, b: `${prefix}-b` });
+  });
+});

@@ -1,0 +1,161 @@
+import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type AnyResource, type EventBus, type Sensor } from '@ganglion/api';
+import { compileSensor, type CompiledSensor } from '@ganglion/core';
+import { busTopics, ChangelogMirror, ExactlyOnceLoop, type Kafka } from '@ganglion/eventbus';
+import type { Logger } from '@ganglion/telemetry';
+import { BusProcessor, type SensorDirectory } from './bus.processor.js';
+
+/** Settings of the sensor stage, parsed once at the service's edge. */
+export interface SensorSettings {
+  /** Partitions processed concurrently per bus (`GANGLION_SENSOR_CONCURRENCY`). */
+  concurrency: number;
+  /** Longest a fetch waits at the broker for new committed data, ms (`GANGLION_SENSOR_FETCH_WAIT_MS`). */
+  fetchWaitMs: number;
+  /** Least time between two transactions of one partition, ms (`GANGLION_SENSOR_COMMIT_INTERVAL_MS`). */
+  commitIntervalMs: number;
+}
+
+export const DEFAULT_SENSOR_SETTINGS: SensorSettings = { concurrency: 4, fetchWaitMs: 10, commitIntervalMs: 0 };
+
+export interface SensorRunnerOptions {
+  /** The Kafka client of a bus's cluster: the one place the runner obtains a client. */
+  kafkaFor: (bus: EventBus) => Kafka;
+  /** The resources (Sensors, EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
+  store: ResourceView;
+  logger: Logger;
+  settings: SensorSettings;
+  /** This replica (a log field). */
+  instanceId: string;
+}
+
+/** The part of the resource store the runner reads. */
+export interface ResourceView {
+  list<T extends AnyResource>(kind: T['kind']): T[];
+  get<T extends AnyResource>(kind: T['kind'], namespace: string, name: string): T | undefined;
+  /** Calls `listener` after every change; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
+}
+
+interface BusWork {
+  topic: string;
+  loop: ExactlyOnceLoop;
+  mirror: ChangelogMirror;
+  processor: BusProcessor;
+}
+
+/**
+ * Runs the sensor work of every EventBus that has Sensors: one exactly-once loop per bus over
+ * its event topic and its joins topic (consumer group `ganglion-sensor.<P>`, shared by all
+ * replicas), plus a mirror of the bus's join-state changelog used to restore join state.
+ * Resource changes recompile the sensors and start or stop buses' loops, one change at a time.
+ */
+export class SensorRunner {
+  private readonly buses = new Map<string, BusWork>();
+  private compiled = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
+  private byTopic = new Map<string, CompiledSensor[]>();
+  /** The EventBus resource of each event topic with sensors. */
+  private busOf = new Map<string, EventBus>();
+  private restarting: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | undefined;
+  private running = false;
+
+  constructor(private readonly options: SensorRunnerOptions) {}
+
+  /** True once every wanted bus's loop joined its group (readiness). */
+  get ready(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    const { store, logger } = this.options;
+    this.unsubscribe = store.onChange(() => {
+      this.refreshSensors();
+      this.restarting = this.restarting.then(() => this.reconcileBuses()).catch((err: unknown) => logger.error('consumer restart failed', { error: err }));
+    });
+    this.refreshSensors();
+    await this.reconcileBuses();
+  }
+
+  /** Recompiles changed sensors and indexes them by event topic. */
+  private refreshSensors(): void {
+    const { store } = this.options;
+    const next = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
+    const busOf = new Map<string, EventBus>();
+    for (const s of store.list<Sensor>('Sensor')) {
+      const ns = namespaceOf(s);
+      const bus = store.get<EventBus>('EventBus', ns, s.spec.eventBusName || DEFAULT_EVENTBUS);
+      if (!bus?.spec.kafka) continue;
+      const key = `${ns}/${s.metadata.name}`;
+      const json = JSON.stringify(s.spec);
+      const prev = this.compiled.get(key);
+      const topic = eventBusTopic(bus);
+      busOf.set(topic, bus);
+      next.set(key, prev && prev.json === json && prev.topic === topic ? prev : { json, sensor: compileSensor(s, ns), topic });
+    }
+    const byTopic = new Map<string, CompiledSensor[]>();
+    for (const { sensor, topic } of next.values()) {
+      let list = byTopic.get(topic);
+      if (!list) byTopic.set(topic, (list = []));
+      list.push(sensor);
+    }
+    this.compiled = next;
+    this.byTopic = byTopic;
+    this.busOf = busOf;
+  }
+
+  private directory(topic: string): SensorDirectory {
+    return {
+      sensors: () => this.byTopic.get(topic) ?? [],
+      sensor: (ns, name) => {
+        const c = this.compiled.get(`${ns}/${name}`);
+        return c && c.topic === topic ? c.sensor : undefined;
+      },
+    };
+  }
+
+  private async reconcileBuses(): Promise<void> {
+    const { logger, settings } = this.options;
+    const wanted = new Set(this.byTopic.keys());
+    for (const [topic, work] of this.buses) {
+      if (wanted.has(topic)) continue;
+      this.buses.delete(topic);
+      await work.loop.stop();
+      await work.mirror.stop();
+      logger.info('stopped consuming', { topic });
+    }
+    for (const topic of wanted) {
+      if (this.buses.has(topic)) continue;
+      const kafka = this.options.kafkaFor(this.busOf.get(topic)!);
+      const topics = busTopics(topic);
+      const mirror = new ChangelogMirror(kafka, [topics.joinState], logger);
+      const groupId = `ganglion-sensor.${topic}`;
+      const processor = new BusProcessor(topics, this.directory(topic), mirror, logger.child({ bus: topic }), groupId);
+      const loop = new ExactlyOnceLoop({
+        kafka,
+        groupId,
+        topics: [topics.events, topics.joins],
+        logger: logger.child({ bus: topic }),
+        processor,
+        concurrency: settings.concurrency,
+        maxWaitMs: settings.fetchWaitMs,
+        commitIntervalMs: settings.commitIntervalMs,
+      });
+      this.buses.set(topic, { topic, loop, mirror, processor });
+      await mirror.start();
+      await loop.start();
+      await loop.joined;
+      logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, instance: this.options.instanceId });
+    }
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    await this.restarting;
+    for (const work of this.buses.values()) {
+      await work.loop.stop();
+      await work.mirror.stop();
+    }
+    this.buses.clear();
+  }
+}

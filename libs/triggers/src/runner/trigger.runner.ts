@@ -1,0 +1,205 @@
+import { eventBusTopic, TRIGGER_TYPES, type AnyResource, type EventBus } from '@ganglion/api';
+import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
+import { BatchingProducer, busTopics, headerMap, PipelinedLoop, type BusTopics, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
+import { loadKubeConfig, type SecretResolver } from '@ganglion/k8s';
+import { inSpan, processMetrics, withProcessSpan, withSendSpan, type Logger } from '@ganglion/telemetry';
+import { TriggerExecutor, type ActionEnvelope, type ActionOutcome } from '../executor/trigger.executor.js';
+import { closeTriggerRegistry, createTriggerRegistry, type TriggerRegistry } from '../registry.js';
+
+/** Settings of the trigger stage, parsed once at the service's edge. */
+export interface TriggerSettings {
+  /** Concurrent actions per trigger without `atLeastOnce` (`GANGLION_TRIGGER_CONCURRENCY`, default 32; `atLeastOnce` triggers run one at a time, in order). */
+  concurrencyPerTrigger: number;
+  /** Actions admitted and not yet recorded before consumption waits (`GANGLION_TRIGGER_MAX_BUFFERED`, default 10000). */
+  maxBuffered: number;
+  /** The same bound per trigger (`GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER`, default 1000). */
+  maxBufferedPerTrigger: number;
+  /** Slack Web API base URL (`GANGLION_SLACK_API_URL`). */
+  slackApiUrl: string | undefined;
+  /** Lambda endpoint override (`GANGLION_AWS_LAMBDA_ENDPOINT`). */
+  lambdaEndpoint: string | undefined;
+  /**
+   * Kubeconfig file for the k8s and argoWorkflow triggers (`GANGLION_KUBECONFIG`); unset: the
+   * in-cluster service account, else `$KUBECONFIG`/`~/.kube/config` (loaded on first use).
+   */
+  kubeconfig: string | undefined;
+  /** Argo Server base URL for argoWorkflow retry / resubmit --memoized (`GANGLION_ARGO_SERVER_URL`). */
+  argoServerUrl: string | undefined;
+  /** Bearer token for the Argo Server (`GANGLION_ARGO_SERVER_TOKEN`, e.g. from a Secret via env). */
+  argoServerToken: string | undefined;
+  /** Verify the Argo Server's certificate (`GANGLION_ARGO_SERVER_INSECURE=true` turns it off). */
+  argoServerInsecure: boolean;
+}
+
+export interface TriggerRunnerOptions {
+  /** The Kafka client the actions are read from and the records written to: the one place the runner obtains a client. */
+  kafka: Kafka;
+  /** The resources (EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
+  store: { list<T extends AnyResource>(kind: T['kind']): T[]; onChange(listener: () => void): () => void };
+  logger: Logger;
+  secrets: SecretResolver;
+  settings: TriggerSettings;
+}
+
+/** The record an action was read from: its trace context and position (span attributes). */
+interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  headers: Record<string, string>;
+}
+
+/** An action as the runner hands it to the executor: the record, its bus's topics, and where it was read. */
+interface ConsumedAction extends ActionEnvelope {
+  bus: BusTopics;
+  source: SourceRecord;
+}
+
+const CONSUMER_GROUP = 'ganglion-trigger';
+const ACTIONS_SUFFIX = busTopics('x').actions.slice(1);
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/**
+ * Executes the actions of every EventBus: a pipelined consumer of the `-actions` topics hands
+ * each action to the executor, which runs the trigger with its parameters, policy, retries,
+ * rate limit and DLQ trigger; an action's offset is committed once its outcome (and dead
+ * letter) records are acknowledged. At least once; the action id is the idempotency key
+ * towards the target.
+ */
+export class TriggerRunner {
+  private loop: PipelinedLoop | undefined;
+  private topics: string[] = [];
+  private restarting: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | undefined;
+  private running = false;
+  private readonly registry: TriggerRegistry;
+  private readonly executor: TriggerExecutor<ConsumedAction>;
+  private readonly records: BatchingProducer;
+
+  constructor(private readonly options: TriggerRunnerOptions) {
+    const { kafka, logger, settings } = options;
+    this.records = new BatchingProducer(kafka, { logger, onBatch: processMetrics().batchObserver('outcomes') });
+    this.registry = createTriggerRegistry({
+      logger,
+      ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
+      ...(settings.lambdaEndpoint ? { lambdaEndpoint: settings.lambdaEndpoint } : {}),
+      // Loaded when a k8s or argoWorkflow trigger first runs: a service without them needs no cluster.
+      kubeConfig: () => loadKubeConfig(settings.kubeconfig),
+      ...(settings.argoServerUrl
+        ? { argoServer: { url: settings.argoServerUrl, ...(settings.argoServerToken ? { token: settings.argoServerToken } : {}), rejectUnauthorized: !settings.argoServerInsecure } }
+        : {}),
+    });
+    this.executor = new TriggerExecutor<ConsumedAction>({
+      plugins: this.registry,
+      secrets: options.secrets,
+      logger,
+      maxConcurrencyPerTrigger: settings.concurrencyPerTrigger,
+      maxBuffered: settings.maxBuffered,
+      maxBufferedPerTrigger: settings.maxBufferedPerTrigger,
+      recordOutcome: (outcome, consumed) => this.recordOutcome(outcome, consumed),
+      recordDeadLetter: (record, consumed) => this.recordDeadLetter(record, consumed),
+      aroundAction: (consumed, run) => this.traced(consumed, run),
+    });
+  }
+
+  /** True once the loop over every bus's actions topic joined its group (readiness). */
+  get ready(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.options.store.onChange(() => {
+      this.restarting = this.restarting.then(() => this.reconcileTopics()).catch((err: unknown) => this.options.logger.error('consumer restart failed', { error: err }));
+    });
+    await this.reconcileTopics();
+  }
+
+  private async reconcileTopics(): Promise<void> {
+    const wanted = [...new Set(this.options.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka).map((b) => busTopics(eventBusTopic(b)).actions))].sort();
+    if (wanted.join(',') === this.topics.join(',') && (this.loop || wanted.length === 0)) {
+      this.running = true;
+      return;
+    }
+    this.running = false;
+    await this.loop?.stop();
+    this.loop = undefined;
+    this.topics = wanted;
+    if (wanted.length === 0) {
+      this.running = true;
+      return;
+    }
+    this.loop = new PipelinedLoop({
+      kafka: this.options.kafka,
+      groupId: CONSUMER_GROUP,
+      topics: wanted,
+      logger: this.options.logger,
+      admit: (message, topic, partition) => this.admit(message, topic, partition),
+    });
+    await this.loop.start();
+    await this.loop.joined;
+    this.running = true;
+    this.options.logger.info('consuming', { topics: wanted });
+  }
+
+  private async admit(message: KafkaMessage, topic: string, partition: number): Promise<{ done: Promise<void> }> {
+    let action: ActionRecord;
+    try {
+      action = decodeActionRecord(message.value);
+    } catch (err) {
+      this.options.logger.error('skipping malformed action record', { topic, offset: message.offset, error: err });
+      return { done: Promise.resolve() };
+    }
+    const bus = busTopics(topic.slice(0, -ACTIONS_SUFFIX.length));
+    return this.executor.submit({ action, bus, source: { topic, partition, offset: message.offset, headers: headerMap(message.headers) } });
+  }
+
+  /**
+   * One action's run inside a consumer span `process <actions topic>` continuing the sensor's
+   * trace (from the record's headers) and a `trigger <type>` span, so the plugin's outbound
+   * call (instrumented fetch) and the outcome's `send` span join the trace; Argo's action metrics.
+   */
+  private async traced({ action, source }: ConsumedAction, run: () => Promise<ActionOutcome>): Promise<ActionOutcome> {
+    const template = action.trigger.template;
+    const type = TRIGGER_TYPES.find((t) => template[t] !== undefined && template[t] !== null) ?? 'unknown';
+    const labels = { namespace: action.namespace, sensor_name: action.sensor, trigger_name: template.name };
+    const attributes = { 'ganglion.namespace': action.namespace, 'ganglion.sensor': action.sensor, 'ganglion.trigger': template.name, 'ganglion.action.id': action.actionId };
+    const started = performance.now();
+    const body = (): Promise<ActionOutcome> =>
+      inSpan(`trigger ${type}`, { attributes }, async (span) => {
+        const outcome = await run();
+        if (outcome.status !== 'succeeded') span.setStatus({ code: 2, message: outcome.detail });
+        span.setAttribute('ganglion.action.attempts', outcome.attempts);
+        return outcome;
+      });
+    const info = { partition: source.partition, offset: source.offset, consumerGroup: CONSUMER_GROUP, attributes: { 'ganglion.action.id': action.actionId } };
+    const outcome = await withProcessSpan(source.topic, source.headers, info, body);
+    const ok = outcome.status === 'succeeded';
+    processMetrics().actionExecuted(labels, ok, performance.now() - started, !ok && action.trigger.retryStrategy !== undefined && outcome.attempts > 1);
+    return outcome;
+  }
+
+  /** A record to one of the bus's topics inside a producer span `send <topic>`; resolves once acknowledged. */
+  private send(topic: string, key: string, value: unknown): Promise<void> {
+    const headers: Record<string, string> = { ...JSON_HEADERS };
+    return withSendSpan(topic, headers, { key }, () => this.records.send({ topic, key, value: JSON.stringify(value), headers }));
+  }
+
+  private recordOutcome(outcome: ActionOutcome, { bus }: ConsumedAction): Promise<void> {
+    return this.send(bus.outcomes, outcome.actionId, outcome);
+  }
+
+  private recordDeadLetter(record: DeadLetterRecord, { action, bus }: ConsumedAction): Promise<void> {
+    return this.send(bus.dlq, `${action.namespace}/${action.sensor}/${action.trigger.template.name}`, record);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    await this.restarting;
+    // Close the executor first: it wakes an admission waiting for room, so the loop can stop.
+    await this.executor.close();
+    await this.loop?.stop();
+    await closeTriggerRegistry(this.registry);
+    await this.records.close();
+  }
+}

@@ -1,0 +1,12 @@
+import { DEFAULT_SENSOR_SETTINGS, type SensorSettings } from '@ganglion/sensors';
+import { intVar } from '@ganglion/nest';
+
+/** The sensor stage's settings from the environment; a bad value is a ConfigError naming the variable. */
+export function parseSensorSettings(env: Record<string, string | undefined>): SensorSettings {
+  const d = DEFAULT_SENSOR_SETTINGS;
+  return {
+    concurrency: intVar(env, 'GANGLION_SENSOR_CONCURRENCY', d.concurrency, 1, 1024),
+    fetchWaitMs: intVar(env, 'GANGLION_SENSOR_FETCH_WAIT_MS', d.fetchWaitMs, 0, 60_000),
+    commitIntervalMs: intVar(env, 'GANGLION_SENSOR_COMMIT_INTERVAL_MS', d.commitIntervalMs, 0, 60_000),
+  };
+}
