@@ -1,5 +1,6 @@
 export * from './types.js';
 export * from './keys.js';
+export { SOURCE_KINDS, type SourceKind, type SourceTypeOfKind } from './eventsources/source-kinds.js';
 export { validateResource, formatIssue, ValidationError, LEADER_ELECTED_SOURCE_TYPES, type ValidationIssue, type ValidateOptions } from './validate.js';
 export { validateEventBusUpdate } from './update-rules.js';
 export { checkCron, checkDuration, checkTimezone, checkTimeOfDay, parseConditionNames } from './syntax.check.js';

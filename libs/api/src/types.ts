@@ -45,8 +45,3 @@ export type EventSourceType = keyof typeof sourceModels;
 /** Trigger types known to Argo Events, by template key: the keys of ./triggers/trigger.registry.ts, in its order. */
 export const TRIGGER_TYPES = Object.keys(triggerModels) as readonly TriggerType[];
 export type TriggerType = keyof typeof triggerModels;
-
-/** Source types whose ingress service exists in this release. */
-export const SUPPORTED_EVENT_SOURCE_TYPES = [
-  'webhook', 'github', 'gitlab', 'bitbucket', 'bitbucketserver', 'gerrit', 'slack', 'stripe', 'sns', 'storageGrid', 'calendar', 'file', 'resource',
-] as const satisfies readonly EventSourceType[];

@@ -31,7 +31,7 @@ export { bitbucketServerSource } from './bitbucketserver/bitbucketserver.source.
 export { gerritSource } from './gerrit/gerrit.source.js';
 export { snsSource, snsStringToSign, verifySnsSignature, checkSigningCertUrl, type SnsEnvelope } from './sns/sns.source.js';
 export { storageGridSource } from './storagegrid/storagegrid.source.js';
-export { pushSources, pushSource, sourceKinds, ownedSources, OWNED_SOURCE_TYPES, type PushSourceType, type OwnedSourceType } from './registry.js';
+export { pushSources, pushSource, ownedSources, OWNED_SOURCE_TYPES, type PushSourceType, type OwnedSourceType } from './registry.js';
 export { ownedEvents, eventFilter, type OwnedHost, type OwnedRunner, type OwnedEvent } from './kit/owned-source.js';
 export { CalendarRunner } from './calendar/calendar.runner.js';
 export { compileCalendar, goTimeString, type CalendarSchedule } from './calendar/calendar.schedule.js';

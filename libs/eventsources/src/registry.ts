@@ -1,4 +1,4 @@
-import type { SUPPORTED_EVENT_SOURCE_TYPES } from '@ganglion/api';
+import type { SourceTypeOfKind } from '@ganglion/api';
 import type { PushSource } from './kit/push-source.js';
 import { bitbucketSource } from './bitbucket/bitbucket.source.js';
 import { bitbucketServerSource } from './bitbucketserver/bitbucketserver.source.js';
@@ -15,7 +15,10 @@ import { FileRunner } from './file/file.runner.js';
 import { ResourceRunner } from './resource/resource.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 
-/** Push (HTTP) source types, picked by spec key. */
+/**
+ * Push (HTTP) source types, picked by spec key: exactly the `push` types of libs/api's
+ * `SOURCE_KINDS` (a missing or extra one fails the build).
+ */
 export const pushSources = {
   webhook: webhookSource,
   github: githubSource,
@@ -27,29 +30,21 @@ export const pushSources = {
   stripe: stripeSource,
   sns: snsSource,
   storageGrid: storageGridSource,
-} as const;
+} as const satisfies Record<SourceTypeOfKind<'push'>, unknown>;
 
 export type PushSourceType = keyof typeof pushSources;
 
-/** Source types that run on exactly one replica at a time (assigned by group membership). */
+/**
+ * Source types that run on exactly one replica at a time (assigned by group membership): exactly
+ * the `owned` types of libs/api's `SOURCE_KINDS`.
+ */
 export const ownedSources = {
   calendar: (host: OwnedHost): OwnedRunner => new CalendarRunner(host),
   file: (host: OwnedHost): OwnedRunner => new FileRunner(host),
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
-} as const;
+} as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
 export const OWNED_SOURCE_TYPES = Object.keys(ownedSources) as OwnedSourceType[];
-
-/**
- * Every source type this release runs, by kind. `satisfies` makes a supported type without a
- * runtime a compile error; an unknown type is a validation error upstream.
- */
-export const sourceKinds = {
-  ...Object.fromEntries(Object.keys(pushSources).map((k) => [k, 'push'])),
-  calendar: 'owned',
-  file: 'owned',
-  resource: 'owned',
-} as Record<PushSourceType, 'push'> & Record<OwnedSourceType, 'owned'> satisfies Record<(typeof SUPPORTED_EVENT_SOURCE_TYPES)[number], 'push' | 'owned'>;
 
 /** Look up a push source by spec key. */
 export function pushSource(type: PushSourceType): PushSource<never> {

@@ -7,13 +7,11 @@ import { waitFor } from './wait-for.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const SERVICES = ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] as const;
-/** Every ingress service, one per source type (`ingress-webhook` is also in {@link SERVICES}). */
-export const INGRESS_SERVICES = [
-  'ingress-webhook', 'ingress-github', 'ingress-gitlab', 'ingress-bitbucket', 'ingress-bitbucketserver', 'ingress-gerrit',
-  'ingress-slack', 'ingress-stripe', 'ingress-sns', 'ingress-storagegrid', 'ingress-calendar', 'ingress-file', 'ingress-resource',
-] as const;
-/** The services of the local stack, every ingress service, and those that only run in a cluster (admission). */
-export type ServiceName = (typeof SERVICES)[number] | (typeof INGRESS_SERVICES)[number] | 'admission';
+/**
+ * The services of the local stack, those that only run in a cluster (admission), and the ingress
+ * service of each source type (`ingress-<type>`, generated from libs/api's SOURCE_KINDS).
+ */
+export type ServiceName = (typeof SERVICES)[number] | 'admission' | `ingress-${string}`;
 
 export interface ServiceProcessOptions {
   env: Record<string, string>;

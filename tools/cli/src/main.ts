@@ -8,7 +8,7 @@ const HELP = `Usage: ganglion COMMAND [options]
 
 Commands:
   lint PATH... [-R] [--strict]   validate EventSource, Sensor and EventBus manifests
-  generate [--root DIR]          write generated types, JSON Schemas and CRDs
+  generate [--root DIR]          write generated types, JSON Schemas, CRDs, ingress services and charts
 
 Run "ganglion COMMAND --help" for details.
 `;

@@ -5,13 +5,14 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { SOURCE_KINDS } from '@ganglion/api';
 import { ensureHelm, kubeApiServer, REPO_ROOT } from '@ganglion/testing';
 
 /** The Helm charts rendered by a real Helm 3 (built from the Go module proxy, cached). */
 /** One chart per service: every folder of services/ has a chart of the same name. */
 const SERVICE_CHARTS = readdirSync(join(REPO_ROOT, 'services')).sort();
 /** Sources that run on one replica at a time: standbys, not autoscaled. */
-const OWNED = new Set(['ingress-calendar', 'ingress-file', 'ingress-resource']);
+const OWNED = new Set(Object.entries(SOURCE_KINDS).filter(([, kind]) => kind === 'owned').map(([type]) => `ingress-${type.toLowerCase()}`));
 
 interface K8sObject {
   apiVersion: string;

@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseManifests, type EventSource } from '@ganglion/api';
-import { INGRESS_SERVICES, KafkaBroker, MissingPrerequisiteError, REPO_ROOT, SERVICES, ServiceProcess, type ServiceName } from '@ganglion/testing';
+import { parseManifests, SOURCE_KINDS, type EventSource } from '@ganglion/api';
+import { KafkaBroker, MissingPrerequisiteError, REPO_ROOT, SERVICES, ServiceProcess, type ServiceName } from '@ganglion/testing';
 
 /** Ingress services the EventSources under `dir` need (`ingress-<type>`), besides ingress-webhook. */
 function ingressServicesFor(dir: string): ServiceName[] {
@@ -19,7 +19,8 @@ function ingressServicesFor(dir: string): ServiceName[] {
     }
   };
   walk(dir);
-  return INGRESS_SERVICES.filter((s) => types.has(s) && !(SERVICES as readonly string[]).includes(s));
+  const ingress = Object.keys(SOURCE_KINDS).map((t): ServiceName => `ingress-${t.toLowerCase()}`);
+  return ingress.filter((s) => types.has(s) && !(SERVICES as readonly string[]).includes(s));
 }
 
 /**

@@ -4,7 +4,7 @@
  * `EVENT_SOURCE_TYPES` and `EventSourceType` (../types.ts) are its keys, the schema is assembled from it in this
  * order (the generated files follow it) and validation dispatches each type's rules through it.
  * Adding a type is adding its model file and its line here (its runtime, in libs/eventsources,
- * is listed in `SUPPORTED_EVENT_SOURCE_TYPES` when it exists).
+ * has its line, with its kind, in `SOURCE_KINDS` (./source-kinds.ts) when it exists).
  */
 import type { TypeModel } from '../type-model.js';
 import { amqpSource } from './amqp.model.js';

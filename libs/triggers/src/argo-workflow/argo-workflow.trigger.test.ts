@@ -174,9 +174,9 @@ describe('argoWorkflow trigger against a real API server with the Argo Workflows
     assert.throws(() => parseArgs(['--serviceaccount', 'x']), /not supported/);
   });
 
-  it("docs/triggers/argo-workflow.md's example Sensor runs as written", async () => {
+  it("its docs page's (README.md) example Sensor runs as written", async () => {
     await create({ apiVersion: GV, kind: 'WorkflowTemplate', metadata: { name: 'deploy' }, spec: { entrypoint: 'main', arguments: { parameters: [{ name: 'env' }] }, templates: [{ name: 'main' }] } }, 'workflowtemplates');
-    const text = readFileSync(join(REPO_ROOT, 'docs', 'triggers', 'argo-workflow.md'), 'utf8');
+    const text = readFileSync(join(REPO_ROOT, 'libs', 'triggers', 'src', 'argo-workflow', 'README.md'), 'utf8');
     const sensor = parseManifests(/```yaml\n([\s\S]*?)```/.exec(text)![1]!)[0]!.resource as Sensor;
     const push = { push: event({ body: { revision: 'abc123' } }) };
     const ctx = ctxFor();

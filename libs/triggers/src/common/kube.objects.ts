@@ -146,7 +146,7 @@ export async function waitForLabels(kube: KubeRest, obj: KubeObject, policy: K8S
 export function kubeFailure(err: unknown, what: string): TriggerResult {
   if (err instanceof TemplateError) return { ok: false, error: `${what}: ${err.message}`, retryable: false };
   if (err instanceof KubeApiError) {
-    const hint = err.code === 403 ? ' (grant the trigger service account this access: see docs/triggers/k8s.md#rbac)' : '';
+    const hint = err.code === 403 ? ' (grant the trigger service account this access: see libs/triggers/src/k8s/README.md#rbac)' : '';
     return { ok: false, error: `${what}: ${err.message}${hint}`, retryable: err.retryable };
   }
   const e = err as Error & { code?: string };

@@ -182,8 +182,8 @@ describe('k8s trigger against a real API server', () => {
     assert.equal(tolerated.ok, true);
   });
 
-  it("docs/triggers/k8s.md's example Sensor runs as written", async () => {
-    const text = readFileSync(join(REPO_ROOT, 'docs', 'triggers', 'k8s.md'), 'utf8');
+  it("its docs page's (README.md) example Sensor runs as written", async () => {
+    const text = readFileSync(join(REPO_ROOT, 'libs', 'triggers', 'src', 'k8s', 'README.md'), 'utf8');
     const sensor = parseManifests(/```yaml\n([\s\S]*?)```/.exec(text)![1]!)[0]!.resource as Sensor;
     const push = { push: event({ body: { message: 'deployed' } }) };
     const ctx = ctxFor();
@@ -204,7 +204,7 @@ describe('k8s trigger against a real API server', () => {
       const r = await weak.execute(t, trig(t), events, ctxFor());
       assert.equal(r.ok, false);
       assert.equal(!r.ok && r.retryable, false);
-      assert.match(!r.ok ? r.error : '', /HTTP 403.*docs\/triggers\/k8s\.md#rbac/);
+      assert.match(!r.ok ? r.error : '', /HTTP 403.*libs\/triggers\/src\/k8s\/README\.md#rbac/);
     } finally {
       await weak.close?.();
     }

@@ -1,0 +1,36 @@
+import type { EventSourceType } from '../types.js';
+
+/**
+ * How an ingress service runs a source type. `push`: every replica serves the type's HTTP
+ * endpoints (webhooks), autoscaled. `owned`: exactly one replica at a time runs the type's
+ * EventSources (Kafka group ownership), the others on standby; Argo runs these behind a leader
+ * elector (`RecreateStrategyEventSources`).
+ */
+export type SourceKind = 'push' | 'owned';
+
+/**
+ * The source types this release runs, each with its kind: the table libs/eventsources's registry
+ * `satisfies` (a type here without a runtime, or a runtime not here, fails the build), and from
+ * which `ganglion generate` writes each type's service package (`services/ingress-<type>`) and
+ * chart (`charts/ingress-<type>`). Adding a source type adds one line here.
+ */
+export const SOURCE_KINDS = {
+  webhook: 'push',
+  github: 'push',
+  gitlab: 'push',
+  bitbucket: 'push',
+  bitbucketserver: 'push',
+  gerrit: 'push',
+  slack: 'push',
+  stripe: 'push',
+  sns: 'push',
+  storageGrid: 'push',
+  calendar: 'owned',
+  file: 'owned',
+  resource: 'owned',
+} as const satisfies Partial<Record<EventSourceType, SourceKind>>;
+
+/** A source type this release runs. */
+type SupportedSourceType = keyof typeof SOURCE_KINDS;
+/** The supported source types of one kind. */
+export type SourceTypeOfKind<K extends SourceKind> = { [T in SupportedSourceType]: (typeof SOURCE_KINDS)[T] extends K ? T : never }[SupportedSourceType];
