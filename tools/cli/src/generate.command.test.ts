@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const main = fileURLToPath(new URL('./main.js', import.meta.url));
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('generate: --root writes every artefact, identical to the committed files', () => {

@@ -116,9 +116,12 @@ async function main(): Promise<number> {
   }
   try {
     // GANGLION_TEST_FILES (space-separated globs) narrows a suite to some files, e.g.
-    // `GANGLION_TEST_FILES='libs/api/dist/**/*.test.js' npm test -- unit`.
+    // `GANGLION_TEST_FILES='libs/api/dist-test/**/*.test.js' npm test -- unit`.
     const files = (def: string[]): string[] => env['GANGLION_TEST_FILES']?.split(/\s+/).filter(Boolean) ?? def;
-    if (want('unit')) tallies.push(await suite('unit-and-integration', files(['libs/*/dist/**/*.test.js', 'services/*/dist/**/*.test.js', 'tools/*/dist/**/*.test.js']), env));
+    // A package's tests are compiled to <pkg>/dist-test/ (tsconfig.test.json), its product code to
+    // <pkg>/dist/; the hook resolves the tests' relative imports of product code to dist/.
+    const hook = ['--import', join(REPO_ROOT, 'tools', 'devstack', 'dist', 'dist-test-hook.js')];
+    if (want('unit')) tallies.push(await suite('unit-and-integration', files(['libs/*/dist-test/**/*.test.js', 'services/*/dist-test/**/*.test.js', 'tools/*/dist-test/**/*.test.js']), env, hook));
     if (want('e2e')) tallies.push(await suite('e2e', files(['e2e/dist/**/*.test.js']), env, ['--test-concurrency=1']));
   } finally {
     await Promise.all([broker?.destroy(), kube?.destroy()]);
