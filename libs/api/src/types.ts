@@ -6,7 +6,7 @@ export const API_VERSION = 'argoproj.io/v1alpha1';
 export const KINDS = ['EventSource', 'Sensor', 'EventBus'] as const;
 export type Kind = (typeof KINDS)[number];
 
-export interface ObjectMeta {
+interface ObjectMeta {
   name: string;
   namespace?: string;
   generation?: number;
@@ -16,7 +16,7 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
 }
 
-export interface Resource<K extends Kind = Kind, S = unknown> {
+interface Resource<K extends Kind = Kind, S = unknown> {
   apiVersion: typeof API_VERSION;
   kind: K;
   metadata: ObjectMeta;
@@ -52,5 +52,3 @@ export type TriggerType = (typeof TRIGGER_TYPES)[number];
 export const SUPPORTED_EVENT_SOURCE_TYPES = [
   'webhook', 'github', 'gitlab', 'bitbucket', 'bitbucketserver', 'gerrit', 'slack', 'stripe', 'sns', 'storageGrid', 'calendar', 'file', 'resource',
 ] as const satisfies readonly EventSourceType[];
-/** Trigger types the trigger service executes in this release. */
-export const SUPPORTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom'] as const satisfies readonly TriggerType[];

@@ -1,5 +1,4 @@
 import type { SUPPORTED_EVENT_SOURCE_TYPES } from '@ganglion/api';
-import type { PushSource } from './kit/push-source.js';
 import { bitbucketSource } from './bitbucket/bitbucket.source.js';
 import { bitbucketServerSource } from './bitbucketserver/bitbucketserver.source.js';
 import { gerritSource } from './gerrit/gerrit.source.js';
@@ -38,20 +37,11 @@ export const ownedSources = {
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
 } as const;
 export type OwnedSourceType = keyof typeof ownedSources;
-export const OWNED_SOURCE_TYPES = Object.keys(ownedSources) as OwnedSourceType[];
 
 /**
- * Every source type this release runs, by kind. `satisfies` makes a supported type without a
- * runtime a compile error; an unknown type is a validation error upstream.
+ * Every source type this release supports has a runtime: a supported type without one is a
+ * compile error here; an unknown type is a validation error upstream.
  */
-export const sourceKinds = {
-  ...Object.fromEntries(Object.keys(pushSources).map((k) => [k, 'push'])),
-  calendar: 'owned',
-  file: 'owned',
-  resource: 'owned',
-} as Record<PushSourceType, 'push'> & Record<OwnedSourceType, 'owned'> satisfies Record<(typeof SUPPORTED_EVENT_SOURCE_TYPES)[number], 'push' | 'owned'>;
+type WithoutRuntime = Exclude<(typeof SUPPORTED_EVENT_SOURCE_TYPES)[number], PushSourceType | OwnedSourceType>;
+const _everySupportedSourceTypeRuns: [WithoutRuntime] extends [never] ? true : WithoutRuntime = true;
 
-/** Look up a push source by spec key. */
-export function pushSource(type: PushSourceType): PushSource<never> {
-  return pushSources[type] as PushSource<never>;
-}

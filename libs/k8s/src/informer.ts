@@ -15,7 +15,7 @@ export function resourcePath(ref: ResourceRef): string {
 }
 
 /** `namespace/name` (or `name` for cluster-scoped objects), the work-queue key of an object. */
-export function objectKey(obj: KubernetesObject): string {
+function objectKey(obj: KubernetesObject): string {
   const ns = obj.metadata?.namespace;
   return ns ? `${ns}/${obj.metadata?.name}` : `${obj.metadata?.name}`;
 }

@@ -21,7 +21,7 @@ export interface RawObject {
   [k: string]: unknown;
 }
 
-export type ObjectEventType = 'ADD' | 'UPDATE' | 'DELETE';
+type ObjectEventType = 'ADD' | 'UPDATE' | 'DELETE';
 
 export interface ObjectEvent {
   type: ObjectEventType;
@@ -202,7 +202,7 @@ export class ObjectInformer {
 }
 
 /** An error status from the API server (status code and its `Status` message). */
-export class ApiStatusError extends Error {
+class ApiStatusError extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
@@ -216,7 +216,7 @@ export class ApiStatusError extends Error {
  * Lists a resource as raw JSON (`GET <path>?labelSelector=&fieldSelector=`), paging with
  * `limit`/`continue`; the objects carry `apiVersion` and `kind` as a watch would send them.
  */
-export async function listObjects(kc: KubeConfig, ref: ResourceRef, options: { labelSelector?: string; fieldSelector?: string } = {}): Promise<ListResponse> {
+async function listObjects(kc: KubeConfig, ref: ResourceRef, options: { labelSelector?: string; fieldSelector?: string } = {}): Promise<ListResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the Kubernetes client configuration');
   const items: RawObject[] = [];

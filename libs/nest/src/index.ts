@@ -1,8 +1,8 @@
-export { parseServiceConfig, ConfigError, intVar, numberVar, type ServiceConfig } from './config.js';
+export { ConfigError, intVar, numberVar, type ServiceConfig } from './config.js';
 export { CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
 export { HealthService } from './health.service.js';
 export { MetricsService } from './metrics.service.js';
 export { ResourceStoreService } from './resource-store.service.js';
 export { GanglionModule } from './ganglion.module.js';
 export { bootstrapService } from './bootstrap.js';
-export { PushIngressModule, PushIngressService, OwnedIngressModule, OwnedIngressService, bootstrapPushIngress, bootstrapOwnedIngress, ingressServiceName } from './ingress.module.js';
+export { bootstrapPushIngress, bootstrapOwnedIngress } from './ingress.module.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KafkaBroker, KubeApiServer, MissingPrerequisiteError, REPO_ROOT } from '@ganglion/testing';
 
 /**
- * `npm test`: static checks, then every test suite with Node's test runner, on one real Kafka
+ * `npm test`: static checks (eslint, prettier, knip), then every test suite with Node's test runner, on one real Kafka
  * broker and one real Kubernetes API server (etcd + kube-apiserver, `GANGLION_TEST_KUBE`) for the
  * run (or `KAFKA_BROKERS`). Ends with one line `N passed, N failed` totalled
  * over everything it ran, also written to .ci/out/summary.txt.
@@ -96,6 +96,11 @@ async function main(): Promise<number> {
     env['NX_DAEMON'] = 'false';
     await run('nx', ['show', 'projects'], { ...env, NX_VERBOSE_LOGGING: 'false' });
     tallies.push(await check('lint (eslint + Nx module boundaries)', 'eslint', ['.'], env));
+    // Formatting (.prettierrc.json; .prettierignore leaves out build output and generated files).
+    tallies.push(await check('format (prettier --check)', 'prettier', ['--check', '--log-level=warn', '.'], env));
+    // Exports nothing imports (knip.json: a package's index.ts is its public API, its tests and
+    // benches and the services' main.ts are entries; an export only a file's own tests use counts).
+    tallies.push(await check('unused exports (knip)', 'knip', ['--no-progress'], env));
   }
   if (want('generated') && existsSync(join(REPO_ROOT, 'scripts', 'check-generated.sh')))
     tallies.push(await check('generated files', 'bash', [join(REPO_ROOT, 'scripts', 'check-generated.sh')], env));

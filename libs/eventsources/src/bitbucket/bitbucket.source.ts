@@ -3,14 +3,14 @@ import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type Pus
 import { RestClient } from '../kit/rest-client.js';
 
 /** Bitbucket Cloud's API (`GANGLION_BITBUCKET_API_URL` overrides it). */
-export const BITBUCKET_API = 'https://api.bitbucket.org/2.0/';
+const BITBUCKET_API = 'https://api.bitbucket.org/2.0/';
 
 /**
  * Repository hooks for `webhook.url` through the Bitbucket Cloud API (basic auth with an app
  * password, or `oauthToken`), created or updated by URL; deleted with `deleteHookOnFinish` when
  * the event is deleted.
  */
-export async function registerBitbucketHooks(ctx: PushContext<BitbucketEventSource>): Promise<Deactivate | undefined> {
+async function registerBitbucketHooks(ctx: PushContext<BitbucketEventSource>): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const { username, password, oauthToken } = ctx.secrets;
   const auth = oauthToken ? `Bearer ${oauthToken}` : username !== undefined && password !== undefined ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;

@@ -12,7 +12,7 @@ const ignore404 = (err: unknown): void => {
  * (`<bitbucketserverBaseURL>/api/1.0/...`, bearer `accessToken`), created or updated by URL;
  * deleted with `deleteHookOnFinish` when the event is deleted.
  */
-export async function registerBitbucketServerHooks(ctx: PushContext<BitbucketServerEventSource>): Promise<Deactivate | undefined> {
+async function registerBitbucketServerHooks(ctx: PushContext<BitbucketServerEventSource>): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const token = ctx.secrets['accessToken'];
   if (!cfg.webhook.url || !token) return undefined;

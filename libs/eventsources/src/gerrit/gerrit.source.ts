@@ -8,7 +8,7 @@ import { RestClient } from '../kit/rest-client.js';
  * auth), retried up to `maxTries`; deleted with `deleteHookOnFinish` when the event is deleted.
  * Gerrit prefixes JSON answers with `)]}'`, which is stripped.
  */
-export async function registerGerritHooks(ctx: PushContext<GerritEventSource>): Promise<Deactivate | undefined> {
+async function registerGerritHooks(ctx: PushContext<GerritEventSource>): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const user = ctx.secrets['username'];
   const password = ctx.secrets['password'];

@@ -4,7 +4,7 @@ import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type Pus
 import { RestClient } from '../kit/rest-client.js';
 
 /** `X-Gitlab-Event` header values by the `events` name Argo's GitLab source takes. */
-export const GITLAB_EVENTS: Record<string, { header: string; flag: string }> = {
+const GITLAB_EVENTS: Record<string, { header: string; flag: string }> = {
   PushEvents: { header: 'Push Hook', flag: 'push_events' },
   TagPushEvents: { header: 'Tag Push Hook', flag: 'tag_push_events' },
   IssuesEvents: { header: 'Issue Hook', flag: 'issues_events' },

@@ -70,7 +70,7 @@ interface Lane {
   rate?: { spec: string; limiter: RateLimiter; state: RateLimitState };
 }
 
-export class ExecutorClosedError extends Error {
+class ExecutorClosedError extends Error {
   override name = 'ExecutorClosedError';
 }
 
