@@ -1,6 +1,6 @@
 import type { BitbucketEventSource } from '@ganglion/api';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
-import { RestClient } from '../kit/rest-client.js';
+import { deleteHooks, RestClient } from '../kit/rest-client.js';
 
 /** Bitbucket Cloud's API (`GANGLION_BITBUCKET_API_URL` overrides it). */
 const BITBUCKET_API = 'https://api.bitbucket.org/2.0/';
@@ -28,12 +28,7 @@ async function registerBitbucketHooks(ctx: PushContext<BitbucketEventSource>): P
     ctx.logger.info('Bitbucket hook registered', { hook: hooks.at(-1) });
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return async () => {
-    for (const h of hooks)
-      await api.call('DELETE', h).catch((err: unknown) => {
-        if (!/: 404 /.test((err as Error).message)) throw err;
-      });
-  };
+  return () => deleteHooks(api, hooks);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { GerritEventSource } from '@ganglion/api';
 import { parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
-import { RestClient } from '../kit/rest-client.js';
+import { deleteHooks, RestClient } from '../kit/rest-client.js';
 
 /**
  * Remotes of Gerrit's webhooks plugin for `webhook.url`, one per project
@@ -30,12 +30,7 @@ async function registerGerritHooks(ctx: PushContext<GerritEventSource>): Promise
     ctx.logger.info('Gerrit webhook registered', { hook: path });
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return async () => {
-    for (const path of paths)
-      await api.call('DELETE', path).catch((err: unknown) => {
-        if (!/: 404 /.test((err as Error).message)) throw err;
-      });
-  };
+  return () => deleteHooks(api, paths);
 }
 
 /**

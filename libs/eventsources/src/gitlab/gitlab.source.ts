@@ -1,7 +1,7 @@
 import type { GitlabEventSource } from '@ganglion/api';
 import { secretsEqual } from '../kit/http-ingress.js';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
-import { RestClient } from '../kit/rest-client.js';
+import { deleteHooks, RestClient } from '../kit/rest-client.js';
 
 /** `X-Gitlab-Event` header values by the `events` name Argo's GitLab source takes. */
 const GITLAB_EVENTS: Record<string, { header: string; flag: string }> = {
@@ -48,12 +48,7 @@ async function registerGitlabHooks(ctx: PushContext<GitlabEventSource>): Promise
     ctx.logger.info('GitLab hook registered', { hook: hooks.at(-1) });
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return async () => {
-    for (const h of hooks)
-      await api.call('DELETE', h).catch((err: unknown) => {
-        if (!/: 404 /.test((err as Error).message)) throw err;
-      });
-  };
+  return () => deleteHooks(api, hooks);
 }
 
 /**
