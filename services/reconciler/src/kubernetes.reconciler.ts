@@ -1,9 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka } from '@ganglion/eventbus';
-import { LeaderElector, describeError, loadKubeConfig } from '@ganglion/k8s';
+import { KubeRest, LeaderElector, describeError, loadKubeConfig, type KubeConfig } from '@ganglion/k8s';
 import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { parseKubernetesSettings, type KubernetesSettings } from './kubernetes.config.js';
 import { KubernetesController } from './kubernetes.controller.js';
 import { KafkaResourcePublisher } from './resource.publisher.js';
@@ -47,7 +46,7 @@ export class KubernetesReconciler implements OnApplicationBootstrap, OnApplicati
       return;
     }
     const s = this.settings;
-    this.elector = new LeaderElector(this.kc, {
+    this.elector = new LeaderElector(new KubeRest(this.kc), {
       namespace: s.leaseNamespace,
       name: s.leaseName,
       identity: this.config.instanceId,

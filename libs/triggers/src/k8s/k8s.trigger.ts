@@ -1,7 +1,7 @@
 import type { StandardK8STrigger } from '@ganglion/api';
 import { HttpClient } from '../common/http.client.js';
 import { applyObjectParameters, createOnce, describeObject, fetchSource, identify, kubeFailure, waitForLabels, type KubeAccess } from '../common/kube.objects.js';
-import { isKubeError, type KubeObject, type KubeRest } from '../common/kube.rest.js';
+import { isKubeError, type KubeObject, type KubeRest } from '@ganglion/k8s';
 import { TemplateError } from '../common/params.helper.js';
 import type { TriggerPlugin } from '../trigger.js';
 
