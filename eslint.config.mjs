@@ -7,7 +7,7 @@ import nx from '@nx/eslint-plugin';
 const allow = (...tags) => tags.map((t) => `type:${t}`);
 
 export default [
-  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '.ganglion/**', 'deploy/**', 'charts/**', '**/*.d.ts', 'bench/**'] },
+  { ignores: ['**/dist/**', '**/dist-test/**', '**/node_modules/**', '.nx/**', '.ganglion/**', 'deploy/**', 'charts/**', '**/*.d.ts', 'bench/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

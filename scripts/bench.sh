@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # npm run bench [-- NAME [ARGS...]]: set up (cached), build, and run benchmarks (docs/benchmarks.md).
-# Each benchmark is a compiled `*.bench.js` under a package's dist/ (libs/core/dist/bench/core.bench.js,
-# e2e/dist/bench/sensor.bench.js, ...). Without NAME every benchmark runs; with NAME that one runs
-# with ARGS. Each prints its figures and writes bench/results/<name>*.json. Benchmarks that need
+# Each benchmark is a compiled `*.bench.js` under a package's dist-test/ (tsconfig.test.json:
+# libs/core/dist-test/bench/core.bench.js, ...) or e2e/dist/ (e2e/dist/bench/sensor.bench.js). They run
+# with tools/devstack/dist/dist-test-hook.js, which resolves their imports of product code to dist/.
+# Without NAME every benchmark runs; with NAME that one runs with ARGS. Each prints its figures and writes bench/results/<name>*.json. Benchmarks that need
 # Kafka start their own broker (or use KAFKA_BROKERS).
 source "$(dirname "$0")/env.sh"
-mapfile -t all < <(find libs services tools e2e -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.bench.js' -print | sort)
-[ ${#all[@]} -gt 0 ] || die "no benchmarks found (looked for */dist/**/*.bench.js)"
+mapfile -t all < <(find libs services tools e2e -path '*/node_modules' -prune -o \( -path '*/dist-test/*' -o -path 'e2e/dist/*' \) -name '*.bench.js' -print | sort)
+[ ${#all[@]} -gt 0 ] || die "no benchmarks found (looked for */dist-test/**/*.bench.js and e2e/dist/**/*.bench.js)"
 names() { for f in "${all[@]}"; do basename "$f" .bench.js; done | tr '\n' ' '; }
-run() { echo "=== bench: $(basename "$1" .bench.js) ($1) ==="; node --enable-source-maps --expose-gc --disable-warning=TimeoutNegativeWarning "$@"; }
+run() { echo "=== bench: $(basename "$1" .bench.js) ($1) ==="; node --import "$GANGLION_ROOT/tools/devstack/dist/dist-test-hook.js" --enable-source-maps --expose-gc --disable-warning=TimeoutNegativeWarning "$@"; }
 mkdir -p bench/results
 if [ $# -eq 0 ]; then
   status=0

@@ -51,6 +51,8 @@ if [ ! -f node_modules/.ganglion-deps ] || [ "$(cat node_modules/.ganglion-deps)
 fi
 
 # --- build (tsc project references; incremental) -----------------------------
+# tsconfig.json references every package twice: <pkg>/tsconfig.json (product code → <pkg>/dist)
+# and <pkg>/tsconfig.test.json (tests, test support, fixtures, benchmarks → <pkg>/dist-test).
 if [ -z "${GANGLION_SKIP_BUILD:-}" ]; then
   say "building (tsc -b)"
   tsc -b tsconfig.json || die "TypeScript build failed"

@@ -210,7 +210,7 @@ export interface TestEvent {
   timeMs?: number;
 }
 
-export function eventRecord(topic: string, e: TestEvent): OutRecord {
+function eventRecord(topic: string, e: TestEvent): OutRecord {
   const time = e.timeMs ?? Date.now();
   const ce = new CloudEvent({ id: e.id, source: e.source, subject: e.subject, type: 'webhook', datacontenttype: 'application/json', time: new Date(time).toISOString(), data: e.data });
   return { topic, ...encodeCloudEvent(ce, `${e.source}.${e.subject}`), timestamp: String(time) };

@@ -1,13 +1,9 @@
 export * from './types.js';
 export * from './keys.js';
 export { SOURCE_KINDS, type SourceKind, type SourceTypeOfKind } from './eventsources/source-kinds.js';
-export { validateResource, formatIssue, ValidationError, LEADER_ELECTED_SOURCE_TYPES, type ValidationIssue, type ValidateOptions } from './validate.js';
-export { validateEventBusUpdate } from './update-rules.js';
-export { checkCron, checkDuration, checkTimezone, checkTimeOfDay, parseConditionNames } from './syntax.check.js';
+export { validateResource, formatIssue, type ValidationIssue } from './validate.js';
 export * from './grammar/index.js';
-export { parseManifests, normalizeResource, type ParsedDocument } from './manifests.js';
+export { checkCron, checkDuration, checkTimezone, checkTimeOfDay, parseConditionNames } from './syntax.check.js';
+export { validateEventBusUpdate } from './update-rules.js';
+export { parseManifests, normalizeResource } from './manifests.js';
 export { generatedFiles } from './schema/generated-files.js';
-export { RESOURCE_SCHEMAS, type ResourceKindSchema } from './schema/resources.schema.js';
-export { renderCrds, renderJsonSchemas } from './schema/json-schema.render.js';
-export { renderTypeScript } from './schema/typescript.render.js';
-export type { Node as SchemaNode, ObjectNode as SchemaObjectNode } from './schema/dsl.schema.js';

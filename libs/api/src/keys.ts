@@ -1,7 +1,7 @@
 import type { AnyResource, EventBus, Kind } from './types.js';
 
 /** Namespace used when a manifest has none (local directory mode). */
-export const DEFAULT_NAMESPACE = 'default';
+const DEFAULT_NAMESPACE = 'default';
 /** EventBus name used when a spec names none (Argo's default). */
 export const DEFAULT_EVENTBUS = 'default';
 

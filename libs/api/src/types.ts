@@ -6,7 +6,7 @@ export const API_VERSION = 'argoproj.io/v1alpha1';
 export const KINDS = ['EventSource', 'Sensor', 'EventBus'] as const;
 export type Kind = (typeof KINDS)[number];
 
-export interface ObjectMeta {
+interface ObjectMeta {
   name: string;
   namespace?: string;
   generation?: number;
@@ -16,7 +16,7 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
 }
 
-export interface Resource<K extends Kind = Kind, S = unknown> {
+interface Resource<K extends Kind = Kind, S = unknown> {
   apiVersion: typeof API_VERSION;
   kind: K;
   metadata: ObjectMeta;

@@ -2,13 +2,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api, loadAllYaml, type V1ClusterRole } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, loadAllYaml, setHeaderOptions, type V1ClusterRole } from '@kubernetes/client-node';
 import { type AnyResource, type EventBus } from '@ganglion/api';
 import { createKafka, ensureTopics, parseBrokers, resourcesTopicConfig, ResourceStore, type Kafka } from '@ganglion/eventbus';
-import { MERGE_PATCH, jsonEqual } from '@ganglion/k8s';
+import { jsonEqual } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
 import { REPO_ROOT, kafkaBrokers, kubeApiServer, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { FINALIZER, KubernetesController, RESOURCE_TYPES } from './kubernetes.controller.js';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 import { KafkaResourcePublisher } from './resource.publisher.js';
 
 /**

@@ -1,4 +1,5 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1ObjectMeta, type V1Service, type V1ServicePort } from '@kubernetes/client-node';
+// Types only (the shapes of ObjectMeta and Service); requests go through @ganglion/k8s's KubeRest.
+import type { V1ObjectMeta, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import {
   DEFAULT_EVENTBUS,
   KINDS,
@@ -13,7 +14,7 @@ import {
   type Kind,
 } from '@ganglion/api';
 import {
-  MERGE_PATCH,
+  KubeRest,
   ResourceWatcher,
   WorkQueue,
   describeError,
@@ -24,6 +25,7 @@ import {
   patchStatus,
   type CustomResourceType,
   type DesiredCondition,
+  type KubeConfig,
   type ResourceStatus,
 } from '@ganglion/k8s';
 import type { Logger } from '@ganglion/telemetry';
@@ -87,8 +89,7 @@ export interface KubernetesControllerOptions {
 export class KubernetesController {
   /** Reconciles run and API writes made (for tests and metrics). */
   readonly stats = { reconciles: 0, writes: 0 };
-  private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
+  private readonly rest: KubeRest;
   private readonly watchers: Record<Kind, ResourceWatcher<KubeResource>>;
   private readonly queue: WorkQueue;
   private readonly now: () => Date;
@@ -104,8 +105,7 @@ export class KubernetesController {
     private readonly publisher: ResourcePublisher,
     private readonly options: KubernetesControllerOptions,
   ) {
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.rest = new KubeRest(kc);
     this.now = options.now ?? (() => new Date());
     const log = options.logger;
     this.queue = new WorkQueue((key) => this.reconcile(key), {
@@ -120,15 +120,11 @@ export class KubernetesController {
       const type = RESOURCE_TYPES[kind];
       const ns = options.namespace;
       const labelSelector = options.labelSelector;
-      const list = (): Promise<KubernetesListObject<KubeResource>> =>
-        (ns ? this.custom.listNamespacedCustomObject({ ...type, namespace: ns, labelSelector }) : this.custom.listClusterCustomObject({ ...type, labelSelector })) as Promise<
-          KubernetesListObject<KubeResource>
-        >;
-      return new ResourceWatcher<KubeResource>(kc, { ...type, namespace: ns }, list, {
+      return new ResourceWatcher<KubeResource>(this.rest, { ...type, ...(ns ? { namespace: ns } : {}) }, {
         onKey: (k) => this.onEvent(kind, k),
         onError: (err) => log.warn('watch failed; restarting', { kind, error: describeError(err) }),
         resyncMs: options.resyncMs ?? 300_000,
-        labelSelector,
+        ...(labelSelector ? { labelSelector } : {}),
       });
     };
     this.watchers = { EventSource: watcher('EventSource'), Sensor: watcher('Sensor'), EventBus: watcher('EventBus') };
@@ -184,7 +180,7 @@ export class KubernetesController {
     if (obj.metadata.deletionTimestamp) return this.finalize(ref.kind, key, obj);
     const finalizers = obj.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) {
-      await this.write(() => patchFinalizers(this.custom, RESOURCE_TYPES[ref.kind], ref.namespace, ref.name, obj.metadata.resourceVersion, [...finalizers, FINALIZER]));
+      await this.write(() => patchFinalizers(this.rest, RESOURCE_TYPES[ref.kind], ref.namespace, ref.name, obj.metadata.resourceVersion, [...finalizers, FINALIZER]));
       return; // the update event brings the object back with its finalizer
     }
     const manifest = toManifest(ref.kind, obj);
@@ -244,7 +240,7 @@ export class KubernetesController {
     const signature = JSON.stringify({ ...next, conditions: next.conditions?.map(({ lastTransitionTime: _t, ...c }) => c) });
     const written = this.statusWritten.get(key);
     if (written && written.overVersion === obj.metadata.resourceVersion && written.signature === signature) return;
-    await this.write(() => patchStatus(this.custom, RESOURCE_TYPES[kind], obj.metadata.namespace!, obj.metadata.name!, obj.metadata.resourceVersion, next));
+    await this.write(() => patchStatus(this.rest, RESOURCE_TYPES[kind], obj.metadata.namespace!, obj.metadata.name!, obj.metadata.resourceVersion, next));
     this.statusWritten.set(key, { overVersion: obj.metadata.resourceVersion, signature });
   }
 
@@ -263,7 +259,7 @@ export class KubernetesController {
     }
     if (this.publisher.current(key)) await this.publisher.publish(key, null);
     if (kind === 'EventSource') await this.deleteService(ns, name);
-    await this.write(() => patchFinalizers(this.custom, RESOURCE_TYPES[kind], ns, name, obj.metadata.resourceVersion, finalizers.filter((f) => f !== FINALIZER)));
+    await this.write(() => patchFinalizers(this.rest, RESOURCE_TYPES[kind], ns, name, obj.metadata.resourceVersion, finalizers.filter((f) => f !== FINALIZER)));
     this.statusWritten.delete(`${kind}/${ns}/${name}`);
     this.options.logger.info('deleted', { key });
   }
@@ -284,23 +280,23 @@ export class KubernetesController {
     const desired = this.desiredService(es, ref);
     let current: V1Service | undefined;
     try {
-      current = await this.core.readNamespacedService({ namespace: ref.namespace, name: ref.name });
+      current = await this.rest.request<V1Service>('GET', servicePath(ref.namespace, ref.name));
     } catch (err) {
       if (!isApiError(err, 404)) throw err;
     }
     if (!desired) {
       if (current && current.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'])
-        await this.write(() => this.core.deleteNamespacedService({ namespace: ref.namespace, name: ref.name }));
+        await this.write(() => this.rest.request('DELETE', servicePath(ref.namespace, ref.name)));
       return undefined;
     }
     if (!current) {
-      await this.write(() => this.core.createNamespacedService({ namespace: ref.namespace, body: desired }));
+      await this.write(() => this.rest.request('POST', servicePath(ref.namespace), desired));
     } else if (!serviceMatches(current, desired)) {
       // A merge patch merges maps: selector keys that must go are set to null.
       const selector: Record<string, string | null> = Object.fromEntries(Object.keys(current.spec?.selector ?? {}).map((k) => [k, null]));
       Object.assign(selector, desired.spec!.selector);
       const patch = { metadata: { labels: desired.metadata!.labels, ...(desired.metadata!.annotations ? { annotations: desired.metadata!.annotations } : {}) }, spec: { selector, ports: desired.spec!.ports } };
-      await this.write(() => this.core.patchNamespacedService({ namespace: ref.namespace, name: ref.name, body: patch }, MERGE_PATCH));
+      await this.write(() => this.rest.mergePatch(servicePath(ref.namespace, ref.name), patch));
     }
     return `${ref.namespace}/${ref.name}`;
   }
@@ -331,9 +327,9 @@ export class KubernetesController {
   private async deleteService(ns: string, esName: string): Promise<void> {
     const ref = this.serviceRef(ns, esName);
     try {
-      const current = await this.core.readNamespacedService({ namespace: ref.namespace, name: ref.name });
+      const current = await this.rest.request<V1Service>('GET', servicePath(ref.namespace, ref.name));
       if (current.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'])
-        await this.write(() => this.core.deleteNamespacedService({ namespace: ref.namespace, name: ref.name }));
+        await this.write(() => this.rest.request('DELETE', servicePath(ref.namespace, ref.name)));
     } catch (err) {
       if (!isApiError(err, 404)) throw err;
     }
@@ -377,6 +373,10 @@ export function webhookPorts(es: EventSource): number[] {
   }
   return [...ports].sort((a, b) => a - b);
 }
+
+/** The API path of the Services of `namespace`, or of one of them. */
+const servicePath = (namespace: string, name?: string): string =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/services${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
 
 function normalPorts(ports: V1ServicePort[] | undefined): unknown[] {
   return (ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, targetPort: String(p.targetPort ?? p.port), protocol: p.protocol ?? 'TCP' }));

@@ -1,6 +1,6 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@ganglion/k8s';
 import type { Kafka, ResourceStore } from '@ganglion/eventbus';
-import { LeaderElector, describeError, loadKubeConfig } from '@ganglion/k8s';
+import { KubeRest, LeaderElector, describeError, loadKubeConfig } from '@ganglion/k8s';
 import type { Logger } from '@ganglion/telemetry';
 import { KubernetesController } from './kubernetes.controller.js';
 import { KafkaResourcePublisher } from './resource.publisher.js';
@@ -86,7 +86,7 @@ export class KubernetesReconciler {
       return;
     }
     const s = this.settings;
-    this.elector = new LeaderElector(this.kc, {
+    this.elector = new LeaderElector(new KubeRest(this.kc), {
       namespace: s.leaseNamespace,
       name: s.leaseName,
       identity: this.settings.instanceId,

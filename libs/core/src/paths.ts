@@ -6,7 +6,7 @@
  */
 
 /** Splits a path into components, honouring `\` escapes. */
-export function splitPath(path: string): string[] {
+function splitPath(path: string): string[] {
   const parts: string[] = [];
   let cur = '';
   for (let i = 0; i < path.length; i++) {

@@ -7,7 +7,7 @@ import type { EventsByDependency, SensorEvent } from './event.js';
  */
 export const RECORD_VERSION = 1;
 
-export class RecordFormatError extends Error {}
+class RecordFormatError extends Error {}
 
 /** A satisfied trigger: what the trigger service executes (`P-actions`, keyed by trigger key). */
 export interface ActionRecord {

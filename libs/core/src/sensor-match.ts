@@ -60,7 +60,7 @@ export function compileSensor(sensor: Sensor, namespace: string): CompiledSensor
 }
 
 /** Dependencies an event with CloudEvent `source`/`subject` is for (Argo matches eventSourceName/eventName). */
-export function matchingDependencies(sensor: CompiledSensor, source: string, subject: string | undefined): EventDependency[] {
+function matchingDependencies(sensor: CompiledSensor, source: string, subject: string | undefined): EventDependency[] {
   return sensor.dependencies.filter((d) => d.eventSourceName === source && d.eventName === subject);
 }
 
@@ -73,7 +73,7 @@ export interface FiredTrigger {
 }
 
 /** A dependency event for a multi-dependency trigger (a record on `P-joins`). */
-export interface JoinInput {
+interface JoinInput {
   key: string;
   trigger: string;
   dependency: string;

@@ -44,9 +44,4 @@ export const ownedSources = {
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
-export const OWNED_SOURCE_TYPES = Object.keys(ownedSources) as OwnedSourceType[];
 
-/** Look up a push source by spec key. */
-export function pushSource(type: PushSourceType): PushSource<never> {
-  return pushSources[type] as PushSource<never>;
-}

@@ -26,7 +26,7 @@ export interface AdmissionResponse {
   warnings?: string[];
 }
 
-export interface AdmissionReview {
+interface AdmissionReview {
   apiVersion: 'admission.k8s.io/v1';
   kind: 'AdmissionReview';
   request?: AdmissionRequest;

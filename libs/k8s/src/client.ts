@@ -1,8 +1,11 @@
-import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError, type KubeRest } from './rest.js';
 
 /**
  * Loads the client configuration: the given kubeconfig file, else in-cluster (service account
- * token) when running in a pod, else `$KUBECONFIG`/`~/.kube/config`.
+ * token) when running in a pod, else `$KUBECONFIG`/`~/.kube/config`. (@kubernetes/client-node
+ * stays for this: kubeconfig files, the in-cluster service account and auth plugins; requests go
+ * through {@link KubeRest}.)
  */
 export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -11,11 +14,8 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   return kc;
 }
 
-export const isApiError = (err: unknown, code?: number): err is ApiException<unknown> =>
-  err instanceof ApiException && (code === undefined || err.code === code);
-
-/** Server-side merge patch (`application/merge-patch+json`) options for a client-node call. */
-export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** Whether `err` is an answer of the API server (with status `code` when given). */
+export const isApiError = (err: unknown, code?: number): err is KubeApiError => err instanceof KubeApiError && (code === undefined || err.code === code);
 
 /** A custom resource type (`group/version`, plural). */
 export interface CustomResourceType {
@@ -24,50 +24,38 @@ export interface CustomResourceType {
   plural: string;
 }
 
+const objectPath = (type: CustomResourceType, namespace: string, name: string): string =>
+  `/apis/${type.group}/${type.version}/namespaces/${encodeURIComponent(namespace)}/${type.plural}/${encodeURIComponent(name)}`;
+
 /**
  * Writes `status` through the status subresource with a merge patch guarded by the object's
  * resourceVersion (a stale write fails with 409 and the key is reconciled again).
  */
 export async function patchStatus(
-  api: CustomObjectsApi,
+  rest: KubeRest,
   type: CustomResourceType,
   namespace: string,
   name: string,
   resourceVersion: string | undefined,
   status: unknown,
 ): Promise<void> {
-  await api.patchNamespacedCustomObjectStatus(
-    { ...type, namespace, name, body: { metadata: resourceVersion ? { resourceVersion } : {}, status } },
-    MERGE_PATCH,
-  );
+  await rest.mergePatch(`${objectPath(type, namespace, name)}/status`, { metadata: resourceVersion ? { resourceVersion } : {}, status });
 }
 
 /** Sets `metadata.finalizers` (merge patch, guarded by resourceVersion). */
 export async function patchFinalizers(
-  api: CustomObjectsApi,
+  rest: KubeRest,
   type: CustomResourceType,
   namespace: string,
   name: string,
   resourceVersion: string | undefined,
   finalizers: string[],
 ): Promise<void> {
-  await api.patchNamespacedCustomObject(
-    { ...type, namespace, name, body: { metadata: { finalizers, ...(resourceVersion ? { resourceVersion } : {}) } } },
-    MERGE_PATCH,
-  );
+  await rest.mergePatch(objectPath(type, namespace, name), { metadata: { finalizers, ...(resourceVersion ? { resourceVersion } : {}) } });
 }
 
 /** A one-line description of an error, with the API server's Status message for API errors. */
 export function describeError(err: unknown): string {
-  if (err instanceof ApiException) {
-    let message: string | undefined;
-    try {
-      const body = typeof err.body === 'string' ? (JSON.parse(err.body) as { message?: string }) : (err.body as { message?: string } | undefined);
-      message = body?.message;
-    } catch {
-      // not a Status object
-    }
-    return `HTTP ${err.code}${message ? `: ${message}` : ''}`;
-  }
+  if (err instanceof KubeApiError) return err.message;
   return err instanceof Error ? err.message : String(err);
 }

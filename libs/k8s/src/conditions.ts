@@ -3,7 +3,7 @@
  * `{type, status, reason, message, lastTransitionTime}`, sorted by type, plus Kubernetes'
  * `observedGeneration`. Pure functions: the caller passes `now`.
  */
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
+type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
   type: string;
@@ -38,7 +38,7 @@ export function mergeConditions(current: readonly Condition[] | undefined, desir
 }
 
 /** Kubernetes `metav1.Time`: RFC 3339 with second precision. */
-export function rfc3339(d: Date): string {
+function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 

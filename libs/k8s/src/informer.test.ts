@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1ConfigMap, type KubernetesListObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { kubeApiServer, waitFor } from '@ganglion/testing';
 import { ResourceWatcher } from './informer.js';
+import { KubeRest } from './rest.js';
 
 /**
  * The informer against a real API server: keys for add/update/delete, and a watch that fails
@@ -14,14 +15,12 @@ test('a failing informer restarts and then delivers every change as a key', asyn
   const user = `watcher-${ns}`;
   const kc = new KubeConfig();
   kc.loadFromFile(kube.userKubeconfig(user));
-  const api = kc.makeApiClient(CoreV1Api);
   const keys: string[] = [];
   const errors: unknown[] = [];
   const watcher = new ResourceWatcher<V1ConfigMap>(
-    kc,
+    new KubeRest(kc),
     { group: '', version: 'v1', plural: 'configmaps', namespace: ns },
-    () => api.listNamespacedConfigMap({ namespace: ns }) as Promise<KubernetesListObject<V1ConfigMap>>,
-    { onKey: (k) => keys.push(k), onError: (e) => errors.push(e), restartDelayMs: 100, resyncMs: 0 },
+    { onKey: (k) => keys.push(k), onError: (e) => errors.push(e), resyncMs: 0 },
   );
   await watcher.start();
   try {

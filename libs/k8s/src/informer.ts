@@ -1,4 +1,5 @@
-import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { ObjectInformer, type RawObject } from './object-informer.js';
+import type { KubeRest } from './rest.js';
 
 /** Where to watch: a resource of an API group, in one namespace or cluster-wide. */
 export interface ResourceRef {
@@ -15,83 +16,52 @@ export function resourcePath(ref: ResourceRef): string {
 }
 
 /** `namespace/name` (or `name` for cluster-scoped objects), the work-queue key of an object. */
-export function objectKey(obj: KubernetesObject): string {
-  const ns = obj.metadata?.namespace;
-  return ns ? `${ns}/${obj.metadata?.name}` : `${obj.metadata?.name}`;
+function objectKey(obj: RawObject): string {
+  const ns = obj.metadata.namespace;
+  return ns ? `${ns}/${obj.metadata.name}` : obj.metadata.name;
 }
 
 export interface WatchOptions {
   /** Called with the key of every object added, changed or deleted. */
   onKey: (key: string) => void;
-  /** Called when the watch fails; it is restarted after `restartDelayMs`. */
+  /** Called when a list or watch fails; it is retried with backoff (1 s doubling to 30 s). */
   onError?: (err: unknown) => void;
   /** Re-deliver every cached key this often (level-triggered resync; 0 disables; default 5 min). */
   resyncMs?: number;
-  /** Delay before restarting a failed watch (default 1 s, doubling to 30 s). */
-  restartDelayMs?: number;
   labelSelector?: string;
 }
 
 /**
- * A client-node informer (list + watch + local cache) whose events become work-queue keys. A
- * failed list or watch restarts it with backoff instead of leaving it dead; a periodic resync
- * re-delivers every key so drift is repaired even without events.
+ * An informer (list + watch + local cache, {@link ObjectInformer}) whose events become work-queue
+ * keys. A failed list or watch is retried with backoff instead of leaving it dead; a periodic
+ * resync re-delivers every key so drift is repaired even without events.
  */
-export class ResourceWatcher<T extends KubernetesObject = KubernetesObject> {
-  private readonly informer: Informer<T> & ObjectCache<T>;
+export class ResourceWatcher<T extends { metadata?: { name?: string; namespace?: string } } = RawObject> {
+  private readonly informer: ObjectInformer;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private synced = false;
-  private failures = 0;
-  private errors = 0;
 
   constructor(
-    kc: KubeConfig,
+    rest: KubeRest,
     readonly ref: ResourceRef,
-    listFn: () => Promise<KubernetesListObject<T>>,
     private readonly options: WatchOptions,
   ) {
-    this.informer = makeInformer<T>(kc, resourcePath(ref), listFn, options.labelSelector);
-    const onObj = (obj: T): void => options.onKey(objectKey(obj));
-    this.informer.on('add', onObj);
-    this.informer.on('update', onObj);
-    this.informer.on('delete', onObj);
-    this.informer.on('error', (err: unknown) => {
-      this.errors++;
-      if (this.stopped) return;
-      options.onError?.(err);
-      const delay = Math.min(30_000, (options.restartDelayMs ?? 1000) * 2 ** this.failures++);
-      this.restartTimer = setTimeout(() => void this.startInformer(), delay);
+    this.informer = new ObjectInformer(rest, ref, {
+      onEvent: (e) => options.onKey(objectKey(e.obj)),
+      ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
     });
   }
 
   /** True once a list has completed without error. */
   get hasSynced(): boolean {
-    return this.synced;
+    return this.informer.hasSynced;
   }
 
+  /** Starts listing and watching; resolves after the first list, or after it failed (retries continue, `onError` reports). */
   async start(): Promise<void> {
-    await this.startInformer();
+    await this.informer.start().catch(() => undefined);
     const resync = this.options.resyncMs ?? 300_000;
     if (resync > 0) this.resyncTimer = setInterval(() => this.resync(), resync);
-  }
-
-  private async startInformer(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const errorsBefore = this.errors;
-      // start() resolves even when the initial list failed (the error callback reports it).
-      await this.informer.start();
-      if (this.errors === errorsBefore) {
-        this.synced = true;
-        this.failures = 0;
-      }
-    } catch (err) {
-      // start() rejects when the initial list fails; the 'error' callback schedules the restart.
-      this.options.onError?.(err);
-      if (!this.restartTimer) this.restartTimer = setTimeout(() => { this.restartTimer = undefined; void this.startInformer(); }, this.options.restartDelayMs ?? 1000);
-    }
   }
 
   /** Delivers every cached key again. */
@@ -100,18 +70,16 @@ export class ResourceWatcher<T extends KubernetesObject = KubernetesObject> {
   }
 
   get(key: string): T | undefined {
-    const i = key.indexOf('/');
-    return i < 0 ? this.informer.get(key) : this.informer.get(key.slice(i + 1), key.slice(0, i));
+    return this.informer.get(key) as T | undefined;
   }
 
   list(namespace?: string): readonly T[] {
-    return this.informer.list(namespace);
+    const all = this.informer.list();
+    return (namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace)) as unknown as T[];
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
-    if (this.restartTimer) clearTimeout(this.restartTimer);
     await this.informer.stop();
   }
 }

@@ -1,4 +1,22 @@
-import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { isKubeError, type KubeRest } from './rest.js';
+
+/** A `coordination.k8s.io/v1` Lease as the API server sends it (times are RFC 3339 MicroTime strings). */
+interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+    [k: string]: unknown;
+  };
+}
+
+/** A MicroTime: RFC 3339 with microseconds, as client-go writes it. */
+const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
 
 /**
  * Leader election on a `coordination.k8s.io/v1` Lease, as client-go's `leaderelection`: the
@@ -20,10 +38,8 @@ export interface LeaderElectionOptions {
   onError?: (err: unknown) => void;
 }
 
-const isCode = (err: unknown, code: number): boolean => err instanceof ApiException && err.code === code;
-
 export class LeaderElector {
-  private readonly api: CoordinationV1Api;
+  private readonly path: string;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
   private stopped = false;
@@ -34,10 +50,10 @@ export class LeaderElector {
   private readonly retryPeriodMs: number;
 
   constructor(
-    kc: KubeConfig,
+    private readonly rest: KubeRest,
     private readonly options: LeaderElectionOptions,
   ) {
-    this.api = kc.makeApiClient(CoordinationV1Api);
+    this.path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(options.namespace)}/leases`;
     this.durationS = options.leaseDurationSeconds ?? 15;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
@@ -76,20 +92,22 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.options;
-    const now = new V1MicroTime(Date.now());
-    let lease: V1Lease;
+    const now = microTime(Date.now());
+    let lease: Lease;
     try {
-      lease = await this.api.readNamespacedLease({ namespace, name });
+      lease = await this.rest.request<Lease>('GET', `${this.path}/${encodeURIComponent(name)}`);
     } catch (err) {
-      if (!isCode(err, 404)) throw err;
+      if (!isKubeError(err, 404)) throw err;
       try {
-        await this.api.createNamespacedLease({
-          namespace,
-          body: { metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds: this.durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 } },
+        await this.rest.request('POST', this.path, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: { holderIdentity: identity, leaseDurationSeconds: this.durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 },
         });
         return true;
       } catch (e) {
-        if (isCode(e, 409)) return false;
+        if (isKubeError(e, 409)) return false;
         throw e;
       }
     }
@@ -100,7 +118,7 @@ export class LeaderElector {
     const expired = Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? this.durationS) * 1000;
     if (holder && holder !== identity && !expired) return false;
     const takeover = holder !== identity;
-    const body: V1Lease = {
+    const body: Lease = {
       ...lease,
       spec: {
         ...spec,
@@ -111,10 +129,10 @@ export class LeaderElector {
       },
     };
     try {
-      await this.api.replaceNamespacedLease({ namespace, name, body });
+      await this.rest.request('PUT', `${this.path}/${encodeURIComponent(name)}`, body);
       return true;
     } catch (err) {
-      if (isCode(err, 409)) return false;
+      if (isKubeError(err, 409)) return false;
       throw err;
     }
   }
@@ -126,13 +144,9 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.api.readNamespacedLease({ namespace: this.options.namespace, name: this.options.name });
-      if (lease.spec?.holderIdentity === this.options.identity)
-        await this.api.replaceNamespacedLease({
-          namespace: this.options.namespace,
-          name: this.options.name,
-          body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
-        });
+      const path = `${this.path}/${encodeURIComponent(this.options.name)}`;
+      const lease = await this.rest.request<Lease>('GET', path);
+      if (lease.spec?.holderIdentity === this.options.identity) await this.rest.request('PUT', path, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } });
     } catch (err) {
       this.options.onError?.(err);
     }

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { kubeApiServer, waitFor } from '@ganglion/testing';
-import { MERGE_PATCH } from './client.js';
 import { ObjectInformer, type ObjectEvent } from './object-informer.js';
+import { KubeRest } from './rest.js';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
  * The typed informer against a real API server: a list forbidden until RBAC is granted is
@@ -18,7 +20,7 @@ test('ObjectInformer: retries a forbidden list, then reports typed changes with 
   kc.loadFromFile(kube.userKubeconfig(user));
   const events: ObjectEvent[] = [];
   const errors: unknown[] = [];
-  const informer = new ObjectInformer(kc, { group: '', version: 'v1', plural: 'configmaps', namespace: ns }, { onEvent: (e) => events.push(e), onError: (e) => errors.push(e), labelSelector: 'app=x' });
+  const informer = new ObjectInformer(new KubeRest(kc), { group: '', version: 'v1', plural: 'configmaps', namespace: ns }, { onEvent: (e) => events.push(e), onError: (e) => errors.push(e), labelSelector: 'app=x' });
   const admin = kube.adminConfig();
   const core = admin.makeApiClient(CoreV1Api);
   await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'before', labels: { app: 'x' } }, data: { a: '0' } } });

@@ -1,7 +1,5 @@
-import { request as httpRequest, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { resourcePath, type ResourceRef } from './informer.js';
+import { isKubeError, type KubeRest } from './rest.js';
 
 /** An object as the API server sent it (JSON, not client-node's typed models: timestamps stay strings). */
 export interface RawObject {
@@ -21,7 +19,7 @@ export interface RawObject {
   [k: string]: unknown;
 }
 
-export type ObjectEventType = 'ADD' | 'UPDATE' | 'DELETE';
+type ObjectEventType = 'ADD' | 'UPDATE' | 'DELETE';
 
 export interface ObjectEvent {
   type: ObjectEventType;
@@ -38,11 +36,6 @@ export interface ObjectInformerOptions {
   fieldSelector?: string;
 }
 
-interface ListResponse {
-  metadata?: { resourceVersion?: string };
-  items?: RawObject[];
-}
-
 const keyOf = (o: RawObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /**
@@ -56,7 +49,6 @@ const keyOf = (o: RawObject): string => `${o.metadata.namespace ?? ''}/${o.metad
  */
 export class ObjectInformer {
   private readonly cache = new Map<string, RawObject>();
-  private readonly watch: Watch;
   private resourceVersion = '';
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -68,12 +60,10 @@ export class ObjectInformer {
   private watchError: string | undefined;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly rest: KubeRest,
     readonly ref: ResourceRef,
     private readonly options: ObjectInformerOptions,
-  ) {
-    this.watch = new Watch(kc);
-  }
+  ) {}
 
   /** True once a list has completed. */
   get hasSynced(): boolean {
@@ -98,6 +88,11 @@ export class ObjectInformer {
     return [...this.cache.values()];
   }
 
+  /** The cached object `namespace/name` (`name` for a cluster-scoped one). */
+  get(key: string): RawObject | undefined {
+    return this.cache.get(key.includes('/') ? key : `/${key}`);
+  }
+
   private async cycle(gen: number): Promise<void> {
     if (this.stopped || gen !== this.generation) return;
     if (this.timer) clearTimeout(this.timer);
@@ -109,13 +104,14 @@ export class ObjectInformer {
       const query: Record<string, string> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true' };
       if (this.options.labelSelector) query['labelSelector'] = this.options.labelSelector;
       if (this.options.fieldSelector) query['fieldSelector'] = this.options.fieldSelector;
-      this.controller = await this.watch.watch(
+      this.controller = await this.rest.watch(
         resourcePath(this.ref),
         query,
-        (phase: string, obj: RawObject & { code?: number }) => this.onWatchEvent(phase, obj),
+        (phase, obj) => this.onWatchEvent(phase, obj as RawObject & { code?: number }),
         (err: unknown) => this.onWatchDone(gen, err),
       );
     } catch (err) {
+      if (isKubeError(err, 410)) this.resourceVersion = '';
       this.fail(gen, err);
       if (!this.listed) throw err;
     }
@@ -177,8 +173,8 @@ export class ObjectInformer {
   }
 
   private async relistNow(): Promise<void> {
-    const list = await listObjects(this.kc, this.ref, this.options);
-    const items = list.items ?? [];
+    const list = await this.rest.list<RawObject>(resourcePath(this.ref), this.options);
+    const items = list.items;
     const seen = new Set(items.map(keyOf));
     for (const [key, obj] of [...this.cache]) {
       if (seen.has(key)) continue;
@@ -186,7 +182,7 @@ export class ObjectInformer {
       this.options.onEvent({ type: 'DELETE', obj });
     }
     for (const obj of items) this.upsert(obj);
-    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.resourceVersion = list.resourceVersion;
     this.listed = true;
     this.failures = 0;
   }
@@ -199,82 +195,4 @@ export class ObjectInformer {
     this.controller?.abort();
     this.controller = undefined;
   }
-}
-
-/** An error status from the API server (status code and its `Status` message). */
-export class ApiStatusError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiStatusError';
-  }
-}
-
-/**
- * Lists a resource as raw JSON (`GET <path>?labelSelector=&fieldSelector=`), paging with
- * `limit`/`continue`; the objects carry `apiVersion` and `kind` as a watch would send them.
- */
-export async function listObjects(kc: KubeConfig, ref: ResourceRef, options: { labelSelector?: string; fieldSelector?: string } = {}): Promise<ListResponse> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('no current cluster in the Kubernetes client configuration');
-  const items: RawObject[] = [];
-  let resourceVersion = '';
-  let cont = '';
-  let listKind = '';
-  let apiVersion = '';
-  do {
-    const url = new URL(cluster.server.replace(/\/$/, '') + resourcePath(ref));
-    if (options.labelSelector) url.searchParams.set('labelSelector', options.labelSelector);
-    if (options.fieldSelector) url.searchParams.set('fieldSelector', options.fieldSelector);
-    url.searchParams.set('limit', '500');
-    if (cont) url.searchParams.set('continue', cont);
-    const page = (await getJson(kc, url)) as ListResponse & { kind?: string; apiVersion?: string; metadata?: { continue?: string; resourceVersion?: string } };
-    listKind = page.kind ?? listKind;
-    apiVersion = page.apiVersion ?? apiVersion;
-    items.push(...(page.items ?? []));
-    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-    cont = page.metadata?.continue ?? '';
-  } while (cont);
-  // A list's items carry no apiVersion/kind; a watch's objects do. Fill them in.
-  const kind = listKind.endsWith('List') ? listKind.slice(0, -4) : listKind;
-  for (const item of items) {
-    if (!item.apiVersion && apiVersion) item.apiVersion = apiVersion;
-    if (!item.kind && kind) item.kind = kind;
-  }
-  return { metadata: { resourceVersion }, items };
-}
-
-async function getJson(kc: KubeConfig, url: URL): Promise<unknown> {
-  const opts: RequestOptions & { headers: Record<string, string> } = { method: 'GET', headers: { Accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(opts as never);
-  return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, { ...opts, timeout: 60_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if ((res.statusCode ?? 0) >= 300) {
-          let message = text;
-          try {
-            message = (JSON.parse(text) as { message?: string }).message ?? text;
-          } catch {
-            // not a Status object
-          }
-          reject(new ApiStatusError(res.statusCode ?? 0, `GET ${url.pathname}: HTTP ${res.statusCode}: ${message}`));
-          return;
-        }
-        try {
-          resolve(JSON.parse(text));
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url.pathname}: timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ApiException, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, loadAllYaml, type KubernetesObject, type V1Role } from '@kubernetes/client-node';
 import { REPO_ROOT, kubeApiServer } from '@ganglion/testing';
 import { KubernetesSecretResolver, SecretNotFoundError, createSecretResolver } from './secrets.js';
+import { isKubeError, KubeRest } from './rest.js';
 
 /**
  * Secret resolution through a real API server, as the data plane's ServiceAccount: bound only
@@ -31,7 +32,7 @@ test('reads Secret keys through the API with the data plane’s namespaced read-
   const kubeconfig = kube.userKubeconfig(user);
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  const resolver = new KubernetesSecretResolver(kc);
+  const resolver = new KubernetesSecretResolver(new KubeRest(kc));
 
   assert.equal(await resolver.resolve(ns, { name: 'github', key: 'token' }), 's3cr3t');
   assert.equal(await resolver.resolve(ns, { name: 'github', key: 'plain' }), 'text');
@@ -39,7 +40,7 @@ test('reads Secret keys through the API with the data plane’s namespaced read-
   await assert.rejects(resolver.resolve(ns, { name: 'missing', key: 'token' }), (e: unknown) => e instanceof SecretNotFoundError && /no such Secret/.test(e.message));
   assert.equal(await resolver.resolve(ns, { name: 'missing', key: 'token', optional: true }), '');
   // Namespaced: another namespace's Secret is forbidden; and the Role cannot list Secrets.
-  await assert.rejects(resolver.resolve(other, { name: 'github', key: 'token' }), (e: unknown) => e instanceof ApiException && e.code === 403);
+  await assert.rejects(resolver.resolve(other, { name: 'github', key: 'token' }), (e: unknown) => isKubeError(e, 403));
   await assert.rejects(kc.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: ns }), (e: unknown) => e instanceof ApiException && e.code === 403);
 
   // A rotated value takes effect at once (no cache by default).

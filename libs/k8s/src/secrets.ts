@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiException, CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { SecretKeySelector } from '@ganglion/api';
+import { isKubeError, KubeRest } from './rest.js';
 
 /**
  * Resolves `SecretKeySelector` references where the data plane runs, so secret values never
@@ -57,25 +58,22 @@ export class LocalSecretResolver implements SecretResolver {
  * unless `cacheMs` is set, so a rotated Secret takes effect.
  */
 export class KubernetesSecretResolver implements SecretResolver {
-  private readonly api: CoreV1Api;
   private readonly cache = new Map<string, { at: number; data: Record<string, string> }>();
 
   constructor(
-    kc: KubeConfig,
+    private readonly rest: KubeRest,
     private readonly cacheMs = 0,
-  ) {
-    this.api = kc.makeApiClient(CoreV1Api);
-  }
+  ) {}
 
   async resolve(namespace: string, selector: SecretKeySelector): Promise<string> {
     const id = `${namespace}/${selector.name}`;
     let entry = this.cache.get(id);
     if (!entry || Date.now() - entry.at > this.cacheMs) {
-      let secret: V1Secret;
+      let secret: { data?: Record<string, string>; stringData?: Record<string, string> };
       try {
-        secret = await this.api.readNamespacedSecret({ namespace, name: selector.name });
+        secret = await this.rest.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(selector.name)}`);
       } catch (err) {
-        if (err instanceof ApiException && err.code === 404) {
+        if (isKubeError(err, 404)) {
           if (selector.optional) return '';
           throw new SecretNotFoundError(namespace, selector, 'no such Secret');
         }
@@ -111,5 +109,5 @@ export function createSecretResolver(settings: SecretSettings, env: Record<strin
   const kc = new KubeConfig();
   if (settings.kubeconfig) kc.loadFromFile(settings.kubeconfig);
   else kc.loadFromCluster();
-  return new KubernetesSecretResolver(kc);
+  return new KubernetesSecretResolver(new KubeRest(kc));
 }

@@ -5,4 +5,4 @@ export { MetricsService } from './metrics.service.js';
 export { ResourceStoreService } from './resource-store.service.js';
 export { GanglionModule } from './ganglion.module.js';
 export { bootstrapService } from './bootstrap.js';
-export { PushIngressModule, PushIngressService, OwnedIngressModule, OwnedIngressService, bootstrapPushIngress, bootstrapOwnedIngress, ingressServiceName } from './ingress.module.js';
+export { bootstrapPushIngress, bootstrapOwnedIngress } from './ingress.module.js';

@@ -13,7 +13,7 @@ import { CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
 const SOURCE_TYPE = Symbol.for('ganglion.ingress.type');
 
 /** Service name of an ingress type: `ingress-<type lower-cased>` (`storageGrid` → `ingress-storagegrid`). */
-export function ingressServiceName(type: string): string {
+function ingressServiceName(type: string): string {
   return `ingress-${type.toLowerCase()}`;
 }
 
@@ -48,7 +48,7 @@ function ingressModule(module: Type, service: Type, type: string, config: Servic
 
 /** Runs one push source type's routes for the life of the process. */
 @Injectable()
-export class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
+class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly runner: PushIngressRunner<unknown>;
   private readonly producers: BusProducers;
   private applied = false;
@@ -87,7 +87,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
 }
 
 @Module({})
-export class PushIngressModule {
+class PushIngressModule {
   static create(type: PushSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
     return ingressModule(PushIngressModule, PushIngressService, type, config, env);
   }
@@ -104,7 +104,7 @@ export async function bootstrapPushIngress(type: PushSourceType): Promise<void> 
  * the sources, and a rebalance (a replica dying or leaving) hands them over.
  */
 @Injectable()
-export class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
+class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly ownership: GroupOwnership;
   private readonly producers: BusProducers;
   private readonly runner: OwnedRunner;
@@ -146,7 +146,7 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
 }
 
 @Module({})
-export class OwnedIngressModule {
+class OwnedIngressModule {
   static create(type: OwnedSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
     return ingressModule(OwnedIngressModule, OwnedIngressService, type, config, env);
   }

@@ -11,8 +11,3 @@ interface Handle {
 export async function shutdownTelemetry(): Promise<void> {
   await (globalThis as { [HANDLE]?: Handle })[HANDLE]?.shutdown();
 }
-
-/** Whether this process exports spans (the preload ran and an OTLP endpoint is configured). */
-export function tracingExported(): boolean {
-  return (globalThis as { [HANDLE]?: Handle })[HANDLE]?.exporting === true;
-}

@@ -14,7 +14,7 @@ import { tracesConfigured } from './traces-config.js';
  * The only modules an instrumentation patches (sdk.ts: HTTP server and client, undici). Without
  * this list the hook wraps every ES module the process loads, our own and kafkajs included.
  */
-export const INSTRUMENTED_MODULES = ['http', 'https', 'undici'];
+const INSTRUMENTED_MODULES = ['http', 'https', 'undici'];
 
 if (tracesConfigured(process.env) && process.env['OTEL_SDK_DISABLED'] !== 'true') {
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED_MODULES } });

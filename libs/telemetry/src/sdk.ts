@@ -14,7 +14,7 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz', '/livez', '/metrics', '/heal
  * The service name: `OTEL_SERVICE_NAME`, else `ganglion-<package>` from the package.json next
  * to the entry script (services/sensor/dist/main.js → `ganglion-sensor`).
  */
-export function serviceNameFor(entry: string | undefined, env: Record<string, string | undefined>): string {
+function serviceNameFor(entry: string | undefined, env: Record<string, string | undefined>): string {
   if (env['OTEL_SERVICE_NAME']) return env['OTEL_SERVICE_NAME'];
   let dir = entry ? dirname(entry) : process.cwd();
   for (let i = 0; i < 6; i++) {
@@ -31,7 +31,6 @@ export function serviceNameFor(entry: string | undefined, env: Record<string, st
   return 'ganglion';
 }
 
-export { tracesConfigured } from './traces-config.js';
 import { tracesConfigured } from './traces-config.js';
 
 export interface TelemetryHandle {
@@ -86,14 +85,4 @@ export function startTelemetry(env: Record<string, string | undefined> = process
   let stopping: Promise<void> | undefined;
   started = { exporting: true, serviceName, shutdown: () => (stopping ??= sdk.shutdown().catch(() => undefined)) };
   return publish(started);
-}
-
-/** Flushes and stops telemetry if the preload started it (no-op otherwise). */
-export async function shutdownTelemetry(): Promise<void> {
-  await (globalThis as WithHandle)[HANDLE]?.shutdown();
-}
-
-/** The handle of the telemetry started by the preload, if any. */
-export function telemetryHandle(): TelemetryHandle | undefined {
-  return (globalThis as WithHandle)[HANDLE];
 }

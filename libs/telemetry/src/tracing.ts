@@ -18,7 +18,7 @@ import {
  * few low-cardinality spans of Ganglion's own (`evaluate`, `trigger <type>`). Without a
  * registered SDK every helper still propagates an incoming trace context unchanged.
  */
-export const TRACER_NAME = 'ganglion';
+const TRACER_NAME = 'ganglion';
 
 function tracer() {
   return trace.getTracer(TRACER_NAME);
@@ -58,7 +58,7 @@ export function extractContext(headers: Headers, base: Context = ROOT_CONTEXT): 
 }
 
 /** Writes the context's span as W3C `traceparent` (and `tracestate`) into the headers. */
-export function injectContext(headers: Headers, ctx: Context = context.active()): Headers {
+function injectContext(headers: Headers, ctx: Context = context.active()): Headers {
   propagation.inject(ctx, headers, headerSetter);
   return headers;
 }
@@ -73,12 +73,6 @@ export function traceparentOf(sc: SpanContext | undefined): string | undefined {
 export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
   if (!traceparent) return undefined;
   return trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent }, headerGetter));
-}
-
-/** The active trace id (for log lines), if any. */
-export function activeTraceId(): string | undefined {
-  const sc = trace.getSpanContext(context.active());
-  return sc && trace.isSpanContextValid(sc) ? sc.traceId : undefined;
 }
 
 function fail(span: Span, err: unknown): void {
@@ -242,7 +236,7 @@ function processAttributes(topic: string, info: ProcessInfo): Attributes {
  * across restarts (join changelog) should store {@link traceparentOf} per event instead and
  * pass the parsed contexts as links.
  */
-export class EventTraceRegistry {
+class EventTraceRegistry {
   private readonly map = new Map<string, SpanContext>();
   constructor(private readonly capacity = 20_000) {}
 

@@ -8,14 +8,14 @@ import { MissingPrerequisiteError } from './kafka-broker.js';
  * Command-line tools built from the Go module proxy (no binary downloads are possible here),
  * once per version, cached under `~/.cache/ganglion/<name>-<version>/`.
  */
-export const HELM_VERSION = 'v3.19.0';
+const HELM_VERSION = 'v3.19.0';
 
 function cacheRoot(): string {
   return process.env['GANGLION_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'ganglion');
 }
 
 /** Builds `module@version` with `go install` into the cache (idempotent); returns the binary's path. */
-export function ensureGoTool(name: string, module: string, version: string): string {
+function ensureGoTool(name: string, module: string, version: string): string {
   const dir = join(cacheRoot(), `${name}-${version}`);
   const bin = join(dir, name);
   if (existsSync(bin)) return bin;

@@ -11,7 +11,7 @@ import { waitFor } from './wait-for.js';
  * and the local stack. The jars come from Maven Central (`org.apache.kafka:kafka_2.13`) and
  * are cached; the broker listens on a free loopback port.
  */
-export const KAFKA_VERSION = '3.9.1';
+const KAFKA_VERSION = '3.9.1';
 
 export class MissingPrerequisiteError extends Error {}
 
@@ -25,7 +25,7 @@ function requireTool(cmd: string, args: string[], hint: string): void {
 }
 
 /** Resolves (and caches) the broker's runtime classpath directory. Idempotent. */
-export function ensureKafkaJars(version = KAFKA_VERSION): string {
+function ensureKafkaJars(version = KAFKA_VERSION): string {
   const dir = join(cacheRoot(), `kafka-${version}`);
   const libs = join(dir, 'libs');
   if (existsSync(join(libs, `kafka_2.13-${version}.jar`))) return libs;

@@ -40,7 +40,7 @@ interface Binaries {
 let binaries: Binaries | undefined;
 
 /** Builds (once, cached) and locates kube-apiserver, etcd and kubectl. */
-export function ensureKubeBinaries(): Binaries {
+function ensureKubeBinaries(): Binaries {
   if (binaries) return binaries;
   const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'ensure-kube-apiserver.sh')], {
     encoding: 'utf8',
@@ -67,7 +67,7 @@ export interface IssuedCert {
 }
 
 /** Issues a certificate from the CA in `dir`: a client certificate (CN=user, O=groups) or a serving one (SANs). */
-export function issueCertificate(dir: string, name: string, opts: { cn: string; groups?: string[]; sans?: string[]; usage: 'client' | 'server' }): IssuedCert {
+function issueCertificate(dir: string, name: string, opts: { cn: string; groups?: string[]; sans?: string[]; usage: 'client' | 'server' }): IssuedCert {
   const subj = `/CN=${opts.cn}${(opts.groups ?? []).map((g) => `/O=${g}`).join('')}`;
   const ext = join(dir, `${name}.ext`);
   writeFileSync(

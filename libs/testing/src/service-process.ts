@@ -24,7 +24,7 @@ export interface ServiceProcessOptions {
 }
 
 /** The telemetry preload every service starts with (OpenTelemetry's ESM loader hook and SDK). */
-export const TELEMETRY_REGISTER = pathToFileURL(join(REPO_ROOT, 'libs', 'telemetry', 'dist', 'register.js')).href;
+const TELEMETRY_REGISTER = pathToFileURL(join(REPO_ROOT, 'libs', 'telemetry', 'dist', 'register.js')).href;
 
 /**
  * A Ganglion service running as its own OS process

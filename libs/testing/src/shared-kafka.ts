@@ -21,8 +21,3 @@ export async function kafkaBrokers(): Promise<string> {
   });
   return (await own).brokers;
 }
-
-/** CLI helper: start a broker, print its address, keep running until signalled. */
-export async function runKafka(options: { dataDir?: string; port?: number } = {}): Promise<KafkaBroker> {
-  return KafkaBroker.start(options);
-}

@@ -1,6 +1,6 @@
 import type { TriggerType } from '@ganglion/api';
 import type { Logger } from '@ganglion/telemetry';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@ganglion/k8s';
 import { createArgoWorkflowTrigger, type ArgoServerOptions } from './argo-workflow/argo-workflow.trigger.js';
 import { createAwsLambdaTrigger } from './aws-lambda/aws-lambda.trigger.js';
 import { HttpClient } from './common/http.client.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { SOURCE_KINDS } from '@ganglion/api';
 import { ingressFiles, ingressNames, PLATFORM_SERVICES } from './ingress.generate.js';
 
-const main = fileURLToPath(new URL('./main.js', import.meta.url));
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('generate: --root writes every artefact, identical to the committed files', () => {

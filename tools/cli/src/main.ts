@@ -13,7 +13,7 @@ Commands:
 Run "ganglion COMMAND --help" for details.
 `;
 
-export async function run(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
+async function run(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'lint') {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KafkaBroker, KubeApiServer, MissingPrerequisiteError, REPO_ROOT } from '@ganglion/testing';
 
 /**
- * `npm test`: static checks, then every test suite with Node's test runner, on one real Kafka
+ * `npm test`: static checks (eslint, prettier, knip), then every test suite with Node's test runner, on one real Kafka
  * broker and one real Kubernetes API server (etcd + kube-apiserver, `GANGLION_TEST_KUBE`) for the
  * run (or `KAFKA_BROKERS`). Ends with one line `N passed, N failed` totalled
  * over everything it ran, also written to .ci/out/summary.txt.
@@ -96,6 +96,11 @@ async function main(): Promise<number> {
     env['NX_DAEMON'] = 'false';
     await run('nx', ['show', 'projects'], { ...env, NX_VERBOSE_LOGGING: 'false' });
     tallies.push(await check('lint (eslint + Nx module boundaries)', 'eslint', ['.'], env));
+    // Formatting (.prettierrc.json; .prettierignore leaves out build output and generated files).
+    tallies.push(await check('format (prettier --check)', 'prettier', ['--check', '--log-level=warn', '.'], env));
+    // Exports nothing imports (knip.json: a package's index.ts is its public API, its tests and
+    // benches and the services' main.ts are entries; an export only a file's own tests use counts).
+    tallies.push(await check('unused exports (knip)', 'knip', ['--no-progress'], env));
   }
   if (want('generated') && existsSync(join(REPO_ROOT, 'scripts', 'check-generated.sh')))
     tallies.push(await check('generated files', 'bash', [join(REPO_ROOT, 'scripts', 'check-generated.sh')], env));
@@ -116,9 +121,12 @@ async function main(): Promise<number> {
   }
   try {
     // GANGLION_TEST_FILES (space-separated globs) narrows a suite to some files, e.g.
-    // `GANGLION_TEST_FILES='libs/api/dist/**/*.test.js' npm test -- unit`.
+    // `GANGLION_TEST_FILES='libs/api/dist-test/**/*.test.js' npm test -- unit`.
     const files = (def: string[]): string[] => env['GANGLION_TEST_FILES']?.split(/\s+/).filter(Boolean) ?? def;
-    if (want('unit')) tallies.push(await suite('unit-and-integration', files(['libs/*/dist/**/*.test.js', 'services/*/dist/**/*.test.js', 'tools/*/dist/**/*.test.js']), env));
+    // A package's tests are compiled to <pkg>/dist-test/ (tsconfig.test.json), its product code to
+    // <pkg>/dist/; the hook resolves the tests' relative imports of product code to dist/.
+    const hook = ['--import', join(REPO_ROOT, 'tools', 'devstack', 'dist', 'dist-test-hook.js')];
+    if (want('unit')) tallies.push(await suite('unit-and-integration', files(['libs/*/dist-test/**/*.test.js', 'services/*/dist-test/**/*.test.js', 'tools/*/dist-test/**/*.test.js']), env, hook));
     if (want('e2e')) tallies.push(await suite('e2e', files(['e2e/dist/**/*.test.js']), env, ['--test-concurrency=1']));
   } finally {
     await Promise.all([broker?.destroy(), kube?.destroy()]);

@@ -2,7 +2,7 @@
  * Benchmark (not a test): evaluations per second on one core for a string data filter, a
  * govaluate expr filter, a 3-dependency condition step (`(a || b) && c`, with a cron reset) and a
  * parameter render with a dataTemplate.
- * Run: `node libs/core/dist/bench/core.bench.js [out.json]` (default bench/results/core.json).
+ * Run: `npm run bench -- core [out.json]` (libs/core/dist-test/bench/core.bench.js) (default bench/results/core.json).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -11,9 +11,9 @@
  */
 import { ExprEvalError, ExprFunction, type ExprMap, type ExprValue } from './expr.ast.js';
 import { compileRe2 } from './re2.util.js';
-import { castFloat, castInt, equal, goJson, goString, isEmpty, isMap, isNumeric, parseJsonValue, typeName } from './expr.values.js';
+import { castFloat, castInt, goJson, goString, isEmpty, isMap, isNumeric, parseJsonValue, typeName } from './expr.values.js';
 
-export const MAX_STRING = 1 << 20;
+const MAX_STRING = 1 << 20;
 
 const fn = (name: string, arity: number | [number, number], call: (args: ExprValue[]) => ExprValue): ExprFunction =>
   new ExprFunction(name, (args) => {
@@ -277,4 +277,3 @@ export const BUILTINS: Readonly<ExprMap> = Object.freeze({
   min: fn('min', [1, 64], (args) => args.reduce((x, y) => (Number(y) < Number(x) ? y : x))),
 });
 
-export { equal };

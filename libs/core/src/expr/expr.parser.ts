@@ -16,7 +16,7 @@ interface Tok {
   num?: number;
 }
 
-export const MAX_EXPR_LENGTH = 64 * 1024;
+const MAX_EXPR_LENGTH = 64 * 1024;
 const MAX_DEPTH = 150;
 const PUNCT = ['?.', '??', '**', '==', '!=', '<=', '>=', '&&', '||', '..', '(', ')', '[', ']', '{', '}', ',', ':', '.', '?', '+', '-', '*', '/', '%', '^', '<', '>', '!', '|'];
 const WORD_OPS = new Set(['and', 'or', 'not', 'in', 'matches', 'contains', 'startsWith', 'endsWith']);

@@ -16,7 +16,7 @@ import { compileRegex, renderInputTemplate } from '../template/index.js';
 import type { DataFilter, FilterOutcome, LogicalOperator } from './filter.types.js';
 
 /** gjson `Result.String()`. */
-export function gjsonString(v: unknown): string {
+function gjsonString(v: unknown): string {
   if (v === null || v === undefined) return '';
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
@@ -41,7 +41,7 @@ function gjsonBool(v: unknown): boolean {
 }
 
 /** Go `strconv.ParseBool`. */
-export function parseGoBool(s: string): boolean | undefined {
+function parseGoBool(s: string): boolean | undefined {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
   return undefined;

@@ -6,7 +6,7 @@
 import type { ExprFilter } from '../govaluate/index.js';
 
 export type LogicalOperator = 'and' | 'or' | '';
-export type Comparator = '>=' | '>' | '=' | '!=' | '<' | '<=' | '';
+type Comparator = '>=' | '>' | '=' | '!=' | '<' | '<=' | '';
 
 /** `DataFilter`: a gjson path, a JSON type, values (OR-ed), a comparator and an optional template. */
 export interface DataFilter {

@@ -15,7 +15,7 @@ import type { EventDependencyFilter, FilterOutcome, LogicalOperator } from './fi
 import { evaluateScriptFilter } from './script.filter.js';
 
 /** The `exprs` evaluator: govaluate by default, injectable for tests or alternatives. */
-export type ExprFiltersEvaluator = (list: readonly ExprFilter[] | undefined, data: unknown, op: LogicalOperator) => boolean;
+type ExprFiltersEvaluator = (list: readonly ExprFilter[] | undefined, data: unknown, op: LogicalOperator) => boolean;
 
 export interface FilterOptions {
   /** The clock: used for the `time` filter when the event has no `time`, and for templates. */

@@ -12,7 +12,7 @@
 import { getPath } from '../paths.js';
 import { compileGovaluate, evaluateGovaluate, type CompiledGovaluate } from './govaluate.evaluator.js';
 
-export interface ExprFilterField {
+interface ExprFilterField {
   path: string;
   name: string;
 }

@@ -39,7 +39,7 @@ interface Tok {
 
 const OPERATORS = ['**', '==', '!=', '>=', '<=', '=~', '!~', '&&', '||', '??', '<<', '>>', '+', '-', '*', '/', '%', '>', '<', '!', '~', '&', '|', '^', '?', ':'];
 const MAX_DEPTH = 200;
-export const MAX_GOVALUATE_LENGTH = 64 * 1024;
+const MAX_GOVALUATE_LENGTH = 64 * 1024;
 
 function lex(src: string): Tok[] {
   const out: Tok[] = [];

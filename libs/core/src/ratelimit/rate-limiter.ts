@@ -8,7 +8,7 @@
  * State is plain JSON.
  */
 
-export type RateLimitUnit = 'Second' | 'Minute' | 'Hour';
+type RateLimitUnit = 'Second' | 'Minute' | 'Hour';
 
 export interface RateLimitSpec {
   unit?: RateLimitUnit;

@@ -14,7 +14,7 @@ export class GoTime {
 }
 
 /** strconv.FormatFloat(f, 'g', -1, 64), as `%v` prints a float64. */
-export function formatGoFloat(f: number): string {
+function formatGoFloat(f: number): string {
   if (Number.isNaN(f)) return 'NaN';
   if (f === Infinity) return '+Inf';
   if (f === -Infinity) return '-Inf';
@@ -53,7 +53,7 @@ function pad2(n: number): string {
 }
 
 /** `time.Time.String()` for UTC: `2006-01-02 15:04:05.999999999 +0000 UTC`. */
-export function formatGoTime(t: GoTime): string {
+function formatGoTime(t: GoTime): string {
   const d = new Date(t.ms);
   const ms = d.getUTCMilliseconds();
   const frac = ms ? '.' + String(ms).padStart(3, '0').replace(/0+$/, '') : '';
@@ -140,11 +140,6 @@ export function goJson(v: unknown, indent = '', depth = 0): string {
 /** encoding/json float64 format: ES number formatting matches Go's for finite floats. */
 function jsonFloat(f: number): string {
   return String(f);
-}
-
-/** Converts a JS value from JSON.parse into the template value model (numbers stay float64). */
-export function fromJsonValue(v: unknown): unknown {
-  return v;
 }
 
 /** Formats `printf`-style verbs: %s %d %v %q %f %t %x %% with optional width/precision. */

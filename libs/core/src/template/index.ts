@@ -5,10 +5,9 @@
 import { executeTemplate, type ExecuteOptions } from './template.executor.js';
 import { parseTemplate, type ParsedTemplate } from './template.parser.js';
 
-export { parseTemplate, TemplateError, PARSE_LIMITS, type ParsedTemplate, type TemplateNode } from './template.parser.js';
-export { executeTemplate, DEFAULT_LIMITS, type ExecuteOptions } from './template.executor.js';
-export { builtinFunctions, compileRegex, type TemplateFunction, type FunctionContext } from './template.functions.js';
-export { GoTime, formatV, goJson } from './go-format.js';
+export { parseTemplate, TemplateError } from './template.parser.js';
+export { type ExecuteOptions } from './template.executor.js';
+export { compileRegex } from './template.functions.js';
 
 const cache = new Map<string, ParsedTemplate>();
 

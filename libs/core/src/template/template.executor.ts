@@ -23,7 +23,7 @@ export interface ExecuteOptions {
   functions?: Record<string, TemplateFunction>;
 }
 
-export const DEFAULT_LIMITS = { maxSteps: 100_000, maxOutput: 1024 * 1024, maxDepth: 100 } as const;
+const DEFAULT_LIMITS = { maxSteps: 100_000, maxOutput: 1024 * 1024, maxDepth: 100 } as const;
 
 class BreakSignal {}
 class ContinueSignal {}

@@ -33,7 +33,7 @@ function arity(name: string, args: unknown[], n: number): void {
 }
 
 /** cast.ToInt64 as sprig uses it: floats truncate, strings parse (base prefix allowed), else 0. */
-export function toInt64(v: unknown): bigint {
+function toInt64(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n;
   if (typeof v === 'boolean') return v ? 1n : 0n;
@@ -122,7 +122,7 @@ function indent(ctx: FunctionContext, n: unknown, s: unknown): string {
 }
 
 /** Go layout formatting (`time.Format`) for the common layout elements, in UTC. */
-export function formatGoLayout(layout: string, t: GoTime): string {
+function formatGoLayout(layout: string, t: GoTime): string {
   const d = new Date(t.ms);
   const p2 = (n: number): string => String(n).padStart(2, '0');
   const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];

@@ -15,7 +15,7 @@ export class TemplateError extends Error {
 }
 
 /** Limits that bound parsing; templates come from user manifests. */
-export const PARSE_LIMITS = { maxLength: 256 * 1024, maxDepth: 64 } as const;
+const PARSE_LIMITS = { maxLength: 256 * 1024, maxDepth: 64 } as const;
 
 // ---------------------------------------------------------------------------- AST
 

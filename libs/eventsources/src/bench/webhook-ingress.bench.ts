@@ -11,7 +11,7 @@
  * on raw sockets (BENCH_CLIENT=raw, cheaper, so more CPU is left to the servers). Both servers
  * get the same generator, requests and concurrency, interleaved per concurrency level.
  *
- * Run: `node libs/eventsources/dist/bench/webhook-ingress.bench.js [out.json]`
+ * Run: `npm run bench -- webhook-ingress [out.json]` (libs/eventsources/dist-test/bench/webhook-ingress.bench.js)
  * (default bench/results/webhook-ingress.json). Env: BENCH_SECONDS (5 per run, after 1 s
  * warm-up), BENCH_CONCURRENCY (comma list, default 16,64,256), BENCH_LINGER_MS (producer
  * linger, default the service's), BENCH_IN_FLIGHT (produce requests in flight, default the

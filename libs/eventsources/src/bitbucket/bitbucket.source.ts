@@ -1,16 +1,16 @@
 import type { BitbucketEventSource } from '@ganglion/api';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
-import { RestClient } from '../kit/rest-client.js';
+import { deleteHooks, RestClient } from '../kit/rest-client.js';
 
 /** Bitbucket Cloud's API (`GANGLION_BITBUCKET_API_URL` overrides it). */
-export const BITBUCKET_API = 'https://api.bitbucket.org/2.0/';
+const BITBUCKET_API = 'https://api.bitbucket.org/2.0/';
 
 /**
  * Repository hooks for `webhook.url` through the Bitbucket Cloud API (basic auth with an app
  * password, or `oauthToken`), created or updated by URL; deleted with `deleteHookOnFinish` when
  * the event is deleted.
  */
-export async function registerBitbucketHooks(ctx: PushContext<BitbucketEventSource>): Promise<Deactivate | undefined> {
+async function registerBitbucketHooks(ctx: PushContext<BitbucketEventSource>): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const { username, password, oauthToken } = ctx.secrets;
   const auth = oauthToken ? `Bearer ${oauthToken}` : username !== undefined && password !== undefined ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
@@ -28,12 +28,7 @@ export async function registerBitbucketHooks(ctx: PushContext<BitbucketEventSour
     ctx.logger.info('Bitbucket hook registered', { hook: hooks.at(-1) });
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return async () => {
-    for (const h of hooks)
-      await api.call('DELETE', h).catch((err: unknown) => {
-        if (!/: 404 /.test((err as Error).message)) throw err;
-      });
-  };
+  return () => deleteHooks(api, hooks);
 }
 
 /**

@@ -1,18 +1,14 @@
 import type { BitbucketServerEventSource } from '@ganglion/api';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushEvent, type PushSource } from '../kit/push-source.js';
-import { RestClient } from '../kit/rest-client.js';
+import { deleteHooks, RestClient } from '../kit/rest-client.js';
 import { verifyPrefixedHmac } from '../kit/signatures.js';
-
-const ignore404 = (err: unknown): void => {
-  if (!/: 404 /.test((err as Error).message)) throw err;
-};
 
 /**
  * Project and repository webhooks for `webhook.url` through the Bitbucket Server REST API
  * (`<bitbucketserverBaseURL>/api/1.0/...`, bearer `accessToken`), created or updated by URL;
  * deleted with `deleteHookOnFinish` when the event is deleted.
  */
-export async function registerBitbucketServerHooks(ctx: PushContext<BitbucketServerEventSource>): Promise<Deactivate | undefined> {
+async function registerBitbucketServerHooks(ctx: PushContext<BitbucketServerEventSource>): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const token = ctx.secrets['accessToken'];
   if (!cfg.webhook.url || !token) return undefined;
@@ -39,9 +35,7 @@ export async function registerBitbucketServerHooks(ctx: PushContext<BitbucketSer
     ctx.logger.info('Bitbucket Server webhook registered', { hook: hooks.at(-1) });
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return async () => {
-    for (const h of hooks) await api.call('DELETE', h).catch(ignore404);
-  };
+  return () => deleteHooks(api, hooks);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { GerritEventSource } from '@ganglion/api';
 import { parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
-import { RestClient } from '../kit/rest-client.js';
+import { deleteHooks, RestClient } from '../kit/rest-client.js';
 
 /**
  * Remotes of Gerrit's webhooks plugin for `webhook.url`, one per project
@@ -8,7 +8,7 @@ import { RestClient } from '../kit/rest-client.js';
  * auth), retried up to `maxTries`; deleted with `deleteHookOnFinish` when the event is deleted.
  * Gerrit prefixes JSON answers with `)]}'`, which is stripped.
  */
-export async function registerGerritHooks(ctx: PushContext<GerritEventSource>): Promise<Deactivate | undefined> {
+async function registerGerritHooks(ctx: PushContext<GerritEventSource>): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const user = ctx.secrets['username'];
   const password = ctx.secrets['password'];
@@ -30,12 +30,7 @@ export async function registerGerritHooks(ctx: PushContext<GerritEventSource>): 
     ctx.logger.info('Gerrit webhook registered', { hook: path });
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return async () => {
-    for (const path of paths)
-      await api.call('DELETE', path).catch((err: unknown) => {
-        if (!/: 404 /.test((err as Error).message)) throw err;
-      });
-  };
+  return () => deleteHooks(api, paths);
 }
 
 /**

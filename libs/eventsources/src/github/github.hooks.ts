@@ -1,6 +1,7 @@
 import { createSign } from 'node:crypto';
 import type { GithubEventSource } from '@ganglion/api';
 import type { Deactivate, PushContext } from '../kit/push-source.js';
+import { deleteHooks, RestClient } from '../kit/rest-client.js';
 import { githubRepositories } from './github.repositories.js';
 
 const DEFAULT_BASE = 'https://api.github.com/';
@@ -24,29 +25,9 @@ export function githubAppJwt(appId: number, privateKeyPem: string, nowMs: number
   return `${header}.${payload}.${base64url(signer.sign(privateKeyPem))}`;
 }
 
-/** A small client of the GitHub REST API at a configurable base URL (GitHub Enterprise, or a local test server). */
-class GithubApi {
-  constructor(
-    private readonly base: string,
-    private readonly token: () => Promise<string>,
-    private readonly doFetch: typeof fetch,
-  ) {}
-
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.doFetch(new URL(path.replace(/^\//, ''), this.base.endsWith('/') ? this.base : `${this.base}/`), {
-      method,
-      headers: {
-        Accept: 'application/vnd.github+json',
-        Authorization: `Bearer ${await this.token()}`,
-        'X-GitHub-Api-Version': '2022-11-28',
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`GitHub API ${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
+/** A client of the GitHub REST API at a configurable base URL (GitHub Enterprise, or a local test server). */
+function githubApi(base: string, token: () => Promise<string>, doFetch: typeof fetch): RestClient {
+  return new RestClient(base, async () => ({ Accept: 'application/vnd.github+json', Authorization: `Bearer ${await token()}`, 'X-GitHub-Api-Version': '2022-11-28' }), doFetch, 'GitHub');
 }
 
 /**
@@ -68,13 +49,13 @@ export async function registerGithubHooks(ctx: PushContext<GithubEventSource>): 
     token = async () => {
       if (cached && cached.expires > ctx.now() + 60_000) return cached.token;
       const jwt = githubAppJwt(cfg.githubApp!.appID, appKey!, ctx.now());
-      const app = new GithubApi(base, () => Promise.resolve(jwt), ctx.fetch);
+      const app = githubApi(base, () => Promise.resolve(jwt), ctx.fetch);
       const r = await app.call<{ token: string; expires_at: string }>('POST', `app/installations/${cfg.githubApp!.installationID}/access_tokens`);
       cached = { token: r.token, expires: Date.parse(r.expires_at) };
       return r.token;
     };
   }
-  const api = new GithubApi(base, token, ctx.fetch);
+  const api = githubApi(base, token, ctx.fetch);
   const hookConfig = {
     url,
     content_type: cfg.contentType ?? 'json',
@@ -101,13 +82,5 @@ export async function registerGithubHooks(ctx: PushContext<GithubEventSource>): 
     }
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return async () => {
-    for (const hook of created) {
-      // Another replica may have removed it already.
-      await api.call('DELETE', hook).catch((err: unknown) => {
-        if (!/: 404 /.test((err as Error).message)) throw err;
-      });
-      ctx.logger.info('GitHub hook deleted', { hook });
-    }
-  };
+  return () => deleteHooks(api, created, (hook) => ctx.logger.info('GitHub hook deleted', { hook }));
 }

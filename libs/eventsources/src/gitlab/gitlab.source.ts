@@ -1,10 +1,10 @@
 import type { GitlabEventSource } from '@ganglion/api';
 import { secretsEqual } from '../kit/http-ingress.js';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
-import { RestClient } from '../kit/rest-client.js';
+import { deleteHooks, RestClient } from '../kit/rest-client.js';
 
 /** `X-Gitlab-Event` header values by the `events` name Argo's GitLab source takes. */
-export const GITLAB_EVENTS: Record<string, { header: string; flag: string }> = {
+const GITLAB_EVENTS: Record<string, { header: string; flag: string }> = {
   PushEvents: { header: 'Push Hook', flag: 'push_events' },
   TagPushEvents: { header: 'Tag Push Hook', flag: 'tag_push_events' },
   IssuesEvents: { header: 'Issue Hook', flag: 'issues_events' },
@@ -48,12 +48,7 @@ async function registerGitlabHooks(ctx: PushContext<GitlabEventSource>): Promise
     ctx.logger.info('GitLab hook registered', { hook: hooks.at(-1) });
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return async () => {
-    for (const h of hooks)
-      await api.call('DELETE', h).catch((err: unknown) => {
-        if (!/: 404 /.test((err as Error).message)) throw err;
-      });
-  };
+  return () => deleteHooks(api, hooks);
 }
 
 /**

@@ -33,7 +33,7 @@ export async function publishTraced(
 }
 
 /** Annotation on an EventSource: requests per second each of its routes accepts per replica. */
-export const RATE_LIMIT_ANNOTATION = 'ganglion.io/rate-limit';
+const RATE_LIMIT_ANNOTATION = 'ganglion.io/rate-limit';
 
 export interface PushIngressOptions {
   host: string;

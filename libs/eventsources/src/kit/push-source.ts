@@ -42,14 +42,14 @@ export type PushOutcome =
   /** Refuse the request with a 4xx status and a reason; nothing is published. */
   | { kind: 'reject'; status: number; reason: string };
 
-export interface PushReply {
+interface PushReply {
   status: number;
   body: string;
   contentType?: string;
 }
 
 /** Secret values a route needs, resolved before it is served (names are the source's own). */
-export type ResolvedSecrets = Readonly<Record<string, string>>;
+type ResolvedSecrets = Readonly<Record<string, string>>;
 
 /** What a push source gets when it handles a request. */
 export interface PushContext<C> {
@@ -115,21 +115,6 @@ export function parseJsonBody(request: IncomingRequest): { ok: true; value: unkn
   } catch (err) {
     return { ok: false, outcome: { kind: 'reject', status: 400, reason: `request body is not valid JSON: ${(err as Error).message}` } };
   }
-}
-
-/**
- * Argo's `jsonBody` rule for raw payloads: embedded as JSON when `jsonBody` is true (and the
- * bytes are JSON), otherwise Go's `[]byte` encoding, a base64 string.
- */
-export function payloadValue(bytes: Buffer, jsonBody: boolean | undefined): unknown {
-  if (jsonBody) {
-    try {
-      return JSON.parse(bytes.toString('utf8'));
-    } catch {
-      return bytes.toString('utf8');
-    }
-  }
-  return bytes.toString('base64');
 }
 
 export function firstHeader(request: IncomingRequest, name: string): string | undefined {

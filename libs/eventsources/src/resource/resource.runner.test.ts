@@ -1,12 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { MERGE_PATCH } from '@ganglion/k8s';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { kafkaBrokers, kubeApiServer, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { BusFixture, eventSource, MemoryStore, type Received } from '../kit/push-harness.test-support.js';
 import { BusProducers } from '../kit/source-host.js';
 import { ResourceRunner, resourceEventId, type ResourceEventData } from './resource.runner.js';
 import { labelSelector } from './resource.selectors.js';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** The resource source on a real kube-apiserver, publishing to a real broker. */
 describe('resource source', { timeout: 300_000 }, () => {

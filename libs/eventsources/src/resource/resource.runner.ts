@@ -1,6 +1,6 @@
 import { eventBusTopic, type ResourceEventSource } from '@ganglion/api';
 import { encodeCloudEvent } from '@ganglion/eventbus';
-import { describeError, loadKubeConfig, ObjectInformer, type ObjectEvent, type RawObject } from '@ganglion/k8s';
+import { describeError, KubeRest, loadKubeConfig, ObjectInformer, type ObjectEvent, type RawObject } from '@ganglion/k8s';
 import { buildCloudEvent, naturalEventId } from '../kit/cloudevent.js';
 import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
 import type { OwnedEvent, OwnedHost } from '../kit/owned-source.js';
@@ -16,8 +16,6 @@ export interface ResourceEventData {
   resource: string;
   metadata?: Record<string, string>;
 }
-
-type KubeConfig = ReturnType<typeof loadKubeConfig>;
 
 const ms = (t: string | undefined): number => (t ? Date.parse(t) : NaN);
 
@@ -46,7 +44,7 @@ interface Running {
  * An UPDATE whose resourceVersion did not change (a re-list) is not an event.
  */
 export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Running> {
-  private kc: KubeConfig | undefined;
+  private rest: KubeRest | undefined;
 
   constructor(host: OwnedHost) {
     super(host, 'resource', 'resource source');
@@ -65,12 +63,12 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
       return { fingerprint: ev.fingerprint };
     }
     try {
-      this.kc ??= loadKubeConfig(this.host.kubeconfig);
+      this.rest ??= new KubeRest(loadKubeConfig(this.host.kubeconfig));
     } catch (err) {
       // Retried in 5 s by the caller.
       throw new Error(`Kubernetes client configuration: ${describeError(err)}`, { cause: err });
     }
-    const informer = this.watch(ev, this.kc);
+    const informer = this.watch(ev, this.rest);
     const entry = { fingerprint: ev.fingerprint, informer };
     this.entries.set(ev.id, entry); // visible (informer()) while it lists
     await informer
@@ -84,7 +82,7 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
     await entry.informer?.stop();
   }
 
-  private watch(ev: OwnedEvent<ResourceEventSource>, kc: KubeConfig): ObjectInformer {
+  private watch(ev: OwnedEvent<ResourceEventSource>, rest: KubeRest): ObjectInformer {
     const cfg = ev.config;
     const filter = cfg.filter ?? {};
     const fieldsPass = fieldsPredicate(filter.fields);
@@ -107,7 +105,7 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
     };
 
     return new ObjectInformer(
-      kc,
+      rest,
       { group: cfg.group ?? '', version: cfg.version, plural: cfg.resource, ...(cfg.namespace ? { namespace: cfg.namespace } : {}) },
       {
         ...(selector ? { labelSelector: selector } : {}),

@@ -22,7 +22,7 @@ function checkValue(key: string, value: string): void {
 }
 
 /** One Argo selector as a Kubernetes label requirement (`LabelReq`): `key=v`, `key in (a,b)`, `!key`, `key>3`. */
-export function labelRequirement(sel: Selector): string {
+function labelRequirement(sel: Selector): string {
   const op = sel.operation || '=';
   const value = sel.value ?? '';
   checkKey(sel.key);

@@ -4,14 +4,14 @@ import { firstHeader, mediaType, type PushSource } from '../kit/push-source.js';
 import { hexDigestEqual, hmac } from '../kit/signatures.js';
 
 /** Slack's replay window for `X-Slack-Request-Timestamp` (seconds). */
-export const SLACK_TOLERANCE_SECONDS = 300;
+const SLACK_TOLERANCE_SECONDS = 300;
 
 /**
  * Verifies Slack's request signature: `X-Slack-Signature: v0=<hex>` = HMAC-SHA256 of
  * `v0:<X-Slack-Request-Timestamp>:<body>` with the signing secret.
  * https://api.slack.com/authentication/verifying-requests-from-slack
  */
-export function verifySlackSignature(signature: string | undefined, timestamp: string | undefined, body: Buffer, secret: string, nowMs: number): string | undefined {
+function verifySlackSignature(signature: string | undefined, timestamp: string | undefined, body: Buffer, secret: string, nowMs: number): string | undefined {
   if (!signature || !timestamp) return 'missing X-Slack-Signature or X-Slack-Request-Timestamp';
   if (!/^\d+$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > SLACK_TOLERANCE_SECONDS) return 'X-Slack-Request-Timestamp is outside the tolerance';
   if (!signature.startsWith('v0=') || !hexDigestEqual(signature.slice(3), hmac('sha256', secret, `v0:${timestamp}:`, body))) return 'X-Slack-Signature does not match';

@@ -19,7 +19,7 @@ export interface SnsEnvelope {
 }
 
 /** Hosts SNS signing certificates may come from: `sns.<region>.amazonaws.com(.cn)`. */
-export const SNS_CERT_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+const SNS_CERT_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
 
 /** The string SNS signs for a message, by type. */
 export function snsStringToSign(m: SnsEnvelope): string {
@@ -62,7 +62,7 @@ const certCache = new Map<string, Promise<string>>();
  * SNS. Without static keys (`roleARN`, instance roles) nothing is subscribed: subscribe the URL
  * with AWS tooling.
  */
-export async function subscribeSns(ctx: PushContext<SNSEventSource>): Promise<Deactivate | undefined> {
+async function subscribeSns(ctx: PushContext<SNSEventSource>): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const accessKey = ctx.secrets['accessKey'];
   const secretKey = ctx.secrets['secretKey'];

@@ -3,14 +3,14 @@ import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type Pus
 import { hexDigestEqual, hmac } from '../kit/signatures.js';
 
 /** Stripe's default tolerance for the signature timestamp (seconds). */
-export const STRIPE_TOLERANCE_SECONDS = 300;
+const STRIPE_TOLERANCE_SECONDS = 300;
 
 /**
  * Verifies a `Stripe-Signature` header (`t=<unix>,v1=<hex>[,v1=...]`): HMAC-SHA256 of
  * `<t>.<body>` with the endpoint secret, any v1 matching, timestamp within the tolerance.
  * https://docs.stripe.com/webhooks#verify-manually
  */
-export function verifyStripeSignature(header: string | undefined, body: Buffer, secret: string, nowMs: number, toleranceSeconds = STRIPE_TOLERANCE_SECONDS): string | undefined {
+function verifyStripeSignature(header: string | undefined, body: Buffer, secret: string, nowMs: number, toleranceSeconds = STRIPE_TOLERANCE_SECONDS): string | undefined {
   if (!header) return 'missing Stripe-Signature header';
   let t: number | undefined;
   const v1: string[] = [];
@@ -30,7 +30,7 @@ export function verifyStripeSignature(header: string | undefined, body: Buffer, 
 }
 
 /** Stripe's API (`GANGLION_STRIPE_API_URL` overrides it). */
-export const STRIPE_API = 'https://api.stripe.com/v1/';
+const STRIPE_API = 'https://api.stripe.com/v1/';
 
 /**
  * With `createWebhook` and `apiKey`, registers `webhook.url` as a Stripe webhook endpoint for
@@ -38,7 +38,7 @@ export const STRIPE_API = 'https://api.stripe.com/v1/';
  * Stripe reveals an endpoint's signing secret only in the creation answer: copy it from the
  * Stripe dashboard into the Secret `webhookSecret` names to have signatures verified.
  */
-export async function registerStripeEndpoint(ctx: PushContext<StripeEventSource>): Promise<Deactivate | undefined> {
+async function registerStripeEndpoint(ctx: PushContext<StripeEventSource>): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const key = ctx.secrets['apiKey'];
   if (!cfg.createWebhook || !key || !cfg.webhook.url) return undefined;

@@ -8,7 +8,7 @@ const TEXT = /^(text\/|application\/(xml|yaml|x-yaml|x-ndjson|graphql)$|.*\+xml$
  * The request body as event data: JSON for JSON (or unspecified) content types, the form map
  * for form posts, a string for text types, and base64 (Go's `[]byte`) for anything else.
  */
-export function webhookBody(request: IncomingRequest): { ok: true; body: unknown } | { ok: false; outcome: PushOutcome } {
+function webhookBody(request: IncomingRequest): { ok: true; body: unknown } | { ok: false; outcome: PushOutcome } {
   const method = request.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD') return { ok: true, body: valuesMap(request.url.searchParams) };
   const type = mediaType(request);

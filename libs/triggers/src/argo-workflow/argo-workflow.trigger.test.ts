@@ -7,7 +7,8 @@ import { parseManifests, type ArgoWorkflowTrigger, type Sensor, type Trigger } f
 import { kubeApiServer, REPO_ROOT, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { context, event, RecordingServer } from '../fixtures/trigger.fixtures.js';
 import { KubeAccess } from '../common/kube.objects.js';
-import { ACTION_ID_ANNOTATION, deterministicName, type KubeObject, KubeRest } from '../common/kube.rest.js';
+import { KubeRest, type KubeObject } from '@ganglion/k8s';
+import { ACTION_ID_ANNOTATION, deterministicName } from '../common/kube.objects.js';
 import { createArgoWorkflowTrigger, parseArgs } from './argo-workflow.trigger.js';
 
 const GV = 'argoproj.io/v1alpha1';

@@ -1,7 +1,7 @@
 import type { ArgoWorkflowTrigger } from '@ganglion/api';
 import { HttpClient } from '../common/http.client.js';
 import { applyObjectParameters, createOnce, describeObject, fetchSource, kubeFailure, waitForLabels, type KubeAccess } from '../common/kube.objects.js';
-import { isKubeError, KubeApiError, type KubeObject, type KubeRest } from '../common/kube.rest.js';
+import { isKubeError, KubeApiError, type KubeObject, type KubeRest } from '@ganglion/k8s';
 import { TemplateError } from '../common/params.helper.js';
 import type { TriggerContext, TriggerPlugin, TriggerResult } from '../trigger.js';
 

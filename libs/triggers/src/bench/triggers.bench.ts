@@ -7,7 +7,7 @@
  *   admission blocks, and heap/RSS growth meanwhile.
  * Outcome and DLQ records are acknowledged in memory: the bus's latency is not part of these
  * figures (see docs/triggers/README.md for the end-to-end figure through Kafka).
- * Run: `node libs/triggers/dist/bench/triggers.bench.js [out.json]` (default bench/results/triggers.json).
+ * Run: `npm run bench -- triggers [out.json]` (libs/triggers/dist-test/bench/triggers.bench.js) (default bench/results/triggers.json).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

@@ -1,13 +1,36 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArtifactLocation, K8SResourcePolicy } from '@ganglion/api';
 import { applyParameters, nextDelay, parseBackoff, ParameterError, type EventsByDependency } from '@ganglion/core';
 import type { TriggerParameter } from '@ganglion/api';
-import { loadYaml, type KubeConfig } from '@kubernetes/client-node';
+import { isKubeError, KubeApiError, KubeRest, type KubeConfig, type KubeObject } from '@ganglion/k8s';
+import { parse as parseYaml } from 'yaml';
 import type { TriggerContext, TriggerResult } from '../trigger.js';
 import type { HttpClient } from './http.client.js';
-import { ACTION_ID_ANNOTATION, argoLabels, deterministicName, isKubeError, KubeApiError, KubeRest, type KubeObject } from './kube.rest.js';
 import { TemplateError } from './params.helper.js';
+
+/** Ganglion's annotation on objects it creates: the action that created it (idempotency check). */
+export const ACTION_ID_ANNOTATION = 'events.ganglion.io/action-id';
+
+/**
+ * The deterministic name of an object created with `metadata.generateName`: the prefix and ten
+ * hex characters of the action id's SHA-256, so a re-run of the same action (after a crash)
+ * addresses the same object instead of creating a second one.
+ */
+export function deterministicName(generateName: string, actionId: string): string {
+  const suffix = createHash('sha256').update(actionId).digest('hex').slice(0, 10);
+  return `${generateName.slice(0, 63 - suffix.length)}${suffix}`;
+}
+
+/** Argo's labels on created objects (`events.argoproj.io/sensor`, `/trigger`, `/action-timestamp` in ms). */
+function argoLabels(sensorName: string, triggerName: string, now: Date): Record<string, string> {
+  return {
+    'events.argoproj.io/sensor': sensorName,
+    'events.argoproj.io/trigger': triggerName,
+    'events.argoproj.io/action-timestamp': String(now.getTime()),
+  };
+}
 
 /** Lazily built Kubernetes client shared by the k8s and argoWorkflow plugins. */
 export class KubeAccess {
@@ -58,7 +81,7 @@ export async function fetchSource(source: ArtifactLocation | undefined, ctx: Tri
   } else throw new TemplateError('source names none of inline, resource, configmap, file, url');
   let obj: unknown;
   try {
-    obj = loadYaml(text);
+    obj = parseYaml(text);
   } catch (err) {
     throw new TemplateError(`source is not YAML/JSON: ${(err as Error).message}`);
   }

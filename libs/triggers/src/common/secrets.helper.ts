@@ -10,7 +10,7 @@ export function resolveSecret(ctx: TriggerContext, selector: SecretKeySelector):
  * Resolves a `valueFrom` (`secureHeaders`): a Secret key, or a ConfigMap key. In directory
  * mode both are read through the same resolver (`<dir>/<name>/<key>` or the environment).
  */
-export function resolveValueFrom(ctx: TriggerContext, from: ValueFromSource): Promise<string> {
+function resolveValueFrom(ctx: TriggerContext, from: ValueFromSource): Promise<string> {
   const ref = from.secretKeyRef ?? from.configMapKeyRef;
   if (!ref) return Promise.reject(new Error('valueFrom names neither secretKeyRef nor configMapKeyRef'));
   return ctx.secrets.resolve(ctx.namespace, ref);

@@ -2,7 +2,7 @@ import type { TriggerPolicy } from '@ganglion/api';
 import type { TriggerResult } from '../trigger.js';
 
 /** `policy.status.allow` (Argo `StatusPolicy`), if set. */
-export function allowedStatuses(policy: TriggerPolicy | undefined): number[] | undefined {
+function allowedStatuses(policy: TriggerPolicy | undefined): number[] | undefined {
   const allow = policy?.status?.allow;
   return Array.isArray(allow) ? allow.map(Number) : undefined;
 }

@@ -22,7 +22,7 @@ function call<Req, Res>(fn: Unary<Req, Res>, client: TriggerClient, req: Req, md
 }
 
 /** Argo marshals `spec` (a string map) with ghodss/yaml: sorted keys, one `key: value` line each. */
-export function specYaml(spec: Record<string, string>): string {
+function specYaml(spec: Record<string, string>): string {
   return Object.keys(spec)
     .sort()
     .map((k) => `${JSON.stringify(k)}: ${JSON.stringify(spec[k])}\n`)

@@ -3,14 +3,11 @@ import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor }
 import { loadSync } from '@grpc/proto-loader';
 
 /** Path of Argo's custom trigger protocol (libs/triggers/proto/trigger.proto). */
-export const TRIGGER_PROTO_PATH = fileURLToPath(new URL('../../proto/trigger.proto', import.meta.url));
+const TRIGGER_PROTO_PATH = fileURLToPath(new URL('../../proto/trigger.proto', import.meta.url));
 
-/** Messages of the protocol, as @grpc/proto-loader gives them (bytes as Buffer). */
-export interface FetchResourceRequest { resource: Buffer }
+/** Answers of the protocol, as @grpc/proto-loader gives them (bytes as Buffer). */
 export interface FetchResourceResponse { resource: Buffer }
-export interface ExecuteRequest { resource: Buffer; payload: Buffer }
 export interface ExecuteResponse { response: Buffer }
-export interface ApplyPolicyRequest { request: Buffer }
 export interface ApplyPolicyResponse { success: boolean; message: string }
 
 let loaded: ServiceClientConstructor | undefined;

@@ -79,7 +79,7 @@ interface Lane<E extends ActionEnvelope> {
   rate?: { spec: string; limiter: RateLimiter; state: RateLimitState };
 }
 
-export class ExecutorClosedError extends Error {
+class ExecutorClosedError extends Error {
   override name = 'ExecutorClosedError';
 }
 

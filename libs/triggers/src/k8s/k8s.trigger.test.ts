@@ -8,7 +8,8 @@ import { kubeApiServer, REPO_ROOT, waitFor, type KubeApiServer } from '@ganglion
 import { context, event, RecordingServer, secretsDir } from '../fixtures/trigger.fixtures.js';
 import { KubeAccess } from '../common/kube.objects.js';
 import { loadKubeConfig } from '@ganglion/k8s';
-import { ACTION_ID_ANNOTATION, deterministicName, type KubeObject, KubeRest } from '../common/kube.rest.js';
+import { KubeRest, type KubeObject } from '@ganglion/k8s';
+import { ACTION_ID_ANNOTATION, deterministicName } from '../common/kube.objects.js';
 import { createK8sTrigger } from './k8s.trigger.js';
 
 /** The k8s trigger against a real kube-apiserver (objects stored, nothing runs them). */

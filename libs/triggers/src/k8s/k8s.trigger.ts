@@ -1,18 +1,18 @@
 import type { StandardK8STrigger } from '@ganglion/api';
 import { HttpClient } from '../common/http.client.js';
 import { applyObjectParameters, createOnce, describeObject, fetchSource, identify, kubeFailure, waitForLabels, type KubeAccess } from '../common/kube.objects.js';
-import { isKubeError, type KubeObject, type KubeRest } from '../common/kube.rest.js';
+import { isKubeError, type KubeObject, type KubeRest } from '@ganglion/k8s';
 import { TemplateError } from '../common/params.helper.js';
 import type { TriggerPlugin } from '../trigger.js';
 
 /** Field manager of server-side apply (`patchStrategy: application/apply-patch+yaml`). */
-export const FIELD_MANAGER = 'ganglion-trigger';
+const FIELD_MANAGER = 'ganglion-trigger';
 
 type Json = unknown;
 const isMap = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** mergo.Merge(live, desired, WithOverride): maps merged recursively, other values of `desired` win. */
-export function mergeOverride(live: Json, desired: Json): Json {
+function mergeOverride(live: Json, desired: Json): Json {
   if (!isMap(live) || !isMap(desired)) return desired === undefined ? live : desired;
   const out: Record<string, Json> = { ...live };
   for (const [k, v] of Object.entries(desired)) out[k] = k in live ? mergeOverride(live[k], v) : v;
@@ -26,7 +26,7 @@ const escapePointer = (k: string): string => k.replace(/~/g, '~0').replace(/\//g
  * replaces an existing member) at the highest path where the two differ, recursing into maps
  * present on both sides. apiVersion and kind are identity, not changes.
  */
-export function jsonPatchOps(live: Json, desired: Json, path = ''): { op: 'add'; path: string; value: Json }[] {
+function jsonPatchOps(live: Json, desired: Json, path = ''): { op: 'add'; path: string; value: Json }[] {
   const ops: { op: 'add'; path: string; value: Json }[] = [];
   if (!isMap(desired)) return ops;
   for (const [k, v] of Object.entries(desired)) {
