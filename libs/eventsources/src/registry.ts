@@ -1,5 +1,4 @@
 import type { SourceTypeOfKind } from '@ganglion/api';
-import type { PushSource } from './kit/push-source.js';
 import { bitbucketSource } from './bitbucket/bitbucket.source.js';
 import { bitbucketServerSource } from './bitbucketserver/bitbucketserver.source.js';
 import { gerritSource } from './gerrit/gerrit.source.js';
