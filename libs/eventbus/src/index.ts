@@ -1,4 +1,5 @@
 export { createKafka, parseBrokers, TRANSACTION_RETRY, type BusConnection } from './client/client.js';
+export { BusClients, BusProducers, type BusClientsOptions } from './client/bus-clients.js';
 export { busTopics, busTopicConfigs, resourcesTopicConfig, ensureTopics, DEFAULT_RESOURCES_TOPIC, type BusTopics, type TopicLayout } from './client/topics.js';
 export { encodeCloudEvent, decodeCloudEvent, eventData, headerMap, type EventRecord } from './cloudevent-binding.js';
 export { BatchingProducer, cachedKeyPartitioner, BusUnavailableError, BusSaturatedError, toTopicMessages, chunkByBytes, recordBytes, type OutRecord, type BatchingProducerOptions } from './producer/batching-producer.js';
