@@ -18,7 +18,7 @@ export { HttpIngress, TokenBucket, DEFAULT_MAX_PAYLOAD, secretsEqual, type Route
 export { canonicalHeaderKey, goHeader, MASKED_AUTH } from './kit/headers.js';
 export { buildCloudEvent, incomingCloudEvent, naturalEventId, randomEventId, type EventAttributes } from './kit/cloudevent.js';
 export { PushIngressRunner, RATE_LIMIT_ANNOTATION, publishTraced, type PushIngressOptions } from './kit/push-ingress.runner.js';
-export { BusProducers, PUSH_PRODUCER_OPTIONS, type ResourceView } from './kit/source-host.js';
+export { PUSH_PRODUCER_OPTIONS, type ResourceView } from './kit/source-host.js';
 export { verifyPrefixedHmac, hexDigestEqual, hmac } from './kit/signatures.js';
 export { webhookSource, webhookBody } from './webhook/webhook.source.js';
 export { githubSource } from './github/github.source.js';

@@ -1,8 +1,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, type AnyResource, type EventBus } from '@ganglion/api';
-import { BatchingProducer, busTopicConfigs, busTopics, createKafka, ensureTopics, parseBrokers, type Kafka } from '@ganglion/eventbus';
-import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { BatchingProducer, busTopicConfigs, busTopics, ensureTopics, type BusClients } from '@ganglion/eventbus';
+import { BUS_CLIENTS, CONFIG, ENV, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { loadDirectory } from './directory.source.js';
 
@@ -21,13 +21,12 @@ export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicatio
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private synced = false;
-  private readonly busClients = new Map<string, Kafka>();
 
   constructor(
     @Inject(CONFIG) private readonly config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(BUS_CLIENTS) private readonly clients: BusClients,
     private readonly store: ResourceStoreService,
     health: HealthService,
   ) {
@@ -38,7 +37,7 @@ export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.producer = new BatchingProducer(this.kafka, { logger: this.logger, onBatch: processMetrics().batchObserver('resources') });
+    this.producer = new BatchingProducer(this.clients.installation, { logger: this.logger, onBatch: processMetrics().batchObserver('resources') });
     await this.sync();
     this.synced = true;
     this.watcher = watch(this.dir, { recursive: true }, () => this.schedule());
@@ -50,14 +49,6 @@ export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicatio
     this.timer = setTimeout(() => {
       this.syncing = this.syncing.then(() => this.sync()).catch((err: unknown) => this.logger.error('sync failed', { error: err }));
     }, 150);
-  }
-
-  private busKafka(bus: EventBus): Kafka {
-    const url = bus.spec.kafka?.url;
-    if (!url) return this.kafka;
-    let client = this.busClients.get(url);
-    if (!client) this.busClients.set(url, (client = createKafka({ brokers: parseBrokers(url), clientId: `ganglion-reconciler-${this.config.instanceId}`, logger: this.logger })));
-    return client;
   }
 
   /** One level-triggered pass over the directory. */
@@ -90,7 +81,7 @@ export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async ensureBusTopics(bus: EventBus): Promise<void> {
-    const admin = this.busKafka(bus).admin();
+    const admin = this.clients.clientFor(bus).admin();
     await admin.connect();
     try {
       const created = await ensureTopics(

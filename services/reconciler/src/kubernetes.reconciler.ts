@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Kafka } from '@ganglion/eventbus';
+import type { BusClients } from '@ganglion/eventbus';
 import { LeaderElector, describeError, loadKubeConfig } from '@ganglion/k8s';
-import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { BUS_CLIENTS, CONFIG, ENV, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseKubernetesSettings, type KubernetesSettings } from './kubernetes.config.js';
@@ -26,7 +26,7 @@ export class KubernetesReconciler implements OnApplicationBootstrap, OnApplicati
     @Inject(CONFIG) private readonly config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(BUS_CLIENTS) private readonly clients: BusClients,
     private readonly store: ResourceStoreService,
     health: HealthService,
   ) {
@@ -37,9 +37,9 @@ export class KubernetesReconciler implements OnApplicationBootstrap, OnApplicati
   onApplicationBootstrap(): void {
     this.kc = loadKubeConfig(this.settings.kubeconfig);
     this.publisher = new KafkaResourcePublisher(
-      this.kafka,
+      this.clients,
       this.store,
-      { resourcesTopic: this.config.resourcesTopic, partitions: this.config.partitions, replicationFactor: this.config.replicationFactor, clientId: `ganglion-reconciler-${this.config.instanceId}` },
+      { resourcesTopic: this.config.resourcesTopic, partitions: this.config.partitions, replicationFactor: this.config.replicationFactor },
       this.logger,
     );
     if (!this.settings.leaderElection) {

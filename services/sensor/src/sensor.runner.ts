@@ -1,13 +1,15 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type Sensor } from '@ganglion/api';
 import { compileSensor, type CompiledSensor } from '@ganglion/core';
-import { busTopics, ChangelogMirror, ExactlyOnceLoop, type Kafka } from '@ganglion/eventbus';
-import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { busTopics, ChangelogMirror, ExactlyOnceLoop, type BusClients } from '@ganglion/eventbus';
+import { BUS_CLIENTS, CONFIG, ENV, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import { BusProcessor, type SensorDirectory } from './bus.processor.js';
 
 interface BusWork {
   topic: string;
+  /** The bus's cluster (BusClients key): the loop and the mirror run there. */
+  cluster: string;
   loop: ExactlyOnceLoop;
   mirror: ChangelogMirror;
   processor: BusProcessor;
@@ -16,13 +18,16 @@ interface BusWork {
 /**
  * Runs the sensor work of every EventBus that has Sensors: one exactly-once loop per bus over
  * its event topic and its joins topic (consumer group `ganglion-sensor.<P>`, shared by all
- * replicas), plus a mirror of the bus's join-state changelog used to restore join state.
+ * replicas), plus a mirror of the bus's join-state changelog used to restore join state, both
+ * on the bus's own cluster (`spec.kafka.url`, else the installation's).
  */
 @Injectable()
 export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly buses = new Map<string, BusWork>();
   private compiled = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
   private byTopic = new Map<string, CompiledSensor[]>();
+  /** The cluster of each event topic with sensors. */
+  private clusters = new Map<string, string>();
   private restarting: Promise<void> = Promise.resolve();
   private running = false;
   private readonly concurrency: number;
@@ -33,7 +38,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(CONFIG) private readonly config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(BUS_CLIENTS) private readonly clients: BusClients,
     private readonly store: ResourceStoreService,
     health: HealthService,
   ) {
@@ -58,6 +63,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
   /** Recompiles changed sensors and indexes them by event topic. */
   private refreshSensors(): void {
     const next = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
+    const clusters = new Map<string, string>();
     for (const s of this.store.list<Sensor>('Sensor')) {
       const ns = namespaceOf(s);
       const bus = this.store.get<EventBus>('EventBus', ns, s.spec.eventBusName || DEFAULT_EVENTBUS);
@@ -66,6 +72,10 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
       const json = JSON.stringify(s.spec);
       const prev = this.compiled.get(key);
       const topic = eventBusTopic(bus);
+      // An event topic is consumed on one cluster: a second bus naming the same topic on another cluster shares the first's.
+      const cluster = this.clients.clusterOf(bus);
+      if ((clusters.get(topic) ?? cluster) !== cluster) this.logger.warn('EventBuses on different clusters name one topic; consuming it on one', { topic, cluster: clusters.get(topic) });
+      else clusters.set(topic, cluster);
       next.set(key, prev && prev.json === json && prev.topic === topic ? prev : { json, sensor: compileSensor(s, ns), topic });
     }
     const byTopic = new Map<string, CompiledSensor[]>();
@@ -76,6 +86,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
     }
     this.compiled = next;
     this.byTopic = byTopic;
+    this.clusters = clusters;
   }
 
   private directory(topic: string): SensorDirectory {
@@ -91,7 +102,7 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
   private async reconcileBuses(): Promise<void> {
     const wanted = new Set(this.byTopic.keys());
     for (const [topic, work] of this.buses) {
-      if (wanted.has(topic)) continue;
+      if (wanted.has(topic) && this.clusters.get(topic) === work.cluster) continue;
       this.buses.delete(topic);
       await work.loop.stop();
       await work.mirror.stop();
@@ -100,11 +111,13 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
     for (const topic of wanted) {
       if (this.buses.has(topic)) continue;
       const topics = busTopics(topic);
-      const mirror = new ChangelogMirror(this.kafka, [topics.joinState], this.logger);
+      const cluster = this.clusters.get(topic)!;
+      const kafka = this.clients.client(cluster);
+      const mirror = new ChangelogMirror(kafka, [topics.joinState], this.logger);
       const groupId = `ganglion-sensor.${topic}`;
       const processor = new BusProcessor(topics, this.directory(topic), mirror, this.logger.child({ bus: topic }), groupId);
       const loop = new ExactlyOnceLoop({
-        kafka: this.kafka,
+        kafka,
         groupId,
         topics: [topics.events, topics.joins],
         logger: this.logger.child({ bus: topic }),
@@ -113,11 +126,11 @@ export class SensorRunner implements OnApplicationBootstrap, OnApplicationShutdo
         maxWaitMs: this.fetchWaitMs,
         commitIntervalMs: this.commitIntervalMs,
       });
-      this.buses.set(topic, { topic, loop, mirror, processor });
+      this.buses.set(topic, { topic, cluster, loop, mirror, processor });
       await mirror.start();
       await loop.start();
       await loop.joined;
-      this.logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, instance: this.config.instanceId });
+      this.logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, cluster, instance: this.config.instanceId });
     }
     this.running = true;
   }

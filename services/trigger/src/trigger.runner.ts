@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, TRIGGER_TYPES, type EventBus } from '@ganglion/api';
 import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
-import { BatchingProducer, busTopics, headerMap, PipelinedLoop, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
+import { busTopics, headerMap, PipelinedLoop, type BusClients, type BusProducers, type KafkaMessage } from '@ganglion/eventbus';
 import { createSecretResolver, loadKubeConfig } from '@ganglion/k8s';
-import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { BUS_CLIENTS, CONFIG, ENV, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import { inSpan, processMetrics, withProcessSpan, withSendSpan, type Logger } from '@ganglion/telemetry';
 import { closeTriggerRegistry, createTriggerRegistry, TriggerExecutor, type ActionOutcome, type TriggerRegistry } from '@ganglion/triggers';
 import { parseTriggerConfig } from './trigger.config.js';
@@ -15,28 +15,30 @@ const ACTIONS_SUFFIX = busTopics('x').actions.slice(1);
  * each action to the executor (libs/triggers), which runs the trigger with its parameters,
  * policy, retries, rate limit and DLQ trigger; an action's offset is committed once its outcome
  * (and dead letter) records are acknowledged. At least once; the action id is the idempotency
- * key towards the target.
+ * key towards the target. Each cluster (BusClients) has its own consumer of its buses' action
+ * topics, and an action's outcome and dead letter are produced on the cluster of the action.
  */
 @Injectable()
 export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutdown {
-  private loop: PipelinedLoop | undefined;
-  private topics: string[] = [];
+  /** One consumer per cluster, over the action topics of that cluster's buses. */
+  private readonly loops = new Map<string, PipelinedLoop>();
+  private readonly topics = new Map<string, string[]>();
   private restarting: Promise<void> = Promise.resolve();
   private running = false;
   private readonly registry: TriggerRegistry;
   private readonly executor: TriggerExecutor;
-  private readonly records: BatchingProducer;
+  private readonly records: BusProducers;
 
   constructor(
     @Inject(CONFIG) config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(BUS_CLIENTS) private readonly clients: BusClients,
     private readonly store: ResourceStoreService,
     health: HealthService,
   ) {
     const settings = parseTriggerConfig(env);
-    this.records = new BatchingProducer(kafka, { logger, onBatch: processMetrics().batchObserver('outcomes') });
+    this.records = clients.producers({ onBatch: processMetrics().batchObserver('outcomes') });
     this.registry = createTriggerRegistry({
       logger,
       ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
@@ -69,37 +71,44 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async reconcileTopics(): Promise<void> {
-    const wanted = [...new Set(this.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka).map((b) => busTopics(eventBusTopic(b)).actions))].sort();
-    if (wanted.join(',') === this.topics.join(',') && (this.loop || wanted.length === 0)) {
+    const wanted = new Map<string, string[]>();
+    for (const b of this.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka)) {
+      const cluster = this.clients.clusterOf(b);
+      wanted.set(cluster, [...new Set([...(wanted.get(cluster) ?? []), busTopics(eventBusTopic(b)).actions])].sort());
+    }
+    const changed = [...new Set([...this.topics.keys(), ...wanted.keys()])].filter((c) => (wanted.get(c) ?? []).join(',') !== (this.topics.get(c) ?? []).join(','));
+    if (changed.length === 0) {
       this.running = true;
       return;
     }
     this.running = false;
-    await this.loop?.stop();
-    this.loop = undefined;
-    this.topics = wanted;
-    if (wanted.length === 0) {
-      this.running = true;
-      return;
+    for (const cluster of changed) {
+      await this.loops.get(cluster)?.stop();
+      this.loops.delete(cluster);
+      this.topics.delete(cluster);
+      const topics = wanted.get(cluster);
+      if (!topics) continue;
+      const loop = new PipelinedLoop({
+        kafka: this.clients.client(cluster),
+        groupId: 'ganglion-trigger',
+        topics,
+        logger: this.logger,
+        admit: (message, topic, partition) => this.admit(message, topic, partition, cluster),
+      });
+      this.loops.set(cluster, loop);
+      this.topics.set(cluster, topics);
+      await loop.start();
+      await loop.joined;
+      this.logger.info('consuming', { topics, cluster });
     }
-    this.loop = new PipelinedLoop({
-      kafka: this.kafka,
-      groupId: 'ganglion-trigger',
-      topics: wanted,
-      logger: this.logger,
-      admit: (message, topic, partition) => this.admit(message, topic, partition),
-    });
-    await this.loop.start();
-    await this.loop.joined;
     this.running = true;
-    this.logger.info('consuming', { topics: wanted });
   }
 
-  private busOf(actionsTopic: string): ReturnType<typeof busTopics> {
-    return busTopics(actionsTopic.slice(0, -ACTIONS_SUFFIX.length));
+  private busOf(actionsTopic: string, cluster: string): ActionBus {
+    return { ...busTopics(actionsTopic.slice(0, -ACTIONS_SUFFIX.length)), cluster };
   }
 
-  private async admit(message: KafkaMessage, topic: string, partition: number): Promise<{ done: Promise<void> }> {
+  private async admit(message: KafkaMessage, topic: string, partition: number, cluster: string): Promise<{ done: Promise<void> }> {
     let action: ActionRecord;
     try {
       action = decodeActionRecord(message.value);
@@ -107,7 +116,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.error('skipping malformed action record', { topic, offset: message.offset, error: err });
       return { done: Promise.resolve() };
     }
-    const bus = this.busOf(topic);
+    const bus = this.busOf(topic, cluster);
     (action as ActionRecord & { [BUS]?: typeof bus })[BUS] = bus;
     (action as ActionRecord & { [SOURCE]?: Source })[SOURCE] = { topic, partition, offset: message.offset, headers: headerMap(message.headers) };
     return this.executor.submit(action);
@@ -141,24 +150,24 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private recordOutcome(outcome: ActionOutcome, action: ActionRecord): Promise<void> {
-    const bus = (action as ActionRecord & { [BUS]?: ReturnType<typeof busTopics> })[BUS]!;
+    const bus = (action as ActionRecord & { [BUS]?: ActionBus })[BUS]!;
     const headers = { 'content-type': 'application/json' };
-    return withSendSpan(bus.outcomes, headers, { key: outcome.actionId }, () => this.records.send({ topic: bus.outcomes, key: outcome.actionId, value: JSON.stringify(outcome), headers }));
+    return withSendSpan(bus.outcomes, headers, { key: outcome.actionId }, () => this.records.forCluster(bus.cluster).send({ topic: bus.outcomes, key: outcome.actionId, value: JSON.stringify(outcome), headers }));
   }
 
   private recordDeadLetter(record: DeadLetterRecord): Promise<void> {
-    const action = record.action as ActionRecord & { [BUS]?: ReturnType<typeof busTopics> };
+    const action = record.action as ActionRecord & { [BUS]?: ActionBus };
     const bus = action[BUS]!;
     const key = `${action.namespace}/${action.sensor}/${action.trigger.template.name}`;
     const headers = { 'content-type': 'application/json' };
-    return withSendSpan(bus.dlq, headers, { key }, () => this.records.send({ topic: bus.dlq, key, value: JSON.stringify(record), headers }));
+    return withSendSpan(bus.dlq, headers, { key }, () => this.records.forCluster(bus.cluster).send({ topic: bus.dlq, key, value: JSON.stringify(record), headers }));
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.restarting;
     // Close the executor first: it wakes an admission waiting for room, so the loop can stop.
     await this.executor.close();
-    await this.loop?.stop();
+    for (const loop of this.loops.values()) await loop.stop();
     await closeTriggerRegistry(this.registry);
     await this.records.close();
   }
@@ -166,6 +175,8 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
 
 /** Where an action came from (its bus), kept on the decoded record; symbols are not serialised. */
 const BUS = Symbol('bus');
+/** An action's bus: its topics and its cluster (BusClients key), where its outcome and dead letter go. */
+type ActionBus = ReturnType<typeof busTopics> & { cluster: string };
 /** The record an action was read from (for its trace context). */
 const SOURCE = Symbol('source');
 interface Source {
