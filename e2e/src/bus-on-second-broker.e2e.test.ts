@@ -68,7 +68,7 @@ describe('an EventBus on a second Kafka cluster', { timeout: 600_000 }, () => {
       'remote-sensor.yaml': sensorOnBus('far', 'remote', 'far', target.port),
       'local-sensor.yaml': sensorOnBus('near', 'default', 'near', target.port),
     });
-    stack = await new Stack(installationBrokers, prefix, dir).start();
+    stack = await new Stack(installationBrokers, prefix, dir, { metrics: true, env: { GANGLION_LAG_POLL_MS: '300' } }).start();
   });
 
   after(async () => {
@@ -125,6 +125,12 @@ describe('an EventBus on a second Kafka cluster', { timeout: 600_000 }, () => {
     for (const topic of Object.values(remoteTopics)) assert.ok(!installationTopics.includes(topic), `${topic} is not on the installation cluster`);
     const installationGroups = (await installationAdmin.listGroups()).groups.map((g) => g.groupId);
     assert.ok(!installationGroups.includes(`ganglion-sensor.${remoteTopics.events}`), 'no sensor group of the remote bus on the installation cluster');
+
+    // Consumer lag is read where the consumers run: the remote groups' series come from the second cluster.
+    const lagOf = async (service: 'sensor' | 'trigger', group: string, topic: string): Promise<string[]> =>
+      (await (await fetch(stack.metricsUrl(service))).text()).split('\n').filter((l) => l.startsWith(`ganglion_consumer_lag{group="${group}",topic="${topic}",`));
+    await waitFor(async () => (await lagOf('sensor', `ganglion-sensor.${remoteTopics.events}`, remoteTopics.events)).length > 0, { timeoutMs: 30_000, what: "the remote sensor group's lag series" });
+    await waitFor(async () => (await lagOf('trigger', 'ganglion-trigger', remoteTopics.actions)).length > 0, { timeoutMs: 30_000, what: "the remote trigger group's lag series" });
   });
 
   it("keeps the installation's bus on the installation's cluster in the same processes", async () => {
