@@ -71,17 +71,14 @@ export class BusClients {
         brokers: cluster.split(','),
         clientId: this.options.clientId,
         logger: this.options.logger,
-        ...(this.options.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: this.options.connectionTimeoutMs } : {}),
+        ...(this.options.connectionTimeoutMs !== undefined
+          ? { connectionTimeoutMs: this.options.connectionTimeoutMs }
+          : {}),
       });
       kafka = this.options.activity ? this.options.activity.watch(created) : created;
       this.clients.set(cluster, kafka);
     }
     return kafka;
-  }
-
-  /** The clusters with a client so far. */
-  get clusters(): string[] {
-    return [...this.clients.keys()];
   }
 
   /**
@@ -129,7 +126,11 @@ export class BusProducers {
   /** The producer of a cluster, by its key. */
   forCluster(cluster: string): BatchingProducer {
     let producer = this.byCluster.get(cluster);
-    if (!producer) this.byCluster.set(cluster, (producer = new BatchingProducer(this.clients.client(cluster), this.options)));
+    if (!producer)
+      this.byCluster.set(
+        cluster,
+        (producer = new BatchingProducer(this.clients.client(cluster), this.options)),
+      );
     return producer;
   }
 
