@@ -1,8 +1,9 @@
 export * from './types.js';
 export * from './keys.js';
-export { validateResource, assertValidResource, validateWebhookContext, formatIssue, ValidationError, LEADER_ELECTED_SOURCE_TYPES, type ValidationIssue, type ValidateOptions } from './validate.js';
+export { validateResource, formatIssue, ValidationError, LEADER_ELECTED_SOURCE_TYPES, type ValidationIssue, type ValidateOptions } from './validate.js';
 export { validateEventBusUpdate } from './update-rules.js';
 export { checkCron, checkDuration, checkTimezone, checkTimeOfDay, parseConditionNames } from './syntax.check.js';
+export * from './grammar/index.js';
 export { parseManifests, normalizeResource, type ParsedDocument } from './manifests.js';
 export { generatedFiles } from './schema/generated-files.js';
 export { RESOURCE_SCHEMAS, type ResourceKindSchema } from './schema/resources.schema.js';

@@ -26,6 +26,8 @@ export interface Resource<K extends Kind = Kind, S = unknown> {
 /** Spec types generated from the schema in ./schema (see scripts/generate.sh). */
 export type * from './generated/types.generated.js';
 import type { EventBusSpec, EventSourceSpec, SensorSpec } from './generated/types.generated.js';
+import { sourceModels } from './eventsources/source.registry.js';
+import { triggerModels } from './triggers/trigger.registry.js';
 
 export type EventBus = Resource<'EventBus', EventBusSpec>;
 export type EventSource = Resource<'EventSource', EventSourceSpec>;
@@ -33,24 +35,18 @@ export type Sensor = Resource<'Sensor', SensorSpec>;
 
 export type AnyResource = EventBus | EventSource | Sensor;
 
-/** Resource types known to Argo Events; the runtime of some arrives in later releases. */
-export const EVENT_SOURCE_TYPES = [
-  'amqp', 'azureEventsHub', 'azureQueueStorage', 'azureServiceBus', 'bitbucket', 'bitbucketserver',
-  'calendar', 'emitter', 'file', 'generic', 'gerrit', 'github', 'gitlab', 'hdfs', 'kafka', 'minio',
-  'mns', 'mqtt', 'nats', 'nsq', 'pubSub', 'pulsar', 'redis', 'redisStream', 'resource', 'sftp',
-  'slack', 'sns', 'sqs', 'storageGrid', 'stripe', 'webhook',
-] as const;
-export type EventSourceType = (typeof EVENT_SOURCE_TYPES)[number];
+/**
+ * Source types known to Argo Events, by spec key: the keys of the model registry
+ * (./eventsources/source.registry.ts), in its order. The runtime of some arrives in later releases.
+ */
+export const EVENT_SOURCE_TYPES = Object.keys(sourceModels) as readonly EventSourceType[];
+export type EventSourceType = keyof typeof sourceModels;
 
-export const TRIGGER_TYPES = [
-  'k8s', 'argoWorkflow', 'http', 'awsLambda', 'kafka', 'nats', 'pulsar', 'slack', 'email',
-  'openWhisk', 'azureEventHubs', 'azureServiceBus', 'log', 'custom',
-] as const;
-export type TriggerType = (typeof TRIGGER_TYPES)[number];
+/** Trigger types known to Argo Events, by template key: the keys of ./triggers/trigger.registry.ts, in its order. */
+export const TRIGGER_TYPES = Object.keys(triggerModels) as readonly TriggerType[];
+export type TriggerType = keyof typeof triggerModels;
 
 /** Source types whose ingress service exists in this release. */
 export const SUPPORTED_EVENT_SOURCE_TYPES = [
   'webhook', 'github', 'gitlab', 'bitbucket', 'bitbucketserver', 'gerrit', 'slack', 'stripe', 'sns', 'storageGrid', 'calendar', 'file', 'resource',
 ] as const satisfies readonly EventSourceType[];
-/** Trigger types the trigger service executes in this release. */
-export const SUPPORTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom'] as const satisfies readonly TriggerType[];

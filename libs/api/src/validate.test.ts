@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { parseManifests } from './manifests.js';
 import { validateResource } from './validate.js';
 import { EVENT_SOURCE_TYPES, TRIGGER_TYPES } from './types.js';
-import { eventSourceTypes } from './schema/event-source.schema.js';
-import { triggerTypes } from './schema/sensor.schema.js';
+import { sourceModels } from './eventsources/source.registry.js';
+import { triggerModels } from './triggers/trigger.registry.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../src/fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -19,8 +19,8 @@ test('fixtures cover every source and trigger type, and the schema knows every t
   const text = fixture('event-sources.valid.yaml') + fixture('sensors.valid.yaml');
   for (const t of EVENT_SOURCE_TYPES) assert.match(text, new RegExp(`\\n  ${t}:\\n`), t);
   for (const t of TRIGGER_TYPES) assert.match(text, new RegExp(`\\n {8}${t}:`), t);
-  assert.deepEqual(Object.keys(eventSourceTypes).sort(), [...EVENT_SOURCE_TYPES].sort());
-  assert.deepEqual(Object.keys(triggerTypes).sort(), [...TRIGGER_TYPES].sort());
+  assert.deepEqual(Object.keys(sourceModels).sort(), [...EVENT_SOURCE_TYPES].sort());
+  assert.deepEqual(Object.keys(triggerModels).sort(), [...TRIGGER_TYPES].sort());
 });
 
 const es = (spec: unknown) => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventSource', metadata: { name: 'es' }, spec });

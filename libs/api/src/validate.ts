@@ -4,13 +4,16 @@
  * (Kafka-only EventBus). Every issue names its field path.
  */
 import { Collector, isObj, typeName, walk, type Obj, type ObjectRule, type ValidationIssue, type WalkContext } from './schema-walk.js';
-import { eventSourceTypes } from './schema/event-source.schema.js';
+import { onlyOne, set, webhookContextRule } from './common.rules.js';
+import { sourceModels } from './eventsources/source.registry.js';
+import { triggerModels } from './triggers/trigger.registry.js';
+import { rulesOf } from './type-model.js';
 import { EventBusSpec } from './schema/event-bus.schema.js';
 import { EventSourceSpec } from './schema/event-source.schema.js';
 import { SensorSpec } from './schema/sensor.schema.js';
-import { WebhookContext } from './schema/common.schema.js';
 import { parseConditionNames } from './syntax.check.js';
-import { API_VERSION, EVENT_SOURCE_TYPES, KINDS, TRIGGER_TYPES, type AnyResource, type Kind } from './types.js';
+import { parseNanosOrGoDuration } from './grammar/go-duration.grammar.js';
+import { API_VERSION, EVENT_SOURCE_TYPES, KINDS, TRIGGER_TYPES, type Kind } from './types.js';
 
 export type { ValidationIssue } from './schema-walk.js';
 
@@ -31,7 +34,6 @@ export interface ValidateOptions {
 }
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const WEBHOOK_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
 
 /** Source types run active-passive behind a leader elector (Argo `RecreateStrategyEventSources`). */
 export const LEADER_ELECTED_SOURCE_TYPES: readonly string[] = [
@@ -39,30 +41,15 @@ export const LEADER_ELECTED_SOURCE_TYPES: readonly string[] = [
   'nsq', 'pulsar', 'redis', 'redisStream', 'resource', 'hdfs', 'file', 'sftp', 'generic',
 ];
 
-const set = (v: unknown) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
-
-/** Argo `ValidateWebhookContext` (`webhook_context.go`), beyond the structural checks. */
-const webhookContextRule: ObjectRule = (cfg, path, { c }) => {
-  const endpoint = cfg['endpoint'];
-  if (typeof endpoint === 'string' && !endpoint.startsWith('/')) c.error(`${path}.endpoint`, `must start with "/", got "${endpoint}"`);
-  const method = cfg['method'];
-  if (typeof method === 'string' && !WEBHOOK_METHODS.includes(method.toUpperCase()))
-    c.error(`${path}.method`, `must be one of ${WEBHOOK_METHODS.join(', ')}, got "${method}"`);
-  const port = cfg['port'];
-  if (typeof port === 'string' && (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535))
-    c.error(`${path}.port`, `must be a port number 1-65535, got "${port}"`);
-  if (set(cfg['serverCertSecret']) !== set(cfg['serverKeySecret'])) c.error(path, 'serverCertSecret and serverKeySecret must be set together');
-};
-
 const tlsRule: ObjectRule = (v, path, { c }) => {
   if (set(v['clientCertSecret']) !== set(v['clientKeySecret'])) c.error(path, 'clientCertSecret and clientKeySecret must be set together');
 };
 
-const onlyOne = (v: Obj, a: string, b: string, path: string, c: Collector) => {
-  if (set(v[a]) && set(v[b])) c.error(path, `only one of ${a} and ${b} may be set`);
-};
-
-/** Rules keyed by schema object name. `deps` is the sensor's dependency names, when validating a Sensor. */
+/**
+ * Rules of the schema objects that are not one type's, keyed by schema object name; each source
+ * and trigger type's own rules are in its model (./eventsources, ./triggers) and reached through
+ * the registries. `deps` is the sensor's dependency names, when validating a Sensor.
+ */
 function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
   const parameterRule: ObjectRule = (p, path, { c }) => {
     // Argo allows an empty dest only in an HTTP trigger's payload (the value becomes the whole body).
@@ -75,100 +62,20 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
   };
   return {
     WebhookContext: webhookContextRule,
-    WebhookEventSource: webhookContextRule,
     TLSConfig: tlsRule,
-    KafkaEventSource: (v, path, { c }) => {
-      if (typeof v['partition'] === 'string' && v['partition'] !== '' && !/^\d+$/.test(v['partition']))
-        c.error(`${path}.partition`, `must be a partition number, got "${v['partition']}"`);
-      if (!set(v['partition']) && !set(v['consumerGroup'])) c.error(path, 'either partition or consumerGroup is required');
-      for (const b of String(v['url']).split(','))
-        if (!/^[^:\s/]+:\d{1,5}$/.test(b.trim())) c.error(`${path}.url`, `"${b.trim()}" is not host:port`);
-    },
-    GithubEventSource: (v, path, { c }) => {
-      if (!set(v['repositories']) && !set(v['organizations']) && !(set(v['owner']) && set(v['repository'])))
-        c.error(path, 'either repositories or organizations is required');
-      onlyOne(v, 'repositories', 'organizations', path, c);
-      onlyOne(v, 'apiToken', 'githubApp', path, c);
-      const hookUrl = isObj(v['webhook']) ? v['webhook']['url'] : undefined;
-      if ((set(v['apiToken']) || set(v['githubApp'])) && set(hookUrl) && !set(v['events']))
-        c.error(`${path}.events`, 'is required to create the GitHub hook (apiToken or githubApp and webhook.url are set)');
-      if (set(v['githubBaseURL']) !== set(v['githubUploadURL'])) c.error(path, 'githubBaseURL and githubUploadURL must be set together');
-    },
-    GitlabEventSource: (v, path, { c }) => {
-      if (!set(v['projects']) && !set(v['groups']) && !set(v['projectID'])) c.error(path, 'either projects or groups is required');
-    },
-    BitbucketEventSource: (v, path, { c }) => {
-      if (!set(v['repositories']) && !(set(v['owner']) && set(v['repositorySlug']))) c.error(`${path}.repositories`, 'at least one repository is required');
-      const hookUrl = isObj(v['webhook']) ? v['webhook']['url'] : undefined;
-      if (set(v['auth']) && set(hookUrl) && !set(v['events'])) c.error(`${path}.events`, 'is required to create the Bitbucket hook (auth and webhook.url are set)');
-    },
-    BitbucketServerEventSource: (v, path, { c }) => {
-      if (!set(v['projects']) && !set(v['repositories']) && !(set(v['projectKey']) && set(v['repositorySlug'])))
-        c.error(path, 'either projects or repositories is required');
-      const hookUrl = isObj(v['webhook']) ? v['webhook']['url'] : undefined;
-      if (set(v['accessToken']) && set(hookUrl) && !set(v['events']))
-        c.error(`${path}.events`, 'is required to create the Bitbucket Server hook (accessToken and webhook.url are set)');
-    },
-    AMQPEventSource: (v, path, { c }) => onlyOne(v, 'url', 'urlSecret', path, c),
-    AzureEventsHubEventSource: (v, path, { c }) => {
-      if (set(v['sharedAccessKey']) !== set(v['sharedAccessKeyName'])) c.error(path, 'sharedAccessKeyName and sharedAccessKey must be set together');
-    },
-    PubSubEventSource: (v, path, { c }) => {
-      if (set(v['topicProjectID']) && !set(v['topic'])) c.error(`${path}.topic`, 'is required with topicProjectID');
-    },
-    RedisEventSource: (v, path, { c }) => {
-      if (set(v['password']) && !set(v['namespace'])) c.error(`${path}.namespace`, 'is required with password (the namespace of the password Secret)');
-    },
     WatchPathConfig: (v, path, { c }) => onlyOne(v, 'path', 'pathRegexp', path, c),
-    HDFSEventSource: (v, path, { c }) => {
-      onlyOne(v, 'path', 'pathRegexp', path, c);
-      const ccache = set(v['krbCCacheSecret']);
-      const keytab = set(v['krbKeytabSecret']);
-      if (!set(v['hdfsUser']) && !ccache && !keytab) c.error(path, 'one of hdfsUser, krbCCacheSecret or krbKeytabSecret is required');
-      if (keytab && !['krbServicePrincipalName', 'krbConfigConfigMap', 'krbUsername', 'krbRealm'].every((k) => set(v[k])))
-        c.error(path, 'krbServicePrincipalName, krbConfigConfigMap, krbUsername and krbRealm are required with krbKeytabSecret');
-      if (ccache && !['krbServicePrincipalName', 'krbConfigConfigMap'].every((k) => set(v[k])))
-        c.error(path, 'krbServicePrincipalName and krbConfigConfigMap are required with krbCCacheSecret');
-    },
-    StripeEventSource: (v, path, { c }) => {
-      if (v['createWebhook'] === true && !set(v['apiKey'])) c.error(`${path}.apiKey`, 'is required when createWebhook is true');
-    },
-    CalendarEventSource: (v, path, { c }) => {
-      onlyOne(v, 'schedule', 'interval', path, c);
-    },
-    ResourceEventSource: (v, path, { c }) => {
-      const filter = isObj(v['filter']) ? v['filter'] : {};
-      const labels = Array.isArray(filter['labels']) ? filter['labels'] : [];
-      labels.forEach((l, i) => {
-        if (!isObj(l)) return;
-        const op = typeof l['operation'] === 'string' && l['operation'] !== '' ? l['operation'] : '=';
-        const value = typeof l['value'] === 'string' ? l['value'] : '';
-        const at = `${path}.filter.labels[${i}]`;
-        if ((op === 'exists' || op === '!') && value !== '') c.error(`${at}.value`, `must be empty with operation "${op}"`);
-        if ((op === 'in' || op === 'notin') && value === '') c.error(`${at}.value`, `is required with operation "${op}" (comma-separated values)`);
-        if ((op === 'gt' || op === 'lt') && !/^-?\d+$/.test(value)) c.error(`${at}.value`, `must be an integer with operation "${op}", got "${value}"`);
-      });
-      const fields = Array.isArray(filter['fields']) ? filter['fields'] : [];
-      fields.forEach((f, i) => {
-        const op = isObj(f) && typeof f['operation'] === 'string' ? f['operation'] : '';
-        if (!['', '=', '==', '!='].includes(op)) c.error(`${path}.filter.fields[${i}].operation`, `"${op}" is not supported for fields (=, ==, !=)`);
-      });
-      const createdBy = filter['createdBy'];
-      if (typeof createdBy === 'string' && createdBy !== '' && Number.isNaN(Date.parse(createdBy)))
-        c.error(`${path}.filter.createdBy`, `"${createdBy}" is not an RFC 3339 date-time (e.g. "2026-12-25T00:00:00Z")`);
-    },
-    AzureServiceBusEventSource: (v, path, { c }) => {
-      if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');
-      if (set(v['subscriptionName']) && !set(v['topicName'])) c.error(`${path}.topicName`, 'is required with subscriptionName');
-      if (set(v['queueName']) && (set(v['topicName']) || set(v['subscriptionName']))) c.error(path, 'queueName and topicName/subscriptionName cannot be set together');
-    },
-    AzureServiceBusTrigger: (v, path, { c }) => {
-      if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');
-    },
     Backoff: (v, path, { c }) => {
+      // The runtime's own parser (libs/core backoff), so admission and execution agree.
       const d = v['duration'];
-      if (typeof d === 'string' && d !== '' && !/^\d+$/.test(d) && !/^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.test(d))
+      if (typeof d !== 'string' || d === '') return;
+      let ns: number;
+      try {
+        ns = parseNanosOrGoDuration(d);
+      } catch {
         c.error(`${path}.duration`, `"${d}" is not a duration (integer nanoseconds or e.g. "1s", "500ms")`);
+        return;
+      }
+      if (ns < 0) c.error(`${path}.duration`, `"${d}" must not be negative`);
     },
     EventContext: (v, path, { c }) => {
       if (!['type', 'subject', 'source', 'datacontenttype', 'id', 'specversion', 'time'].some((k) => set(v[k])))
@@ -215,13 +122,6 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
       const dlq = t['dlqTrigger'];
       if (isObj(dlq) && (t['atLeastOnce'] !== true || dlq['atLeastOnce'] !== true))
         c.error(`${path}.dlqTrigger`, 'requires atLeastOnce: true on both the trigger and its dlqTrigger');
-    },
-    CustomTrigger: (v, path, { c }) => {
-      if (v['secure'] === true && !set(v['certSecret'])) c.error(`${path}.certSecret`, 'is required when secure is true');
-    },
-    HTTPTrigger: (v, path, { c }) => {
-      const url = v['url'];
-      if (typeof url === 'string' && !/^https?:\/\/\S+$/.test(url)) c.error(`${path}.url`, `"${url}" is not an http(s) URL`);
     },
     ExprFilter: () => undefined,
   };
@@ -271,13 +171,6 @@ export function validateResource(doc: unknown, options: ValidateOptions = {}): V
   return c.issues;
 }
 
-/** Throws a {@link ValidationError} when the manifest has errors; returns it typed otherwise. */
-export function assertValidResource(doc: unknown, options: ValidateOptions = {}): AnyResource {
-  const errors = validateResource(doc, options).filter((i) => i.severity === 'error');
-  if (errors.length > 0) throw new ValidationError(errors);
-  return doc as AnyResource;
-}
-
 function validateEventBus(spec: Obj, c: Collector): void {
   const kinds = ['nats', 'jetstream', 'jetstreamExotic', 'kafka'].filter((k) => spec[k] !== undefined && spec[k] !== null);
   if (kinds.length !== 1)
@@ -302,10 +195,10 @@ function validateEventBus(spec: Obj, c: Collector): void {
 }
 
 function validateEventSource(spec: Obj, c: Collector): void {
-  walk(EventSourceSpec, spec, 'spec', { c, rules: rulesFor(undefined), unknownField: unknownFieldHandlers });
+  walk(EventSourceSpec, spec, 'spec', { c, rules: rulesOf(sourceModels, rulesFor(undefined)), unknownField: unknownFieldHandlers });
   const seen = new Map<string, string>();
   const types: string[] = [];
-  for (const type of Object.keys(eventSourceTypes)) {
+  for (const type of EVENT_SOURCE_TYPES) {
     const value = spec[type];
     if (!isObj(value)) continue;
     if (Object.keys(value).length > 0) types.push(type);
@@ -317,21 +210,10 @@ function validateEventSource(spec: Obj, c: Collector): void {
     }
   }
   if (types.length === 0) c.error('spec', 'at least one event source type must be configured');
-  // Argo's minio validator needs credentials; S3Artifact as a trigger source does not.
-  const minio = spec['minio'];
-  if (isObj(minio))
-    for (const [name, cfg] of Object.entries(minio))
-      if (isObj(cfg)) for (const k of ['accessKey', 'secretKey']) if (!set(cfg[k])) c.error(`spec.minio.${name}.${k}`, 'is required');
   const leader = types.filter((t) => LEADER_ELECTED_SOURCE_TYPES.includes(t));
   const active = types.filter((t) => !LEADER_ELECTED_SOURCE_TYPES.includes(t));
   if (leader.length > 0 && active.length > 0)
     c.error('spec', `cannot mix leader-elected source types (${leader.join(', ')}) with active-active types (${active.join(', ')}); split them into separate EventSources`);
-}
-
-/** Argo `ValidateWebhookContext` for one webhook configuration; returns the issues found. */
-export function validateWebhookContext(cfg: Obj, path: string, c = new Collector()): ValidationIssue[] {
-  walk(WebhookContext, cfg, path, { c, rules: { WebhookContext: webhookContextRule, TLSConfig: tlsRule } });
-  return c.issues;
 }
 
 function validateSensor(spec: Obj, c: Collector): void {
@@ -343,7 +225,7 @@ function validateSensor(spec: Obj, c: Collector): void {
       if (deps.has(d['name'])) c.error(`spec.dependencies[${i}].name`, `duplicate dependency name "${d['name']}"`);
       deps.add(d['name']);
     });
-  walk(SensorSpec, spec, 'spec', { c, rules: rulesFor(deps), unknownField: unknownFieldHandlers });
+  walk(SensorSpec, spec, 'spec', { c, rules: rulesOf(triggerModels, rulesFor(deps)), unknownField: unknownFieldHandlers });
   const triggers = spec['triggers'];
   if (!Array.isArray(triggers)) return;
   const names = new Map<string, number>();

@@ -1,6 +1,6 @@
-import type { EventDependency, Sensor, Trigger } from '@ganglion/api';
+import { conditionDependencies, type EventDependency, type Sensor, type Trigger } from '@ganglion/api';
 import { actionId, triggerKey } from './action-id.js';
-import { compileCondition, conditionDependencies } from './conditions/condition.parser.js';
+import { compileCondition } from './conditions/condition.evaluator.js';
 import { createJoin, initialJoinState, step, type Join, type JoinState } from './conditions/join.reducer.js';
 import type { EventsByDependency, SensorEvent } from './event.js';
 import { evaluateFilters } from './filters/filters.evaluator.js';

@@ -47,8 +47,8 @@ test('reads Secret keys through the API with the data plane’s namespaced read-
   assert.equal(await resolver.resolve(ns, { name: 'github', key: 'token' }), 'rotated');
 
   // The factory picks the API in cluster mode and files/env locally.
-  const viaFactory = createSecretResolver(undefined, { GANGLION_SECRETS_SOURCE: 'kubernetes', GANGLION_KUBECONFIG: kubeconfig });
+  const viaFactory = createSecretResolver({ secretsSource: 'kubernetes', secretsDir: undefined, kubeconfig }, {});
   assert.equal(await viaFactory.resolve(ns, { name: 'github', key: 'token' }), 'rotated');
-  const local = createSecretResolver(undefined, { GANGLION_SECRET_GITHUB_TOKEN: 'from-env' });
+  const local = createSecretResolver({ secretsSource: 'local', secretsDir: undefined, kubeconfig: undefined }, { GANGLION_SECRET_GITHUB_TOKEN: 'from-env' });
   assert.equal(await local.resolve(ns, { name: 'github', key: 'token' }), 'from-env');
 });

@@ -94,18 +94,22 @@ export class KubernetesSecretResolver implements SecretResolver {
   }
 }
 
+/** Where secrets are resolved (the service's settings `GANGLION_SECRETS_SOURCE`, `GANGLION_SECRETS_DIR`, `GANGLION_KUBECONFIG`). */
+export interface SecretSettings {
+  secretsSource: 'kubernetes' | 'local';
+  secretsDir: string | undefined;
+  kubeconfig: string | undefined;
+}
+
 /**
- * The resolver for where the process runs: `GANGLION_SECRETS_SOURCE=kubernetes` (the Secret
- * through the API; the default in a pod, i.e. with `KUBERNETES_SERVICE_HOST`, unless
- * `GANGLION_SECRETS_DIR` is set) or `local` (files under `secretsDir`, then the environment).
- * `GANGLION_KUBECONFIG` names a kubeconfig file; in-cluster config otherwise.
+ * The resolver for where the process runs: `kubernetes` (the Secret through the API, with the
+ * kubeconfig file or the in-cluster config) or `local` (files under `secretsDir`, then the
+ * environment variable {@link secretEnvName} of `env`).
  */
-export function createSecretResolver(secretsDir: string | undefined, env: Record<string, string | undefined>): SecretResolver {
-  const source = env['GANGLION_SECRETS_SOURCE'] || (env['KUBERNETES_SERVICE_HOST'] && !secretsDir ? 'kubernetes' : 'local');
-  if (source === 'local') return new LocalSecretResolver(secretsDir, env);
-  if (source !== 'kubernetes') throw new Error(`GANGLION_SECRETS_SOURCE must be kubernetes or local, got "${source}"`);
+export function createSecretResolver(settings: SecretSettings, env: Record<string, string | undefined>): SecretResolver {
+  if (settings.secretsSource === 'local') return new LocalSecretResolver(settings.secretsDir, env);
   const kc = new KubeConfig();
-  if (env['GANGLION_KUBECONFIG']) kc.loadFromFile(env['GANGLION_KUBECONFIG']);
+  if (settings.kubeconfig) kc.loadFromFile(settings.kubeconfig);
   else kc.loadFromCluster();
   return new KubernetesSecretResolver(kc);
 }

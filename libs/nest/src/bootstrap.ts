@@ -5,7 +5,8 @@ import { ConfigError, parseServiceConfig, type ServiceConfig } from './config.js
 
 /**
  * Starts a service as a Nest application context (no Nest HTTP adapter: the data plane owns
- * its sockets). Configuration errors end the process with one clear line and exit code 2.
+ * its sockets). Configuration errors (parsing the shared settings or building the module, where a
+ * service parses its own) end the process with one clear line naming the variable and exit code 2.
  */
 export async function bootstrapService(
   service: string,
@@ -14,8 +15,10 @@ export async function bootstrapService(
 ): Promise<void> {
   const fallback = createLogger(service);
   let config: ServiceConfig;
+  let module: unknown;
   try {
     config = parseServiceConfig(service, env);
+    module = makeModule(config, env);
   } catch (err) {
     if (err instanceof ConfigError) {
       fallback.error(`configuration error: ${err.message}`);
@@ -24,10 +27,15 @@ export async function bootstrapService(
     throw err;
   }
   try {
-    const app = await NestFactory.createApplicationContext(makeModule(config, env) as never, { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(module as never, { logger: ['error', 'warn'], abortOnError: false });
     app.enableShutdownHooks();
     createLogger(service, { level: config.logLevel }, { instance: config.instanceId }).info('ready');
   } catch (err) {
+    // A provider that reads a setting of its own while Nest builds it fails the same way.
+    if (err instanceof ConfigError) {
+      fallback.error(`configuration error: ${err.message}`);
+      process.exit(2);
+    }
     fallback.error('start-up failed', { error: err });
     process.exit(1);
   }

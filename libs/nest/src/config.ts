@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { parseBrokers, DEFAULT_RESOURCES_TOPIC } from '@ganglion/eventbus';
-import { parseLogLevel, type LogLevel } from '@ganglion/telemetry';
+import type { LogLevel } from '@ganglion/telemetry';
 
 /** Settings every service shares, parsed once from the environment at start-up. */
 export interface ServiceConfig {
@@ -24,57 +24,148 @@ export interface ServiceConfig {
   lagPollMs: number;
   /** Address servers bind to (`GANGLION_HOST`, default 0.0.0.0). */
   host: string;
+  /** `LOG_LEVEL`: debug, info (default), warn or error. */
   logLevel: LogLevel;
   /** Local secrets directory (`GANGLION_SECRETS_DIR`), `<dir>/<name>/<key>`. */
   secretsDir: string | undefined;
+  /**
+   * Where `SecretKeySelector`s are resolved (`GANGLION_SECRETS_SOURCE`): `kubernetes` (the API;
+   * the default in a pod, i.e. with `KUBERNETES_SERVICE_HOST`, unless `GANGLION_SECRETS_DIR` is
+   * set) or `local` (files under the secrets directory, then `GANGLION_SECRET_<NAME>_<KEY>`).
+   */
+  secretsSource: 'kubernetes' | 'local';
+  /** Kubeconfig file (`GANGLION_KUBECONFIG`); in-cluster (or `$KUBECONFIG`) when unset. */
+  kubeconfig: string | undefined;
   /** Partitions of topics created for an EventBus (`GANGLION_TOPIC_PARTITIONS`, default 3). */
   partitions: number;
   /** Replication factor of created topics (`GANGLION_TOPIC_REPLICATION`, default 1). */
   replicationFactor: number;
 }
 
-export class ConfigError extends Error {}
+/** A setting with a bad value: the message names the variable. Start-up ends with exit code 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
 
-function numeric(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number, integer: boolean): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
+/**
+ * The typed settings reader: every setting of every service is read through these functions,
+ * once, at start-up. An unset or empty variable gives the default; a set variable with a bad
+ * value is a {@link ConfigError} naming the variable, never a silent fallback to the default.
+ */
+type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function numeric(env: Env, name: string, def: number, min: number, max: number, integer: boolean): number {
+  const value = raw(env, name);
+  if (value === undefined) return def;
+  const n = Number(value);
   if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max)
-    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got "${raw}"`);
+    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got "${value}"`);
   return n;
 }
 
 /** The integer setting `name` in [min, max]; `def` when unset or empty; otherwise a ConfigError naming it. */
-export function intVar(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
+export function intVar(env: Env, name: string, def: number, min: number, max: number): number {
   return numeric(env, name, def, min, max, true);
 }
 
 /** The number setting `name` in [min, max] (fractions allowed), like {@link intVar}. */
-export function numberVar(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
+export function numberVar(env: Env, name: string, def: number, min: number, max: number): number {
   return numeric(env, name, def, min, max, false);
 }
 
-export function parseServiceConfig(service: string, env: Record<string, string | undefined>): ServiceConfig {
-  const brokers = env['KAFKA_BROKERS'];
-  if (!brokers) throw new ConfigError('KAFKA_BROKERS is not set (expected host:port[,host:port...] of the Kafka cluster)');
+/** The string setting `name`; `def` when unset or empty. */
+export function stringVar(env: Env, name: string): string | undefined;
+export function stringVar(env: Env, name: string, def: string): string;
+export function stringVar(env: Env, name: string, def?: string): string | undefined {
+  return raw(env, name) ?? def;
+}
+
+/** The string setting `name`, which must be set; `what` says what it is, in the error. */
+export function requiredVar(env: Env, name: string, what: string): string {
+  const value = raw(env, name);
+  if (value === undefined) throw new ConfigError(`${name} is not set (${what})`);
+  return value;
+}
+
+/** The boolean setting `name`: `true` or `false` (any case); `def` when unset or empty. */
+export function boolVar(env: Env, name: string, def: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return def;
+  const v = value.toLowerCase();
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+/** The setting `name`, one of `values`; `def` when unset or empty. */
+export function enumVar<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const value = raw(env, name);
+  if (value === undefined) return def;
+  if (!(values as readonly string[]).includes(value)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${value}"`);
+  return value as T;
+}
+
+/** The absolute URL setting `name` (as written); undefined when unset or empty. */
+export function urlVar(env: Env, name: string): string | undefined {
+  const value = raw(env, name);
+  if (value === undefined) return undefined;
+  if (!URL.canParse(value)) throw new ConfigError(`${name} must be a URL, got "${value}"`);
+  return value;
+}
+
+/** The label setting `name` (`key=value,key=value`, Kubernetes label syntax, at least one); `def` when unset or empty. */
+export function labelsVar(env: Env, name: string, def: Record<string, string>): Record<string, string> {
+  const value = raw(env, name);
+  if (value === undefined) return def;
+  const out: Record<string, string> = {};
+  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9._/-]+)=([A-Za-z0-9._-]*)$/.exec(part);
+    if (!m) throw new ConfigError(`${name}: "${part}" is not label=value`);
+    out[m[1]!] = m[2]!;
+  }
+  if (Object.keys(out).length === 0) throw new ConfigError(`${name} must name at least one label=value`);
+  return out;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** `LOG_LEVEL`: debug, info (default), warn or error. */
+export function logLevelVar(env: Env): LogLevel {
+  return enumVar(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
+}
+
+/** `GANGLION_SECRETS_SOURCE` (see {@link ServiceConfig.secretsSource}). */
+export function secretsSourceVar(env: Env, secretsDir: string | undefined): 'kubernetes' | 'local' {
+  return enumVar(env, 'GANGLION_SECRETS_SOURCE', ['kubernetes', 'local'], raw(env, 'KUBERNETES_SERVICE_HOST') && !secretsDir ? 'kubernetes' : 'local');
+}
+
+export function parseServiceConfig(service: string, env: Env): ServiceConfig {
+  const brokers = requiredVar(env, 'KAFKA_BROKERS', 'expected host:port[,host:port...] of the Kafka cluster');
   let list: string[];
   try {
     list = parseBrokers(brokers);
   } catch (err) {
     throw new ConfigError(`KAFKA_BROKERS: ${(err as Error).message}`);
   }
+  const secretsDir = stringVar(env, 'GANGLION_SECRETS_DIR');
   return {
     service,
     brokers: list,
-    resourcesTopic: env['GANGLION_RESOURCES_TOPIC'] || DEFAULT_RESOURCES_TOPIC,
-    instanceId: env['GANGLION_INSTANCE_ID'] || hostname(),
+    resourcesTopic: stringVar(env, 'GANGLION_RESOURCES_TOPIC', DEFAULT_RESOURCES_TOPIC),
+    instanceId: stringVar(env, 'GANGLION_INSTANCE_ID', hostname()),
     healthPort: intVar(env, 'GANGLION_HEALTH_PORT', 8081, 0, 65535),
     metricsPort: intVar(env, 'GANGLION_METRICS_PORT', 7777, 0, 65535),
     livenessStallSeconds: intVar(env, 'GANGLION_LIVENESS_STALL_SECONDS', 120, 0, 86_400),
     lagPollMs: intVar(env, 'GANGLION_LAG_POLL_MS', 5000, 100, 3_600_000),
-    host: env['GANGLION_HOST'] || '0.0.0.0',
-    logLevel: parseLogLevel(env['LOG_LEVEL']),
-    secretsDir: env['GANGLION_SECRETS_DIR'] || undefined,
+    host: stringVar(env, 'GANGLION_HOST', '0.0.0.0'),
+    logLevel: logLevelVar(env),
+    secretsDir,
+    secretsSource: secretsSourceVar(env, secretsDir),
+    kubeconfig: stringVar(env, 'GANGLION_KUBECONFIG'),
     partitions: intVar(env, 'GANGLION_TOPIC_PARTITIONS', 3, 1, 10_000),
     replicationFactor: intVar(env, 'GANGLION_TOPIC_REPLICATION', 1, 1, 32),
   };

@@ -4,7 +4,7 @@ import { ownedSources, pushSources, PushIngressRunner, PUSH_PRODUCER_OPTIONS, ty
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
-import { ConfigError, intVar, type ServiceConfig } from './config.js';
+import { intVar, numberVar, urlVar, type ServiceConfig } from './config.js';
 import { GanglionModule } from './ganglion.module.js';
 import { HealthService } from './health.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
@@ -19,18 +19,14 @@ export function ingressServiceName(type: string): string {
 
 /** `GANGLION_INGRESS_RATE_LIMIT`: default requests/s per route and replica (0 = unlimited). */
 function rateLimitFrom(env: Record<string, string | undefined>): number {
-  const raw = env['GANGLION_INGRESS_RATE_LIMIT'];
-  if (raw === undefined || raw === '') return 0;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`GANGLION_INGRESS_RATE_LIMIT must be a non-negative number, got "${raw}"`);
-  return n;
+  return numberVar(env, 'GANGLION_INGRESS_RATE_LIMIT', 0, 0, 1_000_000);
 }
 
 /** Provider API addresses the spec cannot name: `GANGLION_STRIPE_API_URL`, `GANGLION_BITBUCKET_API_URL`. */
 function apiBasesFrom(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const provider of ['stripe', 'bitbucket']) {
-    const v = env[`GANGLION_${provider.toUpperCase()}_API_URL`];
+    const v = urlVar(env, `GANGLION_${provider.toUpperCase()}_API_URL`);
     if (v) out[provider] = v;
   }
   return out;
@@ -72,7 +68,7 @@ export class PushIngressService implements OnApplicationBootstrap, OnApplication
       logger,
       store,
       producers: this.producers,
-      secrets: createSecretResolver(config.secretsDir, env),
+      secrets: createSecretResolver(config, env),
       defaultRateLimit: rateLimitFrom(env),
       apiBases: apiBasesFrom(env),
     });
@@ -125,7 +121,7 @@ export class OwnedIngressService implements OnApplicationBootstrap, OnApplicatio
   ) {
     const base = `${config.resourcesTopic}-ingress-${type}`;
     this.producers = eventProducers(clients);
-    const kubeconfig = env['GANGLION_KUBECONFIG'] || undefined;
+    const kubeconfig = config.kubeconfig;
     this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base, ...(kubeconfig ? { kubeconfig } : {}) });
     this.ownership = new GroupOwnership(kafka, {
       topic: `${base}-owner`,

@@ -1,4 +1,4 @@
-export { createLogger, parseLogLevel, type Logger, type LogFields, type LogLevel } from './logger.js';
+export { createLogger, type Logger, type LogFields, type LogLevel } from './logger.js';
 export {
   TRACER_NAME,
   extractContext,

@@ -42,8 +42,3 @@ export function createLogger(service: string, options: LoggerOptions = {}, base:
     child: (fields) => createLogger(service, options, { ...base, ...fields }),
   };
 }
-
-/** Parses a level name, defaulting to `info`. */
-export function parseLogLevel(value: string | undefined): LogLevel {
-  return value === 'debug' || value === 'warn' || value === 'error' ? value : 'info';
-}

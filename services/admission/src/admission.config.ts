@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, intVar, type ServiceConfig } from '@ganglion/nest';
-import { parseLogLevel } from '@ganglion/telemetry';
+import { intVar, logLevelVar, requiredVar, stringVar, type ServiceConfig } from '@ganglion/nest';
 
 /** The admission webhook's settings (it needs no Kafka and no Kubernetes API access). */
 export interface AdmissionConfig {
@@ -18,10 +17,9 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
   const port = intVar(env, 'GANGLION_ADMISSION_PORT', 8443, 1, 65535);
   const healthPort = intVar(env, 'GANGLION_HEALTH_PORT', 8081, 0, 65535);
   const metricsPort = intVar(env, 'GANGLION_METRICS_PORT', 7777, 0, 65535);
-  const certFile = env['GANGLION_ADMISSION_CERT'];
-  const keyFile = env['GANGLION_ADMISSION_KEY'];
-  if (!certFile || !keyFile) throw new ConfigError('GANGLION_ADMISSION_CERT and GANGLION_ADMISSION_KEY must name the PEM files of the serving certificate');
-  const host = env['GANGLION_HOST'] || '0.0.0.0';
+  const certFile = requiredVar(env, 'GANGLION_ADMISSION_CERT', 'the PEM file of the serving certificate');
+  const keyFile = requiredVar(env, 'GANGLION_ADMISSION_KEY', "the PEM file of the serving certificate's key");
+  const host = stringVar(env, 'GANGLION_HOST', '0.0.0.0');
   return {
     port,
     host,
@@ -31,7 +29,7 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
       service: 'admission',
       brokers: [],
       resourcesTopic: '',
-      instanceId: env['GANGLION_INSTANCE_ID'] || hostname(),
+      instanceId: stringVar(env, 'GANGLION_INSTANCE_ID', hostname()),
       healthPort,
       // Prometheus /metrics (`GANGLION_METRICS_PORT`, default 7777; 0 disables): the review
       // counters and latency. No Kafka consumers here: no lag metrics, no consumer-progress liveness.
@@ -39,8 +37,10 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
       livenessStallSeconds: 0,
       lagPollMs: 5000,
       host,
-      logLevel: parseLogLevel(env['LOG_LEVEL']),
+      logLevel: logLevelVar(env),
       secretsDir: undefined,
+      secretsSource: 'local',
+      kubeconfig: undefined,
       partitions: 1,
       replicationFactor: 1,
     },

@@ -1,4 +1,4 @@
-import { ConfigError, intVar } from '@ganglion/nest';
+import { boolVar, intVar, stringVar, urlVar } from '@ganglion/nest';
 
 /** Settings of the trigger service, parsed once from the environment at start-up. */
 export interface TriggerServiceConfig {
@@ -25,24 +25,6 @@ export interface TriggerServiceConfig {
   argoServerInsecure: boolean;
 }
 
-function urlVar(env: Record<string, string | undefined>, name: string): string | undefined {
-  const raw = env[name];
-  if (!raw) return undefined;
-  try {
-    new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
-  }
-  return raw;
-}
-
-function boolVar(env: Record<string, string | undefined>, name: string): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return false;
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-}
-
 export function parseTriggerConfig(env: Record<string, string | undefined>): TriggerServiceConfig {
   return {
     concurrencyPerTrigger: intVar(env, 'GANGLION_TRIGGER_CONCURRENCY', 32, 1, 1024),
@@ -50,9 +32,9 @@ export function parseTriggerConfig(env: Record<string, string | undefined>): Tri
     maxBufferedPerTrigger: intVar(env, 'GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER', 1_000, 1, 1_000_000),
     slackApiUrl: urlVar(env, 'GANGLION_SLACK_API_URL'),
     lambdaEndpoint: urlVar(env, 'GANGLION_AWS_LAMBDA_ENDPOINT'),
-    kubeconfig: env['GANGLION_KUBECONFIG'] || undefined,
+    kubeconfig: stringVar(env, 'GANGLION_KUBECONFIG'),
     argoServerUrl: urlVar(env, 'GANGLION_ARGO_SERVER_URL'),
-    argoServerToken: env['GANGLION_ARGO_SERVER_TOKEN'] || undefined,
-    argoServerInsecure: boolVar(env, 'GANGLION_ARGO_SERVER_INSECURE'),
+    argoServerToken: stringVar(env, 'GANGLION_ARGO_SERVER_TOKEN'),
+    argoServerInsecure: boolVar(env, 'GANGLION_ARGO_SERVER_INSECURE', false),
   };
 }

@@ -51,7 +51,7 @@ export class TriggerRunner implements OnApplicationBootstrap, OnApplicationShutd
     });
     this.executor = new TriggerExecutor({
       plugins: this.registry,
-      secrets: createSecretResolver(config.secretsDir, env),
+      secrets: createSecretResolver(config, env),
       logger,
       maxConcurrencyPerTrigger: settings.concurrencyPerTrigger,
       maxBuffered: settings.maxBuffered,

@@ -194,6 +194,24 @@ export const WebhookContext = obj('WebhookContext', webhookContextFields, {
   required: ['endpoint', 'method', 'port'],
 });
 
+/** Argo `S3Artifact` (`common.go`): minio source and `s3` artifact location. */
+export const S3Artifact = obj(
+  'S3Artifact',
+  {
+    endpoint: str('S3-compatible endpoint (host:port).'),
+    bucket: obj('S3Bucket', { key: str('Object key.'), name: str('Bucket name.') }, { doc: 'Argo `S3Bucket`.', required: ['name'] }),
+    region: str('Region.'),
+    insecure: bool('Use plain HTTP.'),
+    accessKey: secret('Access key.'),
+    secretKey: secret('Secret key.'),
+    events: arr(str(), 'Bucket notification types, e.g. `s3:ObjectCreated:*`.'),
+    filter: obj('S3Filter', { prefix: str('Object key prefix.'), suffix: str('Object key suffix.') }, { doc: 'Argo `S3Filter`.' }),
+    metadata: stringMap('Key/value pairs copied into the event data as `metadata`.'),
+    caCertificate: secret('CA certificate of the endpoint.'),
+  },
+  { doc: 'Argo `S3Artifact`: an object or bucket in S3-compatible storage.', required: ['endpoint'] },
+);
+
 /** Kubernetes object metadata as it appears in manifests. */
 export const ObjectMetaSchema = obj(
   undefined,

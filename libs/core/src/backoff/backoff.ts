@@ -10,7 +10,7 @@
  *
  * Randomness is passed in (`random: () => number` in [0, 1)) to keep the core deterministic.
  */
-import { parseGoDuration } from './go-duration.parser.js';
+import { parseNanosOrGoDuration } from '@ganglion/api';
 
 /** The manifest shape (`retryStrategy`, `policy.k8s.backoff`, `connectionBackoff`). */
 export interface BackoffSpec {
@@ -54,9 +54,8 @@ export function parseBackoff(spec: BackoffSpec | undefined): Backoff {
     if (!Number.isFinite(spec.duration) || spec.duration < 0) throw new BackoffError(`backoff.duration: ${spec.duration} is not a non-negative number of nanoseconds`);
     durationMs = spec.duration / 1e6;
   } else if (typeof spec.duration === 'string') {
-    const trimmed = spec.duration.trim();
     // Int64OrString accepts a quoted integer as nanoseconds too.
-    const ns = /^\d+$/.test(trimmed) ? Number(trimmed) : parseGoDuration(trimmed);
+    const ns = parseNanosOrGoDuration(spec.duration);
     if (ns < 0) throw new BackoffError(`backoff.duration: ${JSON.stringify(spec.duration)} is negative`);
     durationMs = ns / 1e6;
   }

@@ -1,4 +1,5 @@
-export { parseGoDuration, DurationSyntaxError } from './go-duration.parser.js';
+// The Go-duration parser is libs/api's grammar; re-exported for code that imports it from here.
+export { parseGoDuration, DurationSyntaxError } from '@ganglion/api';
 export {
   parseBackoff,
   nextDelay,

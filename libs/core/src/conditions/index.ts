@@ -1,13 +1,7 @@
-export {
-  parseCondition,
-  compileCondition,
-  defaultCondition,
-  conditionDependencies,
-  evaluateCondition,
-  ConditionSyntaxError,
-  type ConditionAst,
-} from './condition.parser.js';
-export { parseCron, nextFire, previousFire, checkTimezone, wallClock, CronSyntaxError, type CronSchedule } from './cron.parser.js';
+// The parsers are libs/api's grammars (one per language); re-exported for code that imports them from here.
+export { parseCondition, conditionDependencies, ConditionSyntaxError, parseCron, CronSyntaxError, type ConditionAst, type CronSchedule } from '@ganglion/api';
+export { compileCondition, defaultCondition, evaluateCondition } from './condition.evaluator.js';
+export { nextFire, previousFire, wallClock } from './cron.schedule.js';
 export {
   createJoin,
   compileResets,

@@ -8,8 +8,9 @@
  * Pure and JSON-serialisable: the caller persists `JoinState` (e.g. in a Kafka changelog).
  */
 import type { EventsByDependency, SensorEvent } from '../event.js';
-import { compileCondition, conditionDependencies, evaluateCondition, type ConditionAst } from './condition.parser.js';
-import { checkTimezone, nextFire, parseCron, previousFire, type CronSchedule } from './cron.parser.js';
+import { conditionDependencies, parseCron, parseTimezone, type ConditionAst, type CronSchedule } from '@ganglion/api';
+import { compileCondition, evaluateCondition } from './condition.evaluator.js';
+import { nextFire, previousFire } from './cron.schedule.js';
 
 /** One `conditionsReset` entry: `{byTime: {cron, timezone}}`. */
 export interface ConditionsResetSpec {
@@ -47,13 +48,13 @@ export interface Join {
   resets: readonly CompiledReset[];
 }
 
-/** Compiles `conditionsReset`; throws CronSyntaxError for bad cron or timezone. */
+/** Compiles `conditionsReset`; throws CronSyntaxError for a bad cron, TimezoneError for a bad timezone. */
 export function compileResets(resets: readonly ConditionsResetSpec[] | undefined): CompiledReset[] {
   return (resets ?? []).flatMap((r) => {
     if (!r.byTime) return [];
     const schedule = parseCron(r.byTime.cron);
     const timezone = schedule.timezone ?? r.byTime.timezone ?? '';
-    checkTimezone(timezone);
+    parseTimezone(timezone);
     return [{ schedule, timezone }];
   });
 }

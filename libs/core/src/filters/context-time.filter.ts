@@ -2,6 +2,7 @@
  * The `context` and `time` filters, as Argo's `filterContext` and `filterTime`
  * (`pkg/sensors/dependencies/filter.go`).
  */
+import { parseTimeOfDay, parseTimezone } from '@ganglion/api';
 import type { EventContext } from '../event.js';
 import type { ContextFilter, FilterOutcome, TimeFilter } from './filter.types.js';
 
@@ -18,24 +19,22 @@ export function evaluateContextFilter(expected: ContextFilter | undefined, actua
   return { passed: true, reason: 'context matched' };
 }
 
-/** Parses Go's `15:04:05` layout into seconds of the day. */
+/** Seconds of the day of a time of day "hh:mm:ss", through libs/api's one grammar (the validator's). */
 function parseClock(s: string): number | undefined {
-  const m = /^(\d{2}):(\d{2}):(\d{2})$/.exec(s);
-  if (!m) return undefined;
-  const h = Number(m[1]);
-  const mi = Number(m[2]);
-  const se = Number(m[3]);
-  if (h > 23 || mi > 59 || se > 59) return undefined;
-  return h * 3600 + mi * 60 + se;
+  try {
+    return parseTimeOfDay(s);
+  } catch {
+    return undefined;
+  }
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** Seconds since midnight of `t` in the IANA timezone `tz`; throws RangeError on an unknown zone. */
+/** Seconds since midnight of `t` in the IANA timezone `tz`; throws TimezoneError on an unknown zone. */
 export function secondsOfDay(t: Date, tz: string): number {
   let f = formatters.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    f = new Intl.DateTimeFormat('en-US', { timeZone: parseTimezone(tz), hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });
     formatters.set(tz, f);
   }
   const parts = f.formatToParts(t);

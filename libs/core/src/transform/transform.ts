@@ -4,7 +4,9 @@
  * with metatable `__is_array` becomes an array). The result replaces the event data.
  * Transforms run before filters.
  */
-import { compileJq, JqError, runJq, type JqLimits, type JqProgram } from './jq.engine.js';
+import { JqError, type JqLimits, type JqProgram } from './jq/jq.ast.js';
+import { runJq } from './jq/jq.evaluator.js';
+import { compileJq } from './jq/jq.parser.js';
 import { LuaError, runLua, type LuaLimits } from './lua.sandbox.js';
 
 export interface EventDependencyTransformer {

@@ -1,6 +1,5 @@
 import type { CalendarEventSource, EventBus } from '@ganglion/api';
-import { eventBusTopic } from '@ganglion/api';
-import { parseGoDuration } from '@ganglion/core';
+import { eventBusTopic, parseGoDuration } from '@ganglion/api';
 import { encodeCloudEvent, TransactionalState } from '@ganglion/eventbus';
 import { markSend, processMetrics } from '@ganglion/telemetry';
 import { buildCloudEvent, naturalEventId } from '../kit/cloudevent.js';

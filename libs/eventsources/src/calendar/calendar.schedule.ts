@@ -1,5 +1,5 @@
-import type { CalendarEventSource } from '@ganglion/api';
-import { checkTimezone, nextFire, parseCron, parseGoDuration, wallClock } from '@ganglion/core';
+import { parseCron, parseGoDuration, parseTimezone, type CalendarEventSource } from '@ganglion/api';
+import { nextFire, wallClock } from '@ganglion/core';
 
 /** A calendar event's schedule: the first tick strictly after a time (epoch ms). */
 export interface CalendarSchedule {
@@ -14,8 +14,7 @@ export interface CalendarSchedule {
  * `exclusionDates` (Argo compares year and day of year).
  */
 export function compileCalendar(cfg: CalendarEventSource): CalendarSchedule {
-  const tz = cfg.timezone || 'UTC';
-  checkTimezone(tz);
+  const tz = parseTimezone(cfg.timezone ?? '');
   let base: (after: number) => number | undefined;
   if (cfg.schedule) {
     const cron = parseCron(cfg.schedule);

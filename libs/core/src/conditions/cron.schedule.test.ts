@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkTimezone, CronSyntaxError, nextFire, parseCron, previousFire } from './cron.parser.js';
+import { CronSyntaxError, parseCron, TimezoneError } from '@ganglion/api';
+import { nextFire, previousFire, wallClock } from './cron.schedule.js';
 
 const at = (iso: string): number => Date.parse(iso);
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -31,21 +32,23 @@ describe('cron', () => {
     ['previous sunday', '0 0 * * 0', '', '2026-01-07T00:00:00Z', '2026-01-04T00:00:00.000Z'],
   ];
   for (const [name, cron, tz, now, want] of prev) it(`previous: ${name}`, () => assert.equal(iso(previousFire(parseCron(cron), tz, at(now))), want));
-  it('CRON_TZ prefix', () => assert.equal(parseCron('CRON_TZ=Asia/Tokyo 0 9 * * *').timezone, 'Asia/Tokyo'));
-  it('CRON_TZ prefix with unknown zone', () => assert.throws(() => parseCron('CRON_TZ=Nope/Zone 0 9 * * *'), CronSyntaxError));
   it('impossible date never fires', () => assert.equal(nextFire(parseCron('0 0 30 feb *'), '', 0), undefined));
-  const bad: Array<[string, string]> = [
-    ['four fields', '* * * *'],
-    ['six fields', '0 * * * * *'],
-    ['minute out of range', '60 * * * *'],
-    ['bad name', '0 0 * FOO *'],
-    ['zero step', '*/0 * * * *'],
-    ['backwards range', '0 5-2 * * *'],
-    ['unknown descriptor', '@fortnightly'],
-    ['dow 7', '0 0 * * 7'],
+  const every: Array<[string, string, string, string | undefined]> = [
+    ['@every: next multiple of the interval since the epoch', '@every 1h30m', '2026-01-01T10:00:00Z', '2026-01-01T10:30:00.000Z'],
+    ['@every: strictly after a tick', '@every 10s', '2026-01-01T10:00:10Z', '2026-01-01T10:00:20.000Z'],
+    ['@every: sub-second rounds up to one second (robfig)', '@every 300ms', '2026-01-01T10:00:00.200Z', '2026-01-01T10:00:01.000Z'],
   ];
-  for (const [name, cron] of bad) it(`rejects ${name}`, () => assert.throws(() => parseCron(cron), CronSyntaxError));
-  it('rejects unknown timezone', () => assert.throws(() => checkTimezone('Mars/Olympus'), CronSyntaxError));
+  for (const [name, cron, now, want] of every) it(name, () => assert.equal(iso(nextFire(parseCron(cron), 'Asia/Tokyo', at(now))), want));
+  it('@every: previous tick at or before now', () => assert.equal(iso(previousFire(parseCron('@every 1h30m'), '', at('2026-01-01T10:29:59Z'))), '2026-01-01T09:00:00.000Z'));
+  it('@every: ticks are a fixed interval apart', () => {
+    const s = parseCron('@every 7m');
+    let t = at('2026-01-01T00:00:00Z');
+    const ticks = [];
+    for (let i = 0; i < 5; i++) ticks.push((t = nextFire(s, '', t)!));
+    for (let i = 1; i < ticks.length; i++) assert.equal(ticks[i]! - ticks[i - 1]!, 7 * 60_000);
+  });
+  it('wall clock in a zone', () => assert.equal(iso(wallClock(at('2026-01-01T00:00:00Z'), 'Asia/Tokyo')), '2026-01-01T09:00:00.000Z'));
+  it('an unknown zone is a TimezoneError', () => assert.throws(() => nextFire(parseCron('* * * * *'), 'Mars/Olympus', 0), TimezoneError));
   it('fuzz: random cron strings parse or throw CronSyntaxError', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.stringMatching(/^[0-9*/, -]{0,20}$/)), (s) => {

@@ -1,10 +1,19 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, type AnyResource, type EventBus } from '@ganglion/api';
-import { BatchingProducer, busTopicConfigs, busTopics, ensureTopics, type BusClients } from '@ganglion/eventbus';
-import { BUS_CLIENTS, CONFIG, ENV, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { BatchingProducer, busTopicConfigs, busTopics, ensureTopics, type BusClients, type ResourceStore } from '@ganglion/eventbus';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { loadDirectory } from './directory.source.js';
+
+export interface DirectoryReconcilerOptions {
+  /** The directory of EventSource/Sensor/EventBus manifests (`GANGLION_RESOURCES_DIR`). */
+  dir: string;
+  /** The compacted resources topic the data plane reads. */
+  resourcesTopic: string;
+  /** Partitions and replication factor of the topics created for an EventBus. */
+  partitions: number;
+  replicationFactor: number;
+  logger: Logger;
+}
 
 /**
  * Directory mode (local stack): the manifests under `GANGLION_RESOURCES_DIR` are the desired
@@ -13,30 +22,27 @@ import { loadDirectory } from './directory.source.js';
  * A file change triggers a sync (debounced). An invalid document is reported and its last good
  * version stays published.
  */
-@Injectable()
-export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DirectoryReconciler {
   private readonly dir: string;
+  private readonly logger: Logger;
   private producer: BatchingProducer | undefined;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
-  private synced = false;
+  /** The first sync is done (readiness). */
+  synced = false;
 
   constructor(
-    @Inject(CONFIG) private readonly config: ServiceConfig,
-    @Inject(ENV) env: Record<string, string | undefined>,
-    @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(BUS_CLIENTS) private readonly clients: BusClients,
-    private readonly store: ResourceStoreService,
-    health: HealthService,
+    private readonly clients: BusClients,
+    private readonly store: ResourceStore,
+    private readonly options: DirectoryReconcilerOptions,
   ) {
-    const dir = env['GANGLION_RESOURCES_DIR'];
-    if (!dir) throw new Error('GANGLION_RESOURCES_DIR is not set (the directory of EventSource/Sensor/EventBus manifests)');
-    this.dir = dir;
-    health.addReadinessCheck('initial-sync', () => this.synced);
+    this.dir = options.dir;
+    this.logger = options.logger;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Publishes the directory's resources once, then watches it. */
+  async start(): Promise<void> {
     this.producer = new BatchingProducer(this.clients.installation, { logger: this.logger, onBatch: processMetrics().batchObserver('resources') });
     await this.sync();
     this.synced = true;
@@ -75,7 +81,7 @@ export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicatio
           if (!resources.has(key)) records.push({ key, value: null });
         }
     if (records.length === 0) return;
-    const topic = this.config.resourcesTopic;
+    const topic = this.options.resourcesTopic;
     await Promise.all(records.map((r) => this.producer!.send({ topic, key: r.key, value: r.value })));
     for (const r of records) this.logger.info(r.value === null ? 'deleted resource' : 'published resource', { key: r.key });
   }
@@ -86,7 +92,7 @@ export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicatio
     try {
       const created = await ensureTopics(
         admin,
-        busTopicConfigs(busTopics(eventBusTopic(bus)), { partitions: this.config.partitions, replicationFactor: this.config.replicationFactor }),
+        busTopicConfigs(busTopics(eventBusTopic(bus)), { partitions: this.options.partitions, replicationFactor: this.options.replicationFactor }),
       );
       if (created.length) this.logger.info('created topics', { eventBus: `${namespaceOf(bus)}/${bus.metadata.name}`, topics: created });
     } finally {
@@ -101,7 +107,7 @@ export class DirectoryReconciler implements OnApplicationBootstrap, OnApplicatio
       this.logger.warn('resource references an EventBus that does not exist', { resource: `${r.kind}/${namespaceOf(r)}/${r.metadata.name}`, eventBus: bus });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async stop(): Promise<void> {
     this.watcher?.close();
     if (this.timer) clearTimeout(this.timer);
     await this.syncing;
