@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafka, ensureTopics, parseBrokers, resourcesTopicConfig, ResourceStore, type Kafka } from '@ganglion/eventbus';
+import { BusClients, ensureTopics, parseBrokers, resourcesTopicConfig, ResourceStore, type Kafka } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { DirectoryReconciler } from './directory.reconciler.js';
@@ -14,10 +14,12 @@ import { DirectoryReconciler } from './directory.reconciler.js';
  * the directory is tombstoned (unless a file is invalid), and an unchanged directory publishes nothing.
  */
 const logger = createLogger('reconciler-test', { level: 'error' });
+let clients: BusClients;
 let kafka: Kafka;
 
 before(async () => {
-  kafka = createKafka({ brokers: parseBrokers(await kafkaBrokers()), clientId: 'reconciler-dir-test', logger });
+  clients = new BusClients({ brokers: parseBrokers(await kafkaBrokers()), clientId: 'reconciler-dir-test', logger });
+  kafka = clients.installation;
 });
 
 const eventBus = (topic: string) => `apiVersion: argoproj.io/v1alpha1
@@ -54,7 +56,7 @@ test('publishes the directory, creates the bus topics, follows file changes and 
   const written = async (): Promise<bigint> => (await admin.fetchTopicOffsets(resourcesTopic)).reduce((n, p) => n + BigInt(p.high), 0n);
   await writeFile(join(dir, 'bus.yaml'), eventBus(eventsTopic));
   await writeFile(join(dir, 'flow.yaml'), `${source('hooks')}---\n${sensor('http://127.0.0.1:1/notify')}`);
-  const reconciler = new DirectoryReconciler(kafka, store, { dir, resourcesTopic, partitions: 1, replicationFactor: 1, clientId: prefix, logger });
+  const reconciler = new DirectoryReconciler(clients, store, { dir, resourcesTopic, partitions: 1, replicationFactor: 1, logger });
   try {
     await reconciler.start();
     assert.ok(reconciler.synced);

@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { eventBusTopic, namespaceOf, type AnyResource, type EventBus } from '@ganglion/api';
-import { BatchingProducer, busTopicConfigs, busTopics, createKafka, ensureTopics, parseBrokers, type Kafka, type ResourceStore } from '@ganglion/eventbus';
+import { BatchingProducer, busTopicConfigs, busTopics, ensureTopics, type BusClients, type ResourceStore } from '@ganglion/eventbus';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { loadDirectory } from './directory.source.js';
 
@@ -12,8 +12,6 @@ export interface DirectoryReconcilerOptions {
   /** Partitions and replication factor of the topics created for an EventBus. */
   partitions: number;
   replicationFactor: number;
-  /** Client id of the connections to an EventBus's own brokers (`spec.kafka.url`). */
-  clientId: string;
   logger: Logger;
 }
 
@@ -33,10 +31,9 @@ export class DirectoryReconciler {
   private syncing: Promise<void> = Promise.resolve();
   /** The first sync is done (readiness). */
   synced = false;
-  private readonly busClients = new Map<string, Kafka>();
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly clients: BusClients,
     private readonly store: ResourceStore,
     private readonly options: DirectoryReconcilerOptions,
   ) {
@@ -46,7 +43,7 @@ export class DirectoryReconciler {
 
   /** Publishes the directory's resources once, then watches it. */
   async start(): Promise<void> {
-    this.producer = new BatchingProducer(this.kafka, { logger: this.logger, onBatch: processMetrics().batchObserver('resources') });
+    this.producer = new BatchingProducer(this.clients.installation, { logger: this.logger, onBatch: processMetrics().batchObserver('resources') });
     await this.sync();
     this.synced = true;
     this.watcher = watch(this.dir, { recursive: true }, () => this.schedule());
@@ -58,14 +55,6 @@ export class DirectoryReconciler {
     this.timer = setTimeout(() => {
       this.syncing = this.syncing.then(() => this.sync()).catch((err: unknown) => this.logger.error('sync failed', { error: err }));
     }, 150);
-  }
-
-  private busKafka(bus: EventBus): Kafka {
-    const url = bus.spec.kafka?.url;
-    if (!url) return this.kafka;
-    let client = this.busClients.get(url);
-    if (!client) this.busClients.set(url, (client = createKafka({ brokers: parseBrokers(url), clientId: this.options.clientId, logger: this.logger })));
-    return client;
   }
 
   /** One level-triggered pass over the directory. */
@@ -98,7 +87,7 @@ export class DirectoryReconciler {
   }
 
   private async ensureBusTopics(bus: EventBus): Promise<void> {
-    const admin = this.busKafka(bus).admin();
+    const admin = this.clients.clientFor(bus).admin();
     await admin.connect();
     try {
       const created = await ensureTopics(

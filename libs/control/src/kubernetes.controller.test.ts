@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, loadAllYaml, setHeaderOptions, type V1ClusterRole } from '@kubernetes/client-node';
 import { type AnyResource, type EventBus } from '@ganglion/api';
-import { createKafka, ensureTopics, parseBrokers, resourcesTopicConfig, ResourceStore, type Kafka } from '@ganglion/eventbus';
+import { BusClients, ensureTopics, parseBrokers, resourcesTopicConfig, ResourceStore, type Kafka } from '@ganglion/eventbus';
 import { jsonEqual } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
 import { REPO_ROOT, kafkaBrokers, kubeApiServer, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
@@ -22,6 +22,7 @@ const logger = createLogger('reconciler-test', { level: 'warn' });
 const INGRESS = { 'app.kubernetes.io/name': 'ganglion-ingress-webhook' };
 
 let kube: KubeApiServer;
+let clients: BusClients;
 let kafka: Kafka;
 /** Stopping a store's consumer takes seconds (kafkajs waits out its fetch): done in the background, awaited at the end. */
 const stopping: Promise<void>[] = [];
@@ -47,7 +48,7 @@ async function world(label: string) {
   const store = new ResourceStore(kafka, resourcesTopic, logger);
   await store.start();
   await store.ready;
-  const publisher = new KafkaResourcePublisher(kafka, store, { resourcesTopic, partitions: 1, replicationFactor: 1, clientId: prefix }, logger);
+  const publisher = new KafkaResourcePublisher(clients, store, { resourcesTopic, partitions: 1, replicationFactor: 1 }, logger);
   const controller = new KubernetesController(kc, publisher, { namespace: ns, ingressSelector: INGRESS, resyncMs: 0, resourcesTopic, logger });
   await controller.start();
   const adminKc = kube.adminConfig();
@@ -112,7 +113,8 @@ function sensor(ns: string, url = 'http://127.0.0.1:1/notify'): AnyResource {
 
 before(async () => {
   kube = await kubeApiServer();
-  kafka = createKafka({ brokers: parseBrokers(await kafkaBrokers()), clientId: 'reconciler-k8s-test', logger });
+  clients = new BusClients({ brokers: parseBrokers(await kafkaBrokers()), clientId: 'reconciler-k8s-test', logger });
+  kafka = clients.installation;
 });
 
 test('create and update drive topics, the resources topic, the webhook Service and status conditions', async () => {
@@ -331,7 +333,7 @@ test('cluster-wide mode: one controller under the cluster ClusterRole manages la
   await kadmin.disconnect();
   const store = new ResourceStore(kafka, resourcesTopic, logger);
   await store.start();
-  const publisher = new KafkaResourcePublisher(kafka, store, { resourcesTopic, partitions: 1, replicationFactor: 1, clientId: prefix }, logger);
+  const publisher = new KafkaResourcePublisher(clients, store, { resourcesTopic, partitions: 1, replicationFactor: 1 }, logger);
   const label = { 'ganglion-test': prefix };
   const controller = new KubernetesController(kc, publisher, { ingressSelector: INGRESS, labelSelector: `ganglion-test=${prefix}`, resyncMs: 0, resourcesTopic, logger });
   await controller.start();

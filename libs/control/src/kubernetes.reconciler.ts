@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@ganglion/k8s';
-import type { Kafka, ResourceStore } from '@ganglion/eventbus';
+import type { BusClients, ResourceStore } from '@ganglion/eventbus';
 import { KubeRest, LeaderElector, describeError, loadKubeConfig } from '@ganglion/k8s';
 import type { Logger } from '@ganglion/telemetry';
 import { KubernetesController } from './kubernetes.controller.js';
@@ -39,9 +39,8 @@ export interface KubernetesReconcilerOptions extends KubernetesSettings {
   /** Partitions and replication factor of the topics created for an EventBus. */
   partitions: number;
   replicationFactor: number;
-  /** This replica's identity (the Lease holder) and the client id of its connections to an EventBus's own brokers. */
+  /** This replica's identity (the Lease holder). */
   instanceId: string;
-  clientId: string;
   logger: Logger;
 }
 
@@ -60,7 +59,7 @@ export class KubernetesReconciler {
   private transition: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly clients: BusClients,
     private readonly store: ResourceStore,
     options: KubernetesReconcilerOptions,
   ) {
@@ -76,9 +75,9 @@ export class KubernetesReconciler {
   start(): void {
     this.kc = loadKubeConfig(this.settings.kubeconfig);
     this.publisher = new KafkaResourcePublisher(
-      this.kafka,
+      this.clients,
       this.store,
-      { resourcesTopic: this.settings.resourcesTopic, partitions: this.settings.partitions, replicationFactor: this.settings.replicationFactor, clientId: this.settings.clientId },
+      { resourcesTopic: this.settings.resourcesTopic, partitions: this.settings.partitions, replicationFactor: this.settings.replicationFactor },
       this.logger,
     );
     if (!this.settings.leaderElection) {

@@ -1,5 +1,5 @@
 import { eventBusTopic, parseResourceKey, type AnyResource, type EventBus } from '@ganglion/api';
-import { BatchingProducer, busTopicConfigs, busTopics, createKafka, ensureTopics, parseBrokers, type Kafka, type ResourceStore } from '@ganglion/eventbus';
+import { BatchingProducer, busTopicConfigs, busTopics, ensureTopics, type BusClients, type ResourceStore } from '@ganglion/eventbus';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import type { ResourcePublisher } from './kubernetes.controller.js';
 
@@ -7,7 +7,6 @@ export interface PublisherSettings {
   resourcesTopic: string;
   partitions: number;
   replicationFactor: number;
-  clientId: string;
 }
 
 /**
@@ -19,15 +18,14 @@ export interface PublisherSettings {
 export class KafkaResourcePublisher implements ResourcePublisher {
   private readonly published = new Map<string, AnyResource | null>();
   private readonly producer: BatchingProducer;
-  private readonly busClients = new Map<string, Kafka>();
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly clients: BusClients,
     private readonly store: ResourceStore,
     private readonly settings: PublisherSettings,
     private readonly logger: Logger,
   ) {
-    this.producer = new BatchingProducer(kafka, { logger, onBatch: processMetrics().batchObserver('resources') });
+    this.producer = new BatchingProducer(clients.installation, { logger, onBatch: processMetrics().batchObserver('resources') });
   }
 
   current(key: string): AnyResource | undefined {
@@ -48,14 +46,8 @@ export class KafkaResourcePublisher implements ResourcePublisher {
   }
 
   async ensureBusTopics(bus: EventBus): Promise<string[]> {
-    const url = bus.spec.kafka?.url;
-    let client = this.kafka;
-    if (url) {
-      client = this.busClients.get(url) ?? createKafka({ brokers: parseBrokers(url), clientId: this.settings.clientId, logger: this.logger });
-      this.busClients.set(url, client);
-    }
     const topics = busTopics(eventBusTopic(bus));
-    const admin = client.admin();
+    const admin = this.clients.clientFor(bus).admin();
     await admin.connect();
     try {
       const created = await ensureTopics(admin, busTopicConfigs(topics, { partitions: this.settings.partitions, replicationFactor: this.settings.replicationFactor }));

@@ -1,4 +1,4 @@
 export { PushIngressRunner } from './kit/push-ingress.runner.js';
-export { BusProducers, PUSH_PRODUCER_OPTIONS } from './kit/source-host.js';
+export { PUSH_PRODUCER_OPTIONS } from './kit/source-host.js';
 export { pushSources, ownedSources, type PushSourceType, type OwnedSourceType } from './registry.js';
 export { type OwnedRunner } from './kit/owned-source.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createKafka } from '@ganglion/eventbus';
+import { BusClients } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import { freePort, kafkaBrokers, uniquePrefix, waitFor, withBody } from '@ganglion/testing';
 import { ALERTMANAGER_FIRING, BITBUCKET_SERVER_REFS_CHANGED, GITHUB_PULL_REQUEST, GITHUB_PUSH, GITLAB_PUSH, STRIPE_CHARGE_REFUNDED, STRIPE_PAYMENT_SUCCEEDED } from './fixtures/payloads.fixture.js';
@@ -44,7 +44,7 @@ describe('push sources on a real broker', { timeout: 240_000 }, () => {
     fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { 'Content-Type': 'application/json', ...headers }, ...(method === 'GET' || method === 'HEAD' ? {} : { body }) });
 
   async function run<C>(source: PushSource<C>, options: Parameters<typeof startRunner>[3] = {}): Promise<void> {
-    runners.push((await startRunner(source, store, bus.kafka, { env: secretEnv(SECRETS), ...options })) as RunnerFixture<unknown>);
+    runners.push((await startRunner(source, store, bus.clients, { env: secretEnv(SECRETS), ...options })) as RunnerFixture<unknown>);
   }
 
   before(async () => {
@@ -335,7 +335,7 @@ describe('push sources on a real broker', { timeout: 240_000 }, () => {
   it('answers 503 with Retry-After when the broker is down, and nothing is acknowledged', async () => {
     const deadPort = await freePort();
     const logger = createLogger('dead', { level: 'error' });
-    const dead = createKafka({ brokers: [`127.0.0.1:${deadPort}`], clientId: 'dead', logger });
+    const dead = new BusClients({ brokers: [`127.0.0.1:${deadPort}`], clientId: 'dead', logger });
     const deadStore = new MemoryStore();
     const port = await freePort();
     deadStore.put(bus.bus());

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Type } from '@nestjs/common';
-import { GroupOwnership, type Kafka } from '@ganglion/eventbus';
-import { BusProducers, ownedSources, pushSources, PushIngressRunner, PUSH_PRODUCER_OPTIONS, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
+import { GroupOwnership, type BusClients, type BusProducers, type Kafka } from '@ganglion/eventbus';
+import { ownedSources, pushSources, PushIngressRunner, PUSH_PRODUCER_OPTIONS, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
@@ -8,7 +8,7 @@ import { intVar, numberVar, urlVar, type ServiceConfig } from './config.js';
 import { GanglionModule } from './ganglion.module.js';
 import { HealthService } from './health.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
-import { CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
+import { BUS_CLIENTS, CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
 
 const SOURCE_TYPE = Symbol.for('ganglion.ingress.type');
 
@@ -37,8 +37,8 @@ function apiBasesFrom(env: Record<string, string | undefined>): Record<string, s
  * `events`. Push sources pass PUSH_PRODUCER_OPTIONS (several requests in flight); owned sources
  * keep one request in flight, so their events are written in the order they are sent.
  */
-function eventProducers(kafka: Kafka, config: ServiceConfig, logger: Logger, options: typeof PUSH_PRODUCER_OPTIONS = {}): BusProducers {
-  return new BusProducers(kafka, `ganglion-${config.service}-${config.instanceId}`, logger, { ...options, onBatch: processMetrics().batchObserver('events') });
+function eventProducers(clients: BusClients, options: typeof PUSH_PRODUCER_OPTIONS = {}): BusProducers {
+  return clients.producers({ ...options, onBatch: processMetrics().batchObserver('events') });
 }
 
 /** The dynamic module of one ingress service: the shared GanglionModule and `service` running source `type`. */
@@ -58,11 +58,11 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(CONFIG) config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) logger: Logger,
-    @Inject(KAFKA) kafka: Kafka,
+    @Inject(BUS_CLIENTS) clients: BusClients,
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.producers = eventProducers(kafka, config, logger, PUSH_PRODUCER_OPTIONS);
+    this.producers = eventProducers(clients, PUSH_PRODUCER_OPTIONS);
     this.runner = new PushIngressRunner(pushSources[type] as never, {
       host: config.host,
       logger,
@@ -115,11 +115,12 @@ class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) logger: Logger,
     @Inject(KAFKA) kafka: Kafka,
+    @Inject(BUS_CLIENTS) clients: BusClients,
     store: ResourceStoreService,
     health: HealthService,
   ) {
     const base = `${config.resourcesTopic}-ingress-${type}`;
-    this.producers = eventProducers(kafka, config, logger);
+    this.producers = eventProducers(clients);
     const kubeconfig = config.kubeconfig;
     this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base, ...(kubeconfig ? { kubeconfig } : {}) });
     this.ownership = new GroupOwnership(kafka, {

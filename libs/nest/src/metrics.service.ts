@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { eventBusTopic, namespaceOf, type EventBus, type EventSource, type Sensor } from '@ganglion/api';
-import { busTopics, consumerActivity, ConsumerLagMonitor, type Kafka, type LagSample } from '@ganglion/eventbus';
+import { busTopics, consumerActivity, ConsumerLagMonitor, type BusClients, type LagSample } from '@ganglion/eventbus';
 import { processMetrics, shutdownTelemetry, type EventSourceLabels, type GanglionMetrics, type Logger, type TriggerLabels } from '@ganglion/telemetry';
 import type { ServiceConfig } from './config.js';
 import { HealthService } from './health.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
-import { CONFIG, KAFKA, LOGGER } from './tokens.js';
+import { BUS_CLIENTS, CONFIG, LOGGER } from './tokens.js';
 
 /** Fields of an EventSource spec that are not event types. */
 const NON_SOURCE_FIELDS = new Set(['eventBusName', 'template', 'service', 'replicas', 'replica', 'style']);
@@ -21,7 +21,9 @@ const NON_SOURCE_FIELDS = new Set(['eventBusName', 'template', 'service', 'repli
 export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   readonly metrics: GanglionMetrics;
   private server: Server | undefined;
-  private monitor: ConsumerLagMonitor | undefined;
+  /** One lag monitor per cluster with buses (BusClients key): lag and DLQ depth are read where the consumers run. */
+  private readonly monitors = new Map<string, ConsumerLagMonitor>();
+  private readonly lagByCluster = new Map<string, LagSample[]>();
   private unsubscribe: (() => void) | undefined;
   private lagSeries = new Set<string>();
   private busySeries = new Set<string>();
@@ -31,7 +33,7 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly health: HealthService,
     // Absent in a service without Kafka (admission): no resource series, no lag monitor.
-    @Optional() @Inject(KAFKA) private readonly kafka?: Kafka,
+    @Optional() @Inject(BUS_CLIENTS) private readonly clients?: BusClients,
     @Optional() private readonly store?: ResourceStoreService,
   ) {
     this.metrics = processMetrics(config.service);
@@ -60,12 +62,16 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
 
   onApplicationBootstrap(): void {
     const store = this.store;
-    if (store) {
-      this.refreshSeries(store);
-      this.unsubscribe = store.onChange(() => this.refreshSeries(store));
-    }
     const service = this.config.service;
-    if (this.kafka && store && (service === 'sensor' || service === 'trigger')) this.startLagMonitor(this.kafka, store, `ganglion-${service}`);
+    const lagClients = service === 'sensor' || service === 'trigger' ? this.clients : undefined;
+    if (store) {
+      const refresh = (): void => {
+        this.refreshSeries(store);
+        if (lagClients) this.syncLagMonitors(lagClients, store, `ganglion-${service}`);
+      };
+      refresh();
+      this.unsubscribe = store.onChange(refresh);
+    }
     const stallMs = this.config.livenessStallSeconds * 1000;
     if (stallMs > 0)
       this.health.addLivenessCheck('consumer-progress', () => {
@@ -104,22 +110,39 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
     }
   }
 
-  private startLagMonitor(kafka: Kafka, store: ResourceStoreService, groupPrefix: string): void {
-    this.monitor = new ConsumerLagMonitor({
-      kafka,
-      groupPrefix,
-      // The client id GanglionModule gives the process's Kafka client.
-      clientId: `ganglion-${this.config.service}-${this.config.instanceId}`,
-      logger: this.logger,
-      intervalMs: this.config.lagPollMs,
-      onSamples: (samples) => this.recordLag(samples),
-      depthTopics: () =>
-        this.config.service === 'trigger'
-          ? [...new Set(store.list<EventBus>('EventBus').filter((b) => b.spec.kafka).map((b) => busTopics(eventBusTopic(b)).dlq))]
-          : [],
-      onDepth: (topic, depth) => this.metrics.dlqDepth.set({ topic }, depth),
-    });
-    this.monitor.start();
+  /** A lag monitor on the installation's cluster and on every cluster an EventBus names; none on a cluster no bus uses any more. */
+  private syncLagMonitors(clients: BusClients, store: ResourceStoreService, groupPrefix: string): void {
+    const buses = store.list<EventBus>('EventBus').filter((b) => b.spec.kafka);
+    const wanted = new Set([clients.installationCluster, ...buses.map((b) => clients.clusterOf(b))]);
+    for (const [cluster, monitor] of this.monitors) {
+      if (wanted.has(cluster)) continue;
+      this.monitors.delete(cluster);
+      this.lagByCluster.delete(cluster);
+      void monitor.stop();
+    }
+    for (const cluster of wanted) {
+      if (this.monitors.has(cluster)) continue;
+      const monitor = new ConsumerLagMonitor({
+        kafka: clients.client(cluster),
+        groupPrefix,
+        // The client id GanglionModule gives the process's Kafka clients.
+        clientId: `ganglion-${this.config.service}-${this.config.instanceId}`,
+        logger: this.logger,
+        intervalMs: this.config.lagPollMs,
+        onSamples: (samples) => {
+          if (!this.monitors.has(cluster)) return;
+          this.lagByCluster.set(cluster, samples);
+          this.recordLag([...this.lagByCluster.values()].flat());
+        },
+        depthTopics: () =>
+          this.config.service === 'trigger'
+            ? [...new Set(store.list<EventBus>('EventBus').filter((b) => b.spec.kafka && clients.clusterOf(b) === cluster).map((b) => busTopics(eventBusTopic(b)).dlq))]
+            : [],
+        onDepth: (topic, depth) => this.metrics.dlqDepth.set({ topic }, depth),
+      });
+      this.monitors.set(cluster, monitor);
+      monitor.start();
+    }
   }
 
   /** The age of each batch in processing, as of this scrape. */
@@ -151,7 +174,7 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
 
   async onApplicationShutdown(): Promise<void> {
     this.unsubscribe?.();
-    await this.monitor?.stop();
+    await Promise.all([...this.monitors.values()].map((m) => m.stop()));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await shutdownTelemetry();
   }

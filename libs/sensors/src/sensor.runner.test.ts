@@ -45,7 +45,7 @@ describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
   let runner: SensorRunner | undefined;
 
   const start = async (): Promise<SensorRunner> => {
-    const r = new SensorRunner({ kafkaFor: () => kafka, store: resources, logger, settings: { concurrency: 2, fetchWaitMs: 10, commitIntervalMs: 0 }, instanceId: prefix });
+    const r = new SensorRunner({ clients: { clusterOf: () => 'test', client: () => kafka }, store: resources, logger, settings: { concurrency: 2, fetchWaitMs: 10, commitIntervalMs: 0 }, instanceId: prefix });
     await r.start();
     return r;
   };

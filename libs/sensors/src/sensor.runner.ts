@@ -1,6 +1,6 @@
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type AnyResource, type EventBus, type Sensor } from '@ganglion/api';
 import { compileSensor, type CompiledSensor } from '@ganglion/core';
-import { busTopics, ChangelogMirror, ExactlyOnceLoop, type Kafka } from '@ganglion/eventbus';
+import { busTopics, ChangelogMirror, ExactlyOnceLoop, type BusClients } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { BusProcessor, type SensorDirectory } from './bus.processor.js';
 
@@ -17,8 +17,8 @@ export interface SensorSettings {
 export const DEFAULT_SENSOR_SETTINGS: SensorSettings = { concurrency: 4, fetchWaitMs: 10, commitIntervalMs: 0 };
 
 export interface SensorRunnerOptions {
-  /** The Kafka client of a bus's cluster: the one place the runner obtains a client. */
-  kafkaFor: (bus: EventBus) => Kafka;
+  /** The clients of every cluster (libs/eventbus): a bus's loop and mirror run on the bus's own cluster. */
+  clients: Pick<BusClients, 'clusterOf' | 'client'>;
   /** The resources (Sensors, EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
   store: ResourceView;
   logger: Logger;
@@ -37,6 +37,8 @@ export interface ResourceView {
 
 interface BusWork {
   topic: string;
+  /** The bus's cluster (BusClients key): the loop and the mirror run there. */
+  cluster: string;
   loop: ExactlyOnceLoop;
   mirror: ChangelogMirror;
   processor: BusProcessor;
@@ -45,15 +47,16 @@ interface BusWork {
 /**
  * Runs the sensor work of every EventBus that has Sensors: one exactly-once loop per bus over
  * its event topic and its joins topic (consumer group `ganglion-sensor.<P>`, shared by all
- * replicas), plus a mirror of the bus's join-state changelog used to restore join state.
+ * replicas), plus a mirror of the bus's join-state changelog used to restore join state, both
+ * on the bus's own cluster (`spec.kafka.url`, else the installation's).
  * Resource changes recompile the sensors and start or stop buses' loops, one change at a time.
  */
 export class SensorRunner {
   private readonly buses = new Map<string, BusWork>();
   private compiled = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
   private byTopic = new Map<string, CompiledSensor[]>();
-  /** The EventBus resource of each event topic with sensors. */
-  private busOf = new Map<string, EventBus>();
+  /** The cluster of each event topic with sensors. */
+  private clusters = new Map<string, string>();
   private restarting: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | undefined;
   private running = false;
@@ -79,7 +82,7 @@ export class SensorRunner {
   private refreshSensors(): void {
     const { store } = this.options;
     const next = new Map<string, { json: string; sensor: CompiledSensor; topic: string }>();
-    const busOf = new Map<string, EventBus>();
+    const clusters = new Map<string, string>();
     for (const s of store.list<Sensor>('Sensor')) {
       const ns = namespaceOf(s);
       const bus = store.get<EventBus>('EventBus', ns, s.spec.eventBusName || DEFAULT_EVENTBUS);
@@ -88,7 +91,10 @@ export class SensorRunner {
       const json = JSON.stringify(s.spec);
       const prev = this.compiled.get(key);
       const topic = eventBusTopic(bus);
-      busOf.set(topic, bus);
+      // An event topic is consumed on one cluster: a second bus naming the same topic on another cluster shares the first's.
+      const cluster = this.options.clients.clusterOf(bus);
+      if ((clusters.get(topic) ?? cluster) !== cluster) this.options.logger.warn('EventBuses on different clusters name one topic; consuming it on one', { topic, cluster: clusters.get(topic) });
+      else clusters.set(topic, cluster);
       next.set(key, prev && prev.json === json && prev.topic === topic ? prev : { json, sensor: compileSensor(s, ns), topic });
     }
     const byTopic = new Map<string, CompiledSensor[]>();
@@ -99,7 +105,7 @@ export class SensorRunner {
     }
     this.compiled = next;
     this.byTopic = byTopic;
-    this.busOf = busOf;
+    this.clusters = clusters;
   }
 
   private directory(topic: string): SensorDirectory {
@@ -116,7 +122,7 @@ export class SensorRunner {
     const { logger, settings } = this.options;
     const wanted = new Set(this.byTopic.keys());
     for (const [topic, work] of this.buses) {
-      if (wanted.has(topic)) continue;
+      if (wanted.has(topic) && this.clusters.get(topic) === work.cluster) continue;
       this.buses.delete(topic);
       await work.loop.stop();
       await work.mirror.stop();
@@ -124,7 +130,8 @@ export class SensorRunner {
     }
     for (const topic of wanted) {
       if (this.buses.has(topic)) continue;
-      const kafka = this.options.kafkaFor(this.busOf.get(topic)!);
+      const cluster = this.clusters.get(topic)!;
+      const kafka = this.options.clients.client(cluster);
       const topics = busTopics(topic);
       const mirror = new ChangelogMirror(kafka, [topics.joinState], logger);
       const groupId = `ganglion-sensor.${topic}`;
@@ -139,11 +146,11 @@ export class SensorRunner {
         maxWaitMs: settings.fetchWaitMs,
         commitIntervalMs: settings.commitIntervalMs,
       });
-      this.buses.set(topic, { topic, loop, mirror, processor });
+      this.buses.set(topic, { topic, cluster, loop, mirror, processor });
       await mirror.start();
       await loop.start();
       await loop.joined;
-      logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, instance: this.options.instanceId });
+      logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, cluster, instance: this.options.instanceId });
     }
     this.running = true;
   }

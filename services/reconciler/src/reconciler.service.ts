@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DirectoryReconciler, KubernetesReconciler } from '@ganglion/control';
-import type { Kafka } from '@ganglion/eventbus';
-import { CONFIG, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import type { BusClients } from '@ganglion/eventbus';
+import { BUS_CLIENTS, CONFIG, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import type { ReconcilerSettings } from './reconciler.config.js';
 
@@ -16,15 +16,15 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     @Inject(RECONCILER_SETTINGS) settings: ReconcilerSettings,
     @Inject(CONFIG) config: ServiceConfig,
     @Inject(LOGGER) logger: Logger,
-    @Inject(KAFKA) kafka: Kafka,
+    @Inject(BUS_CLIENTS) clients: BusClients,
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    const common = { resourcesTopic: config.resourcesTopic, partitions: config.partitions, replicationFactor: config.replicationFactor, clientId: `ganglion-reconciler-${config.instanceId}`, logger };
+    const common = { resourcesTopic: config.resourcesTopic, partitions: config.partitions, replicationFactor: config.replicationFactor, logger };
     const reconciler =
       settings.mode === 'directory'
-        ? new DirectoryReconciler(kafka, store, { ...common, dir: settings.dir })
-        : new KubernetesReconciler(kafka, store, { ...common, ...settings.kubernetes, instanceId: config.instanceId });
+        ? new DirectoryReconciler(clients, store, { ...common, dir: settings.dir })
+        : new KubernetesReconciler(clients, store, { ...common, ...settings.kubernetes, instanceId: config.instanceId });
     health.addReadinessCheck(settings.mode === 'directory' ? 'initial-sync' : 'kubernetes', () => reconciler.synced);
     this.reconciler = reconciler;
   }

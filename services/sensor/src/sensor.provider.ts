@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Kafka } from '@ganglion/eventbus';
-import { CONFIG, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import type { BusClients } from '@ganglion/eventbus';
+import { BUS_CLIENTS, CONFIG, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import { SensorRunner, type SensorSettings } from '@ganglion/sensors';
 import type { Logger } from '@ganglion/telemetry';
 
@@ -15,12 +15,12 @@ export class SensorProvider implements OnApplicationBootstrap, OnApplicationShut
     @Inject(CONFIG) config: ServiceConfig,
     @Inject(SENSOR_SETTINGS) settings: SensorSettings,
     @Inject(LOGGER) logger: Logger,
-    @Inject(KAFKA) kafka: Kafka,
+    @Inject(BUS_CLIENTS) clients: BusClients,
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    // Every bus on the installation's cluster for now; a per-cluster client lookup goes here.
-    this.runner = new SensorRunner({ kafkaFor: () => kafka, store, logger, settings, instanceId: config.instanceId });
+    // Each bus's loop runs on the bus's own cluster (BusClients).
+    this.runner = new SensorRunner({ clients, store, logger, settings, instanceId: config.instanceId });
     health.addReadinessCheck('consumer', () => this.runner.ready);
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Kafka } from '@ganglion/eventbus';
+import type { BusClients } from '@ganglion/eventbus';
 import { createSecretResolver } from '@ganglion/k8s';
-import { CONFIG, ENV, HealthService, KAFKA, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import { BUS_CLIENTS, CONFIG, ENV, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import { TriggerRunner, type TriggerSettings } from '@ganglion/triggers';
 
@@ -17,12 +17,12 @@ export class TriggerProvider implements OnApplicationBootstrap, OnApplicationShu
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(TRIGGER_SETTINGS) settings: TriggerSettings,
     @Inject(LOGGER) logger: Logger,
-    @Inject(KAFKA) kafka: Kafka,
+    @Inject(BUS_CLIENTS) clients: BusClients,
     store: ResourceStoreService,
     health: HealthService,
   ) {
     const secrets = createSecretResolver(config, env);
-    this.runner = new TriggerRunner({ kafka, store, logger, secrets, settings });
+    this.runner = new TriggerRunner({ clients, store, logger, secrets, settings });
     health.addReadinessCheck('consumer', () => this.runner.ready);
   }
 

@@ -38,11 +38,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@ganglion/telemetry';
 import { KafkaBroker, REPO_ROOT, uniquePrefix } from '@ganglion/testing';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { BatchingProducer, type OutRecord } from '../batching-producer.js';
-import { createKafka, TRANSACTION_RETRY } from '../client.js';
-import { ExactlyOnceLoop } from '../exactly-once-loop.js';
-import { TopicReader } from '../topic-reader.js';
-import { ensureTopics } from '../topics.js';
+import { BatchingProducer, type OutRecord } from '../producer/batching-producer.js';
+import { createKafka, TRANSACTION_RETRY } from '../client/client.js';
+import { ExactlyOnceLoop } from '../loops/exactly-once-loop.js';
+import { TopicReader } from '../readers/topic-reader.js';
+import { ensureTopics } from '../client/topics.js';
 
 const arg = (i: number): string | undefined => (process.argv[i] && process.argv[i] !== '-' ? process.argv[i] : undefined);
 const RATES = (arg(2) ?? process.env['BENCH_RATES'] ?? '1000,2500,5000').split(',').map(Number).filter((n) => n > 0);

@@ -12,8 +12,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Kafka, logLevel, type RetryOptions } from 'kafkajs';
 import { kafkaBrokers, uniquePrefix } from '@ganglion/testing';
-import { TRANSACTION_RETRY } from '../client.js';
-import { sendOffsets, sendOutputAndOffsets } from '../exactly-once-loop.js';
+import { TRANSACTION_RETRY } from '../client/client.js';
+import { sendOffsets, sendOutputAndOffsets } from '../loops/exactly-once-loop.js';
 
 const N = Number(process.argv[2] ?? 300);
 const OUT = resolve(process.argv[3] ?? 'bench/results/transactions.json');

@@ -26,13 +26,13 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { createKafka } from '@ganglion/eventbus';
+import { BusClients } from '@ganglion/eventbus';
 import { LocalSecretResolver } from '@ganglion/k8s';
 import { createLogger, processMetrics } from '@ganglion/telemetry';
 import { freePort, KafkaBroker, uniquePrefix } from '@ganglion/testing';
 import { BusFixture, eventSource, MemoryStore } from '../kit/push-harness.test-support.js';
 import { PushIngressRunner } from '../kit/push-ingress.runner.js';
-import { BusProducers, PUSH_PRODUCER_OPTIONS } from '../kit/source-host.js';
+import { PUSH_PRODUCER_OPTIONS } from '../kit/source-host.js';
 import { webhookSource } from '../webhook/webhook.source.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -113,7 +113,7 @@ async function serveIngress(brokers: string): Promise<number> {
   const observe = processMetrics().batchObserver('events');
   const linger = process.env['BENCH_LINGER_MS'];
   const inFlight = process.env['BENCH_IN_FLIGHT'];
-  const producers = new BusProducers(createKafka({ brokers: brokers.split(','), clientId: 'bench-ingress', logger }), 'bench-ingress', logger, {
+  const producers = new BusClients({ brokers: brokers.split(','), clientId: 'bench-ingress', logger }).producers({
     ...PUSH_PRODUCER_OPTIONS,
     ...(inFlight !== undefined ? { maxInFlight: Number(inFlight) } : {}),
     onBatch: (size, ms, ok) => {

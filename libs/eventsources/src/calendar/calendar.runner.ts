@@ -31,7 +31,8 @@ export class CalendarRunner extends OwnedEventsRunner<CalendarEventSource, Ticke
   }
 
   private async stateFor(bus: EventBus): Promise<{ state: TransactionalState; values: Map<string, string> }> {
-    const cluster = bus.spec.kafka?.url ?? '';
+    // '' for the installation's cluster, so its transactional id stays `<id>-<hash of ''>`.
+    const cluster = bus.spec.kafka?.url ? this.host.producers.clusterOf(bus) : '';
     let entry = this.states.get(cluster);
     if (!entry) {
       const state = new TransactionalState(this.host.producers.clientFor(bus), {

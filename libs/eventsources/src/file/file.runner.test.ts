@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BusProducers } from '@ganglion/eventbus';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { BusFixture, eventSource, MemoryStore } from '../kit/push-harness.test-support.js';
-import { BusProducers } from '../kit/source-host.js';
 import { FileRunner } from './file.runner.js';
 
 /** The file source on real directories (inotify and polling) publishing to a real broker. */
@@ -26,7 +26,7 @@ describe('file source', { timeout: 120_000 }, () => {
     spec['exact'] = { eventType: 'CREATE', watchPathConfig: { directory: watched, path: 'exact.txt' } };
     spec['polled'] = { eventType: 'CREATE', watchPathConfig: { directory: polled, path: 'in.json' }, polling: true, filter: { expression: 'name != ""' } };
     store.put(eventSource('files', { file: spec }));
-    producers = new BusProducers(bus.kafka, 'file-test', bus.logger);
+    producers = bus.clients.producers();
     runner = new FileRunner({ store, producers, logger: bus.logger, stateTopic: 'unused', transactionalId: 'unused' }, 200);
     await runner.start();
   });

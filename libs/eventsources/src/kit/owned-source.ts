@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { namespaceOf, DEFAULT_EVENTBUS, type EventBus, type EventSource } from '@ganglion/api';
 import { compileExpr, evaluateFilterExpression, type CompiledExpr } from '@ganglion/core';
+import type { BusProducers } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
-import type { BusProducers, ResourceView } from './source-host.js';
+import type { ResourceView } from './source-host.js';
 
 /** A source type that runs on exactly one replica at a time, started and stopped by ownership. */
 export interface OwnedRunner {

@@ -3,12 +3,12 @@
  * a collector of what reached the event topic. Used by the *.test.ts files only.
  */
 import { API_VERSION, type AnyResource, type EventBus, type EventSource } from '@ganglion/api';
-import { createKafka, decodeCloudEvent, ensureTopics, eventData, type CloudEvent, type Kafka } from '@ganglion/eventbus';
+import { BusClients, decodeCloudEvent, ensureTopics, eventData, type BusProducers, type CloudEvent, type Kafka } from '@ganglion/eventbus';
 import { LocalSecretResolver, secretEnvName } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
 import { PushIngressRunner } from './push-ingress.runner.js';
 import type { PushSource } from './push-source.js';
-import { BusProducers, PUSH_PRODUCER_OPTIONS, type ResourceView } from './source-host.js';
+import { PUSH_PRODUCER_OPTIONS, type ResourceView } from './source-host.js';
 
 export class MemoryStore implements ResourceView {
   private readonly items = new Map<string, AnyResource>();
@@ -47,6 +47,8 @@ export interface Received {
 /** One bus topic on a real broker, with a consumer collecting every event. */
 export class BusFixture {
   readonly received: Received[] = [];
+  /** The clients of the fixture's process: the bus (without `spec.kafka.url`) is on the installation's cluster. */
+  readonly clients: BusClients;
   readonly kafka: Kafka;
   private consumer: ReturnType<Kafka['consumer']> | undefined;
   readonly logger = createLogger('test', { level: (process.env['TEST_LOG_LEVEL'] as 'error') ?? 'error' });
@@ -55,7 +57,8 @@ export class BusFixture {
     brokers: string,
     readonly topic: string,
   ) {
-    this.kafka = createKafka({ brokers: brokers.split(','), clientId: `${topic}-test`, logger: this.logger });
+    this.clients = new BusClients({ brokers: brokers.split(','), clientId: `${topic}-test`, logger: this.logger });
+    this.kafka = this.clients.installation;
   }
 
   bus(): EventBus {
@@ -105,15 +108,15 @@ export interface RunnerFixture<C> {
   close(): Promise<void>;
 }
 
-/** A runner of `source` over `store`, publishing through `kafka` (the bus fixture's or a dead one). */
+/** A runner of `source` over `store`, publishing through `clients` (the bus fixture's or a dead cluster's). */
 export async function startRunner<C>(
   source: PushSource<C>,
   store: ResourceView,
-  kafka: Kafka,
+  clients: BusClients,
   options: { env?: Record<string, string>; fetch?: typeof fetch; now?: () => number; defaultRateLimit?: number; lingerMs?: number } = {},
 ): Promise<RunnerFixture<C>> {
   const logger = createLogger(`ingress-${source.type}`, { level: (process.env['TEST_LOG_LEVEL'] as 'error') ?? 'error' });
-  const producers = new BusProducers(kafka, `test-${source.type}`, logger, { ...PUSH_PRODUCER_OPTIONS, ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}) });
+  const producers = clients.producers({ ...PUSH_PRODUCER_OPTIONS, ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}) });
   const runner = new PushIngressRunner<C>(source, {
     host: '127.0.0.1',
     logger,

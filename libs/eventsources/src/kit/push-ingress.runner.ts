@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type EventSource, type SecretKeySelector } from '@ganglion/api';
 import { compileExpr, evaluateFilterExpression, type CompiledExpr } from '@ganglion/core';
-import type { BatchingProducer, EventRecord } from '@ganglion/eventbus';
+import type { BatchingProducer, BusProducers, EventRecord } from '@ganglion/eventbus';
 import type { SecretResolver } from '@ganglion/k8s';
 import { processMetrics, withSendSpan, type EventSourceLabels, type Logger } from '@ganglion/telemetry';
 import { cloudEventRecord, incomingCloudEvent, naturalEventId, randomEventId } from './cloudevent.js';
 import { DEFAULT_MAX_PAYLOAD, HttpIngress, type Route } from './http-ingress.js';
 import type { Deactivate, PushContext, PushSource } from './push-source.js';
-import type { BusProducers, ResourceView } from './source-host.js';
+import type { ResourceView } from './source-host.js';
 
 /**
  * Publishes one event record to the bus inside a producer span `send <topic>` (its trace

@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { BusProducers } from '@ganglion/eventbus';
 import { kafkaBrokers, kubeApiServer, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
 import { BusFixture, eventSource, MemoryStore, type Received } from '../kit/push-harness.test-support.js';
-import { BusProducers } from '../kit/source-host.js';
 import { ResourceRunner, resourceEventId, type ResourceEventData } from './resource.runner.js';
 import { labelSelector } from './resource.selectors.js';
 
@@ -36,7 +36,7 @@ describe('resource source', { timeout: 300_000 }, () => {
     bus = await new BusFixture(await kafkaBrokers(), `${uniquePrefix('resource')}-bus`).start();
     store = new MemoryStore();
     store.put(bus.bus());
-    producers = new BusProducers(bus.kafka, 'resource-test', bus.logger);
+    producers = bus.clients.producers();
   });
 
   after(async () => {

@@ -8,7 +8,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { AnyResource, EventBus, Trigger } from '@ganglion/api';
 import type { ActionRecord, DeadLetterRecord, OutcomeRecord } from '@ganglion/core';
-import { busTopicConfigs, busTopics, createKafka, ensureTopics, TopicReader, type Kafka } from '@ganglion/eventbus';
+import { BusClients, busTopicConfigs, busTopics, createKafka, ensureTopics, TopicReader, type Kafka } from '@ganglion/eventbus';
 import { LocalSecretResolver } from '@ganglion/k8s';
 import { createLogger, traceparentOf } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor, withBody } from '@ganglion/testing';
@@ -38,6 +38,7 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
     }),
   );
   let kafka: Kafka;
+  let clients: BusClients | undefined;
   let reader: TopicReader;
   let runner: TriggerRunner;
   let url = '';
@@ -74,8 +75,9 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
     await reader.start();
     for (const [i, b] of buses.entries())
       resources.push({ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: `bus${i}`, namespace: 'ns' }, spec: { kafka: { url: brokers, topic: b.events } } } as EventBus);
+    clients = new BusClients({ brokers: brokers.split(','), clientId: 'trigger-runner-test', logger });
     runner = new TriggerRunner({
-      kafka,
+      clients,
       store: { list: <T extends AnyResource>(kind: T['kind']) => resources.filter((r) => r.kind === kind) as T[], onChange: (l) => (listeners.add(l), () => listeners.delete(l)) },
       logger,
       secrets: new LocalSecretResolver(undefined, {}),
@@ -87,6 +89,7 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
 
   after(async () => {
     await runner?.stop();
+    await clients?.close();
     await reader?.stop();
     target.closeAllConnections();
     await new Promise<void>((r) => target.close(() => r()));

@@ -1,6 +1,6 @@
 import { eventBusTopic, TRIGGER_TYPES, type AnyResource, type EventBus } from '@ganglion/api';
 import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
-import { BatchingProducer, busTopics, headerMap, PipelinedLoop, type BusTopics, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
+import { busTopics, headerMap, PipelinedLoop, type BusClients, type BusProducers, type BusTopics, type KafkaMessage } from '@ganglion/eventbus';
 import { loadKubeConfig, type SecretResolver } from '@ganglion/k8s';
 import { inSpan, processMetrics, withProcessSpan, withSendSpan, type Logger } from '@ganglion/telemetry';
 import { TriggerExecutor, type ActionEnvelope, type ActionOutcome } from '../executor/trigger.executor.js';
@@ -32,8 +32,11 @@ export interface TriggerSettings {
 }
 
 export interface TriggerRunnerOptions {
-  /** The Kafka client the actions are read from and the records written to: the one place the runner obtains a client. */
-  kafka: Kafka;
+  /**
+   * The clients of every cluster (libs/eventbus): the actions of a bus are read from the bus's
+   * cluster and its outcomes and dead letters written there; the one place the runner obtains clients.
+   */
+  clients: Pick<BusClients, 'clusterOf' | 'client' | 'producers'>;
   /** The resources (EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
   store: { list<T extends AnyResource>(kind: T['kind']): T[]; onChange(listener: () => void): () => void };
   logger: Logger;
@@ -51,7 +54,8 @@ interface SourceRecord {
 
 /** An action as the runner hands it to the executor: the record, its bus's topics, and where it was read. */
 interface ConsumedAction extends ActionEnvelope {
-  bus: BusTopics;
+  /** The action's bus: its topics and its cluster (BusClients key), where its outcome and dead letter go. */
+  bus: BusTopics & { cluster: string };
   source: SourceRecord;
 }
 
@@ -64,21 +68,22 @@ const JSON_HEADERS = { 'content-type': 'application/json' } as const;
  * each action to the executor, which runs the trigger with its parameters, policy, retries,
  * rate limit and DLQ trigger; an action's offset is committed once its outcome (and dead
  * letter) records are acknowledged. At least once; the action id is the idempotency key
- * towards the target.
+ * towards the target. Each cluster has its own consumer of its buses' action topics.
  */
 export class TriggerRunner {
-  private loop: PipelinedLoop | undefined;
-  private topics: string[] = [];
+  /** One consumer per cluster, over the action topics of that cluster's buses. */
+  private readonly loops = new Map<string, PipelinedLoop>();
+  private readonly topics = new Map<string, string[]>();
   private restarting: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | undefined;
   private running = false;
   private readonly registry: TriggerRegistry;
   private readonly executor: TriggerExecutor<ConsumedAction>;
-  private readonly records: BatchingProducer;
+  private readonly records: BusProducers;
 
   constructor(private readonly options: TriggerRunnerOptions) {
-    const { kafka, logger, settings } = options;
-    this.records = new BatchingProducer(kafka, { logger, onBatch: processMetrics().batchObserver('outcomes') });
+    const { clients, logger, settings } = options;
+    this.records = clients.producers({ onBatch: processMetrics().batchObserver('outcomes') });
     this.registry = createTriggerRegistry({
       logger,
       ...(settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {}),
@@ -115,33 +120,41 @@ export class TriggerRunner {
   }
 
   private async reconcileTopics(): Promise<void> {
-    const wanted = [...new Set(this.options.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka).map((b) => busTopics(eventBusTopic(b)).actions))].sort();
-    if (wanted.join(',') === this.topics.join(',') && (this.loop || wanted.length === 0)) {
+    const { clients, logger } = this.options;
+    const wanted = new Map<string, string[]>();
+    for (const b of this.options.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka)) {
+      const cluster = clients.clusterOf(b);
+      wanted.set(cluster, [...new Set([...(wanted.get(cluster) ?? []), busTopics(eventBusTopic(b)).actions])].sort());
+    }
+    const changed = [...new Set([...this.topics.keys(), ...wanted.keys()])].filter((c) => (wanted.get(c) ?? []).join(',') !== (this.topics.get(c) ?? []).join(','));
+    if (changed.length === 0) {
       this.running = true;
       return;
     }
     this.running = false;
-    await this.loop?.stop();
-    this.loop = undefined;
-    this.topics = wanted;
-    if (wanted.length === 0) {
-      this.running = true;
-      return;
+    for (const cluster of changed) {
+      await this.loops.get(cluster)?.stop();
+      this.loops.delete(cluster);
+      this.topics.delete(cluster);
+      const topics = wanted.get(cluster);
+      if (!topics) continue;
+      const loop = new PipelinedLoop({
+        kafka: clients.client(cluster),
+        groupId: CONSUMER_GROUP,
+        topics,
+        logger,
+        admit: (message, topic, partition) => this.admit(message, topic, partition, cluster),
+      });
+      this.loops.set(cluster, loop);
+      this.topics.set(cluster, topics);
+      await loop.start();
+      await loop.joined;
+      logger.info('consuming', { topics, cluster });
     }
-    this.loop = new PipelinedLoop({
-      kafka: this.options.kafka,
-      groupId: CONSUMER_GROUP,
-      topics: wanted,
-      logger: this.options.logger,
-      admit: (message, topic, partition) => this.admit(message, topic, partition),
-    });
-    await this.loop.start();
-    await this.loop.joined;
     this.running = true;
-    this.options.logger.info('consuming', { topics: wanted });
   }
 
-  private async admit(message: KafkaMessage, topic: string, partition: number): Promise<{ done: Promise<void> }> {
+  private async admit(message: KafkaMessage, topic: string, partition: number, cluster: string): Promise<{ done: Promise<void> }> {
     let action: ActionRecord;
     try {
       action = decodeActionRecord(message.value);
@@ -149,7 +162,7 @@ export class TriggerRunner {
       this.options.logger.error('skipping malformed action record', { topic, offset: message.offset, error: err });
       return { done: Promise.resolve() };
     }
-    const bus = busTopics(topic.slice(0, -ACTIONS_SUFFIX.length));
+    const bus = { ...busTopics(topic.slice(0, -ACTIONS_SUFFIX.length)), cluster };
     return this.executor.submit({ action, bus, source: { topic, partition, offset: message.offset, headers: headerMap(message.headers) } });
   }
 
@@ -179,17 +192,17 @@ export class TriggerRunner {
   }
 
   /** A record to one of the bus's topics inside a producer span `send <topic>`; resolves once acknowledged. */
-  private send(topic: string, key: string, value: unknown): Promise<void> {
+  private send(cluster: string, topic: string, key: string, value: unknown): Promise<void> {
     const headers: Record<string, string> = { ...JSON_HEADERS };
-    return withSendSpan(topic, headers, { key }, () => this.records.send({ topic, key, value: JSON.stringify(value), headers }));
+    return withSendSpan(topic, headers, { key }, () => this.records.forCluster(cluster).send({ topic, key, value: JSON.stringify(value), headers }));
   }
 
   private recordOutcome(outcome: ActionOutcome, { bus }: ConsumedAction): Promise<void> {
-    return this.send(bus.outcomes, outcome.actionId, outcome);
+    return this.send(bus.cluster, bus.outcomes, outcome.actionId, outcome);
   }
 
   private recordDeadLetter(record: DeadLetterRecord, { action, bus }: ConsumedAction): Promise<void> {
-    return this.send(bus.dlq, `${action.namespace}/${action.sensor}/${action.trigger.template.name}`, record);
+    return this.send(bus.cluster, bus.dlq, `${action.namespace}/${action.sensor}/${action.trigger.template.name}`, record);
   }
 
   async stop(): Promise<void> {
@@ -198,7 +211,7 @@ export class TriggerRunner {
     await this.restarting;
     // Close the executor first: it wakes an admission waiting for room, so the loop can stop.
     await this.executor.close();
-    await this.loop?.stop();
+    for (const loop of this.loops.values()) await loop.stop();
     await closeTriggerRegistry(this.registry);
     await this.records.close();
   }

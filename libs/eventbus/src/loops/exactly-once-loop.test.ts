@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
-import { createKafka, TRANSACTION_RETRY } from './client.js';
+import { createKafka, TRANSACTION_RETRY } from '../client/client.js';
 import { ExactlyOnceLoop, type TransactionInfo } from './exactly-once-loop.js';
 
 const logger = createLogger('test', { level: 'error' });

@@ -4,8 +4,8 @@ import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { Partitioners, type Kafka, type PartitionMetadata } from 'kafkajs';
 import { BatchingProducer, BusSaturatedError, cachedKeyPartitioner } from './batching-producer.js';
-import { createKafka } from './client.js';
-import { ensureTopics } from './topics.js';
+import { createKafka } from '../client/client.js';
+import { ensureTopics } from '../client/topics.js';
 
 /** Micro-batching with several produce requests in flight, on a real broker. */
 describe('BatchingProducer', { timeout: 120_000 }, () => {

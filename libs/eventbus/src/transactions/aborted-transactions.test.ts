@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
-import { createKafka, TRANSACTION_RETRY } from './client.js';
-import { TopicReader } from './topic-reader.js';
+import { createKafka, TRANSACTION_RETRY } from '../client/client.js';
+import { TopicReader } from '../readers/topic-reader.js';
 
 const logger = createLogger('test', { level: 'error' });
 

@@ -2,9 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
-import { createKafka } from './client.js';
+import { createKafka } from '../client/client.js';
 import { PipelinedLoop } from './pipelined-loop.js';
-import { ensureTopics } from './topics.js';
+import { ensureTopics } from '../client/topics.js';
 import type { Kafka } from 'kafkajs';
 
 /** Out-of-order completion, in-order commit, on a real broker. */

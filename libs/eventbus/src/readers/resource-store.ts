@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { keyOf, parseResourceKey, type AnyResource, type Kind } from '@ganglion/api';
 import type { Logger } from '@ganglion/telemetry';
-import { PRIVATE_GROUP_TIMING } from './client.js';
+import { PRIVATE_GROUP_TIMING } from '../client/client.js';
 
 export type ResourceChange =
   | { type: 'upsert'; key: string; resource: AnyResource }

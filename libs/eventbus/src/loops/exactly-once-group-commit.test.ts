@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import type { Kafka, Producer } from 'kafkajs';
-import { createKafka, TRANSACTION_RETRY } from './client.js';
+import { createKafka, TRANSACTION_RETRY } from '../client/client.js';
 import { ExactlyOnceLoop, type TransactionInfo } from './exactly-once-loop.js';
-import { TopicReader } from './topic-reader.js';
-import { ensureTopics } from './topics.js';
+import { TopicReader } from '../readers/topic-reader.js';
+import { ensureTopics } from '../client/topics.js';
 
 /**
  * Group commit on a real broker: batches processed while a partition's transaction commits ride

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import type { Kafka } from 'kafkajs';
 import { createLogger } from '@ganglion/telemetry';
 import { KafkaBroker, uniquePrefix, waitFor } from '@ganglion/testing';
-import { createKafka } from './client.js';
+import { createKafka } from '../client/client.js';
 import { PipelinedLoop } from './pipelined-loop.js';
-import { TopicReader } from './topic-reader.js';
-import { ensureTopics } from './topics.js';
+import { TopicReader } from '../readers/topic-reader.js';
+import { ensureTopics } from '../client/topics.js';
 
 /**
  * A consumer that crashed with an error kafkajs does not restart from is replaced, and the

@@ -6,8 +6,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { countRequests, kafkaBrokers, KafkaBroker, uniquePrefix, waitFor } from '@ganglion/testing';
-import { createKafka, TRANSACTION_RETRY } from './client.js';
-import { TopicReader } from './topic-reader.js';
+import { createKafka, TRANSACTION_RETRY } from '../client/client.js';
+import { TopicReader } from '../readers/topic-reader.js';
 
 const logger = createLogger('test', { level: 'error' });
 

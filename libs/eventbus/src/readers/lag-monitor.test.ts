@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
-import { createKafka } from './client.js';
-import { ConsumerActivity } from './consumer-activity.js';
+import { createKafka } from '../client/client.js';
+import { ConsumerActivity } from '../loops/consumer-activity.js';
 import { ConsumerLagMonitor, type LagSample } from './lag-monitor.js';
-import { ensureTopics } from './topics.js';
+import { ensureTopics } from '../client/topics.js';
 
 const logger = createLogger('test', { level: 'error' });
 

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
-import { chunkByBytes, toTopicMessages, type OutRecord } from './batching-producer.js';
+import { chunkByBytes, toTopicMessages, type OutRecord } from '../producer/batching-producer.js';
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
-import { TRANSACTION_RETRY } from './client.js';
-import { StableOffsetReader, StableOffsetsUnsupportedError } from './stable-offsets.js';
+import { TRANSACTION_RETRY } from '../client/client.js';
+import { StableOffsetReader, StableOffsetsUnsupportedError } from '../transactions/stable-offsets.js';
 import { restartCrashedConsumer } from './consumer-restart.js';
 
 type Transaction = Awaited<ReturnType<Producer['transaction']>>;

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
-import { ensureTopics } from './topics.js';
+import { ensureTopics } from '../client/topics.js';
 
 export interface GroupOwnershipOptions {
   /** Single-partition topic whose partition 0 stands for "the right to run". */

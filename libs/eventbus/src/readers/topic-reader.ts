@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
-import { restartCrashedConsumer } from './consumer-restart.js';
-import { PRIVATE_GROUP_TIMING } from './client.js';
+import { restartCrashedConsumer } from '../loops/consumer-restart.js';
+import { PRIVATE_GROUP_TIMING } from '../client/client.js';
 
 export interface TopicReaderOptions {
   kafka: Kafka;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
-import type { OutRecord } from './batching-producer.js';
-import { ensureTopics } from './topics.js';
-import { PRIVATE_GROUP_TIMING, TRANSACTION_RETRY } from './client.js';
+import type { OutRecord } from '../producer/batching-producer.js';
+import { ensureTopics } from '../client/topics.js';
+import { PRIVATE_GROUP_TIMING, TRANSACTION_RETRY } from '../client/client.js';
 
 const MARKER_KEY = '__owner__';
 
