@@ -3,7 +3,7 @@ import type { EventsByDependency, SensorEvent } from './event.js';
 
 /**
  * Wire formats of the records services exchange on the actions and outcomes topics
- * (JSON values; ARCHITECTURE.md §3). Versioned by `v` so readers can refuse what they don't know.
+ * (JSON values; docs/architecture.md §3). Versioned by `v` so readers can refuse what they don't know.
  */
 export const RECORD_VERSION = 1;
 

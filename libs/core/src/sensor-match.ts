@@ -9,7 +9,7 @@ import type { EventDecision, TriggerDecision } from './records.js';
 import { applyTransform, TransformError, type EventDependencyTransformer } from './transform/transform.js';
 
 /**
- * Sensor evaluation in two stages (ARCHITECTURE.md §3, §5), both pure and deterministic:
+ * Sensor evaluation in two stages (docs/architecture.md §3, §5), both pure and deterministic:
  * 1. {@link routeEvent}: an event from the bus is matched to the sensor's dependencies,
  *    transformed and filtered; a trigger whose condition is one dependency fires at once, the
  *    others receive the dependency event as a join input (produced to `P-joins`).

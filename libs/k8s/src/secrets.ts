@@ -6,7 +6,7 @@ import { isKubeError, KubeRest } from './rest.js';
 
 /**
  * Resolves `SecretKeySelector` references where the data plane runs, so secret values never
- * travel through Kafka (ARCHITECTURE.md §2).
+ * travel through Kafka (docs/architecture.md §2).
  */
 export interface SecretResolver {
   resolve(namespace: string, selector: SecretKeySelector): Promise<string>;

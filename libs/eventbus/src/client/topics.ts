@@ -1,7 +1,7 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 
 /**
- * Topic names of one EventBus (ARCHITECTURE.md §3). `P` is Argo's event topic,
+ * Topic names of one EventBus (docs/architecture.md §3). `P` is Argo's event topic,
  * `spec.kafka.topic` or `<namespace>-<eventbus name>`.
  */
 export interface BusTopics {

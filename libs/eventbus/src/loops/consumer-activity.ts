@@ -23,7 +23,7 @@ interface Entry {
  * by a watched client — the consume loops need no bookkeeping of their own. A batch that
  * stays in processing means a consumer with records to handle that makes no progress (a
  * stuck handler, a hung target, a transaction that never commits): the liveness rule of
- * ARCHITECTURE.md §6. An idle consumer has no batch in processing.
+ * docs/architecture.md §6. An idle consumer has no batch in processing.
  */
 export class ConsumerActivity {
   private readonly inFlight = new Map<string, Entry>();

@@ -150,7 +150,7 @@ interface Slot {
 }
 
 /**
- * Exactly-once consume → process → produce (ARCHITECTURE.md §4), with kafkajs transactions.
+ * Exactly-once consume → process → produce (docs/architecture.md §4), with kafkajs transactions.
  *
  * Every input partition has its own transactional producer, `transactional.id` =
  * `<prefix>-<topic>-<partition>`, the same in every replica. Whoever owns the partition after a
