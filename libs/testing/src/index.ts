@@ -10,3 +10,4 @@ export { ensureAptBinary } from './apt-packages.js';
 export { NatsServer, type NatsServerOptions } from './nats-server.js';
 export { OwnedReplicas } from './owned-replicas.js';
 export { withBody } from './http-body.js';
+export { Jaeger, ensureJaegerBinary, cachedJaegerBinary, JAEGER_VERSION, type JaegerOptions, type JaegerSpan, type JaegerTrace } from './jaeger.js';
