@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { parseManifests, type EventSource } from '@ganglion/api';
 import { INGRESS_SERVICES, KafkaBroker, MissingPrerequisiteError, REPO_ROOT, SERVICES, ServiceProcess, type ServiceName } from '@ganglion/testing';
+import { LocalJaeger } from './jaeger.js';
 
 /** Ingress services the EventSources under `dir` need (`ingress-<type>`), besides ingress-webhook. */
 function ingressServicesFor(dir: string): ServiceName[] {
@@ -24,7 +25,8 @@ function ingressServicesFor(dir: string): ServiceName[] {
 
 /**
  * `npm start`: a Kafka broker (or `KAFKA_BROKERS`), the core services plus the ingress services
- * the examples use, as separate processes over examples/local/, and the example HTTP trigger target on port 12001. Ctrl-C (or
+ * the examples use, as separate processes over examples/local/, the example HTTP trigger target on port 12001,
+ * and Jaeger (UI and query API on 16686) receiving every service's spans (`--no-jaeger` skips it). Ctrl-C (or
  * `npm stop`) stops everything.
  */
 const STATE_DIR = join(REPO_ROOT, '.ganglion');
@@ -50,8 +52,18 @@ function print(prefix: string, color: string, line: string): void {
 }
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== '--no-jaeger');
+  if (unknown.length) throw new MissingPrerequisiteError(`unknown argument ${unknown.join(' ')} (npm start accepts --no-jaeger)`);
   mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(PID_FILE, String(process.pid));
+  const jaeger = args.includes('--no-jaeger') || process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']
+    ? undefined
+    : await LocalJaeger.plan(join(STATE_DIR, 'jaeger'), (line) => print('jaeger', COLORS[2]!, line));
+  if (!jaeger)
+    print('jaeger', COLORS[2]!, args.includes('--no-jaeger') ? 'not started (--no-jaeger)' : `not started: spans go to ${process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT']} (OTEL_EXPORTER_OTLP_ENDPOINT)`);
+  // Started before the services (at once when its binary is cached, else after a background build).
+  jaeger?.start();
   let broker: KafkaBroker | undefined;
   let brokers = process.env['KAFKA_BROKERS'];
   if (!brokers) {
@@ -88,6 +100,7 @@ async function main(): Promise<void> {
           GANGLION_RESOURCES_DIR: resourcesDir,
           // The example GitHub source's webhookSecret (github-access/secret) in local mode.
           GANGLION_SECRET_GITHUB_ACCESS_SECRET: process.env['GANGLION_SECRET_GITHUB_ACCESS_SECRET'] ?? 'local-dev-secret',
+          ...jaeger?.exportEnv,
         },
         onLine: (line) => print(name, COLORS[i % COLORS.length]!, line),
       }),
@@ -97,7 +110,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     print('ganglion', COLORS[4]!, 'stopping...');
+    // Services first: they flush their last spans to Jaeger on SIGTERM.
     await Promise.all(services.map((s) => s.stop()));
+    await jaeger?.stop();
     target.close();
     await broker?.destroy();
     rmSync(PID_FILE, { force: true });
@@ -130,6 +145,7 @@ async function main(): Promise<void> {
         : []),
       ...(names.includes('ingress-calendar') ? ['The calendar source logs a tick every minute.'] : []),
       'The log trigger prints it here; the http trigger posts it to the example target on port 12001.',
+      ...(jaeger ? jaeger.banner() : []),
       'Stop with Ctrl-C (or `npm stop` from another terminal).',
     ].join('\n'),
   );
