@@ -88,9 +88,9 @@ export class LocalJaeger {
       otlpHttpPort: this.ports.otlpHttp,
       otlpGrpcPort: this.ports.otlpGrpc,
       ...(uiAssets ? { uiAssets } : {}),
-      // Jaeger's own warnings and errors only (everything is in its log).
+      // Jaeger's own warnings and errors only (everything is in its log); the missing UI assets are said in the banner.
       onLine: (line) => {
-        if (/\t(warn|error|fatal|panic)\t/i.test(line)) this.say(line);
+        if (/\t(warn|error|fatal|panic)\t/i.test(line) && !line.includes('ui assets not embedded')) this.say(line);
       },
     });
     if (this.stopped) return this.jaeger.destroy();
@@ -100,8 +100,9 @@ export class LocalJaeger {
   /** Lines for the stack's "up" message. */
   banner(): string[] {
     const query = `  curl -s '${this.uiUrl}/api/traces?service=ganglion-ingress-webhook&limit=1'`;
-    if (this.building) return [`Traces: Jaeger is being built in the background; this log says when it is ready on ${this.where}. Then each event is one trace there:`, query];
-    return [`Traces: Jaeger on ${this.where}: each event is one trace (ingress-webhook → sensor → trigger); the query API:`, query];
+    const ui = process.env['GANGLION_JAEGER_UI_ASSETS'] ? [] : ['(A Jaeger built from the Go module has no UI assets: its page at / is a placeholder; docs/observability.md says how to add the UI.)'];
+    if (this.building) return [`Traces: Jaeger is being built in the background; this log says when it is ready on ${this.where}. Then each event is one trace there (ingress-webhook → sensor → trigger), in its query API:`, query, ...ui];
+    return [`Traces: each event is one trace (ingress-webhook → sensor → trigger) in Jaeger on ${this.where}, in its query API:`, query, ...ui];
   }
 
   /** Stops Jaeger, or the build still running (it starts over at the next `npm start`). */

@@ -57,6 +57,14 @@ async function main(): Promise<void> {
   if (unknown.length) throw new MissingPrerequisiteError(`unknown argument ${unknown.join(' ')} (npm start accepts --no-jaeger)`);
   mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(PID_FILE, String(process.pid));
+  // Until the stack's own handlers are in place (below), a signal ends the process through
+  // process.exit, whose 'exit' hooks kill what has been started (Kafka, Jaeger or its build).
+  const early = (): void => {
+    rmSync(PID_FILE, { force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
   const jaeger = args.includes('--no-jaeger') || process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']
     ? undefined
     : await LocalJaeger.plan(join(STATE_DIR, 'jaeger'), (line) => print('jaeger', COLORS[2]!, line));
@@ -118,6 +126,8 @@ async function main(): Promise<void> {
     rmSync(PID_FILE, { force: true });
     process.exit(code);
   };
+  process.removeListener('SIGINT', early);
+  process.removeListener('SIGTERM', early);
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
