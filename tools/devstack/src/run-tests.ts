@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KafkaBroker, KubeApiServer, MissingPrerequisiteError, REPO_ROOT } from '@ganglion/testing';
+import { ensureJaegerBinary, KafkaBroker, KubeApiServer, MissingPrerequisiteError, REPO_ROOT } from '@ganglion/testing';
 
 /**
  * `npm test`: static checks (eslint, prettier, knip), then every test suite with Node's test runner, on one real Kafka
@@ -109,7 +109,9 @@ async function main(): Promise<number> {
   let kube: KubeApiServer | undefined;
   if (want('unit') || want('e2e')) {
     const started = Date.now();
-    const [b, k] = await Promise.all([
+    const [, b, k] = await Promise.all([
+      // The e2e tests' Jaeger: built once (cached across runs), first so that it builds while the others start.
+      want('e2e') ? ensureJaegerBinary() : undefined,
       env['KAFKA_BROKERS'] ? undefined : (console.log('\nstarting the run\'s Kafka broker...'), KafkaBroker.start()),
       env['GANGLION_TEST_KUBE'] ? undefined : (console.log('starting the run\'s Kubernetes API server (etcd + kube-apiserver)...'), KubeApiServer.start()),
     ]);

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { parseManifests, SOURCE_KINDS, type EventSource } from '@ganglion/api';
 import { KafkaBroker, MissingPrerequisiteError, REPO_ROOT, SERVICES, ServiceProcess, type ServiceName } from '@ganglion/testing';
+import { LocalJaeger } from './jaeger.js';
 
 /** Ingress services the EventSources under `dir` need (`ingress-<type>`), besides ingress-webhook. */
 function ingressServicesFor(dir: string): ServiceName[] {
@@ -25,7 +26,8 @@ function ingressServicesFor(dir: string): ServiceName[] {
 
 /**
  * `npm start`: a Kafka broker (or `KAFKA_BROKERS`), the core services plus the ingress services
- * the examples use, as separate processes over examples/local/, and the example HTTP trigger target on port 12001. Ctrl-C (or
+ * the examples use, as separate processes over examples/local/, the example HTTP trigger target on port 12001,
+ * and Jaeger (UI and query API on 16686) receiving every service's spans (`--no-jaeger` skips it). Ctrl-C (or
  * `npm stop`) stops everything.
  */
 const STATE_DIR = join(REPO_ROOT, '.ganglion');
@@ -51,8 +53,26 @@ function print(prefix: string, color: string, line: string): void {
 }
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== '--no-jaeger');
+  if (unknown.length) throw new MissingPrerequisiteError(`unknown argument ${unknown.join(' ')} (npm start accepts --no-jaeger)`);
   mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(PID_FILE, String(process.pid));
+  // Until the stack's own handlers are in place (below), a signal ends the process through
+  // process.exit, whose 'exit' hooks kill what has been started (Kafka, Jaeger or its build).
+  const early = (): void => {
+    rmSync(PID_FILE, { force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
+  const jaeger = args.includes('--no-jaeger') || process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']
+    ? undefined
+    : await LocalJaeger.plan(join(STATE_DIR, 'jaeger'), (line) => print('jaeger', COLORS[2]!, line));
+  if (!jaeger)
+    print('jaeger', COLORS[2]!, args.includes('--no-jaeger') ? 'not started (--no-jaeger)' : `not started: spans go to ${process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT']} (OTEL_EXPORTER_OTLP_ENDPOINT)`);
+  // Started before the services (at once when its binary is cached, else after a background build).
+  jaeger?.start();
   let broker: KafkaBroker | undefined;
   let brokers = process.env['KAFKA_BROKERS'];
   if (!brokers) {
@@ -89,6 +109,7 @@ async function main(): Promise<void> {
           GANGLION_RESOURCES_DIR: resourcesDir,
           // The example GitHub source's webhookSecret (github-access/secret) in local mode.
           GANGLION_SECRET_GITHUB_ACCESS_SECRET: process.env['GANGLION_SECRET_GITHUB_ACCESS_SECRET'] ?? 'local-dev-secret',
+          ...jaeger?.exportEnv,
         },
         onLine: (line) => print(name, COLORS[i % COLORS.length]!, line),
       }),
@@ -98,12 +119,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     print('ganglion', COLORS[4]!, 'stopping...');
+    // Services first: they flush their last spans to Jaeger on SIGTERM.
     await Promise.all(services.map((s) => s.stop()));
+    await jaeger?.stop();
     target.close();
     await broker?.destroy();
     rmSync(PID_FILE, { force: true });
     process.exit(code);
   };
+  process.removeListener('SIGINT', early);
+  process.removeListener('SIGTERM', early);
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
@@ -131,6 +156,7 @@ async function main(): Promise<void> {
         : []),
       ...(names.includes('ingress-calendar') ? ['The calendar source logs a tick every minute.'] : []),
       'The log trigger prints it here; the http trigger posts it to the example target on port 12001.',
+      ...(jaeger ? jaeger.banner() : []),
       'Stop with Ctrl-C (or `npm stop` from another terminal).',
     ].join('\n'),
   );
