@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,13 @@ export class TargetServer {
 }
 
 /** Writes manifests into a fresh directory and returns it. */
+/** W3C traceparent → trace id. */
+export function traceIdOf(traceparent: unknown): string {
+  const m = /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/.exec(String(traceparent));
+  assert.ok(m, `a W3C traceparent, got ${String(traceparent)}`);
+  return m[1]!;
+}
+
 export function manifestDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'ganglion-e2e-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);

@@ -3,14 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, Jaeger, kafkaBrokers, REPO_ROOT, uniquePrefix, waitFor, type JaegerSpan, type JaegerTrace } from '@ganglion/testing';
-import { eventBusYaml, manifestDir, Stack, TargetServer, webhookSourceYaml } from './harness.js';
-
-/** W3C traceparent → trace id. */
-function traceIdOf(traceparent: unknown): string {
-  const m = /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/.exec(String(traceparent));
-  assert.ok(m, `a W3C traceparent, got ${String(traceparent)}`);
-  return m[1]!;
-}
+import { eventBusYaml, manifestDir, Stack, TargetServer, webhookSourceYaml, traceIdOf } from './harness.js';
 
 /**
  * The README's quick start, traced into a real Jaeger (v1.75.0 built from the Go module proxy by

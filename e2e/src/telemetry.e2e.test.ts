@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { freePort, kafkaBrokers, uniquePrefix, waitFor, withBody } from '@ganglion/testing';
-import { eventBusYaml, manifestDir, Stack, TargetServer, webhookSourceYaml } from './harness.js';
+import { eventBusYaml, manifestDir, Stack, TargetServer, webhookSourceYaml, traceIdOf } from './harness.js';
 
 /** One span as received over OTLP/HTTP (JSON encoding). */
 interface ReceivedSpan {
@@ -86,13 +86,6 @@ class OtlpReceiver {
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(series + ' '));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-/** W3C traceparent → trace id. */
-function traceIdOf(traceparent: unknown): string {
-  const m = /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/.exec(String(traceparent));
-  assert.ok(m, `a W3C traceparent, got ${String(traceparent)}`);
-  return m[1]!;
 }
 
 describe('tracing and metrics across the services (separate processes, real broker)', { timeout: 300_000 }, () => {
