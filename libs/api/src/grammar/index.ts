@@ -4,3 +4,4 @@ export { parseGoDuration, parseNanosOrGoDuration, DurationSyntaxError } from './
 export { parseTimezone, TimezoneError } from './timezone.grammar.js';
 export { parseTimeOfDay, TimeOfDaySyntaxError } from './time-of-day.grammar.js';
 export { parseCondition, conditionDependencies, ConditionSyntaxError, type ConditionAst } from './condition.grammar.js';
+export { parseRegex, RegexSyntaxError } from './regex.grammar.js';
