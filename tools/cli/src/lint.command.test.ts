@@ -80,10 +80,23 @@ test('lint: no path is a usage error', () => {
   assert.match(r.stderr, /at least one PATH is required/);
 });
 
-test('lint: the manifests the project ships (examples/, deploy/) are clean under --strict', () => {
+test('lint: the manifests the project ships (examples/local, deploy/) are clean under --strict', () => {
   const root = fileURLToPath(new URL('../../../', import.meta.url));
-  const r = run('lint', '-R', '--strict', join(root, 'examples'), join(root, 'deploy', 'eventbus'), join(root, 'deploy', 'argocd'), join(root, 'deploy', 'governance'));
+  const r = run('lint', '-R', '--strict', join(root, 'examples', 'local'), join(root, 'deploy', 'eventbus'), join(root, 'deploy', 'argocd'), join(root, 'deploy', 'governance'));
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, / 0 error\(s\), 0 warning\(s\)/);
   assert.match(r.stdout, /EventBus|resource\(s\) checked/);
+});
+
+test('lint: examples/argo has one valid EventSource per source type without a runtime, each warned about', () => {
+  const dir = fileURLToPath(new URL('../../../examples/argo/', import.meta.url));
+  const missing = EVENT_SOURCE_TYPES.filter((t) => !(t in SOURCE_KINDS));
+  const r = run('lint', dir);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l !== '');
+  assert.equal(lines.at(-1), `${missing.length} file(s), ${missing.length} resource(s) checked, 0 skipped: 0 error(s), ${missing.length} warning(s)`);
+  for (const type of missing) {
+    const file = join(dir, `${type.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.yaml`);
+    assert.ok(lines.some((l) => l.startsWith(`${file}:0: EventSource/`) && l.includes(`warning: no runtime in this installation for source type ${type}: `)), `${file} is a ${type} EventSource, warned about`);
+  }
 });

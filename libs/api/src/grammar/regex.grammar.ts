@@ -19,6 +19,8 @@ export function parseRegex(pattern: string): RE2JS {
   try {
     return RE2JS.compile(pattern);
   } catch (e) {
-    throw new RegexSyntaxError(`invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
+    throw new RegexSyntaxError(
+      `invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`,
+    );
   }
 }
