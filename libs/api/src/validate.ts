@@ -17,13 +17,6 @@ import { API_VERSION, EVENT_SOURCE_TYPES, KINDS, TRIGGER_TYPES, type Kind } from
 
 export type { ValidationIssue } from './schema-walk.js';
 
-export class ValidationError extends Error {
-  constructor(readonly issues: ValidationIssue[]) {
-    super(issues.map(formatIssue).join('; '));
-    this.name = 'ValidationError';
-  }
-}
-
 export function formatIssue(i: ValidationIssue): string {
   return `${i.path}: ${i.message}`;
 }
@@ -36,7 +29,7 @@ export interface ValidateOptions {
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Source types run active-passive behind a leader elector (Argo `RecreateStrategyEventSources`). */
-export const LEADER_ELECTED_SOURCE_TYPES: readonly string[] = [
+const LEADER_ELECTED_SOURCE_TYPES: readonly string[] = [
   'amqp', 'calendar', 'kafka', 'pubSub', 'azureEventsHub', 'azureServiceBus', 'nats', 'mqtt', 'minio', 'emitter',
   'nsq', 'pulsar', 'redis', 'redisStream', 'resource', 'hdfs', 'file', 'sftp', 'generic',
 ];

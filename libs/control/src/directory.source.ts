@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { formatIssue, keyOf, normalizeResource, parseManifests, type AnyResource } from '@ganglion/api';
 
 /** One problem found while loading a directory, with its file and document. */
-export interface LoadProblem {
+interface LoadProblem {
   file: string;
   document: number;
   message: string;

@@ -43,7 +43,7 @@ export const RESOURCE_TYPES: Record<Kind, CustomResourceType> = {
 /** Added to every object the reconciler manages; removed once its deletion is handled. */
 export const FINALIZER = 'ganglion.argoproj.io/reconciler';
 /** Label on the Services the reconciler creates. */
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'ganglion-reconciler' } as const;
+const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'ganglion-reconciler' } as const;
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 interface KubeResource {
@@ -351,7 +351,7 @@ function busName(o: { spec?: Record<string, unknown> } | AnyResource): string {
 }
 
 /** The object as a manifest (what validation and the data plane see): no status, no server-side bookkeeping. */
-export function toManifest(kind: Kind, obj: KubeResource): AnyResource {
+function toManifest(kind: Kind, obj: KubeResource): AnyResource {
   const annotations = { ...(obj.metadata.annotations ?? {}) };
   delete annotations[LAST_APPLIED];
   const metadata = {
@@ -366,7 +366,7 @@ export function toManifest(kind: Kind, obj: KubeResource): AnyResource {
 }
 
 /** The distinct ports of the EventSource's webhook-family sources (`<type>.<event>.port` or `.webhook.port`). */
-export function webhookPorts(es: EventSource): number[] {
+function webhookPorts(es: EventSource): number[] {
   const ports = new Set<number>();
   for (const [field, value] of Object.entries(es.spec)) {
     if (['eventBusName', 'template', 'service', 'replicas'].includes(field) || typeof value !== 'object' || value === null) continue;

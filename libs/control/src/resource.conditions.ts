@@ -1,17 +1,6 @@
 import { formatIssue, type ValidationIssue, type Kind } from '@ganglion/api';
 import type { DesiredCondition } from '@ganglion/k8s';
 
-/**
- * Argo's condition types per kind (`pkg/apis/events/v1alpha1/*_types.go`) and the reasons
- * Ganglion writes. Argo sets no reason on True conditions; Ganglion always names one, so
- * `kubectl get -o yaml` explains every state.
- */
-export const CONDITION_TYPES = {
-  EventSource: ['SourcesProvided', 'Deployed'],
-  Sensor: ['DependenciesProvided', 'TriggersProvided', 'Deployed'],
-  EventBus: ['Configured', 'Deployed'],
-} as const satisfies Record<Kind, readonly string[]>;
-
 const MAX_MESSAGE = 1000;
 
 function describe(issues: readonly ValidationIssue[]): string {
@@ -24,7 +13,8 @@ const under = (path: string, prefix: string): boolean => path === prefix || path
 /**
  * The spec conditions for a kind from its validation errors: each names the failing field paths
  * in its message (e.g. `spec.triggers[0].template.http.url: is required`), with Argo's reasons
- * (`InvalidEventSource`, `InvalidDependencies`, `InvalidTriggers`, `InvalidSpec`).
+ * (`InvalidEventSource`, `InvalidDependencies`, `InvalidTriggers`, `InvalidSpec`). Argo sets no
+ * reason on True conditions; Ganglion always names one, so `kubectl get -o yaml` explains every state.
  */
 export function specConditions(kind: Kind, errors: readonly ValidationIssue[]): DesiredCondition[] {
   switch (kind) {

@@ -139,7 +139,7 @@ export function logLevelVar(env: Env): LogLevel {
 }
 
 /** `GANGLION_SECRETS_SOURCE` (see {@link ServiceConfig.secretsSource}). */
-export function secretsSourceVar(env: Env, secretsDir: string | undefined): 'kubernetes' | 'local' {
+function secretsSourceVar(env: Env, secretsDir: string | undefined): 'kubernetes' | 'local' {
   return enumVar(env, 'GANGLION_SECRETS_SOURCE', ['kubernetes', 'local'], raw(env, 'KUBERNETES_SERVICE_HOST') && !secretsDir ? 'kubernetes' : 'local');
 }
 

@@ -1,5 +1,5 @@
 export { parseServiceConfig, ConfigError, intVar, numberVar, stringVar, requiredVar, boolVar, enumVar, urlVar, labelsVar, logLevelVar, type ServiceConfig } from './config.js';
-export { BUS_CLIENTS, CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
+export { BUS_CLIENTS, CONFIG, ENV, LOGGER } from './tokens.js';
 export { HealthService } from './health.service.js';
 export { MetricsService } from './metrics.service.js';
 export { ResourceStoreService } from './resource-store.service.js';

@@ -40,7 +40,7 @@ export interface SensorDirectory {
   sensor(namespace: string, name: string): CompiledSensor | undefined;
 }
 
-export function toSensorEvent(message: KafkaMessage): SensorEvent {
+function toSensorEvent(message: KafkaMessage): SensorEvent {
   const ce = decodeCloudEvent(message);
   return {
     context: {

@@ -1,1 +1,1 @@
-export { SensorRunner, DEFAULT_SENSOR_SETTINGS, type SensorRunnerOptions, type SensorSettings } from './sensor.runner.js';
+export { SensorRunner, DEFAULT_SENSOR_SETTINGS, type SensorSettings } from './sensor.runner.js';

@@ -16,7 +16,7 @@ export interface SensorSettings {
 
 export const DEFAULT_SENSOR_SETTINGS: SensorSettings = { concurrency: 4, fetchWaitMs: 10, commitIntervalMs: 0 };
 
-export interface SensorRunnerOptions {
+interface SensorRunnerOptions {
   /** The clients of every cluster (libs/eventbus): a bus's loop and mirror run on the bus's own cluster. */
   clients: Pick<BusClients, 'clusterOf' | 'client'>;
   /** The resources (Sensors, EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
@@ -28,7 +28,7 @@ export interface SensorRunnerOptions {
 }
 
 /** The part of the resource store the runner reads. */
-export interface ResourceView {
+interface ResourceView {
   list<T extends AnyResource>(kind: T['kind']): T[];
   get<T extends AnyResource>(kind: T['kind'], namespace: string, name: string): T | undefined;
   /** Calls `listener` after every change; returns the unsubscribe function. */

@@ -1,4 +1,4 @@
-export { createLogger, type Logger, type LogFields, type LogLevel } from './logger.js';
+export { createLogger, type Logger, type LogLevel } from './logger.js';
 export {
   traceparentOf,
   spanContextOf,

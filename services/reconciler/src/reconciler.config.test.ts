@@ -45,7 +45,7 @@ test('kubernetes settings: defaults, and each bad value named', () => {
 });
 
 test('a bad setting ends start-up with exit code 2 and one line naming the variable', () => {
-  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
   const env = { PATH: process.env['PATH'], KAFKA_BROKERS: '127.0.0.1:1', GANGLION_RECONCILER_MODE: 'files' };
   const run = spawnSync(process.execPath, [main], { env, encoding: 'utf8', timeout: 60_000 });
   assert.equal(run.status, 2, run.stdout + run.stderr);

@@ -41,7 +41,7 @@ export interface CronFields extends CronBase {
 }
 
 /** `@every <duration>`: a fixed interval in whole seconds (robfig's `ConstantDelaySchedule`). */
-export interface CronEvery extends CronBase {
+interface CronEvery extends CronBase {
   readonly kind: 'every';
   readonly intervalMs: number;
 }

@@ -5,7 +5,7 @@
 import { arr, bool, enumOf, free, int, intOrString, num, obj, str, stringMap, withDoc } from './dsl.schema.js';
 
 /** Kubernetes `SecretKeySelector`. */
-export const SecretKeySelector = obj(
+const SecretKeySelector = obj(
   'SecretKeySelector',
   {
     name: str('Name of the Secret (in the resource\'s namespace).'),
@@ -211,19 +211,3 @@ export const S3Artifact = obj(
   },
   { doc: 'Argo `S3Artifact`: an object or bucket in S3-compatible storage.', required: ['endpoint'] },
 );
-
-/** Kubernetes object metadata as it appears in manifests. */
-export const ObjectMetaSchema = obj(
-  undefined,
-  {
-    name: str('Name of the resource.'),
-    namespace: str('Namespace of the resource.'),
-    labels: stringMap(),
-    annotations: stringMap(),
-  },
-  { doc: 'Kubernetes `ObjectMeta`.' },
-);
-
-/** `status` of all three kinds: Argo `Status{conditions}` plus kind-specific fields, kept free-form. */
-export const StatusSchema = free('Status written by the reconciler (`status.conditions[]`).');
-

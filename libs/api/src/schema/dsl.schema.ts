@@ -5,7 +5,7 @@
  */
 
 /** Fields every node may carry. */
-export interface NodeBase {
+interface NodeBase {
   /** Description of the type; name the Argo type or field it mirrors. */
   doc?: string;
   /** Description of a field using a shared type (set by {@link withDoc}); falls back to `doc`. */

@@ -28,7 +28,7 @@ const podFields = {
 };
 
 /** Argo `KafkaBus`. */
-export const KafkaBus = obj(
+const KafkaBus = obj(
   'KafkaBus',
   {
     url: str('Comma-separated brokers; Ganglion defaults to the installation\'s brokers (Argo requires it).'),
@@ -43,7 +43,7 @@ export const KafkaBus = obj(
 );
 
 /** Argo `NATSBus`. */
-export const NATSBus = obj(
+const NATSBus = obj(
   'NATSBus',
   {
     native: obj(
@@ -82,7 +82,7 @@ export const NATSBus = obj(
 );
 
 /** Argo `JetStreamBus`. */
-export const JetStreamBus = obj(
+const JetStreamBus = obj(
   'JetStreamBus',
   {
     version: str('JetStream version from the controller config.'),
@@ -101,7 +101,7 @@ export const JetStreamBus = obj(
 );
 
 /** Argo `JetStreamConfig` (exotic JetStream). */
-export const JetStreamConfig = obj(
+const JetStreamConfig = obj(
   'JetStreamConfig',
   {
     url: str('JetStream URL.'),

@@ -36,7 +36,7 @@ export const TriggerTemplate = obj(
 );
 
 /** Argo `Trigger`. */
-export const Trigger: ObjectNode = obj(
+const Trigger: ObjectNode = obj(
   'Trigger',
   {
     template: TriggerTemplate,
@@ -83,7 +83,7 @@ const DataFilter = obj(
 );
 
 /** Argo `EventDependencyFilter`. */
-export const EventDependencyFilter = obj(
+const EventDependencyFilter = obj(
   'EventDependencyFilter',
   {
     time: obj(
@@ -124,7 +124,7 @@ export const EventDependencyFilter = obj(
 );
 
 /** Argo `EventDependency`. */
-export const EventDependency = obj(
+const EventDependency = obj(
   'EventDependency',
   {
     name: str('Dependency name, used in conditions and parameters.'),

@@ -13,7 +13,7 @@
 import { parseNanosOrGoDuration } from '@ganglion/api';
 
 /** The manifest shape (`retryStrategy`, `policy.k8s.backoff`, `connectionBackoff`). */
-export interface BackoffSpec {
+interface BackoffSpec {
   duration?: number | string;
   factor?: number | string;
   jitter?: number | string;

@@ -13,11 +13,11 @@ import { compileCondition, evaluateCondition } from './condition.evaluator.js';
 import { nextFire, previousFire } from './cron.schedule.js';
 
 /** One `conditionsReset` entry: `{byTime: {cron, timezone}}`. */
-export interface ConditionsResetSpec {
+interface ConditionsResetSpec {
   byTime?: { cron: string; timezone?: string };
 }
 
-export interface CompiledReset {
+interface CompiledReset {
   schedule: CronSchedule;
   timezone: string;
 }
@@ -31,12 +31,12 @@ export interface JoinState {
   nextResetMs?: number;
 }
 
-export interface DependencyEvent {
+interface DependencyEvent {
   dependency: string;
   event: SensorEvent;
 }
 
-export interface StepResult {
+interface StepResult {
   state: JoinState;
   /** Present when the condition became true: the events the trigger runs with. */
   fired?: EventsByDependency;
@@ -49,7 +49,7 @@ export interface Join {
 }
 
 /** Compiles `conditionsReset`; throws CronSyntaxError for a bad cron, TimezoneError for a bad timezone. */
-export function compileResets(resets: readonly ConditionsResetSpec[] | undefined): CompiledReset[] {
+function compileResets(resets: readonly ConditionsResetSpec[] | undefined): CompiledReset[] {
   return (resets ?? []).flatMap((r) => {
     if (!r.byTime) return [];
     const schedule = parseCron(r.byTime.cron);
@@ -66,7 +66,7 @@ export function createJoin(dependencies: readonly string[], conditions?: string,
 }
 
 /** The most recent reset time at or before `now`, or undefined when there are no resets. */
-export function lastResetTime(resets: readonly CompiledReset[], now: number): number | undefined {
+function lastResetTime(resets: readonly CompiledReset[], now: number): number | undefined {
   let best: number | undefined;
   for (const r of resets) {
     const t = previousFire(r.schedule, r.timezone, now);
@@ -76,7 +76,7 @@ export function lastResetTime(resets: readonly CompiledReset[], now: number): nu
 }
 
 /** The earliest reset time strictly after `now`, or undefined. */
-export function nextResetTime(resets: readonly CompiledReset[], now: number): number | undefined {
+function nextResetTime(resets: readonly CompiledReset[], now: number): number | undefined {
   let best: number | undefined;
   for (const r of resets) {
     const t = nextFire(r.schedule, r.timezone, now);

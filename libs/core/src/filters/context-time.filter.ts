@@ -31,7 +31,7 @@ function parseClock(s: string): number | undefined {
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Seconds since midnight of `t` in the IANA timezone `tz`; throws TimezoneError on an unknown zone. */
-export function secondsOfDay(t: Date, tz: string): number {
+function secondsOfDay(t: Date, tz: string): number {
   let f = formatters.get(tz);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone: parseTimezone(tz), hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });

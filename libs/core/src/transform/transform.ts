@@ -18,7 +18,7 @@ export class TransformError extends Error {
   override name = 'TransformError';
 }
 
-export interface TransformOptions {
+interface TransformOptions {
   jqLimits?: JqLimits;
   luaLimits?: LuaLimits;
 }

@@ -5,7 +5,7 @@ import type { ConsumerActivity } from '../loops/consumer-activity.js';
 import { BatchingProducer, type BatchingProducerOptions } from '../producer/batching-producer.js';
 import { createKafka, parseBrokers } from './client.js';
 
-export interface BusClientsOptions {
+interface BusClientsOptions {
   /** The installation's brokers (`KAFKA_BROKERS`): the cluster of every bus without `spec.kafka.url`. */
   brokers: string[];
   /** Client id of every client (the same on every cluster: one process, one id). */

@@ -5,7 +5,7 @@ import type { Logger } from '@ganglion/telemetry';
  * The only place that constructs the Kafka client (kafkajs). Everything above talks to the
  * bus through this library, so the client can be replaced without touching services.
  */
-export interface BusConnection {
+interface BusConnection {
   /** Broker list, `host:port` each. */
   brokers: string[];
   clientId: string;

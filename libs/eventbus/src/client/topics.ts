@@ -27,7 +27,7 @@ export function busTopics(eventTopic: string): BusTopics {
 /** The per-installation compacted topic carrying normalized resources. */
 export const DEFAULT_RESOURCES_TOPIC = 'ganglion-resources';
 
-export interface TopicLayout {
+interface TopicLayout {
   partitions: number;
   replicationFactor: number;
 }

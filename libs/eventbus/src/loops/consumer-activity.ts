@@ -1,7 +1,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 
 /** A batch a consumer of this process is processing right now. */
-export interface BusyBatch {
+interface BusyBatch {
   group: string;
   topic: string;
   partition: number;

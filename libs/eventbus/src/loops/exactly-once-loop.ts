@@ -90,7 +90,7 @@ export interface PartitionProcessor {
   close?(topic: string, partition: number): void;
 }
 
-export interface ExactlyOnceLoopOptions extends LoopBase {
+interface ExactlyOnceLoopOptions extends LoopBase {
   processor: PartitionProcessor;
   /** Transactional ids are `<prefix>-<topic>-<partition>` (default prefix: the group id). */
   transactionalIdPrefix?: string;

@@ -2,7 +2,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 import { ensureTopics } from '../client/topics.js';
 
-export interface GroupOwnershipOptions {
+interface GroupOwnershipOptions {
   /** Single-partition topic whose partition 0 stands for "the right to run". */
   topic: string;
   /** Consumer group of all replicas competing for it. */

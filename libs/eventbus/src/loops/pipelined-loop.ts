@@ -3,7 +3,7 @@ import type { Logger } from '@ganglion/telemetry';
 import { consumerActivity } from './consumer-activity.js';
 import { restartCrashedConsumer } from './consumer-restart.js';
 
-export interface PipelinedLoopOptions {
+interface PipelinedLoopOptions {
   kafka: Kafka;
   groupId: string;
   topics: string[];

@@ -20,7 +20,7 @@ export interface OutRecord {
 }
 
 /** Approximate wire size of a record (key, value, headers). */
-export function recordBytes(r: OutRecord): number {
+function recordBytes(r: OutRecord): number {
   let n = 70 + r.key.length + (r.value === null ? 0 : r.value.length);
   for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + v.length + 8;
   return n;

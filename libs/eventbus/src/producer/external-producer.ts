@@ -10,7 +10,7 @@ export interface ExternalKafkaSettings {
   logger: Logger;
 }
 
-export interface ExternalRecord {
+interface ExternalRecord {
   topic: string;
   key?: string | null;
   value: Buffer | string;

@@ -12,7 +12,7 @@ export interface LagSample {
   assignedHere: boolean;
 }
 
-export interface LagMonitorOptions {
+interface LagMonitorOptions {
   kafka: Kafka;
   /** Groups whose id starts with this are watched (e.g. `ganglion-sensor`). */
   groupPrefix: string;

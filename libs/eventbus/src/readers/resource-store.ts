@@ -4,7 +4,7 @@ import { keyOf, parseResourceKey, type AnyResource, type Kind } from '@ganglion/
 import type { Logger } from '@ganglion/telemetry';
 import { PRIVATE_GROUP_TIMING } from '../client/client.js';
 
-export type ResourceChange =
+type ResourceChange =
   | { type: 'upsert'; key: string; resource: AnyResource }
   | { type: 'delete'; key: string; kind: Kind; namespace: string; name: string };
 

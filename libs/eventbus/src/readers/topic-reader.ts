@@ -4,7 +4,7 @@ import type { Logger } from '@ganglion/telemetry';
 import { restartCrashedConsumer } from '../loops/consumer-restart.js';
 import { PRIVATE_GROUP_TIMING } from '../client/client.js';
 
-export interface TopicReaderOptions {
+interface TopicReaderOptions {
   kafka: Kafka;
   topics: string[];
   logger: Logger;

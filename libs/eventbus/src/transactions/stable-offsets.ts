@@ -14,7 +14,7 @@ const API_FIND_COORDINATOR = 10;
 const API_VERSIONS = 18;
 
 /** Kafka error codes this client acts on (the rest are reported by name when known). */
-export const KAFKA_ERRORS: Readonly<Record<number, string>> = {
+const KAFKA_ERRORS: Readonly<Record<number, string>> = {
   3: 'UNKNOWN_TOPIC_OR_PARTITION',
   14: 'COORDINATOR_LOAD_IN_PROGRESS',
   15: 'COORDINATOR_NOT_AVAILABLE',

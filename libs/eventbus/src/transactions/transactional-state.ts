@@ -7,7 +7,7 @@ import { PRIVATE_GROUP_TIMING, TRANSACTION_RETRY } from '../client/client.js';
 
 const MARKER_KEY = '__owner__';
 
-export interface TransactionalStateOptions {
+interface TransactionalStateOptions {
   /** Compacted topic holding the latest state per key. */
   stateTopic: string;
   /** Shared by every replica that may own the work: a new owner's producer fences the old one. */

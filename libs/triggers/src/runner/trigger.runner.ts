@@ -31,7 +31,7 @@ export interface TriggerSettings {
   argoServerInsecure: boolean;
 }
 
-export interface TriggerRunnerOptions {
+interface TriggerRunnerOptions {
   /**
    * The clients of every cluster (libs/eventbus): the actions of a bus are read from the bus's
    * cluster and its outcomes and dead letters written there; the one place the runner obtains clients.

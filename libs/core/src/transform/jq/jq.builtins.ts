@@ -1,19 +1,8 @@
-/** The jq builtins (see {@link BUILTINS}), called by the evaluator with their unevaluated arguments. */
+/** The jq builtins (the cases of {@link callBuiltin}), called by the evaluator with their unevaluated arguments. */
 import { RE2JS } from 're2js';
 import { JqError, type Node } from './jq.ast.js';
 import { binop, type Env, type Evaluator } from './jq.evaluator.js';
 import { getIn, jqCompare, keysOf, lengthOf, show, truthy, typeOf } from './jq.values.js';
-
-/** Builtin names supported (arity in parentheses where it takes arguments). */
-export const BUILTINS = [
-  'empty', 'error', 'error/1', 'not', 'length', 'utf8bytelength', 'keys', 'keys_unsorted', 'values', 'has/1', 'in/1', 'map/1', 'map_values/1',
-  'select/1', 'recurse', 'type', 'add', 'any', 'all', 'any/1', 'all/1', 'flatten', 'flatten/1', 'range/1', 'range/2', 'floor', 'ceil', 'round', 'sqrt', 'fabs',
-  'tostring', 'tonumber', 'tojson', 'fromjson', 'ascii_downcase', 'ascii_upcase', 'ltrimstr/1', 'rtrimstr/1', 'startswith/1', 'endswith/1',
-  'split/1', 'join/1', 'test/1', 'test/2', 'contains/1', 'inside/1', 'to_entries', 'from_entries', 'with_entries/1', 'sort', 'sort_by/1', 'group_by/1',
-  'unique', 'unique_by/1', 'min', 'max', 'min_by/1', 'max_by/1', 'reverse', 'first', 'last', 'first/1', 'last/1', 'limit/2', 'nth/1', 'indices/1',
-  'del/1', 'to_array', 'arrays', 'objects', 'strings', 'numbers', 'booleans', 'nulls', 'scalars', 'iterables', 'isempty/1', 'ascii', 'tostream',
-  'splits/1', 'sub/2', 'gsub/2', 'trim', 'ltrim', 'rtrim', 'abs', 'getpath/1', 'paths', 'env', 'input_line_number', 'halt_error', 'not',
-] as const;
 
 export function callBuiltin(ev: Evaluator, name: string, args: Node[], input: unknown, env: Env, d: number): unknown[] {
   const arg = (i: number): unknown[] => ev.eval(args[i]!, input, env, d);

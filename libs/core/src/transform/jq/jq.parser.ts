@@ -8,7 +8,7 @@
  * `and`/`or`/`not`, comparisons, `+ - * / %`, literals, string interpolation `"\(e)"`, arrays
  * `[e]`, objects `{a, b: e, "c": e, (e): e, $x}`, `if … then … elif … else … end`,
  * `try … catch …`, `E as $x | body`, `reduce E as $x (init; update)`, variables, `=` and `|=`
- * on simple paths, and the builtins listed in {@link BUILTINS}.
+ * on simple paths, and the builtins of `callBuiltin` (`jq.builtins.ts`).
  */
 import { JqError, MAX_DEPTH, type JqProgram, type Node } from './jq.ast.js';
 
