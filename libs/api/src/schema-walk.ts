@@ -82,7 +82,7 @@ function levenshtein(a: string, b: string): number {
 }
 
 /** The known name closest to a misspelt one, if any is close. */
-function suggest(key: string, known: readonly string[]): string {
+export function suggest(key: string, known: readonly string[]): string {
   let best: string | undefined;
   let bestD = Infinity;
   for (const k of known) {

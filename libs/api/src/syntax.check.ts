@@ -1,13 +1,14 @@
 /**
  * Small syntax checks used by validation: 5-field cron (robfig/cron `ParseStandard`), Go
- * durations (`time.ParseDuration`), IANA time zones (through Intl), "hh:mm:ss" times and the
- * trigger `conditions` language. Each returns an error message, or undefined when valid.
+ * durations (`time.ParseDuration`), IANA time zones (through Intl), "hh:mm:ss" times, RE2
+ * regular expressions (Go `regexp`) and the trigger `conditions` language. Each returns an error message, or undefined when valid.
  * They are thin wrappers over the grammars in ./grammar/, which the runtime calls too, so
  * admission and run time give the same verdict.
  */
 import { ConditionSyntaxError, conditionDependencies, parseCondition } from './grammar/condition.grammar.js';
 import { CronSyntaxError, parseCron } from './grammar/cron.grammar.js';
 import { DurationSyntaxError, parseGoDuration } from './grammar/go-duration.grammar.js';
+import { parseRegex, RegexSyntaxError } from './grammar/regex.grammar.js';
 import { parseTimeOfDay, TimeOfDaySyntaxError } from './grammar/time-of-day.grammar.js';
 import { parseTimezone, TimezoneError } from './grammar/timezone.grammar.js';
 
@@ -29,6 +30,11 @@ export function checkTimezone(tz: string): string | undefined {
 /** Checks "hh:mm:ss" as parsed by Go's `time.Parse("15:04:05", ...)`. */
 export function checkTimeOfDay(s: string): string | undefined {
   return verdict(() => parseTimeOfDay(s));
+}
+
+/** Checks an RE2 regular expression (Go `regexp.Compile`), e.g. "(?i)^push$". */
+export function checkRegex(pattern: string): string | undefined {
+  return verdict(() => parseRegex(pattern));
 }
 
 /** Checks an RFC 3339 date-time (Go `time.RFC3339`), e.g. "2026-12-25T00:00:00Z". */
@@ -56,7 +62,7 @@ function verdict(parse: () => unknown): string | undefined {
     parse();
     return undefined;
   } catch (e) {
-    if (e instanceof CronSyntaxError || e instanceof DurationSyntaxError || e instanceof TimezoneError || e instanceof TimeOfDaySyntaxError) return e.message;
+    if (e instanceof CronSyntaxError || e instanceof DurationSyntaxError || e instanceof TimezoneError || e instanceof TimeOfDaySyntaxError || e instanceof RegexSyntaxError) return e.message;
     throw e;
   }
 }

@@ -39,7 +39,7 @@ const broken: [string, unknown, string][] = [
   ['webhook endpoint without slash', es({ webhook: { a: { ...wh, endpoint: 'x' } } }), 'spec.webhook.a.endpoint: must start with "/", got "x"'],
   ['duplicate event names across types', es({ webhook: { a: wh }, github: { a: { webhook: wh, events: ['push'], organizations: ['o'] } } }), 'spec.webhook.a: event name "a" is already used by spec.github.a; event names must be unique across all types'],
   ['mixed leader-elected and active-active', es({ webhook: { a: wh }, calendar: { b: { interval: '10s' } } }), 'spec: cannot mix leader-elected source types (calendar) with active-active types (webhook); split them into separate EventSources'],
-  ['unknown source type', es({ webhok: { a: wh } }), 'spec.webhok: unknown event source type (known: ' + EVENT_SOURCE_TYPES.join(', ') + ')'],
+  ['only an unknown source type', es({ webhok: { a: wh } }), 'spec: at least one event source type must be configured'],
   ['calendar bad cron', es({ calendar: { a: { schedule: '61 * * * *' } } }), 'spec.calendar.a.schedule: minute field "61": 61 is out of range 0-59'],
   ['calendar bad timezone', es({ calendar: { a: { interval: '1m', timezone: 'Mars/Olympus' } } }), 'spec.calendar.a.timezone: "Mars/Olympus" is not a known IANA time zone (e.g. "UTC", "Europe/Paris", "America/New_York")'],
   ['resource exists with a value', es({ resource: { a: { version: 'v1', resource: 'pods', eventTypes: ['ADD'], filter: { labels: [{ key: 'k', operation: 'exists', value: 'x' }] } } } }), 'spec.resource.a.filter.labels[0].value: must be empty with operation "exists"'],
@@ -63,7 +63,7 @@ const broken: [string, unknown, string][] = [
   ['conditions syntax error', sensor([log({ conditions: 'd &&' })]), 'spec.triggers[0].template.conditions: "d &&": expected a dependency name or "(" at the end'],
   ['conditionsReset bad cron', sensor([log({ conditionsReset: [{ byTime: { cron: '* * *' } }] })]), 'spec.triggers[0].template.conditionsReset[0].byTime.cron: "* * *" has 3 fields; a cron schedule has 5 (minute hour day-of-month month day-of-week)'],
   ['parameter without dest', sensor([{ ...log(), parameters: [{ src: { dependencyName: 'd' } }] }]), 'spec.triggers[0].parameters[0].dest: is required'],
-  ['parameter unknown dependency', sensor([{ ...log(), parameters: [{ src: { dependencyName: 'x' }, dest: 'a' }] }]), 'spec.triggers[0].parameters[0].src.dependencyName: "x" is not a dependency of this sensor (have: d)'],
+  ['template without a known trigger type', sensor([{ template: { name: 't', htpp: { url: 'http://x' } } }]), `spec.triggers[0].template: exactly one trigger type must be set, got none (known: ${TRIGGER_TYPES.join(', ')})`],
   ['dlqTrigger without atLeastOnce', sensor([{ ...log(), dlqTrigger: { template: { name: 'dlq', log: {} } } }]), 'spec.triggers[0].dlqTrigger: requires atLeastOnce: true on both the trigger and its dlqTrigger'],
   ['data filter bad comparator', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'number', value: ['1'], comparator: '=>' }] } }]), 'spec.dependencies[0].filters.data[0].comparator: must be one of >=, >, =, !=, <, <=, got "=>"'],
   ['data filter number value', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'number', value: ['ten'] }] } }]), 'spec.dependencies[0].filters.data[0].value[0]: "ten" is not a number'],
@@ -130,7 +130,8 @@ const broken: [string, unknown, string][] = [
   ['dlqTrigger validated like a trigger', sensor([{ ...log(), atLeastOnce: true, dlqTrigger: { atLeastOnce: true, template: { name: 'dlq', http: {} } } }]), 'spec.triggers[0].dlqTrigger.template.http.url: is required'],
   ['time filter empty window', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { time: { start: '10:00:00', stop: '10:00:00' } } }]), 'spec.dependencies[0].filters.time: stop "10:00:00" equals start, so the window is empty'],
   ['data filter empty value', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'string', value: [''] }] } }]), 'spec.dependencies[0].filters.data[0].value[0]: must not be empty'],
-  ['data filter bad regex', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'string', value: ['(unclosed'] }] } }]), 'spec.dependencies[0].filters.data[0].value[0]: "(unclosed" is not a valid regular expression'],
+  ['data filter bad regex', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'string', value: ['(unclosed'] }] } }]), 'spec.dependencies[0].filters.data[0].value[0]: invalid regular expression "(unclosed": error parsing regexp: missing closing ): `(unclosed`'],
+  ['data filter regex RE2 lacks (lookbehind)', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'string', value: ['(?<=a)b'] }] } }]), 'spec.dependencies[0].filters.data[0].value[0]: invalid regular expression "(?<=a)b": error parsing regexp: invalid named capture: `(?<=a)b`'],
   ['duplicate dependency names', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e' }, { name: 'd', eventSourceName: 'es', eventName: 'f' }]), 'spec.dependencies[1].name: duplicate dependency name "d"'],
   ['eventbus kafka bad url', { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'b' }, spec: { kafka: { url: 'kafka' } } }, 'spec.kafka.url: "kafka" is not host:port'],
   ['eventbus no kind', { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'b' }, spec: {} }, 'spec: exactly one of kafka, nats, jetstream or jetstreamExotic must be set, got none'],
@@ -142,6 +143,34 @@ for (const [name, doc, expected] of broken)
   test(`broken: ${name}`, () => {
     const messages = validateResource(doc).filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`);
     assert.ok(messages.includes(expected), `expected\n  ${expected}\ngot\n  ${messages.join('\n  ')}`);
+  });
+
+/** Manifests Argo accepts (its CRDs keep unknown fields, its controller ignores them): no error, these warnings. */
+const acceptedAsArgo: [string, unknown, string[]][] = [
+  ['unknown key under an EventSource spec (legacy spec.type) is a warning', es({ type: 'webhook', webhook: { a: wh } }), ['spec.type: unknown field "type"; it is ignored, as in Argo']],
+  ['misspelt source type beside a known one is a warning with a suggestion', es({ webhook: { a: wh }, webhok: { b: wh } }), ['spec.webhok: unknown field "webhok" (did you mean "webhook"?); it is ignored, as in Argo']],
+  ['unknown key under a trigger template is a warning', sensor([log({ retries: 3 })]), ['spec.triggers[0].template.retries: unknown field "retries"; it is ignored, as in Argo']],
+  [
+    'atLeastOnce and policy inside template are warnings saying where they belong',
+    sensor([log({ atLeastOnce: true, policy: { status: { allow: [200] } } })]),
+    [
+      'spec.triggers[0].template.atLeastOnce: "atLeastOnce" belongs on the trigger (spec.triggers[0].atLeastOnce), not inside template; it is ignored here, as in Argo',
+      'spec.triggers[0].template.policy: "policy" belongs on the trigger (spec.triggers[0].policy), not inside template; it is ignored here, as in Argo',
+    ],
+  ],
+  [
+    'a parameter whose src.dependencyName names no dependency is a warning',
+    sensor([{ ...log(), parameters: [{ src: { dependencyName: 'x' }, dest: 'a' }] }]),
+    ['spec.triggers[0].parameters[0].src.dependencyName: "x" is not a dependency of this sensor (have: d); at run time the parameter takes src.value, or is skipped'],
+  ],
+  ['a case-insensitive RE2 data filter (?i)^push$ is valid', sensor([log()], [{ name: 'd', eventSourceName: 'es', eventName: 'e', filters: { data: [{ path: 'a', type: 'string', value: ['(?i)^push$', '\\pL+', '[[:alpha:]]'] }] } }]), []],
+];
+
+for (const [name, doc, warnings] of acceptedAsArgo)
+  test(`accepted as in Argo: ${name}`, () => {
+    const issues = validateResource(doc);
+    assert.deepEqual(issues.filter((i) => i.severity === 'error'), []);
+    assert.deepEqual(issues.map((i) => `${i.path}: ${i.message}`), warnings);
   });
 
 test('deprecated field: warning naming the replacement', () => {

@@ -3,15 +3,15 @@
  * semantic rules (`pkg/reconciler/{eventsource,sensor,eventbus}/validate.go`) and Ganglion's own
  * (Kafka-only EventBus). Every issue names its field path.
  */
-import { Collector, isObj, typeName, walk, type Obj, type ObjectRule, type ValidationIssue, type WalkContext } from './schema-walk.js';
+import { Collector, isObj, suggest, typeName, walk, type Obj, type ObjectRule, type ValidationIssue, type WalkContext } from './schema-walk.js';
 import { onlyOne, set, webhookContextRule } from './common.rules.js';
 import { sourceModels } from './eventsources/source.registry.js';
 import { triggerModels } from './triggers/trigger.registry.js';
 import { rulesOf } from './type-model.js';
 import { EventBusSpec } from './schema/event-bus.schema.js';
 import { EventSourceSpec } from './schema/event-source.schema.js';
-import { SensorSpec } from './schema/sensor.schema.js';
-import { parseConditionNames } from './syntax.check.js';
+import { SensorSpec, Trigger } from './schema/sensor.schema.js';
+import { checkRegex, parseConditionNames } from './syntax.check.js';
 import { parseNanosOrGoDuration } from './grammar/go-duration.grammar.js';
 import { API_VERSION, EVENT_SOURCE_TYPES, KINDS, TRIGGER_TYPES, type Kind } from './types.js';
 
@@ -50,8 +50,10 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
       c.error(`${path}.dest`, 'must not be empty (only an HTTP trigger\'s payload may use an empty dest for the whole body)');
     const src = p['src'];
     const dep = isObj(src) ? src['dependencyName'] : undefined;
+    // Argo only requires it non-empty: a trigger-level parameter may overwrite it, and at run time
+    // a parameter whose dependency has no event takes its `value`, or is skipped.
     if (deps && typeof dep === 'string' && dep !== '' && !deps.has(dep))
-      c.error(`${path}.src.dependencyName`, `"${dep}" is not a dependency of this sensor (have: ${[...deps].join(', ')})`);
+      c.warn(`${path}.src.dependencyName`, `"${dep}" is not a dependency of this sensor (have: ${[...deps].join(', ')}); at run time the parameter takes src.value, or is skipped`);
   };
   return {
     WebhookContext: webhookContextRule,
@@ -85,12 +87,11 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
         if (type === 'number' && (x.trim() === '' || Number.isNaN(Number(x)))) c.error(p, `"${x}" is not a number`);
         if (type === 'bool' && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(x))
           c.error(p, `"${x}" is not a bool (true or false)`);
-        if (type === 'string')
-          try {
-            new RegExp(x);
-          } catch {
-            c.error(p, `"${x}" is not a valid regular expression`);
-          }
+        // RE2, the runtime's engine (and Go's): `(?i)^push$` is valid, `(?<=a)b` is not.
+        if (type === 'string') {
+          const bad = checkRegex(x);
+          if (bad) c.error(p, bad);
+        }
       });
       if ((type === 'string' || type === 'bool') && !['', '=', '!='].includes(comparator))
         c.warn(`${path}.comparator`, `"${comparator}" does not apply to ${type} values; only = and != do`);
@@ -101,7 +102,7 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
     TriggerParameter: parameterRule,
     TriggerTemplate: (t, path, { c }) => {
       const types = Object.keys(t).filter((k) => (TRIGGER_TYPES as readonly string[]).includes(k) && set(t[k]));
-      if (types.length !== 1) c.error(path, `exactly one trigger type must be set, got ${types.length ? types.join(', ') : 'none'}`);
+      if (types.length !== 1) c.error(path, `exactly one trigger type must be set, got ${types.length ? types.join(', ') : `none (known: ${TRIGGER_TYPES.join(', ')})`}`);
       const cond = t['conditions'];
       if (typeof cond === 'string' && cond.trim() !== '') {
         const parsed = parseConditionNames(cond);
@@ -120,9 +121,20 @@ function rulesFor(deps: Set<string> | undefined): Record<string, ObjectRule> {
   };
 }
 
+/**
+ * Argo's CRDs preserve unknown fields and its controller ignores them, so an unknown key under an
+ * EventSource `spec` (e.g. the legacy `spec.type`) or a trigger `template` is a warning; a
+ * template with no known trigger type is still an error (the `TriggerTemplate` rule). A
+ * `Trigger` field placed inside `template` (`atLeastOnce`, `policy`: a common slip in Argo's own
+ * examples) gets a warning saying where it belongs.
+ */
 const unknownFieldHandlers: WalkContext['unknownField'] = {
-  EventSourceSpec: (k, p, { c }) => c.error(p, `unknown event source type (known: ${EVENT_SOURCE_TYPES.join(', ')})`),
-  TriggerTemplate: (k, p, { c }) => c.error(p, `unknown trigger type (known: ${TRIGGER_TYPES.join(', ')})`),
+  EventSourceSpec: (k, p, { c }) => c.warn(p, `unknown field "${k}"${suggest(k, EVENT_SOURCE_TYPES)}; it is ignored, as in Argo`),
+  TriggerTemplate: (k, p, { c }) => {
+    if (k in Trigger.properties && k !== 'template')
+      c.warn(p, `"${k}" belongs on the trigger (${p.replace(/\.template\.[^.]+$/, '')}.${k}), not inside template; it is ignored here, as in Argo`);
+    else c.warn(p, `unknown field "${k}"${suggest(k, TRIGGER_TYPES)}; it is ignored, as in Argo`);
+  },
 };
 
 /**

@@ -194,6 +194,30 @@ test('create and update drive topics, the resources topic, the webhook Service a
   }
 });
 
+test('an EventSource of a type with no runtime in this installation gets Deployed=False NoRuntime, not Published', async () => {
+  const w = await world('rec-noruntime');
+  try {
+    await w.create(bus(w.ns, `${w.prefix}-events`));
+    await w.create({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'EventSource',
+      metadata: { name: 'queue', namespace: w.ns },
+      spec: { amqp: { example: { url: 'amqp://rabbitmq:5672', exchangeName: 'ex', exchangeType: 'fanout', routingKey: 'k' } } },
+    } as AnyResource);
+    const es = await waitFor(async () => {
+      const o = await w.get('EventSource', 'queue');
+      return o?.status?.observedGeneration === 1 && !['EventBusNotFound', 'EventBusNotReady', undefined].includes(cond(o, 'Deployed')?.reason) && o;
+    }, { timeoutMs: 30_000, what: 'EventSource Deployed condition once the bus is deployed' });
+    assert.equal(cond(es, 'SourcesProvided')!.status, 'True', 'valid Argo: accepted');
+    const d = cond(es, 'Deployed')!;
+    assert.equal(d.status, 'False');
+    assert.equal(d.reason, 'NoRuntime');
+    assert.match(d.message!, /^no runtime in this installation for source type amqp: /);
+  } finally {
+    await w.close();
+  }
+});
+
 test('an invalid Sensor gets False conditions naming the field, and is not published', async () => {
   const w = await world('rec-invalid');
   try {

@@ -4,9 +4,11 @@ import {
   DEFAULT_EVENTBUS,
   KINDS,
   eventBusTopic,
+  noRuntimeMessage,
   normalizeResource,
   parseResourceKey,
   resourceKey,
+  sourceTypesWithoutRuntime,
   validateResource,
   type AnyResource,
   type EventBus,
@@ -221,6 +223,9 @@ export class KubernetesController {
     if (kind === 'EventSource') {
       const svc = await this.reconcileService(r as EventSource);
       if (svc) message += `; Service ${svc}`;
+      // Published (the types that have a runtime run), but not said to work when nothing reads it.
+      const missing = sourceTypesWithoutRuntime(r.spec);
+      if (missing.length) return deployed('False', 'NoRuntime', `${noRuntimeMessage(missing)}; ${message}`);
     }
     return deployed('True', 'Published', message);
   }

@@ -5,9 +5,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkCron, checkDuration, checkTimeOfDay, checkTimezone, parseConditionNames, parseGoDuration, validateResource, type Sensor } from '@ganglion/api';
+import { checkCron, checkDuration, checkRegex, checkTimeOfDay, checkTimezone, parseConditionNames, parseGoDuration, validateResource, type Sensor } from '@ganglion/api';
 import { nextFire } from './conditions/cron.schedule.js';
 import { evaluateTimeFilter } from './filters/context-time.filter.js';
+import { evaluateDataFilters } from './filters/data.filter.js';
 import { compileSensor } from './sensor-match.js';
 import { parseBackoff } from './backoff/backoff.js';
 
@@ -44,6 +45,7 @@ const CRON = [
 const TIMEZONES = ['', 'UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'Etc/GMT+5', 'Mars/Olympus', 'Local', ' UTC', 'UTC+1', 'Europe/'];
 const CONDITIONS = ['d', 'd && e', 'd || e', '(d || e) && dep-04', 'a.b && c_d', '((d))', 'd && e || a.b', '', '   ', 'd &&', '(d && e', 'd e', '!d', 'd & e', 'd)', '-d', 'd && zz', '()'];
 const DURATIONS = ['0', '-0', '10s', '1h30m', '1.5h', '.5s', '1.s', '500ms', '10us', '10µs', '-1m', '+2s', '', '10', '1d', '1 s', ' 1s', '-', '.s', '1hh', '3000000h', 'soon'];
+const REGEXES = ['(?i)^push$', '^refs/heads/(main|release-.*)$', '\\pL+', '[[:alpha:]]+', '\\Qa.b\\E', '(?P<n>x)', 'a{2,3}', '(unclosed', '(?<=a)b', '(?!x)', 'a**', '\\1', '[z-a]', 'x{1001}'];
 const TIMES = ['02:30:00', '9:05:59', '23:59:59', '00:00:00', '24:00:00', '10:00', '10:0:00', '1:2:3', 'noon', ''];
 
 describe('one grammar per language: admission and run time agree', () => {
@@ -73,6 +75,13 @@ describe('one grammar per language: admission and run time agree', () => {
     });
   for (const d of DURATIONS)
     it(`Go duration ${JSON.stringify(d)}`, () => assert.equal(checkDuration(d) === undefined, verdict(() => parseGoDuration(d))));
+  for (const re of REGEXES)
+    it(`RE2 regular expression ${JSON.stringify(re)}`, () => {
+      const data = [{ path: 'a', type: 'string' as const, value: [re] }];
+      const runtime = !('error' in evaluateDataFilters(data, { a: 'push' }, 'and', { now: () => new Date(0) }));
+      assert.equal(admitted(sensor({}, { data }), 'spec.dependencies'), runtime);
+      assert.equal(checkRegex(re) === undefined, runtime);
+    });
   for (const t of TIMES)
     it(`time of day ${JSON.stringify(t)}`, () => {
       const doc = sensor({}, { time: { start: t, stop: '23:00:00' } });

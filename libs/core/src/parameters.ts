@@ -6,7 +6,7 @@ import { renderInputTemplate, type ExecuteOptions } from './template/index.js';
 /**
  * Trigger parameters (`payload[]`, `parameters[]`): Argo's `TriggerParameter` semantics
  * (`pkg/sensors/triggers/params.go`). Values resolve to strings as gjson's `Result.String()`
- * does; `useRawData` inserts JSON values unquoted.
+ * does; `useRawData` inserts a key's non-string JSON value unquoted.
  */
 export class ParameterError extends Error {}
 
@@ -36,66 +36,56 @@ function renderSourceTemplate(template: string, input: unknown, opts: ParameterO
   }
 }
 
+/** Whether a parameter source field is set in Argo's sense (Go's zero value `""` is unset). */
+const given = (s: string | undefined): s is string => s !== undefined && s !== '';
+
 /**
- * Resolves one parameter's source against the events. Resolution order (Argo §4): a template
- * (`contextTemplate`/`dataTemplate`, rendered with `.Input`) first, then the key, then `value`. Returns `undefined` when the
- * dependency has no event (e.g. the other side of `||`) and no `value` fallback is set:
- * Argo skips such a parameter rather than failing.
+ * The bytes Argo's `json.Marshal(&event)` carries for `data` (`[]byte`, so base64): the JSON
+ * text of a JSON payload, the text itself otherwise.
+ */
+function wholeEvent(event: { context: unknown; data: unknown }): string {
+  const data = event.data === undefined || event.data === null ? null : Buffer.from(typeof event.data === 'string' ? event.data : JSON.stringify(event.data), 'utf8').toString('base64');
+  return JSON.stringify({ context: event.context, data });
+}
+
+/**
+ * Resolves one parameter's source against the events, as Argo's `ResolveParamValue`:
+ * - no key and no template: `value`, else the whole event as Argo's JSON of its `Event` (with
+ *   `data` base64-encoded), always inserted as a string;
+ * - the data side (`dataKey`/`dataTemplate`) wins over the context side when both are set;
+ * - a template first (its result is always a string, even with `useRawData`), then the key
+ *   (`useRawData` inserts a non-string JSON value unquoted), then `value`.
+ * Returns `undefined` when the dependency has no event (e.g. the other side of `||`) and no
+ * `value` fallback is set: Argo skips such a parameter rather than failing.
  */
 export function resolveParameterSource(p: TriggerParameter, events: EventsByDependency, opts: ParameterOptions = {}): ResolvedValue | undefined {
   const src = p.src;
   const event = events[src.dependencyName];
-  const fallback = (): ResolvedValue | undefined =>
-    src.value !== undefined ? { kind: 'string', value: src.value } : undefined;
+  const fallback = (): ResolvedValue | undefined => (src.value !== undefined ? { kind: 'string', value: src.value } : undefined);
   if (!event) return fallback();
+  const useData = given(src.dataKey) || given(src.dataTemplate);
+  const useContext = !useData && (given(src.contextKey) || given(src.contextTemplate));
+  if (!useData && !useContext) return fallback() ?? { kind: 'string', value: wholeEvent(event) };
+  const side = useData ? 'data' : 'context';
+  const input = useData ? event.data : event.context;
+  const template = useData ? src.dataTemplate : src.contextTemplate;
+  const key = useData ? src.dataKey : src.contextKey;
   let templateError: string | undefined;
-  if (src.dataTemplate || src.contextTemplate) {
-    // Context wins when both sides are configured, as in Argo's ResolveParamValue.
-    const useContext = src.contextKey !== undefined || !!src.contextTemplate;
-    const template = useContext ? src.contextTemplate : src.dataTemplate;
-    if (template) {
-      const r = renderSourceTemplate(template, useContext ? event.context : event.data, opts);
-      if (r.value !== undefined) return src.useRawData ? { kind: 'raw', value: rawFromText(r.value) } : { kind: 'string', value: r.value };
-      templateError = r.error;
-    }
-    const key = useContext ? src.contextKey : src.dataKey;
-    if (key === undefined) {
-      const f = fallback();
-      if (f) return f;
-      throw new ParameterError(
-        `parameter for dest "${p.dest}": ${useContext ? 'contextTemplate' : 'dataTemplate'} failed (${templateError ?? 'no output'}) ` +
-          `for the event of dependency "${src.dependencyName}" and no key or value fallback is set`,
-      );
-    }
+  if (given(template)) {
+    const r = renderSourceTemplate(template, input, opts);
+    if (r.value !== undefined) return { kind: 'string', value: r.value };
+    templateError = r.error;
   }
-  if (src.contextKey === undefined && src.dataKey === undefined) {
-    if (src.value !== undefined) return { kind: 'string', value: src.value };
-    const whole = { context: event.context, data: event.data };
-    return src.useRawData ? { kind: 'raw', value: whole } : { kind: 'string', value: JSON.stringify(whole) };
-  }
-  if (src.contextKey !== undefined) {
-    const v = getPath(event.context, src.contextKey);
-    if (v !== undefined) return src.useRawData ? { kind: 'raw', value: v } : { kind: 'string', value: asGjsonString(v) };
-  }
-  if (src.dataKey !== undefined) {
-    const v = getPath(event.data, src.dataKey);
-    if (v !== undefined) return src.useRawData ? { kind: 'raw', value: v } : { kind: 'string', value: asGjsonString(v) };
+  if (given(key)) {
+    const v = getPath(input, key);
+    if (v !== undefined) return src.useRawData && typeof v !== 'string' ? { kind: 'raw', value: v } : { kind: 'string', value: asGjsonString(v) };
   }
   const f = fallback();
   if (f) return f;
   throw new ParameterError(
-    `parameter for dest "${p.dest}": ${templateError ? `template failed (${templateError}), ` : ''}${src.dataKey !== undefined ? `dataKey "${src.dataKey}"` : `contextKey "${src.contextKey}"`} ` +
-      `not found in the event of dependency "${src.dependencyName}" and no value fallback is set`,
+    `parameter for dest "${p.dest}": ${templateError ? `${side}Template failed (${templateError})${given(key) ? ', ' : ' '}` : ''}${given(key) ? `${side}Key "${key}" not found ` : ''}` +
+      `in the event of dependency "${src.dependencyName}" and no value fallback is set`,
   );
-}
-
-/** `useRawData` with a template: JSON text is inserted as JSON, anything else as a string. */
-function rawFromText(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }
 
 /** Applies parameters to a JSON document in order (overwrite, append or prepend at `dest`). */

@@ -31,3 +31,12 @@ for (const c of cases)
     if (c.message) assert.match(res.status!.message, c.message);
     if (!c.allowed) assert.equal(res.status!.code, 400);
   });
+
+test('admission: an EventSource of a type without a runtime is allowed with a warning saying so', () => {
+  const es = { apiVersion: 'argoproj.io/v1alpha1', kind: 'EventSource', metadata: { name: 'q', namespace: 'n' }, spec: { nats: { build: { url: 'nats://nats:4222', subject: 'ci' } } } };
+  const res = reviewAdmission(req('EventSource', 'CREATE', es));
+  assert.equal(res.allowed, true);
+  assert.match(res.warnings?.[0] ?? '', /^spec: no runtime in this installation for source type nats: /);
+  const webhook = { ...es, spec: { webhook: { a: { port: '12000', endpoint: '/a', method: 'POST' } } } };
+  assert.equal(reviewAdmission(req('EventSource', 'CREATE', webhook)).warnings, undefined);
+});

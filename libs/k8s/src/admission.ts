@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:https';
-import { formatIssue, validateEventBusUpdate, validateResource, type ValidationIssue } from '@ganglion/api';
+import { formatIssue, noRuntimeMessage, sourceTypesWithoutRuntime, validateEventBusUpdate, validateResource, type ValidationIssue } from '@ganglion/api';
 import { jsonEqual } from './conditions.js';
 
 /**
  * A validating admission webhook for the argoproj.io kinds (Argo's `pkg/webhook`): CREATE runs
  * the same validators as the reconciler and `ganglion lint`; UPDATE re-validates when the spec
  * changed and applies the EventBus update rules. A denial's message names every failing field;
- * warnings (unknown or deprecated fields) come back as admission warnings.
+ * warnings (unknown or deprecated fields, a source type this release has no runtime for) come
+ * back as admission warnings.
  * https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/
  */
 export interface AdmissionRequest {
@@ -50,7 +51,11 @@ export function reviewAdmission(req: AdmissionRequest): AdmissionResponse {
   const issues = validateResource(obj);
   if (req.operation === 'UPDATE' && old && req.kind.kind === 'EventBus') issues.push(...validateEventBusUpdate(old['spec'], obj['spec']));
   const errors = issues.filter((i) => i.severity === 'error');
-  if (errors.length === 0) return allow(issues);
+  if (errors.length === 0) {
+    // Valid Argo that nothing here would run: said at `kubectl apply`, as lint and the Deployed condition say it.
+    const missing = req.kind.kind === 'EventSource' ? sourceTypesWithoutRuntime(obj['spec']) : [];
+    return allow(missing.length ? [{ path: 'spec', message: noRuntimeMessage(missing), severity: 'warning' }, ...issues] : issues);
+  }
   const name = req.name || ((obj['metadata'] as { name?: string } | undefined)?.name ?? '');
   return {
     uid: req.uid,

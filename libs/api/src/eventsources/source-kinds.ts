@@ -1,4 +1,4 @@
-import type { EventSourceType } from '../types.js';
+import { EVENT_SOURCE_TYPES, type EventSourceType } from '../types.js';
 
 /**
  * How an ingress service runs a source type. `push`: every replica serves the type's HTTP
@@ -34,3 +34,21 @@ export const SOURCE_KINDS = {
 type SupportedSourceType = keyof typeof SOURCE_KINDS;
 /** The supported source types of one kind. */
 export type SourceTypeOfKind<K extends SourceKind> = { [T in SupportedSourceType]: (typeof SOURCE_KINDS)[T] extends K ? T : never }[SupportedSourceType];
+
+/**
+ * The source types configured in an EventSource `spec` that this release has no runtime for
+ * (Argo types not yet in {@link SOURCE_KINDS}), in spec order. Such an EventSource is valid Argo
+ * and is accepted, but nothing would read its events: the reconciler's `Deployed` condition
+ * (reason `NoRuntime`) and `ganglion lint` say so.
+ */
+export function sourceTypesWithoutRuntime(spec: unknown): string[] {
+  if (typeof spec !== 'object' || spec === null) return [];
+  return Object.entries(spec)
+    .filter(([k, v]) => (EVENT_SOURCE_TYPES as readonly string[]).includes(k) && !(k in SOURCE_KINDS) && typeof v === 'object' && v !== null && Object.keys(v).length > 0)
+    .map(([k]) => k);
+}
+
+/** The sentence the reconciler and `ganglion lint` use for {@link sourceTypesWithoutRuntime}. */
+export function noRuntimeMessage(types: readonly string[]): string {
+  return `no runtime in this installation for source type${types.length > 1 ? 's' : ''} ${types.join(', ')}: the EventSource is accepted as in Argo, but no Ganglion service reads ${types.length > 1 ? 'them' : 'it'} (this release runs ${Object.keys(SOURCE_KINDS).join(', ')}; see docs/argo-differences.md)`;
+}

@@ -4,3 +4,4 @@ export { parseGoDuration, parseNanosOrGoDuration } from './go-duration.grammar.j
 export { parseTimezone, TimezoneError } from './timezone.grammar.js';
 export { parseTimeOfDay } from './time-of-day.grammar.js';
 export { parseCondition, conditionDependencies, ConditionSyntaxError, type ConditionAst } from './condition.grammar.js';
+export { parseRegex, RegexSyntaxError } from './regex.grammar.js';

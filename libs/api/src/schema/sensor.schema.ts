@@ -36,7 +36,7 @@ export const TriggerTemplate = obj(
 );
 
 /** Argo `Trigger`. */
-const Trigger: ObjectNode = obj(
+export const Trigger: ObjectNode = obj(
   'Trigger',
   {
     template: TriggerTemplate,

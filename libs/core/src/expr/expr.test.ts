@@ -5,7 +5,7 @@ import { ExprEvalError, ExprSyntaxError, type ExprValue } from './expr.ast.js';
 import { compileExpr, evaluateExpr } from './expr.evaluator.js';
 import { evaluateFilterExpression, expandDottedKeys, filterEnvironment, normaliseFilterData } from './event-filter.js';
 import { goFloat } from './expr.values.js';
-import { RegexSyntaxError } from './re2.util.js';
+import { RegexSyntaxError } from '@ganglion/api';
 
 const body = {
   body: { action: 'opened', number: 42, labels: ['bug', 'p1'], user: { login: 'octo' }, nested: '{"a":{"b":[1,2,3]}}', ratio: 0.5, count: '7' },

@@ -1,6 +1,6 @@
 /**
  * The `data` filter, as Argo's `filterData` (`pkg/sensors/dependencies/filter.go`):
- * - no filters or empty event data → pass;
+ * - no filters (absent or `[]`, in either mode) or empty event data → pass;
  * - each filter reads a gjson path; a missing path or an empty `value` list is an error
  *   (collected and skipped in `or` mode);
  * - `template` renders with `.Input` = the value's gjson string, and the result (a string)
@@ -77,7 +77,7 @@ export interface DataFilterOptions {
 
 /** Evaluates `data[]` with `dataLogicalOperator` (`and` default). */
 export function evaluateDataFilters(filters: readonly DataFilter[] | undefined, data: unknown, operator: LogicalOperator | undefined, opts: DataFilterOptions = {}): FilterOutcome {
-  if (!filters) return { passed: true, reason: 'no data filters' };
+  if (!filters || filters.length === 0) return { passed: true, reason: 'no data filters' };
   if (data === undefined || data === null || data === '') return { passed: true, reason: 'event has no data' };
   let json: unknown = data;
   if (typeof data === 'string') {

@@ -3,7 +3,8 @@
  * (`pkg/sensors/dependencies/filter.go`) does, combining exprs, data, context, time and script
  * per `filtersLogicalOperator`:
  * - `and` (default): any error fails; otherwise all must pass (unconfigured ones pass);
- * - `or`: passes if any *configured* filter passes; otherwise fails with the errors collected.
+ * - `or`: passes if any *configured* filter passes and none errors (Argo returns the collected
+ *   errors with the verdict, and an error fails the event).
  * The result carries a `reason` naming the filter that decided, for "why didn't it fire?".
  */
 import type { SensorEvent } from '../event.js';
@@ -67,6 +68,8 @@ export function evaluateFilters(filters: EventDependencyFilter | undefined | nul
     ];
     const errors = outcomes.filter(([, , o]) => 'error' in o).map(([, , o]) => (o as { error: string }).error);
     if (opts.filtersLogicalOperator === 'or') {
+      // As Argo's filterEvent: a sub-filter that errors fails the whole filter, even when another passed.
+      if (errors.length) return { passed: false, reason: errors.map((e) => `error: ${e}`).join('; ') };
       const hit = outcomes.find(([, configured, o]) => configured && 'passed' in o && o.passed);
       if (hit) return { passed: true, reason: (hit[2] as FilterResult).reason };
       const fails = outcomes.filter(([, configured, o]) => configured && 'passed' in o).map(([, , o]) => (o as FilterResult).reason);

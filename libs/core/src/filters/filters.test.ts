@@ -35,6 +35,7 @@ describe('evaluateFilters (Argo filter.go semantics)', () => {
     ['data and: all must match', { data: [{ path: 'a', type: 'string', value: ['hello'] }, { path: 'n', type: 'number', value: ['1'] }] }, ev(data), false],
     ['data or: one is enough', { dataLogicalOperator: 'or', data: [{ path: 'a', type: 'string', value: ['nope'] }, { path: 'n', type: 'number', value: ['10'] }] }, ev(data), true],
     ['data or: missing path collected, other matches', { dataLogicalOperator: 'or', data: [{ path: 'zz', type: 'string', value: ['x'] }, { path: 'n', type: 'number', value: ['10'] }] }, ev(data), true],
+    ['data [] with dataLogicalOperator or passes, as in Argo', { dataLogicalOperator: 'or', data: [] }, ev(data), true],
     ['data or: nothing matches reports errors', { dataLogicalOperator: 'or', data: [{ path: 'zz', type: 'string', value: ['x'] }, { path: 'n', type: 'number', value: ['1'] }] }, ev(data), false, /does not exist/],
     ['template applied before compare', { data: [{ path: 'a', type: 'string', value: ['^HELLO$'], template: '{{ upper .Input }}' }] }, ev(data), true],
     ['template on number', { data: [{ path: 'n', type: 'number', value: ['20'], template: '{{ mul (int .Input) 2 }}' }] }, ev(data), true],
@@ -71,7 +72,10 @@ describe('evaluateFilters (Argo filter.go semantics)', () => {
 
   const orCases: [name: string, filters: EventDependencyFilter, want: boolean][] = [
     ['or: one configured filter passes', { data: [{ path: 'a', type: 'string', value: ['nope'] }], context: { type: 'webhook' } }, true],
-    ['or: error in one, other passes', { data: [{ path: 'zz', type: 'string', value: ['x'] }], context: { type: 'webhook' } }, true],
+    // Argo's filterEvent returns the collected errors with the verdict, and Filter fails on an error.
+    ['or: a sub-filter that errors fails the whole filter, even when another passes', { data: [{ path: 'zz', type: 'string', value: ['x'] }], context: { type: 'webhook' } }, false],
+    ['or: data [] with dataLogicalOperator or passes (no data filters)', { dataLogicalOperator: 'or', data: [] }, true],
+    ['or: data [] with dataLogicalOperator or counts as a configured filter that passes', { dataLogicalOperator: 'or', data: [], context: { type: 'calendar' } }, true],
     ['or: none passes', { data: [{ path: 'a', type: 'string', value: ['nope'] }], context: { type: 'calendar' } }, false],
     ['or: unconfigured filters do not count', { context: { type: 'calendar' } }, false],
   ];

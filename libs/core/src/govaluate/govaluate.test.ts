@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { GovaluateSyntaxError, parseGovaluate } from './govaluate.parser.js';
 import { compileGovaluate, evaluateGovaluate, GovaluateEvalError } from './govaluate.evaluator.js';
 import { evaluateExprFilter, evaluateExprFilters, ExprFilterError } from './expr-filter.js';
-import { RegexSyntaxError } from '../expr/re2.util.js';
+import { RegexSyntaxError } from '@ganglion/api';
 
 const run = (src: string, params: Record<string, unknown> = {}): unknown => evaluateGovaluate(compileGovaluate(src), params);
 

@@ -12,7 +12,8 @@
  * Regular expressions use RE2 (re2js, linear time) like Go's `regexp`.
  */
 import { createHash } from 'node:crypto';
-import { RE2JS } from 're2js';
+import { parseRegex } from '@ganglion/api';
+import type { RE2JS } from 're2js';
 import { GoTime, formatV, goJson, goQuote, goSprintf, isEmpty, truth, typeName } from './go-format.js';
 import { TemplateError } from './template.parser.js';
 
@@ -102,9 +103,9 @@ export function compileRegex(pattern: string): RE2JS {
   let re = reCache.get(pattern);
   if (!re) {
     try {
-      re = RE2JS.compile(pattern);
+      re = parseRegex(pattern);
     } catch (e) {
-      throw new TemplateError(`error parsing regexp ${JSON.stringify(pattern)}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new TemplateError(`error parsing regexp: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (reCache.size > 1000) reCache.clear();
     reCache.set(pattern, re);

@@ -1,6 +1,7 @@
 import type { BitbucketEventSource } from '@ganglion/api';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
 import { deleteHooks, RestClient } from '../kit/rest-client.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /** Bitbucket Cloud's API (`GANGLION_BITBUCKET_API_URL` overrides it). */
 const BITBUCKET_API = 'https://api.bitbucket.org/2.0/';
@@ -51,6 +52,6 @@ export const bitbucketSource: PushSource<BitbucketEventSource> = {
     const events = ctx.config.events ?? [];
     if (key && events.length > 0 && !events.includes(key)) return { kind: 'accept', events: [], reply: { status: 200, body: `event ${key} is not subscribed; ignored` } };
     const uuid = firstHeader(request, 'X-Request-Uuid');
-    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, metadata: ctx.config.metadata ?? {} }, ...(uuid ? { naturalId: uuid } : {}) }] };
+    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, ...metadataField(ctx.config.metadata) }, ...(uuid ? { naturalId: uuid } : {}) }] };
   },
 };

@@ -2,6 +2,7 @@ import type { BitbucketServerEventSource } from '@ganglion/api';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushEvent, type PushSource } from '../kit/push-source.js';
 import { deleteHooks, RestClient } from '../kit/rest-client.js';
 import { verifyPrefixedHmac } from '../kit/signatures.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /**
  * Project and repository webhooks for `webhook.url` through the Bitbucket Server REST API
@@ -62,15 +63,15 @@ export const bitbucketServerSource: PushSource<BitbucketServerEventSource> = {
     const events = ctx.config.events ?? [];
     if (key && events.length > 0 && !events.includes(key)) return { kind: 'accept', events: [], reply: { status: 200, body: `event ${key} is not subscribed; ignored` } };
     const requestId = firstHeader(request, 'X-Request-Id');
-    const metadata = ctx.config.metadata ?? {};
+    const metadata = metadataField(ctx.config.metadata);
     const body = parsed.value as { changes?: unknown[] } | null;
     if (ctx.config.oneEventPerChange && key === 'repo:refs_changed' && body && Array.isArray(body.changes)) {
       const out: PushEvent[] = body.changes.map((change, i) => ({
-        data: { headers: request.header, body: { ...body, changes: [change] }, metadata },
+        data: { headers: request.header, body: { ...body, changes: [change] }, ...metadata },
         ...(requestId ? { naturalId: `${requestId}#${i}` } : {}),
       }));
       return { kind: 'accept', events: out };
     }
-    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, metadata }, ...(requestId ? { naturalId: requestId } : {}) }] };
+    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, ...metadata }, ...(requestId ? { naturalId: requestId } : {}) }] };
   },
 };

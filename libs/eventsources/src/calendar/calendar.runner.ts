@@ -6,6 +6,7 @@ import { buildCloudEvent, naturalEventId } from '../kit/cloudevent.js';
 import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
 import { eventFilter, shortHash, type OwnedEvent, type OwnedHost } from '../kit/owned-source.js';
 import { compileCalendar, goTimeString } from './calendar.schedule.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 const MAX_TIMER = 2_147_483_647;
 
@@ -95,7 +96,7 @@ export class CalendarRunner extends OwnedEventsRunner<CalendarEventSource, Ticke
           await sleep(wait);
           continue;
         }
-        const data = { eventTime: goTimeString(tick, schedule.timezone), metadata: cfg.metadata ?? {} };
+        const data = { eventTime: goTimeString(tick, schedule.timezone), ...metadataField(cfg.metadata) };
         const records = [];
         if (pass(data)) {
           const id = naturalEventId(ev.namespace, ev.eventSource, ev.eventName, new Date(tick).toISOString());

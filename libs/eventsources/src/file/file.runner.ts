@@ -7,6 +7,7 @@ import { buildCloudEvent, randomEventId } from '../kit/cloudevent.js';
 import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
 import { eventFilter, type OwnedEvent, type OwnedHost } from '../kit/owned-source.js';
 import { DirectoryWatcher } from './file.watcher.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /**
  * Runs the `file` events while this replica owns the type: watches `watchPathConfig.directory`
@@ -46,7 +47,7 @@ export class FileRunner extends OwnedEventsRunner<FileEventSource, { fingerprint
       dir,
       (name, op) => {
         if (op !== cfg.eventType || !matches(name)) return;
-        const data = { name: join(dir, name), op, metadata: cfg.metadata ?? {} };
+        const data = { name: join(dir, name), op, ...metadataField(cfg.metadata) };
         if (!pass(data)) return;
         const event = buildCloudEvent({ id: randomEventId(), type: 'file', source: ev.eventSource, subject: ev.eventName, data });
         publishTraced(producer, topic, event.id, encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`), labels).catch((err: unknown) => logger.error('file event not published', { file: data.name, op, error: err }));

@@ -1,6 +1,7 @@
 import type { GerritEventSource } from '@ganglion/api';
 import { parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
 import { deleteHooks, RestClient } from '../kit/rest-client.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /**
  * Remotes of Gerrit's webhooks plugin for `webhook.url`, one per project
@@ -52,6 +53,6 @@ export const gerritSource: PushSource<GerritEventSource> = {
     const type = (parsed.value as { type?: unknown } | null)?.type;
     const events = ctx.config.events ?? [];
     if (typeof type === 'string' && events.length > 0 && !events.includes(type)) return { kind: 'accept', events: [], reply: { status: 200, body: `event ${type} is not subscribed; ignored` } };
-    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, metadata: ctx.config.metadata ?? {} } }] };
+    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, ...metadataField(ctx.config.metadata) } }] };
   },
 };

@@ -3,6 +3,7 @@ import { firstHeader, mediaType, type PushSource } from '../kit/push-source.js';
 import { verifyPrefixedHmac } from '../kit/signatures.js';
 import { registerGithubHooks } from './github.hooks.js';
 import { githubRepositories } from './github.repositories.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /** Whether a payload comes from a configured repository or organization (anything, when none are). */
 function fromConfiguredPlace(config: GithubEventSource, body: Record<string, unknown>): boolean {
@@ -22,9 +23,10 @@ function fromConfiguredPlace(config: GithubEventSource, body: Record<string, unk
 /**
  * Argo's `github` event source (`pkg/eventsources/sources/github`). Verifies
  * `X-Hub-Signature-256` (or `X-Hub-Signature`, sha1) with `webhookSecret` in constant time,
- * accepts JSON and form (`payload=`) deliveries, filters by `events` and by the configured
- * repositories/organizations, and publishes `{headers, body, metadata}` where `body` is the
- * payload with `X-GitHub-Event` and `X-GitHub-Delivery` added. The delivery id makes the event
+ * accepts JSON and form (`payload=`) deliveries, filters by the configured
+ * repositories/organizations (not by `events`, which, as in Argo, only shapes the registered
+ * hook), and publishes `{headers, body, metadata}` where `body` is the payload with
+ * `X-GitHub-Event` and `X-GitHub-Delivery` added ("" when the header is missing, as in Argo). The delivery id makes the event
  * id deterministic, so GitHub's redeliveries are recognisable.
  */
 export const githubSource: PushSource<GithubEventSource> = {
@@ -40,9 +42,9 @@ export const githubSource: PushSource<GithubEventSource> = {
       if (!sig) return { kind: 'reject', status: 401, reason: 'missing X-Hub-Signature-256 signature' };
       if (!verifyPrefixedHmac(sig, secret, request.body)) return { kind: 'reject', status: 401, reason: 'payload signature check failed' };
     }
-    const eventType = firstHeader(request, 'X-Github-Event');
+    // As Argo: a missing header gives the key "" (Go's Header.Get).
+    const eventType = firstHeader(request, 'X-Github-Event') ?? '';
     const delivery = firstHeader(request, 'X-Github-Delivery');
-    if (!eventType) return { kind: 'reject', status: 400, reason: 'missing X-GitHub-Event header' };
     let text = request.body.toString('utf8');
     if (mediaType(request) === 'application/x-www-form-urlencoded') {
       const payload = new URLSearchParams(text).get('payload');
@@ -56,15 +58,14 @@ export const githubSource: PushSource<GithubEventSource> = {
       return { kind: 'reject', status: 400, reason: `payload is not valid JSON: ${(err as Error).message}` };
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return { kind: 'reject', status: 400, reason: 'payload is not a JSON object' };
-    const events = ctx.config.events ?? [];
-    if (events.length > 0 && !events.includes('*') && !events.includes(eventType))
-      return { kind: 'accept', events: [], reply: { status: 200, body: `event type ${eventType} is not subscribed; ignored` } };
+    // `events` only says which events a registered hook subscribes to, as in Argo: a delivery of
+    // another type (from a hook configured by hand) is published, not dropped.
     if (!fromConfiguredPlace(ctx.config, body as Record<string, unknown>))
       return { kind: 'accept', events: [], reply: { status: 200, body: 'repository or organization is not configured; ignored' } };
-    const out = { ...(body as Record<string, unknown>), 'X-GitHub-Event': eventType, ...(delivery ? { 'X-GitHub-Delivery': delivery } : {}) };
+    const out = { ...(body as Record<string, unknown>), 'X-GitHub-Event': eventType, 'X-GitHub-Delivery': delivery ?? '' };
     return {
       kind: 'accept',
-      events: [{ data: { headers: request.header, body: out, metadata: ctx.config.metadata ?? {} }, ...(delivery ? { naturalId: delivery } : {}) }],
+      events: [{ data: { headers: request.header, body: out, ...metadataField(ctx.config.metadata) }, ...(delivery ? { naturalId: delivery } : {}) }],
     };
   },
   activate: registerGithubHooks,

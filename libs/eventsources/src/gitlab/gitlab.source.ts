@@ -2,6 +2,7 @@ import type { GitlabEventSource } from '@ganglion/api';
 import { secretsEqual } from '../kit/http-ingress.js';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
 import { deleteHooks, RestClient } from '../kit/rest-client.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /** `X-Gitlab-Event` header values by the `events` name Argo's GitLab source takes. */
 const GITLAB_EVENTS: Record<string, { header: string; flag: string }> = {
@@ -74,7 +75,7 @@ export const gitlabSource: PushSource<GitlabEventSource> = {
     if (known && wanted.length > 0 && !wanted.includes(known[0]))
       return { kind: 'accept', events: [], reply: { status: 200, body: `event ${header} is not subscribed; ignored` } };
     const uuid = firstHeader(request, 'X-Gitlab-Event-Uuid') ?? firstHeader(request, 'X-Gitlab-Webhook-Uuid');
-    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, metadata: ctx.config.metadata ?? {} }, ...(uuid ? { naturalId: uuid } : {}) }] };
+    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, ...metadataField(ctx.config.metadata) }, ...(uuid ? { naturalId: uuid } : {}) }] };
   },
   activate: registerGitlabHooks,
 };

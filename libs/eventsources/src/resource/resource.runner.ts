@@ -5,6 +5,7 @@ import { buildCloudEvent, naturalEventId } from '../kit/cloudevent.js';
 import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
 import type { OwnedEvent, OwnedHost } from '../kit/owned-source.js';
 import { fieldsPredicate, labelSelector, validateResourceSource } from './resource.selectors.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /** Argo's `ResourceEventData`: `oldBody` is `null` except for UPDATE; `metadata` only when set. */
 export interface ResourceEventData {
@@ -119,7 +120,7 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
             group: cfg.group ?? '',
             version: cfg.version,
             resource: cfg.resource,
-            ...(cfg.metadata && Object.keys(cfg.metadata).length ? { metadata: cfg.metadata } : {}),
+            ...metadataField(cfg.metadata),
           };
           const event = buildCloudEvent({ id: resourceEventId(ev, type, obj), type: 'resource', source: ev.eventSource, subject: ev.eventName, data });
           producer

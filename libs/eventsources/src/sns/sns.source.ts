@@ -2,6 +2,7 @@ import { createVerify } from 'node:crypto';
 import type { SNSEventSource } from '@ganglion/api';
 import { parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
 import { signV4 } from './sigv4.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /** An SNS HTTP(S) message envelope. https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html */
 export interface SnsEnvelope {
@@ -140,6 +141,6 @@ export const snsSource: PushSource<SNSEventSource> = {
       return { kind: 'accept', events: [], reply: { status: 200, body: 'subscription confirmed' } };
     }
     if (m.Type !== 'Notification') return { kind: 'accept', events: [], reply: { status: 200, body: `${m.Type} acknowledged` } };
-    return { kind: 'accept', events: [{ data: { header: request.header, body: m, metadata: ctx.config.metadata ?? {} }, naturalId: m.MessageId }] };
+    return { kind: 'accept', events: [{ data: { header: request.header, body: m, ...metadataField(ctx.config.metadata) }, naturalId: m.MessageId }] };
   },
 };

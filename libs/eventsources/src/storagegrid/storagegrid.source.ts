@@ -1,5 +1,6 @@
 import type { StorageGridEventSource } from '@ganglion/api';
 import type { PushSource } from '../kit/push-source.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 interface S3Record {
   eventName?: string;
@@ -42,6 +43,6 @@ export const storageGridSource: PushSource<StorageGridEventSource> = {
     const keep = (events.length === 0 || events.some((e) => eventMatches(e, name))) && (!f?.prefix || key.startsWith(f.prefix)) && (!f?.suffix || key.endsWith(f.suffix));
     if (!keep) return { kind: 'accept', events: [], reply: { status: 200, body: 'notification filtered out' } };
     const notification = { Action: form.get('Action') ?? '', Message: message, TopicArn: form.get('TopicArn') ?? '', Version: form.get('Version') ?? '' };
-    return { kind: 'accept', events: [{ data: { notification, metadata: ctx.config.metadata ?? {} } }] };
+    return { kind: 'accept', events: [{ data: { notification, ...metadataField(ctx.config.metadata) } }] };
   },
 };

@@ -1,6 +1,7 @@
 import type { StripeEventSource } from '@ganglion/api';
 import { firstHeader, parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
 import { hexDigestEqual, hmac } from '../kit/signatures.js';
+import { metadataField } from '../kit/event-metadata.js';
 
 /** Stripe's default tolerance for the signature timestamp (seconds). */
 const STRIPE_TOLERANCE_SECONDS = 300;
@@ -93,6 +94,6 @@ export const stripeSource: PushSource<StripeEventSource> = {
     const filter = ctx.config.eventFilter ?? [];
     if (filter.length > 0 && !filter.includes(event.type) && !filter.includes('*'))
       return { kind: 'accept', events: [], reply: { status: 200, body: `event type ${event.type} is filtered out` } };
-    return { kind: 'accept', events: [{ data: { event, metadata: ctx.config.metadata ?? {} }, ...(typeof event.id === 'string' ? { naturalId: event.id } : {}) }] };
+    return { kind: 'accept', events: [{ data: { event, ...metadataField(ctx.config.metadata) }, ...(typeof event.id === 'string' ? { naturalId: event.id } : {}) }] };
   },
 };
