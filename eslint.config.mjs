@@ -7,15 +7,36 @@ import nx from '@nx/eslint-plugin';
 const allow = (...tags) => tags.map((t) => `type:${t}`);
 
 export default [
-  { ignores: ['**/dist/**', '**/dist-test/**', '**/node_modules/**', '.nx/**', '.ganglion/**', 'deploy/**', 'charts/**', '**/*.d.ts', 'bench/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/dist-test/**',
+      '**/node_modules/**',
+      '.nx/**',
+      '.ganglion/**',
+      'deploy/**',
+      'charts/**',
+      '**/*.d.ts',
+      'bench/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mjs'],
     plugins: { '@nx': nx },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Function']", message: 'No new Function: parse to an AST and interpret.' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Function']",
+          message: 'No new Function: parse to an AST and interpret.',
+        },
+      ],
       'no-eval': 'error',
       '@nx/enforce-module-boundaries': [
         'error',
@@ -26,13 +47,39 @@ export default [
             { sourceTag: 'type:api', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: allow('api') },
             { sourceTag: 'type:telemetry', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: allow('core', 'api', 'telemetry', 'testing') },
-            { sourceTag: 'type:plugin', onlyDependOnLibsWithTags: allow('infra', 'core', 'api', 'telemetry', 'testing') },
-            { sourceTag: 'type:nest', onlyDependOnLibsWithTags: allow('plugin', 'infra', 'core', 'api', 'telemetry') },
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: allow('nest', 'plugin', 'infra', 'core', 'api', 'telemetry', 'testing') },
+            {
+              sourceTag: 'type:infra',
+              onlyDependOnLibsWithTags: allow('core', 'api', 'telemetry', 'testing'),
+            },
+            {
+              sourceTag: 'type:plugin',
+              onlyDependOnLibsWithTags: allow('infra', 'core', 'api', 'telemetry', 'testing'),
+            },
+            {
+              sourceTag: 'type:nest',
+              onlyDependOnLibsWithTags: allow('plugin', 'infra', 'core', 'api', 'telemetry'),
+            },
+            {
+              sourceTag: 'type:service',
+              onlyDependOnLibsWithTags: allow(
+                'nest',
+                'plugin',
+                'infra',
+                'core',
+                'api',
+                'telemetry',
+                'testing',
+              ),
+            },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: allow('telemetry') },
-            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: allow('testing', 'api', 'core', 'telemetry') },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: allow('testing', 'infra', 'api', 'core', 'telemetry') },
+            {
+              sourceTag: 'type:tooling',
+              onlyDependOnLibsWithTags: allow('testing', 'api', 'core', 'telemetry'),
+            },
+            {
+              sourceTag: 'type:e2e',
+              onlyDependOnLibsWithTags: allow('testing', 'infra', 'api', 'core', 'telemetry'),
+            },
           ],
         },
       ],
@@ -73,7 +120,23 @@ export default [
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*', 'kafkajs', '@kubernetes/*', 'node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process', 'fs', 'http', 'net'], message: 'libs/core and libs/api are pure: no framework and no I/O.' },
+            {
+              group: [
+                '@nestjs/*',
+                'kafkajs',
+                '@kubernetes/*',
+                'node:fs',
+                'node:fs/*',
+                'node:net',
+                'node:http',
+                'node:https',
+                'node:child_process',
+                'fs',
+                'http',
+                'net',
+              ],
+              message: 'libs/core and libs/api are pure: no framework and no I/O.',
+            },
           ],
         },
       ],

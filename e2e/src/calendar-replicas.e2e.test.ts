@@ -1,9 +1,22 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION, keyOf, type AnyResource } from '@ganglion/api';
-import { createKafka, decodeCloudEvent, ensureTopics, eventData, resourcesTopicConfig, type Kafka } from '@ganglion/eventbus';
+import {
+  createKafka,
+  decodeCloudEvent,
+  ensureTopics,
+  eventData,
+  resourcesTopicConfig,
+  type Kafka,
+} from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { kafkaBrokers, OwnedReplicas, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
+import {
+  kafkaBrokers,
+  OwnedReplicas,
+  ServiceProcess,
+  uniquePrefix,
+  waitFor,
+} from '@ganglion/testing';
 
 interface Tick {
   id: string;
@@ -28,23 +41,46 @@ describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 18
 
   before(async () => {
     brokers = await kafkaBrokers();
-    kafka = createKafka({ brokers: brokers.split(','), clientId: prefix, logger: createLogger('test', { level: 'error' }) });
+    kafka = createKafka({
+      brokers: brokers.split(','),
+      clientId: prefix,
+      logger: createLogger('test', { level: 'error' }),
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [resourcesTopicConfig(resourcesTopic, 1), { topic: busTopic, numPartitions: 1, replicationFactor: 1 }]);
+    await ensureTopics(admin, [
+      resourcesTopicConfig(resourcesTopic, 1),
+      { topic: busTopic, numPartitions: 1, replicationFactor: 1 },
+    ]);
     await admin.disconnect();
     const resources: AnyResource[] = [
-      { apiVersion: API_VERSION, kind: 'EventBus', metadata: { name: 'default', namespace: 'default' }, spec: { kafka: { topic: busTopic } } },
+      {
+        apiVersion: API_VERSION,
+        kind: 'EventBus',
+        metadata: { name: 'default', namespace: 'default' },
+        spec: { kafka: { topic: busTopic } },
+      },
       {
         apiVersion: API_VERSION,
         kind: 'EventSource',
         metadata: { name: 'calendar', namespace: 'default' },
-        spec: { calendar: { every: { interval: '1s', persistence: { catchup: { enabled: true } }, metadata: { team: 'sre' } } } },
+        spec: {
+          calendar: {
+            every: {
+              interval: '1s',
+              persistence: { catchup: { enabled: true } },
+              metadata: { team: 'sre' },
+            },
+          },
+        },
       },
     ];
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: resourcesTopic, messages: resources.map((r) => ({ key: keyOf(r), value: JSON.stringify(r) })) });
+    await producer.send({
+      topic: resourcesTopic,
+      messages: resources.map((r) => ({ key: keyOf(r), value: JSON.stringify(r) })),
+    });
     await producer.disconnect();
     consumer = kafka.consumer({ groupId: `${prefix}-collector` });
     await consumer.connect();
@@ -58,7 +94,11 @@ describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 18
         ticks.push({ id: event.id, time: Date.parse(event.time!), eventTime: data.eventTime });
       },
     });
-    replicas = await new OwnedReplicas('ingress-calendar', prefix, { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: resourcesTopic, GANGLION_HOST: '127.0.0.1' }).start();
+    replicas = await new OwnedReplicas('ingress-calendar', prefix, {
+      KAFKA_BROKERS: brokers,
+      GANGLION_RESOURCES_TOPIC: resourcesTopic,
+      GANGLION_HOST: '127.0.0.1',
+    }).start();
   });
 
   after(async () => {
@@ -73,10 +113,15 @@ describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 18
     assert.equal(new Set(ticks.map((t) => t.id)).size, ticks.length, 'duplicate event ids');
     assert.equal(new Set(times).size, times.length, 'a tick was published twice');
     const sorted = [...times].sort((a, b) => a - b);
-    for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i]! - sorted[i - 1]!, 1000, `gap or overlap between ticks ${new Date(sorted[i - 1]!).toISOString()} and ${new Date(sorted[i]!).toISOString()}`);
+    for (let i = 1; i < sorted.length; i++)
+      assert.equal(
+        sorted[i]! - sorted[i - 1]!,
+        1000,
+        `gap or overlap between ticks ${new Date(sorted[i - 1]!).toISOString()} and ${new Date(sorted[i]!).toISOString()}`,
+      );
   }
 
-  it('one replica owns the calendar and ticks every second, aligned, with Argo\'s eventTime', async () => {
+  it("one replica owns the calendar and ticks every second, aligned, with Argo's eventTime", async () => {
     await waitFor(() => ticks.length >= 3, { timeoutMs: 30_000, what: 'three ticks' });
     // Right after start the second replica's join may still be rebalancing the group (no owner for a moment).
     await waitFor(() => owner() !== undefined, { timeoutMs: 30_000, what: 'exactly one owner' });
@@ -90,9 +135,18 @@ describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 18
     await first.stop('SIGKILL');
     const killedAt = Date.now();
     const survivor = replicas.other(first);
-    await waitFor(() => owner() === survivor, { timeoutMs: 60_000, what: 'the survivor to own the calendar' });
-    await waitFor(() => ticks.some((t) => t.time >= killedAt + 2000), { timeoutMs: 30_000, what: 'ticks after the handover' });
+    await waitFor(() => owner() === survivor, {
+      timeoutMs: 60_000,
+      what: 'the survivor to own the calendar',
+    });
+    await waitFor(() => ticks.some((t) => t.time >= killedAt + 2000), {
+      timeoutMs: 30_000,
+      what: 'ticks after the handover',
+    });
     assertExactlyOnce();
-    assert.ok(ticks.some((t) => t.time > killedAt - 1000 && t.time < killedAt + 5000), 'ticks during the handover were caught up');
+    assert.ok(
+      ticks.some((t) => t.time > killedAt - 1000 && t.time < killedAt + 5000),
+      'ticks during the handover were caught up',
+    );
   });
 });

@@ -84,7 +84,9 @@ spec:
           GANGLION_SECRET_GIT_SECRETS_GITHUB: SECRET,
           GANGLION_SECRET_GIT_SECRETS_GITLAB: TOKEN,
         },
-        ...(process.env['E2E_VERBOSE'] ? { onLine: (l: string) => console.log(`[${name}] ${l}`) } : {}),
+        ...(process.env['E2E_VERBOSE']
+          ? { onLine: (l: string) => console.log(`[${name}] ${l}`) }
+          : {}),
       });
       extra.push(proc.start());
     }
@@ -98,36 +100,77 @@ spec:
   });
 
   it('a signed GitHub push fires the github trigger; a badly signed one gets 401 and fires nothing', async () => {
-    const push = (ref: string): string => JSON.stringify({ ref, repository: { full_name: 'Codertocat/Hello-World', name: 'Hello-World', owner: { login: 'Codertocat' } }, commits: [] });
+    const push = (ref: string): string =>
+      JSON.stringify({
+        ref,
+        repository: {
+          full_name: 'Codertocat/Hello-World',
+          name: 'Hello-World',
+          owner: { login: 'Codertocat' },
+        },
+        commits: [],
+      });
     const forged = push('refs/heads/forged');
     const bad = await fetch(`http://127.0.0.1:${githubPort}/push`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': 'e2e-bad', 'X-Hub-Signature-256': `sha256=${createHmac('sha256', 'wrong').update(forged).digest('hex')}` },
+      headers: {
+        'Content-Type': 'application/json',
+        'X-GitHub-Event': 'push',
+        'X-GitHub-Delivery': 'e2e-bad',
+        'X-Hub-Signature-256': `sha256=${createHmac('sha256', 'wrong').update(forged).digest('hex')}`,
+      },
       body: forged,
     });
     assert.equal(bad.status, 401);
     const body = push('refs/heads/main');
     const res = await fetch(`http://127.0.0.1:${githubPort}/push`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': 'e2e-good', 'X-Hub-Signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
+      headers: {
+        'Content-Type': 'application/json',
+        'X-GitHub-Event': 'push',
+        'X-GitHub-Delivery': 'e2e-good',
+        'X-Hub-Signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+      },
       body,
     });
     assert.equal(res.status, 200);
-    const call = await waitFor(() => target.calls.find((c) => c.url === '/github'), { timeoutMs: 60_000, what: 'the github trigger' });
+    const call = await waitFor(() => target.calls.find((c) => c.url === '/github'), {
+      timeoutMs: 60_000,
+      what: 'the github trigger',
+    });
     assert.deepEqual(call.body, { ref: 'refs/heads/main', event: 'push' });
     assert.equal(target.calls.filter((c) => c.url === '/github').length, 1);
   });
 
   it('a GitLab push with the secret token fires the gitlab trigger', async () => {
-    const wrong = await fetch(`http://127.0.0.1:${gitlabPort}/gitlab`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Token': 'nope' }, body: '{}' });
+    const wrong = await fetch(`http://127.0.0.1:${gitlabPort}/gitlab`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Gitlab-Event': 'Push Hook',
+        'X-Gitlab-Token': 'nope',
+      },
+      body: '{}',
+    });
     assert.equal(wrong.status, 401);
     const res = await fetch(`http://127.0.0.1:${gitlabPort}/gitlab`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Gitlab-Event': 'Push Hook', 'X-Gitlab-Token': TOKEN },
-      body: JSON.stringify({ object_kind: 'push', ref: 'refs/heads/master', project: { path_with_namespace: 'mike/diaspora' } }),
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Gitlab-Event': 'Push Hook',
+        'X-Gitlab-Token': TOKEN,
+      },
+      body: JSON.stringify({
+        object_kind: 'push',
+        ref: 'refs/heads/master',
+        project: { path_with_namespace: 'mike/diaspora' },
+      }),
     });
     assert.equal(res.status, 200);
-    const call = await waitFor(() => target.calls.find((c) => c.url === '/gitlab'), { timeoutMs: 60_000, what: 'the gitlab trigger' });
+    const call = await waitFor(() => target.calls.find((c) => c.url === '/gitlab'), {
+      timeoutMs: 60_000,
+      what: 'the gitlab trigger',
+    });
     assert.deepEqual(call.body, { project: 'mike/diaspora' });
   });
 });

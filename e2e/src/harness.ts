@@ -29,7 +29,12 @@ export class TargetServer {
         } catch {
           // keep text
         }
-        this.calls.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+        this.calls.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body,
+        });
         res.writeHead(200).end('ok');
       }),
     );
@@ -38,7 +43,9 @@ export class TargetServer {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 }
 
@@ -63,7 +70,9 @@ export function eventBusYaml(topic: string): string {
 
 /** Manifest of a webhook EventSource `name`: each event on `port`, endpoint `/<event>`, method POST. */
 export function webhookSourceYaml(name: string, port: number, events: string[]): string {
-  const lines = events.map((e) => `    ${e}: {port: "${port}", endpoint: /${e}, method: POST}\n`).join('');
+  const lines = events
+    .map((e) => `    ${e}: {port: "${port}", endpoint: /${e}, method: POST}\n`)
+    .join('');
   return `apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {name: ${name}}\nspec:\n  webhook:\n${lines}`;
 }
 
@@ -120,7 +129,9 @@ export class Stack {
           GANGLION_INSTANCE_ID: `${this.prefix}-0`,
           LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'info',
         },
-        ...(process.env['E2E_VERBOSE'] ? { onLine: (l: string) => console.log(`[${name}] ${l}`) } : {}),
+        ...(process.env['E2E_VERBOSE']
+          ? { onLine: (l: string) => console.log(`[${name}] ${l}`) }
+          : {}),
       });
       this.services.set(name, proc.start());
       // The reconciler publishes the resources the others wait for; start it first.

@@ -1,6 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, kafkaBrokers, kubeApiServer, ServiceProcess, uniquePrefix, waitFor, type KubeApiServer } from '@ganglion/testing';
+import {
+  freePort,
+  kafkaBrokers,
+  kubeApiServer,
+  ServiceProcess,
+  uniquePrefix,
+  waitFor,
+  type KubeApiServer,
+} from '@ganglion/testing';
 import { eventBusYaml, manifestDir, Stack, TargetServer } from './harness.js';
 
 /**
@@ -70,10 +78,15 @@ spec:
         GANGLION_OWNERSHIP_SESSION_MS: '6000',
         GANGLION_KUBECONFIG: kube.kubeconfigPath,
       },
-      ...(process.env['E2E_VERBOSE'] ? { onLine: (l: string) => console.log(`[ingress-resource] ${l}`) } : {}),
+      ...(process.env['E2E_VERBOSE']
+        ? { onLine: (l: string) => console.log(`[ingress-resource] ${l}`) }
+        : {}),
     }).start();
     await ingress.ready();
-    await waitFor(() => ingress.records().some((l) => l['msg'] === 'resource source watching'), { timeoutMs: 60_000, what: 'ingress-resource to own the type and list' });
+    await waitFor(() => ingress.records().some((l) => l['msg'] === 'resource source watching'), {
+      timeoutMs: 60_000,
+      what: 'ingress-resource to own the type and list',
+    });
   });
 
   after(async () => {
@@ -90,10 +103,37 @@ spec:
     kubectl('create', 'configmap', 'unlabelled', '--from-literal=color=green');
     kubectl('create', 'configmap', 'shop-settings', '--from-literal=color=red');
     kubectl('label', 'configmap', 'shop-settings', 'app=shop');
-    kubectl('patch', 'configmap', 'shop-settings', '--type', 'merge', '-p', '{"data":{"color":"blue"}}');
-    kubectl('patch', 'configmap', 'unlabelled', '--type', 'merge', '-p', '{"data":{"color":"blue"}}');
-    const call = await waitFor(() => target.calls.find((c) => (c.body as { color?: string }).color === 'blue'), { timeoutMs: 60_000, what: 'the trigger for the update' });
-    assert.deepEqual(call.body, { type: 'UPDATE', name: 'shop-settings', color: 'blue', was: 'red' });
-    assert.ok(target.calls.every((c) => (c.body as { name?: string }).name === 'shop-settings'), 'the unlabelled ConfigMap is filtered by the label selector');
+    kubectl(
+      'patch',
+      'configmap',
+      'shop-settings',
+      '--type',
+      'merge',
+      '-p',
+      '{"data":{"color":"blue"}}',
+    );
+    kubectl(
+      'patch',
+      'configmap',
+      'unlabelled',
+      '--type',
+      'merge',
+      '-p',
+      '{"data":{"color":"blue"}}',
+    );
+    const call = await waitFor(
+      () => target.calls.find((c) => (c.body as { color?: string }).color === 'blue'),
+      { timeoutMs: 60_000, what: 'the trigger for the update' },
+    );
+    assert.deepEqual(call.body, {
+      type: 'UPDATE',
+      name: 'shop-settings',
+      color: 'blue',
+      was: 'red',
+    });
+    assert.ok(
+      target.calls.every((c) => (c.body as { name?: string }).name === 'shop-settings'),
+      'the unlabelled ConfigMap is filtered by the label selector',
+    );
   });
 });

@@ -1,11 +1,18 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActionRecord } from '@ganglion/core';
-import { freePort, KafkaBroker, uniquePrefix, waitFor, type ServiceProcess } from '@ganglion/testing';
+import {
+  freePort,
+  KafkaBroker,
+  uniquePrefix,
+  waitFor,
+  type ServiceProcess,
+} from '@ganglion/testing';
 import { webhookSourceYaml } from './harness.js';
 import { BusFixture, countById, sensorYaml, startService } from './sensor-harness.js';
 
-const seqOf = (a: ActionRecord): number => (a.events['a']!.data as { body: { seq: number } }).body.seq;
+const seqOf = (a: ActionRecord): number =>
+  (a.events['a']!.data as { body: { seq: number } }).body.seq;
 
 /**
  * webhook → sensor (2-dependency join) on a broker this file owns, stopped and restarted while
@@ -32,7 +39,14 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
           'pair',
           [
             { name: 'a', eventSourceName: 'webhook', eventName: 'example' },
-            { name: 'b', eventSourceName: 'webhook', eventName: 'example', filters: { data: [{ path: 'body.seq', type: 'number', value: ['0'], comparator: '>=' }] } },
+            {
+              name: 'b',
+              eventSourceName: 'webhook',
+              eventName: 'example',
+              filters: {
+                data: [{ path: 'body.seq', type: 'number', value: ['0'], comparator: '>=' }],
+              },
+            },
           ],
           [{ template: { name: 't', log: {}, conditions: 'a && b' } }],
         ),
@@ -42,7 +56,11 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
     const webhook = await startService('ingress-webhook', bus.env, 'brk-webhook');
     const sensor: ServiceProcess = await bus.sensor('brk-sensor');
     cleanup.push(() => Promise.all([webhook.stop(), sensor.stop()]));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status === 200, { timeoutMs: 30_000, what: 'the webhook route' });
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status === 200,
+      { timeoutMs: 30_000, what: 'the webhook route' },
+    );
 
     const total = 1500;
     const accepted = new Set<number>();
@@ -57,7 +75,11 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
         if (seq >= total) return;
         for (;;) {
           const sentWhile = state;
-          const res = await fetch(`http://127.0.0.1:${port}/example`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ seq }) }).catch(() => undefined);
+          const res = await fetch(`http://127.0.0.1:${port}/example`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ seq }),
+          }).catch(() => undefined);
           await res?.arrayBuffer();
           const answeredWhile = state;
           if (res?.status === 200) {
@@ -78,7 +100,10 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
     state = 'stopping';
     await broker.stop();
     state = 'down';
-    await waitFor(() => downAnswers >= 20, { timeoutMs: 60_000, what: '503 answers while the broker is down' });
+    await waitFor(() => downAnswers >= 20, {
+      timeoutMs: 60_000,
+      what: '503 answers while the broker is down',
+    });
     console.log(`# broker down: ${downAnswers} answers 503, ${accepted.size} accepted before`);
     state = 'resuming';
     await broker.resume();
@@ -87,10 +112,16 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
     assert.deepEqual(okWhileDown, [], 'no 2xx while the broker was down');
     assert.equal(accepted.size, total);
 
-    await waitFor(() => new Set(bus.actions.map(seqOf)).size >= total, { timeoutMs: 120_000, intervalMs: 200, what: `actions for all ${total} events` }).catch(async (err: unknown) => {
+    await waitFor(() => new Set(bus.actions.map(seqOf)).size >= total, {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      what: `actions for all ${total} events`,
+    }).catch(async (err: unknown) => {
       const seen = new Set(bus.actions.map(seqOf));
       const missing = Array.from({ length: total }, (_, i) => i).filter((i) => !seen.has(i));
-      console.log(`# actions for ${seen.size} events; missing ${missing.length}: ${missing.slice(0, 20).join(',')}`);
+      console.log(
+        `# actions for ${seen.size} events; missing ${missing.length}: ${missing.slice(0, 20).join(',')}`,
+      );
       console.log(`# ${(await bus.diagnose()).split('\n').join('\n# ')}`);
       console.log(`# sensor log:\n${sensor.lines.slice(-60).join('\n')}`);
       throw err;
@@ -98,7 +129,11 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
     await sensor.stop();
     await bus.drainActions(3);
     const counts = countById(bus.actions);
-    assert.deepEqual([...counts.values()].filter((n) => n > 1), [], 'no action id twice');
+    assert.deepEqual(
+      [...counts.values()].filter((n) => n > 1),
+      [],
+      'no action id twice',
+    );
     const perSeq = new Map<number, number>();
     for (const a of bus.actions) perSeq.set(seqOf(a), (perSeq.get(seqOf(a)) ?? 0) + 1);
     for (let seq = 0; seq < total; seq++) {

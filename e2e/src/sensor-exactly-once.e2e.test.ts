@@ -19,7 +19,10 @@ function workload(total: number): { slices: TestEvent[][]; expected: Set<string>
   // state is pending between batches (and must survive a kill).
   const slices: TestEvent[][] = [];
   const expected = new Set<string>();
-  const ctx = (id: string, source: string): SensorEvent => ({ context: { id, source, specversion: '1.0', type: 'webhook', subject: 'ev' }, data: null });
+  const ctx = (id: string, source: string): SensorEvent => ({
+    context: { id, source, specversion: '1.0', type: 'webhook', subject: 'ev' },
+    data: null,
+  });
   for (let i = 0; i < pairsPerSensor; i++) {
     slices.push([], []);
     for (let k = 0; k < SENSORS; k++) {
@@ -41,8 +44,17 @@ function workload(total: number): { slices: TestEvent[][]; expected: Set<string>
 function manifests(): Record<string, string> {
   const out: Record<string, string> = {};
   for (let k = 0; k < SENSORS; k++) {
-    const dep = (name: string): object => ({ name, eventSourceName: `cr-${k}`, eventName: 'ev', filters: { data: [{ path: 'kind', type: 'string', value: [name] }] } });
-    out[`c${k}.yaml`] = sensorYaml(`c${k}`, [dep('a'), dep('b')], [{ template: { name: 't', log: {} } }]);
+    const dep = (name: string): object => ({
+      name,
+      eventSourceName: `cr-${k}`,
+      eventName: 'ev',
+      filters: { data: [{ path: 'kind', type: 'string', value: [name] }] },
+    });
+    out[`c${k}.yaml`] = sensorYaml(
+      `c${k}`,
+      [dep('a'), dep('b')],
+      [{ template: { name: 't', log: {} } }],
+    );
   }
   return out;
 }
@@ -59,11 +71,18 @@ async function assertExactlyOnce(bus: BusFixture, expected: Set<string>): Promis
     const bad = new Set([...twice.map(([id]) => id), ...unexpected]);
     bus.actions.forEach((a, i) => {
       if (!bad.has(a.actionId)) return;
-      const events = Object.entries(a.events).map(([dep, e]) => `${dep}=${e.context.id}`).join(' ');
-      console.log(`# ${expected.has(a.actionId) ? 'duplicated' : 'unexpected'} ${a.actionId.slice(0, 12)} ${a.sensor} ${events} at ${bus.actionAt[i]} created ${a.createdAt}`);
+      const events = Object.entries(a.events)
+        .map(([dep, e]) => `${dep}=${e.context.id}`)
+        .join(' ');
+      console.log(
+        `# ${expected.has(a.actionId) ? 'duplicated' : 'unexpected'} ${a.actionId.slice(0, 12)} ${a.sensor} ${events} at ${bus.actionAt[i]} created ${a.createdAt}`,
+      );
     });
   }
-  assert.deepEqual({ missing: missing.length, duplicated: twice.length, unexpected: unexpected.length }, { missing: 0, duplicated: 0, unexpected: 0 });
+  assert.deepEqual(
+    { missing: missing.length, duplicated: twice.length, unexpected: unexpected.length },
+    { missing: 0, duplicated: 0, unexpected: 0 },
+  );
   assert.equal(bus.actions.length, expected.size);
 }
 
@@ -86,7 +105,12 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
   });
 
   it('10,000 events through a 2-dependency sensor, SIGKILLed three times: every action exactly once', async () => {
-    const bus = await new BusFixture({ brokers: await kafkaBrokers(), prefix: uniquePrefix('crash'), manifests: manifests(), partitions: PARTITIONS }).start();
+    const bus = await new BusFixture({
+      brokers: await kafkaBrokers(),
+      prefix: uniquePrefix('crash'),
+      manifests: manifests(),
+      partitions: PARTITIONS,
+    }).start();
     cleanup.push(() => bus.stop());
     const { slices, expected } = workload(10_000);
     let sensor: ServiceProcess = await bus.sensor('crash-0');
@@ -98,23 +122,37 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
     const [early, late] = holdBack(slices);
     const sending = bus.sendSlices(early, 5);
     for (const [k, at] of [1000, 2200, 3400].entries()) {
-      await waitFor(() => distinct(bus) >= at, { timeoutMs: 120_000, what: `${at} actions before kill ${k + 1}` });
+      await waitFor(() => distinct(bus) >= at, {
+        timeoutMs: 120_000,
+        what: `${at} actions before kill ${k + 1}`,
+      });
       const seen = distinct(bus);
       await sensor.stop('SIGKILL');
-      console.log(`# kill ${k + 1}: after ${seen} of ${expected.size} actions, ${Date.now() - t0} ms`);
+      console.log(
+        `# kill ${k + 1}: after ${seen} of ${expected.size} actions, ${Date.now() - t0} ms`,
+      );
       assert.ok(seen < expected.size, 'killed mid-stream');
       sensor = await bus.sensor(`crash-${k + 1}`);
     }
     await sending;
     await bus.sendSlices(late, 5);
-    await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 120_000, intervalMs: 100, what: `${expected.size} distinct actions` });
+    await waitFor(() => distinct(bus) >= expected.size, {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      what: `${expected.size} distinct actions`,
+    });
     console.log(`# ${expected.size} actions after ${Date.now() - t0} ms`);
     await sensor.stop();
     await assertExactlyOnce(bus, expected);
   });
 
   it('scale-out: two replicas, a third added mid-stream and one removed: every action exactly once', async () => {
-    const bus = await new BusFixture({ brokers: await kafkaBrokers(), prefix: uniquePrefix('scale'), manifests: manifests(), partitions: PARTITIONS }).start();
+    const bus = await new BusFixture({
+      brokers: await kafkaBrokers(),
+      prefix: uniquePrefix('scale'),
+      manifests: manifests(),
+      partitions: PARTITIONS,
+    }).start();
     cleanup.push(() => bus.stop());
     const { slices, expected } = workload(10_000);
     const r1 = await bus.sensor('r1');
@@ -124,22 +162,42 @@ describe('sensor exactly-once under failures', { timeout: 600_000 }, () => {
     const t0 = Date.now();
     const [early, late] = holdBack(slices);
     const sending = bus.sendSlices(early, 5);
-    await waitFor(() => distinct(bus) >= 1000, { timeoutMs: 120_000, what: 'actions before the scale-out' });
+    await waitFor(() => distinct(bus) >= 1000, {
+      timeoutMs: 120_000,
+      what: 'actions before the scale-out',
+    });
     const r3 = await bus.sensor('r3');
     added.push(r3);
     console.log(`# replica added after ${distinct(bus)} actions, ${Date.now() - t0} ms`);
-    await waitFor(() => distinct(bus) >= 3000, { timeoutMs: 120_000, what: 'actions before the scale-in' });
+    await waitFor(() => distinct(bus) >= 3000, {
+      timeoutMs: 120_000,
+      what: 'actions before the scale-in',
+    });
     // Mid-stream is when the replica is told to go; its graceful stop may outlast the stream.
     const seen = distinct(bus);
     await r1.stop('SIGTERM');
-    console.log(`# replica removed after ${seen} actions (stopped after ${distinct(bus)}), ${Date.now() - t0} ms`);
+    console.log(
+      `# replica removed after ${seen} actions (stopped after ${distinct(bus)}), ${Date.now() - t0} ms`,
+    );
     assert.ok(seen < expected.size, 'scaled in mid-stream');
     await sending;
     await bus.sendSlices(late, 5);
-    await waitFor(() => distinct(bus) >= expected.size, { timeoutMs: 120_000, intervalMs: 100, what: `${expected.size} distinct actions` });
+    await waitFor(() => distinct(bus) >= expected.size, {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      what: `${expected.size} distinct actions`,
+    });
     console.log(`# ${expected.size} actions after ${Date.now() - t0} ms`);
     // The added replica took part: it was assigned partitions of the bus.
-    const assigned = (p: ServiceProcess): boolean => p.records().some((r) => r['msg'] === 'partitions assigned' && Array.isArray(r['partitions']) && r['partitions'].length > 0);
+    const assigned = (p: ServiceProcess): boolean =>
+      p
+        .records()
+        .some(
+          (r) =>
+            r['msg'] === 'partitions assigned' &&
+            Array.isArray(r['partitions']) &&
+            r['partitions'].length > 0,
+        );
     assert.ok(assigned(r3), 'the added replica was given partitions');
     assert.ok(assigned(r2));
     await Promise.all([r2.stop(), r3.stop()]);

@@ -16,11 +16,22 @@ import { freePort, ServiceProcess, type ServiceName } from '@ganglion/testing';
 import { eventBusYaml, manifestDir } from './harness.js';
 
 /** Starts a service process with the common environment of a test's private installation. */
-export async function startService(name: ServiceName, env: Record<string, string>, instance: string): Promise<ServiceProcess> {
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  instance: string,
+): Promise<ServiceProcess> {
   const proc = new ServiceProcess(name, {
     healthPort: await freePort(),
-    env: { GANGLION_HOST: '127.0.0.1', GANGLION_INSTANCE_ID: instance, LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'info', ...env },
-    ...(process.env['E2E_VERBOSE'] ? { onLine: (l: string) => console.log(`[${instance}] ${l}`) } : {}),
+    env: {
+      GANGLION_HOST: '127.0.0.1',
+      GANGLION_INSTANCE_ID: instance,
+      LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'info',
+      ...env,
+    },
+    ...(process.env['E2E_VERBOSE']
+      ? { onLine: (l: string) => console.log(`[${instance}] ${l}`) }
+      : {}),
   });
   proc.start();
   await proc.ready(90_000);
@@ -74,7 +85,11 @@ export class BusFixture {
       GANGLION_RESOURCES_TOPIC: `${options.prefix}-resources`,
       GANGLION_TOPIC_PARTITIONS: String(options.partitions ?? 3),
     };
-    this.kafka = createKafka({ brokers: [options.brokers], clientId: `e2e-${options.prefix}`, logger: this.logger });
+    this.kafka = createKafka({
+      brokers: [options.brokers],
+      clientId: `e2e-${options.prefix}`,
+      logger: this.logger,
+    });
   }
 
   async start(): Promise<this> {
@@ -83,7 +98,11 @@ export class BusFixture {
       ...this.options.manifests,
     });
     this.env['GANGLION_RESOURCES_DIR'] = dir;
-    this.reconciler = await startService('reconciler', this.env, `${this.options.prefix}-reconciler`);
+    this.reconciler = await startService(
+      'reconciler',
+      this.env,
+      `${this.options.prefix}-reconciler`,
+    );
     this.producer = new BatchingProducer(this.kafka, { logger: this.logger, maxQueued: 100_000 });
     const actions = new TopicReader({
       kafka: this.kafka,
@@ -102,7 +121,8 @@ export class BusFixture {
       kafka: this.kafka,
       topics: [this.topics.outcomes],
       logger: this.logger,
-      onRecord: (_t, _p, m) => void this.outcomes.push(JSON.parse(m.value?.toString('utf8') ?? 'null') as OutcomeRecord),
+      onRecord: (_t, _p, m) =>
+        void this.outcomes.push(JSON.parse(m.value?.toString('utf8') ?? 'null') as OutcomeRecord),
     });
     this.readers = [actions, outcomes];
     await Promise.all(this.readers.map((r) => r.start()));
@@ -152,10 +172,20 @@ export class BusFixture {
   async drainActions(partitions: number, timeoutMs = 60_000): Promise<void> {
     const id = randomUUID();
     const want = Array.from({ length: partitions }, (_, p) => `${id}-${p}`);
-    await Promise.all(want.map((v, p) => this.producer!.send({ topic: this.topics.actions, key: 'e2e-marker', value: v, partition: p })));
+    await Promise.all(
+      want.map((v, p) =>
+        this.producer!.send({
+          topic: this.topics.actions,
+          key: 'e2e-marker',
+          value: v,
+          partition: p,
+        }),
+      ),
+    );
     const deadline = Date.now() + timeoutMs;
     while (!want.every((v) => this.markers.has(v))) {
-      if (Date.now() > deadline) throw new Error('the actions topic was not read to its end in time');
+      if (Date.now() > deadline)
+        throw new Error('the actions topic was not read to its end in time');
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -176,8 +206,13 @@ export class BusFixture {
         out.push(`${topic} end offsets: ${ends.map((p) => `${p.partition}=${p.high}`).join(' ')}`);
       }
       const group = `ganglion-sensor.${this.topics.events}`;
-      for (const t of await admin.fetchOffsets({ groupId: group, topics: [this.topics.events, this.topics.joins] })) {
-        out.push(`${group} committed on ${t.topic}: ${t.partitions.map((p) => `${p.partition}=${p.offset}`).join(' ')}`);
+      for (const t of await admin.fetchOffsets({
+        groupId: group,
+        topics: [this.topics.events, this.topics.joins],
+      })) {
+        out.push(
+          `${group} committed on ${t.topic}: ${t.partitions.map((p) => `${p.partition}=${p.offset}`).join(' ')}`,
+        );
       }
     } catch (err) {
       out.push(`(offsets unavailable: ${(err as Error).message})`);
@@ -189,7 +224,9 @@ export class BusFixture {
       const p = at.slice(0, at.indexOf('@'));
       read.set(p, (read.get(p) ?? 0) + 1);
     }
-    out.push(`actions read by partition: ${[...read].map(([p, n]) => `${p}=${n}`).join(' ')}; last read at ${this.actionAt.slice(-3).join(', ')}`);
+    out.push(
+      `actions read by partition: ${[...read].map(([p, n]) => `${p}=${n}`).join(' ')}; last read at ${this.actionAt.slice(-3).join(', ')}`,
+    );
     out.push(`fixture log (last 30 lines):`, ...this.logLines.slice(-30));
     return out.join('\n');
   }
@@ -212,13 +249,26 @@ export interface TestEvent {
 
 function eventRecord(topic: string, e: TestEvent): OutRecord {
   const time = e.timeMs ?? Date.now();
-  const ce = new CloudEvent({ id: e.id, source: e.source, subject: e.subject, type: 'webhook', datacontenttype: 'application/json', time: new Date(time).toISOString(), data: e.data });
+  const ce = new CloudEvent({
+    id: e.id,
+    source: e.source,
+    subject: e.subject,
+    type: 'webhook',
+    datacontenttype: 'application/json',
+    time: new Date(time).toISOString(),
+    data: e.data,
+  });
   return { topic, ...encodeCloudEvent(ce, `${e.source}.${e.subject}`), timestamp: String(time) };
 }
 
 /** A Sensor manifest. */
 export function sensorYaml(name: string, dependencies: object[], triggers: object[]): string {
-  return JSON.stringify({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Sensor', metadata: { name }, spec: { dependencies, triggers } });
+  return JSON.stringify({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Sensor',
+    metadata: { name },
+    spec: { dependencies, triggers },
+  });
 }
 
 /** Counts of each action id. */

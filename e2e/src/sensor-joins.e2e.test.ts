@@ -7,8 +7,15 @@ import { BusFixture, sensorYaml, type TestEvent } from './sensor-harness.js';
 type JoinOutcome = Extract<OutcomeRecord, { kind: 'join' }>;
 type EventOutcome = Extract<OutcomeRecord, { kind: 'event' }>;
 
-const dep = (name: string, source: string, extra: object = {}): object => ({ name, eventSourceName: source, eventName: 'ev', ...extra });
-const log = (name: string, extra: object = {}): object => ({ template: { name, log: {}, ...extra } });
+const dep = (name: string, source: string, extra: object = {}): object => ({
+  name,
+  eventSourceName: source,
+  eventName: 'ev',
+  ...extra,
+});
+const log = (name: string, extra: object = {}): object => ({
+  template: { name, log: {}, ...extra },
+});
 
 /**
  * Joins and dependency evaluation in the sensor process, on a real broker: events are produced
@@ -25,9 +32,21 @@ describe('sensor: joins, filters and outcomes', { timeout: 300_000 }, () => {
       brokers: await kafkaBrokers(),
       prefix,
       manifests: {
-        'and.yaml': sensorYaml('and', [dep('a', 'and-a'), dep('b', 'and-b')], [log('t', { conditions: 'a && b' })]),
-        'orand.yaml': sensorYaml('orand', [dep('a', 'oa-a'), dep('b', 'oa-b'), dep('c', 'oa-c')], [log('t', { conditions: '(a || b) && c' })]),
-        'reset.yaml': sensorYaml('reset', [dep('a', 'rs-a'), dep('b', 'rs-b')], [log('t', { conditionsReset: [{ byTime: { cron: '* * * * *' } }] })]),
+        'and.yaml': sensorYaml(
+          'and',
+          [dep('a', 'and-a'), dep('b', 'and-b')],
+          [log('t', { conditions: 'a && b' })],
+        ),
+        'orand.yaml': sensorYaml(
+          'orand',
+          [dep('a', 'oa-a'), dep('b', 'oa-b'), dep('c', 'oa-c')],
+          [log('t', { conditions: '(a || b) && c' })],
+        ),
+        'reset.yaml': sensorYaml(
+          'reset',
+          [dep('a', 'rs-a'), dep('b', 'rs-b')],
+          [log('t', { conditionsReset: [{ byTime: { cron: '* * * * *' } }] })],
+        ),
         's1.yaml': sensorYaml('s1', [dep('a', 'x-a'), dep('b', 'x-b')], [log('t')]),
         's2.yaml': sensorYaml('s2', [dep('a', 'y-a'), dep('b', 'y-b')], [log('t')]),
         'filter.yaml': sensorYaml(
@@ -35,7 +54,10 @@ describe('sensor: joins, filters and outcomes', { timeout: 300_000 }, () => {
           [
             dep('f', 'flt', {
               transform: { jq: '{n: .n, label: .label}' },
-              filters: { data: [{ path: 'n', type: 'number', value: ['10'], comparator: '>' }], exprs: [{ expr: 'label != "skip"', fields: [{ name: 'label', path: 'label' }] }] },
+              filters: {
+                data: [{ path: 'n', type: 'number', value: ['10'], comparator: '>' }],
+                exprs: [{ expr: 'label != "skip"', fields: [{ name: 'label', path: 'label' }] }],
+              },
             }),
           ],
           [log('t')],
@@ -50,12 +72,32 @@ describe('sensor: joins, filters and outcomes', { timeout: 300_000 }, () => {
     await bus?.stop();
   });
 
-  const ev = (source: string, data: unknown = {}, timeMs?: number): TestEvent => ({ id: `e${++seq}-${source}`, source, subject: 'ev', data, ...(timeMs !== undefined ? { timeMs } : {}) });
+  const ev = (source: string, data: unknown = {}, timeMs?: number): TestEvent => ({
+    id: `e${++seq}-${source}`,
+    source,
+    subject: 'ev',
+    data,
+    ...(timeMs !== undefined ? { timeMs } : {}),
+  });
   const joinOutcome = (e: TestEvent): Promise<JoinOutcome> =>
-    waitFor(() => bus.outcomes.find((o): o is JoinOutcome => o.kind === 'join' && o.eventId === e.id), { timeoutMs: 30_000, what: `the join outcome of ${e.id}` });
-  const actionFor = (sensorName: string, pred: (a: ActionRecord) => boolean = () => true): Promise<ActionRecord> =>
-    waitFor(() => bus.actions.find((a) => a.sensor === sensorName && pred(a)), { timeoutMs: 30_000, what: `an action of ${sensorName}` });
-  const idsOf = (a: ActionRecord): Record<string, string> => Object.fromEntries(Object.entries(a.events).map(([k, v]) => [k, v.context.id]).sort());
+    waitFor(
+      () => bus.outcomes.find((o): o is JoinOutcome => o.kind === 'join' && o.eventId === e.id),
+      { timeoutMs: 30_000, what: `the join outcome of ${e.id}` },
+    );
+  const actionFor = (
+    sensorName: string,
+    pred: (a: ActionRecord) => boolean = () => true,
+  ): Promise<ActionRecord> =>
+    waitFor(() => bus.actions.find((a) => a.sensor === sensorName && pred(a)), {
+      timeoutMs: 30_000,
+      what: `an action of ${sensorName}`,
+    });
+  const idsOf = (a: ActionRecord): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(a.events)
+        .map(([k, v]) => [k, v.context.id])
+        .sort(),
+    );
   const actionsOf = (name: string): ActionRecord[] => bus.actions.filter((a) => a.sensor === name);
 
   it('a && b: waits for a, fires once b arrives with both events and a deterministic action id', async () => {
@@ -136,7 +178,9 @@ describe('sensor: joins, filters and outcomes', { timeout: 300_000 }, () => {
     assert.deepEqual(idsOf(action), { a: s1a.id, b: s1b.id });
     assert.equal(actionsOf('s1').length, before + 1);
     assert.equal(actionsOf('s2').length, 0);
-    assert.ok(!bus.outcomes.some((o) => o.kind === 'join' && o.sensor === 's2' && o.result === 'fired'));
+    assert.ok(
+      !bus.outcomes.some((o) => o.kind === 'join' && o.sensor === 's2' && o.result === 'fired'),
+    );
   });
 
   it('transforms and filters a dependency, recording why an event was filtered out', async () => {
@@ -146,9 +190,16 @@ describe('sensor: joins, filters and outcomes', { timeout: 300_000 }, () => {
     await bus.send([small, skipped, big]);
     const action = await actionFor('filter');
     assert.equal(action.events['f']!.context.id, big.id);
-    assert.deepEqual(action.events['f']!.data, { n: 50, label: 'go' }, 'the jq transform replaced the data');
+    assert.deepEqual(
+      action.events['f']!.data,
+      { n: 50, label: 'go' },
+      'the jq transform replaced the data',
+    );
     const outcomeOf = (id: string): Promise<EventOutcome> =>
-      waitFor(() => bus.outcomes.find((o): o is EventOutcome => o.kind === 'event' && o.eventId === id), { what: `outcome of ${id}` });
+      waitFor(
+        () => bus.outcomes.find((o): o is EventOutcome => o.kind === 'event' && o.eventId === id),
+        { what: `outcome of ${id}` },
+      );
     const o1 = await outcomeOf(small.id);
     assert.equal(o1.decisions[0]!.result, 'filtered');
     assert.match(o1.decisions[0]!.reason!, /data/);
@@ -156,7 +207,9 @@ describe('sensor: joins, filters and outcomes', { timeout: 300_000 }, () => {
     assert.equal(o2.decisions[0]!.result, 'filtered');
     assert.match(o2.decisions[0]!.reason!, /exprs/);
     const o3 = await outcomeOf(big.id);
-    assert.deepEqual(o3.decisions[0]!.triggers, [{ trigger: 't', result: 'fired', actionId: action.actionId }]);
+    assert.deepEqual(o3.decisions[0]!.triggers, [
+      { trigger: 't', result: 'fired', actionId: action.actionId },
+    ]);
     assert.equal(actionsOf('filter').length, 1);
   });
 });

@@ -15,7 +15,13 @@ const server = createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     dispatcher
-      .request({ origin: target.origin, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
+      .request({
+        origin: target.origin,
+        path: target.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.concat(chunks),
+      })
       .then(async (r) => {
         await r.body.dump();
         res.writeHead(r.statusCode === 200 ? 200 : 502, { 'content-length': '0' }).end();

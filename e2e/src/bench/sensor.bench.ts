@@ -12,7 +12,17 @@
  *    (http-relay.ts) in place of the services: the two HTTP exchanges of an event without Kafka.
  * Prints a table per step and writes bench/results/sensor.json.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawn } from 'node:child_process';
 import { Agent, createServer, request, type Server } from 'node:http';
 import os from 'node:os';
@@ -40,7 +50,10 @@ const STREAMS = Number(process.env['BENCH_STREAMS'] ?? 4);
  * broker requests per second by API and client (the logging itself costs broker CPU: use it to
  * count, not to time).
  */
-const REQUEST_LOG = process.env['BENCH_BROKER_REQUEST_LOG'] === '1' && !process.env['KAFKA_BROKERS'] ? join(os.tmpdir(), `ganglion-bench-requests-${process.pid}.log`) : undefined;
+const REQUEST_LOG =
+  process.env['BENCH_BROKER_REQUEST_LOG'] === '1' && !process.env['KAFKA_BROKERS']
+    ? join(os.tmpdir(), `ganglion-bench-requests-${process.pid}.log`)
+    : undefined;
 function requestLogSize(): number {
   try {
     return REQUEST_LOG ? statSync(REQUEST_LOG).size : 0;
@@ -70,7 +83,8 @@ function requestsSince(from: number, seconds: number, prefix: string): Record<st
   }
 }
 
-const pct = (sorted: number[], p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const pct = (sorted: number[], p: number): number =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 
 /** CPU seconds (user+system) and peak RSS (MiB) of a process, from /proc. */
@@ -99,7 +113,12 @@ async function rawCeiling(brokers: string): Promise<Record<string, number>> {
   let seen = 0;
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
-  const reader = new TopicReader({ kafka, topics: [topic], logger: quiet, onRecord: () => void (++seen === n && done()) });
+  const reader = new TopicReader({
+    kafka,
+    topics: [topic],
+    logger: quiet,
+    onRecord: () => void (++seen === n && done()),
+  });
   await reader.start();
   await reader.joined;
   const producer = new BatchingProducer(kafka, { logger: quiet, maxQueued: n + 1, maxBatch: 1000 });
@@ -112,8 +131,15 @@ async function rawCeiling(brokers: string): Promise<Record<string, number>> {
   const consumed = performance.now();
   await reader.stop();
   await producer.close();
-  const r = { records: n, recordBytes: value.length, produceRate: Math.round(n / ((produced - t0) / 1000)), produceConsumeRate: Math.round(n / ((consumed - t0) / 1000)) };
-  console.log(`raw kafkajs: ${r.produceRate.toLocaleString('en-US')} rec/s produced (acks=all, idempotent), ${r.produceConsumeRate.toLocaleString('en-US')} rec/s produced+consumed end to end`);
+  const r = {
+    records: n,
+    recordBytes: value.length,
+    produceRate: Math.round(n / ((produced - t0) / 1000)),
+    produceConsumeRate: Math.round(n / ((consumed - t0) / 1000)),
+  };
+  console.log(
+    `raw kafkajs: ${r.produceRate.toLocaleString('en-US')} rec/s produced (acks=all, idempotent), ${r.produceConsumeRate.toLocaleString('en-US')} rec/s produced+consumed end to end`,
+  );
   return r;
 }
 
@@ -149,7 +175,10 @@ interface Step {
  * and this process shares the machine with what it measures); BENCH_CLIENT=http for node:http.
  * `post` resolves with the status (0 when the request failed).
  */
-function loadClient(port: number): { post: (seq: number) => Promise<number>; close: () => Promise<void> } {
+function loadClient(port: number): {
+  post: (seq: number) => Promise<number>;
+  close: () => Promise<void>;
+} {
   const path = (seq: number): string => `/s${seq % STREAMS}`;
   if (process.env['BENCH_CLIENT'] === 'http') {
     const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -157,10 +186,23 @@ function loadClient(port: number): { post: (seq: number) => Promise<number>; clo
       post: (seq) =>
         new Promise((resolve) => {
           const body = JSON.stringify({ seq });
-          const req = request({ host: '127.0.0.1', port, path: path(seq), method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          });
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port,
+              path: path(seq),
+              method: 'POST',
+              agent,
+              headers: {
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(body),
+              },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
           req.on('error', () => resolve(0));
           req.end(body);
         }),
@@ -172,7 +214,13 @@ function loadClient(port: number): { post: (seq: number) => Promise<number>; clo
   return {
     post: async (seq) => {
       try {
-        const res = await dispatcher.request({ origin, path: path(seq), method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seq }) });
+        const res = await dispatcher.request({
+          origin,
+          path: path(seq),
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ seq }),
+        });
         await res.body.dump();
         return res.statusCode;
       } catch {
@@ -188,10 +236,18 @@ type BenchProcess = { pid: number | undefined; stop(): Promise<unknown> };
 
 /** Starts http-relay.js listening on `port`, forwarding to `targetPort`. */
 async function startRelay(port: number, targetPort: number): Promise<BenchProcess> {
-  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'http-relay.js')], {
-    env: { ...process.env, RELAY_PORT: String(port), RELAY_TARGET: `http://127.0.0.1:${targetPort}/t` },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(dirname(fileURLToPath(import.meta.url)), 'http-relay.js')],
+    {
+      env: {
+        ...process.env,
+        RELAY_PORT: String(port),
+        RELAY_TARGET: `http://127.0.0.1:${targetPort}/t`,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   // Ends with the bench, however the bench ends.
   const kill = (): void => void child.kill('SIGKILL');
   process.once('exit', kill);
@@ -213,7 +269,13 @@ async function startRelay(port: number, targetPort: number): Promise<BenchProces
   };
 }
 
-async function pipeline(brokers: string, name: string, join: boolean, withTrigger = true, relayOnly = false): Promise<{ steps: Step[]; peakRssMb: Record<string, number> }> {
+async function pipeline(
+  brokers: string,
+  name: string,
+  join: boolean,
+  withTrigger = true,
+  relayOnly = false,
+): Promise<{ steps: Step[]; peakRssMb: Record<string, number> }> {
   const prefix = uniquePrefix(`bench-${name}`);
   const webhookPort = await freePort();
   const arrivals = new Map<number, number>();
@@ -223,7 +285,9 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     req.on('end', () => {
       const now = performance.now() + performance.timeOrigin;
       try {
-        const seq = Number((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: unknown }).seq);
+        const seq = Number(
+          (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: unknown }).seq,
+        );
         if (!arrivals.has(seq)) arrivals.set(seq, now);
       } catch {
         // ignore
@@ -233,7 +297,12 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
   });
   const targetPort = await freePort();
   await new Promise<void>((r) => target.listen(targetPort, '127.0.0.1', r));
-  const endpoints = Object.fromEntries(Array.from({ length: STREAMS }, (_, i) => [`s${i}`, { port: String(webhookPort), endpoint: `/s${i}`, method: 'POST' }]));
+  const endpoints = Object.fromEntries(
+    Array.from({ length: STREAMS }, (_, i) => [
+      `s${i}`,
+      { port: String(webhookPort), endpoint: `/s${i}`, method: 'POST' },
+    ]),
+  );
   const sensors: Record<string, string> = {};
   for (let i = 0; i < STREAMS; i++) {
     const deps = join
@@ -266,10 +335,22 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
   }
   const dir = manifestDir({
     'eventbus.yaml': `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default}\nspec:\n  kafka:\n    topic: ${prefix}-bus\n`,
-    'eventsource.yaml': JSON.stringify({ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventSource', metadata: { name: 'webhook' }, spec: { webhook: endpoints } }),
+    'eventsource.yaml': JSON.stringify({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'EventSource',
+      metadata: { name: 'webhook' },
+      spec: { webhook: endpoints },
+    }),
     ...sensors,
   });
-  const env = { KAFKA_BROKERS: brokers, GANGLION_RESOURCES_TOPIC: `${prefix}-resources`, GANGLION_RESOURCES_DIR: dir, GANGLION_TOPIC_PARTITIONS: String(PARTITIONS), LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn', GANGLION_SENSOR_FETCH_WAIT_MS: process.env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '10' };
+  const env = {
+    KAFKA_BROKERS: brokers,
+    GANGLION_RESOURCES_TOPIC: `${prefix}-resources`,
+    GANGLION_RESOURCES_DIR: dir,
+    GANGLION_TOPIC_PARTITIONS: String(PARTITIONS),
+    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
+    GANGLION_SENSOR_FETCH_WAIT_MS: process.env['GANGLION_SENSOR_FETCH_WAIT_MS'] ?? '10',
+  };
   const procs: Record<string, BenchProcess> = {};
   if (relayOnly) procs['relay'] = await startRelay(webhookPort, targetPort);
   else {
@@ -293,7 +374,9 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
         logger: quiet,
         maxWaitMs: 10,
         onRecord: (_t, _p, m) => {
-          const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { events?: Record<string, { data?: { body?: { seq?: number } } }> };
+          const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as {
+            events?: Record<string, { data?: { body?: { seq?: number } } }>;
+          };
           const seq = Number(a.events?.['a']?.data?.body?.seq);
           if (!actionAt.has(seq)) {
             actionAt.set(seq, performance.now() + performance.timeOrigin);
@@ -318,7 +401,8 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     await post(s);
   }
   const warmDeadline = Date.now() + 60_000;
-  while (arrivals.size < STREAMS && Date.now() < warmDeadline) await new Promise((r) => setTimeout(r, 50));
+  while (arrivals.size < STREAMS && Date.now() < warmDeadline)
+    await new Promise((r) => setTimeout(r, 50));
 
   const steps: Step[] = [];
   // A warm-up step first (not reported): the broker's and the services' JIT compilers otherwise
@@ -329,15 +413,21 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     const first = seq;
     // Every process on the machine that takes part: the services, the broker (when this bench
     // started it) and this process (load generator, HTTP target, action reader).
-    const pids: Record<string, number | undefined> = { ...Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.pid])), kafka: broker?.pid, bench: process.pid };
-    const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procStats(pid).cpu]));
+    const pids: Record<string, number | undefined> = {
+      ...Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.pid])),
+      kafka: broker?.pid,
+      bench: process.pid,
+    };
+    const cpu0 = Object.fromEntries(
+      Object.entries(pids).map(([k, pid]) => [k, procStats(pid).cpu]),
+    );
     const log0 = requestLogSize();
     const t0 = performance.now();
     const statuses: Promise<number>[] = [];
     const acks: number[] = [];
     const total = rate * seconds;
     const tick = 10; // ms
-    for (let i = 0; i < total; ) {
+    for (let i = 0; i < total;) {
       const due = t0 + (i / rate) * 1000;
       const now = performance.now();
       if (due > now) {
@@ -347,10 +437,12 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
       const s = seq++;
       const sent = performance.now();
       sentAt.set(s, sent + performance.timeOrigin);
-      statuses.push(post(s).then((code) => {
-        if (code === 200) acks.push(performance.now() - sent);
-        return code;
-      }));
+      statuses.push(
+        post(s).then((code) => {
+          if (code === 200) acks.push(performance.now() - sent);
+          return code;
+        }),
+      );
       i++;
     }
     const results = await Promise.all(statuses);
@@ -358,17 +450,36 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
     const accepted: number[] = [];
     for (let i = 0; i < results.length; i++) if (results[i] === 200) accepted.push(first + i);
     const deadline = Date.now() + 30_000 + STEP_SECONDS * 1000;
-    while (accepted.some((s) => !arrivals.has(s)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (accepted.some((s) => !arrivals.has(s)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     const delivered = accepted.filter((s) => arrivals.has(s));
-    const lastArrival = Math.max(...delivered.map((s) => arrivals.get(s)!)) - performance.timeOrigin;
+    const lastArrival =
+      Math.max(...delivered.map((s) => arrivals.get(s)!)) - performance.timeOrigin;
     const lat = delivered.map((s) => arrivals.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
-    const toAction = delivered.filter((s) => actionAt.has(s)).map((s) => actionAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
-    const sensorSend = delivered.filter((s) => actionSentAt.has(s)).map((s) => actionSentAt.get(s)! - sentAt.get(s)!).sort((a, b) => a - b);
+    const toAction = delivered
+      .filter((s) => actionAt.has(s))
+      .map((s) => actionAt.get(s)! - sentAt.get(s)!)
+      .sort((a, b) => a - b);
+    const sensorSend = delivered
+      .filter((s) => actionSentAt.has(s))
+      .map((s) => actionSentAt.get(s)! - sentAt.get(s)!)
+      .sort((a, b) => a - b);
     const elapsed = (performance.now() - t0) / 1000;
-    const cpuSeconds = Object.fromEntries(Object.entries(pids).filter(([, pid]) => pid !== undefined).map(([k, pid]) => [k, procStats(pid).cpu - cpu0[k]!]));
-    const cpuPercent = Object.fromEntries(Object.entries(cpuSeconds).map(([k, s]) => [k, round((s / elapsed) * 100)]));
+    const cpuSeconds = Object.fromEntries(
+      Object.entries(pids)
+        .filter(([, pid]) => pid !== undefined)
+        .map(([k, pid]) => [k, procStats(pid).cpu - cpu0[k]!]),
+    );
+    const cpuPercent = Object.fromEntries(
+      Object.entries(cpuSeconds).map(([k, s]) => [k, round((s / elapsed) * 100)]),
+    );
     // CPU per delivered event (µs): comparable across runs that saturate at different rates.
-    const cpuUsPerEvent = Object.fromEntries(Object.entries(cpuSeconds).map(([k, s]) => [k, Math.round((s * 1e6) / Math.max(1, delivered.length))]));
+    const cpuUsPerEvent = Object.fromEntries(
+      Object.entries(cpuSeconds).map(([k, s]) => [
+        k,
+        Math.round((s * 1e6) / Math.max(1, delivered.length)),
+      ]),
+    );
     cpuUsPerEvent['total'] = Object.values(cpuUsPerEvent).reduce((a, b) => a + b, 0);
     const brokerRequestsPerSec = requestsSince(log0, elapsed, prefix);
     const step: Step = {
@@ -386,7 +497,12 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
       toActionP99ms: round(pct(toAction, 99)),
       sensorSendP50ms: round(pct(sensorSend, 50)),
       sensorSendP99ms: round(pct(sensorSend, 99)),
-      ackP50ms: round(pct(acks.sort((a, b) => a - b), 50)),
+      ackP50ms: round(
+        pct(
+          acks.sort((a, b) => a - b),
+          50,
+        ),
+      ),
       ackP99ms: round(pct(acks, 99)),
       cpuPercent,
       cpuUsPerEvent,
@@ -394,21 +510,30 @@ async function pipeline(brokers: string, name: string, join: boolean, withTrigge
       saturated: false,
     };
     if (warmUp) {
-      console.log(`${name}: warm-up ${seconds} s @ ${rate}/s done (p50 ${step.p50ms} ms, p99 ${step.p99ms} ms)`);
+      console.log(
+        `${name}: warm-up ${seconds} s @ ${rate}/s done (p50 ${step.p50ms} ms, p99 ${step.p99ms} ms)`,
+      );
       continue;
     }
-    step.saturated = step.delivered < step.sent * 0.99 || step.deliveredPerSec < rate * 0.9 || step.p99ms > 1000;
+    step.saturated =
+      step.delivered < step.sent * 0.99 || step.deliveredPerSec < rate * 0.9 || step.p99ms > 1000;
     steps.push(step);
     console.log(
       `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (ack: p50 ${step.ackP50ms} p99 ${step.ackP99ms}; sensor send: p50 ${step.sensorSendP50ms} p99 ${step.sensorSendP99ms}; to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}, CPU µs/event ${JSON.stringify(cpuUsPerEvent)}${step.saturated ? '  ← saturated' : ''}`,
     );
     if (REQUEST_LOG) {
-      const top = Object.entries(brokerRequestsPerSec).slice(0, 16).map(([k, v]) => `    ${String(v).padStart(8)}/s  ${k}`);
-      console.log(`  broker requests (${brokerRequestsPerSec['total']}/s, ${round((brokerRequestsPerSec['total'] ?? 0) / Math.max(1, step.deliveredPerSec), 2)} per event):\n${top.join('\n')}`);
+      const top = Object.entries(brokerRequestsPerSec)
+        .slice(0, 16)
+        .map(([k, v]) => `    ${String(v).padStart(8)}/s  ${k}`);
+      console.log(
+        `  broker requests (${brokerRequestsPerSec['total']}/s, ${round((brokerRequestsPerSec['total'] ?? 0) / Math.max(1, step.deliveredPerSec), 2)} per event):\n${top.join('\n')}`,
+      );
     }
     if (step.saturated) break;
   }
-  const peakRssMb = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).peakRssMb]));
+  const peakRssMb = Object.fromEntries(
+    Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).peakRssMb]),
+  );
   console.log(`${name}: peak RSS MiB ${JSON.stringify(peakRssMb)}`);
   await client.close();
   await actionReader?.stop();
@@ -422,8 +547,17 @@ let broker: KafkaBroker | undefined;
 let brokers = process.env['KAFKA_BROKERS'] ?? '';
 if (!brokers && which !== 'http-floor') {
   // BENCH_BROKER_PROPERTIES: extra server.properties for the bench's broker, `k=v,k=v`.
-  const properties = Object.fromEntries((process.env['BENCH_BROKER_PROPERTIES'] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  broker = await KafkaBroker.start({ heap: '1g', properties, ...(REQUEST_LOG ? { requestLog: REQUEST_LOG } : {}) });
+  const properties = Object.fromEntries(
+    (process.env['BENCH_BROKER_PROPERTIES'] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  broker = await KafkaBroker.start({
+    heap: '1g',
+    properties,
+    ...(REQUEST_LOG ? { requestLog: REQUEST_LOG } : {}),
+  });
   brokers = broker.brokers;
 }
 const result: Record<string, unknown> = {
@@ -433,18 +567,33 @@ const result: Record<string, unknown> = {
   config: { stepSeconds: STEP_SECONDS, rates: RATES, partitions: PARTITIONS, streams: STREAMS },
 };
 try {
-  if (which === 'http-floor') result['httpFloor'] = await pipeline('', 'http-floor', false, true, true);
+  if (which === 'http-floor')
+    result['httpFloor'] = await pipeline('', 'http-floor', false, true, true);
   if (which === 'all' || which === 'raw') result['rawKafkajs'] = await rawCeiling(brokers);
-  if (which === 'all' || which === 'single') result['singleDependency'] = await pipeline(brokers, 'single-dependency', false);
-  if (which === 'all' || which === 'join') result['twoDependencyJoin'] = await pipeline(brokers, 'join', true);
+  if (which === 'all' || which === 'single')
+    result['singleDependency'] = await pipeline(brokers, 'single-dependency', false);
+  if (which === 'all' || which === 'join')
+    result['twoDependencyJoin'] = await pipeline(brokers, 'join', true);
   // Without the trigger service: webhook → sensor → action committed on P-actions.
-  if (which === 'all' || which === 'sensor-only') result['singleDependencyToAction'] = await pipeline(brokers, 'single-dependency-to-action', false, false);
-  if (which === 'all' || which === 'sensor-only') result['twoDependencyJoinToAction'] = await pipeline(brokers, 'join-to-action', true, false);
+  if (which === 'all' || which === 'sensor-only')
+    result['singleDependencyToAction'] = await pipeline(
+      brokers,
+      'single-dependency-to-action',
+      false,
+      false,
+    );
+  if (which === 'all' || which === 'sensor-only')
+    result['twoDependencyJoinToAction'] = await pipeline(brokers, 'join-to-action', true, false);
 } finally {
   await broker?.destroy();
   if (REQUEST_LOG) rmSync(REQUEST_LOG, { force: true });
 }
-const out = join(REPO_ROOT, 'bench', 'results', which === 'all' ? 'sensor.json' : `sensor-${which}.json`);
+const out = join(
+  REPO_ROOT,
+  'bench',
+  'results',
+  which === 'all' ? 'sensor.json' : `sensor-${which}.json`,
+);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 console.log(`wrote ${out}`);

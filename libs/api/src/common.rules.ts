@@ -6,7 +6,8 @@
 import type { Collector, Obj, ObjectRule } from './schema-walk.js';
 
 /** Whether a field is set in Argo's sense: present and neither empty nor an empty list. */
-export const set = (v: unknown) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
+export const set = (v: unknown) =>
+  v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
 
 /** Reports when both of two mutually exclusive fields are set. */
 export const onlyOne = (v: Obj, a: string, b: string, path: string, c: Collector) => {
@@ -18,12 +19,14 @@ const WEBHOOK_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIO
 /** Argo `ValidateWebhookContext` (`webhook_context.go`), beyond the structural checks. */
 export const webhookContextRule: ObjectRule = (cfg, path, { c }) => {
   const endpoint = cfg['endpoint'];
-  if (typeof endpoint === 'string' && !endpoint.startsWith('/')) c.error(`${path}.endpoint`, `must start with "/", got "${endpoint}"`);
+  if (typeof endpoint === 'string' && !endpoint.startsWith('/'))
+    c.error(`${path}.endpoint`, `must start with "/", got "${endpoint}"`);
   const method = cfg['method'];
   if (typeof method === 'string' && !WEBHOOK_METHODS.includes(method.toUpperCase()))
     c.error(`${path}.method`, `must be one of ${WEBHOOK_METHODS.join(', ')}, got "${method}"`);
   const port = cfg['port'];
   if (typeof port === 'string' && (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535))
     c.error(`${path}.port`, `must be a port number 1-65535, got "${port}"`);
-  if (set(cfg['serverCertSecret']) !== set(cfg['serverKeySecret'])) c.error(path, 'serverCertSecret and serverKeySecret must be set together');
+  if (set(cfg['serverCertSecret']) !== set(cfg['serverKeySecret']))
+    c.error(path, 'serverCertSecret and serverKeySecret must be set together');
 };

@@ -1,9 +1,22 @@
 export * from './types.js';
 export * from './keys.js';
-export { SOURCE_KINDS, noRuntimeMessage, sourceTypesWithoutRuntime, type SourceKind, type SourceTypeOfKind } from './eventsources/source-kinds.js';
+export {
+  SOURCE_KINDS,
+  noRuntimeMessage,
+  sourceTypesWithoutRuntime,
+  type SourceKind,
+  type SourceTypeOfKind,
+} from './eventsources/source-kinds.js';
 export { validateResource, formatIssue, type ValidationIssue } from './validate.js';
 export * from './grammar/index.js';
-export { checkCron, checkDuration, checkRegex, checkTimezone, checkTimeOfDay, parseConditionNames } from './syntax.check.js';
+export {
+  checkCron,
+  checkDuration,
+  checkRegex,
+  checkTimezone,
+  checkTimeOfDay,
+  parseConditionNames,
+} from './syntax.check.js';
 export { validateEventBusUpdate } from './update-rules.js';
 export { parseManifests, normalizeResource } from './manifests.js';
 export { generatedFiles } from './schema/generated-files.js';

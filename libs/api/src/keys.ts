@@ -18,7 +18,9 @@ export function keyOf(r: AnyResource): string {
   return resourceKey(r.kind, namespaceOf(r), r.metadata.name);
 }
 
-export function parseResourceKey(key: string): { kind: Kind; namespace: string; name: string } | undefined {
+export function parseResourceKey(
+  key: string,
+): { kind: Kind; namespace: string; name: string } | undefined {
   const m = /^(EventSource|Sensor|EventBus)\/([^/]+)\/([^/]+)$/.exec(key);
   return m ? { kind: m[1] as Kind, namespace: m[2]!, name: m[3]! } : undefined;
 }

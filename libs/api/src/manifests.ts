@@ -19,14 +19,30 @@ export function parseManifests(text: string, options: ValidateOptions = {}): Par
   const out: ParsedDocument[] = [];
   parseAllDocuments(text).forEach((doc, index) => {
     if ('errors' in doc && doc.errors.length > 0) {
-      out.push({ index, issues: doc.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message, severity: 'error' as const })) });
+      out.push({
+        index,
+        issues: doc.errors.map((e) => ({
+          path: '(yaml)',
+          message: e.message.split('\n')[0] ?? e.message,
+          severity: 'error' as const,
+        })),
+      });
       return;
     }
     let value: unknown;
     try {
       value = doc.toJS();
     } catch (e) {
-      out.push({ index, issues: [{ path: '(yaml)', message: (e as Error).message.split('\n')[0] ?? 'cannot be read', severity: 'error' }] });
+      out.push({
+        index,
+        issues: [
+          {
+            path: '(yaml)',
+            message: (e as Error).message.split('\n')[0] ?? 'cannot be read',
+            severity: 'error',
+          },
+        ],
+      });
       return;
     }
     if (value === null || value === undefined) return;
@@ -41,7 +57,9 @@ export function parseManifests(text: string, options: ValidateOptions = {}): Par
 export function normalizeResource(r: AnyResource): AnyResource {
   const { name, namespace, generation, uid, labels, annotations } = r.metadata;
   const metadata = Object.fromEntries(
-    Object.entries({ name, namespace, generation, uid, labels, annotations }).filter(([, v]) => v !== undefined),
+    Object.entries({ name, namespace, generation, uid, labels, annotations }).filter(
+      ([, v]) => v !== undefined,
+    ),
   ) as unknown as AnyResource['metadata'];
   return { apiVersion: r.apiVersion, kind: r.kind, metadata, spec: r.spec } as AnyResource;
 }

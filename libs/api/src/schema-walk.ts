@@ -2,7 +2,13 @@
  * Structural validation driven by the schema: types, enums, required fields, ranges, formats,
  * deprecated and unknown fields. Argo's semantic rules hook in by schema object name.
  */
-import { checkCron, checkDateTime, checkDuration, checkTimeOfDay, checkTimezone } from './syntax.check.js';
+import {
+  checkCron,
+  checkDateTime,
+  checkDuration,
+  checkTimeOfDay,
+  checkTimezone,
+} from './syntax.check.js';
 import type { Node, ObjectNode } from './schema/dsl.schema.js';
 
 /** One problem found in a manifest, with the path of the field it concerns. */
@@ -14,7 +20,8 @@ export interface ValidationIssue {
 }
 
 export type Obj = Record<string, unknown>;
-export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Obj =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function typeName(v: unknown): string {
   if (v === null) return 'null';
@@ -74,7 +81,11 @@ function levenshtein(a: string, b: string): number {
     d[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      d[j] = Math.min(
+        d[j]! + 1,
+        d[j - 1]! + 1,
+        prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
       prev = tmp;
     }
   }
@@ -89,18 +100,25 @@ export function suggest(key: string, known: readonly string[]): string {
     const dist = levenshtein(key, k);
     if (dist < bestD) [best, bestD] = [k, dist];
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3))
+    ? ` (did you mean "${best}"?)`
+    : '';
 }
 
 function checkFormat(format: string | undefined, v: string, path: string, c: Collector): void {
   if (v === '') return;
   const bad =
-    format === 'duration' ? checkDuration(v)
-    : format === 'cron' ? checkCron(v)
-    : format === 'timezone' ? checkTimezone(v)
-    : format === 'hh:mm:ss' ? checkTimeOfDay(v)
-    : format === 'date-time' ? checkDateTime(v)
-    : undefined;
+    format === 'duration'
+      ? checkDuration(v)
+      : format === 'cron'
+        ? checkCron(v)
+        : format === 'timezone'
+          ? checkTimezone(v)
+          : format === 'hh:mm:ss'
+            ? checkTimeOfDay(v)
+            : format === 'date-time'
+              ? checkDateTime(v)
+              : undefined;
   if (bad) c.error(path, bad);
 }
 
@@ -110,26 +128,42 @@ export function walk(node: Node, value: unknown, path: string, ctx: WalkContext)
   switch (node.kind) {
     case 'string':
       if (typeof value !== 'string') {
-        const hint = typeof value === 'number' || typeof value === 'boolean' ? ` (quote it: "${String(value)}")` : '';
+        const hint =
+          typeof value === 'number' || typeof value === 'boolean'
+            ? ` (quote it: "${String(value)}")`
+            : '';
         return c.error(path, `must be a string, got ${typeName(value)}${hint}`);
       }
       if (node.enum && !node.enum.includes(value))
-        return c.error(path, `must be one of ${node.enum.filter(Boolean).join(', ')}, got "${value}"`);
+        return c.error(
+          path,
+          `must be one of ${node.enum.filter(Boolean).join(', ')}, got "${value}"`,
+        );
       return checkFormat(node.format, value, path, c);
     case 'integer':
     case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value) || (node.kind === 'integer' && !Number.isInteger(value)))
-        return c.error(path, `must be ${node.kind === 'integer' ? 'an integer' : 'a number'}, got ${typeName(value) === 'a number' ? value : typeName(value)}`);
-      if (node.minimum !== undefined && value < node.minimum) return c.error(path, `must be at least ${node.minimum}, got ${value}`);
+      if (
+        typeof value !== 'number' ||
+        !Number.isFinite(value) ||
+        (node.kind === 'integer' && !Number.isInteger(value))
+      )
+        return c.error(
+          path,
+          `must be ${node.kind === 'integer' ? 'an integer' : 'a number'}, got ${typeName(value) === 'a number' ? value : typeName(value)}`,
+        );
+      if (node.minimum !== undefined && value < node.minimum)
+        return c.error(path, `must be at least ${node.minimum}, got ${value}`);
       if (node.kind === 'integer' && node.maximum !== undefined && value > node.maximum)
         return c.error(path, `must be at most ${node.maximum}, got ${value}`);
       return;
     case 'boolean':
-      if (typeof value !== 'boolean') c.error(path, `must be true or false, got ${typeName(value)}`);
+      if (typeof value !== 'boolean')
+        c.error(path, `must be true or false, got ${typeName(value)}`);
       return;
     case 'intOrString':
       if (typeof value === 'string') return;
-      if (typeof value !== 'number' || !Number.isInteger(value)) c.error(path, `must be an integer or a string, got ${typeName(value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        c.error(path, `must be an integer or a string, got ${typeName(value)}`);
       return;
     case 'free':
       if (!isObj(value)) c.error(path, `must be an object, got ${typeName(value)}`);
@@ -185,8 +219,20 @@ function walkObject(node: ObjectNode, value: unknown, path: string, ctx: WalkCon
     }
   }
   for (const group of node.atLeastOne ?? [])
-    if (group.every((f) => isAbsent(value[f]) || value[f] === '' || (Array.isArray(value[f]) && (value[f] as unknown[]).length === 0)))
-      c.error(path, group.length === 2 ? `either ${group[0]} or ${group[1]} is required` : `one of ${group.join(', ')} is required`);
+    if (
+      group.every(
+        (f) =>
+          isAbsent(value[f]) ||
+          value[f] === '' ||
+          (Array.isArray(value[f]) && (value[f] as unknown[]).length === 0),
+      )
+    )
+      c.error(
+        path,
+        group.length === 2
+          ? `either ${group[0]} or ${group[1]} is required`
+          : `one of ${group.join(', ')} is required`,
+      );
   const rule = node.name ? ctx.rules[node.name] : undefined;
   if (rule && !missing) rule(value, path, ctx);
 }

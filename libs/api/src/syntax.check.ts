@@ -5,7 +5,11 @@
  * They are thin wrappers over the grammars in ./grammar/, which the runtime calls too, so
  * admission and run time give the same verdict.
  */
-import { ConditionSyntaxError, conditionDependencies, parseCondition } from './grammar/condition.grammar.js';
+import {
+  ConditionSyntaxError,
+  conditionDependencies,
+  parseCondition,
+} from './grammar/condition.grammar.js';
 import { CronSyntaxError, parseCron } from './grammar/cron.grammar.js';
 import { DurationSyntaxError, parseGoDuration } from './grammar/go-duration.grammar.js';
 import { parseRegex, RegexSyntaxError } from './grammar/regex.grammar.js';
@@ -39,7 +43,9 @@ export function checkRegex(pattern: string): string | undefined {
 
 /** Checks an RFC 3339 date-time (Go `time.RFC3339`), e.g. "2026-12-25T00:00:00Z". */
 export function checkDateTime(s: string): string | undefined {
-  const ok = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s));
+  const ok =
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) &&
+    !Number.isNaN(Date.parse(s));
   return ok ? undefined : `"${s}" is not an RFC 3339 date-time (e.g. "2026-12-25T00:00:00Z")`;
 }
 
@@ -62,7 +68,14 @@ function verdict(parse: () => unknown): string | undefined {
     parse();
     return undefined;
   } catch (e) {
-    if (e instanceof CronSyntaxError || e instanceof DurationSyntaxError || e instanceof TimezoneError || e instanceof TimeOfDaySyntaxError || e instanceof RegexSyntaxError) return e.message;
+    if (
+      e instanceof CronSyntaxError ||
+      e instanceof DurationSyntaxError ||
+      e instanceof TimezoneError ||
+      e instanceof TimeOfDaySyntaxError ||
+      e instanceof RegexSyntaxError
+    )
+      return e.message;
     throw e;
   }
 }

@@ -18,11 +18,15 @@ export interface TypeModel {
  * The rules of every model, keyed by schema object name, added to `shared` (the rules of objects
  * no type owns). A model may not claim an object another model or `shared` has a rule for.
  */
-export function rulesOf(models: Readonly<Record<string, TypeModel>>, shared: Readonly<Record<string, ObjectRule>> = {}): Record<string, ObjectRule> {
+export function rulesOf(
+  models: Readonly<Record<string, TypeModel>>,
+  shared: Readonly<Record<string, ObjectRule>> = {},
+): Record<string, ObjectRule> {
   const rules: Record<string, ObjectRule> = { ...shared };
   for (const [type, model] of Object.entries(models))
     for (const [name, rule] of Object.entries(model.rules ?? {})) {
-      if (rules[name]) throw new Error(`the ${type} model defines rules for ${name}, which already has rules`);
+      if (rules[name])
+        throw new Error(`the ${type} model defines rules for ${name}, which already has rules`);
       rules[name] = rule;
     }
   return rules;

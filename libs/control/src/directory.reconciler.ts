@@ -1,6 +1,20 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { eventBusTopic, namespaceOf, noRuntimeMessage, sourceTypesWithoutRuntime, type AnyResource, type EventBus } from '@ganglion/api';
-import { BatchingProducer, busTopicConfigs, busTopics, ensureTopics, type BusClients, type ResourceStore } from '@ganglion/eventbus';
+import {
+  eventBusTopic,
+  namespaceOf,
+  noRuntimeMessage,
+  sourceTypesWithoutRuntime,
+  type AnyResource,
+  type EventBus,
+} from '@ganglion/api';
+import {
+  BatchingProducer,
+  busTopicConfigs,
+  busTopics,
+  ensureTopics,
+  type BusClients,
+  type ResourceStore,
+} from '@ganglion/eventbus';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { loadDirectory } from './directory.source.js';
 
@@ -43,7 +57,10 @@ export class DirectoryReconciler {
 
   /** Publishes the directory's resources once, then watches it. */
   async start(): Promise<void> {
-    this.producer = new BatchingProducer(this.clients.installation, { logger: this.logger, onBatch: processMetrics().batchObserver('resources') });
+    this.producer = new BatchingProducer(this.clients.installation, {
+      logger: this.logger,
+      onBatch: processMetrics().batchObserver('resources'),
+    });
     await this.sync();
     this.synced = true;
     this.watcher = watch(this.dir, { recursive: true }, () => this.schedule());
@@ -53,7 +70,9 @@ export class DirectoryReconciler {
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.syncing = this.syncing.then(() => this.sync()).catch((err: unknown) => this.logger.error('sync failed', { error: err }));
+      this.syncing = this.syncing
+        .then(() => this.sync())
+        .catch((err: unknown) => this.logger.error('sync failed', { error: err }));
     }, 150);
   }
 
@@ -61,7 +80,11 @@ export class DirectoryReconciler {
   async sync(): Promise<void> {
     const { resources, problems } = await loadDirectory(this.dir);
     for (const p of problems)
-      this.logger[p.severity === 'error' ? 'error' : 'warn']('invalid manifest', { file: p.file, document: p.document, problem: p.message });
+      this.logger[p.severity === 'error' ? 'error' : 'warn']('invalid manifest', {
+        file: p.file,
+        document: p.document,
+        problem: p.message,
+      });
     const invalidFiles = new Set(problems.filter((p) => p.severity === 'error').map((p) => p.file));
 
     for (const r of resources.values()) if (r.kind === 'EventBus') await this.ensureBusTopics(r);
@@ -70,7 +93,8 @@ export class DirectoryReconciler {
     const records: { key: string; value: string | null }[] = [];
     for (const [key, r] of resources) {
       const current = this.store.get(r.kind, namespaceOf(r), r.metadata.name);
-      if (!current || JSON.stringify(current) !== JSON.stringify(r)) records.push({ key, value: JSON.stringify(r) });
+      if (!current || JSON.stringify(current) !== JSON.stringify(r))
+        records.push({ key, value: JSON.stringify(r) });
     }
     // Resources that left the directory are deleted, unless a file failed to parse: then the
     // missing resource may be in that file, and deleting it would act on a typo.
@@ -82,8 +106,13 @@ export class DirectoryReconciler {
         }
     if (records.length === 0) return;
     const topic = this.options.resourcesTopic;
-    await Promise.all(records.map((r) => this.producer!.send({ topic, key: r.key, value: r.value })));
-    for (const r of records) this.logger.info(r.value === null ? 'deleted resource' : 'published resource', { key: r.key });
+    await Promise.all(
+      records.map((r) => this.producer!.send({ topic, key: r.key, value: r.value })),
+    );
+    for (const r of records)
+      this.logger.info(r.value === null ? 'deleted resource' : 'published resource', {
+        key: r.key,
+      });
   }
 
   private async ensureBusTopics(bus: EventBus): Promise<void> {
@@ -92,9 +121,16 @@ export class DirectoryReconciler {
     try {
       const created = await ensureTopics(
         admin,
-        busTopicConfigs(busTopics(eventBusTopic(bus)), { partitions: this.options.partitions, replicationFactor: this.options.replicationFactor }),
+        busTopicConfigs(busTopics(eventBusTopic(bus)), {
+          partitions: this.options.partitions,
+          replicationFactor: this.options.replicationFactor,
+        }),
       );
-      if (created.length) this.logger.info('created topics', { eventBus: `${namespaceOf(bus)}/${bus.metadata.name}`, topics: created });
+      if (created.length)
+        this.logger.info('created topics', {
+          eventBus: `${namespaceOf(bus)}/${bus.metadata.name}`,
+          topics: created,
+        });
     } finally {
       await admin.disconnect();
     }
@@ -103,10 +139,17 @@ export class DirectoryReconciler {
   private checkReferences(r: AnyResource, all: Map<string, AnyResource>): void {
     if (r.kind === 'EventBus') return;
     const missing = r.kind === 'EventSource' ? sourceTypesWithoutRuntime(r.spec) : [];
-    if (missing.length) this.logger.warn(noRuntimeMessage(missing), { resource: `${r.kind}/${namespaceOf(r)}/${r.metadata.name}`, types: missing });
+    if (missing.length)
+      this.logger.warn(noRuntimeMessage(missing), {
+        resource: `${r.kind}/${namespaceOf(r)}/${r.metadata.name}`,
+        types: missing,
+      });
     const bus = (r.spec as { eventBusName?: string }).eventBusName || 'default';
     if (!all.has(`EventBus/${namespaceOf(r)}/${bus}`))
-      this.logger.warn('resource references an EventBus that does not exist', { resource: `${r.kind}/${namespaceOf(r)}/${r.metadata.name}`, eventBus: bus });
+      this.logger.warn('resource references an EventBus that does not exist', {
+        resource: `${r.kind}/${namespaceOf(r)}/${r.metadata.name}`,
+        eventBus: bus,
+      });
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { formatIssue, keyOf, normalizeResource, parseManifests, type AnyResource } from '@ganglion/api';
+import {
+  formatIssue,
+  keyOf,
+  normalizeResource,
+  parseManifests,
+  type AnyResource,
+} from '@ganglion/api';
 
 /** One problem found while loading a directory, with its file and document. */
 interface LoadProblem {
@@ -39,12 +45,23 @@ export async function loadDirectory(dir: string): Promise<DirectoryContents> {
   for (const file of files) {
     const rel = relative(dir, file);
     for (const doc of parseManifests(await readFile(file, 'utf8'))) {
-      for (const issue of doc.issues) problems.push({ file: rel, document: doc.index, message: formatIssue(issue), severity: issue.severity });
+      for (const issue of doc.issues)
+        problems.push({
+          file: rel,
+          document: doc.index,
+          message: formatIssue(issue),
+          severity: issue.severity,
+        });
       if (!doc.resource) continue;
       const r = normalizeResource(doc.resource);
       const key = keyOf(r);
       if (resources.has(key)) {
-        problems.push({ file: rel, document: doc.index, message: `${key} is defined more than once; the later definition wins`, severity: 'warning' });
+        problems.push({
+          file: rel,
+          document: doc.index,
+          message: `${key} is defined more than once; the later definition wins`,
+          severity: 'warning',
+        });
       }
       resources.set(key, r);
     }

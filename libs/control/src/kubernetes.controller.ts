@@ -100,7 +100,10 @@ export class KubernetesController {
    * shows a newer version, a reconcile of the stale copy that wants the same status writes
    * nothing (the informer's update event reconciles again once it has caught up).
    */
-  private readonly statusWritten = new Map<string, { overVersion: string | undefined; signature: string }>();
+  private readonly statusWritten = new Map<
+    string,
+    { overVersion: string | undefined; signature: string }
+  >();
 
   constructor(
     kc: KubeConfig,
@@ -122,19 +125,30 @@ export class KubernetesController {
       const type = RESOURCE_TYPES[kind];
       const ns = options.namespace;
       const labelSelector = options.labelSelector;
-      return new ResourceWatcher<KubeResource>(this.rest, { ...type, ...(ns ? { namespace: ns } : {}) }, {
-        onKey: (k) => this.onEvent(kind, k),
-        onError: (err) => log.warn('watch failed; restarting', { kind, error: describeError(err) }),
-        resyncMs: options.resyncMs ?? 300_000,
-        ...(labelSelector ? { labelSelector } : {}),
-      });
+      return new ResourceWatcher<KubeResource>(
+        this.rest,
+        { ...type, ...(ns ? { namespace: ns } : {}) },
+        {
+          onKey: (k) => this.onEvent(kind, k),
+          onError: (err) =>
+            log.warn('watch failed; restarting', { kind, error: describeError(err) }),
+          resyncMs: options.resyncMs ?? 300_000,
+          ...(labelSelector ? { labelSelector } : {}),
+        },
+      );
     };
-    this.watchers = { EventSource: watcher('EventSource'), Sensor: watcher('Sensor'), EventBus: watcher('EventBus') };
+    this.watchers = {
+      EventSource: watcher('EventSource'),
+      Sensor: watcher('Sensor'),
+      EventBus: watcher('EventBus'),
+    };
   }
 
   async start(): Promise<void> {
     await Promise.all(KINDS.map((k) => this.watchers[k].start()));
-    this.options.logger.info('watching resources', { namespace: this.options.namespace ?? '(all namespaces)' });
+    this.options.logger.info('watching resources', {
+      namespace: this.options.namespace ?? '(all namespaces)',
+    });
   }
 
   get synced(): boolean {
@@ -162,9 +176,12 @@ export class KubernetesController {
     // An EventBus's deletion waits for its users, and its users wait for it.
     if (kind === 'EventBus') {
       for (const k of ['EventSource', 'Sensor'] as const)
-        for (const o of this.watchers[k].list(namespace)) if (busName(o) === name) this.queue.add(resourceKey(k, namespace, o.metadata.name!));
+        for (const o of this.watchers[k].list(namespace))
+          if (busName(o) === name) this.queue.add(resourceKey(k, namespace, o.metadata.name!));
     } else {
-      for (const b of this.watchers.EventBus.list(namespace)) if (b.metadata.deletionTimestamp) this.queue.add(resourceKey('EventBus', namespace, b.metadata.name!));
+      for (const b of this.watchers.EventBus.list(namespace))
+        if (b.metadata.deletionTimestamp)
+          this.queue.add(resourceKey('EventBus', namespace, b.metadata.name!));
     }
   }
 
@@ -182,7 +199,16 @@ export class KubernetesController {
     if (obj.metadata.deletionTimestamp) return this.finalize(ref.kind, key, obj);
     const finalizers = obj.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) {
-      await this.write(() => patchFinalizers(this.rest, RESOURCE_TYPES[ref.kind], ref.namespace, ref.name, obj.metadata.resourceVersion, [...finalizers, FINALIZER]));
+      await this.write(() =>
+        patchFinalizers(
+          this.rest,
+          RESOURCE_TYPES[ref.kind],
+          ref.namespace,
+          ref.name,
+          obj.metadata.resourceVersion,
+          [...finalizers, FINALIZER],
+        ),
+      );
       return; // the update event brings the object back with its finalizer
     }
     const manifest = toManifest(ref.kind, obj);
@@ -191,7 +217,15 @@ export class KubernetesController {
     const extra: Record<string, unknown> = {};
     let failure: unknown;
     if (errors.length) {
-      conditions.push(deployed('False', 'InvalidSpec', this.publisher.current(key) ? 'the spec is invalid; the last valid generation stays deployed' : 'the spec is invalid; not deployed'));
+      conditions.push(
+        deployed(
+          'False',
+          'InvalidSpec',
+          this.publisher.current(key)
+            ? 'the spec is invalid; the last valid generation stays deployed'
+            : 'the spec is invalid; not deployed',
+        ),
+      );
     } else {
       try {
         conditions.push(await this.deploy(ref.kind, key, manifest, extra));
@@ -205,17 +239,33 @@ export class KubernetesController {
   }
 
   /** Makes the data plane run `r`; returns the Deployed condition. */
-  private async deploy(kind: Kind, key: string, r: AnyResource, extra: Record<string, unknown>): Promise<DesiredCondition> {
+  private async deploy(
+    kind: Kind,
+    key: string,
+    r: AnyResource,
+    extra: Record<string, unknown>,
+  ): Promise<DesiredCondition> {
     const ns = r.metadata.namespace!;
     if (r.kind === 'EventBus') {
       const topics = await this.publisher.ensureBusTopics(r);
-      extra['config'] = { kafka: { ...(r.spec.kafka?.url ? { url: r.spec.kafka.url } : {}), topic: eventBusTopic(r) } };
+      extra['config'] = {
+        kafka: { ...(r.spec.kafka?.url ? { url: r.spec.kafka.url } : {}), topic: eventBusTopic(r) },
+      };
       await this.publishIfChanged(key, r);
-      return deployed('True', 'TopicsReady', `topics ${topics.join(', ')} exist; published to ${this.options.resourcesTopic}`);
+      return deployed(
+        'True',
+        'TopicsReady',
+        `topics ${topics.join(', ')} exist; published to ${this.options.resourcesTopic}`,
+      );
     }
     const bus = busName(r);
     const busObj = this.watchers.EventBus.get(`${ns}/${bus}`);
-    if (!busObj || busObj.metadata.deletionTimestamp) return deployed('False', 'EventBusNotFound', `EventBus "${bus}" does not exist in namespace ${ns}`);
+    if (!busObj || busObj.metadata.deletionTimestamp)
+      return deployed(
+        'False',
+        'EventBusNotFound',
+        `EventBus "${bus}" does not exist in namespace ${ns}`,
+      );
     if (!busObj.status?.conditions?.some((c) => c.type === 'Deployed' && c.status === 'True'))
       return deployed('False', 'EventBusNotReady', `EventBus "${bus}" is not deployed yet`);
     await this.publishIfChanged(key, r);
@@ -225,7 +275,8 @@ export class KubernetesController {
       if (svc) message += `; Service ${svc}`;
       // Published (the types that have a runtime run), but not said to work when nothing reads it.
       const missing = sourceTypesWithoutRuntime(r.spec);
-      if (missing.length) return deployed('False', 'NoRuntime', `${noRuntimeMessage(missing)}; ${message}`);
+      if (missing.length)
+        return deployed('False', 'NoRuntime', `${noRuntimeMessage(missing)}; ${message}`);
     }
     return deployed('True', 'Published', message);
   }
@@ -234,7 +285,12 @@ export class KubernetesController {
     if (!jsonEqual(this.publisher.current(key), r)) await this.publisher.publish(key, r);
   }
 
-  private async writeStatus(kind: Kind, obj: KubeResource, conditions: DesiredCondition[], extra: Record<string, unknown>): Promise<void> {
+  private async writeStatus(
+    kind: Kind,
+    obj: KubeResource,
+    conditions: DesiredCondition[],
+    extra: Record<string, unknown>,
+  ): Promise<void> {
     const next = nextStatus(obj.status, conditions, obj.metadata.generation, this.now(), extra);
     const key = `${kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
     if (!next) {
@@ -242,10 +298,27 @@ export class KubernetesController {
       return;
     }
     // Conditions without their transition times: what a stale copy would recompute identically.
-    const signature = JSON.stringify({ ...next, conditions: next.conditions?.map(({ lastTransitionTime: _t, ...c }) => c) });
+    const signature = JSON.stringify({
+      ...next,
+      conditions: next.conditions?.map(({ lastTransitionTime: _t, ...c }) => c),
+    });
     const written = this.statusWritten.get(key);
-    if (written && written.overVersion === obj.metadata.resourceVersion && written.signature === signature) return;
-    await this.write(() => patchStatus(this.rest, RESOURCE_TYPES[kind], obj.metadata.namespace!, obj.metadata.name!, obj.metadata.resourceVersion, next));
+    if (
+      written &&
+      written.overVersion === obj.metadata.resourceVersion &&
+      written.signature === signature
+    )
+      return;
+    await this.write(() =>
+      patchStatus(
+        this.rest,
+        RESOURCE_TYPES[kind],
+        obj.metadata.namespace!,
+        obj.metadata.name!,
+        obj.metadata.resourceVersion,
+        next,
+      ),
+    );
     this.statusWritten.set(key, { overVersion: obj.metadata.resourceVersion, signature });
   }
 
@@ -255,24 +328,59 @@ export class KubernetesController {
     const ns = obj.metadata.namespace!;
     const name = obj.metadata.name!;
     if (kind === 'EventBus') {
-      const users = (['EventSource', 'Sensor'] as const).flatMap((k) => this.watchers[k].list(ns).filter((o) => busName(o) === name).map((o) => `${k}/${o.metadata.name}`));
+      const users = (['EventSource', 'Sensor'] as const).flatMap((k) =>
+        this.watchers[k]
+          .list(ns)
+          .filter((o) => busName(o) === name)
+          .map((o) => `${k}/${o.metadata.name}`),
+      );
       if (users.length) {
         const conditions = (obj.status?.conditions ?? []).filter((c) => c.type !== 'Deployed');
-        await this.writeStatus(kind, obj, [...conditions, deployed('False', 'InUse', `cannot delete: still used by ${users.sort().join(', ')}; delete those first`)], {});
+        await this.writeStatus(
+          kind,
+          obj,
+          [
+            ...conditions,
+            deployed(
+              'False',
+              'InUse',
+              `cannot delete: still used by ${users.sort().join(', ')}; delete those first`,
+            ),
+          ],
+          {},
+        );
         return;
       }
     }
     if (this.publisher.current(key)) await this.publisher.publish(key, null);
     if (kind === 'EventSource') await this.deleteService(ns, name);
-    await this.write(() => patchFinalizers(this.rest, RESOURCE_TYPES[kind], ns, name, obj.metadata.resourceVersion, finalizers.filter((f) => f !== FINALIZER)));
+    await this.write(() =>
+      patchFinalizers(
+        this.rest,
+        RESOURCE_TYPES[kind],
+        ns,
+        name,
+        obj.metadata.resourceVersion,
+        finalizers.filter((f) => f !== FINALIZER),
+      ),
+    );
     this.statusWritten.delete(`${kind}/${ns}/${name}`);
     this.options.logger.info('deleted', { key });
   }
 
-  private serviceRef(ns: string, esName: string): { namespace: string; name: string; owned: boolean } {
+  private serviceRef(
+    ns: string,
+    esName: string,
+  ): { namespace: string; name: string; owned: boolean } {
     const target = this.options.ingressNamespace ?? ns;
     const owned = target === ns;
-    return { namespace: target, name: (owned ? `${esName}-eventsource-svc` : `${ns}-${esName}-eventsource-svc`).slice(0, 63).replace(/-+$/, ''), owned };
+    return {
+      namespace: target,
+      name: (owned ? `${esName}-eventsource-svc` : `${ns}-${esName}-eventsource-svc`)
+        .slice(0, 63)
+        .replace(/-+$/, ''),
+      owned,
+    };
   }
 
   /**
@@ -290,7 +398,11 @@ export class KubernetesController {
       if (!isApiError(err, 404)) throw err;
     }
     if (!desired) {
-      if (current && current.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'])
+      if (
+        current &&
+        current.metadata?.labels?.['app.kubernetes.io/managed-by'] ===
+          MANAGED_BY['app.kubernetes.io/managed-by']
+      )
         await this.write(() => this.rest.request('DELETE', servicePath(ref.namespace, ref.name)));
       return undefined;
     }
@@ -298,19 +410,35 @@ export class KubernetesController {
       await this.write(() => this.rest.request('POST', servicePath(ref.namespace), desired));
     } else if (!serviceMatches(current, desired)) {
       // A merge patch merges maps: selector keys that must go are set to null.
-      const selector: Record<string, string | null> = Object.fromEntries(Object.keys(current.spec?.selector ?? {}).map((k) => [k, null]));
+      const selector: Record<string, string | null> = Object.fromEntries(
+        Object.keys(current.spec?.selector ?? {}).map((k) => [k, null]),
+      );
       Object.assign(selector, desired.spec!.selector);
-      const patch = { metadata: { labels: desired.metadata!.labels, ...(desired.metadata!.annotations ? { annotations: desired.metadata!.annotations } : {}) }, spec: { selector, ports: desired.spec!.ports } };
+      const patch = {
+        metadata: {
+          labels: desired.metadata!.labels,
+          ...(desired.metadata!.annotations ? { annotations: desired.metadata!.annotations } : {}),
+        },
+        spec: { selector, ports: desired.spec!.ports },
+      };
       await this.write(() => this.rest.mergePatch(servicePath(ref.namespace, ref.name), patch));
     }
     return `${ref.namespace}/${ref.name}`;
   }
 
-  private desiredService(es: EventSource, ref: { namespace: string; name: string; owned: boolean }): V1Service | undefined {
+  private desiredService(
+    es: EventSource,
+    ref: { namespace: string; name: string; owned: boolean },
+  ): V1Service | undefined {
     const svc = es.spec.service;
     if (!svc) return undefined;
     let ports = (svc.ports ?? []) as unknown as V1ServicePort[];
-    if (ports.length === 0) ports = webhookPorts(es).map((p) => ({ name: `http-${p}`, port: p, targetPort: p as unknown as V1ServicePort['targetPort'] }));
+    if (ports.length === 0)
+      ports = webhookPorts(es).map((p) => ({
+        name: `http-${p}`,
+        port: p,
+        targetPort: p as unknown as V1ServicePort['targetPort'],
+      }));
     if (ports.length === 0) return undefined;
     const ns = es.metadata.namespace!;
     return {
@@ -319,21 +447,48 @@ export class KubernetesController {
       metadata: {
         name: ref.name,
         namespace: ref.namespace,
-        labels: { ...(svc.metadata?.labels ?? {}), ...MANAGED_BY, 'eventsource-name': es.metadata.name, 'eventsource-namespace': ns },
+        labels: {
+          ...(svc.metadata?.labels ?? {}),
+          ...MANAGED_BY,
+          'eventsource-name': es.metadata.name,
+          'eventsource-namespace': ns,
+        },
         ...(svc.metadata?.annotations ? { annotations: svc.metadata.annotations } : {}),
         ...(ref.owned && es.metadata.uid
-          ? { ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventSource', name: es.metadata.name, uid: es.metadata.uid, controller: true, blockOwnerDeletion: true }] }
+          ? {
+              ownerReferences: [
+                {
+                  apiVersion: 'argoproj.io/v1alpha1',
+                  kind: 'EventSource',
+                  name: es.metadata.name,
+                  uid: es.metadata.uid,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            }
           : {}),
       },
-      spec: { type: 'ClusterIP', selector: this.options.ingressSelector, ports, ...(svc.clusterIP ? { clusterIP: svc.clusterIP } : {}) },
+      spec: {
+        type: 'ClusterIP',
+        selector: this.options.ingressSelector,
+        ports,
+        ...(svc.clusterIP ? { clusterIP: svc.clusterIP } : {}),
+      },
     };
   }
 
   private async deleteService(ns: string, esName: string): Promise<void> {
     const ref = this.serviceRef(ns, esName);
     try {
-      const current = await this.rest.request<V1Service>('GET', servicePath(ref.namespace, ref.name));
-      if (current.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'])
+      const current = await this.rest.request<V1Service>(
+        'GET',
+        servicePath(ref.namespace, ref.name),
+      );
+      if (
+        current.metadata?.labels?.['app.kubernetes.io/managed-by'] ===
+        MANAGED_BY['app.kubernetes.io/managed-by']
+      )
         await this.write(() => this.rest.request('DELETE', servicePath(ref.namespace, ref.name)));
     } catch (err) {
       if (!isApiError(err, 404)) throw err;
@@ -347,7 +502,9 @@ export class KubernetesController {
 }
 
 function busName(o: { spec?: Record<string, unknown> } | AnyResource): string {
-  return ((o.spec as { eventBusName?: string } | undefined)?.eventBusName as string) || DEFAULT_EVENTBUS;
+  return (
+    ((o.spec as { eventBusName?: string } | undefined)?.eventBusName as string) || DEFAULT_EVENTBUS
+  );
 }
 
 /** The object as a manifest (what validation and the data plane see): no status, no server-side bookkeeping. */
@@ -362,14 +519,24 @@ function toManifest(kind: Kind, obj: KubeResource): AnyResource {
     ...(obj.metadata.labels ? { labels: obj.metadata.labels } : {}),
     ...(Object.keys(annotations).length ? { annotations } : {}),
   };
-  return normalizeResource({ apiVersion: 'argoproj.io/v1alpha1', kind, metadata, spec: obj.spec ?? {} } as AnyResource);
+  return normalizeResource({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind,
+    metadata,
+    spec: obj.spec ?? {},
+  } as AnyResource);
 }
 
 /** The distinct ports of the EventSource's webhook-family sources (`<type>.<event>.port` or `.webhook.port`). */
 function webhookPorts(es: EventSource): number[] {
   const ports = new Set<number>();
   for (const [field, value] of Object.entries(es.spec)) {
-    if (['eventBusName', 'template', 'service', 'replicas'].includes(field) || typeof value !== 'object' || value === null) continue;
+    if (
+      ['eventBusName', 'template', 'service', 'replicas'].includes(field) ||
+      typeof value !== 'object' ||
+      value === null
+    )
+      continue;
     for (const cfg of Object.values(value as Record<string, unknown>)) {
       const c = cfg as { port?: unknown; webhook?: { port?: unknown } } | null;
       const p = Number(c?.port ?? c?.webhook?.port);
@@ -384,7 +551,12 @@ const servicePath = (namespace: string, name?: string): string =>
   `/api/v1/namespaces/${encodeURIComponent(namespace)}/services${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
 
 function normalPorts(ports: V1ServicePort[] | undefined): unknown[] {
-  return (ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, targetPort: String(p.targetPort ?? p.port), protocol: p.protocol ?? 'TCP' }));
+  return (ports ?? []).map((p) => ({
+    name: p.name ?? '',
+    port: p.port,
+    targetPort: String(p.targetPort ?? p.port),
+    protocol: p.protocol ?? 'TCP',
+  }));
 }
 
 function serviceMatches(current: V1Service, desired: V1Service): boolean {
@@ -393,6 +565,8 @@ function serviceMatches(current: V1Service, desired: V1Service): boolean {
     jsonEqual(current.spec?.selector ?? {}, desired.spec?.selector ?? {}) &&
     jsonEqual(normalPorts(current.spec?.ports), normalPorts(desired.spec?.ports)) &&
     Object.entries(desired.metadata?.labels ?? {}).every(([k, v]) => labels[k] === v) &&
-    Object.entries(desired.metadata?.annotations ?? {}).every(([k, v]) => current.metadata?.annotations?.[k] === v)
+    Object.entries(desired.metadata?.annotations ?? {}).every(
+      ([k, v]) => current.metadata?.annotations?.[k] === v,
+    )
   );
 }

@@ -77,7 +77,11 @@ export class KubernetesReconciler {
     this.publisher = new KafkaResourcePublisher(
       this.clients,
       this.store,
-      { resourcesTopic: this.settings.resourcesTopic, partitions: this.settings.partitions, replicationFactor: this.settings.replicationFactor },
+      {
+        resourcesTopic: this.settings.resourcesTopic,
+        partitions: this.settings.partitions,
+        replicationFactor: this.settings.replicationFactor,
+      },
       this.logger,
     );
     if (!this.settings.leaderElection) {
@@ -96,7 +100,10 @@ export class KubernetesReconciler {
       onStoppedLeading: () => this.follow(),
       onError: (err) => this.logger.warn('leader election', { error: describeError(err) }),
     });
-    this.logger.info('campaigning for leadership', { lease: `${s.leaseNamespace}/${s.leaseName}`, identity: this.settings.instanceId });
+    this.logger.info('campaigning for leadership', {
+      lease: `${s.leaseNamespace}/${s.leaseName}`,
+      identity: this.settings.instanceId,
+    });
     this.elector.start();
   }
 

@@ -1,5 +1,12 @@
 import { eventBusTopic, parseResourceKey, type AnyResource, type EventBus } from '@ganglion/api';
-import { BatchingProducer, busTopicConfigs, busTopics, ensureTopics, type BusClients, type ResourceStore } from '@ganglion/eventbus';
+import {
+  BatchingProducer,
+  busTopicConfigs,
+  busTopics,
+  ensureTopics,
+  type BusClients,
+  type ResourceStore,
+} from '@ganglion/eventbus';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import type { ResourcePublisher } from './kubernetes.controller.js';
 
@@ -25,7 +32,10 @@ export class KafkaResourcePublisher implements ResourcePublisher {
     private readonly settings: PublisherSettings,
     private readonly logger: Logger,
   ) {
-    this.producer = new BatchingProducer(clients.installation, { logger, onBatch: processMetrics().batchObserver('resources') });
+    this.producer = new BatchingProducer(clients.installation, {
+      logger,
+      onBatch: processMetrics().batchObserver('resources'),
+    });
   }
 
   current(key: string): AnyResource | undefined {
@@ -40,7 +50,11 @@ export class KafkaResourcePublisher implements ResourcePublisher {
   }
 
   async publish(key: string, resource: AnyResource | null): Promise<void> {
-    await this.producer.send({ topic: this.settings.resourcesTopic, key, value: resource ? JSON.stringify(resource) : null });
+    await this.producer.send({
+      topic: this.settings.resourcesTopic,
+      key,
+      value: resource ? JSON.stringify(resource) : null,
+    });
     this.published.set(key, resource);
     this.logger.info(resource ? 'published resource' : 'deleted resource', { key });
   }
@@ -50,8 +64,18 @@ export class KafkaResourcePublisher implements ResourcePublisher {
     const admin = this.clients.clientFor(bus).admin();
     await admin.connect();
     try {
-      const created = await ensureTopics(admin, busTopicConfigs(topics, { partitions: this.settings.partitions, replicationFactor: this.settings.replicationFactor }));
-      if (created.length) this.logger.info('created topics', { eventBus: `${bus.metadata.namespace}/${bus.metadata.name}`, topics: created });
+      const created = await ensureTopics(
+        admin,
+        busTopicConfigs(topics, {
+          partitions: this.settings.partitions,
+          replicationFactor: this.settings.replicationFactor,
+        }),
+      );
+      if (created.length)
+        this.logger.info('created topics', {
+          eventBus: `${bus.metadata.namespace}/${bus.metadata.name}`,
+          topics: created,
+        });
     } finally {
       await admin.disconnect();
     }

@@ -7,7 +7,8 @@ import type { EventsByDependency } from './event.js';
  */
 export function actionId(triggerKey: string, events: EventsByDependency): string {
   const h = createHash('sha256').update(triggerKey);
-  for (const dep of Object.keys(events).sort()) h.update(`\u0000${dep}=${events[dep]!.context.source}/${events[dep]!.context.id}`);
+  for (const dep of Object.keys(events).sort())
+    h.update(`\u0000${dep}=${events[dep]!.context.source}/${events[dep]!.context.id}`);
   return h.digest('hex').slice(0, 32);
 }
 

@@ -1,9 +1,29 @@
 export type { SensorEvent, EventsByDependency } from './event.js';
 export { getPath } from './paths.js';
-export { resolveParameterSource, applyParameters, buildPayload, ParameterError } from './parameters.js';
+export {
+  resolveParameterSource,
+  applyParameters,
+  buildPayload,
+  ParameterError,
+} from './parameters.js';
 export { actionId, triggerKey } from './action-id.js';
-export { RECORD_VERSION, decodeActionRecord, decodeJoinRecord, type ActionRecord, type OutcomeRecord, type JoinRecord, type ActionStatus, type DeadLetterRecord } from './records.js';
-export { compileSensor, routeEvent, joinStep, type CompiledSensor, type FiredTrigger } from './sensor-match.js';
+export {
+  RECORD_VERSION,
+  decodeActionRecord,
+  decodeJoinRecord,
+  type ActionRecord,
+  type OutcomeRecord,
+  type JoinRecord,
+  type ActionStatus,
+  type DeadLetterRecord,
+} from './records.js';
+export {
+  compileSensor,
+  routeEvent,
+  joinStep,
+  type CompiledSensor,
+  type FiredTrigger,
+} from './sensor-match.js';
 export * from './backoff/index.js';
 export * from './ratelimit/index.js';
 export * from './conditions/index.js';

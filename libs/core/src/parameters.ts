@@ -19,17 +19,25 @@ function asGjsonString(v: unknown): string {
 }
 
 /** Options for template rendering in `dataTemplate`/`contextTemplate` (clock, randomness, limits). */
-export type ParameterOptions = Pick<ExecuteOptions, 'now' | 'randomBytes' | 'maxSteps' | 'maxOutput'>;
+export type ParameterOptions = Pick<
+  ExecuteOptions,
+  'now' | 'randomBytes' | 'maxSteps' | 'maxOutput'
+>;
 
 /**
  * Renders `dataTemplate`/`contextTemplate` with `.Input` = the event data or context, as Argo's
  * `getValueWithTemplate`. Returns `undefined` when the template fails or renders empty (or
  * `<no value>`), in which case Argo falls back to the key, then to `value`.
  */
-function renderSourceTemplate(template: string, input: unknown, opts: ParameterOptions): { value?: string; error?: string } {
+function renderSourceTemplate(
+  template: string,
+  input: unknown,
+  opts: ParameterOptions,
+): { value?: string; error?: string } {
   try {
     const out = renderInputTemplate(template, input, opts);
-    if (out === '' || out === '<no value>') return { error: `template rendered ${out === '' ? 'an empty string' : '<no value>'}` };
+    if (out === '' || out === '<no value>')
+      return { error: `template rendered ${out === '' ? 'an empty string' : '<no value>'}` };
     return { value: out };
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
@@ -44,7 +52,13 @@ const given = (s: string | undefined): s is string => s !== undefined && s !== '
  * text of a JSON payload, the text itself otherwise.
  */
 function wholeEvent(event: { context: unknown; data: unknown }): string {
-  const data = event.data === undefined || event.data === null ? null : Buffer.from(typeof event.data === 'string' ? event.data : JSON.stringify(event.data), 'utf8').toString('base64');
+  const data =
+    event.data === undefined || event.data === null
+      ? null
+      : Buffer.from(
+          typeof event.data === 'string' ? event.data : JSON.stringify(event.data),
+          'utf8',
+        ).toString('base64');
   return JSON.stringify({ context: event.context, data });
 }
 
@@ -58,10 +72,15 @@ function wholeEvent(event: { context: unknown; data: unknown }): string {
  * Returns `undefined` when the dependency has no event (e.g. the other side of `||`) and no
  * `value` fallback is set: Argo skips such a parameter rather than failing.
  */
-export function resolveParameterSource(p: TriggerParameter, events: EventsByDependency, opts: ParameterOptions = {}): ResolvedValue | undefined {
+export function resolveParameterSource(
+  p: TriggerParameter,
+  events: EventsByDependency,
+  opts: ParameterOptions = {},
+): ResolvedValue | undefined {
   const src = p.src;
   const event = events[src.dependencyName];
-  const fallback = (): ResolvedValue | undefined => (src.value !== undefined ? { kind: 'string', value: src.value } : undefined);
+  const fallback = (): ResolvedValue | undefined =>
+    src.value !== undefined ? { kind: 'string', value: src.value } : undefined;
   if (!event) return fallback();
   const useData = given(src.dataKey) || given(src.dataTemplate);
   const useContext = !useData && (given(src.contextKey) || given(src.contextTemplate));
@@ -78,7 +97,10 @@ export function resolveParameterSource(p: TriggerParameter, events: EventsByDepe
   }
   if (given(key)) {
     const v = getPath(input, key);
-    if (v !== undefined) return src.useRawData && typeof v !== 'string' ? { kind: 'raw', value: v } : { kind: 'string', value: asGjsonString(v) };
+    if (v !== undefined)
+      return src.useRawData && typeof v !== 'string'
+        ? { kind: 'raw', value: v }
+        : { kind: 'string', value: asGjsonString(v) };
   }
   const f = fallback();
   if (f) return f;
@@ -89,7 +111,12 @@ export function resolveParameterSource(p: TriggerParameter, events: EventsByDepe
 }
 
 /** Applies parameters to a JSON document in order (overwrite, append or prepend at `dest`). */
-export function applyParameters(doc: unknown, params: readonly TriggerParameter[] | undefined, events: EventsByDependency, opts: ParameterOptions = {}): unknown {
+export function applyParameters(
+  doc: unknown,
+  params: readonly TriggerParameter[] | undefined,
+  events: EventsByDependency,
+  opts: ParameterOptions = {},
+): unknown {
   let out = doc;
   for (const p of params ?? []) {
     const resolved = resolveParameterSource(p, events, opts);
@@ -108,6 +135,10 @@ export function applyParameters(doc: unknown, params: readonly TriggerParameter[
 }
 
 /** Builds an HTTP-style payload (`payload[]`) starting from an empty JSON object. */
-export function buildPayload(params: readonly TriggerParameter[] | undefined, events: EventsByDependency, opts: ParameterOptions = {}): unknown {
+export function buildPayload(
+  params: readonly TriggerParameter[] | undefined,
+  events: EventsByDependency,
+  opts: ParameterOptions = {},
+): unknown {
   return applyParameters({}, params, events, opts);
 }

@@ -73,7 +73,9 @@ export function setPath(doc: unknown, path: string, value: unknown): unknown {
       return copy;
     }
     const base: Record<string, unknown> =
-      typeof node === 'object' && node !== null && !Array.isArray(node) ? { ...(node as Record<string, unknown>) } : {};
+      typeof node === 'object' && node !== null && !Array.isArray(node)
+        ? { ...(node as Record<string, unknown>) }
+        : {};
     if ((node === undefined || node === null) && (isIndex(part) || part === '-1')) {
       return write([], i);
     }

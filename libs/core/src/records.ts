@@ -23,7 +23,15 @@ export interface ActionRecord {
 
 /** What happened to an event or an action (`P-outcomes`), the answer to "why didn't it fire?". */
 export type OutcomeRecord =
-  | { v: 1; kind: 'event'; eventId: string; source: string; subject: string; at: string; decisions: EventDecision[] }
+  | {
+      v: 1;
+      kind: 'event';
+      eventId: string;
+      source: string;
+      subject: string;
+      at: string;
+      decisions: EventDecision[];
+    }
   | { v: 1; kind: 'event-rejected'; offset: string; partition: number; at: string; reason: string }
   | {
       v: 1;
@@ -42,7 +50,18 @@ export type OutcomeRecord =
       have: string[];
       reason?: string;
     }
-  | { v: 1; kind: 'action'; actionId: string; namespace: string; sensor: string; trigger: string; at: string; status: ActionStatus; attempts: number; detail: string };
+  | {
+      v: 1;
+      kind: 'action';
+      actionId: string;
+      namespace: string;
+      sensor: string;
+      trigger: string;
+      at: string;
+      status: ActionStatus;
+      attempts: number;
+      detail: string;
+    };
 
 /**
  * How an action ended: `succeeded`; `failed` (attempts exhausted or a non-retryable error, no
@@ -100,9 +119,18 @@ export function decodeJoinRecord(value: Buffer | string | null): JoinRecord {
     throw new RecordFormatError(`join record is not JSON: ${(err as Error).message}`);
   }
   const j = parsed as Partial<JoinRecord>;
-  if (j.v !== RECORD_VERSION) throw new RecordFormatError(`unsupported join record version ${JSON.stringify(j.v)}`);
-  if (typeof j.namespace !== 'string' || typeof j.sensor !== 'string' || typeof j.trigger !== 'string' || typeof j.dependency !== 'string' || !j.event?.context)
-    throw new RecordFormatError('join record lacks namespace, sensor, trigger, dependency or event');
+  if (j.v !== RECORD_VERSION)
+    throw new RecordFormatError(`unsupported join record version ${JSON.stringify(j.v)}`);
+  if (
+    typeof j.namespace !== 'string' ||
+    typeof j.sensor !== 'string' ||
+    typeof j.trigger !== 'string' ||
+    typeof j.dependency !== 'string' ||
+    !j.event?.context
+  )
+    throw new RecordFormatError(
+      'join record lacks namespace, sensor, trigger, dependency or event',
+    );
   return j as JoinRecord;
 }
 
@@ -115,8 +143,17 @@ export function decodeActionRecord(value: Buffer | string | null): ActionRecord 
     throw new RecordFormatError(`action record is not JSON: ${(err as Error).message}`);
   }
   const a = parsed as Partial<ActionRecord>;
-  if (a.v !== RECORD_VERSION) throw new RecordFormatError(`unsupported action record version ${JSON.stringify(a.v)}`);
-  if (typeof a.actionId !== 'string' || typeof a.sensor !== 'string' || typeof a.namespace !== 'string' || !a.trigger?.template || !a.events)
-    throw new RecordFormatError('action record lacks actionId, namespace, sensor, trigger or events');
+  if (a.v !== RECORD_VERSION)
+    throw new RecordFormatError(`unsupported action record version ${JSON.stringify(a.v)}`);
+  if (
+    typeof a.actionId !== 'string' ||
+    typeof a.sensor !== 'string' ||
+    typeof a.namespace !== 'string' ||
+    !a.trigger?.template ||
+    !a.events
+  )
+    throw new RecordFormatError(
+      'action record lacks actionId, namespace, sensor, trigger or events',
+    );
   return a as ActionRecord;
 }

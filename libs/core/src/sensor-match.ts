@@ -1,12 +1,27 @@
-import { conditionDependencies, type EventDependency, type Sensor, type Trigger } from '@ganglion/api';
+import {
+  conditionDependencies,
+  type EventDependency,
+  type Sensor,
+  type Trigger,
+} from '@ganglion/api';
 import { actionId, triggerKey } from './action-id.js';
 import { compileCondition } from './conditions/condition.evaluator.js';
-import { createJoin, initialJoinState, step, type Join, type JoinState } from './conditions/join.reducer.js';
+import {
+  createJoin,
+  initialJoinState,
+  step,
+  type Join,
+  type JoinState,
+} from './conditions/join.reducer.js';
 import type { EventsByDependency, SensorEvent } from './event.js';
 import { evaluateFilters } from './filters/filters.evaluator.js';
 import type { EventDependencyFilter } from './filters/filter.types.js';
 import type { EventDecision, TriggerDecision } from './records.js';
-import { applyTransform, TransformError, type EventDependencyTransformer } from './transform/transform.js';
+import {
+  applyTransform,
+  TransformError,
+  type EventDependencyTransformer,
+} from './transform/transform.js';
 
 /**
  * Sensor evaluation in two stages (docs/architecture.md §3, §5), both pure and deterministic:
@@ -50,17 +65,31 @@ export function compileSensor(sensor: Sensor, namespace: string): CompiledSensor
       const ast = compileCondition(trigger.template.conditions, depNames);
       const dependencies = conditionDependencies(ast);
       if (ast.kind === 'dep') return { name, key, trigger, dependencies, single: ast.name };
-      const join = createJoin(dependencies, trigger.template.conditions, trigger.template.conditionsReset as never);
+      const join = createJoin(
+        dependencies,
+        trigger.template.conditions,
+        trigger.template.conditionsReset as never,
+      );
       return { name, key, trigger, dependencies, join };
     } catch (err) {
       return { name, key, trigger, dependencies: [], error: (err as Error).message };
     }
   });
-  return { namespace, name: sensor.metadata.name, dependencies: sensor.spec.dependencies, triggers, byName: new Map(triggers.map((t) => [t.name, t])) };
+  return {
+    namespace,
+    name: sensor.metadata.name,
+    dependencies: sensor.spec.dependencies,
+    triggers,
+    byName: new Map(triggers.map((t) => [t.name, t])),
+  };
 }
 
 /** Dependencies an event with CloudEvent `source`/`subject` is for (Argo matches eventSourceName/eventName). */
-function matchingDependencies(sensor: CompiledSensor, source: string, subject: string | undefined): EventDependency[] {
+function matchingDependencies(
+  sensor: CompiledSensor,
+  source: string,
+  subject: string | undefined,
+): EventDependency[] {
   return sensor.dependencies.filter((d) => d.eventSourceName === source && d.eventName === subject);
 }
 
@@ -97,10 +126,14 @@ export function routeEvent(sensor: CompiledSensor, event: SensorEvent, nowMs: nu
     const base = { namespace: sensor.namespace, sensor: sensor.name, dependency: dep.name };
     let depEvent: SensorEvent = event;
     try {
-      const data = applyTransform(dep.transform as EventDependencyTransformer | undefined, event.data);
+      const data = applyTransform(
+        dep.transform as EventDependencyTransformer | undefined,
+        event.data,
+      );
       if (data !== event.data) depEvent = { context: event.context, data };
     } catch (err) {
-      const reason = err instanceof TransformError ? err.message : `transform failed: ${(err as Error).message}`;
+      const reason =
+        err instanceof TransformError ? err.message : `transform failed: ${(err as Error).message}`;
       out.decisions.push({ ...base, result: 'filtered', reason, triggers: [] });
       continue;
     }
@@ -143,13 +176,29 @@ export interface JoinStepResult {
 }
 
 /** Stage 2: feeds one join input to the trigger's state (undefined: a fresh state). */
-export function joinStep(trigger: CompiledTrigger, state: JoinState | undefined, input: { dependency: string; event: SensorEvent }, nowMs: number): JoinStepResult {
+export function joinStep(
+  trigger: CompiledTrigger,
+  state: JoinState | undefined,
+  input: { dependency: string; event: SensorEvent },
+  nowMs: number,
+): JoinStepResult {
   if (!trigger.join) throw new Error(`trigger ${trigger.key} has no join`);
   const before = state ?? initialJoinState(trigger.join, nowMs);
   const r = step(trigger.join, before, input, nowMs);
-  if (r.fired) return { state: r.state, fired: { key: trigger.key, actionId: actionId(trigger.key, r.fired), trigger: trigger.trigger, events: r.fired } };
+  if (r.fired)
+    return {
+      state: r.state,
+      fired: {
+        key: trigger.key,
+        actionId: actionId(trigger.key, r.fired),
+        trigger: trigger.trigger,
+        events: r.fired,
+      },
+    };
   if (r.state.events[input.dependency] !== input.event) {
-    const reason = trigger.dependencies.includes(input.dependency) ? 'the event is older than the last conditionsReset' : `"${input.dependency}" is not in the trigger's condition`;
+    const reason = trigger.dependencies.includes(input.dependency)
+      ? 'the event is older than the last conditionsReset'
+      : `"${input.dependency}" is not in the trigger's condition`;
     return { state: r.state, ignored: reason };
   }
   return { state: r.state };

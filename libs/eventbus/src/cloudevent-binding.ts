@@ -17,7 +17,9 @@ export function encodeCloudEvent(event: CloudEvent<unknown>, key: string): Event
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(msg.headers)) if (v !== undefined) headers[k] = String(v);
   const body = msg.value;
-  const value = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body ?? null));
+  const value = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body ?? null));
   return { key, value, headers };
 }
 
@@ -25,7 +27,8 @@ function headerMap(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
     const first = Array.isArray(v) ? v[0] : v;
-    if (first !== undefined) out[k] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+    if (first !== undefined)
+      out[k] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
   }
   return out;
 }
@@ -40,7 +43,8 @@ export function decodeCloudEvent(message: KafkaMessage): CloudEvent<unknown> {
     timestamp: message.timestamp,
   } as CEKafkaMessage;
   const event = CEKafka.toEvent(m);
-  if (Array.isArray(event)) throw new Error('batched CloudEvents are not supported on the event topic');
+  if (Array.isArray(event))
+    throw new Error('batched CloudEvents are not supported on the event topic');
   return event as CloudEvent<unknown>;
 }
 

@@ -1,11 +1,34 @@
 export { createKafka, parseBrokers } from './client/client.js';
 export { BusClients, BusProducers } from './client/bus-clients.js';
-export { busTopics, busTopicConfigs, resourcesTopicConfig, ensureTopics, DEFAULT_RESOURCES_TOPIC, type BusTopics } from './client/topics.js';
-export { encodeCloudEvent, decodeCloudEvent, eventData, headerMap, type EventRecord } from './cloudevent-binding.js';
-export { BatchingProducer, BusUnavailableError, BusSaturatedError, type OutRecord, type BatchingProducerOptions } from './producer/batching-producer.js';
+export {
+  busTopics,
+  busTopicConfigs,
+  resourcesTopicConfig,
+  ensureTopics,
+  DEFAULT_RESOURCES_TOPIC,
+  type BusTopics,
+} from './client/topics.js';
+export {
+  encodeCloudEvent,
+  decodeCloudEvent,
+  eventData,
+  headerMap,
+  type EventRecord,
+} from './cloudevent-binding.js';
+export {
+  BatchingProducer,
+  BusUnavailableError,
+  BusSaturatedError,
+  type OutRecord,
+  type BatchingProducerOptions,
+} from './producer/batching-producer.js';
 export { ResourceStore } from './readers/resource-store.js';
 export type { ConsumedBatch } from './loops/consume-loop.js';
-export { ExactlyOnceLoop, type PartitionProcessor, type PartitionContext } from './loops/exactly-once-loop.js';
+export {
+  ExactlyOnceLoop,
+  type PartitionProcessor,
+  type PartitionContext,
+} from './loops/exactly-once-loop.js';
 export { TopicReader, ChangelogMirror, BARRIER_KEY } from './readers/topic-reader.js';
 export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';

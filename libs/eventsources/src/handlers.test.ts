@@ -2,7 +2,16 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
-import type { BitbucketEventSource, BitbucketServerEventSource, GerritEventSource, GitlabEventSource, StripeEventSource, SNSEventSource, StorageGridEventSource, WebhookEventSource } from '@ganglion/api';
+import type {
+  BitbucketEventSource,
+  BitbucketServerEventSource,
+  GerritEventSource,
+  GitlabEventSource,
+  StripeEventSource,
+  SNSEventSource,
+  StorageGridEventSource,
+  WebhookEventSource,
+} from '@ganglion/api';
 import { createLogger } from '@ganglion/telemetry';
 import { freePort, withBody } from '@ganglion/testing';
 import { bitbucketSource } from './bitbucket/bitbucket.source.js';
@@ -14,7 +23,13 @@ import { gitlabSource } from './gitlab/gitlab.source.js';
 import type { IncomingRequest, PushContext, PushOutcome, PushSource } from './kit/push-source.js';
 import { verifyPrefixedHmac } from './kit/signatures.js';
 import { signV4 } from './sns/sigv4.js';
-import { checkSigningCertUrl, snsSource, snsStringToSign, verifySnsSignature, type SnsEnvelope } from './sns/sns.source.js';
+import {
+  checkSigningCertUrl,
+  snsSource,
+  snsStringToSign,
+  verifySnsSignature,
+  type SnsEnvelope,
+} from './sns/sns.source.js';
 import { storageGridSource } from './storagegrid/storagegrid.source.js';
 import { stripeSource } from './stripe/stripe.source.js';
 import { webhookSource } from './webhook/webhook.source.js';
@@ -22,16 +37,36 @@ import { webhookSource } from './webhook/webhook.source.js';
 const logger = createLogger('test', { level: 'error' });
 
 function ctx<C>(config: C, doFetch: typeof fetch = fetch): PushContext<C> {
-  return { config, secrets: {}, eventName: 'e', namespace: 'default', eventSourceName: 'es', logger, fetch: doFetch, now: Date.now, apiBase: (_p, fallback) => fallback };
+  return {
+    config,
+    secrets: {},
+    eventName: 'e',
+    namespace: 'default',
+    eventSourceName: 'es',
+    logger,
+    fetch: doFetch,
+    now: Date.now,
+    apiBase: (_p, fallback) => fallback,
+  };
 }
 
-function req(body: string, header: Record<string, string> = {}, method = 'POST', path = '/'): IncomingRequest {
+function req(
+  body: string,
+  header: Record<string, string> = {},
+  method = 'POST',
+  path = '/',
+): IncomingRequest {
   const h: Record<string, string[]> = { 'Content-Type': ['application/json'] };
   for (const [k, v] of Object.entries(header)) h[k] = [v];
   return { method, url: new URL(path, 'http://x'), header: h, body: Buffer.from(body) };
 }
 
-async function handle<C>(source: PushSource<C>, config: C, request: IncomingRequest, doFetch?: typeof fetch): Promise<PushOutcome> {
+async function handle<C>(
+  source: PushSource<C>,
+  config: C,
+  request: IncomingRequest,
+  doFetch?: typeof fetch,
+): Promise<PushOutcome> {
   return source.handle(ctx(config, doFetch), request);
 }
 
@@ -43,7 +78,8 @@ const WH = { endpoint: '/', method: 'POST', port: '1' };
  */
 async function apiStub(
   respond: (q: IncomingMessage, res: ServerResponse, body: string) => void,
-  line: (q: IncomingMessage, body: string) => string = (q, body) => `${q.method} ${q.url} ${q.headers.authorization} ${body}`,
+  line: (q: IncomingMessage, body: string) => string = (q, body) =>
+    `${q.method} ${q.url} ${q.headers.authorization} ${body}`,
 ): Promise<{ port: number; calls: string[]; close(): void }> {
   const calls: string[] = [];
   const port = await freePort();
@@ -60,44 +96,110 @@ async function apiStub(
 
 describe('source handlers (pure)', () => {
   it('webhook: binary bodies become base64, empty DELETE bodies null', async () => {
-    const bin = await handle<WebhookEventSource>(webhookSource, WH, { ...req(''), header: { 'Content-Type': ['application/octet-stream'] }, body: Buffer.from([0, 1, 255]) });
+    const bin = await handle<WebhookEventSource>(webhookSource, WH, {
+      ...req(''),
+      header: { 'Content-Type': ['application/octet-stream'] },
+      body: Buffer.from([0, 1, 255]),
+    });
     assert.equal(bin.kind === 'accept' && (bin.events[0]!.data as { body: unknown }).body, 'AAH/');
-    const del = await handle<WebhookEventSource>(webhookSource, { ...WH, method: 'DELETE' }, { ...req(''), method: 'DELETE' });
+    const del = await handle<WebhookEventSource>(
+      webhookSource,
+      { ...WH, method: 'DELETE' },
+      { ...req(''), method: 'DELETE' },
+    );
     assert.equal(del.kind === 'accept' && (del.events[0]!.data as { body: unknown }).body, null);
   });
 
   it('signature headers: malformed values never match, never throw', () => {
-    for (const h of [undefined, '', 'sha256', 'sha256=', 'md5=abcd', 'sha256=zz', `sha256=${'0'.repeat(64)}`]) assert.equal(verifyPrefixedHmac(h, 's', Buffer.from('x')), false);
+    for (const h of [
+      undefined,
+      '',
+      'sha256',
+      'sha256=',
+      'md5=abcd',
+      'sha256=zz',
+      `sha256=${'0'.repeat(64)}`,
+    ])
+      assert.equal(verifyPrefixedHmac(h, 's', Buffer.from('x')), false);
   });
 
   it('bitbucket cloud: X-Event-Key filter and request UUID id', async () => {
     const cfg: BitbucketEventSource = { webhook: WH, events: ['repo:push'] };
-    const skip = await handle(bitbucketSource, cfg, req('{}', { 'X-Event-Key': 'pullrequest:created' }));
+    const skip = await handle(
+      bitbucketSource,
+      cfg,
+      req('{}', { 'X-Event-Key': 'pullrequest:created' }),
+    );
     assert.ok(skip.kind === 'accept' && skip.events.length === 0);
-    const ok = await handle(bitbucketSource, cfg, req('{"push":{}}', { 'X-Event-Key': 'repo:push', 'X-Request-Uuid': 'u-1' }));
+    const ok = await handle(
+      bitbucketSource,
+      cfg,
+      req('{"push":{}}', { 'X-Event-Key': 'repo:push', 'X-Request-Uuid': 'u-1' }),
+    );
     assert.ok(ok.kind === 'accept' && ok.events[0]!.naturalId === 'u-1');
-    assert.deepEqual(ok.kind === 'accept' && (ok.events[0]!.data as { body: unknown }).body, { push: {} });
-    assert.equal((await handle(bitbucketSource, cfg, req('{', { 'X-Event-Key': 'repo:push' }))).kind, 'reject');
+    assert.deepEqual(ok.kind === 'accept' && (ok.events[0]!.data as { body: unknown }).body, {
+      push: {},
+    });
+    assert.equal(
+      (await handle(bitbucketSource, cfg, req('{', { 'X-Event-Key': 'repo:push' }))).kind,
+      'reject',
+    );
   });
 
   it('gerrit: payload type filter', async () => {
-    const cfg: GerritEventSource = { webhook: WH, events: ['patchset-created'], projects: [], auth: { username: { name: 'a', key: 'b' }, password: { name: 'a', key: 'c' } }, gerritBaseURL: 'http://x' };
+    const cfg: GerritEventSource = {
+      webhook: WH,
+      events: ['patchset-created'],
+      projects: [],
+      auth: { username: { name: 'a', key: 'b' }, password: { name: 'a', key: 'c' } },
+      gerritBaseURL: 'http://x',
+    };
     const skip = await handle(gerritSource, cfg, req('{"type":"comment-added"}'));
     assert.ok(skip.kind === 'accept' && skip.events.length === 0);
-    const ok = await handle(gerritSource, cfg, req('{"type":"patchset-created","change":{"number":1}}'));
+    const ok = await handle(
+      gerritSource,
+      cfg,
+      req('{"type":"patchset-created","change":{"number":1}}'),
+    );
     assert.ok(ok.kind === 'accept' && ok.events.length === 1);
   });
 
   it('storagegrid: form notification, event and key filters', async () => {
-    const cfg: StorageGridEventSource = { webhook: WH, events: ['s3:ObjectCreated:*'], filter: { prefix: 'in/', suffix: '.csv' }, topicArn: 't', bucket: 'b', authToken: { name: 'a', key: 'b' }, apiURL: 'http://x' };
+    const cfg: StorageGridEventSource = {
+      webhook: WH,
+      events: ['s3:ObjectCreated:*'],
+      filter: { prefix: 'in/', suffix: '.csv' },
+      topicArn: 't',
+      bucket: 'b',
+      authToken: { name: 'a', key: 'b' },
+      apiURL: 'http://x',
+    };
     const form = (key: string, name = 'ObjectCreated:Put'): string =>
-      new URLSearchParams({ Action: 'Publish', TopicArn: 'urn:sgws:sns::t', Version: '2010-03-31', Message: JSON.stringify({ Records: [{ eventName: name, s3: { object: { key } } }] }) }).toString();
-    const ok = await handle(storageGridSource, cfg, req(form('in/a.csv'), { 'Content-Type': 'application/x-www-form-urlencoded' }));
+      new URLSearchParams({
+        Action: 'Publish',
+        TopicArn: 'urn:sgws:sns::t',
+        Version: '2010-03-31',
+        Message: JSON.stringify({ Records: [{ eventName: name, s3: { object: { key } } }] }),
+      }).toString();
+    const ok = await handle(
+      storageGridSource,
+      cfg,
+      req(form('in/a.csv'), { 'Content-Type': 'application/x-www-form-urlencoded' }),
+    );
     assert.ok(ok.kind === 'accept' && ok.events.length === 1);
-    const data = ok.kind === 'accept' ? (ok.events[0]!.data as { notification: { Action: string; Message: { Records: unknown[] } } }) : undefined;
+    const data =
+      ok.kind === 'accept'
+        ? (ok.events[0]!.data as {
+            notification: { Action: string; Message: { Records: unknown[] } };
+          })
+        : undefined;
     assert.equal(data?.notification.Action, 'Publish');
     assert.equal(data?.notification.Message.Records.length, 1);
-    for (const f of [form('out/a.csv'), form('in/a.txt'), form('in/a.csv', 'ObjectRemoved:Delete')]) {
+    for (const f of [
+      form('out/a.csv'),
+      form('in/a.txt'),
+      form('in/a.csv', 'ObjectRemoved:Delete'),
+    ]) {
       const r = await handle(storageGridSource, cfg, req(f));
       assert.ok(r.kind === 'accept' && r.events.length === 0);
     }
@@ -113,9 +215,17 @@ describe('source handlers (pure)', () => {
       s.update(snsStringToSign(env));
       return { ...env, Signature: s.sign(privateKey, 'base64') };
     };
-    const note = { Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:1:t', Message: 'hello', Subject: 'hi', Timestamp: '2026-11-23T10:00:00.000Z', SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem' };
+    const note = {
+      Type: 'Notification',
+      MessageId: 'm-1',
+      TopicArn: 'arn:aws:sns:us-east-1:1:t',
+      Message: 'hello',
+      Subject: 'hi',
+      Timestamp: '2026-11-23T10:00:00.000Z',
+      SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem',
+    };
 
-    it('SigV4 matches AWS\'s documented example', () => {
+    it("SigV4 matches AWS's documented example", () => {
       const h = signV4({
         method: 'GET',
         url: new URL('https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08'),
@@ -127,7 +237,10 @@ describe('source handlers (pure)', () => {
         secretKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
         now: new Date('2015-08-30T12:36:00Z'),
       });
-      assert.equal(h['Authorization'], 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7');
+      assert.equal(
+        h['Authorization'],
+        'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7',
+      );
       assert.equal(h['X-Amz-Date'], '20150830T123600Z');
     });
 
@@ -138,21 +251,37 @@ describe('source handlers (pure)', () => {
         let body = '';
         q.on('data', (c: Buffer) => (body += c.toString()));
         q.on('end', () => {
-          seen.push({ ...(q.headers.authorization ? { auth: q.headers.authorization } : {}), body });
-          res.end('<SubscribeResponse><SubscribeResult><SubscriptionArn>arn:aws:sns:us-east-1:1:t:abc</SubscriptionArn></SubscribeResult></SubscribeResponse>');
+          seen.push({
+            ...(q.headers.authorization ? { auth: q.headers.authorization } : {}),
+            body,
+          });
+          res.end(
+            '<SubscribeResponse><SubscribeResult><SubscriptionArn>arn:aws:sns:us-east-1:1:t:abc</SubscriptionArn></SubscribeResult></SubscribeResponse>',
+          );
         });
       });
       await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
       try {
-        const cfg: SNSEventSource = { webhook: { ...WH, url: 'https://events.example.com/sns' }, topicArn: note.TopicArn, region: 'us-east-1', endpoint: `http://127.0.0.1:${port}/` };
-        await snsSource.activate!({ ...ctx(cfg), secrets: { accessKey: 'AKID', secretKey: 'SECRET' } });
+        const cfg: SNSEventSource = {
+          webhook: { ...WH, url: 'https://events.example.com/sns' },
+          topicArn: note.TopicArn,
+          region: 'us-east-1',
+          endpoint: `http://127.0.0.1:${port}/`,
+        };
+        await snsSource.activate!({
+          ...ctx(cfg),
+          secrets: { accessKey: 'AKID', secretKey: 'SECRET' },
+        });
         assert.equal(seen.length, 1);
         const form = new URLSearchParams(seen[0]!.body);
         assert.equal(form.get('Action'), 'Subscribe');
         assert.equal(form.get('Endpoint'), 'https://events.example.com/sns');
         assert.equal(form.get('Protocol'), 'https');
         assert.equal(form.get('TopicArn'), note.TopicArn);
-        assert.match(seen[0]!.auth ?? '', /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/sns\/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=[0-9a-f]{64}$/);
+        assert.match(
+          seen[0]!.auth ?? '',
+          /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/sns\/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=[0-9a-f]{64}$/,
+        );
       } finally {
         server.close();
       }
@@ -166,15 +295,34 @@ describe('source handlers (pure)', () => {
 
     it('accepts certificates only from AWS SNS hosts over HTTPS', () => {
       assert.equal(checkSigningCertUrl(note.SigningCertURL), undefined);
-      for (const bad of ['http://sns.us-east-1.amazonaws.com/x.pem', 'https://sns.us-east-1.amazonaws.com.evil.io/x.pem', 'https://evil.io/sns.us-east-1.amazonaws.com/x.pem', 'https://sns.us-east-1.amazonaws.com/x.txt', undefined])
+      for (const bad of [
+        'http://sns.us-east-1.amazonaws.com/x.pem',
+        'https://sns.us-east-1.amazonaws.com.evil.io/x.pem',
+        'https://evil.io/sns.us-east-1.amazonaws.com/x.pem',
+        'https://sns.us-east-1.amazonaws.com/x.txt',
+        undefined,
+      ])
         assert.ok(checkSigningCertUrl(bad), String(bad));
     });
 
     it('rejects a foreign certificate host, confirms subscriptions, publishes notifications', async () => {
-      const cfg: SNSEventSource = { webhook: WH, topicArn: note.TopicArn, region: 'us-east-1', validateSignature: true };
-      const foreign = await handle(snsSource, cfg, req(JSON.stringify(signed({ ...note, SigningCertURL: 'https://127.0.0.1/cert.pem' }))));
+      const cfg: SNSEventSource = {
+        webhook: WH,
+        topicArn: note.TopicArn,
+        region: 'us-east-1',
+        validateSignature: true,
+      };
+      const foreign = await handle(
+        snsSource,
+        cfg,
+        req(JSON.stringify(signed({ ...note, SigningCertURL: 'https://127.0.0.1/cert.pem' }))),
+      );
       assert.equal(foreign.kind === 'reject' && foreign.status, 401);
-      const wrongTopic = await handle(snsSource, { ...cfg, validateSignature: false }, req(JSON.stringify({ ...note, TopicArn: 'arn:other' })));
+      const wrongTopic = await handle(
+        snsSource,
+        { ...cfg, validateSignature: false },
+        req(JSON.stringify({ ...note, TopicArn: 'arn:other' })),
+      );
       assert.equal(wrongTopic.kind === 'reject' && wrongTopic.status, 403);
       let confirmed = 0;
       const port = await freePort();
@@ -184,22 +332,60 @@ describe('source handlers (pure)', () => {
       });
       await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
       try {
-        const sub = await handle(snsSource, { ...cfg, validateSignature: false }, req(JSON.stringify({ ...note, Type: 'SubscriptionConfirmation', Token: 't', SubscribeURL: `http://127.0.0.1:${port}/confirm` })));
+        const sub = await handle(
+          snsSource,
+          { ...cfg, validateSignature: false },
+          req(
+            JSON.stringify({
+              ...note,
+              Type: 'SubscriptionConfirmation',
+              Token: 't',
+              SubscribeURL: `http://127.0.0.1:${port}/confirm`,
+            }),
+          ),
+        );
         assert.ok(sub.kind === 'accept' && sub.events.length === 0);
         assert.equal(confirmed, 1);
       } finally {
         server.close();
       }
-      const pub = await handle(snsSource, { ...cfg, validateSignature: false }, req(JSON.stringify(note)));
+      const pub = await handle(
+        snsSource,
+        { ...cfg, validateSignature: false },
+        req(JSON.stringify(note)),
+      );
       assert.ok(pub.kind === 'accept' && pub.events[0]!.naturalId === 'm-1');
-      assert.deepEqual(pub.kind === 'accept' && (pub.events[0]!.data as { body: unknown }).body, note);
+      assert.deepEqual(
+        pub.kind === 'accept' && (pub.events[0]!.data as { body: unknown }).body,
+        note,
+      );
     });
   });
 
   it('file snapshots: create, write, chmod, rename, remove', () => {
-    const e = (ino: number, size = 1, mtimeMs = 1, mode = 0o644): { ino: number; size: number; mtimeMs: number; mode: number } => ({ ino, size, mtimeMs, mode });
-    const before = new Map([['a', e(1)], ['b', e(2)], ['c', e(3)], ['d', e(4)]]);
-    const after = new Map([['a', e(1, 2, 2)], ['b', e(2, 1, 1, 0o600)], ['c2', e(3)], ['new', e(9)]]);
+    const e = (
+      ino: number,
+      size = 1,
+      mtimeMs = 1,
+      mode = 0o644,
+    ): { ino: number; size: number; mtimeMs: number; mode: number } => ({
+      ino,
+      size,
+      mtimeMs,
+      mode,
+    });
+    const before = new Map([
+      ['a', e(1)],
+      ['b', e(2)],
+      ['c', e(3)],
+      ['d', e(4)],
+    ]);
+    const after = new Map([
+      ['a', e(1, 2, 2)],
+      ['b', e(2, 1, 1, 0o600)],
+      ['c2', e(3)],
+      ['new', e(9)],
+    ]);
     assert.deepEqual(diffSnapshots(before, after), [
       { name: 'a', op: 'WRITE' },
       { name: 'b', op: 'CHMOD' },
@@ -212,12 +398,20 @@ describe('source handlers (pure)', () => {
 
   it('github app: an RS256 JWT the app key verifies, issued for the app id', () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const jwt = githubAppJwt(12345, privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), Date.parse('2026-11-23T10:00:00Z'));
+    const jwt = githubAppJwt(
+      12345,
+      privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      Date.parse('2026-11-23T10:00:00Z'),
+    );
     const [h, p, sig] = jwt.split('.');
     const v = createVerify('RSA-SHA256');
     v.update(`${h}.${p}`);
     assert.ok(v.verify(publicKey, Buffer.from(sig!, 'base64url')));
-    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as { iss: string; iat: number; exp: number };
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as {
+      iss: string;
+      iat: number;
+      exp: number;
+    };
     assert.equal(claims.iss, '12345');
     assert.equal(claims.exp - claims.iat, 600);
   });
@@ -232,10 +426,25 @@ describe('source handlers (pure)', () => {
     );
     const { port, calls } = api;
     try {
-      const cfg: GitlabEventSource = { webhook: { ...WH, url: 'https://hooks.example.com/gl' }, events: ['PushEvents'], accessToken: { name: 'a', key: 'b' }, gitlabBaseURL: `http://127.0.0.1:${port}`, projects: ['group/project'], groups: ['platform'], deleteHookOnFinish: true };
+      const cfg: GitlabEventSource = {
+        webhook: { ...WH, url: 'https://hooks.example.com/gl' },
+        events: ['PushEvents'],
+        accessToken: { name: 'a', key: 'b' },
+        gitlabBaseURL: `http://127.0.0.1:${port}`,
+        projects: ['group/project'],
+        groups: ['platform'],
+        deleteHookOnFinish: true,
+      };
       const c = { ...ctx(cfg), secrets: { accessToken: 'glpat', secretToken: 'tok' } };
       const undo = await gitlabSource.activate!(c);
-      assert.ok(calls.some((l) => l.startsWith('POST /api/v4/projects/group%2Fproject/hooks glpat') && l.includes('"push_events":true') && l.includes('"token":"tok"')));
+      assert.ok(
+        calls.some(
+          (l) =>
+            l.startsWith('POST /api/v4/projects/group%2Fproject/hooks glpat') &&
+            l.includes('"push_events":true') &&
+            l.includes('"token":"tok"'),
+        ),
+      );
       assert.ok(calls.some((l) => l.startsWith('POST /api/v4/groups/platform/hooks glpat')));
       await undo!();
       assert.ok(calls.includes('DELETE /api/v4/projects/group%2Fproject/hooks/7 glpat '));
@@ -247,9 +456,15 @@ describe('source handlers (pure)', () => {
 
   it('bitbucket server and gerrit: hooks registered through their REST APIs, deleted on finish', async () => {
     const api = await apiStub((q, res) => {
-      if (q.url?.startsWith('/gerrit/')) return void res.end(q.method === 'PUT' ? ")]}'\n{\"url\":\"x\"}" : '');
+      if (q.url?.startsWith('/gerrit/'))
+        return void res.end(q.method === 'PUT' ? ')]}\'\n{"url":"x"}' : '');
       res.setHeader('Content-Type', 'application/json');
-      if (q.method === 'GET') return void res.end(q.url?.includes('/repos/') ? '{"values":[{"id":3,"url":"https://hooks.example.com/bbs"}]}' : '{"values":[]}');
+      if (q.method === 'GET')
+        return void res.end(
+          q.url?.includes('/repos/')
+            ? '{"values":[{"id":3,"url":"https://hooks.example.com/bbs"}]}'
+            : '{"values":[]}',
+        );
       res.end(q.method === 'POST' ? '{"id":9}' : '');
     });
     const { port, calls } = api;
@@ -262,12 +477,27 @@ describe('source handlers (pure)', () => {
         bitbucketserverBaseURL: `http://127.0.0.1:${port}/rest`,
         deleteHookOnFinish: true,
       };
-      const undoB = await bitbucketServerSource.activate!({ ...ctx(bbs), secrets: { accessToken: 'bbs-token', webhookSecret: 'hmac' } });
-      assert.ok(calls.some((l) => l.startsWith('POST /rest/api/1.0/projects/PROJ/webhooks Bearer bbs-token') && l.includes('"secret":"hmac"')));
-      assert.ok(calls.some((l) => l.startsWith('PUT /rest/api/1.0/projects/PROJ/repos/repo/webhooks/3 Bearer bbs-token')));
+      const undoB = await bitbucketServerSource.activate!({
+        ...ctx(bbs),
+        secrets: { accessToken: 'bbs-token', webhookSecret: 'hmac' },
+      });
+      assert.ok(
+        calls.some(
+          (l) =>
+            l.startsWith('POST /rest/api/1.0/projects/PROJ/webhooks Bearer bbs-token') &&
+            l.includes('"secret":"hmac"'),
+        ),
+      );
+      assert.ok(
+        calls.some((l) =>
+          l.startsWith('PUT /rest/api/1.0/projects/PROJ/repos/repo/webhooks/3 Bearer bbs-token'),
+        ),
+      );
       await undoB!();
       assert.ok(calls.some((l) => l.startsWith('DELETE /rest/api/1.0/projects/PROJ/webhooks/9')));
-      assert.ok(calls.some((l) => l.startsWith('DELETE /rest/api/1.0/projects/PROJ/repos/repo/webhooks/3')));
+      assert.ok(
+        calls.some((l) => l.startsWith('DELETE /rest/api/1.0/projects/PROJ/repos/repo/webhooks/3')),
+      );
       const gerrit: GerritEventSource = {
         webhook: { ...WH, url: 'https://hooks.example.com/gerrit' },
         events: ['patchset-created'],
@@ -277,11 +507,25 @@ describe('source handlers (pure)', () => {
         hookName: 'ci',
         deleteHookOnFinish: true,
       };
-      const undoG = await gerritSource.activate!({ ...ctx(gerrit), secrets: { username: 'bot', password: 'pw' } });
+      const undoG = await gerritSource.activate!({
+        ...ctx(gerrit),
+        secrets: { username: 'bot', password: 'pw' },
+      });
       const basic = `Basic ${Buffer.from('bot:pw').toString('base64')}`;
-      assert.ok(calls.some((l) => l.startsWith(`PUT /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci ${basic}`) && l.includes('"url":"https://hooks.example.com/gerrit"')));
+      assert.ok(
+        calls.some(
+          (l) =>
+            l.startsWith(
+              `PUT /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci ${basic}`,
+            ) && l.includes('"url":"https://hooks.example.com/gerrit"'),
+        ),
+      );
       await undoG!();
-      assert.ok(calls.some((l) => l.startsWith('DELETE /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci')));
+      assert.ok(
+        calls.some((l) =>
+          l.startsWith('DELETE /gerrit/a/config/server/webhooks~projects/my%2Fproject/remotes/ci'),
+        ),
+      );
     } finally {
       api.close();
     }
@@ -293,19 +537,42 @@ describe('source handlers (pure)', () => {
       (q, res, body) => {
         res.setHeader('Content-Type', 'application/json');
         if (q.method === 'GET') return void res.end(JSON.stringify({ data: endpoints }));
-        if (q.url === '/v1/webhook_endpoints') endpoints = [{ id: 'we_1', url: new URLSearchParams(body).get('url')! }];
+        if (q.url === '/v1/webhook_endpoints')
+          endpoints = [{ id: 'we_1', url: new URLSearchParams(body).get('url')! }];
         res.end(JSON.stringify({ id: 'we_1' }));
       },
       (q, body) => `${q.method} ${q.url} ${q.headers.authorization} ${decodeURIComponent(body)}`,
     );
     const { port, calls } = api;
     try {
-      const cfg: StripeEventSource = { webhook: { ...WH, url: 'https://events.example.com/stripe' }, createWebhook: true, eventFilter: ['charge.succeeded'] };
-      const c = { ...ctx(cfg), secrets: { apiKey: 'sk_test_1' }, apiBase: () => `http://127.0.0.1:${port}/v1/` };
+      const cfg: StripeEventSource = {
+        webhook: { ...WH, url: 'https://events.example.com/stripe' },
+        createWebhook: true,
+        eventFilter: ['charge.succeeded'],
+      };
+      const c = {
+        ...ctx(cfg),
+        secrets: { apiKey: 'sk_test_1' },
+        apiBase: () => `http://127.0.0.1:${port}/v1/`,
+      };
       await stripeSource.activate!(c);
       await stripeSource.activate!(c);
-      assert.ok(calls.some((l) => l === 'POST /v1/webhook_endpoints Bearer sk_test_1 enabled_events[]=charge.succeeded&url=https://events.example.com/stripe'), calls.join('\n'));
-      assert.ok(calls.some((l) => l === 'POST /v1/webhook_endpoints/we_1 Bearer sk_test_1 enabled_events[]=charge.succeeded'), calls.join('\n'));
+      assert.ok(
+        calls.some(
+          (l) =>
+            l ===
+            'POST /v1/webhook_endpoints Bearer sk_test_1 enabled_events[]=charge.succeeded&url=https://events.example.com/stripe',
+        ),
+        calls.join('\n'),
+      );
+      assert.ok(
+        calls.some(
+          (l) =>
+            l ===
+            'POST /v1/webhook_endpoints/we_1 Bearer sk_test_1 enabled_events[]=charge.succeeded',
+        ),
+        calls.join('\n'),
+      );
     } finally {
       api.close();
     }
@@ -314,17 +581,38 @@ describe('source handlers (pure)', () => {
   it('bitbucket cloud: repository hooks registered with the app password, deleted on finish', async () => {
     const api = await apiStub((q, res) => {
       res.setHeader('Content-Type', 'application/json');
-      res.end(q.method === 'GET' ? '{"values":[]}' : q.method === 'POST' ? '{"uuid":"{a1b2}"}' : '');
+      res.end(
+        q.method === 'GET' ? '{"values":[]}' : q.method === 'POST' ? '{"uuid":"{a1b2}"}' : '',
+      );
     });
     const { port, calls } = api;
     try {
-      const cfg: BitbucketEventSource = { webhook: { ...WH, url: 'https://events.example.com/bb' }, repositories: [{ owner: 'team', repositorySlug: 'repo' }], events: ['repo:push'], deleteHookOnFinish: true };
-      const c = { ...ctx(cfg), secrets: { username: 'u', password: 'app-pw' }, apiBase: () => `http://127.0.0.1:${port}/2.0/` };
+      const cfg: BitbucketEventSource = {
+        webhook: { ...WH, url: 'https://events.example.com/bb' },
+        repositories: [{ owner: 'team', repositorySlug: 'repo' }],
+        events: ['repo:push'],
+        deleteHookOnFinish: true,
+      };
+      const c = {
+        ...ctx(cfg),
+        secrets: { username: 'u', password: 'app-pw' },
+        apiBase: () => `http://127.0.0.1:${port}/2.0/`,
+      };
       const undo = await bitbucketSource.activate!(c);
       const basic = `Basic ${Buffer.from('u:app-pw').toString('base64')}`;
-      assert.ok(calls.some((l) => l.startsWith(`POST /2.0/repositories/team/repo/hooks ${basic}`) && l.includes('"url":"https://events.example.com/bb"')), calls.join('\n'));
+      assert.ok(
+        calls.some(
+          (l) =>
+            l.startsWith(`POST /2.0/repositories/team/repo/hooks ${basic}`) &&
+            l.includes('"url":"https://events.example.com/bb"'),
+        ),
+        calls.join('\n'),
+      );
       await undo!();
-      assert.ok(calls.some((l) => l.startsWith('DELETE /2.0/repositories/team/repo/hooks/%7Ba1b2%7D')), calls.join('\n'));
+      assert.ok(
+        calls.some((l) => l.startsWith('DELETE /2.0/repositories/team/repo/hooks/%7Ba1b2%7D')),
+        calls.join('\n'),
+      );
     } finally {
       api.close();
     }

@@ -1,4 +1,9 @@
 export { PushIngressRunner } from './kit/push-ingress.runner.js';
 export { PUSH_PRODUCER_OPTIONS } from './kit/source-host.js';
-export { pushSources, ownedSources, type PushSourceType, type OwnedSourceType } from './registry.js';
+export {
+  pushSources,
+  ownedSources,
+  type PushSourceType,
+  type OwnedSourceType,
+} from './registry.js';
 export { type OwnedRunner } from './kit/owned-source.js';

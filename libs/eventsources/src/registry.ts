@@ -43,4 +43,3 @@ export const ownedSources = {
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
-

@@ -1,5 +1,12 @@
 import { createServer, type Server } from 'node:https';
-import { formatIssue, noRuntimeMessage, sourceTypesWithoutRuntime, validateEventBusUpdate, validateResource, type ValidationIssue } from '@ganglion/api';
+import {
+  formatIssue,
+  noRuntimeMessage,
+  sourceTypesWithoutRuntime,
+  validateEventBusUpdate,
+  validateResource,
+  type ValidationIssue,
+} from '@ganglion/api';
 import { jsonEqual } from './conditions.js';
 
 /**
@@ -41,26 +48,41 @@ export function reviewAdmission(req: AdmissionRequest): AdmissionResponse {
   const allow = (warnings: ValidationIssue[] = []): AdmissionResponse => ({
     uid: req.uid,
     allowed: true,
-    ...(warnings.length ? { warnings: warnings.slice(0, MAX_WARNINGS).map((w) => formatIssue(w).slice(0, 250)) } : {}),
+    ...(warnings.length
+      ? { warnings: warnings.slice(0, MAX_WARNINGS).map((w) => formatIssue(w).slice(0, 250)) }
+      : {}),
   });
-  if (req.kind.group !== 'argoproj.io' || !['EventSource', 'Sensor', 'EventBus'].includes(req.kind.kind)) return allow();
+  if (
+    req.kind.group !== 'argoproj.io' ||
+    !['EventSource', 'Sensor', 'EventBus'].includes(req.kind.kind)
+  )
+    return allow();
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   const obj = req.object ?? {};
   const old = req.oldObject ?? undefined;
   if (req.operation === 'UPDATE' && old && jsonEqual(old['spec'], obj['spec'])) return allow(); // metadata-only update
   const issues = validateResource(obj);
-  if (req.operation === 'UPDATE' && old && req.kind.kind === 'EventBus') issues.push(...validateEventBusUpdate(old['spec'], obj['spec']));
+  if (req.operation === 'UPDATE' && old && req.kind.kind === 'EventBus')
+    issues.push(...validateEventBusUpdate(old['spec'], obj['spec']));
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length === 0) {
     // Valid Argo that nothing here would run: said at `kubectl apply`, as lint and the Deployed condition say it.
     const missing = req.kind.kind === 'EventSource' ? sourceTypesWithoutRuntime(obj['spec']) : [];
-    return allow(missing.length ? [{ path: 'spec', message: noRuntimeMessage(missing), severity: 'warning' }, ...issues] : issues);
+    return allow(
+      missing.length
+        ? [{ path: 'spec', message: noRuntimeMessage(missing), severity: 'warning' }, ...issues]
+        : issues,
+    );
   }
   const name = req.name || ((obj['metadata'] as { name?: string } | undefined)?.name ?? '');
   return {
     uid: req.uid,
     allowed: false,
-    status: { code: 400, reason: 'Invalid', message: `${req.kind.kind} "${name}" is invalid: ${errors.map(formatIssue).join('; ')}` },
+    status: {
+      code: 400,
+      reason: 'Invalid',
+      message: `${req.kind.kind} "${name}" is invalid: ${errors.map(formatIssue).join('; ')}`,
+    },
   };
 }
 
@@ -82,7 +104,8 @@ export function createAdmissionServer(options: AdmissionServerOptions): Server {
   const max = options.maxBodyBytes ?? 3 * 1024 * 1024;
   return createServer({ cert: options.cert, key: options.key }, (req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') return void res.writeHead(200).end('ok');
-    if (req.method !== 'POST' || !req.url?.startsWith('/validate')) return void res.writeHead(404).end();
+    if (req.method !== 'POST' || !req.url?.startsWith('/validate'))
+      return void res.writeHead(404).end();
     const start = performance.now();
     const chunks: Buffer[] = [];
     let size = 0;
@@ -96,14 +119,21 @@ export function createAdmissionServer(options: AdmissionServerOptions): Server {
       try {
         review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdmissionReview;
         // A request without a uid or kind cannot be answered (and would crash reviewAdmission).
-        if (!review.request?.uid || typeof review.request.kind?.kind !== 'string') throw new Error('no request');
+        if (!review.request?.uid || typeof review.request.kind?.kind !== 'string')
+          throw new Error('no request');
       } catch {
         options.onBadRequest?.();
-        return void res.writeHead(400, { 'content-type': 'text/plain' }).end('expected an admission.k8s.io/v1 AdmissionReview');
+        return void res
+          .writeHead(400, { 'content-type': 'text/plain' })
+          .end('expected an admission.k8s.io/v1 AdmissionReview');
       }
       const request = review.request;
       const response = reviewAdmission(request);
-      const body: AdmissionReview = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+      const body: AdmissionReview = {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response,
+      };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       options.onReview?.(request, response, performance.now() - start);
     });

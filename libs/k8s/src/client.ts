@@ -15,7 +15,8 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 }
 
 /** Whether `err` is an answer of the API server (with status `code` when given). */
-export const isApiError = (err: unknown, code?: number): err is KubeApiError => err instanceof KubeApiError && (code === undefined || err.code === code);
+export const isApiError = (err: unknown, code?: number): err is KubeApiError =>
+  err instanceof KubeApiError && (code === undefined || err.code === code);
 
 /** A custom resource type (`group/version`, plural). */
 export interface CustomResourceType {
@@ -39,7 +40,10 @@ export async function patchStatus(
   resourceVersion: string | undefined,
   status: unknown,
 ): Promise<void> {
-  await rest.mergePatch(`${objectPath(type, namespace, name)}/status`, { metadata: resourceVersion ? { resourceVersion } : {}, status });
+  await rest.mergePatch(`${objectPath(type, namespace, name)}/status`, {
+    metadata: resourceVersion ? { resourceVersion } : {},
+    status,
+  });
 }
 
 /** Sets `metadata.finalizers` (merge patch, guarded by resourceVersion). */
@@ -51,7 +55,9 @@ export async function patchFinalizers(
   resourceVersion: string | undefined,
   finalizers: string[],
 ): Promise<void> {
-  await rest.mergePatch(objectPath(type, namespace, name), { metadata: { finalizers, ...(resourceVersion ? { resourceVersion } : {}) } });
+  await rest.mergePatch(objectPath(type, namespace, name), {
+    metadata: { finalizers, ...(resourceVersion ? { resourceVersion } : {}) },
+  });
 }
 
 /** A one-line description of an error, with the API server's Status message for API errors. */

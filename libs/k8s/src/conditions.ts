@@ -27,12 +27,25 @@ export type DesiredCondition = Omit<Condition, 'lastTransitionTime'>;
  * `lastTransitionTime` (reason and message may change); conditions of other types are kept
  * only if listed in `keepTypes`. Sorted by type, as Argo does.
  */
-export function mergeConditions(current: readonly Condition[] | undefined, desired: readonly DesiredCondition[], now: Date): Condition[] {
+export function mergeConditions(
+  current: readonly Condition[] | undefined,
+  desired: readonly DesiredCondition[],
+  now: Date,
+): Condition[] {
   const byType = new Map((current ?? []).map((c) => [c.type, c]));
   const out = desired.map((d): Condition => {
     const prev = byType.get(d.type);
-    const lastTransitionTime = prev && prev.status === d.status && prev.lastTransitionTime ? prev.lastTransitionTime : rfc3339(now);
-    return { type: d.type, status: d.status, ...(d.reason ? { reason: d.reason } : {}), ...(d.message ? { message: d.message } : {}), lastTransitionTime };
+    const lastTransitionTime =
+      prev && prev.status === d.status && prev.lastTransitionTime
+        ? prev.lastTransitionTime
+        : rfc3339(now);
+    return {
+      type: d.type,
+      status: d.status,
+      ...(d.reason ? { reason: d.reason } : {}),
+      ...(d.message ? { message: d.message } : {}),
+      lastTransitionTime,
+    };
   });
   return out.sort((a, b) => a.type.localeCompare(b.type));
 }
@@ -51,9 +64,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
     const bb = b as unknown[];
     return a.length === bb.length && a.every((v, i) => jsonEqual(v, bb[i]));
   }
-  const ak = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const bk = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  return ak.length === bk.length && ak.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  const ak = Object.keys(a as object).filter(
+    (k) => (a as Record<string, unknown>)[k] !== undefined,
+  );
+  const bk = Object.keys(b as object).filter(
+    (k) => (b as Record<string, unknown>)[k] !== undefined,
+  );
+  return (
+    ak.length === bk.length &&
+    ak.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }
 
 /**
@@ -68,7 +88,12 @@ export function nextStatus(
   extra: Record<string, unknown> = {},
 ): ResourceStatus | undefined {
   const conditions = mergeConditions(current?.conditions, desired, now);
-  const next: ResourceStatus = { ...(current ?? {}), ...extra, conditions, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+  const next: ResourceStatus = {
+    ...(current ?? {}),
+    ...extra,
+    conditions,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
   return jsonEqual(current ?? {}, next) ? undefined : next;
 }
 

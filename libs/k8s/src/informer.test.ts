@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  type V1ConfigMap,
+} from '@kubernetes/client-node';
 import { kubeApiServer, waitFor } from '@ganglion/testing';
 import { ResourceWatcher } from './informer.js';
 import { KubeRest } from './rest.js';
@@ -24,22 +29,54 @@ test('a failing informer restarts and then delivers every change as a key', asyn
   );
   await watcher.start();
   try {
-    await waitFor(() => errors.length >= 2, { timeoutMs: 10_000, what: 'the forbidden list to fail and be retried' });
+    await waitFor(() => errors.length >= 2, {
+      timeoutMs: 10_000,
+      what: 'the forbidden list to fail and be retried',
+    });
     assert.equal(watcher.hasSynced, false);
 
     const admin = kube.adminConfig();
     const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'cm' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] }] } });
-    await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'cm' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm' }, subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }] } });
+    await rbac.createNamespacedRole({
+      namespace: ns,
+      body: {
+        metadata: { name: 'cm' },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] }],
+      },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name: 'cm' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm' },
+        subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }],
+      },
+    });
     await waitFor(() => watcher.hasSynced, { timeoutMs: 20_000, what: 'the informer to recover' });
 
     const core = admin.makeApiClient(CoreV1Api);
-    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'one' }, data: { a: '1' } } });
-    await waitFor(() => watcher.get(`${ns}/one`)?.data?.['a'] === '1', { timeoutMs: 10_000, what: 'the add in the cache' });
-    await core.replaceNamespacedConfigMap({ namespace: ns, name: 'one', body: { metadata: { name: 'one' }, data: { a: '2' } } });
-    await waitFor(() => watcher.get(`${ns}/one`)?.data?.['a'] === '2', { timeoutMs: 10_000, what: 'the update in the cache' });
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'one' }, data: { a: '1' } },
+    });
+    await waitFor(() => watcher.get(`${ns}/one`)?.data?.['a'] === '1', {
+      timeoutMs: 10_000,
+      what: 'the add in the cache',
+    });
+    await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: 'one',
+      body: { metadata: { name: 'one' }, data: { a: '2' } },
+    });
+    await waitFor(() => watcher.get(`${ns}/one`)?.data?.['a'] === '2', {
+      timeoutMs: 10_000,
+      what: 'the update in the cache',
+    });
     await core.deleteNamespacedConfigMap({ namespace: ns, name: 'one' });
-    await waitFor(() => watcher.get(`${ns}/one`) === undefined, { timeoutMs: 10_000, what: 'the delete' });
+    await waitFor(() => watcher.get(`${ns}/one`) === undefined, {
+      timeoutMs: 10_000,
+      what: 'the delete',
+    });
     assert.deepEqual(keys, [`${ns}/one`, `${ns}/one`, `${ns}/one`]);
   } finally {
     await watcher.stop();

@@ -12,7 +12,9 @@ export interface ResourceRef {
 
 export function resourcePath(ref: ResourceRef): string {
   const base = ref.group === '' ? `/api/${ref.version}` : `/apis/${ref.group}/${ref.version}`;
-  return ref.namespace ? `${base}/namespaces/${ref.namespace}/${ref.plural}` : `${base}/${ref.plural}`;
+  return ref.namespace
+    ? `${base}/namespaces/${ref.namespace}/${ref.plural}`
+    : `${base}/${ref.plural}`;
 }
 
 /** `namespace/name` (or `name` for cluster-scoped objects), the work-queue key of an object. */
@@ -36,7 +38,9 @@ export interface WatchOptions {
  * keys. A failed list or watch is retried with backoff instead of leaving it dead; a periodic
  * resync re-delivers every key so drift is repaired even without events.
  */
-export class ResourceWatcher<T extends { metadata?: { name?: string; namespace?: string } } = RawObject> {
+export class ResourceWatcher<
+  T extends { metadata?: { name?: string; namespace?: string } } = RawObject,
+> {
   private readonly informer: ObjectInformer;
   private resyncTimer: NodeJS.Timeout | undefined;
 
@@ -75,7 +79,9 @@ export class ResourceWatcher<T extends { metadata?: { name?: string; namespace?:
 
   list(namespace?: string): readonly T[] {
     const all = this.informer.list();
-    return (namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace)) as unknown as T[];
+    return (namespace === undefined
+      ? all
+      : all.filter((o) => o.metadata.namespace === namespace)) as unknown as T[];
   }
 
   async stop(): Promise<void> {

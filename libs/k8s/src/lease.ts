@@ -103,7 +103,13 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds: this.durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: this.durationS,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          },
         });
         return true;
       } catch (e) {
@@ -114,8 +120,10 @@ export class LeaderElector {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity;
     const renewTime = spec.renewTime ? new Date(spec.renewTime).toISOString() : undefined;
-    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) this.observed = { holder, renewTime, at: Date.now() };
-    const expired = Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? this.durationS) * 1000;
+    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime)
+      this.observed = { holder, renewTime, at: Date.now() };
+    const expired =
+      Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? this.durationS) * 1000;
     if (holder && holder !== identity && !expired) return false;
     const takeover = holder !== identity;
     const body: Lease = {
@@ -125,7 +133,9 @@ export class LeaderElector {
         holderIdentity: identity,
         leaseDurationSeconds: this.durationS,
         renewTime: now,
-        ...(takeover ? { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
+        ...(takeover
+          ? { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }
+          : {}),
       },
     };
     try {
@@ -146,7 +156,11 @@ export class LeaderElector {
     try {
       const path = `${this.path}/${encodeURIComponent(this.options.name)}`;
       const lease = await this.rest.request<Lease>('GET', path);
-      if (lease.spec?.holderIdentity === this.options.identity) await this.rest.request('PUT', path, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } });
+      if (lease.spec?.holderIdentity === this.options.identity)
+        await this.rest.request('PUT', path, {
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 },
+        });
     } catch (err) {
       this.options.onError?.(err);
     }

@@ -101,7 +101,10 @@ export class ObjectInformer {
       if (!this.resourceVersion) await this.relistNow();
       if (this.stopped || gen !== this.generation) return;
       this.controller?.abort();
-      const query: Record<string, string> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true' };
+      const query: Record<string, string> = {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: 'true',
+      };
       if (this.options.labelSelector) query['labelSelector'] = this.options.labelSelector;
       if (this.options.fieldSelector) query['fieldSelector'] = this.options.fieldSelector;
       this.controller = await this.rest.watch(
@@ -120,7 +123,8 @@ export class ObjectInformer {
   private onWatchEvent(phase: string, obj: RawObject & { code?: number }): void {
     if (phase === 'ERROR') {
       if (obj.code === 410) this.resourceVersion = '';
-      else this.watchError = `watch error ${obj.code ?? ''}: ${(obj as { message?: string }).message ?? ''}`;
+      else
+        this.watchError = `watch error ${obj.code ?? ''}: ${(obj as { message?: string }).message ?? ''}`;
       return;
     }
     if (phase === 'BOOKMARK') {
@@ -139,7 +143,12 @@ export class ObjectInformer {
     if (this.stopped || gen !== this.generation) return;
     const e = err as { statusCode?: number; code?: number; name?: string } | null;
     if (e && (e.statusCode === 410 || e.code === 410)) this.resourceVersion = '';
-    if (e && e.name !== 'TimeoutError' && e.name !== 'AbortError' && !(e.statusCode === 410 || e.code === 410)) {
+    if (
+      e &&
+      e.name !== 'TimeoutError' &&
+      e.name !== 'AbortError' &&
+      !(e.statusCode === 410 || e.code === 410)
+    ) {
       this.fail(gen, err);
       return;
     }
@@ -169,7 +178,8 @@ export class ObjectInformer {
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     if (!old) this.options.onEvent({ type: 'ADD', obj });
-    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.options.onEvent({ type: 'UPDATE', obj, old });
+    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
+      this.options.onEvent({ type: 'UPDATE', obj, old });
   }
 
   private async relistNow(): Promise<void> {

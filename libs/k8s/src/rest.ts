@@ -35,12 +35,23 @@ export class KubeApiError extends Error {
   }
 }
 
-function apiError(method: string, url: URL, status: number, text: string, json: unknown): KubeApiError {
+function apiError(
+  method: string,
+  url: URL,
+  status: number,
+  text: string,
+  json: unknown,
+): KubeApiError {
   const s = (json ?? {}) as { reason?: string; message?: string };
-  return new KubeApiError(status, s.reason, `${method} ${url.pathname} → HTTP ${status}${s.message ? `: ${s.message}` : text ? `: ${text.slice(0, 200)}` : ''}`);
+  return new KubeApiError(
+    status,
+    s.reason,
+    `${method} ${url.pathname} → HTTP ${status}${s.message ? `: ${s.message}` : text ? `: ${text.slice(0, 200)}` : ''}`,
+  );
 }
 
-export const isKubeError = (err: unknown, code?: number): err is KubeApiError => err instanceof KubeApiError && (code === undefined || err.code === code);
+export const isKubeError = (err: unknown, code?: number): err is KubeApiError =>
+  err instanceof KubeApiError && (code === undefined || err.code === code);
 
 /** How a kind is served: its plural resource name and scope (from API discovery). */
 export interface ResourceInfo {
@@ -61,7 +72,10 @@ interface KubeList<T extends KubeObject = KubeObject> {
 }
 
 /** A watch event as the API server streams it (`ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK`, `ERROR`). */
-export type WatchEventHandler = (type: string, object: KubeObject & { code?: number; message?: string }) => void;
+export type WatchEventHandler = (
+  type: string,
+  object: KubeObject & { code?: number; message?: string },
+) => void;
 
 /**
  * Ganglion's one Kubernetes client: a small dynamic client over the API server's REST interface
@@ -83,7 +97,11 @@ export class KubeRest {
     return new URL(cluster.server.replace(/\/+$/, '') + path);
   }
 
-  private async options(method: string, headers: Record<string, string | number>, signal?: AbortSignal): Promise<RequestOptions> {
+  private async options(
+    method: string,
+    headers: Record<string, string | number>,
+    signal?: AbortSignal,
+  ): Promise<RequestOptions> {
     const opts: RequestOptions = { method, headers: { Accept: 'application/json', ...headers } };
     await this.config.applyToHTTPSOptions(opts);
     if (signal) opts.signal = signal;
@@ -91,22 +109,41 @@ export class KubeRest {
   }
 
   /** One request with a JSON (or patch) body; a non-2xx answer throws a {@link KubeApiError}. */
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    signal?: AbortSignal,
+  ): Promise<T> {
     const url = this.url(path);
-    const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const opts = await this.options(method, payload ? { 'Content-Type': contentType, 'Content-Length': payload.length } : {}, signal);
+    const payload =
+      body === undefined
+        ? undefined
+        : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const opts = await this.options(
+      method,
+      payload ? { 'Content-Type': contentType, 'Content-Length': payload.length } : {},
+      signal,
+    );
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = send(url, opts, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.setTimeout(30_000, () => req.destroy(new Error(`no response from the API server within 30 s (${method} ${path})`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    const { status, text } = await new Promise<{ status: number; text: string }>(
+      (resolve, reject) => {
+        const req = send(url, opts, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        });
+        req.setTimeout(30_000, () =>
+          req.destroy(new Error(`no response from the API server within 30 s (${method} ${path})`)),
+        );
+        req.on('error', reject);
+        req.end(payload);
+      },
+    );
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -126,7 +163,10 @@ export class KubeRest {
    * Lists a collection (`GET <path>?labelSelector=&fieldSelector=`), paging with
    * `limit`/`continue`; the items carry `apiVersion` and `kind` as a watch would send them.
    */
-  async list<T extends KubeObject = KubeObject>(path: string, options: { labelSelector?: string | undefined; fieldSelector?: string | undefined } = {}): Promise<KubeList<T>> {
+  async list<T extends KubeObject = KubeObject>(
+    path: string,
+    options: { labelSelector?: string | undefined; fieldSelector?: string | undefined } = {},
+  ): Promise<KubeList<T>> {
     const items: T[] = [];
     let resourceVersion = '';
     let cont = '';
@@ -138,7 +178,12 @@ export class KubeRest {
       if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
       query.set('limit', '500');
       if (cont) query.set('continue', cont);
-      const page = await this.request<{ kind?: string; apiVersion?: string; items?: T[]; metadata?: { continue?: string; resourceVersion?: string } }>('GET', `${path}?${query}`);
+      const page = await this.request<{
+        kind?: string;
+        apiVersion?: string;
+        items?: T[];
+        metadata?: { continue?: string; resourceVersion?: string };
+      }>('GET', `${path}?${query}`);
       listKind = page.kind ?? listKind;
       apiVersion = page.apiVersion ?? apiVersion;
       items.push(...(page.items ?? []));
@@ -160,7 +205,12 @@ export class KubeRest {
    * for every event and `onDone` once when the stream ends: with null when the server closed it
    * (its timeout), with the error otherwise (an `AbortError` after `abort()`).
    */
-  async watch(path: string, query: Record<string, string>, onEvent: WatchEventHandler, onDone: (err: unknown) => void): Promise<AbortController> {
+  async watch(
+    path: string,
+    query: Record<string, string>,
+    onEvent: WatchEventHandler,
+    onDone: (err: unknown) => void,
+  ): Promise<AbortController> {
     const controller = new AbortController();
     const url = this.url(`${path}?${new URLSearchParams({ ...query, watch: 'true' })}`);
     const opts = await this.options('GET', {}, controller.signal);
@@ -201,7 +251,10 @@ export class KubeRest {
         buffered = buffered.slice(nl + 1);
         if (!line) continue;
         try {
-          const event = JSON.parse(line) as { type: string; object: KubeObject & { code?: number; message?: string } };
+          const event = JSON.parse(line) as {
+            type: string;
+            object: KubeObject & { code?: number; message?: string };
+          };
           onEvent(event.type, event.object);
         } catch (err) {
           finish(err);
@@ -212,7 +265,13 @@ export class KubeRest {
     });
     res.on('end', () => finish(null));
     res.on('error', finish);
-    res.on('close', () => finish(controller.signal.aborted ? Object.assign(new Error('the watch was aborted'), { name: 'AbortError' }) : null));
+    res.on('close', () =>
+      finish(
+        controller.signal.aborted
+          ? Object.assign(new Error('the watch was aborted'), { name: 'AbortError' })
+          : null,
+      ),
+    );
     return controller;
   }
 
@@ -220,7 +279,9 @@ export class KubeRest {
     let list = refresh ? undefined : this.discovery.get(apiVersion);
     if (!list) {
       const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-      list = this.request<{ resources?: DiscoveredResource[] }>('GET', path).then((r) => (r.resources ?? []).filter((x) => !x.name.includes('/')));
+      list = this.request<{ resources?: DiscoveredResource[] }>('GET', path).then((r) =>
+        (r.resources ?? []).filter((x) => !x.name.includes('/')),
+      );
       this.discovery.set(apiVersion, list);
       list.catch(() => this.discovery.delete(apiVersion));
     }
@@ -229,27 +290,63 @@ export class KubeRest {
 
   /** The plural and scope of `kind` in `apiVersion` (API discovery). */
   async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
-    let found = (await this.discover(apiVersion, false).catch(() => [])).find((r) => r.kind === kind);
-    if (!found) found = (await this.discover(apiVersion, true).catch((err: unknown) => (isKubeError(err, 404) ? [] : Promise.reject(err)))).find((r) => r.kind === kind);
-    if (!found) throw new KubeApiError(404, 'NotFound', `the API server serves no kind ${kind} in ${apiVersion}`);
+    let found = (await this.discover(apiVersion, false).catch(() => [])).find(
+      (r) => r.kind === kind,
+    );
+    if (!found)
+      found = (
+        await this.discover(apiVersion, true).catch((err: unknown) =>
+          isKubeError(err, 404) ? [] : Promise.reject(err),
+        )
+      ).find((r) => r.kind === kind);
+    if (!found)
+      throw new KubeApiError(
+        404,
+        'NotFound',
+        `the API server serves no kind ${kind} in ${apiVersion}`,
+      );
     return { plural: found.name, namespaced: found.namespaced };
   }
 
   /** The collection path of a kind (in `namespace` when it is namespaced), and the object path when `name` is given. */
-  async path(apiVersion: string, kind: string, namespace: string | undefined, name?: string): Promise<string> {
+  async path(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name?: string,
+  ): Promise<string> {
     const r = await this.resource(apiVersion, kind);
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    if (r.namespaced && !namespace) throw new KubeApiError(400, 'BadRequest', `${kind} is namespaced but no namespace was given`);
+    if (r.namespaced && !namespace)
+      throw new KubeApiError(400, 'BadRequest', `${kind} is namespaced but no namespace was given`);
     const ns = r.namespaced ? `/namespaces/${encodeURIComponent(namespace!)}` : '';
     return `${base}${ns}/${r.plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
   }
 
-  async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<T> {
-    return this.request<T>('GET', await this.path(apiVersion, kind, namespace, name), undefined, undefined, signal);
+  async get<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.request<T>(
+      'GET',
+      await this.path(apiVersion, kind, namespace, name),
+      undefined,
+      undefined,
+      signal,
+    );
   }
 
   /** The object, or undefined when it does not exist. */
-  async find<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<T | undefined> {
+  async find<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<T | undefined> {
     try {
       return await this.get<T>(apiVersion, kind, namespace, name, signal);
     } catch (err) {

@@ -38,7 +38,10 @@ export class LocalSecretResolver implements SecretResolver {
 
   async resolve(namespace: string, selector: SecretKeySelector): Promise<string> {
     if (this.dir) {
-      for (const path of [join(this.dir, namespace, selector.name, selector.key), join(this.dir, selector.name, selector.key)]) {
+      for (const path of [
+        join(this.dir, namespace, selector.name, selector.key),
+        join(this.dir, selector.name, selector.key),
+      ]) {
         try {
           return (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
         } catch {
@@ -48,7 +51,11 @@ export class LocalSecretResolver implements SecretResolver {
     }
     const fromEnv = this.env[secretEnvName(selector)];
     if (fromEnv !== undefined) return fromEnv;
-    throw new SecretNotFoundError(namespace, selector, `looked in ${this.dir ? `${this.dir} and ` : ''}$${secretEnvName(selector)}`);
+    throw new SecretNotFoundError(
+      namespace,
+      selector,
+      `looked in ${this.dir ? `${this.dir} and ` : ''}$${secretEnvName(selector)}`,
+    );
   }
 }
 
@@ -71,7 +78,10 @@ export class KubernetesSecretResolver implements SecretResolver {
     if (!entry || Date.now() - entry.at > this.cacheMs) {
       let secret: { data?: Record<string, string>; stringData?: Record<string, string> };
       try {
-        secret = await this.rest.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(selector.name)}`);
+        secret = await this.rest.request(
+          'GET',
+          `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(selector.name)}`,
+        );
       } catch (err) {
         if (isKubeError(err, 404)) {
           if (selector.optional) return '';
@@ -79,7 +89,15 @@ export class KubernetesSecretResolver implements SecretResolver {
         }
         throw err;
       }
-      entry = { at: Date.now(), data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) };
+      entry = {
+        at: Date.now(),
+        data: Object.fromEntries(
+          Object.entries(secret.data ?? {}).map(([k, v]) => [
+            k,
+            Buffer.from(v, 'base64').toString('utf8'),
+          ]),
+        ),
+      };
       for (const [k, v] of Object.entries(secret.stringData ?? {})) entry.data[k] = v;
       if (this.cacheMs > 0) this.cache.set(id, entry);
     }
@@ -104,7 +122,10 @@ export interface SecretSettings {
  * kubeconfig file or the in-cluster config) or `local` (files under `secretsDir`, then the
  * environment variable {@link secretEnvName} of `env`).
  */
-export function createSecretResolver(settings: SecretSettings, env: Record<string, string | undefined>): SecretResolver {
+export function createSecretResolver(
+  settings: SecretSettings,
+  env: Record<string, string | undefined>,
+): SecretResolver {
   if (settings.secretsSource === 'local') return new LocalSecretResolver(settings.secretsDir, env);
   const kc = new KubeConfig();
   if (settings.kubeconfig) kc.loadFromFile(settings.kubeconfig);

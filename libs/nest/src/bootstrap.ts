@@ -28,9 +28,14 @@ export async function bootstrapService(
     throw err;
   }
   try {
-    const app = await NestFactory.createApplicationContext(module as never, { logger: ['error', 'warn'], abortOnError: false });
+    const app = await NestFactory.createApplicationContext(module as never, {
+      logger: ['error', 'warn'],
+      abortOnError: false,
+    });
     app.enableShutdownHooks();
-    createLogger(service, { level: config.logLevel }, { instance: config.instanceId }).info('ready');
+    createLogger(service, { level: config.logLevel }, { instance: config.instanceId }).info(
+      'ready',
+    );
   } catch (err) {
     // A provider that reads a setting of its own while Nest builds it fails the same way.
     if (err instanceof ConfigError) {

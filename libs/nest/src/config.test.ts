@@ -1,19 +1,39 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, boolVar, enumVar, intVar, labelsVar, logLevelVar, numberVar, parseServiceConfig, requiredVar, stringVar, urlVar } from './config.js';
+import {
+  ConfigError,
+  boolVar,
+  enumVar,
+  intVar,
+  labelsVar,
+  logLevelVar,
+  numberVar,
+  parseServiceConfig,
+  requiredVar,
+  stringVar,
+  urlVar,
+} from './config.js';
 
 test('intVar: default when unset or empty, the value in range, a ConfigError naming the setting otherwise', () => {
   assert.equal(intVar({}, 'X', 7, 0, 10), 7);
   assert.equal(intVar({ X: '' }, 'X', 7, 0, 10), 7);
   assert.equal(intVar({ X: '10' }, 'X', 7, 0, 10), 10);
   for (const bad of ['11', '-1', '1.5', 'abc'])
-    assert.throws(() => intVar({ X: bad }, 'X', 7, 0, 10), (e: unknown) => e instanceof ConfigError && e.message === `X must be an integer between 0 and 10, got "${bad}"`);
+    assert.throws(
+      () => intVar({ X: bad }, 'X', 7, 0, 10),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message === `X must be an integer between 0 and 10, got "${bad}"`,
+    );
 });
 
 test('numberVar accepts fractions in range', () => {
   assert.equal(numberVar({ X: '0.1' }, 'X', 2, 0.1, 60), 0.1);
   assert.equal(numberVar({}, 'X', 2, 0.1, 60), 2);
-  assert.throws(() => numberVar({ X: '0.05' }, 'X', 2, 0.1, 60), /X must be a number between 0.1 and 60, got "0.05"/);
+  assert.throws(
+    () => numberVar({ X: '0.05' }, 'X', 2, 0.1, 60),
+    /X must be a number between 0.1 and 60, got "0.05"/,
+  );
   assert.throws(() => numberVar({ X: 'Infinity' }, 'X', 2, 0.1, 60), ConfigError);
 });
 
@@ -21,19 +41,32 @@ test('parseServiceConfig: ports default to 8081 (health) and 7777 (metrics) and 
   const c = parseServiceConfig('sensor', { KAFKA_BROKERS: 'k:9092' });
   assert.equal(c.healthPort, 8081);
   assert.equal(c.metricsPort, 7777);
-  assert.equal(parseServiceConfig('sensor', { KAFKA_BROKERS: 'k:9092', GANGLION_METRICS_PORT: '0' }).metricsPort, 0);
-  assert.throws(() => parseServiceConfig('sensor', { KAFKA_BROKERS: 'k:9092', GANGLION_METRICS_PORT: '70000' }), /GANGLION_METRICS_PORT must be an integer between 0 and 65535/);
+  assert.equal(
+    parseServiceConfig('sensor', { KAFKA_BROKERS: 'k:9092', GANGLION_METRICS_PORT: '0' })
+      .metricsPort,
+    0,
+  );
+  assert.throws(
+    () => parseServiceConfig('sensor', { KAFKA_BROKERS: 'k:9092', GANGLION_METRICS_PORT: '70000' }),
+    /GANGLION_METRICS_PORT must be an integer between 0 and 65535/,
+  );
 });
 
 /** Each reader: unset or empty → the default; a bad value → a ConfigError whose message names the variable. */
-const namesIt = (name: string) => (e: unknown) => e instanceof ConfigError && (e.message.startsWith(`${name} `) || e.message.startsWith(`${name}:`));
+const namesIt = (name: string) => (e: unknown) =>
+  e instanceof ConfigError &&
+  (e.message.startsWith(`${name} `) || e.message.startsWith(`${name}:`));
 
 test('stringVar and requiredVar', () => {
   assert.equal(stringVar({}, 'S'), undefined);
   assert.equal(stringVar({ S: '' }, 'S', 'def'), 'def');
   assert.equal(stringVar({ S: 'x' }, 'S', 'def'), 'x');
   assert.equal(requiredVar({ R: 'x' }, 'R', 'what it is'), 'x');
-  for (const env of [{}, { R: '' }]) assert.throws(() => requiredVar(env, 'R', 'what it is'), (e: unknown) => namesIt('R')(e) && /what it is/.test((e as Error).message));
+  for (const env of [{}, { R: '' }])
+    assert.throws(
+      () => requiredVar(env, 'R', 'what it is'),
+      (e: unknown) => namesIt('R')(e) && /what it is/.test((e as Error).message),
+    );
 });
 
 test('boolVar: true/false in any case, the default when unset, a ConfigError otherwise', () => {
@@ -41,26 +74,35 @@ test('boolVar: true/false in any case, the default when unset, a ConfigError oth
   assert.equal(boolVar({ B: '' }, 'B', false), false);
   assert.equal(boolVar({ B: 'FALSE' }, 'B', true), false);
   assert.equal(boolVar({ B: 'true' }, 'B', false), true);
-  for (const bad of ['yes', '1', 'on']) assert.throws(() => boolVar({ B: bad }, 'B', true), namesIt('B'));
+  for (const bad of ['yes', '1', 'on'])
+    assert.throws(() => boolVar({ B: bad }, 'B', true), namesIt('B'));
 });
 
 test('enumVar: one of the values, the default when unset, a ConfigError listing the values otherwise', () => {
   assert.equal(enumVar({}, 'E', ['a', 'b'], 'a'), 'a');
   assert.equal(enumVar({ E: 'b' }, 'E', ['a', 'b'], 'a'), 'b');
-  assert.throws(() => enumVar({ E: 'c' }, 'E', ['a', 'b'], 'a'), (e: unknown) => namesIt('E')(e) && (e as Error).message === 'E must be one of a, b, got "c"');
+  assert.throws(
+    () => enumVar({ E: 'c' }, 'E', ['a', 'b'], 'a'),
+    (e: unknown) => namesIt('E')(e) && (e as Error).message === 'E must be one of a, b, got "c"',
+  );
 });
 
 test('urlVar: an absolute URL or undefined', () => {
   assert.equal(urlVar({}, 'U'), undefined);
   assert.equal(urlVar({ U: 'http://127.0.0.1:9/x' }, 'U'), 'http://127.0.0.1:9/x');
-  for (const bad of ['not a url', '/relative', 'localhost']) assert.throws(() => urlVar({ U: bad }, 'U'), namesIt('U'));
+  for (const bad of ['not a url', '/relative', 'localhost'])
+    assert.throws(() => urlVar({ U: bad }, 'U'), namesIt('U'));
 });
 
 test('labelsVar: key=value pairs, the default when unset, a ConfigError on a bad pair or none', () => {
   const def = { app: 'x' };
   assert.deepEqual(labelsVar({}, 'L', def), def);
-  assert.deepEqual(labelsVar({ L: 'a=1, app.kubernetes.io/name=b' }, 'L', def), { a: '1', 'app.kubernetes.io/name': 'b' });
-  for (const bad of ['a', 'a=b=c', ',', 'a=1,b']) assert.throws(() => labelsVar({ L: bad }, 'L', def), namesIt('L'));
+  assert.deepEqual(labelsVar({ L: 'a=1, app.kubernetes.io/name=b' }, 'L', def), {
+    a: '1',
+    'app.kubernetes.io/name': 'b',
+  });
+  for (const bad of ['a', 'a=b=c', ',', 'a=1,b'])
+    assert.throws(() => labelsVar({ L: bad }, 'L', def), namesIt('L'));
 });
 
 test('logLevelVar: LOG_LEVEL is info by default; an unknown level fails start-up instead of falling back to info', () => {
@@ -85,7 +127,24 @@ test('parseServiceConfig: every shared setting fails with its own name; secrets 
   const local = parseServiceConfig('sensor', base);
   assert.equal(local.secretsSource, 'local');
   assert.equal(local.kubeconfig, undefined);
-  assert.equal(parseServiceConfig('sensor', { ...base, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).secretsSource, 'kubernetes');
-  assert.equal(parseServiceConfig('sensor', { ...base, KUBERNETES_SERVICE_HOST: '10.0.0.1', GANGLION_SECRETS_DIR: '/s' }).secretsSource, 'local');
-  assert.equal(parseServiceConfig('sensor', { ...base, GANGLION_SECRETS_SOURCE: 'kubernetes', GANGLION_KUBECONFIG: '/k' }).kubeconfig, '/k');
+  assert.equal(
+    parseServiceConfig('sensor', { ...base, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).secretsSource,
+    'kubernetes',
+  );
+  assert.equal(
+    parseServiceConfig('sensor', {
+      ...base,
+      KUBERNETES_SERVICE_HOST: '10.0.0.1',
+      GANGLION_SECRETS_DIR: '/s',
+    }).secretsSource,
+    'local',
+  );
+  assert.equal(
+    parseServiceConfig('sensor', {
+      ...base,
+      GANGLION_SECRETS_SOURCE: 'kubernetes',
+      GANGLION_KUBECONFIG: '/k',
+    }).kubeconfig,
+    '/k',
+  );
 });

@@ -59,12 +59,21 @@ function raw(env: Env, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-function numeric(env: Env, name: string, def: number, min: number, max: number, integer: boolean): number {
+function numeric(
+  env: Env,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+  integer: boolean,
+): number {
   const value = raw(env, name);
   if (value === undefined) return def;
   const n = Number(value);
   if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max)
-    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got "${value}"`);
+    throw new ConfigError(
+      `${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got "${value}"`,
+    );
   return n;
 }
 
@@ -105,7 +114,8 @@ export function boolVar(env: Env, name: string, def: boolean): boolean {
 export function enumVar<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
   const value = raw(env, name);
   if (value === undefined) return def;
-  if (!(values as readonly string[]).includes(value)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${value}"`);
+  if (!(values as readonly string[]).includes(value))
+    throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${value}"`);
   return value as T;
 }
 
@@ -118,16 +128,24 @@ export function urlVar(env: Env, name: string): string | undefined {
 }
 
 /** The label setting `name` (`key=value,key=value`, Kubernetes label syntax, at least one); `def` when unset or empty. */
-export function labelsVar(env: Env, name: string, def: Record<string, string>): Record<string, string> {
+export function labelsVar(
+  env: Env,
+  name: string,
+  def: Record<string, string>,
+): Record<string, string> {
   const value = raw(env, name);
   if (value === undefined) return def;
   const out: Record<string, string> = {};
-  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z0-9._/-]+)=([A-Za-z0-9._-]*)$/.exec(part);
     if (!m) throw new ConfigError(`${name}: "${part}" is not label=value`);
     out[m[1]!] = m[2]!;
   }
-  if (Object.keys(out).length === 0) throw new ConfigError(`${name} must name at least one label=value`);
+  if (Object.keys(out).length === 0)
+    throw new ConfigError(`${name} must name at least one label=value`);
   return out;
 }
 
@@ -140,11 +158,20 @@ export function logLevelVar(env: Env): LogLevel {
 
 /** `GANGLION_SECRETS_SOURCE` (see {@link ServiceConfig.secretsSource}). */
 function secretsSourceVar(env: Env, secretsDir: string | undefined): 'kubernetes' | 'local' {
-  return enumVar(env, 'GANGLION_SECRETS_SOURCE', ['kubernetes', 'local'], raw(env, 'KUBERNETES_SERVICE_HOST') && !secretsDir ? 'kubernetes' : 'local');
+  return enumVar(
+    env,
+    'GANGLION_SECRETS_SOURCE',
+    ['kubernetes', 'local'],
+    raw(env, 'KUBERNETES_SERVICE_HOST') && !secretsDir ? 'kubernetes' : 'local',
+  );
 }
 
 export function parseServiceConfig(service: string, env: Env): ServiceConfig {
-  const brokers = requiredVar(env, 'KAFKA_BROKERS', 'expected host:port[,host:port...] of the Kafka cluster');
+  const brokers = requiredVar(
+    env,
+    'KAFKA_BROKERS',
+    'expected host:port[,host:port...] of the Kafka cluster',
+  );
   let list: string[];
   try {
     list = parseBrokers(brokers);

@@ -1,4 +1,10 @@
-import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { BusClients, consumerActivity } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import type { ServiceConfig } from './config.js';
@@ -18,9 +24,18 @@ export class GanglionModule implements OnApplicationShutdown {
   constructor(@Inject(BUS_CLIENTS) private readonly clients: BusClients) {}
 
   static forRoot(config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
-    const logger = createLogger(config.service, { level: config.logLevel }, { instance: config.instanceId });
+    const logger = createLogger(
+      config.service,
+      { level: config.logLevel },
+      { instance: config.instanceId },
+    );
     // Every consumer of the process, on every cluster, reports its batches in processing (liveness, metrics).
-    const clients = new BusClients({ brokers: config.brokers, clientId: `ganglion-${config.service}-${config.instanceId}`, logger, activity: consumerActivity });
+    const clients = new BusClients({
+      brokers: config.brokers,
+      clientId: `ganglion-${config.service}-${config.instanceId}`,
+      logger,
+      activity: consumerActivity,
+    });
     return {
       module: GanglionModule,
       providers: [
@@ -33,7 +48,16 @@ export class GanglionModule implements OnApplicationShutdown {
         ResourceStoreService,
         MetricsService,
       ],
-      exports: [CONFIG, ENV, LOGGER, BUS_CLIENTS, KAFKA, HealthService, ResourceStoreService, MetricsService],
+      exports: [
+        CONFIG,
+        ENV,
+        LOGGER,
+        BUS_CLIENTS,
+        KAFKA,
+        HealthService,
+        ResourceStoreService,
+        MetricsService,
+      ],
     };
   }
 

@@ -49,10 +49,14 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/healthz' || path === '/livez') {
         const dead = this.notAlive();
-        res.writeHead(dead.length ? 503 : 200, { 'Content-Type': 'text/plain' }).end(dead.length ? `not alive: ${dead.join('; ')}` : 'ok');
+        res
+          .writeHead(dead.length ? 503 : 200, { 'Content-Type': 'text/plain' })
+          .end(dead.length ? `not alive: ${dead.join('; ')}` : 'ok');
       } else if (path === '/readyz') {
         const pending = this.notReady();
-        res.writeHead(pending.length ? 503 : 200, { 'Content-Type': 'text/plain' }).end(pending.length ? `not ready: ${pending.join(', ')}` : 'ready');
+        res
+          .writeHead(pending.length ? 503 : 200, { 'Content-Type': 'text/plain' })
+          .end(pending.length ? `not ready: ${pending.join(', ')}` : 'ready');
       } else res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     });
     await new Promise<void>((resolve, reject) => {
@@ -63,6 +67,8 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 }

@@ -1,4 +1,17 @@
-export { parseServiceConfig, ConfigError, intVar, numberVar, stringVar, requiredVar, boolVar, enumVar, urlVar, labelsVar, logLevelVar, type ServiceConfig } from './config.js';
+export {
+  parseServiceConfig,
+  ConfigError,
+  intVar,
+  numberVar,
+  stringVar,
+  requiredVar,
+  boolVar,
+  enumVar,
+  urlVar,
+  labelsVar,
+  logLevelVar,
+  type ServiceConfig,
+} from './config.js';
 export { BUS_CLIENTS, CONFIG, ENV, LOGGER } from './tokens.js';
 export { HealthService } from './health.service.js';
 export { MetricsService } from './metrics.service.js';

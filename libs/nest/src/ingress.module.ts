@@ -1,6 +1,22 @@
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Type } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type Type,
+} from '@nestjs/common';
 import { GroupOwnership, type BusClients, type BusProducers, type Kafka } from '@ganglion/eventbus';
-import { ownedSources, pushSources, PushIngressRunner, PUSH_PRODUCER_OPTIONS, type OwnedRunner, type OwnedSourceType, type PushSourceType } from '@ganglion/eventsources';
+import {
+  ownedSources,
+  pushSources,
+  PushIngressRunner,
+  PUSH_PRODUCER_OPTIONS,
+  type OwnedRunner,
+  type OwnedSourceType,
+  type PushSourceType,
+} from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
@@ -37,13 +53,26 @@ function apiBasesFrom(env: Record<string, string | undefined>): Record<string, s
  * `events`. Push sources pass PUSH_PRODUCER_OPTIONS (several requests in flight); owned sources
  * keep one request in flight, so their events are written in the order they are sent.
  */
-function eventProducers(clients: BusClients, options: typeof PUSH_PRODUCER_OPTIONS = {}): BusProducers {
+function eventProducers(
+  clients: BusClients,
+  options: typeof PUSH_PRODUCER_OPTIONS = {},
+): BusProducers {
   return clients.producers({ ...options, onBatch: processMetrics().batchObserver('events') });
 }
 
 /** The dynamic module of one ingress service: the shared GanglionModule and `service` running source `type`. */
-function ingressModule(module: Type, service: Type, type: string, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
-  return { module, imports: [GanglionModule.forRoot(config, env)], providers: [{ provide: SOURCE_TYPE, useValue: type }, service] };
+function ingressModule(
+  module: Type,
+  service: Type,
+  type: string,
+  config: ServiceConfig,
+  env: Record<string, string | undefined>,
+): DynamicModule {
+  return {
+    module,
+    imports: [GanglionModule.forRoot(config, env)],
+    providers: [{ provide: SOURCE_TYPE, useValue: type }, service],
+  };
 }
 
 /** Runs one push source type's routes for the life of the process. */
@@ -88,14 +117,20 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
 
 @Module({})
 class PushIngressModule {
-  static create(type: PushSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
+  static create(
+    type: PushSourceType,
+    config: ServiceConfig,
+    env: Record<string, string | undefined>,
+  ): DynamicModule {
     return ingressModule(PushIngressModule, PushIngressService, type, config, env);
   }
 }
 
 /** The whole `main.ts` of a push ingress service: `await bootstrapPushIngress('github')`. */
 export async function bootstrapPushIngress(type: PushSourceType): Promise<void> {
-  await bootstrapService(ingressServiceName(type), (config, env) => PushIngressModule.create(type, config, env));
+  await bootstrapService(ingressServiceName(type), (config, env) =>
+    PushIngressModule.create(type, config, env),
+  );
 }
 
 /**
@@ -122,7 +157,14 @@ class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdo
     const base = `${config.resourcesTopic}-ingress-${type}`;
     this.producers = eventProducers(clients);
     const kubeconfig = config.kubeconfig;
-    this.runner = ownedSources[type]({ store, producers: this.producers, logger, stateTopic: `${base}-state`, transactionalId: base, ...(kubeconfig ? { kubeconfig } : {}) });
+    this.runner = ownedSources[type]({
+      store,
+      producers: this.producers,
+      logger,
+      stateTopic: `${base}-state`,
+      transactionalId: base,
+      ...(kubeconfig ? { kubeconfig } : {}),
+    });
     this.ownership = new GroupOwnership(kafka, {
       topic: `${base}-owner`,
       groupId: base,
@@ -148,12 +190,18 @@ class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdo
 
 @Module({})
 class OwnedIngressModule {
-  static create(type: OwnedSourceType, config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
+  static create(
+    type: OwnedSourceType,
+    config: ServiceConfig,
+    env: Record<string, string | undefined>,
+  ): DynamicModule {
     return ingressModule(OwnedIngressModule, OwnedIngressService, type, config, env);
   }
 }
 
 /** The whole `main.ts` of an owned ingress service: `await bootstrapOwnedIngress('calendar')`. */
 export async function bootstrapOwnedIngress(type: OwnedSourceType): Promise<void> {
-  await bootstrapService(ingressServiceName(type), (config, env) => OwnedIngressModule.create(type, config, env));
+  await bootstrapService(ingressServiceName(type), (config, env) =>
+    OwnedIngressModule.create(type, config, env),
+  );
 }

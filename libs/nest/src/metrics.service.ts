@@ -1,15 +1,48 @@
 import { createServer, type Server } from 'node:http';
-import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { eventBusTopic, namespaceOf, type EventBus, type EventSource, type Sensor } from '@ganglion/api';
-import { busTopics, consumerActivity, ConsumerLagMonitor, type BusClients, type LagSample } from '@ganglion/eventbus';
-import { processMetrics, shutdownTelemetry, type EventSourceLabels, type GanglionMetrics, type Logger, type TriggerLabels } from '@ganglion/telemetry';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import {
+  eventBusTopic,
+  namespaceOf,
+  type EventBus,
+  type EventSource,
+  type Sensor,
+} from '@ganglion/api';
+import {
+  busTopics,
+  consumerActivity,
+  ConsumerLagMonitor,
+  type BusClients,
+  type LagSample,
+} from '@ganglion/eventbus';
+import {
+  processMetrics,
+  shutdownTelemetry,
+  type EventSourceLabels,
+  type GanglionMetrics,
+  type Logger,
+  type TriggerLabels,
+} from '@ganglion/telemetry';
 import type { ServiceConfig } from './config.js';
 import { HealthService } from './health.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
 import { BUS_CLIENTS, CONFIG, LOGGER } from './tokens.js';
 
 /** Fields of an EventSource spec that are not event types. */
-const NON_SOURCE_FIELDS = new Set(['eventBusName', 'template', 'service', 'replicas', 'replica', 'style']);
+const NON_SOURCE_FIELDS = new Set([
+  'eventBusName',
+  'template',
+  'service',
+  'replicas',
+  'replica',
+  'style',
+]);
 
 /**
  * Prometheus `/metrics` on the metrics port (7777, like Argo's eventsource and sensor pods),
@@ -57,7 +90,10 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
       this.server!.once('error', reject);
       this.server!.listen(this.config.metricsPort, this.config.host, () => resolve());
     });
-    this.logger.info('metrics endpoint listening', { port: this.config.metricsPort, path: '/metrics' });
+    this.logger.info('metrics endpoint listening', {
+      port: this.config.metricsPort,
+      path: '/metrics',
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -96,8 +132,19 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
       for (const es of store.list<EventSource>('EventSource')) {
         const spec = es.spec as Record<string, unknown>;
         for (const [field, events] of Object.entries(spec)) {
-          if (NON_SOURCE_FIELDS.has(field) || field !== type || typeof events !== 'object' || events === null) continue;
-          for (const eventName of Object.keys(events)) list.push({ namespace: namespaceOf(es), eventsource_name: es.metadata.name, event_name: eventName });
+          if (
+            NON_SOURCE_FIELDS.has(field) ||
+            field !== type ||
+            typeof events !== 'object' ||
+            events === null
+          )
+            continue;
+          for (const eventName of Object.keys(events))
+            list.push({
+              namespace: namespaceOf(es),
+              eventsource_name: es.metadata.name,
+              event_name: eventName,
+            });
         }
       }
       this.metrics.setEventSources(list);
@@ -105,15 +152,30 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
     if (this.config.service === 'sensor' || this.config.service === 'trigger') {
       const list: TriggerLabels[] = [];
       for (const s of store.list<Sensor>('Sensor'))
-        for (const t of s.spec.triggers ?? []) list.push({ namespace: namespaceOf(s), sensor_name: s.metadata.name, trigger_name: t.template?.name ?? '' });
-      this.metrics.setTriggers(list, { actions: this.config.service === 'trigger', joins: this.config.service === 'sensor' });
+        for (const t of s.spec.triggers ?? [])
+          list.push({
+            namespace: namespaceOf(s),
+            sensor_name: s.metadata.name,
+            trigger_name: t.template?.name ?? '',
+          });
+      this.metrics.setTriggers(list, {
+        actions: this.config.service === 'trigger',
+        joins: this.config.service === 'sensor',
+      });
     }
   }
 
   /** A lag monitor on the installation's cluster and on every cluster an EventBus names; none on a cluster no bus uses any more. */
-  private syncLagMonitors(clients: BusClients, store: ResourceStoreService, groupPrefix: string): void {
+  private syncLagMonitors(
+    clients: BusClients,
+    store: ResourceStoreService,
+    groupPrefix: string,
+  ): void {
     const buses = store.list<EventBus>('EventBus').filter((b) => b.spec.kafka);
-    const wanted = new Set([clients.installationCluster, ...buses.map((b) => clients.clusterOf(b))]);
+    const wanted = new Set([
+      clients.installationCluster,
+      ...buses.map((b) => clients.clusterOf(b)),
+    ]);
     for (const [cluster, monitor] of this.monitors) {
       if (wanted.has(cluster)) continue;
       this.monitors.delete(cluster);
@@ -136,7 +198,14 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
         },
         depthTopics: () =>
           this.config.service === 'trigger'
-            ? [...new Set(store.list<EventBus>('EventBus').filter((b) => b.spec.kafka && clients.clusterOf(b) === cluster).map((b) => busTopics(eventBusTopic(b)).dlq))]
+            ? [
+                ...new Set(
+                  store
+                    .list<EventBus>('EventBus')
+                    .filter((b) => b.spec.kafka && clients.clusterOf(b) === cluster)
+                    .map((b) => busTopics(eventBusTopic(b)).dlq),
+                ),
+              ]
             : [],
         onDepth: (topic, depth) => this.metrics.dlqDepth.set({ topic }, depth),
       });
@@ -153,7 +222,9 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
       next.add(JSON.stringify(labels));
       this.metrics.consumerBatchAge.set(labels, b.ms / 1000);
     }
-    for (const key of this.busySeries) if (!next.has(key)) this.metrics.consumerBatchAge.remove(JSON.parse(key) as Record<string, string>);
+    for (const key of this.busySeries)
+      if (!next.has(key))
+        this.metrics.consumerBatchAge.remove(JSON.parse(key) as Record<string, string>);
     this.busySeries = next;
   }
 
@@ -175,7 +246,9 @@ export class MetricsService implements OnModuleInit, OnApplicationBootstrap, OnA
   async onApplicationShutdown(): Promise<void> {
     this.unsubscribe?.();
     await Promise.all([...this.monitors.values()].map((m) => m.stop()));
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
     await shutdownTelemetry();
   }
 }

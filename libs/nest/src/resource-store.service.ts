@@ -7,7 +7,10 @@ import { CONFIG, KAFKA, LOGGER } from './tokens.js';
 
 /** The process's replica of the resources topic, started (and caught up) before the app runs. */
 @Injectable()
-export class ResourceStoreService extends ResourceStore implements OnModuleInit, OnApplicationShutdown {
+export class ResourceStoreService
+  extends ResourceStore
+  implements OnModuleInit, OnApplicationShutdown
+{
   private caughtUp = false;
 
   constructor(
@@ -25,7 +28,9 @@ export class ResourceStoreService extends ResourceStore implements OnModuleInit,
     const admin = this.kafkaClient.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, [resourcesTopicConfig(this.config.resourcesTopic, this.config.replicationFactor)]);
+      await ensureTopics(admin, [
+        resourcesTopicConfig(this.config.resourcesTopic, this.config.replicationFactor),
+      ]);
     } finally {
       await admin.disconnect();
     }

@@ -12,8 +12,31 @@ import {
   type OutcomeRecord,
   type SensorEvent,
 } from '@ganglion/core';
-import { BARRIER_KEY, decodeCloudEvent, eventData, headerMap, type BusTopics, type ChangelogMirror, type ConsumedBatch, type KafkaMessage, type OutRecord, type PartitionContext, type PartitionProcessor } from '@ganglion/eventbus';
-import { inSpan, markSend, processMetrics, spanContextOf, startProcessSpan, traceparentOf, type Context, type Logger, type SpanContext, type TriggerLabels } from '@ganglion/telemetry';
+import {
+  BARRIER_KEY,
+  decodeCloudEvent,
+  eventData,
+  headerMap,
+  type BusTopics,
+  type ChangelogMirror,
+  type ConsumedBatch,
+  type KafkaMessage,
+  type OutRecord,
+  type PartitionContext,
+  type PartitionProcessor,
+} from '@ganglion/eventbus';
+import {
+  inSpan,
+  markSend,
+  processMetrics,
+  spanContextOf,
+  startProcessSpan,
+  traceparentOf,
+  type Context,
+  type Logger,
+  type SpanContext,
+  type TriggerLabels,
+} from '@ganglion/telemetry';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
@@ -29,7 +52,9 @@ interface StoredJoin extends JoinState {
 /** `<namespace>/<sensor>/<trigger>` → metric labels. */
 function triggerLabels(key: string): TriggerLabels | undefined {
   const parts = key.split('/');
-  return parts.length === 3 ? { namespace: parts[0]!, sensor_name: parts[1]!, trigger_name: parts[2]! } : undefined;
+  return parts.length === 3
+    ? { namespace: parts[0]!, sensor_name: parts[1]!, trigger_name: parts[2]! }
+    : undefined;
 }
 
 /** The sensors of one bus, compiled; refreshed by the runner when resources change. */
@@ -93,7 +118,9 @@ export class BusProcessor implements PartitionProcessor {
     const id = randomUUID();
     const seen = this.mirror.barrier(this.topics.joinState, ctx.partition, id);
     try {
-      await ctx.produce([{ topic: this.topics.joinState, partition: ctx.partition, key: BARRIER_KEY, value: id }]);
+      await ctx.produce([
+        { topic: this.topics.joinState, partition: ctx.partition, key: BARRIER_KEY, value: id },
+      ]);
     } catch (err) {
       // No barrier was written (the loop stopped, the producer was fenced): nobody waits for it,
       // so its time-out must not surface later as an unhandled rejection.
@@ -111,7 +138,11 @@ export class BusProcessor implements PartitionProcessor {
     }
     this.states.set(ctx.partition, states);
     for (const key of states.keys()) this.gauge(key, true);
-    this.logger.info('join state restored', { topic: ctx.topic, partition: ctx.partition, triggers: states.size });
+    this.logger.info('join state restored', {
+      topic: ctx.topic,
+      partition: ctx.partition,
+      triggers: states.size,
+    });
   }
 
   close(topic: string, partition: number): void {
@@ -135,9 +166,28 @@ export class BusProcessor implements PartitionProcessor {
    * `parent`, the processing of the event that completed it) whose context the trigger
    * continues; `links`: the traces of every event of a join.
    */
-  private action(f: FiredTrigger, namespace: string, sensor: string, at: string, parent: Context, links: SpanContext[] = []): OutRecord {
-    const action: ActionRecord = { v: RECORD_VERSION, actionId: f.actionId, namespace, sensor, trigger: f.trigger, events: f.events, createdAt: at };
-    const headers = markSend(this.topics.actions, { ...JSON_HEADERS, 'ganglion-action-id': f.actionId }, { parent, key: f.key, links, attributes: { 'ganglion.action.id': f.actionId } });
+  private action(
+    f: FiredTrigger,
+    namespace: string,
+    sensor: string,
+    at: string,
+    parent: Context,
+    links: SpanContext[] = [],
+  ): OutRecord {
+    const action: ActionRecord = {
+      v: RECORD_VERSION,
+      actionId: f.actionId,
+      namespace,
+      sensor,
+      trigger: f.trigger,
+      events: f.events,
+      createdAt: at,
+    };
+    const headers = markSend(
+      this.topics.actions,
+      { ...JSON_HEADERS, 'ganglion-action-id': f.actionId },
+      { parent, key: f.key, links, attributes: { 'ganglion.action.id': f.actionId } },
+    );
     return { topic: this.topics.actions, key: f.key, value: JSON.stringify(action), headers };
   }
 
@@ -151,36 +201,96 @@ export class BusProcessor implements PartitionProcessor {
     for (const message of batch.messages) {
       const nowMs = Number(message.timestamp);
       const at = new Date(nowMs).toISOString();
-      const span = startProcessSpan(batch.topic, headerMap(message.headers), { partition: batch.partition, offset: message.offset, consumerGroup: this.groupId });
+      const span = startProcessSpan(batch.topic, headerMap(message.headers), {
+        partition: batch.partition,
+        offset: message.offset,
+        consumerGroup: this.groupId,
+      });
       let event: SensorEvent;
       try {
         event = toSensorEvent(message);
       } catch (err) {
         const reason = `not a CloudEvent: ${(err as Error).message}`;
-        this.logger.warn('skipping record', { topic: batch.topic, partition: batch.partition, offset: message.offset, reason });
-        out.push(this.outcome(`${batch.topic}/${batch.partition}/${message.offset}`, { v: 1, kind: 'event-rejected', offset: message.offset, partition: batch.partition, at, reason }));
+        this.logger.warn('skipping record', {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          reason,
+        });
+        out.push(
+          this.outcome(`${batch.topic}/${batch.partition}/${message.offset}`, {
+            v: 1,
+            kind: 'event-rejected',
+            offset: message.offset,
+            partition: batch.partition,
+            at,
+            reason,
+          }),
+        );
         span.end(reason);
         continue;
       }
       span.event(event.context.id);
       const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
       for (const sensor of sensors) {
-        const attributes = { 'ganglion.namespace': sensor.namespace, 'ganglion.sensor': sensor.name };
-        const r = inSpan('evaluate', { parent: span.context, attributes }, () => routeEvent(sensor, event, nowMs));
+        const attributes = {
+          'ganglion.namespace': sensor.namespace,
+          'ganglion.sensor': sensor.name,
+        };
+        const r = inSpan('evaluate', { parent: span.context, attributes }, () =>
+          routeEvent(sensor, event, nowMs),
+        );
         decisions.push(...r.decisions);
         for (const d of r.decisions) {
           if (d.result !== 'matched') continue;
-          const result = d.triggers.some((t) => t.result === 'fired') ? 'fired' : d.triggers.some((t) => t.result === 'joining') ? 'waiting' : undefined;
-          if (result) processMetrics().sensorEvents.inc({ namespace: sensor.namespace, sensor_name: sensor.name, result });
+          const result = d.triggers.some((t) => t.result === 'fired')
+            ? 'fired'
+            : d.triggers.some((t) => t.result === 'joining')
+              ? 'waiting'
+              : undefined;
+          if (result)
+            processMetrics().sensorEvents.inc({
+              namespace: sensor.namespace,
+              sensor_name: sensor.name,
+              result,
+            });
         }
-        for (const f of r.fired) out.push(this.action(f, sensor.namespace, sensor.name, at, span.context));
+        for (const f of r.fired)
+          out.push(this.action(f, sensor.namespace, sensor.name, at, span.context));
         for (const j of r.joins) {
-          const rec: JoinRecord = { v: RECORD_VERSION, namespace: sensor.namespace, sensor: sensor.name, trigger: j.trigger, dependency: j.dependency, event: j.event };
-          const headers = markSend(this.topics.joins, { ...JSON_HEADERS }, { parent: span.context, key: j.key, messageId: event.context.id });
-          out.push({ topic: this.topics.joins, key: j.key, value: JSON.stringify(rec), headers, timestamp: message.timestamp });
+          const rec: JoinRecord = {
+            v: RECORD_VERSION,
+            namespace: sensor.namespace,
+            sensor: sensor.name,
+            trigger: j.trigger,
+            dependency: j.dependency,
+            event: j.event,
+          };
+          const headers = markSend(
+            this.topics.joins,
+            { ...JSON_HEADERS },
+            { parent: span.context, key: j.key, messageId: event.context.id },
+          );
+          out.push({
+            topic: this.topics.joins,
+            key: j.key,
+            value: JSON.stringify(rec),
+            headers,
+            timestamp: message.timestamp,
+          });
         }
       }
-      out.push(this.outcome(event.context.id, { v: 1, kind: 'event', eventId: event.context.id, source: event.context.source, subject: event.context.subject ?? '', at, decisions }));
+      out.push(
+        this.outcome(event.context.id, {
+          v: 1,
+          kind: 'event',
+          eventId: event.context.id,
+          source: event.context.source,
+          subject: event.context.subject ?? '',
+          at,
+          decisions,
+        }),
+      );
       span.end();
     }
     return out;
@@ -195,7 +305,11 @@ export class BusProcessor implements PartitionProcessor {
       const key = message.key?.toString('utf8') ?? '';
       if (key === BARRIER_KEY) continue;
       const headers = headerMap(message.headers);
-      const span = startProcessSpan(batch.topic, headers, { partition: batch.partition, offset: message.offset, consumerGroup: this.groupId });
+      const span = startProcessSpan(batch.topic, headers, {
+        partition: batch.partition,
+        offset: message.offset,
+        consumerGroup: this.groupId,
+      });
       try {
         this.joinOne(batch, message, key, headers, span.context, states, changed, out);
         span.end();
@@ -204,7 +318,14 @@ export class BusProcessor implements PartitionProcessor {
         throw err;
       }
     }
-    for (const [key, value] of changed) out.push({ topic: this.topics.joinState, partition: batch.partition, key, value, headers: JSON_HEADERS });
+    for (const [key, value] of changed)
+      out.push({
+        topic: this.topics.joinState,
+        partition: batch.partition,
+        key,
+        value,
+        headers: JSON_HEADERS,
+      });
     return out;
   }
 
@@ -225,13 +346,36 @@ export class BusProcessor implements PartitionProcessor {
     try {
       rec = decodeJoinRecord(message.value);
     } catch (err) {
-      this.logger.warn('skipping malformed join record', { partition: batch.partition, offset: message.offset, error: err });
+      this.logger.warn('skipping malformed join record', {
+        partition: batch.partition,
+        offset: message.offset,
+        error: err,
+      });
       return;
     }
-    const base = { v: 1 as const, kind: 'join' as const, key, namespace: rec.namespace, sensor: rec.sensor, trigger: rec.trigger, dependency: rec.dependency, eventId: rec.event.context.id, at };
+    const base = {
+      v: 1 as const,
+      kind: 'join' as const,
+      key,
+      namespace: rec.namespace,
+      sensor: rec.sensor,
+      trigger: rec.trigger,
+      dependency: rec.dependency,
+      eventId: rec.event.context.id,
+      at,
+    };
     const trigger = this.directory.sensor(rec.namespace, rec.sensor)?.byName.get(rec.trigger);
     if (!trigger?.join) {
-      out.push(this.outcome(key, { ...base, result: 'ignored', have: [], reason: trigger ? 'the trigger no longer needs a join' : 'the sensor or trigger no longer exists' }));
+      out.push(
+        this.outcome(key, {
+          ...base,
+          result: 'ignored',
+          have: [],
+          reason: trigger
+            ? 'the trigger no longer needs a join'
+            : 'the sensor or trigger no longer exists',
+        }),
+      );
       return;
     }
     const prev = states.get(key);
@@ -242,7 +386,8 @@ export class BusProcessor implements PartitionProcessor {
     if (tp) traces[rec.event.context.id] = tp;
     const state: StoredJoin = { ...r.state };
     const kept: Record<string, string> = {};
-    for (const e of Object.values(r.state.events)) if (traces[e.context.id]) kept[e.context.id] = traces[e.context.id]!;
+    for (const e of Object.values(r.state.events))
+      if (traces[e.context.id]) kept[e.context.id] = traces[e.context.id]!;
     if (Object.keys(kept).length) state.traces = kept;
     else delete state.traces;
     const empty = Object.keys(r.state.events).length === 0;
@@ -257,10 +402,24 @@ export class BusProcessor implements PartitionProcessor {
         if (sc) links.push(sc);
       }
       out.push(this.action(r.fired, rec.namespace, rec.sensor, at, parent, links));
-      out.push(this.outcome(key, { ...base, result: 'fired', actionId: r.fired.actionId, have: Object.keys(r.fired.events).sort() }));
+      out.push(
+        this.outcome(key, {
+          ...base,
+          result: 'fired',
+          actionId: r.fired.actionId,
+          have: Object.keys(r.fired.events).sort(),
+        }),
+      );
     } else {
       const have = Object.keys(r.state.events).sort();
-      out.push(this.outcome(key, r.ignored ? { ...base, result: 'ignored', have, reason: r.ignored } : { ...base, result: 'waiting', have }));
+      out.push(
+        this.outcome(
+          key,
+          r.ignored
+            ? { ...base, result: 'ignored', have, reason: r.ignored }
+            : { ...base, result: 'waiting', have },
+        ),
+      );
     }
   }
 }

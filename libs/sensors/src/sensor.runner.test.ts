@@ -2,7 +2,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnyResource, EventBus, Sensor } from '@ganglion/api';
 import type { ActionRecord, OutcomeRecord } from '@ganglion/core';
-import { busTopicConfigs, busTopics, CloudEvent, createKafka, encodeCloudEvent, ensureTopics, TopicReader, type Kafka } from '@ganglion/eventbus';
+import {
+  busTopicConfigs,
+  busTopics,
+  CloudEvent,
+  createKafka,
+  encodeCloudEvent,
+  ensureTopics,
+  TopicReader,
+  type Kafka,
+} from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { SensorRunner } from './sensor.runner.js';
@@ -19,7 +28,9 @@ class Resources {
     return this.items.filter((r) => r.kind === kind) as T[];
   }
   get<T extends AnyResource>(kind: T['kind'], namespace: string, name: string): T | undefined {
-    return this.items.find((r) => r.kind === kind && r.metadata.namespace === namespace && r.metadata.name === name) as T | undefined;
+    return this.items.find(
+      (r) => r.kind === kind && r.metadata.namespace === namespace && r.metadata.name === name,
+    ) as T | undefined;
   }
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -45,18 +56,41 @@ describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
   let runner: SensorRunner | undefined;
 
   const start = async (): Promise<SensorRunner> => {
-    const r = new SensorRunner({ clients: { clusterOf: () => 'test', client: () => kafka }, store: resources, logger, settings: { concurrency: 2, fetchWaitMs: 10, commitIntervalMs: 0 }, instanceId: prefix });
+    const r = new SensorRunner({
+      clients: { clusterOf: () => 'test', client: () => kafka },
+      store: resources,
+      logger,
+      settings: { concurrency: 2, fetchWaitMs: 10, commitIntervalMs: 0 },
+      instanceId: prefix,
+    });
     await r.start();
     return r;
   };
-  const send = async (id: string, source: string, subject: string, data: unknown): Promise<void> => {
+  const send = async (
+    id: string,
+    source: string,
+    subject: string,
+    data: unknown,
+  ): Promise<void> => {
     const producer = kafka.producer();
     await producer.connect();
-    const rec = encodeCloudEvent(new CloudEvent<unknown>({ id, source, subject, type: 'webhook', datacontenttype: 'application/json', data }), `${source}.${subject}`);
+    const rec = encodeCloudEvent(
+      new CloudEvent<unknown>({
+        id,
+        source,
+        subject,
+        type: 'webhook',
+        datacontenttype: 'application/json',
+        data,
+      }),
+      `${source}.${subject}`,
+    );
     await producer.send({ topic: topics.events, messages: [rec] });
     await producer.disconnect();
   };
-  const joinOutcome = (eventId: string) => outcomes.find((o) => o.kind === 'join' && o.eventId === eventId) as Extract<OutcomeRecord, { kind: 'join' }> | undefined;
+  const joinOutcome = (eventId: string) =>
+    outcomes.find((o) => o.kind === 'join' && o.eventId === eventId) as
+      Extract<OutcomeRecord, { kind: 'join' }> | undefined;
 
   before(async () => {
     const brokers = await kafkaBrokers();
@@ -69,11 +103,17 @@ describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
       kafka,
       topics: [topics.outcomes, topics.actions],
       logger,
-      onRecord: (topic, _partition, m) => void (topic === topics.outcomes ? outcomes : actions).push(JSON.parse(m.value!.toString())),
+      onRecord: (topic, _partition, m) =>
+        void (topic === topics.outcomes ? outcomes : actions).push(JSON.parse(m.value!.toString())),
     });
     await reader.start();
     stops.push(() => reader.stop());
-    resources.put({ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: 'default', namespace: 'ns' }, spec: { kafka: { url: brokers, topic: topics.events } } } as EventBus);
+    resources.put({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'EventBus',
+      metadata: { name: 'default', namespace: 'ns' },
+      spec: { kafka: { url: brokers, topic: topics.events } },
+    } as EventBus);
   });
 
   after(async () => {
@@ -93,13 +133,22 @@ describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
           { name: 'a', eventSourceName: 'hooks', eventName: 'push' },
           { name: 'b', eventSourceName: 'cron', eventName: 'tick' },
         ],
-        triggers: [{ template: { name: 'both', log: {} } }, { template: { name: 'onA', log: {}, conditions: 'a' } }],
+        triggers: [
+          { template: { name: 'both', log: {} } },
+          { template: { name: 'onA', log: {}, conditions: 'a' } },
+        ],
       },
     } as unknown as Sensor);
     await send(`${prefix}-a`, 'hooks', 'push', { n: 1 });
-    await waitFor(() => joinOutcome(`${prefix}-a`), { timeoutMs: 60_000, what: 'the join outcome of the first event' });
+    await waitFor(() => joinOutcome(`${prefix}-a`), {
+      timeoutMs: 60_000,
+      what: 'the join outcome of the first event',
+    });
     assert.equal(joinOutcome(`${prefix}-a`)!.result, 'waiting');
-    await waitFor(() => actions.find((a) => a.trigger.template.name === 'onA'), { timeoutMs: 30_000, what: 'the single-dependency action' });
+    await waitFor(() => actions.find((a) => a.trigger.template.name === 'onA'), {
+      timeoutMs: 30_000,
+      what: 'the single-dependency action',
+    });
     assert.equal(actions.filter((a) => a.trigger.template.name === 'both').length, 0);
 
     // A new runner (the old one gone) restores the join state from the changelog.
@@ -107,13 +156,19 @@ describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
     runner = await start();
     await waitFor(() => runner!.ready, { timeoutMs: 60_000, what: 'the new runner to join' });
     await send(`${prefix}-b`, 'cron', 'tick', { n: 2 });
-    const fired = await waitFor(() => joinOutcome(`${prefix}-b`), { timeoutMs: 90_000, what: 'the join outcome of the second event' });
+    const fired = await waitFor(() => joinOutcome(`${prefix}-b`), {
+      timeoutMs: 90_000,
+      what: 'the join outcome of the second event',
+    });
     assert.equal(fired.result, 'fired');
     assert.deepEqual(fired.have, ['a', 'b']);
     // The action is in the transaction of that outcome: visible with it.
     const both = actions.filter((a) => a.trigger.template.name === 'both');
     assert.equal(both.length, 1);
     assert.equal(both[0]!.actionId, fired.actionId);
-    assert.deepEqual(Object.fromEntries(Object.entries(both[0]!.events).map(([dep, e]) => [dep, e.context.id])), { a: `${prefix}-a`, b: `${prefix}-b` });
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(both[0]!.events).map(([dep, e]) => [dep, e.context.id])),
+      { a: `${prefix}-a`, b: `${prefix}-b` },
+    );
   });
 });

@@ -1,4 +1,11 @@
-import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type AnyResource, type EventBus, type Sensor } from '@ganglion/api';
+import {
+  eventBusTopic,
+  namespaceOf,
+  DEFAULT_EVENTBUS,
+  type AnyResource,
+  type EventBus,
+  type Sensor,
+} from '@ganglion/api';
 import { compileSensor, type CompiledSensor } from '@ganglion/core';
 import { busTopics, ChangelogMirror, ExactlyOnceLoop, type BusClients } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
@@ -14,7 +21,11 @@ export interface SensorSettings {
   commitIntervalMs: number;
 }
 
-export const DEFAULT_SENSOR_SETTINGS: SensorSettings = { concurrency: 4, fetchWaitMs: 10, commitIntervalMs: 0 };
+export const DEFAULT_SENSOR_SETTINGS: SensorSettings = {
+  concurrency: 4,
+  fetchWaitMs: 10,
+  commitIntervalMs: 0,
+};
 
 interface SensorRunnerOptions {
   /** The clients of every cluster (libs/eventbus): a bus's loop and mirror run on the bus's own cluster. */
@@ -72,7 +83,9 @@ export class SensorRunner {
     const { store, logger } = this.options;
     this.unsubscribe = store.onChange(() => {
       this.refreshSensors();
-      this.restarting = this.restarting.then(() => this.reconcileBuses()).catch((err: unknown) => logger.error('consumer restart failed', { error: err }));
+      this.restarting = this.restarting
+        .then(() => this.reconcileBuses())
+        .catch((err: unknown) => logger.error('consumer restart failed', { error: err }));
     });
     this.refreshSensors();
     await this.reconcileBuses();
@@ -93,9 +106,18 @@ export class SensorRunner {
       const topic = eventBusTopic(bus);
       // An event topic is consumed on one cluster: a second bus naming the same topic on another cluster shares the first's.
       const cluster = this.options.clients.clusterOf(bus);
-      if ((clusters.get(topic) ?? cluster) !== cluster) this.options.logger.warn('EventBuses on different clusters name one topic; consuming it on one', { topic, cluster: clusters.get(topic) });
+      if ((clusters.get(topic) ?? cluster) !== cluster)
+        this.options.logger.warn(
+          'EventBuses on different clusters name one topic; consuming it on one',
+          { topic, cluster: clusters.get(topic) },
+        );
       else clusters.set(topic, cluster);
-      next.set(key, prev && prev.json === json && prev.topic === topic ? prev : { json, sensor: compileSensor(s, ns), topic });
+      next.set(
+        key,
+        prev && prev.json === json && prev.topic === topic
+          ? prev
+          : { json, sensor: compileSensor(s, ns), topic },
+      );
     }
     const byTopic = new Map<string, CompiledSensor[]>();
     for (const { sensor, topic } of next.values()) {
@@ -135,7 +157,13 @@ export class SensorRunner {
       const topics = busTopics(topic);
       const mirror = new ChangelogMirror(kafka, [topics.joinState], logger);
       const groupId = `ganglion-sensor.${topic}`;
-      const processor = new BusProcessor(topics, this.directory(topic), mirror, logger.child({ bus: topic }), groupId);
+      const processor = new BusProcessor(
+        topics,
+        this.directory(topic),
+        mirror,
+        logger.child({ bus: topic }),
+        groupId,
+      );
       const loop = new ExactlyOnceLoop({
         kafka,
         groupId,
@@ -150,7 +178,12 @@ export class SensorRunner {
       await mirror.start();
       await loop.start();
       await loop.joined;
-      logger.info('consuming', { topics: [topics.events, topics.joins], group: groupId, cluster, instance: this.options.instanceId });
+      logger.info('consuming', {
+        topics: [topics.events, topics.joins],
+        group: groupId,
+        cluster,
+        instance: this.options.instanceId,
+      });
     }
     this.running = true;
   }

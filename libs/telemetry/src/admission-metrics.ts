@@ -4,7 +4,9 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 const ADMISSION_KINDS = ['EventSource', 'Sensor', 'EventBus', 'other'] as const;
 const ADMISSION_VERDICTS = ['allowed', 'denied'] as const;
 /** Reviews are in-memory validations: sub-millisecond buckets up to the API server's 10 s timeout. */
-const ADMISSION_DURATION_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 10_000];
+const ADMISSION_DURATION_BUCKETS_MS = [
+  0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 10_000,
+];
 
 /**
  * Prometheus series of the admission webhook (Argo's webhook has no metrics, so these are

@@ -25,7 +25,11 @@ function serializeError(value: unknown): unknown {
   return value;
 }
 
-export function createLogger(service: string, options: LoggerOptions = {}, base: LogFields = {}): Logger {
+export function createLogger(
+  service: string,
+  options: LoggerOptions = {},
+  base: LogFields = {},
+): Logger {
   const min = ORDER[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {

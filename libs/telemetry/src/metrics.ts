@@ -8,7 +8,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * Label sets of known resources are created at zero when the resources load, so every series
  * exists from start-up.
  */
-const DURATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
+const DURATION_BUCKETS_MS = [
+  1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000,
+];
 const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
 const ES = ['namespace', 'eventsource_name', 'event_name'] as const;
@@ -36,7 +38,12 @@ export class GanglionMetrics {
     labelNames: ['namespace', 'eventsource_name'],
     registers: [this.registry],
   });
-  readonly eventsSent = new Counter({ name: 'argo_events_events_sent_total', help: 'Events published to the event bus', labelNames: ES, registers: [this.registry] });
+  readonly eventsSent = new Counter({
+    name: 'argo_events_events_sent_total',
+    help: 'Events published to the event bus',
+    labelNames: ES,
+    registers: [this.registry],
+  });
   readonly eventsSentFailed = new Counter({
     name: 'argo_events_events_sent_failed_total',
     help: 'Events the event bus did not acknowledge',
@@ -58,8 +65,18 @@ export class GanglionMetrics {
   });
 
   // Argo Events: sensors (actions are executed by the trigger service).
-  readonly actionTriggered = new Counter({ name: 'argo_events_action_triggered_total', help: 'Actions executed successfully', labelNames: SENSOR, registers: [this.registry] });
-  readonly actionFailed = new Counter({ name: 'argo_events_action_failed_total', help: 'Actions that failed', labelNames: SENSOR, registers: [this.registry] });
+  readonly actionTriggered = new Counter({
+    name: 'argo_events_action_triggered_total',
+    help: 'Actions executed successfully',
+    labelNames: SENSOR,
+    registers: [this.registry],
+  });
+  readonly actionFailed = new Counter({
+    name: 'argo_events_action_failed_total',
+    help: 'Actions that failed',
+    labelNames: SENSOR,
+    registers: [this.registry],
+  });
   readonly actionRetriesFailed = new Counter({
     name: 'argo_events_action_retries_failed_total',
     help: 'Actions that still failed after their retries were exhausted',
@@ -99,7 +116,12 @@ export class GanglionMetrics {
     labelNames: ['group', 'topic', 'partition'],
     registers: [this.registry],
   });
-  readonly dlqDepth = new Gauge({ name: 'ganglion_dlq_depth', help: 'Records retained on a dead-letter topic', labelNames: ['topic'], registers: [this.registry] });
+  readonly dlqDepth = new Gauge({
+    name: 'ganglion_dlq_depth',
+    help: 'Records retained on a dead-letter topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
   readonly producerBatchSize = new Histogram({
     name: 'ganglion_producer_batch_size',
     help: 'Records per produce request of the micro-batching producer',
@@ -120,14 +142,26 @@ export class GanglionMetrics {
     labelNames: ['producer'],
     registers: [this.registry],
   });
-  readonly buildInfo = new Gauge({ name: 'ganglion_build_info', help: 'Build information', labelNames: ['version', 'nodeversion', 'service'], registers: [this.registry] });
+  readonly buildInfo = new Gauge({
+    name: 'ganglion_build_info',
+    help: 'Build information',
+    labelNames: ['version', 'nodeversion', 'service'],
+    registers: [this.registry],
+  });
 
   private readonly eventSourceSeries = new Map<string, EventSourceLabels>();
   private readonly triggerSeries = new Map<string, TriggerLabels>();
 
   constructor(options: { service?: string; version?: string; defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    this.buildInfo.set({ version: options.version ?? '0.1.0', nodeversion: process.version, service: options.service ?? '' }, 1);
+    this.buildInfo.set(
+      {
+        version: options.version ?? '0.1.0',
+        nodeversion: process.version,
+        service: options.service ?? '',
+      },
+      1,
+    );
     for (const producer of ['events', 'outcomes', 'resources']) this.initProducer(producer);
   }
 
@@ -143,12 +177,22 @@ export class GanglionMetrics {
    * removed events are dropped.
    */
   setEventSources(list: EventSourceLabels[]): void {
-    const next = new Map(list.map((l) => [`${l.namespace}/${l.eventsource_name}/${l.event_name}`, l]));
+    const next = new Map(
+      list.map((l) => [`${l.namespace}/${l.eventsource_name}/${l.event_name}`, l]),
+    );
     for (const [key, l] of this.eventSourceSeries)
-      if (!next.has(key)) for (const m of [this.eventsSent, this.eventsSentFailed, this.eventsProcessingFailed, this.eventProcessingDuration]) m.remove(l);
+      if (!next.has(key))
+        for (const m of [
+          this.eventsSent,
+          this.eventsSentFailed,
+          this.eventsProcessingFailed,
+          this.eventProcessingDuration,
+        ])
+          m.remove(l);
     for (const [key, l] of next) {
       if (this.eventSourceSeries.has(key)) continue;
-      for (const m of [this.eventsSent, this.eventsSentFailed, this.eventsProcessingFailed]) m.inc(l, 0);
+      for (const m of [this.eventsSent, this.eventsSentFailed, this.eventsProcessingFailed])
+        m.inc(l, 0);
       this.eventProcessingDuration.zero(l);
     }
     this.eventSourceSeries.clear();
@@ -157,15 +201,26 @@ export class GanglionMetrics {
     const perSource = new Map<string, { namespace: string; eventsource_name: string; n: number }>();
     for (const l of next.values()) {
       const k = `${l.namespace}/${l.eventsource_name}`;
-      const e = perSource.get(k) ?? { namespace: l.namespace, eventsource_name: l.eventsource_name, n: 0 };
+      const e = perSource.get(k) ?? {
+        namespace: l.namespace,
+        eventsource_name: l.eventsource_name,
+        n: 0,
+      };
       e.n++;
       perSource.set(k, e);
     }
-    for (const e of perSource.values()) this.eventServiceRunning.set({ namespace: e.namespace, eventsource_name: e.eventsource_name }, e.n);
+    for (const e of perSource.values())
+      this.eventServiceRunning.set(
+        { namespace: e.namespace, eventsource_name: e.eventsource_name },
+        e.n,
+      );
   }
 
   /** Makes the sensor/trigger series exactly these label sets (see {@link setEventSources}). */
-  setTriggers(list: TriggerLabels[], opts: { actions?: boolean; joins?: boolean } = { actions: true, joins: true }): void {
+  setTriggers(
+    list: TriggerLabels[],
+    opts: { actions?: boolean; joins?: boolean } = { actions: true, joins: true },
+  ): void {
     const next = new Map(list.map((l) => [`${l.namespace}/${l.sensor_name}/${l.trigger_name}`, l]));
     const action = [this.actionTriggered, this.actionFailed, this.actionRetriesFailed] as const;
     for (const [key, l] of this.triggerSeries)
@@ -173,7 +228,8 @@ export class GanglionMetrics {
         for (const m of action) m.remove(l);
         this.actionDuration.remove(l);
         this.joinStateEntries.remove(l);
-        for (const result of ['fired', 'waiting']) this.sensorEvents.remove({ namespace: l.namespace, sensor_name: l.sensor_name, result });
+        for (const result of ['fired', 'waiting'])
+          this.sensorEvents.remove({ namespace: l.namespace, sensor_name: l.sensor_name, result });
       }
     for (const [key, l] of next) {
       if (this.triggerSeries.has(key)) continue;
@@ -183,7 +239,8 @@ export class GanglionMetrics {
       }
       if (opts.joins) {
         this.joinStateEntries.set(l, 0);
-        for (const result of ['fired', 'waiting']) this.sensorEvents.inc({ namespace: l.namespace, sensor_name: l.sensor_name, result }, 0);
+        for (const result of ['fired', 'waiting'])
+          this.sensorEvents.inc({ namespace: l.namespace, sensor_name: l.sensor_name, result }, 0);
       }
     }
     this.triggerSeries.clear();

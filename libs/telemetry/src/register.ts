@@ -17,7 +17,9 @@ import { tracesConfigured } from './traces-config.js';
 const INSTRUMENTED_MODULES = ['http', 'https', 'undici'];
 
 if (tracesConfigured(process.env) && process.env['OTEL_SDK_DISABLED'] !== 'true') {
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED_MODULES } });
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+    data: { include: INSTRUMENTED_MODULES },
+  });
 }
 const { startTelemetry } = await import('./sdk.js');
 startTelemetry();

@@ -14,13 +14,20 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz', '/livez', '/metrics', '/heal
  * The service name: `OTEL_SERVICE_NAME`, else `ganglion-<package>` from the package.json next
  * to the entry script (services/sensor/dist/main.js → `ganglion-sensor`).
  */
-function serviceNameFor(entry: string | undefined, env: Record<string, string | undefined>): string {
+function serviceNameFor(
+  entry: string | undefined,
+  env: Record<string, string | undefined>,
+): string {
   if (env['OTEL_SERVICE_NAME']) return env['OTEL_SERVICE_NAME'];
   let dir = entry ? dirname(entry) : process.cwd();
   for (let i = 0; i < 6; i++) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name) return pkg.name.replace(/^@ganglion\//, 'ganglion-').replace(/^@/, '').replace(/\//g, '-');
+      if (pkg.name)
+        return pkg.name
+          .replace(/^@ganglion\//, 'ganglion-')
+          .replace(/^@/, '')
+          .replace(/\//g, '-');
     } catch {
       // keep walking up
     }
@@ -57,7 +64,10 @@ function publish(handle: TelemetryHandle): TelemetryHandle {
  * (an incoming trace id is kept on every hop). Metrics are not exported over OTLP: they are
  * served in Prometheus format on `/metrics` (see metrics.ts).
  */
-export function startTelemetry(env: Record<string, string | undefined> = process.env, entry = process.argv[1]): TelemetryHandle {
+export function startTelemetry(
+  env: Record<string, string | undefined> = process.env,
+  entry = process.argv[1],
+): TelemetryHandle {
   if (started) return started;
   const serviceName = serviceNameFor(entry, env);
   if (!tracesConfigured(env) || env['OTEL_SDK_DISABLED'] === 'true') {
@@ -83,6 +93,10 @@ export function startTelemetry(env: Record<string, string | undefined> = process
   });
   sdk.start();
   let stopping: Promise<void> | undefined;
-  started = { exporting: true, serviceName, shutdown: () => (stopping ??= sdk.shutdown().catch(() => undefined)) };
+  started = {
+    exporting: true,
+    serviceName,
+    shutdown: () => (stopping ??= sdk.shutdown().catch(() => undefined)),
+  };
   return publish(started);
 }

@@ -77,13 +77,28 @@ export function spanContextOf(traceparent: string | undefined): SpanContext | un
 
 function fail(span: Span, err: unknown): void {
   span.recordException(err instanceof Error ? err : new Error(String(err)));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: err instanceof Error ? err.message : String(err),
+  });
 }
 
 /** Runs `fn` inside a span, ending it when `fn` settles (errors recorded and rethrown). */
-export function inSpan<T>(name: string, options: { kind?: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context }, fn: (span: Span) => T): T {
+export function inSpan<T>(
+  name: string,
+  options: { kind?: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context },
+  fn: (span: Span) => T,
+): T {
   const parent = options.parent ?? context.active();
-  const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {}, links: options.links ?? [] }, parent);
+  const span = tracer().startSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      attributes: options.attributes ?? {},
+      links: options.links ?? [],
+    },
+    parent,
+  );
   const ctx = trace.setSpan(parent, span);
   let result: T;
   try {
@@ -138,17 +153,33 @@ function sendAttributes(topic: string, info: SendInfo): Attributes {
  * context already on the CloudEvent (`ce_traceparent`) is honoured: the span continues that
  * trace, and links to the caller's (e.g. the HTTP request's) span.
  */
-export function withSendSpan<T>(topic: string, headers: Headers, info: SendInfo, fn: () => Promise<T>): Promise<T> {
+export function withSendSpan<T>(
+  topic: string,
+  headers: Headers,
+  info: SendInfo,
+  fn: () => Promise<T>,
+): Promise<T> {
   const active = context.active();
-  const fromEvent = extractContext({ ...(headers['ce_traceparent'] ? { ce_traceparent: headers['ce_traceparent'] } : {}) });
+  const fromEvent = extractContext({
+    ...(headers['ce_traceparent'] ? { ce_traceparent: headers['ce_traceparent'] } : {}),
+  });
   const eventSc = trace.getSpanContext(fromEvent);
   const activeSc = trace.getSpanContext(active);
   const links: Link[] = (info.links ?? []).map((c) => ({ context: c }));
   if (eventSc && activeSc && trace.isSpanContextValid(activeSc)) links.push({ context: activeSc });
-  return inSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes: sendAttributes(topic, info), links, parent: eventSc ? fromEvent : active }, () => {
-    injectContext(headers);
-    return fn();
-  });
+  return inSpan(
+    `send ${topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: sendAttributes(topic, info),
+      links,
+      parent: eventSc ? fromEvent : active,
+    },
+    () => {
+      injectContext(headers);
+      return fn();
+    },
+  );
 }
 
 /**
@@ -157,12 +188,25 @@ export function withSendSpan<T>(topic: string, headers: Headers, info: SendInfo,
  * consumer of the record continues the trace. `links` are the traces of every event that made
  * the action (span links, OTel's way to say "caused by these too").
  */
-export function markSend(topic: string, headers: Headers, info: SendInfo & { parent?: Context } = {}): Headers {
+export function markSend(
+  topic: string,
+  headers: Headers,
+  info: SendInfo & { parent?: Context } = {},
+): Headers {
   // The parent is already the causal link; the other events' traces become span links.
   const parentSpan = trace.getSpanContext(info.parent ?? context.active())?.spanId;
-  const links: Link[] = (info.links ?? []).filter((c) => c.spanId !== parentSpan).map((c) => ({ context: c }));
-  return inSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes: sendAttributes(topic, info), links, ...(info.parent ? { parent: info.parent } : {}) }, () =>
-    injectContext(headers),
+  const links: Link[] = (info.links ?? [])
+    .filter((c) => c.spanId !== parentSpan)
+    .map((c) => ({ context: c }));
+  return inSpan(
+    `send ${topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: sendAttributes(topic, info),
+      links,
+      ...(info.parent ? { parent: info.parent } : {}),
+    },
+    () => injectContext(headers),
   );
 }
 
@@ -178,12 +222,21 @@ export interface ProcessInfo {
  * Consumer span `process <topic>` continuing the trace carried in the record's headers; `fn`
  * runs inside it (synchronously or not).
  */
-export function withProcessSpan<T>(topic: string, headers: Headers, info: ProcessInfo, fn: (span: Span) => T): T {
+export function withProcessSpan<T>(
+  topic: string,
+  headers: Headers,
+  info: ProcessInfo,
+  fn: (span: Span) => T,
+): T {
   const parent = extractContext(headers, context.active());
-  return inSpan(`process ${topic}`, { kind: SpanKind.CONSUMER, attributes: processAttributes(topic, info), parent }, (span) => {
-    if (info.messageId) eventTraces.remember(info.messageId, span.spanContext());
-    return fn(span);
-  });
+  return inSpan(
+    `process ${topic}`,
+    { kind: SpanKind.CONSUMER, attributes: processAttributes(topic, info), parent },
+    (span) => {
+      if (info.messageId) eventTraces.remember(info.messageId, span.spanContext());
+      return fn(span);
+    },
+  );
 }
 
 /** A started `process <topic>` span, for loops that cannot wrap their body in a callback. */
@@ -200,7 +253,11 @@ export interface ProcessSpan {
 /** Starts a consumer span `process <topic>` continuing the record's trace; call `end()`. */
 export function startProcessSpan(topic: string, headers: Headers, info: ProcessInfo): ProcessSpan {
   const parent = extractContext(headers, context.active());
-  const span = tracer().startSpan(`process ${topic}`, { kind: SpanKind.CONSUMER, attributes: processAttributes(topic, info) }, parent);
+  const span = tracer().startSpan(
+    `process ${topic}`,
+    { kind: SpanKind.CONSUMER, attributes: processAttributes(topic, info) },
+    parent,
+  );
   if (info.messageId) eventTraces.remember(info.messageId, span.spanContext());
   return {
     span,
@@ -222,7 +279,9 @@ function processAttributes(topic: string, info: ProcessInfo): Attributes {
     'messaging.operation.type': 'process',
     'messaging.operation.name': 'process',
     'messaging.destination.name': topic,
-    ...(info.partition !== undefined ? { 'messaging.destination.partition.id': String(info.partition) } : {}),
+    ...(info.partition !== undefined
+      ? { 'messaging.destination.partition.id': String(info.partition) }
+      : {}),
     ...(info.offset !== undefined ? { 'messaging.kafka.offset': Number(info.offset) } : {}),
     ...(info.messageId ? { 'messaging.message.id': info.messageId } : {}),
     ...(info.consumerGroup ? { 'messaging.consumer.group.name': info.consumerGroup } : {}),

@@ -9,6 +9,10 @@ import { REPO_ROOT } from './service-process.js';
  * script's one-line reason when it cannot.
  */
 export function ensureAptBinary(binary: string, pkg = binary): void {
-  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'ensure-apt.sh'), binary, pkg], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) throw new MissingPrerequisiteError(r.stderr.trim() || `could not install ${pkg}`);
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'ensure-apt.sh'), binary, pkg], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  if (r.status !== 0)
+    throw new MissingPrerequisiteError(r.stderr.trim() || `could not install ${pkg}`);
 }

@@ -11,7 +11,10 @@ import { MissingPrerequisiteError } from './kafka-broker.js';
 const HELM_VERSION = 'v3.19.0';
 
 function cacheRoot(): string {
-  return process.env['GANGLION_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'ganglion');
+  return (
+    process.env['GANGLION_CACHE'] ??
+    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'ganglion')
+  );
 }
 
 /** Builds `module@version` with `go install` into the cache (idempotent); returns the binary's path. */
@@ -20,7 +23,10 @@ function ensureGoTool(name: string, module: string, version: string): string {
   const bin = join(dir, name);
   if (existsSync(bin)) return bin;
   const go = spawnSync('go', ['version'], { stdio: 'ignore' });
-  if (go.error || go.status !== 0) throw new MissingPrerequisiteError(`go is required to build ${name} ${version}: install Go 1.24+ (Debian: apt-get install golang)`);
+  if (go.error || go.status !== 0)
+    throw new MissingPrerequisiteError(
+      `go is required to build ${name} ${version}: install Go 1.24+ (Debian: apt-get install golang)`,
+    );
   const work = join(dir, 'bin.tmp');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });

@@ -9,4 +9,11 @@ export { KubeApiServer, kubeApiServer } from './kube-apiserver.js';
 export { NatsServer } from './nats-server.js';
 export { OwnedReplicas } from './owned-replicas.js';
 export { withBody } from './http-body.js';
-export { Jaeger, ensureJaegerBinary, cachedJaegerBinary, JAEGER_VERSION, type JaegerSpan, type JaegerTrace } from './jaeger.js';
+export {
+  Jaeger,
+  ensureJaegerBinary,
+  cachedJaegerBinary,
+  JAEGER_VERSION,
+  type JaegerSpan,
+  type JaegerTrace,
+} from './jaeger.js';

@@ -26,7 +26,9 @@ const builds = new Map<string, Promise<string>>();
  * lines (default: this process's stderr);
  * `signal` aborts the build (its process group is killed; the next call starts over).
  */
-export function ensureJaegerBinary(options: { onProgress?: (line: string) => void; version?: string; signal?: AbortSignal } = {}): Promise<string> {
+export function ensureJaegerBinary(
+  options: { onProgress?: (line: string) => void; version?: string; signal?: AbortSignal } = {},
+): Promise<string> {
   const version = options.version ?? JAEGER_VERSION;
   let build = builds.get(version);
   if (!build) {
@@ -42,7 +44,12 @@ export async function cachedJaegerBinary(version = JAEGER_VERSION): Promise<stri
   return runEnsure(version, undefined, ['--cached']).catch(() => undefined);
 }
 
-function runEnsure(version: string, onProgress: ((line: string) => void) | undefined, args: string[] = [], signal?: AbortSignal): Promise<string> {
+function runEnsure(
+  version: string,
+  onProgress: ((line: string) => void) | undefined,
+  args: string[] = [],
+  signal?: AbortSignal,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [join(REPO_ROOT, 'scripts', 'ensure-jaeger.sh'), ...args], {
       env: { ...process.env, JAEGER_VERSION: version },
@@ -74,14 +81,23 @@ function runEnsure(version: string, onProgress: ((line: string) => void) | undef
         }
       });
     }
-    child.once('error', (err) => reject(new MissingPrerequisiteError(`could not run scripts/ensure-jaeger.sh: ${err.message}`)));
+    child.once('error', (err) =>
+      reject(
+        new MissingPrerequisiteError(`could not run scripts/ensure-jaeger.sh: ${err.message}`),
+      ),
+    );
     child.once('close', (code) => {
       signal?.removeEventListener('abort', abort);
       process.removeListener('exit', abort);
       const bin = /^JAEGER=(.+)$/m.exec(out)?.[1];
       if (signal?.aborted) reject(new Error('the Jaeger build was stopped'));
       else if (code === 0 && bin) resolve(bin);
-      else reject(new MissingPrerequisiteError(`could not prepare Jaeger ${version} (scripts/ensure-jaeger.sh exited with ${code}${tail.length ? `; its last lines:\n${tail.join('\n')}` : ', see its output above'})`));
+      else
+        reject(
+          new MissingPrerequisiteError(
+            `could not prepare Jaeger ${version} (scripts/ensure-jaeger.sh exited with ${code}${tail.length ? `; its last lines:\n${tail.join('\n')}` : ', see its output above'})`,
+          ),
+        );
     });
   });
 }
@@ -163,7 +179,9 @@ function fromApi(t: ApiTrace): JaegerTrace {
         service: t.processes[s.processID]?.serviceName ?? '',
         name: s.operationName,
         kind: typeof tags['span.kind'] === 'string' ? tags['span.kind'] : undefined,
-        links: refs.filter((r) => r.refType === 'FOLLOWS_FROM').map((r) => ({ traceId: r.traceID, spanId: r.spanID })),
+        links: refs
+          .filter((r) => r.refType === 'FOLLOWS_FROM')
+          .map((r) => ({ traceId: r.traceID, spanId: r.spanID })),
         tags,
         startTime: s.startTime,
         duration: s.duration,
@@ -173,7 +191,12 @@ function fromApi(t: ApiTrace): JaegerTrace {
 }
 
 /** The collector configuration of an all-in-one Jaeger with in-memory storage on the given ports. */
-function configYaml(host: string, ports: { query: number; queryGrpc: number; otlpHttp: number; otlpGrpc: number }, maxTraces: number, uiAssets: string | undefined): string {
+function configYaml(
+  host: string,
+  ports: { query: number; queryGrpc: number; otlpHttp: number; otlpGrpc: number },
+  maxTraces: number,
+  uiAssets: string | undefined,
+): string {
   return `# Written by libs/testing/src/jaeger.ts: Jaeger all-in-one, in-memory storage, loopback ports only.
 service:
   extensions: [jaeger_storage, jaeger_query]
@@ -250,7 +273,10 @@ export class Jaeger {
 
   /** The environment that makes a Ganglion service export its spans here (OTLP/HTTP, protobuf). */
   get exportEnv(): Record<string, string> {
-    return { OTEL_EXPORTER_OTLP_ENDPOINT: this.otlpHttpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
+    return {
+      OTEL_EXPORTER_OTLP_ENDPOINT: this.otlpHttpEndpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    };
   }
 
   get pid(): number | undefined {
@@ -282,14 +308,25 @@ export class Jaeger {
     try {
       await waitFor(
         async () => {
-          if (!jaeger.child) throw new Error(`jaeger exited during start-up; its last lines:\n${jaeger.output.slice(-20).join('\n')}`);
+          if (!jaeger.child)
+            throw new Error(
+              `jaeger exited during start-up; its last lines:\n${jaeger.output.slice(-20).join('\n')}`,
+            );
           // Extensions start before the pipeline: wait for both the query API and the OTLP receiver.
           const query = await fetch(`${jaeger.queryUrl}/api/services`).catch(() => undefined);
           if (query?.status !== 200) return false;
-          const otlp = await fetch(`${jaeger.otlpHttpEndpoint}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }).catch(() => undefined);
+          const otlp = await fetch(`${jaeger.otlpHttpEndpoint}/v1/traces`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: '{}',
+          }).catch(() => undefined);
           return otlp?.status === 200;
         },
-        { timeoutMs: 60_000, intervalMs: 100, what: `Jaeger on ${jaeger.queryUrl} (log: ${jaeger.logFile})` },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+          what: `Jaeger on ${jaeger.queryUrl} (log: ${jaeger.logFile})`,
+        },
       );
     } catch (err) {
       await jaeger.destroy();
@@ -298,9 +335,16 @@ export class Jaeger {
     return jaeger;
   }
 
-  private spawn(binary: string, config: string, onLine: ((line: string) => void) | undefined): void {
+  private spawn(
+    binary: string,
+    config: string,
+    onLine: ((line: string) => void) | undefined,
+  ): void {
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(binary, ['--config', config], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, ['--config', config], {
+      cwd: this.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     let rest = '';
     const onData = (b: Buffer): void => {
@@ -315,7 +359,9 @@ export class Jaeger {
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('error', (err) => onData(Buffer.from(`could not start ${binary}: ${err.message}\n`)));
+    child.once('error', (err) =>
+      onData(Buffer.from(`could not start ${binary}: ${err.message}\n`)),
+    );
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
         log.end();
@@ -325,7 +371,8 @@ export class Jaeger {
     );
     // Unreferenced, so that a test process ends when its tests do; the 'exit' hook kills Jaeger.
     child.unref();
-    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+    for (const stream of [child.stdout, child.stderr])
+      (stream as { unref?: () => void } | null)?.unref?.();
     const kill = (): void => {
       child.kill('SIGKILL');
       if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
@@ -348,10 +395,15 @@ export class Jaeger {
   }
 
   /** Traces with spans of `service` (`/api/traces?service=...`), newest first, at most `limit`. */
-  async traces(service: string, options: { limit?: number; operation?: string } = {}): Promise<JaegerTrace[]> {
+  async traces(
+    service: string,
+    options: { limit?: number; operation?: string } = {},
+  ): Promise<JaegerTrace[]> {
     const q = new URLSearchParams({ service, limit: String(options.limit ?? 100), lookback: '1h' });
     if (options.operation) q.set('operation', options.operation);
-    const { status, body } = await this.get<{ data: ApiTrace[] | null }>(`/api/traces?${q.toString()}`);
+    const { status, body } = await this.get<{ data: ApiTrace[] | null }>(
+      `/api/traces?${q.toString()}`,
+    );
     if (status !== 200) throw new Error(`Jaeger /api/traces?${q.toString()} answered ${status}`);
     return (body?.data ?? []).map(fromApi);
   }

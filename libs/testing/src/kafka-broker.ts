@@ -1,6 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  createWriteStream,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -16,12 +24,16 @@ const KAFKA_VERSION = '3.9.1';
 export class MissingPrerequisiteError extends Error {}
 
 function cacheRoot(): string {
-  return process.env['GANGLION_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'ganglion');
+  return (
+    process.env['GANGLION_CACHE'] ??
+    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'ganglion')
+  );
 }
 
 function requireTool(cmd: string, args: string[], hint: string): void {
   const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  if (r.error || r.status !== 0) throw new MissingPrerequisiteError(`${cmd} is required to run Kafka locally: ${hint}`);
+  if (r.error || r.status !== 0)
+    throw new MissingPrerequisiteError(`${cmd} is required to run Kafka locally: ${hint}`);
 }
 
 /** Resolves (and caches) the broker's runtime classpath directory. Idempotent. */
@@ -29,7 +41,11 @@ function ensureKafkaJars(version = KAFKA_VERSION): string {
   const dir = join(cacheRoot(), `kafka-${version}`);
   const libs = join(dir, 'libs');
   if (existsSync(join(libs, `kafka_2.13-${version}.jar`))) return libs;
-  requireTool('java', ['-version'], 'install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)');
+  requireTool(
+    'java',
+    ['-version'],
+    'install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)',
+  );
   requireTool('mvn', ['-v'], 'install Apache Maven (Debian: apt-get install maven)');
   mkdirSync(dir, { recursive: true });
   const work = mkdtempSync(join(dir, 'fetch-'));
@@ -44,10 +60,19 @@ function ensureKafkaJars(version = KAFKA_VERSION): string {
   );
   const r = spawnSync(
     'mvn',
-    ['-q', '-B', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${join(work, 'libs')}`],
+    [
+      '-q',
+      '-B',
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${join(work, 'libs')}`,
+    ],
     { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] },
   );
-  if (r.status !== 0) throw new Error(`mvn could not fetch org.apache.kafka:kafka_2.13:${version} from Maven Central`);
+  if (r.status !== 0)
+    throw new Error(
+      `mvn could not fetch org.apache.kafka:kafka_2.13:${version} from Maven Central`,
+    );
   rmSync(libs, { recursive: true, force: true });
   renameSync(join(work, 'libs'), libs);
   rmSync(work, { recursive: true, force: true });
@@ -193,11 +218,22 @@ export class KafkaBroker {
     while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     const format = spawnSync(
       'java',
-      ['-cp', `${this.classpath}/*`, `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
-        'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', this.propsFile, '--ignore-formatted'],
+      [
+        '-cp',
+        `${this.classpath}/*`,
+        `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        this.propsFile,
+        '--ignore-formatted',
+      ],
       { encoding: 'utf8' },
     );
-    if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
+    if (format.status !== 0)
+      throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
   }
 
   /** Starts (or restarts after {@link stop}) the broker on the same port and data. */
@@ -209,9 +245,15 @@ export class KafkaBroker {
     const child = spawn(
       'java',
       [
-        `-Xms256m`, `-Xmx${this.heap}`, ...(process.env['GANGLION_KAFKA_JVM_OPTS']?.split(' ').filter(Boolean) ?? ['-XX:+UseG1GC']), '-Djava.awt.headless=true',
+        `-Xms256m`,
+        `-Xmx${this.heap}`,
+        ...(process.env['GANGLION_KAFKA_JVM_OPTS']?.split(' ').filter(Boolean) ?? ['-XX:+UseG1GC']),
+        '-Djava.awt.headless=true',
         `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
-        '-cp', `${this.classpath}/*`, 'kafka.Kafka', this.propsFile,
+        '-cp',
+        `${this.classpath}/*`,
+        'kafka.Kafka',
+        this.propsFile,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -246,7 +288,8 @@ export class KafkaBroker {
     child.once('exit', () => process.removeListener('exit', kill));
     await waitFor(
       () => {
-        if (this.child !== child) throw new Error(`broker exited during start-up: ${output.slice(-2000)}`);
+        if (this.child !== child)
+          throw new Error(`broker exited during start-up: ${output.slice(-2000)}`);
         return started;
       },
       { timeoutMs: 90_000, intervalMs: 50, what: `Kafka broker on port ${this.port}` },
@@ -259,12 +302,14 @@ export class KafkaBroker {
    */
   unref(): void {
     this.child?.unref();
-    for (const stream of [this.child?.stdout, this.child?.stderr]) (stream as { unref?: () => void } | null | undefined)?.unref?.();
+    for (const stream of [this.child?.stdout, this.child?.stderr])
+      (stream as { unref?: () => void } | null | undefined)?.unref?.();
   }
 
   ref(): void {
     this.child?.ref();
-    for (const stream of [this.child?.stdout, this.child?.stderr]) (stream as { ref?: () => void } | null | undefined)?.ref?.();
+    for (const stream of [this.child?.stdout, this.child?.stderr])
+      (stream as { ref?: () => void } | null | undefined)?.ref?.();
   }
 
   /** Stops the JVM (SIGTERM, then SIGKILL after 20 s); the data stays for {@link resume}. */

@@ -1,10 +1,25 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  loadAllYaml,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { MissingPrerequisiteError } from './kafka-broker.js';
 import { freePort } from './ports.js';
 import { REPO_ROOT } from './service-process.js';
@@ -26,7 +41,13 @@ export const KUBE_VERSION = '1.35.4';
 export interface AuditEvent {
   verb: string;
   user: { username: string; groups?: string[] };
-  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string; apiGroup?: string };
+  objectRef?: {
+    resource?: string;
+    namespace?: string;
+    name?: string;
+    subresource?: string;
+    apiGroup?: string;
+  };
   requestURI: string;
   responseStatus?: { code?: number };
 }
@@ -47,15 +68,26 @@ function ensureKubeBinaries(): Binaries {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, KUBE_VERSION },
   });
-  if (r.status !== 0) throw new MissingPrerequisiteError(`could not prepare kube-apiserver ${KUBE_VERSION} and etcd (scripts/ensure-kube-apiserver.sh failed, see above)`);
-  const vars = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  if (r.status !== 0)
+    throw new MissingPrerequisiteError(
+      `could not prepare kube-apiserver ${KUBE_VERSION} and etcd (scripts/ensure-kube-apiserver.sh failed, see above)`,
+    );
+  const vars = Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
   binaries = { apiserver: vars['KUBE_APISERVER']!, etcd: vars['ETCD']!, kubectl: vars['KUBECTL']! };
   return binaries;
 }
 
 function openssl(dir: string, args: string[]): void {
   const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-  if (r.error) throw new MissingPrerequisiteError('openssl is required to generate the test API server certificates (apt-get install openssl)');
+  if (r.error)
+    throw new MissingPrerequisiteError(
+      'openssl is required to generate the test API server certificates (apt-get install openssl)',
+    );
   if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
 }
 
@@ -67,7 +99,11 @@ export interface IssuedCert {
 }
 
 /** Issues a certificate from the CA in `dir`: a client certificate (CN=user, O=groups) or a serving one (SANs). */
-function issueCertificate(dir: string, name: string, opts: { cn: string; groups?: string[]; sans?: string[]; usage: 'client' | 'server' }): IssuedCert {
+function issueCertificate(
+  dir: string,
+  name: string,
+  opts: { cn: string; groups?: string[]; sans?: string[]; usage: 'client' | 'server' },
+): IssuedCert {
   const subj = `/CN=${opts.cn}${(opts.groups ?? []).map((g) => `/O=${g}`).join('')}`;
   const ext = join(dir, `${name}.ext`);
   writeFileSync(
@@ -80,10 +116,45 @@ function issueCertificate(dir: string, name: string, opts: { cn: string; groups?
       '',
     ].join('\n'),
   );
-  openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj]);
+  openssl(dir, [
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    subj,
+  ]);
   // A random serial, not a shared ca.srl: test processes issue certificates concurrently.
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(12).toString('hex')}`, '-out', `${name}.crt`, '-days', '3650', '-extfile', ext]);
-  return { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8'), ca: readFileSync(join(dir, 'ca.crt'), 'utf8') };
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    `0x${randomBytes(12).toString('hex')}`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '3650',
+    '-extfile',
+    ext,
+  ]);
+  return {
+    cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
+    key: readFileSync(join(dir, `${name}.key`), 'utf8'),
+    ca: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+  };
 }
 
 function kubeconfigYaml(server: string, cert: IssuedCert, user: string): string {
@@ -92,8 +163,15 @@ function kubeconfigYaml(server: string, cert: IssuedCert, user: string): string 
     {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'ganglion-test', cluster: { server, 'certificate-authority-data': b64(cert.ca) } }],
-      users: [{ name: user, user: { 'client-certificate-data': b64(cert.cert), 'client-key-data': b64(cert.key) } }],
+      clusters: [
+        { name: 'ganglion-test', cluster: { server, 'certificate-authority-data': b64(cert.ca) } },
+      ],
+      users: [
+        {
+          name: user,
+          user: { 'client-certificate-data': b64(cert.cert), 'client-key-data': b64(cert.key) },
+        },
+      ],
       contexts: [{ name: 'ganglion-test', context: { cluster: 'ganglion-test', user } }],
       'current-context': 'ganglion-test',
     },
@@ -143,10 +221,42 @@ export class KubeApiServer {
   static async start(): Promise<KubeApiServer> {
     const bin = ensureKubeBinaries();
     const dir = mkdtempSync(join(tmpdir(), 'ganglion-kube-'));
-    openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=ganglion-test-ca']);
-    issueCertificate(dir, 'apiserver', { cn: 'kube-apiserver', sans: ['IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes.default.svc'], usage: 'server' });
-    const admin = issueCertificate(dir, 'admin', { cn: 'ganglion-test-admin', groups: ['system:masters'], usage: 'client' });
-    openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'sa.key']);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=ganglion-test-ca',
+    ]);
+    issueCertificate(dir, 'apiserver', {
+      cn: 'kube-apiserver',
+      sans: ['IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes.default.svc'],
+      usage: 'server',
+    });
+    const admin = issueCertificate(dir, 'admin', {
+      cn: 'ganglion-test-admin',
+      groups: ['system:masters'],
+      usage: 'client',
+    });
+    openssl(dir, [
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-out',
+      'sa.key',
+    ]);
     openssl(dir, ['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
     writeFileSync(
       join(dir, 'audit-policy.yaml'),
@@ -172,26 +282,62 @@ export class KubeApiServer {
     };
     process.once('exit', kill);
     try {
-      kube.spawn(bin.etcd, [
-        '--name', 'default', '--data-dir', join(dir, 'etcd'),
-        '--listen-client-urls', `http://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
-        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster', `default=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync', '--log-level', 'warn',
-      ], 'etcd.log');
-      kube.spawn(bin.apiserver, [
-        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${port}`, `--cert-dir=${dir}`,
-        `--tls-cert-file=${join(dir, 'apiserver.crt')}`, `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
-        `--client-ca-file=${join(dir, 'ca.crt')}`,
-        '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(dir, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-        '--service-cluster-ip-range=10.96.0.0/16', '--authorization-mode=RBAC', '--enable-priority-and-fairness=false',
-        '--profiling=false', '--endpoint-reconciler-type=none',
-        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${join(dir, 'audit.log')}`, '--audit-log-format=json',
-        '--audit-log-mode=blocking', '--audit-log-maxsize=0',
-      ], 'apiserver.log');
+      kube.spawn(
+        bin.etcd,
+        [
+          '--name',
+          'default',
+          '--data-dir',
+          join(dir, 'etcd'),
+          '--listen-client-urls',
+          `http://127.0.0.1:${etcdPort}`,
+          '--advertise-client-urls',
+          `http://127.0.0.1:${etcdPort}`,
+          '--listen-peer-urls',
+          `http://127.0.0.1:${peerPort}`,
+          '--initial-advertise-peer-urls',
+          `http://127.0.0.1:${peerPort}`,
+          '--initial-cluster',
+          `default=http://127.0.0.1:${peerPort}`,
+          '--unsafe-no-fsync',
+          '--log-level',
+          'warn',
+        ],
+        'etcd.log',
+      );
+      kube.spawn(
+        bin.apiserver,
+        [
+          `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+          '--bind-address=127.0.0.1',
+          '--advertise-address=127.0.0.1',
+          `--secure-port=${port}`,
+          `--cert-dir=${dir}`,
+          `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
+          `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
+          `--client-ca-file=${join(dir, 'ca.crt')}`,
+          '--service-account-issuer=https://kubernetes.default.svc',
+          `--service-account-key-file=${join(dir, 'sa.pub')}`,
+          `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+          '--service-cluster-ip-range=10.96.0.0/16',
+          '--authorization-mode=RBAC',
+          '--enable-priority-and-fairness=false',
+          '--profiling=false',
+          '--endpoint-reconciler-type=none',
+          `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+          `--audit-log-path=${join(dir, 'audit.log')}`,
+          '--audit-log-format=json',
+          '--audit-log-mode=blocking',
+          '--audit-log-maxsize=0',
+        ],
+        'apiserver.log',
+      );
       writeFileSync(kube.kubeconfigPath, kubeconfigYaml(server, admin, 'ganglion-test-admin'));
-      await waitFor(() => kube.readyz(admin), { timeoutMs: 120_000, intervalMs: 200, what: `kube-apiserver on ${server} (log: ${join(dir, 'apiserver.log')})` });
+      await waitFor(() => kube.readyz(admin), {
+        timeoutMs: 120_000,
+        intervalMs: 200,
+        what: `kube-apiserver on ${server} (log: ${join(dir, 'apiserver.log')})`,
+      });
       await kube.installCrds();
       writeFileSync(join(dir, 'server.json'), JSON.stringify({ server }));
       return kube;
@@ -218,10 +364,14 @@ export class KubeApiServer {
 
   private readyz(admin: IssuedCert): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = request(`${this.server}/readyz`, { ca: admin.ca, cert: admin.cert, key: admin.key, timeout: 2000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
+      const req = request(
+        `${this.server}/readyz`,
+        { ca: admin.ca, cert: admin.cert, key: admin.key, timeout: 2000 },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        },
+      );
       req.on('error', () => resolve(false));
       req.on('timeout', () => req.destroy());
       req.end();
@@ -246,8 +396,12 @@ export class KubeApiServer {
     const api = this.adminConfig().makeApiClient(ApiextensionsV1Api);
     const names: string[] = [];
     const docs: V1CustomResourceDefinition[] = [];
-    for (const f of readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort()) {
-      for (const doc of loadAllYaml(readFileSync(join(crdDir, f), 'utf8')) as V1CustomResourceDefinition[]) {
+    for (const f of readdirSync(crdDir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()) {
+      for (const doc of loadAllYaml(
+        readFileSync(join(crdDir, f), 'utf8'),
+      ) as V1CustomResourceDefinition[]) {
         try {
           await api.createCustomResourceDefinition({ body: doc });
         } catch (err) {
@@ -261,7 +415,9 @@ export class KubeApiServer {
       await waitFor(
         async () => {
           const crd = await api.readCustomResourceDefinition({ name });
-          return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+          return crd.status?.conditions?.some(
+            (c) => c.type === 'Established' && c.status === 'True',
+          );
         },
         { timeoutMs: 30_000, intervalMs: 100, what: `CRD ${name} established` },
       );
@@ -271,10 +427,16 @@ export class KubeApiServer {
       await waitFor(
         async () => {
           const v = doc.spec.versions.find((x) => x.served)?.name ?? doc.spec.versions[0]!.name;
-          const list = (await objects.getAPIResources({ group: doc.spec.group, version: v }).catch(() => undefined)) as { resources?: { kind: string }[] } | undefined;
+          const list = (await objects
+            .getAPIResources({ group: doc.spec.group, version: v })
+            .catch(() => undefined)) as { resources?: { kind: string }[] } | undefined;
           return list?.resources?.some((r) => r.kind === doc.spec.names.kind) ?? false;
         },
-        { timeoutMs: 30_000, intervalMs: 100, what: `kind ${doc.spec.names.kind} in API discovery` },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          what: `kind ${doc.spec.names.kind} in API discovery`,
+        },
       );
   }
 
@@ -289,7 +451,11 @@ export class KubeApiServer {
 
   /** A serving certificate for a webhook server on loopback, signed by the API server's CA. */
   servingCertificate(hosts: string[] = ['IP:127.0.0.1', 'DNS:localhost']): IssuedCert {
-    return issueCertificate(this.dir, `serve-${randomBytes(4).toString('hex')}`, { cn: 'ganglion-webhook', sans: hosts, usage: 'server' });
+    return issueCertificate(this.dir, `serve-${randomBytes(4).toString('hex')}`, {
+      cn: 'ganglion-webhook',
+      sans: hosts,
+      usage: 'server',
+    });
   }
 
   /** Write requests (create/update/patch/delete) recorded in the audit log, optionally for one user. */
@@ -307,19 +473,31 @@ export class KubeApiServer {
   }
 
   /** Runs kubectl (the cached or installed one) as the cluster admin, or with `kubeconfig`. */
-  kubectl(args: string[], options: { stdin?: string; kubeconfig?: string } = {}): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync(ensureKubeBinaries().kubectl, ['--kubeconfig', options.kubeconfig ?? this.kubeconfigPath, ...args], {
-      input: options.stdin,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+  kubectl(
+    args: string[],
+    options: { stdin?: string; kubeconfig?: string } = {},
+  ): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(
+      ensureKubeBinaries().kubectl,
+      ['--kubeconfig', options.kubeconfig ?? this.kubeconfigPath, ...args],
+      {
+        input: options.stdin,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
   /** Creates a fresh namespace (never deleted: no namespace controller runs). */
   async namespace(prefix = 't'): Promise<string> {
-    const name = `${prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`;
-    await this.adminConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+    const name = `${prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+    await this.adminConfig()
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name } } });
     return name;
   }
 

@@ -34,7 +34,10 @@ export class NatsServer {
     const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir];
     if (options.user) args.push('--user', options.user, '--pass', options.password ?? '');
     if (options.token) args.push('--auth', options.token);
-    const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env['PATH']}:/usr/sbin` } });
+    const child = spawn('nats-server', args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, PATH: `${process.env['PATH']}:/usr/sbin` },
+    });
     const kill = (): void => void child.kill('SIGKILL');
     process.once('exit', kill);
     child.once('exit', () => process.removeListener('exit', kill));

@@ -21,8 +21,15 @@ export class OwnedReplicas {
     for (const name of 'abcdefghij'.slice(0, this.count)) {
       const proc = new ServiceProcess(this.service, {
         healthPort: await freePort(),
-        env: { GANGLION_INSTANCE_ID: `${this.prefix}-${name}`, GANGLION_OWNERSHIP_SESSION_MS: '6000', LOG_LEVEL: 'info', ...this.env },
-        ...(process.env['TEST_VERBOSE'] ? { onLine: (l: string) => console.log(`[${name}] ${l}`) } : {}),
+        env: {
+          GANGLION_INSTANCE_ID: `${this.prefix}-${name}`,
+          GANGLION_OWNERSHIP_SESSION_MS: '6000',
+          LOG_LEVEL: 'info',
+          ...this.env,
+        },
+        ...(process.env['TEST_VERBOSE']
+          ? { onLine: (l: string) => console.log(`[${name}] ${l}`) }
+          : {}),
       });
       this.replicas.push(proc.start());
     }
@@ -33,7 +40,9 @@ export class OwnedReplicas {
   /** The one running replica whose last ownership log line is `acquired ownership` (undefined unless exactly one). */
   owner(): ServiceProcess | undefined {
     const owners = this.replicas.filter((r) => {
-      const events = r.records().filter((l) => l['msg'] === 'acquired ownership' || l['msg'] === 'released ownership');
+      const events = r
+        .records()
+        .filter((l) => l['msg'] === 'acquired ownership' || l['msg'] === 'released ownership');
       return r.running && events.at(-1)?.['msg'] === 'acquired ownership';
     });
     return owners.length === 1 ? owners[0] : undefined;

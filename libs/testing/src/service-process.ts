@@ -24,7 +24,9 @@ export interface ServiceProcessOptions {
 }
 
 /** The telemetry preload every service starts with (OpenTelemetry's ESM loader hook and SDK). */
-const TELEMETRY_REGISTER = pathToFileURL(join(REPO_ROOT, 'libs', 'telemetry', 'dist', 'register.js')).href;
+const TELEMETRY_REGISTER = pathToFileURL(
+  join(REPO_ROOT, 'libs', 'telemetry', 'dist', 'register.js'),
+).href;
 
 /**
  * A Ganglion service running as its own OS process
@@ -57,7 +59,14 @@ export class ServiceProcess {
   start(): this {
     const child = spawn(
       process.execPath,
-      ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', ...(process.env['GANGLION_SERVICE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), '--import', TELEMETRY_REGISTER, join(REPO_ROOT, 'services', this.name, 'dist', 'main.js')],
+      [
+        '--enable-source-maps',
+        '--disable-warning=TimeoutNegativeWarning',
+        ...(process.env['GANGLION_SERVICE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+        '--import',
+        TELEMETRY_REGISTER,
+        join(REPO_ROOT, 'services', this.name, 'dist', 'main.js'),
+      ],
       {
         env: {
           ...process.env,
@@ -92,7 +101,8 @@ export class ServiceProcess {
     // Unreferenced, so that a test file whose set-up failed half-way (before its cleanup knew
     // of this process) still ends; the 'exit' hook then kills the service.
     child.unref();
-    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+    for (const stream of [child.stdout, child.stderr])
+      (stream as { unref?: () => void } | null)?.unref?.();
     const kill = (): void => void child.kill('SIGKILL');
     process.once('exit', kill);
     child.once('exit', () => process.removeListener('exit', kill));
@@ -105,7 +115,9 @@ export class ServiceProcess {
     const state = await waitFor(
       async () => {
         if (!this.child) return 'exited';
-        const res = await fetch(`http://127.0.0.1:${this.options.healthPort}/readyz`).catch(() => undefined);
+        const res = await fetch(`http://127.0.0.1:${this.options.healthPort}/readyz`).catch(
+          () => undefined,
+        );
         return res?.status === 200 ? 'ready' : undefined;
       },
       { timeoutMs, intervalMs: 50, what: `${this.name} to be ready` },
@@ -113,7 +125,8 @@ export class ServiceProcess {
       // Say why: the service's last lines (the probe's own failure says only that it timed out).
       throw new Error(`${(err as Error).message}; its last lines:\n${tail()}`, { cause: err });
     });
-    if (state === 'exited') throw new Error(`${this.name} exited before it was ready; its last lines:\n${tail()}`);
+    if (state === 'exited')
+      throw new Error(`${this.name} exited before it was ready; its last lines:\n${tail()}`);
   }
 
   /** Sends a signal and waits for the process to end. */

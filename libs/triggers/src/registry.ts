@@ -1,7 +1,10 @@
 import type { TriggerType } from '@ganglion/api';
 import type { Logger } from '@ganglion/telemetry';
 import type { KubeConfig } from '@ganglion/k8s';
-import { createArgoWorkflowTrigger, type ArgoServerOptions } from './argo-workflow/argo-workflow.trigger.js';
+import {
+  createArgoWorkflowTrigger,
+  type ArgoServerOptions,
+} from './argo-workflow/argo-workflow.trigger.js';
 import { createAwsLambdaTrigger } from './aws-lambda/aws-lambda.trigger.js';
 import { HttpClient } from './common/http.client.js';
 import { KubeAccess } from './common/kube.objects.js';
@@ -37,7 +40,19 @@ export interface TriggerRegistryOptions {
 }
 
 /** Trigger types this build executes against their targets (the others report `unsupported`). */
-export const EXECUTED_TRIGGER_TYPES = ['log', 'http', 'kafka', 'nats', 'slack', 'email', 'awsLambda', 'openWhisk', 'custom', 'k8s', 'argoWorkflow'] as const satisfies readonly TriggerType[];
+export const EXECUTED_TRIGGER_TYPES = [
+  'log',
+  'http',
+  'kafka',
+  'nats',
+  'slack',
+  'email',
+  'awsLambda',
+  'openWhisk',
+  'custom',
+  'k8s',
+  'argoWorkflow',
+] as const satisfies readonly TriggerType[];
 
 /**
  * The plugin of every trigger type, by template key. `satisfies Record<TriggerType, …>` makes a
@@ -52,21 +67,38 @@ export function createTriggerRegistry(options: TriggerRegistryOptions) {
     http: createHttpTrigger(http),
     kafka: createKafkaTrigger(options.logger),
     nats: createNatsTrigger(),
-    slack: createSlackTrigger({ client: http, ...(options.slackApiUrl ? { apiUrl: options.slackApiUrl } : {}) }),
+    slack: createSlackTrigger({
+      client: http,
+      ...(options.slackApiUrl ? { apiUrl: options.slackApiUrl } : {}),
+    }),
     email: createEmailTrigger({ rejectUnauthorized: options.smtpRejectUnauthorized ?? true }),
-    awsLambda: createAwsLambdaTrigger(options.lambdaEndpoint ? { endpoint: options.lambdaEndpoint } : {}),
+    awsLambda: createAwsLambdaTrigger(
+      options.lambdaEndpoint ? { endpoint: options.lambdaEndpoint } : {},
+    ),
     openWhisk: createOpenWhiskTrigger(http),
     custom: createCustomTrigger(),
     k8s: createK8sTrigger({ kube, http }),
-    argoWorkflow: createArgoWorkflowTrigger({ kube, http, ...(options.argoServer ? { argoServer: options.argoServer } : {}) }),
+    argoWorkflow: createArgoWorkflowTrigger({
+      kube,
+      http,
+      ...(options.argoServer ? { argoServer: options.argoServer } : {}),
+    }),
     pulsar: createUnsupportedTrigger('pulsar', 'no Pulsar client or test peer in this build'),
-    azureEventHubs: createUnsupportedTrigger('azureEventHubs', 'no Azure Event Hubs client or test peer in this build'),
-    azureServiceBus: createUnsupportedTrigger('azureServiceBus', 'no Azure Service Bus client or test peer in this build'),
+    azureEventHubs: createUnsupportedTrigger(
+      'azureEventHubs',
+      'no Azure Event Hubs client or test peer in this build',
+    ),
+    azureServiceBus: createUnsupportedTrigger(
+      'azureServiceBus',
+      'no Azure Service Bus client or test peer in this build',
+    ),
   } as const satisfies Record<TriggerType, TriggerPlugin<never>>;
 }
 export type TriggerRegistry = ReturnType<typeof createTriggerRegistry>;
 
 /** Releases every plugin's clients. */
-export async function closeTriggerRegistry(registry: Record<string, TriggerPlugin<never>>): Promise<void> {
+export async function closeTriggerRegistry(
+  registry: Record<string, TriggerPlugin<never>>,
+): Promise<void> {
   await Promise.all(Object.values(registry).map((p) => p.close?.().catch(() => undefined)));
 }

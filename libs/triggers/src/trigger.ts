@@ -37,6 +37,11 @@ export type TriggerResult =
  */
 export interface TriggerPlugin<T = unknown> {
   readonly type: TriggerType;
-  execute(template: T, trigger: Trigger, events: EventsByDependency, ctx: TriggerContext): Promise<TriggerResult>;
+  execute(
+    template: T,
+    trigger: Trigger,
+    events: EventsByDependency,
+    ctx: TriggerContext,
+  ): Promise<TriggerResult>;
   close?(): Promise<void>;
 }

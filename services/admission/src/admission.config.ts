@@ -17,8 +17,16 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
   const port = intVar(env, 'GANGLION_ADMISSION_PORT', 8443, 1, 65535);
   const healthPort = intVar(env, 'GANGLION_HEALTH_PORT', 8081, 0, 65535);
   const metricsPort = intVar(env, 'GANGLION_METRICS_PORT', 7777, 0, 65535);
-  const certFile = requiredVar(env, 'GANGLION_ADMISSION_CERT', 'the PEM file of the serving certificate');
-  const keyFile = requiredVar(env, 'GANGLION_ADMISSION_KEY', "the PEM file of the serving certificate's key");
+  const certFile = requiredVar(
+    env,
+    'GANGLION_ADMISSION_CERT',
+    'the PEM file of the serving certificate',
+  );
+  const keyFile = requiredVar(
+    env,
+    'GANGLION_ADMISSION_KEY',
+    "the PEM file of the serving certificate's key",
+  );
   const host = stringVar(env, 'GANGLION_HOST', '0.0.0.0');
   return {
     port,

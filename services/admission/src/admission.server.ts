@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { createAdmissionServer } from '@ganglion/k8s';
 import { HealthService, LOGGER, MetricsService } from '@ganglion/nest';
 import { AdmissionMetrics, type Logger } from '@ganglion/telemetry';
@@ -34,7 +39,12 @@ export class AdmissionServer implements OnApplicationBootstrap, OnApplicationShu
       key: readFileSync(this.config.keyFile),
       host: this.config.host,
       port: this.config.port,
-      onReview: (req, res, ms) => this.metrics.reviewed(req.kind?.group === 'argoproj.io' ? req.kind.kind : 'other', res.allowed, ms),
+      onReview: (req, res, ms) =>
+        this.metrics.reviewed(
+          req.kind?.group === 'argoproj.io' ? req.kind.kind : 'other',
+          res.allowed,
+          ms,
+        ),
       onBadRequest: () => this.metrics.badRequests.inc(),
     });
     this.server = server;
@@ -48,6 +58,8 @@ export class AdmissionServer implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     this.listening = false;
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 }

@@ -7,7 +7,11 @@ import { ADMISSION_CONFIG, AdmissionServer } from './admission.server.js';
 @Module({})
 export class AdmissionModule {
   static create(config: AdmissionConfig): DynamicModule {
-    const logger = createLogger('admission', { level: config.service.logLevel }, { instance: config.service.instanceId });
+    const logger = createLogger(
+      'admission',
+      { level: config.service.logLevel },
+      { instance: config.service.instanceId },
+    );
     return {
       module: AdmissionModule,
       providers: [

@@ -15,7 +15,9 @@ try {
   process.exit(2);
 }
 try {
-  const app = await NestFactory.createApplicationContext(AdmissionModule.create(config), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(AdmissionModule.create(config), {
+    logger: ['error', 'warn'],
+  });
   app.enableShutdownHooks();
   log.info('ready');
 } catch (err) {

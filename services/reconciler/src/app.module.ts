@@ -9,7 +9,10 @@ export class ReconcilerModule {
     return {
       module: ReconcilerModule,
       imports: [GanglionModule.forRoot(config, env)],
-      providers: [{ provide: RECONCILER_SETTINGS, useValue: parseReconcilerSettings(config, env) }, ReconcilerService],
+      providers: [
+        { provide: RECONCILER_SETTINGS, useValue: parseReconcilerSettings(config, env) },
+        ReconcilerService,
+      ],
     };
   }
 }

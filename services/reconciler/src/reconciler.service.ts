@@ -1,7 +1,19 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { DirectoryReconciler, KubernetesReconciler } from '@ganglion/control';
 import type { BusClients } from '@ganglion/eventbus';
-import { BUS_CLIENTS, CONFIG, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import {
+  BUS_CLIENTS,
+  CONFIG,
+  HealthService,
+  LOGGER,
+  ResourceStoreService,
+  type ServiceConfig,
+} from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import type { ReconcilerSettings } from './reconciler.config.js';
 
@@ -20,12 +32,24 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    const common = { resourcesTopic: config.resourcesTopic, partitions: config.partitions, replicationFactor: config.replicationFactor, logger };
+    const common = {
+      resourcesTopic: config.resourcesTopic,
+      partitions: config.partitions,
+      replicationFactor: config.replicationFactor,
+      logger,
+    };
     const reconciler =
       settings.mode === 'directory'
         ? new DirectoryReconciler(clients, store, { ...common, dir: settings.dir })
-        : new KubernetesReconciler(clients, store, { ...common, ...settings.kubernetes, instanceId: config.instanceId });
-    health.addReadinessCheck(settings.mode === 'directory' ? 'initial-sync' : 'kubernetes', () => reconciler.synced);
+        : new KubernetesReconciler(clients, store, {
+            ...common,
+            ...settings.kubernetes,
+            instanceId: config.instanceId,
+          });
+    health.addReadinessCheck(
+      settings.mode === 'directory' ? 'initial-sync' : 'kubernetes',
+      () => reconciler.synced,
+    );
     this.reconciler = reconciler;
   }
 

@@ -7,6 +7,10 @@ import { parseSensorSettings } from './sensor.settings.js';
 export class SensorModule {
   static create(config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
     const settings = parseSensorSettings(env);
-    return { module: SensorModule, imports: [GanglionModule.forRoot(config, env)], providers: [{ provide: SENSOR_SETTINGS, useValue: settings }, SensorProvider] };
+    return {
+      module: SensorModule,
+      imports: [GanglionModule.forRoot(config, env)],
+      providers: [{ provide: SENSOR_SETTINGS, useValue: settings }, SensorProvider],
+    };
   }
 }

@@ -1,6 +1,18 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { BusClients } from '@ganglion/eventbus';
-import { BUS_CLIENTS, CONFIG, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import {
+  BUS_CLIENTS,
+  CONFIG,
+  HealthService,
+  LOGGER,
+  ResourceStoreService,
+  type ServiceConfig,
+} from '@ganglion/nest';
 import { SensorRunner, type SensorSettings } from '@ganglion/sensors';
 import type { Logger } from '@ganglion/telemetry';
 
@@ -20,7 +32,13 @@ export class SensorProvider implements OnApplicationBootstrap, OnApplicationShut
     health: HealthService,
   ) {
     // Each bus's loop runs on the bus's own cluster (BusClients).
-    this.runner = new SensorRunner({ clients, store, logger, settings, instanceId: config.instanceId });
+    this.runner = new SensorRunner({
+      clients,
+      store,
+      logger,
+      settings,
+      instanceId: config.instanceId,
+    });
     health.addReadinessCheck('consumer', () => this.runner.ready);
   }
 

@@ -5,8 +5,19 @@ import { parseSensorSettings } from './sensor.settings.js';
 
 describe('sensor service settings', () => {
   it('reads the loop settings, with the defaults when unset', () => {
-    assert.deepEqual(parseSensorSettings({}), { concurrency: 4, fetchWaitMs: 10, commitIntervalMs: 0 });
-    assert.deepEqual(parseSensorSettings({ GANGLION_SENSOR_CONCURRENCY: '8', GANGLION_SENSOR_FETCH_WAIT_MS: '0', GANGLION_SENSOR_COMMIT_INTERVAL_MS: '20' }), { concurrency: 8, fetchWaitMs: 0, commitIntervalMs: 20 });
+    assert.deepEqual(parseSensorSettings({}), {
+      concurrency: 4,
+      fetchWaitMs: 10,
+      commitIntervalMs: 0,
+    });
+    assert.deepEqual(
+      parseSensorSettings({
+        GANGLION_SENSOR_CONCURRENCY: '8',
+        GANGLION_SENSOR_FETCH_WAIT_MS: '0',
+        GANGLION_SENSOR_COMMIT_INTERVAL_MS: '20',
+      }),
+      { concurrency: 8, fetchWaitMs: 0, commitIntervalMs: 20 },
+    );
   });
 
   it('rejects a bad value naming the variable instead of falling back to the default', () => {
@@ -17,7 +28,14 @@ describe('sensor service settings', () => {
       ['GANGLION_SENSOR_FETCH_WAIT_MS', '2.5'],
       ['GANGLION_SENSOR_COMMIT_INTERVAL_MS', 'soon'],
     ] as const) {
-      assert.throws(() => parseSensorSettings({ [name]: value }), (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${name} must be`) && err.message.includes(`"${value}"`), `${name}=${value}`);
+      assert.throws(
+        () => parseSensorSettings({ [name]: value }),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.message.startsWith(`${name} must be`) &&
+          err.message.includes(`"${value}"`),
+        `${name}=${value}`,
+      );
     }
   });
 });

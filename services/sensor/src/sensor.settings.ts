@@ -7,6 +7,12 @@ export function parseSensorSettings(env: Record<string, string | undefined>): Se
   return {
     concurrency: intVar(env, 'GANGLION_SENSOR_CONCURRENCY', d.concurrency, 1, 1024),
     fetchWaitMs: intVar(env, 'GANGLION_SENSOR_FETCH_WAIT_MS', d.fetchWaitMs, 0, 60_000),
-    commitIntervalMs: intVar(env, 'GANGLION_SENSOR_COMMIT_INTERVAL_MS', d.commitIntervalMs, 0, 60_000),
+    commitIntervalMs: intVar(
+      env,
+      'GANGLION_SENSOR_COMMIT_INTERVAL_MS',
+      d.commitIntervalMs,
+      0,
+      60_000,
+    ),
   };
 }

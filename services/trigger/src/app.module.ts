@@ -7,6 +7,10 @@ import { TRIGGER_SETTINGS, TriggerProvider } from './trigger.provider.js';
 export class TriggerModule {
   static create(config: ServiceConfig, env: Record<string, string | undefined>): DynamicModule {
     const settings = parseTriggerConfig(env);
-    return { module: TriggerModule, imports: [GanglionModule.forRoot(config, env)], providers: [{ provide: TRIGGER_SETTINGS, useValue: settings }, TriggerProvider] };
+    return {
+      module: TriggerModule,
+      imports: [GanglionModule.forRoot(config, env)],
+      providers: [{ provide: TRIGGER_SETTINGS, useValue: settings }, TriggerProvider],
+    };
   }
 }

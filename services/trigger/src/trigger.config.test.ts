@@ -4,7 +4,12 @@ import { parseTriggerConfig } from './trigger.config.js';
 
 describe('trigger service configuration', () => {
   it('reads the Kubernetes and Argo Server settings of the k8s and argoWorkflow triggers', () => {
-    const c = parseTriggerConfig({ GANGLION_KUBECONFIG: '/etc/kube/config', GANGLION_ARGO_SERVER_URL: 'https://argo-server.argo:2746', GANGLION_ARGO_SERVER_TOKEN: 't', GANGLION_ARGO_SERVER_INSECURE: 'true' });
+    const c = parseTriggerConfig({
+      GANGLION_KUBECONFIG: '/etc/kube/config',
+      GANGLION_ARGO_SERVER_URL: 'https://argo-server.argo:2746',
+      GANGLION_ARGO_SERVER_TOKEN: 't',
+      GANGLION_ARGO_SERVER_INSECURE: 'true',
+    });
     assert.equal(c.kubeconfig, '/etc/kube/config');
     assert.equal(c.argoServerUrl, 'https://argo-server.argo:2746');
     assert.equal(c.argoServerToken, 't');
@@ -16,7 +21,13 @@ describe('trigger service configuration', () => {
   });
 
   it('rejects a malformed Argo Server URL or flag, naming the variable', () => {
-    assert.throws(() => parseTriggerConfig({ GANGLION_ARGO_SERVER_URL: 'not a url' }), /GANGLION_ARGO_SERVER_URL must be a URL/);
-    assert.throws(() => parseTriggerConfig({ GANGLION_ARGO_SERVER_INSECURE: 'yes' }), /GANGLION_ARGO_SERVER_INSECURE must be true or false/);
+    assert.throws(
+      () => parseTriggerConfig({ GANGLION_ARGO_SERVER_URL: 'not a url' }),
+      /GANGLION_ARGO_SERVER_URL must be a URL/,
+    );
+    assert.throws(
+      () => parseTriggerConfig({ GANGLION_ARGO_SERVER_INSECURE: 'yes' }),
+      /GANGLION_ARGO_SERVER_INSECURE must be true or false/,
+    );
   });
 });

@@ -6,7 +6,13 @@ export function parseTriggerConfig(env: Record<string, string | undefined>): Tri
   return {
     concurrencyPerTrigger: intVar(env, 'GANGLION_TRIGGER_CONCURRENCY', 32, 1, 1024),
     maxBuffered: intVar(env, 'GANGLION_TRIGGER_MAX_BUFFERED', 10_000, 1, 1_000_000),
-    maxBufferedPerTrigger: intVar(env, 'GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER', 1_000, 1, 1_000_000),
+    maxBufferedPerTrigger: intVar(
+      env,
+      'GANGLION_TRIGGER_MAX_BUFFERED_PER_TRIGGER',
+      1_000,
+      1,
+      1_000_000,
+    ),
     slackApiUrl: urlVar(env, 'GANGLION_SLACK_API_URL'),
     lambdaEndpoint: urlVar(env, 'GANGLION_AWS_LAMBDA_ENDPOINT'),
     kubeconfig: stringVar(env, 'GANGLION_KUBECONFIG'),

@@ -1,7 +1,20 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { BusClients } from '@ganglion/eventbus';
 import { createSecretResolver } from '@ganglion/k8s';
-import { BUS_CLIENTS, CONFIG, ENV, HealthService, LOGGER, ResourceStoreService, type ServiceConfig } from '@ganglion/nest';
+import {
+  BUS_CLIENTS,
+  CONFIG,
+  ENV,
+  HealthService,
+  LOGGER,
+  ResourceStoreService,
+  type ServiceConfig,
+} from '@ganglion/nest';
 import type { Logger } from '@ganglion/telemetry';
 import { TriggerRunner, type TriggerSettings } from '@ganglion/triggers';
 

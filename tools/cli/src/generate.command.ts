@@ -33,7 +33,10 @@ or when a services/ingress-* or charts/ingress-* folder holds anything not gener
 `;
 
 /** Every generated file: repository-relative path to content. */
-const allGeneratedFiles = (): Record<string, string> => ({ ...generatedFiles(), ...ingressFiles() });
+const allGeneratedFiles = (): Record<string, string> => ({
+  ...generatedFiles(),
+  ...ingressFiles(),
+});
 
 export async function generateCommand(root: string, out: (line: string) => void): Promise<number> {
   for (const [path, content] of Object.entries(allGeneratedFiles())) {

@@ -9,7 +9,8 @@ import { EVENT_SOURCE_TYPES, SOURCE_KINDS } from '@ganglion/api';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const fixtures = fileURLToPath(new URL('../../../libs/api/src/fixtures/', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
 
 const dir = mkdtempSync(join(tmpdir(), 'ganglion-lint-'));
 mkdirSync(join(dir, 'sub'));
@@ -29,7 +30,10 @@ kind: ConfigMap
 metadata: {name: c}
 `,
 );
-writeFileSync(join(dir, 'sub', 'warn.yml'), `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: b}\nspec: {kafka: {topik: x}}\n`);
+writeFileSync(
+  join(dir, 'sub', 'warn.yml'),
+  `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: b}\nspec: {kafka: {topik: x}}\n`,
+);
 writeFileSync(join(dir, 'notes.txt'), 'not yaml: [');
 
 const cases: { name: string; args: string[]; code: number; lines: string[] }[] = [
@@ -42,7 +46,14 @@ const cases: { name: string; args: string[]; code: number; lines: string[] }[] =
       `3 file(s), 35 resource(s) checked, 0 skipped: 0 error(s), ${EVENT_SOURCE_TYPES.length - Object.keys(SOURCE_KINDS).length} warning(s)`,
     ],
   },
-  { name: '--strict fails on a source type without a runtime', args: ['--strict', fixtures], code: 1, lines: [`3 file(s), 35 resource(s) checked, 0 skipped: ${EVENT_SOURCE_TYPES.length - Object.keys(SOURCE_KINDS).length} error(s), 0 warning(s)`] },
+  {
+    name: '--strict fails on a source type without a runtime',
+    args: ['--strict', fixtures],
+    code: 1,
+    lines: [
+      `3 file(s), 35 resource(s) checked, 0 skipped: ${EVENT_SOURCE_TYPES.length - Object.keys(SOURCE_KINDS).length} error(s), 0 warning(s)`,
+    ],
+  },
   {
     name: 'broken file reports path-qualified errors and skips other kinds',
     args: [dir],
@@ -57,11 +68,30 @@ const cases: { name: string; args: string[]; code: number; lines: string[] }[] =
     name: '-R descends and warnings alone pass',
     args: ['-R', join(dir, 'sub')],
     code: 0,
-    lines: [`${join(dir, 'sub', 'warn.yml')}:0: EventBus/b: spec.kafka.topik: warning: unknown field "topik" (did you mean "topic"?); it is ignored`],
+    lines: [
+      `${join(dir, 'sub', 'warn.yml')}:0: EventBus/b: spec.kafka.topik: warning: unknown field "topik" (did you mean "topic"?); it is ignored`,
+    ],
   },
-  { name: '--strict fails on warnings', args: ['--strict', join(dir, 'sub')], code: 1, lines: [`${join(dir, 'sub', 'warn.yml')}:0: EventBus/b: spec.kafka.topik: unknown field "topik" (did you mean "topic"?); it is ignored`] },
-  { name: 'without -R subdirectories are skipped', args: [dir], code: 1, lines: ['1 file(s), 1 resource(s) checked, 1 skipped: 1 error(s), 0 warning(s)'] },
-  { name: 'missing path is an error', args: [join(dir, 'nope.yaml')], code: 1, lines: [`${join(dir, 'nope.yaml')}: cannot read: ENOENT`] },
+  {
+    name: '--strict fails on warnings',
+    args: ['--strict', join(dir, 'sub')],
+    code: 1,
+    lines: [
+      `${join(dir, 'sub', 'warn.yml')}:0: EventBus/b: spec.kafka.topik: unknown field "topik" (did you mean "topic"?); it is ignored`,
+    ],
+  },
+  {
+    name: 'without -R subdirectories are skipped',
+    args: [dir],
+    code: 1,
+    lines: ['1 file(s), 1 resource(s) checked, 1 skipped: 1 error(s), 0 warning(s)'],
+  },
+  {
+    name: 'missing path is an error',
+    args: [join(dir, 'nope.yaml')],
+    code: 1,
+    lines: [`${join(dir, 'nope.yaml')}: cannot read: ENOENT`],
+  },
   { name: '--help', args: ['lint', '--help'].slice(1), code: 0, lines: [] },
 ];
 
@@ -71,7 +101,8 @@ for (const c of cases)
     assert.equal(r.status, c.code, r.stdout + r.stderr);
     const out = r.stdout.split('\n');
     for (const l of c.lines) assert.ok(out.includes(l), `missing line\n  ${l}\nin\n${r.stdout}`);
-    if (c.name === '--help') assert.match(r.stdout, /Usage: ganglion lint PATH\.\.\. \[-R\] \[--strict\]/);
+    if (c.name === '--help')
+      assert.match(r.stdout, /Usage: ganglion lint PATH\.\.\. \[-R\] \[--strict\]/);
   });
 
 test('lint: no path is a usage error', () => {
@@ -82,7 +113,15 @@ test('lint: no path is a usage error', () => {
 
 test('lint: the manifests the project ships (examples/local, deploy/) are clean under --strict', () => {
   const root = fileURLToPath(new URL('../../../', import.meta.url));
-  const r = run('lint', '-R', '--strict', join(root, 'examples', 'local'), join(root, 'deploy', 'eventbus'), join(root, 'deploy', 'argocd'), join(root, 'deploy', 'governance'));
+  const r = run(
+    'lint',
+    '-R',
+    '--strict',
+    join(root, 'examples', 'local'),
+    join(root, 'deploy', 'eventbus'),
+    join(root, 'deploy', 'argocd'),
+    join(root, 'deploy', 'governance'),
+  );
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, / 0 error\(s\), 0 warning\(s\)/);
   assert.match(r.stdout, /EventBus|resource\(s\) checked/);
@@ -94,9 +133,19 @@ test('lint: examples/argo has one valid EventSource per source type without a ru
   const r = run('lint', dir);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const lines = r.stdout.split('\n').filter((l) => l !== '');
-  assert.equal(lines.at(-1), `${missing.length} file(s), ${missing.length} resource(s) checked, 0 skipped: 0 error(s), ${missing.length} warning(s)`);
+  assert.equal(
+    lines.at(-1),
+    `${missing.length} file(s), ${missing.length} resource(s) checked, 0 skipped: 0 error(s), ${missing.length} warning(s)`,
+  );
   for (const type of missing) {
     const file = join(dir, `${type.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.yaml`);
-    assert.ok(lines.some((l) => l.startsWith(`${file}:0: EventSource/`) && l.includes(`warning: no runtime in this installation for source type ${type}: `)), `${file} is a ${type} EventSource, warned about`);
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.startsWith(`${file}:0: EventSource/`) &&
+          l.includes(`warning: no runtime in this installation for source type ${type}: `),
+      ),
+      `${file} is a ${type} EventSource, warned about`,
+    );
   }
 });

@@ -5,7 +5,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { API_VERSION, KINDS, noRuntimeMessage, sourceTypesWithoutRuntime, validateResource } from '@ganglion/api';
+import {
+  API_VERSION,
+  KINDS,
+  noRuntimeMessage,
+  sourceTypesWithoutRuntime,
+  validateResource,
+} from '@ganglion/api';
 
 export const LINT_HELP = `Usage: ganglion lint PATH... [-R] [--strict]
 
@@ -26,7 +32,12 @@ export interface LintOptions {
   strict: boolean;
 }
 
-async function collectFiles(path: string, recursive: boolean, top: boolean, out: string[]): Promise<void> {
+async function collectFiles(
+  path: string,
+  recursive: boolean,
+  top: boolean,
+  out: string[],
+): Promise<void> {
   const st = await stat(path);
   if (st.isDirectory()) {
     if (!top && !recursive) return;
@@ -40,7 +51,11 @@ async function collectFiles(path: string, recursive: boolean, top: boolean, out:
   } else out.push(path);
 }
 
-export async function lintCommand(paths: string[], opts: LintOptions, out: (line: string) => void): Promise<number> {
+export async function lintCommand(
+  paths: string[],
+  opts: LintOptions,
+  out: (line: string) => void,
+): Promise<number> {
   const files: string[] = [];
   let errors = 0;
   let warnings = 0;
@@ -80,10 +95,18 @@ export async function lintCommand(paths: string[], opts: LintOptions, out: (line
       }
       if (value === null || value === undefined) return;
       const v = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } };
-      const isArgo = typeof v === 'object' && (v.apiVersion === API_VERSION || String(v.apiVersion ?? '').startsWith('argoproj.io/'));
+      const isArgo =
+        typeof v === 'object' &&
+        (v.apiVersion === API_VERSION || String(v.apiVersion ?? '').startsWith('argoproj.io/'));
       if (!isArgo || !KINDS.includes(v.kind as never)) {
-        if (!(isArgo && typeof v.kind === 'string' && /^(EventSource|Sensor|EventBus)$/.test(v.kind))) {
-          out(`${where}: note: skipped ${typeof v.kind === 'string' ? v.kind : 'document'} (${String(v.apiVersion ?? 'no apiVersion')}): not an Argo Events resource`);
+        if (!(
+          isArgo &&
+          typeof v.kind === 'string' &&
+          /^(EventSource|Sensor|EventBus)$/.test(v.kind)
+        )) {
+          out(
+            `${where}: note: skipped ${typeof v.kind === 'string' ? v.kind : 'document'} (${String(v.apiVersion ?? 'no apiVersion')}): not an Argo Events resource`,
+          );
           skipped++;
           return;
         }
@@ -93,14 +116,21 @@ export async function lintCommand(paths: string[], opts: LintOptions, out: (line
       for (const issue of validateResource(value, { strict: opts.strict })) {
         if (issue.severity === 'error') errors++;
         else warnings++;
-        out(`${where}: ${label}: ${issue.path}: ${issue.severity === 'warning' ? 'warning: ' : ''}${issue.message}`);
+        out(
+          `${where}: ${label}: ${issue.path}: ${issue.severity === 'warning' ? 'warning: ' : ''}${issue.message}`,
+        );
       }
       // Valid Argo, but this installation would not run it: said out loud, as the reconciler's Deployed condition does.
-      const missing = v.kind === 'EventSource' ? sourceTypesWithoutRuntime((value as { spec?: unknown }).spec) : [];
+      const missing =
+        v.kind === 'EventSource'
+          ? sourceTypesWithoutRuntime((value as { spec?: unknown }).spec)
+          : [];
       if (missing.length) {
         if (opts.strict) errors++;
         else warnings++;
-        out(`${where}: ${label}: spec: ${opts.strict ? '' : 'warning: '}${noRuntimeMessage(missing)}`);
+        out(
+          `${where}: ${label}: spec: ${opts.strict ? '' : 'warning: '}${noRuntimeMessage(missing)}`,
+        );
       }
     });
   }

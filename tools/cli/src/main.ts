@@ -13,22 +13,38 @@ Commands:
 Run "ganglion COMMAND --help" for details.
 `;
 
-async function run(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
+async function run(
+  argv: string[],
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'lint') {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { recursive: { type: 'boolean', short: 'R' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        options: {
+          recursive: { type: 'boolean', short: 'R' },
+          strict: { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
       });
-      if (values.help) return out(LINT_HELP.trimEnd()), 0;
-      if (positionals.length === 0) return err('ganglion lint: at least one PATH is required\n\n' + LINT_HELP.trimEnd()), 2;
-      return await lintCommand(positionals, { recursive: values.recursive ?? false, strict: values.strict ?? false }, out);
+      if (values.help) return (out(LINT_HELP.trimEnd()), 0);
+      if (positionals.length === 0)
+        return (err('ganglion lint: at least one PATH is required\n\n' + LINT_HELP.trimEnd()), 2);
+      return await lintCommand(
+        positionals,
+        { recursive: values.recursive ?? false, strict: values.strict ?? false },
+        out,
+      );
     }
     if (command === 'generate') {
-      const { values } = parseArgs({ args: rest, options: { root: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-      if (values.help) return out(GENERATE_HELP.trimEnd()), 0;
+      const { values } = parseArgs({
+        args: rest,
+        options: { root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      });
+      if (values.help) return (out(GENERATE_HELP.trimEnd()), 0);
       return await generateCommand(values.root ?? process.cwd(), out);
     }
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -43,4 +59,8 @@ async function run(argv: string[], out: (line: string) => void, err: (line: stri
   }
 }
 
-process.exitCode = await run(process.argv.slice(2), (l) => console.log(l), (l) => console.error(l));
+process.exitCode = await run(
+  process.argv.slice(2),
+  (l) => console.log(l),
+  (l) => console.error(l),
+);

@@ -12,7 +12,11 @@ import { ensureHelm, kubeApiServer, REPO_ROOT } from '@ganglion/testing';
 /** One chart per service: every folder of services/ has a chart of the same name. */
 const SERVICE_CHARTS = readdirSync(join(REPO_ROOT, 'services')).sort();
 /** Sources that run on one replica at a time: standbys, not autoscaled. */
-const OWNED = new Set(Object.entries(SOURCE_KINDS).filter(([, kind]) => kind === 'owned').map(([type]) => `ingress-${type.toLowerCase()}`));
+const OWNED = new Set(
+  Object.entries(SOURCE_KINDS)
+    .filter(([, kind]) => kind === 'owned')
+    .map(([type]) => `ingress-${type.toLowerCase()}`),
+);
 
 interface K8sObject {
   apiVersion: string;
@@ -25,7 +29,16 @@ describe('Helm charts', () => {
   let helm = '';
   let dir = '';
   const run = (args: string[]): { status: number | null; out: string; err: string } => {
-    const r = spawnSync(helm, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: join(dir, '.helm'), HELM_CONFIG_HOME: join(dir, '.helm'), HELM_DATA_HOME: join(dir, '.helm') } });
+    const r = spawnSync(helm, args, {
+      cwd: dir,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: join(dir, '.helm'),
+        HELM_CONFIG_HOME: join(dir, '.helm'),
+        HELM_DATA_HOME: join(dir, '.helm'),
+      },
+    });
     return { status: r.status, out: r.stdout, err: r.stderr };
   };
   const ok = (args: string[]): string => {
@@ -34,7 +47,9 @@ describe('Helm charts', () => {
     return r.out;
   };
   const render = (chart: string, ...set: string[]): K8sObject[] =>
-    parseAllDocuments(ok(['template', 'rel', chart, '--namespace', 'events', ...set.flatMap((s) => ['--set', s])]))
+    parseAllDocuments(
+      ok(['template', 'rel', chart, '--namespace', 'events', ...set.flatMap((s) => ['--set', s])]),
+    )
       .map((d) => d.toJS() as K8sObject | null)
       .filter((o): o is K8sObject => o !== null);
 
@@ -48,10 +63,17 @@ describe('Helm charts', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('every service has its own chart, and the umbrella chart installs each', () => {
-    for (const svc of SERVICE_CHARTS) assert.ok(existsSync(join(REPO_ROOT, 'charts', svc, 'Chart.yaml')), `charts/${svc}`);
+    for (const svc of SERVICE_CHARTS)
+      assert.ok(existsSync(join(REPO_ROOT, 'charts', svc, 'Chart.yaml')), `charts/${svc}`);
     const objs = render('ganglion', 'global.kafka.brokers=kafka:9092');
-    const deployments = objs.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort();
-    assert.deepEqual(deployments, SERVICE_CHARTS.map((s) => `rel-${s}`));
+    const deployments = objs
+      .filter((o) => o.kind === 'Deployment')
+      .map((o) => o.metadata.name)
+      .sort();
+    assert.deepEqual(
+      deployments,
+      SERVICE_CHARTS.map((s) => `rel-${s}`),
+    );
   });
 
   it('every service chart passes helm lint', () => {
@@ -62,21 +84,41 @@ describe('Helm charts', () => {
     const objs = render('ganglion', 'global.kafka.brokers=kafka-0:9092\\,kafka-1:9092');
     for (const svc of SERVICE_CHARTS) {
       const name = `rel-${svc}`;
-      const dep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as { spec: { strategy: unknown; template: { spec: Record<string, unknown> } } } | undefined;
+      const dep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as
+        { spec: { strategy: unknown; template: { spec: Record<string, unknown> } } } | undefined;
       assert.ok(dep, `Deployment ${name}`);
-      assert.deepEqual(dep.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
-      const pod = dep.spec.template.spec as { priorityClassName: string; containers: { args: string[]; env: { name: string; value?: string }[]; resources: { requests?: unknown; limits?: unknown }; ports: { name: string; containerPort: number }[] }[] };
+      assert.deepEqual(dep.spec.strategy, {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+      });
+      const pod = dep.spec.template.spec as {
+        priorityClassName: string;
+        containers: {
+          args: string[];
+          env: { name: string; value?: string }[];
+          resources: { requests?: unknown; limits?: unknown };
+          ports: { name: string; containerPort: number }[];
+        }[];
+      };
       assert.equal(pod.priorityClassName, 'platform-events');
       const c = pod.containers[0]!;
       assert.deepEqual(c.args, [svc]);
-      assert.equal(c.env.find((e) => e.name === 'KAFKA_BROKERS')?.value, svc === 'admission' ? undefined : 'kafka-0:9092,kafka-1:9092');
+      assert.equal(
+        c.env.find((e) => e.name === 'KAFKA_BROKERS')?.value,
+        svc === 'admission' ? undefined : 'kafka-0:9092,kafka-1:9092',
+      );
       assert.ok(c.resources.requests && c.resources.limits, `${svc} has requests and limits`);
       assert.ok(c.ports.some((p) => p.name === 'metrics' && p.containerPort === 7777));
       // The port the service listens on (libs/nest config, services/admission config) is the container port.
-      assert.equal(c.env.find((e) => e.name === 'GANGLION_METRICS_PORT')?.value, '7777', `${svc} GANGLION_METRICS_PORT`);
+      assert.equal(
+        c.env.find((e) => e.name === 'GANGLION_METRICS_PORT')?.value,
+        '7777',
+        `${svc} GANGLION_METRICS_PORT`,
+      );
       const sm = objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === name);
       assert.equal(sm?.metadata.labels?.['prometheus'], 'kube-prometheus');
-      const service = objs.find((o) => o.kind === 'Service' && o.metadata.name === name) as { spec: { ports: { name: string; port: number }[] } } | undefined;
+      const service = objs.find((o) => o.kind === 'Service' && o.metadata.name === name) as
+        { spec: { ports: { name: string; port: number }[] } } | undefined;
       assert.ok(service?.spec.ports.some((p) => p.name === 'metrics' && p.port === 7777));
       assert.ok(objs.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === name));
     }
@@ -85,46 +127,122 @@ describe('Helm charts', () => {
   it('the control plane tolerates and prefers control-plane nodes; data-plane services autoscale', () => {
     const objs = render('ganglion', 'global.kafka.brokers=kafka:9092');
     const pod = (name: string): Record<string, unknown> =>
-      (objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as unknown as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
+      (
+        objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as unknown as {
+          spec: { template: { spec: Record<string, unknown> } };
+        }
+      ).spec.template.spec;
     const rec = pod('rel-reconciler') as { tolerations: { key: string }[]; affinity: unknown };
     assert.ok(rec.tolerations.some((t) => t.key === 'node-role.kubernetes.io/control-plane'));
     assert.match(JSON.stringify(rec.affinity), /node-role\.kubernetes\.io\/control-plane/);
     assert.equal((pod('rel-sensor') as { tolerations?: unknown }).tolerations, undefined);
-    const hpas = objs.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata.name).sort();
-    const scaled = SERVICE_CHARTS.filter((s) => s.startsWith('ingress-') && !OWNED.has(s)).concat('sensor', 'trigger');
+    const hpas = objs
+      .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+      .map((o) => o.metadata.name)
+      .sort();
+    const scaled = SERVICE_CHARTS.filter((s) => s.startsWith('ingress-') && !OWNED.has(s)).concat(
+      'sensor',
+      'trigger',
+    );
     assert.deepEqual(hpas, scaled.map((s) => `rel-${s}`).sort());
-    const adm = pod('rel-admission') as { automountServiceAccountToken: boolean; volumes: { name: string; secret?: { secretName: string } }[] };
-    assert.equal(adm.automountServiceAccountToken, false, 'the admission webhook needs no API access');
-    assert.equal(adm.volumes.find((v) => v.name === 'tls')?.secret?.secretName, 'ganglion-admission-tls');
-    const vwc = objs.find((o) => o.kind === 'ValidatingWebhookConfiguration') as unknown as { webhooks: { clientConfig: { service: { name: string; namespace: string; port: number } } }[] };
-    assert.deepEqual(vwc.webhooks[0]!.clientConfig.service, { name: 'rel-admission', namespace: 'events', path: '/validate', port: 8443 });
-    const sensorDep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'rel-sensor')!;
-    assert.equal((sensorDep.spec as { replicas?: number }).replicas, undefined, 'the HPA owns the replica count');
-    assert.equal((objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'rel-reconciler')!.spec as { replicas?: number }).replicas, 2);
+    const adm = pod('rel-admission') as {
+      automountServiceAccountToken: boolean;
+      volumes: { name: string; secret?: { secretName: string } }[];
+    };
+    assert.equal(
+      adm.automountServiceAccountToken,
+      false,
+      'the admission webhook needs no API access',
+    );
+    assert.equal(
+      adm.volumes.find((v) => v.name === 'tls')?.secret?.secretName,
+      'ganglion-admission-tls',
+    );
+    const vwc = objs.find((o) => o.kind === 'ValidatingWebhookConfiguration') as unknown as {
+      webhooks: { clientConfig: { service: { name: string; namespace: string; port: number } } }[];
+    };
+    assert.deepEqual(vwc.webhooks[0]!.clientConfig.service, {
+      name: 'rel-admission',
+      namespace: 'events',
+      path: '/validate',
+      port: 8443,
+    });
+    const sensorDep = objs.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'rel-sensor',
+    )!;
+    assert.equal(
+      (sensorDep.spec as { replicas?: number }).replicas,
+      undefined,
+      'the HPA owns the replica count',
+    );
+    assert.equal(
+      (
+        objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'rel-reconciler')!.spec as {
+          replicas?: number;
+        }
+      ).replicas,
+      2,
+    );
   });
 
   it('a service can be turned off, and a single service chart renders on its own', () => {
     const objs = render('ganglion', 'global.kafka.brokers=kafka:9092', 'trigger.enabled=false');
     assert.equal(objs.filter((o) => o.metadata.name === 'rel-trigger').length, 0);
-    const one = render('sensor', 'kafka.brokers=kafka:9092', 'autoscaling.enabled=false', 'replicaCount=3');
-    assert.equal((one.find((o) => o.kind === 'Deployment')!.spec as { replicas: number }).replicas, 3);
+    const one = render(
+      'sensor',
+      'kafka.brokers=kafka:9092',
+      'autoscaling.enabled=false',
+      'replicaCount=3',
+    );
+    assert.equal(
+      (one.find((o) => o.kind === 'Deployment')!.spec as { replicas: number }).replicas,
+      3,
+    );
     assert.ok(one.some((o) => o.kind === 'PodDisruptionBudget'));
   });
 
   it('RBAC: namespaced by default (a Role and GANGLION_NAMESPACE), cluster-wide on request, the Lease always local', () => {
     const nsd = render('ganglion', 'global.kafka.brokers=kafka:9092');
-    const roles = (objs: K8sObject[], kind: string): string[] => objs.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+    const roles = (objs: K8sObject[], kind: string): string[] =>
+      objs
+        .filter((o) => o.kind === kind)
+        .map((o) => o.metadata.name)
+        .sort();
     assert.deepEqual(roles(nsd, 'ClusterRole'), []);
-    const dataPlane = SERVICE_CHARTS.filter((s) => s !== 'admission' && s !== 'reconciler').map((s) => `rel-${s}`);
-    assert.deepEqual(roles(nsd, 'Role'), [...dataPlane, 'rel-reconciler', 'rel-reconciler-local'].sort());
+    const dataPlane = SERVICE_CHARTS.filter((s) => s !== 'admission' && s !== 'reconciler').map(
+      (s) => `rel-${s}`,
+    );
+    assert.deepEqual(
+      roles(nsd, 'Role'),
+      [...dataPlane, 'rel-reconciler', 'rel-reconciler-local'].sort(),
+    );
     const env = (objs: K8sObject[], name: string): { name: string; value?: string }[] =>
-      (objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env;
-    assert.equal(env(nsd, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE')?.value, 'events');
-    const cw = render('ganglion', 'global.kafka.brokers=kafka:9092', 'reconciler.rbac.clusterWide=true');
+      (
+        objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as unknown as {
+          spec: {
+            template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+          };
+        }
+      ).spec.template.spec.containers[0]!.env;
+    assert.equal(
+      env(nsd, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE')?.value,
+      'events',
+    );
+    const cw = render(
+      'ganglion',
+      'global.kafka.brokers=kafka:9092',
+      'reconciler.rbac.clusterWide=true',
+    );
     assert.deepEqual(roles(cw, 'ClusterRole'), ['rel-reconciler']);
     assert.deepEqual(roles(cw, 'ClusterRoleBinding'), ['rel-reconciler']);
-    assert.ok(roles(cw, 'Role').includes('rel-reconciler-local'), 'the Lease Role stays namespaced');
-    assert.equal(env(cw, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE'), undefined);
+    assert.ok(
+      roles(cw, 'Role').includes('rel-reconciler-local'),
+      'the Lease Role stays namespaced',
+    );
+    assert.equal(
+      env(cw, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE'),
+      undefined,
+    );
   });
 
   it('the rendered umbrella chart applies to a real API server, and its grants are least privilege', async () => {
@@ -132,21 +250,50 @@ describe('Helm charts', () => {
     const ns = await kube.namespace('charts');
     // No Prometheus Operator CRDs in the test API server: leave the ServiceMonitors out here.
     const off = [...SERVICE_CHARTS].map((c) => `${c}.metrics.serviceMonitor.enabled=false`);
-    const text = ok(['template', 'rel', 'ganglion', '--namespace', ns, '--set', 'global.kafka.brokers=kafka:9092', ...off.flatMap((s) => ['--set', s])]);
+    const text = ok([
+      'template',
+      'rel',
+      'ganglion',
+      '--namespace',
+      ns,
+      '--set',
+      'global.kafka.brokers=kafka:9092',
+      ...off.flatMap((s) => ['--set', s]),
+    ]);
     const dry = kube.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], { stdin: text });
     assert.equal(dry.status, 0, dry.stderr);
     // The ValidatingWebhookConfiguration is cluster-scoped and would send every other test's
     // argoproj.io objects to an admission pod that never runs here: it is only dry-run.
-    const docs = parseAllDocuments(text).filter((d) => (d.toJS() as K8sObject | null)?.kind !== 'ValidatingWebhookConfiguration');
-    assert.equal(docs.length, parseAllDocuments(text).length - 1, 'the chart renders one ValidatingWebhookConfiguration');
-    const r = kube.kubectl(['apply', '-n', ns, '-f', '-'], { stdin: docs.map((d) => d.toString()).join('---\n') });
+    const docs = parseAllDocuments(text).filter(
+      (d) => (d.toJS() as K8sObject | null)?.kind !== 'ValidatingWebhookConfiguration',
+    );
+    assert.equal(
+      docs.length,
+      parseAllDocuments(text).length - 1,
+      'the chart renders one ValidatingWebhookConfiguration',
+    );
+    const r = kube.kubectl(['apply', '-n', ns, '-f', '-'], {
+      stdin: docs.map((d) => d.toString()).join('---\n'),
+    });
     assert.equal(r.status, 0, r.stderr);
     const can = (sa: string, verb: string, resource: string, where = ns): boolean =>
-      kube.kubectl(['auth', 'can-i', verb, resource, ...(where === '*' ? ['--all-namespaces'] : ['-n', where]), `--as=system:serviceaccount:${ns}:${sa}`]).stdout.trim() === 'yes';
+      kube
+        .kubectl([
+          'auth',
+          'can-i',
+          verb,
+          resource,
+          ...(where === '*' ? ['--all-namespaces'] : ['-n', where]),
+          `--as=system:serviceaccount:${ns}:${sa}`,
+        ])
+        .stdout.trim() === 'yes';
     assert.ok(can('rel-reconciler', 'watch', 'sensors.argoproj.io'));
     assert.ok(can('rel-reconciler', 'patch', 'eventsources.argoproj.io/status'));
     assert.ok(can('rel-reconciler', 'update', 'leases.coordination.k8s.io/ganglion-reconciler'));
-    assert.ok(!can('rel-reconciler', 'watch', 'sensors.argoproj.io', '*'), 'namespaced install: not cluster-wide');
+    assert.ok(
+      !can('rel-reconciler', 'watch', 'sensors.argoproj.io', '*'),
+      'namespaced install: not cluster-wide',
+    );
     assert.ok(!can('rel-reconciler', 'get', 'secrets'));
     assert.ok(!can('rel-reconciler', 'delete', 'sensors.argoproj.io'));
     assert.ok(can('rel-sensor', 'get', 'secrets'));

@@ -11,7 +11,10 @@ import { registerHooks } from 'node:module';
 registerHooks({
   resolve(specifier, context, nextResolve) {
     const parent = context.parentURL;
-    if (parent?.includes('/dist-test/') && (specifier.startsWith('./') || specifier.startsWith('../'))) {
+    if (
+      parent?.includes('/dist-test/') &&
+      (specifier.startsWith('./') || specifier.startsWith('../'))
+    ) {
       try {
         return nextResolve(specifier, context);
       } catch (err) {
@@ -19,7 +22,10 @@ registerHooks({
         const target = new URL(specifier, parent).href;
         const i = target.lastIndexOf('/dist-test/');
         if (i < 0) throw err;
-        return nextResolve(`${target.slice(0, i)}/dist/${target.slice(i + '/dist-test/'.length)}`, context);
+        return nextResolve(
+          `${target.slice(0, i)}/dist/${target.slice(i + '/dist-test/'.length)}`,
+          context,
+        );
       }
     }
     return nextResolve(specifier, context);

@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureJaegerBinary, KafkaBroker, KubeApiServer, MissingPrerequisiteError, REPO_ROOT } from '@ganglion/testing';
+import {
+  ensureJaegerBinary,
+  KafkaBroker,
+  KubeApiServer,
+  MissingPrerequisiteError,
+  REPO_ROOT,
+} from '@ganglion/testing';
 
 /**
  * `npm test`: static checks (eslint, prettier, knip), then every test suite with Node's test runner, on one real Kafka
@@ -24,10 +30,20 @@ const OUT = join(REPO_ROOT, '.ci', 'out');
  */
 const SUITE_TIMEOUT_MS = Number(process.env['GANGLION_SUITE_TIMEOUT_MS'] ?? 30 * 60_000);
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = SUITE_TIMEOUT_MS): Promise<number> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = SUITE_TIMEOUT_MS,
+): Promise<number> {
   return new Promise((resolve) => {
     // Its own process group, so that the watchdog also kills what the suite started.
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    const child = spawn(cmd, args, {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
     const kill = (): void => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -36,7 +52,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = SU
       }
     };
     const watchdog = setTimeout(() => {
-      console.error(`\nganglion: ${cmd} ${args.slice(-1).join(' ')} still running after ${Math.round(timeoutMs / 1000)} s: killed (GANGLION_SUITE_TIMEOUT_MS)`);
+      console.error(
+        `\nganglion: ${cmd} ${args.slice(-1).join(' ')} still running after ${Math.round(timeoutMs / 1000)} s: killed (GANGLION_SUITE_TIMEOUT_MS)`,
+      );
       kill();
     }, timeoutMs);
     process.once('exit', kill);
@@ -50,14 +68,31 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = SU
 
 function tapTally(file: string): Tally {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const num = (name: string): number => Number(/^# (\w+) (\d+)$/m.exec(text.split('\n').filter((l) => l.startsWith(`# ${name} `)).pop() ?? '')?.[2] ?? 0);
-  return { passed: num('pass'), failed: num('fail') + num('cancelled'), skipped: num('skipped') + num('todo') };
+  const num = (name: string): number =>
+    Number(
+      /^# (\w+) (\d+)$/m.exec(
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(`# ${name} `))
+          .pop() ?? '',
+      )?.[2] ?? 0,
+    );
+  return {
+    passed: num('pass'),
+    failed: num('fail') + num('cancelled'),
+    skipped: num('skipped') + num('todo'),
+  };
 }
 
 /** Default limit of one test or hook that sets none (ms): 5 min. */
 const TEST_TIMEOUT_MS = 5 * 60_000;
 
-async function suite(name: string, patterns: string[], env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Tally> {
+async function suite(
+  name: string,
+  patterns: string[],
+  env: NodeJS.ProcessEnv,
+  extra: string[] = [],
+): Promise<Tally> {
   const tap = join(OUT, `${name}.tap`);
   console.log(`\n=== ${name} ===`);
   const code = await run(
@@ -65,17 +100,34 @@ async function suite(name: string, patterns: string[], env: NodeJS.ProcessEnv, e
     // Not --test-force-exit: on Node 24.9 it drops the results of tests still buffered in a
     // file's output pipe (a run of libs/api + libs/core reported 410–444 of 630 tests). A file
     // left hanging by its handles is ended by the suite watchdog instead.
-    ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', '--test', `--test-timeout=${TEST_TIMEOUT_MS}`, ...extra,
-      '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...patterns],
+    [
+      '--enable-source-maps',
+      '--disable-warning=TimeoutNegativeWarning',
+      '--test',
+      `--test-timeout=${TEST_TIMEOUT_MS}`,
+      ...extra,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...patterns,
+    ],
     env,
   );
   const t = tapTally(tap);
   if (code !== 0 && t.failed === 0) t.failed = 1; // the runner itself failed (e.g. a file crashed)
-  console.log(`--- ${name}: ${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`);
+  console.log(
+    `--- ${name}: ${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`,
+  );
   return t;
 }
 
-async function check(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Tally> {
+async function check(
+  name: string,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Tally> {
   console.log(`\n=== ${name} ===`);
   const code = await run(cmd, args, env);
   console.log(`--- ${name}: ${code === 0 ? 'ok' : 'FAILED'}`);
@@ -84,7 +136,8 @@ async function check(name: string, cmd: string, args: string[], env: NodeJS.Proc
 
 async function main(): Promise<number> {
   // Suites run in their own process groups: Ctrl-C ends them through the 'exit' handlers.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => process.exit(130));
   mkdirSync(OUT, { recursive: true });
   const only = process.argv.slice(2);
   const want = (s: string): boolean => only.length === 0 || only.includes(s);
@@ -97,13 +150,27 @@ async function main(): Promise<number> {
     await run('nx', ['show', 'projects'], { ...env, NX_VERBOSE_LOGGING: 'false' });
     tallies.push(await check('lint (eslint + Nx module boundaries)', 'eslint', ['.'], env));
     // Formatting (.prettierrc.json; .prettierignore leaves out build output and generated files).
-    tallies.push(await check('format (prettier --check)', 'prettier', ['--check', '--log-level=warn', '.'], env));
+    tallies.push(
+      await check(
+        'format (prettier --check)',
+        'prettier',
+        ['--check', '--log-level=warn', '.'],
+        env,
+      ),
+    );
     // Exports nothing imports (knip.json: a package's index.ts is its public API, its tests and
     // benches and the services' main.ts are entries; an export only a file's own tests use counts).
     tallies.push(await check('unused exports (knip)', 'knip', ['--no-progress'], env));
   }
   if (want('generated') && existsSync(join(REPO_ROOT, 'scripts', 'check-generated.sh')))
-    tallies.push(await check('generated files', 'bash', [join(REPO_ROOT, 'scripts', 'check-generated.sh')], env));
+    tallies.push(
+      await check(
+        'generated files',
+        'bash',
+        [join(REPO_ROOT, 'scripts', 'check-generated.sh')],
+        env,
+      ),
+    );
 
   let broker: KafkaBroker | undefined;
   let kube: KubeApiServer | undefined;
@@ -112,28 +179,58 @@ async function main(): Promise<number> {
     const [, b, k] = await Promise.all([
       // The e2e tests' Jaeger: built once (cached across runs), first so that it builds while the others start.
       want('e2e') ? ensureJaegerBinary() : undefined,
-      env['KAFKA_BROKERS'] ? undefined : (console.log('\nstarting the run\'s Kafka broker...'), KafkaBroker.start()),
-      env['GANGLION_TEST_KUBE'] ? undefined : (console.log('starting the run\'s Kubernetes API server (etcd + kube-apiserver)...'), KubeApiServer.start()),
+      env['KAFKA_BROKERS']
+        ? undefined
+        : (console.log("\nstarting the run's Kafka broker..."), KafkaBroker.start()),
+      env['GANGLION_TEST_KUBE']
+        ? undefined
+        : (console.log("starting the run's Kubernetes API server (etcd + kube-apiserver)..."),
+          KubeApiServer.start()),
     ]);
     broker = b;
     kube = k;
     if (broker) env['KAFKA_BROKERS'] = broker.brokers;
     if (kube) env['GANGLION_TEST_KUBE'] = kube.dir;
-    console.log(`Kafka broker on ${env['KAFKA_BROKERS']}, kube-apiserver state in ${env['GANGLION_TEST_KUBE']} (${Date.now() - started} ms)`);
+    console.log(
+      `Kafka broker on ${env['KAFKA_BROKERS']}, kube-apiserver state in ${env['GANGLION_TEST_KUBE']} (${Date.now() - started} ms)`,
+    );
   }
   try {
     // GANGLION_TEST_FILES (space-separated globs) narrows a suite to some files, e.g.
     // `GANGLION_TEST_FILES='libs/api/dist-test/**/*.test.js' npm test -- unit`.
-    const files = (def: string[]): string[] => env['GANGLION_TEST_FILES']?.split(/\s+/).filter(Boolean) ?? def;
+    const files = (def: string[]): string[] =>
+      env['GANGLION_TEST_FILES']?.split(/\s+/).filter(Boolean) ?? def;
     // A package's tests are compiled to <pkg>/dist-test/ (tsconfig.test.json), its product code to
     // <pkg>/dist/; the hook resolves the tests' relative imports of product code to dist/.
     const hook = ['--import', join(REPO_ROOT, 'tools', 'devstack', 'dist', 'dist-test-hook.js')];
-    if (want('unit')) tallies.push(await suite('unit-and-integration', files(['libs/*/dist-test/**/*.test.js', 'services/*/dist-test/**/*.test.js', 'tools/*/dist-test/**/*.test.js']), env, hook));
-    if (want('e2e')) tallies.push(await suite('e2e', files(['e2e/dist/**/*.test.js']), env, ['--test-concurrency=1']));
+    if (want('unit'))
+      tallies.push(
+        await suite(
+          'unit-and-integration',
+          files([
+            'libs/*/dist-test/**/*.test.js',
+            'services/*/dist-test/**/*.test.js',
+            'tools/*/dist-test/**/*.test.js',
+          ]),
+          env,
+          hook,
+        ),
+      );
+    if (want('e2e'))
+      tallies.push(
+        await suite('e2e', files(['e2e/dist/**/*.test.js']), env, ['--test-concurrency=1']),
+      );
   } finally {
     await Promise.all([broker?.destroy(), kube?.destroy()]);
   }
-  const total = tallies.reduce((a, t) => ({ passed: a.passed + t.passed, failed: a.failed + t.failed, skipped: a.skipped + t.skipped }), { passed: 0, failed: 0, skipped: 0 });
+  const total = tallies.reduce(
+    (a, t) => ({
+      passed: a.passed + t.passed,
+      failed: a.failed + t.failed,
+      skipped: a.skipped + t.skipped,
+    }),
+    { passed: 0, failed: 0, skipped: 0 },
+  );
   const line = `${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`;
   const { writeFileSync } = await import('node:fs');
   writeFileSync(join(OUT, 'summary.txt'), line + '\n');

@@ -2,7 +2,14 @@ import { createServer } from 'node:http';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseManifests, SOURCE_KINDS, type EventSource } from '@ganglion/api';
-import { KafkaBroker, MissingPrerequisiteError, REPO_ROOT, SERVICES, ServiceProcess, type ServiceName } from '@ganglion/testing';
+import {
+  KafkaBroker,
+  MissingPrerequisiteError,
+  REPO_ROOT,
+  SERVICES,
+  ServiceProcess,
+  type ServiceName,
+} from '@ganglion/testing';
 import { LocalJaeger } from './jaeger.js';
 
 /** Ingress services the EventSources under `dir` need (`ingress-<type>`), besides ingress-webhook. */
@@ -15,7 +22,9 @@ function ingressServicesFor(dir: string): ServiceName[] {
       else if (/\.ya?ml$/.test(name))
         for (const doc of parseManifests(readFileSync(path, 'utf8'))) {
           if (doc.resource?.kind !== 'EventSource') continue;
-          for (const [key, value] of Object.entries((doc.resource as EventSource).spec)) if (value && typeof value === 'object' && !['template', 'service'].includes(key)) types.add(`ingress-${key.toLowerCase()}`);
+          for (const [key, value] of Object.entries((doc.resource as EventSource).spec))
+            if (value && typeof value === 'object' && !['template', 'service'].includes(key))
+              types.add(`ingress-${key.toLowerCase()}`);
         }
     }
   };
@@ -55,7 +64,10 @@ function print(prefix: string, color: string, line: string): void {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const unknown = args.filter((a) => a !== '--no-jaeger');
-  if (unknown.length) throw new MissingPrerequisiteError(`unknown argument ${unknown.join(' ')} (npm start accepts --no-jaeger)`);
+  if (unknown.length)
+    throw new MissingPrerequisiteError(
+      `unknown argument ${unknown.join(' ')} (npm start accepts --no-jaeger)`,
+    );
   mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(PID_FILE, String(process.pid));
   // Until the stack's own handlers are in place (below), a signal ends the process through
@@ -66,11 +78,22 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', early);
   process.once('SIGTERM', early);
-  const jaeger = args.includes('--no-jaeger') || process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']
-    ? undefined
-    : await LocalJaeger.plan(join(STATE_DIR, 'jaeger'), (line) => print('jaeger', COLORS[2]!, line));
+  const jaeger =
+    args.includes('--no-jaeger') ||
+    process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] ||
+    process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']
+      ? undefined
+      : await LocalJaeger.plan(join(STATE_DIR, 'jaeger'), (line) =>
+          print('jaeger', COLORS[2]!, line),
+        );
   if (!jaeger)
-    print('jaeger', COLORS[2]!, args.includes('--no-jaeger') ? 'not started (--no-jaeger)' : `not started: spans go to ${process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT']} (OTEL_EXPORTER_OTLP_ENDPOINT)`);
+    print(
+      'jaeger',
+      COLORS[2]!,
+      args.includes('--no-jaeger')
+        ? 'not started (--no-jaeger)'
+        : `not started: spans go to ${process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT']} (OTEL_EXPORTER_OTLP_ENDPOINT)`,
+    );
   // Started before the services (at once when its binary is cached, else after a background build).
   jaeger?.start();
   let broker: KafkaBroker | undefined;
@@ -81,20 +104,29 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
     broker = await KafkaBroker.start({ dataDir });
     brokers = broker.brokers;
-    print('kafka', COLORS[4]!, `broker listening on ${brokers} (log: ${join(dataDir, 'server.log')})`);
+    print(
+      'kafka',
+      COLORS[4]!,
+      `broker listening on ${brokers} (log: ${join(dataDir, 'server.log')})`,
+    );
   } else print('kafka', COLORS[4]!, `using the Kafka cluster at ${brokers}`);
 
   const target = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      print('example-target', COLORS[3]!, `${req.method} ${req.url} ${Buffer.concat(chunks).toString('utf8')}`);
+      print(
+        'example-target',
+        COLORS[3]!,
+        `${req.method} ${req.url} ${Buffer.concat(chunks).toString('utf8')}`,
+      );
       res.writeHead(200).end('ok');
     });
   });
   await new Promise<void>((resolve) => target.listen(TARGET_PORT, '127.0.0.1', resolve));
 
-  const resourcesDir = process.env['GANGLION_RESOURCES_DIR'] ?? join(REPO_ROOT, 'examples', 'local');
+  const resourcesDir =
+    process.env['GANGLION_RESOURCES_DIR'] ?? join(REPO_ROOT, 'examples', 'local');
   const names: ServiceName[] = [...SERVICES, ...ingressServicesFor(resourcesDir)];
   const services = names.map(
     (name, i) =>
@@ -108,7 +140,8 @@ async function main(): Promise<void> {
           GANGLION_INSTANCE_ID: 'local',
           GANGLION_RESOURCES_DIR: resourcesDir,
           // The example GitHub source's webhookSecret (github-access/secret) in local mode.
-          GANGLION_SECRET_GITHUB_ACCESS_SECRET: process.env['GANGLION_SECRET_GITHUB_ACCESS_SECRET'] ?? 'local-dev-secret',
+          GANGLION_SECRET_GITHUB_ACCESS_SECRET:
+            process.env['GANGLION_SECRET_GITHUB_ACCESS_SECRET'] ?? 'local-dev-secret',
           ...jaeger?.exportEnv,
         },
         onLine: (line) => print(name, COLORS[i % COLORS.length]!, line),
@@ -154,7 +187,9 @@ async function main(): Promise<void> {
             `  curl -X POST -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(date +%s)" -H "X-Hub-Signature-256: sha256=$sig" -d "$body" http://localhost:12100/push`,
           ]
         : []),
-      ...(names.includes('ingress-calendar') ? ['The calendar source logs a tick every minute.'] : []),
+      ...(names.includes('ingress-calendar')
+        ? ['The calendar source logs a tick every minute.']
+        : []),
       'The log trigger prints it here; the http trigger posts it to the example target on port 12001.',
       ...(jaeger ? jaeger.banner() : []),
       'Stop with Ctrl-C (or `npm stop` from another terminal).',

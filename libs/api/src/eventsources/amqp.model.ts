@@ -18,13 +18,28 @@ export const amqpSource = {
       jsonBody,
       tls,
       metadata,
-      exchangeDeclare: obj('AMQPExchangeDeclareConfig', { durable: bool(), autoDelete: bool(), internal: bool(), noWait: bool() }, { doc: 'Argo `AMQPExchangeDeclareConfig`.' }),
+      exchangeDeclare: obj(
+        'AMQPExchangeDeclareConfig',
+        { durable: bool(), autoDelete: bool(), internal: bool(), noWait: bool() },
+        { doc: 'Argo `AMQPExchangeDeclareConfig`.' },
+      ),
       queueDeclare: obj(
         'AMQPQueueDeclareConfig',
-        { name: str('Queue name; generated when empty.'), durable: bool(), autoDelete: bool(), exclusive: bool(), noWait: bool(), arguments: str('Extra arguments as a JSON string.') },
+        {
+          name: str('Queue name; generated when empty.'),
+          durable: bool(),
+          autoDelete: bool(),
+          exclusive: bool(),
+          noWait: bool(),
+          arguments: str('Extra arguments as a JSON string.'),
+        },
         { doc: 'Argo `AMQPQueueDeclareConfig`.' },
       ),
-      queueBind: obj('AMQPQueueBindConfig', { noWait: bool() }, { doc: 'Argo `AMQPQueueBindConfig`.' }),
+      queueBind: obj(
+        'AMQPQueueBindConfig',
+        { noWait: bool() },
+        { doc: 'Argo `AMQPQueueBindConfig`.' },
+      ),
       consume: obj(
         'AMQPConsumeConfig',
         { consumerTag: str(), autoAck: bool(), exclusive: bool(), noLocal: bool(), noWait: bool() },
@@ -33,7 +48,11 @@ export const amqpSource = {
       auth: withDoc(BasicAuth, 'User name and password.'),
       filter,
     },
-    { doc: 'Argo `AMQPEventSource` (type string `amqp`).', required: ['exchangeType', 'routingKey'], atLeastOne: [['url', 'urlSecret']] },
+    {
+      doc: 'Argo `AMQPEventSource` (type string `amqp`).',
+      required: ['exchangeType', 'routingKey'],
+      atLeastOne: [['url', 'urlSecret']],
+    },
   ),
   rules: {
     AMQPEventSource: (v, path, { c }) => onlyOne(v, 'url', 'urlSecret', path, c),

@@ -16,11 +16,15 @@ export const azureEventsHubSource = {
       metadata,
       filter,
     },
-    { doc: 'Argo `AzureEventsHubEventSource` (type string `azureEventsHub`).', required: ['fqdn', 'hubName'] },
+    {
+      doc: 'Argo `AzureEventsHubEventSource` (type string `azureEventsHub`).',
+      required: ['fqdn', 'hubName'],
+    },
   ),
   rules: {
     AzureEventsHubEventSource: (v, path, { c }) => {
-      if (set(v['sharedAccessKey']) !== set(v['sharedAccessKeyName'])) c.error(path, 'sharedAccessKeyName and sharedAccessKey must be set together');
+      if (set(v['sharedAccessKey']) !== set(v['sharedAccessKeyName']))
+        c.error(path, 'sharedAccessKeyName and sharedAccessKey must be set together');
     },
   },
 } satisfies TypeModel;

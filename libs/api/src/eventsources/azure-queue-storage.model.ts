@@ -18,6 +18,10 @@ export const azureQueueStorageSource = {
       decodeMessage: bool('Base64-decode the message.'),
       waitTimeInSeconds: int('Long-poll wait time in seconds.', { minimum: 0 }),
     },
-    { doc: 'Argo `AzureQueueStorageEventSource` (type string `azureQueueStorage`).', required: ['queueName'], atLeastOne: [['storageAccountName', 'connectionString']] },
+    {
+      doc: 'Argo `AzureQueueStorageEventSource` (type string `azureQueueStorage`).',
+      required: ['queueName'],
+      atLeastOne: [['storageAccountName', 'connectionString']],
+    },
   ),
 } satisfies TypeModel;

@@ -19,13 +19,22 @@ export const azureServiceBusSource = {
       filter,
       fullyQualifiedNamespace: str('Namespace for Azure AD authentication.'),
     },
-    { doc: 'Argo `AzureServiceBusEventSource` (type string `azureServiceBus`).', atLeastOne: [['connectionString', 'fullyQualifiedNamespace'], ['queueName', 'topicName']] },
+    {
+      doc: 'Argo `AzureServiceBusEventSource` (type string `azureServiceBus`).',
+      atLeastOne: [
+        ['connectionString', 'fullyQualifiedNamespace'],
+        ['queueName', 'topicName'],
+      ],
+    },
   ),
   rules: {
     AzureServiceBusEventSource: (v, path, { c }) => {
-      if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');
-      if (set(v['subscriptionName']) && !set(v['topicName'])) c.error(`${path}.topicName`, 'is required with subscriptionName');
-      if (set(v['queueName']) && (set(v['topicName']) || set(v['subscriptionName']))) c.error(path, 'queueName and topicName/subscriptionName cannot be set together');
+      if (set(v['topicName']) && !set(v['subscriptionName']))
+        c.error(`${path}.subscriptionName`, 'is required with topicName');
+      if (set(v['subscriptionName']) && !set(v['topicName']))
+        c.error(`${path}.topicName`, 'is required with subscriptionName');
+      if (set(v['queueName']) && (set(v['topicName']) || set(v['subscriptionName'])))
+        c.error(path, 'queueName and topicName/subscriptionName cannot be set together');
     },
   },
 } satisfies TypeModel;

@@ -15,23 +15,48 @@ export const bitbucketSource = {
       webhook,
       auth: obj(
         'BitbucketAuth',
-        { basic: obj('BitbucketBasicAuth', { username: secret('User name.'), password: secret('App password.') }, { required: ['username', 'password'] }), oauthToken: secret('OAuth token.') },
-        { doc: 'Argo `BitbucketAuth`: basic or oauthToken.', atLeastOne: [['basic', 'oauthToken']] },
+        {
+          basic: obj(
+            'BitbucketBasicAuth',
+            { username: secret('User name.'), password: secret('App password.') },
+            { required: ['username', 'password'] },
+          ),
+          oauthToken: secret('OAuth token.'),
+        },
+        {
+          doc: 'Argo `BitbucketAuth`: basic or oauthToken.',
+          atLeastOne: [['basic', 'oauthToken']],
+        },
       ),
       events: arr(str(), 'Event types, e.g. repo:push.'),
       owner: deprecated(str('Repository owner.'), 'use repositories[].owner'),
       projectKey: deprecated(str('Project key.'), 'use repositories'),
       repositorySlug: deprecated(str('Repository slug.'), 'use repositories[].repositorySlug'),
-      repositories: arr(obj('BitbucketRepository', { owner: str('Owner.'), repositorySlug: str('Repository slug.') }, { required: ['owner', 'repositorySlug'] }), 'Repositories to hook.'),
+      repositories: arr(
+        obj(
+          'BitbucketRepository',
+          { owner: str('Owner.'), repositorySlug: str('Repository slug.') },
+          { required: ['owner', 'repositorySlug'] },
+        ),
+        'Repositories to hook.',
+      ),
       filter,
     },
-    { doc: 'Argo `BitbucketEventSource` (Bitbucket Cloud, type string `bitbucket`).', required: ['webhook'] },
+    {
+      doc: 'Argo `BitbucketEventSource` (Bitbucket Cloud, type string `bitbucket`).',
+      required: ['webhook'],
+    },
   ),
   rules: {
     BitbucketEventSource: (v, path, { c }) => {
-      if (!set(v['repositories']) && !(set(v['owner']) && set(v['repositorySlug']))) c.error(`${path}.repositories`, 'at least one repository is required');
+      if (!set(v['repositories']) && !(set(v['owner']) && set(v['repositorySlug'])))
+        c.error(`${path}.repositories`, 'at least one repository is required');
       const hookUrl = isObj(v['webhook']) ? v['webhook']['url'] : undefined;
-      if (set(v['auth']) && set(hookUrl) && !set(v['events'])) c.error(`${path}.events`, 'is required to create the Bitbucket hook (auth and webhook.url are set)');
+      if (set(v['auth']) && set(hookUrl) && !set(v['events']))
+        c.error(
+          `${path}.events`,
+          'is required to create the Bitbucket hook (auth and webhook.url are set)',
+        );
     },
   },
 } satisfies TypeModel;

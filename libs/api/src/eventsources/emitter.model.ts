@@ -19,6 +19,9 @@ export const emitterSource = {
       metadata,
       filter,
     },
-    { doc: 'Argo `EmitterEventSource` (type string `emitter`).', required: ['broker', 'channelKey', 'channelName'] },
+    {
+      doc: 'Argo `EmitterEventSource` (type string `emitter`).',
+      required: ['broker', 'channelKey', 'channelName'],
+    },
   ),
 } satisfies TypeModel;

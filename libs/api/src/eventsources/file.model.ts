@@ -8,12 +8,18 @@ export const fileSource = {
   schema: obj(
     'FileEventSource',
     {
-      eventType: enumOf(['CREATE', 'WRITE', 'REMOVE', 'RENAME', 'CHMOD'], 'File system operation to watch.'),
+      eventType: enumOf(
+        ['CREATE', 'WRITE', 'REMOVE', 'RENAME', 'CHMOD'],
+        'File system operation to watch.',
+      ),
       watchPathConfig: WatchPathConfig,
       polling: bool('Poll instead of using inotify.'),
       metadata,
       filter,
     },
-    { doc: 'Argo `FileEventSource` (type string `file`).', required: ['eventType', 'watchPathConfig'] },
+    {
+      doc: 'Argo `FileEventSource` (type string `file`).',
+      required: ['eventType', 'watchPathConfig'],
+    },
   ),
 } satisfies TypeModel;

@@ -20,6 +20,9 @@ export const gerritSource = {
       maxTries: int('Attempts to register the hook.', { minimum: 0 }),
       filter,
     },
-    { doc: 'Argo `GerritEventSource` (type string `gerrit`).', required: ['webhook', 'events', 'gerritBaseURL', 'projects', 'auth'] },
+    {
+      doc: 'Argo `GerritEventSource` (type string `gerrit`).',
+      required: ['webhook', 'events', 'gerritBaseURL', 'projects', 'auth'],
+    },
   ),
 } satisfies TypeModel;

@@ -24,11 +24,22 @@ export const githubSource = {
       githubUploadURL: str('Upload URL of GitHub Enterprise.'),
       deleteHookOnFinish,
       metadata,
-      repositories: arr(obj('OwnedRepositories', { owner: str('Owner.'), names: arr(str(), 'Repository names.') }, { required: ['owner', 'names'] }), 'Repositories to hook.'),
+      repositories: arr(
+        obj(
+          'OwnedRepositories',
+          { owner: str('Owner.'), names: arr(str(), 'Repository names.') },
+          { required: ['owner', 'names'] },
+        ),
+        'Repositories to hook.',
+      ),
       organizations: arr(str(), 'Organizations to hook.'),
       githubApp: obj(
         'GithubAppCreds',
-        { privateKey: secret('App private key.'), appID: int('App id.'), installationID: int('Installation id.') },
+        {
+          privateKey: secret('App private key.'),
+          appID: int('App id.'),
+          installationID: int('Installation id.'),
+        },
         { doc: 'Argo `GithubAppCreds`.', required: ['privateKey', 'appID', 'installationID'] },
       ),
       filter,
@@ -37,14 +48,22 @@ export const githubSource = {
   ),
   rules: {
     GithubEventSource: (v, path, { c }) => {
-      if (!set(v['repositories']) && !set(v['organizations']) && !(set(v['owner']) && set(v['repository'])))
+      if (
+        !set(v['repositories']) &&
+        !set(v['organizations']) &&
+        !(set(v['owner']) && set(v['repository']))
+      )
         c.error(path, 'either repositories or organizations is required');
       onlyOne(v, 'repositories', 'organizations', path, c);
       onlyOne(v, 'apiToken', 'githubApp', path, c);
       const hookUrl = isObj(v['webhook']) ? v['webhook']['url'] : undefined;
       if ((set(v['apiToken']) || set(v['githubApp'])) && set(hookUrl) && !set(v['events']))
-        c.error(`${path}.events`, 'is required to create the GitHub hook (apiToken or githubApp and webhook.url are set)');
-      if (set(v['githubBaseURL']) !== set(v['githubUploadURL'])) c.error(path, 'githubBaseURL and githubUploadURL must be set together');
+        c.error(
+          `${path}.events`,
+          'is required to create the GitHub hook (apiToken or githubApp and webhook.url are set)',
+        );
+      if (set(v['githubBaseURL']) !== set(v['githubUploadURL']))
+        c.error(path, 'githubBaseURL and githubUploadURL must be set together');
     },
   },
 } satisfies TypeModel;

@@ -22,11 +22,15 @@ export const gitlabSource = {
       filter,
       groups: arr(str(), 'Group ids or paths.'),
     },
-    { doc: 'Argo `GitlabEventSource` (type string `gitlab`).', required: ['webhook', 'events', 'gitlabBaseURL', 'accessToken'] },
+    {
+      doc: 'Argo `GitlabEventSource` (type string `gitlab`).',
+      required: ['webhook', 'events', 'gitlabBaseURL', 'accessToken'],
+    },
   ),
   rules: {
     GitlabEventSource: (v, path, { c }) => {
-      if (!set(v['projects']) && !set(v['groups']) && !set(v['projectID'])) c.error(path, 'either projects or groups is required');
+      if (!set(v['projects']) && !set(v['groups']) && !set(v['projectID']))
+        c.error(path, 'either projects or groups is required');
     },
   },
 } satisfies TypeModel;

@@ -25,18 +25,34 @@ export const hdfsSource = {
       metadata,
       filter,
     },
-    { doc: 'Argo `HDFSEventSource` (type string `hdfs`).', required: ['directory', 'type', 'addresses'], atLeastOne: [['path', 'pathRegexp']] },
+    {
+      doc: 'Argo `HDFSEventSource` (type string `hdfs`).',
+      required: ['directory', 'type', 'addresses'],
+      atLeastOne: [['path', 'pathRegexp']],
+    },
   ),
   rules: {
     HDFSEventSource: (v, path, { c }) => {
       onlyOne(v, 'path', 'pathRegexp', path, c);
       const ccache = set(v['krbCCacheSecret']);
       const keytab = set(v['krbKeytabSecret']);
-      if (!set(v['hdfsUser']) && !ccache && !keytab) c.error(path, 'one of hdfsUser, krbCCacheSecret or krbKeytabSecret is required');
-      if (keytab && !['krbServicePrincipalName', 'krbConfigConfigMap', 'krbUsername', 'krbRealm'].every((k) => set(v[k])))
-        c.error(path, 'krbServicePrincipalName, krbConfigConfigMap, krbUsername and krbRealm are required with krbKeytabSecret');
+      if (!set(v['hdfsUser']) && !ccache && !keytab)
+        c.error(path, 'one of hdfsUser, krbCCacheSecret or krbKeytabSecret is required');
+      if (
+        keytab &&
+        !['krbServicePrincipalName', 'krbConfigConfigMap', 'krbUsername', 'krbRealm'].every((k) =>
+          set(v[k]),
+        )
+      )
+        c.error(
+          path,
+          'krbServicePrincipalName, krbConfigConfigMap, krbUsername and krbRealm are required with krbKeytabSecret',
+        );
       if (ccache && !['krbServicePrincipalName', 'krbConfigConfigMap'].every((k) => set(v[k])))
-        c.error(path, 'krbServicePrincipalName and krbConfigConfigMap are required with krbCCacheSecret');
+        c.error(
+          path,
+          'krbServicePrincipalName and krbConfigConfigMap are required with krbCCacheSecret',
+        );
     },
   },
 } satisfies TypeModel;

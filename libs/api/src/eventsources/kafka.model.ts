@@ -23,17 +23,27 @@ export const kafkaSource = {
       filter,
       config: str('Extra sarama configuration as YAML.'),
       schemaRegistry: SchemaRegistryConfig,
-      awsMskIamAuth: obj('AWSMskIamAuth', { region: str('AWS region.') }, { doc: 'AWS MSK IAM authentication.', required: ['region'] }),
+      awsMskIamAuth: obj(
+        'AWSMskIamAuth',
+        { region: str('AWS region.') },
+        { doc: 'AWS MSK IAM authentication.', required: ['region'] },
+      ),
     },
     { doc: 'Argo `KafkaEventSource` (type string `kafka`).', required: ['url', 'topic'] },
   ),
   rules: {
     KafkaEventSource: (v, path, { c }) => {
-      if (typeof v['partition'] === 'string' && v['partition'] !== '' && !/^\d+$/.test(v['partition']))
+      if (
+        typeof v['partition'] === 'string' &&
+        v['partition'] !== '' &&
+        !/^\d+$/.test(v['partition'])
+      )
         c.error(`${path}.partition`, `must be a partition number, got "${v['partition']}"`);
-      if (!set(v['partition']) && !set(v['consumerGroup'])) c.error(path, 'either partition or consumerGroup is required');
+      if (!set(v['partition']) && !set(v['consumerGroup']))
+        c.error(path, 'either partition or consumerGroup is required');
       for (const b of String(v['url']).split(','))
-        if (!/^[^:\s/]+:\d{1,5}$/.test(b.trim())) c.error(`${path}.url`, `"${b.trim()}" is not host:port`);
+        if (!/^[^:\s/]+:\d{1,5}$/.test(b.trim()))
+          c.error(`${path}.url`, `"${b.trim()}" is not host:port`);
     },
   },
 } satisfies TypeModel;

@@ -17,6 +17,9 @@ export const mnsSource = {
       metadata,
       filter,
     },
-    { doc: 'Argo `MNSEventSource` (Alibaba Cloud MNS, type string `mns`).', required: ['queue', 'endpoint'] },
+    {
+      doc: 'Argo `MNSEventSource` (Alibaba Cloud MNS, type string `mns`).',
+      required: ['queue', 'endpoint'],
+    },
   ),
 } satisfies TypeModel;

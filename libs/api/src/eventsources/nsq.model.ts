@@ -16,6 +16,9 @@ export const nsqSource = {
       metadata,
       filter,
     },
-    { doc: 'Argo `NSQEventSource` (type string `nsq`).', required: ['hostAddress', 'topic', 'channel'] },
+    {
+      doc: 'Argo `NSQEventSource` (type string `nsq`).',
+      required: ['hostAddress', 'topic', 'channel'],
+    },
   ),
 } satisfies TypeModel;

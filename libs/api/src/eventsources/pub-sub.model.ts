@@ -19,11 +19,15 @@ export const pubSubSource = {
       metadata,
       filter,
     },
-    { doc: 'Argo `PubSubEventSource` (type string `pubsub`).', atLeastOne: [['topic', 'subscriptionID']] },
+    {
+      doc: 'Argo `PubSubEventSource` (type string `pubsub`).',
+      atLeastOne: [['topic', 'subscriptionID']],
+    },
   ),
   rules: {
     PubSubEventSource: (v, path, { c }) => {
-      if (set(v['topicProjectID']) && !set(v['topic'])) c.error(`${path}.topic`, 'is required with topicProjectID');
+      if (set(v['topicProjectID']) && !set(v['topic']))
+        c.error(`${path}.topic`, 'is required with topicProjectID');
     },
   },
 } satisfies TypeModel;

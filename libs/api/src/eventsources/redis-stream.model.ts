@@ -19,6 +19,9 @@ export const redisStreamSource = {
       filter,
       username: str('User name (Redis 6 ACL).'),
     },
-    { doc: 'Argo `RedisStreamEventSource` (type string `redisStream`).', required: ['hostAddress', 'streams'] },
+    {
+      doc: 'Argo `RedisStreamEventSource` (type string `redisStream`).',
+      required: ['hostAddress', 'streams'],
+    },
   ),
 } satisfies TypeModel;

@@ -20,11 +20,18 @@ export const redisSource = {
       jsonBody,
       username: str('User name (Redis 6 ACL).'),
     },
-    { doc: 'Argo `RedisEventSource` (type string `redis`).', required: ['hostAddress', 'channels'] },
+    {
+      doc: 'Argo `RedisEventSource` (type string `redis`).',
+      required: ['hostAddress', 'channels'],
+    },
   ),
   rules: {
     RedisEventSource: (v, path, { c }) => {
-      if (set(v['password']) && !set(v['namespace'])) c.error(`${path}.namespace`, 'is required with password (the namespace of the password Secret)');
+      if (set(v['password']) && !set(v['namespace']))
+        c.error(
+          `${path}.namespace`,
+          'is required with password (the namespace of the password Secret)',
+        );
     },
   },
 } satisfies TypeModel;

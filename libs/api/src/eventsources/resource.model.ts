@@ -9,7 +9,10 @@ const Selector = obj(
   'Selector',
   {
     key: str('Label key or gjson path of a field.'),
-    operation: enumOf(['', '=', '==', '!=', 'in', 'notin', 'exists', '!', 'gt', 'lt'], 'Selection operator (Kubernetes `selection.Operator`); = by default.'),
+    operation: enumOf(
+      ['', '=', '==', '!=', 'in', 'notin', 'exists', '!', 'gt', 'lt'],
+      'Selection operator (Kubernetes `selection.Operator`); = by default.',
+    ),
     value: str('Value to compare with.'),
   },
   { doc: 'Argo `Selector`.', required: ['key'] },
@@ -38,7 +41,10 @@ export const resourceSource = {
       metadata,
       cluster: str('Cluster name (reserved).'),
     },
-    { doc: 'Argo `ResourceEventSource` (type string `resource`).', required: ['version', 'resource', 'eventTypes'] },
+    {
+      doc: 'Argo `ResourceEventSource` (type string `resource`).',
+      required: ['version', 'resource', 'eventTypes'],
+    },
   ),
   rules: {
     ResourceEventSource: (v, path, { c }) => {
@@ -46,21 +52,32 @@ export const resourceSource = {
       const labels = Array.isArray(filter['labels']) ? filter['labels'] : [];
       labels.forEach((l, i) => {
         if (!isObj(l)) return;
-        const op = typeof l['operation'] === 'string' && l['operation'] !== '' ? l['operation'] : '=';
+        const op =
+          typeof l['operation'] === 'string' && l['operation'] !== '' ? l['operation'] : '=';
         const value = typeof l['value'] === 'string' ? l['value'] : '';
         const at = `${path}.filter.labels[${i}]`;
-        if ((op === 'exists' || op === '!') && value !== '') c.error(`${at}.value`, `must be empty with operation "${op}"`);
-        if ((op === 'in' || op === 'notin') && value === '') c.error(`${at}.value`, `is required with operation "${op}" (comma-separated values)`);
-        if ((op === 'gt' || op === 'lt') && !/^-?\d+$/.test(value)) c.error(`${at}.value`, `must be an integer with operation "${op}", got "${value}"`);
+        if ((op === 'exists' || op === '!') && value !== '')
+          c.error(`${at}.value`, `must be empty with operation "${op}"`);
+        if ((op === 'in' || op === 'notin') && value === '')
+          c.error(`${at}.value`, `is required with operation "${op}" (comma-separated values)`);
+        if ((op === 'gt' || op === 'lt') && !/^-?\d+$/.test(value))
+          c.error(`${at}.value`, `must be an integer with operation "${op}", got "${value}"`);
       });
       const fields = Array.isArray(filter['fields']) ? filter['fields'] : [];
       fields.forEach((f, i) => {
         const op = isObj(f) && typeof f['operation'] === 'string' ? f['operation'] : '';
-        if (!['', '=', '==', '!='].includes(op)) c.error(`${path}.filter.fields[${i}].operation`, `"${op}" is not supported for fields (=, ==, !=)`);
+        if (!['', '=', '==', '!='].includes(op))
+          c.error(
+            `${path}.filter.fields[${i}].operation`,
+            `"${op}" is not supported for fields (=, ==, !=)`,
+          );
       });
       const createdBy = filter['createdBy'];
       if (typeof createdBy === 'string' && createdBy !== '' && Number.isNaN(Date.parse(createdBy)))
-        c.error(`${path}.filter.createdBy`, `"${createdBy}" is not an RFC 3339 date-time (e.g. "2026-12-25T00:00:00Z")`);
+        c.error(
+          `${path}.filter.createdBy`,
+          `"${createdBy}" is not an RFC 3339 date-time (e.g. "2026-12-25T00:00:00Z")`,
+        );
     },
   },
 } satisfies TypeModel;

@@ -18,6 +18,9 @@ export const sftpSource = {
       filter,
       pollIntervalDuration: str('Polling interval, a Go duration.', { format: 'duration' }),
     },
-    { doc: 'Argo `SFTPEventSource` (type string `sftp`).', required: ['eventType', 'watchPathConfig'] },
+    {
+      doc: 'Argo `SFTPEventSource` (type string `sftp`).',
+      required: ['eventType', 'watchPathConfig'],
+    },
   ),
 } satisfies TypeModel;

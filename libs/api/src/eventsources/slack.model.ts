@@ -14,6 +14,9 @@ export const slackSource = {
       metadata,
       filter,
     },
-    { doc: 'Argo `SlackEventSource` (type string `slack`).', required: ['webhook', 'token', 'signingSecret'] },
+    {
+      doc: 'Argo `SlackEventSource` (type string `slack`).',
+      required: ['webhook', 'token', 'signingSecret'],
+    },
   ),
 } satisfies TypeModel;

@@ -19,6 +19,9 @@ export const snsSource = {
       filter,
       endpoint: str('SNS endpoint override.'),
     },
-    { doc: 'Argo `SNSEventSource` (type string `sns`).', required: ['webhook', 'topicArn', 'region'] },
+    {
+      doc: 'Argo `SNSEventSource` (type string `sns`).',
+      required: ['webhook', 'topicArn', 'region'],
+    },
   ),
 } satisfies TypeModel;

@@ -7,5 +7,5 @@ export const filter = withDoc(EventSourceFilter, 'Drops events for which `expres
 export const jsonBody = bool('Embed the body as JSON instead of a base64 string.');
 export const connectionBackoff = withDoc(Backoff, 'Retry schedule for connecting.');
 export const tls = withDoc(TLSConfig, 'TLS settings.');
-export const webhook = withDoc(WebhookContext, 'HTTP endpoint that receives the provider\'s hooks.');
+export const webhook = withDoc(WebhookContext, "HTTP endpoint that receives the provider's hooks.");
 export const deleteHookOnFinish = bool('Delete the registered hook when the EventSource stops.');

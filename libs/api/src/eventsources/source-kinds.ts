@@ -33,7 +33,9 @@ export const SOURCE_KINDS = {
 /** A source type this release runs. */
 type SupportedSourceType = keyof typeof SOURCE_KINDS;
 /** The supported source types of one kind. */
-export type SourceTypeOfKind<K extends SourceKind> = { [T in SupportedSourceType]: (typeof SOURCE_KINDS)[T] extends K ? T : never }[SupportedSourceType];
+export type SourceTypeOfKind<K extends SourceKind> = {
+  [T in SupportedSourceType]: (typeof SOURCE_KINDS)[T] extends K ? T : never;
+}[SupportedSourceType];
 
 /**
  * The source types configured in an EventSource `spec` that this release has no runtime for
@@ -44,7 +46,14 @@ export type SourceTypeOfKind<K extends SourceKind> = { [T in SupportedSourceType
 export function sourceTypesWithoutRuntime(spec: unknown): string[] {
   if (typeof spec !== 'object' || spec === null) return [];
   return Object.entries(spec)
-    .filter(([k, v]) => (EVENT_SOURCE_TYPES as readonly string[]).includes(k) && !(k in SOURCE_KINDS) && typeof v === 'object' && v !== null && Object.keys(v).length > 0)
+    .filter(
+      ([k, v]) =>
+        (EVENT_SOURCE_TYPES as readonly string[]).includes(k) &&
+        !(k in SOURCE_KINDS) &&
+        typeof v === 'object' &&
+        v !== null &&
+        Object.keys(v).length > 0,
+    )
     .map(([k]) => k);
 }
 

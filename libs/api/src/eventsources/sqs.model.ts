@@ -22,6 +22,9 @@ export const sqsSource = {
       endpoint: str('SQS endpoint override.'),
       sessionToken: secret('AWS session token.'),
     },
-    { doc: 'Argo `SQSEventSource` (type string `sqs`).', required: ['region', 'queue', 'waitTimeSeconds'] },
+    {
+      doc: 'Argo `SQSEventSource` (type string `sqs`).',
+      required: ['region', 'queue', 'waitTimeSeconds'],
+    },
   ),
 } satisfies TypeModel;

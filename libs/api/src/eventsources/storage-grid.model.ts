@@ -10,7 +10,11 @@ export const storageGridSource = {
     {
       webhook,
       events: arr(str(), 'Notification types, e.g. s3:ObjectCreated:Put.'),
-      filter: obj('StorageGridFilter', { prefix: str('Object key prefix.'), suffix: str('Object key suffix.') }, { doc: 'Argo `StorageGridFilter`.' }),
+      filter: obj(
+        'StorageGridFilter',
+        { prefix: str('Object key prefix.'), suffix: str('Object key suffix.') },
+        { doc: 'Argo `StorageGridFilter`.' },
+      ),
       topicArn: str('Topic ARN.'),
       bucket: str('Bucket name.'),
       region: str('Region.'),
@@ -19,6 +23,9 @@ export const storageGridSource = {
       tls,
       metadata,
     },
-    { doc: 'Argo `StorageGridEventSource` (type string `storagegrid`).', required: ['webhook', 'topicArn', 'bucket', 'apiURL', 'authToken'] },
+    {
+      doc: 'Argo `StorageGridEventSource` (type string `storagegrid`).',
+      required: ['webhook', 'topicArn', 'bucket', 'apiURL', 'authToken'],
+    },
   ),
 } satisfies TypeModel;

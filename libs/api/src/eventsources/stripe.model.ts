@@ -13,14 +13,17 @@ export const stripeSource = {
       createWebhook: bool('Register the endpoint with Stripe.'),
       apiKey: secret('Stripe API key (needed with createWebhook).'),
       eventFilter: arr(str(), 'Stripe event types to accept.'),
-      webhookSecret: secret('Ganglion extension: the endpoint signing secret (whsec_...); when set, Stripe-Signature is verified.'),
+      webhookSecret: secret(
+        'Ganglion extension: the endpoint signing secret (whsec_...); when set, Stripe-Signature is verified.',
+      ),
       metadata,
     },
     { doc: 'Argo `StripeEventSource` (type string `stripe`).', required: ['webhook'] },
   ),
   rules: {
     StripeEventSource: (v, path, { c }) => {
-      if (v['createWebhook'] === true && !set(v['apiKey'])) c.error(`${path}.apiKey`, 'is required when createWebhook is true');
+      if (v['createWebhook'] === true && !set(v['apiKey']))
+        c.error(`${path}.apiKey`, 'is required when createWebhook is true');
     },
   },
 } satisfies TypeModel;

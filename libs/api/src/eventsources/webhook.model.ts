@@ -9,7 +9,10 @@ export const webhookSource = {
   schema: obj(
     'WebhookEventSource',
     { ...webhookContextFields, filter },
-    { doc: 'Argo `WebhookEventSource`: a plain HTTP endpoint (type string `webhook`).', required: ['endpoint', 'method', 'port'] },
+    {
+      doc: 'Argo `WebhookEventSource`: a plain HTTP endpoint (type string `webhook`).',
+      required: ['endpoint', 'method', 'port'],
+    },
   ),
   // The endpoint fields are inline here, so the WebhookContext rule runs on the whole object.
   rules: { WebhookEventSource: webhookContextRule },

@@ -47,7 +47,10 @@ function lex(src: string): Tok[] {
       while (i < src.length && NAME.test(src[i]!)) i++;
       out.push({ t: 'name', v: src.slice(start, i), pos: start });
     } else {
-      throw new ConditionSyntaxError(`unexpected "${c}" at position ${i + 1}; use dependency names, &&, || and parentheses`, i);
+      throw new ConditionSyntaxError(
+        `unexpected "${c}" at position ${i + 1}; use dependency names, &&, || and parentheses`,
+        i,
+      );
     }
   }
   out.push({ t: 'eof', v: '', pos: src.length });
@@ -63,7 +66,12 @@ export function parseCondition(src: string): ConditionAst {
   const peek = (): Tok => toks[p]!;
   const fail = (what: string): never => {
     const tok = peek();
-    throw new ConditionSyntaxError(tok.t === 'eof' ? `expected ${what} at the end` : `expected ${what} at position ${tok.pos + 1}, got "${tok.v}"`, tok.pos);
+    throw new ConditionSyntaxError(
+      tok.t === 'eof'
+        ? `expected ${what} at the end`
+        : `expected ${what} at position ${tok.pos + 1}, got "${tok.v}"`,
+      tok.pos,
+    );
   };
   const or = (depth: number): ConditionAst => {
     let left = and(depth);
@@ -83,7 +91,8 @@ export function parseCondition(src: string): ConditionAst {
   };
   const primary = (depth: number): ConditionAst => {
     const tok = peek();
-    if (depth > MAX_DEPTH) throw new ConditionSyntaxError(`is nested too deeply at position ${tok.pos + 1}`, tok.pos);
+    if (depth > MAX_DEPTH)
+      throw new ConditionSyntaxError(`is nested too deeply at position ${tok.pos + 1}`, tok.pos);
     if (tok.t === '(') {
       p++;
       const inner = or(depth + 1);

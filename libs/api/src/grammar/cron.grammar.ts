@@ -78,8 +78,10 @@ const EVERY = '@every ';
 function parseValue(s: string, field: string, f: Field): number {
   const named = f.names?.indexOf(s.toUpperCase()) ?? -1;
   const v = /^\d+$/.test(s) ? Number(s) : named >= 0 ? named + f.min : NaN;
-  if (Number.isNaN(v)) throw new CronSyntaxError(`${f.name} field "${field}": "${s}" is not a valid value`);
-  if (v < f.min || v > f.max) throw new CronSyntaxError(`${f.name} field "${field}": ${v} is out of range ${f.min}-${f.max}`);
+  if (Number.isNaN(v))
+    throw new CronSyntaxError(`${f.name} field "${field}": "${s}" is not a valid value`);
+  if (v < f.min || v > f.max)
+    throw new CronSyntaxError(`${f.name} field "${field}": ${v} is out of range ${f.min}-${f.max}`);
   return v;
 }
 
@@ -88,7 +90,8 @@ function parseField(field: string, f: Field): { set: Set<number>; star: boolean 
   let star = false;
   for (const part of field.split(',')) {
     const [range, step, extra] = part.split('/');
-    if (extra !== undefined || range === undefined || range === '') throw new CronSyntaxError(`${f.name} field "${field}" is malformed`);
+    if (extra !== undefined || range === undefined || range === '')
+      throw new CronSyntaxError(`${f.name} field "${field}" is malformed`);
     let lo: number;
     let hi: number;
     let partStar = false;
@@ -99,13 +102,16 @@ function parseField(field: string, f: Field): { set: Set<number>; star: boolean 
       if (bounds.length > 2) throw new CronSyntaxError(`${f.name} field "${field}" is malformed`);
       lo = parseValue(bounds[0]!, field, f);
       hi = bounds.length === 2 ? parseValue(bounds[1]!, field, f) : lo;
-      if (lo > hi) throw new CronSyntaxError(`${f.name} field "${field}": range start is after its end`);
+      if (lo > hi)
+        throw new CronSyntaxError(`${f.name} field "${field}": range start is after its end`);
     }
     let by = 1;
     if (step !== undefined) {
-      if (!/^\d+$/.test(step)) throw new CronSyntaxError(`${f.name} field "${field}": step "${step}" is not a number`);
+      if (!/^\d+$/.test(step))
+        throw new CronSyntaxError(`${f.name} field "${field}": step "${step}" is not a number`);
       by = Number(step);
-      if (by === 0) throw new CronSyntaxError(`${f.name} field "${field}": step must be at least 1`);
+      if (by === 0)
+        throw new CronSyntaxError(`${f.name} field "${field}": step must be at least 1`);
       // robfig: "N/step" means N through max.
       if (!partStar && !range.includes('-')) hi = f.max;
       if (by > 1) partStar = false;
@@ -145,14 +151,21 @@ export function parseCron(source: string): CronSchedule {
     spec = spec.slice(tz[0].length).trim();
   }
   const zone = timezone !== undefined ? { timezone } : {};
-  if (spec.startsWith(EVERY)) return { kind: 'every', source, intervalMs: parseEvery(spec.slice(EVERY.length)), ...zone };
+  if (spec.startsWith(EVERY))
+    return { kind: 'every', source, intervalMs: parseEvery(spec.slice(EVERY.length)), ...zone };
   if (spec.startsWith('@')) {
     const d = DESCRIPTORS[spec];
-    if (d === undefined) throw new CronSyntaxError(`unknown cron descriptor "${spec}" (use @yearly, @monthly, @weekly, @daily, @hourly or @every <duration>)`);
+    if (d === undefined)
+      throw new CronSyntaxError(
+        `unknown cron descriptor "${spec}" (use @yearly, @monthly, @weekly, @daily, @hourly or @every <duration>)`,
+      );
     spec = d;
   }
   const fields = spec.split(/\s+/).filter((f) => f !== '');
-  if (fields.length !== 5) throw new CronSyntaxError(`"${source}" has ${fields.length} fields; a cron schedule has 5 (minute hour day-of-month month day-of-week)`);
+  if (fields.length !== 5)
+    throw new CronSyntaxError(
+      `"${source}" has ${fields.length} fields; a cron schedule has 5 (minute hour day-of-month month day-of-week)`,
+    );
   const [minutes, hours, dom, months, dow] = fields.map((f, i) => parseField(f, FIELDS[i]!));
   return {
     kind: 'fields',

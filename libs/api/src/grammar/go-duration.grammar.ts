@@ -15,8 +15,8 @@ export class DurationSyntaxError extends Error {
 const UNIT_NS: Record<string, number> = {
   ns: 1,
   us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
+  µs: 1e3,
+  μs: 1e3,
   ms: 1e6,
   s: 1e9,
   m: 60e9,
@@ -52,7 +52,10 @@ export function parseGoDuration(input: string): number {
     const value = Number(`${whole === '' ? '0' : whole}.${frac ?? ''}0`);
     total += value * unit!;
   }
-  if (!Number.isFinite(total) || total > 9.223372036854776e18) throw new DurationSyntaxError(`"${input}" is out of range for a duration (at most about 292 years)`);
+  if (!Number.isFinite(total) || total > 9.223372036854776e18)
+    throw new DurationSyntaxError(
+      `"${input}" is out of range for a duration (at most about 292 years)`,
+    );
   return sign * Math.round(total);
 }
 

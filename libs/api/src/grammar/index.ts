@@ -3,5 +3,10 @@ export { parseCron, CronSyntaxError, type CronSchedule, type CronFields } from '
 export { parseGoDuration, parseNanosOrGoDuration } from './go-duration.grammar.js';
 export { parseTimezone, TimezoneError } from './timezone.grammar.js';
 export { parseTimeOfDay } from './time-of-day.grammar.js';
-export { parseCondition, conditionDependencies, ConditionSyntaxError, type ConditionAst } from './condition.grammar.js';
+export {
+  parseCondition,
+  conditionDependencies,
+  ConditionSyntaxError,
+  type ConditionAst,
+} from './condition.grammar.js';
 export { parseRegex, RegexSyntaxError } from './regex.grammar.js';

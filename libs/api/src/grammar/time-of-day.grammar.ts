@@ -12,6 +12,7 @@ export class TimeOfDaySyntaxError extends Error {
 /** Seconds since midnight; throws {@link TimeOfDaySyntaxError}. */
 export function parseTimeOfDay(s: string): number {
   const m = /^(\d{1,2}):(\d{2}):(\d{2})$/.exec(s);
-  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3]) > 59) throw new TimeOfDaySyntaxError(`"${s}" is not a time of day "hh:mm:ss"`);
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3]) > 59)
+    throw new TimeOfDaySyntaxError(`"${s}" is not a time of day "hh:mm:ss"`);
   return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
 }

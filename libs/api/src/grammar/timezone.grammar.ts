@@ -19,7 +19,9 @@ export function parseTimezone(tz: string): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
   } catch {
-    throw new TimezoneError(`"${tz}" is not a known IANA time zone (e.g. "UTC", "Europe/Paris", "America/New_York")`);
+    throw new TimezoneError(
+      `"${tz}" is not a known IANA time zone (e.g. "UTC", "Europe/Paris", "America/New_York")`,
+    );
   }
   known.add(zone);
   return zone;

@@ -2,17 +2,32 @@
  * Types shared by EventSource, Sensor and EventBus (Argo `pkg/apis/events/v1alpha1/common.go`,
  * `template.go`, `webhook_context.go`) and the Kubernetes types Argo embeds.
  */
-import { arr, bool, enumOf, free, int, intOrString, num, obj, str, stringMap, withDoc } from './dsl.schema.js';
+import {
+  arr,
+  bool,
+  enumOf,
+  free,
+  int,
+  intOrString,
+  num,
+  obj,
+  str,
+  stringMap,
+  withDoc,
+} from './dsl.schema.js';
 
 /** Kubernetes `SecretKeySelector`. */
 const SecretKeySelector = obj(
   'SecretKeySelector',
   {
-    name: str('Name of the Secret (in the resource\'s namespace).'),
+    name: str("Name of the Secret (in the resource's namespace)."),
     key: str('Key within the Secret.'),
     optional: bool('Whether the Secret or its key must exist.'),
   },
-  { doc: 'Kubernetes `SecretKeySelector`: a key of a Secret, mounted at `/argo-events/secrets/<name>/<key>`.', required: ['name', 'key'] },
+  {
+    doc: 'Kubernetes `SecretKeySelector`: a key of a Secret, mounted at `/argo-events/secrets/<name>/<key>`.',
+    required: ['name', 'key'],
+  },
 );
 
 /** Kubernetes `ConfigMapKeySelector`. */
@@ -23,7 +38,10 @@ export const ConfigMapKeySelector = obj(
     key: str('Key within the ConfigMap.'),
     optional: bool('Whether the ConfigMap or its key must exist.'),
   },
-  { doc: 'Kubernetes `ConfigMapKeySelector`: a key of a ConfigMap, mounted at `/argo-events/config/<name>/<key>`.', required: ['name', 'key'] },
+  {
+    doc: 'Kubernetes `ConfigMapKeySelector`: a key of a ConfigMap, mounted at `/argo-events/config/<name>/<key>`.',
+    required: ['name', 'key'],
+  },
 );
 
 export const secret = (doc: string) => withDoc(SecretKeySelector, doc);
@@ -44,7 +62,10 @@ export const TLSConfig = obj(
 export const SASLConfig = obj(
   'SASLConfig',
   {
-    mechanism: enumOf(['PLAIN', 'OAUTHBEARER', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'GSSAPI'], 'SASL mechanism; PLAIN by default.'),
+    mechanism: enumOf(
+      ['PLAIN', 'OAUTHBEARER', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'GSSAPI'],
+      'SASL mechanism; PLAIN by default.',
+    ),
     userSecret: secret('User name.'),
     passwordSecret: secret('Password.'),
   },
@@ -78,7 +99,11 @@ export const Metadata = obj(
 );
 
 /** Kubernetes `LocalObjectReference`. */
-export const LocalObjectReference = obj('LocalObjectReference', { name: str('Name of the object.') }, { doc: 'Kubernetes `LocalObjectReference`.' });
+export const LocalObjectReference = obj(
+  'LocalObjectReference',
+  { name: str('Name of the object.') },
+  { doc: 'Kubernetes `LocalObjectReference`.' },
+);
 
 /** Argo `Container` (`template.go`): the adjustable parts of the main container. */
 export const ContainerTemplate = obj(
@@ -121,7 +146,11 @@ export const WatchPathConfig = obj(
     path: str('File name within the directory.'),
     pathRegexp: str('Regular expression matched against file names.'),
   },
-  { doc: 'Argo `WatchPathConfig`: what to watch.', required: ['directory'], atLeastOne: [['path', 'pathRegexp']] },
+  {
+    doc: 'Argo `WatchPathConfig`: what to watch.',
+    required: ['directory'],
+    atLeastOne: [['path', 'pathRegexp']],
+  },
 );
 
 /** Argo `SchemaRegistryConfig` (`common.go`). */
@@ -140,8 +169,13 @@ export const KafkaConsumerGroup = obj(
   'KafkaConsumerGroup',
   {
     groupName: str('Consumer group name.'),
-    oldest: bool('Start from the oldest offset when the group has none (the docs call it startOldest).'),
-    rebalanceStrategy: enumOf(['range', 'roundrobin', 'sticky'], 'Partition assignment strategy; range by default.'),
+    oldest: bool(
+      'Start from the oldest offset when the group has none (the docs call it startOldest).',
+    ),
+    rebalanceStrategy: enumOf(
+      ['range', 'roundrobin', 'sticky'],
+      'Partition assignment strategy; range by default.',
+    ),
   },
   { doc: 'Argo `KafkaConsumerGroup`.' },
 );
@@ -162,7 +196,10 @@ export const NATSAuth = obj(
 export const EventSourceFilter = obj(
   'EventSourceFilter',
   { expression: str('expr-language expression over the event data; must return a bool.') },
-  { doc: 'Argo `EventSourceFilter`: drops events for which the expression is false.', required: ['expression'] },
+  {
+    doc: 'Argo `EventSourceFilter`: drops events for which the expression is false.',
+    required: ['expression'],
+  },
 );
 
 /** Kubernetes `ServicePort`, typed loosely as Argo embeds it. */
@@ -181,12 +218,16 @@ export const webhookContextFields = {
   endpoint: str('Path the server listens on, starting with "/".'),
   method: str('HTTP method the endpoint accepts.'),
   port: str('Port the server listens on, as a string (e.g. "12000").'),
-  url: str('Public URL of this endpoint, used to register hooks with the provider.', { format: 'url' }),
+  url: str('Public URL of this endpoint, used to register hooks with the provider.', {
+    format: 'url',
+  }),
   serverCertSecret: secret('TLS certificate of the server.'),
   serverKeySecret: secret('TLS private key of the server.'),
   metadata: stringMap('Copied into the event data as `metadata`.'),
   authSecret: secret('Bearer token that requests must present in `Authorization`.'),
-  maxPayloadSize: int('Largest accepted request body in bytes; 1048576 by default.', { minimum: 1 }),
+  maxPayloadSize: int('Largest accepted request body in bytes; 1048576 by default.', {
+    minimum: 1,
+  }),
 };
 
 export const WebhookContext = obj('WebhookContext', webhookContextFields, {
@@ -199,15 +240,26 @@ export const S3Artifact = obj(
   'S3Artifact',
   {
     endpoint: str('S3-compatible endpoint (host:port).'),
-    bucket: obj('S3Bucket', { key: str('Object key.'), name: str('Bucket name.') }, { doc: 'Argo `S3Bucket`.', required: ['name'] }),
+    bucket: obj(
+      'S3Bucket',
+      { key: str('Object key.'), name: str('Bucket name.') },
+      { doc: 'Argo `S3Bucket`.', required: ['name'] },
+    ),
     region: str('Region.'),
     insecure: bool('Use plain HTTP.'),
     accessKey: secret('Access key.'),
     secretKey: secret('Secret key.'),
     events: arr(str(), 'Bucket notification types, e.g. `s3:ObjectCreated:*`.'),
-    filter: obj('S3Filter', { prefix: str('Object key prefix.'), suffix: str('Object key suffix.') }, { doc: 'Argo `S3Filter`.' }),
+    filter: obj(
+      'S3Filter',
+      { prefix: str('Object key prefix.'), suffix: str('Object key suffix.') },
+      { doc: 'Argo `S3Filter`.' },
+    ),
     metadata: stringMap('Key/value pairs copied into the event data as `metadata`.'),
     caCertificate: secret('CA certificate of the endpoint.'),
   },
-  { doc: 'Argo `S3Artifact`: an object or bucket in S3-compatible storage.', required: ['endpoint'] },
+  {
+    doc: 'Argo `S3Artifact`: an object or bucket in S3-compatible storage.',
+    required: ['endpoint'],
+  },
 );

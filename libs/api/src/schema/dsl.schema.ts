@@ -81,21 +81,46 @@ export type Node =
 
 type Opts<N extends NodeBase> = Omit<N, 'kind'>;
 
-export const str = (doc?: string, o: Omit<Opts<StringNode>, 'doc'> = {}): StringNode => ({ kind: 'string', doc, ...o });
-export const enumOf = (values: readonly string[], doc?: string): StringNode => ({ kind: 'string', enum: values, doc });
-export const int = (doc?: string, o: Omit<Opts<IntegerNode>, 'doc'> = {}): IntegerNode => ({ kind: 'integer', doc, ...o });
-export const num = (doc?: string, o: Omit<Opts<NumberNode>, 'doc'> = {}): NumberNode => ({ kind: 'number', doc, ...o });
+export const str = (doc?: string, o: Omit<Opts<StringNode>, 'doc'> = {}): StringNode => ({
+  kind: 'string',
+  doc,
+  ...o,
+});
+export const enumOf = (values: readonly string[], doc?: string): StringNode => ({
+  kind: 'string',
+  enum: values,
+  doc,
+});
+export const int = (doc?: string, o: Omit<Opts<IntegerNode>, 'doc'> = {}): IntegerNode => ({
+  kind: 'integer',
+  doc,
+  ...o,
+});
+export const num = (doc?: string, o: Omit<Opts<NumberNode>, 'doc'> = {}): NumberNode => ({
+  kind: 'number',
+  doc,
+  ...o,
+});
 export const bool = (doc?: string): BooleanNode => ({ kind: 'boolean', doc });
 export const intOrString = (doc?: string): IntOrStringNode => ({ kind: 'intOrString', doc });
 export const arr = (items: Node, doc?: string): ArrayNode => ({ kind: 'array', items, doc });
 export const map = (values: Node, doc?: string): MapNode => ({ kind: 'map', values, doc });
 export const free = (doc?: string): FreeNode => ({ kind: 'free', doc });
-export const ref = (name: string, target: () => ObjectNode, doc?: string): RefNode => ({ kind: 'ref', name, target, doc });
+export const ref = (name: string, target: () => ObjectNode, doc?: string): RefNode => ({
+  kind: 'ref',
+  name,
+  target,
+  doc,
+});
 
 export function obj(
   name: string | undefined,
   properties: Record<string, Node>,
-  o: { doc?: string; required?: readonly string[]; atLeastOne?: readonly (readonly string[])[] } = {},
+  o: {
+    doc?: string;
+    required?: readonly string[];
+    atLeastOne?: readonly (readonly string[])[];
+  } = {},
 ): ObjectNode {
   return { kind: 'object', name, properties, ...o };
 }

@@ -2,7 +2,15 @@
  * EventBus spec (Argo `eventbus_types.go`, `nats_eventbus.go`, `jetstream_eventbus.go`,
  * `kafka_eventbus.go`). Every kind is described; Ganglion accepts only `kafka`.
  */
-import { ContainerTemplate, KafkaConsumerGroup, LocalObjectReference, Metadata, SASLConfig, TLSConfig, secret } from './common.schema.js';
+import {
+  ContainerTemplate,
+  KafkaConsumerGroup,
+  LocalObjectReference,
+  Metadata,
+  SASLConfig,
+  TLSConfig,
+  secret,
+} from './common.schema.js';
 import { arr, enumOf, free, int, obj, str, stringMap, withDoc } from './dsl.schema.js';
 
 const PersistenceStrategy = obj(
@@ -31,7 +39,9 @@ const podFields = {
 const KafkaBus = obj(
   'KafkaBus',
   {
-    url: str('Comma-separated brokers; Ganglion defaults to the installation\'s brokers (Argo requires it).'),
+    url: str(
+      "Comma-separated brokers; Ganglion defaults to the installation's brokers (Argo requires it).",
+    ),
     topic: str('Event topic; `<namespace>-<eventbus name>` by default.'),
     version: str('Kafka protocol version.'),
     tls: withDoc(TLSConfig, 'TLS settings.'),
@@ -75,7 +85,10 @@ const NATSBus = obj(
         auth: enumOf(['none', 'token', 'basic'], 'Client authentication.'),
         accessSecret: secret('Credentials.'),
       },
-      { doc: 'Argo `NATSConfig`: an existing NATS Streaming server.', required: ['url', 'clusterID'] },
+      {
+        doc: 'Argo `NATSConfig`: an existing NATS Streaming server.',
+        required: ['url', 'clusterID'],
+      },
     ),
   },
   { doc: 'Argo `NATSBus` (deprecated in Argo; not offered by Ganglion).' },
@@ -97,7 +110,10 @@ const JetStreamBus = obj(
     streamConfig: str('Stream configuration as YAML.'),
     maxPayload: str('Maximum payload.'),
   },
-  { doc: 'Argo `JetStreamBus`: a deployed JetStream cluster (not offered by Ganglion).', required: ['version'] },
+  {
+    doc: 'Argo `JetStreamBus`: a deployed JetStream cluster (not offered by Ganglion).',
+    required: ['version'],
+  },
 );
 
 /** Argo `JetStreamConfig` (exotic JetStream). */
@@ -109,7 +125,10 @@ const JetStreamConfig = obj(
     streamConfig: str('Stream configuration as YAML.'),
     tls: withDoc(TLSConfig, 'TLS settings.'),
   },
-  { doc: 'Argo `JetStreamConfig`: an existing JetStream server (not offered by Ganglion).', required: ['url'] },
+  {
+    doc: 'Argo `JetStreamConfig`: an existing JetStream server (not offered by Ganglion).',
+    required: ['url'],
+  },
 );
 
 /** Argo `EventBusSpec`. */

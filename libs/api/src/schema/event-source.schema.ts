@@ -9,7 +9,10 @@ import { int, map, obj, str, withDoc, type Node } from './dsl.schema.js';
 import { sourceModels } from '../eventsources/source.registry.js';
 
 const typeMaps: Record<string, Node> = Object.fromEntries(
-  Object.entries(sourceModels).map(([type, model]) => [type, map(model.schema, `${type} sources by event name.`)]),
+  Object.entries(sourceModels).map(([type, model]) => [
+    type,
+    map(model.schema, `${type} sources by event name.`),
+  ]),
 );
 
 /** Argo `EventSourceSpec`. */

@@ -4,13 +4,21 @@
  * `x-kubernetes-preserve-unknown-fields`, free-form Kubernetes types preserved).
  */
 import { fieldDocOf, type Node } from './dsl.schema.js';
-import { API_GROUP, API_GROUP_VERSION, RESOURCE_SCHEMAS, type ResourceKindSchema } from './resources.schema.js';
+import {
+  API_GROUP,
+  API_GROUP_VERSION,
+  RESOURCE_SCHEMAS,
+  type ResourceKindSchema,
+} from './resources.schema.js';
 
 type Json = { [k: string]: unknown };
 type Flavor = 'json' | 'crd';
 
 function describe(node: Node): Json {
-  const parts = [fieldDocOf(node), node.deprecated ? `Deprecated: ${node.deprecated}.` : undefined].filter(Boolean);
+  const parts = [
+    fieldDocOf(node),
+    node.deprecated ? `Deprecated: ${node.deprecated}.` : undefined,
+  ].filter(Boolean);
   return parts.length ? { description: parts.join(' ') } : {};
 }
 
@@ -27,19 +35,28 @@ function render(node: Node, flavor: Flavor, defs: Map<string, Json>, inline = fa
         ...(node.maximum !== undefined ? { maximum: node.maximum } : {}),
       };
     case 'number':
-      return { type: 'number', ...d, ...(node.minimum !== undefined ? { minimum: node.minimum } : {}) };
+      return {
+        type: 'number',
+        ...d,
+        ...(node.minimum !== undefined ? { minimum: node.minimum } : {}),
+      };
     case 'boolean':
       return { type: 'boolean', ...d };
     case 'intOrString':
-      return flavor === 'crd' ? { 'x-kubernetes-int-or-string': true, ...d } : { type: ['integer', 'string'], ...d };
+      return flavor === 'crd'
+        ? { 'x-kubernetes-int-or-string': true, ...d }
+        : { type: ['integer', 'string'], ...d };
     case 'free':
-      return flavor === 'crd' ? { type: 'object', ...d, 'x-kubernetes-preserve-unknown-fields': true } : { type: 'object', ...d };
+      return flavor === 'crd'
+        ? { type: 'object', ...d, 'x-kubernetes-preserve-unknown-fields': true }
+        : { type: 'object', ...d };
     case 'array':
       return { type: 'array', ...d, items: render(node.items, flavor, defs) };
     case 'map':
       return { type: 'object', ...d, additionalProperties: render(node.values, flavor, defs) };
     case 'ref':
-      if (flavor === 'crd') return { type: 'object', ...d, 'x-kubernetes-preserve-unknown-fields': true };
+      if (flavor === 'crd')
+        return { type: 'object', ...d, 'x-kubernetes-preserve-unknown-fields': true };
       if (!defs.has(node.name)) {
         defs.set(node.name, {});
         defs.set(node.name, render(node.target(), flavor, defs, true));
@@ -52,10 +69,13 @@ function render(node: Node, flavor: Flavor, defs: Map<string, Json>, inline = fa
           defs.set(node.name, render(node, flavor, defs, true));
         }
         const { description } = d as { description?: string };
-        return description && description !== node.doc ? { $ref: `#/$defs/${node.name}`, description } : { $ref: `#/$defs/${node.name}` };
+        return description && description !== node.doc
+          ? { $ref: `#/$defs/${node.name}`, description }
+          : { $ref: `#/$defs/${node.name}` };
       }
       const properties: Json = {};
-      for (const [k, child] of Object.entries(node.properties)) properties[k] = render(child, flavor, defs);
+      for (const [k, child] of Object.entries(node.properties))
+        properties[k] = render(child, flavor, defs);
       return {
         type: 'object',
         ...d,
@@ -63,7 +83,11 @@ function render(node: Node, flavor: Flavor, defs: Map<string, Json>, inline = fa
         properties,
         ...(flavor === 'json' ? { additionalProperties: false } : {}),
         ...(flavor === 'json' && node.atLeastOne?.length
-          ? { allOf: node.atLeastOne.map((group) => ({ anyOf: group.map((f) => ({ required: [f] })) })) }
+          ? {
+              allOf: node.atLeastOne.map((group) => ({
+                anyOf: group.map((f) => ({ required: [f] })),
+              })),
+            }
           : {}),
       };
     }
@@ -77,14 +101,22 @@ function documentSchema(r: ResourceKindSchema, flavor: Flavor, defs: Map<string,
     description: `${r.kind} (${API_GROUP}/${API_GROUP_VERSION}): ${r.doc}`,
     required: flavor === 'json' ? ['apiVersion', 'kind', 'metadata', 'spec'] : ['spec'],
     properties: {
-      apiVersion: flavor === 'json' ? { const: `${API_GROUP}/${API_GROUP_VERSION}` } : { type: 'string' },
+      apiVersion:
+        flavor === 'json' ? { const: `${API_GROUP}/${API_GROUP_VERSION}` } : { type: 'string' },
       kind: flavor === 'json' ? { const: r.kind } : { type: 'string' },
       metadata:
         flavor === 'json'
-          ? { type: 'object', required: ['name'], properties: { name: { type: 'string' }, namespace: { type: 'string' } } }
+          ? {
+              type: 'object',
+              required: ['name'],
+              properties: { name: { type: 'string' }, namespace: { type: 'string' } },
+            }
           : { type: 'object' },
       spec,
-      status: flavor === 'crd' ? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } : { type: 'object' },
+      status:
+        flavor === 'crd'
+          ? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }
+          : { type: 'object' },
     },
   };
 }
@@ -99,7 +131,9 @@ export function renderJsonSchemas(): Record<string, Json> {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       title: r.kind,
       ...doc,
-      ...(defs.size ? { $defs: Object.fromEntries([...defs].sort(([a], [b]) => a.localeCompare(b))) } : {}),
+      ...(defs.size
+        ? { $defs: Object.fromEntries([...defs].sort(([a], [b]) => a.localeCompare(b))) }
+        : {}),
     };
   }
   return out;
@@ -112,10 +146,19 @@ export function renderCrds(): Record<string, Json> {
     out[`${API_GROUP}_${r.plural}.yaml`] = {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
-      metadata: { name: `${r.plural}.${API_GROUP}`, labels: { 'app.kubernetes.io/part-of': 'ganglion' } },
+      metadata: {
+        name: `${r.plural}.${API_GROUP}`,
+        labels: { 'app.kubernetes.io/part-of': 'ganglion' },
+      },
       spec: {
         group: API_GROUP,
-        names: { kind: r.kind, listKind: `${r.kind}List`, plural: r.plural, singular: r.singular, shortNames: [...r.shortNames] },
+        names: {
+          kind: r.kind,
+          listKind: `${r.kind}List`,
+          plural: r.plural,
+          singular: r.singular,
+          shortNames: [...r.shortNames],
+        },
         scope: 'Namespaced',
         versions: [
           {
@@ -123,7 +166,9 @@ export function renderCrds(): Record<string, Json> {
             served: true,
             storage: true,
             subresources: { status: {} },
-            additionalPrinterColumns: [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+            additionalPrinterColumns: [
+              { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            ],
             schema: { openAPIV3Schema: documentSchema(r, 'crd', new Map()) },
           },
         ],

@@ -20,7 +20,28 @@ export interface ResourceKindSchema {
 
 /** Every kind, in a stable order (generated files follow it). */
 export const RESOURCE_SCHEMAS: readonly ResourceKindSchema[] = [
-  { kind: 'EventBus', plural: 'eventbus', singular: 'eventbus', shortNames: ['eb'], spec: EventBusSpec, doc: 'An event bus: the Kafka topic events travel on.' },
-  { kind: 'EventSource', plural: 'eventsources', singular: 'eventsource', shortNames: ['es'], spec: EventSourceSpec, doc: 'Turns external happenings into events on the bus.' },
-  { kind: 'Sensor', plural: 'sensors', singular: 'sensor', shortNames: ['sn'], spec: SensorSpec, doc: 'Waits for events and runs triggers.' },
+  {
+    kind: 'EventBus',
+    plural: 'eventbus',
+    singular: 'eventbus',
+    shortNames: ['eb'],
+    spec: EventBusSpec,
+    doc: 'An event bus: the Kafka topic events travel on.',
+  },
+  {
+    kind: 'EventSource',
+    plural: 'eventsources',
+    singular: 'eventsource',
+    shortNames: ['es'],
+    spec: EventSourceSpec,
+    doc: 'Turns external happenings into events on the bus.',
+  },
+  {
+    kind: 'Sensor',
+    plural: 'sensors',
+    singular: 'sensor',
+    shortNames: ['sn'],
+    spec: SensorSpec,
+    doc: 'Waits for events and runs triggers.',
+  },
 ];

@@ -4,11 +4,25 @@
  * ../triggers, listed in ../triggers/trigger.registry.ts.
  */
 import { Backoff, PodTemplate } from './common.schema.js';
-import { arr, bool, enumOf, int, obj, ref, str, stringMap, withDoc, type Node, type ObjectNode } from './dsl.schema.js';
+import {
+  arr,
+  bool,
+  enumOf,
+  int,
+  obj,
+  ref,
+  str,
+  stringMap,
+  withDoc,
+  type Node,
+  type ObjectNode,
+} from './dsl.schema.js';
 import { TriggerParameter } from '../triggers/trigger-fields.schema.js';
 import { triggerModels } from '../triggers/trigger.registry.js';
 
-const triggerTypes: Record<string, Node> = Object.fromEntries(Object.entries(triggerModels).map(([type, model]) => [type, model.schema]));
+const triggerTypes: Record<string, Node> = Object.fromEntries(
+  Object.entries(triggerModels).map(([type, model]) => [type, model.schema]),
+);
 
 /** Argo `ConditionsResetCriteria`. */
 const ConditionsResetCriteria = obj(
@@ -16,7 +30,10 @@ const ConditionsResetCriteria = obj(
   {
     byTime: obj(
       'ConditionsResetByTime',
-      { cron: str('5-field cron schedule.', { format: 'cron' }), timezone: str('IANA time zone; UTC by default.', { format: 'timezone' }) },
+      {
+        cron: str('5-field cron schedule.', { format: 'cron' }),
+        timezone: str('IANA time zone; UTC by default.', { format: 'timezone' }),
+      },
       { required: ['cron'] },
     ),
   },
@@ -28,11 +45,16 @@ export const TriggerTemplate = obj(
   'TriggerTemplate',
   {
     name: str('Trigger name, unique within the sensor.'),
-    conditions: str('Boolean expression over dependency names, e.g. "(a || b) && c"; all dependencies AND-ed by default.'),
+    conditions: str(
+      'Boolean expression over dependency names, e.g. "(a || b) && c"; all dependencies AND-ed by default.',
+    ),
     ...triggerTypes,
     conditionsReset: arr(ConditionsResetCriteria, 'When partially satisfied conditions are reset.'),
   },
-  { doc: 'Argo `TriggerTemplate`: a name, conditions and exactly one trigger type.', required: ['name'] },
+  {
+    doc: 'Argo `TriggerTemplate`: a name, conditions and exactly one trigger type.',
+    required: ['name'],
+  },
 );
 
 /** Argo `Trigger`. */
@@ -53,18 +75,29 @@ export const Trigger: ObjectNode = obj(
           },
           { required: ['labels'] },
         ),
-        status: obj('StatusPolicy', { allow: arr(int(), 'Response status codes counted as success.') }, { required: ['allow'] }),
+        status: obj(
+          'StatusPolicy',
+          { allow: arr(int(), 'Response status codes counted as success.') },
+          { required: ['allow'] },
+        ),
       },
       { doc: 'Argo `TriggerPolicy`: what counts as success.' },
     ),
     retryStrategy: withDoc(Backoff, 'Retries of the trigger; one attempt by default.'),
     rateLimit: obj(
       'RateLimit',
-      { unit: enumOf(['Second', 'Minute', 'Hour'], 'Time unit; Second by default.'), requestsPerUnit: int('Requests per unit.', { minimum: 0 }) },
+      {
+        unit: enumOf(['Second', 'Minute', 'Hour'], 'Time unit; Second by default.'),
+        requestsPerUnit: int('Requests per unit.', { minimum: 0 }),
+      },
       { doc: 'Argo `RateLimit`: blocks until a slot is free.' },
     ),
     atLeastOnce: bool('Run the trigger before the event is committed (at-least-once).'),
-    dlqTrigger: ref('Trigger', () => Trigger, 'Trigger run when retries are exhausted; needs atLeastOnce here and there.'),
+    dlqTrigger: ref(
+      'Trigger',
+      () => Trigger,
+      'Trigger run when retries are exhausted; needs atLeastOnce here and there.',
+    ),
   },
   { doc: 'Argo `Trigger`: what a sensor does when its conditions hold.', required: ['template'] },
 );
@@ -88,8 +121,15 @@ const EventDependencyFilter = obj(
   {
     time: obj(
       'TimeFilter',
-      { start: str('Start "hh:mm:ss", inclusive.', { format: 'hh:mm:ss' }), stop: str('Stop "hh:mm:ss", exclusive.', { format: 'hh:mm:ss' }), timezone: str('IANA time zone; UTC by default.', { format: 'timezone' }) },
-      { doc: 'Argo `TimeFilter`: a daily window; wraps midnight when stop < start.', required: ['start', 'stop'] },
+      {
+        start: str('Start "hh:mm:ss", inclusive.', { format: 'hh:mm:ss' }),
+        stop: str('Stop "hh:mm:ss", exclusive.', { format: 'hh:mm:ss' }),
+        timezone: str('IANA time zone; UTC by default.', { format: 'timezone' }),
+      },
+      {
+        doc: 'Argo `TimeFilter`: a daily window; wraps midnight when stop < start.',
+        required: ['start', 'stop'],
+      },
     ),
     context: obj(
       'EventContext',
@@ -110,7 +150,14 @@ const EventDependencyFilter = obj(
         'ExprFilter',
         {
           expr: str('govaluate expression over the named fields.'),
-          fields: arr(obj('PayloadField', { path: str('gjson path.'), name: str('Name used in expr.') }, { required: ['path', 'name'] }), 'Fields extracted from the data.'),
+          fields: arr(
+            obj(
+              'PayloadField',
+              { path: str('gjson path.'), name: str('Name used in expr.') },
+              { required: ['path', 'name'] },
+            ),
+            'Fields extracted from the data.',
+          ),
         },
         { doc: 'Argo `ExprFilter`.', required: ['expr', 'fields'] },
       ),
@@ -131,10 +178,20 @@ const EventDependency = obj(
     eventSourceName: str('EventSource name (CloudEvent source).'),
     eventName: str('Event name (CloudEvent subject).'),
     filters: EventDependencyFilter,
-    transform: obj('EventDependencyTransformer', { jq: str('jq program; the first output must be an object.'), script: str('Lua script returning a table.') }, { doc: 'Argo `EventDependencyTransformer`: applied before filters.' }),
+    transform: obj(
+      'EventDependencyTransformer',
+      {
+        jq: str('jq program; the first output must be an object.'),
+        script: str('Lua script returning a table.'),
+      },
+      { doc: 'Argo `EventDependencyTransformer`: applied before filters.' },
+    ),
     filtersLogicalOperator: enumOf(['and', 'or', ''], 'How filter kinds combine; and by default.'),
   },
-  { doc: 'Argo `EventDependency`: an event a sensor waits for.', required: ['name', 'eventSourceName', 'eventName'] },
+  {
+    doc: 'Argo `EventDependency`: an event a sensor waits for.',
+    required: ['name', 'eventSourceName', 'eventName'],
+  },
 );
 
 /** Argo `SensorSpec`. */

@@ -32,7 +32,8 @@ function tsType(node: Node, indent: string, named: Map<string, ObjectNode>): str
     case 'object':
       if (node.name) {
         const prev = named.get(node.name);
-        if (prev && prev.properties !== node.properties) throw new Error(`two different schema objects are named ${node.name}`);
+        if (prev && prev.properties !== node.properties)
+          throw new Error(`two different schema objects are named ${node.name}`);
         named.set(node.name, prev ?? node);
         return node.name;
       }
@@ -44,7 +45,10 @@ function fields(node: ObjectNode, indent: string, named: Map<string, ObjectNode>
   const required = new Set(node.required ?? []);
   return Object.entries(node.properties)
     .map(([key, child]) => {
-      const doc = comment([fieldDocOf(child), child.deprecated ? `@deprecated ${child.deprecated}.` : undefined], indent);
+      const doc = comment(
+        [fieldDocOf(child), child.deprecated ? `@deprecated ${child.deprecated}.` : undefined],
+        indent,
+      );
       return `${doc}${indent}${key}${required.has(key) ? '' : '?'}: ${tsType(child, indent, named)};\n`;
     })
     .join('');

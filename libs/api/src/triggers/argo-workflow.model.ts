@@ -8,7 +8,10 @@ export const argoWorkflowTrigger = {
     'ArgoWorkflowTrigger',
     {
       source: ArtifactLocation,
-      operation: enumOf(['submit', 'submit-from', 'resubmit', 'resume', 'retry', 'suspend', 'terminate', 'stop'], 'Operation; submit by default.'),
+      operation: enumOf(
+        ['submit', 'submit-from', 'resubmit', 'resume', 'retry', 'suspend', 'terminate', 'stop'],
+        'Operation; submit by default.',
+      ),
       parameters,
       args: arr(str(), 'Extra arguments for the operation.'),
     },

@@ -14,9 +14,15 @@ export const awsLambdaTrigger = {
       region: str('AWS region.'),
       payload,
       parameters,
-      invocationType: enumOf(['RequestResponse', 'Event', 'DryRun'], 'Invocation type; RequestResponse by default.'),
+      invocationType: enumOf(
+        ['RequestResponse', 'Event', 'DryRun'],
+        'Invocation type; RequestResponse by default.',
+      ),
       roleARN: str('Role to assume.'),
     },
-    { doc: 'Argo `AWSLambdaTrigger`: invoke an AWS Lambda function.', required: ['functionName', 'region', 'payload'] },
+    {
+      doc: 'Argo `AWSLambdaTrigger`: invoke an AWS Lambda function.',
+      required: ['functionName', 'region', 'payload'],
+    },
   ),
 } satisfies TypeModel;

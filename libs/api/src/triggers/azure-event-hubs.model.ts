@@ -15,6 +15,9 @@ export const azureEventHubsTrigger = {
       payload,
       parameters,
     },
-    { doc: 'Argo `AzureEventHubsTrigger`: send to Azure Event Hubs.', required: ['fqdn', 'hubName', 'sharedAccessKeyName', 'sharedAccessKey'] },
+    {
+      doc: 'Argo `AzureEventHubsTrigger`: send to Azure Event Hubs.',
+      required: ['fqdn', 'hubName', 'sharedAccessKeyName', 'sharedAccessKey'],
+    },
   ),
 } satisfies TypeModel;

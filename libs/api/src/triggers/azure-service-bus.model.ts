@@ -17,11 +17,16 @@ export const azureServiceBusTrigger = {
       payload,
       parameters,
     },
-    { doc: 'Argo `AzureServiceBusTrigger`: send to Azure Service Bus.', required: ['connectionString'], atLeastOne: [['queueName', 'topicName']] },
+    {
+      doc: 'Argo `AzureServiceBusTrigger`: send to Azure Service Bus.',
+      required: ['connectionString'],
+      atLeastOne: [['queueName', 'topicName']],
+    },
   ),
   rules: {
     AzureServiceBusTrigger: (v, path, { c }) => {
-      if (set(v['topicName']) && !set(v['subscriptionName'])) c.error(`${path}.subscriptionName`, 'is required with topicName');
+      if (set(v['topicName']) && !set(v['subscriptionName']))
+        c.error(`${path}.subscriptionName`, 'is required with topicName');
     },
   },
 } satisfies TypeModel;

@@ -21,7 +21,8 @@ export const customTrigger = {
   ),
   rules: {
     CustomTrigger: (v, path, { c }) => {
-      if (v['secure'] === true && !set(v['certSecret'])) c.error(`${path}.certSecret`, 'is required when secure is true');
+      if (v['secure'] === true && !set(v['certSecret']))
+        c.error(`${path}.certSecret`, 'is required when secure is true');
     },
   },
 } satisfies TypeModel;

@@ -1,7 +1,13 @@
 /** The `http` trigger type (Argo `HTTPTrigger`): its schema fragment and its validation rules. */
 import { arr, enumOf, int, obj, str, stringMap, withDoc } from '../schema/dsl.schema.js';
 import { BasicAuth } from '../schema/common.schema.js';
-import { parameters, payload, tls, SecureHeader, TriggerParameter } from './trigger-fields.schema.js';
+import {
+  parameters,
+  payload,
+  tls,
+  SecureHeader,
+  TriggerParameter,
+} from './trigger-fields.schema.js';
 import type { TypeModel } from '../type-model.js';
 
 export const httpTrigger = {
@@ -24,7 +30,8 @@ export const httpTrigger = {
   rules: {
     HTTPTrigger: (v, path, { c }) => {
       const url = v['url'];
-      if (typeof url === 'string' && !/^https?:\/\/\S+$/.test(url)) c.error(`${path}.url`, `"${url}" is not an http(s) URL`);
+      if (typeof url === 'string' && !/^https?:\/\/\S+$/.test(url))
+        c.error(`${path}.url`, `"${url}" is not an http(s) URL`);
     },
   },
 } satisfies TypeModel;

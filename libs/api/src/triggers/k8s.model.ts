@@ -11,11 +11,19 @@ export const k8sTrigger = {
       operation: enumOf(['create', 'update', 'patch', 'delete'], 'Operation; create by default.'),
       parameters,
       patchStrategy: enumOf(
-        ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'],
+        [
+          'application/json-patch+json',
+          'application/merge-patch+json',
+          'application/strategic-merge-patch+json',
+          'application/apply-patch+yaml',
+        ],
         'Patch type for patch; merge patch by default.',
       ),
       liveObject: bool('Fetch the live object before update/patch.'),
     },
-    { doc: 'Argo `StandardK8STrigger`: create, update, patch or delete a Kubernetes object.', required: ['source'] },
+    {
+      doc: 'Argo `StandardK8STrigger`: create, update, patch or delete a Kubernetes object.',
+      required: ['source'],
+    },
   ),
 } satisfies TypeModel;

@@ -12,7 +12,10 @@ export const kafkaTrigger = {
       topic: str('Topic.'),
       partition: deprecated(int('Partition.'), 'use partitioningKey'),
       parameters,
-      requiredAcks: int('Acks required: 0, 1 or -1 (all); 1 by default.', { minimum: -1, maximum: 1 }),
+      requiredAcks: int('Acks required: 0, 1 or -1 (all); 1 by default.', {
+        minimum: -1,
+        maximum: 1,
+      }),
       compress: bool('Compress with snappy.'),
       flushFrequency: int('Flush interval in milliseconds; 500 by default.', { minimum: 0 }),
       tls,
@@ -24,6 +27,9 @@ export const kafkaTrigger = {
       headers: stringMap('Message headers.'),
       secureHeaders: arr(SecureHeader, 'Headers read from Secrets or ConfigMaps.'),
     },
-    { doc: 'Argo `KafkaTrigger`: produce a message to Kafka.', required: ['url', 'topic', 'payload'] },
+    {
+      doc: 'Argo `KafkaTrigger`: produce a message to Kafka.',
+      required: ['url', 'topic', 'payload'],
+    },
   ),
 } satisfies TypeModel;

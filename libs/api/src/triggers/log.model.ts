@@ -3,5 +3,9 @@ import { int, obj } from '../schema/dsl.schema.js';
 import type { TypeModel } from '../type-model.js';
 
 export const logTrigger = {
-  schema: obj('LogTrigger', { intervalSeconds: int('Log at most once per this many seconds.', { minimum: 0 }) }, { doc: 'Argo `LogTrigger`: log the events.' }),
+  schema: obj(
+    'LogTrigger',
+    { intervalSeconds: int('Log at most once per this many seconds.', { minimum: 0 }) },
+    { doc: 'Argo `LogTrigger`: log the events.' },
+  ),
 } satisfies TypeModel;

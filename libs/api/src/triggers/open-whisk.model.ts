@@ -16,6 +16,9 @@ export const openWhiskTrigger = {
       payload,
       parameters,
     },
-    { doc: 'Argo `OpenWhiskTrigger`: invoke an OpenWhisk action.', required: ['host', 'actionName', 'payload'] },
+    {
+      doc: 'Argo `OpenWhiskTrigger`: invoke an OpenWhisk action.',
+      required: ['host', 'actionName', 'payload'],
+    },
   ),
 } satisfies TypeModel;

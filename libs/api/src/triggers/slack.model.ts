@@ -14,8 +14,14 @@ export const slackTrigger = {
       message: str('Message text.'),
       attachments: str('Attachments as a JSON string.'),
       blocks: str('Blocks as a JSON string.'),
-      thread: obj('SlackThread', { messageAggregationKey: str('Key grouping messages in one thread.'), broadcastMessageToChannel: bool('Also post to the channel.') }),
-      sender: obj('SlackSender', { username: str('Display name.'), icon: str('Icon URL or emoji.') }),
+      thread: obj('SlackThread', {
+        messageAggregationKey: str('Key grouping messages in one thread.'),
+        broadcastMessageToChannel: bool('Also post to the channel.'),
+      }),
+      sender: obj('SlackSender', {
+        username: str('Display name.'),
+        icon: str('Icon URL or emoji.'),
+      }),
     },
     { doc: 'Argo `SlackTrigger`: post a Slack message.', required: ['slackToken'] },
   ),

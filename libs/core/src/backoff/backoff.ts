@@ -33,16 +33,28 @@ export class BackoffError extends Error {
 }
 
 /** Argo's `DefaultBackoff`: steps 5, 1s, factor 1.0, jitter 1. */
-export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({ durationMs: 1000, factor: 1, jitter: 1, steps: 5 });
+export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({
+  durationMs: 1000,
+  factor: 1,
+  jitter: 1,
+  steps: 5,
+});
 
 /** A trigger without `retryStrategy` is tried once. */
-export const NO_RETRY_BACKOFF: Readonly<Backoff> = Object.freeze({ durationMs: 1000, factor: 1, jitter: 0, steps: 1 });
+export const NO_RETRY_BACKOFF: Readonly<Backoff> = Object.freeze({
+  durationMs: 1000,
+  factor: 1,
+  jitter: 0,
+  steps: 1,
+});
 
 function amount(v: number | string | undefined, field: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = typeof v === 'number' ? v : Number(v.trim());
-  if (typeof v === 'string' && v.trim() === '') throw new BackoffError(`backoff.${field}: empty value`);
-  if (!Number.isFinite(n) || n < 0) throw new BackoffError(`backoff.${field}: ${JSON.stringify(v)} is not a non-negative number`);
+  if (typeof v === 'string' && v.trim() === '')
+    throw new BackoffError(`backoff.${field}: empty value`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new BackoffError(`backoff.${field}: ${JSON.stringify(v)} is not a non-negative number`);
   return n;
 }
 
@@ -51,26 +63,42 @@ export function parseBackoff(spec: BackoffSpec | undefined): Backoff {
   if (spec === undefined || spec === null) return { ...DEFAULT_BACKOFF };
   let durationMs = 1000;
   if (typeof spec.duration === 'number') {
-    if (!Number.isFinite(spec.duration) || spec.duration < 0) throw new BackoffError(`backoff.duration: ${spec.duration} is not a non-negative number of nanoseconds`);
+    if (!Number.isFinite(spec.duration) || spec.duration < 0)
+      throw new BackoffError(
+        `backoff.duration: ${spec.duration} is not a non-negative number of nanoseconds`,
+      );
     durationMs = spec.duration / 1e6;
   } else if (typeof spec.duration === 'string') {
     // Int64OrString accepts a quoted integer as nanoseconds too.
     const ns = parseNanosOrGoDuration(spec.duration);
-    if (ns < 0) throw new BackoffError(`backoff.duration: ${JSON.stringify(spec.duration)} is negative`);
+    if (ns < 0)
+      throw new BackoffError(`backoff.duration: ${JSON.stringify(spec.duration)} is negative`);
     durationMs = ns / 1e6;
   }
   const steps = spec.steps ?? 1;
   if (!Number.isInteger(steps)) throw new BackoffError(`backoff.steps: ${steps} is not an integer`);
-  return { durationMs, factor: amount(spec.factor, 'factor', 0), jitter: amount(spec.jitter, 'jitter', 0), steps: Math.max(1, steps) };
+  return {
+    durationMs,
+    factor: amount(spec.factor, 'factor', 0),
+    jitter: amount(spec.jitter, 'jitter', 0),
+    steps: Math.max(1, steps),
+  };
 }
 
 /**
  * The delay before retry number `retry` (0-based: the sleep after the first failed attempt is
  * retry 0), or `undefined` when the attempts are exhausted.
  */
-export function nextDelay(backoff: Backoff, retry: number, random: () => number): number | undefined {
+export function nextDelay(
+  backoff: Backoff,
+  retry: number,
+  random: () => number,
+): number | undefined {
   if (retry < 0 || retry >= backoff.steps - 1) return undefined;
-  const base = backoff.factor !== 0 ? backoff.durationMs * Math.pow(backoff.factor, retry) : backoff.durationMs;
+  const base =
+    backoff.factor !== 0
+      ? backoff.durationMs * Math.pow(backoff.factor, retry)
+      : backoff.durationMs;
   return backoff.jitter > 0 ? base + random() * backoff.jitter * base : base;
 }
 

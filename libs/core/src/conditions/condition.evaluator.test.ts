@@ -25,12 +25,15 @@ describe('conditions', () => {
     assert.equal(evaluateCondition(ast, ['a', 'b']), false);
     assert.equal(evaluateCondition(ast, ['a', 'b', 'c']), true);
   });
-  it('blank condition is the default', () => assert.deepEqual(compileCondition('  ', ['a']), { kind: 'dep', name: 'a' }));
-  it('unknown dependency rejected', () => assert.throws(() => compileCondition('a && z', ['a']), /unknown dependency "z"/));
+  it('blank condition is the default', () =>
+    assert.deepEqual(compileCondition('  ', ['a']), { kind: 'dep', name: 'a' }));
+  it('unknown dependency rejected', () =>
+    assert.throws(() => compileCondition('a && z', ['a']), /unknown dependency "z"/));
   it('unknown dependency: position of the name', () =>
     assert.throws(
       () => compileCondition('a && zz', ['a']),
       (e: unknown) => e instanceof ConditionSyntaxError && e.position === 5,
     ));
-  it('no dependencies and no conditions is an error', () => assert.throws(() => defaultCondition([]), ConditionSyntaxError));
+  it('no dependencies and no conditions is an error', () =>
+    assert.throws(() => defaultCondition([]), ConditionSyntaxError));
 });

@@ -35,8 +35,16 @@ function formatter(tz: string): Intl.DateTimeFormat {
 /** Wall-clock time in `tz` at `instant`, encoded as a UTC epoch (ms, seconds truncated to 0 ms). */
 export function wallClock(instant: number, tz: string): number {
   const parts: Record<string, number> = {};
-  for (const p of formatter(tz).formatToParts(new Date(instant))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  for (const p of formatter(tz).formatToParts(new Date(instant)))
+    if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return Date.UTC(
+    parts.year!,
+    parts.month! - 1,
+    parts.day!,
+    parts.hour!,
+    parts.minute!,
+    parts.second!,
+  );
 }
 
 /** The instant at which the wall clock in `tz` shows `wall`, or undefined in a DST gap. */
@@ -59,7 +67,8 @@ const SEARCH_LIMIT = 100_000;
 
 /** The first fire time strictly after `now` (epoch ms), or undefined if none within ~5 years. */
 export function nextFire(schedule: CronSchedule, tz: string, now: number): number | undefined {
-  if (schedule.kind === 'every') return (Math.floor(now / schedule.intervalMs) + 1) * schedule.intervalMs;
+  if (schedule.kind === 'every')
+    return (Math.floor(now / schedule.intervalMs) + 1) * schedule.intervalMs;
   let wall = Math.floor(wallClock(now, tz) / MINUTE) * MINUTE + MINUTE;
   const end = wall + 5 * 366 * 24 * 60 * MINUTE;
   for (let i = 0; i < SEARCH_LIMIT && wall <= end; i++) {
@@ -93,7 +102,8 @@ export function previousFire(schedule: CronSchedule, tz: string, now: number): n
     } else if (!dayMatches(schedule, d)) {
       wall = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - MINUTE;
     } else if (!schedule.hours.has(d.getUTCHours())) {
-      wall = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours()) - MINUTE;
+      wall =
+        Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours()) - MINUTE;
     } else if (!schedule.minutes.has(d.getUTCMinutes())) {
       wall -= MINUTE;
     } else {

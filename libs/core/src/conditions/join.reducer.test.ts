@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import type { SensorEvent } from '../event.js';
 import { applyReset, createJoin, initialJoinState, step, type JoinState } from './join.reducer.js';
 
-const ev = (id: string, time?: string): SensorEvent => ({ context: { id, source: 'es', specversion: '1.0', type: 'webhook', ...(time ? { time } : {}) }, data: { id } });
+const ev = (id: string, time?: string): SensorEvent => ({
+  context: { id, source: 'es', specversion: '1.0', type: 'webhook', ...(time ? { time } : {}) },
+  data: { id },
+});
 const T0 = Date.parse('2026-01-01T10:00:00Z');
 
 describe('join reducer', () => {
@@ -46,7 +49,12 @@ describe('join reducer', () => {
   });
   it('state is JSON-serialisable', () => {
     const join = createJoin(['a', 'b']);
-    const s = step(join, initialJoinState(join, T0), { dependency: 'a', event: ev('1', '2026-01-01T10:00:00Z') }, T0).state;
+    const s = step(
+      join,
+      initialJoinState(join, T0),
+      { dependency: 'a', event: ev('1', '2026-01-01T10:00:00Z') },
+      T0,
+    ).state;
     assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
   });
   it('initial lastReset is previous cron time', () => {
@@ -56,13 +64,23 @@ describe('join reducer', () => {
   it('events older than the last reset are ignored', () => {
     const join = createJoin(['a', 'b'], undefined, [{ byTime: { cron: '0 * * * *' } }]);
     const s = initialJoinState(join, T0 + 60_000);
-    const r = step(join, s, { dependency: 'a', event: ev('1', '2026-01-01T09:59:00Z') }, T0 + 60_000);
+    const r = step(
+      join,
+      s,
+      { dependency: 'a', event: ev('1', '2026-01-01T09:59:00Z') },
+      T0 + 60_000,
+    );
     assert.deepEqual(r.state.events, {});
   });
   it('cron reset drops partial state', () => {
     const join = createJoin(['a', 'b'], undefined, [{ byTime: { cron: '0 * * * *' } }]);
     let s = initialJoinState(join, T0 + 60_000);
-    s = step(join, s, { dependency: 'a', event: ev('1', '2026-01-01T10:01:00Z') }, T0 + 60_000).state;
+    s = step(
+      join,
+      s,
+      { dependency: 'a', event: ev('1', '2026-01-01T10:01:00Z') },
+      T0 + 60_000,
+    ).state;
     assert.deepEqual(Object.keys(s.events), ['a']);
     const after = T0 + 61 * 60_000;
     const r = step(join, s, { dependency: 'b', event: ev('2', '2026-01-01T11:01:00Z') }, after);
@@ -87,13 +105,22 @@ describe('join reducer', () => {
     assert.deepEqual(applyReset(partial, join.resets, T0 + 3_600_000).events, {});
   });
   it('CRON_TZ in reset cron overrides timezone', () => {
-    const join = createJoin(['a'], undefined, [{ byTime: { cron: 'CRON_TZ=Asia/Tokyo 0 9 * * *', timezone: 'UTC' } }]);
+    const join = createJoin(['a'], undefined, [
+      { byTime: { cron: 'CRON_TZ=Asia/Tokyo 0 9 * * *', timezone: 'UTC' } },
+    ]);
     assert.equal(initialJoinState(join, T0).lastResetMs, Date.parse('2026-01-01T00:00:00Z'));
   });
   it('reset timezone shifts the reset instant', () => {
-    const join = createJoin(['a'], undefined, [{ byTime: { cron: '0 9 * * *', timezone: 'America/New_York' } }]);
+    const join = createJoin(['a'], undefined, [
+      { byTime: { cron: '0 9 * * *', timezone: 'America/New_York' } },
+    ]);
     assert.equal(initialJoinState(join, T0).lastResetMs, Date.parse('2025-12-31T14:00:00Z'));
   });
-  it('bad reset cron rejected', () => assert.throws(() => createJoin(['a'], undefined, [{ byTime: { cron: 'nope' } }]), /cron/));
-  it('bad reset timezone rejected', () => assert.throws(() => createJoin(['a'], undefined, [{ byTime: { cron: '@daily', timezone: 'No/Where' } }]), /time zone/));
+  it('bad reset cron rejected', () =>
+    assert.throws(() => createJoin(['a'], undefined, [{ byTime: { cron: 'nope' } }]), /cron/));
+  it('bad reset timezone rejected', () =>
+    assert.throws(
+      () => createJoin(['a'], undefined, [{ byTime: { cron: '@daily', timezone: 'No/Where' } }]),
+      /time zone/,
+    ));
 });

@@ -8,7 +8,13 @@
  * Pure and JSON-serialisable: the caller persists `JoinState` (e.g. in a Kafka changelog).
  */
 import type { EventsByDependency, SensorEvent } from '../event.js';
-import { conditionDependencies, parseCron, parseTimezone, type ConditionAst, type CronSchedule } from '@ganglion/api';
+import {
+  conditionDependencies,
+  parseCron,
+  parseTimezone,
+  type ConditionAst,
+  type CronSchedule,
+} from '@ganglion/api';
 import { compileCondition, evaluateCondition } from './condition.evaluator.js';
 import { nextFire, previousFire } from './cron.schedule.js';
 
@@ -60,9 +66,17 @@ function compileResets(resets: readonly ConditionsResetSpec[] | undefined): Comp
 }
 
 /** Compiles a trigger's join from its dependency names, `conditions` and `conditionsReset`. */
-export function createJoin(dependencies: readonly string[], conditions?: string, resets?: readonly ConditionsResetSpec[]): Join {
+export function createJoin(
+  dependencies: readonly string[],
+  conditions?: string,
+  resets?: readonly ConditionsResetSpec[],
+): Join {
   const condition = compileCondition(conditions, dependencies);
-  return { condition, dependencies: dependencies.length > 0 ? dependencies : conditionDependencies(condition), resets: compileResets(resets) };
+  return {
+    condition,
+    dependencies: dependencies.length > 0 ? dependencies : conditionDependencies(condition),
+    resets: compileResets(resets),
+  };
 }
 
 /** The most recent reset time at or before `now`, or undefined when there are no resets. */
@@ -92,14 +106,21 @@ const withNext = (state: JoinState, next: number | undefined): JoinState => {
 
 /** Initial state at start-up: `lastResetMs` is the previous cron time (0 without resets). */
 export function initialJoinState(join: Join, now: number): JoinState {
-  return withNext({ lastResetMs: lastResetTime(join.resets, now) ?? 0, events: {} }, nextResetTime(join.resets, now));
+  return withNext(
+    { lastResetMs: lastResetTime(join.resets, now) ?? 0, events: {} },
+    nextResetTime(join.resets, now),
+  );
 }
 
 /**
  * Drops partial state when a reset time has passed since the state's last reset. The cron
  * search only runs once `now` reaches the cached `nextResetMs` (or when none is cached).
  */
-export function applyReset(state: JoinState, resets: readonly CompiledReset[], now: number): JoinState {
+export function applyReset(
+  state: JoinState,
+  resets: readonly CompiledReset[],
+  now: number,
+): JoinState {
   if (resets.length === 0) return state;
   if (state.nextResetMs !== undefined && now < state.nextResetMs) return state;
   const t = lastResetTime(resets, now);
@@ -117,7 +138,12 @@ function eventTime(event: SensorEvent, fallback: number): number {
  * Feeds one dependency event. Resets are applied first; an event for a dependency the trigger
  * does not use, or older than the last reset, leaves the state unchanged.
  */
-export function step(join: Join, state: JoinState, input: DependencyEvent, now: number): StepResult {
+export function step(
+  join: Join,
+  state: JoinState,
+  input: DependencyEvent,
+  now: number,
+): StepResult {
   const current = applyReset(state, join.resets, now);
   if (!join.dependencies.includes(input.dependency)) return { state: current };
   if (eventTime(input.event, now) < current.lastResetMs) return { state: current };

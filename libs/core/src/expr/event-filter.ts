@@ -43,7 +43,10 @@ export function normaliseFilterData(data: unknown): ExprMap {
     }
   }
   const value = fromJson(decoded);
-  if (!isMap(value)) throw new ExprEvalError(`failed to unmarshal data, cannot unmarshal ${typeName(value)} into a map`);
+  if (!isMap(value))
+    throw new ExprEvalError(
+      `failed to unmarshal data, cannot unmarshal ${typeName(value)} into a map`,
+    );
   const params: ExprMap = {};
   for (const [k, v] of Object.entries(value)) params[k.replaceAll('-', '_')] = v;
   return expandDottedKeys(params);
@@ -59,10 +62,16 @@ export function filterEnvironment(data: unknown): ExprMap {
  * already-decoded object). Returns the boolean result; throws ExprEvalError for a runtime error
  * or a non-boolean result.
  */
-export function evaluateFilterExpression(compiled: CompiledExpr, data: unknown, options?: EvalOptions): boolean {
+export function evaluateFilterExpression(
+  compiled: CompiledExpr,
+  data: unknown,
+  options?: EvalOptions,
+): boolean {
   const result: ExprValue = evaluateExpr(compiled, filterEnvironment(data), options);
   if (typeof result !== 'boolean') {
-    throw new ExprEvalError(`filter expression ${JSON.stringify(compiled.source)} must return a bool, got ${typeName(result)}`);
+    throw new ExprEvalError(
+      `filter expression ${JSON.stringify(compiled.source)} must return a bool, got ${typeName(result)}`,
+    );
   }
   return result;
 }

@@ -8,7 +8,8 @@
 
 import { PositionedSyntaxError } from '../syntax-error.js';
 
-export type ExprValue = null | boolean | number | bigint | string | ExprValue[] | ExprMap | ExprFunction;
+export type ExprValue =
+  null | boolean | number | bigint | string | ExprValue[] | ExprMap | ExprFunction;
 export interface ExprMap {
   [key: string]: ExprValue;
 }

@@ -7,7 +7,13 @@
  *
  * Evaluation is bounded: at most `maxSteps` node evaluations, so no input can hang the process.
  */
-import { ExprEvalError, ExprFunction, type ExprMap, type ExprNode, type ExprValue } from './expr.ast.js';
+import {
+  ExprEvalError,
+  ExprFunction,
+  type ExprMap,
+  type ExprNode,
+  type ExprValue,
+} from './expr.ast.js';
 import { BUILTINS } from './expr.functions.js';
 import { parseExpr } from './expr.parser.js';
 import { re2Find } from './re2.util.js';
@@ -33,7 +39,9 @@ export function compileExpr(source: string): CompiledExpr {
 const int64 = (n: bigint): bigint => BigInt.asIntN(64, n);
 
 function mismatch(op: string, a: ExprValue, b: ExprValue): never {
-  throw new ExprEvalError(`invalid operation: ${op} (mismatched types ${typeName(a)} and ${typeName(b)})`);
+  throw new ExprEvalError(
+    `invalid operation: ${op} (mismatched types ${typeName(a)} and ${typeName(b)})`,
+  );
 }
 
 function toIndex(v: ExprValue): number {
@@ -48,14 +56,18 @@ function fetch(obj: ExprValue, key: ExprValue, optional: boolean): ExprValue {
     throw new ExprEvalError(`cannot fetch ${goString(key)} from <nil>`);
   }
   if (isMap(obj)) {
-    if (typeof key !== 'string') throw new ExprEvalError(`cannot fetch ${goString(key)} (${typeName(key)}) from map`);
+    if (typeof key !== 'string')
+      throw new ExprEvalError(`cannot fetch ${goString(key)} (${typeName(key)}) from map`);
     return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key]! : null;
   }
   if (Array.isArray(obj) || typeof obj === 'string') {
     const chars = typeof obj === 'string' ? [...obj] : obj;
     let i = toIndex(key);
     if (i < 0) i += chars.length;
-    if (i < 0 || i >= chars.length) throw new ExprEvalError(`index out of range: ${toIndex(key)} (array length is ${chars.length})`);
+    if (i < 0 || i >= chars.length)
+      throw new ExprEvalError(
+        `index out of range: ${toIndex(key)} (array length is ${chars.length})`,
+      );
     return chars[i]!;
   }
   throw new ExprEvalError(`cannot fetch ${goString(key)} from ${typeName(obj)}`);
@@ -77,7 +89,8 @@ function arith(op: '+' | '-' | '*' | '/' | '%' | '**', a: ExprValue, b: ExprValu
     if (b === 0n) throw new ExprEvalError('integer divide by zero');
     return a % b;
   }
-  if (typeof a === 'bigint' && typeof b === 'bigint') return int64(op === '+' ? a + b : op === '-' ? a - b : a * b);
+  if (typeof a === 'bigint' && typeof b === 'bigint')
+    return int64(op === '+' ? a + b : op === '-' ? a - b : a * b);
   const x = Number(a);
   const y = Number(b);
   return op === '+' ? x + y : op === '-' ? x - y : x * y;
@@ -94,7 +107,11 @@ function compare(op: '<' | '>' | '<=' | '>=', a: ExprValue, b: ExprValue): boole
 }
 
 /** Evaluates a compiled expression against an environment (variables and functions). */
-export function evaluateExpr(compiled: CompiledExpr, env: Readonly<ExprMap>, options: EvalOptions = {}): ExprValue {
+export function evaluateExpr(
+  compiled: CompiledExpr,
+  env: Readonly<ExprMap>,
+  options: EvalOptions = {},
+): ExprValue {
   const maxSteps = options.maxSteps ?? 100_000;
   let steps = 0;
 
@@ -121,9 +138,11 @@ export function evaluateExpr(compiled: CompiledExpr, env: Readonly<ExprMap>, opt
       }
       case 'slice': {
         const obj = ev(n.object);
-        if (!Array.isArray(obj) && typeof obj !== 'string') throw new ExprEvalError(`cannot slice ${typeName(obj)}`);
+        if (!Array.isArray(obj) && typeof obj !== 'string')
+          throw new ExprEvalError(`cannot slice ${typeName(obj)}`);
         const items = typeof obj === 'string' ? [...obj] : obj;
-        const clamp = (i: number): number => Math.min(items.length, Math.max(0, i < 0 ? i + items.length : i));
+        const clamp = (i: number): number =>
+          Math.min(items.length, Math.max(0, i < 0 ? i + items.length : i));
         const from = n.from ? clamp(toIndex(ev(n.from))) : 0;
         const to = n.to ? clamp(toIndex(ev(n.to))) : items.length;
         const part = items.slice(from, Math.max(from, to));
@@ -131,22 +150,28 @@ export function evaluateExpr(compiled: CompiledExpr, env: Readonly<ExprMap>, opt
       }
       case 'call': {
         const callee = ev(n.callee);
-        if (!(callee instanceof ExprFunction)) throw new ExprEvalError(`${describe(n.callee)} is not a function (${typeName(callee)})`);
+        if (!(callee instanceof ExprFunction))
+          throw new ExprEvalError(`${describe(n.callee)} is not a function (${typeName(callee)})`);
         return callee.call(n.args.map(ev));
       }
       case 'unary': {
         const v = ev(n.operand);
         if (n.op === 'not') {
-          if (typeof v !== 'boolean') throw new ExprEvalError(`invalid operation: ! (mismatched type ${typeName(v)})`);
+          if (typeof v !== 'boolean')
+            throw new ExprEvalError(`invalid operation: ! (mismatched type ${typeName(v)})`);
           return !v;
         }
-        if (!isNumeric(v)) throw new ExprEvalError(`invalid operation: ${n.op} (mismatched type ${typeName(v)})`);
+        if (!isNumeric(v))
+          throw new ExprEvalError(`invalid operation: ${n.op} (mismatched type ${typeName(v)})`);
         if (n.op === '+') return v;
         return typeof v === 'bigint' ? int64(-v) : -v;
       }
       case 'conditional': {
         const t = ev(n.test);
-        if (typeof t !== 'boolean') throw new ExprEvalError(`non-bool ${goString(t)} (type ${typeName(t)}) used as condition`);
+        if (typeof t !== 'boolean')
+          throw new ExprEvalError(
+            `non-bool ${goString(t)} (type ${typeName(t)}) used as condition`,
+          );
         return t ? ev(n.then) : ev(n.otherwise);
       }
       case 'binary':
@@ -154,17 +179,25 @@ export function evaluateExpr(compiled: CompiledExpr, env: Readonly<ExprMap>, opt
     }
   };
 
-  const optionalChain = (n: ExprNode): boolean => n.kind === 'member' && (n.optional || optionalChain(n.object));
-  const describe = (n: ExprNode): string => (n.kind === 'ident' ? n.name : n.kind === 'member' && n.property.kind === 'literal' ? String(n.property.value) : 'expression');
+  const optionalChain = (n: ExprNode): boolean =>
+    n.kind === 'member' && (n.optional || optionalChain(n.object));
+  const describe = (n: ExprNode): string =>
+    n.kind === 'ident'
+      ? n.name
+      : n.kind === 'member' && n.property.kind === 'literal'
+        ? String(n.property.value)
+        : 'expression';
 
   const binary = (n: Extract<ExprNode, { kind: 'binary' }>): ExprValue => {
     const { op } = n;
     if (op === 'and' || op === 'or') {
       const l = ev(n.left);
-      if (typeof l !== 'boolean') throw new ExprEvalError(`invalid operation: ${op} (mismatched type ${typeName(l)})`);
+      if (typeof l !== 'boolean')
+        throw new ExprEvalError(`invalid operation: ${op} (mismatched type ${typeName(l)})`);
       if (op === 'and' ? !l : l) return l;
       const r = ev(n.right);
-      if (typeof r !== 'boolean') throw new ExprEvalError(`invalid operation: ${op} (mismatched type ${typeName(r)})`);
+      if (typeof r !== 'boolean')
+        throw new ExprEvalError(`invalid operation: ${op} (mismatched type ${typeName(r)})`);
       return r;
     }
     if (op === '??') {
@@ -173,7 +206,12 @@ export function evaluateExpr(compiled: CompiledExpr, env: Readonly<ExprMap>, opt
         l = ev(n.left);
       } catch (e) {
         // expr treats member access on the left of ?? as nil-safe.
-        if (e instanceof ExprEvalError && n.left.kind === 'member' && /cannot fetch .* from <nil>/.test(e.message)) l = null;
+        if (
+          e instanceof ExprEvalError &&
+          n.left.kind === 'member' &&
+          /cannot fetch .* from <nil>/.test(e.message)
+        )
+          l = null;
         else throw e;
       }
       return l !== null ? l : ev(n.right);
@@ -200,7 +238,8 @@ export function evaluateExpr(compiled: CompiledExpr, env: Readonly<ExprMap>, opt
         return arith(op, l, r);
       case '..': {
         if (typeof l !== 'bigint' || typeof r !== 'bigint') mismatch('..', l, r);
-        if (r - l + 1n > BigInt(MAX_RANGE)) throw new ExprEvalError(`range ${l}..${r} longer than ${MAX_RANGE}`);
+        if (r - l + 1n > BigInt(MAX_RANGE))
+          throw new ExprEvalError(`range ${l}..${r} longer than ${MAX_RANGE}`);
         const items: bigint[] = [];
         for (let i = l; i <= r; i++) items.push(i);
         steps += items.length;
@@ -209,7 +248,8 @@ export function evaluateExpr(compiled: CompiledExpr, env: Readonly<ExprMap>, opt
       case 'in':
         if (Array.isArray(r)) out = r.some((x) => equal(l, x));
         else if (isMap(r)) {
-          if (typeof l !== 'string') throw new ExprEvalError(`cannot use ${typeName(l)} as map key`);
+          if (typeof l !== 'string')
+            throw new ExprEvalError(`cannot use ${typeName(l)} as map key`);
           out = Object.prototype.hasOwnProperty.call(r, l);
         } else if (r === null) out = false;
         else throw new ExprEvalError(`operator "in" not defined on ${typeName(r)}`);
@@ -222,7 +262,8 @@ export function evaluateExpr(compiled: CompiledExpr, env: Readonly<ExprMap>, opt
       case 'startsWith':
       case 'endsWith':
         if (typeof l !== 'string' || typeof r !== 'string') mismatch(op, l, r);
-        out = op === 'contains' ? l.includes(r) : op === 'startsWith' ? l.startsWith(r) : l.endsWith(r);
+        out =
+          op === 'contains' ? l.includes(r) : op === 'startsWith' ? l.startsWith(r) : l.endsWith(r);
         break;
     }
     return n.negate ? !out : out;

@@ -11,25 +11,43 @@
  */
 import { ExprEvalError, ExprFunction, type ExprMap, type ExprValue } from './expr.ast.js';
 import { compileRe2 } from './re2.util.js';
-import { castFloat, castInt, goJson, goString, isEmpty, isMap, isNumeric, parseJsonValue, typeName } from './expr.values.js';
+import {
+  castFloat,
+  castInt,
+  goJson,
+  goString,
+  isEmpty,
+  isMap,
+  isNumeric,
+  parseJsonValue,
+  typeName,
+} from './expr.values.js';
 
 const MAX_STRING = 1 << 20;
 
-const fn = (name: string, arity: number | [number, number], call: (args: ExprValue[]) => ExprValue): ExprFunction =>
+const fn = (
+  name: string,
+  arity: number | [number, number],
+  call: (args: ExprValue[]) => ExprValue,
+): ExprFunction =>
   new ExprFunction(name, (args) => {
     const [min, max] = typeof arity === 'number' ? [arity, arity] : arity;
     if (args.length < min || args.length > max) {
-      throw new ExprEvalError(`${name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`);
+      throw new ExprEvalError(
+        `${name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`,
+      );
     }
     return call(args);
   });
 
 const str = (name: string, v: ExprValue): string => {
-  if (typeof v !== 'string') throw new ExprEvalError(`${name}: expected string argument, got ${typeName(v)}`);
+  if (typeof v !== 'string')
+    throw new ExprEvalError(`${name}: expected string argument, got ${typeName(v)}`);
   return v;
 };
 const limit = (s: string): string => {
-  if (s.length > MAX_STRING) throw new ExprEvalError(`string result longer than ${MAX_STRING} characters`);
+  if (s.length > MAX_STRING)
+    throw new ExprEvalError(`string result longer than ${MAX_STRING} characters`);
   return s;
 };
 const toStr = (v: ExprValue): string => (v === null ? '' : goString(v));
@@ -57,11 +75,18 @@ function base64Decode(s: string): string {
 /** `asInt` (Argo): floats truncate, strings parse base 10, other types fail. */
 function asInt(v: ExprValue): ExprValue {
   if (typeof v === 'bigint') return v;
-  if (typeof v === 'number') return BigInt.asIntN(64, BigInt(Math.trunc(Number.isFinite(v) ? v : 0)));
+  if (typeof v === 'number')
+    return BigInt.asIntN(64, BigInt(Math.trunc(Number.isFinite(v) ? v : 0)));
   if (typeof v === 'string') {
-    if (!/^[+-]?\d+$/.test(v)) throw new ExprEvalError(`asInt: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (!/^[+-]?\d+$/.test(v))
+      throw new ExprEvalError(
+        `asInt: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`,
+      );
     const n = BigInt(v);
-    if (n !== BigInt.asIntN(64, n)) throw new ExprEvalError(`asInt: strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+    if (n !== BigInt.asIntN(64, n))
+      throw new ExprEvalError(
+        `asInt: strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`,
+      );
     return n;
   }
   throw new ExprEvalError(`asInt() not supported on ${typeName(v)} ${goString(v)}`);
@@ -72,7 +97,10 @@ function asFloat(v: ExprValue): ExprValue {
   if (isNumeric(v)) return Number(v);
   if (typeof v === 'string') {
     const n = Number(v.trim());
-    if (v.trim() === '' || Number.isNaN(n)) throw new ExprEvalError(`asFloat: strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (v.trim() === '' || Number.isNaN(n))
+      throw new ExprEvalError(
+        `asFloat: strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`,
+      );
     return n;
   }
   throw new ExprEvalError(`asFloat() not supported on ${typeName(v)} ${goString(v)}`);
@@ -94,13 +122,19 @@ function jsonPath(doc: string, path: string): ExprValue {
     for (const n of nodes) {
       if (key === '*') {
         if (Array.isArray(n)) next.push(...n);
-        else if (isMap(n)) next.push(...Object.keys(n).sort().map((k) => n[k]!));
+        else if (isMap(n))
+          next.push(
+            ...Object.keys(n)
+              .sort()
+              .map((k) => n[k]!),
+          );
       } else if (typeof key === 'number' && Array.isArray(n)) {
         const idx = key < 0 ? n.length + key : key;
         if (idx < 0 || idx >= n.length) {
           if (!wildcard) throw new ExprEvalError(`jsonpath: index ${key} out of bounds`);
         } else next.push(n[idx]!);
-      } else if (isMap(n) && Object.prototype.hasOwnProperty.call(n, String(key))) next.push(n[String(key)]!);
+      } else if (isMap(n) && Object.prototype.hasOwnProperty.call(n, String(key)))
+        next.push(n[String(key)]!);
       else if (!wildcard) throw new ExprEvalError(`jsonpath: unknown key ${String(key)}`);
     }
     nodes = next;
@@ -113,14 +147,19 @@ function jsonPath(doc: string, path: string): ExprValue {
       child('*');
     } else if ((mm = /^\.([A-Za-z0-9_$-]+)/.exec(rest))) child(mm[1]!);
     else if ((mm = /^\[\s*(-?\d+)\s*\]/.exec(rest))) child(Number(mm[1]));
-    else if ((mm = /^\[\s*'((?:[^'\\]|\\.)*)'\s*\]/.exec(rest)) || (mm = /^\[\s*"((?:[^"\\]|\\.)*)"\s*\]/.exec(rest))) child(mm[1]!.replace(/\\(.)/g, '$1'));
+    else if (
+      (mm = /^\[\s*'((?:[^'\\]|\\.)*)'\s*\]/.exec(rest)) ||
+      (mm = /^\[\s*"((?:[^"\\]|\\.)*)"\s*\]/.exec(rest))
+    )
+      child(mm[1]!.replace(/\\(.)/g, '$1'));
     else throw new ExprEvalError(`jsonpath: unsupported syntax at ${JSON.stringify(rest)}`);
     i += mm[0].length;
   }
   return wildcard ? nodes : (nodes[0] ?? null);
 }
 
-const num2 = (name: string, args: ExprValue[], op: (a: bigint, b: bigint) => bigint): ExprValue => op(castInt(args[0]!), castInt(args[1]!));
+const num2 = (name: string, args: ExprValue[], op: (a: bigint, b: bigint) => bigint): ExprValue =>
+  op(castInt(args[0]!), castInt(args[1]!));
 
 const SPRIG: ExprFunction[] = [
   fn('upper', 1, ([s]) => toStr(s!).toUpperCase()),
@@ -135,9 +174,20 @@ const SPRIG: ExprFunction[] = [
     while (e > b && chars.has(a[e - 1]!)) e--;
     return a.slice(b, e).join('');
   }),
-  fn('trimPrefix', 2, ([pre, s]) => (toStr(s!).startsWith(toStr(pre!)) ? toStr(s!).slice(toStr(pre!).length) : toStr(s!))),
-  fn('trimSuffix', 2, ([suf, s]) => (toStr(suf!) !== '' && toStr(s!).endsWith(toStr(suf!)) ? toStr(s!).slice(0, -toStr(suf!).length) : toStr(s!))),
-  fn('title', 1, ([s]) => toStr(s!).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase())),
+  fn('trimPrefix', 2, ([pre, s]) =>
+    toStr(s!).startsWith(toStr(pre!)) ? toStr(s!).slice(toStr(pre!).length) : toStr(s!),
+  ),
+  fn('trimSuffix', 2, ([suf, s]) =>
+    toStr(suf!) !== '' && toStr(s!).endsWith(toStr(suf!))
+      ? toStr(s!).slice(0, -toStr(suf!).length)
+      : toStr(s!),
+  ),
+  fn('title', 1, ([s]) =>
+    toStr(s!).replace(
+      /(^|[^\p{L}\p{N}'])(\p{L})/gu,
+      (_m, a: string, b: string) => a + b.toUpperCase(),
+    ),
+  ),
   fn('contains', 2, ([sub, s]) => toStr(s!).includes(toStr(sub!))),
   fn('hasPrefix', 2, ([pre, s]) => toStr(s!).startsWith(toStr(pre!))),
   fn('hasSuffix', 2, ([suf, s]) => toStr(s!).endsWith(toStr(suf!))),
@@ -150,10 +200,19 @@ const SPRIG: ExprFunction[] = [
     return out;
   }),
   fn('splitList', 2, ([sep, s]) => toStr(s!).split(toStr(sep!))),
-  fn('join', 2, ([sep, l]) => limit((Array.isArray(l) ? l : [l!]).filter((x) => x !== null).map(toStr).join(toStr(sep!)))),
+  fn('join', 2, ([sep, l]) =>
+    limit(
+      (Array.isArray(l) ? l : [l!])
+        .filter((x) => x !== null)
+        .map(toStr)
+        .join(toStr(sep!)),
+    ),
+  ),
   fn('toString', 1, ([v]) => toStr(v!)),
   fn('toStrings', 1, ([l]) => (Array.isArray(l) ? l : [l!]).map(toStr)),
-  fn('atoi', 1, ([s]) => (/^[+-]?\d+$/.test(toStr(s!)) ? BigInt.asIntN(64, BigInt(toStr(s!))) : 0n)),
+  fn('atoi', 1, ([s]) =>
+    /^[+-]?\d+$/.test(toStr(s!)) ? BigInt.asIntN(64, BigInt(toStr(s!))) : 0n,
+  ),
   fn('int', 1, ([v]) => castInt(v!)),
   fn('int64', 1, ([v]) => castInt(v!)),
   fn('float64', 1, ([v]) => castFloat(v!)),
@@ -166,7 +225,8 @@ const SPRIG: ExprFunction[] = [
   fn('regexMatch', 2, ([re, s]) => compileRe2(toStr(re!)).matcher(toStr(s!)).find()),
   fn('repeat', 2, ([n, s]) => {
     const count = Number(castInt(n!));
-    if (count * toStr(s!).length > MAX_STRING) throw new ExprEvalError(`repeat: result longer than ${MAX_STRING} characters`);
+    if (count * toStr(s!).length > MAX_STRING)
+      throw new ExprEvalError(`repeat: result longer than ${MAX_STRING} characters`);
     return toStr(s!).repeat(Math.max(0, count));
   }),
   fn('substr', 3, ([a, b, s]) => {
@@ -183,8 +243,18 @@ const SPRIG: ExprFunction[] = [
     return c >= 0 ? str0.slice(0, c) : str0.slice(Math.max(0, str0.length + c));
   }),
   fn('nospace', 1, ([s]) => toStr(s!).replace(/\s+/g, '')),
-  fn('quote', [0, 64], (args) => args.filter((a) => a !== null).map((a) => JSON.stringify(toStr(a))).join(' ')),
-  fn('squote', [0, 64], (args) => args.filter((a) => a !== null).map((a) => `'${toStr(a)}'`).join(' ')),
+  fn('quote', [0, 64], (args) =>
+    args
+      .filter((a) => a !== null)
+      .map((a) => JSON.stringify(toStr(a)))
+      .join(' '),
+  ),
+  fn('squote', [0, 64], (args) =>
+    args
+      .filter((a) => a !== null)
+      .map((a) => `'${toStr(a)}'`)
+      .join(' '),
+  ),
   fn('list', [0, 1024], (args) => args),
   fn('dict', [0, 1024], (args) => {
     const out: ExprMap = {};
@@ -213,14 +283,18 @@ const SPRIG: ExprFunction[] = [
 ];
 
 /** The `sprig` namespace map. */
-export const SPRIG_FUNCTIONS: Readonly<ExprMap> = Object.freeze(Object.fromEntries(SPRIG.map((f) => [f.name, f])));
+export const SPRIG_FUNCTIONS: Readonly<ExprMap> = Object.freeze(
+  Object.fromEntries(SPRIG.map((f) => [f.name, f])),
+);
 
 /** Argo's helpers, placed in the environment next to the data. */
 export const ARGO_FUNCTIONS: Readonly<ExprMap> = Object.freeze({
   asInt: fn('asInt', 1, ([v]) => asInt(v!)),
   asFloat: fn('asFloat', 1, ([v]) => asFloat(v!)),
   toJson: fn('toJson', 1, ([v]) => limit(goJson(v!))),
-  jsonpath: fn('jsonpath', 2, ([doc, path]) => jsonPath(str('jsonpath', doc!), str('jsonpath', path!))),
+  jsonpath: fn('jsonpath', 2, ([doc, path]) =>
+    jsonPath(str('jsonpath', doc!), str('jsonpath', path!)),
+  ),
 });
 
 /** expr's own builtins (resolved when no environment variable has the name). */
@@ -234,7 +308,8 @@ export const BUILTINS: Readonly<ExprMap> = Object.freeze({
   string: fn('string', 1, ([v]) => goString(v!)),
   int: fn('int', 1, ([v]) => {
     if (typeof v === 'string') {
-      if (!/^[+-]?\d+$/.test(v.trim())) throw new ExprEvalError(`int: strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+      if (!/^[+-]?\d+$/.test(v.trim()))
+        throw new ExprEvalError(`int: strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
       return BigInt.asIntN(64, BigInt(v.trim()));
     }
     if (isNumeric(v)) return castInt(v);
@@ -243,7 +318,10 @@ export const BUILTINS: Readonly<ExprMap> = Object.freeze({
   float: fn('float', 1, ([v]) => {
     if (typeof v === 'string') {
       const n = Number(v.trim());
-      if (v.trim() === '' || Number.isNaN(n)) throw new ExprEvalError(`float: strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
+      if (v.trim() === '' || Number.isNaN(n))
+        throw new ExprEvalError(
+          `float: strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`,
+        );
       return n;
     }
     if (isNumeric(v)) return Number(v);
@@ -268,7 +346,13 @@ export const BUILTINS: Readonly<ExprMap> = Object.freeze({
   hasSuffix: fn('hasSuffix', 2, ([a, b]) => str('hasSuffix', a!).endsWith(str('hasSuffix', b!))),
   indexOf: fn('indexOf', 2, ([a, b]) => BigInt(str('indexOf', a!).indexOf(str('indexOf', b!)))),
   split: fn('split', 2, ([a, b]) => str('split', a!).split(str('split', b!))),
-  join: fn('join', [1, 2], ([l, sep]) => limit(list('join', l!).map((x) => str('join', x)).join(sep === undefined ? '' : str('join', sep)))),
+  join: fn('join', [1, 2], ([l, sep]) =>
+    limit(
+      list('join', l!)
+        .map((x) => str('join', x))
+        .join(sep === undefined ? '' : str('join', sep)),
+    ),
+  ),
   keys: fn('keys', 1, ([m]) => (isMap(m) ? Object.keys(m) : list('keys', m!))),
   values: fn('values', 1, ([m]) => (isMap(m) ? Object.values(m) : list('values', m!))),
   first: fn('first', 1, ([l]) => list('first', l!)[0] ?? null),
@@ -276,4 +360,3 @@ export const BUILTINS: Readonly<ExprMap> = Object.freeze({
   max: fn('max', [1, 64], (args) => args.reduce((x, y) => (Number(y) > Number(x) ? y : x))),
   min: fn('min', [1, 64], (args) => args.reduce((x, y) => (Number(y) < Number(x) ? y : x))),
 });
-

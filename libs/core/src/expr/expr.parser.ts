@@ -18,8 +18,48 @@ interface Tok {
 
 const MAX_EXPR_LENGTH = 64 * 1024;
 const MAX_DEPTH = 150;
-const PUNCT = ['?.', '??', '**', '==', '!=', '<=', '>=', '&&', '||', '..', '(', ')', '[', ']', '{', '}', ',', ':', '.', '?', '+', '-', '*', '/', '%', '^', '<', '>', '!', '|'];
-const WORD_OPS = new Set(['and', 'or', 'not', 'in', 'matches', 'contains', 'startsWith', 'endsWith']);
+const PUNCT = [
+  '?.',
+  '??',
+  '**',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '&&',
+  '||',
+  '..',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  ':',
+  '.',
+  '?',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
+  '<',
+  '>',
+  '!',
+  '|',
+];
+const WORD_OPS = new Set([
+  'and',
+  'or',
+  'not',
+  'in',
+  'matches',
+  'contains',
+  'startsWith',
+  'endsWith',
+]);
 
 function readString(src: string, start: number): [string, number] {
   const q = src[start]!;
@@ -31,7 +71,8 @@ function readString(src: string, start: number): [string, number] {
   }
   let s = '';
   for (;;) {
-    if (i >= src.length || src[i] === '\n') throw new ExprSyntaxError('literal not terminated', start);
+    if (i >= src.length || src[i] === '\n')
+      throw new ExprSyntaxError('literal not terminated', start);
     const c = src[i]!;
     if (c === q) return [s, i + 1];
     if (c !== '\\') {
@@ -40,7 +81,19 @@ function readString(src: string, start: number): [string, number] {
       continue;
     }
     const e = src[i + 1];
-    const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', '"': '"', "'": "'", '`': '`' };
+    const simple: Record<string, string> = {
+      n: '\n',
+      t: '\t',
+      r: '\r',
+      a: '\x07',
+      b: '\b',
+      f: '\f',
+      v: '\v',
+      '\\': '\\',
+      '"': '"',
+      "'": "'",
+      '`': '`',
+    };
     if (e !== undefined && simple[e] !== undefined) {
       s += simple[e];
       i += 2;
@@ -49,9 +102,11 @@ function readString(src: string, start: number): [string, number] {
     const hexLen = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
     if (hexLen > 0) {
       const hex = src.slice(i + 2, i + 2 + hexLen);
-      if (!new RegExp(`^[0-9a-fA-F]{${hexLen}}$`).test(hex)) throw new ExprSyntaxError('invalid escape sequence', i);
+      if (!new RegExp(`^[0-9a-fA-F]{${hexLen}}$`).test(hex))
+        throw new ExprSyntaxError('invalid escape sequence', i);
       const cp = parseInt(hex, 16);
-      if (cp > 0x10ffff) throw new ExprSyntaxError('escape sequence is invalid Unicode code point', i);
+      if (cp > 0x10ffff)
+        throw new ExprSyntaxError('escape sequence is invalid Unicode code point', i);
       s += String.fromCodePoint(cp);
       i += 2 + hexLen;
       continue;
@@ -74,13 +129,25 @@ function lex(src: string): Tok[] {
       const [s, end] = readString(src, i);
       out.push({ k: 'string', v: s, pos: start });
       i = end;
-    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(src[i + 1] ?? '') && out.at(-1)?.k !== 'ident')) {
+    } else if (
+      /[0-9]/.test(c) ||
+      (c === '.' && /[0-9]/.test(src[i + 1] ?? '') && out.at(-1)?.k !== 'ident')
+    ) {
       const rest = src.slice(i);
       const radix = /^0[xX][0-9a-fA-F_]+|^0[oO][0-7_]+|^0[bB][01_]+/.exec(rest);
       if (radix) {
         const text = radix[0].replace(/_/g, '');
-        if (text.length === 2) throw new ExprSyntaxError(`invalid number ${JSON.stringify(radix[0])}: no digits after the prefix`, start);
-        out.push({ k: 'int', v: radix[0], int: BigInt.asIntN(64, BigInt(text.toLowerCase())), pos: start });
+        if (text.length === 2)
+          throw new ExprSyntaxError(
+            `invalid number ${JSON.stringify(radix[0])}: no digits after the prefix`,
+            start,
+          );
+        out.push({
+          k: 'int',
+          v: radix[0],
+          int: BigInt.asIntN(64, BigInt(text.toLowerCase())),
+          pos: start,
+        });
         i += radix[0].length;
       } else {
         // A `..` after an integer is the range operator, not a decimal point.
@@ -89,12 +156,15 @@ function lex(src: string): Tok[] {
         const clean = text.replace(/_/g, '');
         if (/[.eE]/.test(clean)) {
           const n = Number(clean.endsWith('.') ? clean + '0' : clean);
-          if (Number.isNaN(n)) throw new ExprSyntaxError(`invalid float literal ${JSON.stringify(text)}`, start);
+          if (Number.isNaN(n))
+            throw new ExprSyntaxError(`invalid float literal ${JSON.stringify(text)}`, start);
           out.push({ k: 'float', v: text, num: n, pos: start });
         } else {
-          if (clean === '') throw new ExprSyntaxError(`invalid number ${JSON.stringify(text)}`, start);
+          if (clean === '')
+            throw new ExprSyntaxError(`invalid number ${JSON.stringify(text)}`, start);
           const big = BigInt(clean);
-          if (big > 9223372036854775807n) throw new ExprSyntaxError(`integer literal ${text} overflows int64`, start);
+          if (big > 9223372036854775807n)
+            throw new ExprSyntaxError(`integer literal ${text} overflows int64`, start);
           out.push({ k: 'int', v: text, int: big, pos: start });
         }
         i += text.length;
@@ -105,7 +175,8 @@ function lex(src: string): Tok[] {
       i += m[0].length;
     } else {
       const op = PUNCT.find((p) => src.startsWith(p, i));
-      if (op === undefined) throw new ExprSyntaxError(`unrecognized character ${JSON.stringify(c)}`, start);
+      if (op === undefined)
+        throw new ExprSyntaxError(`unrecognized character ${JSON.stringify(c)}`, start);
       out.push({ k: 'op', v: op, pos: start });
       i += op.length;
     }
@@ -151,16 +222,19 @@ const NEGATABLE = new Set(['in', 'matches', 'contains', 'startsWith', 'endsWith'
 /** Parses an expr source into an AST; throws {@link ExprSyntaxError}. */
 export function parseExpr(src: string): ExprNode {
   if (typeof src !== 'string') throw new ExprSyntaxError('expression must be a string', 0);
-  if (src.length > MAX_EXPR_LENGTH) throw new ExprSyntaxError(`expression longer than ${MAX_EXPR_LENGTH} characters`, 0);
+  if (src.length > MAX_EXPR_LENGTH)
+    throw new ExprSyntaxError(`expression longer than ${MAX_EXPR_LENGTH} characters`, 0);
   const toks = lex(src);
   let p = 0;
   let depth = 0;
   const peek = (o = 0): Tok => toks[Math.min(p + o, toks.length - 1)]!;
-  const desc = (t: Tok): string => (t.k === 'eof' ? 'end of expression' : `token ${JSON.stringify(t.v)}`);
+  const desc = (t: Tok): string =>
+    t.k === 'eof' ? 'end of expression' : `token ${JSON.stringify(t.v)}`;
   const isOp = (v: string, o = 0): boolean => peek(o).k === 'op' && peek(o).v === v;
   const expect = (v: string): Tok => {
     const t = peek();
-    if (t.k !== 'op' || t.v !== v) throw new ExprSyntaxError(`expected ${JSON.stringify(v)} but found ${desc(t)}`, t.pos);
+    if (t.k !== 'op' || t.v !== v)
+      throw new ExprSyntaxError(`expected ${JSON.stringify(v)} but found ${desc(t)}`, t.pos);
     p++;
     return t;
   };
@@ -231,7 +305,8 @@ export function parseExpr(src: string): ExprNode {
       case 'string':
         return { kind: 'literal', value: t.v, pos: t.pos };
       case 'ident':
-        if (t.v === 'true' || t.v === 'false') return { kind: 'literal', value: t.v === 'true', pos: t.pos };
+        if (t.v === 'true' || t.v === 'false')
+          return { kind: 'literal', value: t.v === 'true', pos: t.pos };
         if (t.v === 'nil') return { kind: 'literal', value: null, pos: t.pos };
         return { kind: 'ident', name: t.v, pos: t.pos };
       case 'op':
@@ -256,7 +331,11 @@ export function parseExpr(src: string): ExprNode {
             let key: string;
             if (k.k === 'ident' || k.k === 'string') key = k.v;
             else if (k.k === 'int') key = String(k.int);
-            else throw new ExprSyntaxError(`a map key must be a quoted string or identifier, found ${desc(k)}`, k.pos);
+            else
+              throw new ExprSyntaxError(
+                `a map key must be a quoted string or identifier, found ${desc(k)}`,
+                k.pos,
+              );
             p++;
             expect(':');
             entries.push([key, expression(0)]);
@@ -280,9 +359,19 @@ export function parseExpr(src: string): ExprNode {
       if (t.v === '.' || t.v === '?.') {
         p++;
         const name = peek();
-        if (name.k !== 'ident' && !(name.k === 'op' && WORD_OPS.has(name.v))) throw new ExprSyntaxError(`expected a property name after ${JSON.stringify(t.v)} but found ${desc(name)}`, name.pos);
+        if (name.k !== 'ident' && !(name.k === 'op' && WORD_OPS.has(name.v)))
+          throw new ExprSyntaxError(
+            `expected a property name after ${JSON.stringify(t.v)} but found ${desc(name)}`,
+            name.pos,
+          );
         p++;
-        node = { kind: 'member', object: node, property: { kind: 'literal', value: name.v, pos: name.pos }, optional: t.v === '?.', pos: t.pos };
+        node = {
+          kind: 'member',
+          object: node,
+          property: { kind: 'literal', value: name.v, pos: name.pos },
+          optional: t.v === '?.',
+          pos: t.pos,
+        };
       } else if (t.v === '[') {
         p++;
         enter();

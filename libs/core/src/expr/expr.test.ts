@@ -3,18 +3,32 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ExprEvalError, ExprSyntaxError, type ExprValue } from './expr.ast.js';
 import { compileExpr, evaluateExpr } from './expr.evaluator.js';
-import { evaluateFilterExpression, expandDottedKeys, filterEnvironment, normaliseFilterData } from './event-filter.js';
+import {
+  evaluateFilterExpression,
+  expandDottedKeys,
+  filterEnvironment,
+  normaliseFilterData,
+} from './event-filter.js';
 import { goFloat } from './expr.values.js';
 import { RegexSyntaxError } from '@ganglion/api';
 
 const body = {
-  body: { action: 'opened', number: 42, labels: ['bug', 'p1'], user: { login: 'octo' }, nested: '{"a":{"b":[1,2,3]}}', ratio: 0.5, count: '7' },
+  body: {
+    action: 'opened',
+    number: 42,
+    labels: ['bug', 'p1'],
+    user: { login: 'octo' },
+    nested: '{"a":{"b":[1,2,3]}}',
+    ratio: 0.5,
+    count: '7',
+  },
   headers: { 'X-Event': ['push'] },
   'x-request-id': 'abc',
   'a.b': 1,
   'a.c.d': 'deep',
 };
-const run = (src: string, data: unknown = body): ExprValue => evaluateExpr(compileExpr(src), filterEnvironment(data));
+const run = (src: string, data: unknown = body): ExprValue =>
+  evaluateExpr(compileExpr(src), filterEnvironment(data));
 
 describe('expr language', () => {
   const cases: Array<[string, string, ExprValue]> = [
@@ -79,7 +93,11 @@ describe('expr language', () => {
     ['jsonpath', 'jsonpath(body.nested, "$.a.b[1]")', 2],
     ['jsonpath wildcard', 'jsonpath(body.nested, "$.a.b[*]")', [1, 2, 3]],
     ['dashed top-level key normalised', 'x_request_id == "abc"', true],
-    ['nested dashed key untouched', 'body.user.login == "octo" && headers["X-Event"][0] == "push"', true],
+    [
+      'nested dashed key untouched',
+      'body.user.login == "octo" && headers["X-Event"][0] == "push"',
+      true,
+    ],
     ['dotted key expanded', 'a.b == 1 && a.c.d == "deep"', true],
     ['sprig upper', 'sprig.upper("x")', 'X'],
     ['sprig contains arg order', 'sprig.contains("pen", body.action)', true],
@@ -120,7 +138,12 @@ describe('expr language', () => {
     ['non-bool ternary test', '1 ? 2 : 3', /non-bool/],
     ['huge range', '1..100000000', /range/],
   ];
-  for (const [name, src, re] of errors) it(`error: ${name}`, () => assert.throws(() => run(src), (e: unknown) => e instanceof ExprEvalError && re.test(e.message)));
+  for (const [name, src, re] of errors)
+    it(`error: ${name}`, () =>
+      assert.throws(
+        () => run(src),
+        (e: unknown) => e instanceof ExprEvalError && re.test(e.message),
+      ));
   it('error: invalid regex', () => assert.throws(() => run('"a" matches "("'), RegexSyntaxError));
 
   const syntax: Array<[string, string, number]> = [
@@ -136,9 +159,18 @@ describe('expr language', () => {
     ['radix prefix without digits (found by fuzzing)', '0B_', 0],
   ];
   for (const [name, src, pos] of syntax) {
-    it(`syntax error: ${name}`, () => assert.throws(() => compileExpr(src), (e: unknown) => e instanceof ExprSyntaxError && e.position === pos && /at position/.test(e.message)));
+    it(`syntax error: ${name}`, () =>
+      assert.throws(
+        () => compileExpr(src),
+        (e: unknown) =>
+          e instanceof ExprSyntaxError && e.position === pos && /at position/.test(e.message),
+      ));
   }
-  it('deep nesting is a syntax error', () => assert.throws(() => compileExpr('('.repeat(10_000) + '1' + ')'.repeat(10_000)), ExprSyntaxError));
+  it('deep nesting is a syntax error', () =>
+    assert.throws(
+      () => compileExpr('('.repeat(10_000) + '1' + ')'.repeat(10_000)),
+      ExprSyntaxError,
+    ));
   it('step limit stops runaway evaluation', () =>
     assert.throws(
       () => evaluateExpr(compileExpr('len(0..999999) > 0'), {}, { maxSteps: 1000 }),
@@ -163,18 +195,46 @@ describe('EventSource filter expression', () => {
     ['plain key wins over dotted collision', 'k == 1', { k: 1, 'k.a': 2 }, true],
     ['asInt comparison on string field', 'asInt(body.count) > 5', body, true],
   ];
-  for (const [name, src, data, want] of cases) it(name, () => assert.equal(evaluateFilterExpression(compileExpr(src), data), want));
-  it('non-bool result is an error', () => assert.throws(() => evaluateFilterExpression(compileExpr('body.number'), body), /must return a bool/));
-  it('invalid JSON data is an error', () => assert.throws(() => evaluateFilterExpression(compileExpr('true'), '{'), /failed to unmarshal data/));
-  it('array data is an error', () => assert.throws(() => evaluateFilterExpression(compileExpr('true'), [1]), /cannot unmarshal/));
-  it('missing top-level variable is an error', () => assert.throws(() => evaluateFilterExpression(compileExpr('nope'), body), /unknown name/));
-  it('normalisation only touches top-level keys', () => assert.deepEqual(normaliseFilterData({ 'a-b': { 'c-d': 1 } }), { a_b: { 'c-d': 1 } }));
-  it('expand nested dotted keys', () => assert.deepEqual(expandDottedKeys({ 'a.b.c': 1, 'a.d': 2 }), { a: { b: { c: 1 }, d: 2 } }));
-  it('sprig env is not available', () => assert.throws(() => run('sprig.env("HOME")'), /cannot fetch|not a function/));
+  for (const [name, src, data, want] of cases)
+    it(name, () => assert.equal(evaluateFilterExpression(compileExpr(src), data), want));
+  it('non-bool result is an error', () =>
+    assert.throws(
+      () => evaluateFilterExpression(compileExpr('body.number'), body),
+      /must return a bool/,
+    ));
+  it('invalid JSON data is an error', () =>
+    assert.throws(
+      () => evaluateFilterExpression(compileExpr('true'), '{'),
+      /failed to unmarshal data/,
+    ));
+  it('array data is an error', () =>
+    assert.throws(() => evaluateFilterExpression(compileExpr('true'), [1]), /cannot unmarshal/));
+  it('missing top-level variable is an error', () =>
+    assert.throws(() => evaluateFilterExpression(compileExpr('nope'), body), /unknown name/));
+  it('normalisation only touches top-level keys', () =>
+    assert.deepEqual(normaliseFilterData({ 'a-b': { 'c-d': 1 } }), { a_b: { 'c-d': 1 } }));
+  it('expand nested dotted keys', () =>
+    assert.deepEqual(expandDottedKeys({ 'a.b.c': 1, 'a.d': 2 }), { a: { b: { c: 1 }, d: 2 } }));
+  it('sprig env is not available', () =>
+    assert.throws(() => run('sprig.env("HOME")'), /cannot fetch|not a function/));
 });
 
 describe('expr fuzz', () => {
-  const alphabet = fc.constantFrom(...'ab01 ()[]{}.,:?!+-*/%^<>=&|"\'`\\'.split(''), 'and', 'or', 'not', 'in', 'matches', 'nil', 'body', 'len(', 'sprig.', '..', '??', '?.');
+  const alphabet = fc.constantFrom(
+    ...'ab01 ()[]{}.,:?!+-*/%^<>=&|"\'`\\'.split(''),
+    'and',
+    'or',
+    'not',
+    'in',
+    'matches',
+    'nil',
+    'body',
+    'len(',
+    'sprig.',
+    '..',
+    '??',
+    '?.',
+  );
   const exprish = fc.array(alphabet, { maxLength: 30 }).map((a) => a.join(''));
   it('random input compiles or throws ExprSyntaxError; evaluation throws only our errors', () => {
     fc.assert(
@@ -183,13 +243,19 @@ describe('expr fuzz', () => {
         try {
           c = compileExpr(src);
         } catch (e) {
-          assert.ok(e instanceof ExprSyntaxError && e.message.length > 0, `compile threw ${String(e)}`);
+          assert.ok(
+            e instanceof ExprSyntaxError && e.message.length > 0,
+            `compile threw ${String(e)}`,
+          );
           return;
         }
         try {
           evaluateExpr(c, filterEnvironment(body), { maxSteps: 10_000 });
         } catch (e) {
-          assert.ok((e instanceof ExprEvalError || e instanceof RegexSyntaxError) && e.message.length > 0, `${JSON.stringify(src)} threw ${String(e)}`);
+          assert.ok(
+            (e instanceof ExprEvalError || e instanceof RegexSyntaxError) && e.message.length > 0,
+            `${JSON.stringify(src)} threw ${String(e)}`,
+          );
         }
       }),
       { numRuns: 3000 },
@@ -198,13 +264,16 @@ describe('expr fuzz', () => {
   it('random JSON data: filter returns a bool or throws ExprEvalError', () => {
     const c = compileExpr('body?.a == 1 || len(toJson(body ?? {})) > 2');
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue())), (data) => {
-        try {
-          assert.equal(typeof evaluateFilterExpression(c, data), 'boolean');
-        } catch (e) {
-          assert.ok(e instanceof ExprEvalError && e.message.length > 0, String(e));
-        }
-      }),
+      fc.property(
+        fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue())),
+        (data) => {
+          try {
+            assert.equal(typeof evaluateFilterExpression(c, data), 'boolean');
+          } catch (e) {
+            assert.ok(e instanceof ExprEvalError && e.message.length > 0, String(e));
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -4,8 +4,10 @@
  */
 import { ExprEvalError, ExprFunction, type ExprMap, type ExprValue } from './expr.ast.js';
 
-export const isMap = (v: unknown): v is ExprMap => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof ExprFunction);
-export const isNumeric = (v: unknown): v is number | bigint => typeof v === 'number' || typeof v === 'bigint';
+export const isMap = (v: unknown): v is ExprMap =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof ExprFunction);
+export const isNumeric = (v: unknown): v is number | bigint =>
+  typeof v === 'number' || typeof v === 'bigint';
 
 /** Go's `strconv.FormatFloat(f, 'g', -1, 64)` as used by `%v`. */
 export function goFloat(f: number): string {
@@ -45,7 +47,11 @@ export function goJson(v: ExprValue, depth = 0): string {
     if (!Number.isFinite(v)) throw new ExprEvalError(`json: unsupported value: ${goFloat(v)}`);
     return JSON.stringify(v);
   }
-  if (typeof v === 'string') return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (typeof v === 'string')
+    return JSON.stringify(v).replace(
+      /[<>&\u2028\u2029]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
   if (typeof v === 'boolean') return String(v);
   if (v instanceof ExprFunction) throw new ExprEvalError('json: unsupported type: func');
   if (Array.isArray(v)) return `[${v.map((x) => goJson(x, depth + 1)).join(',')}]`;
@@ -57,12 +63,17 @@ export function goJson(v: ExprValue, depth = 0): string {
 
 /** Equality as expr's `runtime.Equal`: numbers compare across int/float; deep for lists/maps. */
 export function equal(a: ExprValue, b: ExprValue): boolean {
-  if (isNumeric(a) && isNumeric(b)) return typeof a === typeof b ? a === b : Number(a) === Number(b);
+  if (isNumeric(a) && isNumeric(b))
+    return typeof a === typeof b ? a === b : Number(a) === Number(b);
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => equal(x, b[i]!));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => equal(x, b[i]!));
   if (isMap(a) && isMap(b)) {
     const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && equal(a[k]!, b[k]!));
+    return (
+      ka.length === Object.keys(b).length &&
+      ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && equal(a[k]!, b[k]!))
+    );
   }
   return false;
 }
@@ -83,11 +94,18 @@ export function typeName(v: ExprValue): string {
 export function fromJson(v: unknown, depth = 0): ExprValue {
   if (depth > 1000) throw new ExprEvalError('value nested too deeply');
   if (v === null || v === undefined) return null;
-  if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint') return v;
+  if (
+    typeof v === 'string' ||
+    typeof v === 'boolean' ||
+    typeof v === 'number' ||
+    typeof v === 'bigint'
+  )
+    return v;
   if (Array.isArray(v)) return v.map((x) => fromJson(x, depth + 1));
   if (typeof v === 'object') {
     const out: ExprMap = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = fromJson(x, depth + 1);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      out[k] = fromJson(x, depth + 1);
     return out;
   }
   return null;
@@ -105,9 +123,11 @@ export function parseJsonValue(text: string): ExprValue {
 /** Go's `cast.ToInt64`-like conversion used by sprig: strings parse (base 10), else 0. */
 export function castInt(v: ExprValue): bigint {
   if (typeof v === 'bigint') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? BigInt.asIntN(64, BigInt(Math.trunc(v))) : 0n;
+  if (typeof v === 'number')
+    return Number.isFinite(v) ? BigInt.asIntN(64, BigInt(Math.trunc(v))) : 0n;
   if (typeof v === 'boolean') return v ? 1n : 0n;
-  if (typeof v === 'string') return /^[+-]?\d+$/.test(v.trim()) ? BigInt.asIntN(64, BigInt(v.trim())) : 0n;
+  if (typeof v === 'string')
+    return /^[+-]?\d+$/.test(v.trim()) ? BigInt.asIntN(64, BigInt(v.trim())) : 0n;
   return 0n;
 }
 

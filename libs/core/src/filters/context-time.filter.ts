@@ -9,12 +9,19 @@ import type { ContextFilter, FilterOutcome, TimeFilter } from './filter.types.js
 const CONTEXT_FIELDS = ['type', 'subject', 'source', 'datacontenttype'] as const;
 
 /** Exact match on each non-empty field of the expected context. */
-export function evaluateContextFilter(expected: ContextFilter | undefined, actual: EventContext | undefined): FilterOutcome {
+export function evaluateContextFilter(
+  expected: ContextFilter | undefined,
+  actual: EventContext | undefined,
+): FilterOutcome {
   if (!expected) return { passed: true, reason: 'no context filter' };
   if (!actual) return { passed: false, reason: 'context: event has no context' };
   for (const f of CONTEXT_FIELDS) {
     const want = expected[f];
-    if (want && want !== actual[f]) return { passed: false, reason: `context: ${f} is ${JSON.stringify(actual[f] ?? '')}, want ${JSON.stringify(want)}` };
+    if (want && want !== actual[f])
+      return {
+        passed: false,
+        reason: `context: ${f} is ${JSON.stringify(actual[f] ?? '')}, want ${JSON.stringify(want)}`,
+      };
   }
   return { passed: true, reason: 'context matched' };
 }
@@ -34,7 +41,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function secondsOfDay(t: Date, tz: string): number {
   let f = formatters.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: parseTimezone(tz), hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: parseTimezone(tz),
+      hourCycle: 'h23',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
     formatters.set(tz, f);
   }
   const parts = f.formatToParts(t);
@@ -51,7 +64,8 @@ export function evaluateTimeFilter(filter: TimeFilter | undefined, eventTime: Da
   if (!filter) return { passed: true, reason: 'no time filter' };
   const start = parseClock(filter.start);
   const stop = parseClock(filter.stop);
-  if (start === undefined) return { error: `time: invalid start "${filter.start}" (want hh:mm:ss)` };
+  if (start === undefined)
+    return { error: `time: invalid start "${filter.start}" (want hh:mm:ss)` };
   if (stop === undefined) return { error: `time: invalid stop "${filter.stop}" (want hh:mm:ss)` };
   const tz = filter.timezone || 'UTC';
   if (Number.isNaN(eventTime.getTime())) return { error: 'time: event time is invalid' };
@@ -65,5 +79,8 @@ export function evaluateTimeFilter(filter: TimeFilter | undefined, eventTime: Da
   const clock = `${String(Math.floor(t / 3600)).padStart(2, '0')}:${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
   return pass
     ? { passed: true, reason: `time: ${clock} ${tz} is within [${filter.start}, ${filter.stop})` }
-    : { passed: false, reason: `time: ${clock} ${tz} is outside [${filter.start}, ${filter.stop})` };
+    : {
+        passed: false,
+        reason: `time: ${clock} ${tz} is outside [${filter.start}, ${filter.stop})`,
+      };
 }

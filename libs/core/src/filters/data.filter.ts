@@ -50,18 +50,28 @@ function parseGoBool(s: string): boolean | undefined {
 /** Go `strconv.ParseFloat` for the forms manifests use. */
 function parseGoFloat(s: string): number | undefined {
   const t = s.replace(/_/g, '');
-  if (!/^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|[iI]nf(inity)?|NaN)$/.test(t)) return undefined;
+  if (
+    !/^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|[iI]nf(inity)?|NaN)$/.test(
+      t,
+    )
+  )
+    return undefined;
   if (/inf/i.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
   return Number(t);
 }
 
 function compareNumber(cmp: string, ev: number, fv: number): boolean {
   switch (cmp) {
-    case '>=': return ev >= fv;
-    case '>': return ev > fv;
-    case '<': return ev < fv;
-    case '<=': return ev <= fv;
-    case '!=': return ev !== fv;
+    case '>=':
+      return ev >= fv;
+    case '>':
+      return ev > fv;
+    case '<':
+      return ev < fv;
+    case '<=':
+      return ev <= fv;
+    case '!=':
+      return ev !== fv;
     case '=':
     case '':
     case undefined:
@@ -76,9 +86,15 @@ export interface DataFilterOptions {
 }
 
 /** Evaluates `data[]` with `dataLogicalOperator` (`and` default). */
-export function evaluateDataFilters(filters: readonly DataFilter[] | undefined, data: unknown, operator: LogicalOperator | undefined, opts: DataFilterOptions = {}): FilterOutcome {
+export function evaluateDataFilters(
+  filters: readonly DataFilter[] | undefined,
+  data: unknown,
+  operator: LogicalOperator | undefined,
+  opts: DataFilterOptions = {},
+): FilterOutcome {
   if (!filters || filters.length === 0) return { passed: true, reason: 'no data filters' };
-  if (data === undefined || data === null || data === '') return { passed: true, reason: 'event has no data' };
+  if (data === undefined || data === null || data === '')
+    return { passed: true, reason: 'event has no data' };
   let json: unknown = data;
   if (typeof data === 'string') {
     try {
@@ -113,7 +129,11 @@ export function evaluateDataFilters(filters: readonly DataFilter[] | undefined, 
     if (f.template) {
       let out: string;
       try {
-        out = renderInputTemplate(f.template, gjsonString(value), opts.now ? { now: opts.now } : {});
+        out = renderInputTemplate(
+          f.template,
+          gjsonString(value),
+          opts.now ? { now: opts.now } : {},
+        );
       } catch (e) {
         const r = fail(`template: ${e instanceof Error ? e.message : String(e)}`);
         if (r) return r;
@@ -160,7 +180,7 @@ export function evaluateDataFilters(filters: readonly DataFilter[] | undefined, 
           } catch (e) {
             return { error: `${where}: ${e instanceof Error ? e.message : String(e)}` };
           }
-          if ((cmp === '' || cmp === '=') ? matched : cmp === '!=' ? !matched : false) {
+          if (cmp === '' || cmp === '=' ? matched : cmp === '!=' ? !matched : false) {
             if (or) return { passed: true, reason: `${where} matched /${v}/` };
             continue next;
           }

@@ -8,7 +8,10 @@
  * The result carries a `reason` naming the filter that decided, for "why didn't it fire?".
  */
 import type { SensorEvent } from '../event.js';
-import { evaluateExprFilters as govaluateExprFilters, type ExprFilter } from '../govaluate/index.js';
+import {
+  evaluateExprFilters as govaluateExprFilters,
+  type ExprFilter,
+} from '../govaluate/index.js';
 import type { LuaLimits } from '../transform/lua.sandbox.js';
 import { evaluateContextFilter, evaluateTimeFilter } from './context-time.filter.js';
 import { evaluateDataFilters } from './data.filter.js';
@@ -16,7 +19,11 @@ import type { EventDependencyFilter, FilterOutcome, LogicalOperator } from './fi
 import { evaluateScriptFilter } from './script.filter.js';
 
 /** The `exprs` evaluator: govaluate by default, injectable for tests or alternatives. */
-type ExprFiltersEvaluator = (list: readonly ExprFilter[] | undefined, data: unknown, op: LogicalOperator) => boolean;
+type ExprFiltersEvaluator = (
+  list: readonly ExprFilter[] | undefined,
+  data: unknown,
+  op: LogicalOperator,
+) => boolean;
 
 export interface FilterOptions {
   /** The clock: used for the `time` filter when the event has no `time`, and for templates. */
@@ -32,14 +39,22 @@ export interface FilterResult {
   reason: string;
 }
 
-const defaultExprs: ExprFiltersEvaluator = (list, data, op) => govaluateExprFilters(list, data, op === 'or' ? 'or' : 'and');
+const defaultExprs: ExprFiltersEvaluator = (list, data, op) =>
+  govaluateExprFilters(list, data, op === 'or' ? 'or' : 'and');
 
-function runExprs(filters: EventDependencyFilter, data: unknown, ev: ExprFiltersEvaluator): FilterOutcome {
+function runExprs(
+  filters: EventDependencyFilter,
+  data: unknown,
+  ev: ExprFiltersEvaluator,
+): FilterOutcome {
   if (!filters.exprs) return { passed: true, reason: 'no expr filters' };
   try {
     return ev(filters.exprs, data, filters.exprLogicalOperator ?? 'and')
       ? { passed: true, reason: 'exprs matched' }
-      : { passed: false, reason: `exprs: ${filters.exprs.map((e) => JSON.stringify(e.expr)).join(filters.exprLogicalOperator === 'or' ? ' || ' : ' && ')} evaluated to false` };
+      : {
+          passed: false,
+          reason: `exprs: ${filters.exprs.map((e) => JSON.stringify(e.expr)).join(filters.exprLogicalOperator === 'or' ? ' || ' : ' && ')} evaluated to false`,
+        };
   } catch (e) {
     return { error: `exprs: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -55,27 +70,68 @@ function eventTime(event: SensorEvent, now: Date): Date {
 }
 
 /** Evaluates all filters of a dependency against one event. Never throws. */
-export function evaluateFilters(filters: EventDependencyFilter | undefined | null, event: SensorEvent, opts: FilterOptions): FilterResult {
+export function evaluateFilters(
+  filters: EventDependencyFilter | undefined | null,
+  event: SensorEvent,
+  opts: FilterOptions,
+): FilterResult {
   if (!filters) return { passed: true, reason: 'no filters' };
-  const now = typeof opts.now === 'function' ? opts.now : ((d: Date) => () => d)(opts.now);
+  const now =
+    typeof opts.now === 'function'
+      ? opts.now
+      : (
+          (d: Date) => () =>
+            d
+        )(opts.now);
   try {
     const outcomes: [string, boolean, FilterOutcome][] = [
-      ['exprs', filters.exprs !== undefined, runExprs(filters, event.data, opts.exprEvaluator ?? defaultExprs)],
-      ['data', filters.data !== undefined, evaluateDataFilters(filters.data, event.data, filters.dataLogicalOperator, { now })],
-      ['context', filters.context !== undefined, evaluateContextFilter(filters.context, event.context)],
-      ['time', filters.time !== undefined, evaluateTimeFilter(filters.time, eventTime(event, now()))],
-      ['script', !!filters.script, evaluateScriptFilter(filters.script, event.data, opts.luaLimits)],
+      [
+        'exprs',
+        filters.exprs !== undefined,
+        runExprs(filters, event.data, opts.exprEvaluator ?? defaultExprs),
+      ],
+      [
+        'data',
+        filters.data !== undefined,
+        evaluateDataFilters(filters.data, event.data, filters.dataLogicalOperator, { now }),
+      ],
+      [
+        'context',
+        filters.context !== undefined,
+        evaluateContextFilter(filters.context, event.context),
+      ],
+      [
+        'time',
+        filters.time !== undefined,
+        evaluateTimeFilter(filters.time, eventTime(event, now())),
+      ],
+      [
+        'script',
+        !!filters.script,
+        evaluateScriptFilter(filters.script, event.data, opts.luaLimits),
+      ],
     ];
-    const errors = outcomes.filter(([, , o]) => 'error' in o).map(([, , o]) => (o as { error: string }).error);
+    const errors = outcomes
+      .filter(([, , o]) => 'error' in o)
+      .map(([, , o]) => (o as { error: string }).error);
     if (opts.filtersLogicalOperator === 'or') {
       // As Argo's filterEvent: a sub-filter that errors fails the whole filter, even when another passed.
-      if (errors.length) return { passed: false, reason: errors.map((e) => `error: ${e}`).join('; ') };
+      if (errors.length)
+        return { passed: false, reason: errors.map((e) => `error: ${e}`).join('; ') };
       const hit = outcomes.find(([, configured, o]) => configured && 'passed' in o && o.passed);
       if (hit) return { passed: true, reason: (hit[2] as FilterResult).reason };
-      const fails = outcomes.filter(([, configured, o]) => configured && 'passed' in o).map(([, , o]) => (o as FilterResult).reason);
-      return { passed: false, reason: [...errors.map((e) => `error: ${e}`), ...fails].join('; ') || 'no filter configured to pass (or)' };
+      const fails = outcomes
+        .filter(([, configured, o]) => configured && 'passed' in o)
+        .map(([, , o]) => (o as FilterResult).reason);
+      return {
+        passed: false,
+        reason:
+          [...errors.map((e) => `error: ${e}`), ...fails].join('; ') ||
+          'no filter configured to pass (or)',
+      };
     }
-    if (errors.length) return { passed: false, reason: errors.map((e) => `error: ${e}`).join('; ') };
+    if (errors.length)
+      return { passed: false, reason: errors.map((e) => `error: ${e}`).join('; ') };
     const failed = outcomes.find(([, , o]) => 'passed' in o && !o.passed);
     if (failed) return { passed: false, reason: (failed[2] as FilterResult).reason };
     return { passed: true, reason: 'all filters passed' };

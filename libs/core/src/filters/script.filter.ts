@@ -5,7 +5,11 @@
 import { runLua, type LuaLimits } from '../transform/lua.sandbox.js';
 import type { FilterOutcome } from './filter.types.js';
 
-export function evaluateScriptFilter(script: string | undefined, data: unknown, limits?: LuaLimits): FilterOutcome {
+export function evaluateScriptFilter(
+  script: string | undefined,
+  data: unknown,
+  limits?: LuaLimits,
+): FilterOutcome {
   if (!script) return { passed: true, reason: 'no script filter' };
   let json = data;
   if (typeof data === 'string') {
@@ -17,7 +21,9 @@ export function evaluateScriptFilter(script: string | undefined, data: unknown, 
   }
   try {
     const r = runLua(script, json, limits);
-    return r === true ? { passed: true, reason: 'script returned true' } : { passed: false, reason: `script returned ${JSON.stringify(r) ?? 'nothing'}, not true` };
+    return r === true
+      ? { passed: true, reason: 'script returned true' }
+      : { passed: false, reason: `script returned ${JSON.stringify(r) ?? 'nothing'}, not true` };
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
   }

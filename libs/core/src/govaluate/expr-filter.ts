@@ -10,7 +10,11 @@
  * The expression must evaluate to a boolean `true` to count as passing.
  */
 import { getPath } from '../paths.js';
-import { compileGovaluate, evaluateGovaluate, type CompiledGovaluate } from './govaluate.evaluator.js';
+import {
+  compileGovaluate,
+  evaluateGovaluate,
+  type CompiledGovaluate,
+} from './govaluate.evaluator.js';
 
 interface ExprFilterField {
   path: string;
@@ -55,7 +59,11 @@ export function evaluateExprFilter(filter: ExprFilter, eventData: unknown): bool
 }
 
 /** Evaluates a list of expr filters with `exprLogicalOperator` semantics. */
-export function evaluateExprFilters(filters: readonly ExprFilter[] | undefined, eventData: unknown, operator: LogicalOperator | '' = 'and'): boolean {
+export function evaluateExprFilters(
+  filters: readonly ExprFilter[] | undefined,
+  eventData: unknown,
+  operator: LogicalOperator | '' = 'and',
+): boolean {
   if (!filters || filters.length === 0) return true;
   if (eventData === undefined || eventData === null) return true;
   const data = asJson(eventData);

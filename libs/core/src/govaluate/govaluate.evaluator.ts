@@ -27,16 +27,31 @@ export function compileGovaluate(source: string): CompiledGovaluate {
   return { source, ast: parseGovaluate(source) };
 }
 
-const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)));
 const isNum = (v: unknown): v is number => typeof v === 'number';
 
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (
+    a &&
+    b &&
+    typeof a === 'object' &&
+    typeof b === 'object' &&
+    !Array.isArray(a) &&
+    !Array.isArray(b)
+  ) {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+    return (
+      ka.length === kb.length &&
+      ka.every(
+        (k) =>
+          Object.prototype.hasOwnProperty.call(b, k) &&
+          deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+      )
+    );
   }
   return false;
 }
@@ -47,8 +62,15 @@ function lookup(params: Readonly<Record<string, unknown>>, name: string): GvValu
   if (parts.length > 1 && Object.prototype.hasOwnProperty.call(params, parts[0]!)) {
     let cur: unknown = params[parts[0]!];
     for (const part of parts.slice(1)) {
-      if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.prototype.hasOwnProperty.call(cur, part)) {
-        throw new GovaluateEvalError(`No method or field '${part}' present on parameter '${parts[0]}'`);
+      if (
+        cur === null ||
+        typeof cur !== 'object' ||
+        Array.isArray(cur) ||
+        !Object.prototype.hasOwnProperty.call(cur, part)
+      ) {
+        throw new GovaluateEvalError(
+          `No method or field '${part}' present on parameter '${parts[0]}'`,
+        );
       }
       cur = (cur as Record<string, unknown>)[part];
     }
@@ -60,16 +82,25 @@ function lookup(params: Readonly<Record<string, unknown>>, name: string): GvValu
 const toInt64 = (n: number): bigint => BigInt.asIntN(64, BigInt(Math.trunc(n)));
 
 function num(v: GvValue, op: string, what = 'modifier'): number {
-  if (!isNum(v)) throw new GovaluateEvalError(`Value '${show(v)}' cannot be used with the ${what} '${op}', it is not a number`);
+  if (!isNum(v))
+    throw new GovaluateEvalError(
+      `Value '${show(v)}' cannot be used with the ${what} '${op}', it is not a number`,
+    );
   return v;
 }
 function bool(v: GvValue, op: string): boolean {
-  if (typeof v !== 'boolean') throw new GovaluateEvalError(`Value '${show(v)}' cannot be used with the logical operator '${op}', it is not a bool`);
+  if (typeof v !== 'boolean')
+    throw new GovaluateEvalError(
+      `Value '${show(v)}' cannot be used with the logical operator '${op}', it is not a bool`,
+    );
   return v;
 }
 
 /** Evaluates against parameters (a plain JSON object). Throws GovaluateEvalError or RegexSyntaxError. */
-export function evaluateGovaluate(compiled: CompiledGovaluate, params: Readonly<Record<string, unknown>>): GvValue {
+export function evaluateGovaluate(
+  compiled: CompiledGovaluate,
+  params: Readonly<Record<string, unknown>>,
+): GvValue {
   const ev = (n: GvNode): GvValue => {
     switch (n.kind) {
       case 'lit':
@@ -81,7 +112,10 @@ export function evaluateGovaluate(compiled: CompiledGovaluate, params: Readonly<
       case 'unary': {
         const v = ev(n.operand);
         if (n.op === '!') {
-          if (typeof v !== 'boolean') throw new GovaluateEvalError(`Value '${show(v)}' cannot be used with the prefix '!', it is not a bool`);
+          if (typeof v !== 'boolean')
+            throw new GovaluateEvalError(
+              `Value '${show(v)}' cannot be used with the prefix '!', it is not a bool`,
+            );
           return !v;
         }
         const x = num(v, n.op, 'prefix');
@@ -104,7 +138,10 @@ export function evaluateGovaluate(compiled: CompiledGovaluate, params: Readonly<
     }
     if (op === '?') {
       const l = ev(n.left);
-      if (typeof l !== 'boolean') throw new GovaluateEvalError(`Value '${show(l)}' cannot be used with the ternary operator '?', it is not a bool`);
+      if (typeof l !== 'boolean')
+        throw new GovaluateEvalError(
+          `Value '${show(l)}' cannot be used with the ternary operator '?', it is not a bool`,
+        );
       return l ? ev(n.right) : null;
     }
     if (op === ':') {
@@ -123,18 +160,26 @@ export function evaluateGovaluate(compiled: CompiledGovaluate, params: Readonly<
       case '<':
       case '<=': {
         if (!((isNum(l) && isNum(r)) || (typeof l === 'string' && typeof r === 'string'))) {
-          throw new GovaluateEvalError(`Value '${show(isNum(l) || typeof l === 'string' ? r : l)}' cannot be used with the comparator '${op}', it is not a number`);
+          throw new GovaluateEvalError(
+            `Value '${show(isNum(l) || typeof l === 'string' ? r : l)}' cannot be used with the comparator '${op}', it is not a number`,
+          );
         }
         return op === '>' ? l > r : op === '>=' ? l >= r : op === '<' ? l < r : l <= r;
       }
       case '=~':
       case '!~': {
-        if (typeof l !== 'string' || typeof r !== 'string') throw new GovaluateEvalError(`Value '${show(typeof l !== 'string' ? l : r)}' cannot be used with the comparator '${op}', it is not a string`);
+        if (typeof l !== 'string' || typeof r !== 'string')
+          throw new GovaluateEvalError(
+            `Value '${show(typeof l !== 'string' ? l : r)}' cannot be used with the comparator '${op}', it is not a string`,
+          );
         const m = re2Find(r, l);
         return op === '=~' ? m : !m;
       }
       case 'in': {
-        if (!Array.isArray(r)) throw new GovaluateEvalError(`Value '${show(r)}' cannot be used with the comparator 'in', it is not an array`);
+        if (!Array.isArray(r))
+          throw new GovaluateEvalError(
+            `Value '${show(r)}' cannot be used with the comparator 'in', it is not an array`,
+          );
         return r.some((x) => deepEqual(l, x));
       }
       case '+':
@@ -160,8 +205,18 @@ export function evaluateGovaluate(compiled: CompiledGovaluate, params: Readonly<
       case '>>': {
         const a = toInt64(num(l, op, 'bitwise modifier'));
         const b = toInt64(num(r, op, 'bitwise modifier'));
-        if ((op === '<<' || op === '>>') && (b < 0n || b > 63n)) return op === '<<' ? 0 : a < 0n ? -1 : 0;
-        const res = op === '&' ? a & b : op === '|' ? a | b : op === '^' ? a ^ b : op === '<<' ? a << b : a >> b;
+        if ((op === '<<' || op === '>>') && (b < 0n || b > 63n))
+          return op === '<<' ? 0 : a < 0n ? -1 : 0;
+        const res =
+          op === '&'
+            ? a & b
+            : op === '|'
+              ? a | b
+              : op === '^'
+                ? a ^ b
+                : op === '<<'
+                  ? a << b
+                  : a >> b;
         return Number(BigInt.asIntN(64, res));
       }
       default:

@@ -37,7 +37,34 @@ interface Tok {
   pos: number;
 }
 
-const OPERATORS = ['**', '==', '!=', '>=', '<=', '=~', '!~', '&&', '||', '??', '<<', '>>', '+', '-', '*', '/', '%', '>', '<', '!', '~', '&', '|', '^', '?', ':'];
+const OPERATORS = [
+  '**',
+  '==',
+  '!=',
+  '>=',
+  '<=',
+  '=~',
+  '!~',
+  '&&',
+  '||',
+  '??',
+  '<<',
+  '>>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '>',
+  '<',
+  '!',
+  '~',
+  '&',
+  '|',
+  '^',
+  '?',
+  ':',
+];
 const MAX_DEPTH = 200;
 const MAX_GOVALUATE_LENGTH = 64 * 1024;
 
@@ -54,10 +81,14 @@ function lex(src: string): Tok[] {
     if (c === '(' || c === ')' || c === ',') {
       out.push({ k: c, v: c, pos: i++ });
     } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(src[i + 1] ?? ''))) {
-      const m = /^0x[0-9a-fA-F]+/.exec(src.slice(i)) ?? /^[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?/.exec(src.slice(i)) ?? /^[0-9]+\.?/.exec(src.slice(i));
+      const m =
+        /^0x[0-9a-fA-F]+/.exec(src.slice(i)) ??
+        /^[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?/.exec(src.slice(i)) ??
+        /^[0-9]+\.?/.exec(src.slice(i));
       const text = m![0];
       const n = text.startsWith('0x') ? parseInt(text.slice(2), 16) : Number(text);
-      if (Number.isNaN(n)) throw new GovaluateSyntaxError(`invalid number ${JSON.stringify(text)}`, start);
+      if (Number.isNaN(n))
+        throw new GovaluateSyntaxError(`invalid number ${JSON.stringify(text)}`, start);
       out.push({ k: 'num', v: text, n, pos: start });
       i += text.length;
     } else if (c === '"' || c === "'") {
@@ -94,7 +125,8 @@ function lex(src: string): Tok[] {
       i += word.length;
     } else {
       const op = OPERATORS.find((o) => src.startsWith(o, i));
-      if (op === undefined) throw new GovaluateSyntaxError(`invalid character ${JSON.stringify(c)}`, start);
+      if (op === undefined)
+        throw new GovaluateSyntaxError(`invalid character ${JSON.stringify(c)}`, start);
       out.push({ k: 'op', v: op, pos: start });
       i += op.length;
     }
@@ -118,7 +150,8 @@ const LEVELS: string[][] = [
 /** Parses a govaluate expression into an AST; throws {@link GovaluateSyntaxError}. */
 export function parseGovaluate(src: string): GvNode {
   if (typeof src !== 'string') throw new GovaluateSyntaxError('expression must be a string', 0);
-  if (src.length > MAX_GOVALUATE_LENGTH) throw new GovaluateSyntaxError(`expression longer than ${MAX_GOVALUATE_LENGTH} characters`, 0);
+  if (src.length > MAX_GOVALUATE_LENGTH)
+    throw new GovaluateSyntaxError(`expression longer than ${MAX_GOVALUATE_LENGTH} characters`, 0);
   const toks = lex(src);
   let p = 0;
   const peek = (): Tok => toks[p]!;
@@ -136,7 +169,8 @@ export function parseGovaluate(src: string): GvNode {
     }
   };
   const prefix = (depth: number): GvNode => {
-    if (depth > MAX_DEPTH) throw new GovaluateSyntaxError('expression nested too deeply', peek().pos);
+    if (depth > MAX_DEPTH)
+      throw new GovaluateSyntaxError('expression nested too deeply', peek().pos);
     const t = peek();
     if (t.k === 'op' && (t.v === '-' || t.v === '!' || t.v === '~')) {
       p++;
@@ -163,7 +197,8 @@ export function parseGovaluate(src: string): GvNode {
           items.push(binary(0, depth + 1));
         }
         const close = peek();
-        if (close.k !== ')') throw new GovaluateSyntaxError(`expected ")" but found ${desc(close)}`, close.pos);
+        if (close.k !== ')')
+          throw new GovaluateSyntaxError(`expected ")" but found ${desc(close)}`, close.pos);
         p++;
         return items.length === 1 ? items[0]! : { kind: 'array', items };
       }

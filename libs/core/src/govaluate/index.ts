@@ -1,4 +1,1 @@
-export {
-  evaluateExprFilters,
-  type ExprFilter,
-} from './expr-filter.js';
+export { evaluateExprFilters, type ExprFilter } from './expr-filter.js';

@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRateLimiter, initialRateLimitState, RateLimitError, take, type RateLimitState } from './rate-limiter.js';
+import {
+  createRateLimiter,
+  initialRateLimitState,
+  RateLimitError,
+  take,
+  type RateLimitState,
+} from './rate-limiter.js';
 
 describe('rate limiter', () => {
   it('first request passes', () => {
@@ -18,9 +24,12 @@ describe('rate limiter', () => {
     }
     assert.deepEqual(waits, [0, 500, 1000]);
   });
-  it('minute unit', () => assert.equal(createRateLimiter({ unit: 'Minute', requestsPerUnit: 6 }).perRequestMs, 10_000));
-  it('hour unit', () => assert.equal(createRateLimiter({ unit: 'Hour', requestsPerUnit: 1 }).perRequestMs, 3_600_000));
-  it('unit defaults to Second', () => assert.equal(createRateLimiter({ requestsPerUnit: 4 }).perRequestMs, 250));
+  it('minute unit', () =>
+    assert.equal(createRateLimiter({ unit: 'Minute', requestsPerUnit: 6 }).perRequestMs, 10_000));
+  it('hour unit', () =>
+    assert.equal(createRateLimiter({ unit: 'Hour', requestsPerUnit: 1 }).perRequestMs, 3_600_000));
+  it('unit defaults to Second', () =>
+    assert.equal(createRateLimiter({ requestsPerUnit: 4 }).perRequestMs, 250));
   it('idle time banks at most slack requests', () => {
     const l = createRateLimiter({ unit: 'Second', requestsPerUnit: 1 });
     let s = take(l, initialRateLimitState(), 0).state;
@@ -42,6 +51,11 @@ describe('rate limiter', () => {
       s = r.state;
     }
   });
-  it('rejects zero rate', () => assert.throws(() => createRateLimiter({ requestsPerUnit: 0 }), RateLimitError));
-  it('rejects unknown unit', () => assert.throws(() => createRateLimiter({ unit: 'Day' as 'Hour', requestsPerUnit: 1 }), RateLimitError));
+  it('rejects zero rate', () =>
+    assert.throws(() => createRateLimiter({ requestsPerUnit: 0 }), RateLimitError));
+  it('rejects unknown unit', () =>
+    assert.throws(
+      () => createRateLimiter({ unit: 'Day' as 'Hour', requestsPerUnit: 1 }),
+      RateLimitError,
+    ));
 });

@@ -38,9 +38,14 @@ const UNIT_MS: Record<RateLimitUnit, number> = { Second: 1000, Minute: 60_000, H
 export function createRateLimiter(spec: RateLimitSpec, slack = 10): RateLimiter {
   const unit = spec.unit ?? 'Second';
   const unitMs = UNIT_MS[unit];
-  if (unitMs === undefined) throw new RateLimitError(`rateLimit.unit: ${JSON.stringify(unit)} must be one of Second, Minute, Hour`);
+  if (unitMs === undefined)
+    throw new RateLimitError(
+      `rateLimit.unit: ${JSON.stringify(unit)} must be one of Second, Minute, Hour`,
+    );
   if (!Number.isFinite(spec.requestsPerUnit) || spec.requestsPerUnit <= 0) {
-    throw new RateLimitError(`rateLimit.requestsPerUnit: ${spec.requestsPerUnit} must be a positive number`);
+    throw new RateLimitError(
+      `rateLimit.requestsPerUnit: ${spec.requestsPerUnit} must be a positive number`,
+    );
   }
   return { perRequestMs: unitMs / spec.requestsPerUnit, slack };
 }
@@ -51,7 +56,11 @@ export const initialRateLimitState = (): RateLimitState => ({ lastMs: null, slee
  * Takes one permit at `now` (epoch ms). Returns the new state and `waitMs`, the time to wait
  * before performing the request (0 when it may go at once).
  */
-export function take(limiter: RateLimiter, state: RateLimitState, now: number): { state: RateLimitState; waitMs: number } {
+export function take(
+  limiter: RateLimiter,
+  state: RateLimitState,
+  now: number,
+): { state: RateLimitState; waitMs: number } {
   if (state.lastMs === null) return { state: { lastMs: now, sleepForMs: 0 }, waitMs: 0 };
   let sleepFor = state.sleepForMs + limiter.perRequestMs - (now - state.lastMs);
   const maxSlack = -limiter.slack * limiter.perRequestMs;

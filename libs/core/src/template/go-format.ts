@@ -78,7 +78,14 @@ export function formatV(v: unknown, depth = 0): string {
   if (Array.isArray(v)) return '[' + v.map((x) => formatV(x, depth + 1)).join(' ') + ']';
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return 'map[' + Object.keys(o).sort().map((k) => `${k}:${formatV(o[k], depth + 1)}`).join(' ') + ']';
+    return (
+      'map[' +
+      Object.keys(o)
+        .sort()
+        .map((k) => `${k}:${formatV(o[k], depth + 1)}`)
+        .join(' ') +
+      ']'
+    );
   }
   return String(v);
 }
@@ -87,10 +94,14 @@ export function formatV(v: unknown, depth = 0): string {
 export function truth(v: unknown): boolean {
   if (v === null || v === undefined) return false;
   switch (typeof v) {
-    case 'boolean': return v;
-    case 'string': return v.length > 0;
-    case 'number': return v !== 0;
-    case 'bigint': return v !== 0n;
+    case 'boolean':
+      return v;
+    case 'string':
+      return v.length > 0;
+    case 'number':
+      return v !== 0;
+    case 'bigint':
+      return v !== 0n;
   }
   if (v instanceof GoTime) return true;
   if (Array.isArray(v)) return v.length > 0;
@@ -103,7 +114,13 @@ export function isEmpty(v: unknown): boolean {
   return !truth(v);
 }
 
-const htmlEscapes: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+const htmlEscapes: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
 
 /** `encoding/json.Marshal`: map keys sorted, `<>&` escaped; indent for `MarshalIndent`. */
 export function goJson(v: unknown, indent = '', depth = 0): string {
@@ -123,7 +140,8 @@ export function goJson(v: unknown, indent = '', depth = 0): string {
     case 'boolean':
       return String(v);
   }
-  if (v instanceof GoTime) return JSON.stringify(new Date(v.ms).toISOString().replace('.000Z', 'Z'));
+  if (v instanceof GoTime)
+    return JSON.stringify(new Date(v.ms).toISOString().replace('.000Z', 'Z'));
   if (Array.isArray(v)) {
     if (v.length === 0) return '[]';
     return '[' + v.map((x) => nl + goJson(x, indent, depth + 1)).join(',') + end + ']';
@@ -132,7 +150,12 @@ export function goJson(v: unknown, indent = '', depth = 0): string {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o).sort();
     if (keys.length === 0) return '{}';
-    return '{' + keys.map((k) => nl + goJson(k) + sep + goJson(o[k], indent, depth + 1)).join(',') + end + '}';
+    return (
+      '{' +
+      keys.map((k) => nl + goJson(k) + sep + goJson(o[k], indent, depth + 1)).join(',') +
+      end +
+      '}'
+    );
   }
   return 'null';
 }
@@ -181,7 +204,12 @@ export function goSprintf(format: string, args: readonly unknown[]): string {
         if (prec !== undefined) s = [...s].slice(0, prec).join('');
         break;
       case 'q':
-        s = typeof a === 'string' ? goQuote(a) : typeof a === 'bigint' ? `'${String.fromCodePoint(Number(a))}'` : `%!q(${formatV(a)})`;
+        s =
+          typeof a === 'string'
+            ? goQuote(a)
+            : typeof a === 'bigint'
+              ? `'${String.fromCodePoint(Number(a))}'`
+              : `%!q(${formatV(a)})`;
         break;
       case 'd':
         s = typeof a === 'bigint' ? a.toString() : `%!d(${typeName(a)}=${formatV(a)})`;
@@ -191,7 +219,12 @@ export function goSprintf(format: string, args: readonly unknown[]): string {
         break;
       case 'x':
       case 'X':
-        s = typeof a === 'bigint' ? a.toString(16) : typeof a === 'string' ? Buffer.from(a, 'utf8').toString('hex') : `%!${verb}(${typeName(a)}=${formatV(a)})`;
+        s =
+          typeof a === 'bigint'
+            ? a.toString(16)
+            : typeof a === 'string'
+              ? Buffer.from(a, 'utf8').toString('hex')
+              : `%!${verb}(${typeName(a)}=${formatV(a)})`;
         if (verb === 'X') s = s.toUpperCase();
         break;
       case 'f':
@@ -204,7 +237,8 @@ export function goSprintf(format: string, args: readonly unknown[]): string {
           break;
         }
         if (verb === 'e') s = f.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');
-        else if (verb === 'g') s = prec === undefined ? formatGoFloat(f) : String(Number(f.toPrecision(prec)));
+        else if (verb === 'g')
+          s = prec === undefined ? formatGoFloat(f) : String(Number(f.toPrecision(prec)));
         else s = f.toFixed(prec ?? 6);
         if (flags.includes('+') && f >= 0) s = '+' + s;
         break;
@@ -212,10 +246,22 @@ export function goSprintf(format: string, args: readonly unknown[]): string {
       default:
         s = `%!${verb}(${typeName(a)}=${formatV(a)})`;
     }
-    if (width > s.length) s = flags.includes('-') ? s.padEnd(width) : flags.includes('0') && verb !== 's' ? s.padStart(width, '0') : s.padStart(width);
+    if (width > s.length)
+      s = flags.includes('-')
+        ? s.padEnd(width)
+        : flags.includes('0') && verb !== 's'
+          ? s.padStart(width, '0')
+          : s.padStart(width);
     out += s;
   }
-  if (ai < args.length) out += '%!(EXTRA ' + args.slice(ai).map((a) => `${typeName(a)}=${formatV(a)}`).join(', ') + ')';
+  if (ai < args.length)
+    out +=
+      '%!(EXTRA ' +
+      args
+        .slice(ai)
+        .map((a) => `${typeName(a)}=${formatV(a)}`)
+        .join(', ') +
+      ')';
   return out;
 }
 
@@ -223,10 +269,14 @@ export function goSprintf(format: string, args: readonly unknown[]): string {
 export function typeName(v: unknown): string {
   if (v === null || v === undefined) return '<nil>';
   switch (typeof v) {
-    case 'string': return 'string';
-    case 'bigint': return 'int';
-    case 'number': return 'float64';
-    case 'boolean': return 'bool';
+    case 'string':
+      return 'string';
+    case 'bigint':
+      return 'int';
+    case 'number':
+      return 'float64';
+    case 'boolean':
+      return 'bool';
   }
   if (v instanceof GoTime) return 'time.Time';
   if (Array.isArray(v)) return '[]interface {}';

@@ -23,6 +23,10 @@ export function renderTemplate(source: string, data: unknown, opts: ExecuteOptio
 }
 
 /** Renders a template the way Argo does: the value is available as `.Input`. */
-export function renderInputTemplate(source: string, input: unknown, opts: ExecuteOptions = {}): string {
+export function renderInputTemplate(
+  source: string,
+  input: unknown,
+  opts: ExecuteOptions = {},
+): string {
   return renderTemplate(source, { Input: input }, opts);
 }

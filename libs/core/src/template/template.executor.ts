@@ -5,9 +5,20 @@
  * integers. Execution is bounded by steps, output size and call depth so that a template
  * from a manifest can never hang or exhaust the process.
  */
-import { TemplateError, type Command, type Operand, type ParsedTemplate, type Pipeline, type TemplateNode } from './template.parser.js';
+import {
+  TemplateError,
+  type Command,
+  type Operand,
+  type ParsedTemplate,
+  type Pipeline,
+  type TemplateNode,
+} from './template.parser.js';
 import { GoTime, formatV, truth, typeName } from './go-format.js';
-import { builtinFunctions, type FunctionContext, type TemplateFunction } from './template.functions.js';
+import {
+  builtinFunctions,
+  type FunctionContext,
+  type TemplateFunction,
+} from './template.functions.js';
 
 /** Execution options: the clock and randomness are injected (deterministic core). */
 export interface ExecuteOptions {
@@ -50,21 +61,27 @@ class Executor implements FunctionContext {
     return this.opts.now ? this.opts.now() : new Date(0);
   }
   randomBytes(n: number): Uint8Array {
-    if (!this.opts.randomBytes) throw new TemplateError('no randomness source configured for uuidv4');
+    if (!this.opts.randomBytes)
+      throw new TemplateError('no randomness source configured for uuidv4');
     return this.opts.randomBytes(n);
   }
   /** Charges `n` steps; functions that loop (repeat, indent, …) charge by size. */
   step(n = 1): void {
     this.steps += n;
-    if (this.steps > this.maxSteps) throw new TemplateError(`template execution exceeded ${this.maxSteps} steps`);
+    if (this.steps > this.maxSteps)
+      throw new TemplateError(`template execution exceeded ${this.maxSteps} steps`);
   }
   checkSize(len: number): void {
-    if (len > this.maxOutput) throw new TemplateError(`template value exceeds the output limit of ${this.maxOutput} characters`);
+    if (len > this.maxOutput)
+      throw new TemplateError(
+        `template value exceeds the output limit of ${this.maxOutput} characters`,
+      );
   }
 
   private write(s: string): void {
     this.outLen += s.length;
-    if (this.outLen > this.maxOutput) throw new TemplateError(`template output exceeds ${this.maxOutput} characters`);
+    if (this.outLen > this.maxOutput)
+      throw new TemplateError(`template output exceeds ${this.maxOutput} characters`);
     this.out.push(s);
   }
 
@@ -75,7 +92,8 @@ class Executor implements FunctionContext {
   }
 
   private list(nodes: readonly TemplateNode[], dot: unknown, scope: Scope): void {
-    if (++this.depth > DEFAULT_LIMITS.maxDepth) throw new TemplateError(`template execution nested deeper than ${DEFAULT_LIMITS.maxDepth}`);
+    if (++this.depth > DEFAULT_LIMITS.maxDepth)
+      throw new TemplateError(`template execution nested deeper than ${DEFAULT_LIMITS.maxDepth}`);
     const mark = scope.vars.length;
     try {
       for (const n of nodes) this.node(n, dot, scope);
@@ -125,12 +143,15 @@ class Executor implements FunctionContext {
     let entries: [unknown, unknown][];
     if (Array.isArray(v)) entries = v.map((x, i) => [BigInt(i), x]);
     else if (typeof v === 'bigint') {
-      if (v > BigInt(this.maxSteps)) throw new TemplateError(`template execution exceeded ${this.maxSteps} steps`);
+      if (v > BigInt(this.maxSteps))
+        throw new TemplateError(`template execution exceeded ${this.maxSteps} steps`);
       entries = [];
       for (let i = 0n; i < v; i++) entries.push([i, i]);
     } else if (v !== null && typeof v === 'object' && !(v instanceof GoTime)) {
       const o = v as Record<string, unknown>;
-      entries = Object.keys(o).sort().map((k) => [k, o[k]]);
+      entries = Object.keys(o)
+        .sort()
+        .map((k) => [k, o[k]]);
     } else if (v === null || v === undefined) entries = [];
     else throw new TemplateError(`range can't iterate over ${formatV(v)}`);
     try {
@@ -141,7 +162,8 @@ class Executor implements FunctionContext {
       for (const [k, x] of entries) {
         this.step();
         if (decl.length === 1) scope.vars.push({ name: decl[0]!, value: x });
-        else if (decl.length === 2) scope.vars.push({ name: decl[0]!, value: k }, { name: decl[1]!, value: x });
+        else if (decl.length === 2)
+          scope.vars.push({ name: decl[0]!, value: k }, { name: decl[1]!, value: x });
         try {
           this.list(n.list, x, scope);
         } catch (e) {
@@ -157,7 +179,8 @@ class Executor implements FunctionContext {
   }
 
   private lookupVar(scope: Scope, name: string): unknown {
-    for (let i = scope.vars.length - 1; i >= 0; i--) if (scope.vars[i]!.name === name) return scope.vars[i]!.value;
+    for (let i = scope.vars.length - 1; i >= 0; i--)
+      if (scope.vars[i]!.name === name) return scope.vars[i]!.value;
     throw new TemplateError(`undefined variable: ${name}`);
   }
 
@@ -189,19 +212,30 @@ class Executor implements FunctionContext {
     const head = c.args[0]!;
     if (head.t === 'ident') return this.call(head.name, c.args.slice(1), dot, scope, final);
     if (c.args.length > 1 || final !== NO_FINAL) {
-      if (head.t === 'field' || head.t === 'var' && head.names.length) throw new TemplateError(`can't give arguments to field ${describeOperand(head)}: methods are not supported`);
+      if (head.t === 'field' || (head.t === 'var' && head.names.length))
+        throw new TemplateError(
+          `can't give arguments to field ${describeOperand(head)}: methods are not supported`,
+        );
       throw new TemplateError(`can't give argument to non-function ${describeOperand(head)}`);
     }
     return this.operand(head, dot, scope);
   }
 
-  private call(name: string, argOps: readonly Operand[], dot: unknown, scope: Scope, final: unknown): unknown {
-    if (++this.depth > DEFAULT_LIMITS.maxDepth) throw new TemplateError(`template execution nested deeper than ${DEFAULT_LIMITS.maxDepth}`);
+  private call(
+    name: string,
+    argOps: readonly Operand[],
+    dot: unknown,
+    scope: Scope,
+    final: unknown,
+  ): unknown {
+    if (++this.depth > DEFAULT_LIMITS.maxDepth)
+      throw new TemplateError(`template execution nested deeper than ${DEFAULT_LIMITS.maxDepth}`);
     try {
       if (name === 'and' || name === 'or') {
         const all: (() => unknown)[] = argOps.map((o) => () => this.operand(o, dot, scope));
         if (final !== NO_FINAL) all.push(() => final);
-        if (all.length === 0) throw new TemplateError(`wrong number of args for ${name}: want at least 1 got 0`);
+        if (all.length === 0)
+          throw new TemplateError(`wrong number of args for ${name}: want at least 1 got 0`);
         let v: unknown;
         for (const f of all) {
           v = f();
@@ -210,7 +244,8 @@ class Executor implements FunctionContext {
         return v;
       }
       const fn = this.funcs[name];
-      if (!fn || !Object.prototype.hasOwnProperty.call(this.funcs, name)) throw new TemplateError(`function "${name}" not defined`);
+      if (!fn || !Object.prototype.hasOwnProperty.call(this.funcs, name))
+        throw new TemplateError(`function "${name}" not defined`);
       const args = argOps.map((o) => this.operand(o, dot, scope));
       if (final !== NO_FINAL) args.push(final);
       this.step();
@@ -219,7 +254,9 @@ class Executor implements FunctionContext {
       } catch (e) {
         if (e instanceof TemplateError && e.message.startsWith('error calling')) throw e;
         if (e instanceof TemplateError && /exceeded|exceeds|nested deeper/.test(e.message)) throw e;
-        throw new TemplateError(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
+        throw new TemplateError(
+          `error calling ${name}: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
     } finally {
       this.depth--;
@@ -239,7 +276,10 @@ class Executor implements FunctionContext {
         return this.fields(this.lookupVar(scope, o.name), o.names, o.name);
       case 'pipe': {
         const mark = scope.vars.length;
-        if (++this.depth > DEFAULT_LIMITS.maxDepth) throw new TemplateError(`template execution nested deeper than ${DEFAULT_LIMITS.maxDepth}`);
+        if (++this.depth > DEFAULT_LIMITS.maxDepth)
+          throw new TemplateError(
+            `template execution nested deeper than ${DEFAULT_LIMITS.maxDepth}`,
+          );
         try {
           return this.fields(this.pipeline(o.pipe, dot, scope), o.names, 'interface {}');
         } finally {
@@ -256,8 +296,10 @@ class Executor implements FunctionContext {
     let cur = recv;
     for (const name of names) {
       this.step();
-      if (cur === null || cur === undefined) throw new TemplateError(`nil pointer evaluating ${what}.${name}`);
-      if (typeof cur !== 'object' || Array.isArray(cur)) throw new TemplateError(`can't evaluate field ${name} in type ${typeName(cur)}`);
+      if (cur === null || cur === undefined)
+        throw new TemplateError(`nil pointer evaluating ${what}.${name}`);
+      if (typeof cur !== 'object' || Array.isArray(cur))
+        throw new TemplateError(`can't evaluate field ${name} in type ${typeName(cur)}`);
       const o = cur as Record<string, unknown>;
       cur = Object.prototype.hasOwnProperty.call(o, name) ? o[name] : undefined;
       what = 'interface {}';
@@ -270,11 +312,16 @@ const NO_FINAL: unknown = Symbol('no-final');
 
 function describeOperand(o: Operand): string {
   switch (o.t) {
-    case 'field': return '.' + o.names.join('.');
-    case 'var': return o.name + o.names.map((n) => '.' + n).join('');
-    case 'lit': return formatV(o.value);
-    case 'dot': return '.';
-    default: return 'value';
+    case 'field':
+      return '.' + o.names.join('.');
+    case 'var':
+      return o.name + o.names.map((n) => '.' + n).join('');
+    case 'lit':
+      return formatV(o.value);
+    case 'dot':
+      return '.';
+    default:
+      return 'value';
   }
 }
 
@@ -288,7 +335,11 @@ function printValue(v: unknown): string {
  * Executes a parsed template with `data` as dot. Throws {@link TemplateError} with a clear
  * message on any execution error or exceeded limit.
  */
-export function executeTemplate(t: ParsedTemplate, data: unknown, opts: ExecuteOptions = {}): string {
+export function executeTemplate(
+  t: ParsedTemplate,
+  data: unknown,
+  opts: ExecuteOptions = {},
+): string {
   try {
     return new Executor(opts).run(t, data);
   } catch (e) {

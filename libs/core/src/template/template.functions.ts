@@ -14,7 +14,16 @@
 import { createHash } from 'node:crypto';
 import { parseRegex } from '@ganglion/api';
 import type { RE2JS } from 're2js';
-import { GoTime, formatV, goJson, goQuote, goSprintf, isEmpty, truth, typeName } from './go-format.js';
+import {
+  GoTime,
+  formatV,
+  goJson,
+  goQuote,
+  goSprintf,
+  isEmpty,
+  truth,
+  typeName,
+} from './go-format.js';
 import { TemplateError } from './template.parser.js';
 
 /** What a function may use from the executor: budget, injected clock and randomness. */
@@ -27,10 +36,12 @@ export interface FunctionContext {
 
 export type TemplateFunction = (ctx: FunctionContext, args: unknown[]) => unknown;
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : formatV(v));
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : v === null || v === undefined ? '' : formatV(v);
 
 function arity(name: string, args: unknown[], n: number): void {
-  if (args.length !== n) throw new TemplateError(`wrong number of args for ${name}: want ${n} got ${args.length}`);
+  if (args.length !== n)
+    throw new TemplateError(`wrong number of args for ${name}: want ${n} got ${args.length}`);
 }
 
 /** cast.ToInt64 as sprig uses it: floats truncate, strings parse (base prefix allowed), else 0. */
@@ -69,10 +80,14 @@ const wrap64 = (v: bigint): bigint => BigInt.asIntN(64, v);
 function kind(v: unknown): 'bool' | 'int' | 'float' | 'string' | 'nil' | 'other' {
   if (v === null || v === undefined) return 'nil';
   switch (typeof v) {
-    case 'boolean': return 'bool';
-    case 'bigint': return 'int';
-    case 'number': return 'float';
-    case 'string': return 'string';
+    case 'boolean':
+      return 'bool';
+    case 'bigint':
+      return 'int';
+    case 'number':
+      return 'float';
+    case 'string':
+      return 'string';
   }
   return 'other';
 }
@@ -85,15 +100,18 @@ function goEq(a: unknown, b: unknown): boolean {
     throw new TemplateError(`incompatible types for comparison: ${typeName(a)} and ${typeName(b)}`);
   }
   if (ka === 'nil' || kb === 'nil') return ka === kb;
-  if (ka !== kb) throw new TemplateError(`incompatible types for comparison: ${typeName(a)} and ${typeName(b)}`);
+  if (ka !== kb)
+    throw new TemplateError(`incompatible types for comparison: ${typeName(a)} and ${typeName(b)}`);
   return a === b;
 }
 
 function goLt(a: unknown, b: unknown): boolean {
   const ka = kind(a);
   const kb = kind(b);
-  if (ka !== kb) throw new TemplateError(`incompatible types for comparison: ${typeName(a)} and ${typeName(b)}`);
-  if (ka !== 'int' && ka !== 'float' && ka !== 'string') throw new TemplateError(`invalid type for comparison: ${typeName(a)}`);
+  if (ka !== kb)
+    throw new TemplateError(`incompatible types for comparison: ${typeName(a)} and ${typeName(b)}`);
+  if (ka !== 'int' && ka !== 'float' && ka !== 'string')
+    throw new TemplateError(`invalid type for comparison: ${typeName(a)}`);
   return (a as number) < (b as number);
 }
 
@@ -105,7 +123,9 @@ export function compileRegex(pattern: string): RE2JS {
     try {
       re = parseRegex(pattern);
     } catch (e) {
-      throw new TemplateError(`error parsing regexp: ${e instanceof Error ? e.message : String(e)}`);
+      throw new TemplateError(
+        `error parsing regexp: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     if (reCache.size > 1000) reCache.clear();
     reCache.set(pattern, re);
@@ -117,7 +137,7 @@ function indent(ctx: FunctionContext, n: unknown, s: unknown): string {
   const count = Number(toInt64(n));
   const text = str(s);
   if (count < 0) return text;
-  ctx.checkSize(count * (text.split('\n').length));
+  ctx.checkSize(count * text.split('\n').length);
   const pad = ' '.repeat(count);
   return pad + text.replace(/\n/g, '\n' + pad);
 }
@@ -126,7 +146,20 @@ function indent(ctx: FunctionContext, n: unknown, s: unknown): string {
 function formatGoLayout(layout: string, t: GoTime): string {
   const d = new Date(t.ms);
   const p2 = (n: number): string => String(n).padStart(2, '0');
-  const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+  const months = [
+    'January',
+    'February',
+    'March',
+    'April',
+    'May',
+    'June',
+    'July',
+    'August',
+    'September',
+    'October',
+    'November',
+    'December',
+  ];
   const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
   const h = d.getUTCHours();
   const tokens: [string, () => string][] = [
@@ -158,7 +191,7 @@ function formatGoLayout(layout: string, t: GoTime): string {
     ['5', () => String(d.getUTCSeconds())],
   ];
   let out = '';
-  outer: for (let i = 0; i < layout.length; ) {
+  outer: for (let i = 0; i < layout.length;) {
     for (const [tok, f] of tokens) {
       if (layout.startsWith(tok, i)) {
         out += f();
@@ -195,7 +228,8 @@ function numFold(args: unknown[], f: (a: bigint, b: bigint) => bigint): bigint {
 }
 
 const asDict = (v: unknown, name: string): Record<string, unknown> => {
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof GoTime)) return v as Record<string, unknown>;
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof GoTime))
+    return v as Record<string, unknown>;
   throw new TemplateError(`${name}: expected a dict, got ${typeName(v)}`);
 };
 
@@ -204,13 +238,17 @@ function fromJson(s: unknown): unknown {
 }
 
 function goTitle(s: string): string {
-  return s.replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, pre: string, c: string) => pre + c.toUpperCase());
+  return s.replace(
+    /(^|[^\p{L}\p{N}_'])(\p{L})/gu,
+    (_m, pre: string, c: string) => pre + c.toUpperCase(),
+  );
 }
 
 function lenOf(v: unknown): bigint {
   if (typeof v === 'string') return BigInt(Buffer.byteLength(v, 'utf8'));
   if (Array.isArray(v)) return BigInt(v.length);
-  if (v !== null && typeof v === 'object' && !(v instanceof GoTime)) return BigInt(Object.keys(v).length);
+  if (v !== null && typeof v === 'object' && !(v instanceof GoTime))
+    return BigInt(Object.keys(v).length);
   throw new TemplateError(`len of type ${typeName(v)}`);
 }
 
@@ -218,13 +256,16 @@ function indexOf(v: unknown, keys: unknown[]): unknown {
   let cur = v;
   for (const k of keys) {
     if (Array.isArray(cur) || typeof cur === 'string') {
-      if (typeof k !== 'bigint' && typeof k !== 'number') throw new TemplateError(`cannot index slice/array with type ${typeName(k)}`);
+      if (typeof k !== 'bigint' && typeof k !== 'number')
+        throw new TemplateError(`cannot index slice/array with type ${typeName(k)}`);
       const i = Number(k);
       const len = typeof cur === 'string' ? Buffer.byteLength(cur) : cur.length;
-      if (!Number.isInteger(i) || i < 0 || i >= len) throw new TemplateError(`index out of range: ${i}`);
+      if (!Number.isInteger(i) || i < 0 || i >= len)
+        throw new TemplateError(`index out of range: ${i}`);
       cur = typeof cur === 'string' ? BigInt(Buffer.from(cur, 'utf8')[i]!) : cur[i];
     } else if (cur !== null && typeof cur === 'object' && !(cur instanceof GoTime)) {
-      if (typeof k !== 'string') throw new TemplateError(`value has type ${typeName(k)}; should be string`);
+      if (typeof k !== 'string')
+        throw new TemplateError(`value has type ${typeName(k)}; should be string`);
       const o = cur as Record<string, unknown>;
       cur = Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
     } else if (cur === null || cur === undefined) throw new TemplateError('index of untyped nil');
@@ -257,18 +298,40 @@ export const builtinFunctions: Record<string, TemplateFunction> = {
   not: (_c, a) => (arity('not', a, 1), !truth(a[0])),
   len: (_c, a) => (arity('len', a, 1), lenOf(a[0])),
   index: (_c, a) => {
-    if (a.length < 1) throw new TemplateError('wrong number of args for index: want at least 1 got 0');
+    if (a.length < 1)
+      throw new TemplateError('wrong number of args for index: want at least 1 got 0');
     return indexOf(a[0], a.slice(1));
   },
   print: (_c, a) => sprint(a),
   println: (_c, a) => a.map((x) => formatV(x)).join(' ') + '\n',
   printf: (_c, a) => {
-    if (a.length < 1) throw new TemplateError('wrong number of args for printf: want at least 1 got 0');
+    if (a.length < 1)
+      throw new TemplateError('wrong number of args for printf: want at least 1 got 0');
     return goSprintf(str(a[0]), a.slice(1));
   },
-  html: (_c, a) => sprint(a).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!),
-  js: (_c, a) => sprint(a).replace(/[\\'"<>&=\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === "'" ? "\\'" : c === '"' ? '\\"' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\u00' + c.charCodeAt(0).toString(16).toUpperCase())),
-  urlquery: (_c, a) => encodeURIComponent(sprint(a)).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()),
+  html: (_c, a) =>
+    sprint(a).replace(
+      /[&<>"']/g,
+      (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!,
+    ),
+  js: (_c, a) =>
+    sprint(a).replace(/[\\'"<>&=\n\r]/g, (c) =>
+      c === '\\'
+        ? '\\\\'
+        : c === "'"
+          ? "\\'"
+          : c === '"'
+            ? '\\"'
+            : c === '\n'
+              ? '\\n'
+              : c === '\r'
+                ? '\\r'
+                : '\\u00' + c.charCodeAt(0).toString(16).toUpperCase(),
+    ),
+  urlquery: (_c, a) =>
+    encodeURIComponent(sprint(a))
+      .replace(/%20/g, '+')
+      .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()),
 
   // --- sprig strings
   upper: (_c, a) => (arity('upper', a, 1), str(a[0]).toUpperCase()),
@@ -305,11 +368,26 @@ export const builtinFunctions: Record<string, TemplateFunction> = {
   join: (_c, a) => {
     arity('join', a, 2);
     const l = Array.isArray(a[1]) ? a[1] : [a[1]];
-    return l.filter((x) => x !== null && x !== undefined).map((x) => str(x)).join(str(a[0]));
+    return l
+      .filter((x) => x !== null && x !== undefined)
+      .map((x) => str(x))
+      .join(str(a[0]));
   },
-  quote: (_c, a) => a.filter((x) => x !== null && x !== undefined).map((x) => goQuote(str(x))).join(' '),
-  squote: (_c, a) => a.filter((x) => x !== null && x !== undefined).map((x) => `'${str(x)}'`).join(' '),
-  cat: (_c, a) => a.filter((x) => x !== null && x !== undefined).map((x) => str(x)).join(' '),
+  quote: (_c, a) =>
+    a
+      .filter((x) => x !== null && x !== undefined)
+      .map((x) => goQuote(str(x)))
+      .join(' '),
+  squote: (_c, a) =>
+    a
+      .filter((x) => x !== null && x !== undefined)
+      .map((x) => `'${str(x)}'`)
+      .join(' '),
+  cat: (_c, a) =>
+    a
+      .filter((x) => x !== null && x !== undefined)
+      .map((x) => str(x))
+      .join(' '),
   indent: (c, a) => (arity('indent', a, 2), indent(c, a[0], a[1])),
   nindent: (c, a) => (arity('nindent', a, 2), '\n' + indent(c, a[0], a[1])),
   substr: (_c, a) => {
@@ -343,26 +421,36 @@ export const builtinFunctions: Record<string, TemplateFunction> = {
   b64dec: (_c, a) => {
     arity('b64dec', a, 1);
     const s = str(a[0]);
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) return `illegal base64 data at input byte ${Math.max(0, s.search(/[^A-Za-z0-9+/=]/))}`;
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0)
+      return `illegal base64 data at input byte ${Math.max(0, s.search(/[^A-Za-z0-9+/=]/))}`;
     return Buffer.from(s, 'base64').toString('utf8');
   },
-  sha256sum: (_c, a) => (arity('sha256sum', a, 1), createHash('sha256').update(str(a[0]), 'utf8').digest('hex')),
-  regexMatch: (_c, a) => (arity('regexMatch', a, 2), compileRegex(str(a[0])).matcher(str(a[1])).find()),
+  sha256sum: (_c, a) => (
+    arity('sha256sum', a, 1),
+    createHash('sha256').update(str(a[0]), 'utf8').digest('hex')
+  ),
+  regexMatch: (_c, a) => (
+    arity('regexMatch', a, 2),
+    compileRegex(str(a[0])).matcher(str(a[1])).find()
+  ),
   regexFind: (_c, a) => {
     arity('regexFind', a, 2);
     const m = compileRegex(str(a[0])).matcher(str(a[1]));
-    return m.find() ? m.group(0) ?? '' : '';
+    return m.find() ? (m.group(0) ?? '') : '';
   },
   regexReplaceAll: (c, a) => {
     arity('regexReplaceAll', a, 3);
-    const out = compileRegex(str(a[0])).matcher(str(a[1])).replaceAll(str(a[2]).replace(/\$\{(\w+)\}/g, '$$$1'));
+    const out = compileRegex(str(a[0]))
+      .matcher(str(a[1]))
+      .replaceAll(str(a[2]).replace(/\$\{(\w+)\}/g, '$$$1'));
     c.checkSize(out.length);
     return out;
   },
 
   // --- sprig defaults, JSON, conditionals
   default: (_c, a) => {
-    if (a.length === 0 || a.length > 2) throw new TemplateError(`wrong number of args for default: want 1 or 2 got ${a.length}`);
+    if (a.length === 0 || a.length > 2)
+      throw new TemplateError(`wrong number of args for default: want 1 or 2 got ${a.length}`);
     return a.length < 2 || isEmpty(a[1]) ? a[0] : a[1];
   },
   empty: (_c, a) => (arity('empty', a, 1), isEmpty(a[0])),
@@ -406,7 +494,10 @@ export const builtinFunctions: Record<string, TemplateFunction> = {
     d[str(a[1])] = a[2];
     return d;
   },
-  hasKey: (_c, a) => (arity('hasKey', a, 2), Object.prototype.hasOwnProperty.call(asDict(a[0], 'hasKey'), str(a[1]))),
+  hasKey: (_c, a) => (
+    arity('hasKey', a, 2),
+    Object.prototype.hasOwnProperty.call(asDict(a[0], 'hasKey'), str(a[1]))
+  ),
   keys: (_c, a) => a.flatMap((d) => Object.keys(asDict(d, 'keys'))).sort(),
 
   // --- sprig numbers

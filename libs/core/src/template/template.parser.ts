@@ -62,7 +62,8 @@ type Tok =
   | { k: 'ident' | 'var' | 'str' | 'num' | 'char'; v: string }
   | { k: 'dot' | 'lparen' | 'rparen' | 'pipe' | 'declare' | 'assign' | 'comma' };
 
-const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+const isSpace = (c: string | undefined): boolean =>
+  c === ' ' || c === '\t' || c === '\r' || c === '\n';
 const isAlnum = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_]/.test(c);
 
 function unquote(raw: string, pos: number): string {
@@ -78,23 +79,49 @@ function unquote(raw: string, pos: number): string {
     }
     const n = body[++i];
     switch (n) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case "'": out += "'"; break;
-      case 'a': out += '\x07'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'v': out += '\v'; break;
-      case '0': out += '\0'; break;
-      case 'x': case 'u': case 'U': {
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case "'":
+        out += "'";
+        break;
+      case 'a':
+        out += '\x07';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '0':
+        out += '\0';
+        break;
+      case 'x':
+      case 'u':
+      case 'U': {
         const len = n === 'x' ? 2 : n === 'u' ? 4 : 8;
         const hex = body.slice(i + 1, i + 1 + len);
-        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) throw new TemplateError(`invalid escape in quoted string at offset ${pos}`);
+        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len)
+          throw new TemplateError(`invalid escape in quoted string at offset ${pos}`);
         const cp = parseInt(hex, 16);
-        if (cp > 0x10ffff) throw new TemplateError(`invalid escape in quoted string at offset ${pos}`);
+        if (cp > 0x10ffff)
+          throw new TemplateError(`invalid escape in quoted string at offset ${pos}`);
         out += String.fromCodePoint(cp);
         i += len;
         break;
@@ -107,7 +134,8 @@ function unquote(raw: string, pos: number): string {
 }
 
 function lex(src: string): Tok[] {
-  if (src.length > PARSE_LIMITS.maxLength) throw new TemplateError(`template is longer than ${PARSE_LIMITS.maxLength} characters`);
+  if (src.length > PARSE_LIMITS.maxLength)
+    throw new TemplateError(`template is longer than ${PARSE_LIMITS.maxLength} characters`);
   const toks: Tok[] = [];
   let i = 0;
   while (i < src.length) {
@@ -137,7 +165,8 @@ function lex(src: string): Tok[] {
         trimAfter = true;
         m++;
       }
-      if (!src.startsWith('}}', m)) throw new TemplateError(`comment ends before closing delimiter at offset ${open}`);
+      if (!src.startsWith('}}', m))
+        throw new TemplateError(`comment ends before closing delimiter at offset ${open}`);
       i = m + 2;
       if (trimAfter) while (isSpace(src[i])) i++;
       continue;
@@ -166,7 +195,8 @@ function lex(src: string): Tok[] {
         let e = i + 1;
         while (e < src.length && src[e] !== c) {
           if (c !== '`' && src[e] === '\\') e++;
-          if (c !== '`' && src[e] === '\n') throw new TemplateError(`unterminated quoted string at offset ${i}`);
+          if (c !== '`' && src[e] === '\n')
+            throw new TemplateError(`unterminated quoted string at offset ${i}`);
           e++;
         }
         if (e >= src.length) throw new TemplateError(`unterminated quoted string at offset ${i}`);
@@ -174,18 +204,43 @@ function lex(src: string): Tok[] {
         const v = unquote(raw, i);
         if (c === "'") {
           const cps = [...v];
-          if (cps.length !== 1) throw new TemplateError(`malformed character constant ${raw} at offset ${i}`);
+          if (cps.length !== 1)
+            throw new TemplateError(`malformed character constant ${raw} at offset ${i}`);
           toks.push({ k: 'char', v: String(cps[0]!.codePointAt(0)) });
         } else toks.push({ k: 'str', v });
         i = e + 1;
         continue;
       }
-      if (c === '(') { toks.push({ k: 'lparen' }); i++; continue; }
-      if (c === ')') { toks.push({ k: 'rparen' }); i++; continue; }
-      if (c === '|') { toks.push({ k: 'pipe' }); i++; continue; }
-      if (c === ',') { toks.push({ k: 'comma' }); i++; continue; }
-      if (c === ':' && src[i + 1] === '=') { toks.push({ k: 'declare' }); i += 2; continue; }
-      if (c === '=') { toks.push({ k: 'assign' }); i++; continue; }
+      if (c === '(') {
+        toks.push({ k: 'lparen' });
+        i++;
+        continue;
+      }
+      if (c === ')') {
+        toks.push({ k: 'rparen' });
+        i++;
+        continue;
+      }
+      if (c === '|') {
+        toks.push({ k: 'pipe' });
+        i++;
+        continue;
+      }
+      if (c === ',') {
+        toks.push({ k: 'comma' });
+        i++;
+        continue;
+      }
+      if (c === ':' && src[i + 1] === '=') {
+        toks.push({ k: 'declare' });
+        i += 2;
+        continue;
+      }
+      if (c === '=') {
+        toks.push({ k: 'assign' });
+        i++;
+        continue;
+      }
       if (c === '$') {
         let e = i + 1;
         while (isAlnum(src[e])) e++;
@@ -198,7 +253,11 @@ function lex(src: string): Tok[] {
           let e = i + 1;
           while (isAlnum(src[e])) e++;
           // `adj`: directly after a value (no space), so it continues a field chain: `$x.A`, `(p).A`.
-          toks.push({ k: 'field', v: src.slice(i + 1, e), adj: i > 0 && !isSpace(src[i - 1]) && src[i - 1] !== '(' });
+          toks.push({
+            k: 'field',
+            v: src.slice(i + 1, e),
+            adj: i > 0 && !isSpace(src[i - 1]) && src[i - 1] !== '(',
+          });
           i = e;
         } else {
           toks.push({ k: 'dot' });
@@ -206,7 +265,10 @@ function lex(src: string): Tok[] {
         }
         continue;
       }
-      const num = /^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(\d[\d_]*)?\.?\d[\d_]*([eE][+-]?\d+)?)/.exec(src.slice(i, i + 64));
+      const num =
+        /^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(\d[\d_]*)?\.?\d[\d_]*([eE][+-]?\d+)?)/.exec(
+          src.slice(i, i + 64),
+        );
       if (num && num[0] && /[0-9]/.test(num[0])) {
         toks.push({ k: 'num', v: num[0] });
         i += num[0].length;
@@ -261,14 +323,19 @@ class Parser {
   }
 
   /** Parses a list of nodes until `{{end}}`/`{{else}}` (returned as the terminator) or EOF. */
-  list(inControl: string | undefined, inRange: boolean): { nodes: TemplateNode[]; term: 'end' | 'else' | 'eof' } {
-    if (++this.depth > PARSE_LIMITS.maxDepth) throw new TemplateError(`template nesting deeper than ${PARSE_LIMITS.maxDepth}`);
+  list(
+    inControl: string | undefined,
+    inRange: boolean,
+  ): { nodes: TemplateNode[]; term: 'end' | 'else' | 'eof' } {
+    if (++this.depth > PARSE_LIMITS.maxDepth)
+      throw new TemplateError(`template nesting deeper than ${PARSE_LIMITS.maxDepth}`);
     const nodes: TemplateNode[] = [];
     try {
       for (;;) {
         const t = this.peek();
         if (!t) {
-          if (inControl) throw new TemplateError(`unexpected EOF: missing {{end}} for {{${inControl}}}`);
+          if (inControl)
+            throw new TemplateError(`unexpected EOF: missing {{end}} for {{${inControl}}}`);
           return { nodes, term: 'eof' };
         }
         this.pos++;
@@ -332,7 +399,8 @@ class Parser {
       } else {
         this.expect('close', '}} after else');
         const e = this.list(kind, inRange);
-        if (e.term !== 'end') throw new TemplateError(`expected {{end}} after {{else}} of {{${kind}}}`);
+        if (e.term !== 'end')
+          throw new TemplateError(`expected {{end}} after {{else}} of {{${kind}}}`);
         elseList = e.nodes;
       }
     }
@@ -367,7 +435,10 @@ class Parser {
         if (!t || t.k === 'close' || t.k === 'rparen' || t.k === 'pipe') break;
         args.push(this.operand());
       }
-      if (args.length === 0) throw new TemplateError(cmds.length ? 'missing command after |' : 'missing value for command');
+      if (args.length === 0)
+        throw new TemplateError(
+          cmds.length ? 'missing command after |' : 'missing value for command',
+        );
       cmds.push({ args });
       if (this.peek()?.k === 'pipe') {
         this.pos++;
@@ -380,7 +451,8 @@ class Parser {
 
   private fieldChain(): string[] {
     const names: string[] = [];
-    for (let t = this.peek(); t?.k === 'field' && t.adj; t = this.peek()) names.push((this.next() as { v: string }).v);
+    for (let t = this.peek(); t?.k === 'field' && t.adj; t = this.peek())
+      names.push((this.next() as { v: string }).v);
     return names;
   }
 
@@ -404,11 +476,25 @@ class Parser {
       case 'ident':
         if (t.v === 'true' || t.v === 'false') return { t: 'lit', value: t.v === 'true' };
         if (t.v === 'nil') return { t: 'lit', value: null };
-        if (['end', 'else', 'if', 'range', 'with', 'define', 'template', 'block', 'break', 'continue'].includes(t.v))
+        if (
+          [
+            'end',
+            'else',
+            'if',
+            'range',
+            'with',
+            'define',
+            'template',
+            'block',
+            'break',
+            'continue',
+          ].includes(t.v)
+        )
           throw new TemplateError(`unexpected keyword ${t.v} in operand`);
         return { t: 'ident', name: t.v };
       case 'lparen': {
-        if (++this.depth > PARSE_LIMITS.maxDepth) throw new TemplateError(`template nesting deeper than ${PARSE_LIMITS.maxDepth}`);
+        if (++this.depth > PARSE_LIMITS.maxDepth)
+          throw new TemplateError(`template nesting deeper than ${PARSE_LIMITS.maxDepth}`);
         const pipe = this.pipeline(true);
         this.depth--;
         this.expect('rparen', ')');
@@ -422,17 +508,28 @@ class Parser {
 
 function describe(t: Tok): string {
   switch (t.k) {
-    case 'open': return '{{';
-    case 'close': return '}}';
-    case 'text': return 'text';
-    case 'lparen': return '(';
-    case 'rparen': return ')';
-    case 'pipe': return '|';
-    case 'comma': return ',';
-    case 'declare': return ':=';
-    case 'assign': return '=';
-    case 'dot': return '.';
-    default: return `${t.k} ${JSON.stringify(t.v)}`;
+    case 'open':
+      return '{{';
+    case 'close':
+      return '}}';
+    case 'text':
+      return 'text';
+    case 'lparen':
+      return '(';
+    case 'rparen':
+      return ')';
+    case 'pipe':
+      return '|';
+    case 'comma':
+      return ',';
+    case 'declare':
+      return ':=';
+    case 'assign':
+      return '=';
+    case 'dot':
+      return '.';
+    default:
+      return `${t.k} ${JSON.stringify(t.v)}`;
   }
 }
 

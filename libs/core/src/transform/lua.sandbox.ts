@@ -27,7 +27,11 @@ export interface LuaLimits {
   maxMemory?: number;
 }
 
-const DEFAULTS = { maxInstructions: 1_000_000, maxBytes: 8 * 1024 * 1024, maxMemory: 64 * 1024 * 1024 } as const;
+const DEFAULTS = {
+  maxInstructions: 1_000_000,
+  maxBytes: 8 * 1024 * 1024,
+  maxMemory: 64 * 1024 * 1024,
+} as const;
 /** Hook period in instructions: small, because `s = s .. s` doubles memory every few instructions. */
 const HOOK_EVERY = 8;
 
@@ -78,7 +82,9 @@ function read(L: L, idx: number, depth: number): unknown {
     case lua.LUA_TTABLE:
       return readTable(L, lua.lua_absindex(L, idx), depth);
     default:
-      throw new LuaError(`cannot convert a Lua ${lua.lua_typename(L, t) ? fengari.to_jsstring(lua.lua_typename(L, t)) : 'value'} to JSON`);
+      throw new LuaError(
+        `cannot convert a Lua ${lua.lua_typename(L, t) ? fengari.to_jsstring(lua.lua_typename(L, t)) : 'value'} to JSON`,
+      );
   }
 }
 
@@ -93,15 +99,23 @@ function readTable(L: L, idx: number, depth: number): unknown {
   lua.lua_pushnil(L);
   while (lua.lua_next(L, idx) !== 0) {
     const kt = lua.lua_type(L, -2);
-    const key: string | number = kt === lua.LUA_TNUMBER ? lua.lua_tonumber(L, -2) : kt === lua.LUA_TSTRING ? lua.lua_tojsstring(L, -2) : String(kt);
+    const key: string | number =
+      kt === lua.LUA_TNUMBER
+        ? lua.lua_tonumber(L, -2)
+        : kt === lua.LUA_TSTRING
+          ? lua.lua_tojsstring(L, -2)
+          : String(kt);
     entries.push([key, read(L, -1, depth + 1)]);
     lua.lua_pop(L, 1);
   }
   const n = entries.length;
-  const isSeq = n > 0 && entries.every(([k]) => typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= n);
+  const isSeq =
+    n > 0 &&
+    entries.every(([k]) => typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= n);
   if (forcedArray || isSeq) {
     const arr: unknown[] = new Array<unknown>(n).fill(null);
-    for (const [k, v] of entries) if (typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= n) arr[k - 1] = v;
+    for (const [k, v] of entries)
+      if (typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= n) arr[k - 1] = v;
     return arr;
   }
   const o: Record<string, unknown> = {};
@@ -131,7 +145,15 @@ export function runLua(script: string, event: unknown, limits: LuaLimits = {}): 
       lauxlib.luaL_requiref(L, to_luastring(name), open, 1);
       lua.lua_pop(L, 1);
     }
-    for (const g of ['dofile', 'loadfile', 'load', 'loadstring', 'print', 'collectgarbage', 'require']) {
+    for (const g of [
+      'dofile',
+      'loadfile',
+      'load',
+      'loadstring',
+      'print',
+      'collectgarbage',
+      'require',
+    ]) {
       lua.lua_pushnil(L);
       lua.lua_setglobal(L, to_luastring(g));
     }
@@ -140,12 +162,18 @@ export function runLua(script: string, event: unknown, limits: LuaLimits = {}): 
     lua.lua_pushcfunction(L, (LL: L) => {
       const s = lauxlib.luaL_checklstring(LL, 1) as Uint8Array;
       const n = lauxlib.luaL_checkinteger(LL, 2) as number;
-      const sep = lua.lua_isnoneornil(LL, 3) ? new Uint8Array(0) : (lauxlib.luaL_checklstring(LL, 3) as Uint8Array);
+      const sep = lua.lua_isnoneornil(LL, 3)
+        ? new Uint8Array(0)
+        : (lauxlib.luaL_checklstring(LL, 3) as Uint8Array);
       if (n <= 0) {
         lua.lua_pushstring(LL, to_luastring(''));
         return 1;
       }
-      if ((s.length + sep.length) * n > maxBytes) return lauxlib.luaL_error(LL, to_luastring(`string.rep result exceeds the memory limit of ${maxBytes} bytes`));
+      if ((s.length + sep.length) * n > maxBytes)
+        return lauxlib.luaL_error(
+          LL,
+          to_luastring(`string.rep result exceeds the memory limit of ${maxBytes} bytes`),
+        );
       const out = new Uint8Array(s.length * n + sep.length * (n - 1));
       let off = 0;
       for (let i = 0; i < n; i++) {
@@ -167,8 +195,16 @@ export function runLua(script: string, event: unknown, limits: LuaLimits = {}): 
       L,
       (LL: L) => {
         count += HOOK_EVERY;
-        if (count > maxInstructions) lauxlib.luaL_error(LL, to_luastring(`script exceeded the instruction limit of ${maxInstructions}`));
-        if (memoryInUse() - baseline > maxMemory) lauxlib.luaL_error(LL, to_luastring(`script exceeded the memory limit of ${maxMemory} bytes`));
+        if (count > maxInstructions)
+          lauxlib.luaL_error(
+            LL,
+            to_luastring(`script exceeded the instruction limit of ${maxInstructions}`),
+          );
+        if (memoryInUse() - baseline > maxMemory)
+          lauxlib.luaL_error(
+            LL,
+            to_luastring(`script exceeded the memory limit of ${maxMemory} bytes`),
+          );
       },
       lua.LUA_MASKCOUNT,
       HOOK_EVERY,
@@ -179,13 +215,17 @@ export function runLua(script: string, event: unknown, limits: LuaLimits = {}): 
     if (st !== lua.LUA_OK) throw new LuaError(`script syntax error: ${lua.lua_tojsstring(L, -1)}`);
     const rc = lua.lua_pcall(L, 0, 1, 0);
     if (rc !== lua.LUA_OK) {
-      const msg = lua.lua_type(L, -1) === lua.LUA_TSTRING ? lua.lua_tojsstring(L, -1) : 'error object is not a string';
+      const msg =
+        lua.lua_type(L, -1) === lua.LUA_TSTRING
+          ? lua.lua_tojsstring(L, -1)
+          : 'error object is not a string';
       throw new LuaError(`script failed: ${msg}`);
     }
     return read(L, -1, 0);
   } catch (e) {
     if (e instanceof LuaError) throw e;
-    if (e instanceof RangeError) throw new LuaError(`script exceeded a resource limit: ${e.message}`);
+    if (e instanceof RangeError)
+      throw new LuaError(`script exceeded a resource limit: ${e.message}`);
     throw new LuaError(`script failed: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     lua.lua_close(L);

@@ -1,9 +1,26 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { applyTransform, compileJq, JqError, runJq, runLua, LuaError, TransformError } from './index.js';
+import {
+  applyTransform,
+  compileJq,
+  JqError,
+  runJq,
+  runLua,
+  LuaError,
+  TransformError,
+} from './index.js';
 
-const data = { a: 'x', n: 3, arr: [1, 2, 3], items: [{ name: 'a', v: 1 }, { name: 'b', v: 2 }], body: { x: { y: 'z' } } };
+const data = {
+  a: 'x',
+  n: 3,
+  arr: [1, 2, 3],
+  items: [
+    { name: 'a', v: 1 },
+    { name: 'b', v: 2 },
+  ],
+  body: { x: { y: 'z' } },
+};
 
 describe('jq engine', () => {
   const cases: [name: string, program: string, want: unknown[]][] = [
@@ -15,15 +32,27 @@ describe('jq engine', () => {
     ['iterate', '.arr[]', [1, 2, 3]],
     ['pipe and map', '.arr | map(. * 2)', [[2, 4, 6]]],
     ['select', '.items[] | select(.v > 1) | .name', ['b']],
-    ['object construction', '{name: .a, total: (.arr | add), a, "k": 1, (.a): 2}', [{ name: 'x', total: 6, a: 'x', k: 1, x: 2 }]],
+    [
+      'object construction',
+      '{name: .a, total: (.arr | add), a, "k": 1, (.a): 2}',
+      [{ name: 'x', total: 6, a: 'x', k: 1, x: 2 }],
+    ],
     ['array construction', '[.items[].name]', [['a', 'b']]],
     ['string interpolation', '"v=\\(.n + 1) \\(.a)"', ['v=4 x']],
     ['comparison', '[.n == 3, .n != 3, .n < 4, .a >= "y"]', [[true, false, true, false]]],
     ['alternative', '[.nope // "d", .a // "d", (false // 1)]', [['d', 'x', 1]]],
     ['if then elif else', 'if .n > 5 then "big" elif .n > 2 then "mid" else "small" end', ['mid']],
-    ['and or not', '[(.n > 1 and .a == "x"), (false or null), (true | not)]', [[true, false, false]]],
+    [
+      'and or not',
+      '[(.n > 1 and .a == "x"), (false or null), (true | not)]',
+      [[true, false, false]],
+    ],
     ['arithmetic', '[.n + 1, .n - 1, .n * 2, .n / 2, .n % 2, -.n]', [[4, 2, 6, 1.5, 1, -3]]],
-    ['has keys length', '[has("a"), (keys | length), (.a | length), (.arr | length)]', [[true, 5, 1, 3]]],
+    [
+      'has keys length',
+      '[has("a"), (keys | length), (.a | length), (.arr | length)]',
+      [[true, 5, 1, 3]],
+    ],
     ['variables', '.a as $v | .arr | map(tostring + $v)', [['1x', '2x', '3x']]],
     ['reduce', 'reduce .arr[] as $x (0; . + $x)', [6]],
     ['assignment', '.body.x.y = "w" | .body', [{ x: { y: 'w' } }]],
@@ -31,8 +60,16 @@ describe('jq engine', () => {
     ['entries', 'to_entries | map(.key) | join(",")', ['a,n,arr,items,body']],
     ['with_entries', '.body | with_entries(.key |= ascii_upcase)', [{ X: { y: 'z' } }]],
     ['del', 'del(.items, .body) | keys', [['a', 'arr', 'n']]],
-    ['sort_by group_by unique', '[(.items | sort_by(-.v) | .[0].name), ([3,1,3] | unique), ([1,2,3] | group_by(. % 2))]', [['b', [1, 3], [[2], [1, 3]]]]],
-    ['string functions', '["a,b" | split(","), ("abc" | test("^a")), ("abc" | ltrimstr("a")), ("x" | ascii_upcase), ("abc" | sub("b"; "B"))]', [[['a', 'b'], true, 'bc', 'X', 'aBc']]],
+    [
+      'sort_by group_by unique',
+      '[(.items | sort_by(-.v) | .[0].name), ([3,1,3] | unique), ([1,2,3] | group_by(. % 2))]',
+      [['b', [1, 3], [[2], [1, 3]]]],
+    ],
+    [
+      'string functions',
+      '["a,b" | split(","), ("abc" | test("^a")), ("abc" | ltrimstr("a")), ("x" | ascii_upcase), ("abc" | sub("b"; "B"))]',
+      [[['a', 'b'], true, 'bc', 'X', 'aBc']],
+    ],
     ['try catch', 'try error("boom") catch .', ['boom']],
     ['optional', '[.a.b?]', [[]]],
     ['tojson fromjson', '.arr | tojson | fromjson', [[1, 2, 3]]],
@@ -40,7 +77,8 @@ describe('jq engine', () => {
     ['recurse', '[.. | numbers]', [[3, 1, 2, 3, 1, 2]]],
     ['comma outputs', '.a, .n', ['x', 3]],
   ];
-  for (const [name, program, want] of cases) it(name, () => assert.deepEqual(runJq(compileJq(program), data), want));
+  for (const [name, program, want] of cases)
+    it(name, () => assert.deepEqual(runJq(compileJq(program), data), want));
 
   const errors: [name: string, program: string, pattern: RegExp][] = [
     ['syntax error', '.a |', /syntax error/],
@@ -52,25 +90,101 @@ describe('jq engine', () => {
     ['def unsupported', 'def f: 1; f', /def is not supported/],
   ];
   for (const [name, program, pattern] of errors)
-    it(`error: ${name}`, () => assert.throws(() => runJq(compileJq(program), data), (e: unknown) => e instanceof JqError && pattern.test(e.message)));
+    it(`error: ${name}`, () =>
+      assert.throws(
+        () => runJq(compileJq(program), data),
+        (e: unknown) => e instanceof JqError && pattern.test(e.message),
+      ));
 });
 
 describe('applyTransform', () => {
-  it('no transform returns data unchanged', () => assert.equal(applyTransform(undefined, data), data));
-  it('jq transform returns the first output object', () => assert.deepEqual(applyTransform({ jq: '{a: .a}, {b: 1}' }, data), { a: 'x' }));
-  it('jq transform must produce an object', () => assert.throws(() => applyTransform({ jq: '.arr' }, data), /must produce a JSON object/));
-  it('jq transform on JSON text data', () => assert.deepEqual(applyTransform({ jq: '.' }, '{"k":1}'), { k: 1 }));
-  it('non-JSON data is an error', () => assert.throws(() => applyTransform({ jq: '.' }, 'not json'), TransformError));
-  it('lua transform returns a table', () => assert.deepEqual(applyTransform({ script: 'event.a = "changed"; event.extra = {1, 2}; return event' }, data), { ...data, a: 'changed', extra: [1, 2] }));
-  it('lua __is_array metatable forces an array', () => assert.deepEqual(applyTransform({ script: 'event.list = setmetatable({}, {__is_array = true}); return event' }, { a: 1 }), { a: 1, list: [] }));
-  it('lua transform must return a table', () => assert.throws(() => applyTransform({ script: 'return 1' }, data), /must return a table/));
-  it('runaway lua transform fails with a clear error', () => assert.throws(() => applyTransform({ script: 'while true do end' }, data), /instruction limit/));
-  it('lua memory bomb fails with a clear error', () => assert.throws(() => runLua('local s = "x" for i = 1, 40 do s = s .. s end return s', {}), (e: unknown) => e instanceof LuaError && /memory limit/.test(e.message)));
+  it('no transform returns data unchanged', () =>
+    assert.equal(applyTransform(undefined, data), data));
+  it('jq transform returns the first output object', () =>
+    assert.deepEqual(applyTransform({ jq: '{a: .a}, {b: 1}' }, data), { a: 'x' }));
+  it('jq transform must produce an object', () =>
+    assert.throws(() => applyTransform({ jq: '.arr' }, data), /must produce a JSON object/));
+  it('jq transform on JSON text data', () =>
+    assert.deepEqual(applyTransform({ jq: '.' }, '{"k":1}'), { k: 1 }));
+  it('non-JSON data is an error', () =>
+    assert.throws(() => applyTransform({ jq: '.' }, 'not json'), TransformError));
+  it('lua transform returns a table', () =>
+    assert.deepEqual(
+      applyTransform({ script: 'event.a = "changed"; event.extra = {1, 2}; return event' }, data),
+      { ...data, a: 'changed', extra: [1, 2] },
+    ));
+  it('lua __is_array metatable forces an array', () =>
+    assert.deepEqual(
+      applyTransform(
+        { script: 'event.list = setmetatable({}, {__is_array = true}); return event' },
+        { a: 1 },
+      ),
+      { a: 1, list: [] },
+    ));
+  it('lua transform must return a table', () =>
+    assert.throws(() => applyTransform({ script: 'return 1' }, data), /must return a table/));
+  it('runaway lua transform fails with a clear error', () =>
+    assert.throws(
+      () => applyTransform({ script: 'while true do end' }, data),
+      /instruction limit/,
+    ));
+  it('lua memory bomb fails with a clear error', () =>
+    assert.throws(
+      () => runLua('local s = "x" for i = 1, 40 do s = s .. s end return s', {}),
+      (e: unknown) => e instanceof LuaError && /memory limit/.test(e.message),
+    ));
   it('lua has no io or os', () => assert.throws(() => runLua('return os.time()', {}), /nil value/));
 });
 
 describe('transform fuzz', () => {
-  const tok = fc.constantFrom('.', '.a', '.arr', '[]', '[', ']', '|', ',', '(', ')', '{', '}', ':', '"s"', '"\\(.n)"', '1', '+', '-', '*', '/', '%', '==', '<', 'and', 'or', 'not', 'if', 'then', 'else', 'end', 'map(', 'select(', 'keys', 'length', '//', '$x', 'as', '?', '..', 'reduce', ';', '=', '|=', 'range(', 'try', 'catch');
+  const tok = fc.constantFrom(
+    '.',
+    '.a',
+    '.arr',
+    '[]',
+    '[',
+    ']',
+    '|',
+    ',',
+    '(',
+    ')',
+    '{',
+    '}',
+    ':',
+    '"s"',
+    '"\\(.n)"',
+    '1',
+    '+',
+    '-',
+    '*',
+    '/',
+    '%',
+    '==',
+    '<',
+    'and',
+    'or',
+    'not',
+    'if',
+    'then',
+    'else',
+    'end',
+    'map(',
+    'select(',
+    'keys',
+    'length',
+    '//',
+    '$x',
+    'as',
+    '?',
+    '..',
+    'reduce',
+    ';',
+    '=',
+    '|=',
+    'range(',
+    'try',
+    'catch',
+  );
   it('random jq programs give outputs or a JqError', () => {
     fc.assert(
       fc.property(fc.array(tok, { maxLength: 25 }), fc.jsonValue(), (parts, input) => {

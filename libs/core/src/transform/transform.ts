@@ -45,7 +45,11 @@ function asJson(data: unknown): unknown {
 }
 
 /** Applies a transform and returns the new event data; no transform returns `data` unchanged. */
-export function applyTransform(transform: EventDependencyTransformer | undefined | null, data: unknown, opts: TransformOptions = {}): unknown {
+export function applyTransform(
+  transform: EventDependencyTransformer | undefined | null,
+  data: unknown,
+  opts: TransformOptions = {},
+): unknown {
   if (!transform || (!transform.jq && !transform.script)) return data;
   const input = asJson(data);
   if (transform.jq) {
@@ -53,19 +57,29 @@ export function applyTransform(transform: EventDependencyTransformer | undefined
     try {
       out = runJq(compiled(transform.jq), input, opts.jqLimits);
     } catch (e) {
-      throw new TransformError(`jq transform failed: ${e instanceof JqError ? e.message : String(e)}`);
+      throw new TransformError(
+        `jq transform failed: ${e instanceof JqError ? e.message : String(e)}`,
+      );
     }
     const first = out[0];
     if (out.length === 0) throw new TransformError('jq transform produced no output');
-    if (first === null || typeof first !== 'object' || Array.isArray(first)) throw new TransformError(`jq transform must produce a JSON object, got ${Array.isArray(first) ? 'an array' : first === null ? 'null' : typeof first}`);
+    if (first === null || typeof first !== 'object' || Array.isArray(first))
+      throw new TransformError(
+        `jq transform must produce a JSON object, got ${Array.isArray(first) ? 'an array' : first === null ? 'null' : typeof first}`,
+      );
     return first;
   }
   let r: unknown;
   try {
     r = runLua(transform.script!, input, opts.luaLimits);
   } catch (e) {
-    throw new TransformError(`script transform failed: ${e instanceof LuaError ? e.message : String(e)}`);
+    throw new TransformError(
+      `script transform failed: ${e instanceof LuaError ? e.message : String(e)}`,
+    );
   }
-  if (r === null || typeof r !== 'object') throw new TransformError(`script transform must return a table, got ${r === null ? 'nil' : typeof r}`);
+  if (r === null || typeof r !== 'object')
+    throw new TransformError(
+      `script transform must return a table, got ${r === null ? 'nil' : typeof r}`,
+    );
   return r;
 }

@@ -44,8 +44,12 @@ import { ExactlyOnceLoop } from '../loops/exactly-once-loop.js';
 import { TopicReader } from '../readers/topic-reader.js';
 import { ensureTopics } from '../client/topics.js';
 
-const arg = (i: number): string | undefined => (process.argv[i] && process.argv[i] !== '-' ? process.argv[i] : undefined);
-const RATES = (arg(2) ?? process.env['BENCH_RATES'] ?? '1000,2500,5000').split(',').map(Number).filter((n) => n > 0);
+const arg = (i: number): string | undefined =>
+  process.argv[i] && process.argv[i] !== '-' ? process.argv[i] : undefined;
+const RATES = (arg(2) ?? process.env['BENCH_RATES'] ?? '1000,2500,5000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const STEP_SECONDS = Number(arg(3) ?? process.env['BENCH_STEP_SECONDS'] ?? 15);
 const WARMUP_SECONDS = Number(arg(4) ?? process.env['BENCH_WARMUP_SECONDS'] ?? 10);
 const WARMUP_RATE = Number(process.env['BENCH_WARMUP_RATE'] ?? RATES[0] ?? 1000);
@@ -55,29 +59,44 @@ const RAW_RECORDS = Number(process.env['BENCH_RAW_RECORDS'] ?? 100_000);
 const COMMIT_INTERVAL_MS = Number(process.env['BENCH_COMMIT_INTERVAL_MS'] ?? 0);
 const VARIANTS = (process.env['BENCH_VARIANTS'] ?? 'kafkajs,librdkafka').split(',');
 /** More librdkafka properties (JSON objects) for the exactly-once variant's producer and consumer. */
-const RD_PRODUCER_EXTRA = JSON.parse(process.env['BENCH_RDKAFKA_PRODUCER'] ?? '{}') as Record<string, unknown>;
-const RD_CONSUMER_EXTRA = JSON.parse(process.env['BENCH_RDKAFKA_CONSUMER'] ?? '{}') as Record<string, unknown>;
+const RD_PRODUCER_EXTRA = JSON.parse(process.env['BENCH_RDKAFKA_PRODUCER'] ?? '{}') as Record<
+  string,
+  unknown
+>;
+const RD_CONSUMER_EXTRA = JSON.parse(process.env['BENCH_RDKAFKA_CONSUMER'] ?? '{}') as Record<
+  string,
+  unknown
+>;
 const PARTITIONS = 6;
 const RECORD_BYTES = 300;
 const OUT = resolve('bench/results/clients.json');
 
 const quiet = createLogger('bench', { level: 'error', write: () => undefined });
-const pct = (sorted: number[], p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const pct = (sorted: number[], p: number): number =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
-const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+const fmt = (n: number): string =>
+  Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
 const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Rejects after `ms` (what: for the message) unless `p` settles first. */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }
 }
 /** Best effort, bounded: shutdown of a client that may be stuck. */
-const settle = (p: Promise<unknown>, ms = 15_000): Promise<unknown> => within(p, ms, 'shutdown').catch(() => undefined);
+const settle = (p: Promise<unknown>, ms = 15_000): Promise<unknown> =>
+  within(p, ms, 'shutdown').catch(() => undefined);
 
 /** CPU seconds (user+system) of a process, from /proc (0 when unknown). */
 function procCpu(pid: number | undefined): number {
@@ -109,7 +128,11 @@ interface RdConsumer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   subscribe(s: { topics: string[] }): Promise<void>;
-  run(c: { eachBatch: (p: RdBatchPayload) => Promise<void>; partitionsConsumedConcurrently?: number; eachBatchAutoResolve?: boolean }): Promise<void>;
+  run(c: {
+    eachBatch: (p: RdBatchPayload) => Promise<void>;
+    partitionsConsumedConcurrently?: number;
+    eachBatchAutoResolve?: boolean;
+  }): Promise<void>;
   assignment(): { topic: string; partition: number }[];
 }
 interface RdTopicOffsets {
@@ -119,7 +142,10 @@ interface RdTopicOffsets {
 interface RdProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  send(r: { topic: string; messages: { key?: Buffer | string | null; value: Buffer | string | null }[] }): Promise<unknown>;
+  send(r: {
+    topic: string;
+    messages: { key?: Buffer | string | null; value: Buffer | string | null }[];
+  }): Promise<unknown>;
   flush(a?: { timeout?: number }): Promise<void>;
   transaction(): Promise<RdProducer>;
   commit(): Promise<void>;
@@ -142,13 +168,24 @@ function rdkafkaDir(): { dir: string; buildSeconds?: number } {
   if (!dir) {
     const script = join(REPO_ROOT, 'scripts', 'ensure-rdkafka-client.sh');
     console.log(`librdkafka: ${script} (a cold build takes about 2 minutes)`);
-    const r = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000 });
-    if (r.status !== 0) throw new Error(`scripts/ensure-rdkafka-client.sh failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`}); see its message above`);
+    const r = spawnSync('bash', [script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 20 * 60_000,
+    });
+    if (r.status !== 0)
+      throw new Error(
+        `scripts/ensure-rdkafka-client.sh failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`}); see its message above`,
+      );
     dir = r.stdout.trim().split('\n').pop() ?? '';
   }
-  if (!existsSync(join(dir, 'node_modules', '@confluentinc', 'kafka-javascript'))) throw new Error(`no node_modules/@confluentinc/kafka-javascript in ${dir || '(empty path)'}`);
+  if (!existsSync(join(dir, 'node_modules', '@confluentinc', 'kafka-javascript')))
+    throw new Error(`no node_modules/@confluentinc/kafka-javascript in ${dir || '(empty path)'}`);
   const seconds = join(dir, '.build-seconds');
-  return { dir, ...(existsSync(seconds) ? { buildSeconds: Number(readFileSync(seconds, 'utf8').trim()) } : {}) };
+  return {
+    dir,
+    ...(existsSync(seconds) ? { buildSeconds: Number(readFileSync(seconds, 'utf8').trim()) } : {}),
+  };
 }
 
 function loadRdkafka(dir: string): RdModule {
@@ -172,7 +209,10 @@ async function createTopics(kafka: Kafka, topics: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })));
+    await ensureTopics(
+      admin,
+      topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -190,9 +230,25 @@ async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
   }
 }
 
-function rawReport(client: string, n: number, t0: number, produced: number, consumedAt: number, consumed: number): Raw {
-  const r = { client, records: n, recordBytes: RECORD_BYTES, produceRate: Math.round(n / ((produced - t0) / 1000)), produceConsumeRate: Math.round(consumed / ((consumedAt - t0) / 1000)), consumed };
-  console.log(`raw ${client.padEnd(10)} ${fmt(r.produceRate).padStart(8)} rec/s produced (idempotent, acks=all), ${fmt(r.produceConsumeRate).padStart(8)} rec/s produced+consumed${consumed < n ? ` (only ${consumed} of ${n} consumed before the deadline)` : ''}`);
+function rawReport(
+  client: string,
+  n: number,
+  t0: number,
+  produced: number,
+  consumedAt: number,
+  consumed: number,
+): Raw {
+  const r = {
+    client,
+    records: n,
+    recordBytes: RECORD_BYTES,
+    produceRate: Math.round(n / ((produced - t0) / 1000)),
+    produceConsumeRate: Math.round(consumed / ((consumedAt - t0) / 1000)),
+    consumed,
+  };
+  console.log(
+    `raw ${client.padEnd(10)} ${fmt(r.produceRate).padStart(8)} rec/s produced (idempotent, acks=all), ${fmt(r.produceConsumeRate).padStart(8)} rec/s produced+consumed${consumed < n ? ` (only ${consumed} of ${n} consumed before the deadline)` : ''}`,
+  );
   return r;
 }
 
@@ -204,7 +260,12 @@ async function rawKafkajs(kafka: Kafka, prefix: string, n: number): Promise<Raw>
   let consumedAt = 0;
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
-  const reader = new TopicReader({ kafka, topics: [topic], logger: quiet, onRecord: () => void (++seen === n && ((consumedAt = performance.now()), done())) });
+  const reader = new TopicReader({
+    kafka,
+    topics: [topic],
+    logger: quiet,
+    onRecord: () => void (++seen === n && ((consumedAt = performance.now()), done())),
+  });
   await reader.start();
   await reader.joined;
   const producer = new BatchingProducer(kafka, { logger: quiet, maxQueued: n + 1, maxBatch: 1000 });
@@ -231,7 +292,15 @@ async function rawRdkafka(rd: RdKafka, kafka: Kafka, prefix: string, n: number):
   let consumedAt = 0;
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
-  const consumer = rd.consumer({ kafkaJS: { groupId: `${prefix}-raw-g`, fromBeginning: true, autoCommit: false, maxWaitTimeInMs: 100 }, 'js.consumer.max.batch.size': 1000 });
+  const consumer = rd.consumer({
+    kafkaJS: {
+      groupId: `${prefix}-raw-g`,
+      fromBeginning: true,
+      autoCommit: false,
+      maxWaitTimeInMs: 100,
+    },
+    'js.consumer.max.batch.size': 1000,
+  });
   const producer = rd.producer({ kafkaJS: { idempotent: true, acks: -1 }, 'linger.ms': 2 });
   try {
     await within(consumer.connect(), 30_000, 'librdkafka consumer connect');
@@ -248,7 +317,11 @@ async function rawRdkafka(rd: RdKafka, kafka: Kafka, prefix: string, n: number):
     });
     await within(producer.connect(), 30_000, 'librdkafka producer connect');
     // Joined: an assignment (the topic is new and empty, so nothing is missed meanwhile anyway).
-    for (const until = Date.now() + 30_000; consumer.assignment().length === 0 && Date.now() < until; ) await sleep(50);
+    for (
+      const until = Date.now() + 30_000;
+      consumer.assignment().length === 0 && Date.now() < until;
+    )
+      await sleep(50);
     const t0 = performance.now();
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < n; i += 1000) {
@@ -296,7 +369,12 @@ function kafkajsPipeline(kafka: Kafka, prefix: string, input: string, output: st
     concurrency: PARTITIONS,
     commitIntervalMs: COMMIT_INTERVAL_MS,
     processor: {
-      process: (batch): OutRecord[] => batch.messages.map((m: KafkaMessage) => ({ topic: output, key: m.key?.toString('utf8') ?? '', value: m.value })),
+      process: (batch): OutRecord[] =>
+        batch.messages.map((m: KafkaMessage) => ({
+          topic: output,
+          key: m.key?.toString('utf8') ?? '',
+          value: m.value,
+        })),
     },
     onTransaction: (info) => {
       if (!info.ok) failed++;
@@ -331,7 +409,11 @@ function kafkajsPipeline(kafka: Kafka, prefix: string, input: string, output: st
  * (100 ms) is what each back-to-back transaction would wait while the coordinator still answers
  * CONCURRENT_TRANSACTIONS (measured: ~250 ms per transaction with it, ~30 ms with 5 ms).
  */
-const RD_PRODUCER_CONFIG: Record<string, unknown> = { 'linger.ms': 2, 'retry.backoff.ms': TRANSACTION_RETRY.initialRetryTime, 'retry.backoff.max.ms': TRANSACTION_RETRY.maxRetryTime };
+const RD_PRODUCER_CONFIG: Record<string, unknown> = {
+  'linger.ms': 2,
+  'retry.backoff.ms': TRANSACTION_RETRY.initialRetryTime,
+  'retry.backoff.max.ms': TRANSACTION_RETRY.maxRetryTime,
+};
 const RD_CONSUMER_CONFIG: Record<string, unknown> = { 'js.consumer.max.batch.size': 1000 };
 
 /**
@@ -356,22 +438,51 @@ class RdkafkaPipeline implements Pipeline {
   /** Pending records beyond which a batch waits for the transaction in flight (as ExactlyOnceLoop's maxPendingRecords). */
   private readonly maxPending = 5_000;
 
-  constructor(rd: RdKafka, prefix: string, private readonly input: string, private readonly output: string) {
-    this.producer = rd.producer({ ...RD_PRODUCER_CONFIG, ...RD_PRODUCER_EXTRA, kafkaJS: { transactionalId: `${prefix}-rd-tx`, idempotent: true, acks: -1, transactionTimeout: 30_000 } });
+  constructor(
+    rd: RdKafka,
+    prefix: string,
+    private readonly input: string,
+    private readonly output: string,
+  ) {
+    this.producer = rd.producer({
+      ...RD_PRODUCER_CONFIG,
+      ...RD_PRODUCER_EXTRA,
+      kafkaJS: {
+        transactionalId: `${prefix}-rd-tx`,
+        idempotent: true,
+        acks: -1,
+        transactionTimeout: 30_000,
+      },
+    });
     this.consumer = rd.consumer({
-      kafkaJS: { groupId: `${prefix}-rd-g`, readUncommitted: false, fromBeginning: true, autoCommit: false, maxWaitTimeInMs: 100, sessionTimeout: 6_000 },
+      kafkaJS: {
+        groupId: `${prefix}-rd-g`,
+        readUncommitted: false,
+        fromBeginning: true,
+        autoCommit: false,
+        maxWaitTimeInMs: 100,
+        sessionTimeout: 6_000,
+      },
       ...RD_CONSUMER_CONFIG,
       ...RD_CONSUMER_EXTRA,
     });
   }
 
   async start(): Promise<void> {
-    await within(this.producer.connect(), 60_000, 'librdkafka transactional producer connect (InitProducerId)');
+    await within(
+      this.producer.connect(),
+      60_000,
+      'librdkafka transactional producer connect (InitProducerId)',
+    );
     await within(this.consumer.connect(), 60_000, 'librdkafka consumer connect');
     await this.consumer.subscribe({ topics: [this.input] });
-    void this.consumer.run({ partitionsConsumedConcurrently: 2, eachBatch: (p) => this.onBatch(p) });
-    for (const until = Date.now() + 60_000; this.consumer.assignment().length === 0; ) {
-      if (Date.now() > until) throw new Error('librdkafka consumer: no partitions assigned within 60 s');
+    void this.consumer.run({
+      partitionsConsumedConcurrently: 2,
+      eachBatch: (p) => this.onBatch(p),
+    });
+    for (const until = Date.now() + 60_000; this.consumer.assignment().length === 0;) {
+      if (Date.now() > until)
+        throw new Error('librdkafka consumer: no partitions assigned within 60 s');
       await sleep(50);
     }
   }
@@ -379,7 +490,10 @@ class RdkafkaPipeline implements Pipeline {
   private async onBatch({ batch }: RdBatchPayload): Promise<void> {
     if (this.stopping || this.fatal || batch.messages.length === 0) return;
     for (const m of batch.messages) this.pending.push({ key: m.key, value: m.value });
-    this.offsets.set(batch.partition, (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n).toString());
+    this.offsets.set(
+      batch.partition,
+      (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n).toString(),
+    );
     this.committing ??= this.commitLoop();
     if (this.pending.length >= this.maxPending) await this.committing;
   }
@@ -397,7 +511,15 @@ class RdkafkaPipeline implements Pipeline {
           const t1 = performance.now();
           const sent = txn.send({ topic: this.output, messages: records });
           sent.catch(() => undefined);
-          await txn.sendOffsets({ consumer: this.consumer, topics: [{ topic: this.input, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset })) }] });
+          await txn.sendOffsets({
+            consumer: this.consumer,
+            topics: [
+              {
+                topic: this.input,
+                partitions: [...offsets].map(([partition, offset]) => ({ partition, offset })),
+              },
+            ],
+          });
           const t2 = performance.now();
           await sent;
           const t3 = performance.now();
@@ -503,9 +625,22 @@ class Harness {
   dropped = 0;
   private readonly pad: string;
 
-  constructor(kafka: Kafka, private readonly input: string, output: string) {
-    this.producer = new BatchingProducer(kafka, { logger: quiet, maxQueued: 200_000, maxBatch: 500 });
-    this.reader = new TopicReader({ kafka, topics: [output], logger: quiet, onRecord: (_t, _p, m) => this.onRecord(m) });
+  constructor(
+    kafka: Kafka,
+    private readonly input: string,
+    output: string,
+  ) {
+    this.producer = new BatchingProducer(kafka, {
+      logger: quiet,
+      maxQueued: 200_000,
+      maxBatch: 500,
+    });
+    this.reader = new TopicReader({
+      kafka,
+      topics: [output],
+      logger: quiet,
+      onRecord: (_t, _p, m) => this.onRecord(m),
+    });
     const probe = JSON.stringify({ id: 1_000_000, ts: Date.now(), s: 10, pad: '' });
     this.pad = 'x'.repeat(Math.max(0, RECORD_BYTES - probe.length));
   }
@@ -542,10 +677,12 @@ class Harness {
       for (let i = 0; i < due; i++) {
         const id = this.nextId++;
         const value = JSON.stringify({ id, ts: Date.now(), s: step, pad: this.pad });
-        sends.push(this.producer.send({ topic: this.input, key: `k${id % 64}`, value }).then(
-          () => void this.acked.set(id, step),
-          () => void this.dropped++,
-        ));
+        sends.push(
+          this.producer.send({ topic: this.input, key: `k${id % 64}`, value }).then(
+            () => void this.acked.set(id, step),
+            () => void this.dropped++,
+          ),
+        );
       }
       sent += Math.max(0, due);
       await sleep(5);
@@ -575,7 +712,14 @@ class Harness {
     for (const id of this.acked.keys()) if (!this.seen.has(id)) missing++;
     let unacknowledged = 0;
     for (const id of this.seen) if (!this.acked.has(id)) unacknowledged++;
-    return { produced: this.acked.size, distinctReadBack: this.seen.size - unacknowledged, missing, duplicates: this.duplicates, unacknowledged, ok: missing === 0 && this.duplicates === 0 };
+    return {
+      produced: this.acked.size,
+      distinctReadBack: this.seen.size - unacknowledged,
+      missing,
+      duplicates: this.duplicates,
+      unacknowledged,
+      ok: missing === 0 && this.duplicates === 0,
+    };
   }
 
   async stop(): Promise<void> {
@@ -584,7 +728,13 @@ class Harness {
   }
 }
 
-async function runVariant(variant: string, kafka: Kafka, prefix: string, brokerPid: number | undefined, make: (input: string, output: string) => Pipeline): Promise<VariantResult> {
+async function runVariant(
+  variant: string,
+  kafka: Kafka,
+  prefix: string,
+  brokerPid: number | undefined,
+  make: (input: string, output: string) => Pipeline,
+): Promise<VariantResult> {
   const input = `${prefix}-in`;
   const output = `${prefix}-out`;
   const result: VariantResult = { variant, steps: [] };
@@ -600,7 +750,8 @@ async function runVariant(variant: string, kafka: Kafka, prefix: string, brokerP
     if (WARMUP_SECONDS > 0) {
       console.log(`${variant}: warm-up ${WARMUP_SECONDS} s at ${WARMUP_RATE} rec/s`);
       await harness.load(-1, WARMUP_RATE, WARMUP_SECONDS, fatal);
-      if (!(await harness.drain(-1, DRAIN_SECONDS, fatal))) console.log(`${variant}: warm-up records not all read back within ${DRAIN_SECONDS} s`);
+      if (!(await harness.drain(-1, DRAIN_SECONDS, fatal)))
+        console.log(`${variant}: warm-up records not all read back within ${DRAIN_SECONDS} s`);
     }
     for (const [i, rate] of RATES.entries()) {
       if (pipeline.fatal) break;
@@ -639,10 +790,20 @@ async function runVariant(variant: string, kafka: Kafka, prefix: string, brokerP
         transactionsPerSec: round(tx / wall),
         recordsPerTransaction: tx ? round(readBack / tx) : 0,
         transactionMs: tx ? round((pipeline.transactionMs - txMs0) / tx) : 0,
-        ...(pipeline.phaseMs && tx ? { phaseMs: Object.fromEntries(Object.entries(pipeline.phaseMs).map(([k, v]) => [k, round((v - (phase0[k] ?? 0)) / tx)])) } : {}),
+        ...(pipeline.phaseMs && tx
+          ? {
+              phaseMs: Object.fromEntries(
+                Object.entries(pipeline.phaseMs).map(([k, v]) => [
+                  k,
+                  round((v - (phase0[k] ?? 0)) / tx),
+                ]),
+              ),
+            }
+          : {}),
         failedTransactions: pipeline.failedTransactions - failed0,
         brokerCpuPercent: brokerCpu === null ? null : round((brokerCpu / wall) * 100),
-        brokerCpuUsPerRecord: brokerCpu === null || !readBack ? null : Math.round((brokerCpu * 1e6) / readBack),
+        brokerCpuUsPerRecord:
+          brokerCpu === null || !readBack ? null : Math.round((brokerCpu * 1e6) / readBack),
         benchCpuPercent: round((benchCpu / wall) * 100),
         benchCpuUsPerRecord: readBack ? Math.round((benchCpu * 1e6) / readBack) : 0,
         saturated: !drained,
@@ -651,7 +812,13 @@ async function runVariant(variant: string, kafka: Kafka, prefix: string, brokerP
       result.steps.push(step);
       console.log(
         `${variant.padEnd(10)} ${fmt(rate).padStart(6)} rec/s offered, ${fmt(step.producedPerSec).padStart(6)} in: ${fmt(step.achievedPerSec).padStart(6)} rec/s out, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms, ` +
-          `${step.transactionsPerSec} txn/s of ${step.transactionMs} ms, broker ${step.brokerCpuPercent ?? '-'}% CPU, bench ${step.benchCpuUsPerRecord} µs/rec${step.phaseMs ? ` (txn phases ms: ${Object.entries(step.phaseMs).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${step.saturated ? `, SATURATED (${readBack}/${produced} read back after ${DRAIN_SECONDS} s)` : ''}`,
+          `${step.transactionsPerSec} txn/s of ${step.transactionMs} ms, broker ${step.brokerCpuPercent ?? '-'}% CPU, bench ${step.benchCpuUsPerRecord} µs/rec${
+            step.phaseMs
+              ? ` (txn phases ms: ${Object.entries(step.phaseMs)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', ')})`
+              : ''
+          }${step.saturated ? `, SATURATED (${readBack}/${produced} read back after ${DRAIN_SECONDS} s)` : ''}`,
       );
       if (step.saturated) {
         console.log(`${variant}: cannot keep up at ${rate} rec/s; higher rates skipped`);
@@ -669,7 +836,9 @@ async function runVariant(variant: string, kafka: Kafka, prefix: string, brokerP
       while (h.seen.size < h.acked.size && Date.now() < until && !p?.fatal) await sleep(50);
       await sleep(500); // duplicates, if any, arrive right behind
       const v = (result.verification = h.verify());
-      console.log(`${variant}: ${v.ok ? 'verified' : 'NOT VERIFIED'}: ${v.produced} produced, ${v.distinctReadBack} distinct read back, ${v.missing} missing, ${v.duplicates} duplicates${v.unacknowledged ? `, ${v.unacknowledged} read back though their send failed` : ''}`);
+      console.log(
+        `${variant}: ${v.ok ? 'verified' : 'NOT VERIFIED'}: ${v.produced} produced, ${v.distinctReadBack} distinct read back, ${v.missing} missing, ${v.duplicates} duplicates${v.unacknowledged ? `, ${v.unacknowledged} read back though their send failed` : ''}`,
+      );
     }
     await p?.stop();
     await h?.stop();
@@ -679,17 +848,51 @@ async function runVariant(variant: string, kafka: Kafka, prefix: string, brokerP
 }
 
 function table(results: VariantResult[]): void {
-  const head = ['variant', 'offered', 'in/s', 'out/s', 'p50 ms', 'p99 ms', 'max ms', 'txn/s', 'txn ms', 'rec/txn', 'broker %', 'broker µs/rec', 'bench µs/rec', 'ok'];
+  const head = [
+    'variant',
+    'offered',
+    'in/s',
+    'out/s',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'txn/s',
+    'txn ms',
+    'rec/txn',
+    'broker %',
+    'broker µs/rec',
+    'bench µs/rec',
+    'ok',
+  ];
   const rows = results.flatMap((r) =>
-    r.steps.map((s) => [r.variant, fmt(s.offered), fmt(s.producedPerSec), fmt(s.achievedPerSec), String(s.p50ms), String(s.p99ms), String(s.maxMs), String(s.transactionsPerSec), String(s.transactionMs), String(s.recordsPerTransaction), String(s.brokerCpuPercent ?? '-'), String(s.brokerCpuUsPerRecord ?? '-'), String(s.benchCpuUsPerRecord), s.saturated ? 'saturated' : 'yes']),
+    r.steps.map((s) => [
+      r.variant,
+      fmt(s.offered),
+      fmt(s.producedPerSec),
+      fmt(s.achievedPerSec),
+      String(s.p50ms),
+      String(s.p99ms),
+      String(s.maxMs),
+      String(s.transactionsPerSec),
+      String(s.transactionMs),
+      String(s.recordsPerTransaction),
+      String(s.brokerCpuPercent ?? '-'),
+      String(s.brokerCpuUsPerRecord ?? '-'),
+      String(s.benchCpuUsPerRecord),
+      s.saturated ? 'saturated' : 'yes',
+    ]),
   );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log('\n' + line(head));
   for (const r of rows) console.log(line(r));
   for (const r of results) {
     if (r.error) console.log(`${r.variant}: ${r.error}`);
-    if (r.verification) console.log(`${r.variant}: exactly once ${r.verification.ok ? 'verified' : 'NOT verified'} (${r.verification.produced} produced, ${r.verification.missing} missing, ${r.verification.duplicates} duplicates)`);
+    if (r.verification)
+      console.log(
+        `${r.variant}: exactly once ${r.verification.ok ? 'verified' : 'NOT verified'} (${r.verification.produced} produced, ${r.verification.missing} missing, ${r.verification.duplicates} duplicates)`,
+      );
   }
 }
 
@@ -701,9 +904,23 @@ const stopBroker = async (): Promise<void> => {
   broker = undefined;
   if (b) await settle(b.destroy(), 30_000);
 };
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stopBroker().finally(() => process.exit(130)));
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => void stopBroker().finally(() => process.exit(130)));
 
-const out: Record<string, unknown> = { node: process.version, kafkajs: '2.2.4', rates: RATES, stepSeconds: STEP_SECONDS, warmupSeconds: WARMUP_SECONDS, warmupRate: WARMUP_RATE, drainSeconds: DRAIN_SECONDS, partitions: PARTITIONS, recordBytes: RECORD_BYTES, commitIntervalMs: COMMIT_INTERVAL_MS, rdkafkaProducerConfig: { ...RD_PRODUCER_CONFIG, ...RD_PRODUCER_EXTRA }, rdkafkaConsumerConfig: { ...RD_CONSUMER_CONFIG, ...RD_CONSUMER_EXTRA } };
+const out: Record<string, unknown> = {
+  node: process.version,
+  kafkajs: '2.2.4',
+  rates: RATES,
+  stepSeconds: STEP_SECONDS,
+  warmupSeconds: WARMUP_SECONDS,
+  warmupRate: WARMUP_RATE,
+  drainSeconds: DRAIN_SECONDS,
+  partitions: PARTITIONS,
+  recordBytes: RECORD_BYTES,
+  commitIntervalMs: COMMIT_INTERVAL_MS,
+  rdkafkaProducerConfig: { ...RD_PRODUCER_CONFIG, ...RD_PRODUCER_EXTRA },
+  rdkafkaConsumerConfig: { ...RD_CONSUMER_CONFIG, ...RD_CONSUMER_EXTRA },
+};
 let status = 0;
 try {
   let brokers = process.env['KAFKA_BROKERS'];
@@ -713,7 +930,11 @@ try {
   }
   const brokerPid = broker?.pid;
   if (!brokerPid) console.log('KAFKA_BROKERS given: no broker CPU figures');
-  const kafka = createKafka({ brokers: brokers.split(','), clientId: 'bench-clients', logger: quiet });
+  const kafka = createKafka({
+    brokers: brokers.split(','),
+    clientId: 'bench-clients',
+    logger: quiet,
+  });
   const prefix = uniquePrefix('clients');
 
   // The librdkafka client first: building it (once) must not fall between measurements.
@@ -723,9 +944,21 @@ try {
     try {
       const { dir, buildSeconds } = rdkafkaDir();
       const mod = loadRdkafka(dir);
-      rd = new mod.KafkaJS.Kafka({ kafkaJS: { brokers: brokers.split(','), clientId: 'bench-clients-rd', logLevel: mod.KafkaJS.logLevel.ERROR } });
-      out['librdkafka'] = { version: mod.librdkafkaVersion, dir, ...(buildSeconds !== undefined ? { coldBuildSeconds: buildSeconds } : {}) };
-      console.log(`librdkafka ${mod.librdkafkaVersion} from ${dir}${buildSeconds !== undefined ? ` (cold build took ${buildSeconds} s)` : ''}`);
+      rd = new mod.KafkaJS.Kafka({
+        kafkaJS: {
+          brokers: brokers.split(','),
+          clientId: 'bench-clients-rd',
+          logLevel: mod.KafkaJS.logLevel.ERROR,
+        },
+      });
+      out['librdkafka'] = {
+        version: mod.librdkafkaVersion,
+        dir,
+        ...(buildSeconds !== undefined ? { coldBuildSeconds: buildSeconds } : {}),
+      };
+      console.log(
+        `librdkafka ${mod.librdkafkaVersion} from ${dir}${buildSeconds !== undefined ? ` (cold build took ${buildSeconds} s)` : ''}`,
+      );
     } catch (err) {
       rdError = `librdkafka client unavailable: ${errText(err)}`;
       console.log(rdError);
@@ -735,8 +968,16 @@ try {
   const raw: Raw[] = [];
   const rawErrors: Record<string, string> = {};
   if (RAW_RECORDS > 0) {
-    if (VARIANTS.includes('kafkajs')) await rawKafkajs(kafka, prefix, RAW_RECORDS).then((r) => raw.push(r), (err: unknown) => void (rawErrors['kafkajs'] = errText(err)));
-    if (rd) await rawRdkafka(rd, kafka, prefix, RAW_RECORDS).then((r) => raw.push(r), (err: unknown) => void (rawErrors['librdkafka'] = errText(err)));
+    if (VARIANTS.includes('kafkajs'))
+      await rawKafkajs(kafka, prefix, RAW_RECORDS).then(
+        (r) => raw.push(r),
+        (err: unknown) => void (rawErrors['kafkajs'] = errText(err)),
+      );
+    if (rd)
+      await rawRdkafka(rd, kafka, prefix, RAW_RECORDS).then(
+        (r) => raw.push(r),
+        (err: unknown) => void (rawErrors['librdkafka'] = errText(err)),
+      );
     for (const [c, e] of Object.entries(rawErrors)) console.log(`raw ${c}: failed: ${e}`);
   }
   out['raw'] = raw;
@@ -744,12 +985,24 @@ try {
 
   const results: VariantResult[] = [];
   if (VARIANTS.includes('kafkajs')) {
-    results.push(await runVariant('kafkajs', kafka, `${prefix}-kjs`, brokerPid, (input, output) => kafkajsPipeline(kafka, `${prefix}-kjs`, input, output)));
+    results.push(
+      await runVariant('kafkajs', kafka, `${prefix}-kjs`, brokerPid, (input, output) =>
+        kafkajsPipeline(kafka, `${prefix}-kjs`, input, output),
+      ),
+    );
   }
   if (VARIANTS.includes('librdkafka')) {
     if (rd) {
       const client = rd;
-      results.push(await runVariant('librdkafka', kafka, `${prefix}-rd`, brokerPid, (input, output) => new RdkafkaPipeline(client, `${prefix}-rd`, input, output)));
+      results.push(
+        await runVariant(
+          'librdkafka',
+          kafka,
+          `${prefix}-rd`,
+          brokerPid,
+          (input, output) => new RdkafkaPipeline(client, `${prefix}-rd`, input, output),
+        ),
+      );
     } else {
       results.push({ variant: 'librdkafka', steps: [], error: rdError ?? 'not run' });
     }
@@ -758,7 +1011,9 @@ try {
   table(results);
   if (results.some((r) => r.verification && !r.verification.ok)) status = 1;
 } catch (err) {
-  console.log(`clients bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  console.log(
+    `clients bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+  );
   out['error'] = errText(err);
   status = 1;
 } finally {

@@ -33,31 +33,63 @@ interface Result {
   retryLogLines: number;
 }
 
-const pct = (sorted: number[], p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
+const pct = (sorted: number[], p: number): number =>
+  Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
 
-async function measure(brokers: string, prefix: string, policy: string, retry: RetryOptions, n: number, together = false): Promise<Result> {
+async function measure(
+  brokers: string,
+  prefix: string,
+  policy: string,
+  retry: RetryOptions,
+  n: number,
+  together = false,
+): Promise<Result> {
   let retries = 0;
   const kafka = new Kafka({
     clientId: `bench-${policy}`,
     brokers: [brokers],
     retry,
     logLevel: logLevel.DEBUG,
-    logCreator: () => ({ log }) => {
-      if (/CONCURRENT_TRANSACTIONS|retry/i.test(JSON.stringify(log))) retries++;
-    },
+    logCreator:
+      () =>
+      ({ log }) => {
+        if (/CONCURRENT_TRANSACTIONS|retry/i.test(JSON.stringify(log))) retries++;
+      },
   });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: `${prefix}-in`, numPartitions: 1 }, { topic: `${prefix}-out`, numPartitions: 1 }] });
+  await admin.createTopics({
+    topics: [
+      { topic: `${prefix}-in`, numPartitions: 1 },
+      { topic: `${prefix}-out`, numPartitions: 1 },
+    ],
+  });
   await admin.disconnect();
-  const producer = kafka.producer({ transactionalId: `${prefix}-${policy}`, idempotent: true, maxInFlightRequests: 1, retry });
+  const producer = kafka.producer({
+    transactionalId: `${prefix}-${policy}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry,
+  });
   await producer.connect();
   const step = async (i: number): Promise<void> => {
     const txn = await producer.transaction();
-    const offsets = { consumerGroupId: `${prefix}-g`, topics: [{ topic: `${prefix}-in`, partitions: [{ partition: 0, offset: String(i + 1) }] }] };
-    if (together) await sendOutputAndOffsets(txn, [{ topic: `${prefix}-out`, key: `r${i}`, value: `r${i}` }], offsets);
+    const offsets = {
+      consumerGroupId: `${prefix}-g`,
+      topics: [{ topic: `${prefix}-in`, partitions: [{ partition: 0, offset: String(i + 1) }] }],
+    };
+    if (together)
+      await sendOutputAndOffsets(
+        txn,
+        [{ topic: `${prefix}-out`, key: `r${i}`, value: `r${i}` }],
+        offsets,
+      );
     else {
-      await txn.send({ topic: `${prefix}-out`, messages: [{ key: `r${i}`, value: `r${i}` }], acks: -1 });
+      await txn.send({
+        topic: `${prefix}-out`,
+        messages: [{ key: `r${i}`, value: `r${i}` }],
+        acks: -1,
+      });
       await sendOffsets(txn, offsets);
     }
     await txn.commit();
@@ -75,18 +107,43 @@ async function measure(brokers: string, prefix: string, policy: string, retry: R
   const elapsed = (performance.now() - t0) / 1000;
   await producer.disconnect();
   times.sort((a, b) => a - b);
-  return { policy, together, retry, transactions: n, perSecond: Math.round(n / elapsed), p50ms: pct(times, 50), p90ms: pct(times, 90), p99ms: pct(times, 99), maxMs: pct(times, 100), retryLogLines: retries };
+  return {
+    policy,
+    together,
+    retry,
+    transactions: n,
+    perSecond: Math.round(n / elapsed),
+    p50ms: pct(times, 50),
+    p90ms: pct(times, 90),
+    p99ms: pct(times, 99),
+    maxMs: pct(times, 100),
+    retryLogLines: retries,
+  };
 }
 
 const brokers = await kafkaBrokers();
 const prefix = uniquePrefix('txbench');
 const results: Result[] = [];
 // The slow policy first and with fewer steps: it is ~10× slower.
-results.push(await measure(brokers, `${prefix}-a`, 'client-default', { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 }, Math.max(20, Math.floor(N / 5))));
-results.push(await measure(brokers, `${prefix}-b`, 'TRANSACTION_RETRY', { ...TRANSACTION_RETRY }, N));
-results.push(await measure(brokers, `${prefix}-c`, 'TRANSACTION_RETRY', { ...TRANSACTION_RETRY }, N, true));
+results.push(
+  await measure(
+    brokers,
+    `${prefix}-a`,
+    'client-default',
+    { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    Math.max(20, Math.floor(N / 5)),
+  ),
+);
+results.push(
+  await measure(brokers, `${prefix}-b`, 'TRANSACTION_RETRY', { ...TRANSACTION_RETRY }, N),
+);
+results.push(
+  await measure(brokers, `${prefix}-c`, 'TRANSACTION_RETRY', { ...TRANSACTION_RETRY }, N, true),
+);
 for (const r of results) {
-  console.log(`${r.policy.padEnd(18)} ${r.together ? 'records ∥ offsets' : 'records, offsets '} first retry ${String(r.retry.initialRetryTime).padStart(3)} ms: ${r.transactions} transactions, ${r.perSecond}/s, p50 ${r.p50ms} ms, p90 ${r.p90ms} ms, p99 ${r.p99ms} ms, max ${r.maxMs} ms, ${r.retryLogLines} client log lines about retries`);
+  console.log(
+    `${r.policy.padEnd(18)} ${r.together ? 'records ∥ offsets' : 'records, offsets '} first retry ${String(r.retry.initialRetryTime).padStart(3)} ms: ${r.transactions} transactions, ${r.perSecond}/s, p50 ${r.p50ms} ms, p90 ${r.p90ms} ms, p99 ${r.p99ms} ms, max ${r.maxMs} ms, ${r.retryLogLines} client log lines about retries`,
+  );
 }
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify({ node: process.version, results }, null, 2) + '\n');

@@ -22,7 +22,12 @@ interface BusConnection {
  * after 3 ms, doubling, gives p50 ≈ 8–10 ms, and the doubling still covers a coordinator that is
  * loading for a few seconds (Java's client uses a short fixed backoff for the same reason).
  */
-export const TRANSACTION_RETRY = { retries: 12, initialRetryTime: 3, maxRetryTime: 1000, multiplier: 2 } as const;
+export const TRANSACTION_RETRY = {
+  retries: 12,
+  initialRetryTime: 3,
+  maxRetryTime: 1000,
+  multiplier: 2,
+} as const;
 
 /**
  * Group timing of a consumer alone in a group of its own (readers of whole topics: resource
@@ -32,12 +37,22 @@ export const TRANSACTION_RETRY = { retries: 12, initialRetryTime: 3, maxRetryTim
  * updates waiting that long. Nothing is shared with other members, so a short session costs
  * nothing but heartbeats.
  */
-export const PRIVATE_GROUP_TIMING = { sessionTimeout: 6_000, rebalanceTimeout: 12_000, heartbeatInterval: 600 } as const;
+export const PRIVATE_GROUP_TIMING = {
+  sessionTimeout: 6_000,
+  rebalanceTimeout: 12_000,
+  heartbeatInterval: 600,
+} as const;
 
 export function parseBrokers(value: string): string[] {
-  const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
-  if (brokers.length === 0) throw new Error('no Kafka brokers given (expected host:port[,host:port...])');
-  for (const b of brokers) if (!/^[^:\s]+:\d{1,5}$/.test(b)) throw new Error(`"${b}" is not a Kafka broker address (host:port)`);
+  const brokers = value
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0)
+    throw new Error('no Kafka brokers given (expected host:port[,host:port...])');
+  for (const b of brokers)
+    if (!/^[^:\s]+:\d{1,5}$/.test(b))
+      throw new Error(`"${b}" is not a Kafka broker address (host:port)`);
   return brokers;
 }
 

@@ -34,7 +34,11 @@ interface TopicLayout {
 
 /** Topic configurations of a bus: compaction where the topic is a changelog. */
 export function busTopicConfigs(topics: BusTopics, layout: TopicLayout): ITopicConfig[] {
-  const plain = (topic: string): ITopicConfig => ({ topic, numPartitions: layout.partitions, replicationFactor: layout.replicationFactor });
+  const plain = (topic: string): ITopicConfig => ({
+    topic,
+    numPartitions: layout.partitions,
+    replicationFactor: layout.replicationFactor,
+  });
   return [
     plain(topics.events),
     plain(topics.joins),

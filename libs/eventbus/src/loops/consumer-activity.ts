@@ -56,16 +56,24 @@ export class ConsumerActivity {
   private track(consumer: Consumer, group: string): void {
     const e = consumer.events;
     consumer.on(e.START_BATCH_PROCESS, ({ payload }) => {
-      this.inFlight.set(`${group}|${payload.topic}|${payload.partition}`, { group, topic: payload.topic, partition: payload.partition, started: Date.now(), consumer });
+      this.inFlight.set(`${group}|${payload.topic}|${payload.partition}`, {
+        group,
+        topic: payload.topic,
+        partition: payload.partition,
+        started: Date.now(),
+        consumer,
+      });
     });
     consumer.on(e.END_BATCH_PROCESS, ({ payload }) => {
       this.inFlight.delete(`${group}|${payload.topic}|${payload.partition}`);
     });
     // A batch abandoned by a crash, a rebalance or a stop is no longer in processing.
     const clear = (): void => {
-      for (const [key, entry] of this.inFlight) if (entry.consumer === consumer) this.inFlight.delete(key);
+      for (const [key, entry] of this.inFlight)
+        if (entry.consumer === consumer) this.inFlight.delete(key);
     };
-    for (const ev of [e.CRASH, e.REBALANCING, e.GROUP_JOIN, e.STOP, e.DISCONNECT]) consumer.on(ev as typeof e.STOP, clear);
+    for (const ev of [e.CRASH, e.REBALANCING, e.GROUP_JOIN, e.STOP, e.DISCONNECT])
+      consumer.on(ev as typeof e.STOP, clear);
   }
 
   /** The batches in processing, oldest first. */
@@ -76,7 +84,8 @@ export class ConsumerActivity {
       const prev = byKey.get(key);
       if (!prev || prev.ms < b.ms) byKey.set(key, b);
     };
-    for (const e of this.inFlight.values()) add({ group: e.group, topic: e.topic, partition: e.partition, ms: now - e.started });
+    for (const e of this.inFlight.values())
+      add({ group: e.group, topic: e.topic, partition: e.partition, ms: now - e.started });
     for (const source of this.sources) for (const b of source(now)) add(b);
     return [...byKey.values()].sort((a, b) => b.ms - a.ms);
   }

@@ -30,7 +30,11 @@ export function restartCrashedConsumer(crashed: Consumer, o: ConsumerRestartOpti
   void (async () => {
     await crashed.disconnect().catch(() => undefined);
     let replaced = crashed;
-    for (let delay = o.initialDelayMs ?? 1_000, attempt = 1; ; delay = Math.min(delay * 2, maxDelay), attempt++) {
+    for (
+      let delay = o.initialDelayMs ?? 1_000, attempt = 1;
+      ;
+      delay = Math.min(delay * 2, maxDelay), attempt++
+    ) {
       await new Promise((r) => setTimeout(r, delay));
       if (o.stopping() || o.current() !== replaced) return;
       try {
@@ -44,7 +48,12 @@ export function restartCrashedConsumer(crashed: Consumer, o: ConsumerRestartOpti
           replaced = failed;
           await failed.disconnect().catch(() => undefined);
         }
-        o.logger.warn(`could not start a new ${o.what}; trying again`, { ...o.fields, attempt, retryInMs: Math.min(delay * 2, maxDelay), error: err });
+        o.logger.warn(`could not start a new ${o.what}; trying again`, {
+          ...o.fields,
+          attempt,
+          retryInMs: Math.min(delay * 2, maxDelay),
+          error: err,
+        });
       }
     }
   })();

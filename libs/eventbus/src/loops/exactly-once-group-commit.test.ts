@@ -26,12 +26,19 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
   const createTopics = async (topics: string[], numPartitions: number): Promise<void> => {
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })));
+    await ensureTopics(
+      admin,
+      topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
+    );
     await admin.disconnect();
   };
 
   before(async () => {
-    kafka = createKafka({ brokers: (await kafkaBrokers()).split(','), clientId: 'group-commit-test', logger });
+    kafka = createKafka({
+      brokers: (await kafkaBrokers()).split(','),
+      clientId: 'group-commit-test',
+      logger,
+    });
     await createTopics([input, output], 2);
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -43,7 +50,11 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
 
   const send = async (from: number, count: number): Promise<void> => {
     for (let i = from; i < from + count; i += 50) {
-      const messages = Array.from({ length: Math.min(50, from + count - i) }, (_, j) => ({ key: `k${(i + j) % 2}`, value: `m${i + j}`, partition: (i + j) % 2 }));
+      const messages = Array.from({ length: Math.min(50, from + count - i) }, (_, j) => ({
+        key: `k${(i + j) % 2}`,
+        value: `m${i + j}`,
+        partition: (i + j) % 2,
+      }));
       await producer.send({ topic: input, acks: -1, messages });
     }
   };
@@ -60,7 +71,12 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
       processor: {
         process: ({ messages, partition }) => {
           batches++;
-          return messages.map((m) => ({ topic: output, partition, key: m.key?.toString() ?? '', value: m.value?.toString() ?? '' }));
+          return messages.map((m) => ({
+            topic: output,
+            partition,
+            key: m.key?.toString() ?? '',
+            value: m.value?.toString() ?? '',
+          }));
         },
       },
       onTransaction: (t) => transactions.push(t),
@@ -83,19 +99,33 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
     await loop.joined;
 
     await send(0, 1_000);
-    await waitFor(() => transactions.some((t) => t.ok && t.partition === 0), { timeoutMs: 60_000, what: 'a committed transaction of partition 0' });
+    await waitFor(() => transactions.some((t) => t.ok && t.partition === 0), {
+      timeoutMs: 60_000,
+      what: 'a committed transaction of partition 0',
+    });
 
     // What a new owner does: initialise partition 0's transactional id, which fences the loop's
     // producer. Its next transaction fails; the partition must resume from the committed offset.
-    const fencer = kafka.producer({ transactionalId: `${groupId}-${input}-0`, idempotent: true, maxInFlightRequests: 1, retry: { ...TRANSACTION_RETRY } });
+    const fencer = kafka.producer({
+      transactionalId: `${groupId}-${input}-0`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { ...TRANSACTION_RETRY },
+    });
     await fencer.connect();
     cleanup.push(() => fencer.disconnect());
     const fence = await fencer.transaction();
     await fence.abort();
 
     await send(1_000, 1_000);
-    await waitFor(() => transactions.some((t) => !t.ok && t.partition === 0), { timeoutMs: 60_000, what: 'the fenced transaction to fail' });
-    await waitFor(() => seen.size === 2_000, { timeoutMs: 120_000, what: '2,000 distinct outputs' });
+    await waitFor(() => transactions.some((t) => !t.ok && t.partition === 0), {
+      timeoutMs: 60_000,
+      what: 'the fenced transaction to fail',
+    });
+    await waitFor(() => seen.size === 2_000, {
+      timeoutMs: 120_000,
+      what: '2,000 distinct outputs',
+    });
     // The committed offsets reach the end of the input: nothing left to (re)process.
     const admin = kafka.admin();
     await admin.connect();
@@ -114,7 +144,10 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
     // the batches waiting behind it) were committed again after the partition reopened.
     const committedInputs = transactions.filter((t) => t.ok).reduce((n, t) => n + t.inputs, 0);
     assert.equal(committedInputs, 2_000);
-    assert.ok(transactions.filter((t) => t.ok).length <= batches, 'never more transactions than batches');
+    assert.ok(
+      transactions.filter((t) => t.ok).length <= batches,
+      'never more transactions than batches',
+    );
   });
 
   it('keeps consuming when opening a partition fails: the batch is fetched again and the partition opened anew', async () => {
@@ -138,19 +171,43 @@ describe('ExactlyOnceLoop group commit', { timeout: 180_000 }, () => {
           if (opens <= FAILING_OPENS) return Promise.reject(new Error(`open ${opens} fails`));
           return Promise.resolve();
         },
-        process: ({ messages }) => messages.map((m) => ({ topic: output2, partition: 0, key: 'k', value: m.value?.toString() ?? '' })),
+        process: ({ messages }) =>
+          messages.map((m) => ({
+            topic: output2,
+            partition: 0,
+            key: 'k',
+            value: m.value?.toString() ?? '',
+          })),
       },
     });
     cleanup.push(() => loop.stop());
     const seen = new Map<string, number>();
-    const reader = new TopicReader({ kafka, topics: [output2], logger, maxWaitMs: 10, onRecord: (_t, _p, m) => seen.set(m.value?.toString() ?? '', (seen.get(m.value?.toString() ?? '') ?? 0) + 1) });
+    const reader = new TopicReader({
+      kafka,
+      topics: [output2],
+      logger,
+      maxWaitMs: 10,
+      onRecord: (_t, _p, m) =>
+        seen.set(m.value?.toString() ?? '', (seen.get(m.value?.toString() ?? '') ?? 0) + 1),
+    });
     cleanup.push(() => reader.stop());
     await reader.start();
-    await producer.send({ topic: input2, acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: `n${i}` })) });
+    await producer.send({
+      topic: input2,
+      acks: -1,
+      messages: Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: `n${i}` })),
+    });
     await loop.start();
-    await waitFor(() => seen.size === 100, { timeoutMs: 60_000, what: '100 outputs after the failed opens' });
+    await waitFor(() => seen.size === 100, {
+      timeoutMs: 60_000,
+      what: '100 outputs after the failed opens',
+    });
     assert.ok(opens > FAILING_OPENS, `opened ${opens} times`);
     assert.equal(loop.assignments, 1, 'the failed opens did not crash the consumer (no rejoin)');
-    assert.deepEqual([...seen.values()].filter((n) => n !== 1), [], 'each output once');
+    assert.deepEqual(
+      [...seen.values()].filter((n) => n !== 1),
+      [],
+      'each output once',
+    );
   });
 });

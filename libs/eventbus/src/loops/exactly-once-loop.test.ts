@@ -39,8 +39,17 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
   it('after a new owner fences the transactional id, the committed offset read is the last committed one', async () => {
     const topic = `${prefix}-fence`;
     const groupId = `${prefix}-fence-group`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-    const producer = (): Producer => kafka.producer({ transactionalId: `${prefix}-fence-txn`, idempotent: true, maxInFlightRequests: 1, retry: { ...TRANSACTION_RETRY } });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    const producer = (): Producer =>
+      kafka.producer({
+        transactionalId: `${prefix}-fence-txn`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: { ...TRANSACTION_RETRY },
+      });
     let owner = producer();
     await owner.connect();
     const stale: string[] = [];
@@ -49,10 +58,19 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
       for (let i = 1; i <= 40; i++) {
         const txn = await owner.transaction();
         await txn.send({ topic, messages: [{ value: String(i) }] });
-        await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: 0, offset: String(i) }] }] });
+        await txn.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic, partitions: [{ partition: 0, offset: String(i) }] }],
+        });
         // Every other round the commit is only sent, not awaited, when the new owner fences:
         // it completes, or the fence aborts it, and the read must show which.
-        const outcome = i % 2 ? txn.commit().then(() => true, () => false) : await txn.commit().then(() => Promise.resolve(true));
+        const outcome =
+          i % 2
+            ? txn.commit().then(
+                () => true,
+                () => false,
+              )
+            : await txn.commit().then(() => Promise.resolve(true));
         const next = producer();
         await next.connect();
         await (await next.transaction()).abort(); // InitProducerId: fences the owner
@@ -71,11 +89,25 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
   it('a batch with no output records still commits its offsets, back to back, without failed transactions', async () => {
     const topic = `${prefix}-empty`;
     const groupId = `${prefix}-empty-group`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
     const infos: TransactionInfo[] = [];
     const warnings: string[] = [];
-    const loopLogger = createLogger('test', { level: 'warn', write: (line) => void warnings.push(line) });
-    const loop = new ExactlyOnceLoop({ kafka, groupId, topics: [topic], logger: loopLogger, processor: { process: () => [] }, onTransaction: (i) => void infos.push(i), maxWaitMs: 20 });
+    const loopLogger = createLogger('test', {
+      level: 'warn',
+      write: (line) => void warnings.push(line),
+    });
+    const loop = new ExactlyOnceLoop({
+      kafka,
+      groupId,
+      topics: [topic],
+      logger: loopLogger,
+      processor: { process: () => [] },
+      onTransaction: (i) => void infos.push(i),
+      maxWaitMs: 20,
+    });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
@@ -84,11 +116,18 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
       // A steady trickle while transactions run, so that batches are small and back to back.
       let total = 0;
       const deadline = Date.now() + 30_000;
-      while (infos.length < 40 && Date.now() < deadline) await producer.send({ topic, messages: [{ value: String(total++) }] });
-      await waitFor(async () => (await committed(groupId, topic)) >= total, { timeoutMs: 60_000, what: `offset ${total} committed` });
+      while (infos.length < 40 && Date.now() < deadline)
+        await producer.send({ topic, messages: [{ value: String(total++) }] });
+      await waitFor(async () => (await committed(groupId, topic)) >= total, {
+        timeoutMs: 60_000,
+        what: `offset ${total} committed`,
+      });
       const failed = infos.filter((i) => !i.ok);
       assert.ok(infos.length > 1, 'several transactions');
-      assert.deepEqual(failed.map((f) => String(f.error)), []);
+      assert.deepEqual(
+        failed.map((f) => String(f.error)),
+        [],
+      );
       // The post-fence offset check read with require_stable (no fallback to a plain read).
       assert.deepEqual(warnings, []);
     } finally {
@@ -105,7 +144,10 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
   it('stop() does not wait for a partition still opening (its restore hangs)', async () => {
     const topic = `${prefix}-opening`;
     const groupId = `${prefix}-opening-group`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let opening = 0;
@@ -131,16 +173,25 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
       await loop.start();
       await loop.joined;
       await producer.send({ topic, messages: [{ value: 'waits for the opening' }] });
-      await waitFor(() => opening > 0, { timeoutMs: 30_000, what: 'the partition to start opening' });
+      await waitFor(() => opening > 0, {
+        timeoutMs: 30_000,
+        what: 'the partition to start opening',
+      });
       let stopped = false;
       const stopping = loop.stop().then(() => (stopped = true));
       // Stopped while the restore still hangs (it is released only afterwards).
-      await waitFor(() => stopped, { timeoutMs: 20_000, what: 'stop() to return while the partition is still opening' });
+      await waitFor(() => stopped, {
+        timeoutMs: 20_000,
+        what: 'stop() to return while the partition is still opening',
+      });
       assert.equal(closed, 0, 'the opening has not finished yet');
       release();
       await stopping;
       // Once the hung opening ends, its state is dropped (close) and its producer closed.
-      await waitFor(() => closed > 0, { timeoutMs: 10_000, what: 'the abandoned opening to be closed' });
+      await waitFor(() => closed > 0, {
+        timeoutMs: 10_000,
+        what: 'the abandoned opening to be closed',
+      });
     } finally {
       release();
       await producer.disconnect();

@@ -1,9 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import {
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Producer,
+} from 'kafkajs';
 import { chunkByBytes, toTopicMessages, type OutRecord } from '../producer/batching-producer.js';
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
 import { TRANSACTION_RETRY } from '../client/client.js';
-import { StableOffsetReader, StableOffsetsUnsupportedError } from '../transactions/stable-offsets.js';
+import {
+  StableOffsetReader,
+  StableOffsetsUnsupportedError,
+} from '../transactions/stable-offsets.js';
 import { restartCrashedConsumer } from './consumer-restart.js';
 
 type Transaction = Awaited<ReturnType<Producer['transaction']>>;
@@ -15,13 +24,24 @@ type Transaction = Awaited<ReturnType<Producer['transaction']>>;
  * markers are still being written; kafkajs does not retry it there (the patch retries
  * AddPartitionsToTxn), so the transaction would fail and the partition be reopened for nothing.
  */
-export async function sendOffsets(txn: Transaction, offsets: Parameters<Transaction['sendOffsets']>[0]): Promise<void> {
-  for (let attempt = 0, wait: number = TRANSACTION_RETRY.initialRetryTime; ; attempt++, wait = Math.min(wait * TRANSACTION_RETRY.multiplier, TRANSACTION_RETRY.maxRetryTime)) {
+export async function sendOffsets(
+  txn: Transaction,
+  offsets: Parameters<Transaction['sendOffsets']>[0],
+): Promise<void> {
+  for (
+    let attempt = 0, wait: number = TRANSACTION_RETRY.initialRetryTime;
+    ;
+    attempt++, wait = Math.min(wait * TRANSACTION_RETRY.multiplier, TRANSACTION_RETRY.maxRetryTime)
+  ) {
     try {
       await txn.sendOffsets(offsets);
       return;
     } catch (err) {
-      if ((err as { type?: unknown }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= TRANSACTION_RETRY.retries) throw err;
+      if (
+        (err as { type?: unknown }).type !== 'CONCURRENT_TRANSACTIONS' ||
+        attempt >= TRANSACTION_RETRY.retries
+      )
+        throw err;
       await sleep(wait);
     }
   }
@@ -34,10 +54,15 @@ export async function sendOffsets(txn: Transaction, offsets: Parameters<Transact
  * five. Settles only when both are done (no abort while a request is in flight); throws the first
  * failure.
  */
-export async function sendOutputAndOffsets(txn: Transaction, records: OutRecord[], offsets: Parameters<Transaction['sendOffsets']>[0]): Promise<void> {
+export async function sendOutputAndOffsets(
+  txn: Transaction,
+  records: OutRecord[],
+  offsets: Parameters<Transaction['sendOffsets']>[0],
+): Promise<void> {
   const steps = await Promise.allSettled([
     (async () => {
-      for (const chunk of chunkByBytes(records)) await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
+      for (const chunk of chunkByBytes(records))
+        await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
     })(),
     sendOffsets(txn, offsets),
   ]);
@@ -189,7 +214,9 @@ export class ExactlyOnceLoop {
   private stopping = false;
   private stopRequested!: () => void;
   /** Resolves when `stop` begins: a batch waiting for its partition to open gives up then. */
-  private readonly stopSignal = new Promise<undefined>((r) => (this.stopRequested = () => r(undefined)));
+  private readonly stopSignal = new Promise<undefined>(
+    (r) => (this.stopRequested = () => r(undefined)),
+  );
   private joinedResolve!: () => void;
   /** Resolves when the consumer first joined its group. */
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
@@ -210,7 +237,11 @@ export class ExactlyOnceLoop {
     const { kafka, groupId } = this.options;
     const admin = (this.admin = kafka.admin());
     await admin.connect();
-    this.stable = new StableOffsetReader({ brokers: async () => (await admin.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`), clientId: `${groupId}-offsets` });
+    this.stable = new StableOffsetReader({
+      brokers: async () =>
+        (await admin.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`),
+      clientId: `${groupId}-offsets`,
+    });
     await this.startConsumer();
   }
 
@@ -236,8 +267,18 @@ export class ExactlyOnceLoop {
     consumer.on(consumer.events.CRASH, (e) => {
       this.crashed = true;
       if (e.payload.restart || this.stopping || this.consumer !== consumer) return;
-      this.options.logger.error('consumer stopped after an error kafkajs does not restart from; starting a new one', { error: e.payload.error });
-      restartCrashedConsumer(consumer, { logger: this.options.logger, what: 'consumer', fields: { topics }, current: () => this.consumer, stopping: () => this.stopping, start: () => this.startConsumer() });
+      this.options.logger.error(
+        'consumer stopped after an error kafkajs does not restart from; starting a new one',
+        { error: e.payload.error },
+      );
+      restartCrashedConsumer(consumer, {
+        logger: this.options.logger,
+        what: 'consumer',
+        fields: { topics },
+        current: () => this.consumer,
+        stopping: () => this.stopping,
+        start: () => this.startConsumer(),
+      });
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
@@ -252,16 +293,23 @@ export class ExactlyOnceLoop {
   private onAssignment(assignment: Record<string, number[]>): void {
     this.generation++;
     const owned = new Set<string>();
-    for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) owned.add(`${topic}:${p}`);
+    for (const [topic, partitions] of Object.entries(assignment))
+      for (const p of partitions) owned.add(`${topic}:${p}`);
     this.owned = owned;
-    this.options.logger.info('partitions assigned', { generation: this.generation, partitions: [...owned].sort() });
-    for (const key of [...this.slots.keys()]) if (!owned.has(key)) void this.dropSlot(key, 'revoked');
+    this.options.logger.info('partitions assigned', {
+      generation: this.generation,
+      partitions: [...owned].sort(),
+    });
+    for (const key of [...this.slots.keys()])
+      if (!owned.has(key)) void this.dropSlot(key, 'revoked');
     // After the consumer crashed (the broker went away), or for a slot still opening from an
     // earlier generation, start over: fence, restore and re-check offsets again. A slot whose
     // producer or restore got stuck during the outage would otherwise hold its partition forever.
     const restart = this.crashed;
     this.crashed = false;
-    for (const key of [...this.slots.keys()]) if (restart || !this.ready.has(key)) void this.dropSlot(key, restart ? 'consumer restarted' : 'stale opening');
+    for (const key of [...this.slots.keys()])
+      if (restart || !this.ready.has(key))
+        void this.dropSlot(key, restart ? 'consumer restarted' : 'stale opening');
     // Fence the previous owners and restore state now, not at the first batch: a crashed
     // owner's open transaction blocks read_committed readers of its outputs until fenced.
     for (const key of owned) {
@@ -278,9 +326,12 @@ export class ExactlyOnceLoop {
       p = this.openSlot(key, topic, partition);
       this.slots.set(key, p);
       const opening = p;
-      p.then((slot) => {
-        if (this.slots.get(key) === opening) this.ready.set(key, slot);
-      }, () => undefined);
+      p.then(
+        (slot) => {
+          if (this.slots.get(key) === opening) this.ready.set(key, slot);
+        },
+        () => undefined,
+      );
       p.catch((err: unknown) => {
         if (this.slots.get(key) === p) this.slots.delete(key);
         this.options.logger.warn('could not open partition', { topic, partition, error: err });
@@ -326,7 +377,19 @@ export class ExactlyOnceLoop {
       await producer.disconnect().catch(() => undefined);
       throw err;
     }
-    return { key, topic, partition, producer, checked: false, pending: undefined, committing: undefined, inflight: undefined, dead: false, position: undefined, lastCommitStart: 0 };
+    return {
+      key,
+      topic,
+      partition,
+      producer,
+      checked: false,
+      pending: undefined,
+      committing: undefined,
+      inflight: undefined,
+      dead: false,
+      position: undefined,
+      lastCommitStart: 0,
+    };
   }
 
   private async dropSlot(key: string, why: string): Promise<void> {
@@ -343,7 +406,11 @@ export class ExactlyOnceLoop {
     // The transaction in flight ends either way (committed, or aborted by a fence): let it.
     await slot.committing?.catch(() => undefined);
     await slot.producer.disconnect().catch(() => undefined);
-    this.options.logger.debug('partition closed', { topic: slot.topic, partition: slot.partition, why });
+    this.options.logger.debug('partition closed', {
+      topic: slot.topic,
+      partition: slot.partition,
+      why,
+    });
   }
 
   /** Marks a slot dead (no more processing or commits) and drops its partition state. */
@@ -363,15 +430,27 @@ export class ExactlyOnceLoop {
   private async committedOffset(topic: string, partition: number): Promise<bigint | undefined> {
     if (this.stable) {
       try {
-        return (await this.stable.fetch(this.options.groupId, topic, [partition], this.options.transactionTimeoutMs ?? 30_000)).get(partition);
+        return (
+          await this.stable.fetch(
+            this.options.groupId,
+            topic,
+            [partition],
+            this.options.transactionTimeoutMs ?? 30_000,
+          )
+        ).get(partition);
       } catch (err) {
         if (!(err instanceof StableOffsetsUnsupportedError)) throw err;
-        this.options.logger.warn('the broker cannot read committed offsets with require_stable (OffsetFetch v7); using a plain read', { error: err.message });
+        this.options.logger.warn(
+          'the broker cannot read committed offsets with require_stable (OffsetFetch v7); using a plain read',
+          { error: err.message },
+        );
         this.stable = undefined;
       }
     }
     const res = await this.admin!.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
-    const o = res.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset;
+    const o = res
+      .find((t) => t.topic === topic)
+      ?.partitions.find((p) => p.partition === partition)?.offset;
     return o === undefined || BigInt(o) < 0n ? undefined : BigInt(o);
   }
 
@@ -389,15 +468,33 @@ export class ExactlyOnceLoop {
     this.rewind.delete(key);
     slot.checked = true;
     const target = committed ?? (rewind === undefined ? undefined : BigInt(rewind));
-    if (target !== undefined && (target > BigInt(first) || (rewind !== undefined && target < BigInt(first)))) {
-      this.options.logger.info('seeking to the committed offset', { topic: slot.topic, partition: slot.partition, from: first, to: target.toString() });
-      this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: target.toString() });
+    if (
+      target !== undefined &&
+      (target > BigInt(first) || (rewind !== undefined && target < BigInt(first)))
+    ) {
+      this.options.logger.info('seeking to the committed offset', {
+        topic: slot.topic,
+        partition: slot.partition,
+        from: first,
+        to: target.toString(),
+      });
+      this.consumer?.seek({
+        topic: slot.topic,
+        partition: slot.partition,
+        offset: target.toString(),
+      });
       return true;
     }
     return false;
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
@@ -416,7 +513,11 @@ export class ExactlyOnceLoop {
       // while the broker comes back. Nothing was resolved: the batch is fetched again, and the
       // partition opened anew. Throwing instead would crash the consumer (kafkajs restarts it
       // once its retries are spent), costing every partition of this replica a rebalance.
-      this.options.logger.warn('partition not ready; its batch is fetched again', { topic, partition, error: err });
+      this.options.logger.warn('partition not ready; its batch is fetched again', {
+        topic,
+        partition,
+        error: err,
+      });
       await sleep(1_000);
       return;
     }
@@ -439,7 +540,16 @@ export class ExactlyOnceLoop {
     try {
       out = this.options.processor.process({ topic, partition, messages });
     } catch (err) {
-      this.options.onTransaction?.({ topic, partition, inputs: messages.length, outputs: 0, processMs: Date.now() - t0, commitMs: 0, ok: false, error: err });
+      this.options.onTransaction?.({
+        topic,
+        partition,
+        inputs: messages.length,
+        outputs: 0,
+        processMs: Date.now() - t0,
+        commitMs: 0,
+        ok: false,
+        error: err,
+      });
       this.fail(slot, messages[0]!.offset, err);
       await sleep(200);
       return;
@@ -451,12 +561,19 @@ export class ExactlyOnceLoop {
       slot.pending.inputs += messages.length;
       slot.pending.processMs += processMs;
     } else {
-      slot.pending = { records: out, first: messages[0]!.offset, next: BigInt(last) + 1n, inputs: messages.length, processMs };
+      slot.pending = {
+        records: out,
+        first: messages[0]!.offset,
+        next: BigInt(last) + 1n,
+        inputs: messages.length,
+        processMs,
+      };
     }
     slot.position = BigInt(last) + 1n;
     resolveOffset(last);
     if (!slot.committing) slot.committing = this.commitLoop(slot);
-    else if (slot.pending.records.length >= (this.options.maxPendingRecords ?? 5_000)) await slot.committing;
+    else if (slot.pending.records.length >= (this.options.maxPendingRecords ?? 5_000))
+      await slot.committing;
     await heartbeat();
   }
 
@@ -475,7 +592,13 @@ export class ExactlyOnceLoop {
         const work = slot.pending;
         slot.pending = undefined;
         slot.inflight = work;
-        const info = { topic, partition, inputs: work.inputs, outputs: work.records.length, processMs: work.processMs };
+        const info = {
+          topic,
+          partition,
+          inputs: work.inputs,
+          outputs: work.records.length,
+          processMs: work.processMs,
+        };
         try {
           const txn = await slot.producer.transaction();
           try {
@@ -489,7 +612,12 @@ export class ExactlyOnceLoop {
             throw err;
           }
         } catch (err) {
-          this.options.onTransaction?.({ ...info, commitMs: Date.now() - t1, ok: false, error: err });
+          this.options.onTransaction?.({
+            ...info,
+            commitMs: Date.now() - t1,
+            ok: false,
+            error: err,
+          });
           this.fail(slot, work.first, err);
           return;
         }
@@ -509,10 +637,18 @@ export class ExactlyOnceLoop {
   private fail(slot: Slot, resumeAt: string, err: unknown): void {
     const { key, topic, partition } = slot;
     if (slot.dead) return;
-    this.options.logger.warn('transaction failed; the partition is reopened and its uncommitted batches processed again', { topic, partition, offset: resumeAt, error: err });
-    const earliest = [slot.inflight?.first, slot.pending?.first, resumeAt].filter((o): o is string => o !== undefined).reduce((a, b) => (BigInt(a) <= BigInt(b) ? a : b));
+    this.options.logger.warn(
+      'transaction failed; the partition is reopened and its uncommitted batches processed again',
+      { topic, partition, offset: resumeAt, error: err },
+    );
+    const earliest = [slot.inflight?.first, slot.pending?.first, resumeAt]
+      .filter((o): o is string => o !== undefined)
+      .reduce((a, b) => (BigInt(a) <= BigInt(b) ? a : b));
     const known = this.rewind.get(key);
-    this.rewind.set(key, known !== undefined && BigInt(known) < BigInt(earliest) ? known : earliest);
+    this.rewind.set(
+      key,
+      known !== undefined && BigInt(known) < BigInt(earliest) ? known : earliest,
+    );
     this.retire(slot);
     if (this.ready.get(key) === slot) {
       void this.dropSlot(key, 'transaction failed');
@@ -522,10 +658,12 @@ export class ExactlyOnceLoop {
 
   /** Commits what every partition has processed (used at shutdown, after the consumer stopped). */
   private async drain(): Promise<void> {
-    await Promise.all([...this.ready.values()].map(async (slot) => {
-      while (slot.committing) await slot.committing.catch(() => undefined);
-      if (slot.pending && !slot.dead) await (slot.committing = this.commitLoop(slot));
-    }));
+    await Promise.all(
+      [...this.ready.values()].map(async (slot) => {
+        while (slot.committing) await slot.committing.catch(() => undefined);
+        if (slot.pending && !slot.dead) await (slot.committing = this.commitLoop(slot));
+      }),
+    );
   }
 
   /**
@@ -542,10 +680,12 @@ export class ExactlyOnceLoop {
     for (const [key, p] of [...this.slots]) {
       if (this.ready.has(key)) continue;
       this.slots.delete(key);
-      void p.then((slot) => {
-        this.retire(slot);
-        return slot.producer.disconnect();
-      }).catch(() => undefined);
+      void p
+        .then((slot) => {
+          this.retire(slot);
+          return slot.producer.disconnect();
+        })
+        .catch(() => undefined);
     }
     await Promise.all([...this.slots.keys()].map((k) => this.dropSlot(k, 'shutdown')));
     await this.admin?.disconnect().catch(() => undefined);

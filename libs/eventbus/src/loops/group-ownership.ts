@@ -51,11 +51,15 @@ export class GroupOwnership {
     this.chain = this.chain.then(async () => {
       if (own === this.owned) return;
       this.owned = own;
-      this.options.logger.info(own ? 'acquired ownership' : 'released ownership', { group: this.options.groupId });
+      this.options.logger.info(own ? 'acquired ownership' : 'released ownership', {
+        group: this.options.groupId,
+      });
       try {
         await (own ? this.options.onAcquire() : this.options.onRelease());
       } catch (err) {
-        this.options.logger.error(own ? 'starting as owner failed' : 'stopping as owner failed', { error: err });
+        this.options.logger.error(own ? 'starting as owner failed' : 'stopping as owner failed', {
+          error: err,
+        });
       }
     });
   }
@@ -64,7 +68,13 @@ export class GroupOwnership {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, [{ topic: this.options.topic, numPartitions: 1, replicationFactor: this.options.replicationFactor ?? 1 }]);
+      await ensureTopics(admin, [
+        {
+          topic: this.options.topic,
+          numPartitions: 1,
+          replicationFactor: this.options.replicationFactor ?? 1,
+        },
+      ]);
     } finally {
       await admin.disconnect();
     }

@@ -27,14 +27,21 @@ describe('PipelinedLoop', { timeout: 120_000 }, () => {
   };
 
   before(async () => {
-    kafka = createKafka({ brokers: (await kafkaBrokers()).split(','), clientId: 'pipelined-loop-test', logger });
+    kafka = createKafka({
+      brokers: (await kafkaBrokers()).split(','),
+      clientId: 'pipelined-loop-test',
+      logger,
+    });
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `m${i}` })) });
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `m${i}` })),
+    });
     await producer.disconnect();
   });
   after(async () => {
@@ -61,17 +68,26 @@ describe('PipelinedLoop', { timeout: 120_000 }, () => {
       },
     });
     await loop.start();
-    await waitFor(() => finish.size === 4 && admitting === 5, { timeoutMs: 30_000, what: 'four messages admitted, the fifth waiting' });
+    await waitFor(() => finish.size === 4 && admitting === 5, {
+      timeoutMs: 30_000,
+      what: 'four messages admitted, the fifth waiting',
+    });
     // m1..m3 finish first; m0 is still running: nothing may be committed yet.
     for (const v of ['m1', 'm2', 'm3']) finish.get(v)!();
     await loop.commit();
     assert.equal(loop.inFlight, 4);
     assert.ok((await committed()) < 1n, 'nothing committed past the unfinished m0');
     finish.get('m0')!();
-    await waitFor(async () => (await committed()) === 4n, { timeoutMs: 10_000, what: 'commit of m0..m3' });
+    await waitFor(async () => (await committed()) === 4n, {
+      timeoutMs: 10_000,
+      what: 'commit of m0..m3',
+    });
     releaseAdmission();
     await waitFor(() => finish.has('m4'), { what: 'm4 admitted' });
     finish.get('m4')!();
-    await waitFor(async () => (await committed()) === 5n, { timeoutMs: 10_000, what: 'commit of m4' });
+    await waitFor(async () => (await committed()) === 5n, {
+      timeoutMs: 10_000,
+      what: 'commit of m4',
+    });
   });
 });

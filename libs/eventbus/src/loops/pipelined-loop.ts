@@ -16,7 +16,11 @@ interface PipelinedLoopOptions {
    * the message's effects are durable. Messages are admitted in partition order; their effects may
    * complete in any order.
    */
-  admit: (message: KafkaMessage, topic: string, partition: number) => Promise<{ done: Promise<void> }>;
+  admit: (
+    message: KafkaMessage,
+    topic: string,
+    partition: number,
+  ) => Promise<{ done: Promise<void> }>;
   /** How often completed offsets are committed (ms, default 200). */
   commitIntervalMs?: number;
   /**
@@ -88,7 +92,13 @@ export class PipelinedLoop {
 
   async start(): Promise<void> {
     const { kafka, groupId, topics, logger } = this.options;
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: this.options.maxWaitMs ?? 10, sessionTimeout: 15_000, heartbeatInterval: 1_000 });
+    const consumer = kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 10,
+      sessionTimeout: 15_000,
+      heartbeatInterval: 1_000,
+    });
     this.consumer = consumer;
     // The liveness rule sees a partition whose oldest admitted record makes no progress as busy
     // (its batch ended long ago: records are handed off and complete later).
@@ -113,8 +123,18 @@ export class PipelinedLoop {
     // loop starts a new consumer (retrying while the broker is away) instead of stopping for good.
     consumer.on(consumer.events.CRASH, (e) => {
       if (e.payload.restart || this.stopping || this.consumer !== consumer) return;
-      logger.error('consumer stopped after an error kafkajs does not restart from; starting a new one', { topics, error: e.payload.error });
-      restartCrashedConsumer(consumer, { logger, what: 'consumer', fields: { topics }, current: () => this.consumer, stopping: () => this.stopping, start: () => this.start() });
+      logger.error(
+        'consumer stopped after an error kafkajs does not restart from; starting a new one',
+        { topics, error: e.payload.error },
+      );
+      restartCrashedConsumer(consumer, {
+        logger,
+        what: 'consumer',
+        fields: { topics },
+        current: () => this.consumer,
+        stopping: () => this.stopping,
+        start: () => this.start(),
+      });
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
@@ -138,7 +158,10 @@ export class PipelinedLoop {
           await Promise.resolve();
           while (!settled) {
             let timer: NodeJS.Timeout | undefined;
-            await Promise.race([admission.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 500)))]);
+            await Promise.race([
+              admission.catch(() => undefined),
+              new Promise((r) => (timer = setTimeout(r, 500))),
+            ]);
             clearTimeout(timer);
             if (!settled) await heartbeat();
           }
@@ -147,7 +170,12 @@ export class PipelinedLoop {
             ({ done } = await admission);
           } catch (err) {
             // Not admitted (shutting down): leave it unresolved; it is fetched again.
-            logger.debug('message not admitted', { topic: batch.topic, partition: batch.partition, offset: message.offset, error: err });
+            logger.debug('message not admitted', {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              error: err,
+            });
             break;
           }
           const generation = this.generation;
@@ -160,7 +188,16 @@ export class PipelinedLoop {
             () => {
               if (generation === this.generation) t.finish(offset);
             },
-            (err: unknown) => logger.error('a message\'s effects did not become durable; its offset stays uncommitted', { topic: batch.topic, partition: batch.partition, offset: message.offset, error: err }),
+            (err: unknown) =>
+              logger.error(
+                "a message's effects did not become durable; its offset stays uncommitted",
+                {
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  offset: message.offset,
+                  error: err,
+                },
+              ),
           );
           resolveOffset(message.offset);
           await heartbeat();

@@ -29,9 +29,14 @@ describe('BatchingProducer', { timeout: 120_000 }, () => {
     const values: string[] = [];
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value!.toString()) });
+    await consumer.run({
+      eachMessage: async ({ message }) => void values.push(message.value!.toString()),
+    });
     try {
-      await waitFor(() => values.length >= expected, { timeoutMs: 30_000, what: `${expected} records on ${topic}` });
+      await waitFor(() => values.length >= expected, {
+        timeoutMs: 30_000,
+        what: `${expected} records on ${topic}`,
+      });
       return values;
     } finally {
       await consumer.disconnect();
@@ -39,7 +44,11 @@ describe('BatchingProducer', { timeout: 120_000 }, () => {
   };
 
   before(async () => {
-    kafka = createKafka({ brokers: (await kafkaBrokers()).split(','), clientId: 'batching-producer-test', logger });
+    kafka = createKafka({
+      brokers: (await kafkaBrokers()).split(','),
+      clientId: 'batching-producer-test',
+      logger,
+    });
   });
   after(async () => {
     await Promise.all(producers.map((p) => p.close()));
@@ -48,16 +57,28 @@ describe('BatchingProducer', { timeout: 120_000 }, () => {
   it('keeps up to maxInFlight produce requests in flight; every record is acknowledged and written exactly once', async () => {
     const topic = await topicOf('lanes');
     let most = 0;
-    const p = new BatchingProducer(kafka, { logger, maxInFlight: 3, maxBatch: 20, lingerMs: 1, onBatch: () => (most = Math.max(most, p.requestsInFlight)) });
+    const p = new BatchingProducer(kafka, {
+      logger,
+      maxInFlight: 3,
+      maxBatch: 20,
+      lingerMs: 1,
+      onBatch: () => (most = Math.max(most, p.requestsInFlight)),
+    });
     producers.push(p);
     const n = 600;
-    await Promise.all(Array.from({ length: n }, (_, i) => p.send({ topic, key: 'same-key', value: `r${i}` })));
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => p.send({ topic, key: 'same-key', value: `r${i}` })),
+    );
     assert.equal(p.depth, 0);
     assert.ok(most > 1, `more than one produce request was in flight at once (most: ${most})`);
     assert.ok(most <= 3, `never more than maxInFlight (most: ${most})`);
     const values = await read(topic, n);
     assert.equal(values.length, n, 'no duplicates');
-    assert.deepEqual(new Set(values), new Set(Array.from({ length: n }, (_, i) => `r${i}`)), 'no loss');
+    assert.deepEqual(
+      new Set(values),
+      new Set(Array.from({ length: n }, (_, i) => `r${i}`)),
+      'no loss',
+    );
   });
 
   it('keeps a group in order even when it is split across produce requests, with other records around it', async () => {
@@ -69,13 +90,18 @@ describe('BatchingProducer', { timeout: 120_000 }, () => {
     // Interleaved bursts: single records and groups of 10 (each split over three batches).
     for (let round = 0; round < 5; round++) {
       sends.push(p.send({ topic, key: 'k', value: `single-${round}` }));
-      for (let i = 0; i < 10; i++) sends.push(p.send({ topic, key: 'k', value: `g${round}-${i}`, group: groups[round]! }));
+      for (let i = 0; i < 10; i++)
+        sends.push(p.send({ topic, key: 'k', value: `g${round}-${i}`, group: groups[round]! }));
     }
     await Promise.all(sends);
     const values = await read(topic, 55);
     for (let round = 0; round < 5; round++) {
       const seq = values.filter((v) => v.startsWith(`g${round}-`));
-      assert.deepEqual(seq, Array.from({ length: 10 }, (_, i) => `g${round}-${i}`), `group ${round} in order`);
+      assert.deepEqual(
+        seq,
+        Array.from({ length: 10 }, (_, i) => `g${round}-${i}`),
+        `group ${round} in order`,
+      );
     }
   });
 
@@ -84,10 +110,17 @@ describe('BatchingProducer', { timeout: 120_000 }, () => {
     const p = new BatchingProducer(kafka, { logger, maxBatch: 3, lingerMs: 0 });
     producers.push(p);
     let most = 0;
-    const sends = Array.from({ length: 30 }, (_, i) => p.send({ topic, key: 'k', value: `o${i}` }).then(() => (most = Math.max(most, p.requestsInFlight))));
+    const sends = Array.from({ length: 30 }, (_, i) =>
+      p
+        .send({ topic, key: 'k', value: `o${i}` })
+        .then(() => (most = Math.max(most, p.requestsInFlight))),
+    );
     await Promise.all(sends);
     assert.ok(most <= 1);
-    assert.deepEqual(await read(topic, 30), Array.from({ length: 30 }, (_, i) => `o${i}`));
+    assert.deepEqual(
+      await read(topic, 30),
+      Array.from({ length: 30 }, (_, i) => `o${i}`),
+    );
   });
 
   it('refuses records beyond maxQueued with BusSaturatedError', async () => {
@@ -99,17 +132,32 @@ describe('BatchingProducer', { timeout: 120_000 }, () => {
     await Promise.all(ok);
   });
 
-  it('cachedKeyPartitioner picks the partition kafkajs\'s DefaultPartitioner picks', () => {
+  it("cachedKeyPartitioner picks the partition kafkajs's DefaultPartitioner picks", () => {
     const cached = cachedKeyPartitioner();
     const reference = Partitioners.DefaultPartitioner();
-    const meta = (n: number): PartitionMetadata[] => Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: i === 1 ? -1 : 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+    const meta = (n: number): PartitionMetadata[] =>
+      Array.from({ length: n }, (_, i) => ({
+        partitionId: i,
+        leader: i === 1 ? -1 : 0,
+        replicas: [0],
+        isr: [0],
+        partitionErrorCode: 0,
+      }));
     for (const n of [1, 3, 7, 12])
       for (let i = 0; i < 200; i++)
         for (let round = 0; round < 2; round++) {
-          const args = { topic: `t${n}`, partitionMetadata: meta(n), message: { key: `source-${i}.event`, value: null } };
+          const args = {
+            topic: `t${n}`,
+            partitionMetadata: meta(n),
+            message: { key: `source-${i}.event`, value: null },
+          };
           assert.equal(cached(args), reference(args), `key source-${i}.event over ${n} partitions`);
         }
-    const explicit = { topic: 't', partitionMetadata: meta(3), message: { key: 'k', value: null, partition: 2 } };
+    const explicit = {
+      topic: 't',
+      partitionMetadata: meta(3),
+      message: { key: 'k', value: null, partition: 2 },
+    };
     assert.equal(cached(explicit), 2);
   });
 });

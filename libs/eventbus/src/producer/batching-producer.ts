@@ -1,4 +1,10 @@
-import { Partitioners, type ICustomPartitioner, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import {
+  Partitioners,
+  type ICustomPartitioner,
+  type Kafka,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 
 /** A record to produce. */
@@ -77,7 +83,11 @@ export const cachedKeyPartitioner: ICustomPartitioner = () => {
   const memo = new Map<string, number>();
   return (args) => {
     const key = args.message.key;
-    if (typeof key !== 'string' || (args.message.partition !== undefined && args.message.partition !== null)) return inner(args);
+    if (
+      typeof key !== 'string' ||
+      (args.message.partition !== undefined && args.message.partition !== null)
+    )
+      return inner(args);
     const id = `${args.topic}\0${args.partitionMetadata.length}\0${key}`;
     let partition = memo.get(id);
     if (partition === undefined) {
@@ -91,7 +101,10 @@ export const cachedKeyPartitioner: ICustomPartitioner = () => {
 
 /** Raised when the bus is unreachable or did not acknowledge a batch. */
 export class BusUnavailableError extends Error {
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super(message);
     this.name = 'BusUnavailableError';
   }
@@ -168,7 +181,10 @@ export class BatchingProducer {
   private readonly maxBatch: number;
   private readonly maxQueued: number;
 
-  constructor(kafka: Kafka, private readonly options: BatchingProducerOptions) {
+  constructor(
+    kafka: Kafka,
+    private readonly options: BatchingProducerOptions,
+  ) {
     const lanes = Math.max(1, Math.floor(options.maxInFlight ?? 1));
     this.lanes = Array.from({ length: lanes }, () => ({
       producer: kafka.producer({
@@ -218,7 +234,8 @@ export class BatchingProducer {
    */
   private schedule(): void {
     if (this.queue.length === 0 || this.immediate || !this.freeLane()) return;
-    const wait = this.queue.length >= this.maxBatch ? 0 : this.lingerMs - (Date.now() - this.queue[0]!.at);
+    const wait =
+      this.queue.length >= this.maxBatch ? 0 : this.lingerMs - (Date.now() - this.queue[0]!.at);
     if (wait <= 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -239,7 +256,8 @@ export class BatchingProducer {
     for (;;) {
       const lane = this.freeLane();
       if (!lane || this.queue.length === 0) break;
-      if (this.queue.length < this.maxBatch && Date.now() - this.queue[0]!.at < this.lingerMs) break;
+      if (this.queue.length < this.maxBatch && Date.now() - this.queue[0]!.at < this.lingerMs)
+        break;
       void this.flush(lane);
     }
     this.schedule();
@@ -264,7 +282,8 @@ export class BatchingProducer {
     }
     const batch = this.queue.splice(0, take);
     const group = batch[batch.length - 1]!.record.group;
-    const split = group !== undefined && this.queue.length > 0 && this.queue[0]!.record.group === group;
+    const split =
+      group !== undefined && this.queue.length > 0 && this.queue[0]!.record.group === group;
     if (split) this.barrier = true;
     lane.busy = true;
     this.flushing++;
@@ -272,13 +291,19 @@ export class BatchingProducer {
     const started = Date.now();
     try {
       await this.ensureConnected(lane);
-      await lane.producer.sendBatch({ topicMessages: toTopicMessages(batch.map((p) => p.record)), acks: -1 });
+      await lane.producer.sendBatch({
+        topicMessages: toTopicMessages(batch.map((p) => p.record)),
+        acks: -1,
+      });
       this.options.onBatch?.(batch.length, Date.now() - started, true);
       for (const p of batch) p.resolve();
     } catch (err) {
       this.options.onBatch?.(batch.length, Date.now() - started, false);
       this.options.logger.warn('produce failed', { records: batch.length, error: err });
-      const e = new BusUnavailableError(`event bus did not acknowledge the event: ${(err as Error).message}`, err);
+      const e = new BusUnavailableError(
+        `event bus did not acknowledge the event: ${(err as Error).message}`,
+        err,
+      );
       for (const p of batch) p.reject(e);
     } finally {
       this.inFlight -= batch.length;

@@ -1,4 +1,11 @@
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 
 /** Connection settings of a Kafka cluster a trigger produces to (Argo `KafkaTrigger`). */
@@ -6,7 +13,11 @@ export interface ExternalKafkaSettings {
   brokers: string[];
   clientId: string;
   tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  sasl?: {
+    mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    username: string;
+    password: string;
+  };
   logger: Logger;
 }
 
@@ -47,7 +58,12 @@ export class ExternalProducer {
           log.debug(String(message), rest);
         },
     });
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 
   private ensureConnected(): Promise<void> {
@@ -65,7 +81,14 @@ export class ExternalProducer {
       topic: record.topic,
       acks: -1,
       ...(record.compress ? { compression: CompressionTypes.GZIP } : {}),
-      messages: [{ key: record.key ?? null, value: record.value, headers: record.headers ?? {}, ...(record.partition !== undefined ? { partition: record.partition } : {}) }],
+      messages: [
+        {
+          key: record.key ?? null,
+          value: record.value,
+          headers: record.headers ?? {},
+          ...(record.partition !== undefined ? { partition: record.partition } : {}),
+        },
+      ],
     });
     return { partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? meta?.offset ?? '' };
   }

@@ -81,7 +81,9 @@ export class ConsumerLagMonitor {
   async poll(): Promise<LagSample[]> {
     const admin = await this.connected();
     const { groups } = await admin.listGroups();
-    const ids = groups.map((g) => g.groupId).filter((id) => id.startsWith(this.options.groupPrefix));
+    const ids = groups
+      .map((g) => g.groupId)
+      .filter((id) => id.startsWith(this.options.groupPrefix));
     const samples: LagSample[] = [];
     const assigned = new Set<string>();
     if (ids.length > 0) {
@@ -90,7 +92,8 @@ export class ConsumerLagMonitor {
         for (const m of g.members) {
           if (m.clientId !== this.options.clientId || !m.memberAssignment?.length) continue;
           const a = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
-          for (const [topic, parts] of Object.entries(a?.assignment ?? {})) for (const p of parts) assigned.add(`${g.groupId}|${topic}|${p}`);
+          for (const [topic, parts] of Object.entries(a?.assignment ?? {}))
+            for (const p of parts) assigned.add(`${g.groupId}|${topic}|${p}`);
         }
     }
     const ends = new Map<string, Map<number, { high: bigint; low: bigint }>>();
@@ -98,7 +101,8 @@ export class ConsumerLagMonitor {
       let m = ends.get(topic);
       if (!m) {
         m = new Map();
-        for (const p of await admin.fetchTopicOffsets(topic)) m.set(p.partition, { high: BigInt(p.high), low: BigInt(p.low) });
+        for (const p of await admin.fetchTopicOffsets(topic))
+          m.set(p.partition, { high: BigInt(p.high), low: BigInt(p.low) });
         ends.set(topic, m);
       }
       return m;
@@ -117,7 +121,13 @@ export class ConsumerLagMonitor {
           const committed = BigInt(p.offset) < 0n ? end.low : BigInt(p.offset);
           const lag = end.high > committed ? Number(end.high - committed) : 0;
           const assignedHere = assigned.has(`${groupId}|${t.topic}|${p.partition}`);
-          samples.push({ group: groupId, topic: t.topic, partition: p.partition, lag, assignedHere });
+          samples.push({
+            group: groupId,
+            topic: t.topic,
+            partition: p.partition,
+            lag,
+            assignedHere,
+          });
         }
       }
     }

@@ -45,12 +45,17 @@ export class ResourceStore {
     await admin.connect();
     const ends = new Map<number, bigint>();
     try {
-      for (const p of await admin.fetchTopicOffsets(this.topic)) if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
+      for (const p of await admin.fetchTopicOffsets(this.topic))
+        if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
     } finally {
       await admin.disconnect();
     }
     if (ends.size === 0) this.readyResolve();
-    this.consumer = this.kafkaClient.consumer({ groupId: `ganglion-resources-${randomUUID()}`, readUncommitted: false, ...PRIVATE_GROUP_TIMING });
+    this.consumer = this.kafkaClient.consumer({
+      groupId: `ganglion-resources-${randomUUID()}`,
+      readUncommitted: false,
+      ...PRIVATE_GROUP_TIMING,
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await this.consumer.run({

@@ -36,13 +36,28 @@ export class TopicReader {
    */
   async start(): Promise<void> {
     const { kafka, topics, logger } = this.options;
-    const consumer = kafka.consumer({ groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: this.options.maxWaitMs ?? 100, ...PRIVATE_GROUP_TIMING });
+    const consumer = kafka.consumer({
+      groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`,
+      readUncommitted: false,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 100,
+      ...PRIVATE_GROUP_TIMING,
+    });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => this.joinedResolve());
     consumer.on(consumer.events.CRASH, (e) => {
       if (e.payload.restart || this.stopped || this.consumer !== consumer) return;
-      logger.error('reader stopped after an error kafkajs does not restart from; starting a new one', { topics, error: e.payload.error });
-      restartCrashedConsumer(consumer, { logger, what: 'reader', fields: { topics }, current: () => this.consumer, stopping: () => this.stopped, start: () => this.start() });
+      logger.error(
+        'reader stopped after an error kafkajs does not restart from; starting a new one',
+        { topics, error: e.payload.error },
+      );
+      restartCrashedConsumer(consumer, {
+        logger,
+        what: 'reader',
+        fields: { topics },
+        current: () => this.consumer,
+        stopping: () => this.stopped,
+        start: () => this.start(),
+      });
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
@@ -84,7 +99,13 @@ export class ChangelogMirror {
   private readonly reader: TopicReader;
 
   constructor(kafka: Kafka, topics: string[], logger: Logger) {
-    this.reader = new TopicReader({ kafka, topics, logger, groupPrefix: 'ganglion-changelog', onRecord: (t, p, m) => this.apply(t, p, m) });
+    this.reader = new TopicReader({
+      kafka,
+      topics,
+      logger,
+      groupPrefix: 'ganglion-changelog',
+      onRecord: (t, p, m) => this.apply(t, p, m),
+    });
   }
 
   private apply(topic: string, partition: number, m: KafkaMessage): void {
@@ -111,7 +132,11 @@ export class ChangelogMirror {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(k);
-        reject(new Error(`changelog ${topic}[${partition}] was not read up to the barrier within ${timeoutMs} ms`));
+        reject(
+          new Error(
+            `changelog ${topic}[${partition}] was not read up to the barrier within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.set(k, () => {
         clearTimeout(timer);

@@ -178,10 +178,19 @@ class Connection {
     socket.on('close', () => onError(new Error('connection closed by the broker')));
   }
 
-  static open(host: string, port: number, clientId: string, timeoutMs: number): Promise<Connection> {
+  static open(
+    host: string,
+    port: number,
+    clientId: string,
+    timeoutMs: number,
+  ): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port });
-      const timer = setTimeout(() => socket.destroy(new Error(`could not connect to ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          socket.destroy(new Error(`could not connect to ${host}:${port} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       socket.once('error', (err) => {
         clearTimeout(timer);
         reject(err);
@@ -203,7 +212,13 @@ class Connection {
     const size = Buffer.alloc(4);
     size.writeInt32BE(payload.length);
     const frame = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no response to request ${apiKey} v${version} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no response to request ${apiKey} v${version} within ${this.timeoutMs} ms`),
+          ),
+        this.timeoutMs,
+      );
       this.waiting = (f) => {
         clearTimeout(timer);
         resolve(f);
@@ -258,29 +273,51 @@ export class StableOffsetReader {
    * {@link StableOffsetsUnsupportedError} when the broker has no OffsetFetch v7, and the last
    * {@link KafkaWireError} when the offsets did not become stable before the deadline.
    */
-  async fetch(groupId: string, topic: string, partitions: number[], deadlineMs = 30_000): Promise<Map<number, bigint | undefined>> {
+  async fetch(
+    groupId: string,
+    topic: string,
+    partitions: number[],
+    deadlineMs = 30_000,
+  ): Promise<Map<number, bigint | undefined>> {
     const until = Date.now() + deadlineMs;
     for (let wait = 5; ; wait = Math.min(wait * 2, 500)) {
       try {
         return await this.attempt(groupId, topic, partitions);
       } catch (err) {
-        if (!(err instanceof KafkaWireError) || !err.retriable || Date.now() + wait > until) throw err;
+        if (!(err instanceof KafkaWireError) || !err.retriable || Date.now() + wait > until)
+          throw err;
         await sleep(wait);
       }
     }
   }
 
-  private async attempt(groupId: string, topic: string, partitions: number[]): Promise<Map<number, bigint | undefined>> {
+  private async attempt(
+    groupId: string,
+    topic: string,
+    partitions: number[],
+  ): Promise<Map<number, bigint | undefined>> {
     const [bootstrap] = await this.options.brokers();
     if (!bootstrap) throw new Error('no broker to ask for the group coordinator');
     const coordinator = await this.withConnection(bootstrap, async (conn) => {
       const versions = await conn.request(API_VERSIONS, 0, false, Buffer.alloc(0));
       const error = versions.int16();
       if (error !== 0) throw new KafkaWireError(error, 'ApiVersions');
-      const apis = versions.array(versions.int32(), () => ({ key: versions.int16(), min: versions.int16(), max: versions.int16() }));
+      const apis = versions.array(versions.int32(), () => ({
+        key: versions.int16(),
+        min: versions.int16(),
+        max: versions.int16(),
+      }));
       const offsetFetch = apis.find((a) => a.key === API_OFFSET_FETCH);
-      if (!offsetFetch || offsetFetch.max < 7 || offsetFetch.min > 7) throw new StableOffsetsUnsupportedError(`the broker does not support OffsetFetch v7 (require_stable): it offers v${offsetFetch?.min ?? '?'}–v${offsetFetch?.max ?? '?'}`);
-      const r = await conn.request(API_FIND_COORDINATOR, 1, false, new Writer().string(groupId).int8(0).build());
+      if (!offsetFetch || offsetFetch.max < 7 || offsetFetch.min > 7)
+        throw new StableOffsetsUnsupportedError(
+          `the broker does not support OffsetFetch v7 (require_stable): it offers v${offsetFetch?.min ?? '?'}–v${offsetFetch?.max ?? '?'}`,
+        );
+      const r = await conn.request(
+        API_FIND_COORDINATOR,
+        1,
+        false,
+        new Writer().string(groupId).int8(0).build(),
+      );
       r.int32(); // throttle
       const code = r.int16();
       r.string(); // error message
@@ -293,7 +330,12 @@ export class StableOffsetReader {
     return this.withConnection(coordinator, async (conn) => {
       const body = new Writer()
         .compactString(groupId)
-        .compactArray([topic], (w, t) => w.compactString(t).compactArray(partitions, (w2, p) => w2.int32(p)).noTags())
+        .compactArray([topic], (w, t) =>
+          w
+            .compactString(t)
+            .compactArray(partitions, (w2, p) => w2.int32(p))
+            .noTags(),
+        )
         .int8(1) // require_stable
         .noTags()
         .build();
@@ -310,7 +352,11 @@ export class StableOffsetReader {
           r.compactString(); // metadata
           const code = r.int16();
           r.skipTags();
-          if (code !== 0) partitionError ??= new KafkaWireError(code, `OffsetFetch ${groupId} ${name}[${partition}]`);
+          if (code !== 0)
+            partitionError ??= new KafkaWireError(
+              code,
+              `OffsetFetch ${groupId} ${name}[${partition}]`,
+            );
           else if (name === topic) out.set(partition, offset < 0n ? undefined : offset);
         });
         r.skipTags();

@@ -39,21 +39,33 @@ export class TransactionalState {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, [{
-        topic: this.options.stateTopic,
-        numPartitions: 1,
-        replicationFactor: this.options.replicationFactor ?? 1,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      }]);
+      await ensureTopics(admin, [
+        {
+          topic: this.options.stateTopic,
+          numPartitions: 1,
+          replicationFactor: this.options.replicationFactor ?? 1,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ]);
     } finally {
       await admin.disconnect();
     }
-    this.producer = this.kafka.producer({ transactionalId: this.options.transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { ...TRANSACTION_RETRY } });
+    this.producer = this.kafka.producer({
+      transactionalId: this.options.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { ...TRANSACTION_RETRY },
+    });
     await this.producer.connect();
     const nonce = randomUUID();
     await this.commit([], [{ key: MARKER_KEY, value: nonce }]);
     const state = new Map<string, string>();
-    const consumer = this.kafka.consumer({ groupId: `ganglion-state-reader-${randomUUID()}`, readUncommitted: false, ...PRIVATE_GROUP_TIMING });
+    const consumer = this.kafka.consumer({
+      groupId: `ganglion-state-reader-${randomUUID()}`,
+      readUncommitted: false,
+      ...PRIVATE_GROUP_TIMING,
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topics: [this.options.stateTopic], fromBeginning: true });
@@ -85,14 +97,24 @@ export class TransactionalState {
       if (!this.producer) throw new Error('state is not open');
       const tx = await this.producer.transaction();
       try {
-        const byTopic = new Map<string, { key: string; value: Buffer | string | null; headers?: Record<string, string> }[]>();
+        const byTopic = new Map<
+          string,
+          { key: string; value: Buffer | string | null; headers?: Record<string, string> }[]
+        >();
         for (const r of records) {
           const list = byTopic.get(r.topic) ?? [];
           list.push({ key: r.key, value: r.value, headers: r.headers ?? {} });
           byTopic.set(r.topic, list);
         }
-        if (state.length) byTopic.set(this.options.stateTopic, [...(byTopic.get(this.options.stateTopic) ?? []), ...state.map((s) => ({ key: s.key, value: s.value }))]);
-        await tx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+        if (state.length)
+          byTopic.set(this.options.stateTopic, [
+            ...(byTopic.get(this.options.stateTopic) ?? []),
+            ...state.map((s) => ({ key: s.key, value: s.value })),
+          ]);
+        await tx.sendBatch({
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          acks: -1,
+        });
         await tx.commit();
       } catch (err) {
         await tx.abort().catch(() => undefined);

@@ -42,7 +42,14 @@ const BODY = JSON.stringify({
   status: 'firing',
   receiver: 'ganglion',
   commonLabels: { alertname: 'HighErrorRate', service: 'checkout', severity: 'critical' },
-  alerts: [{ status: 'firing', labels: { alertname: 'HighErrorRate', namespace: 'shop' }, startsAt: '2026-11-23T09:00:00Z', fingerprint: 'c2a8f3e5d1b7a9e4' }],
+  alerts: [
+    {
+      status: 'firing',
+      labels: { alertname: 'HighErrorRate', namespace: 'shop' },
+      startsAt: '2026-11-23T09:00:00Z',
+      fingerprint: 'c2a8f3e5d1b7a9e4',
+    },
+  ],
 });
 
 interface Result {
@@ -77,7 +84,9 @@ function cpuMs(pid: number | undefined): number {
 
 /** The same response the ingress sends for an accepted event. */
 function answer(res: import('node:http').ServerResponse): void {
-  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 7 }).end('success');
+  res
+    .writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 7 })
+    .end('success');
 }
 
 async function serveBare(): Promise<number> {
@@ -102,18 +111,29 @@ async function serveIngress(brokers: string): Promise<number> {
   const bus = new BusFixture(brokers, `${uniquePrefix('bench')}-bus`);
   const admin = bus.kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: bus.topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [{ topic: bus.topic, numPartitions: 3, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   const port = await freePort();
   const store = new MemoryStore();
   store.put(bus.bus());
-  store.put(eventSource('bench', { webhook: { alerts: { port: String(port), endpoint: '/bench', method: 'POST' } } }));
+  store.put(
+    eventSource('bench', {
+      webhook: { alerts: { port: String(port), endpoint: '/bench', method: 'POST' } },
+    }),
+  );
   // As the service wires it (libs/nest ingress.module.ts), plus a batch counter.
   const logger = createLogger('ingress-webhook', { level: 'warn' });
   const observe = processMetrics().batchObserver('events');
   const linger = process.env['BENCH_LINGER_MS'];
   const inFlight = process.env['BENCH_IN_FLIGHT'];
-  const producers = new BusClients({ brokers: brokers.split(','), clientId: 'bench-ingress', logger }).producers({
+  const producers = new BusClients({
+    brokers: brokers.split(','),
+    clientId: 'bench-ingress',
+    logger,
+  }).producers({
     ...PUSH_PRODUCER_OPTIONS,
     ...(inFlight !== undefined ? { maxInFlight: Number(inFlight) } : {}),
     onBatch: (size, ms, ok) => {
@@ -123,15 +143,24 @@ async function serveIngress(brokers: string): Promise<number> {
     },
     ...(linger !== undefined ? { lingerMs: Number(linger) } : {}),
   });
-  const runner = new PushIngressRunner(webhookSource, { host: '127.0.0.1', logger, store, producers, secrets: new LocalSecretResolver(undefined, {}) });
+  const runner = new PushIngressRunner(webhookSource, {
+    host: '127.0.0.1',
+    logger,
+    store,
+    producers,
+    secrets: new LocalSecretResolver(undefined, {}),
+  });
   await runner.start();
   // Connect the producer before the load starts.
-  await producers.forBus(bus.bus()).send({ topic: bus.topic, key: 'warm-up', value: Buffer.from('{}'), headers: {} });
+  await producers
+    .forBus(bus.bus())
+    .send({ topic: bus.topic, key: 'warm-up', value: Buffer.from('{}'), headers: {} });
   return port;
 }
 
 async function serve(kind: string): Promise<void> {
-  const port = kind === 'bare' ? await serveBare() : await serveIngress(process.env['BENCH_BROKERS']!);
+  const port =
+    kind === 'bare' ? await serveBare() : await serveIngress(process.env['BENCH_BROKERS']!);
   process.on('message', (m: string) => {
     if (m === 'stats') process.send!({ batches, records: batchedRecords });
   });
@@ -148,7 +177,13 @@ interface Server {
 async function startServer(kind: 'bare' | 'ingress', brokers: string): Promise<Server> {
   const prof = process.env['BENCH_PROF'];
   const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], {
-    execArgv: ['--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${kind}.cpuprofile`] : [])],
+    execArgv: [
+      '--enable-source-maps',
+      '--disable-warning=TimeoutNegativeWarning',
+      ...(prof
+        ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${kind}.cpuprofile`]
+        : []),
+    ],
     env: { ...process.env, BENCH_BROKERS: brokers },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -208,9 +243,17 @@ const HTTP_CLIENT = `
   Promise.all(Array.from({ length: workerData.concurrency }, loop)).then(() => agent.destroy());
 `;
 
-function httpClient(port: number, concurrency: number, seconds: number, onMeasuring: () => void): Promise<Sample> {
+function httpClient(
+  port: number,
+  concurrency: number,
+  seconds: number,
+  onMeasuring: () => void,
+): Promise<Sample> {
   return new Promise((resolveSample, reject) => {
-    const w = new Worker(HTTP_CLIENT, { eval: true, workerData: { port, seconds, concurrency, body: BODY } });
+    const w = new Worker(HTTP_CLIENT, {
+      eval: true,
+      workerData: { port, seconds, concurrency, body: BODY },
+    });
     w.on('message', (m: 'measuring' | Sample) => {
       if (m === 'measuring') onMeasuring();
       else {
@@ -227,8 +270,15 @@ function httpClient(port: number, concurrency: number, seconds: number, onMeasur
  * or the last chunk; far cheaper than node:http's client, so more of the machine is left to
  * the server.
  */
-async function rawClient(port: number, concurrency: number, seconds: number, onMeasuring: () => void): Promise<Sample> {
-  const request = Buffer.from(`POST /bench HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`);
+async function rawClient(
+  port: number,
+  concurrency: number,
+  seconds: number,
+  onMeasuring: () => void,
+): Promise<Sample> {
+  const request = Buffer.from(
+    `POST /bench HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`,
+  );
   const sample: Sample = { lat: [], ok: 0, errors: 0 };
   let measuring = false;
   let stop = false;
@@ -288,18 +338,30 @@ async function rawClient(port: number, concurrency: number, seconds: number, onM
 }
 
 /** Drives `server` with `concurrency` keep-alive connections for `seconds` after a 1 s warm-up. */
-async function load(server: Server, concurrency: number, seconds: number, brokerPid: number | undefined): Promise<Result> {
-  let before: { server: number; broker: number; stats: Promise<{ batches: number; records: number }> } | undefined;
+async function load(
+  server: Server,
+  concurrency: number,
+  seconds: number,
+  brokerPid: number | undefined,
+): Promise<Result> {
+  let before:
+    | { server: number; broker: number; stats: Promise<{ batches: number; records: number }> }
+    | undefined;
   const onMeasuring = (): void => {
     before = { server: cpuMs(server.child.pid), broker: cpuMs(brokerPid), stats: server.stats() };
   };
   const client = CLIENT === 'raw' ? rawClient : httpClient;
   const sample = await client(server.port, concurrency, seconds, onMeasuring);
-  const after = { server: cpuMs(server.child.pid), broker: cpuMs(brokerPid), stats: await server.stats() };
+  const after = {
+    server: cpuMs(server.child.pid),
+    broker: cpuMs(brokerPid),
+    stats: await server.stats(),
+  };
   const start = { ...before!, stats: await before!.stats };
   const { lat, ok, errors } = sample;
   lat.sort((a, b) => a - b);
-  const q = (p: number): number => (lat.length ? +lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(2) : 0);
+  const q = (p: number): number =>
+    lat.length ? +lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(2) : 0;
   const answered = Math.max(1, ok + errors);
   const batches = after.stats.batches - start.stats.batches;
   const records = after.stats.records - start.stats.records;
@@ -312,7 +374,9 @@ async function load(server: Server, concurrency: number, seconds: number, broker
     p99Ms: q(0.99),
     cpuUsPerRequest: Math.round(((after.server - start.server) * 1000) / answered),
     cpuCores: +((after.server - start.server) / (seconds * 1000)).toFixed(2),
-    ...(brokerPid !== undefined ? { brokerCpuUsPerRequest: Math.round(((after.broker - start.broker) * 1000) / answered) } : {}),
+    ...(brokerPid !== undefined
+      ? { brokerCpuUsPerRequest: Math.round(((after.broker - start.broker) * 1000) / answered) }
+      : {}),
     ...(batches > 0 ? { batches, recordsPerBatch: +(records / batches).toFixed(1) } : {}),
   };
 }
@@ -330,20 +394,43 @@ async function main(): Promise<void> {
   const only = process.env['BENCH_ONLY'];
   const bare = only === 'ingress' ? undefined : await startServer('bare', brokers);
   const ingress = only === 'bare' ? undefined : await startServer('ingress', brokers);
-  const none: Result = { requests: 0, ok: 0, errors: 0, perSecond: 0, p50Ms: 0, p99Ms: 0, cpuUsPerRequest: 0, cpuCores: 0 };
+  const none: Result = {
+    requests: 0,
+    ok: 0,
+    errors: 0,
+    perSecond: 0,
+    p50Ms: 0,
+    p99Ms: 0,
+    cpuUsPerRequest: 0,
+    cpuCores: 0,
+  };
   const fmt = (r: Result): string =>
     `${r.perSecond.toLocaleString('en-US')} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}, server CPU ${r.cpuUsPerRequest} µs/req (${r.cpuCores} cores)` +
-    (r.brokerCpuUsPerRequest !== undefined && r.batches ? `, broker CPU ${r.brokerCpuUsPerRequest} µs/req, ${r.recordsPerBatch} records/batch` : '');
+    (r.brokerCpuUsPerRequest !== undefined && r.batches
+      ? `, broker CPU ${r.brokerCpuUsPerRequest} µs/req, ${r.recordsPerBatch} records/batch`
+      : '');
   // CPU use with no load (timers, the broker's background work): part of every per-request figure.
-  const idle0 = { bare: cpuMs(bare?.child.pid), ingress: cpuMs(ingress?.child.pid), broker: cpuMs(broker?.pid) };
+  const idle0 = {
+    bare: cpuMs(bare?.child.pid),
+    ingress: cpuMs(ingress?.child.pid),
+    broker: cpuMs(broker?.pid),
+  };
   await new Promise((r) => setTimeout(r, 3000));
   const idle = {
     bareCores: +((cpuMs(bare?.child.pid) - idle0.bare) / 3000).toFixed(3),
     ingressCores: +((cpuMs(ingress?.child.pid) - idle0.ingress) / 3000).toFixed(3),
     brokerCores: +((cpuMs(broker?.pid) - idle0.broker) / 3000).toFixed(3),
   };
-  console.log(`idle CPU (cores): bare ${idle.bareCores}, ingress ${idle.ingressCores}, broker ${broker ? idle.brokerCores : 'n/a'}`);
-  const runs: { concurrency: number; loadavg: number; bare: Result; ingress: Result; ratio: number }[] = [];
+  console.log(
+    `idle CPU (cores): bare ${idle.bareCores}, ingress ${idle.ingressCores}, broker ${broker ? idle.brokerCores : 'n/a'}`,
+  );
+  const runs: {
+    concurrency: number;
+    loadavg: number;
+    bare: Result;
+    ingress: Result;
+    ratio: number;
+  }[] = [];
   for (const c of CONCURRENCY) {
     const la = +loadavg()[0]!.toFixed(2);
     logger.info('run', { concurrency: c, loadavg: la });
@@ -361,7 +448,22 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
-    JSON.stringify({ node: process.version, cpus: cpus().length, seconds: SECONDS, bodyBytes: Buffer.byteLength(BODY), idle, client: CLIENT === 'raw' ? 'raw keep-alive sockets, one request in flight each' : 'node:http keep-alive agent in a worker thread, one request in flight per connection', runs }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        node: process.version,
+        cpus: cpus().length,
+        seconds: SECONDS,
+        bodyBytes: Buffer.byteLength(BODY),
+        idle,
+        client:
+          CLIENT === 'raw'
+            ? 'raw keep-alive sockets, one request in flight each'
+            : 'node:http keep-alive agent in a worker thread, one request in flight per connection',
+        runs,
+      },
+      null,
+      2,
+    ) + '\n',
   );
   console.log(`wrote ${out}`);
 }

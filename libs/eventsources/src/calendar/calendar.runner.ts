@@ -25,13 +25,18 @@ interface Ticker {
  * while no replica ran are skipped, as in Argo. Either way no tick is published twice.
  */
 export class CalendarRunner extends OwnedEventsRunner<CalendarEventSource, Ticker> {
-  private readonly states = new Map<string, { state: TransactionalState; values: Map<string, string> }>();
+  private readonly states = new Map<
+    string,
+    { state: TransactionalState; values: Map<string, string> }
+  >();
 
   constructor(host: OwnedHost) {
     super(host, 'calendar', 'calendar');
   }
 
-  private async stateFor(bus: EventBus): Promise<{ state: TransactionalState; values: Map<string, string> }> {
+  private async stateFor(
+    bus: EventBus,
+  ): Promise<{ state: TransactionalState; values: Map<string, string> }> {
     // '' for the installation's cluster, so its transactional id stays `<id>-<hash of ''>`.
     const cluster = bus.spec.kafka?.url ? this.host.producers.clusterOf(bus) : '';
     let entry = this.states.get(cluster);
@@ -77,7 +82,11 @@ export class CalendarRunner extends OwnedEventsRunner<CalendarEventSource, Ticke
     } else from = Math.max(persisted ?? now, now);
     const topic = eventBusTopic(ev.bus);
     const logger = this.host.logger.child({ event: ev.id });
-    const labels = { namespace: ev.namespace, eventsource_name: ev.eventSource, event_name: ev.eventName };
+    const labels = {
+      namespace: ev.namespace,
+      eventsource_name: ev.eventSource,
+      event_name: ev.eventName,
+    };
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     let wake: (() => void) | undefined;
@@ -96,11 +105,26 @@ export class CalendarRunner extends OwnedEventsRunner<CalendarEventSource, Ticke
           await sleep(wait);
           continue;
         }
-        const data = { eventTime: goTimeString(tick, schedule.timezone), ...metadataField(cfg.metadata) };
+        const data = {
+          eventTime: goTimeString(tick, schedule.timezone),
+          ...metadataField(cfg.metadata),
+        };
         const records = [];
         if (pass(data)) {
-          const id = naturalEventId(ev.namespace, ev.eventSource, ev.eventName, new Date(tick).toISOString());
-          const event = buildCloudEvent({ id, type: 'calendar', source: ev.eventSource, subject: ev.eventName, time: new Date(tick), data });
+          const id = naturalEventId(
+            ev.namespace,
+            ev.eventSource,
+            ev.eventName,
+            new Date(tick).toISOString(),
+          );
+          const event = buildCloudEvent({
+            id,
+            type: 'calendar',
+            source: ev.eventSource,
+            subject: ev.eventName,
+            time: new Date(tick),
+            data,
+          });
           const record = encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`);
           // Produced inside the state transaction: a producer span started and ended at once.
           markSend(topic, record.headers, { messageId: id, key: record.key });
@@ -109,12 +133,17 @@ export class CalendarRunner extends OwnedEventsRunner<CalendarEventSource, Ticke
         const started = performance.now();
         try {
           await state.commit(records, [{ key, value: String(tick) }]);
-          if (records.length) processMetrics().eventPublished(labels, true, performance.now() - started);
+          if (records.length)
+            processMetrics().eventPublished(labels, true, performance.now() - started);
           values.set(key, String(tick));
           last = tick;
         } catch (err) {
-          if (records.length) processMetrics().eventPublished(labels, false, performance.now() - started);
-          logger.warn('tick not recorded; retrying', { tick: new Date(tick).toISOString(), error: err });
+          if (records.length)
+            processMetrics().eventPublished(labels, false, performance.now() - started);
+          logger.warn('tick not recorded; retrying', {
+            tick: new Date(tick).toISOString(),
+            error: err,
+          });
           await sleep(1000);
         }
       }

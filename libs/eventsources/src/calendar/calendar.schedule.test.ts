@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { compileCalendar, goTimeString } from './calendar.schedule.js';
 
 const at = (iso: string): number => Date.parse(iso);
-const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
+const iso = (t: number | undefined): string | undefined =>
+  t === undefined ? undefined : new Date(t).toISOString();
 
 describe('calendar schedule', () => {
   it('5-field cron: next tick strictly after the given time', () => {
@@ -27,7 +28,10 @@ describe('calendar schedule', () => {
   });
 
   it('exclusionDates skip whole days in the zone', () => {
-    const s = compileCalendar({ schedule: '0 12 * * *', exclusionDates: ['2026-12-25T00:00:00Z', '2026-12-26T00:00:00+01:00'] });
+    const s = compileCalendar({
+      schedule: '0 12 * * *',
+      exclusionDates: ['2026-12-25T00:00:00Z', '2026-12-26T00:00:00+01:00'],
+    });
     assert.equal(iso(s.next(at('2026-12-24T13:00:00Z'))), '2026-12-27T12:00:00.000Z');
   });
 
@@ -38,9 +42,15 @@ describe('calendar schedule', () => {
     assert.throws(() => compileCalendar({ interval: 'soon' }));
   });
 
-  it('eventTime is Go\'s time.String()', () => {
+  it("eventTime is Go's time.String()", () => {
     assert.equal(goTimeString(at('2026-11-23T10:00:00Z'), 'UTC'), '2026-11-23 10:00:00 +0000 UTC');
-    assert.equal(goTimeString(at('2026-11-23T14:00:00Z'), 'America/New_York'), '2026-11-23 09:00:00 -0500 EST');
-    assert.equal(goTimeString(at('2026-11-23T10:00:00.250Z'), 'UTC'), '2026-11-23 10:00:00.25 +0000 UTC');
+    assert.equal(
+      goTimeString(at('2026-11-23T14:00:00Z'), 'America/New_York'),
+      '2026-11-23 09:00:00 -0500 EST',
+    );
+    assert.equal(
+      goTimeString(at('2026-11-23T10:00:00.250Z'), 'UTC'),
+      '2026-11-23 10:00:00.25 +0000 UTC',
+    );
   });
 });

@@ -22,7 +22,8 @@ export function compileCalendar(cfg: CalendarEventSource): CalendarSchedule {
     base = (after) => nextFire(cron, zone, after);
   } else if (cfg.interval) {
     const ms = parseGoDuration(cfg.interval) / 1e6;
-    if (!(ms >= 1)) throw new Error(`interval ${JSON.stringify(cfg.interval)} must be at least 1ms`);
+    if (!(ms >= 1))
+      throw new Error(`interval ${JSON.stringify(cfg.interval)} must be at least 1ms`);
     base = (after) => (Math.floor(after / ms) + 1) * ms;
   } else throw new Error('calendar needs a schedule or an interval');
   const excluded = new Set<string>();
@@ -36,7 +37,12 @@ export function compileCalendar(cfg: CalendarEventSource): CalendarSchedule {
     timezone: tz,
     next(after) {
       let t = base(after);
-      for (let i = 0; t !== undefined && excluded.size > 0 && excluded.has(day(t)) && i < 100_000; i++) t = base(t);
+      for (
+        let i = 0;
+        t !== undefined && excluded.size > 0 && excluded.has(day(t)) && i < 100_000;
+        i++
+      )
+        t = base(t);
       return t;
     },
   };
@@ -51,7 +57,12 @@ export function goTimeString(t: number, tz: string): string {
   const sign = offsetMin < 0 ? '-' : '+';
   const abs = Math.abs(offsetMin);
   const offset = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
-  let abbr = tz === 'UTC' ? 'UTC' : (new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'short' }).formatToParts(new Date(t)).find((p) => p.type === 'timeZoneName')?.value ?? tz);
+  let abbr =
+    tz === 'UTC'
+      ? 'UTC'
+      : (new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'short' })
+          .formatToParts(new Date(t))
+          .find((p) => p.type === 'timeZoneName')?.value ?? tz);
   if (/^GMT[+-]/.test(abbr)) abbr = offset.slice(0, 3);
   const frac = ms ? `.${String(ms).padStart(3, '0').replace(/0+$/, '')}` : '';
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac} ${offset} ${abbr}`;

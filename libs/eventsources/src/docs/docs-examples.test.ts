@@ -18,17 +18,29 @@ describe('source docs pages: examples', () => {
       const examples = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)]
         .map((m) => m[1]!)
         .filter((b) => /^kind: EventSource$/m.test(b) || b.startsWith('spec:'))
-        .map((b) => (b.startsWith('spec:') ? `apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {name: example}\n${b}` : b));
+        .map((b) =>
+          b.startsWith('spec:')
+            ? `apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {name: example}\n${b}`
+            : b,
+        );
       assert.ok(examples.length > 0, 'has an example EventSource');
       for (const example of examples) {
         const docs = parseManifests(example);
-        for (const d of docs) assert.deepEqual(d.issues.filter((i) => i.severity === 'error').map(formatIssue), []);
-        assert.ok((docs[0]!.resource as EventSource).spec[type as keyof EventSource['spec']], `the example is a ${type} EventSource`);
+        for (const d of docs)
+          assert.deepEqual(d.issues.filter((i) => i.severity === 'error').map(formatIssue), []);
+        assert.ok(
+          (docs[0]!.resource as EventSource).spec[type as keyof EventSource['spec']],
+          `the example is a ${type} EventSource`,
+        );
       }
     });
   }
   it('the index, docs/eventsources/README.md, links every page', () => {
     const index = readFileSync(join(REPO_ROOT, 'docs', 'eventsources', 'README.md'), 'utf8');
-    for (const type of Object.keys(SOURCE_KINDS)) assert.ok(index.includes(`(../../libs/eventsources/src/${type.toLowerCase()}/README.md)`), type);
+    for (const type of Object.keys(SOURCE_KINDS))
+      assert.ok(
+        index.includes(`(../../libs/eventsources/src/${type.toLowerCase()}/README.md)`),
+        type,
+      );
   });
 });

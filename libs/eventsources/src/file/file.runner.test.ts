@@ -22,12 +22,28 @@ describe('file source', { timeout: 120_000 }, () => {
     store.put(bus.bus());
     const ops = ['CREATE', 'WRITE', 'REMOVE', 'RENAME', 'CHMOD'];
     const spec: Record<string, unknown> = {};
-    for (const op of ops) spec[op.toLowerCase()] = { eventType: op, watchPathConfig: { directory: watched, pathRegexp: '\\.csv$' }, metadata: { op } };
-    spec['exact'] = { eventType: 'CREATE', watchPathConfig: { directory: watched, path: 'exact.txt' } };
-    spec['polled'] = { eventType: 'CREATE', watchPathConfig: { directory: polled, path: 'in.json' }, polling: true, filter: { expression: 'name != ""' } };
+    for (const op of ops)
+      spec[op.toLowerCase()] = {
+        eventType: op,
+        watchPathConfig: { directory: watched, pathRegexp: '\\.csv$' },
+        metadata: { op },
+      };
+    spec['exact'] = {
+      eventType: 'CREATE',
+      watchPathConfig: { directory: watched, path: 'exact.txt' },
+    };
+    spec['polled'] = {
+      eventType: 'CREATE',
+      watchPathConfig: { directory: polled, path: 'in.json' },
+      polling: true,
+      filter: { expression: 'name != ""' },
+    };
     store.put(eventSource('files', { file: spec }));
     producers = bus.clients.producers();
-    runner = new FileRunner({ store, producers, logger: bus.logger, stateTopic: 'unused', transactionalId: 'unused' }, 200);
+    runner = new FileRunner(
+      { store, producers, logger: bus.logger, stateTopic: 'unused', transactionalId: 'unused' },
+      200,
+    );
     await runner.start();
   });
 
@@ -39,7 +55,11 @@ describe('file source', { timeout: 120_000 }, () => {
     rmSync(polled, { recursive: true, force: true });
   });
 
-  const seen = (subject: string): { name: string; op: string }[] => bus.from('files').filter((r) => r.event.subject === subject).map((r) => r.data as { name: string; op: string });
+  const seen = (subject: string): { name: string; op: string }[] =>
+    bus
+      .from('files')
+      .filter((r) => r.event.subject === subject)
+      .map((r) => r.data as { name: string; op: string });
 
   it('reports create, write, chmod, rename and remove of matching files as {name, op, metadata}', async () => {
     const f = join(watched, 'data.csv');
@@ -53,8 +73,16 @@ describe('file source', { timeout: 120_000 }, () => {
     await waitFor(() => seen('rename').length === 1, { what: 'RENAME' });
     rmSync(join(watched, 'moved.csv'));
     await waitFor(() => seen('remove').length === 1, { what: 'REMOVE' });
-    assert.deepEqual(seen('create')[0], { name: f, op: 'CREATE', metadata: { op: 'CREATE' } } as never);
-    assert.deepEqual(seen('rename')[0], { name: f, op: 'RENAME', metadata: { op: 'RENAME' } } as never);
+    assert.deepEqual(seen('create')[0], {
+      name: f,
+      op: 'CREATE',
+      metadata: { op: 'CREATE' },
+    } as never);
+    assert.deepEqual(seen('rename')[0], {
+      name: f,
+      op: 'RENAME',
+      metadata: { op: 'RENAME' },
+    } as never);
     assert.equal(seen('remove')[0]!.name, join(watched, 'moved.csv'));
     const created = bus.from('files').find((r) => r.event.subject === 'create')!;
     assert.equal(created.event.type, 'file');
@@ -65,9 +93,13 @@ describe('file source', { timeout: 120_000 }, () => {
     writeFileSync(join(watched, 'other.txt'), 'x');
     writeFileSync(join(watched, 'exact.txt'), 'x');
     writeFileSync(join(polled, 'in.json'), '{}');
-    await waitFor(() => seen('exact').length === 1 && seen('polled').length === 1, { what: 'exact and polled creations' });
+    await waitFor(() => seen('exact').length === 1 && seen('polled').length === 1, {
+      what: 'exact and polled creations',
+    });
     assert.equal(seen('exact')[0]!.name, join(watched, 'exact.txt'));
     assert.equal(seen('polled')[0]!.name, join(polled, 'in.json'));
-    assert.ok(!bus.from('files').some((r) => (r.data as { name: string }).name.endsWith('other.txt')));
+    assert.ok(
+      !bus.from('files').some((r) => (r.data as { name: string }).name.endsWith('other.txt')),
+    );
   });
 });

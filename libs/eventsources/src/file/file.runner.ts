@@ -15,7 +15,10 @@ import { metadataField } from '../kit/event-metadata.js';
  * `fsevent.Event`: `name` the file's path) for operations equal to `eventType` on files named
  * `path`, or matching `pathRegexp`.
  */
-export class FileRunner extends OwnedEventsRunner<FileEventSource, { fingerprint: string; watcher: DirectoryWatcher }> {
+export class FileRunner extends OwnedEventsRunner<
+  FileEventSource,
+  { fingerprint: string; watcher: DirectoryWatcher }
+> {
   constructor(
     host: OwnedHost,
     private readonly pollMs = 1000,
@@ -23,7 +26,9 @@ export class FileRunner extends OwnedEventsRunner<FileEventSource, { fingerprint
     super(host, 'file', 'file source');
   }
 
-  protected async startEvent(ev: OwnedEvent<FileEventSource>): Promise<{ fingerprint: string; watcher: DirectoryWatcher }> {
+  protected async startEvent(
+    ev: OwnedEvent<FileEventSource>,
+  ): Promise<{ fingerprint: string; watcher: DirectoryWatcher }> {
     return { fingerprint: ev.fingerprint, watcher: await this.watch(ev) };
   }
 
@@ -34,23 +39,43 @@ export class FileRunner extends OwnedEventsRunner<FileEventSource, { fingerprint
   private async watch(ev: OwnedEvent<FileEventSource>): Promise<DirectoryWatcher> {
     const cfg = ev.config;
     const dir = cfg.watchPathConfig.directory;
-    if (!isAbsolute(dir)) throw new Error(`watchPathConfig.directory ${JSON.stringify(dir)} must be absolute`);
+    if (!isAbsolute(dir))
+      throw new Error(`watchPathConfig.directory ${JSON.stringify(dir)} must be absolute`);
     const re = cfg.watchPathConfig.pathRegexp;
     if (re) compileRe2(re);
-    const matches = (name: string): boolean => (re ? re2Find(re, name) : name === cfg.watchPathConfig.path);
+    const matches = (name: string): boolean =>
+      re ? re2Find(re, name) : name === cfg.watchPathConfig.path;
     const pass = eventFilter(cfg.filter?.expression, this.host.logger);
     const producer = this.host.producers.forBus(ev.bus);
     const topic = eventBusTopic(ev.bus);
     const logger = this.host.logger.child({ event: ev.id });
-    const labels = { namespace: ev.namespace, eventsource_name: ev.eventSource, event_name: ev.eventName };
+    const labels = {
+      namespace: ev.namespace,
+      eventsource_name: ev.eventSource,
+      event_name: ev.eventName,
+    };
     const watcher = new DirectoryWatcher(
       dir,
       (name, op) => {
         if (op !== cfg.eventType || !matches(name)) return;
         const data = { name: join(dir, name), op, ...metadataField(cfg.metadata) };
         if (!pass(data)) return;
-        const event = buildCloudEvent({ id: randomEventId(), type: 'file', source: ev.eventSource, subject: ev.eventName, data });
-        publishTraced(producer, topic, event.id, encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`), labels).catch((err: unknown) => logger.error('file event not published', { file: data.name, op, error: err }));
+        const event = buildCloudEvent({
+          id: randomEventId(),
+          type: 'file',
+          source: ev.eventSource,
+          subject: ev.eventName,
+          data,
+        });
+        publishTraced(
+          producer,
+          topic,
+          event.id,
+          encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`),
+          labels,
+        ).catch((err: unknown) =>
+          logger.error('file event not published', { file: data.name, op, error: err }),
+        );
       },
       cfg.polling ?? false,
       this.pollMs,

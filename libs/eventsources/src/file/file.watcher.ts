@@ -18,7 +18,10 @@ interface Entry {
  * (which is then also a CREATE, as fsnotify reports both); a size or mtime change is WRITE, a
  * mode change alone CHMOD.
  */
-export function diffSnapshots(before: Map<string, Entry>, after: Map<string, Entry>): { name: string; op: FileOp }[] {
+export function diffSnapshots(
+  before: Map<string, Entry>,
+  after: Map<string, Entry>,
+): { name: string; op: FileOp }[] {
   const out: { name: string; op: FileOp }[] = [];
   const newInodes = new Map<number, string>();
   for (const [name, e] of after) if (!before.has(name)) newInodes.set(e.ino, name);

@@ -1,5 +1,10 @@
 import type { GerritEventSource } from '@ganglion/api';
-import { parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
+import {
+  parseJsonBody,
+  type Deactivate,
+  type PushContext,
+  type PushSource,
+} from '../kit/push-source.js';
 import { deleteHooks, RestClient } from '../kit/rest-client.js';
 import { metadataField } from '../kit/event-metadata.js';
 
@@ -9,20 +14,34 @@ import { metadataField } from '../kit/event-metadata.js';
  * auth), retried up to `maxTries`; deleted with `deleteHookOnFinish` when the event is deleted.
  * Gerrit prefixes JSON answers with `)]}'`, which is stripped.
  */
-async function registerGerritHooks(ctx: PushContext<GerritEventSource>): Promise<Deactivate | undefined> {
+async function registerGerritHooks(
+  ctx: PushContext<GerritEventSource>,
+): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const user = ctx.secrets['username'];
   const password = ctx.secrets['password'];
   if (!cfg.webhook.url || user === undefined || password === undefined) return undefined;
   const auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-  const api = new RestClient(`${cfg.gerritBaseURL.replace(/\/$/, '')}/a/`, () => ({ Authorization: auth }), ctx.fetch, 'Gerrit');
+  const api = new RestClient(
+    `${cfg.gerritBaseURL.replace(/\/$/, '')}/a/`,
+    () => ({ Authorization: auth }),
+    ctx.fetch,
+    'Gerrit',
+  );
   const name = cfg.hookName || `ganglion-${ctx.eventSourceName}-${ctx.eventName}`;
-  const paths = cfg.projects.map((p) => `config/server/webhooks~projects/${encodeURIComponent(p)}/remotes/${encodeURIComponent(name)}`);
+  const paths = cfg.projects.map(
+    (p) =>
+      `config/server/webhooks~projects/${encodeURIComponent(p)}/remotes/${encodeURIComponent(name)}`,
+  );
   const tries = Math.max(1, cfg.maxTries ?? 5);
   for (const path of paths) {
     for (let attempt = 1; ; attempt++) {
       try {
-        await api.call('PUT', path, { url: cfg.webhook.url, events: cfg.events, ...(cfg.sslVerify === false ? { ssl_verify: false } : {}) });
+        await api.call('PUT', path, {
+          url: cfg.webhook.url,
+          events: cfg.events,
+          ...(cfg.sslVerify === false ? { ssl_verify: false } : {}),
+        });
         break;
       } catch (err) {
         if (attempt >= tries) throw err;
@@ -52,7 +71,23 @@ export const gerritSource: PushSource<GerritEventSource> = {
     if (!parsed.ok) return parsed.outcome;
     const type = (parsed.value as { type?: unknown } | null)?.type;
     const events = ctx.config.events ?? [];
-    if (typeof type === 'string' && events.length > 0 && !events.includes(type)) return { kind: 'accept', events: [], reply: { status: 200, body: `event ${type} is not subscribed; ignored` } };
-    return { kind: 'accept', events: [{ data: { headers: request.header, body: parsed.value, ...metadataField(ctx.config.metadata) } }] };
+    if (typeof type === 'string' && events.length > 0 && !events.includes(type))
+      return {
+        kind: 'accept',
+        events: [],
+        reply: { status: 200, body: `event ${type} is not subscribed; ignored` },
+      };
+    return {
+      kind: 'accept',
+      events: [
+        {
+          data: {
+            headers: request.header,
+            body: parsed.value,
+            ...metadataField(ctx.config.metadata),
+          },
+        },
+      ],
+    };
   },
 };

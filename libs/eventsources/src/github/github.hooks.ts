@@ -27,7 +27,16 @@ export function githubAppJwt(appId: number, privateKeyPem: string, nowMs: number
 
 /** A client of the GitHub REST API at a configurable base URL (GitHub Enterprise, or a local test server). */
 function githubApi(base: string, token: () => Promise<string>, doFetch: typeof fetch): RestClient {
-  return new RestClient(base, async () => ({ Accept: 'application/vnd.github+json', Authorization: `Bearer ${await token()}`, 'X-GitHub-Api-Version': '2022-11-28' }), doFetch, 'GitHub');
+  return new RestClient(
+    base,
+    async () => ({
+      Accept: 'application/vnd.github+json',
+      Authorization: `Bearer ${await token()}`,
+      'X-GitHub-Api-Version': '2022-11-28',
+    }),
+    doFetch,
+    'GitHub',
+  );
 }
 
 /**
@@ -35,7 +44,9 @@ function githubApi(base: string, token: () => Promise<string>, doFetch: typeof f
  * `apiToken` or `githubApp` and `webhook.url` are set, as Argo does; the returned function
  * deletes them when `deleteHookOnFinish` is set.
  */
-export async function registerGithubHooks(ctx: PushContext<GithubEventSource>): Promise<Deactivate | undefined> {
+export async function registerGithubHooks(
+  ctx: PushContext<GithubEventSource>,
+): Promise<Deactivate | undefined> {
   const cfg = ctx.config;
   const url = cfg.webhook.url;
   const apiToken = ctx.secrets['apiToken'];
@@ -50,7 +61,10 @@ export async function registerGithubHooks(ctx: PushContext<GithubEventSource>): 
       if (cached && cached.expires > ctx.now() + 60_000) return cached.token;
       const jwt = githubAppJwt(cfg.githubApp!.appID, appKey!, ctx.now());
       const app = githubApi(base, () => Promise.resolve(jwt), ctx.fetch);
-      const r = await app.call<{ token: string; expires_at: string }>('POST', `app/installations/${cfg.githubApp!.installationID}/access_tokens`);
+      const r = await app.call<{ token: string; expires_at: string }>(
+        'POST',
+        `app/installations/${cfg.githubApp!.installationID}/access_tokens`,
+      );
       cached = { token: r.token, expires: Date.parse(r.expires_at) };
       return r.token;
     };
@@ -62,9 +76,16 @@ export async function registerGithubHooks(ctx: PushContext<GithubEventSource>): 
     insecure_ssl: cfg.insecure ? '1' : '0',
     ...(ctx.secrets['webhookSecret'] ? { secret: ctx.secrets['webhookSecret'] } : {}),
   };
-  const spec = { name: 'web', active: cfg.active ?? true, events: cfg.events?.length ? cfg.events : ['*'], config: hookConfig };
+  const spec = {
+    name: 'web',
+    active: cfg.active ?? true,
+    events: cfg.events?.length ? cfg.events : ['*'],
+    config: hookConfig,
+  };
   const paths = [
-    ...githubRepositories(cfg).map((r) => `repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.name)}/hooks`),
+    ...githubRepositories(cfg).map(
+      (r) => `repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.name)}/hooks`,
+    ),
     ...(cfg.organizations ?? []).map((o) => `orgs/${encodeURIComponent(o)}/hooks`),
   ];
   const created: string[] = [];
@@ -72,7 +93,11 @@ export async function registerGithubHooks(ctx: PushContext<GithubEventSource>): 
     const hooks = await api.call<Hook[]>('GET', path);
     const existing = hooks.find((h) => h.config?.url === url);
     if (existing) {
-      await api.call('PATCH', `${path}/${existing.id}`, { active: spec.active, events: spec.events, config: hookConfig });
+      await api.call('PATCH', `${path}/${existing.id}`, {
+        active: spec.active,
+        events: spec.events,
+        config: hookConfig,
+      });
       created.push(`${path}/${existing.id}`);
       ctx.logger.info('GitHub hook updated', { hook: `${path}/${existing.id}` });
     } else {
@@ -82,5 +107,6 @@ export async function registerGithubHooks(ctx: PushContext<GithubEventSource>): 
     }
   }
   if (!cfg.deleteHookOnFinish) return undefined;
-  return () => deleteHooks(api, created, (hook) => ctx.logger.info('GitHub hook deleted', { hook }));
+  return () =>
+    deleteHooks(api, created, (hook) => ctx.logger.info('GitHub hook deleted', { hook }));
 }

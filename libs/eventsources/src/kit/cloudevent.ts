@@ -13,8 +13,16 @@ export function randomEventId(): string {
  * event name and natural id. The same delivery retried by the provider, or the same tick
  * fired again after a failover, gets the same id.
  */
-export function naturalEventId(namespace: string, eventSource: string, eventName: string, natural: string): string {
-  return createHash('sha256').update(`${namespace}\0${eventSource}\0${eventName}\0${natural}`).digest('hex').slice(0, 32);
+export function naturalEventId(
+  namespace: string,
+  eventSource: string,
+  eventName: string,
+  natural: string,
+): string {
+  return createHash('sha256')
+    .update(`${namespace}\0${eventSource}\0${eventName}\0${natural}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** W3C trace context header syntax (version 00). */
@@ -97,7 +105,13 @@ const PLAIN_SOURCE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
  */
 export function cloudEventRecord(a: EventAttributes, key: string): EventRecord {
   const data = a.data;
-  if (!a.id || !a.type || !a.subject || !PLAIN_SOURCE.test(a.source) || (data !== null && typeof data === 'object' && ArrayBuffer.isView(data)))
+  if (
+    !a.id ||
+    !a.type ||
+    !a.subject ||
+    !PLAIN_SOURCE.test(a.source) ||
+    (data !== null && typeof data === 'object' && ArrayBuffer.isView(data))
+  )
     return encodeCloudEvent(buildCloudEvent(a), key);
   const headers: Record<string, string> = {
     'content-type': 'application/json',

@@ -21,7 +21,9 @@ function canonicalize(name: string): string {
 }
 
 /** Node's distinct headers as Go's `http.Header` (`map[string][]string` with canonical keys). */
-export function goHeader(headers: NodeJS.Dict<string[]> | IncomingHttpHeaders): Record<string, string[]> {
+export function goHeader(
+  headers: NodeJS.Dict<string[]> | IncomingHttpHeaders,
+): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue;

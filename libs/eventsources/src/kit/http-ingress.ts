@@ -101,7 +101,12 @@ export class HttpIngress {
       const k = HttpIngress.key(r.port, r.endpoint);
       const existing = this.routes.get(k);
       if (existing) {
-        this.options.logger.error('route conflict: endpoint already served; ignoring the second', { port: r.port, endpoint: r.endpoint, kept: existing.id, ignored: r.id });
+        this.options.logger.error('route conflict: endpoint already served; ignoring the second', {
+          port: r.port,
+          endpoint: r.endpoint,
+          kept: existing.id,
+          ignored: r.id,
+        });
         continue;
       }
       this.routes.set(k, r);
@@ -110,9 +115,13 @@ export class HttpIngress {
     for (const r of this.routes.values()) {
       if (!wanted.has(r.port)) wanted.set(r.port, r.tls);
       else if (tlsKey(wanted.get(r.port)) !== tlsKey(r.tls))
-        this.options.logger.error('routes on one port disagree on TLS; the port uses the first route\'s setting', { port: r.port, route: r.id });
+        this.options.logger.error(
+          "routes on one port disagree on TLS; the port uses the first route's setting",
+          { port: r.port, route: r.id },
+        );
     }
-    for (const [id] of this.buckets) if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
+    for (const [id] of this.buckets)
+      if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
     for (const [port, server] of [...this.servers])
       if (!wanted.has(port) || this.serverTls.get(port) !== tlsKey(wanted.get(port))) {
         this.servers.delete(port);
@@ -134,8 +143,11 @@ export class HttpIngress {
   }
 
   private listen(port: number, tls: Route['tls']): Promise<void> {
-    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.serve(port, req, res);
-    const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
+    const handler = (req: IncomingMessage, res: ServerResponse): void =>
+      void this.serve(port, req, res);
+    const server: Server = tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key }, handler)
+      : createServer(handler);
     server.keepAliveTimeout = 65_000;
     this.servers.set(port, server);
     this.serverTls.set(port, tlsKey(tls));
@@ -147,16 +159,29 @@ export class HttpIngress {
         reject(err);
       });
       server.listen(port, this.options.host, () => {
-        this.options.logger.info('listening', { host: this.options.host, port, tls: tls !== undefined });
+        this.options.logger.info('listening', {
+          host: this.options.host,
+          port,
+          tls: tls !== undefined,
+        });
         resolve();
       });
     });
   }
 
-  private reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  private reply(
+    res: ServerResponse,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ): void {
     if (res.headersSent) return;
     // An explicit Content-Length: headers and body go out in one write, not chunked.
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers, 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      ...headers,
+      'Content-Length': Buffer.byteLength(body),
+    });
     res.end(body);
   }
 
@@ -176,23 +201,37 @@ export class HttpIngress {
       this.options.onRequest?.(route, status, Date.now() - started);
     };
     if (!route) {
-      if (url.pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return done(200, 'OK');
+      if (url.pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
+        return done(200, 'OK');
       req.resume();
       return done(404, `no event source serves ${url.pathname} on port ${port}`);
     }
     if (route.rateLimit) {
       const spec = `${route.rateLimit.perSecond}/${route.rateLimit.burst}`;
       let entry = this.buckets.get(route.id);
-      if (!entry || entry.spec !== spec) this.buckets.set(route.id, (entry = { spec, bucket: new TokenBucket(route.rateLimit.perSecond, route.rateLimit.burst, started) }));
+      if (!entry || entry.spec !== spec)
+        this.buckets.set(
+          route.id,
+          (entry = {
+            spec,
+            bucket: new TokenBucket(route.rateLimit.perSecond, route.rateLimit.burst, started),
+          }),
+        );
       const wait = entry.bucket.take(started);
       if (wait > 0) {
         req.resume();
-        return done(429, `rate limit of ${route.rateLimit.perSecond} requests/s exceeded`, { 'Retry-After': String(Math.max(1, Math.ceil(wait))) });
+        return done(429, `rate limit of ${route.rateLimit.perSecond} requests/s exceeded`, {
+          'Retry-After': String(Math.max(1, Math.ceil(wait))),
+        });
       }
     }
     if ((req.method ?? '').toUpperCase() !== route.method.toUpperCase()) {
       req.resume();
-      return done(405, `http method does not match: this endpoint accepts ${route.method.toUpperCase()}`, { Allow: route.method.toUpperCase() });
+      return done(
+        405,
+        `http method does not match: this endpoint accepts ${route.method.toUpperCase()}`,
+        { Allow: route.method.toUpperCase() },
+      );
     }
     const header = goHeader(req.headersDistinct);
     if (route.bearerToken !== undefined) {
@@ -207,20 +246,29 @@ export class HttpIngress {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > route.maxPayloadSize) {
       req.resume();
-      return done(413, `payload of ${declared} bytes exceeds maxPayloadSize ${route.maxPayloadSize}`, { Connection: 'close' });
+      return done(
+        413,
+        `payload of ${declared} bytes exceeds maxPayloadSize ${route.maxPayloadSize}`,
+        { Connection: 'close' },
+      );
     }
     let body: Buffer;
     try {
       body = await readBody(req, route.maxPayloadSize);
     } catch (err) {
-      return done(err instanceof PayloadTooLarge ? 413 : 400, (err as Error).message, { Connection: 'close' });
+      return done(err instanceof PayloadTooLarge ? 413 : 400, (err as Error).message, {
+        Connection: 'close',
+      });
     }
     const request: IncomingRequest = { method: req.method ?? 'GET', url, header, body };
     let outcome: PushOutcome;
     try {
       outcome = await route.handle(request);
     } catch (err) {
-      this.options.logger.error('event source failed on a request', { route: route.id, error: err });
+      this.options.logger.error('event source failed on a request', {
+        route: route.id,
+        error: err,
+      });
       return done(500, 'failed to process the request');
     }
     if (outcome.kind === 'reject') return done(outcome.status, outcome.reason);
@@ -231,10 +279,17 @@ export class HttpIngress {
       if (err instanceof BusSaturatedError || err instanceof BusUnavailableError)
         return done(503, `event not recorded: ${err.message}`, { 'Retry-After': retry });
       this.options.logger.error('publish failed', { route: route.id, error: err });
-      return done(503, 'event not recorded: the event bus is unavailable', { 'Retry-After': retry });
+      return done(503, 'event not recorded: the event bus is unavailable', {
+        'Retry-After': retry,
+      });
     }
     const reply = outcome.reply;
-    if (reply) done(reply.status, reply.body, reply.contentType ? { 'Content-Type': reply.contentType } : {});
+    if (reply)
+      done(
+        reply.status,
+        reply.body,
+        reply.contentType ? { 'Content-Type': reply.contentType } : {},
+      );
     else done(200, 'success');
   }
 
@@ -242,10 +297,13 @@ export class HttpIngress {
     const servers = [...this.servers.values()];
     this.servers.clear();
     await Promise.all(
-      servers.map((s) => new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeIdleConnections();
-      })),
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          }),
+      ),
     );
   }
 }
@@ -253,7 +311,9 @@ export class HttpIngress {
 class PayloadTooLarge extends Error {}
 
 function tlsKey(tls: Route['tls']): string {
-  return tls ? createHash('sha256').update(tls.cert).update('\0').update(tls.key).digest('hex') : '';
+  return tls
+    ? createHash('sha256').update(tls.cert).update('\0').update(tls.key).digest('hex')
+    : '';
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -46,7 +46,9 @@ export abstract class OwnedEventsRunner<C, R extends RunningEvent> implements Ow
 
   async start(): Promise<void> {
     this.active = true;
-    this.unsubscribe = this.host.store.onChange(() => this.reapply(`applying ${this.what}s failed`));
+    this.unsubscribe = this.host.store.onChange(() =>
+      this.reapply(`applying ${this.what}s failed`),
+    );
     this.applying = this.apply();
     await this.applying;
   }
@@ -63,7 +65,9 @@ export abstract class OwnedEventsRunner<C, R extends RunningEvent> implements Ow
   }
 
   private reapply(failure: string): void {
-    this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.host.logger.error(failure, { error: err }));
+    this.applying = this.applying
+      .then(() => this.apply())
+      .catch((err: unknown) => this.host.logger.error(failure, { error: err }));
   }
 
   private async apply(): Promise<void> {
@@ -79,7 +83,10 @@ export abstract class OwnedEventsRunner<C, R extends RunningEvent> implements Ow
       try {
         this.entries.set(ev.id, await this.startEvent(ev));
       } catch (err) {
-        this.host.logger.error(`${this.what} not started; retrying in 5 s`, { event: ev.id, error: err });
+        this.host.logger.error(`${this.what} not started; retrying in 5 s`, {
+          event: ev.id,
+          error: err,
+        });
         this.retryLater();
       }
     }

@@ -38,7 +38,11 @@ export interface OwnedEvent<C> {
 }
 
 /** The events of `specKey` across all EventSources whose EventBus exists. */
-export function ownedEvents<C>(store: ResourceView, specKey: string, logger: Logger): OwnedEvent<C>[] {
+export function ownedEvents<C>(
+  store: ResourceView,
+  specKey: string,
+  logger: Logger,
+): OwnedEvent<C>[] {
   const out: OwnedEvent<C>[] = [];
   for (const es of store.list<EventSource>('EventSource')) {
     const events = (es.spec as Record<string, unknown>)[specKey] as Record<string, C> | undefined;
@@ -47,19 +51,35 @@ export function ownedEvents<C>(store: ResourceView, specKey: string, logger: Log
     const busName = es.spec.eventBusName || DEFAULT_EVENTBUS;
     const bus = store.get<EventBus>('EventBus', ns, busName);
     if (!bus?.spec.kafka) {
-      logger.warn('EventSource not served: its EventBus does not exist', { eventSource: `${ns}/${es.metadata.name}`, eventBus: `${ns}/${busName}` });
+      logger.warn('EventSource not served: its EventBus does not exist', {
+        eventSource: `${ns}/${es.metadata.name}`,
+        eventBus: `${ns}/${busName}`,
+      });
       continue;
     }
     for (const [eventName, config] of Object.entries(events)) {
-      const fingerprint = createHash('sha256').update(JSON.stringify([config, bus.spec])).digest('hex');
-      out.push({ id: `${ns}/${es.metadata.name}:${eventName}`, namespace: ns, eventSource: es.metadata.name, eventName, config, bus, fingerprint });
+      const fingerprint = createHash('sha256')
+        .update(JSON.stringify([config, bus.spec]))
+        .digest('hex');
+      out.push({
+        id: `${ns}/${es.metadata.name}:${eventName}`,
+        namespace: ns,
+        eventSource: es.metadata.name,
+        eventName,
+        config,
+        bus,
+        fingerprint,
+      });
     }
   }
   return out;
 }
 
 /** An EventSource `filter.expression` as a predicate (errors and non-bool results drop the event). */
-export function eventFilter(expression: string | undefined, logger: Logger): (data: unknown) => boolean {
+export function eventFilter(
+  expression: string | undefined,
+  logger: Logger,
+): (data: unknown) => boolean {
   if (!expression) return () => true;
   const compiled: CompiledExpr = compileExpr(expression);
   return (data) => {

@@ -3,7 +3,15 @@
  * a collector of what reached the event topic. Used by the *.test.ts files only.
  */
 import { API_VERSION, type AnyResource, type EventBus, type EventSource } from '@ganglion/api';
-import { BusClients, decodeCloudEvent, ensureTopics, eventData, type BusProducers, type CloudEvent, type Kafka } from '@ganglion/eventbus';
+import {
+  BusClients,
+  decodeCloudEvent,
+  ensureTopics,
+  eventData,
+  type BusProducers,
+  type CloudEvent,
+  type Kafka,
+} from '@ganglion/eventbus';
 import { LocalSecretResolver, secretEnvName } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
 import { PushIngressRunner } from './push-ingress.runner.js';
@@ -51,18 +59,29 @@ export class BusFixture {
   readonly clients: BusClients;
   readonly kafka: Kafka;
   private consumer: ReturnType<Kafka['consumer']> | undefined;
-  readonly logger = createLogger('test', { level: (process.env['TEST_LOG_LEVEL'] as 'error') ?? 'error' });
+  readonly logger = createLogger('test', {
+    level: (process.env['TEST_LOG_LEVEL'] as 'error') ?? 'error',
+  });
 
   constructor(
     brokers: string,
     readonly topic: string,
   ) {
-    this.clients = new BusClients({ brokers: brokers.split(','), clientId: `${topic}-test`, logger: this.logger });
+    this.clients = new BusClients({
+      brokers: brokers.split(','),
+      clientId: `${topic}-test`,
+      logger: this.logger,
+    });
     this.kafka = this.clients.installation;
   }
 
   bus(): EventBus {
-    return { apiVersion: API_VERSION, kind: 'EventBus', metadata: { name: 'default', namespace: 'default' }, spec: { kafka: { topic: this.topic } } };
+    return {
+      apiVersion: API_VERSION,
+      kind: 'EventBus',
+      metadata: { name: 'default', namespace: 'default' },
+      spec: { kafka: { topic: this.topic } },
+    };
   }
 
   async start(): Promise<this> {
@@ -70,13 +89,20 @@ export class BusFixture {
     await admin.connect();
     await ensureTopics(admin, [{ topic: this.topic, numPartitions: 1, replicationFactor: 1 }]);
     await admin.disconnect();
-    this.consumer = this.kafka.consumer({ groupId: `${this.topic}-collector`, sessionTimeout: 10_000 });
+    this.consumer = this.kafka.consumer({
+      groupId: `${this.topic}-collector`,
+      sessionTimeout: 10_000,
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await this.consumer.run({
       eachMessage: async ({ message }) => {
         const event = decodeCloudEvent(message);
-        this.received.push({ event, data: eventData(event), key: message.key?.toString('utf8') ?? '' });
+        this.received.push({
+          event,
+          data: eventData(event),
+          key: message.key?.toString('utf8') ?? '',
+        });
       },
     });
     return this;
@@ -91,14 +117,24 @@ export class BusFixture {
   }
 }
 
-export function eventSource(name: string, spec: Record<string, unknown>, annotations?: Record<string, string>): EventSource {
-  return { apiVersion: API_VERSION, kind: 'EventSource', metadata: { name, namespace: 'default', ...(annotations ? { annotations } : {}) }, spec: spec as EventSource['spec'] };
+export function eventSource(
+  name: string,
+  spec: Record<string, unknown>,
+  annotations?: Record<string, string>,
+): EventSource {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'EventSource',
+    metadata: { name, namespace: 'default', ...(annotations ? { annotations } : {}) },
+    spec: spec as EventSource['spec'],
+  };
 }
 
 /** Env entries that make `LocalSecretResolver` find `secrets[name][key]`. */
 export function secretEnv(secrets: Record<string, Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [name, keys] of Object.entries(secrets)) for (const [key, value] of Object.entries(keys)) env[secretEnvName({ name, key })] = value;
+  for (const [name, keys] of Object.entries(secrets))
+    for (const [key, value] of Object.entries(keys)) env[secretEnvName({ name, key })] = value;
   return env;
 }
 
@@ -113,10 +149,21 @@ export async function startRunner<C>(
   source: PushSource<C>,
   store: ResourceView,
   clients: BusClients,
-  options: { env?: Record<string, string>; fetch?: typeof fetch; now?: () => number; defaultRateLimit?: number; lingerMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    fetch?: typeof fetch;
+    now?: () => number;
+    defaultRateLimit?: number;
+    lingerMs?: number;
+  } = {},
 ): Promise<RunnerFixture<C>> {
-  const logger = createLogger(`ingress-${source.type}`, { level: (process.env['TEST_LOG_LEVEL'] as 'error') ?? 'error' });
-  const producers = clients.producers({ ...PUSH_PRODUCER_OPTIONS, ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}) });
+  const logger = createLogger(`ingress-${source.type}`, {
+    level: (process.env['TEST_LOG_LEVEL'] as 'error') ?? 'error',
+  });
+  const producers = clients.producers({
+    ...PUSH_PRODUCER_OPTIONS,
+    ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}),
+  });
   const runner = new PushIngressRunner<C>(source, {
     host: '127.0.0.1',
     logger,

@@ -1,10 +1,27 @@
 import { createHash } from 'node:crypto';
-import { eventBusTopic, namespaceOf, DEFAULT_EVENTBUS, type EventBus, type EventSource, type SecretKeySelector } from '@ganglion/api';
+import {
+  eventBusTopic,
+  namespaceOf,
+  DEFAULT_EVENTBUS,
+  type EventBus,
+  type EventSource,
+  type SecretKeySelector,
+} from '@ganglion/api';
 import { compileExpr, evaluateFilterExpression, type CompiledExpr } from '@ganglion/core';
 import type { BatchingProducer, BusProducers, EventRecord } from '@ganglion/eventbus';
 import type { SecretResolver } from '@ganglion/k8s';
-import { processMetrics, withSendSpan, type EventSourceLabels, type Logger } from '@ganglion/telemetry';
-import { cloudEventRecord, incomingCloudEvent, naturalEventId, randomEventId } from './cloudevent.js';
+import {
+  processMetrics,
+  withSendSpan,
+  type EventSourceLabels,
+  type Logger,
+} from '@ganglion/telemetry';
+import {
+  cloudEventRecord,
+  incomingCloudEvent,
+  naturalEventId,
+  randomEventId,
+} from './cloudevent.js';
 import { DEFAULT_MAX_PAYLOAD, HttpIngress, type Route } from './http-ingress.js';
 import type { Deactivate, PushContext, PushSource } from './push-source.js';
 import type { ResourceView } from './source-host.js';
@@ -24,7 +41,9 @@ export async function publishTraced(
   group?: object,
 ): Promise<void> {
   try {
-    await withSendSpan(topic, record.headers, { messageId: eventId, key: record.key }, () => producer.send({ topic, ...record, ...(group ? { group } : {}) }));
+    await withSendSpan(topic, record.headers, { messageId: eventId, key: record.key }, () =>
+      producer.send({ topic, ...record, ...(group ? { group } : {}) }),
+    );
   } catch (err) {
     processMetrics().eventPublished(labels, false, performance.now() - started);
     throw err;
@@ -73,7 +92,11 @@ export class PushIngressRunner<C> {
     private readonly source: PushSource<C>,
     private readonly options: PushIngressOptions,
   ) {
-    this.ingress = new HttpIngress({ host: options.host, logger: options.logger, ...(options.retryAfterSeconds ? { retryAfterSeconds: options.retryAfterSeconds } : {}) });
+    this.ingress = new HttpIngress({
+      host: options.host,
+      logger: options.logger,
+      ...(options.retryAfterSeconds ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
+    });
   }
 
   /** Applies the current EventSources, then follows changes. */
@@ -90,7 +113,11 @@ export class PushIngressRunner<C> {
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.options.logger.error('applying routes failed', { error: err }));
+      this.applying = this.applying
+        .then(() => this.apply())
+        .catch((err: unknown) =>
+          this.options.logger.error('applying routes failed', { error: err }),
+        );
     }, 50);
   }
 
@@ -99,31 +126,44 @@ export class PushIngressRunner<C> {
     const routes: Route[] = [];
     const wanted = new Map<string, { fingerprint: string; ctx: PushContext<C> }>();
     for (const es of this.options.store.list<EventSource>('EventSource')) {
-      const events = (es.spec as Record<string, unknown>)[this.source.specKey] as Record<string, C> | undefined;
+      const events = (es.spec as Record<string, unknown>)[this.source.specKey] as
+        Record<string, C> | undefined;
       if (!events) continue;
       const ns = namespaceOf(es);
       const busName = es.spec.eventBusName || DEFAULT_EVENTBUS;
       const bus = this.options.store.get<EventBus>('EventBus', ns, busName);
       if (!bus?.spec.kafka) {
-        this.options.logger.warn('EventSource not served: its EventBus does not exist', { eventSource: `${ns}/${es.metadata.name}`, eventBus: `${ns}/${busName}` });
+        this.options.logger.warn('EventSource not served: its EventBus does not exist', {
+          eventSource: `${ns}/${es.metadata.name}`,
+          eventBus: `${ns}/${busName}`,
+        });
         continue;
       }
       for (const [eventName, cfg] of Object.entries(events)) {
         try {
           const built = await this.route(es, eventName, cfg, bus);
           routes.push(built.route);
-          if (this.source.activate) wanted.set(built.route.id, { fingerprint: built.fingerprint, ctx: built.ctx });
+          if (this.source.activate)
+            wanted.set(built.route.id, { fingerprint: built.fingerprint, ctx: built.ctx });
         } catch (err) {
-          this.options.logger.error('route not served', { route: `${ns}/${es.metadata.name}:${eventName}`, error: err });
+          this.options.logger.error('route not served', {
+            route: `${ns}/${es.metadata.name}:${eventName}`,
+            error: err,
+          });
         }
       }
     }
     await this.ingress.setRoutes(routes);
-    this.options.logger.info('routes applied', { type: this.source.type, routes: routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`) });
+    this.options.logger.info('routes applied', {
+      type: this.source.type,
+      routes: routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`),
+    });
     await this.reconcileActivations(wanted);
   }
 
-  private async reconcileActivations(wanted: Map<string, { fingerprint: string; ctx: PushContext<C> }>): Promise<void> {
+  private async reconcileActivations(
+    wanted: Map<string, { fingerprint: string; ctx: PushContext<C> }>,
+  ): Promise<void> {
     for (const [id, act] of [...this.activations]) {
       const w = wanted.get(id);
       if (w && w.fingerprint === act.fingerprint) continue;
@@ -145,13 +185,18 @@ export class PushIngressRunner<C> {
 
   private async runDeactivate(id: string, act: Activation): Promise<void> {
     try {
-      await (await act.deactivate)?.();
+      await (
+        await act.deactivate
+      )?.();
     } catch (err) {
       this.options.logger.error('hook removal failed', { route: id, error: err });
     }
   }
 
-  private async resolve(ns: string, sel: SecretKeySelector | undefined): Promise<string | undefined> {
+  private async resolve(
+    ns: string,
+    sel: SecretKeySelector | undefined,
+  ): Promise<string | undefined> {
     if (!sel) return undefined;
     try {
       return await this.options.secrets.resolve(ns, sel);
@@ -161,17 +206,24 @@ export class PushIngressRunner<C> {
     }
   }
 
-  private async route(es: EventSource, eventName: string, cfg: C, bus: EventBus): Promise<{ route: Route; fingerprint: string; ctx: PushContext<C> }> {
+  private async route(
+    es: EventSource,
+    eventName: string,
+    cfg: C,
+    bus: EventBus,
+  ): Promise<{ route: Route; fingerprint: string; ctx: PushContext<C> }> {
     const ns = namespaceOf(es);
     const esName = es.metadata.name;
     const id = `${ns}/${esName}:${eventName}`;
     const wh = this.source.webhook(cfg);
     const port = Number(wh.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`webhook.port "${wh.port}" is not a port number`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`webhook.port "${wh.port}" is not a port number`);
     const bearerToken = await this.resolve(ns, wh.authSecret);
     const cert = await this.resolve(ns, wh.serverCertSecret);
     const key = await this.resolve(ns, wh.serverKeySecret);
-    if ((cert === undefined) !== (key === undefined)) throw new Error('TLS needs both serverCertSecret and serverKeySecret');
+    if ((cert === undefined) !== (key === undefined))
+      throw new Error('TLS needs both serverCertSecret and serverKeySecret');
     const secrets: Record<string, string> = {};
     for (const [name, sel] of Object.entries(this.source.secrets?.(cfg) ?? {})) {
       const v = await this.resolve(ns, sel);
@@ -180,7 +232,9 @@ export class PushIngressRunner<C> {
     const expression = this.source.filterExpression?.(cfg);
     let compiled: CompiledExpr | undefined;
     if (expression) compiled = compileExpr(expression);
-    const rate = Number(es.metadata.annotations?.[RATE_LIMIT_ANNOTATION] ?? this.options.defaultRateLimit ?? 0);
+    const rate = Number(
+      es.metadata.annotations?.[RATE_LIMIT_ANNOTATION] ?? this.options.defaultRateLimit ?? 0,
+    );
     const ctx: PushContext<C> = {
       config: cfg,
       secrets,
@@ -222,19 +276,37 @@ export class PushIngressRunner<C> {
           }
           let eventId: string;
           if (incoming?.id && events.length === 1) eventId = incoming.id;
-          else if (ev.naturalId !== undefined) eventId = naturalEventId(ns, esName, eventName, ev.naturalId);
-          else if (incoming?.id) eventId = naturalEventId(ns, esName, eventName, `${incoming.id}#${i}`);
+          else if (ev.naturalId !== undefined)
+            eventId = naturalEventId(ns, esName, eventName, ev.naturalId);
+          else if (incoming?.id)
+            eventId = naturalEventId(ns, esName, eventName, `${incoming.id}#${i}`);
           else eventId = randomEventId();
-          const record = cloudEventRecord({ id: eventId, type, source: esName, subject: eventName, data: ev.data, ...(incoming ? { incoming } : {}) }, `${esName}.${eventName}`);
+          const record = cloudEventRecord(
+            {
+              id: eventId,
+              type,
+              source: esName,
+              subject: eventName,
+              data: ev.data,
+              ...(incoming ? { incoming } : {}),
+            },
+            `${esName}.${eventName}`,
+          );
           records.push({ id: eventId, record });
         }
         // The events of one request stay in order on the bus (one produce request, or in order).
         const group = records.length > 1 ? {} : undefined;
         const started = performance.now();
-        await Promise.all(records.map(({ id: eventId, record }) => publishTraced(producer, topic, eventId, record, labels, started, group)));
+        await Promise.all(
+          records.map(({ id: eventId, record }) =>
+            publishTraced(producer, topic, eventId, record, labels, started, group),
+          ),
+        );
       },
     };
-    const fingerprint = createHash('sha256').update(JSON.stringify([cfg, secrets])).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([cfg, secrets]))
+      .digest('hex');
     return { route, fingerprint, ctx };
   }
 

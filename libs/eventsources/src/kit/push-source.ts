@@ -109,11 +109,20 @@ export function valuesMap(params: URLSearchParams): Record<string, string[]> {
 }
 
 /** Parses a JSON body, or returns the 400 rejection naming the problem. */
-export function parseJsonBody(request: IncomingRequest): { ok: true; value: unknown } | { ok: false; outcome: PushOutcome } {
+export function parseJsonBody(
+  request: IncomingRequest,
+): { ok: true; value: unknown } | { ok: false; outcome: PushOutcome } {
   try {
     return { ok: true, value: JSON.parse(request.body.toString('utf8')) };
   } catch (err) {
-    return { ok: false, outcome: { kind: 'reject', status: 400, reason: `request body is not valid JSON: ${(err as Error).message}` } };
+    return {
+      ok: false,
+      outcome: {
+        kind: 'reject',
+        status: 400,
+        reason: `request body is not valid JSON: ${(err as Error).message}`,
+      },
+    };
   }
 }
 

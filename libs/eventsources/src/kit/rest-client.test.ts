@@ -14,7 +14,9 @@ function providerServer(hooks: Set<string>, failing: Set<string>, requests: stri
     requests.push(`${req.method} ${req.url} ${req.headers['authorization'] ?? ''}`);
     const id = /^\/api\/repos\/r\/hooks\/([^/]+)$/.exec(req.url ?? '')?.[1];
     if (id && failing.has(id)) {
-      res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`storage on fire ${'x'.repeat(400)}`);
+      res
+        .writeHead(500, { 'Content-Type': 'text/plain' })
+        .end(`storage on fire ${'x'.repeat(400)}`);
       return;
     }
     if (id && !hooks.has(id)) {
@@ -44,7 +46,12 @@ describe('the ingress kit REST client and deleteHooks against a local HTTP serve
   before(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    api = new RestClient(`http://127.0.0.1:${port}/api`, () => ({ Authorization: 'Bearer t0ken' }), fetch, 'Forge');
+    api = new RestClient(
+      `http://127.0.0.1:${port}/api`,
+      () => ({ Authorization: 'Bearer t0ken' }),
+      fetch,
+      'Forge',
+    );
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
@@ -71,7 +78,10 @@ describe('the ingress kit REST client and deleteHooks against a local HTTP serve
     assert.equal(err.message, `Forge API DELETE /api/repos/r/hooks/9: 500 ${err.body}`);
     assert.ok(isProviderApiError(err, 500));
     assert.ok(!isProviderApiError(err, 404));
-    assert.ok(!isProviderApiError(new Error('Forge API DELETE /x: 404 gone')), 'an error text is no provider answer');
+    assert.ok(
+      !isProviderApiError(new Error('Forge API DELETE /x: 404 gone')),
+      'an error text is no provider answer',
+    );
     failing.clear();
   });
 
@@ -80,7 +90,9 @@ describe('the ingress kit REST client and deleteHooks against a local HTTP serve
     hooks.add('1').add('3');
     requests.length = 0;
     const deleted: string[] = [];
-    await deleteHooks(api, ['repos/r/hooks/1', 'repos/r/hooks/2', 'repos/r/hooks/3'], (p) => deleted.push(p));
+    await deleteHooks(api, ['repos/r/hooks/1', 'repos/r/hooks/2', 'repos/r/hooks/3'], (p) =>
+      deleted.push(p),
+    );
     assert.deepEqual([...hooks], []);
     assert.deepEqual(deleted, ['repos/r/hooks/1', 'repos/r/hooks/2', 'repos/r/hooks/3']);
     assert.deepEqual(
@@ -95,11 +107,17 @@ describe('the ingress kit REST client and deleteHooks against a local HTTP serve
     failing.add('4');
     const deleted: string[] = [];
     await assert.rejects(
-      deleteHooks(api, ['repos/r/hooks/1', 'repos/r/hooks/4', 'repos/r/hooks/5'], (p) => deleted.push(p)),
+      deleteHooks(api, ['repos/r/hooks/1', 'repos/r/hooks/4', 'repos/r/hooks/5'], (p) =>
+        deleted.push(p),
+      ),
       (err: unknown) => isProviderApiError(err, 500) && err.url.endsWith('/hooks/4'),
     );
     assert.deepEqual(deleted, ['repos/r/hooks/1']);
-    assert.deepEqual([...hooks].sort(), ['4', '5'], 'the hook after the failure is left for the next attempt');
+    assert.deepEqual(
+      [...hooks].sort(),
+      ['4', '5'],
+      'the hook after the failure is left for the next attempt',
+    );
     failing.clear();
   });
 });

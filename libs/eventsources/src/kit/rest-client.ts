@@ -33,14 +33,28 @@ export class RestClient {
 
   /** Sends a request; a non-2xx answer throws a {@link ProviderApiError}. */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = new URL(path.replace(/^\//, ''), this.base.endsWith('/') ? this.base : `${this.base}/`);
+    const url = new URL(
+      path.replace(/^\//, ''),
+      this.base.endsWith('/') ? this.base : `${this.base}/`,
+    );
     const res = await this.doFetch(url, {
       method,
-      headers: { Accept: 'application/json', ...(await this.headers()), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      headers: {
+        Accept: 'application/json',
+        ...(await this.headers()),
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
-    if (!res.ok) throw new ProviderApiError(this.label, res.status, method, url.href, text.slice(0, BODY_EXCERPT));
+    if (!res.ok)
+      throw new ProviderApiError(
+        this.label,
+        res.status,
+        method,
+        url.href,
+        text.slice(0, BODY_EXCERPT),
+      );
     if (!text) return undefined as T;
     try {
       // Gerrit prefixes its JSON with `)]}'` against XSSI.
@@ -56,7 +70,11 @@ export class RestClient {
  * is already gone (404: another replica, or a person, removed it) is not an error; any other
  * failure stops and throws.
  */
-export async function deleteHooks(api: RestClient, paths: readonly string[], onDeleted?: (path: string) => void): Promise<void> {
+export async function deleteHooks(
+  api: RestClient,
+  paths: readonly string[],
+  onDeleted?: (path: string) => void,
+): Promise<void> {
   for (const path of paths) {
     try {
       await api.call('DELETE', path);

@@ -16,4 +16,7 @@ export interface ResourceView {
  * ordered after every event acknowledged before it was received, and the events of one request
  * keep their order (`OutRecord.group`).
  */
-export const PUSH_PRODUCER_OPTIONS: Omit<BatchingProducerOptions, 'logger'> = { maxInFlight: 5, lingerMs: 1 };
+export const PUSH_PRODUCER_OPTIONS: Omit<BatchingProducerOptions, 'logger'> = {
+  maxInFlight: 5,
+  lingerMs: 1,
+};

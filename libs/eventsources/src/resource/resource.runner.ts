@@ -1,6 +1,13 @@
 import { eventBusTopic, type ResourceEventSource } from '@ganglion/api';
 import { encodeCloudEvent } from '@ganglion/eventbus';
-import { describeError, KubeRest, loadKubeConfig, ObjectInformer, type ObjectEvent, type RawObject } from '@ganglion/k8s';
+import {
+  describeError,
+  KubeRest,
+  loadKubeConfig,
+  ObjectInformer,
+  type ObjectEvent,
+  type RawObject,
+} from '@ganglion/k8s';
 import { buildCloudEvent, naturalEventId } from '../kit/cloudevent.js';
 import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
 import type { OwnedEvent, OwnedHost } from '../kit/owned-source.js';
@@ -26,9 +33,18 @@ const ms = (t: string | undefined): number => (t ? Date.parse(t) : NaN);
  * A new owner that lists after a handover reports an object state that was already reported (as
  * ADD or UPDATE) under the same id, so consumers can recognize it as a redelivery.
  */
-export function resourceEventId(ev: Pick<OwnedEvent<unknown>, 'namespace' | 'eventSource' | 'eventName'>, type: ObjectEvent['type'], obj: RawObject): string {
+export function resourceEventId(
+  ev: Pick<OwnedEvent<unknown>, 'namespace' | 'eventSource' | 'eventName'>,
+  type: ObjectEvent['type'],
+  obj: RawObject,
+): string {
   const state = `${obj.metadata.uid ?? `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`}/${obj.metadata.resourceVersion ?? ''}`;
-  return naturalEventId(ev.namespace, ev.eventSource, ev.eventName, type === 'DELETE' ? `${state}/DELETE` : state);
+  return naturalEventId(
+    ev.namespace,
+    ev.eventSource,
+    ev.eventName,
+    type === 'DELETE' ? `${state}/DELETE` : state,
+  );
 }
 
 interface Running {
@@ -60,7 +76,10 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
     try {
       validateResourceSource(ev.config);
     } catch (err) {
-      this.host.logger.error('resource source not started: invalid configuration', { event: ev.id, error: describeError(err) });
+      this.host.logger.error('resource source not started: invalid configuration', {
+        event: ev.id,
+        error: describeError(err),
+      });
       return { fingerprint: ev.fingerprint };
     }
     try {
@@ -74,8 +93,18 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
     this.entries.set(ev.id, entry); // visible (informer()) while it lists
     await informer
       .start()
-      .then(() => this.host.logger.info('resource source watching', { event: ev.id, objects: informer.list().length }))
-      .catch((err: unknown) => this.host.logger.error('resource source: listing failed; retrying', { event: ev.id, error: describeError(err) }));
+      .then(() =>
+        this.host.logger.info('resource source watching', {
+          event: ev.id,
+          objects: informer.list().length,
+        }),
+      )
+      .catch((err: unknown) =>
+        this.host.logger.error('resource source: listing failed; retrying', {
+          event: ev.id,
+          error: describeError(err),
+        }),
+      );
     return entry;
   }
 
@@ -100,17 +129,24 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
       if (filter.prefix && !obj.metadata.name.startsWith(filter.prefix)) return false;
       // Only an ADD can predate the start (the initial list); every UPDATE and DELETE the
       // informer reports is a change it observed after it started.
-      if (filter.afterStart && type === 'ADD' && ms(obj.metadata.creationTimestamp) < startTime) return false;
+      if (filter.afterStart && type === 'ADD' && ms(obj.metadata.creationTimestamp) < startTime)
+        return false;
       if (createdBy !== undefined && ms(obj.metadata.creationTimestamp) > createdBy) return false;
       return fieldsPass(obj);
     };
 
     return new ObjectInformer(
       rest,
-      { group: cfg.group ?? '', version: cfg.version, plural: cfg.resource, ...(cfg.namespace ? { namespace: cfg.namespace } : {}) },
+      {
+        group: cfg.group ?? '',
+        version: cfg.version,
+        plural: cfg.resource,
+        ...(cfg.namespace ? { namespace: cfg.namespace } : {}),
+      },
       {
         ...(selector ? { labelSelector: selector } : {}),
-        onError: (err) => logger.warn('resource watch failed; retrying', { error: describeError(err) }),
+        onError: (err) =>
+          logger.warn('resource watch failed; retrying', { error: describeError(err) }),
         onEvent: ({ type, obj, old }) => {
           if (!types.has(type) || !passes(type, obj)) return;
           const data: ResourceEventData = {
@@ -122,10 +158,22 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
             resource: cfg.resource,
             ...metadataField(cfg.metadata),
           };
-          const event = buildCloudEvent({ id: resourceEventId(ev, type, obj), type: 'resource', source: ev.eventSource, subject: ev.eventName, data });
+          const event = buildCloudEvent({
+            id: resourceEventId(ev, type, obj),
+            type: 'resource',
+            source: ev.eventSource,
+            subject: ev.eventName,
+            data,
+          });
           producer
             .send({ topic, ...encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`) })
-            .catch((err: unknown) => logger.error('resource event not published', { type, object: `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, error: err }));
+            .catch((err: unknown) =>
+              logger.error('resource event not published', {
+                type,
+                object: `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`,
+                error: err,
+              }),
+            );
         },
       },
     );

@@ -13,12 +13,19 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 function checkKey(key: string): void {
   const slash = key.indexOf('/');
   const [prefix, name] = slash < 0 ? ['', key] : [key.slice(0, slash), key.slice(slash + 1)];
-  if (slash >= 0 && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) throw new Error(`label key ${JSON.stringify(key)}: the prefix must be a DNS subdomain`);
-  if (!name || name.length > 63 || !NAME.test(name)) throw new Error(`label key ${JSON.stringify(key)}: the name must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric`);
+  if (slash >= 0 && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
+    throw new Error(`label key ${JSON.stringify(key)}: the prefix must be a DNS subdomain`);
+  if (!name || name.length > 63 || !NAME.test(name))
+    throw new Error(
+      `label key ${JSON.stringify(key)}: the name must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric`,
+    );
 }
 
 function checkValue(key: string, value: string): void {
-  if (value.length > 63 || (value !== '' && !NAME.test(value))) throw new Error(`label ${JSON.stringify(key)}: invalid value ${JSON.stringify(value)} (at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric)`);
+  if (value.length > 63 || (value !== '' && !NAME.test(value)))
+    throw new Error(
+      `label ${JSON.stringify(key)}: invalid value ${JSON.stringify(value)} (at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric)`,
+    );
 }
 
 /** One Argo selector as a Kubernetes label requirement (`LabelReq`): `key=v`, `key in (a,b)`, `!key`, `key>3`. */
@@ -40,14 +47,20 @@ function labelRequirement(sel: Selector): string {
     }
     case 'exists':
     case '!':
-      if (value !== '') throw new Error(`label ${JSON.stringify(sel.key)}: operation "${op}" takes no value`);
+      if (value !== '')
+        throw new Error(`label ${JSON.stringify(sel.key)}: operation "${op}" takes no value`);
       return op === 'exists' ? sel.key : `!${sel.key}`;
     case 'gt':
     case 'lt':
-      if (!/^-?\d+$/.test(value)) throw new Error(`label ${JSON.stringify(sel.key)}: operation "${op}" needs an integer value, got ${JSON.stringify(value)}`);
+      if (!/^-?\d+$/.test(value))
+        throw new Error(
+          `label ${JSON.stringify(sel.key)}: operation "${op}" needs an integer value, got ${JSON.stringify(value)}`,
+        );
       return `${sel.key}${op === 'gt' ? '>' : '<'}${value}`;
     default:
-      throw new Error(`label ${JSON.stringify(sel.key)}: unknown operation ${JSON.stringify(op)} (=, ==, !=, in, notin, exists, !, gt, lt)`);
+      throw new Error(
+        `label ${JSON.stringify(sel.key)}: unknown operation ${JSON.stringify(op)} (=, ==, !=, in, notin, exists, !, gt, lt)`,
+      );
   }
 }
 
@@ -74,7 +87,10 @@ export function fieldsPredicate(fields: Selector[] | undefined): (obj: unknown) 
   if (!fields?.length) return () => true;
   const checks = fields.map((f) => {
     const op = f.operation || '=';
-    if (op !== '=' && op !== '==' && op !== '!=') throw new Error(`field ${JSON.stringify(f.key)}: operation ${JSON.stringify(op)} is not supported for fields (=, ==, !=)`);
+    if (op !== '=' && op !== '==' && op !== '!=')
+      throw new Error(
+        `field ${JSON.stringify(f.key)}: operation ${JSON.stringify(op)} is not supported for fields (=, ==, !=)`,
+      );
     if (!f.key) throw new Error('field selector: key must not be empty');
     compileRe2(f.value ?? '');
     return { path: f.key, negate: op === '!=', pattern: f.value ?? '' };
@@ -93,8 +109,13 @@ export function validateResourceSource(cfg: ResourceEventSource): void {
   if (!cfg.version) throw new Error('version must be specified');
   if (!cfg.resource) throw new Error('resource must be specified');
   if (!cfg.eventTypes?.length) throw new Error('event types must be specified');
-  for (const t of cfg.eventTypes) if (t !== 'ADD' && t !== 'UPDATE' && t !== 'DELETE') throw new Error(`unknown event type: ${String(t)}`);
+  for (const t of cfg.eventTypes)
+    if (t !== 'ADD' && t !== 'UPDATE' && t !== 'DELETE')
+      throw new Error(`unknown event type: ${String(t)}`);
   labelSelector(cfg.filter?.labels);
   fieldsPredicate(cfg.filter?.fields);
-  if (cfg.filter?.createdBy && Number.isNaN(Date.parse(cfg.filter.createdBy))) throw new Error(`filter.createdBy ${JSON.stringify(cfg.filter.createdBy)} is not an RFC 3339 time`);
+  if (cfg.filter?.createdBy && Number.isNaN(Date.parse(cfg.filter.createdBy)))
+    throw new Error(
+      `filter.createdBy ${JSON.stringify(cfg.filter.createdBy)} is not an RFC 3339 time`,
+    );
 }

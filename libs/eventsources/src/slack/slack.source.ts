@@ -11,10 +11,24 @@ const SLACK_TOLERANCE_SECONDS = 300;
  * `v0:<X-Slack-Request-Timestamp>:<body>` with the signing secret.
  * https://api.slack.com/authentication/verifying-requests-from-slack
  */
-function verifySlackSignature(signature: string | undefined, timestamp: string | undefined, body: Buffer, secret: string, nowMs: number): string | undefined {
+function verifySlackSignature(
+  signature: string | undefined,
+  timestamp: string | undefined,
+  body: Buffer,
+  secret: string,
+  nowMs: number,
+): string | undefined {
   if (!signature || !timestamp) return 'missing X-Slack-Signature or X-Slack-Request-Timestamp';
-  if (!/^\d+$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > SLACK_TOLERANCE_SECONDS) return 'X-Slack-Request-Timestamp is outside the tolerance';
-  if (!signature.startsWith('v0=') || !hexDigestEqual(signature.slice(3), hmac('sha256', secret, `v0:${timestamp}:`, body))) return 'X-Slack-Signature does not match';
+  if (
+    !/^\d+$/.test(timestamp) ||
+    Math.abs(nowMs / 1000 - Number(timestamp)) > SLACK_TOLERANCE_SECONDS
+  )
+    return 'X-Slack-Request-Timestamp is outside the tolerance';
+  if (
+    !signature.startsWith('v0=') ||
+    !hexDigestEqual(signature.slice(3), hmac('sha256', secret, `v0:${timestamp}:`, body))
+  )
+    return 'X-Slack-Signature does not match';
   return undefined;
 }
 
@@ -33,7 +47,13 @@ export const slackSource: PushSource<SlackEventSource> = {
   handle(ctx, request) {
     const signing = ctx.secrets['signingSecret'];
     if (signing !== undefined) {
-      const problem = verifySlackSignature(firstHeader(request, 'X-Slack-Signature'), firstHeader(request, 'X-Slack-Request-Timestamp'), request.body, signing, ctx.now());
+      const problem = verifySlackSignature(
+        firstHeader(request, 'X-Slack-Signature'),
+        firstHeader(request, 'X-Slack-Request-Timestamp'),
+        request.body,
+        signing,
+        ctx.now(),
+      );
       if (problem) return { kind: 'reject', status: 401, reason: problem };
     }
     const token = ctx.secrets['token'];
@@ -46,26 +66,62 @@ export const slackSource: PushSource<SlackEventSource> = {
         try {
           data = JSON.parse(payload);
         } catch (err) {
-          return { kind: 'reject', status: 400, reason: `interaction payload is not valid JSON: ${(err as Error).message}` };
+          return {
+            kind: 'reject',
+            status: 400,
+            reason: `interaction payload is not valid JSON: ${(err as Error).message}`,
+          };
         }
         const t = (data as { token?: unknown }).token;
-        if (token !== undefined && typeof t === 'string' && !secretsEqual(t, token)) return { kind: 'reject', status: 401, reason: 'verification token does not match' };
+        if (token !== undefined && typeof t === 'string' && !secretsEqual(t, token))
+          return { kind: 'reject', status: 401, reason: 'verification token does not match' };
         return { kind: 'accept', events: [{ data }] };
       }
       const command: Record<string, string> = {};
       for (const [k, v] of form) command[k] ??= v;
-      if (token !== undefined && command['token'] !== undefined && !secretsEqual(command['token'], token)) return { kind: 'reject', status: 401, reason: 'verification token does not match' };
+      if (
+        token !== undefined &&
+        command['token'] !== undefined &&
+        !secretsEqual(command['token'], token)
+      )
+        return { kind: 'reject', status: 401, reason: 'verification token does not match' };
       return { kind: 'accept', events: [{ data: command }] };
     }
-    let body: { type?: string; token?: string; challenge?: string; event?: unknown; event_id?: string };
+    let body: {
+      type?: string;
+      token?: string;
+      challenge?: string;
+      event?: unknown;
+      event_id?: string;
+    };
     try {
       body = JSON.parse(text) as typeof body;
     } catch (err) {
-      return { kind: 'reject', status: 400, reason: `body is not valid JSON: ${(err as Error).message}` };
+      return {
+        kind: 'reject',
+        status: 400,
+        reason: `body is not valid JSON: ${(err as Error).message}`,
+      };
     }
-    if (token !== undefined && body.token !== undefined && !secretsEqual(String(body.token), token)) return { kind: 'reject', status: 401, reason: 'verification token does not match' };
-    if (body.type === 'url_verification') return { kind: 'accept', events: [], reply: { status: 200, body: String(body.challenge ?? ''), contentType: 'text/plain' } };
-    if (body.type === 'event_callback') return { kind: 'accept', events: [{ data: body.event ?? null, ...(body.event_id ? { naturalId: body.event_id } : {}) }] };
-    return { kind: 'reject', status: 400, reason: `unsupported Slack request type ${JSON.stringify(body.type)}` };
+    if (token !== undefined && body.token !== undefined && !secretsEqual(String(body.token), token))
+      return { kind: 'reject', status: 401, reason: 'verification token does not match' };
+    if (body.type === 'url_verification')
+      return {
+        kind: 'accept',
+        events: [],
+        reply: { status: 200, body: String(body.challenge ?? ''), contentType: 'text/plain' },
+      };
+    if (body.type === 'event_callback')
+      return {
+        kind: 'accept',
+        events: [
+          { data: body.event ?? null, ...(body.event_id ? { naturalId: body.event_id } : {}) },
+        ],
+      };
+    return {
+      kind: 'reject',
+      status: 400,
+      reason: `unsupported Slack request type ${JSON.stringify(body.type)}`,
+    };
   },
 };

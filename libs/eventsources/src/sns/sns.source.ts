@@ -1,6 +1,11 @@
 import { createVerify } from 'node:crypto';
 import type { SNSEventSource } from '@ganglion/api';
-import { parseJsonBody, type Deactivate, type PushContext, type PushSource } from '../kit/push-source.js';
+import {
+  parseJsonBody,
+  type Deactivate,
+  type PushContext,
+  type PushSource,
+} from '../kit/push-source.js';
 import { signV4 } from './sigv4.js';
 import { metadataField } from '../kit/event-metadata.js';
 
@@ -24,8 +29,20 @@ const SNS_CERT_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
 
 /** The string SNS signs for a message, by type. */
 export function snsStringToSign(m: SnsEnvelope): string {
-  const keys = m.Type === 'Notification' ? ['Message', 'MessageId', ...(m.Subject !== undefined ? ['Subject'] : []), 'Timestamp', 'TopicArn', 'Type'] : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  return keys.map((k) => `${k}\n${String((m as unknown as Record<string, unknown>)[k] ?? '')}\n`).join('');
+  const keys =
+    m.Type === 'Notification'
+      ? [
+          'Message',
+          'MessageId',
+          ...(m.Subject !== undefined ? ['Subject'] : []),
+          'Timestamp',
+          'TopicArn',
+          'Type',
+        ]
+      : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+  return keys
+    .map((k) => `${k}\n${String((m as unknown as Record<string, unknown>)[k] ?? '')}\n`)
+    .join('');
 }
 
 /** Checks the certificate URL: HTTPS on an AWS SNS host, a .pem path. */
@@ -37,13 +54,15 @@ export function checkSigningCertUrl(url: string | undefined): string | undefined
   } catch {
     return 'SigningCertURL is not a URL';
   }
-  if (u.protocol !== 'https:' || !SNS_CERT_HOST.test(u.hostname) || !u.pathname.endsWith('.pem')) return `SigningCertURL ${url} is not an AWS SNS certificate URL`;
+  if (u.protocol !== 'https:' || !SNS_CERT_HOST.test(u.hostname) || !u.pathname.endsWith('.pem'))
+    return `SigningCertURL ${url} is not an AWS SNS certificate URL`;
   return undefined;
 }
 
 /** Verifies an envelope's signature with a PEM certificate (SignatureVersion 1: SHA1, 2: SHA256). */
 export function verifySnsSignature(m: SnsEnvelope, certPem: string): boolean {
-  const algo = m.SignatureVersion === '2' ? 'RSA-SHA256' : m.SignatureVersion === '1' ? 'RSA-SHA1' : undefined;
+  const algo =
+    m.SignatureVersion === '2' ? 'RSA-SHA256' : m.SignatureVersion === '1' ? 'RSA-SHA1' : undefined;
   if (!algo || !m.Signature) return false;
   const v = createVerify(algo);
   v.update(snsStringToSign(m));
@@ -91,7 +110,10 @@ async function subscribeSns(ctx: PushContext<SNSEventSource>): Promise<Deactivat
   const res = await ctx.fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
   if (!res.ok) throw new Error(`SNS Subscribe: ${res.status} ${text.slice(0, 200)}`);
-  ctx.logger.info('subscribed to the SNS topic', { topic: cfg.topicArn, subscription: /<SubscriptionArn>([^<]*)</.exec(text)?.[1] });
+  ctx.logger.info('subscribed to the SNS topic', {
+    topic: cfg.topicArn,
+    subscription: /<SubscriptionArn>([^<]*)</.exec(text)?.[1],
+  });
   return undefined;
 }
 
@@ -114,14 +136,29 @@ export const snsSource: PushSource<SNSEventSource> = {
     const parsed = parseJsonBody(request);
     if (!parsed.ok) return parsed.outcome;
     const m = parsed.value as SnsEnvelope;
-    if (!m || typeof m !== 'object' || typeof m.Type !== 'string' || typeof m.MessageId !== 'string') return { kind: 'reject', status: 400, reason: 'body is not an SNS message' };
-    if (ctx.config.topicArn && m.TopicArn !== ctx.config.topicArn) return { kind: 'reject', status: 403, reason: `message is for topic ${m.TopicArn}, not ${ctx.config.topicArn}` };
+    if (
+      !m ||
+      typeof m !== 'object' ||
+      typeof m.Type !== 'string' ||
+      typeof m.MessageId !== 'string'
+    )
+      return { kind: 'reject', status: 400, reason: 'body is not an SNS message' };
+    if (ctx.config.topicArn && m.TopicArn !== ctx.config.topicArn)
+      return {
+        kind: 'reject',
+        status: 403,
+        reason: `message is for topic ${m.TopicArn}, not ${ctx.config.topicArn}`,
+      };
     if (ctx.config.validateSignature) {
       const bad = checkSigningCertUrl(m.SigningCertURL);
       if (bad) return { kind: 'reject', status: 401, reason: bad };
       let cert = certCache.get(m.SigningCertURL!);
       if (!cert) {
-        cert = ctx.fetch(m.SigningCertURL!).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`certificate fetch: ${r.status}`))));
+        cert = ctx
+          .fetch(m.SigningCertURL!)
+          .then((r) =>
+            r.ok ? r.text() : Promise.reject(new Error(`certificate fetch: ${r.status}`)),
+          );
         certCache.set(m.SigningCertURL!, cert);
         cert.catch(() => certCache.delete(m.SigningCertURL!));
       }
@@ -129,18 +166,42 @@ export const snsSource: PushSource<SNSEventSource> = {
       try {
         pem = await cert;
       } catch (err) {
-        return { kind: 'reject', status: 401, reason: `cannot fetch the signing certificate: ${(err as Error).message}` };
+        return {
+          kind: 'reject',
+          status: 401,
+          reason: `cannot fetch the signing certificate: ${(err as Error).message}`,
+        };
       }
-      if (!verifySnsSignature(m, pem)) return { kind: 'reject', status: 401, reason: 'SNS message signature does not verify' };
+      if (!verifySnsSignature(m, pem))
+        return { kind: 'reject', status: 401, reason: 'SNS message signature does not verify' };
     }
     if (m.Type === 'SubscriptionConfirmation') {
-      if (!m.SubscribeURL) return { kind: 'reject', status: 400, reason: 'SubscriptionConfirmation without SubscribeURL' };
+      if (!m.SubscribeURL)
+        return {
+          kind: 'reject',
+          status: 400,
+          reason: 'SubscriptionConfirmation without SubscribeURL',
+        };
       const res = await ctx.fetch(m.SubscribeURL);
-      if (!res.ok) return { kind: 'reject', status: 502, reason: `confirming the subscription failed: ${res.status}` };
+      if (!res.ok)
+        return {
+          kind: 'reject',
+          status: 502,
+          reason: `confirming the subscription failed: ${res.status}`,
+        };
       ctx.logger.info('SNS subscription confirmed', { topic: m.TopicArn });
       return { kind: 'accept', events: [], reply: { status: 200, body: 'subscription confirmed' } };
     }
-    if (m.Type !== 'Notification') return { kind: 'accept', events: [], reply: { status: 200, body: `${m.Type} acknowledged` } };
-    return { kind: 'accept', events: [{ data: { header: request.header, body: m, ...metadataField(ctx.config.metadata) }, naturalId: m.MessageId }] };
+    if (m.Type !== 'Notification')
+      return { kind: 'accept', events: [], reply: { status: 200, body: `${m.Type} acknowledged` } };
+    return {
+      kind: 'accept',
+      events: [
+        {
+          data: { header: request.header, body: m, ...metadataField(ctx.config.metadata) },
+          naturalId: m.MessageId,
+        },
+      ],
+    };
   },
 };

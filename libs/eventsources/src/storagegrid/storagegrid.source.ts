@@ -28,21 +28,42 @@ export const storageGridSource: PushSource<StorageGridEventSource> = {
   handle(ctx, request) {
     const form = new URLSearchParams(request.body.toString('utf8'));
     const raw = form.get('Message');
-    if (raw === null) return { kind: 'reject', status: 400, reason: 'notification without a Message' };
+    if (raw === null)
+      return { kind: 'reject', status: 400, reason: 'notification without a Message' };
     let message: { Records?: S3Record[] };
     try {
       message = JSON.parse(raw) as typeof message;
     } catch (err) {
-      return { kind: 'reject', status: 400, reason: `Message is not valid JSON: ${(err as Error).message}` };
+      return {
+        kind: 'reject',
+        status: 400,
+        reason: `Message is not valid JSON: ${(err as Error).message}`,
+      };
     }
     const record = message.Records?.[0];
     const events = ctx.config.events ?? [];
     const name = record?.eventName ?? '';
     const key = record?.s3?.object?.key ?? '';
     const f = ctx.config.filter;
-    const keep = (events.length === 0 || events.some((e) => eventMatches(e, name))) && (!f?.prefix || key.startsWith(f.prefix)) && (!f?.suffix || key.endsWith(f.suffix));
-    if (!keep) return { kind: 'accept', events: [], reply: { status: 200, body: 'notification filtered out' } };
-    const notification = { Action: form.get('Action') ?? '', Message: message, TopicArn: form.get('TopicArn') ?? '', Version: form.get('Version') ?? '' };
-    return { kind: 'accept', events: [{ data: { notification, ...metadataField(ctx.config.metadata) } }] };
+    const keep =
+      (events.length === 0 || events.some((e) => eventMatches(e, name))) &&
+      (!f?.prefix || key.startsWith(f.prefix)) &&
+      (!f?.suffix || key.endsWith(f.suffix));
+    if (!keep)
+      return {
+        kind: 'accept',
+        events: [],
+        reply: { status: 200, body: 'notification filtered out' },
+      };
+    const notification = {
+      Action: form.get('Action') ?? '',
+      Message: message,
+      TopicArn: form.get('TopicArn') ?? '',
+      Version: form.get('Version') ?? '',
+    };
+    return {
+      kind: 'accept',
+      events: [{ data: { notification, ...metadataField(ctx.config.metadata) } }],
+    };
   },
 };

@@ -1,5 +1,11 @@
 import type { WebhookEventSource } from '@ganglion/api';
-import { mediaType, valuesMap, type IncomingRequest, type PushOutcome, type PushSource } from '../kit/push-source.js';
+import {
+  mediaType,
+  valuesMap,
+  type IncomingRequest,
+  type PushOutcome,
+  type PushSource,
+} from '../kit/push-source.js';
 import { metadataField } from '../kit/event-metadata.js';
 
 /** Content types whose body is text, kept as a string in the event (Argo accepts only JSON). */
@@ -10,18 +16,29 @@ const TEXT = /^(text\/|application\/(xml|yaml|x-yaml|x-ndjson|graphql)$|.*\+xml$
  * JSON value whatever the Content-Type (as Argo); a body that is not JSON is a 400 for JSON (or
  * unspecified) content types, a string for text types and base64 (Go's `[]byte`) otherwise.
  */
-function webhookBody(request: IncomingRequest): { ok: true; body: unknown } | { ok: false; outcome: PushOutcome } {
+function webhookBody(
+  request: IncomingRequest,
+): { ok: true; body: unknown } | { ok: false; outcome: PushOutcome } {
   const method = request.method.toUpperCase();
-  if (method === 'GET' || method === 'HEAD') return { ok: true, body: valuesMap(request.url.searchParams) };
+  if (method === 'GET' || method === 'HEAD')
+    return { ok: true, body: valuesMap(request.url.searchParams) };
   const type = mediaType(request);
-  if (type === 'application/x-www-form-urlencoded') return { ok: true, body: valuesMap(new URLSearchParams(request.body.toString('utf8'))) };
+  if (type === 'application/x-www-form-urlencoded')
+    return { ok: true, body: valuesMap(new URLSearchParams(request.body.toString('utf8'))) };
   if (request.body.length === 0 && method !== 'POST') return { ok: true, body: null };
   // As Argo: any body is JSON first, whatever its Content-Type.
   try {
     return { ok: true, body: JSON.parse(request.body.toString('utf8')) };
   } catch (err) {
     if (type === '' || type === 'application/json' || type.endsWith('+json'))
-      return { ok: false, outcome: { kind: 'reject', status: 400, reason: `request body is not valid JSON: ${(err as Error).message}` } };
+      return {
+        ok: false,
+        outcome: {
+          kind: 'reject',
+          status: 400,
+          reason: `request body is not valid JSON: ${(err as Error).message}`,
+        },
+      };
   }
   // Beyond Argo (which answers 400): a body that is not JSON is kept, as text or base64.
   if (TEXT.test(type)) return { ok: true, body: request.body.toString('utf8') };
@@ -43,6 +60,17 @@ export const webhookSource: PushSource<WebhookEventSource> = {
   handle(ctx, request) {
     const parsed = webhookBody(request);
     if (!parsed.ok) return parsed.outcome;
-    return { kind: 'accept', events: [{ data: { header: request.header, body: parsed.body, ...metadataField(ctx.config.metadata) } }] };
+    return {
+      kind: 'accept',
+      events: [
+        {
+          data: {
+            header: request.header,
+            body: parsed.body,
+            ...metadataField(ctx.config.metadata),
+          },
+        },
+      ],
+    };
   },
 };

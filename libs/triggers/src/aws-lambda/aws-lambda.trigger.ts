@@ -1,7 +1,12 @@
 import type { AWSLambdaTrigger } from '@ganglion/api';
 import { InvokeCommand, LambdaClient, type InvocationType } from '@aws-sdk/client-lambda';
 import { ClientCache } from '../common/client.cache.js';
-import { applyTypeParameters, failure, payloadBytes, TemplateError } from '../common/params.helper.js';
+import {
+  applyTypeParameters,
+  failure,
+  payloadBytes,
+  TemplateError,
+} from '../common/params.helper.js';
 import { resolveSecret } from '../common/secrets.helper.js';
 import { judgeStatus } from '../common/status.policy.js';
 import type { TriggerPlugin } from '../trigger.js';
@@ -19,7 +24,9 @@ export interface AwsLambdaTriggerOptions {
  * action id is sent in the client context (`custom.idempotencyKey`). `roleARN` is reported as
  * unsupported in this build.
  */
-export function createAwsLambdaTrigger(options: AwsLambdaTriggerOptions = {}): TriggerPlugin<AWSLambdaTrigger> {
+export function createAwsLambdaTrigger(
+  options: AwsLambdaTriggerOptions = {},
+): TriggerPlugin<AWSLambdaTrigger> {
   const clients = new ClientCache<LambdaClient>((c) => c.destroy());
   return {
     type: 'awsLambda',
@@ -27,32 +34,59 @@ export function createAwsLambdaTrigger(options: AwsLambdaTriggerOptions = {}): T
       const what = `invoke lambda ${template.functionName}`;
       try {
         const t = applyTypeParameters(template, events);
-        if (t.roleARN) throw new TemplateError('roleARN (assume role) is not supported in this build; give accessKey/secretKey');
+        if (t.roleARN)
+          throw new TemplateError(
+            'roleARN (assume role) is not supported in this build; give accessKey/secretKey',
+          );
         const credentials =
-          t.accessKey && t.secretKey ? { accessKeyId: await resolveSecret(ctx, t.accessKey), secretAccessKey: await resolveSecret(ctx, t.secretKey) } : undefined;
+          t.accessKey && t.secretKey
+            ? {
+                accessKeyId: await resolveSecret(ctx, t.accessKey),
+                secretAccessKey: await resolveSecret(ctx, t.secretKey),
+              }
+            : undefined;
         const settings = { region: t.region, endpoint: options.endpoint, credentials };
-        const client = await clients.get(settings, async () =>
-          new LambdaClient({ region: t.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...(credentials ? { credentials } : {}), maxAttempts: 1 }),
+        const client = await clients.get(
+          settings,
+          async () =>
+            new LambdaClient({
+              region: t.region,
+              ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+              ...(credentials ? { credentials } : {}),
+              maxAttempts: 1,
+            }),
         );
         const out = await client.send(
           new InvokeCommand({
             FunctionName: t.functionName,
             InvocationType: (t.invocationType ?? 'RequestResponse') as InvocationType,
             Payload: payloadBytes(t.payload, events),
-            ClientContext: Buffer.from(JSON.stringify({ custom: { idempotencyKey: ctx.actionId } })).toString('base64'),
+            ClientContext: Buffer.from(
+              JSON.stringify({ custom: { idempotencyKey: ctx.actionId } }),
+            ).toString('base64'),
           }),
           ctx.signal ? { abortSignal: ctx.signal } : {},
         );
         if (out.FunctionError) {
           const text = out.Payload ? Buffer.from(out.Payload).toString('utf8').slice(0, 500) : '';
-          return { ok: false, error: `${what}: function error ${out.FunctionError}${text ? `: ${text}` : ''}`, retryable: true };
+          return {
+            ok: false,
+            error: `${what}: function error ${out.FunctionError}${text ? `: ${text}` : ''}`,
+            retryable: true,
+          };
         }
         return judgeStatus(out.StatusCode ?? 0, trigger.policy, what);
       } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata
+          ?.httpStatusCode;
         if (status !== undefined && !(err instanceof TemplateError)) {
           const judged = judgeStatus(status, trigger.policy, what);
-          return judged.ok ? judged : { ...judged, error: `${judged.error}: ${(err as Error).name}: ${(err as Error).message}` };
+          return judged.ok
+            ? judged
+            : {
+                ...judged,
+                error: `${judged.error}: ${(err as Error).name}: ${(err as Error).message}`,
+              };
         }
         return failure(err, what);
       }

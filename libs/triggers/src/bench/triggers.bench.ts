@@ -23,7 +23,9 @@ import { closeTriggerRegistry, createTriggerRegistry } from '../registry.js';
 
 const logger = createLogger('bench', { level: 'error' });
 
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -39,19 +41,55 @@ const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 let seq = 0;
 function action(trigger: Trigger): ActionRecord {
   const id = `bench-${++seq}`;
-  return { v: 1, actionId: id, namespace: 'bench', sensor: 's', trigger, createdAt: '', events: { dep: { context: { id, source: 'bench', specversion: '1.0', type: 't', subject: 's' }, data: { n: seq } } as never } };
+  return {
+    v: 1,
+    actionId: id,
+    namespace: 'bench',
+    sensor: 's',
+    trigger,
+    createdAt: '',
+    events: {
+      dep: {
+        context: { id, source: 'bench', specversion: '1.0', type: 't', subject: 's' },
+        data: { n: seq },
+      } as never,
+    },
+  };
 }
 
 const registry = createTriggerRegistry({ logger });
-const executor = (opts: Partial<ConstructorParameters<typeof TriggerExecutor>[0]> = {}): TriggerExecutor =>
-  new TriggerExecutor({ plugins: registry, secrets: new LocalSecretResolver(undefined, {}), logger, recordOutcome: async () => undefined, recordDeadLetter: async () => undefined, ...opts });
+const executor = (
+  opts: Partial<ConstructorParameters<typeof TriggerExecutor>[0]> = {},
+): TriggerExecutor =>
+  new TriggerExecutor({
+    plugins: registry,
+    secrets: new LocalSecretResolver(undefined, {}),
+    logger,
+    recordOutcome: async () => undefined,
+    recordDeadLetter: async () => undefined,
+    ...opts,
+  });
 const triggers = (url: string, keys: number): Trigger[] =>
-  Array.from({ length: keys }, (_, i) => ({ template: { name: `t${i}`, http: { url: `${url}/sink`, payload: [{ src: { dependencyName: 'dep', dataKey: 'n' }, dest: 'n' }] } } }) as Trigger);
+  Array.from(
+    { length: keys },
+    (_, i) =>
+      ({
+        template: {
+          name: `t${i}`,
+          http: {
+            url: `${url}/sink`,
+            payload: [{ src: { dependencyName: 'dep', dataKey: 'n' }, dest: 'n' }],
+          },
+        },
+      }) as Trigger,
+  );
 
 async function throughput(url: string, keys: number, n: number): Promise<number> {
   const ex = executor();
   const ts = triggers(url, keys);
-  const warm = await Promise.all(Array.from({ length: 200 }, (_, i) => ex.submit({ action: action(ts[i % keys]!) })));
+  const warm = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => ex.submit({ action: action(ts[i % keys]!) })),
+  );
   await Promise.all(warm.map((w) => w.done));
   const t0 = performance.now();
   const dones: Promise<void>[] = [];
@@ -59,11 +97,18 @@ async function throughput(url: string, keys: number, n: number): Promise<number>
   await Promise.all(dones);
   const perSecond = Math.round((n * 1000) / (performance.now() - t0));
   await ex.close();
-  console.log(`throughput, ${keys} trigger key(s): ${perSecond.toLocaleString('en-US')} actions/s (${n} actions)`);
+  console.log(
+    `throughput, ${keys} trigger key(s): ${perSecond.toLocaleString('en-US')} actions/s (${n} actions)`,
+  );
   return perSecond;
 }
 
-async function latency(url: string, keys: number, rate: number, seconds: number): Promise<{ p50: number; p99: number; directP99: number; addedP99: number }> {
+async function latency(
+  url: string,
+  keys: number,
+  rate: number,
+  seconds: number,
+): Promise<{ p50: number; p99: number; directP99: number; addedP99: number }> {
   const ex = executor();
   const ts = triggers(url, keys);
   const client = new HttpClient();
@@ -83,7 +128,13 @@ async function latency(url: string, keys: number, rate: number, seconds: number)
     return lat;
   };
   const direct = await paced(async () => {
-    await client.request({ method: 'POST', url: `${url}/sink`, headers: { 'Content-Type': 'application/json' }, body: Buffer.from('{"n":"1"}'), timeoutMs: 10_000 });
+    await client.request({
+      method: 'POST',
+      url: `${url}/sink`,
+      headers: { 'Content-Type': 'application/json' },
+      body: Buffer.from('{"n":"1"}'),
+      timeoutMs: 10_000,
+    });
   });
   let i = 0;
   const viaExecutor = await paced(async () => {
@@ -92,22 +143,36 @@ async function latency(url: string, keys: number, rate: number, seconds: number)
   });
   client.close();
   await ex.close();
-  const r = { p50: round(percentile(viaExecutor, 50)), p99: round(percentile(viaExecutor, 99)), directP99: round(percentile(direct, 99)) };
+  const r = {
+    p50: round(percentile(viaExecutor, 50)),
+    p99: round(percentile(viaExecutor, 99)),
+    directP99: round(percentile(direct, 99)),
+  };
   const out = { ...r, addedP99: round(r.p99 - r.directP99) };
-  console.log(`latency at ${rate}/s, ${keys} key(s): p50 ${out.p50} ms, p99 ${out.p99} ms; direct request p99 ${out.directP99} ms; added p99 ${out.addedP99} ms`);
+  console.log(
+    `latency at ${rate}/s, ${keys} key(s): p50 ${out.p50} ms, p99 ${out.p99} ms; direct request p99 ${out.directP99} ms; added p99 ${out.addedP99} ms`,
+  );
   return out;
 }
 
-async function saturated(keys: number): Promise<{ admitted: number; maxBuffered: number; heapGrowthMiB: number; rssMiB: number }> {
+async function saturated(
+  keys: number,
+): Promise<{ admitted: number; maxBuffered: number; heapGrowthMiB: number; rssMiB: number }> {
   const { server, url } = await listen(() => undefined); // never answers
   const ex = executor({ maxBuffered: 10_000, maxBufferedPerTrigger: 1_000 });
-  const ts = triggers(url, keys).map((t) => ({ ...t, template: { ...t.template, http: { ...t.template.http!, timeout: 600 } } }));
+  const ts = triggers(url, keys).map((t) => ({
+    ...t,
+    template: { ...t.template, http: { ...t.template.http!, timeout: 600 } },
+  }));
   global.gc?.();
   const heap0 = process.memoryUsage().heapUsed;
   let admitted = 0;
   for (let i = 0; i < 100_000; i++) {
     const sub = ex.submit({ action: action(ts[i % keys]!) });
-    const blocked = await Promise.race([sub.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 200))]);
+    const blocked = await Promise.race([
+      sub.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), 200)),
+    ]);
     if (blocked) break;
     admitted++;
   }
@@ -116,8 +181,15 @@ async function saturated(keys: number): Promise<{ admitted: number; maxBuffered:
   await ex.close();
   server.closeAllConnections();
   server.close();
-  const out = { admitted, maxBuffered: 10_000, heapGrowthMiB: round((mem.heapUsed - heap0) / 2 ** 20, 1), rssMiB: round(mem.rss / 2 ** 20, 1) };
-  console.log(`saturated target, ${keys} key(s): admission blocked after ${admitted} actions (bounds: 1000 per trigger, 10000 in all); heap +${out.heapGrowthMiB} MiB, RSS ${out.rssMiB} MiB`);
+  const out = {
+    admitted,
+    maxBuffered: 10_000,
+    heapGrowthMiB: round((mem.heapUsed - heap0) / 2 ** 20, 1),
+    rssMiB: round(mem.rss / 2 ** 20, 1),
+  };
+  console.log(
+    `saturated target, ${keys} key(s): admission blocked after ${admitted} actions (bounds: 1000 per trigger, 10000 in all); heap +${out.heapGrowthMiB} MiB, RSS ${out.rssMiB} MiB`,
+  );
   return out;
 }
 
@@ -126,8 +198,14 @@ const { server, url } = await listen((req, res) => {
   req.on('end', () => res.writeHead(200).end());
 });
 const results = {
-  throughput: { oneKey: await throughput(url, 1, 20_000), hundredKeys: await throughput(url, 100, 20_000) },
-  latency: { oneKey: await latency(url, 1, 1000, 3), hundredKeys: await latency(url, 100, 1000, 3) },
+  throughput: {
+    oneKey: await throughput(url, 1, 20_000),
+    hundredKeys: await throughput(url, 100, 20_000),
+  },
+  latency: {
+    oneKey: await latency(url, 1, 1000, 3),
+    hundredKeys: await latency(url, 100, 1000, 3),
+  },
   saturated: { oneKey: await saturated(1), hundredKeys: await saturated(100) },
 };
 server.closeAllConnections();
@@ -135,6 +213,18 @@ server.close();
 await closeTriggerRegistry(registry);
 const out = resolve(process.argv[2] ?? 'bench/results/triggers.json');
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, units: { throughput: 'actions/s', latency: 'ms', memory: 'MiB' }, results }, null, 2) + '\n');
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      node: process.version,
+      cpus: (await import('node:os')).cpus().length,
+      units: { throughput: 'actions/s', latency: 'ms', memory: 'MiB' },
+      results,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 console.log(`wrote ${out}`);
 process.exit(0);

@@ -37,7 +37,17 @@ export class HttpCallError extends Error {
  * `transfer-encoding`, `upgrade`, `expect`) and a wrong `content-length` breaks the exchange:
  * they are dropped, and the body's length is sent.
  */
-const MANAGED_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length', 'te', 'trailer', 'proxy-connection']);
+const MANAGED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'content-length',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
 
 function sendable(headers: Record<string, string>): Record<string, string> {
   let out: Record<string, string> | undefined;
@@ -67,7 +77,10 @@ export class HttpClient {
     const key = tls ? createHash('sha256').update(JSON.stringify(tls)).digest('hex') : '';
     let agent = this.dispatchers.get(key);
     if (!agent) {
-      agent = new Agent({ connections: CONNECTIONS_PER_ORIGIN, ...(tls ? { connect: { ...tls } } : {}) });
+      agent = new Agent({
+        connections: CONNECTIONS_PER_ORIGIN,
+        ...(tls ? { connect: { ...tls } } : {}),
+      });
       this.dispatchers.set(key, agent);
     }
     return agent;
@@ -80,7 +93,8 @@ export class HttpClient {
     } catch {
       throw new HttpCallError(`invalid URL ${JSON.stringify(call.url)}`, 'ERR_INVALID_URL');
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new HttpCallError(`unsupported URL scheme ${url.protocol}`, 'ERR_SCHEME');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new HttpCallError(`unsupported URL scheme ${url.protocol}`, 'ERR_SCHEME');
     const max = call.maxResponseBytes ?? 1 << 20;
     // One deadline for the whole exchange (Argo's `timeout`), not an idle timeout. The caller's
     // signal is forwarded by hand: AbortSignal.any costs more than the call itself.
@@ -111,9 +125,15 @@ export class HttpClient {
         if (size < max) chunks.push(c);
         size += c.length;
       }
-      return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: chunks.length === 1 && size <= max ? chunks[0]! : Buffer.concat(chunks).subarray(0, max) };
+      return {
+        status: res.statusCode,
+        headers: res.headers as IncomingHttpHeaders,
+        body:
+          chunks.length === 1 && size <= max ? chunks[0]! : Buffer.concat(chunks).subarray(0, max),
+      };
     } catch (err) {
-      if (timedOut) throw new HttpCallError(`no complete response within ${call.timeoutMs} ms`, 'ETIMEDOUT');
+      if (timedOut)
+        throw new HttpCallError(`no complete response within ${call.timeoutMs} ms`, 'ETIMEDOUT');
       throw err;
     } finally {
       clearTimeout(timer);

@@ -2,9 +2,21 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArtifactLocation, K8SResourcePolicy } from '@ganglion/api';
-import { applyParameters, nextDelay, parseBackoff, ParameterError, type EventsByDependency } from '@ganglion/core';
+import {
+  applyParameters,
+  nextDelay,
+  parseBackoff,
+  ParameterError,
+  type EventsByDependency,
+} from '@ganglion/core';
 import type { TriggerParameter } from '@ganglion/api';
-import { isKubeError, KubeApiError, KubeRest, type KubeConfig, type KubeObject } from '@ganglion/k8s';
+import {
+  isKubeError,
+  KubeApiError,
+  KubeRest,
+  type KubeConfig,
+  type KubeObject,
+} from '@ganglion/k8s';
 import { parse as parseYaml } from 'yaml';
 import type { TriggerContext, TriggerResult } from '../trigger.js';
 import type { HttpClient } from './http.client.js';
@@ -41,7 +53,10 @@ export class KubeAccess {
   /** The client; a trigger that needs one without a configured cluster cannot succeed by retrying. */
   client(): KubeRest {
     if (!this.rest) {
-      if (!this.load) throw new TemplateError('no Kubernetes API is configured for the trigger service (set GANGLION_KUBECONFIG or run it in a cluster)');
+      if (!this.load)
+        throw new TemplateError(
+          'no Kubernetes API is configured for the trigger service (set GANGLION_KUBECONFIG or run it in a cluster)',
+        );
       this.rest = new KubeRest(this.load());
     }
     return this.rest;
@@ -49,7 +64,12 @@ export class KubeAccess {
 }
 
 /** Reads `source` (Argo `ArtifactLocation`) into an object: inline, resource, configmap, file or url. */
-export async function fetchSource(source: ArtifactLocation | undefined, ctx: TriggerContext, kube: KubeAccess, http: HttpClient): Promise<KubeObject> {
+export async function fetchSource(
+  source: ArtifactLocation | undefined,
+  ctx: TriggerContext,
+  kube: KubeAccess,
+  http: HttpClient,
+): Promise<KubeObject> {
   if (!source) throw new TemplateError('source is required');
   let text: string | undefined;
   if (source.resource) return structuredClone(source.resource) as KubeObject;
@@ -66,18 +86,40 @@ export async function fetchSource(source: ArtifactLocation | undefined, ctx: Tri
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     if (res.status >= 300) {
-      const err = new KubeApiError(res.status, 'SourceFetch', `GET ${source.url.path} → HTTP ${res.status}`);
+      const err = new KubeApiError(
+        res.status,
+        'SourceFetch',
+        `GET ${source.url.path} → HTTP ${res.status}`,
+      );
       if (res.status < 500) throw new TemplateError(err.message);
       throw err;
     }
     text = res.body.toString('utf8');
   } else if (source.configmap) {
-    const cm = await kube.client().find<KubeObject & { data?: Record<string, string> }>('v1', 'ConfigMap', ctx.namespace, source.configmap.name, ctx.signal);
-    if (!cm) throw new KubeApiError(404, 'NotFound', `source ConfigMap ${ctx.namespace}/${source.configmap.name} does not exist`);
+    const cm = await kube
+      .client()
+      .find<KubeObject & { data?: Record<string, string> }>(
+        'v1',
+        'ConfigMap',
+        ctx.namespace,
+        source.configmap.name,
+        ctx.signal,
+      );
+    if (!cm)
+      throw new KubeApiError(
+        404,
+        'NotFound',
+        `source ConfigMap ${ctx.namespace}/${source.configmap.name} does not exist`,
+      );
     text = cm.data?.[source.configmap.key];
-    if (text === undefined) throw new TemplateError(`source ConfigMap ${ctx.namespace}/${source.configmap.name} has no key "${source.configmap.key}"`);
+    if (text === undefined)
+      throw new TemplateError(
+        `source ConfigMap ${ctx.namespace}/${source.configmap.name} has no key "${source.configmap.key}"`,
+      );
   } else if (source.s3 || source.git) {
-    throw new TemplateError(`source.${source.s3 ? 's3' : 'git'} is not supported in this build (use inline, resource, configmap, file or url)`);
+    throw new TemplateError(
+      `source.${source.s3 ? 's3' : 'git'} is not supported in this build (use inline, resource, configmap, file or url)`,
+    );
   } else throw new TemplateError('source names none of inline, resource, configmap, file, url');
   let obj: unknown;
   try {
@@ -85,12 +127,17 @@ export async function fetchSource(source: ArtifactLocation | undefined, ctx: Tri
   } catch (err) {
     throw new TemplateError(`source is not YAML/JSON: ${(err as Error).message}`);
   }
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new TemplateError('source is not a Kubernetes object');
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+    throw new TemplateError('source is not a Kubernetes object');
   return obj as KubeObject;
 }
 
 /** Applies the type-level `parameters` to the object (`dest` paths into the object). */
-export function applyObjectParameters(obj: KubeObject, params: TriggerParameter[] | undefined, events: EventsByDependency): KubeObject {
+export function applyObjectParameters(
+  obj: KubeObject,
+  params: TriggerParameter[] | undefined,
+  events: EventsByDependency,
+): KubeObject {
   try {
     return applyParameters(obj, params, events) as KubeObject;
   } catch (err) {
@@ -100,8 +147,13 @@ export function applyObjectParameters(obj: KubeObject, params: TriggerParameter[
 }
 
 /** The object's identity; the namespace defaults to the sensor's and is dropped for cluster-scoped kinds. */
-export async function identify(kube: KubeRest, obj: KubeObject, ctx: TriggerContext): Promise<{ apiVersion: string; kind: string; namespace: string | undefined }> {
-  if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') throw new TemplateError('the object has no apiVersion or kind');
+export async function identify(
+  kube: KubeRest,
+  obj: KubeObject,
+  ctx: TriggerContext,
+): Promise<{ apiVersion: string; kind: string; namespace: string | undefined }> {
+  if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string')
+    throw new TemplateError('the object has no apiVersion or kind');
   const info = await kube.resource(obj.apiVersion, obj.kind).catch((err: unknown) => {
     if (isKubeError(err, 404)) throw new TemplateError(err.message);
     throw err;
@@ -118,23 +170,41 @@ export async function identify(kube: KubeRest, obj: KubeObject, ctx: TriggerCont
  * an object this action created (a re-run after a crash) is success; on anyone else's object it
  * is an error.
  */
-export async function createOnce(kube: KubeRest, obj: KubeObject, ctx: TriggerContext): Promise<{ object: KubeObject; existed: boolean }> {
+export async function createOnce(
+  kube: KubeRest,
+  obj: KubeObject,
+  ctx: TriggerContext,
+): Promise<{ object: KubeObject; existed: boolean }> {
   const { apiVersion, kind, namespace } = await identify(kube, obj, ctx);
   const meta = obj.metadata!;
-  meta.labels = { ...(meta.labels ?? {}), ...argoLabels(ctx.sensorName, ctx.triggerName, ctx.now()) };
+  meta.labels = {
+    ...(meta.labels ?? {}),
+    ...argoLabels(ctx.sensorName, ctx.triggerName, ctx.now()),
+  };
   meta.annotations = { ...(meta.annotations ?? {}), [ACTION_ID_ANNOTATION]: ctx.actionId };
-  if (!meta.name && meta.generateName) meta.name = deterministicName(meta.generateName, ctx.actionId);
+  if (!meta.name && meta.generateName)
+    meta.name = deterministicName(meta.generateName, ctx.actionId);
   delete meta.generateName;
-  if (!meta.name) throw new TemplateError(`the ${kind} has neither metadata.name nor metadata.generateName`);
+  if (!meta.name)
+    throw new TemplateError(`the ${kind} has neither metadata.name nor metadata.generateName`);
   delete meta.resourceVersion;
   try {
-    const created = await kube.request<KubeObject>('POST', await kube.path(apiVersion, kind, namespace), obj, 'application/json', ctx.signal);
+    const created = await kube.request<KubeObject>(
+      'POST',
+      await kube.path(apiVersion, kind, namespace),
+      obj,
+      'application/json',
+      ctx.signal,
+    );
     return { object: created, existed: false };
   } catch (err) {
     if (!isKubeError(err, 409)) throw err;
     const existing = await kube.get(apiVersion, kind, namespace, meta.name, ctx.signal);
-    if (existing.metadata?.annotations?.[ACTION_ID_ANNOTATION] === ctx.actionId) return { object: existing, existed: true };
-    throw new TemplateError(`${kind} ${namespace ? `${namespace}/` : ''}${meta.name} already exists and was not created by this action`);
+    if (existing.metadata?.annotations?.[ACTION_ID_ANNOTATION] === ctx.actionId)
+      return { object: existing, existed: true };
+    throw new TemplateError(
+      `${kind} ${namespace ? `${namespace}/` : ''}${meta.name} already exists and was not created by this action`,
+    );
   }
 }
 
@@ -148,30 +218,53 @@ export function describeObject(obj: KubeObject): string {
  * every label in `labels` has its value. When the backoff runs out the action fails only with
  * `errorOnBackoffTimeout` (retryable: the re-run finds the object and waits again).
  */
-export async function waitForLabels(kube: KubeRest, obj: KubeObject, policy: K8SResourcePolicy | undefined, ctx: TriggerContext, done: string): Promise<TriggerResult> {
+export async function waitForLabels(
+  kube: KubeRest,
+  obj: KubeObject,
+  policy: K8SResourcePolicy | undefined,
+  ctx: TriggerContext,
+  done: string,
+): Promise<TriggerResult> {
   if (!policy?.labels || Object.keys(policy.labels).length === 0) return { ok: true, detail: done };
   const backoff = parseBackoff(policy.backoff);
   const want = Object.entries(policy.labels);
   const name = obj.metadata?.name ?? '';
   for (let step = 0; ; step++) {
-    const live = await kube.find(obj.apiVersion!, obj.kind!, obj.metadata?.namespace, name, ctx.signal);
+    const live = await kube.find(
+      obj.apiVersion!,
+      obj.kind!,
+      obj.metadata?.namespace,
+      name,
+      ctx.signal,
+    );
     const labels = live?.metadata?.labels ?? {};
-    if (want.every(([k, v]) => labels[k] === v)) return { ok: true, detail: `${done}; policy.k8s labels matched` };
+    if (want.every(([k, v]) => labels[k] === v))
+      return { ok: true, detail: `${done}; policy.k8s labels matched` };
     const delay = nextDelay(backoff, step, Math.random);
     if (delay === undefined) break;
     await sleep(delay, undefined, ctx.signal ? { signal: ctx.signal } : undefined);
   }
   const msg = `${done}; policy.k8s labels ${JSON.stringify(policy.labels)} not seen within the backoff`;
-  return policy.errorOnBackoffTimeout ? { ok: false, error: msg, retryable: true } : { ok: true, detail: `${msg} (errorOnBackoffTimeout is false)` };
+  return policy.errorOnBackoffTimeout
+    ? { ok: false, error: msg, retryable: true }
+    : { ok: true, detail: `${msg} (errorOnBackoffTimeout is false)` };
 }
 
 /** Turns an error of a Kubernetes trigger into an attempt result. */
 export function kubeFailure(err: unknown, what: string): TriggerResult {
-  if (err instanceof TemplateError) return { ok: false, error: `${what}: ${err.message}`, retryable: false };
+  if (err instanceof TemplateError)
+    return { ok: false, error: `${what}: ${err.message}`, retryable: false };
   if (err instanceof KubeApiError) {
-    const hint = err.code === 403 ? ' (grant the trigger service account this access: see libs/triggers/src/k8s/README.md#rbac)' : '';
+    const hint =
+      err.code === 403
+        ? ' (grant the trigger service account this access: see libs/triggers/src/k8s/README.md#rbac)'
+        : '';
     return { ok: false, error: `${what}: ${err.message}${hint}`, retryable: err.retryable };
   }
   const e = err as Error & { code?: string };
-  return { ok: false, error: `${what}: ${e.code ? `${e.code}: ` : ''}${e.message}`, retryable: true };
+  return {
+    ok: false,
+    error: `${what}: ${e.code ? `${e.code}: ` : ''}${e.message}`,
+    retryable: true,
+  };
 }

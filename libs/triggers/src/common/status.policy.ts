@@ -16,11 +16,23 @@ const RETRYABLE_4XX = new Set([408, 425, 429]);
  * retry (except 408, 425, 429) and a 5xx fails and is retried: unlike Argo, which counts every
  * status as success when no policy is set.
  */
-export function judgeStatus(status: number, policy: TriggerPolicy | undefined, what: string): TriggerResult {
+export function judgeStatus(
+  status: number,
+  policy: TriggerPolicy | undefined,
+  what: string,
+): TriggerResult {
   const allow = allowedStatuses(policy);
   const retryable = status >= 500 || RETRYABLE_4XX.has(status);
   if (allow) {
-    return allow.includes(status) ? { ok: true, detail: `${what} → ${status}` } : { ok: false, error: `${what} → ${status} (policy.status.allow: ${allow.join(', ')})`, retryable };
+    return allow.includes(status)
+      ? { ok: true, detail: `${what} → ${status}` }
+      : {
+          ok: false,
+          error: `${what} → ${status} (policy.status.allow: ${allow.join(', ')})`,
+          retryable,
+        };
   }
-  return status < 400 ? { ok: true, detail: `${what} → ${status}` } : { ok: false, error: `${what} → ${status}`, retryable };
+  return status < 400
+    ? { ok: true, detail: `${what} → ${status}` }
+    : { ok: false, error: `${what} → ${status}`, retryable };
 }

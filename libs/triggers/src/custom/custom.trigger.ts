@@ -5,9 +5,19 @@ import { ClientCache } from '../common/client.cache.js';
 import { failure, payloadBytes, TemplateError } from '../common/params.helper.js';
 import { resolveSecret } from '../common/secrets.helper.js';
 import type { TriggerPlugin } from '../trigger.js';
-import { triggerService, type ApplyPolicyResponse, type ExecuteResponse, type FetchResourceResponse } from './trigger.proto.js';
+import {
+  triggerService,
+  type ApplyPolicyResponse,
+  type ExecuteResponse,
+  type FetchResourceResponse,
+} from './trigger.proto.js';
 
-type Unary<Req, Res> = (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => void;
+type Unary<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  opts: { deadline: Date },
+  cb: (err: ServiceError | null, res: Res) => void,
+) => void;
 interface TriggerClient extends Client {
   FetchResource: Unary<{ resource: Buffer }, FetchResourceResponse>;
   Execute: Unary<{ resource: Buffer; payload: Buffer }, ExecuteResponse>;
@@ -17,8 +27,18 @@ interface TriggerClient extends Client {
 /** gRPC status codes worth retrying (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN). */
 const RETRYABLE = new Set([14, 4, 8, 10, 13, 2]);
 
-function call<Req, Res>(fn: Unary<Req, Res>, client: TriggerClient, req: Req, md: Metadata, timeoutMs: number): Promise<Res> {
-  return new Promise((resolve, reject) => fn.call(client, req, md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => (err ? reject(err) : resolve(res))));
+function call<Req, Res>(
+  fn: Unary<Req, Res>,
+  client: TriggerClient,
+  req: Req,
+  md: Metadata,
+  timeoutMs: number,
+): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    fn.call(client, req, md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    ),
+  );
 }
 
 /** Argo marshals `spec` (a string map) with ghodss/yaml: sorted keys, one `key: value` line each. */
@@ -46,27 +66,43 @@ export function createCustomTrigger(timeoutMs = 30_000): TriggerPlugin<CustomTri
       let settings: Record<string, unknown> | undefined;
       try {
         if (!t.serverURL) throw new TemplateError('serverURL is required');
-        if (t.secure && !t.certSecret) throw new TemplateError('secure needs certSecret (the CA certificate)');
+        if (t.secure && !t.certSecret)
+          throw new TemplateError('secure needs certSecret (the CA certificate)');
         const ca = t.secure && t.certSecret ? await resolveSecret(ctx, t.certSecret) : undefined;
         settings = { url: t.serverURL, ca, name: t.serverNameOverride };
         const Ctor = triggerService();
-        const client = await clients.get(settings, async () =>
-          new Ctor(
-            t.serverURL,
-            ca ? credentials.createSsl(Buffer.from(ca)) : credentials.createInsecure(),
-            t.serverNameOverride ? { 'grpc.ssl_target_name_override': t.serverNameOverride, 'grpc.default_authority': t.serverNameOverride } : {},
-          ) as unknown as TriggerClient,
+        const client = await clients.get(
+          settings,
+          async () =>
+            new Ctor(
+              t.serverURL,
+              ca ? credentials.createSsl(Buffer.from(ca)) : credentials.createInsecure(),
+              t.serverNameOverride
+                ? {
+                    'grpc.ssl_target_name_override': t.serverNameOverride,
+                    'grpc.default_authority': t.serverNameOverride,
+                  }
+                : {},
+            ) as unknown as TriggerClient,
         );
         const md = new Metadata();
         md.set('idempotency-key', ctx.actionId);
-        const fetched = await call(client.FetchResource, client, { resource: Buffer.from(specYaml(t.spec ?? {})) }, md, timeoutMs);
+        const fetched = await call(
+          client.FetchResource,
+          client,
+          { resource: Buffer.from(specYaml(t.spec ?? {})) },
+          md,
+          timeoutMs,
+        );
         let resource = Buffer.from(fetched.resource ?? Buffer.alloc(0));
         if (t.parameters && t.parameters.length > 0) {
           let obj: unknown;
           try {
             obj = JSON.parse(resource.toString('utf8'));
           } catch (err) {
-            throw new TemplateError(`the fetched resource is not JSON, so parameters cannot apply: ${(err as Error).message}`);
+            throw new TemplateError(
+              `the fetched resource is not JSON, so parameters cannot apply: ${(err as Error).message}`,
+            );
           }
           try {
             resource = Buffer.from(JSON.stringify(applyParameters(obj, t.parameters, events)));
@@ -75,15 +111,31 @@ export function createCustomTrigger(timeoutMs = 30_000): TriggerPlugin<CustomTri
             throw err;
           }
         }
-        const payload = t.payload && t.payload.length > 0 ? payloadBytes(t.payload, events) : Buffer.alloc(0);
+        const payload =
+          t.payload && t.payload.length > 0 ? payloadBytes(t.payload, events) : Buffer.alloc(0);
         const executed = await call(client.Execute, client, { resource, payload }, md, timeoutMs);
-        const policy = await call(client.ApplyPolicy, client, { request: Buffer.from(executed.response ?? Buffer.alloc(0)) }, md, timeoutMs);
-        if (!policy.success) return { ok: false, error: `${what}: policy says the execution failed${policy.message ? `: ${policy.message}` : ''}`, retryable: true };
+        const policy = await call(
+          client.ApplyPolicy,
+          client,
+          { request: Buffer.from(executed.response ?? Buffer.alloc(0)) },
+          md,
+          timeoutMs,
+        );
+        if (!policy.success)
+          return {
+            ok: false,
+            error: `${what}: policy says the execution failed${policy.message ? `: ${policy.message}` : ''}`,
+            retryable: true,
+          };
         return { ok: true, detail: `${what}: ${policy.message || 'succeeded'}` };
       } catch (err) {
         const code = (err as ServiceError).code;
         if (typeof code === 'number' && (err as ServiceError).metadata !== undefined) {
-          return { ok: false, error: `${what}: ${(err as Error).message}`, retryable: RETRYABLE.has(code) };
+          return {
+            ok: false,
+            error: `${what}: ${(err as Error).message}`,
+            retryable: RETRYABLE.has(code),
+          };
         }
         return failure(err, what);
       }

@@ -17,7 +17,8 @@ describe('trigger docs pages: examples', () => {
     .filter((d) => d.isDirectory() && existsSync(join(src, d.name, 'README.md')))
     .map((d) => join(d.name, 'README.md'));
   const typesWithPage = new Set<string>();
-  it('the pages are found', () => assert.ok(pages.length >= TRIGGER_TYPES.length, pages.join(', ')));
+  it('the pages are found', () =>
+    assert.ok(pages.length >= TRIGGER_TYPES.length, pages.join(', ')));
   for (const page of pages) {
     it(`${page}: its example Sensor validates`, () => {
       const text = readFileSync(join(src, page), 'utf8');
@@ -25,9 +26,11 @@ describe('trigger docs pages: examples', () => {
       assert.ok(blocks.length > 0, 'has an example');
       for (const block of blocks) {
         const docs = parseManifests(block);
-        for (const d of docs) assert.deepEqual(d.issues.filter((i) => i.severity === 'error').map(formatIssue), []);
+        for (const d of docs)
+          assert.deepEqual(d.issues.filter((i) => i.severity === 'error').map(formatIssue), []);
         const sensor = docs[0]!.resource as Sensor;
-        for (const t of sensor.spec.triggers) for (const type of TRIGGER_TYPES) if (t.template[type]) typesWithPage.add(type);
+        for (const t of sensor.spec.triggers)
+          for (const type of TRIGGER_TYPES) if (t.template[type]) typesWithPage.add(type);
       }
     });
   }
@@ -37,7 +40,10 @@ describe('trigger docs pages: examples', () => {
   });
   it('every trigger type has a page, and the registry has a plugin for each', () => {
     assert.deepEqual([...typesWithPage].sort(), [...TRIGGER_TYPES].sort());
-    assert.deepEqual(Object.keys(createTriggerRegistry({ logger: quietLogger })).sort(), [...TRIGGER_TYPES].sort());
+    assert.deepEqual(
+      Object.keys(createTriggerRegistry({ logger: quietLogger })).sort(),
+      [...TRIGGER_TYPES].sort(),
+    );
     for (const t of EXECUTED_TRIGGER_TYPES) assert.ok(TRIGGER_TYPES.includes(t));
   });
 });

@@ -22,7 +22,8 @@ describe('email trigger against an in-process SMTP server', () => {
     allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     onAuth(auth, _session, cb) {
-      if (auth.username === 'mailer' && auth.password === 'smtp-pw') cb(null, { user: auth.username });
+      if (auth.username === 'mailer' && auth.password === 'smtp-pw')
+        cb(null, { user: auth.username });
       else cb(new Error('invalid credentials'));
     },
     onData(stream, session, cb) {
@@ -40,7 +41,10 @@ describe('email trigger against an in-process SMTP server', () => {
     },
   });
   const plugin = createEmailTrigger();
-  const ctx = context({ secretsDir: secretsDir({ smtp: { password: 'smtp-pw' } }), actionId: 'd'.repeat(32) });
+  const ctx = context({
+    secretsDir: secretsDir({ smtp: { password: 'smtp-pw' } }),
+    actionId: 'd'.repeat(32),
+  });
   const events = { dep: event({ who: 'bob@example.com', title: 'Build failed' }) };
 
   before(async () => {
@@ -51,9 +55,18 @@ describe('email trigger against an in-process SMTP server', () => {
     await plugin.close?.();
     await new Promise<void>((r) => server.close(() => r()));
   });
-  const base = (): EmailTrigger => ({ host: '127.0.0.1', port, username: 'mailer', smtpPassword: { name: 'smtp', key: 'password' }, from: 'ganglion@example.com', to: ['ops@example.com'], subject: 's', body: 'b' });
+  const base = (): EmailTrigger => ({
+    host: '127.0.0.1',
+    port,
+    username: 'mailer',
+    smtpPassword: { name: 'smtp', key: 'password' },
+    from: 'ganglion@example.com',
+    to: ['ops@example.com'],
+    subject: 's',
+    body: 'b',
+  });
 
-  it('sends over SMTP with auth, honouring the type\'s parameters (unlike Argo), with a Message-ID from the action id', async () => {
+  it("sends over SMTP with auth, honouring the type's parameters (unlike Argo), with a Message-ID from the action id", async () => {
     const r = await plugin.execute(
       {
         ...base(),
@@ -78,14 +91,24 @@ describe('email trigger against an in-process SMTP server', () => {
 
   it('a bad recipient is refused before connecting (non-retryable)', async () => {
     const before = mails.length;
-    const r = await plugin.execute({ ...base(), to: ['not an address'] }, { template: { name: 'e' } } as Trigger, events, ctx);
+    const r = await plugin.execute(
+      { ...base(), to: ['not an address'] },
+      { template: { name: 'e' } } as Trigger,
+      events,
+      ctx,
+    );
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.retryable, false);
     assert.equal(mails.length, before);
   });
 
   it('wrong credentials fail the attempt', async () => {
-    const r = await plugin.execute({ ...base(), username: 'intruder' }, { template: { name: 'e' } } as Trigger, events, ctx);
+    const r = await plugin.execute(
+      { ...base(), username: 'intruder' },
+      { template: { name: 'e' } } as Trigger,
+      events,
+      ctx,
+    );
     assert.equal(r.ok, false);
     assert.match(!r.ok ? r.error : '', /auth|credentials|535/i);
   });

@@ -6,7 +6,8 @@ import { resolveSecret } from '../common/secrets.helper.js';
 import type { TriggerPlugin } from '../trigger.js';
 
 /** Argo's recipient check (`pkg/sensors/triggers/email/email.go`). */
-const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const EMAIL =
+  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 export interface EmailTriggerOptions {
   /** Require TLS certificates to verify (default true). */
@@ -30,14 +31,23 @@ export function createEmailTrigger(options: EmailTriggerOptions = {}): TriggerPl
         const t = applyTypeParameters(template, events);
         const to = t.to ?? [];
         if (to.length === 0) throw new TemplateError('to: at least one recipient is required');
-        for (const r of to) if (!EMAIL.test(r)) throw new TemplateError(`to: "${r}" is not a valid email address`);
-        if (t.from !== undefined && !EMAIL.test(t.from)) throw new TemplateError(`from: "${t.from}" is not a valid email address`);
+        for (const r of to)
+          if (!EMAIL.test(r)) throw new TemplateError(`to: "${r}" is not a valid email address`);
+        if (t.from !== undefined && !EMAIL.test(t.from))
+          throw new TemplateError(`from: "${t.from}" is not a valid email address`);
         const port = t.port ?? 587;
         settings = {
           host: t.host,
           port,
           secure: port === 465,
-          ...(t.username ? { auth: { user: t.username, pass: t.smtpPassword ? await resolveSecret(ctx, t.smtpPassword) : '' } } : {}),
+          ...(t.username
+            ? {
+                auth: {
+                  user: t.username,
+                  pass: t.smtpPassword ? await resolveSecret(ctx, t.smtpPassword) : '',
+                },
+              }
+            : {}),
           tls: { rejectUnauthorized: options.rejectUnauthorized ?? true },
           connectionTimeout: 10_000,
           greetingTimeout: 10_000,
@@ -53,12 +63,21 @@ export function createEmailTrigger(options: EmailTriggerOptions = {}): TriggerPl
           messageId: `<${ctx.actionId}@ganglion>`,
           headers: { 'X-Ganglion-Action-Id': ctx.actionId },
         })) as { accepted?: unknown[]; rejected?: unknown[]; response?: string };
-        if (info.rejected && info.rejected.length > 0) return { ok: false, error: `${what}: rejected recipients ${info.rejected.map(String).join(', ')}`, retryable: false };
-        return { ok: true, detail: `mailed ${to.length} recipient(s): ${info.response ?? ''}`.trim() };
+        if (info.rejected && info.rejected.length > 0)
+          return {
+            ok: false,
+            error: `${what}: rejected recipients ${info.rejected.map(String).join(', ')}`,
+            retryable: false,
+          };
+        return {
+          ok: true,
+          detail: `mailed ${to.length} recipient(s): ${info.response ?? ''}`.trim(),
+        };
       } catch (err) {
         if (settings && !(err instanceof TemplateError)) await transports.evict(settings);
         const code = (err as { responseCode?: number }).responseCode;
-        if (code !== undefined && code >= 500 && code < 600) return { ok: false, error: `${what}: ${(err as Error).message}`, retryable: false };
+        if (code !== undefined && code >= 500 && code < 600)
+          return { ok: false, error: `${what}: ${(err as Error).message}`, retryable: false };
         return failure(err, what);
       }
     },

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import type { Trigger } from '@ganglion/api';
 import type { DeadLetterRecord } from '@ganglion/core';
 import { waitFor } from '@ganglion/testing';
-import { action, event, quietLogger, RecordingServer, secretsDir } from '../fixtures/trigger.fixtures.js';
+import {
+  action,
+  event,
+  quietLogger,
+  RecordingServer,
+  secretsDir,
+} from '../fixtures/trigger.fixtures.js';
 import { closeTriggerRegistry, createTriggerRegistry } from '../registry.js';
 import { LocalSecretResolver } from '@ganglion/k8s';
 import { TriggerExecutor, type ActionOutcome } from './trigger.executor.js';
@@ -47,7 +53,13 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     return { executor, outcomes, dead };
   };
   const http = (name: string, url: string, extra: Partial<Trigger> = {}): Trigger =>
-    ({ template: { name, http: { url, payload: [{ src: { dependencyName: 'dep', dataKey: 'n' }, dest: 'n' }] } }, ...extra }) as Trigger;
+    ({
+      template: {
+        name,
+        http: { url, payload: [{ src: { dependencyName: 'dep', dataKey: 'n' }, dest: 'n' }] },
+      },
+      ...extra,
+    }) as Trigger;
 
   before(async () => {
     await sink.start();
@@ -66,14 +78,27 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const t = http('retry-dlq', `${failing.url}/fail`, {
       retryStrategy: { steps: 3, duration: '100ms', factor: 2 },
       atLeastOnce: true,
-      dlqTrigger: { template: { name: 'to-dlq', http: { url: `${dlqSink.url}/dlq`, payload: [{ src: { dependencyName: 'dep', dataKey: 'n' }, dest: 'n' }] } }, atLeastOnce: true } as Trigger,
+      dlqTrigger: {
+        template: {
+          name: 'to-dlq',
+          http: {
+            url: `${dlqSink.url}/dlq`,
+            payload: [{ src: { dependencyName: 'dep', dataKey: 'n' }, dest: 'n' }],
+          },
+        },
+        atLeastOnce: true,
+      } as Trigger,
     });
     const a = action(t, { dep: event({ n: 7 }) });
     const { done } = await h.executor.submit({ action: a });
     await done;
     const calls = failing.calls.slice(before);
     assert.equal(calls.length, 3, 'steps: 3 attempts');
-    assert.deepEqual(new Set(calls.map((c) => c.headers['idempotency-key'])), new Set([a.actionId]), 'every attempt carries the same idempotency key');
+    assert.deepEqual(
+      new Set(calls.map((c) => c.headers['idempotency-key'])),
+      new Set([a.actionId]),
+      'every attempt carries the same idempotency key',
+    );
     assert.equal(dlqSink.calls.length, 1);
     assert.deepEqual(dlqSink.calls[0]!.json, { n: '7' });
     assert.equal(h.dead.length, 1);
@@ -94,7 +119,13 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       res.writeHead(stamps.length < 3 ? 502 : 200).end();
     });
     try {
-      const { done } = await h.executor.submit({ action: action(http('backoff', `${s.url}/x`, { retryStrategy: { steps: 5, duration: '100ms', factor: 2 } })) });
+      const { done } = await h.executor.submit({
+        action: action(
+          http('backoff', `${s.url}/x`, {
+            retryStrategy: { steps: 5, duration: '100ms', factor: 2 },
+          }),
+        ),
+      });
       await done;
       assert.equal(stamps.length, 3);
       assert.ok(stamps[1]! - stamps[0]! >= 95, `first gap ${stamps[1]! - stamps[0]!}`);
@@ -111,7 +142,11 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const h = make();
     const s = await new RecordingServer().start((_c, res) => void res.writeHead(400).end('bad'));
     try {
-      const { done } = await h.executor.submit({ action: action(http('no-dlq', `${s.url}/x`, { retryStrategy: { steps: 4, duration: '10ms' } })) });
+      const { done } = await h.executor.submit({
+        action: action(
+          http('no-dlq', `${s.url}/x`, { retryStrategy: { steps: 4, duration: '10ms' } }),
+        ),
+      });
       await done;
       assert.equal(s.calls.length, 1, 'a 400 is not retried');
       assert.equal(h.outcomes[0]!.status, 'failed');
@@ -126,9 +161,13 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const before = sink.calls.length;
     const t = {
       template: { name: 'tl', http: { url: `${sink.url}/wrong` } },
-      parameters: [{ src: { dependencyName: 'dep', dataKey: 'path' }, dest: 'http.url', operation: 'append' }],
+      parameters: [
+        { src: { dependencyName: 'dep', dataKey: 'path' }, dest: 'http.url', operation: 'append' },
+      ],
     } as Trigger;
-    const { done } = await h.executor.submit({ action: action(t, { dep: event({ path: '-right' }) }) });
+    const { done } = await h.executor.submit({
+      action: action(t, { dep: event({ path: '-right' }) }),
+    });
     await done;
     assert.equal(sink.calls.slice(before)[0]?.url, '/wrong-right');
   });
@@ -136,7 +175,17 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
   for (const type of ['k8s', 'argoWorkflow'] as const) {
     it(`${type}: without a Kubernetes client configured, fails at once saying so`, async () => {
       const h = make();
-      const { done } = await h.executor.submit({ action: action({ template: { name: 'k', [type]: { source: { inline: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n' } } }, retryStrategy: { steps: 3, duration: '10ms' } } as unknown as Trigger) });
+      const { done } = await h.executor.submit({
+        action: action({
+          template: {
+            name: 'k',
+            [type]: {
+              source: { inline: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n' },
+            },
+          },
+          retryStrategy: { steps: 3, duration: '10ms' },
+        } as unknown as Trigger),
+      });
       await done;
       assert.equal(h.outcomes[0]!.status, 'failed');
       assert.equal(h.outcomes[0]!.attempts, 1);
@@ -147,21 +196,32 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
   for (const type of ['pulsar', 'azureEventHubs', 'azureServiceBus'] as const) {
     it(`${type}: reported as unsupported with a clear message, kept on the DLQ, never silently skipped`, async () => {
       const h = make();
-      const { done } = await h.executor.submit({ action: action({ template: { name: 'u', [type]: { url: 'x' } } } as unknown as Trigger) });
+      const { done } = await h.executor.submit({
+        action: action({ template: { name: 'u', [type]: { url: 'x' } } } as unknown as Trigger),
+      });
       await done;
       assert.equal(h.outcomes[0]!.status, 'unsupported');
-      assert.match(h.outcomes[0]!.detail, new RegExp(`"${type}" is not yet supported in this build`));
+      assert.match(
+        h.outcomes[0]!.detail,
+        new RegExp(`"${type}" is not yet supported in this build`),
+      );
       assert.equal(h.dead[0]!.status, 'unsupported');
     });
   }
 
   it('rateLimit blocks: 10 per second spaces 11 actions over at least a second, without slowing another trigger', async () => {
     const h = make();
-    const limited = http('limited', `${sink.url}/limited`, { rateLimit: { unit: 'Second', requestsPerUnit: 10 } });
+    const limited = http('limited', `${sink.url}/limited`, {
+      rateLimit: { unit: 'Second', requestsPerUnit: 10 },
+    });
     const free = http('free', `${sink.url}/free`);
     const started = Date.now();
-    const limitedDone = await Promise.all(Array.from({ length: 11 }, () => h.executor.submit({ action: action(limited) })));
-    const freeDone = await Promise.all(Array.from({ length: 30 }, () => h.executor.submit({ action: action(free) })));
+    const limitedDone = await Promise.all(
+      Array.from({ length: 11 }, () => h.executor.submit({ action: action(limited) })),
+    );
+    const freeDone = await Promise.all(
+      Array.from({ length: 30 }, () => h.executor.submit({ action: action(free) })),
+    );
     await Promise.all(freeDone.map((d) => d.done));
     const freeMs = Date.now() - started;
     await Promise.all(limitedDone.map((d) => d.done));
@@ -176,24 +236,40 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const h = make();
     const { server: hanging, release } = await heldServer();
     try {
-      const stuck = await Promise.all(Array.from({ length: 5 }, () => h.executor.submit({ action: action(http('stuck', `${hanging.url}/hang`)) })));
-      await waitFor(() => hanging.calls.length === 1, { what: 'the stuck trigger to call its target' });
+      const stuck = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          h.executor.submit({ action: action(http('stuck', `${hanging.url}/hang`)) }),
+        ),
+      );
+      await waitFor(() => hanging.calls.length === 1, {
+        what: 'the stuck trigger to call its target',
+      });
       const before = sink.calls.length;
       const n = 500;
       const t0 = Date.now();
       const fast = [];
-      for (let i = 0; i < n; i++) fast.push(await h.executor.submit({ action: action(http('fast', `${sink.url}/fast`)) }));
+      for (let i = 0; i < n; i++)
+        fast.push(await h.executor.submit({ action: action(http('fast', `${sink.url}/fast`)) }));
       await Promise.all(fast.map((f) => f.done));
       const ms = Date.now() - t0;
       const perSecond = (n * 1000) / ms;
-      console.log(`# while another trigger hung: ${n} actions in ${ms} ms (${Math.round(perSecond)}/s)`);
+      console.log(
+        `# while another trigger hung: ${n} actions in ${ms} ms (${Math.round(perSecond)}/s)`,
+      );
       assert.equal(sink.calls.length - before, n);
       assert.ok(perSecond > 100, `throughput ${perSecond}/s`);
-      assert.equal(hanging.calls.length, 1, 'the stuck trigger is still on its first action (in order)');
+      assert.equal(
+        hanging.calls.length,
+        1,
+        'the stuck trigger is still on its first action (in order)',
+      );
       assert.equal(h.outcomes.filter((o) => o.trigger === 'stuck').length, 0);
       release();
       await Promise.all(stuck.map((s) => s.done));
-      assert.equal(h.outcomes.filter((o) => o.trigger === 'stuck' && o.status === 'succeeded').length, 5);
+      assert.equal(
+        h.outcomes.filter((o) => o.trigger === 'stuck' && o.status === 'succeeded').length,
+        5,
+      );
     } finally {
       release();
       await hanging.stop();
@@ -214,19 +290,37 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     });
     try {
       const ordered = make();
-      const t = { template: { name: 'ordered', http: { url: `${s.url}/o`, payload: [{ src: { dependencyName: 'dep', dataKey: 'n', useRawData: true }, dest: 'n' }] } } } as Trigger;
+      const t = {
+        template: {
+          name: 'ordered',
+          http: {
+            url: `${s.url}/o`,
+            payload: [
+              { src: { dependencyName: 'dep', dataKey: 'n', useRawData: true }, dest: 'n' },
+            ],
+          },
+        },
+      } as Trigger;
       const subs = [];
-      for (let i = 0; i < 40; i++) subs.push(await ordered.executor.submit({ action: action(t, { dep: event({ n: i }) }) }));
+      for (let i = 0; i < 40; i++)
+        subs.push(await ordered.executor.submit({ action: action(t, { dep: event({ n: i }) }) }));
       await Promise.all(subs.map((x) => x.done));
-      assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => i));
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 40 }, (_, i) => i),
+      );
       assert.equal(peak, 1);
-      assert.deepEqual(ordered.outcomes.map((o) => o.status), Array(40).fill('succeeded'));
+      assert.deepEqual(
+        ordered.outcomes.map((o) => o.status),
+        Array(40).fill('succeeded'),
+      );
 
       seen.length = 0;
       peak = 0;
       const wide = make({ maxConcurrencyPerTrigger: 4 });
       const subs2 = [];
-      for (let i = 0; i < 40; i++) subs2.push(await wide.executor.submit({ action: action(t, { dep: event({ n: i }) }) }));
+      for (let i = 0; i < 40; i++)
+        subs2.push(await wide.executor.submit({ action: action(t, { dep: event({ n: i }) }) }));
       await Promise.all(subs2.map((x) => x.done));
       assert.equal(seen.length, 40);
       assert.ok(peak > 1 && peak <= 4, `peak concurrency ${peak}`);
@@ -234,10 +328,18 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       seen.length = 0;
       peak = 0;
       const subs3 = [];
-      for (let i = 0; i < 20; i++) subs3.push(await wide.executor.submit({ action: action({ ...t, atLeastOnce: true }, { dep: event({ n: i }) }) }));
+      for (let i = 0; i < 20; i++)
+        subs3.push(
+          await wide.executor.submit({
+            action: action({ ...t, atLeastOnce: true }, { dep: event({ n: i }) }),
+          }),
+        );
       await Promise.all(subs3.map((x) => x.done));
       assert.equal(peak, 1);
-      assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
     } finally {
       await s.stop();
     }
@@ -248,7 +350,9 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const { server: s, release } = await heldServer();
     try {
       const t = http('bp', `${s.url}/bp`);
-      const admitted = await Promise.all(Array.from({ length: 5 }, () => h.executor.submit({ action: action(t) })));
+      const admitted = await Promise.all(
+        Array.from({ length: 5 }, () => h.executor.submit({ action: action(t) })),
+      );
       let sixthAdmitted = false;
       const sixth = h.executor.submit({ action: action(t) }).then((x) => {
         sixthAdmitted = true;
@@ -262,7 +366,9 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
       assert.equal(h.executor.size, 5);
       release();
       await Promise.all(admitted.map((a) => a.done));
-      await (await sixth).done;
+      await (
+        await sixth
+      ).done;
       assert.equal(sixthAdmitted, true);
     } finally {
       release();
@@ -291,7 +397,11 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     const h = make();
     const s = await new RecordingServer().start(() => undefined);
     try {
-      const { done } = await h.executor.submit({ action: action(http('cut', `${s.url}/cut`, { retryStrategy: { steps: 3, duration: '10ms' } })) });
+      const { done } = await h.executor.submit({
+        action: action(
+          http('cut', `${s.url}/cut`, { retryStrategy: { steps: 3, duration: '10ms' } }),
+        ),
+      });
       await waitFor(() => s.calls.length === 1, { what: 'the call' });
       await h.executor.close();
       await assert.rejects(done, /shut down/);

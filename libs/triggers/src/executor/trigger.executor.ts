@@ -152,7 +152,9 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
     if (again) return { done: again };
     lane.limit = action.trigger.atLeastOnce ? 1 : this.concurrency;
     let job!: Job<E>;
-    const done = new Promise<void>((resolve, reject) => (job = { envelope, action, resolve, reject }));
+    const done = new Promise<void>(
+      (resolve, reject) => (job = { envelope, action, resolve, reject }),
+    );
     done.catch(() => undefined);
     this.inFlight.set(action.actionId, done);
     lane.queue.push(job);
@@ -175,20 +177,19 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       };
       // The lane's slot is released once the target answered; the records are written after
       // (in order of completion), so a trigger's pace is not bound to the bus's latency.
-      this.run(job, lane)
-        .then(
-          ({ recorded }) => {
-            lane.running--;
-            this.pump(lane);
-            recorded.then(job.resolve, job.reject).finally(finished);
-          },
-          (err: Error) => {
-            lane.running--;
-            job.reject(err);
-            finished();
-            this.pump(lane);
-          },
-        );
+      this.run(job, lane).then(
+        ({ recorded }) => {
+          lane.running--;
+          this.pump(lane);
+          recorded.then(job.resolve, job.reject).finally(finished);
+        },
+        (err: Error) => {
+          lane.running--;
+          job.reject(err);
+          finished();
+          this.pump(lane);
+        },
+      );
     }
   }
 
@@ -199,11 +200,16 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       recorded = r.recorded;
       return r.outcome;
     };
-    await (this.options.aroundAction ? this.options.aroundAction(job.envelope, execute) : execute());
+    await (this.options.aroundAction
+      ? this.options.aroundAction(job.envelope, execute)
+      : execute());
     return { recorded };
   }
 
-  private async execute(job: Job<E>, lane: Lane<E>): Promise<{ outcome: ActionOutcome; recorded: Promise<void> }> {
+  private async execute(
+    job: Job<E>,
+    lane: Lane<E>,
+  ): Promise<{ outcome: ActionOutcome; recorded: Promise<void> }> {
     const { action } = job;
     const log = this.options.logger.child({ actionId: action.actionId, trigger: lane.key });
     const started = this.now();
@@ -216,12 +222,30 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       if (main.result.unsupported) status = 'unsupported';
       else if (action.trigger.dlqTrigger) {
         const d = action.trigger.dlqTrigger;
-        const r = await this.runTrigger(d, action, `${action.actionId}-dlq`, log.child({ dlqTrigger: d.template?.name }), undefined);
-        dlq = { trigger: d.template?.name ?? '', ok: r.result.ok, detail: r.result.ok ? r.result.detail : r.result.error, attempts: r.attempts };
+        const r = await this.runTrigger(
+          d,
+          action,
+          `${action.actionId}-dlq`,
+          log.child({ dlqTrigger: d.template?.name }),
+          undefined,
+        );
+        dlq = {
+          trigger: d.template?.name ?? '',
+          ok: r.result.ok,
+          detail: r.result.ok ? r.result.detail : r.result.error,
+          attempts: r.attempts,
+        };
         status = 'dead-lettered';
         detail = `${detail}; dlqTrigger ${dlq.trigger} ${dlq.ok ? 'succeeded' : 'failed'}: ${dlq.detail}`;
       } else status = 'failed';
-      record = { v: 1, action, status, errors: main.errors, ...(dlq ? { dlqTrigger: dlq } : {}), at: new Date(this.now()).toISOString() };
+      record = {
+        v: 1,
+        action,
+        status,
+        errors: main.errors,
+        ...(dlq ? { dlqTrigger: dlq } : {}),
+        at: new Date(this.now()).toISOString(),
+      };
     }
     const outcome: ActionOutcome = {
       v: 1,
@@ -235,9 +259,16 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       attempts: main.attempts,
       detail,
     };
-    log[status === 'succeeded' ? 'info' : 'warn'](`action ${status}`, { detail, attempts: main.attempts, ms: this.now() - started });
+    log[status === 'succeeded' ? 'info' : 'warn'](`action ${status}`, {
+      detail,
+      attempts: main.attempts,
+      ms: this.now() - started,
+    });
     const recorded = (async () => {
-      if (record) await this.durably('dead letter', log, () => this.options.recordDeadLetter(record, job.envelope));
+      if (record)
+        await this.durably('dead letter', log, () =>
+          this.options.recordDeadLetter(record, job.envelope),
+        );
       await this.durably('outcome', log, () => this.options.recordOutcome(outcome, job.envelope));
     })();
     recorded.catch(() => undefined);
@@ -250,7 +281,8 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       try {
         return await send();
       } catch (err) {
-        if (this.abort.signal.aborted) throw new ExecutorClosedError(`shut down before the ${what} was recorded`);
+        if (this.abort.signal.aborted)
+          throw new ExecutorClosedError(`shut down before the ${what} was recorded`);
         log.warn(`recording the ${what} failed; retrying`, { error: err, delayMs: delay });
         await this.sleep(delay);
       }
@@ -258,7 +290,13 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
   }
 
   /** One trigger with its retryStrategy (and rate limit, for the lane's own trigger). */
-  private async runTrigger(trigger: Trigger, action: ActionRecord, actionId: string, log: Logger, lane: Lane<E> | undefined): Promise<RunResult> {
+  private async runTrigger(
+    trigger: Trigger,
+    action: ActionRecord,
+    actionId: string,
+    log: Logger,
+    lane: Lane<E> | undefined,
+  ): Promise<RunResult> {
     let backoff: Backoff;
     try {
       backoff = trigger.retryStrategy ? parseBackoff(trigger.retryStrategy) : NO_RETRY_BACKOFF;
@@ -276,7 +314,11 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       errors.push(result.error);
       const delay = result.retryable ? nextDelay(backoff, attempt, this.random) : undefined;
       if (delay === undefined) return { result, attempts: attempt + 1, errors };
-      log.info('attempt failed; retrying', { attempt: attempt + 1, error: result.error, delayMs: Math.round(delay) });
+      log.info('attempt failed; retrying', {
+        attempt: attempt + 1,
+        error: result.error,
+        delayMs: Math.round(delay),
+      });
       await this.sleep(delay);
     }
   }
@@ -285,7 +327,14 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
     const spec = JSON.stringify(trigger.rateLimit);
     if (lane.rate?.spec !== spec) {
       try {
-        lane.rate = { spec, limiter: createRateLimiter({ unit: trigger.rateLimit!.unit ?? 'Second', requestsPerUnit: trigger.rateLimit!.requestsPerUnit! }), state: initialRateLimitState() };
+        lane.rate = {
+          spec,
+          limiter: createRateLimiter({
+            unit: trigger.rateLimit!.unit ?? 'Second',
+            requestsPerUnit: trigger.rateLimit!.requestsPerUnit!,
+          }),
+          state: initialRateLimitState(),
+        };
       } catch {
         lane.rate = undefined;
         return; // validation rejects bad limits; never block on one
@@ -297,15 +346,28 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
   }
 
   /** One attempt: trigger-level parameters, then the type's plugin. Never throws. */
-  private async attempt(trigger: Trigger, action: ActionRecord, actionId: string, log: Logger): Promise<TriggerResult> {
+  private async attempt(
+    trigger: Trigger,
+    action: ActionRecord,
+    actionId: string,
+    log: Logger,
+  ): Promise<TriggerResult> {
     const template = trigger.template;
-    const type = template ? TRIGGER_TYPES.find((t) => template[t] !== undefined && template[t] !== null) : undefined;
-    if (!type) return { ok: false, error: 'the trigger template names no trigger type', retryable: false };
+    const type = template
+      ? TRIGGER_TYPES.find((t) => template[t] !== undefined && template[t] !== null)
+      : undefined;
+    if (!type)
+      return { ok: false, error: 'the trigger template names no trigger type', retryable: false };
     let resolved: Record<string, unknown>;
     try {
-      resolved = applyParameters(template, trigger.parameters, action.events as EventsByDependency) as Record<string, unknown>;
+      resolved = applyParameters(
+        template,
+        trigger.parameters,
+        action.events as EventsByDependency,
+      ) as Record<string, unknown>;
     } catch (err) {
-      if (err instanceof ParameterError) return { ok: false, error: `parameters: ${err.message}`, retryable: false };
+      if (err instanceof ParameterError)
+        return { ok: false, error: `parameters: ${err.message}`, retryable: false };
       return { ok: false, error: `parameters: ${(err as Error).message}`, retryable: false };
     }
     const plugin = this.options.plugins[type] as TriggerPlugin<unknown>;
@@ -321,7 +383,11 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
         signal: this.abort.signal,
       });
     } catch (err) {
-      return { ok: false, error: `${type} trigger failed: ${(err as Error).message}`, retryable: true };
+      return {
+        ok: false,
+        error: `${type} trigger failed: ${(err as Error).message}`,
+        retryable: true,
+      };
     }
   }
 
@@ -348,6 +414,8 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
   async close(): Promise<void> {
     this.abort.abort();
     for (const w of this.waiters.splice(0)) w();
-    for (const lane of this.lanes.values()) for (const job of lane.queue.splice(0)) job.reject(new ExecutorClosedError('trigger executor is shut down'));
+    for (const lane of this.lanes.values())
+      for (const job of lane.queue.splice(0))
+        job.reject(new ExecutorClosedError('trigger executor is shut down'));
   }
 }

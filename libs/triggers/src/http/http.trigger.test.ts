@@ -1,7 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HTTPTrigger, Trigger } from '@ganglion/api';
-import { context, event, RecordingServer, secretsDir, selfSignedCert } from '../fixtures/trigger.fixtures.js';
+import {
+  context,
+  event,
+  RecordingServer,
+  secretsDir,
+  selfSignedCert,
+} from '../fixtures/trigger.fixtures.js';
 import { createHttpTrigger } from './http.trigger.js';
 
 describe('http trigger against real HTTP(S) servers', () => {
@@ -11,7 +17,12 @@ describe('http trigger against real HTTP(S) servers', () => {
   const dir = secretsDir({ api: { token: 's3cret' }, basic: { user: 'alice', pass: 'pw' } });
   const ctx = context({ secretsDir: dir, actionId: 'f'.repeat(32) });
   const run = (t: Partial<HTTPTrigger>, trigger: Partial<Trigger> = {}) =>
-    plugin.execute({ url: `${server.url}/hook`, ...t } as HTTPTrigger, { template: { name: 'h' }, ...trigger } as Trigger, events, ctx);
+    plugin.execute(
+      { url: `${server.url}/hook`, ...t } as HTTPTrigger,
+      { template: { name: 'h' }, ...trigger } as Trigger,
+      events,
+      ctx,
+    );
 
   before(async () => {
     await server.start((call, res) => {
@@ -27,7 +38,9 @@ describe('http trigger against real HTTP(S) servers', () => {
   it('posts the payload with the Idempotency-Key header and type-level parameters', async () => {
     const r = await run({
       payload: [{ src: { dependencyName: 'dep', dataKey: 'body.message' }, dest: 'text' }],
-      parameters: [{ src: { dependencyName: 'dep', dataKey: 'body.path' }, dest: 'url', operation: 'append' }],
+      parameters: [
+        { src: { dependencyName: 'dep', dataKey: 'body.path' }, dest: 'url', operation: 'append' },
+      ],
       headers: { 'X-Static': 'yes' },
     });
     assert.equal(r.ok, true, JSON.stringify(r));
@@ -56,9 +69,15 @@ describe('http trigger against real HTTP(S) servers', () => {
   }
 
   it('policy.status.allow makes a listed 5xx succeed and an unlisted 200 fail', async () => {
-    const allow503 = await run({ url: `${server.url}/s?status=503` }, { policy: { status: { allow: [200, 503] } } });
+    const allow503 = await run(
+      { url: `${server.url}/s?status=503` },
+      { policy: { status: { allow: [200, 503] } } },
+    );
     assert.equal(allow503.ok, true);
-    const deny200 = await run({ url: `${server.url}/s?status=200` }, { policy: { status: { allow: [201] } } });
+    const deny200 = await run(
+      { url: `${server.url}/s?status=200` },
+      { policy: { status: { allow: [201] } } },
+    );
     assert.equal(deny200.ok, false);
     assert.match(!deny200.ok ? deny200.error : '', /policy\.status\.allow: 201/);
   });
@@ -66,25 +85,35 @@ describe('http trigger against real HTTP(S) servers', () => {
   it('sends secureHeaders from Secrets, dynamicHeaders from event data, and basic auth', async () => {
     const r = await run({
       method: 'PUT',
-      secureHeaders: [{ name: 'X-Api-Key', valueFrom: { secretKeyRef: { name: 'api', key: 'token' } } }],
+      secureHeaders: [
+        { name: 'X-Api-Key', valueFrom: { secretKeyRef: { name: 'api', key: 'token' } } },
+      ],
       dynamicHeaders: [{ src: { dependencyName: 'dep', dataKey: 'body.token' }, dest: 'X-Token' }],
-      basicAuth: { username: { name: 'basic', key: 'user' }, password: { name: 'basic', key: 'pass' } },
+      basicAuth: {
+        username: { name: 'basic', key: 'user' },
+        password: { name: 'basic', key: 'pass' },
+      },
     });
     assert.equal(r.ok, true, JSON.stringify(r));
     const call = server.calls.at(-1)!;
     assert.equal(call.method, 'PUT');
     assert.equal(call.headers['x-api-key'], 's3cret');
     assert.equal(call.headers['x-token'], 'tok-1');
-    assert.equal(call.headers['authorization'], `Basic ${Buffer.from('alice:pw').toString('base64')}`);
+    assert.equal(
+      call.headers['authorization'],
+      `Basic ${Buffer.from('alice:pw').toString('base64')}`,
+    );
   });
 
   it('a missing Secret fails the attempt with its name', async () => {
-    const r = await run({ secureHeaders: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] });
+    const r = await run({
+      secureHeaders: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }],
+    });
     assert.equal(r.ok, false);
     assert.match(!r.ok ? r.error : '', /nope/);
   });
 
-  it('a method outside Argo\'s list is refused without a request', async () => {
+  it("a method outside Argo's list is refused without a request", async () => {
     const before = server.calls.length;
     const r = await run({ method: 'TRACE' as never });
     assert.equal(r.ok, false);
@@ -93,7 +122,11 @@ describe('http trigger against real HTTP(S) servers', () => {
   });
 
   it('a parameter that cannot resolve is a non-retryable failure', async () => {
-    const r = await run({ payload: [{ src: { dependencyName: 'dep', dataTemplate: '{{ .Input.nope.deeper }}' }, dest: 'x' }] });
+    const r = await run({
+      payload: [
+        { src: { dependencyName: 'dep', dataTemplate: '{{ .Input.nope.deeper }}' }, dest: 'x' },
+      ],
+    });
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.retryable, false);
   });
@@ -102,7 +135,12 @@ describe('http trigger against real HTTP(S) servers', () => {
     const slow = await new RecordingServer().start(() => undefined);
     try {
       const started = Date.now();
-      const r = await plugin.execute({ url: `${slow.url}/hang`, timeout: 1 } as HTTPTrigger, { template: { name: 'h' } } as Trigger, events, ctx);
+      const r = await plugin.execute(
+        { url: `${slow.url}/hang`, timeout: 1 } as HTTPTrigger,
+        { template: { name: 'h' } } as Trigger,
+        events,
+        ctx,
+      );
       assert.equal(r.ok, false);
       assert.equal(!r.ok && r.retryable, true);
       assert.ok(Date.now() - started < 5000);
@@ -118,7 +156,13 @@ describe('http trigger against real HTTP(S) servers', () => {
     const tlsCtx = context({ secretsDir: tlsDir });
     before(() => tlsServer.start());
     after(() => tlsServer.stop());
-    const call = (tls: HTTPTrigger['tls']) => plugin.execute({ url: `${tlsServer.url}/secure`, ...(tls ? { tls } : {}) } as HTTPTrigger, { template: { name: 'h' } } as Trigger, events, tlsCtx);
+    const call = (tls: HTTPTrigger['tls']) =>
+      plugin.execute(
+        { url: `${tlsServer.url}/secure`, ...(tls ? { tls } : {}) } as HTTPTrigger,
+        { template: { name: 'h' } } as Trigger,
+        events,
+        tlsCtx,
+      );
 
     it('verifies the server against tls.caCertSecret', async () => {
       const r = await call({ caCertSecret: { name: 'ca', key: 'ca.crt' } });
@@ -139,15 +183,32 @@ describe('http trigger against real HTTP(S) servers', () => {
   describe('mutual TLS', () => {
     const serverCert = selfSignedCert();
     const clientCert = selfSignedCert('ganglion-client');
-    const mtls = new RecordingServer({ ...serverCert, ca: clientCert.cert, requestCert: true, rejectUnauthorized: true });
-    const dir2 = secretsDir({ mtls: { 'ca.crt': serverCert.cert, 'tls.crt': clientCert.cert, 'tls.key': clientCert.key } });
+    const mtls = new RecordingServer({
+      ...serverCert,
+      ca: clientCert.cert,
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    const dir2 = secretsDir({
+      mtls: { 'ca.crt': serverCert.cert, 'tls.crt': clientCert.cert, 'tls.key': clientCert.key },
+    });
     const ctx2 = context({ secretsDir: dir2 });
     before(() => mtls.start());
     after(() => mtls.stop());
-    const call = (tls: HTTPTrigger['tls']) => plugin.execute({ url: `${mtls.url}/mtls`, tls } as HTTPTrigger, { template: { name: 'h' } } as Trigger, events, ctx2);
+    const call = (tls: HTTPTrigger['tls']) =>
+      plugin.execute(
+        { url: `${mtls.url}/mtls`, tls } as HTTPTrigger,
+        { template: { name: 'h' } } as Trigger,
+        events,
+        ctx2,
+      );
 
     it('presents clientCertSecret/clientKeySecret to a server that requires a client certificate', async () => {
-      const r = await call({ caCertSecret: { name: 'mtls', key: 'ca.crt' }, clientCertSecret: { name: 'mtls', key: 'tls.crt' }, clientKeySecret: { name: 'mtls', key: 'tls.key' } });
+      const r = await call({
+        caCertSecret: { name: 'mtls', key: 'ca.crt' },
+        clientCertSecret: { name: 'mtls', key: 'tls.crt' },
+        clientKeySecret: { name: 'mtls', key: 'tls.key' },
+      });
       assert.equal(r.ok, true, JSON.stringify(r));
     });
     it('is refused without the client certificate', async () => {

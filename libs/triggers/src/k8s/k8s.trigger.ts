@@ -1,6 +1,15 @@
 import type { StandardK8STrigger } from '@ganglion/api';
 import { HttpClient } from '../common/http.client.js';
-import { applyObjectParameters, createOnce, describeObject, fetchSource, identify, kubeFailure, waitForLabels, type KubeAccess } from '../common/kube.objects.js';
+import {
+  applyObjectParameters,
+  createOnce,
+  describeObject,
+  fetchSource,
+  identify,
+  kubeFailure,
+  waitForLabels,
+  type KubeAccess,
+} from '../common/kube.objects.js';
 import { isKubeError, type KubeObject, type KubeRest } from '@ganglion/k8s';
 import { TemplateError } from '../common/params.helper.js';
 import type { TriggerPlugin } from '../trigger.js';
@@ -9,7 +18,8 @@ import type { TriggerPlugin } from '../trigger.js';
 const FIELD_MANAGER = 'ganglion-trigger';
 
 type Json = unknown;
-const isMap = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isMap = (v: Json): v is Record<string, Json> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** mergo.Merge(live, desired, WithOverride): maps merged recursively, other values of `desired` win. */
 function mergeOverride(live: Json, desired: Json): Json {
@@ -26,7 +36,11 @@ const escapePointer = (k: string): string => k.replace(/~/g, '~0').replace(/\//g
  * replaces an existing member) at the highest path where the two differ, recursing into maps
  * present on both sides. apiVersion and kind are identity, not changes.
  */
-function jsonPatchOps(live: Json, desired: Json, path = ''): { op: 'add'; path: string; value: Json }[] {
+function jsonPatchOps(
+  live: Json,
+  desired: Json,
+  path = '',
+): { op: 'add'; path: string; value: Json }[] {
   const ops: { op: 'add'; path: string; value: Json }[] = [];
   if (!isMap(desired)) return ops;
   for (const [k, v] of Object.entries(desired)) {
@@ -59,8 +73,19 @@ const STRATEGIES = {
   'application/apply-patch+yaml': 'apply',
 } as const;
 
-async function patchObject(kube: KubeRest, live: KubeObject, obj: KubeObject, strategy: NonNullable<StandardK8STrigger['patchStrategy']>, signal?: AbortSignal): Promise<string> {
-  const path = await kube.path(obj.apiVersion!, obj.kind!, obj.metadata?.namespace, obj.metadata!.name!);
+async function patchObject(
+  kube: KubeRest,
+  live: KubeObject,
+  obj: KubeObject,
+  strategy: NonNullable<StandardK8STrigger['patchStrategy']>,
+  signal?: AbortSignal,
+): Promise<string> {
+  const path = await kube.path(
+    obj.apiVersion!,
+    obj.kind!,
+    obj.metadata?.namespace,
+    obj.metadata!.name!,
+  );
   const body = stripServerFields(structuredClone(obj));
   if (strategy === 'application/json-patch+json') {
     const ops = jsonPatchOps(live, body);
@@ -69,11 +94,16 @@ async function patchObject(kube: KubeRest, live: KubeObject, obj: KubeObject, st
     return `${ops.length} JSON patch operation(s)`;
   }
   try {
-    const query = strategy === 'application/apply-patch+yaml' ? `?fieldManager=${FIELD_MANAGER}&force=true` : '';
+    const query =
+      strategy === 'application/apply-patch+yaml'
+        ? `?fieldManager=${FIELD_MANAGER}&force=true`
+        : '';
     await kube.request('PATCH', `${path}${query}`, body, strategy, signal);
   } catch (err) {
     if (isKubeError(err, 415) && strategy === 'application/strategic-merge-patch+json')
-      throw new TemplateError(`strategic merge patch works only for built-in kinds, not ${obj.kind} (use application/merge-patch+json or application/json-patch+json)`);
+      throw new TemplateError(
+        `strategic merge patch works only for built-in kinds, not ${obj.kind} (use application/merge-patch+json or application/json-patch+json)`,
+      );
     throw err;
   }
   return `${STRATEGIES[strategy]} patch`;
@@ -87,7 +117,10 @@ async function patchObject(kube: KubeRest, live: KubeObject, obj: KubeObject, st
  * {@link createOnce}); `update`/`patch` create the object when it is missing, as Argo does;
  * `delete` of a missing object succeeds. `policy.k8s` waits for labels on the object.
  */
-export function createK8sTrigger(options: { kube: KubeAccess; http?: HttpClient }): TriggerPlugin<StandardK8STrigger> {
+export function createK8sTrigger(options: {
+  kube: KubeAccess;
+  http?: HttpClient;
+}): TriggerPlugin<StandardK8STrigger> {
   const http = options.http ?? new HttpClient();
   return {
     type: 'k8s',
@@ -99,7 +132,15 @@ export function createK8sTrigger(options: { kube: KubeAccess; http?: HttpClient 
         let obj = await fetchSource(template.source, ctx, options.kube, http);
         if (template.liveObject && (operation === 'update' || operation === 'patch')) {
           const id = await identify(kube, obj, ctx);
-          if (obj.metadata?.name) obj = (await kube.find(id.apiVersion, id.kind, id.namespace, obj.metadata.name, ctx.signal)) ?? obj;
+          if (obj.metadata?.name)
+            obj =
+              (await kube.find(
+                id.apiVersion,
+                id.kind,
+                id.namespace,
+                obj.metadata.name,
+                ctx.signal,
+              )) ?? obj;
         }
         obj = applyObjectParameters(obj, template.parameters, events);
         const { apiVersion, kind, namespace } = await identify(kube, obj, ctx);
@@ -113,22 +154,47 @@ export function createK8sTrigger(options: { kube: KubeAccess; http?: HttpClient 
         what = `k8s ${operation} ${describeObject(obj)}`;
         const live = await kube.find(apiVersion, kind, namespace, name, ctx.signal);
         if (operation === 'delete') {
-          if (!live) return { ok: true, detail: `${describeObject(obj)} not found, nothing to delete` };
-          await kube.request('DELETE', await kube.path(apiVersion, kind, namespace, name), undefined, undefined, ctx.signal);
+          if (!live)
+            return { ok: true, detail: `${describeObject(obj)} not found, nothing to delete` };
+          await kube.request(
+            'DELETE',
+            await kube.path(apiVersion, kind, namespace, name),
+            undefined,
+            undefined,
+            ctx.signal,
+          );
           return { ok: true, detail: `deleted ${describeObject(obj)}` };
         }
         if (!live) {
           const { object } = await createOnce(kube, obj, ctx);
-          return await waitForLabels(kube, object, trigger.policy?.k8s, ctx, `${operation}: ${describeObject(object)} did not exist, created it`);
+          return await waitForLabels(
+            kube,
+            object,
+            trigger.policy?.k8s,
+            ctx,
+            `${operation}: ${describeObject(object)} did not exist, created it`,
+          );
         }
         let done: string;
         if (operation === 'update') {
           const merged = mergeOverride(live, obj) as KubeObject;
           merged.metadata!.resourceVersion = live.metadata?.resourceVersion;
-          await kube.request('PUT', await kube.path(apiVersion, kind, namespace, name), merged, 'application/json', ctx.signal);
+          await kube.request(
+            'PUT',
+            await kube.path(apiVersion, kind, namespace, name),
+            merged,
+            'application/json',
+            ctx.signal,
+          );
           done = `updated ${describeObject(obj)}`;
         } else {
-          const how = await patchObject(kube, live, obj, template.patchStrategy ?? 'application/merge-patch+json', ctx.signal);
+          const how = await patchObject(
+            kube,
+            live,
+            obj,
+            template.patchStrategy ?? 'application/merge-patch+json',
+            ctx.signal,
+          );
           done = `patched ${describeObject(obj)} (${how})`;
         }
         return await waitForLabels(kube, obj, trigger.policy?.k8s, ctx, done);

@@ -16,7 +16,11 @@ describe('kafka trigger against a real broker', { timeout: 120_000 }, () => {
 
   before(async () => {
     brokers = await kafkaBrokers();
-    kafka = createKafka({ brokers: brokers.split(','), clientId: 'kafka-trigger-test', logger: quietLogger });
+    kafka = createKafka({
+      brokers: brokers.split(','),
+      clientId: 'kafka-trigger-test',
+      logger: quietLogger,
+    });
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
@@ -42,12 +46,22 @@ describe('kafka trigger against a real broker', { timeout: 120_000 }, () => {
       payload: [{ src: { dependencyName: 'dep', dataKey: 'amount' }, dest: 'amount' }],
       parameters: [{ src: { dependencyName: 'dep', dataKey: 'id' }, dest: 'partitioningKey' }],
       headers: { 'x-static': 'yes' },
-      secureHeaders: [{ name: 'x-secret', valueFrom: { secretKeyRef: { name: 'kafka', key: 'header' } } }],
+      secureHeaders: [
+        { name: 'x-secret', valueFrom: { secretKeyRef: { name: 'kafka', key: 'header' } } },
+      ],
     };
-    const r = await plugin.execute(t, { template: { name: 'k' } } as Trigger, events, context({ secretsDir: dir, actionId: 'b'.repeat(32) }));
+    const r = await plugin.execute(
+      t,
+      { template: { name: 'k' } } as Trigger,
+      events,
+      context({ secretsDir: dir, actionId: 'b'.repeat(32) }),
+    );
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.match(r.ok ? r.detail : '', /offset \d+/);
-    const m = await waitFor(() => received.find((x) => x.headers?.[ACTION_ID_HEADER]?.toString() === 'b'.repeat(32)), { timeoutMs: 30_000, what: 'the produced record' });
+    const m = await waitFor(
+      () => received.find((x) => x.headers?.[ACTION_ID_HEADER]?.toString() === 'b'.repeat(32)),
+      { timeoutMs: 30_000, what: 'the produced record' },
+    );
     assert.equal(m.key?.toString(), 'order-42');
     assert.deepEqual(JSON.parse(m.value!.toString()), { amount: '7' });
     assert.equal(m.headers?.['x-static']?.toString(), 'yes');
@@ -55,19 +69,34 @@ describe('kafka trigger against a real broker', { timeout: 120_000 }, () => {
   });
 
   it('a topic that does not exist fails the attempt (retryable), it is not reported as sent', async () => {
-    const r = await plugin.execute({ url: brokers, topic: `${topic}-missing`, payload: [] }, { template: { name: 'k' } } as Trigger, events, context());
+    const r = await plugin.execute(
+      { url: brokers, topic: `${topic}-missing`, payload: [] },
+      { template: { name: 'k' } } as Trigger,
+      events,
+      context(),
+    );
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.retryable, true);
   });
 
   it('an unreachable broker fails the attempt', async () => {
     const port = await freePort();
-    const r = await plugin.execute({ url: `127.0.0.1:${port}`, topic, payload: [] }, { template: { name: 'k' } } as Trigger, events, context());
+    const r = await plugin.execute(
+      { url: `127.0.0.1:${port}`, topic, payload: [] },
+      { template: { name: 'k' } } as Trigger,
+      events,
+      context(),
+    );
     assert.equal(r.ok, false);
   });
 
   it('schemaRegistry (Avro) is refused with a clear message', async () => {
-    const r = await plugin.execute({ url: brokers, topic, payload: [], schemaRegistry: { url: 'http://x' } }, { template: { name: 'k' } } as Trigger, events, context());
+    const r = await plugin.execute(
+      { url: brokers, topic, payload: [], schemaRegistry: { url: 'http://x' } },
+      { template: { name: 'k' } } as Trigger,
+      events,
+      context(),
+    );
     assert.equal(r.ok, false);
     assert.match(!r.ok ? r.error : '', /schemaRegistry .* not supported/);
   });

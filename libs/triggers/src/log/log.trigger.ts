@@ -14,12 +14,20 @@ export function createLogTrigger(write?: (line: string) => void): TriggerPlugin<
       const intervalMs = (template.intervalSeconds ?? 0) * 1000;
       const now = ctx.now().getTime();
       const last = lastPrinted.get(key);
-      if (intervalMs > 0 && last !== undefined && now - last < intervalMs) return { ok: true, detail: 'throttled by intervalSeconds' };
+      if (intervalMs > 0 && last !== undefined && now - last < intervalMs)
+        return { ok: true, detail: 'throttled by intervalSeconds' };
       lastPrinted.set(key, now);
       for (const [dependency, event] of Object.entries(events)) {
         const data = typeof event.data === 'string' ? event.data : JSON.stringify(event.data);
         if (write) write(data);
-        else ctx.logger.info(data, { trigger: ctx.triggerName, sensor: ctx.sensorName, dependency, actionId: ctx.actionId, eventContext: event.context });
+        else
+          ctx.logger.info(data, {
+            trigger: ctx.triggerName,
+            sensor: ctx.sensorName,
+            dependency,
+            actionId: ctx.actionId,
+            eventContext: event.context,
+          });
       }
       return { ok: true, detail: `logged ${Object.keys(events).length} event(s)` };
     },

@@ -39,18 +39,43 @@ describe('nats trigger against Debian nats-server', { timeout: 120_000 }, () => 
       payload: [{ src: { dependencyName: 'dep', dataKey: 'id', useRawData: true }, dest: 'id' }],
       parameters: [{ src: { dependencyName: 'dep', dataKey: 'subject' }, dest: 'subject' }],
     };
-    const r = await plugin.execute(t, { template: { name: 'n' } } as Trigger, events, context({ actionId: 'c'.repeat(32) }));
+    const r = await plugin.execute(
+      t,
+      { template: { name: 'n' } } as Trigger,
+      events,
+      context({ actionId: 'c'.repeat(32) }),
+    );
     assert.equal(r.ok, true, JSON.stringify(r));
-    const m = await waitFor(() => got.find((x) => x.subject === 'orders.created'), { what: 'the published message' });
+    const m = await waitFor(() => got.find((x) => x.subject === 'orders.created'), {
+      what: 'the published message',
+    });
     assert.deepEqual(JSON.parse(new TextDecoder().decode(m.data)), { id: 9 });
     assert.equal(m.headers?.get('Nats-Msg-Id'), 'c'.repeat(32));
   });
 
   it('authenticates with basic auth from Secrets, and fails without it', async () => {
     const base: NATSTrigger = { url: secured.url, subject: 'orders.secure', payload: [] };
-    const ok = await plugin.execute({ ...base, auth: { basic: { username: { name: 'nats', key: 'user' }, password: { name: 'nats', key: 'pass' } } } }, { template: { name: 'n' } } as Trigger, events, context({ secretsDir: dir }));
+    const ok = await plugin.execute(
+      {
+        ...base,
+        auth: {
+          basic: {
+            username: { name: 'nats', key: 'user' },
+            password: { name: 'nats', key: 'pass' },
+          },
+        },
+      },
+      { template: { name: 'n' } } as Trigger,
+      events,
+      context({ secretsDir: dir }),
+    );
     assert.equal(ok.ok, true, JSON.stringify(ok));
-    const denied = await plugin.execute(base, { template: { name: 'n' } } as Trigger, events, context({ secretsDir: dir }));
+    const denied = await plugin.execute(
+      base,
+      { template: { name: 'n' } } as Trigger,
+      events,
+      context({ secretsDir: dir }),
+    );
     assert.equal(denied.ok, false);
     assert.match(!denied.ok ? denied.error : '', /auth/i);
   });

@@ -1,21 +1,45 @@
 import type { NATSTrigger } from '@ganglion/api';
-import { connect, credsAuthenticator, headers as natsHeaders, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import {
+  connect,
+  credsAuthenticator,
+  headers as natsHeaders,
+  nkeyAuthenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+} from 'nats';
 import { ClientCache } from '../common/client.cache.js';
 import { applyTypeParameters, failure, payloadBytes } from '../common/params.helper.js';
 import { resolveSecret, resolveTls } from '../common/secrets.helper.js';
 import type { TriggerContext, TriggerPlugin } from '../trigger.js';
 
 async function optionsOf(t: NATSTrigger, ctx: TriggerContext): Promise<ConnectionOptions> {
-  const opts: ConnectionOptions = { servers: t.url, name: 'ganglion-trigger', timeout: 5000, maxReconnectAttempts: 10, reconnectTimeWait: 500 };
+  const opts: ConnectionOptions = {
+    servers: t.url,
+    name: 'ganglion-trigger',
+    timeout: 5000,
+    maxReconnectAttempts: 10,
+    reconnectTimeWait: 500,
+  };
   const tls = await resolveTls(ctx, t.tls);
-  if (tls) opts.tls = { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}), ...(tls.rejectUnauthorized ? {} : { rejectUnauthorized: false }) } as ConnectionOptions['tls'];
+  if (tls)
+    opts.tls = {
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+      ...(tls.rejectUnauthorized ? {} : { rejectUnauthorized: false }),
+    } as ConnectionOptions['tls'];
   const auth = t.auth;
   if (auth?.basic) {
     if (auth.basic.username) opts.user = await resolveSecret(ctx, auth.basic.username);
     if (auth.basic.password) opts.pass = await resolveSecret(ctx, auth.basic.password);
   } else if (auth?.token) opts.token = await resolveSecret(ctx, auth.token);
-  else if (auth?.nkey) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode((await resolveSecret(ctx, auth.nkey)).trim()));
-  else if (auth?.credential) opts.authenticator = credsAuthenticator(new TextEncoder().encode(await resolveSecret(ctx, auth.credential)));
+  else if (auth?.nkey)
+    opts.authenticator = nkeyAuthenticator(
+      new TextEncoder().encode((await resolveSecret(ctx, auth.nkey)).trim()),
+    );
+  else if (auth?.credential)
+    opts.authenticator = credsAuthenticator(
+      new TextEncoder().encode(await resolveSecret(ctx, auth.credential)),
+    );
   return opts;
 }
 

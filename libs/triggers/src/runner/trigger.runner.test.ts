@@ -5,10 +5,22 @@ import type { AddressInfo } from 'node:net';
 import { context, propagation, trace, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type { AnyResource, EventBus, Trigger } from '@ganglion/api';
 import type { ActionRecord, DeadLetterRecord, OutcomeRecord } from '@ganglion/core';
-import { BusClients, busTopicConfigs, busTopics, createKafka, ensureTopics, TopicReader, type Kafka } from '@ganglion/eventbus';
+import {
+  BusClients,
+  busTopicConfigs,
+  busTopics,
+  createKafka,
+  ensureTopics,
+  TopicReader,
+  type Kafka,
+} from '@ganglion/eventbus';
 import { LocalSecretResolver } from '@ganglion/k8s';
 import { createLogger, traceparentOf } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor, withBody } from '@ganglion/testing';
@@ -43,45 +55,101 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
   let runner: TriggerRunner;
   let url = '';
 
-  const send = async (bus: (typeof buses)[number], trigger: Trigger | string, headers: Record<string, string> = {}): Promise<string> => {
+  const send = async (
+    bus: (typeof buses)[number],
+    trigger: Trigger | string,
+    headers: Record<string, string> = {},
+  ): Promise<string> => {
     const id = `${prefix}-${records.length}-${Math.random().toString(16).slice(2, 8)}`;
-    const action: ActionRecord = { v: 1, actionId: id, namespace: 'ns', sensor: 's', trigger: trigger as Trigger, events: {}, createdAt: new Date().toISOString() };
+    const action: ActionRecord = {
+      v: 1,
+      actionId: id,
+      namespace: 'ns',
+      sensor: 's',
+      trigger: trigger as Trigger,
+      events: {},
+      createdAt: new Date().toISOString(),
+    };
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: bus.actions, messages: [{ key: 'ns/s/t', value: typeof trigger === 'string' ? trigger : JSON.stringify(action), headers }] });
+    await producer.send({
+      topic: bus.actions,
+      messages: [
+        {
+          key: 'ns/s/t',
+          value: typeof trigger === 'string' ? trigger : JSON.stringify(action),
+          headers,
+        },
+      ],
+    });
     await producer.disconnect();
     return id;
   };
-  const outcome = (topic: string, id: string) => records.find((r) => r.topic === topic && r.key === id)?.value as Extract<OutcomeRecord, { kind: 'action' }> | undefined;
+  const outcome = (topic: string, id: string) =>
+    records.find((r) => r.topic === topic && r.key === id)?.value as
+      Extract<OutcomeRecord, { kind: 'action' }> | undefined;
 
   before(async () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
+    trace.setGlobalTracerProvider(
+      new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
+    );
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
     const brokers = await kafkaBrokers();
     kafka = createKafka({ brokers: brokers.split(','), clientId: 'trigger-runner-test', logger });
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, buses.flatMap((b) => busTopicConfigs(b, { partitions: 1, replicationFactor: 1 })));
+    await ensureTopics(
+      admin,
+      buses.flatMap((b) => busTopicConfigs(b, { partitions: 1, replicationFactor: 1 })),
+    );
     await admin.disconnect();
     reader = new TopicReader({
       kafka,
       topics: buses.flatMap((b) => [b.outcomes, b.dlq]),
       logger,
-      onRecord: (topic, _p, m) => void records.push({ topic, key: m.key!.toString(), value: JSON.parse(m.value!.toString()) }),
+      onRecord: (topic, _p, m) =>
+        void records.push({
+          topic,
+          key: m.key!.toString(),
+          value: JSON.parse(m.value!.toString()),
+        }),
     });
     await reader.start();
     for (const [i, b] of buses.entries())
-      resources.push({ apiVersion: 'argoproj.io/v1alpha1', kind: 'EventBus', metadata: { name: `bus${i}`, namespace: 'ns' }, spec: { kafka: { url: brokers, topic: b.events } } } as EventBus);
-    clients = new BusClients({ brokers: brokers.split(','), clientId: 'trigger-runner-test', logger });
+      resources.push({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'EventBus',
+        metadata: { name: `bus${i}`, namespace: 'ns' },
+        spec: { kafka: { url: brokers, topic: b.events } },
+      } as EventBus);
+    clients = new BusClients({
+      brokers: brokers.split(','),
+      clientId: 'trigger-runner-test',
+      logger,
+    });
     runner = new TriggerRunner({
       clients,
-      store: { list: <T extends AnyResource>(kind: T['kind']) => resources.filter((r) => r.kind === kind) as T[], onChange: (l) => (listeners.add(l), () => listeners.delete(l)) },
+      store: {
+        list: <T extends AnyResource>(kind: T['kind']) =>
+          resources.filter((r) => r.kind === kind) as T[],
+        onChange: (l) => (listeners.add(l), () => listeners.delete(l)),
+      },
       logger,
       secrets: new LocalSecretResolver(undefined, {}),
-      settings: { concurrencyPerTrigger: 4, maxBuffered: 100, maxBufferedPerTrigger: 10, slackApiUrl: undefined, lambdaEndpoint: undefined, kubeconfig: undefined, argoServerUrl: undefined, argoServerToken: undefined, argoServerInsecure: false },
+      settings: {
+        concurrencyPerTrigger: 4,
+        maxBuffered: 100,
+        maxBufferedPerTrigger: 10,
+        slackApiUrl: undefined,
+        lambdaEndpoint: undefined,
+        kubeconfig: undefined,
+        argoServerUrl: undefined,
+        argoServerToken: undefined,
+        argoServerInsecure: false,
+      },
     });
     await runner.start();
     assert.equal(runner.ready, true);
@@ -98,25 +166,54 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
 
   it("records each action's outcome and dead letter on the topics of the bus it came from, and skips a malformed record", async () => {
     await send(buses[0], 'not an action');
-    const ok = await send(buses[0], { template: { name: 'ok', http: { url: `${url}/ok` } } } as Trigger);
-    const failed = await send(buses[1], { template: { name: 'bad', http: { url: `${url}/fail` } } } as Trigger);
-    await waitFor(() => outcome(buses[0].outcomes, ok) && outcome(buses[1].outcomes, failed), { timeoutMs: 60_000, what: 'both outcomes' });
+    const ok = await send(buses[0], {
+      template: { name: 'ok', http: { url: `${url}/ok` } },
+    } as Trigger);
+    const failed = await send(buses[1], {
+      template: { name: 'bad', http: { url: `${url}/fail` } },
+    } as Trigger);
+    await waitFor(() => outcome(buses[0].outcomes, ok) && outcome(buses[1].outcomes, failed), {
+      timeoutMs: 60_000,
+      what: 'both outcomes',
+    });
     assert.equal(outcome(buses[0].outcomes, ok)!.status, 'succeeded');
     assert.equal(outcome(buses[1].outcomes, failed)!.status, 'failed');
-    const dead = await waitFor(() => records.find((r) => r.topic === buses[1].dlq)?.value as DeadLetterRecord | undefined, { timeoutMs: 30_000, what: 'the dead letter' });
+    const dead = await waitFor(
+      () => records.find((r) => r.topic === buses[1].dlq)?.value as DeadLetterRecord | undefined,
+      { timeoutMs: 30_000, what: 'the dead letter' },
+    );
     assert.equal(dead.action.actionId, failed);
-    assert.equal(records.filter((r) => r.topic === buses[0].dlq || (r.topic === buses[1].outcomes && r.key === ok) || (r.topic === buses[0].outcomes && r.key === failed)).length, 0, 'nothing on the other bus');
+    assert.equal(
+      records.filter(
+        (r) =>
+          r.topic === buses[0].dlq ||
+          (r.topic === buses[1].outcomes && r.key === ok) ||
+          (r.topic === buses[0].outcomes && r.key === failed),
+      ).length,
+      0,
+      'nothing on the other bus',
+    );
     assert.deepEqual(hits.sort(), ['/fail', '/ok']);
   });
 
   it('traces the run: process <P-actions> continues the action trace, trigger <type> inside, send <P-outcomes> under it', async () => {
     exporter.reset();
-    const id = await send(buses[0], { template: { name: 'traced', http: { url: `${url}/traced` } } } as Trigger, { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
+    const id = await send(
+      buses[0],
+      { template: { name: 'traced', http: { url: `${url}/traced` } } } as Trigger,
+      { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` },
+    );
     await waitFor(() => outcome(buses[0].outcomes, id), { timeoutMs: 30_000, what: 'the outcome' });
-    const spans = await waitFor(() => {
-      const all = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE_ID);
-      return all.some((s) => s.name === `send ${buses[0].outcomes}`) && all.some((s) => s.name === `process ${buses[0].actions}`) ? all : undefined;
-    }, { timeoutMs: 10_000, what: 'the spans of the action trace' });
+    const spans = await waitFor(
+      () => {
+        const all = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE_ID);
+        return all.some((s) => s.name === `send ${buses[0].outcomes}`) &&
+          all.some((s) => s.name === `process ${buses[0].actions}`)
+          ? all
+          : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the spans of the action trace' },
+    );
     const proc = spans.find((s) => s.name === `process ${buses[0].actions}`)!;
     assert.equal(proc.kind, SpanKind.CONSUMER);
     assert.equal(proc.parentSpanContext?.spanId, '00f067aa0ba902b7');
@@ -126,7 +223,10 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
     assert.equal(run.parentSpanContext?.spanId, proc.spanContext().spanId);
     const out = spans.find((s) => s.name === `send ${buses[0].outcomes}`)!;
     assert.equal(out.kind, SpanKind.PRODUCER);
-    assert.ok([proc.spanContext().spanId, run.spanContext().spanId].includes(out.parentSpanContext!.spanId), 'the outcome is sent within the run');
+    assert.ok(
+      [proc.spanContext().spanId, run.spanContext().spanId].includes(out.parentSpanContext!.spanId),
+      'the outcome is sent within the run',
+    );
     assert.ok(traceparentOf(out.spanContext()));
   });
 });

@@ -1,9 +1,27 @@
 import { eventBusTopic, TRIGGER_TYPES, type AnyResource, type EventBus } from '@ganglion/api';
 import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
-import { busTopics, headerMap, PipelinedLoop, type BusClients, type BusProducers, type BusTopics, type KafkaMessage } from '@ganglion/eventbus';
+import {
+  busTopics,
+  headerMap,
+  PipelinedLoop,
+  type BusClients,
+  type BusProducers,
+  type BusTopics,
+  type KafkaMessage,
+} from '@ganglion/eventbus';
 import { loadKubeConfig, type SecretResolver } from '@ganglion/k8s';
-import { inSpan, processMetrics, withProcessSpan, withSendSpan, type Logger } from '@ganglion/telemetry';
-import { TriggerExecutor, type ActionEnvelope, type ActionOutcome } from '../executor/trigger.executor.js';
+import {
+  inSpan,
+  processMetrics,
+  withProcessSpan,
+  withSendSpan,
+  type Logger,
+} from '@ganglion/telemetry';
+import {
+  TriggerExecutor,
+  type ActionEnvelope,
+  type ActionOutcome,
+} from '../executor/trigger.executor.js';
 import { closeTriggerRegistry, createTriggerRegistry, type TriggerRegistry } from '../registry.js';
 
 /** Settings of the trigger stage, parsed once at the service's edge. */
@@ -38,7 +56,10 @@ interface TriggerRunnerOptions {
    */
   clients: Pick<BusClients, 'clusterOf' | 'client' | 'producers'>;
   /** The resources (EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
-  store: { list<T extends AnyResource>(kind: T['kind']): T[]; onChange(listener: () => void): () => void };
+  store: {
+    list<T extends AnyResource>(kind: T['kind']): T[];
+    onChange(listener: () => void): () => void;
+  };
   logger: Logger;
   secrets: SecretResolver;
   settings: TriggerSettings;
@@ -91,7 +112,13 @@ export class TriggerRunner {
       // Loaded when a k8s or argoWorkflow trigger first runs: a service without them needs no cluster.
       kubeConfig: () => loadKubeConfig(settings.kubeconfig),
       ...(settings.argoServerUrl
-        ? { argoServer: { url: settings.argoServerUrl, ...(settings.argoServerToken ? { token: settings.argoServerToken } : {}), rejectUnauthorized: !settings.argoServerInsecure } }
+        ? {
+            argoServer: {
+              url: settings.argoServerUrl,
+              ...(settings.argoServerToken ? { token: settings.argoServerToken } : {}),
+              rejectUnauthorized: !settings.argoServerInsecure,
+            },
+          }
         : {}),
     });
     this.executor = new TriggerExecutor<ConsumedAction>({
@@ -114,7 +141,11 @@ export class TriggerRunner {
 
   async start(): Promise<void> {
     this.unsubscribe = this.options.store.onChange(() => {
-      this.restarting = this.restarting.then(() => this.reconcileTopics()).catch((err: unknown) => this.options.logger.error('consumer restart failed', { error: err }));
+      this.restarting = this.restarting
+        .then(() => this.reconcileTopics())
+        .catch((err: unknown) =>
+          this.options.logger.error('consumer restart failed', { error: err }),
+        );
     });
     await this.reconcileTopics();
   }
@@ -124,9 +155,14 @@ export class TriggerRunner {
     const wanted = new Map<string, string[]>();
     for (const b of this.options.store.list<EventBus>('EventBus').filter((b) => b.spec.kafka)) {
       const cluster = clients.clusterOf(b);
-      wanted.set(cluster, [...new Set([...(wanted.get(cluster) ?? []), busTopics(eventBusTopic(b)).actions])].sort());
+      wanted.set(
+        cluster,
+        [...new Set([...(wanted.get(cluster) ?? []), busTopics(eventBusTopic(b)).actions])].sort(),
+      );
     }
-    const changed = [...new Set([...this.topics.keys(), ...wanted.keys()])].filter((c) => (wanted.get(c) ?? []).join(',') !== (this.topics.get(c) ?? []).join(','));
+    const changed = [...new Set([...this.topics.keys(), ...wanted.keys()])].filter(
+      (c) => (wanted.get(c) ?? []).join(',') !== (this.topics.get(c) ?? []).join(','),
+    );
     if (changed.length === 0) {
       this.running = true;
       return;
@@ -154,16 +190,29 @@ export class TriggerRunner {
     this.running = true;
   }
 
-  private async admit(message: KafkaMessage, topic: string, partition: number, cluster: string): Promise<{ done: Promise<void> }> {
+  private async admit(
+    message: KafkaMessage,
+    topic: string,
+    partition: number,
+    cluster: string,
+  ): Promise<{ done: Promise<void> }> {
     let action: ActionRecord;
     try {
       action = decodeActionRecord(message.value);
     } catch (err) {
-      this.options.logger.error('skipping malformed action record', { topic, offset: message.offset, error: err });
+      this.options.logger.error('skipping malformed action record', {
+        topic,
+        offset: message.offset,
+        error: err,
+      });
       return { done: Promise.resolve() };
     }
     const bus = { ...busTopics(topic.slice(0, -ACTIONS_SUFFIX.length)), cluster };
-    return this.executor.submit({ action, bus, source: { topic, partition, offset: message.offset, headers: headerMap(message.headers) } });
+    return this.executor.submit({
+      action,
+      bus,
+      source: { topic, partition, offset: message.offset, headers: headerMap(message.headers) },
+    });
   }
 
   /**
@@ -171,11 +220,24 @@ export class TriggerRunner {
    * trace (from the record's headers) and a `trigger <type>` span, so the plugin's outbound
    * call (instrumented fetch) and the outcome's `send` span join the trace; Argo's action metrics.
    */
-  private async traced({ action, source }: ConsumedAction, run: () => Promise<ActionOutcome>): Promise<ActionOutcome> {
+  private async traced(
+    { action, source }: ConsumedAction,
+    run: () => Promise<ActionOutcome>,
+  ): Promise<ActionOutcome> {
     const template = action.trigger.template;
-    const type = TRIGGER_TYPES.find((t) => template[t] !== undefined && template[t] !== null) ?? 'unknown';
-    const labels = { namespace: action.namespace, sensor_name: action.sensor, trigger_name: template.name };
-    const attributes = { 'ganglion.namespace': action.namespace, 'ganglion.sensor': action.sensor, 'ganglion.trigger': template.name, 'ganglion.action.id': action.actionId };
+    const type =
+      TRIGGER_TYPES.find((t) => template[t] !== undefined && template[t] !== null) ?? 'unknown';
+    const labels = {
+      namespace: action.namespace,
+      sensor_name: action.sensor,
+      trigger_name: template.name,
+    };
+    const attributes = {
+      'ganglion.namespace': action.namespace,
+      'ganglion.sensor': action.sensor,
+      'ganglion.trigger': template.name,
+      'ganglion.action.id': action.actionId,
+    };
     const started = performance.now();
     const body = (): Promise<ActionOutcome> =>
       inSpan(`trigger ${type}`, { attributes }, async (span) => {
@@ -184,25 +246,45 @@ export class TriggerRunner {
         span.setAttribute('ganglion.action.attempts', outcome.attempts);
         return outcome;
       });
-    const info = { partition: source.partition, offset: source.offset, consumerGroup: CONSUMER_GROUP, attributes: { 'ganglion.action.id': action.actionId } };
+    const info = {
+      partition: source.partition,
+      offset: source.offset,
+      consumerGroup: CONSUMER_GROUP,
+      attributes: { 'ganglion.action.id': action.actionId },
+    };
     const outcome = await withProcessSpan(source.topic, source.headers, info, body);
     const ok = outcome.status === 'succeeded';
-    processMetrics().actionExecuted(labels, ok, performance.now() - started, !ok && action.trigger.retryStrategy !== undefined && outcome.attempts > 1);
+    processMetrics().actionExecuted(
+      labels,
+      ok,
+      performance.now() - started,
+      !ok && action.trigger.retryStrategy !== undefined && outcome.attempts > 1,
+    );
     return outcome;
   }
 
   /** A record to one of the bus's topics inside a producer span `send <topic>`; resolves once acknowledged. */
   private send(cluster: string, topic: string, key: string, value: unknown): Promise<void> {
     const headers: Record<string, string> = { ...JSON_HEADERS };
-    return withSendSpan(topic, headers, { key }, () => this.records.forCluster(cluster).send({ topic, key, value: JSON.stringify(value), headers }));
+    return withSendSpan(topic, headers, { key }, () =>
+      this.records.forCluster(cluster).send({ topic, key, value: JSON.stringify(value), headers }),
+    );
   }
 
   private recordOutcome(outcome: ActionOutcome, { bus }: ConsumedAction): Promise<void> {
     return this.send(bus.cluster, bus.outcomes, outcome.actionId, outcome);
   }
 
-  private recordDeadLetter(record: DeadLetterRecord, { action, bus }: ConsumedAction): Promise<void> {
-    return this.send(bus.cluster, bus.dlq, `${action.namespace}/${action.sensor}/${action.trigger.template.name}`, record);
+  private recordDeadLetter(
+    record: DeadLetterRecord,
+    { action, bus }: ConsumedAction,
+  ): Promise<void> {
+    return this.send(
+      bus.cluster,
+      bus.dlq,
+      `${action.namespace}/${action.sensor}/${action.trigger.template.name}`,
+      record,
+    );
   }
 
   async stop(): Promise<void> {

@@ -39,14 +39,20 @@ export function createSlackTrigger(options: SlackTriggerOptions = {}): TriggerPl
         if (!t.channel) throw new TemplateError('channel is required');
         if (!t.slackToken) throw new TemplateError('slackToken is required');
         const token = await resolveSecret(ctx, t.slackToken);
-        const body: Record<string, unknown> = { channel: t.channel.replace(/^#/, ''), text: t.message ?? '' };
+        const body: Record<string, unknown> = {
+          channel: t.channel.replace(/^#/, ''),
+          text: t.message ?? '',
+        };
         const attachments = parseJsonField('attachments', t.attachments);
         const blocks = parseJsonField('blocks', t.blocks);
         if (attachments !== undefined) body['attachments'] = attachments;
         if (blocks !== undefined) body['blocks'] = blocks;
         if (t.sender?.username) body['username'] = t.sender.username;
-        if (t.sender?.icon) body[/^:.*:$/.test(t.sender.icon) ? 'icon_emoji' : 'icon_url'] = t.sender.icon;
-        const threadKey = t.thread?.messageAggregationKey ? `${ctx.namespace}/${t.channel}/${t.thread.messageAggregationKey}` : undefined;
+        if (t.sender?.icon)
+          body[/^:.*:$/.test(t.sender.icon) ? 'icon_emoji' : 'icon_url'] = t.sender.icon;
+        const threadKey = t.thread?.messageAggregationKey
+          ? `${ctx.namespace}/${t.channel}/${t.thread.messageAggregationKey}`
+          : undefined;
         const threadTs = threadKey ? threads.get(threadKey) : undefined;
         if (threadTs) {
           body['thread_ts'] = threadTs;
@@ -55,19 +61,36 @@ export function createSlackTrigger(options: SlackTriggerOptions = {}): TriggerPl
         const res = await client.request({
           method: 'POST',
           url: `${apiUrl}/chat.postMessage`,
-          headers: { 'Content-Type': 'application/json; charset=utf-8', Authorization: `Bearer ${token}`, 'Idempotency-Key': ctx.actionId },
+          headers: {
+            'Content-Type': 'application/json; charset=utf-8',
+            Authorization: `Bearer ${token}`,
+            'Idempotency-Key': ctx.actionId,
+          },
           body: Buffer.from(JSON.stringify(body)),
           timeoutMs: 30_000,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
-        if (res.status >= 400) return { ok: false, error: `${what} → HTTP ${res.status}`, retryable: res.status >= 500 || res.status === 429 };
+        if (res.status >= 400)
+          return {
+            ok: false,
+            error: `${what} → HTTP ${res.status}`,
+            retryable: res.status >= 500 || res.status === 429,
+          };
         let reply: { ok?: boolean; error?: string; ts?: string };
         try {
           reply = JSON.parse(res.body.toString('utf8')) as typeof reply;
         } catch {
           return { ok: false, error: `${what}: the answer is not JSON`, retryable: true };
         }
-        if (!reply.ok) return { ok: false, error: `${what}: ${reply.error ?? 'not ok'}`, retryable: reply.error === 'ratelimited' || reply.error === 'internal_error' || reply.error === 'service_unavailable' };
+        if (!reply.ok)
+          return {
+            ok: false,
+            error: `${what}: ${reply.error ?? 'not ok'}`,
+            retryable:
+              reply.error === 'ratelimited' ||
+              reply.error === 'internal_error' ||
+              reply.error === 'service_unavailable',
+          };
         if (threadKey && !threadTs && reply.ts) threads.set(threadKey, reply.ts);
         return { ok: true, detail: `posted to ${t.channel}${reply.ts ? ` (ts ${reply.ts})` : ''}` };
       } catch (err) {

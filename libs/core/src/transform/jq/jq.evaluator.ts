@@ -1,13 +1,25 @@
 /** Evaluates a parsed jq program with a step budget: every node yields a list of outputs. */
 import { callBuiltin } from './jq.builtins.js';
 import { JqError, MAX_DEPTH, type JqLimits, type JqProgram, type Node } from './jq.ast.js';
-import { applyFormat, deepMerge, getIn, jqCompare, setIn, show, truthy, typeOf } from './jq.values.js';
+import {
+  applyFormat,
+  deepMerge,
+  getIn,
+  jqCompare,
+  setIn,
+  show,
+  truthy,
+  typeOf,
+} from './jq.values.js';
 
 export type Env = { name: string; value: unknown; up: Env | undefined } | undefined;
 
 export class Evaluator {
   steps = 0;
-  constructor(private readonly maxSteps: number, private readonly maxOutputs: number) {}
+  constructor(
+    private readonly maxSteps: number,
+    private readonly maxOutputs: number,
+  ) {}
 
   step(n = 1): void {
     this.steps += n;
@@ -21,7 +33,8 @@ export class Evaluator {
 
   one(n: Node, input: unknown, env: Env, what: string): unknown {
     const out = this.eval(n, input, env, 0);
-    if (out.length !== 1) throw new JqError(`${what} must produce exactly one value, got ${out.length}`);
+    if (out.length !== 1)
+      throw new JqError(`${what} must produce exactly one value, got ${out.length}`);
     return out[0];
   }
 
@@ -52,7 +65,8 @@ export class Evaluator {
         return this.eval(n.of, input, env, d).flatMap((v) => this.index(v, n.name, n.opt));
       case 'index': {
         const out: unknown[] = [];
-        for (const v of this.eval(n.of, input, env, d)) for (const k of this.eval(n.idx, input, env, d)) out.push(...this.index(v, k, n.opt));
+        for (const v of this.eval(n.of, input, env, d))
+          for (const k of this.eval(n.idx, input, env, d)) out.push(...this.index(v, k, n.opt));
         return out;
       }
       case 'slice': {
@@ -60,7 +74,10 @@ export class Evaluator {
         for (const v of this.eval(n.of, input, env, d)) {
           const from = n.from ? this.one(n.from, input, env, 'slice start') : null;
           const to = n.to ? this.one(n.to, input, env, 'slice end') : null;
-          if (v === null) { out.push(null); continue; }
+          if (v === null) {
+            out.push(null);
+            continue;
+          }
           if (typeof v !== 'string' && !Array.isArray(v)) {
             if (n.opt) continue;
             throw new JqError(`cannot index ${typeOf(v)} with object`);
@@ -90,7 +107,9 @@ export class Evaluator {
         for (const p of n.parts) {
           if (typeof p === 'string') acc = acc.map((a) => a + p);
           else {
-            const vals = this.eval(p, input, env, d).map((v) => (n.format ? applyFormat(n.format, v) : typeof v === 'string' ? v : JSON.stringify(v)));
+            const vals = this.eval(p, input, env, d).map((v) =>
+              n.format ? applyFormat(n.format, v) : typeof v === 'string' ? v : JSON.stringify(v),
+            );
             acc = acc.flatMap((a) => vals.map((v) => a + v));
           }
         }
@@ -106,7 +125,8 @@ export class Evaluator {
           const keys = this.eval(e.key, input, env, d);
           const next: Record<string, unknown>[] = [];
           for (const k of keys) {
-            if (typeof k !== 'string') throw new JqError(`object keys must be strings, got ${typeOf(k)}`);
+            if (typeof k !== 'string')
+              throw new JqError(`object keys must be strings, got ${typeOf(k)}`);
             const vals = e.value ? this.eval(e.value, input, env, d) : this.index(input, k, false);
             for (const o of objs) for (const v of vals) next.push({ ...o, [k]: v });
           }
@@ -147,12 +167,14 @@ export class Evaluator {
       }
       case 'neg':
         return this.eval(n.body, input, env, d).map((v) => {
-          if (typeof v !== 'number') throw new JqError(`${typeOf(v)} (${show(v)}) cannot be negated`);
+          if (typeof v !== 'number')
+            throw new JqError(`${typeOf(v)} (${show(v)}) cannot be negated`);
           return -v;
         });
       case 'bin': {
         const out: unknown[] = [];
-        for (const r of this.eval(n.right, input, env, d)) for (const l of this.eval(n.left, input, env, d)) out.push(binop(n.op, l, r, this));
+        for (const r of this.eval(n.right, input, env, d))
+          for (const l of this.eval(n.left, input, env, d)) out.push(binop(n.op, l, r, this));
         return out;
       }
       case 'if': {
@@ -165,7 +187,8 @@ export class Evaluator {
       }
       case 'as': {
         const out: unknown[] = [];
-        for (const v of this.eval(n.src, input, env, d)) out.push(...this.eval(n.body, input, { name: n.name, value: v, up: env }, d));
+        for (const v of this.eval(n.src, input, env, d))
+          out.push(...this.eval(n.body, input, { name: n.name, value: v, up: env }, d));
         return out;
       }
       case 'reduce': {
@@ -179,7 +202,9 @@ export class Evaluator {
       case 'assign': {
         const paths = this.paths(n.path, input, env, d);
         if (n.op === '=') {
-          return this.eval(n.value, input, env, d).map((v) => paths.reduce((doc, p) => setIn(doc, p, v, 0), input));
+          return this.eval(n.value, input, env, d).map((v) =>
+            paths.reduce((doc, p) => setIn(doc, p, v, 0), input),
+          );
         }
         let doc = input;
         for (const p of paths) {
@@ -205,7 +230,9 @@ export class Evaluator {
       return [i >= 0 && i < v.length ? v[i] : null];
     }
     if (opt) return [];
-    throw new JqError(`cannot index ${typeOf(v)} with ${typeof k === 'string' ? `"${k}"` : typeOf(k)}`);
+    throw new JqError(
+      `cannot index ${typeOf(v)} with ${typeof k === 'string' ? `"${k}"` : typeOf(k)}`,
+    );
   }
 
   /** Paths for `=`/`|=`: identity, fields, indexes, iteration, pipes, select-style filters. */
@@ -219,7 +246,8 @@ export class Evaluator {
       case 'index':
         return this.paths(n.of, input, env, d).flatMap((p) =>
           this.eval(n.idx, input, env, d).map((k) => {
-            if (typeof k !== 'string' && typeof k !== 'number') throw new JqError(`invalid path component ${show(k)}`);
+            if (typeof k !== 'string' && typeof k !== 'number')
+              throw new JqError(`invalid path component ${show(k)}`);
             return [...p, k];
           }),
         );
@@ -232,11 +260,14 @@ export class Evaluator {
           throw new JqError(`cannot iterate over ${typeOf(v)}`);
         });
       case 'pipe':
-        return this.paths(n.left, input, env, d).flatMap((p) => this.paths(n.right, getIn(input, p), env, d).map((q) => [...p, ...q]));
+        return this.paths(n.left, input, env, d).flatMap((p) =>
+          this.paths(n.right, getIn(input, p), env, d).map((q) => [...p, ...q]),
+        );
       case 'comma':
         return [...this.paths(n.left, input, env, d), ...this.paths(n.right, input, env, d)];
       case 'call':
-        if (n.name === 'select' && n.args.length === 1) return this.eval(n.args[0]!, input, env, d).some(truthy) ? [[]] : [];
+        if (n.name === 'select' && n.args.length === 1)
+          return this.eval(n.args[0]!, input, env, d).some(truthy) ? [[]] : [];
         if (n.name === 'empty') return [];
         break;
     }
@@ -246,15 +277,23 @@ export class Evaluator {
 
 export function binop(op: string, l: unknown, r: unknown, ev: Evaluator): unknown {
   switch (op) {
-    case '==': return jqCompare(l, r) === 0;
-    case '!=': return jqCompare(l, r) !== 0;
-    case '<': return jqCompare(l, r) < 0;
-    case '<=': return jqCompare(l, r) <= 0;
-    case '>': return jqCompare(l, r) > 0;
-    case '>=': return jqCompare(l, r) >= 0;
+    case '==':
+      return jqCompare(l, r) === 0;
+    case '!=':
+      return jqCompare(l, r) !== 0;
+    case '<':
+      return jqCompare(l, r) < 0;
+    case '<=':
+      return jqCompare(l, r) <= 0;
+    case '>':
+      return jqCompare(l, r) > 0;
+    case '>=':
+      return jqCompare(l, r) >= 0;
   }
   const err = (): never => {
-    throw new JqError(`${typeOf(l)} (${show(l)}) and ${typeOf(r)} (${show(r)}) cannot be ${{ '+': 'added', '-': 'subtracted', '*': 'multiplied', '/': 'divided', '%': 'divided' }[op] ?? 'combined'}`);
+    throw new JqError(
+      `${typeOf(l)} (${show(l)}) and ${typeOf(r)} (${show(r)}) cannot be ${{ '+': 'added', '-': 'subtracted', '*': 'multiplied', '/': 'divided', '%': 'divided' }[op] ?? 'combined'}`,
+    );
   };
   if (op === '+') {
     if (l === null) return r;
@@ -268,12 +307,14 @@ export function binop(op: string, l: unknown, r: unknown, ev: Evaluator): unknow
       ev.step(Math.ceil((l.length + r.length) / 256));
       return [...l, ...r];
     }
-    if (typeOf(l) === 'object' && typeOf(r) === 'object') return { ...(l as object), ...(r as object) };
+    if (typeOf(l) === 'object' && typeOf(r) === 'object')
+      return { ...(l as object), ...(r as object) };
     return err();
   }
   if (op === '-') {
     if (typeof l === 'number' && typeof r === 'number') return l - r;
-    if (Array.isArray(l) && Array.isArray(r)) return l.filter((x) => !r.some((y) => jqCompare(x, y) === 0));
+    if (Array.isArray(l) && Array.isArray(r))
+      return l.filter((x) => !r.some((y) => jqCompare(x, y) === 0));
     return err();
   }
   if (op === '*') {
@@ -284,12 +325,16 @@ export function binop(op: string, l: unknown, r: unknown, ev: Evaluator): unknow
       if (l.length * r > 16 * 1024 * 1024) throw new JqError('string repetition too large');
       return l.repeat(Math.ceil(r));
     }
-    if (typeOf(l) === 'object' && typeOf(r) === 'object') return deepMerge(l as Record<string, unknown>, r as Record<string, unknown>, 0);
+    if (typeOf(l) === 'object' && typeOf(r) === 'object')
+      return deepMerge(l as Record<string, unknown>, r as Record<string, unknown>, 0);
     return err();
   }
   if (op === '/') {
     if (typeof l === 'number' && typeof r === 'number') {
-      if (r === 0) throw new JqError(`${show(l)} and ${show(r)} cannot be divided because the divisor is zero`);
+      if (r === 0)
+        throw new JqError(
+          `${show(l)} and ${show(r)} cannot be divided because the divisor is zero`,
+        );
       return l / r;
     }
     if (typeof l === 'string' && typeof r === 'string') return l.split(r);
@@ -298,7 +343,10 @@ export function binop(op: string, l: unknown, r: unknown, ev: Evaluator): unknow
   if (op === '%') {
     if (typeof l === 'number' && typeof r === 'number') {
       const ri = Math.trunc(r);
-      if (ri === 0) throw new JqError(`${show(l)} and ${show(r)} cannot be divided because the divisor is zero`);
+      if (ri === 0)
+        throw new JqError(
+          `${show(l)} and ${show(r)} cannot be divided because the divisor is zero`,
+        );
       return Math.trunc(l) % Math.abs(ri);
     }
     return err();
@@ -313,7 +361,8 @@ export function runJq(program: JqProgram, input: unknown, limits: JqLimits = {})
     return ev.eval(program.ast, input, undefined, 0);
   } catch (e) {
     if (e instanceof JqError) throw e;
-    if (e instanceof RangeError) throw new JqError(`jq program exceeded a resource limit: ${e.message}`);
+    if (e instanceof RangeError)
+      throw new JqError(`jq program exceeded a resource limit: ${e.message}`);
     throw new JqError(e instanceof Error ? e.message : String(e));
   }
 }

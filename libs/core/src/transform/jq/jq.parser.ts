@@ -16,9 +16,65 @@ const MAX_SOURCE = 64 * 1024;
 
 // ---------------------------------------------------------------------------- lexer
 
-type Tok = { k: 'num'; v: number } | { k: 'str'; parts: (string | Tok[])[] } | { k: 'id' | 'var' | 'field' | 'fmt' | 'op' | 'kw'; v: string };
-const KEYWORDS = new Set(['if', 'then', 'elif', 'else', 'end', 'as', 'reduce', 'try', 'catch', 'and', 'or', 'not_kw', 'def', 'foreach', 'label', 'import', 'include']);
-const OPS = ['?//', '|=', '+=', '-=', '*=', '/=', '//=', '==', '!=', '<=', '>=', '//', '..', 'and', '|', ',', '+', '-', '*', '/', '%', '<', '>', '=', '.', '[', ']', '(', ')', '{', '}', ':', ';', '?'];
+type Tok =
+  | { k: 'num'; v: number }
+  | { k: 'str'; parts: (string | Tok[])[] }
+  | { k: 'id' | 'var' | 'field' | 'fmt' | 'op' | 'kw'; v: string };
+const KEYWORDS = new Set([
+  'if',
+  'then',
+  'elif',
+  'else',
+  'end',
+  'as',
+  'reduce',
+  'try',
+  'catch',
+  'and',
+  'or',
+  'not_kw',
+  'def',
+  'foreach',
+  'label',
+  'import',
+  'include',
+]);
+const OPS = [
+  '?//',
+  '|=',
+  '+=',
+  '-=',
+  '*=',
+  '/=',
+  '//=',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '//',
+  '..',
+  'and',
+  '|',
+  ',',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '<',
+  '>',
+  '=',
+  '.',
+  '[',
+  ']',
+  '(',
+  ')',
+  '{',
+  '}',
+  ':',
+  ';',
+  '?',
+];
 
 function lex(src: string, depth = 0): { toks: Tok[]; end: number } {
   if (depth > 16) throw new JqError('string interpolation nested too deeply');
@@ -27,8 +83,14 @@ function lex(src: string, depth = 0): { toks: Tok[]; end: number } {
   let parens = 0;
   while (i < src.length) {
     const c = src[i]!;
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === '#') { while (i < src.length && src[i] !== '\n') i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === '#') {
+      while (i < src.length && src[i] !== '\n') i++;
+      continue;
+    }
     if (depth > 0 && c === ')' && parens === 0) return { toks, end: i };
     if (c === '"') {
       const parts: (string | Tok[])[] = [];
@@ -37,7 +99,10 @@ function lex(src: string, depth = 0): { toks: Tok[]; end: number } {
       for (;;) {
         if (i >= src.length) throw new JqError('unterminated string literal');
         const d = src[i]!;
-        if (d === '"') { i++; break; }
+        if (d === '"') {
+          i++;
+          break;
+        }
         if (d === '\\') {
           const n = src[i + 1];
           if (n === '(') {
@@ -48,7 +113,16 @@ function lex(src: string, depth = 0): { toks: Tok[]; end: number } {
             i += 2 + inner.end + 1;
             continue;
           }
-          const esc: Record<string, string> = { n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', '"': '"', '\\': '\\', '/': '/' };
+          const esc: Record<string, string> = {
+            n: '\n',
+            t: '\t',
+            r: '\r',
+            b: '\b',
+            f: '\f',
+            '"': '"',
+            '\\': '\\',
+            '/': '/',
+          };
           if (n === 'u') {
             const hex = src.slice(i + 2, i + 6);
             if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new JqError('invalid \\u escape');
@@ -112,7 +186,14 @@ function lex(src: string, depth = 0): { toks: Tok[]; end: number } {
 }
 
 function isValueEnd(t: Tok): boolean {
-  return t.k === 'num' || t.k === 'str' || t.k === 'id' || t.k === 'var' || t.k === 'field' || (t.k === 'op' && (t.v === ']' || t.v === ')' || t.v === '}'));
+  return (
+    t.k === 'num' ||
+    t.k === 'str' ||
+    t.k === 'id' ||
+    t.k === 'var' ||
+    t.k === 'field' ||
+    (t.k === 'op' && (t.v === ']' || t.v === ')' || t.v === '}'))
+  );
 }
 
 // ---------------------------------------------------------------------------- parser
@@ -202,7 +283,25 @@ class Parser {
         this.pos++;
         const rhs = this.alt();
         const bop = op.slice(0, -1);
-        return { t: 'as', src: rhs, name: '__rhs', body: { t: 'assign', op: '|=', path: left, value: bop === '//' ? { t: 'alt', left: { t: 'identity' }, right: { t: 'var', name: '__rhs' } } : { t: 'bin', op: bop, left: { t: 'identity' }, right: { t: 'var', name: '__rhs' } } } };
+        return {
+          t: 'as',
+          src: rhs,
+          name: '__rhs',
+          body: {
+            t: 'assign',
+            op: '|=',
+            path: left,
+            value:
+              bop === '//'
+                ? { t: 'alt', left: { t: 'identity' }, right: { t: 'var', name: '__rhs' } }
+                : {
+                    t: 'bin',
+                    op: bop,
+                    left: { t: 'identity' },
+                    right: { t: 'var', name: '__rhs' },
+                  },
+          },
+        };
       }
     }
     return left;
@@ -268,13 +367,19 @@ class Parser {
         this.pos++;
         const s = this.toks[this.pos++] as { k: 'str'; parts: (string | Tok[])[] };
         n = { t: 'index', of: n, idx: this.strNode(s, undefined), opt: this.optMark() };
-      } else if (t.k === 'op' && (t.v === '[' || (t.v === '.' && this.toks[this.pos + 1]?.k === 'op' && (this.toks[this.pos + 1] as { v: string }).v === '['))) {
+      } else if (
+        t.k === 'op' &&
+        (t.v === '[' ||
+          (t.v === '.' &&
+            this.toks[this.pos + 1]?.k === 'op' &&
+            (this.toks[this.pos + 1] as { v: string }).v === '['))
+      ) {
         if (t.v === '.') this.pos++;
         n = this.bracket(n);
       } else if (t.k === 'op' && t.v === '?') {
         this.pos++;
         n = { t: 'try', body: n, catch: undefined };
-      } else if (t.k === 'kw' && t.v === 'as' ) return n;
+      } else if (t.k === 'kw' && t.v === 'as') return n;
       else return n;
     }
   }
@@ -308,7 +413,8 @@ class Parser {
     return { t: 'index', of, idx, opt: this.optMark() };
   }
   private strNode(s: { parts: (string | Tok[])[] }, format: string | undefined): Node {
-    if (s.parts.length === 1 && typeof s.parts[0] === 'string' && !format) return { t: 'lit', value: s.parts[0] };
+    if (s.parts.length === 1 && typeof s.parts[0] === 'string' && !format)
+      return { t: 'lit', value: s.parts[0] };
     return {
       t: 'str',
       format,
@@ -348,7 +454,12 @@ class Parser {
           case '.':
             if (this.peek()?.k === 'str') {
               const s = this.toks[this.pos++] as { k: 'str'; parts: (string | Tok[])[] };
-              return { t: 'index', of: { t: 'identity' }, idx: this.strNode(s, undefined), opt: this.optMark() };
+              return {
+                t: 'index',
+                of: { t: 'identity' },
+                idx: this.strNode(s, undefined),
+                opt: this.optMark(),
+              };
             }
             if (this.isOp('[')) return this.bracket({ t: 'identity' });
             return { t: 'identity' };
@@ -482,7 +593,8 @@ class Parser {
 /** Parses a jq program once; throws {@link JqError} on syntax errors. */
 export function compileJq(source: string): JqProgram {
   if (typeof source !== 'string') throw new JqError('jq program must be a string');
-  if (source.length > MAX_SOURCE) throw new JqError(`jq program longer than ${MAX_SOURCE} characters`);
+  if (source.length > MAX_SOURCE)
+    throw new JqError(`jq program longer than ${MAX_SOURCE} characters`);
   const p = new Parser(lex(source).toks);
   const ast = p.done() ? ({ t: 'identity' } as Node) : p.pipe();
   if (!p.done()) p.fail();

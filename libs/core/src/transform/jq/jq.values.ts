@@ -54,11 +54,17 @@ export function getIn(doc: unknown, path: readonly (string | number)[]): unknown
   return cur === undefined ? null : cur;
 }
 
-export function setIn(doc: unknown, path: readonly (string | number)[], v: unknown, i: number): unknown {
+export function setIn(
+  doc: unknown,
+  path: readonly (string | number)[],
+  v: unknown,
+  i: number,
+): unknown {
   if (i === path.length) return v;
   const k = path[i]!;
   if (typeof k === 'number') {
-    if (doc !== null && doc !== undefined && !Array.isArray(doc)) throw new JqError(`cannot index ${typeOf(doc)} with number`);
+    if (doc !== null && doc !== undefined && !Array.isArray(doc))
+      throw new JqError(`cannot index ${typeOf(doc)} with number`);
     if (k > 1_000_000) throw new JqError('array index too large');
     const arr = Array.isArray(doc) ? doc.slice() : [];
     const idx = k < 0 ? arr.length + k : k;
@@ -67,18 +73,26 @@ export function setIn(doc: unknown, path: readonly (string | number)[], v: unkno
     arr[idx] = setIn(arr[idx], path, v, i + 1);
     return arr;
   }
-  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) throw new JqError(`cannot index ${typeOf(doc)} with "${k}"`);
+  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc)))
+    throw new JqError(`cannot index ${typeOf(doc)} with "${k}"`);
   const o = { ...((doc ?? {}) as Record<string, unknown>) };
   o[k] = setIn(o[k], path, v, i + 1);
   return o;
 }
 
-export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>, depth: number): Record<string, unknown> {
+export function deepMerge(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+  depth: number,
+): Record<string, unknown> {
   if (depth > 256) throw new JqError('object merge too deep');
   const o = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const cur = o[k];
-    o[k] = typeOf(cur) === 'object' && typeOf(v) === 'object' ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>, depth + 1) : v;
+    o[k] =
+      typeOf(cur) === 'object' && typeOf(v) === 'object'
+        ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>, depth + 1)
+        : v;
   }
   return o;
 }
@@ -86,17 +100,39 @@ export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>
 export function applyFormat(name: string, v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   switch (name) {
-    case 'text': return s;
-    case 'json': return JSON.stringify(v);
-    case 'base64': return Buffer.from(s, 'utf8').toString('base64');
-    case 'base64d': return Buffer.from(s, 'base64').toString('utf8');
-    case 'uri': return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
-    case 'html': return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&quot;' })[c]!);
-    case 'sh': return `'${s.replace(/'/g, "'\\''")}'`;
+    case 'text':
+      return s;
+    case 'json':
+      return JSON.stringify(v);
+    case 'base64':
+      return Buffer.from(s, 'utf8').toString('base64');
+    case 'base64d':
+      return Buffer.from(s, 'base64').toString('utf8');
+    case 'uri':
+      return encodeURIComponent(s).replace(
+        /[!'()*]/g,
+        (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase(),
+      );
+    case 'html':
+      return s.replace(
+        /[<>&'"]/g,
+        (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&quot;' })[c]!,
+      );
+    case 'sh':
+      return `'${s.replace(/'/g, "'\\''")}'`;
     case 'csv':
     case 'tsv': {
-      if (!Array.isArray(v)) throw new JqError(`${typeOf(v)} cannot be ${name}-formatted, only an array can be`);
-      return v.map((x) => (typeof x === 'string' ? (name === 'csv' ? `"${x.replace(/"/g, '""')}"` : x.replace(/\t/g, '\\t')) : JSON.stringify(x))).join(name === 'csv' ? ',' : '\t');
+      if (!Array.isArray(v))
+        throw new JqError(`${typeOf(v)} cannot be ${name}-formatted, only an array can be`);
+      return v
+        .map((x) =>
+          typeof x === 'string'
+            ? name === 'csv'
+              ? `"${x.replace(/"/g, '""')}"`
+              : x.replace(/\t/g, '\\t')
+            : JSON.stringify(x),
+        )
+        .join(name === 'csv' ? ',' : '\t');
     }
   }
   throw new JqError(`${name} is not a valid format`);
