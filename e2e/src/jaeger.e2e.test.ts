@@ -54,8 +54,8 @@ describe(
       const dir = manifestDir({
         'eventbus.yaml': eventBusYaml(busTopic),
         'webhook-eventsource.yaml': example('webhook-eventsource.yaml').replace(
-          '"12000"',
-          `"${port}"`,
+          /port: (['"])12000\1/,
+          `port: "${port}"`,
         ),
         'webhook-sensor.yaml': example('webhook-sensor.yaml').replace(
           'http://127.0.0.1:12001/',
