@@ -267,21 +267,21 @@ export class HttpIngress {
       header['Authorization'] = [MASKED_AUTH];
     }
     const declared = Number(req.headers['content-length'] ?? NaN);
+    // A body that can never fit is answered 413 at once; the rest of it is read and dropped
+    // (bounded by the request timeout), so the client reads the answer instead of a reset.
     if (Number.isFinite(declared) && declared > route.maxPayloadSize) {
       req.resume();
       return done(
         413,
         `payload of ${declared} bytes exceeds maxPayloadSize ${route.maxPayloadSize}`,
-        { Connection: 'close' },
       );
     }
     let body: Buffer;
     try {
       body = await readBody(req, route.maxPayloadSize);
     } catch (err) {
-      return done(err instanceof PayloadTooLarge ? 413 : 400, (err as Error).message, {
-        Connection: 'close',
-      });
+      if (err instanceof PayloadTooLarge) return done(413, err.message);
+      return done(400, (err as Error).message, { Connection: 'close' });
     }
     const request: IncomingRequest = { method: req.method ?? 'GET', url, header, body };
     let outcome: PushOutcome;
@@ -373,7 +373,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         reject(new PayloadTooLarge(`payload exceeds maxPayloadSize ${limit} bytes`));
-        req.destroy();
+        // Read and drop the rest (bounded by the request timeout): the client gets the 413.
+        req.removeAllListeners('data');
+        req.resume();
         return;
       }
       chunks.push(chunk);
