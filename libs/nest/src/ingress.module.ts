@@ -44,7 +44,7 @@ function rateLimitFrom(env: Record<string, string | undefined>): number {
  * The push ingress limits (docs/eventsources/README.md, "Limits"): `GANGLION_INGRESS_*`
  * overrides each default of DEFAULT_INGRESS_LIMITS.
  */
-function ingressLimitsFrom(env: Record<string, string | undefined>): IngressLimits {
+export function ingressLimitsFrom(env: Record<string, string | undefined>): IngressLimits {
   const d = DEFAULT_INGRESS_LIMITS;
   const ms = (name: string, def: number): number => intVar(env, name, def, 1, 3_600_000);
   return {
@@ -58,7 +58,7 @@ function ingressLimitsFrom(env: Record<string, string | undefined>): IngressLimi
 }
 
 /** The push producers' bounds: `GANGLION_INGRESS_MAX_QUEUED_BYTES`, `GANGLION_INGRESS_MAX_RECORD_BYTES`. */
-function pushProducerOptionsFrom(
+export function pushProducerOptionsFrom(
   env: Record<string, string | undefined>,
 ): typeof PUSH_PRODUCER_OPTIONS {
   const d = PUSH_PRODUCER_OPTIONS;
