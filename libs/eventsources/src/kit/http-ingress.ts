@@ -237,10 +237,14 @@ export class HttpIngress {
         route: route?.id,
         deadlineMs: this.limits.requestDeadlineMs,
       });
-      done(503, `request not completed within ${this.limits.requestDeadlineMs} ms`, {
-        'Retry-After': retry,
-        Connection: 'close',
-      });
+      done(
+        503,
+        `event not recorded: request not completed within ${this.limits.requestDeadlineMs} ms`,
+        {
+          'Retry-After': retry,
+          Connection: 'close',
+        },
+      );
     }, this.limits.requestDeadlineMs);
     if (!route) {
       if (url.pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
