@@ -19,6 +19,7 @@ export {
   BatchingProducer,
   BusUnavailableError,
   BusSaturatedError,
+  RecordTooLargeError,
   type OutRecord,
   type BatchingProducerOptions,
 } from './producer/batching-producer.js';

@@ -1,4 +1,5 @@
 export { PushIngressRunner } from './kit/push-ingress.runner.js';
+export { DEFAULT_INGRESS_LIMITS, type IngressLimits } from './kit/ingress-limits.js';
 export { PUSH_PRODUCER_OPTIONS } from './kit/source-host.js';
 export {
   pushSources,

@@ -9,10 +9,12 @@ import {
 } from '@nestjs/common';
 import { GroupOwnership, type BusClients, type BusProducers, type Kafka } from '@ganglion/eventbus';
 import {
+  DEFAULT_INGRESS_LIMITS,
   ownedSources,
   pushSources,
   PushIngressRunner,
   PUSH_PRODUCER_OPTIONS,
+  type IngressLimits,
   type OwnedRunner,
   type OwnedSourceType,
   type PushSourceType,
@@ -36,6 +38,47 @@ function ingressServiceName(type: string): string {
 /** `GANGLION_INGRESS_RATE_LIMIT`: default requests/s per route and replica (0 = unlimited). */
 function rateLimitFrom(env: Record<string, string | undefined>): number {
   return numberVar(env, 'GANGLION_INGRESS_RATE_LIMIT', 0, 0, 1_000_000);
+}
+
+/**
+ * The push ingress limits (docs/eventsources/README.md, "Limits"): `GANGLION_INGRESS_*`
+ * overrides each default of DEFAULT_INGRESS_LIMITS.
+ */
+export function ingressLimitsFrom(env: Record<string, string | undefined>): IngressLimits {
+  const d = DEFAULT_INGRESS_LIMITS;
+  const ms = (name: string, def: number): number => intVar(env, name, def, 1, 3_600_000);
+  return {
+    headersTimeoutMs: ms('GANGLION_INGRESS_HEADERS_TIMEOUT_MS', d.headersTimeoutMs),
+    requestTimeoutMs: ms('GANGLION_INGRESS_REQUEST_TIMEOUT_MS', d.requestTimeoutMs),
+    keepAliveTimeoutMs: ms('GANGLION_INGRESS_KEEPALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs),
+    requestDeadlineMs: ms('GANGLION_INGRESS_REQUEST_DEADLINE_MS', d.requestDeadlineMs),
+    maxConnections: intVar(env, 'GANGLION_INGRESS_MAX_CONNECTIONS', d.maxConnections, 1, 1_000_000),
+    maxJsonDepth: intVar(env, 'GANGLION_INGRESS_MAX_JSON_DEPTH', d.maxJsonDepth, 1, 100_000),
+  };
+}
+
+/** The push producers' bounds: `GANGLION_INGRESS_MAX_QUEUED_BYTES`, `GANGLION_INGRESS_MAX_RECORD_BYTES`. */
+export function pushProducerOptionsFrom(
+  env: Record<string, string | undefined>,
+): typeof PUSH_PRODUCER_OPTIONS {
+  const d = PUSH_PRODUCER_OPTIONS;
+  return {
+    ...d,
+    maxQueuedBytes: intVar(
+      env,
+      'GANGLION_INGRESS_MAX_QUEUED_BYTES',
+      d.maxQueuedBytes!,
+      1_048_576,
+      2 ** 40,
+    ),
+    maxRecordBytes: intVar(
+      env,
+      'GANGLION_INGRESS_MAX_RECORD_BYTES',
+      d.maxRecordBytes!,
+      1024,
+      2 ** 31,
+    ),
+  };
 }
 
 /** Provider API addresses the spec cannot name: `GANGLION_STRIPE_API_URL`, `GANGLION_BITBUCKET_API_URL`. */
@@ -91,7 +134,7 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    this.producers = eventProducers(clients, PUSH_PRODUCER_OPTIONS);
+    this.producers = eventProducers(clients, pushProducerOptionsFrom(env));
     this.runner = new PushIngressRunner(pushSources[type] as never, {
       host: config.host,
       logger,
@@ -99,6 +142,7 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       producers: this.producers,
       secrets: createSecretResolver(config, env),
       defaultRateLimit: rateLimitFrom(env),
+      limits: ingressLimitsFrom(env),
       apiBases: apiBasesFrom(env),
     });
     health.addReadinessCheck('routes', () => this.applied);

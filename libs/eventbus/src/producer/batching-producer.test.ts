@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { Partitioners, type Kafka, type PartitionMetadata } from 'kafkajs';
-import { BatchingProducer, BusSaturatedError, cachedKeyPartitioner } from './batching-producer.js';
+import {
+  BatchingProducer,
+  BusSaturatedError,
+  cachedKeyPartitioner,
+  RecordTooLargeError,
+} from './batching-producer.js';
 import { createKafka } from '../client/client.js';
 import { ensureTopics } from '../client/topics.js';
 
@@ -130,6 +135,36 @@ describe('BatchingProducer', { timeout: 120_000 }, () => {
     const ok = Array.from({ length: 5 }, (_, i) => p.send({ topic, key: 'k', value: `s${i}` }));
     await assert.rejects(p.send({ topic, key: 'k', value: 'one too many' }), BusSaturatedError);
     await Promise.all(ok);
+  });
+
+  it('refuses records beyond maxQueuedBytes at once, frees the bytes on acknowledgement, and refuses a record larger than maxRecordBytes', async () => {
+    const topic = await topicOf('bytes');
+    const p = new BatchingProducer(kafka, {
+      logger,
+      maxQueuedBytes: 10_000,
+      maxRecordBytes: 8_000,
+      lingerMs: 200,
+    });
+    producers.push(p);
+    const big = 'x'.repeat(6_000);
+    const first = p.send({ topic, key: 'k', value: big });
+    assert.ok(p.depthBytes > 6_000);
+    const saturated = await p.send({ topic, key: 'k', value: big }).catch((e: unknown) => e);
+    assert.ok(saturated instanceof BusSaturatedError);
+    assert.ok(saturated.queuedBytes > 6_000);
+    await assert.rejects(
+      p.send({ topic, key: 'k', value: 'y'.repeat(9_000) }),
+      RecordTooLargeError,
+    );
+    // A small record still fits beside the first.
+    await Promise.all([first, p.send({ topic, key: 'k', value: 'small' })]);
+    assert.equal(p.depthBytes, 0);
+    // A record is always accepted into an empty queue when it is within maxRecordBytes.
+    await p.send({ topic, key: 'k', value: big });
+    assert.deepEqual(
+      (await read(topic, 3)).map((v) => v.length),
+      [6_000, 5, 6_000],
+    );
   });
 
   it("cachedKeyPartitioner picks the partition kafkajs's DefaultPartitioner picks", () => {

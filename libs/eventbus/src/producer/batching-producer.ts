@@ -110,11 +110,30 @@ export class BusUnavailableError extends Error {
   }
 }
 
-/** Raised when too many records wait for the bus: callers should shed load (HTTP 503). */
+/**
+ * Raised when too many records, or too many bytes, wait for the bus: callers should shed load
+ * (HTTP 503 + Retry-After).
+ */
 export class BusSaturatedError extends Error {
-  constructor(readonly queued: number) {
-    super(`event bus saturated: ${queued} records waiting for acknowledgement`);
+  constructor(
+    readonly queued: number,
+    readonly queuedBytes = 0,
+  ) {
+    super(
+      `event bus saturated: ${queued} records (${queuedBytes} bytes) waiting for acknowledgement`,
+    );
     this.name = 'BusSaturatedError';
+  }
+}
+
+/** Raised when a record is larger than the bus accepts: it can never be sent (HTTP 413). */
+export class RecordTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`event of ${bytes} bytes exceeds the largest record the bus accepts (${limit} bytes)`);
+    this.name = 'RecordTooLargeError';
   }
 }
 
@@ -129,6 +148,18 @@ export interface BatchingProducerOptions {
   maxBatch?: number;
   /** Records allowed to wait (queued + in flight) before {@link BusSaturatedError} (default 20 000). */
   maxQueued?: number;
+  /**
+   * Bytes (approximate wire size) allowed to wait, queued + in flight, before
+   * {@link BusSaturatedError} (default: no bound; the push ingress sets one). A record is always
+   * accepted into an empty queue.
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Largest record accepted (approximate wire size; default: no bound, the broker decides; the
+   * push ingress sets one below the broker's `message.max.bytes`): a larger one is refused at
+   * once with {@link RecordTooLargeError} instead of by the broker on every attempt.
+   */
+  maxRecordBytes?: number;
   /**
    * Produce requests in flight at once (default 1). Each is sent by its own idempotent producer
    * (kafkajs serialises an idempotent producer's requests to a broker), so records in
@@ -148,6 +179,7 @@ const MAX_BATCH_BYTES = 512 * 1024;
 
 interface Pending {
   record: OutRecord;
+  bytes: number;
   resolve: () => void;
   reject: (err: Error) => void;
   /** Arrival (Date.now()). */
@@ -171,6 +203,8 @@ export class BatchingProducer {
   private readonly lanes: Lane[];
   private queue: Pending[] = [];
   private inFlight = 0;
+  /** Bytes of the records waiting or in flight. */
+  private bytes = 0;
   private flushing = 0;
   /** A group was split across batches: nothing more is sent until that batch is acknowledged. */
   private barrier = false;
@@ -180,6 +214,8 @@ export class BatchingProducer {
   private readonly lingerMs: number;
   private readonly maxBatch: number;
   private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
+  private readonly maxRecordBytes: number;
 
   constructor(
     kafka: Kafka,
@@ -200,11 +236,18 @@ export class BatchingProducer {
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
     this.maxQueued = options.maxQueued ?? 20_000;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? Infinity;
+    this.maxRecordBytes = options.maxRecordBytes ?? Infinity;
   }
 
   /** Records waiting or in flight. */
   get depth(): number {
     return this.queue.length + this.inFlight;
+  }
+
+  /** Bytes (approximate wire size) of the records waiting or in flight. */
+  get depthBytes(): number {
+    return this.bytes;
   }
 
   /** Produce requests in flight (at most `maxInFlight`). */
@@ -215,9 +258,17 @@ export class BatchingProducer {
   /** Resolves once the broker acknowledged the record (acks=all); rejects otherwise. */
   send(record: OutRecord): Promise<void> {
     if (this.closed) return Promise.reject(new BusUnavailableError('producer is shutting down'));
-    if (this.depth >= this.maxQueued) return Promise.reject(new BusSaturatedError(this.depth));
+    const bytes = recordBytes(record);
+    if (bytes > this.maxRecordBytes)
+      return Promise.reject(new RecordTooLargeError(bytes, this.maxRecordBytes));
+    if (
+      this.depth >= this.maxQueued ||
+      (this.depth > 0 && this.bytes + bytes > this.maxQueuedBytes)
+    )
+      return Promise.reject(new BusSaturatedError(this.depth, this.bytes));
+    this.bytes += bytes;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject, at: Date.now() });
+      this.queue.push({ record, bytes, resolve, reject, at: Date.now() });
       this.schedule();
     });
   }
@@ -276,7 +327,7 @@ export class BatchingProducer {
     let take = 0;
     let bytes = 0;
     while (take < this.queue.length && take < this.maxBatch) {
-      bytes += recordBytes(this.queue[take]!.record);
+      bytes += this.queue[take]!.bytes;
       if (take > 0 && bytes > MAX_BATCH_BYTES) break;
       take++;
     }
@@ -307,6 +358,7 @@ export class BatchingProducer {
       for (const p of batch) p.reject(e);
     } finally {
       this.inFlight -= batch.length;
+      for (const p of batch) this.bytes -= p.bytes;
       this.flushing--;
       lane.busy = false;
       if (split) this.barrier = false;

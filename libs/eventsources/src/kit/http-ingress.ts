@@ -1,9 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { BusSaturatedError, BusUnavailableError } from '@ganglion/eventbus';
+import { BusSaturatedError, BusUnavailableError, RecordTooLargeError } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { goHeader, MASKED_AUTH } from './headers.js';
+import {
+  DEFAULT_INGRESS_LIMITS,
+  UnencodableEventError,
+  type IngressLimits,
+} from './ingress-limits.js';
 import type { IncomingRequest, PushEvent, PushOutcome } from './push-source.js';
 
 /** Default `maxPayloadSize` (Argo: 1 MiB). */
@@ -21,7 +26,11 @@ export interface Route {
   id: string;
   /** PEM certificate and key: the port serves HTTPS (`serverCertSecret`/`serverKeySecret`). */
   tls?: { cert: string; key: string };
-  /** Per-route request rate limit (token bucket, per replica): 429 + Retry-After beyond it. */
+  /**
+   * Per-route request rate limit (token bucket, per replica): 429 + Retry-After beyond it. Only
+   * requests the source accepted (authenticated and decoded) are charged, so a flood of
+   * unauthenticated requests does not use up the budget of the genuine ones.
+   */
   rateLimit?: { perSecond: number; burst: number };
   handle(request: IncomingRequest): PushOutcome | Promise<PushOutcome>;
   /** Publishes the events; resolves only after the bus acknowledged them. */
@@ -60,6 +69,8 @@ export interface HttpIngressOptions {
   retryAfterSeconds?: number;
   /** Called with each finished request (metrics). */
   onRequest?: (route: Route | undefined, status: number, ms: number) => void;
+  /** Timeouts, connection cap, request deadline (defaults: {@link DEFAULT_INGRESS_LIMITS}). */
+  limits?: Partial<IngressLimits>;
 }
 
 /** Constant-time comparison of two secrets of any length (hashes first, so lengths don't leak). */
@@ -82,8 +93,11 @@ export class HttpIngress {
   private readonly serverTls = new Map<number, string>();
   private readonly routes = new Map<string, Route>();
   private readonly buckets = new Map<string, { spec: string; bucket: TokenBucket }>();
+  private readonly limits: IngressLimits;
 
-  constructor(private readonly options: HttpIngressOptions) {}
+  constructor(private readonly options: HttpIngressOptions) {
+    this.limits = { ...DEFAULT_INGRESS_LIMITS, ...options.limits };
+  }
 
   private static key(port: number, endpoint: string): string {
     return `${port}${endpoint}`;
@@ -145,10 +159,20 @@ export class HttpIngress {
   private listen(port: number, tls: Route['tls']): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse): void =>
       void this.serve(port, req, res);
+    const l = this.limits;
+    // Node checks the header and request timeouts every `connectionsCheckingInterval` (30 s by
+    // default): check often enough that a slow client is cut off close to its timeout.
+    const timeouts = {
+      requestTimeout: l.requestTimeoutMs,
+      headersTimeout: Math.min(l.headersTimeoutMs, l.requestTimeoutMs),
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, l.headersTimeoutMs / 4)),
+    };
     const server: Server = tls
-      ? createTlsServer({ cert: tls.cert, key: tls.key }, handler)
-      : createServer(handler);
-    server.keepAliveTimeout = 65_000;
+      ? createTlsServer({ cert: tls.cert, key: tls.key, ...timeouts }, handler)
+      : createServer(timeouts, handler);
+    // Connections beyond the cap are destroyed as soon as they are accepted.
+    server.maxConnections = l.maxConnections;
     this.servers.set(port, server);
     this.serverTls.set(port, tlsKey(tls));
     return new Promise((resolve, reject) => {
@@ -196,34 +220,37 @@ export class HttpIngress {
       return;
     }
     const route = this.routes.get(HttpIngress.key(port, url.pathname));
+    let finished = false;
     const done = (status: number, body: string, headers?: Record<string, string>): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(deadline);
       this.reply(res, status, body, headers);
       this.options.onRequest?.(route, status, Date.now() - started);
     };
+    const retry = String(this.options.retryAfterSeconds ?? 1);
+    // The per-request deadline: a request not answered in time gets 503 + Retry-After (its
+    // publish may still complete; the sender's retry then carries the same event id where the
+    // source has one).
+    const deadline = setTimeout(() => {
+      this.options.logger.warn('request deadline exceeded', {
+        route: route?.id,
+        deadlineMs: this.limits.requestDeadlineMs,
+      });
+      done(
+        503,
+        `event not recorded: request not completed within ${this.limits.requestDeadlineMs} ms`,
+        {
+          'Retry-After': retry,
+          Connection: 'close',
+        },
+      );
+    }, this.limits.requestDeadlineMs);
     if (!route) {
       if (url.pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
         return done(200, 'OK');
       req.resume();
       return done(404, `no event source serves ${url.pathname} on port ${port}`);
-    }
-    if (route.rateLimit) {
-      const spec = `${route.rateLimit.perSecond}/${route.rateLimit.burst}`;
-      let entry = this.buckets.get(route.id);
-      if (!entry || entry.spec !== spec)
-        this.buckets.set(
-          route.id,
-          (entry = {
-            spec,
-            bucket: new TokenBucket(route.rateLimit.perSecond, route.rateLimit.burst, started),
-          }),
-        );
-      const wait = entry.bucket.take(started);
-      if (wait > 0) {
-        req.resume();
-        return done(429, `rate limit of ${route.rateLimit.perSecond} requests/s exceeded`, {
-          'Retry-After': String(Math.max(1, Math.ceil(wait))),
-        });
-      }
     }
     if ((req.method ?? '').toUpperCase() !== route.method.toUpperCase()) {
       req.resume();
@@ -244,21 +271,21 @@ export class HttpIngress {
       header['Authorization'] = [MASKED_AUTH];
     }
     const declared = Number(req.headers['content-length'] ?? NaN);
+    // A body that can never fit is answered 413 at once; the rest of it is read and dropped
+    // (bounded by the request timeout), so the client reads the answer instead of a reset.
     if (Number.isFinite(declared) && declared > route.maxPayloadSize) {
       req.resume();
       return done(
         413,
         `payload of ${declared} bytes exceeds maxPayloadSize ${route.maxPayloadSize}`,
-        { Connection: 'close' },
       );
     }
     let body: Buffer;
     try {
       body = await readBody(req, route.maxPayloadSize);
     } catch (err) {
-      return done(err instanceof PayloadTooLarge ? 413 : 400, (err as Error).message, {
-        Connection: 'close',
-      });
+      if (err instanceof PayloadTooLarge) return done(413, err.message);
+      return done(400, (err as Error).message, { Connection: 'close' });
     }
     const request: IncomingRequest = { method: req.method ?? 'GET', url, header, body };
     let outcome: PushOutcome;
@@ -272,10 +299,20 @@ export class HttpIngress {
       return done(500, 'failed to process the request');
     }
     if (outcome.kind === 'reject') return done(outcome.status, outcome.reason);
+    // Rate limited after the source's checks (bearer token, signature, decoding): only
+    // accepted requests are charged.
+    const wait = this.rateLimitWait(route, Date.now());
+    if (wait > 0)
+      return done(429, `rate limit of ${route.rateLimit!.perSecond} requests/s exceeded`, {
+        'Retry-After': String(Math.max(1, Math.ceil(wait))),
+      });
+    if (finished) return;
     try {
       if (outcome.events.length > 0) await route.publish(outcome.events, request);
     } catch (err) {
-      const retry = String(this.options.retryAfterSeconds ?? 1);
+      if (err instanceof RecordTooLargeError)
+        return done(413, `event not recorded: ${err.message}`);
+      if (err instanceof UnencodableEventError) return done(400, err.message);
       if (err instanceof BusSaturatedError || err instanceof BusUnavailableError)
         return done(503, `event not recorded: ${err.message}`, { 'Retry-After': retry });
       this.options.logger.error('publish failed', { route: route.id, error: err });
@@ -291,6 +328,22 @@ export class HttpIngress {
         reply.contentType ? { 'Content-Type': reply.contentType } : {},
       );
     else done(200, 'success');
+  }
+
+  /** Takes a token from the route's bucket: 0 when the request may pass, else seconds to wait. */
+  private rateLimitWait(route: Route, now: number): number {
+    if (!route.rateLimit) return 0;
+    const spec = `${route.rateLimit.perSecond}/${route.rateLimit.burst}`;
+    let entry = this.buckets.get(route.id);
+    if (!entry || entry.spec !== spec)
+      this.buckets.set(
+        route.id,
+        (entry = {
+          spec,
+          bucket: new TokenBucket(route.rateLimit.perSecond, route.rateLimit.burst, now),
+        }),
+      );
+    return entry.bucket.take(now);
   }
 
   async close(): Promise<void> {
@@ -324,7 +377,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         reject(new PayloadTooLarge(`payload exceeds maxPayloadSize ${limit} bytes`));
-        req.destroy();
+        // Read and drop the rest (bounded by the request timeout): the client gets the 413.
+        req.removeAllListeners('data');
+        req.resume();
         return;
       }
       chunks.push(chunk);

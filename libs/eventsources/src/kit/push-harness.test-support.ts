@@ -14,6 +14,7 @@ import {
 } from '@ganglion/eventbus';
 import { LocalSecretResolver, secretEnvName } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
+import type { IngressLimits } from './ingress-limits.js';
 import { PushIngressRunner } from './push-ingress.runner.js';
 import type { PushSource } from './push-source.js';
 import { PUSH_PRODUCER_OPTIONS, type ResourceView } from './source-host.js';
@@ -155,6 +156,8 @@ export async function startRunner<C>(
     now?: () => number;
     defaultRateLimit?: number;
     lingerMs?: number;
+    maxQueuedBytes?: number;
+    limits?: Partial<IngressLimits>;
   } = {},
 ): Promise<RunnerFixture<C>> {
   const logger = createLogger(`ingress-${source.type}`, {
@@ -163,6 +166,7 @@ export async function startRunner<C>(
   const producers = clients.producers({
     ...PUSH_PRODUCER_OPTIONS,
     ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}),
+    ...(options.maxQueuedBytes !== undefined ? { maxQueuedBytes: options.maxQueuedBytes } : {}),
   });
   const runner = new PushIngressRunner<C>(source, {
     host: '127.0.0.1',
@@ -173,6 +177,7 @@ export async function startRunner<C>(
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.defaultRateLimit ? { defaultRateLimit: options.defaultRateLimit } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   await runner.start();
   return {

@@ -23,6 +23,12 @@ import {
   randomEventId,
 } from './cloudevent.js';
 import { DEFAULT_MAX_PAYLOAD, HttpIngress, type Route } from './http-ingress.js';
+import {
+  DEFAULT_INGRESS_LIMITS,
+  nestedDeeperThan,
+  UnencodableEventError,
+  type IngressLimits,
+} from './ingress-limits.js';
 import type { Deactivate, PushContext, PushSource } from './push-source.js';
 import type { ResourceView } from './source-host.js';
 
@@ -67,6 +73,8 @@ export interface PushIngressOptions {
   now?: () => number;
   /** Provider API base URLs by provider name (see `PushContext.apiBase`). */
   apiBases?: Record<string, string>;
+  /** Timeouts, connection cap, request deadline, nesting depth (defaults: DEFAULT_INGRESS_LIMITS). */
+  limits?: Partial<IngressLimits>;
 }
 
 interface Activation {
@@ -96,6 +104,7 @@ export class PushIngressRunner<C> {
       host: options.host,
       logger: options.logger,
       ...(options.retryAfterSeconds ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
     });
   }
 
@@ -251,6 +260,7 @@ export class PushIngressRunner<C> {
     const type = this.source.type;
     const logger = this.options.logger;
     const labels = { namespace: ns, eventsource_name: esName, event_name: eventName };
+    const maxDepth = this.options.limits?.maxJsonDepth ?? DEFAULT_INGRESS_LIMITS.maxJsonDepth;
     const route: Route = {
       id,
       port,
@@ -265,6 +275,10 @@ export class PushIngressRunner<C> {
         const incoming = incomingCloudEvent(request);
         const records: { id: string; record: EventRecord }[] = [];
         for (const [i, ev] of events.entries()) {
+          if (nestedDeeperThan(ev.data, maxDepth))
+            throw new UnencodableEventError(
+              `event data is nested deeper than ${maxDepth} levels; it cannot be recorded`,
+            );
           if (compiled) {
             let pass = false;
             try {
@@ -281,17 +295,24 @@ export class PushIngressRunner<C> {
           else if (incoming?.id)
             eventId = naturalEventId(ns, esName, eventName, `${incoming.id}#${i}`);
           else eventId = randomEventId();
-          const record = cloudEventRecord(
-            {
-              id: eventId,
-              type,
-              source: esName,
-              subject: eventName,
-              data: ev.data,
-              ...(incoming ? { incoming } : {}),
-            },
-            `${esName}.${eventName}`,
-          );
+          let record: EventRecord;
+          try {
+            record = cloudEventRecord(
+              {
+                id: eventId,
+                type,
+                source: esName,
+                subject: eventName,
+                data: ev.data,
+                ...(incoming ? { incoming } : {}),
+              },
+              `${esName}.${eventName}`,
+            );
+          } catch (err) {
+            throw new UnencodableEventError(
+              `event data cannot be encoded: ${(err as Error).message}`,
+            );
+          }
           records.push({ id: eventId, record });
         }
         // The events of one request stay in order on the bus (one produce request, or in order).
