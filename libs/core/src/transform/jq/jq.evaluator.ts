@@ -2,6 +2,12 @@
 import { callBuiltin } from './jq.builtins.js';
 import { JqError, MAX_DEPTH, type JqLimits, type JqProgram, type Node } from './jq.ast.js';
 import {
+  Deadline,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_VALUE_BYTES,
+  ValueBudget,
+} from '../../limits.js';
+import {
   applyFormat,
   deepMerge,
   getIn,
@@ -14,16 +20,41 @@ import {
 
 export type Env = { name: string; value: unknown; up: Env | undefined } | undefined;
 
+/** Nodes whose outputs are new values: their sizes are checked against the value budget. */
+const BUILDS = new Set<Node['t']>(['str', 'format', 'array', 'object', 'bin', 'call', 'assign']);
+
 export class Evaluator {
   steps = 0;
+  private readonly deadline: Deadline;
+  private readonly budget: ValueBudget;
   constructor(
     private readonly maxSteps: number,
     private readonly maxOutputs: number,
-  ) {}
+    deadlineMs = DEFAULT_DEADLINE_MS,
+    maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
+  ) {
+    this.deadline = new Deadline(deadlineMs);
+    this.budget = new ValueBudget(maxValueBytes);
+  }
 
   step(n = 1): void {
     this.steps += n;
     if (this.steps > this.maxSteps) throw new JqError(`jq program exceeded ${this.maxSteps} steps`);
+    if (this.deadline.tick())
+      throw new JqError(`jq program exceeded its deadline of ${this.deadline.ms} ms`);
+  }
+
+  get maxValueBytes(): number {
+    return this.budget.maxBytes;
+  }
+
+  /** Throws when `v` is larger than the value budget. */
+  checkSize(v: unknown): unknown {
+    if (!this.budget.fits(v))
+      throw new JqError(
+        `jq program exceeded the value size limit of ${this.budget.maxBytes} bytes`,
+      );
+    return v;
   }
 
   lookup(env: Env, name: string): unknown {
@@ -39,6 +70,12 @@ export class Evaluator {
   }
 
   eval(n: Node, input: unknown, env: Env, depth: number): unknown[] {
+    const out = this.evalNode(n, input, env, depth);
+    if (BUILDS.has(n.t)) for (const v of out) this.checkSize(v);
+    return out;
+  }
+
+  private evalNode(n: Node, input: unknown, env: Env, depth: number): unknown[] {
     this.step();
     if (depth > MAX_DEPTH * 4) throw new JqError('jq evaluation nested too deeply');
     const d = depth + 1;
@@ -322,7 +359,8 @@ export function binop(op: string, l: unknown, r: unknown, ev: Evaluator): unknow
     if (typeof l === 'string' && typeof r === 'number') {
       if (r <= 0) return null;
       ev.step(Math.ceil((l.length * r) / 4096));
-      if (l.length * r > 16 * 1024 * 1024) throw new JqError('string repetition too large');
+      if (l.length * r > ev.maxValueBytes)
+        throw new JqError(`jq program exceeded the value size limit of ${ev.maxValueBytes} bytes`);
       return l.repeat(Math.ceil(r));
     }
     if (typeOf(l) === 'object' && typeOf(r) === 'object')
@@ -356,7 +394,12 @@ export function binop(op: string, l: unknown, r: unknown, ev: Evaluator): unknow
 
 /** Runs a compiled program on `input`; returns all outputs. Throws {@link JqError}. */
 export function runJq(program: JqProgram, input: unknown, limits: JqLimits = {}): unknown[] {
-  const ev = new Evaluator(limits.maxSteps ?? 1_000_000, limits.maxOutputs ?? 10_000);
+  const ev = new Evaluator(
+    limits.maxSteps ?? 1_000_000,
+    limits.maxOutputs ?? 10_000,
+    limits.deadlineMs,
+    limits.maxValueBytes,
+  );
   try {
     return ev.eval(program.ast, input, undefined, 0);
   } catch (e) {
