@@ -10,6 +10,8 @@ export const DEFAULT_DEADLINE_MS = 2000;
 /** Default size budget of one produced value (approximate bytes of its JSON). */
 export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024;
 
+/** Sizes of smaller values are not cached: measuring them again is cheaper than a WeakMap entry. */
+const CACHE_ABOVE = 4096;
 /** How often (in steps) the clock is read. */
 const CLOCK_EVERY = 256;
 
@@ -34,10 +36,11 @@ export class Deadline {
 
 /**
  * Approximate size in bytes of a value's JSON, stopping as soon as it exceeds `budget` (then
- * returns a number above it). Sizes of arrays and objects are cached in `cache`, so a value
- * built from already-measured parts (`[., .]`) costs as many steps as it has direct children.
+ * returns a number above it). Sizes of arrays and objects above 4 KiB are cached in `cache`, so
+ * a value built from already-measured parts (`[., .]`) costs about as many steps as it has
+ * direct children.
  */
-export function valueSize(v: unknown, budget: number, cache: WeakMap<object, number>): number {
+function valueSize(v: unknown, budget: number, cache: WeakMap<object, number>): number {
   if (typeof v === 'string') return v.length + 2;
   if (v === null || typeof v !== 'object') return 8;
   const hit = cache.get(v);
@@ -56,14 +59,20 @@ export function valueSize(v: unknown, budget: number, cache: WeakMap<object, num
       if (size > budget) return size;
     }
   }
-  cache.set(v, size);
+  if (size > CACHE_ABOVE) cache.set(v, size);
   return size;
 }
 
-/** Checks values against a size budget, with one cache per evaluation. */
+/**
+ * Checks values against a size budget. The size cache is per evaluation unless one is given:
+ * an interpreter whose values are never mutated once built (jq) can share one across
+ * evaluations, which saves measuring the same input again.
+ */
 export class ValueBudget {
-  private cache: WeakMap<object, number> | undefined;
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    private cache?: WeakMap<object, number>,
+  ) {}
   /** True when `v` is within budget. Primitives other than strings are always within it. */
   fits(v: unknown): boolean {
     if (typeof v === 'string') return v.length <= this.maxBytes;

@@ -20,8 +20,8 @@ import {
 
 export type Env = { name: string; value: unknown; up: Env | undefined } | undefined;
 
-/** Nodes whose outputs are new values: their sizes are checked against the value budget. */
-const BUILDS = new Set<Node['t']>(['str', 'format', 'array', 'object', 'bin', 'call', 'assign']);
+/** Sizes of measured values: jq never mutates a value once built, so the cache is shared. */
+const sizes = new WeakMap<object, number>();
 
 export class Evaluator {
   steps = 0;
@@ -34,7 +34,7 @@ export class Evaluator {
     maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
   ) {
     this.deadline = new Deadline(deadlineMs);
-    this.budget = new ValueBudget(maxValueBytes);
+    this.budget = new ValueBudget(maxValueBytes, sizes);
   }
 
   step(n = 1): void {
@@ -69,13 +69,8 @@ export class Evaluator {
     return out[0];
   }
 
+  /** Outputs of nodes that build new values (strings, arrays, objects) are checked by {@link sized}. */
   eval(n: Node, input: unknown, env: Env, depth: number): unknown[] {
-    const out = this.evalNode(n, input, env, depth);
-    if (BUILDS.has(n.t)) for (const v of out) this.checkSize(v);
-    return out;
-  }
-
-  private evalNode(n: Node, input: unknown, env: Env, depth: number): unknown[] {
     this.step();
     if (depth > MAX_DEPTH * 4) throw new JqError('jq evaluation nested too deeply');
     const d = depth + 1;
@@ -150,12 +145,12 @@ export class Evaluator {
             acc = acc.flatMap((a) => vals.map((v) => a + v));
           }
         }
-        return acc;
+        return this.sized(acc);
       }
       case 'format':
-        return [applyFormat(n.name, input)];
+        return this.sized([applyFormat(n.name, input)]);
       case 'array':
-        return [n.body ? this.eval(n.body, input, env, d) : []];
+        return this.sized([n.body ? this.eval(n.body, input, env, d) : []]);
       case 'object': {
         let objs: Record<string, unknown>[] = [{}];
         for (const e of n.entries) {
@@ -170,7 +165,7 @@ export class Evaluator {
           objs = next;
           if (objs.length > this.maxOutputs) throw new JqError('too many outputs');
         }
-        return objs;
+        return this.sized(objs);
       }
       case 'pipe': {
         const out: unknown[] = [];
@@ -212,7 +207,7 @@ export class Evaluator {
         const out: unknown[] = [];
         for (const r of this.eval(n.right, input, env, d))
           for (const l of this.eval(n.left, input, env, d)) out.push(binop(n.op, l, r, this));
-        return out;
+        return this.sized(out);
       }
       case 'if': {
         const out: unknown[] = [];
@@ -239,8 +234,10 @@ export class Evaluator {
       case 'assign': {
         const paths = this.paths(n.path, input, env, d);
         if (n.op === '=') {
-          return this.eval(n.value, input, env, d).map((v) =>
-            paths.reduce((doc, p) => setIn(doc, p, v, 0), input),
+          return this.sized(
+            this.eval(n.value, input, env, d).map((v) =>
+              paths.reduce((doc, p) => setIn(doc, p, v, 0), input),
+            ),
           );
         }
         let doc = input;
@@ -249,11 +246,16 @@ export class Evaluator {
           const nv = this.eval(n.value, cur, env, d);
           doc = nv.length ? setIn(doc, p, nv[0], 0) : doc;
         }
-        return [doc];
+        return this.sized([doc]);
       }
       case 'call':
-        return callBuiltin(this, n.name, n.args, input, env, d);
+        return this.sized(callBuiltin(this, n.name, n.args, input, env, d));
     }
+  }
+
+  private sized(out: unknown[]): unknown[] {
+    for (const v of out) this.checkSize(v);
+    return out;
   }
 
   index(v: unknown, k: unknown, opt: boolean): unknown[] {
