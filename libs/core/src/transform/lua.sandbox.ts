@@ -269,6 +269,9 @@ function startWorker(): LuaWorker {
     workerData: { port: port2, signal },
     transferList: [port2],
     resourceLimits: WORKER_LIMITS,
+    // not the process's flags: a service's `--import @ganglion/telemetry/register` would start
+    // a second OpenTelemetry SDK in the worker
+    execArgv: [],
     stdout: false,
     stderr: false,
   });
