@@ -268,6 +268,14 @@ describe('evaluation that cannot take the process down (issue 17)', () => {
     assert.ok(performance.now() - t < 2000, 'failed fast');
   });
 
+  it('jq: try and // cannot swallow a limit', () => {
+    for (const src of [
+      'try (reduce range(26) as $i (.; [., .])) catch "caught"',
+      '(reduce range(26) as $i (.; [., .])) // "alt"',
+    ])
+      assert.throws(() => runJq(compileJq(src), 1), /value size limit/);
+  });
+
   it('jq: the value size limit and the deadline are options', () => {
     assert.throws(
       () => runJq(compileJq('[range(1000)] | tojson'), null, { maxValueBytes: 1000 }),
