@@ -8,6 +8,9 @@
  * no dofile/loadfile/load/print); an instruction-count hook aborts a runaway script; the
  * hook also samples V8 heap + external memory growth (a guard, not exact accounting), and
  * `string.rep` is bounded up front, so a script fails with a clear {@link LuaError} instead of hanging the process.
+ * The hook does not run inside library functions (a backtracking `string.find` runs for
+ * minutes), so {@link runLua} runs all this in a worker thread under V8 heap limits and a
+ * wall-clock deadline (docs/core.md, "Limits").
  */
 import { getHeapStatistics } from 'node:v8';
 import {
