@@ -259,6 +259,18 @@ describe('evaluation that cannot take the process down (issue 17)', () => {
     );
   });
 
+  it('Lua: a library function building a large string fails on the memory limit', () => {
+    assert.throws(
+      () =>
+        runLua(
+          'local s = string.rep("a", 1024 * 1024) local t = {} for i = 1, 100 do t[i] = s end return {table.concat(t)}',
+          {},
+        ),
+      (e: unknown) =>
+        e instanceof LuaError && /exceeded the memory limit of 67108864 bytes/.test(e.message),
+    );
+  });
+
   it('jq: [., .] doubling fails on the value size limit instead of exhausting the heap', () => {
     const t = performance.now();
     assert.throws(
