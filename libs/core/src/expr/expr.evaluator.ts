@@ -7,6 +7,7 @@
  *
  * Evaluation is bounded: at most `maxSteps` node evaluations, so no input can hang the process.
  */
+import { Deadline, DEFAULT_DEADLINE_MS } from '../limits.js';
 import {
   ExprEvalError,
   ExprFunction,
@@ -27,6 +28,8 @@ export interface CompiledExpr {
 export interface EvalOptions {
   /** Maximum node evaluations (default 100 000). */
   maxSteps?: number;
+  /** Wall-clock deadline in milliseconds (default 2 000). */
+  deadlineMs?: number;
 }
 
 const MAX_RANGE = 1_000_000;
@@ -75,10 +78,15 @@ function fetch(obj: ExprValue, key: ExprValue, optional: boolean): ExprValue {
 
 function arith(op: '+' | '-' | '*' | '/' | '%' | '**', a: ExprValue, b: ExprValue): ExprValue {
   if (op === '+' && typeof a === 'string' && typeof b === 'string') {
-    if (a.length + b.length > 1 << 20) throw new ExprEvalError('string result too long');
+    if (a.length + b.length > 1 << 20)
+      throw new ExprEvalError(`string result longer than ${1 << 20} characters`);
     return a + b;
   }
-  if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  if (op === '+' && Array.isArray(a) && Array.isArray(b)) {
+    if (a.length + b.length > MAX_RANGE)
+      throw new ExprEvalError(`list result longer than ${MAX_RANGE} items`);
+    return [...a, ...b];
+  }
   if (!isNumeric(a) || !isNumeric(b)) mismatch(op, a, b);
   if (op === '/') {
     return Number(a) / Number(b);
@@ -114,9 +122,12 @@ export function evaluateExpr(
 ): ExprValue {
   const maxSteps = options.maxSteps ?? 100_000;
   let steps = 0;
+  const deadline = new Deadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS);
 
   const ev = (n: ExprNode): ExprValue => {
     if (++steps > maxSteps) throw new ExprEvalError(`evaluation exceeded ${maxSteps} steps`);
+    if (deadline.tick())
+      throw new ExprEvalError(`evaluation exceeded its deadline of ${deadline.ms} ms`);
     switch (n.kind) {
       case 'literal':
         return n.value;
@@ -243,6 +254,8 @@ export function evaluateExpr(
         const items: bigint[] = [];
         for (let i = l; i <= r; i++) items.push(i);
         steps += items.length;
+        if (deadline.passed())
+          throw new ExprEvalError(`evaluation exceeded its deadline of ${deadline.ms} ms`);
         return items;
       }
       case 'in':

@@ -176,6 +176,19 @@ describe('expr language', () => {
       () => evaluateExpr(compileExpr('len(0..999999) > 0'), {}, { maxSteps: 1000 }),
       /exceeded 1000 steps/,
     ));
+  it('the deadline stops evaluation (issue 17)', () =>
+    assert.throws(
+      () =>
+        evaluateExpr(
+          compileExpr('len(0..999999) > 0 && len(0..999999) > 0'),
+          {},
+          {
+            maxSteps: 1e12,
+            deadlineMs: 0,
+          },
+        ),
+      /exceeded its deadline of 0 ms/,
+    ));
   it('go float formatting', () => {
     assert.equal(goFloat(123456), '123456');
     assert.equal(goFloat(1234567), '1.234567e+06');

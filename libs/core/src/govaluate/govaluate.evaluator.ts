@@ -9,6 +9,7 @@
  * - `a ? b` yields b when a is true, else nil; `x : y` yields x unless nil; `a ?? b` coalesces.
  * An unknown parameter is an error ("No parameter 'x' found."), as in govaluate.
  */
+import { Deadline, DEFAULT_DEADLINE_MS } from '../limits.js';
 import { re2Find } from '../expr/re2.util.js';
 import { parseGovaluate, type GvNode, type GvValue } from './govaluate.parser.js';
 
@@ -96,12 +97,20 @@ function bool(v: GvValue, op: string): boolean {
   return v;
 }
 
+const MAX_STRING = 1 << 20;
+
 /** Evaluates against parameters (a plain JSON object). Throws GovaluateEvalError or RegexSyntaxError. */
 export function evaluateGovaluate(
   compiled: CompiledGovaluate,
   params: Readonly<Record<string, unknown>>,
+  deadlineMs = DEFAULT_DEADLINE_MS,
 ): GvValue {
+  // No loops in the language: evaluation is linear in the expression (RE2 regexes are linear
+  // too); the deadline and the string bound cover what a large expression could still build.
+  const deadline = new Deadline(deadlineMs);
   const ev = (n: GvNode): GvValue => {
+    if (deadline.tick())
+      throw new GovaluateEvalError(`evaluation exceeded its deadline of ${deadline.ms} ms`);
     switch (n.kind) {
       case 'lit':
         return n.value;
@@ -183,7 +192,12 @@ export function evaluateGovaluate(
         return r.some((x) => deepEqual(l, x));
       }
       case '+':
-        if (typeof l === 'string' || typeof r === 'string') return show(l) + show(r);
+        if (typeof l === 'string' || typeof r === 'string') {
+          const out = show(l) + show(r);
+          if (out.length > MAX_STRING)
+            throw new GovaluateEvalError(`string result longer than ${MAX_STRING} characters`);
+          return out;
+        }
         return num(l, op) + num(r, op);
       case '-':
         return num(l, op) - num(r, op);

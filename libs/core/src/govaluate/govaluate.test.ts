@@ -267,3 +267,18 @@ describe('exprs filter', () => {
     );
   });
 });
+
+describe('govaluate limits (issue 17)', () => {
+  it('string results are bounded and the deadline holds', () => {
+    const big = 'x'.repeat(600_000);
+    assert.throws(
+      () => evaluateGovaluate(compileGovaluate('a + a'), { a: big }),
+      /string result longer than 1048576 characters/,
+    );
+    const long = Array.from({ length: 600 }, () => 'a').join(' + ');
+    assert.throws(
+      () => evaluateGovaluate(compileGovaluate(long), { a: 'x' }, 0),
+      /exceeded its deadline of 0 ms/,
+    );
+  });
+});

@@ -13,6 +13,7 @@ import {
   type Pipeline,
   type TemplateNode,
 } from './template.parser.js';
+import { Deadline, DEFAULT_DEADLINE_MS, DEFAULT_MAX_VALUE_BYTES, ValueBudget } from '../limits.js';
 import { GoTime, formatV, truth, typeName } from './go-format.js';
 import {
   builtinFunctions,
@@ -28,8 +29,12 @@ export interface ExecuteOptions {
   randomBytes?: (n: number) => Uint8Array;
   /** Max evaluation steps (node visits and function calls). Default 100 000. */
   maxSteps?: number;
-  /** Max output size in characters. Default 1 MiB. */
+  /** Max output size in characters, and max length of any string a function returns. Default 1 MiB. */
   maxOutput?: number;
+  /** Max size of any list or dict a function returns (approximate JSON bytes). Default 16 MiB. */
+  maxValueBytes?: number;
+  /** Wall-clock deadline in milliseconds. Default 2 000. */
+  deadlineMs?: number;
   /** Extra or overriding functions. */
   functions?: Record<string, TemplateFunction>;
 }
@@ -48,12 +53,16 @@ class Executor implements FunctionContext {
   private out: string[] = [];
   private outLen = 0;
   private depth = 0;
+  private readonly deadline: Deadline;
+  private readonly budget: ValueBudget;
   readonly maxSteps: number;
   readonly maxOutput: number;
   readonly funcs: Record<string, TemplateFunction>;
   constructor(readonly opts: ExecuteOptions) {
     this.maxSteps = opts.maxSteps ?? DEFAULT_LIMITS.maxSteps;
     this.maxOutput = opts.maxOutput ?? DEFAULT_LIMITS.maxOutput;
+    this.deadline = new Deadline(opts.deadlineMs ?? DEFAULT_DEADLINE_MS);
+    this.budget = new ValueBudget(opts.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES);
     this.funcs = opts.functions ? { ...builtinFunctions, ...opts.functions } : builtinFunctions;
   }
 
@@ -70,6 +79,21 @@ class Executor implements FunctionContext {
     this.steps += n;
     if (this.steps > this.maxSteps)
       throw new TemplateError(`template execution exceeded ${this.maxSteps} steps`);
+    if (this.deadline.tick())
+      throw new TemplateError(`template execution exceeded its deadline of ${this.deadline.ms} ms`);
+  }
+  /** A function's result: strings are bounded by the output limit, lists and dicts by the value budget. */
+  private checkValue(name: string, v: unknown): unknown {
+    if (typeof v === 'string') {
+      if (v.length > this.maxOutput)
+        throw new TemplateError(
+          `template value returned by ${name} exceeds the output limit of ${this.maxOutput} characters`,
+        );
+    } else if (!this.budget.fits(v))
+      throw new TemplateError(
+        `template value returned by ${name} exceeds the value size limit of ${this.budget.maxBytes} bytes`,
+      );
+    return v;
   }
   checkSize(len: number): void {
     if (len > this.maxOutput)
@@ -140,22 +164,30 @@ class Executor implements FunctionContext {
     const mark = scope.vars.length;
     const decl = n.pipe.decl;
     const v = this.pipeline({ ...n.pipe, decl: [] }, dot, scope);
-    let entries: [unknown, unknown][];
-    if (Array.isArray(v)) entries = v.map((x, i) => [BigInt(i), x]);
-    else if (typeof v === 'bigint') {
+    let entries: Iterable<[unknown, unknown]>;
+    let empty: boolean;
+    if (Array.isArray(v)) {
+      entries = v.map((x, i) => [BigInt(i), x]);
+      empty = v.length === 0;
+    } else if (typeof v === 'bigint') {
       if (v > BigInt(this.maxSteps))
         throw new TemplateError(`template execution exceeded ${this.maxSteps} steps`);
-      entries = [];
-      for (let i = 0n; i < v; i++) entries.push([i, i]);
+      // lazily: a large count costs steps (and meets the deadline), not memory
+      entries = (function* (): Generator<[unknown, unknown]> {
+        for (let i = 0n; i < v; i++) yield [i, i];
+      })();
+      empty = v <= 0n;
     } else if (v !== null && typeof v === 'object' && !(v instanceof GoTime)) {
       const o = v as Record<string, unknown>;
-      entries = Object.keys(o)
-        .sort()
-        .map((k) => [k, o[k]]);
-    } else if (v === null || v === undefined) entries = [];
-    else throw new TemplateError(`range can't iterate over ${formatV(v)}`);
+      const keys = Object.keys(o).sort();
+      entries = keys.map((k) => [k, o[k]]);
+      empty = keys.length === 0;
+    } else if (v === null || v === undefined) {
+      entries = [];
+      empty = true;
+    } else throw new TemplateError(`range can't iterate over ${formatV(v)}`);
     try {
-      if (entries.length === 0) {
+      if (empty) {
         if (n.elseList) this.list(n.elseList, dot, scope);
         return;
       }
@@ -250,7 +282,7 @@ class Executor implements FunctionContext {
       if (final !== NO_FINAL) args.push(final);
       this.step();
       try {
-        return fn(this, args);
+        return this.checkValue(name, fn(this, args));
       } catch (e) {
         if (e instanceof TemplateError && e.message.startsWith('error calling')) throw e;
         if (e instanceof TemplateError && /exceeded|exceeds|nested deeper/.test(e.message)) throw e;

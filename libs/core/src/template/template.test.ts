@@ -189,6 +189,39 @@ describe('template rendering (Go text/template + sprig)', () => {
   });
 });
 
+describe('template limits (issue 17)', () => {
+  it('24 doublings with cat fail on the value limit instead of building 285 MB', () => {
+    const src =
+      '{{ $s := "0123456789abcdef" }}' + '{{ $s = cat $s $s }}'.repeat(24) + '{{ len $s }}';
+    const t = performance.now();
+    assert.throws(
+      () => renderTemplate(src, {}),
+      (e: unknown) =>
+        e instanceof TemplateError &&
+        /value returned by cat exceeds the output limit of 1048576 characters/.test(e.message),
+    );
+    assert.ok(performance.now() - t < 2000, 'failed fast');
+  });
+
+  it('list doubling fails on the value size limit', () => {
+    const src =
+      '{{ $l := list "0123456789abcdef" }}' + '{{ $l = list $l $l }}'.repeat(40) + '{{ len $l }}';
+    assert.throws(() => renderTemplate(src, {}), /exceeds the value size limit of 16777216 bytes/);
+  });
+
+  it('the deadline stops a long template', () => {
+    assert.throws(
+      () =>
+        renderTemplate(
+          '{{ range 100000000 }}x{{ end }}',
+          {},
+          { maxSteps: 1e12, maxOutput: 1e12, deadlineMs: 50 },
+        ),
+      /exceeded its deadline of 50 ms/,
+    );
+  });
+});
+
 describe('template fuzz', () => {
   const alphabet = fc.constantFrom(
     '{{',

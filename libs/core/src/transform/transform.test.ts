@@ -225,3 +225,91 @@ describe('transform fuzz', () => {
     );
   });
 });
+
+describe('evaluation that cannot take the process down (issue 17)', () => {
+  it('Lua: a backtracking string.find stops at the deadline instead of blocking for 48 s', () => {
+    const t = performance.now();
+    assert.throws(
+      () => runLua('return {string.find(("a"):rep(800), ".-.-.-b")}', {}, { deadlineMs: 500 }),
+      (e: unknown) => e instanceof LuaError && /exceeded its deadline of 500 ms/.test(e.message),
+    );
+    assert.ok(performance.now() - t < 5000, 'returned promptly');
+    // the replaced worker still evaluates
+    assert.deepEqual(runLua('return {a = event.x + 1}', { x: 1 }), { a: 2 });
+  });
+
+  it('Lua: the same through a transform names the limit', () => {
+    assert.throws(
+      () =>
+        applyTransform(
+          { script: 'local s = string.rep("a", 800) return {string.match(s, ".-.-.-b")}' },
+          {},
+          {
+            luaLimits: { deadlineMs: 300 },
+          },
+        ),
+      /script transform failed: script exceeded its deadline of 300 ms/,
+    );
+  });
+
+  it('Lua: memory growth is bounded', () => {
+    assert.throws(
+      () => runLua('local s = "x" for i = 1, 40 do s = s .. s end return {s}', {}),
+      (e: unknown) => e instanceof LuaError && /limit/.test(e.message),
+    );
+  });
+
+  it('Lua: a library function building a large string fails on the memory limit', () => {
+    assert.throws(
+      () =>
+        runLua(
+          'local s = string.rep("a", 1024 * 1024) local t = {} for i = 1, 100 do t[i] = s end return {table.concat(t)}',
+          {},
+        ),
+      (e: unknown) =>
+        e instanceof LuaError && /exceeded the memory limit of 67108864 bytes/.test(e.message),
+    );
+  });
+
+  it('jq: [., .] doubling fails on the value size limit instead of exhausting the heap', () => {
+    const t = performance.now();
+    assert.throws(
+      () => applyTransform({ jq: 'reduce range(26) as $i (.; [., .]) | tojson' }, { a: 1 }),
+      /jq transform failed: jq program exceeded the value size limit of 16777216 bytes/,
+    );
+    assert.ok(performance.now() - t < 2000, 'failed fast');
+  });
+
+  it('jq: try and // cannot swallow a limit', () => {
+    for (const src of [
+      'try (reduce range(26) as $i (.; [., .])) catch "caught"',
+      '(reduce range(26) as $i (.; [., .])) // "alt"',
+    ])
+      assert.throws(() => runJq(compileJq(src), 1), /value size limit/);
+  });
+
+  it('jq: the value size limit and the deadline are options', () => {
+    assert.throws(
+      () => runJq(compileJq('[range(1000)] | tojson'), null, { maxValueBytes: 1000 }),
+      /value size limit of 1000 bytes/,
+    );
+    assert.throws(
+      () => runJq(compileJq('"ab" * 1000'), null, { maxValueBytes: 100 }),
+      /value size limit of 100 bytes/,
+    );
+    assert.throws(
+      () =>
+        runJq(compileJq('[range(100000000)] | length'), null, {
+          maxSteps: 1e12,
+          deadlineMs: 50,
+        }),
+      /exceeded its deadline of 50 ms/,
+    );
+    assert.deepEqual(runJq(compileJq('[., .]'), [1, 2]), [
+      [
+        [1, 2],
+        [1, 2],
+      ],
+    ]);
+  });
+});

@@ -40,6 +40,10 @@ export interface JqLimits {
   maxSteps?: number;
   /** Max outputs collected. Default 10 000. */
   maxOutputs?: number;
+  /** Wall-clock deadline in milliseconds. Default 2 000. */
+  deadlineMs?: number;
+  /** Max size of any value the program builds (approximate JSON bytes). Default 16 MiB. */
+  maxValueBytes?: number;
 }
 
 /** Nesting limit of the parser (the evaluator allows four times as much). */

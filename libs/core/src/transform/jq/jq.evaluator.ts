@@ -2,6 +2,12 @@
 import { callBuiltin } from './jq.builtins.js';
 import { JqError, MAX_DEPTH, type JqLimits, type JqProgram, type Node } from './jq.ast.js';
 import {
+  Deadline,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_VALUE_BYTES,
+  ValueBudget,
+} from '../../limits.js';
+import {
   applyFormat,
   deepMerge,
   getIn,
@@ -14,16 +20,41 @@ import {
 
 export type Env = { name: string; value: unknown; up: Env | undefined } | undefined;
 
+/** Sizes of measured values: jq never mutates a value once built, so the cache is shared. */
+const sizes = new WeakMap<object, number>();
+
 export class Evaluator {
   steps = 0;
+  private readonly deadline: Deadline;
+  private readonly budget: ValueBudget;
   constructor(
     private readonly maxSteps: number,
     private readonly maxOutputs: number,
-  ) {}
+    deadlineMs = DEFAULT_DEADLINE_MS,
+    maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
+  ) {
+    this.deadline = new Deadline(deadlineMs);
+    this.budget = new ValueBudget(maxValueBytes, sizes);
+  }
 
   step(n = 1): void {
     this.steps += n;
     if (this.steps > this.maxSteps) throw new JqError(`jq program exceeded ${this.maxSteps} steps`);
+    if (this.deadline.tick())
+      throw new JqError(`jq program exceeded its deadline of ${this.deadline.ms} ms`);
+  }
+
+  get maxValueBytes(): number {
+    return this.budget.maxBytes;
+  }
+
+  /** Throws when `v` is larger than the value budget. */
+  checkSize(v: unknown): unknown {
+    if (!this.budget.fits(v))
+      throw new JqError(
+        `jq program exceeded the value size limit of ${this.budget.maxBytes} bytes`,
+      );
+    return v;
   }
 
   lookup(env: Env, name: string): unknown {
@@ -38,6 +69,7 @@ export class Evaluator {
     return out[0];
   }
 
+  /** Outputs of nodes that build new values (strings, arrays, objects) are checked by {@link sized}. */
   eval(n: Node, input: unknown, env: Env, depth: number): unknown[] {
     this.step();
     if (depth > MAX_DEPTH * 4) throw new JqError('jq evaluation nested too deeply');
@@ -113,12 +145,12 @@ export class Evaluator {
             acc = acc.flatMap((a) => vals.map((v) => a + v));
           }
         }
-        return acc;
+        return this.sized(acc);
       }
       case 'format':
-        return [applyFormat(n.name, input)];
+        return this.sized([applyFormat(n.name, input)]);
       case 'array':
-        return [n.body ? this.eval(n.body, input, env, d) : []];
+        return this.sized([n.body ? this.eval(n.body, input, env, d) : []]);
       case 'object': {
         let objs: Record<string, unknown>[] = [{}];
         for (const e of n.entries) {
@@ -133,7 +165,7 @@ export class Evaluator {
           objs = next;
           if (objs.length > this.maxOutputs) throw new JqError('too many outputs');
         }
-        return objs;
+        return this.sized(objs);
       }
       case 'pipe': {
         const out: unknown[] = [];
@@ -175,7 +207,7 @@ export class Evaluator {
         const out: unknown[] = [];
         for (const r of this.eval(n.right, input, env, d))
           for (const l of this.eval(n.left, input, env, d)) out.push(binop(n.op, l, r, this));
-        return out;
+        return this.sized(out);
       }
       case 'if': {
         const out: unknown[] = [];
@@ -202,8 +234,10 @@ export class Evaluator {
       case 'assign': {
         const paths = this.paths(n.path, input, env, d);
         if (n.op === '=') {
-          return this.eval(n.value, input, env, d).map((v) =>
-            paths.reduce((doc, p) => setIn(doc, p, v, 0), input),
+          return this.sized(
+            this.eval(n.value, input, env, d).map((v) =>
+              paths.reduce((doc, p) => setIn(doc, p, v, 0), input),
+            ),
           );
         }
         let doc = input;
@@ -212,11 +246,16 @@ export class Evaluator {
           const nv = this.eval(n.value, cur, env, d);
           doc = nv.length ? setIn(doc, p, nv[0], 0) : doc;
         }
-        return [doc];
+        return this.sized([doc]);
       }
       case 'call':
-        return callBuiltin(this, n.name, n.args, input, env, d);
+        return this.sized(callBuiltin(this, n.name, n.args, input, env, d));
     }
+  }
+
+  private sized(out: unknown[]): unknown[] {
+    for (const v of out) this.checkSize(v);
+    return out;
   }
 
   index(v: unknown, k: unknown, opt: boolean): unknown[] {
@@ -322,7 +361,8 @@ export function binop(op: string, l: unknown, r: unknown, ev: Evaluator): unknow
     if (typeof l === 'string' && typeof r === 'number') {
       if (r <= 0) return null;
       ev.step(Math.ceil((l.length * r) / 4096));
-      if (l.length * r > 16 * 1024 * 1024) throw new JqError('string repetition too large');
+      if (l.length * r > ev.maxValueBytes)
+        throw new JqError(`jq program exceeded the value size limit of ${ev.maxValueBytes} bytes`);
       return l.repeat(Math.ceil(r));
     }
     if (typeOf(l) === 'object' && typeOf(r) === 'object')
@@ -356,7 +396,12 @@ export function binop(op: string, l: unknown, r: unknown, ev: Evaluator): unknow
 
 /** Runs a compiled program on `input`; returns all outputs. Throws {@link JqError}. */
 export function runJq(program: JqProgram, input: unknown, limits: JqLimits = {}): unknown[] {
-  const ev = new Evaluator(limits.maxSteps ?? 1_000_000, limits.maxOutputs ?? 10_000);
+  const ev = new Evaluator(
+    limits.maxSteps ?? 1_000_000,
+    limits.maxOutputs ?? 10_000,
+    limits.deadlineMs,
+    limits.maxValueBytes,
+  );
   try {
     return ev.eval(program.ast, input, undefined, 0);
   } catch (e) {
