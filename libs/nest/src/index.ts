@@ -19,3 +19,4 @@ export { ResourceStoreService } from './resource-store.service.js';
 export { GanglionModule } from './ganglion.module.js';
 export { bootstrapService } from './bootstrap.js';
 export { bootstrapPushIngress, bootstrapOwnedIngress } from './ingress.module.js';
+export { AdmissionServer, ADMISSION_SERVING, type AdmissionServing } from './admission.server.js';

@@ -1,14 +1,20 @@
 import { hostname } from 'node:os';
-import { intVar, logLevelVar, requiredVar, stringVar, type ServiceConfig } from '@ganglion/nest';
+import {
+  intVar,
+  logLevelVar,
+  requiredVar,
+  stringVar,
+  type AdmissionServing,
+  type ServiceConfig,
+} from '@ganglion/nest';
 
 /** The admission webhook's settings (it needs no Kafka and no Kubernetes API access). */
-export interface AdmissionConfig {
-  /** HTTPS port the API server calls (`GANGLION_ADMISSION_PORT`, default 8443). */
-  port: number;
-  host: string;
-  /** PEM files of the serving certificate (`GANGLION_ADMISSION_CERT`, `GANGLION_ADMISSION_KEY`), e.g. a mounted Secret. */
-  certFile: string;
-  keyFile: string;
+/**
+ * `port`: the HTTPS port the API server calls (`GANGLION_ADMISSION_PORT`, default 8443);
+ * `certFile`/`keyFile`: the serving certificate's PEM files (`GANGLION_ADMISSION_CERT`,
+ * `GANGLION_ADMISSION_KEY`), e.g. a mounted Secret.
+ */
+export interface AdmissionConfig extends AdmissionServing {
   /** What the shared health endpoints need. */
   service: ServiceConfig;
 }

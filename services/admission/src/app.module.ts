@@ -1,8 +1,14 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CONFIG, HealthService, LOGGER, MetricsService } from '@ganglion/nest';
+import {
+  ADMISSION_SERVING,
+  AdmissionServer,
+  CONFIG,
+  HealthService,
+  LOGGER,
+  MetricsService,
+} from '@ganglion/nest';
 import { createLogger } from '@ganglion/telemetry';
 import type { AdmissionConfig } from './admission.config.js';
-import { ADMISSION_CONFIG, AdmissionServer } from './admission.server.js';
 
 @Module({})
 export class AdmissionModule {
@@ -15,7 +21,7 @@ export class AdmissionModule {
     return {
       module: AdmissionModule,
       providers: [
-        { provide: ADMISSION_CONFIG, useValue: config },
+        { provide: ADMISSION_SERVING, useValue: config },
         { provide: CONFIG, useValue: config.service },
         { provide: LOGGER, useValue: logger },
         HealthService,

@@ -7,11 +7,21 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { createAdmissionServer } from '@ganglion/k8s';
-import { HealthService, LOGGER, MetricsService } from '@ganglion/nest';
 import { AdmissionMetrics, type Logger } from '@ganglion/telemetry';
-import type { AdmissionConfig } from './admission.config.js';
+import { HealthService } from './health.service.js';
+import { MetricsService } from './metrics.service.js';
+import { LOGGER } from './tokens.js';
 
-export const ADMISSION_CONFIG = Symbol.for('ganglion.admission-config');
+/** Where and with which certificate the admission webhook serves (parsed by services/admission). */
+export interface AdmissionServing {
+  port: number;
+  host: string;
+  /** PEM files of the serving certificate and its key. */
+  certFile: string;
+  keyFile: string;
+}
+
+export const ADMISSION_SERVING = Symbol.for('ganglion.admission-serving');
 
 /**
  * Serves the ValidatingWebhookConfiguration's endpoint (`POST /validate`) over TLS and counts
@@ -24,7 +34,7 @@ export class AdmissionServer implements OnApplicationBootstrap, OnApplicationShu
   private readonly metrics: AdmissionMetrics;
 
   constructor(
-    @Inject(ADMISSION_CONFIG) private readonly config: AdmissionConfig,
+    @Inject(ADMISSION_SERVING) private readonly config: AdmissionServing,
     @Inject(LOGGER) private readonly logger: Logger,
     health: HealthService,
     metrics: MetricsService,
