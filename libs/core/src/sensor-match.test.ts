@@ -90,7 +90,7 @@ describe('sensor evaluation', () => {
     const pass = routeEvent(cs, ev('2', 'es', { x: 5 }), T);
     assert.deepEqual(pass.fired[0]!.events['d']!.data, { n: 5 });
     const bad = routeEvent(cs, ev('3', 'es', 'not json'), T);
-    assert.equal(bad.decisions[0]!.result, 'filtered');
+    assert.equal(bad.decisions[0]!.result, 'error');
     assert.match(bad.decisions[0]!.reason!, /JSON/);
   });
 
