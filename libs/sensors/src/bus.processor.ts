@@ -254,27 +254,7 @@ export class BusProcessor implements PartitionProcessor {
         this.processEvent(batch, message, position, sensors, span, records);
       } catch (err) {
         span.end(err);
-        const attempts = (this.failures.get(position) ?? 0) + 1;
-        const error = err instanceof Error ? err.message : String(err);
-        if (attempts < this.maxAttempts) {
-          remember(this.failures, position, attempts);
-          this.logger.warn('processing a record failed: the batch will be processed again', {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-            attempts,
-            error,
-          });
-          throw err;
-        }
-        this.failures.delete(position);
-        const reason = `processing failed ${attempts} times: ${error}`;
-        this.logger.error('skipping record', {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          reason,
-        });
+        const reason = this.failed(batch, message, position, err);
         out.push(
           this.outcome(position, {
             v: 1,
@@ -291,6 +271,34 @@ export class BusProcessor implements PartitionProcessor {
       for (const r of records) out.push(r);
     }
     return out;
+  }
+
+  /**
+   * A record's processing threw: counts the attempt; rethrows (the batch fails and is processed
+   * again) below `maxAttempts`, else returns the reason to skip the record with.
+   */
+  private failed(
+    batch: ConsumedBatch,
+    message: KafkaMessage,
+    position: string,
+    err: unknown,
+  ): string {
+    const attempts = (this.failures.get(position) ?? 0) + 1;
+    const error = err instanceof Error ? err.message : String(err);
+    const where = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+    if (attempts < this.maxAttempts) {
+      remember(this.failures, position, attempts);
+      this.logger.warn('processing a record failed: the batch will be processed again', {
+        ...where,
+        attempts,
+        error,
+      });
+      throw err;
+    }
+    this.failures.delete(position);
+    const reason = `processing failed ${attempts} times: ${error}`;
+    this.logger.error('skipping record', { ...where, reason });
+    return reason;
   }
 
   /** Routes one event record to every sensor; its records are appended to `out`, then `span` ends. */
@@ -431,19 +439,54 @@ export class BusProcessor implements PartitionProcessor {
     for (const message of batch.messages) {
       const key = message.key?.toString('utf8') ?? '';
       if (key === BARRIER_KEY) continue;
+      const position = `${batch.topic}/${batch.partition}/${message.offset}`;
       const headers = headerMap(message.headers);
       const span = startProcessSpan(batch.topic, headers, {
         partition: batch.partition,
         offset: message.offset,
         consumerGroup: this.groupId,
       });
+      // What this record may change, restored if it is skipped after failing.
+      const state = states.get(key);
+      const change = changed.has(key) ? { value: changed.get(key)! } : undefined;
+      const records: OutRecord[] = [];
       try {
-        this.joinOne(batch, message, key, headers, span.context, states, changed, out);
+        this.joinOne(batch, message, key, headers, span.context, states, changed, records);
         span.end();
       } catch (err) {
         span.end(err);
-        throw err;
+        const reason = this.failed(batch, message, position, err);
+        if (state) states.set(key, state);
+        else states.delete(key);
+        if (change) changed.set(key, change.value);
+        else changed.delete(key);
+        this.gauge(key, !!state);
+        let rec: JoinRecord | undefined;
+        try {
+          rec = decodeJoinRecord(message.value);
+        } catch {
+          rec = undefined;
+        }
+        out.push(
+          this.outcome(key, {
+            v: 1,
+            kind: 'join',
+            key,
+            namespace: rec?.namespace ?? '',
+            sensor: rec?.sensor ?? '',
+            trigger: rec?.trigger ?? '',
+            dependency: rec?.dependency ?? '',
+            eventId: rec?.event.context.id ?? '',
+            at: new Date(Number(message.timestamp)).toISOString(),
+            result: 'ignored',
+            have: Object.keys(state?.events ?? {}).sort(),
+            reason,
+          }),
+        );
+        continue;
       }
+      this.failures.delete(position);
+      for (const r of records) out.push(r);
     }
     for (const [key, value] of changed)
       out.push({
