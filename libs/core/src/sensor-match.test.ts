@@ -94,6 +94,34 @@ describe('sensor evaluation', () => {
     assert.match(bad.decisions[0]!.reason!, /JSON/);
   });
 
+  it('a filter that cannot be evaluated in time is an `error` decision, and the next dependency still fires', () => {
+    const cs = compileSensor(
+      sensor(
+        [
+          {
+            name: 'slow',
+            eventSourceName: 'es',
+            eventName: 'e',
+            filters: { script: 'return string.find(("a"):rep(800), ".-.-.-b") ~= nil' },
+          },
+          { name: 'fine', eventSourceName: 'es', eventName: 'e' },
+        ],
+        [{ template: { name: 't', conditions: 'fine', log: {} } }],
+      ),
+      'ns',
+    );
+    const r = routeEvent(cs, ev('4', 'es', { x: 1 }), T, { luaLimits: { deadlineMs: 100 } });
+    assert.deepEqual(
+      r.decisions.map((d) => [d.dependency, d.result]),
+      [
+        ['slow', 'error'],
+        ['fine', 'matched'],
+      ],
+    );
+    assert.match(r.decisions[0]!.reason!, /deadline of 100 ms/);
+    assert.equal(r.fired.length, 1);
+  });
+
   it('joins a && b with latest-wins and fires with both events', () => {
     const cs = compileSensor(
       sensor(
