@@ -22,7 +22,9 @@ export {
   routeEvent,
   joinStep,
   type CompiledSensor,
+  type EvaluationLimits,
   type FiredTrigger,
+  type RouteResult,
 } from './sensor-match.js';
 export * from './backoff/index.js';
 export * from './ratelimit/index.js';

@@ -82,12 +82,16 @@ export interface DeadLetterRecord {
   at: string;
 }
 
-/** One sensor dependency the event is for: matched (after transform and filters) or filtered out, and why. */
+/**
+ * One sensor dependency the event is for: matched (after transform and filters), filtered out,
+ * or `error` (its transform or a filter could not be evaluated: an error, a limit, a deadline;
+ * docs/core.md "Limits"), and why.
+ */
 export interface EventDecision {
   namespace: string;
   sensor: string;
   dependency: string;
-  result: 'matched' | 'filtered';
+  result: 'matched' | 'filtered' | 'error';
   reason?: string;
   triggers: TriggerDecision[];
 }

@@ -90,8 +90,36 @@ describe('sensor evaluation', () => {
     const pass = routeEvent(cs, ev('2', 'es', { x: 5 }), T);
     assert.deepEqual(pass.fired[0]!.events['d']!.data, { n: 5 });
     const bad = routeEvent(cs, ev('3', 'es', 'not json'), T);
-    assert.equal(bad.decisions[0]!.result, 'filtered');
+    assert.equal(bad.decisions[0]!.result, 'error');
     assert.match(bad.decisions[0]!.reason!, /JSON/);
+  });
+
+  it('a filter that cannot be evaluated in time is an `error` decision, and the next dependency still fires', () => {
+    const cs = compileSensor(
+      sensor(
+        [
+          {
+            name: 'slow',
+            eventSourceName: 'es',
+            eventName: 'e',
+            filters: { script: 'return string.find(("a"):rep(800), ".-.-.-b") ~= nil' },
+          },
+          { name: 'fine', eventSourceName: 'es', eventName: 'e' },
+        ],
+        [{ template: { name: 't', conditions: 'fine', log: {} } }],
+      ),
+      'ns',
+    );
+    const r = routeEvent(cs, ev('4', 'es', { x: 1 }), T, { luaLimits: { deadlineMs: 100 } });
+    assert.deepEqual(
+      r.decisions.map((d) => [d.dependency, d.result]),
+      [
+        ['slow', 'error'],
+        ['fine', 'matched'],
+      ],
+    );
+    assert.match(r.decisions[0]!.reason!, /deadline of 100 ms/);
+    assert.equal(r.fired.length, 1);
   });
 
   it('joins a && b with latest-wins and fires with both events', () => {

@@ -17,6 +17,8 @@ import type { EventsByDependency, SensorEvent } from './event.js';
 import { evaluateFilters } from './filters/filters.evaluator.js';
 import type { EventDependencyFilter } from './filters/filter.types.js';
 import type { EventDecision, TriggerDecision } from './records.js';
+import type { JqLimits } from './transform/jq/jq.ast.js';
+import type { LuaLimits } from './transform/lua.sandbox.js';
 import {
   applyTransform,
   TransformError,
@@ -109,6 +111,12 @@ interface JoinInput {
   event: SensorEvent;
 }
 
+/** Bounds of the transforms and filters a dependency runs (docs/core.md "Limits"); defaults when unset. */
+export interface EvaluationLimits {
+  jqLimits?: JqLimits;
+  luaLimits?: LuaLimits;
+}
+
 export interface RouteResult {
   decisions: EventDecision[];
   fired: FiredTrigger[];
@@ -120,51 +128,82 @@ export interface RouteResult {
  * filtered (exprs, data, context, time, script, combined by the logical operators); what each
  * interested trigger does with it.
  */
-export function routeEvent(sensor: CompiledSensor, event: SensorEvent, nowMs: number): RouteResult {
+export function routeEvent(
+  sensor: CompiledSensor,
+  event: SensorEvent,
+  nowMs: number,
+  limits: EvaluationLimits = {},
+): RouteResult {
   const out: RouteResult = { decisions: [], fired: [], joins: [] };
   for (const dep of matchingDependencies(sensor, event.context.source, event.context.subject)) {
     const base = { namespace: sensor.namespace, sensor: sensor.name, dependency: dep.name };
-    let depEvent: SensorEvent = event;
+    // A dependency whose evaluation fails (an error, a limit, a deadline) gets an `error`
+    // decision and the others go on: one bad transform never fails the record (issue 17).
     try {
-      const data = applyTransform(
-        dep.transform as EventDependencyTransformer | undefined,
-        event.data,
-      );
-      if (data !== event.data) depEvent = { context: event.context, data };
+      routeDependency(sensor, dep, event, nowMs, limits, out);
     } catch (err) {
       const reason =
-        err instanceof TransformError ? err.message : `transform failed: ${(err as Error).message}`;
-      out.decisions.push({ ...base, result: 'filtered', reason, triggers: [] });
-      continue;
+        err instanceof TransformError
+          ? err.message
+          : `evaluation failed: ${err instanceof Error ? err.message : String(err)}`;
+      out.decisions.push({ ...base, result: 'error', reason, triggers: [] });
     }
-    const filter = evaluateFilters(dep.filters as EventDependencyFilter | undefined, depEvent, {
-      now: new Date(nowMs),
-      ...(dep.filtersLogicalOperator ? { filtersLogicalOperator: dep.filtersLogicalOperator } : {}),
-    });
-    if (!filter.passed) {
-      out.decisions.push({ ...base, result: 'filtered', reason: filter.reason, triggers: [] });
-      continue;
-    }
-    const triggers: TriggerDecision[] = [];
-    for (const t of sensor.triggers) {
-      if (t.error) {
-        triggers.push({ trigger: t.name, result: 'error', reason: t.error });
-        continue;
-      }
-      if (!t.dependencies.includes(dep.name)) continue;
-      if (t.single !== undefined) {
-        const events = { [dep.name]: depEvent };
-        const id = actionId(t.key, events);
-        out.fired.push({ key: t.key, actionId: id, trigger: t.trigger, events });
-        triggers.push({ trigger: t.name, result: 'fired', actionId: id });
-      } else {
-        out.joins.push({ key: t.key, trigger: t.name, dependency: dep.name, event: depEvent });
-        triggers.push({ trigger: t.name, result: 'joining' });
-      }
-    }
-    out.decisions.push({ ...base, result: 'matched', reason: filter.reason, triggers });
   }
   return out;
+}
+
+/** One dependency of {@link routeEvent}; throws when its evaluation fails. */
+function routeDependency(
+  sensor: CompiledSensor,
+  dep: EventDependency,
+  event: SensorEvent,
+  nowMs: number,
+  limits: EvaluationLimits,
+  out: RouteResult,
+): void {
+  const base = { namespace: sensor.namespace, sensor: sensor.name, dependency: dep.name };
+  let depEvent: SensorEvent = event;
+  const data = applyTransform(
+    dep.transform as EventDependencyTransformer | undefined,
+    event.data,
+    limits,
+  );
+  if (data !== event.data) depEvent = { context: event.context, data };
+  const filter = evaluateFilters(dep.filters as EventDependencyFilter | undefined, depEvent, {
+    now: new Date(nowMs),
+    ...(limits.luaLimits ? { luaLimits: limits.luaLimits } : {}),
+    ...(dep.filtersLogicalOperator ? { filtersLogicalOperator: dep.filtersLogicalOperator } : {}),
+  });
+  if (!filter.passed) {
+    // The evaluator reports a sub-filter that could not be evaluated as "error: …" (it fails
+    // the filter, as in Argo): an `error` decision, not a mere mismatch.
+    const result = filter.reason.startsWith('error: ') ? 'error' : 'filtered';
+    out.decisions.push({ ...base, result, reason: filter.reason, triggers: [] });
+    return;
+  }
+  const triggers: TriggerDecision[] = [];
+  const fired: FiredTrigger[] = [];
+  const joins: JoinInput[] = [];
+  for (const t of sensor.triggers) {
+    if (t.error) {
+      triggers.push({ trigger: t.name, result: 'error', reason: t.error });
+      continue;
+    }
+    if (!t.dependencies.includes(dep.name)) continue;
+    if (t.single !== undefined) {
+      const events = { [dep.name]: depEvent };
+      const id = actionId(t.key, events);
+      fired.push({ key: t.key, actionId: id, trigger: t.trigger, events });
+      triggers.push({ trigger: t.name, result: 'fired', actionId: id });
+    } else {
+      joins.push({ key: t.key, trigger: t.name, dependency: dep.name, event: depEvent });
+      triggers.push({ trigger: t.name, result: 'joining' });
+    }
+  }
+  // Only a dependency that completed adds its actions and join inputs.
+  out.fired.push(...fired);
+  out.joins.push(...joins);
+  out.decisions.push({ ...base, result: 'matched', reason: filter.reason, triggers });
 }
 
 export interface JoinStepResult {

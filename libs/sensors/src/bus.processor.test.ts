@@ -258,3 +258,127 @@ describe('BusProcessor: routing of an event partition', () => {
     );
   });
 });
+
+describe('BusProcessor: a poisoned Sensor next to a healthy one (issue 17)', () => {
+  const poisoned = sensor(
+    'poisoned',
+    [
+      {
+        name: 'doubling',
+        eventSourceName: 'hooks',
+        eventName: 'push',
+        transform: { jq: 'reduce range(26) as $i (.; [., .]) | tojson' },
+      },
+      {
+        name: 'backtracking',
+        eventSourceName: 'hooks',
+        eventName: 'push',
+        transform: { script: 'return {string.find(("a"):rep(800), ".-.-.-b")}' },
+      },
+    ],
+    [{ template: { name: 'never', log: {} } }],
+  );
+  const healthy = sensors[0]!;
+  const both = [poisoned, healthy];
+  const dir = (list: () => CompiledSensor[]): SensorDirectory => ({
+    sensors: list,
+    sensor: (ns, name) => list().find((s) => s.namespace === ns && s.name === name),
+  });
+  const DEADLINE = 200;
+  let mirror: ChangelogMirror;
+  before(() => {
+    mirror = new ChangelogMirror(
+      createKafka({ brokers: ['127.0.0.1:9'], clientId: 'bus-processor-test', logger }),
+      [topics.joinState],
+      logger,
+    );
+  });
+  const strip = (rs: OutRecord[]) =>
+    rs.map((r) => ({ topic: r.topic, key: r.key, value: String(r.value) }));
+
+  it('the healthy Sensor fires, the poisoned one gets `error` decisions naming sensor, dependency and reason, the batch goes on; a replay decides identically without waiting again', () => {
+    const processor = new BusProcessor(
+      topics,
+      dir(() => both),
+      mirror,
+      logger,
+      'ganglion-sensor.proc-bus',
+      { limits: { luaLimits: { deadlineMs: DEADLINE } } },
+    );
+    const batch = {
+      topic: topics.events,
+      partition: 5,
+      messages: [message('hooks', 'push', { n: 1 }), message('hooks', 'push', { n: 2 })],
+    };
+    const out = processor.process(batch);
+    const actions = out.filter((r) => r.topic === topics.actions).map(json<ActionRecord>);
+    assert.deepEqual(
+      actions.map((a) => `${a.sensor}/${a.trigger.template.name}`),
+      ['single/t', 'single/t'],
+      'the healthy sensor fires for both records',
+    );
+    const outcomes = out
+      .filter((r) => r.topic === topics.outcomes)
+      .map(json<Extract<OutcomeRecord, { kind: 'event' }>>);
+    assert.equal(outcomes.length, 2);
+    for (const o of outcomes) {
+      assert.equal(o.kind, 'event');
+      const errors = o.decisions.filter((d) => d.result === 'error');
+      assert.deepEqual(
+        errors.map((d) => `${d.namespace}/${d.sensor}/${d.dependency}`),
+        ['ns/poisoned/doubling', 'ns/poisoned/backtracking'],
+      );
+      assert.match(errors[0]!.reason!, /jq transform failed: .*value size limit/);
+      assert.match(errors[1]!.reason!, new RegExp(`deadline of ${DEADLINE} ms`));
+      assert.deepEqual(
+        o.decisions.filter((d) => d.sensor === 'single').map((d) => d.result),
+        ['matched'],
+      );
+    }
+    // A failed transaction processes the batch again: the same records, and the deadline's
+    // verdict is remembered rather than waited for twice more.
+    const t0 = performance.now();
+    const again = processor.process(batch);
+    const replayMs = performance.now() - t0;
+    assert.deepEqual(strip(again), strip(out));
+    assert.ok(replayMs < DEADLINE, `replay took ${replayMs} ms`);
+  });
+
+  it('a record whose processing throws fails its batch at most maxAttempts times, then gets `event-rejected` and the partition moves on', () => {
+    let broken = true;
+    const boom: CompiledSensor = {
+      ...healthy,
+      get dependencies() {
+        if (broken) throw new Error('boom');
+        return healthy.dependencies;
+      },
+    };
+    const processor = new BusProcessor(
+      topics,
+      dir(() => [boom]),
+      mirror,
+      logger,
+      'ganglion-sensor.proc-bus',
+      { maxAttempts: 3 },
+    );
+    const bad = message('hooks', 'push', {});
+    const batch = { topic: topics.events, partition: 6, messages: [bad] };
+    assert.throws(() => processor.process(batch), /boom/);
+    assert.throws(() => processor.process(batch), /boom/);
+    const out = processor.process(batch);
+    assert.deepEqual(
+      out.map((r) => r.topic),
+      [topics.outcomes],
+    );
+    assert.equal(out[0]!.key, `${topics.events}/6/${bad.offset}`);
+    const rejected = json<Extract<OutcomeRecord, { kind: 'event-rejected' }>>(out[0]!);
+    assert.equal(rejected.kind, 'event-rejected');
+    assert.equal(rejected.offset, bad.offset);
+    assert.match(rejected.reason, /processing failed 3 times: boom/);
+    // The count starts afresh for another record, and a healthy record is processed.
+    assert.throws(() => processor.process({ ...batch, messages: [message('hooks', 'push', {})] }));
+    broken = false;
+    const next = processor.process({ ...batch, messages: [message('hooks', 'push', {})] });
+    assert.equal(next.filter((r) => r.topic === topics.actions).length, 1);
+  });
+});

@@ -7,9 +7,11 @@ import {
   routeEvent,
   type ActionRecord,
   type CompiledSensor,
+  type EvaluationLimits,
   type FiredTrigger,
   type JoinRecord,
   type OutcomeRecord,
+  type RouteResult,
   type SensorEvent,
 } from '@ganglion/core';
 import {
@@ -49,12 +51,36 @@ interface StoredJoin extends JoinState {
   traces?: Record<string, string>;
 }
 
+type ProcessSpan = ReturnType<typeof startProcessSpan>;
+
 /** `<namespace>/<sensor>/<trigger>` → metric labels. */
 function triggerLabels(key: string): TriggerLabels | undefined {
   const parts = key.split('/');
   return parts.length === 3
     ? { namespace: parts[0]!, sensor_name: parts[1]!, trigger_name: parts[2]! }
     : undefined;
+}
+
+/** Tuning of {@link BusProcessor}. */
+export interface BusProcessorOptions {
+  /** Bounds of every transform and filter (docs/core.md "Limits"; the engines' defaults when unset). */
+  limits?: EvaluationLimits;
+  /**
+   * Attempts of a record whose processing throws outside a dependency's evaluation (default 3):
+   * the batch fails and is processed again until then, after which the record gets an
+   * `event-rejected` outcome and is skipped.
+   */
+  maxAttempts?: number;
+}
+
+/** Remembered failures and error decisions at most (each map), oldest dropped first. */
+const MEMORY_ENTRIES = 1_000;
+
+/** `map.set` keeping at most {@link MEMORY_ENTRIES} entries. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MEMORY_ENTRIES) map.delete(map.keys().next().value!);
 }
 
 /** The sensors of one bus, compiled; refreshed by the runner when resources change. */
@@ -90,10 +116,24 @@ function toSensorEvent(message: KafkaMessage): SensorEvent {
  *   restored from `P-join-state` (same partition number) when the partition is opened, and
  *   every change is written back to it in the same transaction as the actions and offsets.
  * Time is the consumed record's timestamp, so a batch processed again decides identically.
+ *
+ * A poisoned record never stops a partition (issue 17): a dependency whose transform or filter
+ * fails (an error, a limit, a deadline) gets an `error` decision in the event's outcome and the
+ * other dependencies and sensors still get the event. A deadline depends on the machine, so the
+ * sensor's routing of a record with an `error` decision is remembered (by position) and reused
+ * when the batch is processed again after a failed transaction: the replay decides identically
+ * and does not wait for the deadline again. A record whose processing throws anyway fails its
+ * batch at most `maxAttempts` times (counted here, per position), then is rejected and skipped.
  */
 export class BusProcessor implements PartitionProcessor {
   /** Join state by trigger key, per owned `P-joins` partition. */
   private readonly states = new Map<number, Map<string, StoredJoin>>();
+  /** Failed attempts by `<topic>/<partition>/<offset>`. */
+  private readonly failures = new Map<string, number>();
+  /** A sensor's routing of a record that has an `error` decision, by `<topic>/<partition>/<offset>/<namespace>/<sensor>`. */
+  private readonly erred = new Map<string, { sensor: CompiledSensor; result: RouteResult }>();
+  private readonly limits: EvaluationLimits;
+  private readonly maxAttempts: number;
 
   constructor(
     private readonly topics: BusTopics,
@@ -102,7 +142,11 @@ export class BusProcessor implements PartitionProcessor {
     private readonly logger: Logger,
     /** The consumer group (a span attribute). */
     private readonly groupId = 'ganglion-sensor',
-  ) {}
+    options: BusProcessorOptions = {},
+  ) {
+    this.limits = options.limits ?? {};
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+  }
 
   /** Join-state entries held in memory (all owned partitions). */
   get joinStateSize(): number {
@@ -199,101 +243,192 @@ export class BusProcessor implements PartitionProcessor {
     const out: OutRecord[] = [];
     const sensors = this.directory.sensors();
     for (const message of batch.messages) {
-      const nowMs = Number(message.timestamp);
-      const at = new Date(nowMs).toISOString();
+      const position = `${batch.topic}/${batch.partition}/${message.offset}`;
+      const records: OutRecord[] = [];
       const span = startProcessSpan(batch.topic, headerMap(message.headers), {
         partition: batch.partition,
         offset: message.offset,
         consumerGroup: this.groupId,
       });
-      let event: SensorEvent;
       try {
-        event = toSensorEvent(message);
+        this.processEvent(batch, message, position, sensors, span, records);
       } catch (err) {
-        const reason = `not a CloudEvent: ${(err as Error).message}`;
-        this.logger.warn('skipping record', {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          reason,
-        });
+        span.end(err);
+        const reason = this.failed(batch, message, position, err);
         out.push(
-          this.outcome(`${batch.topic}/${batch.partition}/${message.offset}`, {
+          this.outcome(position, {
             v: 1,
             kind: 'event-rejected',
             offset: message.offset,
             partition: batch.partition,
-            at,
+            at: new Date(Number(message.timestamp)).toISOString(),
             reason,
           }),
         );
-        span.end(reason);
         continue;
       }
-      span.event(event.context.id);
-      const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
-      for (const sensor of sensors) {
-        const attributes = {
-          'ganglion.namespace': sensor.namespace,
-          'ganglion.sensor': sensor.name,
-        };
-        const r = inSpan('evaluate', { parent: span.context, attributes }, () =>
-          routeEvent(sensor, event, nowMs),
-        );
-        decisions.push(...r.decisions);
-        for (const d of r.decisions) {
-          if (d.result !== 'matched') continue;
-          const result = d.triggers.some((t) => t.result === 'fired')
-            ? 'fired'
-            : d.triggers.some((t) => t.result === 'joining')
-              ? 'waiting'
-              : undefined;
-          if (result)
-            processMetrics().sensorEvents.inc({
-              namespace: sensor.namespace,
-              sensor_name: sensor.name,
-              result,
-            });
-        }
-        for (const f of r.fired)
-          out.push(this.action(f, sensor.namespace, sensor.name, at, span.context));
-        for (const j of r.joins) {
-          const rec: JoinRecord = {
-            v: RECORD_VERSION,
-            namespace: sensor.namespace,
-            sensor: sensor.name,
-            trigger: j.trigger,
-            dependency: j.dependency,
-            event: j.event,
-          };
-          const headers = markSend(
-            this.topics.joins,
-            { ...JSON_HEADERS },
-            { parent: span.context, key: j.key, messageId: event.context.id },
-          );
-          out.push({
-            topic: this.topics.joins,
-            key: j.key,
-            value: JSON.stringify(rec),
-            headers,
-            timestamp: message.timestamp,
-          });
-        }
-      }
-      out.push(
-        this.outcome(event.context.id, {
-          v: 1,
-          kind: 'event',
-          eventId: event.context.id,
-          source: event.context.source,
-          subject: event.context.subject ?? '',
-          at,
-          decisions,
-        }),
-      );
-      span.end();
+      this.failures.delete(position);
+      for (const r of records) out.push(r);
     }
     return out;
+  }
+
+  /**
+   * A record's processing threw: counts the attempt; rethrows (the batch fails and is processed
+   * again) below `maxAttempts`, else returns the reason to skip the record with.
+   */
+  private failed(
+    batch: ConsumedBatch,
+    message: KafkaMessage,
+    position: string,
+    err: unknown,
+  ): string {
+    const attempts = (this.failures.get(position) ?? 0) + 1;
+    const error = err instanceof Error ? err.message : String(err);
+    const where = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+    if (attempts < this.maxAttempts) {
+      remember(this.failures, position, attempts);
+      this.logger.warn('processing a record failed: the batch will be processed again', {
+        ...where,
+        attempts,
+        error,
+      });
+      throw err;
+    }
+    this.failures.delete(position);
+    const reason = `processing failed ${attempts} times: ${error}`;
+    this.logger.error('skipping record', { ...where, reason });
+    return reason;
+  }
+
+  /** Routes one event record to every sensor; its records are appended to `out`, then `span` ends. */
+  private processEvent(
+    batch: ConsumedBatch,
+    message: KafkaMessage,
+    position: string,
+    sensors: readonly CompiledSensor[],
+    span: ProcessSpan,
+    out: OutRecord[],
+  ): void {
+    const nowMs = Number(message.timestamp);
+    const at = new Date(nowMs).toISOString();
+    let event: SensorEvent;
+    try {
+      event = toSensorEvent(message);
+    } catch (err) {
+      const reason = `not a CloudEvent: ${(err as Error).message}`;
+      this.logger.warn('skipping record', {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: message.offset,
+        reason,
+      });
+      out.push(
+        this.outcome(position, {
+          v: 1,
+          kind: 'event-rejected',
+          offset: message.offset,
+          partition: batch.partition,
+          at,
+          reason,
+        }),
+      );
+      span.end(reason);
+      return;
+    }
+    span.event(event.context.id);
+    const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
+    for (const sensor of sensors) {
+      const attributes = {
+        'ganglion.namespace': sensor.namespace,
+        'ganglion.sensor': sensor.name,
+      };
+      const r = this.route(position, sensor, event, nowMs, span.context, attributes);
+      decisions.push(...r.decisions);
+      for (const d of r.decisions) {
+        if (d.result !== 'matched') continue;
+        const result = d.triggers.some((t) => t.result === 'fired')
+          ? 'fired'
+          : d.triggers.some((t) => t.result === 'joining')
+            ? 'waiting'
+            : undefined;
+        if (result)
+          processMetrics().sensorEvents.inc({
+            namespace: sensor.namespace,
+            sensor_name: sensor.name,
+            result,
+          });
+      }
+      for (const f of r.fired)
+        out.push(this.action(f, sensor.namespace, sensor.name, at, span.context));
+      for (const j of r.joins) {
+        const rec: JoinRecord = {
+          v: RECORD_VERSION,
+          namespace: sensor.namespace,
+          sensor: sensor.name,
+          trigger: j.trigger,
+          dependency: j.dependency,
+          event: j.event,
+        };
+        const headers = markSend(
+          this.topics.joins,
+          { ...JSON_HEADERS },
+          { parent: span.context, key: j.key, messageId: event.context.id },
+        );
+        out.push({
+          topic: this.topics.joins,
+          key: j.key,
+          value: JSON.stringify(rec),
+          headers,
+          timestamp: message.timestamp,
+        });
+      }
+    }
+    out.push(
+      this.outcome(event.context.id, {
+        v: 1,
+        kind: 'event',
+        eventId: event.context.id,
+        source: event.context.source,
+        subject: event.context.subject ?? '',
+        at,
+        decisions,
+      }),
+    );
+    span.end();
+  }
+
+  /**
+   * A sensor's routing of an event, or the one remembered when its position was processed
+   * before with an `error` decision (see the class comment). Logs each `error` decision.
+   */
+  private route(
+    position: string,
+    sensor: CompiledSensor,
+    event: SensorEvent,
+    nowMs: number,
+    parent: Context,
+    attributes: Record<string, string>,
+  ): RouteResult {
+    const key = `${position}/${sensor.namespace}/${sensor.name}`;
+    const known = this.erred.get(key);
+    if (known?.sensor === sensor) return known.result;
+    const r = inSpan('evaluate', { parent, attributes }, () =>
+      routeEvent(sensor, event, nowMs, this.limits),
+    );
+    const errors = r.decisions.filter((d) => d.result === 'error');
+    if (!errors.length) return r;
+    remember(this.erred, key, { sensor, result: r });
+    for (const d of errors)
+      this.logger.warn('dependency evaluation failed', {
+        namespace: d.namespace,
+        sensor: d.sensor,
+        dependency: d.dependency,
+        eventId: event.context.id,
+        position,
+        reason: d.reason,
+      });
+    return r;
   }
 
   private processJoins(batch: ConsumedBatch): OutRecord[] {
@@ -304,19 +439,54 @@ export class BusProcessor implements PartitionProcessor {
     for (const message of batch.messages) {
       const key = message.key?.toString('utf8') ?? '';
       if (key === BARRIER_KEY) continue;
+      const position = `${batch.topic}/${batch.partition}/${message.offset}`;
       const headers = headerMap(message.headers);
       const span = startProcessSpan(batch.topic, headers, {
         partition: batch.partition,
         offset: message.offset,
         consumerGroup: this.groupId,
       });
+      // What this record may change, restored if it is skipped after failing.
+      const state = states.get(key);
+      const change = changed.has(key) ? { value: changed.get(key)! } : undefined;
+      const records: OutRecord[] = [];
       try {
-        this.joinOne(batch, message, key, headers, span.context, states, changed, out);
+        this.joinOne(batch, message, key, headers, span.context, states, changed, records);
         span.end();
       } catch (err) {
         span.end(err);
-        throw err;
+        const reason = this.failed(batch, message, position, err);
+        if (state) states.set(key, state);
+        else states.delete(key);
+        if (change) changed.set(key, change.value);
+        else changed.delete(key);
+        this.gauge(key, !!state);
+        let rec: JoinRecord | undefined;
+        try {
+          rec = decodeJoinRecord(message.value);
+        } catch {
+          rec = undefined;
+        }
+        out.push(
+          this.outcome(key, {
+            v: 1,
+            kind: 'join',
+            key,
+            namespace: rec?.namespace ?? '',
+            sensor: rec?.sensor ?? '',
+            trigger: rec?.trigger ?? '',
+            dependency: rec?.dependency ?? '',
+            eventId: rec?.event.context.id ?? '',
+            at: new Date(Number(message.timestamp)).toISOString(),
+            result: 'ignored',
+            have: Object.keys(state?.events ?? {}).sort(),
+            reason,
+          }),
+        );
+        continue;
       }
+      this.failures.delete(position);
+      for (const r of records) out.push(r);
     }
     for (const [key, value] of changed)
       out.push({

@@ -171,4 +171,60 @@ describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
       { a: `${prefix}-a`, b: `${prefix}-b` },
     );
   });
+
+  it('a poisoned Sensor (the issue 17 jq and Lua reproductions) gets `error` decisions while a healthy one on the same bus fires, and the partition moves on', async () => {
+    runner ??= await start();
+    const sensorOf = (name: string, deps: object[]) =>
+      ({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Sensor',
+        metadata: { name, namespace: 'ns' },
+        spec: { dependencies: deps, triggers: [{ template: { name: 't', log: {} } }] },
+      }) as unknown as Sensor;
+    resources.put(
+      sensorOf('poisoned', [
+        {
+          name: 'doubling',
+          eventSourceName: 'hooks',
+          eventName: 'poke',
+          transform: { jq: 'reduce range(26) as $i (.; [., .]) | tojson' },
+        },
+        {
+          name: 'backtracking',
+          eventSourceName: 'hooks',
+          eventName: 'poke',
+          transform: { script: 'return {string.find(("a"):rep(800), ".-.-.-b")}' },
+        },
+      ]),
+    );
+    resources.put(
+      sensorOf('healthy', [{ name: 'd', eventSourceName: 'hooks', eventName: 'poke' }]),
+    );
+    // Both records have one key, so one partition: the second is processed after the first.
+    const ids = [`${prefix}-p1`, `${prefix}-p2`];
+    for (const id of ids) await send(id, 'hooks', 'poke', { n: 1 });
+    for (const id of ids) {
+      const action = await waitFor(
+        () => actions.find((a) => a.sensor === 'healthy' && a.events['d']?.context.id === id),
+        { timeoutMs: 60_000, what: `the healthy sensor's action for ${id}` },
+      );
+      assert.equal(action.trigger.template.name, 't');
+      const outcome = await waitFor(
+        () =>
+          outcomes.find(
+            (o): o is Extract<OutcomeRecord, { kind: 'event' }> =>
+              o.kind === 'event' && o.eventId === id,
+          ),
+        { timeoutMs: 30_000, what: `the outcome of ${id}` },
+      );
+      const errors = outcome.decisions.filter((d) => d.sensor === 'poisoned');
+      assert.deepEqual(
+        errors.map((d) => `${d.namespace}/${d.sensor}/${d.dependency}:${d.result}`),
+        ['ns/poisoned/doubling:error', 'ns/poisoned/backtracking:error'],
+      );
+      assert.match(errors[0]!.reason!, /value size limit/);
+      assert.match(errors[1]!.reason!, /deadline of 2000 ms/);
+    }
+    assert.equal(actions.filter((a) => a.sensor === 'poisoned').length, 0);
+  });
 });
