@@ -1,15 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { API_VERSION, keyOf, type AnyResource } from '@ganglion/api';
-import {
-  createKafka,
-  decodeCloudEvent,
-  ensureTopics,
-  eventData,
-  resourcesTopicConfig,
-  type Kafka,
-} from '@ganglion/eventbus';
-import { createLogger } from '@ganglion/telemetry';
+import { decodeCloudEvent, eventData } from '@ganglion/eventbus';
 import {
   kafkaBrokers,
   OwnedReplicas,
@@ -17,6 +8,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '@ganglion/testing';
+import { ingressTopics, type BusCollector } from './harness.js';
 
 interface Tick {
   id: string;
@@ -30,40 +22,24 @@ interface Tick {
  * also across the owner being killed (the survivor catches up from the transactional state).
  */
 describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 180_000 }, () => {
-  let kafka: Kafka;
   let brokers: string;
   const prefix = uniquePrefix('cal');
   const busTopic = `${prefix}-bus`;
   const resourcesTopic = `${prefix}-resources`;
   const ticks: Tick[] = [];
   let replicas: OwnedReplicas;
-  let consumer: ReturnType<Kafka['consumer']>;
+  let consumer: BusCollector;
 
   before(async () => {
     brokers = await kafkaBrokers();
-    kafka = createKafka({
-      brokers: brokers.split(','),
-      clientId: prefix,
-      logger: createLogger('test', { level: 'error' }),
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      resourcesTopicConfig(resourcesTopic, 1),
-      { topic: busTopic, numPartitions: 1, replicationFactor: 1 },
-    ]);
-    await admin.disconnect();
-    const resources: AnyResource[] = [
-      {
-        apiVersion: API_VERSION,
-        kind: 'EventBus',
-        metadata: { name: 'default', namespace: 'default' },
-        spec: { kafka: { topic: busTopic } },
-      },
-      {
-        apiVersion: API_VERSION,
-        kind: 'EventSource',
-        metadata: { name: 'calendar', namespace: 'default' },
+    consumer = await ingressTopics({
+      brokers,
+      prefix,
+      resourcesTopic,
+      busTopic,
+      busPartitions: 1,
+      eventSource: {
+        name: 'calendar',
         spec: {
           calendar: {
             every: {
@@ -74,19 +50,7 @@ describe('ingress-calendar: two replicas, each tick exactly once', { timeout: 18
           },
         },
       },
-    ];
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: resourcesTopic,
-      messages: resources.map((r) => ({ key: keyOf(r), value: JSON.stringify(r) })),
-    });
-    await producer.disconnect();
-    consumer = kafka.consumer({ groupId: `${prefix}-collector` });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [busTopic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
+      onEvent: (message) => {
         const event = decodeCloudEvent(message);
         const data = eventData(event) as { eventTime: string; metadata: unknown };
         assert.equal(event.type, 'calendar');

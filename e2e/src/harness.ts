@@ -3,6 +3,15 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { API_VERSION, keyOf, type AnyResource, type EventSource } from '@ganglion/api';
+import {
+  createKafka,
+  ensureTopics,
+  resourcesTopicConfig,
+  type Kafka,
+  type KafkaMessage,
+} from '@ganglion/eventbus';
+import { createLogger } from '@ganglion/telemetry';
 import { freePort, ServiceProcess, SERVICES, withBody, type ServiceName } from '@ganglion/testing';
 
 /** A real HTTP server standing in for a trigger's target; records every request. */
@@ -147,4 +156,63 @@ export class Stack {
   async stop(): Promise<void> {
     await Promise.all([...this.services.values()].map((s) => s.stop()));
   }
+}
+
+/** The Kafka consumer that collects an ingress test's bus records. */
+export type BusCollector = ReturnType<Kafka['consumer']>;
+
+/**
+ * An ingress test's own topics on a real broker: creates its resources topic and bus topic,
+ * publishes the default EventBus and `eventSource` (namespace `default`) to the resources topic,
+ * and hands every record of the bus topic, from the beginning, to `onEvent`. Disconnect the
+ * returned collector after the test.
+ */
+export async function ingressTopics(options: {
+  brokers: string;
+  prefix: string;
+  resourcesTopic: string;
+  busTopic: string;
+  busPartitions: number;
+  eventSource: { name: string; spec: EventSource['spec'] };
+  onEvent: (message: KafkaMessage) => void;
+}): Promise<BusCollector> {
+  const { prefix, resourcesTopic, busTopic } = options;
+  const kafka = createKafka({
+    brokers: options.brokers.split(','),
+    clientId: prefix,
+    logger: createLogger('test', { level: 'error' }),
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [
+    resourcesTopicConfig(resourcesTopic, 1),
+    { topic: busTopic, numPartitions: options.busPartitions, replicationFactor: 1 },
+  ]);
+  await admin.disconnect();
+  const resources: AnyResource[] = [
+    {
+      apiVersion: API_VERSION,
+      kind: 'EventBus',
+      metadata: { name: 'default', namespace: 'default' },
+      spec: { kafka: { topic: busTopic } },
+    },
+    {
+      apiVersion: API_VERSION,
+      kind: 'EventSource',
+      metadata: { name: options.eventSource.name, namespace: 'default' },
+      spec: options.eventSource.spec,
+    },
+  ];
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic: resourcesTopic,
+    messages: resources.map((r) => ({ key: keyOf(r), value: JSON.stringify(r) })),
+  });
+  await producer.disconnect();
+  const consumer = kafka.consumer({ groupId: `${prefix}-collector` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [busTopic], fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => options.onEvent(message) });
+  return consumer;
 }

@@ -1,16 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { API_VERSION, keyOf, type AnyResource } from '@ganglion/api';
-import {
-  createKafka,
-  decodeCloudEvent,
-  ensureTopics,
-  eventData,
-  resourcesTopicConfig,
-  type Kafka,
-} from '@ganglion/eventbus';
-import { createLogger } from '@ganglion/telemetry';
+import { decodeCloudEvent, eventData } from '@ganglion/eventbus';
 import { freePort, kafkaBrokers, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
+import { ingressTopics, type BusCollector } from './harness.js';
 
 /**
  * ingress-webhook as its own process under load, killed with SIGKILL: every request it answered
@@ -25,10 +17,9 @@ describe(
     const busTopic = `${prefix}-bus`;
     const resourcesTopic = `${prefix}-resources`;
     const onBus = new Set<number>();
-    let kafka: Kafka;
     let brokers: string;
     let port: number;
-    let consumer: ReturnType<Kafka['consumer']>;
+    let consumer: BusCollector;
     const procs: ServiceProcess[] = [];
 
     async function startIngress(): Promise<ServiceProcess> {
@@ -60,44 +51,17 @@ describe(
     before(async () => {
       brokers = await kafkaBrokers();
       port = await freePort();
-      kafka = createKafka({
-        brokers: brokers.split(','),
-        clientId: prefix,
-        logger: createLogger('test', { level: 'error' }),
-      });
-      const admin = kafka.admin();
-      await admin.connect();
-      await ensureTopics(admin, [
-        resourcesTopicConfig(resourcesTopic, 1),
-        { topic: busTopic, numPartitions: 3, replicationFactor: 1 },
-      ]);
-      await admin.disconnect();
-      const resources: AnyResource[] = [
-        {
-          apiVersion: API_VERSION,
-          kind: 'EventBus',
-          metadata: { name: 'default', namespace: 'default' },
-          spec: { kafka: { topic: busTopic } },
-        },
-        {
-          apiVersion: API_VERSION,
-          kind: 'EventSource',
-          metadata: { name: 'load', namespace: 'default' },
+      consumer = await ingressTopics({
+        brokers,
+        prefix,
+        resourcesTopic,
+        busTopic,
+        busPartitions: 3,
+        eventSource: {
+          name: 'load',
           spec: { webhook: { load: { port: String(port), endpoint: '/load', method: 'POST' } } },
         },
-      ];
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({
-        topic: resourcesTopic,
-        messages: resources.map((r) => ({ key: keyOf(r), value: JSON.stringify(r) })),
-      });
-      await producer.disconnect();
-      consumer = kafka.consumer({ groupId: `${prefix}-collector` });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [busTopic], fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
+        onEvent: (message) => {
           const data = eventData(decodeCloudEvent(message)) as { body: { seq: number } };
           onBus.add(data.body.seq);
         },

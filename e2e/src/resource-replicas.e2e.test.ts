@@ -1,15 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { API_VERSION, keyOf, type AnyResource } from '@ganglion/api';
-import {
-  createKafka,
-  decodeCloudEvent,
-  ensureTopics,
-  eventData,
-  resourcesTopicConfig,
-  type Kafka,
-} from '@ganglion/eventbus';
-import { createLogger } from '@ganglion/telemetry';
+import { decodeCloudEvent, eventData } from '@ganglion/eventbus';
 import {
   kafkaBrokers,
   OwnedReplicas,
@@ -19,6 +10,7 @@ import {
   waitFor,
   type KubeApiServer,
 } from '@ganglion/testing';
+import { ingressTopics, type BusCollector } from './harness.js';
 
 interface Seen {
   id: string;
@@ -37,7 +29,6 @@ describe(
   'ingress-resource: two replicas, one owner, handover on SIGKILL',
   { timeout: 240_000 },
   () => {
-    let kafka: Kafka;
     let kube: KubeApiServer;
     let ns = '';
     const prefix = uniquePrefix('res');
@@ -45,7 +36,7 @@ describe(
     const resourcesTopic = `${prefix}-resources`;
     const seen: Seen[] = [];
     let replicas: OwnedReplicas;
-    let consumer: ReturnType<Kafka['consumer']>;
+    let consumer: BusCollector;
 
     const kubectl = (...args: string[]): void => {
       const r = kube.kubectl(['-n', ns, ...args]);
@@ -56,29 +47,14 @@ describe(
       kube = await kubeApiServer();
       ns = await kube.namespace('ingress-resource');
       const brokers = await kafkaBrokers();
-      kafka = createKafka({
-        brokers: brokers.split(','),
-        clientId: prefix,
-        logger: createLogger('test', { level: 'error' }),
-      });
-      const admin = kafka.admin();
-      await admin.connect();
-      await ensureTopics(admin, [
-        resourcesTopicConfig(resourcesTopic, 1),
-        { topic: busTopic, numPartitions: 1, replicationFactor: 1 },
-      ]);
-      await admin.disconnect();
-      const resources: AnyResource[] = [
-        {
-          apiVersion: API_VERSION,
-          kind: 'EventBus',
-          metadata: { name: 'default', namespace: 'default' },
-          spec: { kafka: { topic: busTopic } },
-        },
-        {
-          apiVersion: API_VERSION,
-          kind: 'EventSource',
-          metadata: { name: 'configmaps', namespace: 'default' },
+      consumer = await ingressTopics({
+        brokers,
+        prefix,
+        resourcesTopic,
+        busTopic,
+        busPartitions: 1,
+        eventSource: {
+          name: 'configmaps',
           spec: {
             resource: {
               changes: {
@@ -90,19 +66,7 @@ describe(
             },
           },
         },
-      ];
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({
-        topic: resourcesTopic,
-        messages: resources.map((r) => ({ key: keyOf(r), value: JSON.stringify(r) })),
-      });
-      await producer.disconnect();
-      consumer = kafka.consumer({ groupId: `${prefix}-collector` });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [busTopic], fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
+        onEvent: (message) => {
           const event = decodeCloudEvent(message);
           const data = eventData(event) as {
             type: string;
