@@ -217,8 +217,16 @@ class BrokerPipe<C extends CommonBrokerConfig> {
     );
   }
 
+  /** Half the window is free: a paused session resumes (not at every freed slot). */
+  private get halfFree(): boolean {
+    return (
+      this.status.inFlight <= this.window.messages / 2 &&
+      this.status.inFlightBytes <= this.window.bytes / 2
+    );
+  }
+
   private freeRoom(): void {
-    if (this.status.paused && !this.full) {
+    if (this.status.paused && (this.halfFree || !this.session)) {
       this.status.paused = false;
       this.session?.resume?.();
     }
