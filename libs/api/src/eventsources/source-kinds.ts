@@ -30,6 +30,11 @@ export const SOURCE_KINDS = {
   calendar: 'owned',
   file: 'owned',
   resource: 'owned',
+  kafka: 'group',
+  nats: 'group',
+  redisStream: 'group',
+  redis: 'owned',
+  mqtt: 'owned',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */
