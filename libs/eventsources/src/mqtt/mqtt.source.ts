@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MQTTEventSource } from '@ganglion/api';
-import { connectAsync, type IClientOptions, type IPublishPacket } from 'mqtt';
+import { connect as mqttConnect, type IClientOptions, type IPublishPacket } from 'mqtt';
 import { argoBody, type BrokerSession, type BrokerSourceType } from '../kit/broker-source.js';
 
 /** A QoS 1 message's PUBACK, held until the bus acknowledged the event. */
@@ -46,17 +46,12 @@ export const mqttSource: BrokerSourceType<MQTTEventSource> = {
     }
     const tls = await ctx.tls(cfg.tls);
     if (tls) Object.assign(options, tls);
-    const client = await connectAsync(brokerUrl(cfg.url), options);
+    // Connected only after the handlers below are in place: a persistent session's queued
+    // messages arrive right after CONNACK, and MQTT.js's default handler would PUBACK them.
+    const client = mqttConnect(brokerUrl(cfg.url), options);
     // Each PUBACK is a small write the broker waits for before counting the next in-flight
     // message: without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold it ~40 ms.
     (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
-    let closing = false;
-    client.on('close', () => {
-      if (!closing) ctx.fail(new Error('MQTT connection closed'));
-    });
-    client.on('error', (err) => {
-      if (!closing) ctx.fail(err);
-    });
     // QoS 1: MQTT.js sends a message's PUBACK when `handleMessage` calls back, and reads the
     // next packet only after that; one bus round trip per message would bound the rate. So the
     // callback is called at once and the PUBACK itself is held until the bus acknowledged the
@@ -102,6 +97,23 @@ export const mqttSource: BrokerSourceType<MQTTEventSource> = {
       });
       callback();
     };
+    let closing = false;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+        client.once('close', () => reject(new Error('MQTT connection closed before CONNACK')));
+      });
+    } catch (err) {
+      await client.endAsync(true).catch(() => undefined);
+      throw err;
+    }
+    client.on('close', () => {
+      if (!closing) ctx.fail(new Error('MQTT connection closed'));
+    });
+    client.on('error', (err) => {
+      if (!closing) ctx.fail(err);
+    });
     await client.subscribeAsync(cfg.topic, { qos: 1 });
     return {
       close: async () => {
