@@ -17,3 +17,5 @@ export {
   type JaegerSpan,
   type JaegerTrace,
 } from './jaeger.js';
+export { RabbitMqServer } from './rabbitmq-server.js';
+export { NsqServer } from './nsq-server.js';
