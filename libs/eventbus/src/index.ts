@@ -1,5 +1,5 @@
 export { createKafka, parseBrokers } from './client/client.js';
-export { BusClients, BusProducers } from './client/bus-clients.js';
+export { BusClients, BusProducers, clusterKey } from './client/bus-clients.js';
 export {
   busTopics,
   busTopicConfigs,
@@ -37,5 +37,6 @@ export { GroupOwnership } from './loops/group-ownership.js';
 export { TransactionalState } from './transactions/transactional-state.js';
 export { PipelinedLoop } from './loops/pipelined-loop.js';
 export { ExternalProducer, type ExternalKafkaSettings } from './producer/external-producer.js';
+export { ExternalConsumer, type ExternalMessage } from './loops/external-consumer.js';
 export { ConsumerLagMonitor, type LagSample } from './readers/lag-monitor.js';
 export { consumerActivity } from './loops/consumer-activity.js';

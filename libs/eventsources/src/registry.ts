@@ -15,6 +15,11 @@ import { ResourceRunner } from './resource/resource.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
 import { amqpSource } from './amqp/amqp.source.js';
+import { kafkaSource } from './kafka/kafka.source.js';
+import { natsSource } from './nats/nats.source.js';
+import { redisSource } from './redis/redis.source.js';
+import { redisStreamSource } from './redisstream/redis-stream.source.js';
+import { mqttSource } from './mqtt/mqtt.source.js';
 
 /**
  * Push (HTTP) source types, picked by spec key: exactly the `push` types of libs/api's
@@ -43,6 +48,8 @@ export const ownedSources = {
   calendar: (host: OwnedHost): OwnedRunner => new CalendarRunner(host),
   file: (host: OwnedHost): OwnedRunner => new FileRunner(host),
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
+  redis: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, redisSource),
+  mqtt: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, mqttSource),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
 
@@ -53,5 +60,8 @@ export type OwnedSourceType = keyof typeof ownedSources;
  */
 export const groupSources = {
   amqp: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, amqpSource),
+  kafka: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, kafkaSource(host)),
+  nats: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, natsSource),
+  redisStream: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, redisStreamSource),
 } as const satisfies Record<SourceTypeOfKind<'group'>, (host: OwnedHost) => OwnedRunner>;
 export type GroupSourceType = keyof typeof groupSources;

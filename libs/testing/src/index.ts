@@ -7,6 +7,7 @@ export { ServiceProcess, SERVICES, REPO_ROOT, type ServiceName } from './service
 export { ensureHelm } from './go-tools.js';
 export { KubeApiServer, kubeApiServer } from './kube-apiserver.js';
 export { NatsServer } from './nats-server.js';
+export { RedisServer, Mosquitto } from './loopback-server.js';
 export { OwnedReplicas } from './owned-replicas.js';
 export { withBody } from './http-body.js';
 export {

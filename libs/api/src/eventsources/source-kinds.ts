@@ -31,6 +31,11 @@ export const SOURCE_KINDS = {
   file: 'owned',
   resource: 'owned',
   amqp: 'group',
+  kafka: 'group',
+  nats: 'group',
+  redisStream: 'group',
+  redis: 'owned',
+  mqtt: 'owned',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */

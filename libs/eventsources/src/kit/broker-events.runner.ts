@@ -64,6 +64,7 @@ class BrokerPipe<C extends CommonBrokerConfig> {
   /** The acknowledgement of the last delivered message (acks run in delivery order). */
   private lastAck: Promise<void> = Promise.resolve();
   private nextPermitMs = 0;
+  private lastPublishWarning = 0;
   private readonly pass: (data: unknown) => boolean;
   private readonly backoff: Backoff;
   private readonly logger: Logger;
@@ -294,7 +295,11 @@ class BrokerPipe<C extends CommonBrokerConfig> {
         return;
       } catch (err) {
         if (this.stopped) throw err;
-        this.logger.warn('event not published; retrying', { id, error: err });
+        // Once per 10 s, not once per message in the window.
+        if (Date.now() - this.lastPublishWarning >= 10_000) {
+          this.lastPublishWarning = Date.now();
+          this.logger.warn('event not published; retrying', { id, error: err });
+        }
         await sleep(wait, undefined, { signal: this.wake.signal }).catch(() => undefined);
         if (this.stopped) throw err;
       }
