@@ -20,3 +20,4 @@ export {
 } from './jaeger.js';
 export { RabbitMqServer } from './rabbitmq-server.js';
 export { NsqServer } from './nsq-server.js';
+export { PulsarStandalone } from './pulsar-standalone.js';
