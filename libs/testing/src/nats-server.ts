@@ -13,6 +13,8 @@ export interface NatsServerOptions {
   password?: string;
   /** Require this token. */
   token?: string;
+  /** Listen on this loopback port (default: a free one). */
+  port?: number;
 }
 
 /** Debian's nats-server (installed on demand) on a free loopback port, with JetStream. */
@@ -29,7 +31,7 @@ export class NatsServer {
 
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     ensureAptBinary('nats-server');
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'ganglion-nats-'));
     const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir];
     if (options.user) args.push('--user', options.user, '--pass', options.password ?? '');

@@ -5,6 +5,7 @@ import { parseManifests, SOURCE_KINDS, type EventSource } from '@ganglion/api';
 import {
   KafkaBroker,
   MissingPrerequisiteError,
+  NatsServer,
   REPO_ROOT,
   SERVICES,
   ServiceProcess,
@@ -42,6 +43,8 @@ function ingressServicesFor(dir: string): ServiceName[] {
 const STATE_DIR = join(REPO_ROOT, '.ganglion');
 const PID_FILE = join(STATE_DIR, 'stack.pid');
 const TARGET_PORT = Number(process.env['GANGLION_EXAMPLE_TARGET_PORT'] ?? 12001);
+/** Port of the example NATS server (examples/local/nats-eventsource.yaml names it). */
+const NATS_PORT = Number(process.env['GANGLION_EXAMPLE_NATS_PORT'] ?? 4222);
 const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
 const RESET = '\x1b[0m';
 
@@ -128,6 +131,12 @@ async function main(): Promise<void> {
   const resourcesDir =
     process.env['GANGLION_RESOURCES_DIR'] ?? join(REPO_ROOT, 'examples', 'local');
   const names: ServiceName[] = [...SERVICES, ...ingressServicesFor(resourcesDir)];
+  // The example NATS source's server (Debian's nats-server, installed on demand).
+  let nats: NatsServer | undefined;
+  if (names.includes('ingress-nats')) {
+    nats = await NatsServer.start({ port: NATS_PORT });
+    print('nats', COLORS[1]!, `nats-server listening on ${nats.url}`);
+  }
   const services = names.map(
     (name, i) =>
       new ServiceProcess(name, {
@@ -155,6 +164,7 @@ async function main(): Promise<void> {
     // Services first: they flush their last spans to Jaeger on SIGTERM.
     await Promise.all(services.map((s) => s.stop()));
     await jaeger?.stop();
+    await nats?.stop();
     target.close();
     await broker?.destroy();
     rmSync(PID_FILE, { force: true });
@@ -185,6 +195,12 @@ async function main(): Promise<void> {
             `  body='{"ref":"refs/heads/main","repository":{"full_name":"example/hello-world","owner":{"login":"example"}}}'`,
             `  sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac local-dev-secret | sed 's/^.* //')`,
             `  curl -X POST -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(date +%s)" -H "X-Hub-Signature-256: sha256=$sig" -d "$body" http://localhost:12100/push`,
+          ]
+        : []),
+      ...(nats
+        ? [
+            'A message on the example NATS subject (the nats source bridges it into the bus):',
+            `  printf 'CONNECT {}\\r\\nPUB orders.created 19\\r\\n{"message":"hello"}\\r\\nPING\\r\\n' > /dev/tcp/127.0.0.1/${NATS_PORT}`,
           ]
         : []),
       ...(names.includes('ingress-calendar')

@@ -16,6 +16,12 @@ import {
   type BrokerSourceType,
 } from '../kit/broker-source.js';
 
+/**
+ * Bytes a replica whose window is full still takes before it leaves the queue group: a burst
+ * larger than the window is not dropped while the bus keeps up.
+ */
+const OVERFLOW_BYTES = 64 * 1024 * 1024;
+
 /** `nats://host:port` (Argo's URL; nats.js takes the same form, several comma-separated). */
 function servers(url: string): string[] {
   return url
@@ -74,7 +80,8 @@ function queueOf(ctx: BrokerContext<NATSEventsSource>): string {
  * Argo's `nats` event source (core NATS: Argo's model has no JetStream consumer). Core NATS has
  * no acknowledgement: a message is the subscriber's once the server sent it. The replicas join
  * one queue group, so each message goes to one of them; when a replica's window is full (the
- * bus is slow or down) it leaves the queue group until half the window is free, so the server
+ * bus is slow or down) it holds up to 64 MiB more, then leaves the queue group until half the
+ * window is free, so the server
  * gives the messages to the other replicas — or, when every replica has left, drops them (core
  * NATS keeps nothing for absent subscribers). A message's `Nats-Msg-Id` header (JetStream's
  * deduplication id), when present, gives the event id.
@@ -89,6 +96,12 @@ export const natsSource: BrokerSourceType<NATSEventsSource> = {
       if (!closing) ctx.fail(err ?? new Error('NATS connection closed'));
     });
     const queue = queueOf(ctx);
+    let paused = false;
+    let overflow = 0;
+    const leave = (): void => {
+      sub?.unsubscribe();
+      sub = undefined;
+    };
     const onMessage = (err: Error | null, m: Msg): void => {
       if (err) {
         ctx.fail(err);
@@ -99,6 +112,10 @@ export const natsSource: BrokerSourceType<NATSEventsSource> = {
       if (header) for (const [k, v] of Object.entries(header)) if (v.length) flat[k] = v[0]!;
       const incoming = incomingFromHeaders(flat);
       const msgId = flat['Nats-Msg-Id'];
+      if (paused) {
+        overflow += m.data.length + 64;
+        if (overflow >= OVERFLOW_BYTES) leave();
+      }
       void ctx.deliver({
         ...(msgId ? { naturalId: `${m.subject}/${msgId}` } : {}),
         data: { subject: m.subject, header, body: argoBody(Buffer.from(m.data), cfg.jsonBody) },
@@ -109,11 +126,14 @@ export const natsSource: BrokerSourceType<NATSEventsSource> = {
     let sub: Subscription | undefined = nc.subscribe(cfg.subject, { queue, callback: onMessage });
     await nc.flush();
     return {
+      // A full window keeps the subscription (a burst is held, up to OVERFLOW_BYTES); beyond,
+      // the replica leaves the queue group until half the window is free.
       pause: () => {
-        sub?.unsubscribe();
-        sub = undefined;
+        paused = true;
+        overflow = 0;
       },
       resume: () => {
+        paused = false;
         if (!sub && !nc.isClosed()) sub = nc.subscribe(cfg.subject, { queue, callback: onMessage });
       },
       close: async () => {

@@ -1,0 +1,402 @@
+/**
+ * Benchmark (not a test): messages/s a broker source bridges into the bus on one replica (each
+ * message published with acks=all, then acknowledged at the source), beside the peer's own
+ * consume rate with its reference client on the same machine (the ceiling: the same messages
+ * read and acknowledged, nothing else done). Goal: ≥ 50 % of the ceiling for the acknowledged
+ * types.
+ *
+ * For each case, N messages are loaded into the peer first (types whose broker keeps messages),
+ * then the reference client drains them (ceiling), then a fresh copy is drained by the kit's
+ * runner (`BrokerEventsRunner`, in this process, producing to a real Kafka broker), counted when
+ * the bus acknowledged them. Core NATS keeps nothing: its messages are published during the
+ * measurement, and the rate is the subscriber's.
+ *
+ * Run: `npm run bench -- broker-sources [out.json]` (default bench/results/broker-sources.json).
+ * Env: BENCH_MESSAGES (default 20000), BENCH_ONLY (comma list of case names), KAFKA_BROKERS
+ * (else a local broker is started). A case is one entry of CASES: add yours there.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { connectAsync as mqttConnect } from 'mqtt';
+import { connect as natsConnect } from 'nats';
+import { Redis } from 'ioredis';
+import { BusClients, createKafka, ensureTopics } from '@ganglion/eventbus';
+import { createLogger } from '@ganglion/telemetry';
+import {
+  KafkaBroker,
+  Mosquitto,
+  NatsServer,
+  RedisServer,
+  uniquePrefix,
+  waitFor,
+} from '@ganglion/testing';
+import { BrokerEventsRunner } from '../kit/broker-events.runner.js';
+import type { BrokerSourceType } from '../kit/broker-source.js';
+import type { OwnedHost } from '../kit/owned-source.js';
+import { BusFixture, eventSource, MemoryStore } from '../kit/push-harness.test-support.js';
+import { kafkaSource } from '../kafka/kafka.source.js';
+import { mqttSource } from '../mqtt/mqtt.source.js';
+import { natsSource } from '../nats/nats.source.js';
+import { redisStreamSource } from '../redisstream/redis-stream.source.js';
+
+const N = Number(process.env['BENCH_MESSAGES'] ?? 20_000);
+const ONLY = process.env['BENCH_ONLY']?.split(',');
+const logger = createLogger('bench', { level: 'error' });
+const PAYLOAD = (i: number): string =>
+  JSON.stringify({ seq: i, order: { id: `o-${i}`, amount: 42.5, currency: 'EUR' } });
+
+/** One peer of a broker type, ready for a run named `run` (a fresh topic, stream, subject). */
+interface Peer {
+  /** The messages stay at the peer until read (loaded before the measurement). */
+  keeps: boolean;
+  /** The EventSource spec (`{<type>: {bench: config}}`) reading run `run`. */
+  spec(run: string): Record<string, unknown>;
+  /** Loads (keeps) or sends (live) `n` messages into run `run`. */
+  send(run: string, n: number): Promise<void>;
+  /**
+   * The reference client reads (and acknowledges) `n` messages of run `run`; for a live peer,
+   * `send` is called once it listens. Resolves with the elapsed ms.
+   */
+  ceiling(run: string, n: number, send: () => Promise<void>): Promise<number>;
+  /** Prepares run `run` before the bridge reads it (a consumer group, a session). */
+  prepare?(run: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface BenchCase {
+  name: string;
+  acknowledged: boolean;
+  source: (host: OwnedHost) => BrokerSourceType<never>;
+  start(kafkaBrokers: string): Promise<Peer>;
+}
+
+const CASES: BenchCase[] = [
+  {
+    name: 'kafka',
+    acknowledged: true,
+    // `localhost` names another cluster than the bus's `127.0.0.1`: the at-least-once path.
+    source: (host) => kafkaSource(host) as BrokerSourceType<never>,
+    async start(brokers) {
+      const port = brokers.split(',')[0]!.split(':')[1]!;
+      const kafka = createKafka({ brokers: brokers.split(','), clientId: 'bench-peer', logger });
+      const topicOf = (run: string): string => `${run}-kafka-in`;
+      return {
+        keeps: true,
+        spec: (run) => ({
+          kafka: {
+            bench: {
+              url: `localhost:${port}`,
+              topic: topicOf(run),
+              jsonBody: true,
+              consumerGroup: { groupName: `${run}-bridge`, oldest: true },
+            },
+          },
+        }),
+        async send(run, n) {
+          const admin = kafka.admin();
+          await admin.connect();
+          await ensureTopics(admin, [
+            { topic: topicOf(run), numPartitions: 4, replicationFactor: 1 },
+          ]);
+          await admin.disconnect();
+          const producer = kafka.producer();
+          await producer.connect();
+          for (let i = 0; i < n; i += 1000) {
+            const messages = [];
+            for (let j = i; j < Math.min(n, i + 1000); j++)
+              messages.push({ key: `k${j}`, value: PAYLOAD(j) });
+            await producer.send({ topic: topicOf(run), messages, acks: -1 });
+          }
+          await producer.disconnect();
+        },
+        async ceiling(run, n) {
+          const consumer = kafka.consumer({ groupId: `${run}-ceiling` });
+          let seen = 0;
+          const started = performance.now();
+          await consumer.connect();
+          await consumer.subscribe({ topics: [topicOf(run)], fromBeginning: true });
+          await consumer.run({
+            eachBatch: async ({ batch, resolveOffset }) => {
+              seen += batch.messages.length;
+              resolveOffset(batch.lastOffset());
+            },
+          });
+          await waitFor(() => seen >= n, { timeoutMs: 600_000, intervalMs: 5 });
+          const ms = performance.now() - started;
+          await consumer.disconnect();
+          return ms;
+        },
+        stop: async () => undefined,
+      };
+    },
+  },
+  {
+    name: 'redisStream',
+    acknowledged: true,
+    source: () => redisStreamSource as BrokerSourceType<never>,
+    async start() {
+      const server = await RedisServer.start();
+      const client = new Redis({ host: '127.0.0.1', port: server.port });
+      const streamOf = (run: string): string => `${run}-stream`;
+      return {
+        keeps: true,
+        spec: (run) => ({
+          redisStream: {
+            bench: {
+              hostAddress: server.hostAddress,
+              streams: [streamOf(run)],
+              consumerGroup: `${run}-bridge`,
+              maxMsgCountPerRead: 100,
+            },
+          },
+        }),
+        async prepare(run) {
+          await client.xgroup('CREATE', streamOf(run), `${run}-bridge`, '0', 'MKSTREAM');
+        },
+        async send(run, n) {
+          for (let i = 0; i < n; i += 500) {
+            const pipe = client.pipeline();
+            for (let j = i; j < Math.min(n, i + 500); j++)
+              pipe.xadd(streamOf(run), '*', 'payload', PAYLOAD(j));
+            await pipe.exec();
+          }
+        },
+        async ceiling(run, n) {
+          const stream = streamOf(run);
+          const group = `${run}-ceiling`;
+          await client.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+          const reader = new Redis({ host: '127.0.0.1', port: server.port });
+          const started = performance.now();
+          let seen = 0;
+          while (seen < n) {
+            const reply = (await reader.call(
+              'XREADGROUP',
+              'GROUP',
+              group,
+              'ceiling',
+              'COUNT',
+              100,
+              'STREAMS',
+              stream,
+              '>',
+            )) as [string, [string, string[]][]][] | null;
+            const entries = reply?.[0]?.[1] ?? [];
+            if (entries.length) await reader.xack(stream, group, ...entries.map(([id]) => id));
+            seen += entries.length;
+          }
+          const ms = performance.now() - started;
+          reader.disconnect();
+          return ms;
+        },
+        async stop() {
+          client.disconnect();
+          await server.stop();
+        },
+      };
+    },
+  },
+  {
+    name: 'mqtt',
+    acknowledged: true,
+    source: () => mqttSource as BrokerSourceType<never>,
+    async start() {
+      const server = await Mosquitto.start();
+      const url = server.url.replace('tcp:', 'mqtt:');
+      const topicOf = (run: string): string => `${run}/in`;
+      /** A persistent session subscribed at QoS 1, so the broker queues what is sent. */
+      const session = async (clientId: string, topic: string): Promise<void> => {
+        const c = await mqttConnect(url, { clientId, clean: false });
+        await c.subscribeAsync(topic, { qos: 1 });
+        await c.endAsync();
+      };
+      return {
+        keeps: true,
+        spec: (run) => ({
+          mqtt: { bench: { url: server.url, topic: topicOf(run), clientId: `${run}-bridge` } },
+        }),
+        prepare: (run) => session(`${run}-bridge`, topicOf(run)),
+        async send(run, n) {
+          await session(`${run}-ceiling`, topicOf(run));
+          const c = await mqttConnect(url, { clientId: `${run}-publisher` });
+          const sends: Promise<unknown>[] = [];
+          for (let i = 0; i < n; i++) {
+            sends.push(c.publishAsync(topicOf(run), PAYLOAD(i), { qos: 1 }));
+            if (sends.length >= 500) await Promise.all(sends.splice(0));
+          }
+          await Promise.all(sends);
+          await c.endAsync();
+        },
+        async ceiling(run, n) {
+          let seen = 0;
+          const started = performance.now();
+          const c = await mqttConnect(url, { clientId: `${run}-ceiling`, clean: false });
+          c.on('message', () => seen++);
+          await waitFor(() => seen >= n, { timeoutMs: 600_000, intervalMs: 5 });
+          const ms = performance.now() - started;
+          await c.endAsync();
+          return ms;
+        },
+        stop: () => server.stop(),
+      };
+    },
+  },
+  {
+    name: 'nats',
+    acknowledged: false,
+    source: () => natsSource as BrokerSourceType<never>,
+    async start() {
+      const server = await NatsServer.start();
+      const nc = await natsConnect({ servers: server.url });
+      const subjectOf = (run: string): string => `${run}.in`;
+      return {
+        keeps: false,
+        spec: (run) => ({ nats: { bench: { url: server.url, subject: subjectOf(run) } } }),
+        async send(run, n) {
+          for (let i = 0; i < n; i++) {
+            nc.publish(subjectOf(run), PAYLOAD(i));
+            // Paced in chunks: core NATS drops what a slow subscriber cannot take.
+            if (i % 200 === 199) await nc.flush();
+          }
+          await nc.flush();
+        },
+        async ceiling(run, n, send) {
+          const sub = await natsConnect({ servers: server.url });
+          let seen = 0;
+          sub.subscribe(subjectOf(run), { callback: () => seen++ });
+          await sub.flush();
+          const started = performance.now();
+          await send();
+          await waitFor(() => seen >= n, { timeoutMs: 600_000, intervalMs: 5 });
+          const ms = performance.now() - started;
+          await sub.close();
+          return ms;
+        },
+        async stop() {
+          await nc.close();
+          await server.stop();
+        },
+      };
+    },
+  },
+];
+
+interface Row {
+  type: string;
+  acknowledged: boolean;
+  messages: number;
+  ceilingPerSecond: number;
+  bridgedPerSecond: number;
+  ratio: number;
+}
+
+/** Drains `run` through the kit's runner; resolves with the elapsed ms once the bus acknowledged `n`. */
+async function bridge(
+  c: BenchCase,
+  peer: Peer,
+  run: string,
+  n: number,
+  brokers: string,
+): Promise<number> {
+  let acked = 0;
+  const busTopic = `${run}-bus`;
+  const fixture = new BusFixture(brokers, busTopic);
+  const admin = fixture.kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: busTopic, numPartitions: 1, replicationFactor: 1 }]);
+  await admin.disconnect();
+  const clients = new BusClients({ brokers: brokers.split(','), clientId: run, logger });
+  const producers = clients.producers({ onBatch: (size, _ms, ok) => ok && (acked += size) });
+  const store = new MemoryStore();
+  store.put(fixture.bus());
+  const host: OwnedHost = {
+    store,
+    producers,
+    logger,
+    stateTopic: `${run}-state`,
+    transactionalId: run,
+    replicaId: `${run}-replica`,
+  };
+  const runner = new BrokerEventsRunner(host, c.source(host));
+  store.put(eventSource('bench', peer.spec(run)));
+  let started = performance.now();
+  await runner.start();
+  let target = n;
+  if (!peer.keeps) {
+    // A live peer: probe until the subscription carries messages, then send and measure.
+    await waitFor(
+      async () => {
+        await peer.send(run, 1);
+        return acked > 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: `${c.name} subscribed` },
+    );
+    started = performance.now();
+    target = acked + n;
+    await peer.send(run, n);
+  }
+  await waitFor(() => acked >= target, {
+    timeoutMs: 600_000,
+    intervalMs: 5,
+    what: `${n} ${c.name} messages bridged`,
+  });
+  const ms = performance.now() - started;
+  await runner.stop();
+  await clients.close();
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const out = resolve(process.argv[2] ?? 'bench/results/broker-sources.json');
+  let broker: KafkaBroker | undefined;
+  let brokers = process.env['KAFKA_BROKERS'];
+  if (!brokers) {
+    broker = await KafkaBroker.start({ heap: '512m' });
+    brokers = broker.brokers;
+  }
+  const rows: Row[] = [];
+  try {
+    for (const c of CASES) {
+      if (ONLY && !ONLY.includes(c.name)) continue;
+      const peer = await c.start(brokers);
+      try {
+        const run = uniquePrefix(`bench-${c.name.toLowerCase()}`);
+        if (peer.keeps) {
+          await peer.prepare?.(run);
+          await peer.send(run, N);
+        }
+        const ceilingMs = await peer.ceiling(run, N, () => peer.send(run, N));
+        const bridgedMs = await bridge(c, peer, run, N, brokers);
+        const row: Row = {
+          type: c.name,
+          acknowledged: c.acknowledged,
+          messages: N,
+          ceilingPerSecond: Math.round((N / ceilingMs) * 1000),
+          bridgedPerSecond: Math.round((N / bridgedMs) * 1000),
+          ratio: 0,
+        };
+        row.ratio = Math.round((row.bridgedPerSecond / row.ceilingPerSecond) * 100) / 100;
+        rows.push(row);
+        console.log(
+          `${c.name.padEnd(12)} ceiling ${String(row.ceilingPerSecond).padStart(8)}/s  bridged ${String(row.bridgedPerSecond).padStart(8)}/s  ${Math.round(row.ratio * 100)}%${c.acknowledged ? '' : ' (no acknowledgement)'}`,
+        );
+      } finally {
+        await peer.stop();
+      }
+    }
+  } finally {
+    await broker?.destroy();
+  }
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), rows },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`wrote ${out}`);
+}
+
+await main();
