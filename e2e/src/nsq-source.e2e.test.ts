@@ -29,7 +29,10 @@ describe('ingress-nsq: an NSQ channel bridged into the bus', { timeout: 900_000 
     nsq = await NsqServer.start();
     // The topic and channel exist before the source starts (as an operator creates them), so
     // messages published before it connects wait in the channel.
-    for (const path of [`/topic/create?topic=${topic}`, `/channel/create?topic=${topic}&channel=${channel}`]) {
+    for (const path of [
+      `/topic/create?topic=${topic}`,
+      `/channel/create?topic=${topic}&channel=${channel}`,
+    ]) {
       const res = await fetch(`${nsq.nsqdHttpUrl}${path}`, { method: 'POST' });
       assert.ok(res.ok, `${path}: ${res.status}`);
     }
@@ -82,7 +85,12 @@ describe('ingress-nsq: an NSQ channel bridged into the bus', { timeout: 900_000 
     assert.match(String(first.data['timestamp']), /^\d{19}$/, 'nanoseconds since the epoch');
     const ts = BigInt(String(first.data['timestamp']));
     assert.ok(Math.abs(Number(ts / 1_000_000n) - Date.now()) < 600_000);
-    assert.deepEqual(Object.keys(first.data).sort(), ['body', 'metadata', 'nsqdAddress', 'timestamp']);
+    assert.deepEqual(Object.keys(first.data).sort(), [
+      'body',
+      'metadata',
+      'nsqdAddress',
+      'timestamp',
+    ]);
     // The id derives from nsqd's message id: a deterministic 32-hex-digit hash.
     assert.match(first.id, /^[0-9a-f]{32}$/);
     await waitFor(async () => (await nsq.pending(topic, channel)) === 0, {

@@ -119,7 +119,10 @@ describe('ingress-pulsar: a Pulsar topic bridged into the bus', { timeout: 1_200
     assert.deepEqual(first.data['body'], { seq: 0 });
     assert.equal(first.data['key'], '');
     assert.deepEqual(first.data['metadata'], { team: 'payments' });
-    assert.match(String(first.data['publishTime']), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$/);
+    assert.match(
+      String(first.data['publishTime']),
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$/,
+    );
     assert.match(first.id, /^[0-9a-f]{32}$/);
     assert.equal(first.event['traceparent'], traceparent);
     const ids = new Set([0, 1, 2].map((s) => [...ingress.bySeq.get(s)!][0]));
@@ -175,7 +178,11 @@ describe('ingress-pulsar: a Pulsar topic bridged into the bus', { timeout: 1_200
       intervalMs: 200,
       what: 'the ingress to fail publishing while the bus is down',
     });
-    assert.equal((await subscription())?.msgBacklog, 3000, 'messages acknowledged while the bus was down');
+    assert.equal(
+      (await subscription())?.msgBacklog,
+      3000,
+      'messages acknowledged while the bus was down',
+    );
     await bus.resume();
     await ingress.waitForAll(20_000, 23_000, 400_000);
     ingress.assertOneIdPerMessage(20_000, 23_000);

@@ -20,7 +20,7 @@ type AmqpConfig = AMQPEventSource & CommonBrokerConfig;
  * stops the deliveries once this many are in flight; it is below the kit's window, so the kit
  * pauses the consumer only for very large messages (its byte bound).
  */
-export const AMQP_PREFETCH = 500;
+const AMQP_PREFETCH = 500;
 
 /** Go's zero `time.Time` as `String()` prints it: Argo's `timestamp` of a message without one. */
 const GO_ZERO_TIME = '0001-01-01 00:00:00 +0000 UTC';

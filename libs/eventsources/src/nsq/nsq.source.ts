@@ -14,7 +14,7 @@ type NsqConfig = NSQEventSource & CommonBrokerConfig;
  * the backpressure. Messages are finished only once the bus has them, so a slow or absent bus
  * stops the deliveries at this many; it is below the kit's window.
  */
-export const NSQ_MAX_IN_FLIGHT = 500;
+const NSQ_MAX_IN_FLIGHT = 500;
 
 /** How often the lookupd is asked for the topic's nsqd nodes (seconds; go-nsq's default is 60). */
 const LOOKUPD_POLL_SECONDS = 15;

@@ -12,7 +12,11 @@ declare module 'pulsar-flex' {
 
   interface ConsumerMessage {
     message: Buffer;
-    metadata: { publishTime: number; partitionKey?: string; propertiesList: { key: string; value: string }[] };
+    metadata: {
+      publishTime: number;
+      partitionKey?: string;
+      propertiesList: { key: string; value: string }[];
+    };
     command: { messageId: MessageIdData; redeliveryCount: number };
     properties: Record<string, string>;
     ack(options?: { type?: number }): Promise<void>;
@@ -34,11 +38,19 @@ declare module 'pulsar-flex' {
 
   class Consumer {
     constructor(options: ConsumerOptions);
-    static readonly SUB_TYPES: { EXCLUSIVE: number; SHARED: number; FAILOVER: number; KEY_SHARED: number };
+    static readonly SUB_TYPES: {
+      EXCLUSIVE: number;
+      SHARED: number;
+      FAILOVER: number;
+      KEY_SHARED: number;
+    };
     static readonly INITIAL_POSITION: { LATEST: number; EARLIEST: number };
     static readonly CONSUMER_STATES: Record<string, string>;
     subscribe(): Promise<void>;
-    run(options: { onMessage: (m: ConsumerMessage) => Promise<void>; autoAck: boolean }): Promise<void>;
+    run(options: {
+      onMessage: (m: ConsumerMessage) => Promise<void>;
+      autoAck: boolean;
+    }): Promise<void>;
     onStateChange(handler: (change: { previousState: string; newState: string }) => void): void;
     /** Internals: closing without `unsubscribe()`, which would delete the subscription. */
     _setState(state: string): void;
@@ -46,7 +58,16 @@ declare module 'pulsar-flex' {
     _client: { getCnx(): { close(): void } | null };
   }
 
-  const logLevel: { NOTHING: number; ERROR: number; WARN: number; INFO: number; DEBUG: number; TRACE: number };
-  export { Consumer, logLevel };
-  export type { ConsumerMessage };
+  const logLevel: {
+    NOTHING: number;
+    ERROR: number;
+    WARN: number;
+    INFO: number;
+    DEBUG: number;
+    TRACE: number;
+  };
+  /** The package is CommonJS whose exports Node cannot name statically: a default import. */
+  const flex: { Consumer: typeof Consumer; logLevel: typeof logLevel };
+  export default flex;
+  export type { Consumer, ConsumerMessage };
 }

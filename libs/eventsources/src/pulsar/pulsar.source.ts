@@ -1,5 +1,5 @@
 import type { PulsarEventSource } from '@ganglion/api';
-import { Consumer, logLevel, type ConsumerMessage } from 'pulsar-flex';
+import flex, { type Consumer as FlexConsumer, type ConsumerMessage } from 'pulsar-flex';
 import {
   argoBody,
   incomingFromHeaders,
@@ -11,8 +11,10 @@ import { goTimeString } from '../calendar/calendar.schedule.js';
 
 type PulsarConfig = PulsarEventSource & CommonBrokerConfig;
 
+const { Consumer, logLevel } = flex;
+
 /** Messages the broker may push to one consumer ahead of their processing (flow permits). */
-export const PULSAR_RECEIVE_QUEUE = 500;
+const PULSAR_RECEIVE_QUEUE = 500;
 
 /** How long subscribing may take before the attempt counts as failed. */
 const SUBSCRIBE_TIMEOUT_MS = 30_000;
@@ -23,9 +25,7 @@ const SUBSCRIBE_TIMEOUT_MS = 30_000;
  */
 export function pulsarTopic(topic: string): string {
   if (topic.includes('://')) return topic;
-  return topic.includes('/')
-    ? `persistent://${topic}`
-    : `persistent://public/default/${topic}`;
+  return topic.includes('/') ? `persistent://${topic}` : `persistent://public/default/${topic}`;
 }
 
 /** `pulsar://host:port[,host:port]` as the client's discovery servers. */
@@ -44,7 +44,7 @@ function discoveryServers(url: string): string[] {
  * state is set to unsubscribed first (its reconnection gives up then) and the connection closed.
  * Unacknowledged messages go back to the subscription.
  */
-function closeConsumer(consumer: Consumer): void {
+function closeConsumer(consumer: FlexConsumer): void {
   consumer._setState(Consumer.CONSUMER_STATES['UNSUBSCRIBED']!);
   consumer._cleanState();
   consumer._client.getCnx()?.close();
@@ -70,7 +70,7 @@ export const pulsarSource: BrokerSourceType<PulsarConfig> = {
       );
     const servers = discoveryServers(c.url);
     const jwt = await ctx.optionalSecret(c.authTokenSecret);
-    const consumers: Consumer[] = [];
+    const consumers: FlexConsumer[] = [];
     let closing = false;
     const session: BrokerSession = {
       close() {
