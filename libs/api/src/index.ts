@@ -4,6 +4,8 @@ export {
   SOURCE_KINDS,
   noRuntimeMessage,
   sourceTypesWithoutRuntime,
+  notVerifiedMessage,
+  unverifiedSourceTypes,
   type SourceKind,
   type SourceTypeOfKind,
 } from './eventsources/source-kinds.js';

@@ -9,6 +9,8 @@ import {
   parseResourceKey,
   resourceKey,
   sourceTypesWithoutRuntime,
+  notVerifiedMessage,
+  unverifiedSourceTypes,
   validateResource,
   type AnyResource,
   type EventBus,
@@ -277,6 +279,9 @@ export class KubernetesController {
       const missing = sourceTypesWithoutRuntime(r.spec);
       if (missing.length)
         return deployed('False', 'NoRuntime', `${noRuntimeMessage(missing)}; ${message}`);
+      const unverified = unverifiedSourceTypes(r.spec);
+      if (unverified.length)
+        return deployed('True', 'NotVerified', `${notVerifiedMessage(unverified)}; ${message}`);
     }
     return deployed('True', 'Published', message);
   }

@@ -14,11 +14,16 @@ import { FileRunner } from './file/file.runner.js';
 import { ResourceRunner } from './resource/resource.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
+import { amqpSource } from './amqp/amqp.source.js';
 import { kafkaSource } from './kafka/kafka.source.js';
 import { natsSource } from './nats/nats.source.js';
 import { redisSource } from './redis/redis.source.js';
 import { redisStreamSource } from './redisstream/redis-stream.source.js';
 import { mqttSource } from './mqtt/mqtt.source.js';
+import { genericSource } from './generic/generic.source.js';
+import { nsqSource } from './nsq/nsq.source.js';
+import { emitterSource } from './emitter/emitter.source.js';
+import { pulsarSource } from './pulsar/pulsar.source.js';
 
 /**
  * Push (HTTP) source types, picked by spec key: exactly the `push` types of libs/api's
@@ -49,6 +54,8 @@ export const ownedSources = {
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
   redis: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, redisSource),
   mqtt: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, mqttSource),
+  generic: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, genericSource),
+  emitter: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, emitterSource),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
 
@@ -58,6 +65,9 @@ export type OwnedSourceType = keyof typeof ownedSources;
  * types of libs/api's `SOURCE_KINDS`.
  */
 export const groupSources = {
+  amqp: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, amqpSource),
+  nsq: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, nsqSource),
+  pulsar: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, pulsarSource),
   kafka: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, kafkaSource(host)),
   nats: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, natsSource),
   redisStream: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, redisStreamSource),

@@ -18,3 +18,6 @@ export {
   type JaegerSpan,
   type JaegerTrace,
 } from './jaeger.js';
+export { RabbitMqServer } from './rabbitmq-server.js';
+export { NsqServer } from './nsq-server.js';
+export { PulsarStandalone } from './pulsar-standalone.js';

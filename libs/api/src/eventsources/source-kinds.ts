@@ -30,11 +30,16 @@ export const SOURCE_KINDS = {
   calendar: 'owned',
   file: 'owned',
   resource: 'owned',
+  amqp: 'group',
   kafka: 'group',
   nats: 'group',
   redisStream: 'group',
   redis: 'owned',
   mqtt: 'owned',
+  generic: 'owned',
+  nsq: 'group',
+  pulsar: 'group',
+  emitter: 'owned',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */
@@ -67,4 +72,38 @@ export function sourceTypesWithoutRuntime(spec: unknown): string[] {
 /** The sentence the reconciler and `ganglion lint` use for {@link sourceTypesWithoutRuntime}. */
 export function noRuntimeMessage(types: readonly string[]): string {
   return `no runtime in this installation for source type${types.length > 1 ? 's' : ''} ${types.join(', ')}: the EventSource is accepted as in Argo, but no Ganglion service reads ${types.length > 1 ? 'them' : 'it'} (this release runs ${Object.keys(SOURCE_KINDS).join(', ')}; see docs/argo-differences.md)`;
+}
+
+/**
+ * Source types built against their protocol's client but not verified against a real server of
+ * their kind (none could be had where they were built and tested), with what they were tested
+ * against instead. The reconciler's `Deployed` condition (reason `NotVerified`) says so.
+ */
+const UNVERIFIED_SOURCE_TYPES: Partial<Record<SupportedSourceType, string>> = {
+  emitter:
+    "tested over MQTT against mosquitto with emitter's channel topics, not against an emitter server (the Go module proxy serves no version of github.com/emitter-io/emitter)",
+};
+
+/** The configured source types of an EventSource `spec` listed in {@link UNVERIFIED_SOURCE_TYPES}. */
+export function unverifiedSourceTypes(spec: unknown): string[] {
+  if (typeof spec !== 'object' || spec === null) return [];
+  return Object.entries(spec)
+    .filter(
+      ([k, v]) =>
+        k in UNVERIFIED_SOURCE_TYPES &&
+        typeof v === 'object' &&
+        v !== null &&
+        Object.keys(v).length > 0,
+    )
+    .map(([k]) => k);
+}
+
+/** The sentence the reconciler uses for {@link unverifiedSourceTypes}. */
+export function notVerifiedMessage(types: readonly string[]): string {
+  return types
+    .map(
+      (t) =>
+        `source type ${t} is not verified against a server: ${UNVERIFIED_SOURCE_TYPES[t as SupportedSourceType] ?? ''}`,
+    )
+    .join('; ');
 }

@@ -18,6 +18,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import amqp from 'amqplib';
 import { connectAsync as mqttConnect } from 'mqtt';
 import { connect as natsConnect } from 'nats';
 import { Redis } from 'ioredis';
@@ -27,6 +29,8 @@ import {
   KafkaBroker,
   Mosquitto,
   NatsServer,
+  NsqServer,
+  RabbitMqServer,
   RedisServer,
   uniquePrefix,
   waitFor,
@@ -35,7 +39,9 @@ import { BrokerEventsRunner } from '../kit/broker-events.runner.js';
 import type { BrokerSourceType } from '../kit/broker-source.js';
 import type { OwnedHost } from '../kit/owned-source.js';
 import { BusFixture, eventSource, MemoryStore } from '../kit/push-harness.test-support.js';
+import { amqpSource } from '../amqp/amqp.source.js';
 import { kafkaSource } from '../kafka/kafka.source.js';
+import { nsqSource } from '../nsq/nsq.source.js';
 import { mqttSource } from '../mqtt/mqtt.source.js';
 import { natsSource } from '../nats/nats.source.js';
 import { redisStreamSource } from '../redisstream/redis-stream.source.js';
@@ -235,6 +241,126 @@ const CASES: BenchCase[] = [
           await waitFor(() => seen >= n, { timeoutMs: 600_000, intervalMs: 5 });
           const ms = performance.now() - started;
           await c.endAsync();
+          return ms;
+        },
+        stop: () => server.stop(),
+      };
+    },
+  },
+  {
+    name: 'amqp',
+    acknowledged: true,
+    source: () => amqpSource as BrokerSourceType<never>,
+    async start() {
+      const server = await RabbitMqServer.start();
+      const conn = await amqp.connect(server.url);
+      const exchangeOf = (run: string): string => `${run}-ex`;
+      return {
+        keeps: true,
+        spec: (run) => ({
+          amqp: {
+            bench: {
+              url: server.url,
+              exchangeName: exchangeOf(run),
+              exchangeType: 'fanout',
+              routingKey: '',
+              queueDeclare: { name: `${run}-bridge`, durable: true },
+            },
+          },
+        }),
+        // Both queues bound before loading: each gets a copy of every message.
+        async prepare(run) {
+          const ch = await conn.createChannel();
+          await ch.assertExchange(exchangeOf(run), 'fanout', { durable: true });
+          for (const q of [`${run}-bridge`, `${run}-ceiling`]) {
+            await ch.assertQueue(q, { durable: true, exclusive: false, autoDelete: false });
+            await ch.bindQueue(q, exchangeOf(run), '');
+          }
+          await ch.close();
+        },
+        async send(run, n) {
+          const ch = await conn.createConfirmChannel();
+          for (let i = 0; i < n; i++)
+            if (!ch.publish(exchangeOf(run), '', Buffer.from(PAYLOAD(i)), { persistent: true }))
+              await new Promise((r) => ch.once('drain', r));
+          await ch.waitForConfirms();
+          await ch.close();
+        },
+        // amqplib's consumer with the source's prefetch, acknowledging each delivery.
+        async ceiling(run, n) {
+          const ch = await conn.createChannel();
+          await ch.prefetch(500);
+          let seen = 0;
+          const started = performance.now();
+          await ch.consume(`${run}-ceiling`, (m) => {
+            if (!m) return;
+            ch.ack(m);
+            seen++;
+          });
+          await waitFor(() => seen >= n, { timeoutMs: 600_000, intervalMs: 5 });
+          const ms = performance.now() - started;
+          await ch.close();
+          return ms;
+        },
+        async stop() {
+          await conn.close();
+          await server.stop();
+        },
+      };
+    },
+  },
+  {
+    name: 'nsq',
+    acknowledged: true,
+    source: () => nsqSource as BrokerSourceType<never>,
+    async start() {
+      const server = await NsqServer.start();
+      // nsqjs ships no types: the reader as the ceiling uses it.
+      const nsqjs = createRequire(import.meta.url)('nsqjs') as {
+        Reader: new (
+          topic: string,
+          channel: string,
+          options: Record<string, unknown>,
+        ) => {
+          connect(): void;
+          close(): void;
+          on(event: 'message', cb: (m: { finish(): void }) => void): void;
+        };
+      };
+      return {
+        keeps: true,
+        spec: (run) => ({
+          nsq: { bench: { hostAddress: server.lookupdHttpAddress, topic: run, channel: 'bridge' } },
+        }),
+        async prepare(run) {
+          for (const path of [
+            `/topic/create?topic=${run}`,
+            `/channel/create?topic=${run}&channel=bridge`,
+            `/channel/create?topic=${run}&channel=ceiling`,
+          ])
+            await fetch(`${server.nsqdHttpUrl}${path}`, { method: 'POST' });
+        },
+        send: (run, n) =>
+          server.publish(
+            run,
+            Array.from({ length: n }, (_, i) => PAYLOAD(i)),
+          ),
+        // nsqjs's reader with the source's max in flight, finishing each message.
+        async ceiling(run, n) {
+          const reader = new nsqjs.Reader(run, 'ceiling', {
+            nsqdTCPAddresses: [server.nsqdTcpAddress],
+            maxInFlight: 500,
+          });
+          let seen = 0;
+          reader.on('message', (m) => {
+            m.finish();
+            seen++;
+          });
+          const started = performance.now();
+          reader.connect();
+          await waitFor(() => seen >= n, { timeoutMs: 600_000, intervalMs: 5 });
+          const ms = performance.now() - started;
+          reader.close();
           return ms;
         },
         stop: () => server.stop(),
