@@ -17,3 +17,4 @@ export {
   type JaegerSpan,
   type JaegerTrace,
 } from './jaeger.js';
+export { ElasticMq, PubSubTestServer, AzuriteQueue, SftpServer } from './cloud-peers.js';
