@@ -4,7 +4,9 @@ export { PUSH_PRODUCER_OPTIONS } from './kit/source-host.js';
 export {
   pushSources,
   ownedSources,
+  groupSources,
   type PushSourceType,
   type OwnedSourceType,
+  type GroupSourceType,
 } from './registry.js';
-export { type OwnedRunner } from './kit/owned-source.js';
+export { type OwnedRunner, type OwnedHost } from './kit/owned-source.js';

@@ -43,3 +43,14 @@ export const ownedSources = {
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
+
+/**
+ * Broker source types whose broker splits the work among consumers: every replica runs every
+ * event of the type (libs/eventsources/src/kit/broker-events.runner.ts); exactly the `group`
+ * types of libs/api's `SOURCE_KINDS`.
+ */
+export const groupSources = {} as const satisfies Record<
+  SourceTypeOfKind<'group'>,
+  (host: OwnedHost) => OwnedRunner
+>;
+export type GroupSourceType = keyof typeof groupSources;

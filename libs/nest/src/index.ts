@@ -18,5 +18,9 @@ export { MetricsService } from './metrics.service.js';
 export { ResourceStoreService } from './resource-store.service.js';
 export { GanglionModule } from './ganglion.module.js';
 export { bootstrapService } from './bootstrap.js';
-export { bootstrapPushIngress, bootstrapOwnedIngress } from './ingress.module.js';
+export {
+  bootstrapPushIngress,
+  bootstrapOwnedIngress,
+  bootstrapGroupIngress,
+} from './ingress.module.js';
 export { AdmissionServer, ADMISSION_SERVING, type AdmissionServing } from './admission.server.js';

@@ -10,13 +10,16 @@ import {
 import { GroupOwnership, type BusClients, type BusProducers, type Kafka } from '@ganglion/eventbus';
 import {
   DEFAULT_INGRESS_LIMITS,
+  groupSources,
   ownedSources,
   pushSources,
   PushIngressRunner,
   PUSH_PRODUCER_OPTIONS,
   type IngressLimits,
+  type OwnedHost,
   type OwnedRunner,
   type OwnedSourceType,
+  type GroupSourceType,
   type PushSourceType,
 } from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
@@ -207,6 +210,8 @@ class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdo
       logger,
       stateTopic: `${base}-state`,
       transactionalId: base,
+      secrets: createSecretResolver(config, env),
+      replicaId: config.instanceId,
       ...(kubeconfig ? { kubeconfig } : {}),
     });
     this.ownership = new GroupOwnership(kafka, {
@@ -247,5 +252,68 @@ class OwnedIngressModule {
 export async function bootstrapOwnedIngress(type: OwnedSourceType): Promise<void> {
   await bootstrapService(ingressServiceName(type), (config, env) =>
     OwnedIngressModule.create(type, config, env),
+  );
+}
+
+/**
+ * Runs one `group` broker source type (kafka, nats, redisStream) on every replica at once: each
+ * replica runs every configured event of the type and the broker's consumer group (queue group,
+ * stream group) splits the messages among the replicas.
+ */
+@Injectable()
+class GroupIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly producers: BusProducers;
+  private readonly runner: OwnedRunner;
+  private started = false;
+
+  constructor(
+    @Inject(SOURCE_TYPE) type: GroupSourceType,
+    @Inject(CONFIG) config: ServiceConfig,
+    @Inject(ENV) env: Record<string, string | undefined>,
+    @Inject(LOGGER) logger: Logger,
+    @Inject(BUS_CLIENTS) clients: BusClients,
+    store: ResourceStoreService,
+    health: HealthService,
+  ) {
+    const base = `${config.resourcesTopic}-ingress-${type}`;
+    this.producers = eventProducers(clients);
+    this.runner = (groupSources[type] as (host: OwnedHost) => OwnedRunner)({
+      store,
+      producers: this.producers,
+      logger,
+      stateTopic: `${base}-state`,
+      transactionalId: base,
+      secrets: createSecretResolver(config, env),
+      replicaId: config.instanceId,
+    });
+    health.addReadinessCheck('sources', () => this.started);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.runner.start();
+    this.started = true;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runner.stop();
+    await this.producers.close();
+  }
+}
+
+@Module({})
+class GroupIngressModule {
+  static create(
+    type: GroupSourceType,
+    config: ServiceConfig,
+    env: Record<string, string | undefined>,
+  ): DynamicModule {
+    return ingressModule(GroupIngressModule, GroupIngressService, type, config, env);
+  }
+}
+
+/** The whole `main.ts` of a group ingress service: `await bootstrapGroupIngress('kafka')`. */
+export async function bootstrapGroupIngress(type: GroupSourceType): Promise<void> {
+  await bootstrapService(ingressServiceName(type), (config, env) =>
+    GroupIngressModule.create(type, config, env),
   );
 }

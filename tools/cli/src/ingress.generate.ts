@@ -26,10 +26,11 @@ const json = (value: unknown): string => JSON.stringify(value, null, 2) + '\n';
 
 function packageJson(type: string, kind: SourceKind): string {
   const name = ingressName(type);
-  const does =
-    kind === 'push'
-      ? `serves \`${type}\` EventSources`
-      : `runs \`${type}\` EventSources on exactly one replica at a time`;
+  const does = {
+    push: `serves \`${type}\` EventSources`,
+    owned: `runs \`${type}\` EventSources on exactly one replica at a time`,
+    group: `runs \`${type}\` EventSources on every replica, the broker's consumer group splitting the messages`,
+  }[kind];
   return json({
     name: `@ganglion/${name}`,
     version: '0.1.0',
@@ -73,13 +74,20 @@ const TSCONFIG = `{
 `;
 
 function mainTs(type: string, kind: SourceKind): string {
-  const [bootstrap, what] =
-    kind === 'push'
-      ? ['bootstrapPushIngress', `Serves the \`${type}\` EventSources found on the resources topic`]
-      : [
-          'bootstrapOwnedIngress',
-          `Runs the \`${type}\` EventSources on exactly one replica at a time`,
-        ];
+  const [bootstrap, what] = {
+    push: [
+      'bootstrapPushIngress',
+      `Serves the \`${type}\` EventSources found on the resources topic`,
+    ],
+    owned: [
+      'bootstrapOwnedIngress',
+      `Runs the \`${type}\` EventSources on exactly one replica at a time`,
+    ],
+    group: [
+      'bootstrapGroupIngress',
+      `Runs the \`${type}\` EventSources on every replica (the broker's consumer group splits the messages)`,
+    ],
+  }[kind];
   return `// ${GENERATED}
 import { ${bootstrap} } from '@ganglion/nest';
 
@@ -90,10 +98,12 @@ await ${bootstrap}('${type}');
 
 function chartYaml(type: string, kind: SourceKind): string {
   const short = type.toLowerCase();
-  const how =
-    kind === 'push'
-      ? 'acknowledging only what Kafka stored'
-      : 'run by exactly one replica at a time (Kafka group ownership), the others on standby';
+  const how = {
+    push: 'acknowledging only what Kafka stored',
+    owned: 'run by exactly one replica at a time (Kafka group ownership), the others on standby',
+    group:
+      'run by every replica, the broker splitting the messages, acknowledged after Kafka stored them',
+  }[kind];
   return `# ${GENERATED}
 apiVersion: v2
 name: ${ingressName(type)}
@@ -111,7 +121,7 @@ dependencies:
 function valuesYaml(type: string, kind: SourceKind): string {
   const name = ingressName(type);
   const autoscaling =
-    kind === 'push' ? 'true' : 'false   # one owner at a time; more replicas are standbys';
+    kind === 'owned' ? 'false   # one owner at a time; more replicas are standbys' : 'true';
   return `# Ganglion ${name}. Every value has a default except kafka.brokers (or global.kafka.brokers).
 # ${GENERATED}
 service: ${name}

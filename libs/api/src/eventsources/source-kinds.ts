@@ -4,9 +4,11 @@ import { EVENT_SOURCE_TYPES, type EventSourceType } from '../types.js';
  * How an ingress service runs a source type. `push`: every replica serves the type's HTTP
  * endpoints (webhooks), autoscaled. `owned`: exactly one replica at a time runs the type's
  * EventSources (Kafka group ownership), the others on standby; Argo runs these behind a leader
- * elector (`RecreateStrategyEventSources`).
+ * elector (`RecreateStrategyEventSources`). `group`: a broker source whose broker has consumer
+ * groups (Kafka, NATS queue groups, Redis stream groups): every replica runs every EventSource of
+ * the type, active-active, and the broker splits the messages among them.
  */
-export type SourceKind = 'push' | 'owned';
+export type SourceKind = 'push' | 'owned' | 'group';
 
 /**
  * The source types this release runs, each with its kind: the table libs/eventsources's registry

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { namespaceOf, DEFAULT_EVENTBUS, type EventBus, type EventSource } from '@ganglion/api';
 import { compileExpr, evaluateFilterExpression, type CompiledExpr } from '@ganglion/core';
 import type { BusProducers } from '@ganglion/eventbus';
+import type { SecretResolver } from '@ganglion/k8s';
 import type { Logger } from '@ganglion/telemetry';
 import type { ResourceView } from './source-host.js';
 
@@ -20,6 +21,10 @@ export interface OwnedHost {
   /** Transactional id prefix shared by all replicas of the service (fencing). */
   transactionalId: string;
   now?: () => number;
+  /** Secret values (broker sources' TLS and credentials); as the push sources resolve them. */
+  secrets?: SecretResolver;
+  /** This replica's name (`GANGLION_INSTANCE_ID`; default: the host name). */
+  replicaId?: string;
   /** Kubernetes client configuration file (`GANGLION_KUBECONFIG`); in-cluster or `$KUBECONFIG` when unset (resource). */
   kubeconfig?: string;
 }
