@@ -13,6 +13,8 @@ import { CalendarRunner } from './calendar/calendar.runner.js';
 import { FileRunner } from './file/file.runner.js';
 import { ResourceRunner } from './resource/resource.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
+import { BrokerEventsRunner } from './kit/broker-events.runner.js';
+import { sqsSource } from './sqs/sqs.source.js';
 
 /**
  * Push (HTTP) source types, picked by spec key: exactly the `push` types of libs/api's
@@ -49,8 +51,7 @@ export type OwnedSourceType = keyof typeof ownedSources;
  * event of the type (libs/eventsources/src/kit/broker-events.runner.ts); exactly the `group`
  * types of libs/api's `SOURCE_KINDS`.
  */
-export const groupSources = {} as const satisfies Record<
-  SourceTypeOfKind<'group'>,
-  (host: OwnedHost) => OwnedRunner
->;
+export const groupSources = {
+  sqs: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, sqsSource),
+} as const satisfies Record<SourceTypeOfKind<'group'>, (host: OwnedHost) => OwnedRunner>;
 export type GroupSourceType = keyof typeof groupSources;

@@ -30,6 +30,7 @@ export const SOURCE_KINDS = {
   calendar: 'owned',
   file: 'owned',
   resource: 'owned',
+  sqs: 'group',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */
