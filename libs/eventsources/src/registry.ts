@@ -15,6 +15,8 @@ import { ResourceRunner } from './resource/resource.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
 import { sqsSource } from './sqs/sqs.source.js';
+import { pubSubSource } from './pubsub/pubsub.source.js';
+import { azureQueueStorageSource } from './azurequeuestorage/azure-queue-storage.source.js';
 
 /**
  * Push (HTTP) source types, picked by spec key: exactly the `push` types of libs/api's
@@ -53,5 +55,8 @@ export type OwnedSourceType = keyof typeof ownedSources;
  */
 export const groupSources = {
   sqs: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, sqsSource),
+  pubSub: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, pubSubSource, 'pubSub'),
+  azureQueueStorage: (host: OwnedHost): OwnedRunner =>
+    new BrokerEventsRunner(host, azureQueueStorageSource),
 } as const satisfies Record<SourceTypeOfKind<'group'>, (host: OwnedHost) => OwnedRunner>;
 export type GroupSourceType = keyof typeof groupSources;

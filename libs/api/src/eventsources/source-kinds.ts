@@ -31,6 +31,8 @@ export const SOURCE_KINDS = {
   file: 'owned',
   resource: 'owned',
   sqs: 'group',
+  pubSub: 'group',
+  azureQueueStorage: 'group',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */

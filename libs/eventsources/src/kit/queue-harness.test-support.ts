@@ -24,6 +24,7 @@ export async function startReplica<C extends CommonBrokerConfig>(
   logger: Logger,
   replicaId: string,
   secrets: Record<string, Record<string, string>> = {},
+  specKey = type.type,
 ): Promise<QueueReplica> {
   const producers = clients.producers();
   const runner = new BrokerEventsRunner<C>(
@@ -37,6 +38,7 @@ export async function startReplica<C extends CommonBrokerConfig>(
       replicaId,
     },
     type,
+    specKey,
   );
   await runner.start();
   return {

@@ -44,7 +44,7 @@ function argoAttribute(v: MessageAttributeValue): Record<string, unknown> {
 }
 
 /** Argo's `SQSEventData` without `metadata`: `{messageId, messageAttributes, body}`. */
-export function sqsEventData(m: Message, jsonBody: boolean | undefined): Record<string, unknown> {
+function sqsEventData(m: Message, jsonBody: boolean | undefined): Record<string, unknown> {
   const attrs = m.MessageAttributes;
   return {
     messageId: m.MessageId ?? '',
