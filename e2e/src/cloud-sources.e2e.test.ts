@@ -212,6 +212,8 @@ queueSourceScenario('ingress-sqs', async (prefix) => {
 
 queueSourceScenario('ingress-pubsub', async (prefix) => {
   const server = await PubSubTestServer.start();
+  // This process's client must not look for a GCP metadata server (off the loopback).
+  process.env['METADATA_SERVER_DETECTION'] = 'none';
   const client = new PubSub({ projectId: 'e2e', apiEndpoint: server.host, emulatorMode: true });
   const [topic] = await client.createTopic(`${prefix}-t`);
   await topic.createSubscription(`${prefix}-s`);

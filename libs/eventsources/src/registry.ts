@@ -12,6 +12,7 @@ import { webhookSource } from './webhook/webhook.source.js';
 import { CalendarRunner } from './calendar/calendar.runner.js';
 import { FileRunner } from './file/file.runner.js';
 import { ResourceRunner } from './resource/resource.runner.js';
+import { SftpRunner } from './sftp/sftp.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
 import { sqsSource } from './sqs/sqs.source.js';
@@ -45,6 +46,7 @@ export const ownedSources = {
   calendar: (host: OwnedHost): OwnedRunner => new CalendarRunner(host),
   file: (host: OwnedHost): OwnedRunner => new FileRunner(host),
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
+  sftp: (host: OwnedHost): OwnedRunner => new SftpRunner(host),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
 

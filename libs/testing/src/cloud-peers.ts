@@ -263,7 +263,7 @@ function sshKeyPair(dir: string, name: string): SshKeyPair {
  */
 export class SftpServer {
   private constructor(
-    private readonly peer: PeerProcess,
+    private peer: PeerProcess,
     private readonly dir: string,
     readonly user: string,
     readonly key: SshKeyPair,
@@ -311,16 +311,25 @@ export class SftpServer {
     );
     // sshd insists on an absolute path and on its privilege-separation directory.
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    const peer = await PeerProcess.start('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
-      what: 'sshd',
-      port,
-      timeoutMs: 30_000,
-    });
-    return new SftpServer(peer, dir, user, key);
+    return new SftpServer(await startSshd(config, port), dir, user, key);
+  }
+
+  /** Stops the server (dropping every connection) and starts it again on the same port and keys. */
+  async restart(): Promise<void> {
+    await this.peer.stop();
+    this.peer = await startSshd(join(this.dir, 'sshd_config'), this.peer.port);
   }
 
   async stop(): Promise<void> {
     await this.peer.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function startSshd(config: string, port: number): Promise<PeerProcess> {
+  return PeerProcess.start('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+    what: 'sshd',
+    port,
+    timeoutMs: 30_000,
+  });
 }

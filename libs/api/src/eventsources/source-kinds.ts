@@ -30,6 +30,7 @@ export const SOURCE_KINDS = {
   calendar: 'owned',
   file: 'owned',
   resource: 'owned',
+  sftp: 'owned',
   sqs: 'group',
   pubSub: 'group',
   azureQueueStorage: 'group',
