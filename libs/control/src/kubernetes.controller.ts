@@ -5,6 +5,8 @@ import {
   KINDS,
   eventBusTopic,
   noRuntimeMessage,
+  unverifiedTriggerMessage,
+  unverifiedTriggerTypes,
   normalizeResource,
   parseResourceKey,
   resourceKey,
@@ -277,6 +279,10 @@ export class KubernetesController {
       const missing = sourceTypesWithoutRuntime(r.spec);
       if (missing.length)
         return deployed('False', 'NoRuntime', `${noRuntimeMessage(missing)}; ${message}`);
+    }
+    if (kind === 'Sensor') {
+      const unverified = unverifiedTriggerTypes(r.spec);
+      if (unverified.length) message += `; ${unverifiedTriggerMessage(unverified)}`;
     }
     return deployed('True', 'Published', message);
   }
