@@ -9,6 +9,10 @@ export {
   type SourceKind,
   type SourceTypeOfKind,
 } from './eventsources/source-kinds.js';
+export {
+  unverifiedTriggerTypes,
+  unverifiedTriggerMessage,
+} from './triggers/trigger-verification.js';
 export { validateResource, formatIssue, type ValidationIssue } from './validate.js';
 export * from './grammar/index.js';
 export {

@@ -5,6 +5,8 @@ import {
   KINDS,
   eventBusTopic,
   noRuntimeMessage,
+  unverifiedTriggerMessage,
+  unverifiedTriggerTypes,
   normalizeResource,
   parseResourceKey,
   resourceKey,
@@ -282,6 +284,10 @@ export class KubernetesController {
       const unverified = unverifiedSourceTypes(r.spec);
       if (unverified.length)
         return deployed('True', 'NotVerified', `${notVerifiedMessage(unverified)}; ${message}`);
+    }
+    if (kind === 'Sensor') {
+      const unverified = unverifiedTriggerTypes(r.spec);
+      if (unverified.length) message += `; ${unverifiedTriggerMessage(unverified)}`;
     }
     return deployed('True', 'Published', message);
   }

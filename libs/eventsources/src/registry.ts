@@ -12,6 +12,7 @@ import { webhookSource } from './webhook/webhook.source.js';
 import { CalendarRunner } from './calendar/calendar.runner.js';
 import { FileRunner } from './file/file.runner.js';
 import { ResourceRunner } from './resource/resource.runner.js';
+import { SftpRunner } from './sftp/sftp.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
 import { amqpSource } from './amqp/amqp.source.js';
@@ -24,6 +25,9 @@ import { genericSource } from './generic/generic.source.js';
 import { nsqSource } from './nsq/nsq.source.js';
 import { emitterSource } from './emitter/emitter.source.js';
 import { pulsarSource } from './pulsar/pulsar.source.js';
+import { sqsSource } from './sqs/sqs.source.js';
+import { pubSubSource } from './pubsub/pubsub.source.js';
+import { azureQueueStorageSource } from './azurequeuestorage/azure-queue-storage.source.js';
 
 /**
  * Push (HTTP) source types, picked by spec key: exactly the `push` types of libs/api's
@@ -56,6 +60,7 @@ export const ownedSources = {
   mqtt: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, mqttSource),
   generic: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, genericSource),
   emitter: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, emitterSource),
+  sftp: (host: OwnedHost): OwnedRunner => new SftpRunner(host),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
 
@@ -71,5 +76,9 @@ export const groupSources = {
   kafka: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, kafkaSource(host)),
   nats: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, natsSource),
   redisStream: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, redisStreamSource),
+  sqs: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, sqsSource),
+  pubSub: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, pubSubSource, 'pubSub'),
+  azureQueueStorage: (host: OwnedHost): OwnedRunner =>
+    new BrokerEventsRunner(host, azureQueueStorageSource),
 } as const satisfies Record<SourceTypeOfKind<'group'>, (host: OwnedHost) => OwnedRunner>;
 export type GroupSourceType = keyof typeof groupSources;

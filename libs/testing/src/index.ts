@@ -21,3 +21,4 @@ export {
 export { RabbitMqServer } from './rabbitmq-server.js';
 export { NsqServer } from './nsq-server.js';
 export { PulsarStandalone } from './pulsar-standalone.js';
+export { ElasticMq, PubSubTestServer, AzuriteQueue, SftpServer } from './cloud-peers.js';

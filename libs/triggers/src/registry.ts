@@ -6,6 +6,8 @@ import {
   type ArgoServerOptions,
 } from './argo-workflow/argo-workflow.trigger.js';
 import { createAwsLambdaTrigger } from './aws-lambda/aws-lambda.trigger.js';
+import { createAzureEventHubsTrigger } from './azure-event-hubs/azure-event-hubs.trigger.js';
+import { createAzureServiceBusTrigger } from './azure-service-bus/azure-service-bus.trigger.js';
 import { HttpClient } from './common/http.client.js';
 import { KubeAccess } from './common/kube.objects.js';
 import { createCustomTrigger } from './custom/custom.trigger.js';
@@ -52,6 +54,8 @@ export const EXECUTED_TRIGGER_TYPES = [
   'custom',
   'k8s',
   'argoWorkflow',
+  'azureEventHubs',
+  'azureServiceBus',
 ] as const satisfies readonly TriggerType[];
 
 /**
@@ -84,14 +88,8 @@ export function createTriggerRegistry(options: TriggerRegistryOptions) {
       ...(options.argoServer ? { argoServer: options.argoServer } : {}),
     }),
     pulsar: createUnsupportedTrigger('pulsar', 'no Pulsar client or test peer in this build'),
-    azureEventHubs: createUnsupportedTrigger(
-      'azureEventHubs',
-      'no Azure Event Hubs client or test peer in this build',
-    ),
-    azureServiceBus: createUnsupportedTrigger(
-      'azureServiceBus',
-      'no Azure Service Bus client or test peer in this build',
-    ),
+    azureEventHubs: createAzureEventHubsTrigger(),
+    azureServiceBus: createAzureServiceBusTrigger(),
   } as const satisfies Record<TriggerType, TriggerPlugin<never>>;
 }
 export type TriggerRegistry = ReturnType<typeof createTriggerRegistry>;

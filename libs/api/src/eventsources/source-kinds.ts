@@ -40,6 +40,10 @@ export const SOURCE_KINDS = {
   nsq: 'group',
   pulsar: 'group',
   emitter: 'owned',
+  sftp: 'owned',
+  sqs: 'group',
+  pubSub: 'group',
+  azureQueueStorage: 'group',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */
