@@ -1,4 +1,12 @@
-export { createKafka, parseBrokers } from './client/client.js';
+export { createKafka, parseBrokers, checkBusAccess } from './client/client.js';
+export {
+  installationSecurity,
+  BusAccessError,
+  SASL_MECHANISMS,
+  type SaslMechanism,
+  type BusSecuritySource,
+  type InstallationSecuritySettings,
+} from './client/security.js';
 export { BusClients, BusProducers } from './client/bus-clients.js';
 export {
   busTopics,

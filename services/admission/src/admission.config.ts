@@ -42,6 +42,7 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
     service: {
       service: 'admission',
       brokers: [],
+      kafkaSecurity: {},
       resourcesTopic: '',
       instanceId: stringVar(env, 'GANGLION_INSTANCE_ID', hostname()),
       healthPort,
