@@ -219,10 +219,17 @@ export class BusAccessError extends Error {
  */
 export function busAccessError(err: unknown, brokers: string[]): BusAccessError | undefined {
   const seen = new Set<unknown>();
-  for (let e = err as { name?: string; message?: string; code?: string; cause?: unknown }; e && !seen.has(e); e = e.cause as typeof e) {
+  for (
+    let e = err as { name?: string; message?: string; code?: string; cause?: unknown };
+    e && !seen.has(e);
+    e = e.cause as typeof e
+  ) {
     seen.add(e);
     const message = String(e.message ?? '');
-    if (e.name === 'KafkaJSSASLAuthenticationError' || /SASL .*authentication failed|Authentication failed/i.test(message))
+    if (
+      e.name === 'KafkaJSSASLAuthenticationError' ||
+      /SASL .*authentication failed|Authentication failed/i.test(message)
+    )
       return new BusAccessError(
         `Kafka at ${brokers.join(',')} refused the login: ${message.replace(/^SASL \S+ authentication failed: /, '')}`,
       );

@@ -2,7 +2,12 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from
 import { connect, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tlsOptions, type BusSasl, type BusSecurity, type BusSecuritySource } from '../client/security.js';
+import {
+  tlsOptions,
+  type BusSasl,
+  type BusSecurity,
+  type BusSecuritySource,
+} from '../client/security.js';
 
 /**
  * A stable committed-offset read (KIP-447 OffsetFetch `require_stable`, v7), which kafkajs 2.x
