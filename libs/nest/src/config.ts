@@ -4,8 +4,10 @@ import {
   parseBrokers,
   DEFAULT_RESOURCES_TOPIC,
   SASL_MECHANISMS,
+  DEFAULT_TOPIC_POLICY,
   type InstallationSecuritySettings,
   type SaslMechanism,
+  type TopicPolicy,
 } from '@ganglion/eventbus';
 import type { LogLevel } from '@ganglion/telemetry';
 
@@ -50,8 +52,18 @@ export interface ServiceConfig {
   kubeconfig: string | undefined;
   /** Partitions of topics created for an EventBus (`GANGLION_TOPIC_PARTITIONS`, default 3). */
   partitions: number;
-  /** Replication factor of created topics (`GANGLION_TOPIC_REPLICATION`, default 1). */
+  /**
+   * Replication factor of created topics (`GANGLION_TOPIC_REPLICATION`; default 0: min(3,
+   * brokers in the cluster), so 3 on a production cluster and 1 on the local stack's broker).
+   */
   replicationFactor: number;
+  /**
+   * How bus topics are created (libs/eventbus `TopicPolicy`): `replicationFactor` as above,
+   * `GANGLION_TOPIC_MIN_INSYNC_REPLICAS` (0: min(2, replication − 1)),
+   * `GANGLION_TOPIC_MAX_MESSAGE_BYTES` (8 MiB), `GANGLION_TOPIC_RETENTION_HOURS` (168) and
+   * `GANGLION_DLQ_RETENTION_HOURS` (720). An EventBus's annotations override them.
+   */
+  topics: TopicPolicy;
 }
 
 /** A file setting: unset, or the path of a file that exists. */
@@ -236,6 +248,8 @@ function secretsSourceVar(env: Env, secretsDir: string | undefined): 'kubernetes
   );
 }
 
+const HOUR = 3600_000;
+
 export function parseServiceConfig(service: string, env: Env): ServiceConfig {
   const brokers = requiredVar(
     env,
@@ -249,6 +263,7 @@ export function parseServiceConfig(service: string, env: Env): ServiceConfig {
     throw new ConfigError(`KAFKA_BROKERS: ${(err as Error).message}`);
   }
   const secretsDir = stringVar(env, 'GANGLION_SECRETS_DIR');
+  const replicationFactor = intVar(env, 'GANGLION_TOPIC_REPLICATION', 0, 0, 32);
   return {
     service,
     brokers: list,
@@ -265,6 +280,33 @@ export function parseServiceConfig(service: string, env: Env): ServiceConfig {
     secretsSource: secretsSourceVar(env, secretsDir),
     kubeconfig: stringVar(env, 'GANGLION_KUBECONFIG'),
     partitions: intVar(env, 'GANGLION_TOPIC_PARTITIONS', 3, 1, 10_000),
-    replicationFactor: intVar(env, 'GANGLION_TOPIC_REPLICATION', 1, 1, 32),
+    replicationFactor,
+    topics: {
+      replicationFactor,
+      minInsyncReplicas: intVar(env, 'GANGLION_TOPIC_MIN_INSYNC_REPLICAS', 0, 0, 32),
+      maxMessageBytes: intVar(
+        env,
+        'GANGLION_TOPIC_MAX_MESSAGE_BYTES',
+        DEFAULT_TOPIC_POLICY.maxMessageBytes,
+        1024,
+        2 ** 30,
+      ),
+      retentionMs:
+        intVar(
+          env,
+          'GANGLION_TOPIC_RETENTION_HOURS',
+          DEFAULT_TOPIC_POLICY.retentionMs / HOUR,
+          1,
+          876_000,
+        ) * HOUR,
+      dlqRetentionMs:
+        intVar(
+          env,
+          'GANGLION_DLQ_RETENTION_HOURS',
+          DEFAULT_TOPIC_POLICY.dlqRetentionMs / HOUR,
+          1,
+          876_000,
+        ) * HOUR,
+    },
   };
 }

@@ -58,6 +58,14 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
       kubeconfig: undefined,
       partitions: 1,
       replicationFactor: 1,
+      // The admission webhook creates no topics.
+      topics: {
+        replicationFactor: 1,
+        minInsyncReplicas: 1,
+        maxMessageBytes: 0,
+        retentionMs: 0,
+        dlqRetentionMs: 0,
+      },
     },
   };
 }
