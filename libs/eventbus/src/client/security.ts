@@ -139,17 +139,20 @@ export function eventBusSecurity(bus: EventBus, secrets: () => SecretLookup): Bu
   const k = bus.spec.kafka ?? {};
   const namespace = bus.metadata.namespace ?? 'default';
   const where = `EventBus ${namespace}/${bus.metadata.name}`;
-  const mechanism = k.sasl ? (k.sasl.mechanism ?? 'PLAIN') : undefined;
-  if (mechanism !== undefined && !(SASL_MECHANISMS as readonly string[]).includes(mechanism))
-    throw new Error(
-      `${where}: spec.kafka.sasl.mechanism ${mechanism} is not supported (${SASL_MECHANISMS.join(', ')})`,
-    );
+  const named = k.sasl ? (k.sasl.mechanism ?? 'PLAIN') : undefined;
+  // An unsupported mechanism fails each connection with this message (admission refuses it too).
+  const unsupported =
+    named !== undefined && !(SASL_MECHANISMS as readonly string[]).includes(named)
+      ? `${where}: spec.kafka.sasl.mechanism ${named} is not supported (${SASL_MECHANISMS.join(', ')})`
+      : undefined;
+  const mechanism = unsupported ? 'PLAIN' : named;
   const read = (selector: SecretKeySelector | undefined): Promise<string | undefined> =>
     selector ? secrets().resolve(namespace, selector) : Promise.resolve(undefined);
   return {
     tls: k.tls !== undefined,
     ...(mechanism ? { sasl: mechanism as SaslMechanism } : {}),
     async load() {
+      if (unsupported) throw new Error(unsupported);
       const out: BusSecurity = {};
       try {
         if (k.tls) {
