@@ -1,10 +1,8 @@
 export { createKafka, parseBrokers, checkBusAccess } from './client/client.js';
 export {
   installationSecurity,
-  BusAccessError,
   SASL_MECHANISMS,
   type SaslMechanism,
-  type BusSecuritySource,
   type InstallationSecuritySettings,
 } from './client/security.js';
 export { BusClients, BusProducers } from './client/bus-clients.js';
@@ -14,7 +12,6 @@ export {
   resourcesTopicConfig,
   busTopicPolicy,
   DEFAULT_TOPIC_POLICY,
-  TOPIC_ANNOTATIONS,
   type TopicPolicy,
   ensureTopics,
   DEFAULT_RESOURCES_TOPIC,

@@ -82,7 +82,7 @@ function fileVar(env: Env, name: string): string | undefined {
  * `KAFKA_SASL_USERNAME`, and `KAFKA_SASL_PASSWORD` or `KAFKA_SASL_PASSWORD_FILE`. Files are
  * read again on every reconnection, so a rotated mounted Secret takes effect.
  */
-export function kafkaSecurityVars(env: Env): InstallationSecuritySettings {
+function kafkaSecurityVars(env: Env): InstallationSecuritySettings {
   const caFile = fileVar(env, 'KAFKA_TLS_CA_FILE');
   const certFile = fileVar(env, 'KAFKA_TLS_CERT_FILE');
   const keyFile = fileVar(env, 'KAFKA_TLS_KEY_FILE');

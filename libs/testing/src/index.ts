@@ -1,12 +1,7 @@
 export { waitFor } from './wait-for.js';
 export { freePort } from './ports.js';
 export { uniquePrefix } from './names.js';
-export {
-  KafkaBroker,
-  countRequests,
-  MissingPrerequisiteError,
-  type SecureListeners,
-} from './kafka-broker.js';
+export { KafkaBroker, countRequests, MissingPrerequisiteError } from './kafka-broker.js';
 export { kafkaBrokers } from './shared-kafka.js';
 export { ServiceProcess, SERVICES, REPO_ROOT, type ServiceName } from './service-process.js';
 export { ensureHelm } from './go-tools.js';

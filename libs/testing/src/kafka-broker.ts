@@ -113,7 +113,7 @@ interface BrokerUser {
 }
 
 /** What a client needs to reach a broker's secure listeners (`KafkaBrokerOptions.secure`). */
-export interface SecureListeners {
+interface SecureListeners {
   /** `127.0.0.1:<port>` of the SASL_SSL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). */
   saslSsl: string;
   /** `127.0.0.1:<port>` of the SSL listener that requires a client certificate. */

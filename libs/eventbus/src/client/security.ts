@@ -13,7 +13,7 @@ export interface BusSecurity {
   sasl?: BusSasl;
 }
 
-export interface BusTls {
+interface BusTls {
   /** CA certificates (PEM) the broker's certificate must chain to; the system CAs when unset. */
   ca?: string;
   /** Client certificate (PEM), for brokers that require mutual TLS. */

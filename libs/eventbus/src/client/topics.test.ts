@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import type { Admin, ConfigResourceTypes } from 'kafkajs';
 import type { EventBus } from '@ganglion/api';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix } from '@ganglion/testing';
@@ -17,6 +17,8 @@ import {
 
 const logger = createLogger('test', { level: 'error' });
 const HOUR = 3600_000;
+/** `ConfigResourceTypes.TOPIC` (kafkajs exports the enum from CommonJS, out of reach of a named ESM import). */
+const TOPIC = 2 as ConfigResourceTypes;
 
 const bus = (annotations?: Record<string, string>): EventBus => ({
   apiVersion: 'argoproj.io/v1alpha1',
@@ -112,7 +114,7 @@ describe(
     async function describe(topic: string): Promise<Record<string, string>> {
       const res = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+        resources: [{ type: TOPIC, name: topic }],
       });
       return Object.fromEntries(
         res.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]),
