@@ -228,7 +228,7 @@ export function busAccessError(err: unknown, brokers: string[]): BusAccessError 
     e = e.cause as typeof e
   ) {
     seen.add(e);
-    const message = String(e.message ?? '');
+    const message = String(e.message ?? '').split('\n')[0]!.trim();
     if (
       e.name === 'KafkaJSSASLAuthenticationError' ||
       /SASL .*authentication failed|Authentication failed/i.test(message)
@@ -238,6 +238,10 @@ export function busAccessError(err: unknown, brokers: string[]): BusAccessError 
       );
     if (/mechanism is not supported by the server|UNSUPPORTED_SASL_MECHANISM/i.test(message))
       return new BusAccessError(`Kafka at ${brokers.join(',')}: ${message}`);
+    if (/alert certificate required|alert handshake failure|alert bad certificate/i.test(message))
+      return new BusAccessError(
+        `Kafka at ${brokers.join(',')} refused the TLS handshake (${message}): it may require a client certificate (KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE, or spec.kafka.tls.clientCertSecret and clientKeySecret)`,
+      );
     if ((e.code && UNTRUSTED_CODES.has(e.code)) || /certificate|self[- ]signed/i.test(message))
       return new BusAccessError(
         `Kafka at ${brokers.join(',')}: the broker's TLS certificate is not trusted (${e.code ?? message}): check the CA (KAFKA_TLS_CA_FILE or spec.kafka.tls.caCertSecret) and the server name`,
