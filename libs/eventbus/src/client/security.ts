@@ -228,7 +228,9 @@ export function busAccessError(err: unknown, brokers: string[]): BusAccessError 
     e = e.cause as typeof e
   ) {
     seen.add(e);
-    const message = String(e.message ?? '').split('\n')[0]!.trim();
+    const message = String(e.message ?? '')
+      .split('\n')[0]!
+      .trim();
     if (
       e.name === 'KafkaJSSASLAuthenticationError' ||
       /SASL .*authentication failed|Authentication failed/i.test(message)
