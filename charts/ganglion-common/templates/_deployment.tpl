@@ -3,6 +3,10 @@ Deployment of one Ganglion service. Rolling updates add one pod before removing 
 (maxSurge 1, maxUnavailable 0); pods run as non-root with a read-only root filesystem.
 */}}
 {{- define "ganglion.deployment" -}}
+{{- $kafka := include "ganglion.kafka" . | fromYaml -}}
+{{- $tls := $kafka.tls | default dict -}}
+{{- $sasl := $kafka.sasl | default dict -}}
+{{- $topics := $kafka.topics | default dict -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -53,6 +57,41 @@ spec:
             {{- if ne .Values.needsKafka false }}
             - name: KAFKA_BROKERS
               value: {{ include "ganglion.kafkaBrokers" . | quote }}
+            {{- /* Topics are durable by default in a cluster: 3 replicas, min.insync.replicas 2. */}}
+            - name: GANGLION_TOPIC_REPLICATION
+              value: {{ $topics.replicationFactor | default 3 | quote }}
+            - name: GANGLION_TOPIC_MIN_INSYNC_REPLICAS
+              value: {{ $topics.minInsyncReplicas | default 2 | quote }}
+            {{- if $tls.enabled }}
+            - name: KAFKA_TLS
+              value: "true"
+            {{- with $tls.caKey }}
+            - name: KAFKA_TLS_CA_FILE
+              value: /etc/ganglion/kafka-tls/{{ . }}
+            {{- end }}
+            {{- if $tls.certKey }}
+            - name: KAFKA_TLS_CERT_FILE
+              value: /etc/ganglion/kafka-tls/{{ $tls.certKey }}
+            - name: KAFKA_TLS_KEY_FILE
+              value: /etc/ganglion/kafka-tls/{{ required "kafka.tls.keyKey must be set with kafka.tls.certKey" $tls.keyKey }}
+            {{- end }}
+            {{- with $tls.serverName }}
+            - name: KAFKA_TLS_SERVER_NAME
+              value: {{ . | quote }}
+            {{- end }}
+            {{- if $tls.insecureSkipVerify }}
+            - name: KAFKA_TLS_INSECURE_SKIP_VERIFY
+              value: "true"
+            {{- end }}
+            {{- end }}
+            {{- if $sasl.mechanism }}
+            - name: KAFKA_SASL_MECHANISM
+              value: {{ $sasl.mechanism | quote }}
+            - name: KAFKA_SASL_USERNAME
+              value: {{ required "kafka.sasl.username must be set with kafka.sasl.mechanism" $sasl.username | quote }}
+            - name: KAFKA_SASL_PASSWORD_FILE
+              value: /etc/ganglion/kafka-sasl/{{ ($sasl.passwordSecret | default dict).key | default "password" }}
+            {{- end }}
             {{- end }}
             - name: GANGLION_INSTANCE_ID
               valueFrom:
@@ -112,12 +151,32 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if and (ne .Values.needsKafka false) $tls.enabled $tls.secretName }}
+            - name: kafka-tls
+              mountPath: /etc/ganglion/kafka-tls
+              readOnly: true
+            {{- end }}
+            {{- if and (ne .Values.needsKafka false) $sasl.mechanism }}
+            - name: kafka-sasl
+              mountPath: /etc/ganglion/kafka-sasl
+              readOnly: true
+            {{- end }}
             {{- with .Values.extraVolumeMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
       volumes:
         - name: tmp
           emptyDir: {}
+        {{- if and (ne .Values.needsKafka false) $tls.enabled $tls.secretName }}
+        - name: kafka-tls
+          secret:
+            secretName: {{ $tls.secretName }}
+        {{- end }}
+        {{- if and (ne .Values.needsKafka false) $sasl.mechanism }}
+        - name: kafka-sasl
+          secret:
+            secretName: {{ required "kafka.sasl.passwordSecret.name must be set with kafka.sasl.mechanism" ($sasl.passwordSecret | default dict).name }}
+        {{- end }}
         {{- with .Values.extraVolumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -41,6 +41,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- required "kafka.brokers (or global.kafka.brokers) must be set to the Kafka bootstrap servers" (or (($g.kafka | default dict).brokers) .Values.kafka.brokers) -}}
 {{- end -}}
 
+{{/*
+The Kafka settings of a service: the chart's own `kafka` block with the umbrella chart's
+`global.kafka` over it (tls, sasl, topics; see docs/deployment.md, "Production Kafka").
+*/}}
+{{- define "ganglion.kafka" -}}
+{{- $g := (.Values.global | default dict).kafka | default dict -}}
+{{- toYaml (mergeOverwrite (deepCopy (.Values.kafka | default dict)) (deepCopy $g)) -}}
+{{- end -}}
+
 {{- define "ganglion.image" -}}
 {{- $g := .Values.global | default dict -}}
 {{- $registry := or (($g.image | default dict).registry) .Values.image.registry -}}

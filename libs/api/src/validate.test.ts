@@ -321,6 +321,16 @@ const broken: [string, unknown, string][] = [
     'spec: exactly one of kafka, nats, jetstream or jetstreamExotic must be set, got jetstream, kafka',
   ],
   [
+    'eventbus sasl mechanism the client cannot speak',
+    {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'EventBus',
+      metadata: { name: 'b' },
+      spec: { kafka: { sasl: { mechanism: 'GSSAPI' } } },
+    },
+    "spec.kafka.sasl.mechanism: GSSAPI is not supported by Ganglion's Kafka client; use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+  ],
+  [
     'eventbus nats rejected',
     {
       apiVersion: 'argoproj.io/v1alpha1',

@@ -299,6 +299,13 @@ function validateEventBus(spec: Obj, c: Collector): void {
       'spec.kafka.topic',
       `"${topic}" is not a valid Kafka topic name (letters, digits, '.', '_', '-')`,
     );
+  const sasl = kafka['sasl'];
+  const mechanism = isObj(sasl) ? sasl['mechanism'] : undefined;
+  if (mechanism === 'OAUTHBEARER' || mechanism === 'GSSAPI')
+    c.error(
+      'spec.kafka.sasl.mechanism',
+      `${mechanism} is not supported by Ganglion's Kafka client; use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`,
+    );
 }
 
 function validateEventSource(spec: Obj, c: Collector): void {

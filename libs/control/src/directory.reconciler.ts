@@ -10,6 +10,9 @@ import {
 import {
   BatchingProducer,
   busTopicConfigs,
+  busTopicPolicy,
+  DEFAULT_TOPIC_POLICY,
+  type TopicPolicy,
   busTopics,
   ensureTopics,
   type BusClients,
@@ -26,6 +29,8 @@ export interface DirectoryReconcilerOptions {
   /** Partitions and replication factor of the topics created for an EventBus. */
   partitions: number;
   replicationFactor: number;
+  /** How bus topics are created (replication, min.insync.replicas, size and retention); defaults when unset. */
+  topics?: TopicPolicy;
   logger: Logger;
 }
 
@@ -122,8 +127,12 @@ export class DirectoryReconciler {
       const created = await ensureTopics(
         admin,
         busTopicConfigs(busTopics(eventBusTopic(bus)), {
+          ...busTopicPolicy(bus, {
+            ...DEFAULT_TOPIC_POLICY,
+            ...this.options.topics,
+            replicationFactor: this.options.replicationFactor,
+          }),
           partitions: this.options.partitions,
-          replicationFactor: this.options.replicationFactor,
         }),
       );
       if (created.length)

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@ganglion/k8s';
-import type { BusClients, ResourceStore } from '@ganglion/eventbus';
+import type { BusClients, ResourceStore, TopicPolicy } from '@ganglion/eventbus';
 import { KubeRest, LeaderElector, describeError, loadKubeConfig } from '@ganglion/k8s';
 import type { Logger } from '@ganglion/telemetry';
 import { KubernetesController } from './kubernetes.controller.js';
@@ -39,6 +39,8 @@ export interface KubernetesReconcilerOptions extends KubernetesSettings {
   /** Partitions and replication factor of the topics created for an EventBus. */
   partitions: number;
   replicationFactor: number;
+  /** How bus topics are created (replication, min.insync.replicas, size and retention); defaults when unset. */
+  topics?: TopicPolicy;
   /** This replica's identity (the Lease holder). */
   instanceId: string;
   logger: Logger;
@@ -81,6 +83,7 @@ export class KubernetesReconciler {
         resourcesTopic: this.settings.resourcesTopic,
         partitions: this.settings.partitions,
         replicationFactor: this.settings.replicationFactor,
+        ...(this.settings.topics ? { topics: this.settings.topics } : {}),
       },
       this.logger,
     );

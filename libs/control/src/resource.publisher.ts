@@ -2,6 +2,9 @@ import { eventBusTopic, parseResourceKey, type AnyResource, type EventBus } from
 import {
   BatchingProducer,
   busTopicConfigs,
+  busTopicPolicy,
+  DEFAULT_TOPIC_POLICY,
+  type TopicPolicy,
   busTopics,
   ensureTopics,
   type BusClients,
@@ -14,6 +17,8 @@ export interface PublisherSettings {
   resourcesTopic: string;
   partitions: number;
   replicationFactor: number;
+  /** How bus topics are created (replication, min.insync.replicas, size and retention); defaults when unset. */
+  topics?: TopicPolicy;
 }
 
 /**
@@ -67,8 +72,12 @@ export class KafkaResourcePublisher implements ResourcePublisher {
       const created = await ensureTopics(
         admin,
         busTopicConfigs(topics, {
+          ...busTopicPolicy(bus, {
+            ...DEFAULT_TOPIC_POLICY,
+            ...this.settings.topics,
+            replicationFactor: this.settings.replicationFactor,
+          }),
           partitions: this.settings.partitions,
-          replicationFactor: this.settings.replicationFactor,
         }),
       );
       if (created.length)

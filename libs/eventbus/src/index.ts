@@ -1,9 +1,18 @@
-export { createKafka, parseBrokers } from './client/client.js';
+export { createKafka, parseBrokers, checkBusAccess } from './client/client.js';
+export {
+  installationSecurity,
+  SASL_MECHANISMS,
+  type SaslMechanism,
+  type InstallationSecuritySettings,
+} from './client/security.js';
 export { BusClients, BusProducers, clusterKey } from './client/bus-clients.js';
 export {
   busTopics,
   busTopicConfigs,
   resourcesTopicConfig,
+  busTopicPolicy,
+  DEFAULT_TOPIC_POLICY,
+  type TopicPolicy,
   ensureTopics,
   DEFAULT_RESOURCES_TOPIC,
   type BusTopics,

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { checkBusAccess, createKafka, installationSecurity } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import { ConfigError, parseServiceConfig, type ServiceConfig } from './config.js';
 
@@ -7,6 +8,9 @@ import { ConfigError, parseServiceConfig, type ServiceConfig } from './config.js
  * Starts a service as a Nest application context (no Nest HTTP adapter: the data plane owns
  * its sockets). Configuration errors (parsing the shared settings or building the module, where a
  * service parses its own) end the process with one clear line naming the variable and exit code 2.
+ * With TLS or SASL configured for the installation's cluster, the process connects once before
+ * starting: a refused login or an untrusted broker certificate ends it the same way (exit code
+ * 2, one line), instead of every client retrying forever.
  */
 export async function bootstrapService(
   service: string,
@@ -26,6 +30,24 @@ export async function bootstrapService(
       process.exit(2);
     }
     throw err;
+  }
+  const security = installationSecurity(config.kafkaSecurity);
+  if (security) {
+    try {
+      await checkBusAccess(
+        createKafka({
+          brokers: config.brokers,
+          clientId: `ganglion-${service}-access-check`,
+          logger: fallback,
+          security,
+          connectionTimeoutMs: 5000,
+        }),
+        config.brokers,
+      );
+    } catch (err) {
+      fallback.error(`configuration error: ${(err as Error).message}`);
+      process.exit(2);
+    }
   }
   try {
     const app = await NestFactory.createApplicationContext(module as never, {

@@ -148,3 +148,61 @@ test('parseServiceConfig: every shared setting fails with its own name; secrets 
     '/k',
   );
 });
+
+test('parseServiceConfig: Kafka TLS and SASL settings of the installation; each bad one names its variable', () => {
+  const base = { KAFKA_BROKERS: 'k:9093' };
+  const file = process.argv[1]!; // a file that exists
+  assert.deepEqual(parseServiceConfig('sensor', base).kafkaSecurity, {});
+  assert.deepEqual(
+    parseServiceConfig('sensor', {
+      ...base,
+      KAFKA_TLS_CA_FILE: file,
+      KAFKA_TLS_SERVER_NAME: 'kafka.example.com',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD_FILE: file,
+    }).kafkaSecurity,
+    {
+      tls: { caFile: file, serverName: 'kafka.example.com' },
+      sasl: { mechanism: 'SCRAM-SHA-512', username: 'u', passwordFile: file },
+    },
+  );
+  assert.deepEqual(parseServiceConfig('sensor', { ...base, KAFKA_TLS: 'true' }).kafkaSecurity, {
+    tls: {},
+  });
+  for (const [name, env] of [
+    ['KAFKA_SASL_MECHANISM', { KAFKA_SASL_MECHANISM: 'GSSAPI' }],
+    ['KAFKA_SASL_USERNAME', { KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_PASSWORD: 'p' }],
+    ['KAFKA_SASL_PASSWORD', { KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u' }],
+    ['KAFKA_TLS_CA_FILE', { KAFKA_TLS_CA_FILE: '/no/such/ca.pem' }],
+    ['KAFKA_TLS_CERT_FILE', { KAFKA_TLS_CERT_FILE: file }],
+    ['KAFKA_TLS', { KAFKA_TLS: 'yes' }],
+  ] as const)
+    assert.throws(() => parseServiceConfig('sensor', { ...base, ...env }), namesIt(name));
+});
+
+test('parseServiceConfig: topic policy defaults (auto replication) and settings', () => {
+  const base = { KAFKA_BROKERS: 'k:9092' };
+  const d = parseServiceConfig('reconciler', base);
+  assert.equal(d.replicationFactor, 0);
+  assert.deepEqual(d.topics, {
+    replicationFactor: 0,
+    minInsyncReplicas: 0,
+    maxMessageBytes: 8 * 1024 * 1024,
+    retentionMs: 168 * 3600_000,
+    dlqRetentionMs: 720 * 3600_000,
+  });
+  const set = parseServiceConfig('reconciler', {
+    ...base,
+    GANGLION_TOPIC_REPLICATION: '3',
+    GANGLION_TOPIC_MIN_INSYNC_REPLICAS: '2',
+    GANGLION_TOPIC_RETENTION_HOURS: '24',
+    GANGLION_DLQ_RETENTION_HOURS: '2000',
+  });
+  assert.equal(set.topics.replicationFactor, 3);
+  assert.equal(set.topics.minInsyncReplicas, 2);
+  assert.equal(set.topics.retentionMs, 24 * 3600_000);
+  assert.equal(set.topics.dlqRetentionMs, 2000 * 3600_000);
+  for (const name of ['GANGLION_TOPIC_MIN_INSYNC_REPLICAS', 'GANGLION_TOPIC_RETENTION_HOURS'])
+    assert.throws(() => parseServiceConfig('sensor', { ...base, [name]: '-3' }), namesIt(name));
+});

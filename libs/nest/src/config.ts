@@ -1,5 +1,14 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseBrokers, DEFAULT_RESOURCES_TOPIC } from '@ganglion/eventbus';
+import {
+  parseBrokers,
+  DEFAULT_RESOURCES_TOPIC,
+  SASL_MECHANISMS,
+  DEFAULT_TOPIC_POLICY,
+  type InstallationSecuritySettings,
+  type SaslMechanism,
+  type TopicPolicy,
+} from '@ganglion/eventbus';
 import type { LogLevel } from '@ganglion/telemetry';
 
 /** Settings every service shares, parsed once from the environment at start-up. */
@@ -7,6 +16,11 @@ export interface ServiceConfig {
   service: string;
   /** Installation brokers (`KAFKA_BROKERS`). */
   brokers: string[];
+  /**
+   * TLS and SASL of the installation's cluster ({@link kafkaSecurityVars}: `KAFKA_TLS*`,
+   * `KAFKA_SASL_*`); empty: plaintext without login.
+   */
+  kafkaSecurity: InstallationSecuritySettings;
   /** Compacted resources topic (`GANGLION_RESOURCES_TOPIC`, default `ganglion-resources`). */
   resourcesTopic: string;
   /** Stable identity of this replica (`GANGLION_INSTANCE_ID`, default the host name). */
@@ -38,8 +52,76 @@ export interface ServiceConfig {
   kubeconfig: string | undefined;
   /** Partitions of topics created for an EventBus (`GANGLION_TOPIC_PARTITIONS`, default 3). */
   partitions: number;
-  /** Replication factor of created topics (`GANGLION_TOPIC_REPLICATION`, default 1). */
+  /**
+   * Replication factor of created topics (`GANGLION_TOPIC_REPLICATION`; default 0: min(3,
+   * brokers in the cluster), so 3 on a production cluster and 1 on the local stack's broker).
+   */
   replicationFactor: number;
+  /**
+   * How bus topics are created (libs/eventbus `TopicPolicy`): `replicationFactor` as above,
+   * `GANGLION_TOPIC_MIN_INSYNC_REPLICAS` (0: min(2, replication − 1)),
+   * `GANGLION_TOPIC_MAX_MESSAGE_BYTES` (8 MiB), `GANGLION_TOPIC_RETENTION_HOURS` (168) and
+   * `GANGLION_DLQ_RETENTION_HOURS` (720). An EventBus's annotations override them.
+   */
+  topics: TopicPolicy;
+}
+
+/** A file setting: unset, or the path of a file that exists. */
+function fileVar(env: Env, name: string): string | undefined {
+  const path = raw(env, name);
+  if (path !== undefined && !existsSync(path))
+    throw new ConfigError(`${name}: no such file ${path}`);
+  return path;
+}
+
+/**
+ * The installation cluster's TLS and SASL: `KAFKA_TLS` (true/false; on by default when any
+ * `KAFKA_TLS_*` file or server name is set), `KAFKA_TLS_CA_FILE`, `KAFKA_TLS_CERT_FILE` +
+ * `KAFKA_TLS_KEY_FILE` (mutual TLS), `KAFKA_TLS_SERVER_NAME`, `KAFKA_TLS_INSECURE_SKIP_VERIFY`;
+ * `KAFKA_SASL_MECHANISM` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; unset: no login),
+ * `KAFKA_SASL_USERNAME`, and `KAFKA_SASL_PASSWORD` or `KAFKA_SASL_PASSWORD_FILE`. Files are
+ * read again on every reconnection, so a rotated mounted Secret takes effect.
+ */
+function kafkaSecurityVars(env: Env): InstallationSecuritySettings {
+  const caFile = fileVar(env, 'KAFKA_TLS_CA_FILE');
+  const certFile = fileVar(env, 'KAFKA_TLS_CERT_FILE');
+  const keyFile = fileVar(env, 'KAFKA_TLS_KEY_FILE');
+  const serverName = stringVar(env, 'KAFKA_TLS_SERVER_NAME');
+  const insecureSkipVerify = boolVar(env, 'KAFKA_TLS_INSECURE_SKIP_VERIFY', false);
+  const tlsOn = boolVar(
+    env,
+    'KAFKA_TLS',
+    [caFile, certFile, keyFile, serverName].some((v) => v !== undefined) || insecureSkipVerify,
+  );
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new ConfigError('KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE must be set together');
+  const out: InstallationSecuritySettings = {};
+  if (tlsOn)
+    out.tls = {
+      ...(caFile ? { caFile } : {}),
+      ...(certFile ? { certFile } : {}),
+      ...(keyFile ? { keyFile } : {}),
+      ...(serverName ? { serverName } : {}),
+      ...(insecureSkipVerify ? { insecureSkipVerify } : {}),
+    };
+  const mechanism = raw(env, 'KAFKA_SASL_MECHANISM');
+  if (mechanism !== undefined) {
+    const m = enumVar(env, 'KAFKA_SASL_MECHANISM', SASL_MECHANISMS, 'PLAIN') as SaslMechanism;
+    const username = requiredVar(env, 'KAFKA_SASL_USERNAME', `the ${m} user`);
+    const password = raw(env, 'KAFKA_SASL_PASSWORD');
+    const passwordFile = fileVar(env, 'KAFKA_SASL_PASSWORD_FILE');
+    if (password === undefined && passwordFile === undefined)
+      throw new ConfigError(
+        `KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE must be set with KAFKA_SASL_MECHANISM`,
+      );
+    out.sasl = {
+      mechanism: m,
+      username,
+      ...(password !== undefined ? { password } : {}),
+      ...(passwordFile !== undefined ? { passwordFile } : {}),
+    };
+  }
+  return out;
 }
 
 /** A setting with a bad value: the message names the variable. Start-up ends with exit code 2. */
@@ -166,6 +248,8 @@ function secretsSourceVar(env: Env, secretsDir: string | undefined): 'kubernetes
   );
 }
 
+const HOUR = 3600_000;
+
 export function parseServiceConfig(service: string, env: Env): ServiceConfig {
   const brokers = requiredVar(
     env,
@@ -179,9 +263,11 @@ export function parseServiceConfig(service: string, env: Env): ServiceConfig {
     throw new ConfigError(`KAFKA_BROKERS: ${(err as Error).message}`);
   }
   const secretsDir = stringVar(env, 'GANGLION_SECRETS_DIR');
+  const replicationFactor = intVar(env, 'GANGLION_TOPIC_REPLICATION', 0, 0, 32);
   return {
     service,
     brokers: list,
+    kafkaSecurity: kafkaSecurityVars(env),
     resourcesTopic: stringVar(env, 'GANGLION_RESOURCES_TOPIC', DEFAULT_RESOURCES_TOPIC),
     instanceId: stringVar(env, 'GANGLION_INSTANCE_ID', hostname()),
     healthPort: intVar(env, 'GANGLION_HEALTH_PORT', 8081, 0, 65535),
@@ -194,6 +280,33 @@ export function parseServiceConfig(service: string, env: Env): ServiceConfig {
     secretsSource: secretsSourceVar(env, secretsDir),
     kubeconfig: stringVar(env, 'GANGLION_KUBECONFIG'),
     partitions: intVar(env, 'GANGLION_TOPIC_PARTITIONS', 3, 1, 10_000),
-    replicationFactor: intVar(env, 'GANGLION_TOPIC_REPLICATION', 1, 1, 32),
+    replicationFactor,
+    topics: {
+      replicationFactor,
+      minInsyncReplicas: intVar(env, 'GANGLION_TOPIC_MIN_INSYNC_REPLICAS', 0, 0, 32),
+      maxMessageBytes: intVar(
+        env,
+        'GANGLION_TOPIC_MAX_MESSAGE_BYTES',
+        DEFAULT_TOPIC_POLICY.maxMessageBytes,
+        1024,
+        2 ** 30,
+      ),
+      retentionMs:
+        intVar(
+          env,
+          'GANGLION_TOPIC_RETENTION_HOURS',
+          DEFAULT_TOPIC_POLICY.retentionMs / HOUR,
+          1,
+          876_000,
+        ) * HOUR,
+      dlqRetentionMs:
+        intVar(
+          env,
+          'GANGLION_DLQ_RETENTION_HOURS',
+          DEFAULT_TOPIC_POLICY.dlqRetentionMs / HOUR,
+          1,
+          876_000,
+        ) * HOUR,
+    },
   };
 }

@@ -5,7 +5,8 @@ import {
   type DynamicModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { BusClients, consumerActivity } from '@ganglion/eventbus';
+import { BusClients, consumerActivity, installationSecurity } from '@ganglion/eventbus';
+import { createSecretResolver, type SecretResolver } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
 import type { ServiceConfig } from './config.js';
 import { HealthService } from './health.service.js';
@@ -30,11 +31,16 @@ export class GanglionModule implements OnApplicationShutdown {
       { instance: config.instanceId },
     );
     // Every consumer of the process, on every cluster, reports its batches in processing (liveness, metrics).
+    // An EventBus's own credentials (spec.kafka.tls/sasl) are read from its Secrets here.
+    let secrets: SecretResolver | undefined;
+    const security = installationSecurity(config.kafkaSecurity);
     const clients = new BusClients({
       brokers: config.brokers,
       clientId: `ganglion-${config.service}-${config.instanceId}`,
       logger,
       activity: consumerActivity,
+      ...(security ? { security } : {}),
+      secrets: () => (secrets ??= createSecretResolver(config, env)),
     });
     return {
       module: GanglionModule,

@@ -29,7 +29,11 @@ export class ResourceStoreService
     await admin.connect();
     try {
       await ensureTopics(admin, [
-        resourcesTopicConfig(this.config.resourcesTopic, this.config.replicationFactor),
+        resourcesTopicConfig(
+          this.config.resourcesTopic,
+          this.config.replicationFactor,
+          this.config.topics.minInsyncReplicas,
+        ),
       ]);
     } finally {
       await admin.disconnect();

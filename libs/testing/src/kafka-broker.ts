@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -95,6 +96,124 @@ export interface KafkaBrokerOptions {
    * this file: for counting requests by API and client (`countRequests`). Costs broker CPU.
    */
   requestLog?: string;
+  /**
+   * Also listen with SASL_SSL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and with SSL requiring a
+   * client certificate (mutual TLS), on two more loopback ports: certificates are made by
+   * openssl into `<dataDir>/tls` (a CA, the broker's with SAN 127.0.0.1 and localhost, a client's,
+   * and a second CA nobody signed with), SCRAM users are created by the broker's own storage
+   * tool when formatting, PLAIN users are in the listener's JAAS config. See {@link SecureListeners}.
+   */
+  secure?: boolean;
+}
+
+/** A user of the secure listeners (the same name and password for every SASL mechanism). */
+interface BrokerUser {
+  username: string;
+  password: string;
+}
+
+/** What a client needs to reach a broker's secure listeners (`KafkaBrokerOptions.secure`). */
+interface SecureListeners {
+  /** `127.0.0.1:<port>` of the SASL_SSL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). */
+  saslSsl: string;
+  /** `127.0.0.1:<port>` of the SSL listener that requires a client certificate. */
+  mtls: string;
+  /** PEM files: the CA that signed the broker's and the client's certificates, etc. */
+  files: { ca: string; untrustedCa: string; clientCert: string; clientKey: string };
+  /** PEM texts of the same files. */
+  ca: string;
+  untrustedCa: string;
+  clientCert: string;
+  clientKey: string;
+  /** A user known to every mechanism. */
+  user: BrokerUser;
+  /** A second user, also known to every mechanism. */
+  other: BrokerUser;
+}
+
+function openssl(args: string[], cwd: string): void {
+  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  if (r.error)
+    throw new MissingPrerequisiteError(
+      'openssl is required for a broker with TLS listeners (Debian: apt-get install openssl)',
+    );
+  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+}
+
+/** A CA, a broker certificate (SAN 127.0.0.1, localhost), a client certificate, an unrelated CA. */
+function makeCertificates(dir: string): SecureListeners['files'] {
+  mkdirSync(dir, { recursive: true });
+  const subj = (cn: string): string[] => ['-subj', `/CN=${cn}`];
+  const newCa = (name: string): void =>
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '7',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.pem`,
+        ...subj(`ganglion test ${name}`),
+      ],
+      dir,
+    );
+  newCa('ca');
+  newCa('untrusted-ca');
+  const signed = (name: string, ext: string): void => {
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    openssl(
+      [
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        ...subj(name),
+      ],
+      dir,
+    );
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '7',
+        '-out',
+        `${name}.crt`,
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    );
+  };
+  signed('broker', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  signed('client', 'extendedKeyUsage=clientAuth\n');
+  // Kafka's PEM key store: the private key (PKCS#8, unencrypted) followed by the certificate.
+  writeFileSync(
+    join(dir, 'broker-keystore.pem'),
+    readFileSync(join(dir, 'broker.key'), 'utf8') + readFileSync(join(dir, 'broker.crt'), 'utf8'),
+  );
+  return {
+    ca: join(dir, 'ca.pem'),
+    untrustedCa: join(dir, 'untrusted-ca.pem'),
+    clientCert: join(dir, 'client.crt'),
+    clientKey: join(dir, 'client.key'),
+  };
 }
 
 /** Requests by API name and client id in a stretch of a broker's request log (`requestLog`). */
@@ -121,7 +240,17 @@ export class KafkaBroker {
     private readonly logFile: string,
     private readonly properties: Record<string, string> = {},
     private readonly requestLog?: string,
+    /** The secure listeners' ports (with `secure`). */
+    private readonly securePorts?: { saslSsl: number; mtls: number },
   ) {}
+
+  private secureInfo: SecureListeners | undefined;
+
+  /** The secure listeners (only for a broker started with `secure`). */
+  get secure(): SecureListeners {
+    if (!this.secureInfo) throw new Error('this broker was started without secure listeners');
+    return this.secureInfo;
+  }
 
   /** `host:port` for clients. */
   get brokers(): string {
@@ -154,6 +283,7 @@ export class KafkaBroker {
       options.logFile ?? join(dataDir, 'server.log'),
       options.properties,
       options.requestLog,
+      options.secure ? { saslSsl: await freePort(), mtls: await freePort() } : undefined,
     );
     broker.configure();
     await broker.resume();
@@ -164,19 +294,71 @@ export class KafkaBroker {
     return join(this.dataDir, 'server.properties');
   }
 
+  /** `server.properties` lines of the secure listeners, and the storage tool's SCRAM arguments. */
+  private secureConfig(): {
+    listeners: string[];
+    advertised: string[];
+    lines: string[];
+    scram: string[];
+  } {
+    const ports = this.securePorts;
+    if (!ports) return { listeners: [], advertised: [], lines: [], scram: [] };
+    const files = makeCertificates(join(this.dataDir, 'tls'));
+    const user = { username: 'ganglion', password: 'ganglion-secret' };
+    const other = { username: 'other', password: 'other-secret' };
+    const text = (f: string): string => readFileSync(f, 'utf8');
+    this.secureInfo = {
+      saslSsl: `127.0.0.1:${ports.saslSsl}`,
+      mtls: `127.0.0.1:${ports.mtls}`,
+      files,
+      ca: text(files.ca),
+      untrustedCa: text(files.untrustedCa),
+      clientCert: text(files.clientCert),
+      clientKey: text(files.clientKey),
+      user,
+      other,
+    };
+    const dir = join(this.dataDir, 'tls');
+    const plainUsers = [user, other].map((u) => `user_${u.username}="${u.password}"`).join(' ');
+    const listeners = [`SASL_SSL://127.0.0.1:${ports.saslSsl}`, `SSL://127.0.0.1:${ports.mtls}`];
+    return {
+      listeners,
+      advertised: listeners,
+      lines: [
+        'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+        `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+        'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+        'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+        'ssl.keystore.type=PEM',
+        `ssl.keystore.location=${join(dir, 'broker-keystore.pem')}`,
+        'ssl.truststore.type=PEM',
+        `ssl.truststore.location=${files.ca}`,
+        'listener.name.ssl.ssl.client.auth=required',
+      ],
+      scram: [user, other].flatMap((u) =>
+        ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
+          '--add-scram',
+          `${m}=[name=${u.username},password=${u.password}]`,
+        ]),
+      ),
+    };
+  }
+
   private configure(): void {
     const logDir = join(this.dataDir, 'data');
+    const secure = this.secureConfig();
     writeFileSync(
       this.propsFile,
       [
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.voters=1@127.0.0.1:${this.controllerPort}`,
-        `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
+        `listeners=${[`PLAINTEXT://127.0.0.1:${this.port}`, `CONTROLLER://127.0.0.1:${this.controllerPort}`, ...secure.listeners].join(',')}`,
+        `advertised.listeners=${[`PLAINTEXT://127.0.0.1:${this.port}`, ...secure.advertised].join(',')}`,
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
-        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL',
+        ...secure.lines,
         `log.dirs=${logDir}`,
         'num.partitions=1',
         'auto.create.topics.enable=false',
@@ -229,6 +411,7 @@ export class KafkaBroker {
         '-c',
         this.propsFile,
         '--ignore-formatted',
+        ...secure.scram,
       ],
       { encoding: 'utf8' },
     );

@@ -129,6 +129,11 @@ export class ServiceProcess {
       throw new Error(`${this.name} exited before it was ready; its last lines:\n${tail()}`);
   }
 
+  /** The exit code once the process has ended by itself (null: killed by a signal). */
+  exited(): Promise<number | null> {
+    return this.exit;
+  }
+
   /** Sends a signal and waits for the process to end. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
     const child = this.child;

@@ -42,6 +42,7 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
     service: {
       service: 'admission',
       brokers: [],
+      kafkaSecurity: {},
       resourcesTopic: '',
       instanceId: stringVar(env, 'GANGLION_INSTANCE_ID', hostname()),
       healthPort,
@@ -57,6 +58,14 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
       kubeconfig: undefined,
       partitions: 1,
       replicationFactor: 1,
+      // The admission webhook creates no topics.
+      topics: {
+        replicationFactor: 1,
+        minInsyncReplicas: 1,
+        maxMessageBytes: 0,
+        retentionMs: 0,
+        dlqRetentionMs: 0,
+      },
     },
   };
 }

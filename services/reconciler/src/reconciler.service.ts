@@ -36,6 +36,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       resourcesTopic: config.resourcesTopic,
       partitions: config.partitions,
       replicationFactor: config.replicationFactor,
+      topics: config.topics,
       logger,
     };
     const reconciler =

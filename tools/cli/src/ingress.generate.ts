@@ -207,6 +207,23 @@ dependencies:
 global:
   kafka:
     brokers: ""      # required: host:port[,host:port...] of the Kafka cluster
+    tls:
+      enabled: false
+      secretName: ""           # Secret with the CA (and the client certificate and key for mutual TLS)
+      caKey: ""                # e.g. ca.crt (unset: the system CAs)
+      certKey: ""              # e.g. tls.crt (mutual TLS)
+      keyKey: ""               # e.g. tls.key
+      serverName: ""           # name the brokers' certificates carry (default: the broker host)
+      insecureSkipVerify: false
+    sasl:
+      mechanism: ""            # PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (unset: no login)
+      username: ""
+      passwordSecret:
+        name: ""
+        key: password
+    topics:
+      replicationFactor: 3     # 1 on a one-broker cluster
+      minInsyncReplicas: 2
   image:
     registry: ""     # overrides each chart's image.registry when set
     tag: ""

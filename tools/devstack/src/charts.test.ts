@@ -314,4 +314,67 @@ describe('Helm charts', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.err, /kafka\.brokers \(or global\.kafka\.brokers\) must be set/);
   });
+
+  it('Kafka: topics durable by default (3 replicas, min.insync.replicas 2); TLS and SASL from values, the password mounted from its Secret', () => {
+    type Pod = {
+      containers: {
+        env: { name: string; value?: string }[];
+        volumeMounts: { name: string; mountPath: string }[];
+      }[];
+      volumes: { name: string; secret?: { secretName: string } }[];
+    };
+    const pod = (objs: K8sObject[], name: string): Pod =>
+      (
+        objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name)!.spec as {
+          template: { spec: Pod };
+        }
+      ).template.spec;
+    const envOf = (p: Pod): Record<string, string | undefined> =>
+      Object.fromEntries(p.containers[0]!.env.map((e) => [e.name, e.value]));
+    const plain = envOf(pod(render('ganglion', 'global.kafka.brokers=kafka:9093'), 'rel-sensor'));
+    assert.equal(plain['GANGLION_TOPIC_REPLICATION'], '3');
+    assert.equal(plain['GANGLION_TOPIC_MIN_INSYNC_REPLICAS'], '2');
+    assert.equal(plain['KAFKA_TLS'], undefined);
+    assert.equal(plain['KAFKA_SASL_MECHANISM'], undefined);
+    const objs = render(
+      'ganglion',
+      'global.kafka.brokers=kafka:9093',
+      'global.kafka.tls.enabled=true',
+      'global.kafka.tls.secretName=kafka-ca',
+      'global.kafka.tls.caKey=ca.crt',
+      'global.kafka.sasl.mechanism=SCRAM-SHA-512',
+      'global.kafka.sasl.username=ganglion',
+      'global.kafka.sasl.passwordSecret.name=kafka-login',
+      'global.kafka.topics.replicationFactor=1',
+    );
+    for (const name of ['rel-reconciler', 'rel-sensor', 'rel-trigger', 'rel-ingress-webhook']) {
+      const p = pod(objs, name);
+      const env = envOf(p);
+      assert.equal(env['KAFKA_TLS'], 'true', name);
+      assert.equal(env['KAFKA_TLS_CA_FILE'], '/etc/ganglion/kafka-tls/ca.crt', name);
+      assert.equal(env['KAFKA_SASL_MECHANISM'], 'SCRAM-SHA-512', name);
+      assert.equal(env['KAFKA_SASL_USERNAME'], 'ganglion', name);
+      assert.equal(env['KAFKA_SASL_PASSWORD_FILE'], '/etc/ganglion/kafka-sasl/password', name);
+      assert.equal(env['GANGLION_TOPIC_REPLICATION'], '1', name);
+      assert.deepEqual(
+        p.volumes.filter((v) => v.secret).map((v) => [v.name, v.secret!.secretName]),
+        [
+          ['kafka-tls', 'kafka-ca'],
+          ['kafka-sasl', 'kafka-login'],
+        ],
+        name,
+      );
+    }
+    const r = run([
+      'template',
+      'rel',
+      'ganglion',
+      '--set',
+      'global.kafka.brokers=kafka:9093',
+      '--set',
+      'global.kafka.sasl.mechanism=PLAIN',
+    ]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.err, /kafka\.sasl\.username must be set/);
+  });
 });

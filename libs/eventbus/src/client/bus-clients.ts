@@ -4,6 +4,13 @@ import type { Logger } from '@ganglion/telemetry';
 import type { ConsumerActivity } from '../loops/consumer-activity.js';
 import { BatchingProducer, type BatchingProducerOptions } from '../producer/batching-producer.js';
 import { createKafka, parseBrokers } from './client.js';
+import {
+  busHasOwnSecurity,
+  busSecurityIdentity,
+  eventBusSecurity,
+  type BusSecuritySource,
+  type SecretLookup,
+} from './security.js';
 
 interface BusClientsOptions {
   /** The installation's brokers (`KAFKA_BROKERS`): the cluster of every bus without `spec.kafka.url`. */
@@ -15,6 +22,10 @@ interface BusClientsOptions {
   connectionTimeoutMs?: number;
   /** Watches the consumers of every client this creates (liveness, batch-age metric). */
   activity?: ConsumerActivity;
+  /** TLS and SASL of the installation's cluster (`KAFKA_TLS_*`, `KAFKA_SASL_*`). */
+  security?: BusSecuritySource;
+  /** Reads the Secrets an EventBus's `spec.kafka.tls` / `sasl` name (made on first use). */
+  secrets?: () => SecretLookup;
 }
 
 /**
@@ -35,12 +46,20 @@ export function clusterKey(brokers: string[]): string {
  * consumer groups on that cluster; every other bus is on the installation's cluster. Clients are
  * created on first use and shared by everything in the process that works on that cluster; the
  * producer sets made by {@link producers} are closed with {@link close}.
+ *
+ * Security: a bus with its own `spec.kafka.tls` / `spec.kafka.sasl` (Argo fields) connects with
+ * them, its Secrets read in its namespace here (never published); its key is then
+ * `<brokers>|<fingerprint of namespace and Secret references>`, so buses with other credentials
+ * never share a client. A bus without them on the installation's cluster uses the installation's
+ * security; on another cluster, plaintext (as in Argo).
  */
 export class BusClients {
   /** The installation cluster's key. */
   readonly installationCluster: string;
   private readonly clients = new Map<string, Kafka>();
   private readonly producerSets = new Set<BusProducers>();
+  /** The security of each key with a bus's own settings (registered by {@link clusterOf}). */
+  private readonly securities = new Map<string, BusSecuritySource>();
 
   constructor(private readonly options: BusClientsOptions) {
     this.installationCluster = clusterKey(options.brokers);
@@ -55,7 +74,20 @@ export class BusClients {
   /** The key of a bus's cluster. */
   clusterOf(bus: EventBus): string {
     const url = bus.spec.kafka?.url?.trim();
-    return url ? clusterKey(parseBrokers(url)) : this.installationCluster;
+    const brokers = url ? clusterKey(parseBrokers(url)) : this.installationCluster;
+    if (!busHasOwnSecurity(bus)) return brokers;
+    const key = `${brokers}|${busSecurityIdentity(bus)}`;
+    if (!this.securities.has(key)) {
+      const secrets = this.options.secrets;
+      this.securities.set(
+        key,
+        eventBusSecurity(bus, () => {
+          if (!secrets) throw new Error('no Secret reader configured for EventBus credentials');
+          return secrets();
+        }),
+      );
+    }
+    return key;
   }
 
   /** The client of a bus's cluster. */
@@ -67,8 +99,18 @@ export class BusClients {
   client(cluster: string): Kafka {
     let kafka = this.clients.get(cluster);
     if (!kafka) {
+      const [brokers = '', identity] = cluster.split('|');
+      const security =
+        identity !== undefined
+          ? this.securities.get(cluster)
+          : cluster === this.installationCluster
+            ? this.options.security
+            : undefined;
+      if (identity !== undefined && !security)
+        throw new Error(`no EventBus named the credentials of cluster key ${cluster}`);
       const created = createKafka({
-        brokers: cluster.split(','),
+        brokers: brokers.split(','),
+        ...(security ? { security } : {}),
         clientId: this.options.clientId,
         logger: this.options.logger,
         ...(this.options.connectionTimeoutMs !== undefined

@@ -1,5 +1,12 @@
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
+import {
+  busAccessError,
+  tlsOptions,
+  type BusSecurity,
+  type BusSecuritySource,
+} from './security.js';
 
 /**
  * The only place that constructs the Kafka client (kafkajs). Everything above talks to the
@@ -12,6 +19,8 @@ interface BusConnection {
   logger: Logger;
   /** How long a connection attempt may take (ms). */
   connectionTimeoutMs?: number;
+  /** TLS and SASL of the connection (plaintext without login when unset). */
+  security?: BusSecuritySource;
 }
 
 /**
@@ -63,11 +72,53 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/** The security of each client {@link createKafka} made (for the clients of this library that open their own sockets). */
+const securityOf = new WeakMap<Kafka, BusSecuritySource>();
+
+/** The security a client was made with (undefined: plaintext without login). */
+export function kafkaSecurity(kafka: Kafka): BusSecuritySource | undefined {
+  return securityOf.get(kafka);
+}
+
+/**
+ * Fills the client's TLS and SASL settings in place with freshly loaded material. kafkajs keeps
+ * the `ssl` and `sasl` objects it was given and reads them on each new connection, and calls the
+ * `brokers` function before every connection to a bootstrap broker: loading there means the
+ * Secrets are read before the first connection and again on reconnection (rotation), while
+ * every caller keeps a synchronous client.
+ */
+function apply(
+  loaded: BusSecurity,
+  ssl: ConnectionOptions | undefined,
+  sasl: Record<string, string> | undefined,
+): void {
+  if (ssl) {
+    for (const k of Object.keys(ssl)) delete (ssl as Record<string, unknown>)[k];
+    Object.assign(ssl, tlsOptions(loaded.tls ?? {}));
+  }
+  if (sasl && loaded.sasl) {
+    sasl['username'] = loaded.sasl.username;
+    sasl['password'] = loaded.sasl.password;
+  }
+}
+
 export function createKafka(conn: BusConnection): Kafka {
   const log = conn.logger.child({ component: 'kafka' });
+  const security = conn.security;
+  const ssl: ConnectionOptions | undefined = security?.tls ? {} : undefined;
+  const sasl: Record<string, string> | undefined = security?.sasl
+    ? { mechanism: security.sasl.toLowerCase(), username: '', password: '' }
+    : undefined;
   const config: KafkaConfig = {
     clientId: conn.clientId,
-    brokers: conn.brokers,
+    brokers: security
+      ? async () => {
+          apply(await security.load(), ssl, sasl);
+          return conn.brokers;
+        }
+      : conn.brokers,
+    ...(ssl ? { ssl } : {}),
+    ...(sasl ? { sasl: sasl as unknown as SASLOptions } : {}),
     connectionTimeout: conn.connectionTimeoutMs ?? 1000,
     requestTimeout: 10_000,
     // Fail fast: callers decide what a failure means (503 at ingress, retry in loops).
@@ -84,5 +135,25 @@ export function createKafka(conn: BusConnection): Kafka {
         log[/crash/i.test(String(message)) ? lvl : 'debug'](String(message), rest);
       },
   };
-  return new Kafka(config);
+  const kafka = new Kafka(config);
+  if (security) securityOf.set(kafka, security);
+  return kafka;
+}
+
+/**
+ * Connects once to the cluster and reports a refused login or an untrusted certificate as a
+ * {@link BusAccessError} (one clear message; retrying cannot fix it). A broker that cannot be
+ * reached is not an error here: the services' loops wait and retry for it.
+ */
+export async function checkBusAccess(kafka: Kafka, brokers: string[]): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+  } catch (err) {
+    const access = busAccessError(err, brokers);
+    if (access) throw access;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }

@@ -8,7 +8,7 @@ import {
 } from 'kafkajs';
 import { chunkByBytes, toTopicMessages, type OutRecord } from '../producer/batching-producer.js';
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
-import { TRANSACTION_RETRY } from '../client/client.js';
+import { kafkaSecurity, TRANSACTION_RETRY } from '../client/client.js';
 import {
   StableOffsetReader,
   StableOffsetsUnsupportedError,
@@ -237,10 +237,12 @@ export class ExactlyOnceLoop {
     const { kafka, groupId } = this.options;
     const admin = (this.admin = kafka.admin());
     await admin.connect();
+    const security = kafkaSecurity(kafka);
     this.stable = new StableOffsetReader({
       brokers: async () =>
         (await admin.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`),
       clientId: `${groupId}-offsets`,
+      ...(security ? { security } : {}),
     });
     await this.startConsumer();
   }

@@ -10,6 +10,7 @@ interface GroupOwnershipOptions {
   logger: Logger;
   /** How long a dead replica keeps ownership (ms, default 10 000; the broker's minimum is 6 000). */
   sessionTimeoutMs?: number;
+  /** Replication of the ownership topic (default 0: min(3, brokers), see `ensureTopics`). */
   replicationFactor?: number;
   /** Called when this replica becomes the owner; ownership is not reported lost before it resolves. */
   onAcquire: () => Promise<void>;
@@ -72,7 +73,7 @@ export class GroupOwnership {
         {
           topic: this.options.topic,
           numPartitions: 1,
-          replicationFactor: this.options.replicationFactor ?? 1,
+          replicationFactor: this.options.replicationFactor ?? 0,
         },
       ]);
     } finally {

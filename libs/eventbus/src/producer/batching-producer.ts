@@ -130,11 +130,27 @@ export class BusSaturatedError extends Error {
 export class RecordTooLargeError extends Error {
   constructor(
     readonly bytes: number,
-    readonly limit: number,
+    /** The limit, when known here; undefined when the broker refused it (the topic's `max.message.bytes`). */
+    readonly limit?: number,
   ) {
-    super(`event of ${bytes} bytes exceeds the largest record the bus accepts (${limit} bytes)`);
+    super(
+      `event of ${bytes} bytes exceeds the largest record the bus accepts (${
+        limit !== undefined ? `${limit} bytes` : "the topic's max.message.bytes"
+      })`,
+    );
     this.name = 'RecordTooLargeError';
   }
+}
+
+/** The broker refused a record as larger than the topic's `max.message.bytes` (MESSAGE_TOO_LARGE, 10). */
+function tooLarge(err: unknown): boolean {
+  for (
+    let e = err as { type?: string; cause?: unknown } | undefined, n = 0;
+    e && n < 5;
+    e = e.cause as typeof e, n++
+  )
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+  return false;
 }
 
 export interface BatchingProducerOptions {
@@ -350,6 +366,12 @@ export class BatchingProducer {
       for (const p of batch) p.resolve();
     } catch (err) {
       this.options.onBatch?.(batch.length, Date.now() - started, false);
+      if (tooLarge(err)) {
+        // A record the topic can never take: refuse it (HTTP 413 at ingress) and send the others
+        // of its batch one by one, in order, instead of failing them all on every retry.
+        await this.sendEachAlone(lane, batch);
+        return;
+      }
       this.options.logger.warn('produce failed', { records: batch.length, error: err });
       const e = new BusUnavailableError(
         `event bus did not acknowledge the event: ${(err as Error).message}`,
@@ -363,6 +385,24 @@ export class BatchingProducer {
       lane.busy = false;
       if (split) this.barrier = false;
       this.schedule();
+    }
+  }
+
+  private async sendEachAlone(lane: Lane, batch: Pending[]): Promise<void> {
+    for (const p of batch) {
+      try {
+        await lane.producer.sendBatch({ topicMessages: toTopicMessages([p.record]), acks: -1 });
+        p.resolve();
+      } catch (err) {
+        p.reject(
+          tooLarge(err)
+            ? new RecordTooLargeError(p.bytes)
+            : new BusUnavailableError(
+                `event bus did not acknowledge the event: ${(err as Error).message}`,
+                err,
+              ),
+        );
+      }
     }
   }
 

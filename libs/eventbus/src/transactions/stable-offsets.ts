@@ -1,17 +1,29 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  tlsOptions,
+  type BusSasl,
+  type BusSecurity,
+  type BusSecuritySource,
+} from '../client/security.js';
 
 /**
  * A stable committed-offset read (KIP-447 OffsetFetch `require_stable`, v7), which kafkajs 2.x
  * cannot send (it speaks OffsetFetch v1–v4). With `require_stable` the group coordinator
  * answers UNSTABLE_OFFSET_COMMIT for a partition while a transaction holding offsets for it
- * is still pending, instead of the offset from before that transaction. A minimal, plaintext
- * Kafka wire client: ApiVersions, FindCoordinator v1, OffsetFetch v7; one connection per call.
+ * is still pending, instead of the offset from before that transaction. A minimal Kafka wire
+ * client: ApiVersions, FindCoordinator v1, OffsetFetch v7; one connection per call, over TLS and
+ * with a SASL login (PLAIN, SCRAM-SHA-256/512: SaslHandshake v1 + SaslAuthenticate v1) when the
+ * bus's client has them.
  */
 
 const API_OFFSET_FETCH = 9;
 const API_FIND_COORDINATOR = 10;
+const API_SASL_HANDSHAKE = 17;
 const API_VERSIONS = 18;
+const API_SASL_AUTHENTICATE = 36;
 
 /** Kafka error codes this client acts on (the rest are reported by name when known). */
 const KAFKA_ERRORS: Readonly<Record<number, string>> = {
@@ -20,7 +32,9 @@ const KAFKA_ERRORS: Readonly<Record<number, string>> = {
   15: 'COORDINATOR_NOT_AVAILABLE',
   16: 'NOT_COORDINATOR',
   30: 'GROUP_AUTHORIZATION_FAILED',
+  33: 'UNSUPPORTED_SASL_MECHANISM',
   35: 'UNSUPPORTED_VERSION',
+  58: 'SASL_AUTHENTICATION_FAILED',
   69: 'GROUP_ID_NOT_FOUND',
   88: 'UNSTABLE_OFFSET_COMMIT',
 };
@@ -73,6 +87,9 @@ class Writer {
     const b = Buffer.from(s, 'utf8');
     return this.int16(b.length).push(b);
   }
+  bytes(b: Buffer): this {
+    return this.int32(b.length).push(b);
+  }
   compactString(s: string): this {
     const b = Buffer.from(s, 'utf8');
     return this.uvarint(b.length + 1).push(b);
@@ -120,6 +137,10 @@ class Reader {
   string(): string | null {
     const n = this.int16();
     return n < 0 ? null : this.take(n).toString('utf8');
+  }
+  bytes(): Buffer {
+    const n = this.int32();
+    return n < 0 ? Buffer.alloc(0) : this.take(n);
   }
   compactString(): string | null {
     const n = this.uvarint() - 1;
@@ -183,9 +204,12 @@ class Connection {
     port: number,
     clientId: string,
     timeoutMs: number,
+    security: BusSecurity | undefined,
   ): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
+      const socket = security?.tls
+        ? connectTls({ host, port, ...tlsOptions(security.tls) })
+        : connect({ host, port });
       const timer = setTimeout(
         () =>
           socket.destroy(new Error(`could not connect to ${host}:${port} within ${timeoutMs} ms`)),
@@ -195,9 +219,17 @@ class Connection {
         clearTimeout(timer);
         reject(err);
       });
-      socket.once('connect', () => {
+      socket.once(security?.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
-        resolve(new Connection(socket, clientId, timeoutMs));
+        const conn = new Connection(socket, clientId, timeoutMs);
+        if (!security?.sasl) return resolve(conn);
+        authenticate(conn, security.sasl).then(
+          () => resolve(conn),
+          (err: unknown) => {
+            conn.close();
+            reject(err as Error);
+          },
+        );
       });
     });
   }
@@ -241,12 +273,91 @@ class Connection {
   }
 }
 
+/** SCRAM (RFC 5802) user names escape `=` and `,`. */
+function scramName(name: string): string {
+  return name.replace(/=/g, '=3D').replace(/,/g, '=2C');
+}
+
+function scramAttributes(message: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of message.split(',')) out.set(part.slice(0, 1), part.slice(2));
+  return out;
+}
+
+/** One SaslAuthenticate v1 round trip: the server's bytes, or the broker's refusal. */
+async function saslRound(conn: Connection, bytes: Buffer): Promise<Buffer> {
+  const r = await conn.request(API_SASL_AUTHENTICATE, 1, false, new Writer().bytes(bytes).build());
+  const code = r.int16();
+  const message = r.string();
+  const answer = r.bytes();
+  if (code !== 0)
+    throw new Error(
+      `SASL authentication failed: ${message ?? KAFKA_ERRORS[code] ?? `error ${code}`}`,
+    );
+  return answer;
+}
+
+/** Logs in with SASL PLAIN or SCRAM-SHA-256/512 (KIP-152 framing: SaslHandshake v1, then SaslAuthenticate). */
+async function authenticate(conn: Connection, sasl: BusSasl): Promise<void> {
+  const hs = await conn.request(
+    API_SASL_HANDSHAKE,
+    1,
+    false,
+    new Writer().string(sasl.mechanism).build(),
+  );
+  const code = hs.int16();
+  const enabled = hs.array(hs.int32(), () => hs.string() ?? '');
+  if (code !== 0)
+    throw new Error(
+      `SASL ${sasl.mechanism} mechanism is not supported by the server (it offers ${enabled.join(', ')})`,
+    );
+  if (sasl.mechanism === 'PLAIN') {
+    await saslRound(conn, Buffer.from(`\0${sasl.username}\0${sasl.password}`, 'utf8'));
+    return;
+  }
+  const hash = sasl.mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
+  const nonce = randomBytes(24).toString('base64');
+  const clientFirstBare = `n=${scramName(sasl.username)},r=${nonce}`;
+  const serverFirst = (await saslRound(conn, Buffer.from(`n,,${clientFirstBare}`))).toString();
+  const attrs = scramAttributes(serverFirst);
+  const serverNonce = attrs.get('r') ?? '';
+  const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
+  const iterations = Number(attrs.get('i'));
+  if (!serverNonce.startsWith(nonce) || !Number.isInteger(iterations) || iterations < 1)
+    throw new Error('SASL authentication failed: malformed SCRAM server-first message');
+  const salted = pbkdf2Sync(
+    sasl.password.normalize('NFKC'),
+    salt,
+    iterations,
+    hash === 'sha256' ? 32 : 64,
+    hash,
+  );
+  const clientKey = createHmac(hash, salted).update('Client Key').digest();
+  const storedKey = createHash(hash).update(clientKey).digest();
+  const finalWithoutProof = `c=biws,r=${serverNonce}`;
+  const authMessage = `${clientFirstBare},${serverFirst},${finalWithoutProof}`;
+  const signature = createHmac(hash, storedKey).update(authMessage).digest();
+  const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]!));
+  const serverFinal = scramAttributes(
+    (
+      await saslRound(conn, Buffer.from(`${finalWithoutProof},p=${proof.toString('base64')}`))
+    ).toString(),
+  );
+  const serverKey = createHmac(hash, salted).update('Server Key').digest();
+  const expected = createHmac(hash, serverKey).update(authMessage).digest();
+  const got = Buffer.from(serverFinal.get('v') ?? '', 'base64');
+  if (got.length !== expected.length || !timingSafeEqual(got, expected))
+    throw new Error('SASL authentication failed: the server signature does not verify');
+}
+
 export interface StableOffsetsOptions {
   /** Brokers to ask for the group coordinator (`host:port`, or resolved lazily). */
   brokers: () => Promise<string[]>;
   clientId?: string;
   /** Per request (ms, default 10 000). */
   requestTimeoutMs?: number;
+  /** TLS and SASL, as the bus's client has them (`kafkaSecurity`); loaded for each call. */
+  security?: BusSecuritySource;
 }
 
 function hostPort(address: string): [string, number] {
@@ -298,7 +409,8 @@ export class StableOffsetReader {
   ): Promise<Map<number, bigint | undefined>> {
     const [bootstrap] = await this.options.brokers();
     if (!bootstrap) throw new Error('no broker to ask for the group coordinator');
-    const coordinator = await this.withConnection(bootstrap, async (conn) => {
+    const security = await this.options.security?.load();
+    const coordinator = await this.withConnection(bootstrap, security, async (conn) => {
       const versions = await conn.request(API_VERSIONS, 0, false, Buffer.alloc(0));
       const error = versions.int16();
       if (error !== 0) throw new KafkaWireError(error, 'ApiVersions');
@@ -327,7 +439,7 @@ export class StableOffsetReader {
       if (code !== 0) throw new KafkaWireError(code, `FindCoordinator for group ${groupId}`);
       return `${host}:${port}`;
     });
-    return this.withConnection(coordinator, async (conn) => {
+    return this.withConnection(coordinator, security, async (conn) => {
       const body = new Writer()
         .compactString(groupId)
         .compactArray([topic], (w, t) =>
@@ -369,9 +481,13 @@ export class StableOffsetReader {
     });
   }
 
-  private async withConnection<T>(address: string, use: (c: Connection) => Promise<T>): Promise<T> {
+  private async withConnection<T>(
+    address: string,
+    security: BusSecurity | undefined,
+    use: (c: Connection) => Promise<T>,
+  ): Promise<T> {
     const [host, port] = hostPort(address);
-    const conn = await Connection.open(host, port, this.clientId, this.timeoutMs);
+    const conn = await Connection.open(host, port, this.clientId, this.timeoutMs, security);
     try {
       return await use(conn);
     } finally {

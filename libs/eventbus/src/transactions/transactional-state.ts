@@ -13,6 +13,7 @@ interface TransactionalStateOptions {
   /** Shared by every replica that may own the work: a new owner's producer fences the old one. */
   transactionalId: string;
   logger: Logger;
+  /** Replication of the state topic (default 0: min(3, brokers), see `ensureTopics`). */
   replicationFactor?: number;
 }
 
@@ -43,7 +44,7 @@ export class TransactionalState {
         {
           topic: this.options.stateTopic,
           numPartitions: 1,
-          replicationFactor: this.options.replicationFactor ?? 1,
+          replicationFactor: this.options.replicationFactor ?? 0,
           configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
         },
       ]);

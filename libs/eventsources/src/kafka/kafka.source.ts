@@ -202,7 +202,8 @@ export function kafkaSource(host: OwnedHost): BrokerSourceType<KafkaEventSource>
     type: 'kafka',
     connect(ctx) {
       const cluster = clusterKey(parseBrokers(ctx.config.url));
-      return cluster === host.producers.clusterOf(ctx.event.bus)
+      // A bus with credentials of its own has the key `<brokers>|<identity>`: same brokers, same cluster.
+      return cluster === host.producers.clusterOf(ctx.event.bus).split('|')[0]
         ? connectExactlyOnce(ctx, host)
         : connectExternal(ctx);
     },

@@ -15,12 +15,14 @@ export interface ResourceView {
  * request waits at most that long for others to share its produce request). HTTP requests in flight together have no order to keep; an event is still
  * ordered after every event acknowledged before it was received, and the events of one request
  * keep their order (`OutRecord.group`). At most 64 MiB of events wait for acknowledgement
- * (beyond, 503 + Retry-After at once), and an event larger than 1 000 000 bytes (below the
- * broker's default `message.max.bytes`, 1 MiB) is refused with 413 instead of by the broker.
+ * (beyond, 503 + Retry-After at once). An event larger than 4 MiB is refused with 413 before it
+ * is sent: the bus topics Ganglion creates take 8 MiB records (`max.message.bytes`, libs/eventbus
+ * `TopicPolicy`), so an event within the default `maxPayloadSize` (1 MiB, even base64-encoded)
+ * always fits; on a topic that takes less, the broker's MESSAGE_TOO_LARGE is a 413 too.
  */
 export const PUSH_PRODUCER_OPTIONS: Omit<BatchingProducerOptions, 'logger'> = {
   maxInFlight: 5,
   lingerMs: 1,
   maxQueuedBytes: 64 * 1024 * 1024,
-  maxRecordBytes: 1_000_000,
+  maxRecordBytes: 4 * 1024 * 1024,
 };

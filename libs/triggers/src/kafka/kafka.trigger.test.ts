@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KafkaTrigger, Trigger } from '@ganglion/api';
 import { createKafka, ensureTopics, type Kafka, type KafkaMessage } from '@ganglion/eventbus';
-import { freePort, kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
+import { freePort, KafkaBroker, kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { context, event, quietLogger, secretsDir } from '../fixtures/trigger.fixtures.js';
 import { ACTION_ID_HEADER, createKafkaTrigger } from './kafka.trigger.js';
 
@@ -101,3 +101,75 @@ describe('kafka trigger against a real broker', { timeout: 120_000 }, () => {
     assert.match(!r.ok ? r.error : '', /schemaRegistry .* not supported/);
   });
 });
+
+describe(
+  'kafka trigger over SASL_SSL (real broker with a SASL_SSL listener)',
+  { timeout: 300_000 },
+  () => {
+    const plugin = createKafkaTrigger(quietLogger);
+    let broker: KafkaBroker;
+    const topic = `${uniquePrefix('kafka-trigger-tls')}-out`;
+    let dir = '';
+
+    before(async () => {
+      broker = await KafkaBroker.start({ secure: true });
+      const admin = createKafka({
+        brokers: [broker.brokers],
+        clientId: 'kafka-trigger-tls-test',
+        logger: quietLogger,
+      }).admin();
+      await admin.connect();
+      await ensureTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
+      await admin.disconnect();
+      dir = secretsDir({
+        'kafka-tls': { 'ca.crt': broker.secure.ca },
+        'kafka-login': { user: broker.secure.user.username, password: broker.secure.user.password },
+        'kafka-wrong': { password: 'not-the-password' },
+      });
+    });
+    after(async () => {
+      await plugin.close?.();
+      await broker?.destroy();
+    });
+
+    const template = (passwordSecret: string): KafkaTrigger => ({
+      url: broker.secure.saslSsl,
+      topic,
+      payload: [{ src: { dependencyName: 'dep', dataKey: 'id' }, dest: 'id' }],
+      tls: { caCertSecret: { name: 'kafka-tls', key: 'ca.crt' } },
+      sasl: {
+        mechanism: 'SCRAM-SHA-256',
+        userSecret: { name: 'kafka-login', key: 'user' },
+        passwordSecret: { name: passwordSecret, key: 'password' },
+      },
+    });
+
+    it('produces with TLS (CA from a Secret) and SCRAM-SHA-256; a wrong password fails the attempt', async () => {
+      const events = { dep: event({ id: 'tls-1' }) };
+      const ok = await plugin.execute(
+        template('kafka-login'),
+        { template: { name: 'k' } } as Trigger,
+        events,
+        context({ secretsDir: dir, actionId: 'c'.repeat(32) }),
+      );
+      assert.equal(ok.ok, true, JSON.stringify(ok));
+      const check = createKafka({
+        brokers: [broker.brokers],
+        clientId: 'kafka-trigger-tls-check',
+        logger: quietLogger,
+      }).admin();
+      await check.connect();
+      const latest = await check.fetchTopicOffsets(topic);
+      await check.disconnect();
+      assert.equal(latest[0]?.high, '1');
+      const refused = await plugin.execute(
+        template('kafka-wrong'),
+        { template: { name: 'k' } } as Trigger,
+        events,
+        context({ secretsDir: dir, actionId: 'd'.repeat(32) }),
+      );
+      assert.equal(refused.ok, false);
+      assert.match(refused.ok ? '' : refused.error, /authentication failed/i);
+    });
+  },
+);
