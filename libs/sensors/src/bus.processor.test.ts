@@ -45,7 +45,7 @@ const sensor = (name: string, deps: object[], triggers: object[]): CompiledSenso
     {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Sensor',
-      metadata: { name, namespace: 'ns' },
+      metadata: { name, namespace: 'ns', generation: 3 },
       spec: { dependencies: deps, triggers },
     } as unknown as Sensor,
     'ns',
@@ -144,6 +144,7 @@ describe('BusProcessor: routing of an event partition', () => {
       ['ns', 'single', 't'],
     );
     assert.equal(action.events['d']!.context.id, 'ev-1');
+    assert.equal(action.generation, 3, "the Sensor's generation the trigger service checks");
     assert.deepEqual(action.events['d']!.data, { n: 1 });
     assert.equal(action.createdAt, new Date(T).toISOString(), 'time is the record timestamp');
     assert.equal(actions[0]!.headers?.['ganglion-action-id'], action.actionId);

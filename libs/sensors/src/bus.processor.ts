@@ -218,12 +218,14 @@ export class BusProcessor implements PartitionProcessor {
     parent: Context,
     links: SpanContext[] = [],
   ): OutRecord {
+    const generation = this.directory.sensor(namespace, sensor)?.generation;
     const action: ActionRecord = {
       v: RECORD_VERSION,
       actionId: f.actionId,
       namespace,
       sensor,
       trigger: f.trigger,
+      ...(generation !== undefined ? { generation } : {}),
       events: f.events,
       createdAt: at,
     };
