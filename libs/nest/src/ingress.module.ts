@@ -10,6 +10,7 @@ import {
 import { GroupOwnership, type BusClients, type BusProducers, type Kafka } from '@ganglion/eventbus';
 import {
   DEFAULT_INGRESS_LIMITS,
+  DEFAULT_MASKED_HEADERS,
   ownedSources,
   pushSources,
   PushIngressRunner,
@@ -22,7 +23,7 @@ import {
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
-import { intVar, numberVar, urlVar, type ServiceConfig } from './config.js';
+import { ConfigError, intVar, numberVar, stringVar, urlVar, type ServiceConfig } from './config.js';
 import { GanglionModule } from './ganglion.module.js';
 import { HealthService } from './health.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
@@ -55,6 +56,23 @@ export function ingressLimitsFrom(env: Record<string, string | undefined>): Ingr
     maxConnections: intVar(env, 'GANGLION_INGRESS_MAX_CONNECTIONS', d.maxConnections, 1, 1_000_000),
     maxJsonDepth: intVar(env, 'GANGLION_INGRESS_MAX_JSON_DEPTH', d.maxJsonDepth, 1, 100_000),
   };
+}
+
+/**
+ * `GANGLION_INGRESS_MASKED_HEADERS`: the credential headers masked in event data, comma-separated
+ * (replaces DEFAULT_MASKED_HEADERS; `none` masks nothing but a verified `authSecret` bearer token).
+ */
+export function maskedHeadersFrom(env: Record<string, string | undefined>): readonly string[] {
+  const v = stringVar(env, 'GANGLION_INGRESS_MASKED_HEADERS');
+  if (v === undefined) return DEFAULT_MASKED_HEADERS;
+  if (v.trim() === 'none') return [];
+  const names = v.split(',').map((h) => h.trim());
+  const bad = names.find((h) => !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(h));
+  if (bad !== undefined)
+    throw new ConfigError(
+      `GANGLION_INGRESS_MASKED_HEADERS must be comma-separated header names or "none", got ${JSON.stringify(bad)}`,
+    );
+  return names;
 }
 
 /** The push producers' bounds: `GANGLION_INGRESS_MAX_QUEUED_BYTES`, `GANGLION_INGRESS_MAX_RECORD_BYTES`. */
@@ -143,6 +161,7 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       secrets: createSecretResolver(config, env),
       defaultRateLimit: rateLimitFrom(env),
       limits: ingressLimitsFrom(env),
+      maskedHeaders: maskedHeadersFrom(env),
       apiBases: apiBasesFrom(env),
     });
     health.addReadinessCheck('routes', () => this.applied);

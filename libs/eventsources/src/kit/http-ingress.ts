@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import { BusSaturatedError, BusUnavailableError, RecordTooLargeError } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
-import { goHeader, MASKED_AUTH } from './headers.js';
+import { DEFAULT_MASKED_HEADERS, goHeader, MASKED_AUTH, maskHeaders } from './headers.js';
 import {
   DEFAULT_INGRESS_LIMITS,
   UnencodableEventError,
@@ -71,6 +71,8 @@ export interface HttpIngressOptions {
   onRequest?: (route: Route | undefined, status: number, ms: number) => void;
   /** Timeouts, connection cap, request deadline (defaults: {@link DEFAULT_INGRESS_LIMITS}). */
   limits?: Partial<IngressLimits>;
+  /** Headers masked in event data once the source has checked them (default {@link DEFAULT_MASKED_HEADERS}). */
+  maskedHeaders?: readonly string[];
 }
 
 /** Constant-time comparison of two secrets of any length (hashes first, so lengths don't leak). */
@@ -94,9 +96,13 @@ export class HttpIngress {
   private readonly routes = new Map<string, Route>();
   private readonly buckets = new Map<string, { spec: string; bucket: TokenBucket }>();
   private readonly limits: IngressLimits;
+  private readonly masked: ReadonlySet<string>;
 
   constructor(private readonly options: HttpIngressOptions) {
     this.limits = { ...DEFAULT_INGRESS_LIMITS, ...options.limits };
+    this.masked = new Set(
+      (options.maskedHeaders ?? DEFAULT_MASKED_HEADERS).map((h) => h.toLowerCase()),
+    );
   }
 
   private static key(port: number, endpoint: string): string {
@@ -299,6 +305,15 @@ export class HttpIngress {
       return done(500, 'failed to process the request');
     }
     if (outcome.kind === 'reject') return done(outcome.status, outcome.reason);
+    // The source has checked the credentials: mask them in the data it built (which holds the
+    // request's header map, or a copy of it under `header`/`headers`).
+    maskHeaders(header, this.masked);
+    for (const ev of outcome.events) {
+      const data = ev.data as { header?: unknown; headers?: unknown } | null;
+      for (const h of [data?.header, data?.headers])
+        if (h && typeof h === 'object' && h !== header)
+          maskHeaders(h as Record<string, string[]>, this.masked);
+    }
     // Rate limited after the source's checks (bearer token, signature, decoding): only
     // accepted requests are charged.
     const wait = this.rateLimitWait(route, Date.now());

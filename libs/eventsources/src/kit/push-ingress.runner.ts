@@ -75,6 +75,8 @@ export interface PushIngressOptions {
   apiBases?: Record<string, string>;
   /** Timeouts, connection cap, request deadline, nesting depth (defaults: DEFAULT_INGRESS_LIMITS). */
   limits?: Partial<IngressLimits>;
+  /** Credential headers masked in event data (default: DEFAULT_MASKED_HEADERS). */
+  maskedHeaders?: readonly string[];
 }
 
 interface Activation {
@@ -105,6 +107,7 @@ export class PushIngressRunner<C> {
       logger: options.logger,
       ...(options.retryAfterSeconds ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.maskedHeaders ? { maskedHeaders: options.maskedHeaders } : {}),
     });
   }
 
