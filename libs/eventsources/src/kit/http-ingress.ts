@@ -328,8 +328,20 @@ export class HttpIngress {
       if (err instanceof RecordTooLargeError)
         return done(413, `event not recorded: ${err.message}`);
       if (err instanceof UnencodableEventError) return done(400, err.message);
-      if (err instanceof BusSaturatedError || err instanceof BusUnavailableError)
-        return done(503, `event not recorded: ${err.message}`, { 'Retry-After': retry });
+      // The detail (broker addresses, the client's error) goes to the log, never to the client.
+      if (err instanceof BusSaturatedError)
+        return done(503, 'event not recorded: the event bus is saturated', {
+          'Retry-After': retry,
+        });
+      if (err instanceof BusUnavailableError) {
+        this.options.logger.warn('event not recorded: the bus is unavailable', {
+          route: route.id,
+          error: err,
+        });
+        return done(503, 'event not recorded: the event bus is unavailable', {
+          'Retry-After': retry,
+        });
+      }
       this.options.logger.error('publish failed', { route: route.id, error: err });
       return done(503, 'event not recorded: the event bus is unavailable', {
         'Retry-After': retry,

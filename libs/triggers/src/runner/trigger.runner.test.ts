@@ -64,6 +64,10 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
       metadata: { name, namespace: 'ns', generation },
       spec: { dependencies: [{ name: 'd', eventSourceName: 'es', eventName: 'e' }], triggers },
     }) as Sensor;
+  const sensorTrigger = (name: string): Trigger =>
+    (resources.find((r) => keyOf(r) === 'Sensor/ns/s') as Sensor).spec.triggers.find(
+      (t) => t.template.name === name,
+    )!;
   const event = (id: string): EventsByDependency =>
     ({
       d: { context: { id, source: 'es', subject: 'e', type: 't', specversion: '1.0' }, data: {} },
@@ -71,7 +75,7 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
   const target = createServer(
     withBody((req, res) => {
       hits.push(req.url ?? '');
-      res.writeHead(req.url === '/fail' ? 500 : 200).end();
+      res.writeHead(req.url?.startsWith('/fail') ? 500 : 200).end();
     }),
   );
   let kafka: Kafka;
@@ -173,6 +177,12 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
         { template: { name: 'ok', http: { url: `${url}/ok` } } },
         { template: { name: 'bad', http: { url: `${url}/fail` } } },
         { template: { name: 'traced', http: { url: `${url}/traced` } } },
+        {
+          template: {
+            name: 'leaky',
+            http: { url: `${url.replace('://', '://user:pa55w0rd@')}/fail?token=s3cr3t` },
+          },
+        },
       ] as Trigger[]),
     );
     clients = new BusClients({
@@ -375,5 +385,25 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
     });
     assert.equal(o.status, 'succeeded', o.detail);
     assert.ok(hits.includes('/w2') && !hits.includes('/w1'));
+  });
+
+  it('removes userinfo and query strings from URLs in outcomes and dead letters', async () => {
+    const trigger = sensorTrigger('leaky');
+    const id = await send(buses[0], trigger);
+    const o = await waitFor(() => outcome(buses[0].outcomes, id), {
+      timeoutMs: 60_000,
+      what: 'the outcome',
+    });
+    const dead = await waitFor(
+      () =>
+        records.find(
+          (r) => r.topic === buses[0].dlq && (r.value as DeadLetterRecord).action.actionId === id,
+        )?.value as DeadLetterRecord | undefined,
+      { timeoutMs: 30_000, what: 'the dead letter' },
+    );
+    assert.equal(o.status, 'failed');
+    assert.match(o.detail, new RegExp(`POST ${url}/fail\\b`), o.detail);
+    for (const text of [o.detail, ...dead.errors])
+      for (const secret of ['pa55w0rd', 'token=s3cr3t']) assert.ok(!text.includes(secret), text);
   });
 });

@@ -20,6 +20,7 @@ import { loadKubeConfig, type SecretResolver } from '@ganglion/k8s';
 import {
   inSpan,
   processMetrics,
+  redactUrls,
   withProcessSpan,
   withSendSpan,
   type Logger,
@@ -367,8 +368,12 @@ export class TriggerRunner {
     );
   }
 
+  /** Outcomes and dead letters carry no URL credentials: userinfo and query strings are removed from their messages. */
   private recordOutcome(outcome: ActionOutcome, { bus }: ConsumedAction): Promise<void> {
-    return this.send(bus.cluster, bus.outcomes, outcome.actionId, outcome);
+    return this.send(bus.cluster, bus.outcomes, outcome.actionId, {
+      ...outcome,
+      detail: redactUrls(outcome.detail),
+    });
   }
 
   private recordDeadLetter(
@@ -379,7 +384,13 @@ export class TriggerRunner {
       bus.cluster,
       bus.dlq,
       `${action.namespace}/${action.sensor}/${action.trigger.template.name}`,
-      record,
+      {
+        ...record,
+        errors: record.errors.map(redactUrls),
+        ...(record.dlqTrigger
+          ? { dlqTrigger: { ...record.dlqTrigger, detail: redactUrls(record.dlqTrigger.detail) } }
+          : {}),
+      },
     );
   }
 
