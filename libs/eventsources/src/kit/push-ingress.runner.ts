@@ -236,11 +236,19 @@ export class PushIngressRunner<C> {
     const key = await this.resolve(ns, wh.serverKeySecret);
     if ((cert === undefined) !== (key === undefined))
       throw new Error('TLS needs both serverCertSecret and serverKeySecret');
+    const selectors = this.source.secrets?.(cfg) ?? {};
     const secrets: Record<string, string> = {};
-    for (const [name, sel] of Object.entries(this.source.secrets?.(cfg) ?? {})) {
+    for (const [name, sel] of Object.entries(selectors)) {
       const v = await this.resolve(ns, sel);
       if (v !== undefined) secrets[name] = v;
     }
+    checkAuthSecrets([
+      ...(wh.authSecret ? [{ field: 'authSecret', sel: wh.authSecret, value: bearerToken }] : []),
+      ...(this.source.authSecrets ?? []).flatMap((name) => {
+        const sel = selectors[name];
+        return sel ? [{ field: name, sel, value: secrets[name] }] : [];
+      }),
+    ]);
     const expression = this.source.filterExpression?.(cfg);
     let compiled: CompiledExpr | undefined;
     if (expression) compiled = compileExpr(expression);
@@ -345,4 +353,31 @@ export class PushIngressRunner<C> {
     // event or its EventSource is deleted.
     this.activations.clear();
   }
+}
+
+/** A route's request-authenticating secret as configured and resolved (undefined: optional and missing). */
+interface AuthSecret {
+  field: string;
+  sel: SecretKeySelector;
+  value: string | undefined;
+}
+
+/**
+ * A missing or empty secret never leaves a route open: an empty value is refused (an empty HMAC
+ * key or token authenticates anyone), and when every configured authenticating secret is
+ * optional and missing, the route is not served rather than served without authentication.
+ */
+function checkAuthSecrets(auth: AuthSecret[]): void {
+  const ref = (a: AuthSecret): string => `${a.field} (Secret ${a.sel.name}, key ${a.sel.key})`;
+  const empty = auth.find((a) => a.value !== undefined && a.value.trim() === '');
+  if (empty) throw new RouteSecretError(`${ref(empty)} is empty; the route is not served`);
+  if (auth.length > 0 && auth.every((a) => a.value === undefined))
+    throw new RouteSecretError(
+      `${auth.map(ref).join(', ')} ${auth.length > 1 ? 'do' : 'does'} not exist; the route is not served rather than left open`,
+    );
+}
+
+/** A route refused because of its authentication secrets. */
+class RouteSecretError extends Error {
+  override readonly name = 'RouteSecretError';
 }

@@ -43,6 +43,7 @@ export const slackSource: PushSource<SlackEventSource> = {
   type: 'slack',
   specKey: 'slack',
   webhook: (config) => config.webhook,
+  authSecrets: ['signingSecret', 'token'],
   secrets: (config) => ({ signingSecret: config.signingSecret, token: config.token }),
   filterExpression: (config) => config.filter?.expression,
   handle(ctx, request) {
