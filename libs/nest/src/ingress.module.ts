@@ -15,6 +15,7 @@ import {
   pushSources,
   PushIngressRunner,
   PUSH_PRODUCER_OPTIONS,
+  SNS_URL_PATTERN,
   type IngressLimits,
   type OwnedRunner,
   type OwnedSourceType,
@@ -99,12 +100,27 @@ export function pushProducerOptionsFrom(
   };
 }
 
-/** Provider API addresses the spec cannot name: `GANGLION_STRIPE_API_URL`, `GANGLION_BITBUCKET_API_URL`. */
+/**
+ * Provider API addresses the spec cannot name: `GANGLION_STRIPE_API_URL`,
+ * `GANGLION_BITBUCKET_API_URL`, and `GANGLION_SNS_URL_PATTERN` (the addresses SNS URLs may have).
+ */
 function apiBasesFrom(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const provider of ['stripe', 'bitbucket']) {
     const v = urlVar(env, `GANGLION_${provider.toUpperCase()}_API_URL`);
     if (v) out[provider] = v;
+  }
+  // Where SNS SigningCertURL/SubscribeURL may point (a regular expression over `<origin>/`).
+  const sns = stringVar(env, 'GANGLION_SNS_URL_PATTERN');
+  if (sns) {
+    try {
+      new RegExp(sns);
+    } catch (err) {
+      throw new ConfigError(
+        `GANGLION_SNS_URL_PATTERN must be a regular expression: ${(err as Error).message}`,
+      );
+    }
+    out[SNS_URL_PATTERN] = sns;
   }
   return out;
 }
