@@ -178,6 +178,8 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       defaultRateLimit: rateLimitFrom(env),
       limits: ingressLimitsFrom(env),
       maskedHeaders: maskedHeadersFrom(env),
+      // Rotated Secrets (tokens, signing secrets, TLS certificates) apply within this long.
+      secretRefreshMs: intVar(env, 'GANGLION_INGRESS_SECRET_REFRESH_MS', 60_000, 0, 86_400_000),
       apiBases: apiBasesFrom(env),
     });
     health.addReadinessCheck('routes', () => this.applied);

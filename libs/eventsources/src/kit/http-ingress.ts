@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https';
 import { BusSaturatedError, BusUnavailableError, RecordTooLargeError } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { DEFAULT_MASKED_HEADERS, goHeader, MASKED_AUTH, maskHeaders } from './headers.js';
@@ -142,8 +142,24 @@ export class HttpIngress {
     }
     for (const [id] of this.buckets)
       if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
-    for (const [port, server] of [...this.servers])
-      if (!wanted.has(port) || this.serverTls.get(port) !== tlsKey(wanted.get(port))) {
+    for (const [port, server] of [...this.servers]) {
+      const tls = wanted.get(port);
+      const before = this.serverTls.get(port);
+      // A rotated certificate on a TLS port: new connections get it, nothing is closed.
+      if (tls && before && before !== tlsKey(tls)) {
+        try {
+          (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
+          this.serverTls.set(port, tlsKey(tls));
+          this.options.logger.info('serving a new certificate', { port });
+        } catch (err) {
+          this.options.logger.error('the new certificate does not load; the previous one stays', {
+            port,
+            error: err,
+          });
+        }
+        continue;
+      }
+      if (!wanted.has(port) || before !== tlsKey(tls)) {
         this.servers.delete(port);
         this.serverTls.delete(port);
         await new Promise<void>((resolve) => {
@@ -152,6 +168,7 @@ export class HttpIngress {
         });
         this.options.logger.info('closed port', { port });
       }
+    }
     for (const [port, tls] of wanted)
       if (!this.servers.has(port)) {
         try {

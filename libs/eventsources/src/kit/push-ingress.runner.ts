@@ -77,6 +77,12 @@ export interface PushIngressOptions {
   limits?: Partial<IngressLimits>;
   /** Credential headers masked in event data (default: DEFAULT_MASKED_HEADERS). */
   maskedHeaders?: readonly string[];
+  /**
+   * How often the routes are rebuilt with their Secrets resolved again, so that a rotated
+   * Secret (a token, a signing secret, the TLS certificate) applies without a restart (ms,
+   * default 60 000; 0: only when resources change).
+   */
+  secretRefreshMs?: number;
 }
 
 interface Activation {
@@ -95,6 +101,9 @@ export class PushIngressRunner<C> {
   private readonly activations = new Map<string, Activation>();
   private applying: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private refresh: NodeJS.Timeout | undefined;
+  /** The routes last applied, to log a change once. */
+  private applied = '';
   private unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -115,6 +124,11 @@ export class PushIngressRunner<C> {
   async start(): Promise<void> {
     this.unsubscribe = this.options.store.onChange(() => this.schedule());
     await this.apply();
+    const every = this.options.secretRefreshMs ?? 60_000;
+    if (every > 0) {
+      this.refresh = setInterval(() => this.schedule(), every);
+      this.refresh.unref();
+    }
   }
 
   /** Resolves once changes seen so far are applied. */
@@ -166,10 +180,10 @@ export class PushIngressRunner<C> {
       }
     }
     await this.ingress.setRoutes(routes);
-    this.options.logger.info('routes applied', {
-      type: this.source.type,
-      routes: routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`),
-    });
+    const applied = routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`);
+    if (applied.join('\n') !== this.applied)
+      this.options.logger.info('routes applied', { type: this.source.type, routes: applied });
+    this.applied = applied.join('\n');
     await this.reconcileActivations(wanted);
   }
 
@@ -345,6 +359,7 @@ export class PushIngressRunner<C> {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.refresh) clearInterval(this.refresh);
     this.unsubscribe?.();
     await this.applying.catch(() => undefined);
     await this.ingress.close();
