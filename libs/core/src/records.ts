@@ -23,6 +23,12 @@ export interface ActionRecord {
   trigger: Trigger;
   /** The Sensor's `metadata.generation` the action was produced under (absent when the Sensor has none, as in local mode). */
   generation?: number;
+  /**
+   * Who the k8s and argoWorkflow triggers act as: set by the trigger service from the current
+   * Sensor's `spec.template.serviceAccountName` when it impersonates; a value in a record read
+   * from the bus is never used.
+   */
+  runAs?: string;
   events: EventsByDependency;
   createdAt: string;
 }

@@ -12,7 +12,7 @@ import { actionId, triggerKey, type ActionRecord } from '@ganglion/core';
  * - `reject`: never execute; `reason` says why (it becomes the `error` outcome's detail).
  */
 type Authority =
-  | { verdict: 'run'; trigger: Trigger }
+  | { verdict: 'run'; trigger: Trigger; sensor: Sensor }
   | { verdict: 'wait'; reason: string }
   | { verdict: 'reject'; reason: string };
 
@@ -79,5 +79,5 @@ export function authorizeAction({
       verdict: 'reject',
       reason: `the record was altered: its trigger ${JSON.stringify(name)} differs from generation ${known} of ${named}`,
     };
-  return { verdict: 'run', trigger };
+  return { verdict: 'run', trigger, sensor };
 }

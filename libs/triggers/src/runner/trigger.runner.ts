@@ -56,6 +56,13 @@ export interface TriggerSettings {
   argoServerToken: string | undefined;
   /** Verify the Argo Server's certificate (`GANGLION_ARGO_SERVER_INSECURE=true` turns it off). */
   argoServerInsecure: boolean;
+  /**
+   * The k8s and argoWorkflow triggers act as the Sensor's `spec.template.serviceAccountName`
+   * (`default` when unset, as the pod of an Argo sensor would) by impersonation
+   * (`GANGLION_TRIGGER_IMPERSONATE`, on in the chart): a Sensor author gets that account's
+   * grants, not the trigger service's.
+   */
+  impersonate?: boolean;
 }
 
 interface TriggerRunnerOptions {
@@ -243,7 +250,17 @@ export class TriggerRunner {
     const authority = await this.authorize(action, message.key?.toString('utf8') ?? '');
     if (authority.verdict !== 'run')
       return { done: this.reject({ action, bus, source }, authority.reason) };
-    return this.executor.submit({ action: { ...action, trigger: authority.trigger }, bus, source });
+    // Who the trigger acts as comes from the Sensor, never from the record.
+    const { runAs: _ignored, ...recorded } = action;
+    const account = authority.sensor.spec.template?.serviceAccountName || 'default';
+    const runs: ActionRecord = {
+      ...recorded,
+      trigger: authority.trigger,
+      ...(this.options.settings.impersonate
+        ? { runAs: `system:serviceaccount:${action.namespace}:${account}` }
+        : {}),
+    };
+    return this.executor.submit({ action: runs, bus, source });
   }
 
   /**
