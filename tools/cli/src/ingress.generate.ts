@@ -152,6 +152,21 @@ function networkPolicyValues(o: {
 `;
 }
 
+/** Push sources resolve the Secrets their EventSources reference (tokens, signing secrets, TLS). */
+const PUSH_RULES = `  # Only the Secrets that resources reference are read (KubernetesSecretResolver), never listed.
+  rules:
+    - apiGroups: [""]
+      resources: [secrets]
+      verbs: [get]
+`;
+
+/** Owned sources (calendar, file, resource) read no Secret; `resource` needs what it watches. */
+function ownedRules(type: string): string {
+  return type === 'resource'
+    ? '  # No Secret is read. Add get/list/watch on what its EventSources watch, e.g.\n  # - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}\n  rules: []\n'
+    : '  # No Secret is read: no grant.\n  rules: []\n';
+}
+
 function valuesYaml(type: string, kind: SourceKind): string {
   const name = ingressName(type);
   const short = type.toLowerCase();
@@ -223,14 +238,9 @@ affinity: {}
 tolerations: []
 rbac:
   create: true
-  clusterWide: false   # true: read referenced Secrets in every namespace (cluster-wide install)
-  # Only the Secrets that resources reference are read (KubernetesSecretResolver), never listed.
-  # Rules the source type needs beyond these (if any) are on its page: ${folder(type)}/README.md.
-  rules:
-    - apiGroups: [""]
-      resources: [secrets]
-      verbs: [get]
-${networkPolicy}`;
+  clusterWide: false   # true: grant in every namespace (cluster-wide install)
+  # Rules the source type needs (if any) are on its page: ${folder(type)}/README.md.
+${kind === 'push' ? PUSH_RULES : ownedRules(short)}${networkPolicy}`;
 }
 
 /** The umbrella chart: every platform service, then every ingress service, each with `<name>.enabled`. */

@@ -209,9 +209,10 @@ describe('Helm charts', () => {
         .map((o) => o.metadata.name)
         .sort();
     assert.deepEqual(roles(nsd, 'ClusterRole'), []);
-    const dataPlane = SERVICE_CHARTS.filter((s) => s !== 'admission' && s !== 'reconciler').map(
-      (s) => `rel-${s}`,
-    );
+    // The sensor and the owned sources read no Secret: they get no Role at all.
+    const dataPlane = SERVICE_CHARTS.filter(
+      (s) => s !== 'admission' && s !== 'reconciler' && s !== 'sensor' && !OWNED.has(s),
+    ).map((s) => `rel-${s}`);
     assert.deepEqual(
       roles(nsd, 'Role'),
       [...dataPlane, 'rel-reconciler', 'rel-reconciler-local'].sort(),
@@ -227,6 +228,11 @@ describe('Helm charts', () => {
     assert.equal(
       env(nsd, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE')?.value,
       'events',
+    );
+    assert.equal(
+      env(nsd, 'rel-trigger').find((e) => e.name === 'GANGLION_TRIGGER_IMPERSONATE')?.value,
+      'true',
+      "the trigger acts as the Sensors' service accounts",
     );
     const cw = render(
       'ganglion',
@@ -298,15 +304,26 @@ describe('Helm charts', () => {
     );
     assert.ok(!can('rel-reconciler', 'get', 'secrets'));
     assert.ok(!can('rel-reconciler', 'delete', 'sensors.argoproj.io'));
-    assert.ok(can('rel-sensor', 'get', 'secrets'));
-    assert.ok(!can('rel-sensor', 'list', 'secrets'));
+    // Push sources read the Secrets their EventSources reference; the sensor and the owned
+    // sources (calendar, file, resource) read none.
+    assert.ok(can('rel-ingress-webhook', 'get', 'secrets'));
+    assert.ok(!can('rel-ingress-webhook', 'list', 'secrets'));
+    for (const sa of [
+      'rel-sensor',
+      'rel-ingress-calendar',
+      'rel-ingress-file',
+      'rel-ingress-resource',
+    ])
+      assert.ok(!can(sa, 'get', 'secrets'), `${sa} reads no Secret`);
     assert.ok(!can('rel-admission', 'get', 'secrets'));
-    // The trigger: what its k8s and argoWorkflow triggers touch by default, nothing more.
+    // The trigger: Secrets, and impersonating the Sensors' service accounts; what its k8s and
+    // argoWorkflow triggers do is the impersonated account's business, not its own.
     await kube.installArgoWorkflowsCrds();
-    assert.ok(can('rel-trigger', 'create', 'workflows.argoproj.io'));
-    assert.ok(can('rel-trigger', 'get', 'workflowtemplates.argoproj.io'));
-    assert.ok(can('rel-trigger', 'get', 'configmaps'));
-    assert.ok(!can('rel-trigger', 'delete', 'workflows.argoproj.io'));
+    assert.ok(can('rel-trigger', 'get', 'secrets'));
+    assert.ok(can('rel-trigger', 'impersonate', 'serviceaccounts'));
+    assert.ok(!can('rel-trigger', 'impersonate', 'users'));
+    assert.ok(!can('rel-trigger', 'create', 'workflows.argoproj.io'));
+    assert.ok(!can('rel-trigger', 'get', 'configmaps'));
     assert.ok(!can('rel-trigger', 'create', 'jobs.batch'));
     assert.ok(!can('rel-sensor', 'create', 'workflows.argoproj.io'));
   });
