@@ -151,7 +151,14 @@ export class PushIngressRunner<C> {
     if (this.closed) return;
     const routes: Route[] = [];
     const wanted = new Map<string, { fingerprint: string; ctx: PushContext<C> }>();
-    for (const es of this.options.store.list<EventSource>('EventSource')) {
+    // In a stable order (namespace, name), so that every replica settles a conflict the same
+    // way; the reconciler keeps conflicting routes from being published in the first place.
+    const sources = this.options.store
+      .list<EventSource>('EventSource')
+      .sort((a, b) =>
+        compareKeys(`${namespaceOf(a)}/${a.metadata.name}`, `${namespaceOf(b)}/${b.metadata.name}`),
+      );
+    for (const es of sources) {
       const events = (es.spec as Record<string, unknown>)[this.source.specKey] as
         Record<string, C> | undefined;
       if (!events) continue;
@@ -395,4 +402,8 @@ function checkAuthSecrets(auth: AuthSecret[]): void {
 /** A route refused because of its authentication secrets. */
 class RouteSecretError extends Error {
   override readonly name = 'RouteSecretError';
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
