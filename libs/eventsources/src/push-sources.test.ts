@@ -833,6 +833,11 @@ describe('push sources on a real broker', { timeout: 240_000 }, () => {
     const got = await waitFor(() =>
       bus.from('webhook').find((r) => JSON.stringify(r.data).includes('"masked":true')),
     );
+    assert.equal(
+      got.event['namespace'],
+      'default',
+      "the EventSource's namespace travels with the event",
+    );
     const header = (got.data as { header: Record<string, string[]> }).header;
     assert.deepEqual(header['Authorization'], [MASKED_AUTH]);
     assert.deepEqual(header['Cookie'], [MASKED_AUTH]);

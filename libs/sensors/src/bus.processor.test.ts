@@ -184,6 +184,25 @@ describe('BusProcessor: routing of an event partition', () => {
     assert.deepEqual(json<Extract<OutcomeRecord, { kind: 'event' }>>(out[0]!).decisions, []);
   });
 
+  it("matches on the EventSource's namespace too: a same-named source of another namespace fires nothing", () => {
+    const foreign = processor.process({
+      topic: topics.events,
+      partition: 1,
+      messages: [message('hooks', 'push', { n: 1 }, { namespace: 'other-team' })],
+    });
+    assert.deepEqual(
+      foreign.map((r) => r.topic),
+      [topics.outcomes],
+    );
+    assert.deepEqual(json<Extract<OutcomeRecord, { kind: 'event' }>>(foreign[0]!).decisions, []);
+    const own = processor.process({
+      topic: topics.events,
+      partition: 1,
+      messages: [message('hooks', 'push', { n: 2 }, { namespace: 'ns' })],
+    });
+    assert.equal(own.filter((r) => r.topic === topics.actions).length, 1);
+  });
+
   it('a record that is not a CloudEvent is rejected with an outcome keyed by its position, and the batch goes on', () => {
     const bad = {
       key: null,

@@ -340,7 +340,12 @@ export class BusProcessor implements PartitionProcessor {
     }
     span.event(event.context.id);
     const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
+    // Only the Sensors of the EventSource's namespace (CloudEvent extension `namespace`): a
+    // same-named EventSource of another tenant never satisfies a dependency. An event without it
+    // (written by an older ingress or another producer) is matched on source and name only.
+    const namespace = headerMap(message.headers)['ce_namespace'];
     for (const sensor of sensors) {
+      if (namespace !== undefined && sensor.namespace !== namespace) continue;
       const attributes = {
         'ganglion.namespace': sensor.namespace,
         'ganglion.sensor': sensor.name,

@@ -337,6 +337,7 @@ export class PushIngressRunner<C> {
                 subject: eventName,
                 data: ev.data,
                 ...(incoming ? { incoming } : {}),
+                namespace: ns,
               },
               `${esName}.${eventName}`,
             );
