@@ -300,7 +300,7 @@ export class TriggerRunner {
    * (redrivable once its Sensor is back); resolves once both are acknowledged.
    */
   private async reject(consumed: ConsumedAction, reason: string): Promise<void> {
-    const { action, bus } = consumed;
+    const { action } = consumed;
     const at = new Date().toISOString();
     this.options.logger.warn('action rejected', { actionId: action.actionId, reason });
     const dead: DeadLetterRecord = { v: 1, action, status: 'error', errors: [reason], at };
