@@ -84,6 +84,7 @@ test('namespaced install: least privilege in the one namespace, nothing elsewher
     ['update', 'workflows.argoproj.io'],
     ['get', 'workflowtemplates.argoproj.io'],
     ['get', 'cronworkflows.argoproj.io'],
+    ['impersonate', 'serviceaccounts'],
   ] as const)
     assert.ok(can('ganglion-trigger', verb, res, '.'), `trigger can ${verb} ${res}`);
   for (const [verb, res, where] of [

@@ -13,4 +13,6 @@
 {{ include "ganglion.pdb" . }}
 ---
 {{ include "ganglion.hpa" . }}
+---
+{{ include "ganglion.networkPolicy" . }}
 {{- end -}}

@@ -630,3 +630,77 @@ test('cluster-wide mode: one controller under the cluster ClusterRole manages la
     stopping.push(store.stop());
   }
 });
+
+test('tenants do not meet: a second claim of a route or of a bus topic gets a Conflict condition naming the holder, and deploys once the holder is gone', async () => {
+  const w = await world('rec-claims');
+  try {
+    const topic = `${w.prefix}-events`;
+    await w.create(bus(w.ns, topic));
+    await w.create(webhookSource(w.ns));
+    await waitFor(async () => ready(await w.get('EventSource', 'hooks'), ['Deployed']), {
+      timeoutMs: 30_000,
+      what: 'the first EventSource deployed',
+    });
+    // Another EventSource on the same port and endpoint (another team's, in another namespace in
+    // a cluster-wide install): not first-one-wins at the ingress, a condition here.
+    await w.create({
+      ...webhookSource(w.ns),
+      metadata: { name: 'intruder', namespace: w.ns },
+      spec: {
+        webhook: {
+          steal: { port: '12000', endpoint: '/example', method: 'POST' },
+          own: { port: '12000', endpoint: '/own', method: 'POST' },
+        },
+      },
+    } as AnyResource);
+    const intruder = await waitFor(
+      async () => {
+        const o = await w.get('EventSource', 'intruder');
+        return cond(o, 'Deployed')?.reason === 'RouteConflict' && o;
+      },
+      { timeoutMs: 30_000, what: 'RouteConflict' },
+    );
+    assert.equal(cond(intruder, 'Deployed')!.status, 'False');
+    assert.equal(
+      cond(intruder, 'Deployed')!.message,
+      `webhook port 12000 endpoint /example (event steal) is already served for EventSource ${w.ns}/hooks (event example); not deployed`,
+    );
+    assert.equal(w.store.get('EventSource', w.ns, 'intruder'), undefined, 'not published');
+
+    // A second EventBus whose topic is the first one's: its topics would be shared.
+    await w.create({ ...bus(w.ns, topic), metadata: { name: 'twin', namespace: w.ns } });
+    const twin = await waitFor(
+      async () => {
+        const o = await w.get('EventBus', 'twin');
+        return cond(o, 'Deployed')?.reason === 'TopicConflict' && o;
+      },
+      { timeoutMs: 30_000, what: 'TopicConflict' },
+    );
+    assert.match(
+      cond(twin, 'Deployed')!.message!,
+      new RegExp(`^topic ${topic} is already used by EventBus ${w.ns}/default; not deployed$`),
+    );
+    // `<P>-actions` of one bus is the event topic of another: a collision too.
+    await w.create({
+      ...bus(w.ns, `${topic}-actions`),
+      metadata: { name: 'overlap', namespace: w.ns },
+    });
+    await waitFor(
+      async () => cond(await w.get('EventBus', 'overlap'), 'Deployed')?.reason === 'TopicConflict',
+      { timeoutMs: 30_000, what: 'TopicConflict of an overlapping bus' },
+    );
+
+    // The holder goes: the route is free, the waiting EventSource is deployed.
+    await w.remove('EventSource', 'hooks');
+    await waitFor(async () => ready(await w.get('EventSource', 'intruder'), ['Deployed']), {
+      timeoutMs: 30_000,
+      what: 'the second EventSource deployed once the route is free',
+    });
+    await waitFor(() => w.store.get('EventSource', w.ns, 'intruder'), {
+      timeoutMs: 15_000,
+      what: 'published',
+    });
+  } finally {
+    await w.close();
+  }
+});

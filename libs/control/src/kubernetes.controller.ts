@@ -35,6 +35,7 @@ import {
   type ResourceStatus,
 } from '@ganglion/k8s';
 import type { Logger } from '@ganglion/telemetry';
+import { claimConflict } from './resource.claims.js';
 import { deployed, specConditions } from './resource.conditions.js';
 
 /** The argoproj.io/v1alpha1 custom resources, by kind. */
@@ -177,6 +178,7 @@ export class KubernetesController {
   private onEvent(kind: Kind, nsName: string): void {
     const [namespace, name] = nsName.split('/') as [string, string];
     this.queue.add(resourceKey(kind, namespace, name));
+    this.retryConflicted(kind);
     // An EventBus's deletion waits for its users, and its users wait for it.
     if (kind === 'EventBus') {
       for (const k of ['EventSource', 'Sensor'] as const)
@@ -197,7 +199,10 @@ export class KubernetesController {
     const obj = this.watchers[ref.kind].get(`${ref.namespace}/${ref.name}`);
     if (!obj) {
       // Gone (deleted before a finalizer was set, or after it was removed): make sure the data plane knows.
-      if (this.publisher.current(key)) await this.publisher.publish(key, null);
+      if (this.publisher.current(key)) {
+        await this.publisher.publish(key, null);
+        this.retryConflicted(ref.kind);
+      }
       return;
     }
     if (obj.metadata.deletionTimestamp) return this.finalize(ref.kind, key, obj);
@@ -250,6 +255,8 @@ export class KubernetesController {
     extra: Record<string, unknown>,
   ): Promise<DesiredCondition> {
     const ns = r.metadata.namespace!;
+    const conflict = this.conflict(kind, key, r);
+    if (conflict) return conflict;
     if (r.kind === 'EventBus') {
       const topics = await this.publisher.ensureBusTopics(r);
       extra['config'] = {
@@ -290,6 +297,44 @@ export class KubernetesController {
       if (unverified.length) message += `; ${unverifiedTriggerMessage(unverified)}`;
     }
     return deployed('True', 'Published', message);
+  }
+
+  /** A route or topics held by a resource of `kind` may be free now: the ones waiting for them try again. */
+  private retryConflicted(kind: Kind): void {
+    if (kind !== 'EventSource' && kind !== 'EventBus') return;
+    for (const o of this.watchers[kind].list())
+      if (
+        o.status?.conditions?.some(
+          (c) => c.type === 'Deployed' && /^(Route|Topic)Conflict$/.test(c.reason ?? ''),
+        )
+      )
+        this.queue.add(resourceKey(kind, o.metadata.namespace!, o.metadata.name!));
+  }
+
+  /**
+   * Deployed=False when `r` claims what another published resource holds: an EventSource's
+   * route (`RouteConflict`) or an EventBus's topics (`TopicConflict`), in any namespace. The
+   * holder keeps it; the newcomer is not published (its last published generation, if any,
+   * stays) and is reconciled again when a resource of its kind changes.
+   */
+  private conflict(kind: Kind, key: string, r: AnyResource): DesiredCondition | undefined {
+    if (kind !== 'EventSource' && kind !== 'EventBus') return undefined;
+    const holders: AnyResource[] = [];
+    for (const o of this.watchers[kind].list()) {
+      const k = resourceKey(kind, o.metadata.namespace!, o.metadata.name!);
+      const published = k === key ? undefined : this.publisher.current(k);
+      if (published) holders.push(published);
+    }
+    const why = claimConflict(r, holders);
+    if (!why) return undefined;
+    const kept = this.publisher.current(key)
+      ? 'the last published generation stays deployed'
+      : 'not deployed';
+    return deployed(
+      'False',
+      kind === 'EventSource' ? 'RouteConflict' : 'TopicConflict',
+      `${why}; ${kept}`,
+    );
   }
 
   private async publishIfChanged(key: string, r: AnyResource): Promise<void> {
@@ -363,7 +408,10 @@ export class KubernetesController {
         return;
       }
     }
-    if (this.publisher.current(key)) await this.publisher.publish(key, null);
+    if (this.publisher.current(key)) {
+      await this.publisher.publish(key, null);
+      this.retryConflicted(kind);
+    }
     if (kind === 'EventSource') await this.deleteService(ns, name);
     await this.write(() =>
       patchFinalizers(

@@ -15,8 +15,20 @@ export interface ActionRecord {
   actionId: string;
   namespace: string;
   sensor: string;
-  /** The trigger as specified when the action was produced (templates only, never secret values). */
+  /**
+   * The trigger as specified when the action was produced (templates only, never secret
+   * values), kept for observability: the trigger service executes the current Sensor's trigger
+   * from its resource store, never this copy (docs/triggers/README.md "Whose template runs").
+   */
   trigger: Trigger;
+  /** The Sensor's `metadata.generation` the action was produced under (absent when the Sensor has none, as in local mode). */
+  generation?: number;
+  /**
+   * Who the k8s and argoWorkflow triggers act as: set by the trigger service from the current
+   * Sensor's `spec.template.serviceAccountName` when it impersonates; a value in a record read
+   * from the bus is never used.
+   */
+  runAs?: string;
   events: EventsByDependency;
   createdAt: string;
 }
@@ -66,9 +78,11 @@ export type OutcomeRecord =
 /**
  * How an action ended: `succeeded`; `failed` (attempts exhausted or a non-retryable error, no
  * `dlqTrigger`); `dead-lettered` (attempts exhausted and the `dlqTrigger` ran); `unsupported`
- * (the trigger type is not executed by this build). Every non-success is also on `P-dlq`.
+ * (the trigger type is not executed by this build); `error` (not executed: its Sensor or trigger no
+ * longer exists, its generation is unknown, or the record was altered; `detail` says which).
+ * Every non-success is also on `P-dlq`.
  */
-export type ActionStatus = 'succeeded' | 'failed' | 'dead-lettered' | 'unsupported';
+export type ActionStatus = 'succeeded' | 'failed' | 'dead-lettered' | 'unsupported' | 'error';
 
 /** An action that did not succeed (`P-dlq`, keyed like the actions topic); redrive = produce `action` back to `P-actions`. */
 export interface DeadLetterRecord {

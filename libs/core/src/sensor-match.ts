@@ -53,6 +53,8 @@ export interface CompiledTrigger {
 export interface CompiledSensor {
   namespace: string;
   name: string;
+  /** The Sensor's `metadata.generation`, stamped on its actions. */
+  generation?: number;
   dependencies: EventDependency[];
   triggers: CompiledTrigger[];
   byName: Map<string, CompiledTrigger>;
@@ -80,6 +82,7 @@ export function compileSensor(sensor: Sensor, namespace: string): CompiledSensor
   return {
     namespace,
     name: sensor.metadata.name,
+    ...(sensor.metadata.generation !== undefined ? { generation: sensor.metadata.generation } : {}),
     dependencies: sensor.spec.dependencies,
     triggers,
     byName: new Map(triggers.map((t) => [t.name, t])),

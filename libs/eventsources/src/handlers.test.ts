@@ -25,6 +25,7 @@ import { verifyPrefixedHmac } from './kit/signatures.js';
 import { signV4 } from './sns/sigv4.js';
 import {
   checkSigningCertUrl,
+  SNS_URL_PATTERN,
   snsSource,
   snsStringToSign,
   verifySnsSignature,
@@ -324,31 +325,102 @@ describe('source handlers (pure)', () => {
         req(JSON.stringify({ ...note, TopicArn: 'arn:other' })),
       );
       assert.equal(wrongTopic.kind === 'reject' && wrongTopic.status, 403);
-      let confirmed = 0;
-      const port = await freePort();
-      const server = createServer((_q, res) => {
-        confirmed++;
+      // Unsigned, with validateSignature off: still never fetched.
+      const fetched: string[] = [];
+      const loopbackOnly: typeof fetch = (input, init) => {
+        const url = String(input instanceof Request ? input.url : input);
+        fetched.push(url);
+        if (!url.startsWith('http://127.0.0.1:'))
+          throw new Error(`test fetch off loopback: ${url}`);
+        return fetch(input, init);
+      };
+      const unsigned = await handle(
+        snsSource,
+        { ...cfg, validateSignature: false },
+        req(
+          JSON.stringify({
+            ...note,
+            Type: 'SubscriptionConfirmation',
+            Token: 't',
+            SubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription',
+          }),
+        ),
+        loopbackOnly,
+      );
+      assert.equal(unsigned.kind === 'reject' && unsigned.status, 401);
+      assert.deepEqual(fetched, [], 'nothing fetched for an unsigned confirmation');
+    });
+
+    it('confirms a subscription only when signed, at an SNS address, within a deadline', async () => {
+      const cfg: SNSEventSource = { webhook: WH, topicArn: note.TopicArn, region: 'us-east-1' };
+      const hits: string[] = [];
+      const server = createServer((q, res) => {
+        hits.push(q.url ?? '');
+        if (q.url === '/cert.pem') return void res.end(pem);
+        if (q.url === '/hang') return; // never answers
         res.end('<ConfirmSubscriptionResponse/>');
       });
+      const port = await freePort();
       await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${port}`;
+      // GANGLION_SNS_URL_PATTERN pointed at this loopback server.
+      const loopback: PushContext<SNSEventSource> = {
+        ...ctx(cfg),
+        apiBase: (name, fallback) =>
+          name === SNS_URL_PATTERN ? `^http://127\\.0\\.0\\.1:${port}/$` : fallback,
+      };
+      const confirmation = (subscribeUrl: string) =>
+        signed({
+          ...note,
+          Type: 'SubscriptionConfirmation',
+          Token: 't',
+          SubscribeURL: subscribeUrl,
+          SigningCertURL: `${base}/cert.pem`,
+        });
       try {
-        const sub = await handle(
-          snsSource,
-          { ...cfg, validateSignature: false },
-          req(
-            JSON.stringify({
-              ...note,
-              Type: 'SubscriptionConfirmation',
-              Token: 't',
-              SubscribeURL: `http://127.0.0.1:${port}/confirm`,
-            }),
-          ),
+        const ok = await snsSource.handle(
+          loopback,
+          req(JSON.stringify(confirmation(`${base}/confirm`))),
         );
-        assert.ok(sub.kind === 'accept' && sub.events.length === 0);
-        assert.equal(confirmed, 1);
+        assert.ok(ok.kind === 'accept' && ok.events.length === 0, JSON.stringify(ok));
+        assert.deepEqual(hits, ['/cert.pem', '/confirm']);
+        const forged = await snsSource.handle(
+          loopback,
+          req(JSON.stringify({ ...confirmation(`${base}/confirm`), Token: 'forged' })),
+        );
+        assert.equal(forged.kind === 'reject' && forged.status, 401, 'signature checked first');
+        for (const elsewhere of [
+          'http://169.254.169.254/latest/meta-data/',
+          `http://user:pw@127.0.0.1:${port}/confirm`,
+          `https://sns.us-east-1.amazonaws.com.evil.io/confirm`,
+        ]) {
+          const r = await snsSource.handle(loopback, req(JSON.stringify(confirmation(elsewhere))));
+          assert.equal(r.kind === 'reject' && r.status, 400, elsewhere);
+          assert.match(r.kind === 'reject' ? r.reason : '', /not an AWS SNS address/);
+        }
+        assert.deepEqual(hits, ['/cert.pem', '/confirm'], 'no other address fetched');
+        const hung = await snsSource.handle(
+          loopback,
+          req(JSON.stringify(confirmation(`${base}/hang`))),
+        );
+        assert.equal(hung.kind === 'reject' && hung.status, 502);
+        assert.match(
+          hung.kind === 'reject' ? hung.reason : '',
+          /confirming the subscription failed/,
+        );
       } finally {
+        server.closeAllConnections();
         server.close();
       }
+    });
+
+    it('publishes notifications', async () => {
+      const cfg: SNSEventSource = {
+        webhook: WH,
+        topicArn: note.TopicArn,
+        region: 'us-east-1',
+        validateSignature: true,
+      };
       const pub = await handle(
         snsSource,
         { ...cfg, validateSignature: false },

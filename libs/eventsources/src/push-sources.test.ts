@@ -702,7 +702,7 @@ describe('push sources on a real broker', { timeout: 240_000 }, () => {
     const data = got.data as { headers: Record<string, string[]>; body: typeof GITLAB_PUSH };
     assert.equal(data.body.project.path_with_namespace, 'mike/diaspora');
     assert.deepEqual(data.headers['X-Gitlab-Event'], ['Push Hook']);
-    assert.deepEqual(data.headers['X-Gitlab-Token'], [SECRETS.gitlab.token]);
+    assert.deepEqual(data.headers['X-Gitlab-Token'], [MASKED_AUTH], 'the secret token is masked');
   });
 
   it('stripe: Stripe-Signature verified (wrong, stale, missing → 401), eventFilter applied, {event, metadata} published', async () => {
@@ -752,11 +752,13 @@ describe('push sources on a real broker', { timeout: 240_000 }, () => {
     assert.deepEqual(got.data, { event: STRIPE_PAYMENT_SUCCEEDED, metadata: { env: 'test' } });
   });
 
+  const slackSign = (body: string, ts = Math.floor(Date.now() / 1000)): Record<string, string> => ({
+    'X-Slack-Request-Timestamp': String(ts),
+    'X-Slack-Signature': `v0=${createHmac('sha256', SECRETS.slack.signing).update(`v0:${ts}:${body}`).digest('hex')}`,
+  });
+
   it('slack: signed requests only; URL verification answered; event_callback publishes the inner event', async () => {
-    const sign = (body: string, ts = Math.floor(Date.now() / 1000)): Record<string, string> => ({
-      'X-Slack-Request-Timestamp': String(ts),
-      'X-Slack-Signature': `v0=${createHmac('sha256', SECRETS.slack.signing).update(`v0:${ts}:${body}`).digest('hex')}`,
-    });
+    const sign = slackSign;
     const challenge = JSON.stringify({
       token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
       challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
@@ -796,6 +798,50 @@ describe('push sources on a real broker', { timeout: 240_000 }, () => {
       text: '<@U0LAN0Z89> deploy',
       channel: 'C0LAN2Q65',
     });
+  });
+
+  it('masks credentials in event data: Slack verification tokens, Authorization and cookies on any route', async () => {
+    const form = 'command=%2Fdeploy&text=prod&token=Jhj5dZrVaK7ZwHHjRyZWjbDl&team_id=T0001';
+    const headers = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    assert.equal(
+      (await post(ports['slack']!, '/slack', form, { ...headers, ...slackSign(form) })).status,
+      200,
+    );
+    const payload = `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl' }))}`;
+    assert.equal(
+      (await post(ports['slack']!, '/slack', payload, { ...headers, ...slackSign(payload) }))
+        .status,
+      200,
+    );
+    const [command, action] = await waitFor(() => {
+      const got = bus
+        .from('slack')
+        .filter((r) => (r.data as { token?: string }).token !== undefined);
+      return got.length >= 2 ? got : undefined;
+    });
+    assert.equal((command!.data as Record<string, string>)['text'], 'prod');
+    for (const r of [command!, action!]) {
+      assert.equal((r.data as { token: string }).token, MASKED_AUTH);
+      assert.ok(!JSON.stringify(r.data).includes('Jhj5dZrVaK7ZwHHjRyZWjbDl'));
+    }
+    const res = await post(ports['webhook']!, '/example', '{"masked":true}', {
+      Authorization: 'Basic dXNlcjpwYXNz',
+      Cookie: 'session=abc',
+      'X-Hub-Signature-256': 'sha256=00',
+    });
+    assert.equal(res.status, 200);
+    const got = await waitFor(() =>
+      bus.from('webhook').find((r) => JSON.stringify(r.data).includes('"masked":true')),
+    );
+    assert.equal(
+      got.event['namespace'],
+      'default',
+      "the EventSource's namespace travels with the event",
+    );
+    const header = (got.data as { header: Record<string, string[]> }).header;
+    assert.deepEqual(header['Authorization'], [MASKED_AUTH]);
+    assert.deepEqual(header['Cookie'], [MASKED_AUTH]);
+    assert.deepEqual(header['X-Hub-Signature-256'], ['sha256=00'], 'signatures are kept');
   });
 
   it('bitbucketserver: HMAC checked (short header is a 401, not a crash), oneEventPerChange splits refs_changed', async () => {
@@ -848,7 +894,13 @@ describe('push sources on a real broker', { timeout: 240_000 }, () => {
       const res = await post(port, '/down', '{"lost":false}');
       assert.equal(res.status, 503);
       assert.equal(res.headers.get('retry-after'), '1');
-      assert.match(await res.text(), /not recorded/);
+      const text = await res.text();
+      assert.match(text, /not recorded/);
+      assert.doesNotMatch(
+        text,
+        new RegExp(`127\\.0\\.0\\.1|${deadPort}|ECONNREFUSED`),
+        'no broker address',
+      );
     } finally {
       await r.close();
     }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import {
   formatIssue,
@@ -138,4 +140,48 @@ export function createAdmissionServer(options: AdmissionServerOptions): Server {
       options.onReview?.(request, response, performance.now() - start);
     });
   });
+}
+
+/** The files of a serving certificate and its key (PEM), e.g. a mounted `kubernetes.io/tls` Secret. */
+interface CertificateFiles {
+  cert: string;
+  key: string;
+}
+
+/**
+ * Serves a rotated certificate without a restart: re-reads `files` every `intervalMs` and hands
+ * a changed pair to the running server (`setSecureContext`); new connections get it, open ones
+ * keep theirs. A pair that does not load (the kubelet swaps the files one after the other; a
+ * half-written file) is retried on the next tick while the previous one stays served. Returns
+ * the function that stops watching.
+ */
+export function reloadCertificate(
+  server: Server,
+  files: CertificateFiles,
+  options: { intervalMs: number; onReload?: () => void; onError?: (err: Error) => void },
+): () => void {
+  let current: string | undefined;
+  let busy = false;
+  const tick = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      const [cert, key] = await Promise.all([readFile(files.cert), readFile(files.key)]);
+      const digest = createHash('sha256').update(cert).update('\0').update(key).digest('hex');
+      if (current === undefined) current = digest;
+      else if (digest !== current) {
+        server.setSecureContext({ cert, key });
+        current = digest;
+        options.onReload?.();
+      }
+    } catch (err) {
+      options.onError?.(err as Error);
+    } finally {
+      busy = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), options.intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -19,5 +19,5 @@ export {
 export { KubeRest, KubeApiError, isKubeError, type KubeObject } from './rest.js';
 /** The loaded kubeconfig (credentials and cluster) that a {@link KubeRest} sends with. */
 export type { KubeConfig } from '@kubernetes/client-node';
-export { createAdmissionServer } from './admission.js';
+export { createAdmissionServer, reloadCertificate } from './admission.js';
 export { ObjectInformer, type RawObject, type ObjectEvent } from './object-informer.js';

@@ -88,7 +88,16 @@ export type WatchEventHandler = (
 export class KubeRest {
   private readonly discovery = new Map<string, Promise<DiscoveredResource[]>>();
 
-  constructor(readonly config: KubeConfig) {}
+  /**
+   * @param impersonate the user every request acts as (`Impersonate-User`, e.g.
+   * `system:serviceaccount:<ns>:<name>`): the API server authorizes the request as that user,
+   * provided the client's own identity may `impersonate` it.
+   * https://kubernetes.io/docs/reference/access-authn-authz/authentication/#user-impersonation
+   */
+  constructor(
+    readonly config: KubeConfig,
+    private readonly impersonate?: string,
+  ) {}
 
   /** The absolute URL of an API path (`/api/v1/...`, query included) on the current cluster. */
   url(path: string): URL {
@@ -102,7 +111,14 @@ export class KubeRest {
     headers: Record<string, string | number>,
     signal?: AbortSignal,
   ): Promise<RequestOptions> {
-    const opts: RequestOptions = { method, headers: { Accept: 'application/json', ...headers } };
+    const opts: RequestOptions = {
+      method,
+      headers: {
+        Accept: 'application/json',
+        ...(this.impersonate ? { 'Impersonate-User': this.impersonate } : {}),
+        ...headers,
+      },
+    };
     await this.config.applyToHTTPSOptions(opts);
     if (signal) opts.signal = signal;
     return opts;

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { createAdmissionServer } from '@ganglion/k8s';
+import { createAdmissionServer, reloadCertificate } from '@ganglion/k8s';
 import { AdmissionMetrics, type Logger } from '@ganglion/telemetry';
 import { HealthService } from './health.service.js';
 import { MetricsService } from './metrics.service.js';
@@ -19,6 +19,8 @@ export interface AdmissionServing {
   /** PEM files of the serving certificate and its key. */
   certFile: string;
   keyFile: string;
+  /** How often the files are re-read so that a rotated certificate is served without a restart (ms). */
+  certRefreshMs: number;
 }
 
 export const ADMISSION_SERVING = Symbol.for('ganglion.admission-serving');
@@ -30,6 +32,7 @@ export const ADMISSION_SERVING = Symbol.for('ganglion.admission-serving');
 @Injectable()
 export class AdmissionServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private server: Server | undefined;
+  private stopReloading: (() => void) | undefined;
   private listening = false;
   private readonly metrics: AdmissionMetrics;
 
@@ -62,12 +65,25 @@ export class AdmissionServer implements OnApplicationBootstrap, OnApplicationShu
       server.once('error', reject);
       server.listen(this.config.port, this.config.host, () => resolve());
     });
+    this.stopReloading = reloadCertificate(
+      server,
+      { cert: this.config.certFile, key: this.config.keyFile },
+      {
+        intervalMs: this.config.certRefreshMs,
+        onReload: () => this.logger.info('serving certificate reloaded'),
+        onError: (err) =>
+          this.logger.warn('serving certificate not reloaded; the previous one stays', {
+            error: err,
+          }),
+      },
+    );
     this.listening = true;
     this.logger.info('admission webhook listening', { port: this.config.port, path: '/validate' });
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.listening = false;
+    this.stopReloading?.();
     await new Promise<void>((resolve) =>
       this.server ? this.server.close(() => resolve()) : resolve(),
     );

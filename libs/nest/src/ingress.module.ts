@@ -11,10 +11,12 @@ import { GroupOwnership, type BusClients, type BusProducers, type Kafka } from '
 import {
   DEFAULT_INGRESS_LIMITS,
   groupSources,
+  DEFAULT_MASKED_HEADERS,
   ownedSources,
   pushSources,
   PushIngressRunner,
   PUSH_PRODUCER_OPTIONS,
+  SNS_URL_PATTERN,
   type IngressLimits,
   type OwnedHost,
   type OwnedRunner,
@@ -25,7 +27,7 @@ import {
 import { createSecretResolver } from '@ganglion/k8s';
 import { processMetrics, type Logger } from '@ganglion/telemetry';
 import { bootstrapService } from './bootstrap.js';
-import { intVar, numberVar, urlVar, type ServiceConfig } from './config.js';
+import { ConfigError, intVar, numberVar, stringVar, urlVar, type ServiceConfig } from './config.js';
 import { GanglionModule } from './ganglion.module.js';
 import { HealthService } from './health.service.js';
 import { ResourceStoreService } from './resource-store.service.js';
@@ -60,6 +62,23 @@ export function ingressLimitsFrom(env: Record<string, string | undefined>): Ingr
   };
 }
 
+/**
+ * `GANGLION_INGRESS_MASKED_HEADERS`: the credential headers masked in event data, comma-separated
+ * (replaces DEFAULT_MASKED_HEADERS; `none` masks nothing but a verified `authSecret` bearer token).
+ */
+export function maskedHeadersFrom(env: Record<string, string | undefined>): readonly string[] {
+  const v = stringVar(env, 'GANGLION_INGRESS_MASKED_HEADERS');
+  if (v === undefined) return DEFAULT_MASKED_HEADERS;
+  if (v.trim() === 'none') return [];
+  const names = v.split(',').map((h) => h.trim());
+  const bad = names.find((h) => !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(h));
+  if (bad !== undefined)
+    throw new ConfigError(
+      `GANGLION_INGRESS_MASKED_HEADERS must be comma-separated header names or "none", got ${JSON.stringify(bad)}`,
+    );
+  return names;
+}
+
 /** The push producers' bounds: `GANGLION_INGRESS_MAX_QUEUED_BYTES`, `GANGLION_INGRESS_MAX_RECORD_BYTES`. */
 export function pushProducerOptionsFrom(
   env: Record<string, string | undefined>,
@@ -84,12 +103,27 @@ export function pushProducerOptionsFrom(
   };
 }
 
-/** Provider API addresses the spec cannot name: `GANGLION_STRIPE_API_URL`, `GANGLION_BITBUCKET_API_URL`. */
+/**
+ * Provider API addresses the spec cannot name: `GANGLION_STRIPE_API_URL`,
+ * `GANGLION_BITBUCKET_API_URL`, and `GANGLION_SNS_URL_PATTERN` (the addresses SNS URLs may have).
+ */
 function apiBasesFrom(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const provider of ['stripe', 'bitbucket']) {
     const v = urlVar(env, `GANGLION_${provider.toUpperCase()}_API_URL`);
     if (v) out[provider] = v;
+  }
+  // Where SNS SigningCertURL/SubscribeURL may point (a regular expression over `<origin>/`).
+  const sns = stringVar(env, 'GANGLION_SNS_URL_PATTERN');
+  if (sns) {
+    try {
+      new RegExp(sns);
+    } catch (err) {
+      throw new ConfigError(
+        `GANGLION_SNS_URL_PATTERN must be a regular expression: ${(err as Error).message}`,
+      );
+    }
+    out[SNS_URL_PATTERN] = sns;
   }
   return out;
 }
@@ -146,6 +180,9 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       secrets: createSecretResolver(config, env),
       defaultRateLimit: rateLimitFrom(env),
       limits: ingressLimitsFrom(env),
+      maskedHeaders: maskedHeadersFrom(env),
+      // Rotated Secrets (tokens, signing secrets, TLS certificates) apply within this long.
+      secretRefreshMs: intVar(env, 'GANGLION_INGRESS_SECRET_REFRESH_MS', 60_000, 0, 86_400_000),
       apiBases: apiBasesFrom(env),
     });
     health.addReadinessCheck('routes', () => this.applied);

@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_INGRESS_LIMITS, PUSH_PRODUCER_OPTIONS } from '@ganglion/eventsources';
+import {
+  DEFAULT_INGRESS_LIMITS,
+  DEFAULT_MASKED_HEADERS,
+  PUSH_PRODUCER_OPTIONS,
+} from '@ganglion/eventsources';
 import { ConfigError } from './config.js';
-import { ingressLimitsFrom, pushProducerOptionsFrom } from './ingress.module.js';
+import { ingressLimitsFrom, maskedHeadersFrom, pushProducerOptionsFrom } from './ingress.module.js';
 
 test('push ingress limits: the defaults when unset, GANGLION_INGRESS_* overrides each', () => {
   assert.deepEqual(ingressLimitsFrom({}), DEFAULT_INGRESS_LIMITS);
@@ -48,5 +52,19 @@ test('push ingress limits: a bad value is a ConfigError naming the variable', ()
     () => pushProducerOptionsFrom({ GANGLION_INGRESS_MAX_QUEUED_BYTES: '1000' }),
     (e: unknown) =>
       e instanceof ConfigError && e.message.startsWith('GANGLION_INGRESS_MAX_QUEUED_BYTES '),
+  );
+});
+
+test('masked headers: the default list when unset, a comma list replaces it, none masks nothing, a bad name is a ConfigError', () => {
+  assert.deepEqual(maskedHeadersFrom({}), DEFAULT_MASKED_HEADERS);
+  assert.ok(DEFAULT_MASKED_HEADERS.includes('X-Gitlab-Token'));
+  assert.deepEqual(
+    maskedHeadersFrom({ GANGLION_INGRESS_MASKED_HEADERS: 'Authorization, X-Secret' }),
+    ['Authorization', 'X-Secret'],
+  );
+  assert.deepEqual(maskedHeadersFrom({ GANGLION_INGRESS_MASKED_HEADERS: 'none' }), []);
+  assert.throws(
+    () => maskedHeadersFrom({ GANGLION_INGRESS_MASKED_HEADERS: 'Authorization,,X' }),
+    (e: Error) => e instanceof ConfigError && /GANGLION_INGRESS_MASKED_HEADERS/.test(e.message),
   );
 });

@@ -45,7 +45,7 @@ const sensor = (name: string, deps: object[], triggers: object[]): CompiledSenso
     {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Sensor',
-      metadata: { name, namespace: 'ns' },
+      metadata: { name, namespace: 'ns', generation: 3 },
       spec: { dependencies: deps, triggers },
     } as unknown as Sensor,
     'ns',
@@ -144,6 +144,7 @@ describe('BusProcessor: routing of an event partition', () => {
       ['ns', 'single', 't'],
     );
     assert.equal(action.events['d']!.context.id, 'ev-1');
+    assert.equal(action.generation, 3, "the Sensor's generation the trigger service checks");
     assert.deepEqual(action.events['d']!.data, { n: 1 });
     assert.equal(action.createdAt, new Date(T).toISOString(), 'time is the record timestamp');
     assert.equal(actions[0]!.headers?.['ganglion-action-id'], action.actionId);
@@ -181,6 +182,25 @@ describe('BusProcessor: routing of an event partition', () => {
       [topics.outcomes],
     );
     assert.deepEqual(json<Extract<OutcomeRecord, { kind: 'event' }>>(out[0]!).decisions, []);
+  });
+
+  it("matches on the EventSource's namespace too: a same-named source of another namespace fires nothing", () => {
+    const foreign = processor.process({
+      topic: topics.events,
+      partition: 1,
+      messages: [message('hooks', 'push', { n: 1 }, { namespace: 'other-team' })],
+    });
+    assert.deepEqual(
+      foreign.map((r) => r.topic),
+      [topics.outcomes],
+    );
+    assert.deepEqual(json<Extract<OutcomeRecord, { kind: 'event' }>>(foreign[0]!).decisions, []);
+    const own = processor.process({
+      topic: topics.events,
+      partition: 1,
+      messages: [message('hooks', 'push', { n: 2 }, { namespace: 'ns' })],
+    });
+    assert.equal(own.filter((r) => r.topic === topics.actions).length, 1);
   });
 
   it('a record that is not a CloudEvent is rejected with an outcome keyed by its position, and the batch goes on', () => {

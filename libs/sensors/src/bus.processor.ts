@@ -218,12 +218,14 @@ export class BusProcessor implements PartitionProcessor {
     parent: Context,
     links: SpanContext[] = [],
   ): OutRecord {
+    const generation = this.directory.sensor(namespace, sensor)?.generation;
     const action: ActionRecord = {
       v: RECORD_VERSION,
       actionId: f.actionId,
       namespace,
       sensor,
       trigger: f.trigger,
+      ...(generation !== undefined ? { generation } : {}),
       events: f.events,
       createdAt: at,
     };
@@ -338,7 +340,12 @@ export class BusProcessor implements PartitionProcessor {
     }
     span.event(event.context.id);
     const decisions: Extract<OutcomeRecord, { kind: 'event' }>['decisions'] = [];
+    // Only the Sensors of the EventSource's namespace (CloudEvent extension `namespace`): a
+    // same-named EventSource of another tenant never satisfies a dependency. An event without it
+    // (written by an older ingress or another producer) is matched on source and name only.
+    const namespace = headerMap(message.headers)['ce_namespace'];
     for (const sensor of sensors) {
+      if (namespace !== undefined && sensor.namespace !== namespace) continue;
       const attributes = {
         'ganglion.namespace': sensor.namespace,
         'ganglion.sensor': sensor.name,

@@ -1,4 +1,5 @@
 export { createLogger, type Logger, type LogLevel } from './logger.js';
+export { redactUrls } from './redact.js';
 export {
   traceparentOf,
   spanContextOf,

@@ -1,5 +1,7 @@
+import { redactUrls } from './redact.js';
+
 /**
- * Structured JSON-lines logger. Every line carries the service name; callers add
+ * Structured JSON-lines logger (URLs in it stripped of userinfo and query: `redactUrls`). Every line carries the service name; callers add
  * `eventId`, `actionId`, `traceId` and other fields as structured context.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -36,7 +38,8 @@ export function createLogger(
     if (ORDER[level] < min) return;
     const record: LogFields = { time: new Date().toISOString(), level, service, msg, ...base };
     if (fields) for (const [k, v] of Object.entries(fields)) record[k] = serializeError(v);
-    write(JSON.stringify(record));
+    // No credential of a URL (userinfo, query) reaches a log line, whatever logged it.
+    write(redactUrls(JSON.stringify(record)));
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -41,6 +41,8 @@ export const KUBE_VERSION = '1.35.4';
 export interface AuditEvent {
   verb: string;
   user: { username: string; groups?: string[] };
+  /** The user the request acted as, when it impersonated one. */
+  impersonatedUser?: { username: string };
   objectRef?: {
     resource?: string;
     namespace?: string;

@@ -15,6 +15,12 @@ export interface TriggerContext {
   now: () => Date;
   /** Aborted when the service shuts down: plugins hand it to their I/O. */
   signal?: AbortSignal;
+  /**
+   * The user the Kubernetes API calls of the k8s and argoWorkflow triggers act as
+   * (`system:serviceaccount:<namespace>:<Sensor spec.template.serviceAccountName>`), when the
+   * service impersonates (`GANGLION_TRIGGER_IMPERSONATE`); unset: its own identity.
+   */
+  runAs?: string;
 }
 
 /** The result of one attempt. */

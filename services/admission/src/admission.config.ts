@@ -12,7 +12,8 @@ import {
 /**
  * `port`: the HTTPS port the API server calls (`GANGLION_ADMISSION_PORT`, default 8443);
  * `certFile`/`keyFile`: the serving certificate's PEM files (`GANGLION_ADMISSION_CERT`,
- * `GANGLION_ADMISSION_KEY`), e.g. a mounted Secret.
+ * `GANGLION_ADMISSION_KEY`), e.g. a mounted Secret, re-read every `certRefreshMs`
+ * (`GANGLION_ADMISSION_CERT_REFRESH_MS`, default 10 000).
  */
 export interface AdmissionConfig extends AdmissionServing {
   /** What the shared health endpoints need. */
@@ -34,11 +35,14 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
     "the PEM file of the serving certificate's key",
   );
   const host = stringVar(env, 'GANGLION_HOST', '0.0.0.0');
+  // A rotated certificate (cert-manager renewing the mounted Secret) is served within this long.
+  const certRefreshMs = intVar(env, 'GANGLION_ADMISSION_CERT_REFRESH_MS', 10_000, 100, 3_600_000);
   return {
     port,
     host,
     certFile,
     keyFile,
+    certRefreshMs,
     service: {
       service: 'admission',
       brokers: [],

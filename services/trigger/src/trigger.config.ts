@@ -19,5 +19,6 @@ export function parseTriggerConfig(env: Record<string, string | undefined>): Tri
     argoServerUrl: urlVar(env, 'GANGLION_ARGO_SERVER_URL'),
     argoServerToken: stringVar(env, 'GANGLION_ARGO_SERVER_TOKEN'),
     argoServerInsecure: boolVar(env, 'GANGLION_ARGO_SERVER_INSECURE', false),
+    impersonate: boolVar(env, 'GANGLION_TRIGGER_IMPERSONATE', false),
   };
 }

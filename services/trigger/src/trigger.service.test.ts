@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Trigger } from '@ganglion/api';
-import type { ActionRecord, DeadLetterRecord, OutcomeRecord } from '@ganglion/core';
+import {
+  actionId,
+  triggerKey,
+  type ActionRecord,
+  type DeadLetterRecord,
+  type EventsByDependency,
+  type OutcomeRecord,
+} from '@ganglion/core';
 import {
   busTopicConfigs,
   busTopics,
@@ -84,63 +91,76 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
   };
 
   let seq = 0;
-  const send = async (trigger: Trigger, data: unknown = {}): Promise<ActionRecord> => {
-    const id = `${prefix}-${++seq}`;
-    const a: ActionRecord = {
-      v: 1,
-      actionId: id,
-      namespace: 'default',
-      sensor: 'svc',
-      trigger,
-      events: {
-        dep: {
-          context: {
-            id,
-            source: 'webhook',
-            specversion: '1.0',
-            type: 'webhook',
-            subject: 'example',
-          },
-          data,
-        } as never,
+  /** The triggers of Sensor default/svc so far; each new one publishes the Sensor's next generation. */
+  const triggers = new Map<string, Trigger>();
+  let generation = 0;
+  /**
+   * Publishes Sensor default/svc with `trigger` among its triggers (the trigger service runs the
+   * Sensor's trigger, not the record's copy) and returns the generation the actions carry.
+   */
+  const publishSensor = async (trigger: Trigger): Promise<number> => {
+    if (JSON.stringify(triggers.get(trigger.template.name)) === JSON.stringify(trigger))
+      return generation;
+    triggers.set(trigger.template.name, trigger);
+    generation++;
+    const sensor = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Sensor',
+      metadata: { name: 'svc', namespace: 'default', generation },
+      spec: {
+        dependencies: [{ name: 'dep', eventSourceName: 'webhook', eventName: 'example' }],
+        triggers: [...triggers.values()],
       },
-      createdAt: new Date().toISOString(),
     };
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
-      topic: topics.actions,
-      messages: [{ key: `default/svc/${trigger.template.name}`, value: JSON.stringify(a) }],
+      topic: resourcesTopic,
+      messages: [{ key: 'Sensor/default/svc', value: JSON.stringify(sensor) }],
     });
     await producer.disconnect();
-    return a;
+    return generation;
   };
-  const sendMany = async (trigger: Trigger, n: number): Promise<string[]> => {
+  /** An action of `trigger` as the sensor service produces it (deterministic id, generation). */
+  const action = (trigger: Trigger, gen: number, data: unknown): ActionRecord => {
+    const id = `${prefix}-${++seq}`;
+    const events = {
+      dep: {
+        context: { id, source: 'webhook', specversion: '1.0', type: 'webhook', subject: 'example' },
+        data,
+      },
+    } as unknown as EventsByDependency;
+    return {
+      v: 1,
+      actionId: actionId(triggerKey('default', 'svc', trigger.template.name), events),
+      namespace: 'default',
+      sensor: 'svc',
+      trigger,
+      generation: gen,
+      events,
+      createdAt: new Date().toISOString(),
+    };
+  };
+  const send = async (trigger: Trigger, data: unknown = {}): Promise<ActionRecord> =>
+    (await sendMany(trigger, 1, data))[0]!;
+  const sendMany = async (
+    trigger: Trigger,
+    n: number,
+    data: unknown = {},
+  ): Promise<ActionRecord[]> => {
+    const gen = await publishSensor(trigger);
+    const actions = Array.from({ length: n }, () => action(trigger, gen, data));
     const producer = kafka.producer();
     await producer.connect();
-    const ids: string[] = [];
-    const messages = Array.from({ length: n }, () => {
-      const id = `${prefix}-${++seq}`;
-      ids.push(id);
-      const a: ActionRecord = {
-        v: 1,
-        actionId: id,
-        namespace: 'default',
-        sensor: 'svc',
-        trigger,
-        events: {
-          dep: {
-            context: { id, source: 'webhook', specversion: '1.0', type: 'webhook', subject: 'e' },
-            data: {},
-          } as never,
-        },
-        createdAt: new Date().toISOString(),
-      };
-      return { key: `default/svc/${trigger.template.name}`, value: JSON.stringify(a) };
+    await producer.send({
+      topic: topics.actions,
+      messages: actions.map((a) => ({
+        key: `default/svc/${trigger.template.name}`,
+        value: JSON.stringify(a),
+      })),
     });
-    await producer.send({ topic: topics.actions, messages });
     await producer.disconnect();
-    return ids;
+    return actions;
   };
   const http = (name: string, path: string, extra: Partial<Trigger> = {}): Trigger =>
     ({ template: { name, http: { url: `${sinkUrl}${path}` } }, ...extra }) as Trigger;
@@ -269,7 +289,7 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
       what: 'the stuck call',
     });
     const t0 = Date.now();
-    const ids = await sendMany(http('fast', '/fast'), 300);
+    const ids = (await sendMany(http('fast', '/fast'), 300)).map((a) => a.actionId);
     await waitFor(() => ids.every((id) => outcomeOf(id)?.status === 'succeeded'), {
       timeoutMs: 60_000,
       what: '300 outcomes of the fast trigger',

@@ -118,8 +118,84 @@ dependencies:
 `;
 }
 
+/**
+ * Source types whose runtime calls the provider's API over HTTPS (hook registration, SNS
+ * subscription confirmation): their NetworkPolicy lets them reach port 443 anywhere.
+ */
+const CALLS_PROVIDER = new Set([
+  'github',
+  'gitlab',
+  'bitbucket',
+  'bitbucketserver',
+  'gerrit',
+  'stripe',
+  'sns',
+]);
+
+/** The `networkPolicy` block of a service's values (charts/ganglion-common/templates/_networkpolicy.tpl). */
+function networkPolicyValues(o: {
+  ingressFromAnywhere: boolean;
+  ingressPorts?: number[];
+  apiServer: boolean;
+  egressPorts?: number[];
+  egressToAnywhere?: boolean;
+  why: string;
+}): string {
+  const list = (l: number[] | undefined): string => `[${(l ?? []).join(', ')}]`;
+  return `networkPolicy:
+  enabled: true         # admit only what the service needs (docs/deployment.md "NetworkPolicy")
+  # ${o.why}
+  metricsFrom: []       # peers that may scrape metrics (NetworkPolicyPeer list; empty: any)
+  ingressFromAnywhere: ${o.ingressFromAnywhere}
+  ${`ingressPorts: ${list(o.ingressPorts)}`.padEnd(22)}# with ingressFromAnywhere: the ports (empty: every port)
+  kafkaPorts: []        # broker ports beyond those in kafka.brokers (buses with spec.kafka.url)
+  kafkaTo: []           # peers the brokers are at (empty: any address)
+  apiServer: ${o.apiServer}
+  apiServerPorts: [443, 6443]
+  apiServerTo: []       # e.g. [{ipBlock: {cidr: 10.0.0.1/32}}] (empty: any address)
+  otlpPorts: [4317, 4318]
+  otlpTo: []
+  ${`egressPorts: ${list(o.egressPorts)}`.padEnd(22)}# ports reachable at any address
+  egressToAnywhere: ${o.egressToAnywhere ?? false}
+  extraIngress: []      # more NetworkPolicyIngressRules
+  extraEgress: []       # more NetworkPolicyEgressRules
+`;
+}
+
+/** Push sources resolve the Secrets their EventSources reference (tokens, signing secrets, TLS). */
+const PUSH_RULES = `  # Only the Secrets that resources reference are read (KubernetesSecretResolver), never listed.
+  rules:
+    - apiGroups: [""]
+      resources: [secrets]
+      verbs: [get]
+`;
+
+/** Owned sources (calendar, file, resource) read no Secret; `resource` needs what it watches. */
+function ownedRules(type: string): string {
+  return type === 'resource'
+    ? '  # No Secret is read. Add get/list/watch on what its EventSources watch, e.g.\n  # - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}\n  rules: []\n'
+    : '  # No Secret is read: no grant.\n  rules: []\n';
+}
+
 function valuesYaml(type: string, kind: SourceKind): string {
   const name = ingressName(type);
+  const short = type.toLowerCase();
+  const networkPolicy = networkPolicyValues(
+    kind === 'push'
+      ? {
+          ingressFromAnywhere: true,
+          apiServer: true,
+          ...(CALLS_PROVIDER.has(short) ? { egressPorts: [443] } : {}),
+          why: CALLS_PROVIDER.has(short)
+            ? "clients on every port (each EventSource names its port); egress to the provider's API on 443, Secrets"
+            : 'clients on every port (each EventSource names its port); egress: Kafka, Secrets, OTLP, DNS',
+        }
+      : {
+          ingressFromAnywhere: false,
+          apiServer: true,
+          why: 'no clients; egress: Kafka, the API server, OTLP, DNS',
+        },
+  );
   const autoscaling =
     kind === 'owned' ? 'false   # one owner at a time; more replicas are standbys' : 'true';
   return `# Ganglion ${name}. Every value has a default except kafka.brokers (or global.kafka.brokers).
@@ -172,14 +248,9 @@ affinity: {}
 tolerations: []
 rbac:
   create: true
-  clusterWide: false   # true: read referenced Secrets in every namespace (cluster-wide install)
-  # Only the Secrets that resources reference are read (KubernetesSecretResolver), never listed.
-  # Rules the source type needs beyond these (if any) are on its page: ${folder(type)}/README.md.
-  rules:
-    - apiGroups: [""]
-      resources: [secrets]
-      verbs: [get]
-`;
+  clusterWide: false   # true: grant in every namespace (cluster-wide install)
+  # Rules the source type needs (if any) are on its page: ${folder(type)}/README.md.
+${kind === 'push' ? PUSH_RULES : ownedRules(short)}${networkPolicy}`;
 }
 
 /** The umbrella chart: every platform service, then every ingress service, each with `<name>.enabled`. */

@@ -209,9 +209,10 @@ describe('Helm charts', () => {
         .map((o) => o.metadata.name)
         .sort();
     assert.deepEqual(roles(nsd, 'ClusterRole'), []);
-    const dataPlane = SERVICE_CHARTS.filter((s) => s !== 'admission' && s !== 'reconciler').map(
-      (s) => `rel-${s}`,
-    );
+    // The sensor and the owned sources read no Secret: they get no Role at all.
+    const dataPlane = SERVICE_CHARTS.filter(
+      (s) => s !== 'admission' && s !== 'reconciler' && s !== 'sensor' && !OWNED.has(s),
+    ).map((s) => `rel-${s}`);
     assert.deepEqual(
       roles(nsd, 'Role'),
       [...dataPlane, 'rel-reconciler', 'rel-reconciler-local'].sort(),
@@ -227,6 +228,11 @@ describe('Helm charts', () => {
     assert.equal(
       env(nsd, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE')?.value,
       'events',
+    );
+    assert.equal(
+      env(nsd, 'rel-trigger').find((e) => e.name === 'GANGLION_TRIGGER_IMPERSONATE')?.value,
+      'true',
+      "the trigger acts as the Sensors' service accounts",
     );
     const cw = render(
       'ganglion',
@@ -276,6 +282,8 @@ describe('Helm charts', () => {
       stdin: docs.map((d) => d.toString()).join('---\n'),
     });
     assert.equal(r.status, 0, r.stderr);
+    const policies = kube.kubectl(['get', 'networkpolicies', '-n', ns, '-o', 'name']).stdout;
+    assert.equal(policies.trim().split('\n').length, SERVICE_CHARTS.length, policies);
     const can = (sa: string, verb: string, resource: string, where = ns): boolean =>
       kube
         .kubectl([
@@ -296,17 +304,102 @@ describe('Helm charts', () => {
     );
     assert.ok(!can('rel-reconciler', 'get', 'secrets'));
     assert.ok(!can('rel-reconciler', 'delete', 'sensors.argoproj.io'));
-    assert.ok(can('rel-sensor', 'get', 'secrets'));
-    assert.ok(!can('rel-sensor', 'list', 'secrets'));
+    // Push sources read the Secrets their EventSources reference; the sensor and the owned
+    // sources (calendar, file, resource) read none.
+    assert.ok(can('rel-ingress-webhook', 'get', 'secrets'));
+    assert.ok(!can('rel-ingress-webhook', 'list', 'secrets'));
+    for (const sa of [
+      'rel-sensor',
+      'rel-ingress-calendar',
+      'rel-ingress-file',
+      'rel-ingress-resource',
+    ])
+      assert.ok(!can(sa, 'get', 'secrets'), `${sa} reads no Secret`);
     assert.ok(!can('rel-admission', 'get', 'secrets'));
-    // The trigger: what its k8s and argoWorkflow triggers touch by default, nothing more.
+    // The trigger: Secrets, and impersonating the Sensors' service accounts; what its k8s and
+    // argoWorkflow triggers do is the impersonated account's business, not its own.
     await kube.installArgoWorkflowsCrds();
-    assert.ok(can('rel-trigger', 'create', 'workflows.argoproj.io'));
-    assert.ok(can('rel-trigger', 'get', 'workflowtemplates.argoproj.io'));
-    assert.ok(can('rel-trigger', 'get', 'configmaps'));
-    assert.ok(!can('rel-trigger', 'delete', 'workflows.argoproj.io'));
+    assert.ok(can('rel-trigger', 'get', 'secrets'));
+    assert.ok(can('rel-trigger', 'impersonate', 'serviceaccounts'));
+    assert.ok(!can('rel-trigger', 'impersonate', 'users'));
+    assert.ok(!can('rel-trigger', 'create', 'workflows.argoproj.io'));
+    assert.ok(!can('rel-trigger', 'get', 'configmaps'));
     assert.ok(!can('rel-trigger', 'create', 'jobs.batch'));
     assert.ok(!can('rel-sensor', 'create', 'workflows.argoproj.io'));
+  });
+
+  it('NetworkPolicy: on by default for every service, admitting only what each needs; off or extended by values', () => {
+    interface Rule {
+      ports?: { port: number; protocol: string }[];
+      from?: unknown[];
+      to?: unknown[];
+    }
+    const objs = render('ganglion', 'global.kafka.brokers=kafka-0:9092\\,kafka-1:9093');
+    const policy = (name: string) => {
+      const np = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name) as
+        | { spec: { podSelector: unknown; ingress: Rule[]; egress: Rule[]; policyTypes: string[] } }
+        | undefined;
+      assert.ok(np, `NetworkPolicy ${name}`);
+      return np.spec;
+    };
+    const ports = (rules: Rule[]): number[] =>
+      [...new Set(rules.flatMap((r) => (r.ports ?? []).map((p) => p.port)))].sort((a, b) => a - b);
+    const open = (rules: Rule[]): boolean => rules.some((r) => !r.ports && !r.from && !r.to);
+    for (const svc of SERVICE_CHARTS) {
+      const np = policy(`rel-${svc}`);
+      assert.deepEqual(np.policyTypes, ['Ingress', 'Egress'], svc);
+      assert.deepEqual(
+        np.podSelector,
+        { matchLabels: { 'app.kubernetes.io/name': svc, 'app.kubernetes.io/instance': 'rel' } },
+        svc,
+      );
+      const push = svc.startsWith('ingress-') && !OWNED.has(svc);
+      // Push sources: any client, on every port (EventSources name their ports); admission: 8443
+      // for the API server; everything else: metrics scrapes only.
+      assert.equal(open(np.ingress), push, `${svc} ingress open to every port`);
+      if (!push)
+        assert.deepEqual(ports(np.ingress), svc === 'admission' ? [7777, 8443] : [7777], svc);
+      // Egress: the trigger anywhere (its targets); the others DNS, Kafka (the brokers' ports),
+      // the API server, OTLP, and for sources calling their provider's API, 443.
+      assert.equal(open(np.egress), svc === 'trigger', `${svc} egress open`);
+      if (svc === 'trigger') continue;
+      const want = svc === 'admission' ? [53, 4317, 4318] : [53, 443, 4317, 4318, 6443, 9092, 9093];
+      assert.deepEqual(ports(np.egress), want, `${svc} egress ports`);
+    }
+    assert.ok(
+      policy('rel-ingress-github').egress.some(
+        (r) => !r.to && r.ports?.length === 1 && r.ports[0]!.port === 443,
+      ),
+      "github reaches its provider's API on 443",
+    );
+    assert.ok(
+      !policy('rel-ingress-webhook').egress.some(
+        (r) => r.ports?.length === 1 && r.ports[0]!.port === 443,
+      ),
+      'webhook calls no provider',
+    );
+    const off = render(
+      'ganglion',
+      'global.kafka.brokers=kafka:9092',
+      'sensor.networkPolicy.enabled=false',
+    );
+    assert.ok(!off.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'rel-sensor'));
+    assert.ok(off.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'rel-trigger'));
+    const extended = render(
+      'sensor',
+      'kafka.brokers=kafka:9092',
+      'networkPolicy.kafkaPorts={9094}',
+      'networkPolicy.extraEgress[0].ports[0].port=5432',
+      'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.name=monitoring',
+    );
+    const np = extended.find((o) => o.kind === 'NetworkPolicy')!.spec as unknown as {
+      ingress: Rule[];
+      egress: Rule[];
+    };
+    assert.ok(ports(np.egress).includes(9094) && ports(np.egress).includes(5432));
+    assert.deepEqual(np.ingress[0]!.from, [
+      { namespaceSelector: { matchLabels: { name: 'monitoring' } } },
+    ]);
   });
 
   it('rendering without Kafka brokers fails with a message naming the value', () => {

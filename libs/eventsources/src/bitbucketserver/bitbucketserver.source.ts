@@ -74,6 +74,7 @@ export const bitbucketServerSource: PushSource<BitbucketServerEventSource> = {
   type: 'bitbucketserver',
   specKey: 'bitbucketserver',
   webhook: (config) => config.webhook,
+  authSecrets: ['webhookSecret'],
   secrets: (config) => ({ webhookSecret: config.webhookSecret, accessToken: config.accessToken }),
   activate: registerBitbucketServerHooks,
   filterExpression: (config) => config.filter?.expression,

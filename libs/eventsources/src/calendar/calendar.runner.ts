@@ -124,6 +124,7 @@ export class CalendarRunner extends OwnedEventsRunner<CalendarEventSource, Ticke
             subject: ev.eventName,
             time: new Date(tick),
             data,
+            namespace: ev.namespace,
           });
           const record = encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`);
           // Produced inside the state transaction: a producer span started and ended at once.

@@ -66,6 +66,7 @@ export class FileRunner extends OwnedEventsRunner<
           source: ev.eventSource,
           subject: ev.eventName,
           data,
+          namespace: ev.namespace,
         });
         publishTraced(
           producer,

@@ -38,6 +38,7 @@ export const githubSource: PushSource<GithubEventSource> = {
   type: 'github',
   specKey: 'github',
   webhook: (config) => config.webhook,
+  authSecrets: ['webhookSecret'],
   secrets: (config) => ({
     webhookSecret: config.webhookSecret,
     apiToken: config.apiToken,

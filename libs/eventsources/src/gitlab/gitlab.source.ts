@@ -87,6 +87,7 @@ export const gitlabSource: PushSource<GitlabEventSource> = {
   type: 'gitlab',
   specKey: 'gitlab',
   webhook: (config) => config.webhook,
+  authSecrets: ['secretToken'],
   secrets: (config) => ({ secretToken: config.secretToken, accessToken: config.accessToken }),
   filterExpression: (config) => config.filter?.expression,
   handle(ctx, request) {

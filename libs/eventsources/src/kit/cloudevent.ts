@@ -71,6 +71,11 @@ export interface EventAttributes {
   time?: Date;
   data: unknown;
   incoming?: IncomingCloudEvent;
+  /**
+   * The EventSource's namespace, as the CloudEvent extension `namespace` (header `ce_namespace`):
+   * a sensor matches an event to its dependencies only in its own namespace.
+   */
+  namespace?: string;
 }
 
 /** Argo's CloudEvent for one event, with an incoming CloudEvent's attributes kept as extensions. */
@@ -80,6 +85,7 @@ export function buildCloudEvent(a: EventAttributes): CloudEvent<unknown> {
   if (a.incoming?.type) ext['origintype'] = a.incoming.type;
   if (a.incoming?.traceparent) ext['traceparent'] = a.incoming.traceparent;
   if (a.incoming?.tracestate) ext['tracestate'] = a.incoming.tracestate;
+  if (a.namespace) ext['namespace'] = a.namespace;
   return new CloudEvent<unknown>({
     id: a.id,
     type: a.type,
@@ -130,6 +136,7 @@ export function cloudEventRecord(a: EventAttributes, key: string): EventRecord {
     if (incoming.traceparent) headers['ce_traceparent'] = incoming.traceparent;
     if (incoming.tracestate) headers['ce_tracestate'] = incoming.tracestate;
   }
+  if (a.namespace) headers['ce_namespace'] = a.namespace;
   const value = Buffer.from(typeof data === 'string' ? data : JSON.stringify(data ?? null));
   return { key, value, headers };
 }

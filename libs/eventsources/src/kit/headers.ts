@@ -34,3 +34,25 @@ export function goHeader(
 
 /** Argo's replacement for the Authorization header once a bearer token was verified. */
 export const MASKED_AUTH = '*** Masked Auth Secret ***';
+
+/**
+ * Request headers that carry a credential, masked in event data by default (after the source
+ * checked them): a bearer or basic login, cookies, GitLab's secret token, API keys. Signature
+ * headers (`X-Hub-Signature-256`, `Stripe-Signature`, `X-Slack-Signature`) stay: an HMAC does
+ * not reveal its key, and a consumer may verify it. `GANGLION_INGRESS_MASKED_HEADERS` replaces
+ * the list (docs/eventsources/README.md, "Secrets in event data").
+ */
+export const DEFAULT_MASKED_HEADERS: readonly string[] = [
+  'Authorization',
+  'Proxy-Authorization',
+  'Cookie',
+  'X-Gitlab-Token',
+  'X-Api-Key',
+  'X-Auth-Token',
+];
+
+/** Replaces, in place, the values of the `names` headers (any case) with {@link MASKED_AUTH}. */
+export function maskHeaders(header: Record<string, string[]>, names: ReadonlySet<string>): void {
+  for (const key of Object.keys(header))
+    if (names.has(key.toLowerCase())) header[key] = header[key]!.map(() => MASKED_AUTH);
+}

@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https';
 import { BusSaturatedError, BusUnavailableError, RecordTooLargeError } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
-import { goHeader, MASKED_AUTH } from './headers.js';
+import { DEFAULT_MASKED_HEADERS, goHeader, MASKED_AUTH, maskHeaders } from './headers.js';
 import {
   DEFAULT_INGRESS_LIMITS,
   UnencodableEventError,
@@ -71,6 +71,8 @@ export interface HttpIngressOptions {
   onRequest?: (route: Route | undefined, status: number, ms: number) => void;
   /** Timeouts, connection cap, request deadline (defaults: {@link DEFAULT_INGRESS_LIMITS}). */
   limits?: Partial<IngressLimits>;
+  /** Headers masked in event data once the source has checked them (default {@link DEFAULT_MASKED_HEADERS}). */
+  maskedHeaders?: readonly string[];
 }
 
 /** Constant-time comparison of two secrets of any length (hashes first, so lengths don't leak). */
@@ -94,9 +96,13 @@ export class HttpIngress {
   private readonly routes = new Map<string, Route>();
   private readonly buckets = new Map<string, { spec: string; bucket: TokenBucket }>();
   private readonly limits: IngressLimits;
+  private readonly masked: ReadonlySet<string>;
 
   constructor(private readonly options: HttpIngressOptions) {
     this.limits = { ...DEFAULT_INGRESS_LIMITS, ...options.limits };
+    this.masked = new Set(
+      (options.maskedHeaders ?? DEFAULT_MASKED_HEADERS).map((h) => h.toLowerCase()),
+    );
   }
 
   private static key(port: number, endpoint: string): string {
@@ -136,8 +142,24 @@ export class HttpIngress {
     }
     for (const [id] of this.buckets)
       if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
-    for (const [port, server] of [...this.servers])
-      if (!wanted.has(port) || this.serverTls.get(port) !== tlsKey(wanted.get(port))) {
+    for (const [port, server] of [...this.servers]) {
+      const tls = wanted.get(port);
+      const before = this.serverTls.get(port);
+      // A rotated certificate on a TLS port: new connections get it, nothing is closed.
+      if (tls && before && before !== tlsKey(tls)) {
+        try {
+          (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
+          this.serverTls.set(port, tlsKey(tls));
+          this.options.logger.info('serving a new certificate', { port });
+        } catch (err) {
+          this.options.logger.error('the new certificate does not load; the previous one stays', {
+            port,
+            error: err,
+          });
+        }
+        continue;
+      }
+      if (!wanted.has(port) || before !== tlsKey(tls)) {
         this.servers.delete(port);
         this.serverTls.delete(port);
         await new Promise<void>((resolve) => {
@@ -146,6 +168,7 @@ export class HttpIngress {
         });
         this.options.logger.info('closed port', { port });
       }
+    }
     for (const [port, tls] of wanted)
       if (!this.servers.has(port)) {
         try {
@@ -299,6 +322,15 @@ export class HttpIngress {
       return done(500, 'failed to process the request');
     }
     if (outcome.kind === 'reject') return done(outcome.status, outcome.reason);
+    // The source has checked the credentials: mask them in the data it built (which holds the
+    // request's header map, or a copy of it under `header`/`headers`).
+    maskHeaders(header, this.masked);
+    for (const ev of outcome.events) {
+      const data = ev.data as { header?: unknown; headers?: unknown } | null;
+      for (const h of [data?.header, data?.headers])
+        if (h && typeof h === 'object' && h !== header)
+          maskHeaders(h as Record<string, string[]>, this.masked);
+    }
     // Rate limited after the source's checks (bearer token, signature, decoding): only
     // accepted requests are charged.
     const wait = this.rateLimitWait(route, Date.now());
@@ -313,8 +345,20 @@ export class HttpIngress {
       if (err instanceof RecordTooLargeError)
         return done(413, `event not recorded: ${err.message}`);
       if (err instanceof UnencodableEventError) return done(400, err.message);
-      if (err instanceof BusSaturatedError || err instanceof BusUnavailableError)
-        return done(503, `event not recorded: ${err.message}`, { 'Retry-After': retry });
+      // The detail (broker addresses, the client's error) goes to the log, never to the client.
+      if (err instanceof BusSaturatedError)
+        return done(503, 'event not recorded: the event bus is saturated', {
+          'Retry-After': retry,
+        });
+      if (err instanceof BusUnavailableError) {
+        this.options.logger.warn('event not recorded: the bus is unavailable', {
+          route: route.id,
+          error: err,
+        });
+        return done(503, 'event not recorded: the event bus is unavailable', {
+          'Retry-After': retry,
+        });
+      }
       this.options.logger.error('publish failed', { route: route.id, error: err });
       return done(503, 'event not recorded: the event bus is unavailable', {
         'Retry-After': retry,

@@ -158,6 +158,9 @@ export async function startRunner<C>(
     lingerMs?: number;
     maxQueuedBytes?: number;
     limits?: Partial<IngressLimits>;
+    /** A secrets directory (`<dir>/<name>/<key>` files) read before `env`. */
+    secretsDir?: string;
+    secretRefreshMs?: number;
   } = {},
 ): Promise<RunnerFixture<C>> {
   const logger = createLogger(`ingress-${source.type}`, {
@@ -173,7 +176,8 @@ export async function startRunner<C>(
     logger,
     store,
     producers,
-    secrets: new LocalSecretResolver(undefined, options.env ?? {}),
+    secrets: new LocalSecretResolver(options.secretsDir, options.env ?? {}),
+    ...(options.secretRefreshMs !== undefined ? { secretRefreshMs: options.secretRefreshMs } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.defaultRateLimit ? { defaultRateLimit: options.defaultRateLimit } : {}),

@@ -75,6 +75,14 @@ export interface PushIngressOptions {
   apiBases?: Record<string, string>;
   /** Timeouts, connection cap, request deadline, nesting depth (defaults: DEFAULT_INGRESS_LIMITS). */
   limits?: Partial<IngressLimits>;
+  /** Credential headers masked in event data (default: DEFAULT_MASKED_HEADERS). */
+  maskedHeaders?: readonly string[];
+  /**
+   * How often the routes are rebuilt with their Secrets resolved again, so that a rotated
+   * Secret (a token, a signing secret, the TLS certificate) applies without a restart (ms,
+   * default 60 000; 0: only when resources change).
+   */
+  secretRefreshMs?: number;
 }
 
 interface Activation {
@@ -93,6 +101,9 @@ export class PushIngressRunner<C> {
   private readonly activations = new Map<string, Activation>();
   private applying: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private refresh: NodeJS.Timeout | undefined;
+  /** The routes last applied, to log a change once. */
+  private applied = '';
   private unsubscribe: (() => void) | undefined;
   private closed = false;
 
@@ -105,6 +116,7 @@ export class PushIngressRunner<C> {
       logger: options.logger,
       ...(options.retryAfterSeconds ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.maskedHeaders ? { maskedHeaders: options.maskedHeaders } : {}),
     });
   }
 
@@ -112,6 +124,11 @@ export class PushIngressRunner<C> {
   async start(): Promise<void> {
     this.unsubscribe = this.options.store.onChange(() => this.schedule());
     await this.apply();
+    const every = this.options.secretRefreshMs ?? 60_000;
+    if (every > 0) {
+      this.refresh = setInterval(() => this.schedule(), every);
+      this.refresh.unref();
+    }
   }
 
   /** Resolves once changes seen so far are applied. */
@@ -134,7 +151,14 @@ export class PushIngressRunner<C> {
     if (this.closed) return;
     const routes: Route[] = [];
     const wanted = new Map<string, { fingerprint: string; ctx: PushContext<C> }>();
-    for (const es of this.options.store.list<EventSource>('EventSource')) {
+    // In a stable order (namespace, name), so that every replica settles a conflict the same
+    // way; the reconciler keeps conflicting routes from being published in the first place.
+    const sources = this.options.store
+      .list<EventSource>('EventSource')
+      .sort((a, b) =>
+        compareKeys(`${namespaceOf(a)}/${a.metadata.name}`, `${namespaceOf(b)}/${b.metadata.name}`),
+      );
+    for (const es of sources) {
       const events = (es.spec as Record<string, unknown>)[this.source.specKey] as
         Record<string, C> | undefined;
       if (!events) continue;
@@ -163,10 +187,10 @@ export class PushIngressRunner<C> {
       }
     }
     await this.ingress.setRoutes(routes);
-    this.options.logger.info('routes applied', {
-      type: this.source.type,
-      routes: routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`),
-    });
+    const applied = routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`);
+    if (applied.join('\n') !== this.applied)
+      this.options.logger.info('routes applied', { type: this.source.type, routes: applied });
+    this.applied = applied.join('\n');
     await this.reconcileActivations(wanted);
   }
 
@@ -233,11 +257,19 @@ export class PushIngressRunner<C> {
     const key = await this.resolve(ns, wh.serverKeySecret);
     if ((cert === undefined) !== (key === undefined))
       throw new Error('TLS needs both serverCertSecret and serverKeySecret');
+    const selectors = this.source.secrets?.(cfg) ?? {};
     const secrets: Record<string, string> = {};
-    for (const [name, sel] of Object.entries(this.source.secrets?.(cfg) ?? {})) {
+    for (const [name, sel] of Object.entries(selectors)) {
       const v = await this.resolve(ns, sel);
       if (v !== undefined) secrets[name] = v;
     }
+    checkAuthSecrets([
+      ...(wh.authSecret ? [{ field: 'authSecret', sel: wh.authSecret, value: bearerToken }] : []),
+      ...(this.source.authSecrets ?? []).flatMap((name) => {
+        const sel = selectors[name];
+        return sel ? [{ field: name, sel, value: secrets[name] }] : [];
+      }),
+    ]);
     const expression = this.source.filterExpression?.(cfg);
     let compiled: CompiledExpr | undefined;
     if (expression) compiled = compileExpr(expression);
@@ -305,6 +337,7 @@ export class PushIngressRunner<C> {
                 subject: eventName,
                 data: ev.data,
                 ...(incoming ? { incoming } : {}),
+                namespace: ns,
               },
               `${esName}.${eventName}`,
             );
@@ -334,6 +367,7 @@ export class PushIngressRunner<C> {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.refresh) clearInterval(this.refresh);
     this.unsubscribe?.();
     await this.applying.catch(() => undefined);
     await this.ingress.close();
@@ -342,4 +376,35 @@ export class PushIngressRunner<C> {
     // event or its EventSource is deleted.
     this.activations.clear();
   }
+}
+
+/** A route's request-authenticating secret as configured and resolved (undefined: optional and missing). */
+interface AuthSecret {
+  field: string;
+  sel: SecretKeySelector;
+  value: string | undefined;
+}
+
+/**
+ * A missing or empty secret never leaves a route open: an empty value is refused (an empty HMAC
+ * key or token authenticates anyone), and when every configured authenticating secret is
+ * optional and missing, the route is not served rather than served without authentication.
+ */
+function checkAuthSecrets(auth: AuthSecret[]): void {
+  const ref = (a: AuthSecret): string => `${a.field} (Secret ${a.sel.name}, key ${a.sel.key})`;
+  const empty = auth.find((a) => a.value !== undefined && a.value.trim() === '');
+  if (empty) throw new RouteSecretError(`${ref(empty)} is empty; the route is not served`);
+  if (auth.length > 0 && auth.every((a) => a.value === undefined))
+    throw new RouteSecretError(
+      `${auth.map(ref).join(', ')} ${auth.length > 1 ? 'do' : 'does'} not exist; the route is not served rather than left open`,
+    );
+}
+
+/** A route refused because of its authentication secrets. */
+class RouteSecretError extends Error {
+  override readonly name = 'RouteSecretError';
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -89,6 +89,12 @@ export interface PushSource<C = unknown> {
   webhook(config: C): WebhookContext;
   /** Secrets the source needs besides the kit's own (`authSecret`, TLS). */
   secrets?(config: C): Record<string, SecretKeySelector | undefined>;
+  /**
+   * Which of `secrets` authenticate requests (a signing secret, a shared token). When any is set
+   * in the spec, the route is served only if each resolves to a non-empty value or, for optional
+   * ones, at least one does: a missing or empty secret never leaves the route open.
+   */
+  authSecrets?: readonly string[];
   /** The EventSource `filter.expression`, for types that have it. */
   filterExpression?(config: C): string | undefined;
   handle(ctx: PushContext<C>, request: IncomingRequest): PushOutcome | Promise<PushOutcome>;

@@ -164,6 +164,7 @@ export class ResourceRunner extends OwnedEventsRunner<ResourceEventSource, Runni
             source: ev.eventSource,
             subject: ev.eventName,
             data,
+            namespace: ev.namespace,
           });
           producer
             .send({ topic, ...encodeCloudEvent(event, `${ev.eventSource}.${ev.eventName}`) })

@@ -1,4 +1,5 @@
 import type { SlackEventSource } from '@ganglion/api';
+import { MASKED_AUTH } from '../kit/headers.js';
 import { secretsEqual } from '../kit/http-ingress.js';
 import { firstHeader, mediaType, type PushSource } from '../kit/push-source.js';
 import { hexDigestEqual, hmac } from '../kit/signatures.js';
@@ -42,6 +43,7 @@ export const slackSource: PushSource<SlackEventSource> = {
   type: 'slack',
   specKey: 'slack',
   webhook: (config) => config.webhook,
+  authSecrets: ['signingSecret', 'token'],
   secrets: (config) => ({ signingSecret: config.signingSecret, token: config.token }),
   filterExpression: (config) => config.filter?.expression,
   handle(ctx, request) {
@@ -75,6 +77,7 @@ export const slackSource: PushSource<SlackEventSource> = {
         const t = (data as { token?: unknown }).token;
         if (token !== undefined && typeof t === 'string' && !secretsEqual(t, token))
           return { kind: 'reject', status: 401, reason: 'verification token does not match' };
+        if (typeof t === 'string') (data as { token: string }).token = MASKED_AUTH;
         return { kind: 'accept', events: [{ data }] };
       }
       const command: Record<string, string> = {};
@@ -85,6 +88,8 @@ export const slackSource: PushSource<SlackEventSource> = {
         !secretsEqual(command['token'], token)
       )
         return { kind: 'reject', status: 401, reason: 'verification token does not match' };
+      // The verification token is a credential: never in event data.
+      if (command['token'] !== undefined) command['token'] = MASKED_AUTH;
       return { kind: 'accept', events: [{ data: command }] };
     }
     let body: {

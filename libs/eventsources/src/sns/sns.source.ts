@@ -24,8 +24,30 @@ export interface SnsEnvelope {
   SigningCertURL?: string;
 }
 
-/** Hosts SNS signing certificates may come from: `sns.<region>.amazonaws.com(.cn)`. */
-const SNS_CERT_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+/**
+ * Where the URLs of an SNS message (`SigningCertURL`, `SubscribeURL`) may point: HTTPS on
+ * `sns.<region>.amazonaws.com(.cn)`, matched against the URL's origin plus `/`.
+ * `GANGLION_SNS_URL_PATTERN` replaces it (the tests point it at loopback); the runtime reads it
+ * as `ctx.apiBase(SNS_URL_PATTERN, ...)`.
+ */
+export const SNS_URL_PATTERN = 'snsUrlPattern';
+const DEFAULT_SNS_URL = '^https://sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/$';
+/** How long fetching a signing certificate or confirming a subscription may take. */
+const SNS_FETCH_TIMEOUT_MS = 10_000;
+
+/** Why `url` is not an SNS URL `what` may be fetched from, or undefined when it is. */
+function snsUrlProblem(what: string, url: string | undefined, pattern: string): string | undefined {
+  if (!url) return `${what} missing`;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `${what} is not a URL`;
+  }
+  if (u.username || u.password || !new RegExp(pattern).test(`${u.origin}/`))
+    return `${what} ${u.origin} is not an AWS SNS address`;
+  return undefined;
+}
 
 /** The string SNS signs for a message, by type. */
 export function snsStringToSign(m: SnsEnvelope): string {
@@ -45,16 +67,14 @@ export function snsStringToSign(m: SnsEnvelope): string {
     .join('');
 }
 
-/** Checks the certificate URL: HTTPS on an AWS SNS host, a .pem path. */
-export function checkSigningCertUrl(url: string | undefined): string | undefined {
-  if (!url) return 'SigningCertURL missing';
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'SigningCertURL is not a URL';
-  }
-  if (u.protocol !== 'https:' || !SNS_CERT_HOST.test(u.hostname) || !u.pathname.endsWith('.pem'))
+/** Checks the certificate URL: HTTPS on an AWS SNS host (or `pattern`), a .pem path. */
+export function checkSigningCertUrl(
+  url: string | undefined,
+  pattern = DEFAULT_SNS_URL,
+): string | undefined {
+  const problem = snsUrlProblem('SigningCertURL', url, pattern);
+  if (problem) return problem;
+  if (!new URL(url!).pathname.endsWith('.pem'))
     return `SigningCertURL ${url} is not an AWS SNS certificate URL`;
   return undefined;
 }
@@ -121,7 +141,8 @@ async function subscribeSns(ctx: PushContext<SNSEventSource>): Promise<Deactivat
  * Argo's `sns` event source: the envelope must name the configured `topicArn`; with
  * `validateSignature` the signature is verified with the certificate from `SigningCertURL`,
  * whose host must be an AWS SNS host; `SubscriptionConfirmation` is confirmed by fetching
- * `SubscribeURL` (no event); `Notification` publishes `{header, body: <envelope>, metadata}`
+ * `SubscribeURL` (no event) only once its signature verified (always checked, unlike Argo) and
+ * its host is an AWS SNS host, within 10 s; `Notification` publishes `{header, body: <envelope>, metadata}`
  * with the `MessageId` as the natural id. With static keys the URL is subscribed on start
  * ({@link subscribeSns}).
  */
@@ -149,13 +170,17 @@ export const snsSource: PushSource<SNSEventSource> = {
         status: 403,
         reason: `message is for topic ${m.TopicArn}, not ${ctx.config.topicArn}`,
       };
-    if (ctx.config.validateSignature) {
-      const bad = checkSigningCertUrl(m.SigningCertURL);
+    const pattern = ctx.apiBase(SNS_URL_PATTERN, DEFAULT_SNS_URL);
+    // A subscription confirmation makes this process fetch a URL from the message: only a
+    // message SNS signed may do that, whatever `validateSignature` says.
+    if (ctx.config.validateSignature || m.Type === 'SubscriptionConfirmation') {
+      if (!m.Signature) return { kind: 'reject', status: 401, reason: 'SNS message is not signed' };
+      const bad = checkSigningCertUrl(m.SigningCertURL, pattern);
       if (bad) return { kind: 'reject', status: 401, reason: bad };
       let cert = certCache.get(m.SigningCertURL!);
       if (!cert) {
         cert = ctx
-          .fetch(m.SigningCertURL!)
+          .fetch(m.SigningCertURL!, { signal: AbortSignal.timeout(SNS_FETCH_TIMEOUT_MS) })
           .then((r) =>
             r.ok ? r.text() : Promise.reject(new Error(`certificate fetch: ${r.status}`)),
           );
@@ -176,13 +201,21 @@ export const snsSource: PushSource<SNSEventSource> = {
         return { kind: 'reject', status: 401, reason: 'SNS message signature does not verify' };
     }
     if (m.Type === 'SubscriptionConfirmation') {
-      if (!m.SubscribeURL)
+      const bad = snsUrlProblem('SubscribeURL', m.SubscribeURL, pattern);
+      if (bad) return { kind: 'reject', status: 400, reason: bad };
+      let res: Response;
+      try {
+        res = await ctx.fetch(m.SubscribeURL!, {
+          signal: AbortSignal.timeout(SNS_FETCH_TIMEOUT_MS),
+        });
+        await res.text();
+      } catch (err) {
         return {
           kind: 'reject',
-          status: 400,
-          reason: 'SubscriptionConfirmation without SubscribeURL',
+          status: 502,
+          reason: `confirming the subscription failed: ${(err as Error).message}`,
         };
-      const res = await ctx.fetch(m.SubscribeURL);
+      }
       if (!res.ok)
         return {
           kind: 'reject',

@@ -106,6 +106,7 @@ export const stripeSource: PushSource<StripeEventSource> = {
   type: 'stripe',
   specKey: 'stripe',
   webhook: (config) => config.webhook,
+  authSecrets: ['webhookSecret'],
   secrets: (config) => ({ webhookSecret: config.webhookSecret, apiKey: config.apiKey }),
   activate: registerStripeEndpoint,
   handle(ctx, request) {

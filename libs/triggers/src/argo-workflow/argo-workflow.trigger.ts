@@ -306,7 +306,7 @@ export function createArgoWorkflowTrigger(options: {
       let what = `argoWorkflow ${operation}`;
       try {
         const args = parseArgs(template.args);
-        const kube = options.kube.client();
+        const kube = options.kube.client(ctx.runAs);
         const source = applyObjectParameters(
           await fetchSource(template.source, ctx, options.kube, http),
           template.parameters,

@@ -46,20 +46,28 @@ function argoLabels(sensorName: string, triggerName: string, now: Date): Record<
 
 /** Lazily built Kubernetes client shared by the k8s and argoWorkflow plugins. */
 export class KubeAccess {
-  private rest: KubeRest | undefined;
+  private config: KubeConfig | undefined;
+  /** One client per identity ('' = the service's own), each with its own discovery cache. */
+  private readonly clients = new Map<string, KubeRest>();
 
   constructor(private readonly load: (() => KubeConfig) | undefined) {}
 
-  /** The client; a trigger that needs one without a configured cluster cannot succeed by retrying. */
-  client(): KubeRest {
-    if (!this.rest) {
+  /**
+   * The client acting as `runAs` (impersonation; the service's own identity when unset); a
+   * trigger that needs one without a configured cluster cannot succeed by retrying.
+   */
+  client(runAs?: string): KubeRest {
+    let rest = this.clients.get(runAs ?? '');
+    if (!rest) {
       if (!this.load)
         throw new TemplateError(
           'no Kubernetes API is configured for the trigger service (set GANGLION_KUBECONFIG or run it in a cluster)',
         );
-      this.rest = new KubeRest(this.load());
+      this.config ??= this.load();
+      rest = new KubeRest(this.config, runAs);
+      this.clients.set(runAs ?? '', rest);
     }
-    return this.rest;
+    return rest;
   }
 }
 
@@ -97,7 +105,7 @@ export async function fetchSource(
     text = res.body.toString('utf8');
   } else if (source.configmap) {
     const cm = await kube
-      .client()
+      .client(ctx.runAs)
       .find<KubeObject & { data?: Record<string, string> }>(
         'v1',
         'ConfigMap',

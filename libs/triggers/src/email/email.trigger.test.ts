@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { EmailTrigger, Trigger } from '@ganglion/api';
 import { waitFor } from '@ganglion/testing';
-import { context, event, secretsDir } from '../fixtures/trigger.fixtures.js';
+import { context, event, secretsDir, selfSignedCert } from '../fixtures/trigger.fixtures.js';
 import { createEmailTrigger } from './email.trigger.js';
 
 interface Mail {
@@ -17,10 +17,30 @@ interface Mail {
 describe('email trigger against an in-process SMTP server', () => {
   const mails: Mail[] = [];
   let port = 0;
-  const server = new SMTPServer({
-    authOptional: false,
+  let plainPort = 0;
+  const tls = selfSignedCert('127.0.0.1');
+  /** Logins the server without STARTTLS received (in clear text). */
+  const plainLogins: string[] = [];
+  // A server without STARTTLS that would take a login in clear text.
+  const plain = new SMTPServer({
+    authOptional: true,
     allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
+    onAuth(auth, _session, cb) {
+      plainLogins.push(`${auth.username}:${auth.password}`);
+      cb(null, { user: auth.username });
+    },
+    onData(stream, _session, cb) {
+      stream.resume();
+      stream.on('end', () => cb());
+    },
+  });
+  // STARTTLS offered (self-signed); logins only after it.
+  const server = new SMTPServer({
+    authOptional: false,
+    allowInsecureAuth: false,
+    key: tls.key,
+    cert: tls.cert,
     onAuth(auth, _session, cb) {
       if (auth.username === 'mailer' && auth.password === 'smtp-pw')
         cb(null, { user: auth.username });
@@ -40,7 +60,7 @@ describe('email trigger against an in-process SMTP server', () => {
       });
     },
   });
-  const plugin = createEmailTrigger();
+  const plugin = createEmailTrigger({ rejectUnauthorized: false });
   const ctx = context({
     secretsDir: secretsDir({ smtp: { password: 'smtp-pw' } }),
     actionId: 'd'.repeat(32),
@@ -50,10 +70,13 @@ describe('email trigger against an in-process SMTP server', () => {
   before(async () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.server.address() as AddressInfo).port;
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    plainPort = (plain.server.address() as AddressInfo).port;
   });
   after(async () => {
     await plugin.close?.();
     await new Promise<void>((r) => server.close(() => r()));
+    await new Promise<void>((r) => plain.close(() => r()));
   });
   const base = (): EmailTrigger => ({
     host: '127.0.0.1',
@@ -111,5 +134,29 @@ describe('email trigger against an in-process SMTP server', () => {
     );
     assert.equal(r.ok, false);
     assert.match(!r.ok ? r.error : '', /auth|credentials|535/i);
+  });
+
+  it('never sends a login in clear text: a server without STARTTLS fails the send, non-retryable', async () => {
+    const r = await plugin.execute(
+      { ...base(), port: plainPort },
+      { template: { name: 'e' } } as Trigger,
+      events,
+      ctx,
+    );
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.retryable, false);
+    assert.match(
+      !r.ok ? r.error : '',
+      /offers no STARTTLS, and credentials are sent only over TLS/,
+    );
+    assert.deepEqual(plainLogins, [], 'no login reached the server');
+    // Without a login, a server without STARTTLS is fine (nothing secret travels).
+    const anonymous = await plugin.execute(
+      { ...base(), port: plainPort, username: undefined, smtpPassword: undefined } as never,
+      { template: { name: 'e' } } as Trigger,
+      events,
+      ctx,
+    );
+    assert.equal(anonymous.ok, true, JSON.stringify(anonymous));
   });
 });

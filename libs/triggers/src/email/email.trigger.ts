@@ -16,7 +16,8 @@ export interface EmailTriggerOptions {
 
 /**
  * Argo's `email` trigger over SMTP (nodemailer): `host`, `port` (465 means implicit TLS,
- * others STARTTLS when offered), `username` + `smtpPassword`, `from`, `to[]`, `subject`,
+ * others STARTTLS when offered, and required when `username` is set: unlike Argo, a login is
+ * never sent in clear text), `username` + `smtpPassword`, `from`, `to[]`, `subject`,
  * `body` (plain text). Unlike Argo, the type's own `parameters` are applied. The Message-ID is
  * derived from the action id, so a re-sent mail is recognisable as the same message.
  */
@@ -40,6 +41,9 @@ export function createEmailTrigger(options: EmailTriggerOptions = {}): TriggerPl
           host: t.host,
           port,
           secure: port === 465,
+          // Credentials never travel in clear text: with a login, STARTTLS is required when the
+          // connection is not TLS from the start (a server that does not offer it fails the send).
+          ...(t.username && port !== 465 ? { requireTLS: true } : {}),
           ...(t.username
             ? {
                 auth: {
@@ -75,6 +79,12 @@ export function createEmailTrigger(options: EmailTriggerOptions = {}): TriggerPl
         };
       } catch (err) {
         if (settings && !(err instanceof TemplateError)) await transports.evict(settings);
+        if ((err as { code?: string }).code === 'ETLS' && settings?.['requireTLS'])
+          return {
+            ok: false,
+            error: `${what}: the server offers no STARTTLS, and credentials are sent only over TLS (${(err as Error).message})`,
+            retryable: false,
+          };
         const code = (err as { responseCode?: number }).responseCode;
         if (code !== undefined && code >= 500 && code < 600)
           return { ok: false, error: `${what}: ${(err as Error).message}`, retryable: false };

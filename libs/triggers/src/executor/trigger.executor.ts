@@ -381,6 +381,7 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
         secrets: this.options.secrets,
         now: () => new Date(this.now()),
         signal: this.abort.signal,
+        ...(action.runAs ? { runAs: action.runAs } : {}),
       });
     } catch (err) {
       return {

@@ -128,7 +128,7 @@ export function createK8sTrigger(options: {
       const operation = template.operation ?? 'create';
       let what = `k8s ${operation}`;
       try {
-        const kube = options.kube.client();
+        const kube = options.kube.client(ctx.runAs);
         let obj = await fetchSource(template.source, ctx, options.kube, http);
         if (template.liveObject && (operation === 'update' || operation === 'patch')) {
           const id = await identify(kube, obj, ctx);

@@ -10,8 +10,15 @@ import {
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import type { AnyResource, EventBus, Trigger } from '@ganglion/api';
-import type { ActionRecord, DeadLetterRecord, OutcomeRecord } from '@ganglion/core';
+import { keyOf, type AnyResource, type EventBus, type Sensor, type Trigger } from '@ganglion/api';
+import {
+  actionId,
+  triggerKey,
+  type ActionRecord,
+  type DeadLetterRecord,
+  type EventsByDependency,
+  type OutcomeRecord,
+} from '@ganglion/core';
 import {
   BusClients,
   busTopicConfigs,
@@ -41,12 +48,34 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
   const buses = [busTopics(`${prefix}-one`), busTopics(`${prefix}-two`)] as const;
   const records: { topic: string; key: string; value: unknown }[] = [];
   const hits: string[] = [];
-  const listeners = new Set<() => void>();
+  const listeners = new Set<(c: { type: 'upsert' | 'delete'; key: string }) => void>();
   const resources: AnyResource[] = [];
+  /** Puts a resource into the store (replacing one of the same key) or deletes it, and tells the runner. */
+  const store = (r: AnyResource, type: 'upsert' | 'delete' = 'upsert'): void => {
+    const i = resources.findIndex((x) => keyOf(x) === keyOf(r));
+    if (i >= 0) resources.splice(i, 1);
+    if (type === 'upsert') resources.push(r);
+    for (const l of listeners) l({ type, key: keyOf(r) });
+  };
+  const sensor = (name: string, generation: number, triggers: Trigger[]): Sensor =>
+    ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Sensor',
+      metadata: { name, namespace: 'ns', generation },
+      spec: { dependencies: [{ name: 'd', eventSourceName: 'es', eventName: 'e' }], triggers },
+    }) as Sensor;
+  const sensorTrigger = (name: string): Trigger =>
+    (resources.find((r) => keyOf(r) === 'Sensor/ns/s') as Sensor).spec.triggers.find(
+      (t) => t.template.name === name,
+    )!;
+  const event = (id: string): EventsByDependency =>
+    ({
+      d: { context: { id, source: 'es', subject: 'e', type: 't', specversion: '1.0' }, data: {} },
+    }) as unknown as EventsByDependency;
   const target = createServer(
     withBody((req, res) => {
       hits.push(req.url ?? '');
-      res.writeHead(req.url === '/fail' ? 500 : 200).end();
+      res.writeHead(req.url?.startsWith('/fail') ? 500 : 200).end();
     }),
   );
   let kafka: Kafka;
@@ -55,28 +84,46 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
   let runner: TriggerRunner;
   let url = '';
 
+  /**
+   * Produces an action of Sensor `ns/<sensor>` as the sensor service would (key, deterministic
+   * id, generation), with `alter` applied to the record and `key` overriding its key.
+   */
   const send = async (
     bus: (typeof buses)[number],
     trigger: Trigger | string,
     headers: Record<string, string> = {},
+    {
+      sensor = 's',
+      generation = 1,
+      key,
+      alter = (a) => a,
+    }: {
+      sensor?: string;
+      generation?: number;
+      key?: string;
+      alter?: (a: ActionRecord) => ActionRecord;
+    } = {},
   ): Promise<string> => {
-    const id = `${prefix}-${records.length}-${Math.random().toString(16).slice(2, 8)}`;
-    const action: ActionRecord = {
+    const name = typeof trigger === 'string' ? 't' : trigger.template.name;
+    const events = event(`${prefix}-${records.length}-${Math.random().toString(16).slice(2, 8)}`);
+    const id = actionId(triggerKey('ns', sensor, name), events);
+    const action = alter({
       v: 1,
       actionId: id,
       namespace: 'ns',
-      sensor: 's',
+      sensor,
       trigger: trigger as Trigger,
-      events: {},
+      generation,
+      events,
       createdAt: new Date().toISOString(),
-    };
+    });
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
       topic: bus.actions,
       messages: [
         {
-          key: 'ns/s/t',
+          key: key ?? triggerKey('ns', sensor, name),
           value: typeof trigger === 'string' ? trigger : JSON.stringify(action),
           headers,
         },
@@ -125,6 +172,19 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
         metadata: { name: `bus${i}`, namespace: 'ns' },
         spec: { kafka: { url: brokers, topic: b.events } },
       } as EventBus);
+    resources.push(
+      sensor('s', 1, [
+        { template: { name: 'ok', http: { url: `${url}/ok` } } },
+        { template: { name: 'bad', http: { url: `${url}/fail` } } },
+        { template: { name: 'traced', http: { url: `${url}/traced` } } },
+        {
+          template: {
+            name: 'leaky',
+            http: { url: `${url.replace('://', '://user:pa55w0rd@')}/fail?token=s3cr3t` },
+          },
+        },
+      ] as Trigger[]),
+    );
     clients = new BusClients({
       brokers: brokers.split(','),
       clientId: 'trigger-runner-test',
@@ -133,12 +193,18 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
     runner = new TriggerRunner({
       clients,
       store: {
+        get: <T extends AnyResource>(kind: T['kind'], namespace: string, name: string) =>
+          resources.find(
+            (r) =>
+              r.kind === kind && r.metadata.namespace === namespace && r.metadata.name === name,
+          ) as T | undefined,
         list: <T extends AnyResource>(kind: T['kind']) =>
           resources.filter((r) => r.kind === kind) as T[],
         onChange: (l) => (listeners.add(l), () => listeners.delete(l)),
       },
       logger,
       secrets: new LocalSecretResolver(undefined, {}),
+      storeWaitMs: 3_000,
       settings: {
         concurrencyPerTrigger: 4,
         maxBuffered: 100,
@@ -228,5 +294,116 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
       'the outcome is sent within the run',
     );
     assert.ok(traceparentOf(out.spanContext()));
+  });
+
+  it("executes the Sensor's current trigger from the store, never the record's copy", async () => {
+    const evil = { template: { name: 'ok', http: { url: `${url}/evil` } } } as Trigger;
+    // Produced under generation 0: the Sensor changed since, its current trigger runs.
+    const older = await send(buses[0], evil, {}, { generation: 0 });
+    // Claims the current generation with another template: altered.
+    const altered = await send(buses[0], evil, {}, { generation: 1 });
+    await waitFor(() => outcome(buses[0].outcomes, older) && outcome(buses[0].outcomes, altered), {
+      timeoutMs: 60_000,
+      what: 'both outcomes',
+    });
+    assert.equal(outcome(buses[0].outcomes, older)!.status, 'succeeded');
+    assert.equal(outcome(buses[0].outcomes, altered)!.status, 'error');
+    assert.match(
+      outcome(buses[0].outcomes, altered)!.detail,
+      /record was altered: its trigger "ok" differs from generation 1 of Sensor ns\/s/,
+    );
+    assert.ok(!hits.includes('/evil'), 'the template in the record never runs');
+  });
+
+  it('ends an action whose Sensor, trigger or generation is gone, or whose record was altered, as an error naming why, on the DLQ', async () => {
+    const http = (name: string, path: string) =>
+      ({ template: { name, http: { url: `${url}${path}` } } }) as Trigger;
+    store(sensor('gone', 1, [http('t', '/gone')]));
+    store(sensor('gone', 1, []), 'delete');
+    const cases = {
+      deleted: [
+        await send(buses[0], http('t', '/gone'), {}, { sensor: 'gone' }),
+        /Sensor ns\/gone no longer exists/,
+      ],
+      never: [
+        await send(buses[0], http('t', '/never'), {}, { sensor: 'never' }),
+        /Sensor ns\/never does not exist/,
+      ],
+      trigger: [
+        await send(buses[0], http('nosuch', '/x')),
+        /Sensor ns\/s has no trigger "nosuch" \(generation 1\)/,
+      ],
+      ahead: [
+        await send(buses[0], http('ok', '/ok'), {}, { generation: 7 }),
+        /generation 7 of Sensor ns\/s; the resource store has generation 1/,
+      ],
+      key: [
+        await send(buses[0], http('ok', '/ok'), {}, { key: 'ns/other/ok' }),
+        /record was altered: its key "ns\/other\/ok"/,
+      ],
+      id: [
+        await send(
+          buses[0],
+          http('ok', '/ok'),
+          {},
+          {
+            alter: (a) => ({ ...a, events: event('forged') }),
+          },
+        ),
+        /record was altered: its action id does not match/,
+      ],
+    } as const;
+    for (const [what, [id, reason]] of Object.entries(cases)) {
+      const o = await waitFor(() => outcome(buses[0].outcomes, id), {
+        timeoutMs: 60_000,
+        what: `the outcome of the ${what} case`,
+      });
+      assert.equal(o.status, 'error', what);
+      assert.equal(o.attempts, 0, what);
+      assert.match(o.detail, reason, what);
+      const dead = await waitFor(
+        () =>
+          records.find(
+            (r) => r.topic === buses[0].dlq && (r.value as DeadLetterRecord).action.actionId === id,
+          )?.value as DeadLetterRecord | undefined,
+        { timeoutMs: 30_000, what: `the dead letter of the ${what} case` },
+      );
+      assert.equal(dead.status, 'error', what);
+      assert.match(dead.errors[0]!, reason, what);
+    }
+    assert.ok(!hits.some((h) => ['/gone', '/never', '/x'].includes(h)), 'nothing ran');
+  });
+
+  it('waits for a generation the store has not seen yet, then runs it', async () => {
+    store(sensor('w', 1, [{ template: { name: 't', http: { url: `${url}/w1` } } } as Trigger]));
+    const next = { template: { name: 't', http: { url: `${url}/w2` } } } as Trigger;
+    const id = await send(buses[0], next, {}, { sensor: 'w', generation: 2 });
+    store(sensor('w', 2, [next]));
+    const o = await waitFor(() => outcome(buses[0].outcomes, id), {
+      timeoutMs: 60_000,
+      what: 'the outcome',
+    });
+    assert.equal(o.status, 'succeeded', o.detail);
+    assert.ok(hits.includes('/w2') && !hits.includes('/w1'));
+  });
+
+  it('removes userinfo and query strings from URLs in outcomes and dead letters', async () => {
+    const trigger = sensorTrigger('leaky');
+    const id = await send(buses[0], trigger);
+    const o = await waitFor(() => outcome(buses[0].outcomes, id), {
+      timeoutMs: 60_000,
+      what: 'the outcome',
+    });
+    const dead = await waitFor(
+      () =>
+        records.find(
+          (r) => r.topic === buses[0].dlq && (r.value as DeadLetterRecord).action.actionId === id,
+        )?.value as DeadLetterRecord | undefined,
+      { timeoutMs: 30_000, what: 'the dead letter' },
+    );
+    assert.equal(o.status, 'failed');
+    assert.match(o.detail, new RegExp(`POST ${url}/fail\\b`), o.detail);
+    for (const text of [o.detail, ...dead.errors])
+      for (const secret of ['pa55w0rd', 'token=s3cr3t']) assert.ok(!text.includes(secret), text);
   });
 });

@@ -1,4 +1,11 @@
-import { eventBusTopic, TRIGGER_TYPES, type AnyResource, type EventBus } from '@ganglion/api';
+import {
+  eventBusTopic,
+  resourceKey,
+  TRIGGER_TYPES,
+  type AnyResource,
+  type EventBus,
+  type Sensor,
+} from '@ganglion/api';
 import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
 import {
   busTopics,
@@ -13,6 +20,7 @@ import { loadKubeConfig, type SecretResolver } from '@ganglion/k8s';
 import {
   inSpan,
   processMetrics,
+  redactUrls,
   withProcessSpan,
   withSendSpan,
   type Logger,
@@ -23,6 +31,7 @@ import {
   type ActionOutcome,
 } from '../executor/trigger.executor.js';
 import { closeTriggerRegistry, createTriggerRegistry, type TriggerRegistry } from '../registry.js';
+import { authorizeAction } from './action-authority.js';
 
 /** Settings of the trigger stage, parsed once at the service's edge. */
 export interface TriggerSettings {
@@ -47,6 +56,13 @@ export interface TriggerSettings {
   argoServerToken: string | undefined;
   /** Verify the Argo Server's certificate (`GANGLION_ARGO_SERVER_INSECURE=true` turns it off). */
   argoServerInsecure: boolean;
+  /**
+   * The k8s and argoWorkflow triggers act as the Sensor's `spec.template.serviceAccountName`
+   * (`default` when unset, as the pod of an Argo sensor would) by impersonation
+   * (`GANGLION_TRIGGER_IMPERSONATE`, on in the chart): a Sensor author gets that account's
+   * grants, not the trigger service's.
+   */
+  impersonate?: boolean;
 }
 
 interface TriggerRunnerOptions {
@@ -55,11 +71,20 @@ interface TriggerRunnerOptions {
    * cluster and its outcomes and dead letters written there; the one place the runner obtains clients.
    */
   clients: Pick<BusClients, 'clusterOf' | 'client' | 'producers'>;
-  /** The resources (EventBuses), kept current by the caller (libs/eventbus `ResourceStore` fits). */
+  /**
+   * The resources (EventBuses, and the Sensors whose current triggers are executed), kept
+   * current by the caller (libs/eventbus `ResourceStore` fits).
+   */
   store: {
+    get<T extends AnyResource>(kind: T['kind'], namespace: string, name: string): T | undefined;
     list<T extends AnyResource>(kind: T['kind']): T[];
-    onChange(listener: () => void): () => void;
+    onChange(listener: (change: { type: 'upsert' | 'delete'; key: string }) => void): () => void;
   };
+  /**
+   * How long an action naming a Sensor generation (or a Sensor) the store has not seen yet waits
+   * for the store to catch up before it ends as an `error` (ms, default 30 000).
+   */
+  storeWaitMs?: number;
   logger: Logger;
   secrets: SecretResolver;
   settings: TriggerSettings;
@@ -98,6 +123,10 @@ export class TriggerRunner {
   private restarting: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | undefined;
   private running = false;
+  /** Sensors the store saw deleted (by resource key): their actions are rejected without waiting. */
+  private readonly deletedSensors = new Set<string>();
+  private readonly storeChanged = new Set<() => void>();
+  private readonly stopping = new AbortController();
   private readonly registry: TriggerRegistry;
   private readonly executor: TriggerExecutor<ConsumedAction>;
   private readonly records: BusProducers;
@@ -140,7 +169,11 @@ export class TriggerRunner {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.options.store.onChange(() => {
+    this.unsubscribe = this.options.store.onChange((change) => {
+      if (change.key.startsWith('Sensor/'))
+        if (change.type === 'delete') this.deletedSensors.add(change.key);
+        else this.deletedSensors.delete(change.key);
+      for (const wake of this.storeChanged) wake();
       this.restarting = this.restarting
         .then(() => this.reconcileTopics())
         .catch((err: unknown) =>
@@ -208,11 +241,92 @@ export class TriggerRunner {
       return { done: Promise.resolve() };
     }
     const bus = { ...busTopics(topic.slice(0, -ACTIONS_SUFFIX.length)), cluster };
-    return this.executor.submit({
-      action,
-      bus,
-      source: { topic, partition, offset: message.offset, headers: headerMap(message.headers) },
-    });
+    const source = {
+      topic,
+      partition,
+      offset: message.offset,
+      headers: headerMap(message.headers),
+    };
+    const authority = await this.authorize(action, message.key?.toString('utf8') ?? '');
+    if (authority.verdict !== 'run')
+      return { done: this.reject({ action, bus, source }, authority.reason) };
+    // Who the trigger acts as comes from the Sensor, never from the record.
+    const { runAs: _ignored, ...recorded } = action;
+    const account = authority.sensor.spec.template?.serviceAccountName || 'default';
+    const runs: ActionRecord = {
+      ...recorded,
+      trigger: authority.trigger,
+      ...(this.options.settings.impersonate
+        ? { runAs: `system:serviceaccount:${action.namespace}:${account}` }
+        : {}),
+    };
+    return this.executor.submit({ action: runs, bus, source });
+  }
+
+  /**
+   * The trigger to execute for an action: its Sensor's current one from the store
+   * (`authorizeAction`). An action for a Sensor generation the store has not seen yet waits,
+   * up to `storeWaitMs`, for the store to catch up (the sensor may read the resources topic
+   * ahead of this process).
+   */
+  private async authorize(
+    action: ActionRecord,
+    key: string,
+  ): Promise<ReturnType<typeof authorizeAction>> {
+    const deadline = performance.now() + (this.options.storeWaitMs ?? 30_000);
+    for (;;) {
+      const sensor = this.options.store.get<Sensor>('Sensor', action.namespace, action.sensor);
+      const deleted = this.deletedSensors.has(
+        resourceKey('Sensor', action.namespace, action.sensor),
+      );
+      const remaining = deadline - performance.now();
+      const authority = authorizeAction({ action, key, sensor, deleted, final: remaining <= 0 });
+      if (authority.verdict !== 'wait') return authority;
+      if (this.stopping.signal.aborted) throw new Error('trigger runner is stopping');
+      let wake!: () => void;
+      const changed = new Promise<void>((r) => (wake = r));
+      this.storeChanged.add(wake);
+      const timer = setTimeout(wake, remaining);
+      this.stopping.signal.addEventListener('abort', wake, { once: true });
+      await changed;
+      clearTimeout(timer);
+      this.storeChanged.delete(wake);
+      this.stopping.signal.removeEventListener('abort', wake);
+    }
+  }
+
+  /**
+   * An action that must not run: an `error` outcome naming why, and the action on the DLQ
+   * (redrivable once its Sensor is back); resolves once both are acknowledged.
+   */
+  private async reject(consumed: ConsumedAction, reason: string): Promise<void> {
+    const { action } = consumed;
+    const at = new Date().toISOString();
+    this.options.logger.warn('action rejected', { actionId: action.actionId, reason });
+    const dead: DeadLetterRecord = { v: 1, action, status: 'error', errors: [reason], at };
+    const outcome: ActionOutcome = {
+      v: 1,
+      kind: 'action',
+      actionId: action.actionId,
+      namespace: action.namespace,
+      sensor: action.sensor,
+      trigger: action.trigger.template.name,
+      at,
+      status: 'error',
+      attempts: 0,
+      detail: reason,
+    };
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await this.recordDeadLetter(dead, consumed);
+        await this.recordOutcome(outcome, consumed);
+        return;
+      } catch (err) {
+        if (this.stopping.signal.aborted) throw err;
+        this.options.logger.warn('recording a rejected action failed; retrying', { error: err });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /**
@@ -271,8 +385,12 @@ export class TriggerRunner {
     );
   }
 
+  /** Outcomes and dead letters carry no URL credentials: userinfo and query strings are removed from their messages. */
   private recordOutcome(outcome: ActionOutcome, { bus }: ConsumedAction): Promise<void> {
-    return this.send(bus.cluster, bus.outcomes, outcome.actionId, outcome);
+    return this.send(bus.cluster, bus.outcomes, outcome.actionId, {
+      ...outcome,
+      detail: redactUrls(outcome.detail),
+    });
   }
 
   private recordDeadLetter(
@@ -283,12 +401,19 @@ export class TriggerRunner {
       bus.cluster,
       bus.dlq,
       `${action.namespace}/${action.sensor}/${action.trigger.template.name}`,
-      record,
+      {
+        ...record,
+        errors: record.errors.map(redactUrls),
+        ...(record.dlqTrigger
+          ? { dlqTrigger: { ...record.dlqTrigger, detail: redactUrls(record.dlqTrigger.detail) } }
+          : {}),
+      },
     );
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     this.unsubscribe?.();
     await this.restarting;
     // Close the executor first: it wakes an admission waiting for room, so the loop can stop.
