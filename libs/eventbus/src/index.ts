@@ -3,6 +3,7 @@ export { BusClients, BusProducers } from './client/bus-clients.js';
 export {
   busTopics,
   busTopicConfigs,
+  attemptsTopicConfig,
   resourcesTopicConfig,
   ensureTopics,
   DEFAULT_RESOURCES_TOPIC,
@@ -35,6 +36,7 @@ export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';
 export { GroupOwnership } from './loops/group-ownership.js';
 export { TransactionalState } from './transactions/transactional-state.js';
+export { AtomicWriter } from './transactions/atomic-writer.js';
 export { PipelinedLoop } from './loops/pipelined-loop.js';
 export { ExternalProducer, type ExternalKafkaSettings } from './producer/external-producer.js';
 export { ConsumerLagMonitor, type LagSample } from './readers/lag-monitor.js';

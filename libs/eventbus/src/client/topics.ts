@@ -11,6 +11,8 @@ export interface BusTopics {
   actions: string;
   outcomes: string;
   dlq: string;
+  /** Compacted log of the attempts of actions being retried (docs/eventbus.md, durable retries). */
+  attempts: string;
 }
 
 export function busTopics(eventTopic: string): BusTopics {
@@ -21,6 +23,7 @@ export function busTopics(eventTopic: string): BusTopics {
     actions: `${eventTopic}-actions`,
     outcomes: `${eventTopic}-outcomes`,
     dlq: `${eventTopic}-dlq`,
+    attempts: `${eventTopic}-attempts`,
   });
 }
 
@@ -46,7 +49,25 @@ export function busTopicConfigs(topics: BusTopics, layout: TopicLayout): ITopicC
     plain(topics.actions),
     plain(topics.outcomes),
     plain(topics.dlq),
+    attemptsTopicConfig(topics.attempts, layout),
   ];
+}
+
+/**
+ * The attempt log: latest entry per action id, kept a week after its last write (an action's
+ * final entry stops a re-delivery from running it again; it is not needed once the action's
+ * offset is committed, which is long before).
+ */
+export function attemptsTopicConfig(topic: string, layout: TopicLayout): ITopicConfig {
+  return {
+    topic,
+    numPartitions: layout.partitions,
+    replicationFactor: layout.replicationFactor,
+    configEntries: [
+      { name: 'cleanup.policy', value: 'compact,delete' },
+      { name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) },
+    ],
+  };
 }
 
 export function resourcesTopicConfig(topic: string, replicationFactor: number): ITopicConfig {
