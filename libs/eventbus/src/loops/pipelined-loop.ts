@@ -122,7 +122,13 @@ export class PipelinedLoop {
         if (t.inFlight === 0) continue;
         const [topic, partition] = key.split('\u0000') as [string, string];
         const parked = t.oldestParked(now);
-        out.push({ group: groupId, topic, partition: Number(partition), ms: now - t.since, parked });
+        out.push({
+          group: groupId,
+          topic,
+          partition: Number(partition),
+          ms: now - t.since,
+          parked,
+        });
       }
       return out;
     });

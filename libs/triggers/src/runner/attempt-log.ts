@@ -94,7 +94,9 @@ export class BusAttemptLog implements AttemptLog<LoggedAction> {
   load({ action, bus, source }: LoggedAction): AttemptEntry | undefined {
     const local = this.local.get(action.actionId);
     if (local) return local;
-    const value = this.mirrors.get(bus.cluster)?.get(bus.attempts, source.partition, action.actionId);
+    const value = this.mirrors
+      .get(bus.cluster)
+      ?.get(bus.attempts, source.partition, action.actionId);
     if (!value) return undefined;
     try {
       return JSON.parse(value.toString('utf8')) as AttemptEntry;
