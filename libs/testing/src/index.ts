@@ -17,3 +17,4 @@ export {
   type JaegerSpan,
   type JaegerTrace,
 } from './jaeger.js';
+export { Prng, fuzzSeed } from './fuzz.js';
