@@ -97,7 +97,7 @@ function attempt(t: Tally, input: string, body: () => void): void {
 function generate(rng: Prng, corpus: readonly string[], tokens: readonly string[]): string {
   if (rng.chance(0.5)) {
     let s = rng.pick(corpus);
-    for (let i = 1 + rng.int(3); i > 0; i--) s = rng.mutate(s);
+    for (let i = rng.int(4); i > 0; i--) s = rng.mutate(s);
     return s;
   }
   const parts: string[] = [];
@@ -832,6 +832,7 @@ describe('fuzz: evaluation languages and manifests', { timeout: 900_000 }, () =>
       // The YAML text itself, mutated, through the lint's parser.
       let text = rng.pick(manifestTexts());
       for (let k = 1 + rng.int(4); k > 0; k--) text = rng.mutate(text);
+      if (rng.chance(0.1)) text = `${text}\n---\n${rng.pick(manifestTexts())}`;
       attempt(t, text.slice(0, 200), () => {
         for (const d of parseManifests(text))
           for (const issue of d.issues)
@@ -876,10 +877,15 @@ describe('fuzz: evaluation languages and manifests', { timeout: 900_000 }, () =>
 
 const FIXTURES = ['sensors.valid.yaml', 'event-sources.valid.yaml', 'event-bus.valid.yaml'];
 let texts: string[] | undefined;
-/** The YAML texts of libs/api's valid fixtures (every kind). */
+/** The YAML documents of libs/api's valid fixtures (every kind). */
 function manifestTexts(): string[] {
   const dir = new URL('../../../api/src/fixtures/', import.meta.url);
-  return (texts ??= FIXTURES.map((f) => readFileSync(new URL(f, dir), 'utf8')));
+  // One document per text: the mutations stay local and the parse cheap.
+  return (texts ??= FIXTURES.flatMap((f) =>
+    readFileSync(new URL(f, dir), 'utf8')
+      .split(/^---$/m)
+      .filter((d) => d.trim()),
+  ));
 }
 let manifestCache: unknown[] | undefined;
 /** The valid manifests of the fixtures, the seeds of manifest mutations. */
