@@ -39,7 +39,7 @@ describe(
       for (const f of cleanup.reverse()) await f().catch(() => undefined);
     });
 
-    it('0 lost, 0 duplicate effects', async () => {
+    it('0 lost, 0 duplicate effects', { timeout: 900_000 }, async () => {
       const broker = await KafkaBroker.start();
       cleanup.push(() => broker.destroy());
       const targetPort = await freePort();
@@ -88,8 +88,8 @@ describe(
                     timeout: 5,
                   },
                 },
-                // Outlasts the outage below (500 ms doubling: 8 attempts over ~64 s).
-                retryStrategy: { steps: 8, duration: '500ms', factor: 2 },
+                // Outlasts the outage below (500 ms doubling: 10 attempts over ~4 min).
+                retryStrategy: { steps: 10, duration: '500ms', factor: 2 },
               },
             ],
           ),
@@ -111,8 +111,10 @@ describe(
       }));
       const faults: string[] = [];
       const t0 = Date.now();
-      const note = (what: string): void =>
-        void faults.push(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
+      const note = (what: string): void => {
+        faults.push(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
+        console.log(`# fault e2e: ${faults.at(-1)}`);
+      };
       // Events at ~40/s for ~75 s, produced as an ingress would (acknowledged by the broker;
       // sends while the broker is down are retried by the producer until it is back).
       const sending = bus.sendPaced(events, 40);

@@ -711,14 +711,18 @@ describe('fuzz: evaluation languages and manifests', { timeout: 900_000 }, () =>
     assert.deepEqual(t.hangs.slice(0, 10), [], 'no input hangs');
   };
   const run = (name: string, each: (t: Tally, rng: Prng, i: number) => void): void => {
-    it(`${name}: ${PER_LANGUAGE} generated inputs through lint and the runtime`, () => {
-      const rng = new Prng(seed ^ (name.length * 2654435761));
-      const t = newTally();
-      const t0 = performance.now();
-      for (let i = 0; i < PER_LANGUAGE; i++) each(t, rng, i);
-      report(name, t, performance.now() - t0);
-      check(t);
-    });
+    it(
+      `${name}: ${PER_LANGUAGE} generated inputs through lint and the runtime`,
+      { timeout: 600_000 },
+      () => {
+        const rng = new Prng(seed ^ (name.length * 2654435761));
+        const t = newTally();
+        const t0 = performance.now();
+        for (let i = 0; i < PER_LANGUAGE; i++) each(t, rng, i);
+        report(name, t, performance.now() - t0);
+        check(t);
+      },
+    );
   };
 
   it('prints the seed', () => console.log(`# ---- fuzz: evaluation (seed ${seed}) ----`));

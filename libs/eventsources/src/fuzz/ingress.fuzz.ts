@@ -252,8 +252,14 @@ const CASES: TypeCase[] = [
       method: 'POST',
       path: '/fz',
       headers: { 'Content-Type': 'text/plain; charset=UTF-8' },
+      // Now and then a subscription confirmation: its SubscribeURL is called (answered locally).
       body: json({
-        Type: 'Notification',
+        ...(rng.chance(0.05)
+          ? {
+              Type: 'SubscriptionConfirmation',
+              SubscribeURL: `http://127.0.0.1:1/confirm?${rng.chance(0.5) ? 'fail' : 'refuse'}`,
+            }
+          : { Type: 'Notification' }),
         MessageId: marker,
         TopicArn: 'arn:aws:sns:us-east-1:1:fz',
         Message: JSON.stringify({ marker, data: rng.json() }),
@@ -499,7 +505,10 @@ describe('fuzz: push ingress of every type', { timeout: 900_000 }, () => {
     }
     // No request may leave the machine: a provider call (an SNS SubscribeURL) is answered here.
     const noNetwork = (async (input: string | URL | Request) => {
-      outbound.push(String(input instanceof Request ? input.url : input));
+      const url = String(input instanceof Request ? input.url : input);
+      outbound.push(url);
+      // A provider that cannot be reached, or that refuses.
+      if (url.endsWith('fail')) throw new TypeError('fetch failed');
       return new Response('refused by the fuzz suite', { status: 403 });
     }) as typeof fetch;
     for (const c of CASES)
@@ -518,114 +527,118 @@ describe('fuzz: push ingress of every type', { timeout: 900_000 }, () => {
     await bus?.stop();
   });
 
-  it(`${TOTAL} generated requests: only 2xx/4xx/503, no hang, every 2xx event on the bus`, async () => {
-    // Every type serves its route: a well-formed request is accepted and published.
-    for (const c of CASES) {
-      const marker = `${prefix}-probe-${c.name}`;
-      await waitFor(
-        async () => {
-          const a = await send(new Agent(), ports.get(c.name)!, c.valid(marker, rng));
-          return 'status' in a && a.status === 200;
-        },
-        { timeoutMs: 30_000, what: `the ${c.name} route` },
+  it(
+    `${TOTAL} generated requests: only 2xx/4xx/503, no hang, every 2xx event on the bus`,
+    { timeout: 900_000 },
+    async () => {
+      // Every type serves its route: a well-formed request is accepted and published.
+      for (const c of CASES) {
+        const marker = `${prefix}-probe-${c.name}`;
+        await waitFor(
+          async () => {
+            const a = await send(new Agent(), ports.get(c.name)!, c.valid(marker, rng));
+            return 'status' in a && a.status === 200;
+          },
+          { timeoutMs: 30_000, what: `the ${c.name} route` },
+        );
+      }
+      const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+      const byType = new Map<string, Map<string, number>>();
+      const byMutation = new Map<string, number>();
+      const latency = new Map<string, number>();
+      const statuses = new Map<number, number>();
+      const bad: string[] = [];
+      const hangs: string[] = [];
+      const published = new Set<string>();
+      let errors = 0;
+      let next = 0;
+      const started = Date.now();
+      const count = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);
+      const one = async (i: number): Promise<void> => {
+        const c = CASES[i % CASES.length]!;
+        const marker = `${prefix}-${i}`;
+        // The costly kinds, at a fixed share: slow senders (1 s each), resets, 1 MiB+ bodies.
+        const special =
+          i % 997 === 0
+            ? 'slow-sender'
+            : i % 101 === 0
+              ? 'aborted-body'
+              : i % 53 === 0
+                ? 'oversized-body'
+                : undefined;
+        const kind: Mutation = special ?? rng.pick(MUTATIONS);
+        const req = mutate(kind, c.valid(marker, rng), rng);
+        const port = ports.get(c.name)!;
+        const t0 = performance.now();
+        const answer =
+          kind === 'slow-sender' || kind === 'aborted-body'
+            ? await rawSend(port, req, kind)
+            : await send(agent, port, req);
+        count(byMutation, kind);
+        latency.set(kind, (latency.get(kind) ?? 0) + performance.now() - t0);
+        const types = byType.get(c.name) ?? new Map<string, number>();
+        byType.set(c.name, types);
+        if ('hang' in answer) {
+          hangs.push(`${c.name}/${kind}`);
+          return;
+        }
+        if ('error' in answer) {
+          errors++;
+          count(types, 'no answer');
+          return;
+        }
+        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+        count(types, String(answer.status));
+        const ok =
+          (answer.status >= 200 && answer.status < 300) ||
+          (answer.status >= 400 && answer.status < 500) ||
+          answer.status === 503;
+        if (!ok) bad.push(`${c.name}/${kind}: ${answer.status} ${answer.body.slice(0, 120)}`);
+        if (answer.status === 200 && answer.body === 'success' && req.marker) published.add(marker);
+      };
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          for (let i = next++; i < TOTAL; i = next++) await one(i);
+        }),
       );
-    }
-    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const byType = new Map<string, Map<string, number>>();
-    const byMutation = new Map<string, number>();
-    const latency = new Map<string, number>();
-    const statuses = new Map<number, number>();
-    const bad: string[] = [];
-    const hangs: string[] = [];
-    const published = new Set<string>();
-    let errors = 0;
-    let next = 0;
-    const started = Date.now();
-    const count = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);
-    const one = async (i: number): Promise<void> => {
-      const c = CASES[i % CASES.length]!;
-      const marker = `${prefix}-${i}`;
-      // The costly kinds, at a fixed share: slow senders (1 s each), resets, 1 MiB+ bodies.
-      const special =
-        i % 997 === 0
-          ? 'slow-sender'
-          : i % 101 === 0
-            ? 'aborted-body'
-            : i % 53 === 0
-              ? 'oversized-body'
-              : undefined;
-      const kind: Mutation = special ?? rng.pick(MUTATIONS);
-      const req = mutate(kind, c.valid(marker, rng), rng);
-      const port = ports.get(c.name)!;
-      const t0 = performance.now();
-      const answer =
-        kind === 'slow-sender' || kind === 'aborted-body'
-          ? await rawSend(port, req, kind)
-          : await send(agent, port, req);
-      count(byMutation, kind);
-      latency.set(kind, (latency.get(kind) ?? 0) + performance.now() - t0);
-      const types = byType.get(c.name) ?? new Map<string, number>();
-      byType.set(c.name, types);
-      if ('hang' in answer) {
-        hangs.push(`${c.name}/${kind}`);
-        return;
-      }
-      if ('error' in answer) {
-        errors++;
-        count(types, 'no answer');
-        return;
-      }
-      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-      count(types, String(answer.status));
-      const ok =
-        (answer.status >= 200 && answer.status < 300) ||
-        (answer.status >= 400 && answer.status < 500) ||
-        answer.status === 503;
-      if (!ok) bad.push(`${c.name}/${kind}: ${answer.status} ${answer.body.slice(0, 120)}`);
-      if (answer.status === 200 && answer.body === 'success' && req.marker) published.add(marker);
-    };
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (let i = next++; i < TOTAL; i = next++) await one(i);
-      }),
-    );
-    const sentMs = Date.now() - started;
-    // Every event answered 2xx is on the bus.
-    const missing = (): string[] => [...published].filter((m) => !onBus.has(m));
-    await waitFor(() => missing().length === 0, {
-      timeoutMs: 120_000,
-      intervalMs: 500,
-      what: 'every 2xx event on the bus',
-    }).catch(() => undefined);
-    const lost = missing();
-    const answered = [...statuses.values()].reduce((a, b) => a + b, 0);
-    const lines = [
-      `# ---- fuzz: push ingress (seed ${seed}) ----`,
-      `# requests: ${TOTAL} over ${CASES.length} types in ${(sentMs / 1000).toFixed(1)} s (${Math.round((TOTAL * 1000) / sentMs)}/s, ${CONCURRENCY} in flight)`,
-      `# answered: ${answered}; statuses: ${[...statuses]
-        .sort((a, b) => a[0] - b[0])
-        .map(([s, n]) => `${s}=${n}`)
-        .join(' ')}; no answer (reset/aborted by the client or the server): ${errors}`,
-      `# by mutation (count, mean ms): ${[...byMutation]
-        .map(([k, n]) => `${k}=${n} (${((latency.get(k) ?? 0) / n).toFixed(1)})`)
-        .join(' ')}`,
-      ...[...byType].map(
-        ([t, m]) =>
-          `#   ${t}: ${[...m]
-            .sort()
-            .map(([k, n]) => `${k}=${n}`)
-            .join(' ')}`,
-      ),
-      `# accepted and published (200 success): ${published.size}; on the bus: ${published.size - lost.length}; lost: ${lost.length}`,
-      `# other than 2xx/4xx/503: ${bad.length}; hangs: ${hangs.length}; crashes: 0 (the process is alive); outbound calls answered locally: ${outbound.length}`,
-      `# ----`,
-    ];
-    console.log(lines.join('\n'));
-    assert.deepEqual(bad.slice(0, 20), [], 'only 2xx, 4xx and 503 answers');
-    assert.deepEqual(hangs.slice(0, 20), [], 'no request hangs');
-    assert.deepEqual(lost.slice(0, 20), [], 'every 2xx event is on the bus');
-    assert.ok(published.size > TOTAL / 50, 'a share of the requests was accepted and published');
-    for (const c of CASES)
-      assert.ok(byType.get(c.name)?.get('200'), `${c.name} accepted some requests`);
-  });
+      const sentMs = Date.now() - started;
+      // Every event answered 2xx is on the bus.
+      const missing = (): string[] => [...published].filter((m) => !onBus.has(m));
+      await waitFor(() => missing().length === 0, {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+        what: 'every 2xx event on the bus',
+      }).catch(() => undefined);
+      const lost = missing();
+      const answered = [...statuses.values()].reduce((a, b) => a + b, 0);
+      const lines = [
+        `# ---- fuzz: push ingress (seed ${seed}) ----`,
+        `# requests: ${TOTAL} over ${CASES.length} types in ${(sentMs / 1000).toFixed(1)} s (${Math.round((TOTAL * 1000) / sentMs)}/s, ${CONCURRENCY} in flight)`,
+        `# answered: ${answered}; statuses: ${[...statuses]
+          .sort((a, b) => a[0] - b[0])
+          .map(([s, n]) => `${s}=${n}`)
+          .join(' ')}; no answer (reset/aborted by the client or the server): ${errors}`,
+        `# by mutation (count, mean ms): ${[...byMutation]
+          .map(([k, n]) => `${k}=${n} (${((latency.get(k) ?? 0) / n).toFixed(1)})`)
+          .join(' ')}`,
+        ...[...byType].map(
+          ([t, m]) =>
+            `#   ${t}: ${[...m]
+              .sort()
+              .map(([k, n]) => `${k}=${n}`)
+              .join(' ')}`,
+        ),
+        `# accepted and published (200 success): ${published.size}; on the bus: ${published.size - lost.length}; lost: ${lost.length}`,
+        `# other than 2xx/4xx/503: ${bad.length}; hangs: ${hangs.length}; crashes: 0 (the process is alive); outbound calls answered locally: ${outbound.length}`,
+        `# ----`,
+      ];
+      console.log(lines.join('\n'));
+      assert.deepEqual(bad.slice(0, 20), [], 'only 2xx, 4xx and 503 answers');
+      assert.deepEqual(hangs.slice(0, 20), [], 'no request hangs');
+      assert.deepEqual(lost.slice(0, 20), [], 'every 2xx event is on the bus');
+      assert.ok(published.size > TOTAL / 50, 'a share of the requests was accepted and published');
+      for (const c of CASES)
+        assert.ok(byType.get(c.name)?.get('200'), `${c.name} accepted some requests`);
+    },
+  );
 });
