@@ -182,11 +182,23 @@ export const snsSource: PushSource<SNSEventSource> = {
           status: 400,
           reason: 'SubscriptionConfirmation without SubscribeURL',
         };
-      const res = await ctx.fetch(m.SubscribeURL);
+      // A confirmation that cannot be made now is a 503: SNS delivers the message again
+      // (found by the ingress fuzz suite: a 502, or a 500 when the call itself failed).
+      let res: Response;
+      try {
+        res = await ctx.fetch(m.SubscribeURL);
+        await res.body?.cancel();
+      } catch (err) {
+        return {
+          kind: 'reject',
+          status: 503,
+          reason: `confirming the subscription failed: ${(err as Error).message}`,
+        };
+      }
       if (!res.ok)
         return {
           kind: 'reject',
-          status: 502,
+          status: 503,
           reason: `confirming the subscription failed: ${res.status}`,
         };
       ctx.logger.info('SNS subscription confirmed', { topic: m.TopicArn });
