@@ -363,7 +363,11 @@ describe('source handlers (pure)', () => {
   });
 
   it('sns: a subscription confirmation that cannot be made now is a 503 (SNS delivers it again), never a 500 or 502', async () => {
-    const cfg: SNSEventSource = { webhook: WH, topicArn: 'arn:aws:sns:us-east-1:1:t' };
+    const cfg: SNSEventSource = {
+      webhook: WH,
+      topicArn: 'arn:aws:sns:us-east-1:1:t',
+      region: 'us-east-1',
+    };
     const confirmation = req(
       JSON.stringify({
         Type: 'SubscriptionConfirmation',
