@@ -8,7 +8,6 @@ import {
   validateResource,
   type Sensor,
 } from '@ganglion/api';
-import { fuzzSeed, Prng } from '@ganglion/testing';
 import { nextFire } from '../conditions/cron.schedule.js';
 import { compileCondition, evaluateCondition } from '../conditions/condition.evaluator.js';
 import { createJoin, initialJoinState, step } from '../conditions/join.reducer.js';
@@ -22,6 +21,7 @@ import { compileJq } from '../transform/jq/jq.parser.js';
 import { runJq } from '../transform/jq/jq.evaluator.js';
 import { runLua } from '../transform/lua.sandbox.js';
 import type { SensorEvent } from '../event.js';
+import { fuzzSeed, Prng } from './prng.js';
 
 /** Inputs per language (`GANGLION_FUZZ_INPUTS`, default 10 000). */
 const PER_LANGUAGE = Number(process.env['GANGLION_FUZZ_INPUTS'] ?? 10_000);
