@@ -88,7 +88,7 @@ export default [
   {
     // Product code: the test infrastructure stays out, and only libs/eventbus talks to Kafka.
     files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts'],
-    ignores: ['**/*.test.ts', 'libs/testing/**', 'libs/**/bench/**'],
+    ignores: ['**/*.test.ts', 'libs/testing/**', 'libs/**/bench/**', 'libs/**/fuzz/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -98,7 +98,13 @@ export default [
   },
   {
     files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts'],
-    ignores: ['libs/eventbus/**', 'libs/testing/**', '**/*.test.ts', 'libs/**/bench/**'],
+    ignores: [
+      'libs/eventbus/**',
+      'libs/testing/**',
+      '**/*.test.ts',
+      'libs/**/bench/**',
+      'libs/**/fuzz/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -114,7 +120,7 @@ export default [
   {
     // libs/core and libs/api are pure: no framework, no I/O.
     files: ['libs/core/src/**/*.ts', 'libs/api/src/**/*.ts'],
-    ignores: ['**/*.test.ts', '**/bench/**'],
+    ignores: ['**/*.test.ts', '**/bench/**', '**/fuzz/**'],
     rules: {
       'no-restricted-imports': [
         'error',

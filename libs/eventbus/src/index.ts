@@ -9,6 +9,7 @@ export { BusClients, BusProducers, clusterKey } from './client/bus-clients.js';
 export {
   busTopics,
   busTopicConfigs,
+  attemptsTopicConfig,
   resourcesTopicConfig,
   busTopicPolicy,
   DEFAULT_TOPIC_POLICY,
@@ -44,6 +45,7 @@ export { CloudEvent } from 'cloudevents';
 export type { Kafka, KafkaMessage, Admin } from 'kafkajs';
 export { GroupOwnership } from './loops/group-ownership.js';
 export { TransactionalState } from './transactions/transactional-state.js';
+export { AtomicWriter } from './transactions/atomic-writer.js';
 export { PipelinedLoop } from './loops/pipelined-loop.js';
 export { ExternalProducer, type ExternalKafkaSettings } from './producer/external-producer.js';
 export { ExternalConsumer, type ExternalMessage } from './loops/external-consumer.js';

@@ -434,6 +434,32 @@ describe('source handlers (pure)', () => {
     });
   });
 
+  it('sns: a subscription confirmation that cannot be made now is a 503 (SNS delivers it again), never a 500 or 502', async () => {
+    const cfg: SNSEventSource = {
+      webhook: WH,
+      topicArn: 'arn:aws:sns:us-east-1:1:t',
+      region: 'us-east-1',
+    };
+    const confirmation = req(
+      JSON.stringify({
+        Type: 'SubscriptionConfirmation',
+        MessageId: 'c-1',
+        TopicArn: cfg.topicArn,
+        Token: 't',
+        SubscribeURL: 'http://127.0.0.1:1/confirm',
+      }),
+    );
+    const unreachable = (async () => {
+      throw new TypeError('fetch failed');
+    }) as typeof fetch;
+    const refusing = (async () => new Response('no', { status: 403 })) as typeof fetch;
+    for (const doFetch of [unreachable, refusing]) {
+      const out = await handle(snsSource, cfg, confirmation, doFetch);
+      assert.equal(out.kind === 'reject' && out.status, 503);
+      assert.match(out.kind === 'reject' ? out.reason : '', /confirming the subscription failed/);
+    }
+  });
+
   it('file snapshots: create, write, chmod, rename, remove', () => {
     const e = (
       ino: number,

@@ -401,4 +401,77 @@ describe('BusProcessor: a poisoned Sensor next to a healthy one (issue 17)', () 
     const next = processor.process({ ...batch, messages: [message('hooks', 'push', {})] });
     assert.equal(next.filter((r) => r.topic === topics.actions).length, 1);
   });
+  it('a join record whose processing throws fails its batch at most maxAttempts times, then is `ignored` with its state change undone, and the join partition moves on', async () => {
+    const pair = sensors[1]!;
+    let broken = false;
+    const processor = new BusProcessor(
+      topics,
+      {
+        sensors: () => [pair],
+        sensor: (ns, name) => {
+          if (broken) throw new Error('join boom');
+          return ns === pair.namespace && name === pair.name ? pair : undefined;
+        },
+      },
+      mirror,
+      logger,
+      'ganglion-sensor.proc-bus',
+      { maxAttempts: 3 },
+    );
+    // Opening the join partition writes a barrier and waits for the mirror to read it back:
+    // handed straight to the (never started) mirror here.
+    const apply = (mirror as unknown as { apply(t: string, p: number, m: object): void }).apply;
+    await processor.open({
+      topic: topics.joins,
+      partition: 0,
+      produce: async (records) => {
+        for (const r of records)
+          apply.call(mirror, r.topic, 0, {
+            key: Buffer.from(r.key),
+            value: Buffer.from(String(r.value)),
+          });
+      },
+    });
+    // The join records two events produce (the first dependency of each), as the event path writes them.
+    const joinMessages = [message('hooks', 'push', { n: 1 }), message('hooks', 'push', { n: 2 })]
+      .map((m) => processor.process({ topic: topics.events, partition: 0, messages: [m] }))
+      .map((out) => out.find((r) => r.topic === topics.joins)!)
+      .map(
+        (r, i) =>
+          ({
+            key: Buffer.from(r.key),
+            value: Buffer.from(String(r.value)),
+            headers: r.headers,
+            timestamp: String(T),
+            offset: String(1000 + i),
+            attributes: 0,
+          }) as KafkaMessage,
+      );
+    const batch = { topic: topics.joins, partition: 0, messages: [joinMessages[0]!] };
+    broken = true;
+    assert.throws(() => processor.process(batch), /join boom/);
+    assert.throws(() => processor.process(batch), /join boom/);
+    const out = processor.process(batch);
+    const ignored = out
+      .filter((r) => r.topic === topics.outcomes)
+      .map((r) => json<OutcomeRecord>(r));
+    assert.equal(ignored.length, 1);
+    assert.equal(ignored[0]!.kind, 'join');
+    assert.equal((ignored[0] as Extract<OutcomeRecord, { kind: 'join' }>).result, 'ignored');
+    assert.match(
+      (ignored[0] as Extract<OutcomeRecord, { kind: 'join' }>).reason ?? '',
+      /processing failed 3 times: join boom/,
+    );
+    assert.deepEqual(
+      out.filter((r) => r.topic === topics.joinState),
+      [],
+      'no join-state change for the skipped record',
+    );
+    assert.equal(processor.joinStateSize, 0);
+    // The next record of the partition is processed: its dependency is held in the join state.
+    broken = false;
+    const next = processor.process({ ...batch, messages: [joinMessages[1]!] });
+    assert.equal(next.filter((r) => r.topic === topics.joinState).length, 1);
+    assert.equal(processor.joinStateSize, 1);
+  });
 });

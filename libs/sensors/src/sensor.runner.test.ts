@@ -14,7 +14,7 @@ import {
 } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
-import { SensorRunner } from './sensor.runner.js';
+import { DEFAULT_SENSOR_SETTINGS, SensorRunner } from './sensor.runner.js';
 
 /** The resources a runner reads, as the resources topic would hold them (list, get, change). */
 class Resources {
@@ -60,7 +60,12 @@ describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
       clients: { clusterOf: () => 'test', client: () => kafka },
       store: resources,
       logger,
-      settings: { concurrency: 2, fetchWaitMs: 10, commitIntervalMs: 0 },
+      settings: {
+        ...DEFAULT_SENSOR_SETTINGS,
+        concurrency: 2,
+        fetchWaitMs: 10,
+        commitIntervalMs: 0,
+      },
       instanceId: prefix,
     });
     await r.start();

@@ -19,12 +19,21 @@ export interface SensorSettings {
   fetchWaitMs: number;
   /** Least time between two transactions of one partition, ms (`GANGLION_SENSOR_COMMIT_INTERVAL_MS`). */
   commitIntervalMs: number;
+  /** Wall-clock deadline of one jq or Lua evaluation, ms (`GANGLION_EVAL_DEADLINE_MS`). */
+  evaluationDeadlineMs: number;
+  /** Largest value a jq program may build, bytes (`GANGLION_EVAL_MAX_VALUE_BYTES`). */
+  evaluationMaxValueBytes: number;
+  /** Memory growth a Lua script may cause, bytes (`GANGLION_EVAL_LUA_MAX_MEMORY_BYTES`). */
+  luaMaxMemoryBytes: number;
 }
 
 export const DEFAULT_SENSOR_SETTINGS: SensorSettings = {
   concurrency: 4,
   fetchWaitMs: 10,
   commitIntervalMs: 0,
+  evaluationDeadlineMs: 2_000,
+  evaluationMaxValueBytes: 16 * 1024 * 1024,
+  luaMaxMemoryBytes: 64 * 1024 * 1024,
 };
 
 interface SensorRunnerOptions {
@@ -163,6 +172,18 @@ export class SensorRunner {
         mirror,
         logger.child({ bus: topic }),
         groupId,
+        {
+          limits: {
+            jqLimits: {
+              deadlineMs: settings.evaluationDeadlineMs,
+              maxValueBytes: settings.evaluationMaxValueBytes,
+            },
+            luaLimits: {
+              deadlineMs: settings.evaluationDeadlineMs,
+              maxMemory: settings.luaMaxMemoryBytes,
+            },
+          },
+        },
       );
       const loop = new ExactlyOnceLoop({
         kafka,

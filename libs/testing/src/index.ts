@@ -22,3 +22,4 @@ export { RabbitMqServer } from './rabbitmq-server.js';
 export { NsqServer } from './nsq-server.js';
 export { PulsarStandalone } from './pulsar-standalone.js';
 export { ElasticMq, PubSubTestServer, AzuriteQueue, SftpServer } from './cloud-peers.js';
+export { Prng, fuzzSeed } from './fuzz.js';

@@ -9,14 +9,27 @@ describe('sensor service settings', () => {
       concurrency: 4,
       fetchWaitMs: 10,
       commitIntervalMs: 0,
+      evaluationDeadlineMs: 2000,
+      evaluationMaxValueBytes: 16 * 1024 * 1024,
+      luaMaxMemoryBytes: 64 * 1024 * 1024,
     });
     assert.deepEqual(
       parseSensorSettings({
         GANGLION_SENSOR_CONCURRENCY: '8',
         GANGLION_SENSOR_FETCH_WAIT_MS: '0',
         GANGLION_SENSOR_COMMIT_INTERVAL_MS: '20',
+        GANGLION_EVAL_DEADLINE_MS: '500',
+        GANGLION_EVAL_MAX_VALUE_BYTES: '1048576',
+        GANGLION_EVAL_LUA_MAX_MEMORY_BYTES: '33554432',
       }),
-      { concurrency: 8, fetchWaitMs: 0, commitIntervalMs: 20 },
+      {
+        concurrency: 8,
+        fetchWaitMs: 0,
+        commitIntervalMs: 20,
+        evaluationDeadlineMs: 500,
+        evaluationMaxValueBytes: 1048576,
+        luaMaxMemoryBytes: 33554432,
+      },
     );
   });
 
@@ -27,6 +40,9 @@ describe('sensor service settings', () => {
       ['GANGLION_SENSOR_FETCH_WAIT_MS', '-1'],
       ['GANGLION_SENSOR_FETCH_WAIT_MS', '2.5'],
       ['GANGLION_SENSOR_COMMIT_INTERVAL_MS', 'soon'],
+      ['GANGLION_EVAL_DEADLINE_MS', '0'],
+      ['GANGLION_EVAL_MAX_VALUE_BYTES', 'big'],
+      ['GANGLION_EVAL_LUA_MAX_MEMORY_BYTES', '1'],
     ] as const) {
       assert.throws(
         () => parseSensorSettings({ [name]: value }),

@@ -14,5 +14,26 @@ export function parseSensorSettings(env: Record<string, string | undefined>): Se
       0,
       60_000,
     ),
+    evaluationDeadlineMs: intVar(
+      env,
+      'GANGLION_EVAL_DEADLINE_MS',
+      d.evaluationDeadlineMs,
+      10,
+      60_000,
+    ),
+    evaluationMaxValueBytes: intVar(
+      env,
+      'GANGLION_EVAL_MAX_VALUE_BYTES',
+      d.evaluationMaxValueBytes,
+      1024,
+      1024 * 1024 * 1024,
+    ),
+    luaMaxMemoryBytes: intVar(
+      env,
+      'GANGLION_EVAL_LUA_MAX_MEMORY_BYTES',
+      d.luaMaxMemoryBytes,
+      1024 * 1024,
+      1024 * 1024 * 1024,
+    ),
   };
 }

@@ -35,7 +35,14 @@ export class TriggerProvider implements OnApplicationBootstrap, OnApplicationShu
     health: HealthService,
   ) {
     const secrets = createSecretResolver(config, env);
-    this.runner = new TriggerRunner({ clients, store, logger, secrets, settings });
+    this.runner = new TriggerRunner({
+      clients,
+      store,
+      logger,
+      secrets,
+      settings,
+      instanceId: config.instanceId,
+    });
     health.addReadinessCheck('consumer', () => this.runner.ready);
   }
 

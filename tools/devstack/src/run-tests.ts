@@ -174,7 +174,7 @@ async function main(): Promise<number> {
 
   let broker: KafkaBroker | undefined;
   let kube: KubeApiServer | undefined;
-  if (want('unit') || want('e2e')) {
+  if (want('unit') || want('e2e') || want('fuzz')) {
     const started = Date.now();
     const [, b, k] = await Promise.all([
       // The e2e tests' Jaeger: built once (cached across runs), first so that it builds while the others start.
@@ -214,6 +214,18 @@ async function main(): Promise<number> {
           ]),
           env,
           hook,
+        ),
+      );
+    // The fuzz and fault suite (docs/reliability.md): generated inputs through lint, the
+    // evaluators and every push ingress, and faults under load with services as processes; each
+    // file prints a block of counts.
+    if (want('fuzz'))
+      tallies.push(
+        await suite(
+          'fuzz',
+          files(['libs/*/dist-test/fuzz/*.fuzz.js', 'e2e/dist/**/*.fuzz.js']),
+          env,
+          [...hook, '--test-concurrency=1'],
         ),
       );
     if (want('e2e'))

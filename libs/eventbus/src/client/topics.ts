@@ -12,6 +12,8 @@ export interface BusTopics {
   actions: string;
   outcomes: string;
   dlq: string;
+  /** Compacted log of the attempts of actions being retried (docs/eventbus.md, durable retries). */
+  attempts: string;
 }
 
 export function busTopics(eventTopic: string): BusTopics {
@@ -22,6 +24,7 @@ export function busTopics(eventTopic: string): BusTopics {
     actions: `${eventTopic}-actions`,
     outcomes: `${eventTopic}-outcomes`,
     dlq: `${eventTopic}-dlq`,
+    attempts: `${eventTopic}-attempts`,
   });
 }
 
@@ -137,7 +140,31 @@ export function busTopicConfigs(topics: BusTopics, layout: TopicLayout): ITopicC
       'cleanup.policy': 'delete',
       'retention.ms': String(policy.dlqRetentionMs),
     }),
+    attemptsTopicConfig(topics.attempts, layout),
   ];
+}
+
+/**
+ * The attempt log: latest entry per action id, kept a week after its last write (an action's
+ * final entry stops a re-delivery from running it again; it is not needed once the action's
+ * offset is committed, which is long before). Replication, `min.insync.replicas` and
+ * `max.message.bytes` as the bus's other topics.
+ */
+export function attemptsTopicConfig(topic: string, layout: TopicLayout): ITopicConfig {
+  const policy = { ...DEFAULT_TOPIC_POLICY, ...layout };
+  const rf = policy.replicationFactor;
+  const isr = policy.minInsyncReplicas || (rf > 0 ? minInsyncFor(rf) : 0);
+  return {
+    topic,
+    numPartitions: layout.partitions,
+    replicationFactor: rf,
+    configEntries: [
+      { name: 'cleanup.policy', value: 'compact,delete' },
+      { name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) },
+      { name: 'max.message.bytes', value: String(policy.maxMessageBytes) },
+      ...(isr > 0 ? [{ name: MIN_ISR, value: String(isr) }] : []),
+    ],
+  };
 }
 
 /**

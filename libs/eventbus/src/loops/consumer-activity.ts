@@ -9,6 +9,15 @@ interface BusyBatch {
   ms: number;
 }
 
+/** What a registered source reports: work in processing, or a partition parked by design. */
+interface SourceEntry extends BusyBatch {
+  /**
+   * The partition waits by design (an action in backoff or held by a rate limit, and the
+   * records behind it): progress, not a stall; it hides the partition's batch in processing.
+   */
+  parked?: boolean;
+}
+
 interface Entry {
   group: string;
   topic: string;
@@ -28,14 +37,14 @@ interface Entry {
 export class ConsumerActivity {
   private readonly inFlight = new Map<string, Entry>();
   private readonly watched = new WeakSet<Kafka>();
-  private readonly sources = new Set<(now: number) => BusyBatch[]>();
+  private readonly sources = new Set<(now: number) => SourceEntry[]>();
 
   /**
    * Adds work in processing that the client's batch events cannot see (a loop that hands
    * records off and completes them later reports its oldest unfinished one); returns the
    * function that removes the source.
    */
-  register(source: (now: number) => BusyBatch[]): () => void {
+  register(source: (now: number) => SourceEntry[]): () => void {
     this.sources.add(source);
     return () => this.sources.delete(source);
   }
@@ -84,9 +93,16 @@ export class ConsumerActivity {
       const prev = byKey.get(key);
       if (!prev || prev.ms < b.ms) byKey.set(key, b);
     };
+    const parked = new Set<string>();
+    const reported: BusyBatch[] = [];
+    for (const source of this.sources)
+      for (const { parked: p, ...b } of source(now))
+        if (p) parked.add(`${b.group}|${b.topic}|${b.partition}`);
+        else reported.push(b);
     for (const e of this.inFlight.values())
-      add({ group: e.group, topic: e.topic, partition: e.partition, ms: now - e.started });
-    for (const source of this.sources) for (const b of source(now)) add(b);
+      if (!parked.has(`${e.group}|${e.topic}|${e.partition}`))
+        add({ group: e.group, topic: e.topic, partition: e.partition, ms: now - e.started });
+    for (const b of reported) add(b);
     return [...byKey.values()].sort((a, b) => b.ms - a.ms);
   }
 }

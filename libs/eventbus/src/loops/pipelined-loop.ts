@@ -14,13 +14,15 @@ interface PipelinedLoopOptions {
    * Admits one message. Resolves once the message is accepted (it may wait: that is the
    * backpressure, consumption slows while it does), with `done`, a promise that settles once
    * the message's effects are durable. Messages are admitted in partition order; their effects may
-   * complete in any order.
+   * complete in any order. `parked`, when given, tells whether the message waits by design (a
+   * retry's backoff, a rate limit): while the partition's oldest unfinished message is parked, the
+   * partition counts as making progress (the liveness rule).
    */
   admit: (
     message: KafkaMessage,
     topic: string,
     partition: number,
-  ) => Promise<{ done: Promise<void> }>;
+  ) => Promise<{ done: Promise<void>; parked?: () => boolean }>;
   /** How often completed offsets are committed (ms, default 200). */
   commitIntervalMs?: number;
   /**
@@ -35,19 +37,30 @@ interface PipelinedLoopOptions {
 class PartitionTrack {
   private readonly offsets: bigint[] = [];
   private readonly done = new Set<bigint>();
+  private readonly parked = new Map<bigint, () => boolean>();
   /** Next offset to commit (one past the last finished prefix), once something finished. */
   committable: bigint | undefined;
   committed: bigint | undefined;
   /** Since when the partition has had records in flight without its finished prefix moving (ms). */
   since = 0;
 
-  add(offset: bigint): void {
+  add(offset: bigint, parked?: () => boolean): void {
     if (this.offsets.length === 0) this.since = Date.now();
     this.offsets.push(offset);
+    if (parked) this.parked.set(offset, parked);
+  }
+
+  /** True while the oldest unfinished message waits by design; its waiting counts as progress. */
+  oldestParked(now: number): boolean {
+    const oldest = this.offsets.find((o) => !this.done.has(o));
+    const parked = oldest !== undefined && this.parked.get(oldest)?.() === true;
+    if (parked) this.since = now;
+    return parked;
   }
 
   finish(offset: bigint): void {
     this.done.add(offset);
+    this.parked.delete(offset);
     const before = this.offsets.length;
     while (this.offsets.length > 0 && this.done.has(this.offsets[0]!)) {
       const o = this.offsets.shift()!;
@@ -108,7 +121,14 @@ export class PipelinedLoop {
       for (const [key, t] of this.tracks) {
         if (t.inFlight === 0) continue;
         const [topic, partition] = key.split('\u0000') as [string, string];
-        out.push({ group: groupId, topic, partition: Number(partition), ms: now - t.since });
+        const parked = t.oldestParked(now);
+        out.push({
+          group: groupId,
+          topic,
+          partition: Number(partition),
+          ms: now - t.since,
+          parked,
+        });
       }
       return out;
     });
@@ -166,8 +186,9 @@ export class PipelinedLoop {
             if (!settled) await heartbeat();
           }
           let done: Promise<void>;
+          let parked: (() => boolean) | undefined;
           try {
-            ({ done } = await admission);
+            ({ done, parked } = await admission);
           } catch (err) {
             // Not admitted (shutting down): leave it unresolved; it is fetched again.
             logger.debug('message not admitted', {
@@ -182,7 +203,7 @@ export class PipelinedLoop {
           let track = this.tracks.get(key);
           if (!track) this.tracks.set(key, (track = new PartitionTrack()));
           const offset = BigInt(message.offset);
-          track.add(offset);
+          track.add(offset, parked);
           const t = track;
           done.then(
             () => {

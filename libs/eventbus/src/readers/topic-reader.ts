@@ -146,6 +146,11 @@ export class ChangelogMirror {
     });
   }
 
+  /** The latest value of one key in a partition (undefined: none, or a tombstone). */
+  get(topic: string, partition: number, key: string): Buffer | undefined {
+    return this.data.get(`${topic}:${partition}`)?.get(key);
+  }
+
   /** A copy of the partition's latest values by key. */
   snapshot(topic: string, partition: number): Map<string, Buffer> {
     return new Map(this.data.get(`${topic}:${partition}`) ?? []);

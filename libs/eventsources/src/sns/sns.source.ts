@@ -203,23 +203,25 @@ export const snsSource: PushSource<SNSEventSource> = {
     if (m.Type === 'SubscriptionConfirmation') {
       const bad = snsUrlProblem('SubscribeURL', m.SubscribeURL, pattern);
       if (bad) return { kind: 'reject', status: 400, reason: bad };
+      // A confirmation that cannot be made now is a 503: SNS delivers the message again
+      // (found by the ingress fuzz suite: a 502, or a 500 when the call itself failed).
       let res: Response;
       try {
         res = await ctx.fetch(m.SubscribeURL!, {
           signal: AbortSignal.timeout(SNS_FETCH_TIMEOUT_MS),
         });
-        await res.text();
+        await res.body?.cancel();
       } catch (err) {
         return {
           kind: 'reject',
-          status: 502,
+          status: 503,
           reason: `confirming the subscription failed: ${(err as Error).message}`,
         };
       }
       if (!res.ok)
         return {
           kind: 'reject',
-          status: 502,
+          status: 503,
           reason: `confirming the subscription failed: ${res.status}`,
         };
       ctx.logger.info('SNS subscription confirmed', { topic: m.TopicArn });

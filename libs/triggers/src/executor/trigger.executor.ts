@@ -32,6 +32,42 @@ export interface ActionEnvelope {
   action: ActionRecord;
 }
 
+/**
+ * An action's retry progress in the attempt log (libs/eventbus, `<bus>-attempts`): written when
+ * an attempt failed and another is due, so a restarted trigger resumes with the attempt count
+ * and the next attempt's time; its `done` entry is written with the action's last records.
+ */
+export interface AttemptEntry {
+  v: 1;
+  /** `trigger`: the trigger's attempts; `dlq`: the dlqTrigger's (the trigger's ended: `main`); `done`: recorded. */
+  phase: 'trigger' | 'dlq' | 'done';
+  /** Attempts made in this phase. */
+  attempts: number;
+  /** Their errors, oldest first. */
+  errors: string[];
+  /** When the next attempt is due (epoch ms). */
+  nextAt: number;
+  /** How the trigger's own attempts ended (phases `dlq` and `done`). */
+  main?: { attempts: number; errors: string[]; error: string };
+  /** The action's status (phase `done`). */
+  status?: ActionStatus;
+}
+
+/** Where attempt entries are kept (the runner's bus-backed log; none: retries live in memory only). */
+export interface AttemptLog<E extends ActionEnvelope = ActionEnvelope> {
+  /** The action's latest entry (after a restart or a re-delivery), if any. */
+  load(envelope: E): AttemptEntry | undefined;
+  /** Saves an entry; resolves once acknowledged. */
+  save(envelope: E, entry: AttemptEntry): Promise<void>;
+  /** The dead letter (if any), the outcome and the `done` entry, in one transaction. */
+  finish(
+    envelope: E,
+    outcome: ActionOutcome,
+    deadLetter: DeadLetterRecord | undefined,
+    entry: AttemptEntry,
+  ): Promise<void>;
+}
+
 export interface TriggerExecutorOptions<E extends ActionEnvelope = ActionEnvelope> {
   /** The plugin of every trigger type (the exhaustive registry). */
   plugins: Record<TriggerType, TriggerPlugin<never>>;
@@ -56,6 +92,8 @@ export interface TriggerExecutorOptions<E extends ActionEnvelope = ActionEnvelop
    * outcome, inside whatever context the hook makes active; the hook sees the outcome.
    */
   aroundAction?: (envelope: E, run: () => Promise<ActionOutcome>) => Promise<ActionOutcome>;
+  /** Keeps retry progress across restarts (see {@link AttemptLog}). */
+  attemptLog?: AttemptLog<E>;
   /** Randomness for backoff jitter; a clock (ms). */
   random?: () => number;
   now?: () => number;
@@ -66,6 +104,10 @@ interface Job<E extends ActionEnvelope> {
   action: ActionRecord;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Taken off the lane's queue. */
+  started: boolean;
+  /** Sleeping by design: a retry's backoff, a rate limit. */
+  waiting: boolean;
 }
 
 /** The actions of one trigger key: ordering, concurrency and rate-limit state live here. */
@@ -73,6 +115,8 @@ interface Lane<E extends ActionEnvelope> {
   key: string;
   queue: Job<E>[];
   running: number;
+  /** The jobs taken off the queue and not yet answered. */
+  active: Set<Job<E>>;
   /** Admitted and not yet recorded. */
   size: number;
   limit: number;
@@ -88,6 +132,15 @@ interface RunResult {
   attempts: number;
   errors: string[];
 }
+
+/** Where a trigger's attempts resume, and how each failed attempt's progress is kept. */
+interface Progress {
+  resume?: { attempts: number; errors: string[]; nextAt: number };
+  /** Called after a failed attempt with the attempts so far and the next one's time (undefined: none). */
+  failed?: (attempts: number, errors: string[], nextAt: number | undefined) => Promise<void>;
+}
+
+const KEPT_ERRORS = 50;
 
 /**
  * Runs actions: the common machinery around the plugins (Argo `triggerOne` + `DoWithRetry` +
@@ -109,6 +162,7 @@ interface RunResult {
 export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
   private readonly lanes = new Map<string, Lane<E>>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly jobs = new Map<string, { job: Job<E>; lane: Lane<E> }>();
   private buffered = 0;
   private waiters: (() => void)[] = [];
   private readonly abort = new AbortController();
@@ -134,44 +188,64 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
   /**
    * Admits an action; waits while the executor or its trigger's lane is full. Resolves with
    * `done`, a promise that settles once the action's outcome (and dead letter) are recorded. The same
-   * action id submitted again while in flight (a re-delivery) joins the running one.
+   * action id submitted again while in flight (a re-delivery) joins the running one. `parked`
+   * tells whether the action waits by design (backoff, rate limit, or queued behind actions of
+   * its trigger that all do): progress, not a stall.
    */
-  async submit(envelope: E): Promise<{ done: Promise<void> }> {
+  async submit(envelope: E): Promise<{ done: Promise<void>; parked: () => boolean }> {
     const { action } = envelope;
+    const parked = (): boolean => this.parked(action.actionId);
     const running = this.inFlight.get(action.actionId);
-    if (running) return { done: running };
+    if (running) return { done: running, parked };
     const key = triggerKey(action.namespace, action.sensor, action.trigger.template.name);
     let lane = this.lanes.get(key);
-    if (!lane) this.lanes.set(key, (lane = { key, queue: [], running: 0, size: 0, limit: 1 }));
+    if (!lane)
+      this.lanes.set(
+        key,
+        (lane = { key, queue: [], running: 0, active: new Set(), size: 0, limit: 1 }),
+      );
     while (this.buffered >= this.maxBuffered || lane.size >= this.maxPerTrigger) {
       if (this.abort.signal.aborted) throw new ExecutorClosedError('trigger executor is shut down');
       await new Promise<void>((r) => this.waiters.push(r));
     }
     if (this.abort.signal.aborted) throw new ExecutorClosedError('trigger executor is shut down');
     const again = this.inFlight.get(action.actionId);
-    if (again) return { done: again };
+    if (again) return { done: again, parked };
     lane.limit = action.trigger.atLeastOnce ? 1 : this.concurrency;
     let job!: Job<E>;
     const done = new Promise<void>(
-      (resolve, reject) => (job = { envelope, action, resolve, reject }),
+      (resolve, reject) =>
+        (job = { envelope, action, resolve, reject, started: false, waiting: false }),
     );
     done.catch(() => undefined);
     this.inFlight.set(action.actionId, done);
+    this.jobs.set(action.actionId, { job, lane });
     lane.queue.push(job);
     lane.size++;
     this.buffered++;
     this.pump(lane);
-    return { done };
+    return { done, parked };
+  }
+
+  private parked(actionId: string): boolean {
+    const entry = this.jobs.get(actionId);
+    if (!entry) return false;
+    const { job, lane } = entry;
+    if (job.started) return job.waiting;
+    return lane.active.size > 0 && [...lane.active].every((j) => j.waiting);
   }
 
   private pump(lane: Lane<E>): void {
     while (lane.running < lane.limit && lane.queue.length > 0) {
       const job = lane.queue.shift()!;
       lane.running++;
+      job.started = true;
+      lane.active.add(job);
       const finished = (): void => {
         lane.size--;
         this.buffered--;
         this.inFlight.delete(job.action.actionId);
+        this.jobs.delete(job.action.actionId);
         const waiters = this.waiters.splice(0);
         for (const w of waiters) w();
       };
@@ -180,11 +254,13 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       this.run(job, lane).then(
         ({ recorded }) => {
           lane.running--;
+          lane.active.delete(job);
           this.pump(lane);
           recorded.then(job.resolve, job.reject).finally(finished);
         },
         (err: Error) => {
           lane.running--;
+          lane.active.delete(job);
           job.reject(err);
           finished();
           this.pump(lane);
@@ -195,6 +271,14 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
 
   private async run(job: Job<E>, lane: Lane<E>): Promise<{ recorded: Promise<void> }> {
     let recorded: Promise<void> = Promise.resolve();
+    if (this.options.attemptLog?.load(job.envelope)?.phase === 'done') {
+      // Its last records were written with this entry, in one transaction, before a restart
+      // re-delivered it: nothing is run or recorded again.
+      this.options.logger.info('action already recorded; skipping its re-delivery', {
+        actionId: job.action.actionId,
+      });
+      return { recorded };
+    }
     const execute = async (): Promise<ActionOutcome> => {
       const r = await this.execute(job, lane);
       recorded = r.recorded;
@@ -213,7 +297,33 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
     const { action } = job;
     const log = this.options.logger.child({ actionId: action.actionId, trigger: lane.key });
     const started = this.now();
-    const main = await this.runTrigger(action.trigger, action, action.actionId, log, lane);
+    const attemptLog = this.options.attemptLog;
+    const saved = attemptLog?.load(job.envelope);
+    /** Whether the action has entries in the attempt log: its last records then go with a `done` entry. */
+    let logged = saved !== undefined;
+    const save = async (entry: Omit<AttemptEntry, 'v'>): Promise<void> => {
+      if (!attemptLog) return;
+      logged = true;
+      const kept = { ...entry, errors: entry.errors.slice(-KEPT_ERRORS) };
+      await this.durably('attempt', log, () => attemptLog.save(job.envelope, { v: 1, ...kept }));
+    };
+    let main: RunResult;
+    if (saved?.phase === 'dlq' && saved.main) {
+      const m = saved.main;
+      main = {
+        result: { ok: false, error: m.error, retryable: false },
+        attempts: m.attempts,
+        errors: m.errors,
+      };
+    } else {
+      main = await this.runTrigger(action.trigger, action, action.actionId, log, lane, job, {
+        ...(saved?.phase === 'trigger' ? { resume: saved } : {}),
+        failed: (attempts, errors, nextAt) =>
+          nextAt === undefined
+            ? Promise.resolve()
+            : save({ phase: 'trigger', attempts, errors, nextAt }),
+      });
+    }
     let status: ActionStatus = 'succeeded';
     let detail = main.result.ok ? main.result.detail : main.result.error;
     let record: DeadLetterRecord | undefined;
@@ -222,12 +332,28 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       if (main.result.unsupported) status = 'unsupported';
       else if (action.trigger.dlqTrigger) {
         const d = action.trigger.dlqTrigger;
+        const mainEnd = {
+          attempts: main.attempts,
+          errors: main.errors.slice(-KEPT_ERRORS),
+          error: main.result.error,
+        };
+        // A restart from here on resumes with the dlqTrigger, not the trigger's attempts.
+        if (logged && saved?.phase !== 'dlq')
+          await save({ phase: 'dlq', attempts: 0, errors: [], nextAt: this.now(), main: mainEnd });
         const r = await this.runTrigger(
           d,
           action,
           `${action.actionId}-dlq`,
           log.child({ dlqTrigger: d.template?.name }),
           undefined,
+          job,
+          {
+            ...(saved?.phase === 'dlq' ? { resume: saved } : {}),
+            failed: (attempts, errors, nextAt) =>
+              nextAt === undefined
+                ? Promise.resolve()
+                : save({ phase: 'dlq', attempts, errors, nextAt, main: mainEnd }),
+          },
         );
         dlq = {
           trigger: d.template?.name ?? '',
@@ -265,6 +391,19 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       ms: this.now() - started,
     });
     const recorded = (async () => {
+      if (logged && attemptLog) {
+        const entry: AttemptEntry = {
+          v: 1,
+          phase: 'done',
+          attempts: main.attempts,
+          errors: [],
+          nextAt: this.now(),
+          status,
+        };
+        return this.durably('outcome', log, () =>
+          attemptLog.finish(job.envelope, outcome, record, entry),
+        );
+      }
       if (record)
         await this.durably('dead letter', log, () =>
           this.options.recordDeadLetter(record, job.envelope),
@@ -296,6 +435,8 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
     actionId: string,
     log: Logger,
     lane: Lane<E> | undefined,
+    job?: Job<E>,
+    progress: Progress = {},
   ): Promise<RunResult> {
     let backoff: Backoff;
     try {
@@ -304,26 +445,37 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
       const error = `retryStrategy: ${(err as Error).message}`;
       return { result: { ok: false, error, retryable: false }, attempts: 0, errors: [error] };
     }
-    const errors: string[] = [];
-    for (let attempt = 0; ; attempt++) {
-      if (lane && trigger.rateLimit?.requestsPerUnit) await this.rateLimit(lane, trigger);
+    const errors: string[] = [...(progress.resume?.errors ?? [])];
+    const first = progress.resume?.attempts ?? 0;
+    if (progress.resume) {
+      log.info('resuming retries', { attempts: first, nextAt: progress.resume.nextAt });
+      const wait = progress.resume.nextAt - this.now();
+      if (wait > 0) await this.sleep(wait, job);
+    }
+    for (let attempt = first; ; attempt++) {
+      if (lane && trigger.rateLimit?.requestsPerUnit) await this.rateLimit(lane, trigger, job);
       const result = await this.attempt(trigger, action, actionId, log);
       // An attempt cut short by shutdown says nothing about the target: record nothing.
       if (this.abort.signal.aborted) throw new ExecutorClosedError('trigger executor is shut down');
       if (result.ok) return { result, attempts: attempt + 1, errors };
       errors.push(result.error);
       const delay = result.retryable ? nextDelay(backoff, attempt, this.random) : undefined;
+      await progress.failed?.(
+        attempt + 1,
+        errors,
+        delay === undefined ? undefined : this.now() + delay,
+      );
       if (delay === undefined) return { result, attempts: attempt + 1, errors };
       log.info('attempt failed; retrying', {
         attempt: attempt + 1,
         error: result.error,
         delayMs: Math.round(delay),
       });
-      await this.sleep(delay);
+      await this.sleep(delay, job);
     }
   }
 
-  private async rateLimit(lane: Lane<E>, trigger: Trigger): Promise<void> {
+  private async rateLimit(lane: Lane<E>, trigger: Trigger, job?: Job<E>): Promise<void> {
     const spec = JSON.stringify(trigger.rateLimit);
     if (lane.rate?.spec !== spec) {
       try {
@@ -342,7 +494,7 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
     }
     const r = take(lane.rate.limiter, lane.rate.state, this.now());
     lane.rate.state = r.state;
-    if (r.waitMs > 0) await this.sleep(r.waitMs);
+    if (r.waitMs > 0) await this.sleep(r.waitMs, job);
   }
 
   /** One attempt: trigger-level parameters, then the type's plugin. Never throws. */
@@ -392,7 +544,18 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Sleeps; the job (if any) counts as waiting by design meanwhile. */
+  private async sleep(ms: number, job?: Job<E>): Promise<void> {
+    if (!job) return this.nap(ms);
+    job.waiting = true;
+    try {
+      await this.nap(ms);
+    } finally {
+      job.waiting = false;
+    }
+  }
+
+  private nap(ms: number): Promise<void> {
     const signal = this.abort.signal;
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new ExecutorClosedError('trigger executor is shut down'));

@@ -32,6 +32,7 @@ import {
 } from '../executor/trigger.executor.js';
 import { closeTriggerRegistry, createTriggerRegistry, type TriggerRegistry } from '../registry.js';
 import { authorizeAction } from './action-authority.js';
+import { BusAttemptLog } from './attempt-log.js';
 
 /** Settings of the trigger stage, parsed once at the service's edge. */
 export interface TriggerSettings {
@@ -88,6 +89,8 @@ interface TriggerRunnerOptions {
   logger: Logger;
   secrets: SecretResolver;
   settings: TriggerSettings;
+  /** Stable identity of the replica (`GANGLION_INSTANCE_ID`): its attempt log's transactional id. */
+  instanceId?: string;
 }
 
 /** The record an action was read from: its trace context and position (span attributes). */
@@ -130,6 +133,7 @@ export class TriggerRunner {
   private readonly registry: TriggerRegistry;
   private readonly executor: TriggerExecutor<ConsumedAction>;
   private readonly records: BusProducers;
+  private readonly attempts: BusAttemptLog;
 
   constructor(private readonly options: TriggerRunnerOptions) {
     const { clients, logger, settings } = options;
@@ -150,6 +154,12 @@ export class TriggerRunner {
           }
         : {}),
     });
+    this.attempts = new BusAttemptLog({
+      clients,
+      records: this.records,
+      logger,
+      ...(options.instanceId ? { instanceId: options.instanceId } : {}),
+    });
     this.executor = new TriggerExecutor<ConsumedAction>({
       plugins: this.registry,
       secrets: options.secrets,
@@ -160,6 +170,7 @@ export class TriggerRunner {
       recordOutcome: (outcome, consumed) => this.recordOutcome(outcome, consumed),
       recordDeadLetter: (record, consumed) => this.recordDeadLetter(record, consumed),
       aroundAction: (consumed, run) => this.traced(consumed, run),
+      attemptLog: this.attempts,
     });
   }
 
@@ -206,7 +217,15 @@ export class TriggerRunner {
       this.loops.delete(cluster);
       this.topics.delete(cluster);
       const topics = wanted.get(cluster);
-      if (!topics) continue;
+      if (!topics) {
+        await this.attempts.drop(cluster);
+        continue;
+      }
+      // Retry progress first: a resumed action must see where its attempts stood.
+      await this.attempts.open(
+        cluster,
+        topics.map((t) => busTopics(t.slice(0, -ACTIONS_SUFFIX.length))),
+      );
       const loop = new PipelinedLoop({
         kafka: clients.client(cluster),
         groupId: CONSUMER_GROUP,
@@ -228,7 +247,7 @@ export class TriggerRunner {
     topic: string,
     partition: number,
     cluster: string,
-  ): Promise<{ done: Promise<void> }> {
+  ): Promise<{ done: Promise<void>; parked?: () => boolean }> {
     let action: ActionRecord;
     try {
       action = decodeActionRecord(message.value);
@@ -420,6 +439,7 @@ export class TriggerRunner {
     await this.executor.close();
     for (const loop of this.loops.values()) await loop.stop();
     await closeTriggerRegistry(this.registry);
+    await this.attempts.close();
     await this.records.close();
   }
 }
