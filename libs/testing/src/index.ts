@@ -17,3 +17,5 @@ export {
   type JaegerSpan,
   type JaegerTrace,
 } from './jaeger.js';
+export { ensureGanglionImage, ensureGanglionBaseImage, type GanglionImage } from './image.js';
+export { PodmanService, podman } from './podman.js';
