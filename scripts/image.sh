@@ -16,18 +16,23 @@
 #
 #   --archive          also write a docker-archive tar of the app image (cached by its hash)
 #   --base-only        only the base image (prints GANGLION_BASE_IMAGE)
+#   --base-with-npm    the base image plus npm, tagged with the name of deploy/docker/Dockerfile's
+#                      FROM (node:24-bookworm-slim), so that the Dockerfile builds with
+#                      `buildah bud --pull=never` (prints GANGLION_BASE_IMAGE, the stand-in's name)
 #   --no-build         skip the TypeScript build (the caller built already; tests use this)
 #   GANGLION_CACHE     cache root (default ~/.cache/ganglion)
 set -euo pipefail
 
 archive=0
 base_only=0
+with_npm=0
 for arg in "$@"; do
   case "$arg" in
     --archive) archive=1 ;;
     --base-only) base_only=1 ;;
+    --base-with-npm) base_only=1; with_npm=1 ;;
     --no-build) export GANGLION_SKIP_BUILD=1 ;;
-    *) echo "usage: scripts/image.sh [--archive] [--base-only] [--no-build]" >&2; exit 2 ;;
+    *) echo "usage: scripts/image.sh [--archive] [--base-only|--base-with-npm] [--no-build]" >&2; exit 2 ;;
   esac
 done
 # Node, pnpm, the workspace dependencies and (unless --no-build) the build.
@@ -108,6 +113,42 @@ if ! buildah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
   say "base image $BASE_IMAGE built in $(( $(date +%s) - started )) s"
 fi
 
+if [ "$with_npm" = 1 ]; then
+  # The npm that Node 24.9.0 ships with, from the npm registry.
+  npm_version=11.6.0
+  from="$(sed -n 's/^FROM \([^ ]*\) AS build$/\1/p' "$GANGLION_ROOT/deploy/docker/Dockerfile")"
+  [ -n "$from" ] || die "no 'FROM <image> AS build' line in deploy/docker/Dockerfile"
+  NPM_IMAGE="localhost/ganglion-base-npm:$base_key-npm$npm_version-2"
+  if ! buildah inspect --type image "$NPM_IMAGE" >/dev/null 2>&1; then
+    npm_dir="$GANGLION_CACHE/npm-$npm_version"
+    if [ ! -f "$npm_dir/node_modules/npm/bin/npm-cli.js" ]; then
+      say "installing npm@$npm_version from the npm registry for the Dockerfile's base"
+      npm install --silent --no-audit --no-fund --prefix "$npm_dir" "npm@$npm_version" >/dev/null \
+        || die "could not install npm@$npm_version"
+    fi
+    stage="$DIR/npm-stage"
+    rm -rf "$stage"
+    mkdir -p "$stage/usr/local/lib/node_modules" "$stage/usr/local/bin"
+    cp -a "$npm_dir/node_modules/npm" "$stage/usr/local/lib/node_modules/npm"
+    ln -s ../lib/node_modules/npm/bin/npm-cli.js "$stage/usr/local/bin/npm"
+    ln -s ../lib/node_modules/npm/bin/npx-cli.js "$stage/usr/local/bin/npx"
+    ctr=$(buildah from --pull-never "$BASE_IMAGE")
+    trap 'buildah rm "$ctr" >/dev/null 2>&1 || true' EXIT
+    buildah add --quiet "$ctr" "$stage" / >/dev/null
+    # Like the official node images: root during the build (the Dockerfile picks the user) and
+    # no NODE_ENV (the build stage installs dev dependencies).
+    buildah config --user 0:0 --env NODE_ENV- "$ctr"
+    buildah commit --quiet --rm "$ctr" "$NPM_IMAGE" >/dev/null
+    trap - EXIT
+    rm -rf "$stage"
+  fi
+  # The name Docker resolves the short FROM to (docker.io/library/...), as buildah does.
+  case "$from" in
+    */*) buildah tag "$NPM_IMAGE" "$from" ;;
+    *) buildah tag "$NPM_IMAGE" "docker.io/library/$from" ;;
+  esac
+  BASE_IMAGE="$NPM_IMAGE"
+fi
 if [ "$base_only" = 1 ]; then
   echo "GANGLION_BASE_IMAGE=$BASE_IMAGE"
   exit 0

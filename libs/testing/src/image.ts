@@ -76,12 +76,18 @@ function once(key: string, args: string[]): Promise<GanglionImage> {
 
 /**
  * Builds (or finds, cached by key) the base image: Debian bookworm essential + libstdc++6 +
- * ca-certificates + Node 24, user 10001. Resolves to its name. The packages it needs (buildah,
- * podman, runc, mmdebstrap) are installed with apt-get when missing; a machine without them
- * fails with {@link MissingPrerequisiteError}.
+ * ca-certificates + Node 24, user 10001. Resolves to its name. With `withNpm`, the base plus npm,
+ * tagged with the name of deploy/docker/Dockerfile's `FROM` (`node:24-bookworm-slim`), so that
+ * `buildah bud --pull=never` builds the Dockerfile here. The packages it needs (buildah, podman,
+ * runc, mmdebstrap) are installed with apt-get when missing; a machine without them fails with
+ * {@link MissingPrerequisiteError}.
  */
-export async function ensureGanglionBaseImage(): Promise<string> {
-  return (await once('base', ['--base-only'])).base;
+export async function ensureGanglionBaseImage(
+  options: { withNpm?: boolean } = {},
+): Promise<string> {
+  return options.withNpm
+    ? (await once('base-npm', ['--base-with-npm'])).base
+    : (await once('base', ['--base-only'])).base;
 }
 
 /**

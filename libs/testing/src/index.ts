@@ -18,4 +18,4 @@ export {
   type JaegerTrace,
 } from './jaeger.js';
 export { ensureGanglionImage, ensureGanglionBaseImage, type GanglionImage } from './image.js';
-export { PodmanService, podman } from './podman.js';
+export { PodmanService, podman, buildah } from './podman.js';

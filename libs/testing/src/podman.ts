@@ -29,22 +29,47 @@ function podmanConf(dir: string): string {
   return conf;
 }
 
+/** Exit code and output of a podman or buildah command. */
+interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 /**
  * Runs `podman <args>` with this machine kind's settings (runc, lower ulimits) and resolves to
  * its exit code and output.
  */
-export function podman(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function podman(args: string[]): Promise<CommandResult> {
+  return containerTool('podman', args);
+}
+
+/** Runs `buildah <args>` with this machine kind's settings (runc, lower ulimits). */
+export function buildah(args: string[], onLine?: (line: string) => void): Promise<CommandResult> {
+  ensureAptBinary('buildah');
+  return containerTool('buildah', args, onLine);
+}
+
+function containerTool(
+  tool: string,
+  args: string[],
+  onLine?: (line: string) => void,
+): Promise<CommandResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ganglion-podman-'));
   const conf = podmanConf(dir);
   return new Promise((resolve, reject) => {
-    const child = spawn('podman', args, {
+    const child = spawn(tool, args, {
       env: { ...process.env, CONTAINERS_CONF: conf },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const take = (d: Buffer): string => {
+      if (onLine) for (const l of d.toString().split('\n')) if (l) onLine(l);
+      return d.toString();
+    };
+    child.stdout.on('data', (d: Buffer) => (stdout += take(d)));
+    child.stderr.on('data', (d: Buffer) => (stderr += take(d)));
     child.on('error', reject);
     child.on('exit', (code) => {
       rmSync(dir, { recursive: true, force: true });
