@@ -13,7 +13,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '@ganglion/testing';
-import { eventBusYaml, manifestDir, TargetServer, webhookSourceYaml } from './harness.js';
+import { eventBusYaml, manifestDir, TargetServer, webhookSourceYaml } from '../harness.js';
 
 /**
  * One Ganglion service from the image, as a pod runs it: the service's name as the argument,
