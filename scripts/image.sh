@@ -188,7 +188,8 @@ echo "GANGLION_IMAGE=$IMAGE"
 if [ "$archive" = 1 ]; then
   tar_file="$DIR/ganglion-$app_hash.tar"
   if [ ! -s "$tar_file" ]; then
-    rm -f "$DIR"/ganglion-*.tar
+    # Older archives (other builds, other worktrees) go after a day.
+    find "$DIR" -maxdepth 1 -name 'ganglion-*.tar' -mtime +0 -delete
     podman save --quiet --format docker-archive -o "$tar_file.tmp" "$IMAGE" \
       || die "podman save of $IMAGE failed"
     mv "$tar_file.tmp" "$tar_file"
