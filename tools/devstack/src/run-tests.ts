@@ -174,7 +174,7 @@ async function main(): Promise<number> {
 
   let broker: KafkaBroker | undefined;
   let kube: KubeApiServer | undefined;
-  if (want('unit') || want('e2e') || want('fuzz')) {
+  if (want('unit') || want('e2e') || want('fuzz') || want('image')) {
     const started = Date.now();
     const [, b, k] = await Promise.all([
       // The e2e tests' Jaeger: built once (cached across runs), first so that it builds while the others start.
@@ -230,7 +230,13 @@ async function main(): Promise<number> {
       );
     if (want('e2e'))
       tallies.push(
-        await suite('e2e', files(['e2e/dist/**/*.test.js']), env, ['--test-concurrency=1']),
+        await suite('e2e', files(['e2e/dist/*.test.js']), env, ['--test-concurrency=1']),
+      );
+    // The image (scripts/image.sh), the Dockerfile built with buildah, and the services as
+    // containers through testcontainers on podman: minutes when cold, so a suite of its own.
+    if (want('image'))
+      tallies.push(
+        await suite('image', files(['e2e/dist/image/*.test.js']), env, ['--test-concurrency=1']),
       );
   } finally {
     await Promise.all([broker?.destroy(), kube?.destroy()]);
