@@ -82,6 +82,11 @@ function ensureKafkaJars(version = KAFKA_VERSION): string {
 export interface KafkaBrokerOptions {
   /** Broker port (default: a free loopback port). */
   port?: number;
+  /**
+   * Address the client listener binds to and advertises (default 127.0.0.1), e.g. a test
+   * cluster's pod bridge address so that pods reach the broker (the controller stays on loopback).
+   */
+  host?: string;
   /** Directory for data and logs (default: a fresh temporary directory, removed on stop). */
   dataDir?: string;
   /** JVM heap, e.g. `512m`. */
@@ -121,11 +126,12 @@ export class KafkaBroker {
     private readonly logFile: string,
     private readonly properties: Record<string, string> = {},
     private readonly requestLog?: string,
+    readonly host = '127.0.0.1',
   ) {}
 
   /** `host:port` for clients. */
   get brokers(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.host}:${this.port}`;
   }
 
   get running(): boolean {
@@ -154,6 +160,7 @@ export class KafkaBroker {
       options.logFile ?? join(dataDir, 'server.log'),
       options.properties,
       options.requestLog,
+      options.host,
     );
     broker.configure();
     await broker.resume();
@@ -172,8 +179,8 @@ export class KafkaBroker {
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.voters=1@127.0.0.1:${this.controllerPort}`,
-        `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
+        `listeners=PLAINTEXT://${this.host}:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
+        `advertised.listeners=PLAINTEXT://${this.host}:${this.port}`,
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
         'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
