@@ -5,6 +5,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -694,6 +695,7 @@ export class KubeCluster {
     stopPid(proxy?.pid);
     cleanupContainerd(this.containerdSocket);
     stopPid(byName('containerd')?.pid);
+    removeKubepodsCgroups();
     sh(this.bin.proxy, ['--cleanup'], { timeoutMs: 60_000 });
     teardownNetwork(this.ipForward, join(this.dir, 'containerd'));
     unmountUnder(this.dir);
@@ -719,6 +721,45 @@ function cleanupContainerd(socket: string): void {
   }
   for (const id of ctr(['containers', 'ls', '-q']).stdout.split('\n').filter(Boolean))
     ctr(['containers', 'rm', id]);
+}
+
+/** The kubelet's pod cgroups (`kubepods` under each cgroup v1 controller), deepest first. */
+function kubepodsCgroups(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    found.push(dir);
+    if (depth > 6) return;
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
+    } catch {
+      return;
+    }
+    for (const e of entries) walk(join(dir, e), depth + 1);
+  };
+  let controllers: string[] = [];
+  try {
+    controllers = readdirSync('/sys/fs/cgroup');
+  } catch {
+    return [];
+  }
+  for (const c of controllers) {
+    const top = join('/sys/fs/cgroup', c, 'kubepods');
+    if (existsSync(top)) walk(top, 0);
+  }
+  return found.sort((a, b) => b.split('/').length - a.split('/').length);
+}
+
+function removeKubepodsCgroups(): void {
+  for (const dir of kubepodsCgroups()) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* busy or gone */
+    }
+  }
 }
 
 /** Unmounts everything mounted under `dir`, deepest first (kubelet volumes, overlay, shm). */
@@ -823,6 +864,7 @@ function cleanupStale(): void {
   for (const pid of state.children.slice(1)) stopPid(pid, 3000);
   cleanupContainerd(join(state.dir, 'containerd', 'containerd.sock'));
   stopPid(state.children[0], 3000);
+  removeKubepodsCgroups();
   // The control plane (etcd, kube-apiserver) of that run: every process naming its directory.
   for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
@@ -853,6 +895,7 @@ export function clusterLeftovers(dir: string): string[] {
     if (m && (m === dir || m.startsWith(dir + '/'))) left.push(`mount ${m}`);
   }
   for (const ns of leftoverPodNetns()) left.push(`netns ${ns}`);
+  for (const cg of kubepodsCgroups()) left.push(`cgroup ${cg}`);
   if (existsSync(dir)) left.push(`directory ${dir}`);
   return left;
 }
