@@ -1,7 +1,14 @@
 #!/bin/sh
 # Starts one Ganglion service by name: reconciler, ingress-webhook, sensor, trigger, ...
+# With the telemetry preload (traces are exported when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+# Writes nothing outside /tmp: the image runs with a read-only root filesystem.
 set -eu
-service="${1:?usage: ganglion-service SERVICE (one of: $(ls /app/services | tr '\n' ' '))}"
+services="$(ls /app/services | tr '\n' ' ')"
+service="${1:-}"
+if [ -z "$service" ] || [ "$service" = "--help" ] || [ "$service" = "-h" ]; then
+  echo "usage: ganglion-service SERVICE (one of: $services)" >&2
+  [ -n "$service" ] && exit 0 || exit 2
+fi
 main="/app/services/$service/dist/main.js"
-[ -f "$main" ] || { echo "ganglion: unknown service '$service' (have: $(ls /app/services | tr '\n' ' '))" >&2; exit 2; }
-exec node --enable-source-maps "$main"
+[ -f "$main" ] || { echo "ganglion: unknown service '$service' (have: $services)" >&2; exit 2; }
+exec node --enable-source-maps --import /app/libs/telemetry/dist/register.js "$main"

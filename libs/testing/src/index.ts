@@ -26,3 +26,5 @@ export {
   type JaegerSpan,
   type JaegerTrace,
 } from './jaeger.js';
+export { ensureGanglionImage, ensureGanglionBaseImage, type GanglionImage } from './image.js';
+export { PodmanService, podman } from './podman.js';
