@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import {
+  ensureGanglionImage,
   ensureHelm,
   HOST_IP,
   Jaeger,
@@ -16,7 +17,6 @@ import {
   REPO_ROOT,
   waitFor,
 } from '@ganglion/testing';
-import { ganglionImage } from './image.js';
 
 /**
  * The platform as its users deploy it (issue 15): the umbrella chart installed with `helm install`
@@ -222,14 +222,15 @@ describe('platform: the umbrella chart on a real node', { timeout: 3_600_000 }, 
   before(async () => {
     cluster = await kubeCluster();
     helm = ensureHelm();
-    const image = ganglionImage();
+    // `npm run image` (scripts/image.sh): cached by the build's content hash.
+    const { image, archive } = await ensureGanglionImage({ archive: true });
     imageTag = image.slice(image.lastIndexOf(':') + 1);
     assert.ok(
-      image.startsWith('localhost/ganglion:'),
-      `the image is localhost/ganglion:<tag> (${image})`,
+      image.startsWith('localhost/ganglion:') && archive,
+      `the image is localhost/ganglion:<tag> with an archive (${image})`,
     );
     const t0 = Date.now();
-    cluster.importImage(image);
+    cluster.importArchive(archive);
     console.log(`# imported ${image} into the node in ${Date.now() - t0} ms`);
     [kafka, jaeger] = await Promise.all([
       KafkaBroker.start({ host: HOST_IP, heap: '512m' }),

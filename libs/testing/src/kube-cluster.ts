@@ -575,7 +575,8 @@ export class KubeCluster {
     });
   }
 
-  private importArchive(tar: string): void {
+  /** Imports a docker-archive tar (e.g. scripts/image.sh --archive) into the node's containerd. */
+  importArchive(tar: string): void {
     const r = this.ctr(['images', 'import', '--no-unpack=false', tar], 600_000);
     if (r.status !== 0) throw new Error(`ctr images import ${tar} failed: ${r.stderr}`);
   }
