@@ -5,6 +5,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmdirSync,
   rmSync,
   writeFileSync,
@@ -62,7 +63,7 @@ interface RecordedState {
   dir: string;
   apiDir: string;
   children: number[];
-  ipForward: string;
+  sysctls: Record<string, string>;
 }
 
 function sh(
@@ -191,7 +192,7 @@ export interface ContainerMemory {
 export class KubeCluster {
   private children: ChildProcess[] = [];
   private torn = false;
-  private ipForward = '0';
+  private sysctls: Record<string, string> = {};
 
   private constructor(
     /** State directory: kubeconfig, certificates, logs, containerd and kubelet roots. */
@@ -232,7 +233,7 @@ export class KubeCluster {
     const bin = ensureNodeBinaries();
     cleanupStale();
     const t0 = Date.now();
-    const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+    const sysctls = readSysctls();
     // The bridge and the isolation rule come first: nothing may run on the bridge before the DROP.
     isolateBridge();
     let api: KubeApiServer;
@@ -260,13 +261,13 @@ export class KubeCluster {
         },
       });
     } catch (err) {
-      teardownNetwork(ipForward);
+      teardownNetwork(sysctls);
       throw err;
     }
     const dir = join(api.dir, 'node');
     mkdirSync(dir, { recursive: true });
     const cluster = new KubeCluster(dir, api, bin, true);
-    cluster.ipForward = ipForward;
+    cluster.sysctls = sysctls;
     const onExit = (): void => cluster.teardown();
     process.prependOnceListener('exit', onExit);
     try {
@@ -290,7 +291,7 @@ export class KubeCluster {
       dir: this.dir,
       apiDir: this.api.dir,
       children: this.children.map((c) => c.pid!).filter(Boolean),
-      ipForward: this.ipForward,
+      sysctls: this.sysctls,
     };
     writeFileSync(STATE_FILE, JSON.stringify(state));
   }
@@ -698,7 +699,8 @@ export class KubeCluster {
     stopPid(byName('containerd')?.pid);
     removeKubepodsCgroups();
     sh(this.bin.proxy, ['--cleanup'], { timeoutMs: 60_000 });
-    teardownNetwork(this.ipForward, join(this.dir, 'containerd'));
+    teardownNetwork(this.sysctls, join(this.dir, 'containerd'));
+    removeLogLinks(this.dir);
     unmountUnder(this.dir);
     rmSync(STATE_FILE, { force: true });
   }
@@ -708,6 +710,58 @@ export class KubeCluster {
     if (!this.owned) return;
     this.teardown();
     await this.api.destroy();
+  }
+}
+
+/**
+ * Host settings the node changes: the CNI bridge plugin turns on forwarding, the kubelet sets
+ * its kernel tunables (overcommit, panic), kube-proxy may set route_localnet. Saved before the
+ * start and put back at teardown.
+ */
+const SYSCTLS = [
+  'net/ipv4/ip_forward',
+  'net/ipv4/conf/all/route_localnet',
+  'vm/overcommit_memory',
+  'vm/panic_on_oom',
+  'kernel/panic',
+  'kernel/panic_on_oops',
+  'kernel/keys/root_maxkeys',
+  'kernel/keys/root_maxbytes',
+];
+
+function readSysctls(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of SYSCTLS) {
+    try {
+      out[k] = readFileSync(`/proc/sys/${k}`, 'utf8').trim();
+    } catch {
+      /* not on this kernel */
+    }
+  }
+  return out;
+}
+
+function restoreSysctls(saved: Record<string, string>): void {
+  for (const [k, v] of Object.entries(saved)) {
+    try {
+      if (readFileSync(`/proc/sys/${k}`, 'utf8').trim() !== v) writeFileSync(`/proc/sys/${k}`, v);
+    } catch {
+      /* read-only here */
+    }
+  }
+}
+
+/** The kubelet's symlinks in /var/log/containers (a fixed path) into this cluster's pod logs. */
+function removeLogLinks(dir: string): void {
+  const logs = '/var/log/containers';
+  if (!existsSync(logs)) return;
+  for (const name of readdirSync(logs)) {
+    const path = join(logs, name);
+    try {
+      if (readlinkSync(path).startsWith(dir)) rmSync(path, { force: true });
+    } catch {
+      /* not a link */
+    }
   }
 }
 
@@ -820,7 +874,10 @@ function isolateBridge(): void {
 }
 
 /** Removes what {@link isolateBridge}, the CNI plugin and kube-proxy left on the host. */
-function teardownNetwork(ipForward: string | undefined, containerdDir?: string): void {
+function teardownNetwork(
+  sysctls: Record<string, string> | undefined,
+  containerdDir?: string,
+): void {
   for (const ns of leftoverPodNetns()) {
     sh('ip', ['netns', 'delete', ns]);
   }
@@ -845,8 +902,7 @@ function teardownNetwork(ipForward: string | undefined, containerdDir?: string):
     for (const c of chains) sh('iptables', ['-t', table, '-X', c]);
   }
   // The CNI bridge plugin turns forwarding on; put back what was there.
-  if (ipForward !== undefined)
-    writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForward === '1' ? '1' : '0');
+  if (sysctls) restoreSysctls(sysctls);
   if (containerdDir) unmountUnder(containerdDir);
 }
 
@@ -875,7 +931,8 @@ function cleanupStale(): void {
       /* gone */
     }
   }
-  teardownNetwork(state.ipForward, join(state.dir, 'containerd'));
+  teardownNetwork(state.sysctls, join(state.dir, 'containerd'));
+  removeLogLinks(state.apiDir);
   unmountUnder(state.apiDir);
   rmSync(state.apiDir, { recursive: true, force: true });
   rmSync(STATE_FILE, { force: true });
