@@ -27,7 +27,7 @@ import { waitFor } from './wait-for.js';
  * `imagePullPolicy: Never`.
  *
  * The network rule (../shared/reference/cluster.md): pods live on a host-only bridge
- * ({@link BRIDGE}, {@link POD_CIDR}, no masquerading); before the first pod starts, a DROP rule in
+ * (`ganglion0`, 10.244.0.0/16, no masquerading); before the first pod starts, a DROP rule in
  * the mangle table's FORWARD chain stops every packet from the bridge to any other interface, so
  * no pod packet leaves the machine. Pods get a resolv.conf pointing at the pod's own loopback (no
  * DNS query leaves the host); servers they need (API server, Kafka, Jaeger, test targets) listen on
@@ -39,8 +39,8 @@ import { waitFor } from './wait-for.js';
  * control plane; then the KUBE-* chains, the DROP rule, the bridge, the kubelet's mounts, the
  * state directory. Needs root (it creates a bridge and iptables rules).
  */
-export const BRIDGE = 'ganglion0';
-export const POD_CIDR = '10.244.0.0/16';
+const BRIDGE = 'ganglion0';
+const POD_CIDR = '10.244.0.0/16';
 export const HOST_IP = '10.244.0.1';
 const SERVICE_CIDR = '10.96.0.0/16';
 const NODE_NAME = 'ganglion-node';
@@ -177,7 +177,7 @@ function statLine(text: string, key: string): number | undefined {
 }
 
 /** Resident memory of one running container (from /proc of its processes). */
-export interface ContainerMemory {
+interface ContainerMemory {
   namespace: string;
   pod: string;
   container: string;
