@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # npm test: set up (cached), build, and run every check and test suite.
-# Optional arguments pick suites: lint generated unit e2e image.
+# Optional arguments pick suites: lint generated unit fuzz e2e image platform.
 source "$(dirname "$0")/env.sh"
 exec node --enable-source-maps tools/devstack/dist/run-tests.js "$@"

@@ -15,7 +15,7 @@ metadata:
   labels:
     {{- include "ganglion.labels" . | nindent 4 }}
 spec:
-  {{- if not (and .Values.autoscaling .Values.autoscaling.enabled) }}
+  {{- if not (include "ganglion.autoscaling" .) }}
   replicas: {{ .Values.replicaCount }}
   {{- end }}
   revisionHistoryLimit: 5
@@ -51,7 +51,7 @@ spec:
       containers:
         - name: {{ include "ganglion.name" . }}
           image: {{ include "ganglion.image" . }}
-          imagePullPolicy: {{ .Values.image.pullPolicy }}
+          imagePullPolicy: {{ include "ganglion.imagePullPolicy" . }}
           args: [{{ .Values.service | quote }}]
           env:
             {{- if ne .Values.needsKafka false }}
@@ -104,8 +104,8 @@ spec:
             - name: LOG_LEVEL
               value: {{ .Values.logLevel | quote }}
             - name: OTEL_SERVICE_NAME
-              value: {{ include "ganglion.name" . | quote }}
-            {{- with .Values.otlpEndpoint }}
+              value: {{ printf "ganglion-%s" (include "ganglion.name" .) | quote }}
+            {{- with (or ((.Values.global | default dict).otlpEndpoint) .Values.otlpEndpoint) }}
             - name: OTEL_EXPORTER_OTLP_ENDPOINT
               value: {{ . | quote }}
             {{- end }}

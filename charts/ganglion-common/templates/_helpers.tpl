@@ -56,3 +56,18 @@ The Kafka settings of a service: the chart's own `kafka` block with the umbrella
 {{- $tag := or (($g.image | default dict).tag) .Values.image.tag .Chart.AppVersion -}}
 {{- printf "%s/%s:%s" $registry .Values.image.repository $tag -}}
 {{- end -}}
+
+{{/* Image pull policy: `global.image.pullPolicy` (umbrella chart) or the chart's own. */}}
+{{- define "ganglion.imagePullPolicy" -}}
+{{- $g := .Values.global | default dict -}}
+{{- or (($g.image | default dict).pullPolicy) .Values.image.pullPolicy -}}
+{{- end -}}
+
+{{/*
+"true" when the chart's HPA is on: `autoscaling.enabled`, unless the umbrella chart's
+`global.autoscaling.enabled` is false (a cluster without a metrics API).
+*/}}
+{{- define "ganglion.autoscaling" -}}
+{{- $g := .Values.global | default dict -}}
+{{- if and .Values.autoscaling .Values.autoscaling.enabled (ne (($g.autoscaling | default dict).enabled) false) -}}true{{- end -}}
+{{- end -}}

@@ -1,6 +1,6 @@
 {{/* HorizontalPodAutoscaler for services that scale with load (push ingress, sensor, trigger). */}}
 {{- define "ganglion.hpa" -}}
-{{- if and .Values.autoscaling .Values.autoscaling.enabled -}}
+{{- if include "ganglion.autoscaling" . -}}
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:

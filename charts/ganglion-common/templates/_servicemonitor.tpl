@@ -1,6 +1,11 @@
-{{/* Prometheus Operator ServiceMonitor, labelled for the platform's kube-prometheus. */}}
+{{/*
+Prometheus Operator ServiceMonitor, labelled for the platform's kube-prometheus. Needs the
+ServiceMonitor CRD: `metrics.serviceMonitor.enabled=false` (or `global.serviceMonitor.enabled=false`
+in the umbrella chart) leaves it out on a cluster without the Prometheus Operator.
+*/}}
 {{- define "ganglion.serviceMonitor" -}}
-{{- if .Values.metrics.serviceMonitor.enabled -}}
+{{- $g := .Values.global | default dict -}}
+{{- if and .Values.metrics.serviceMonitor.enabled (ne (($g.serviceMonitor | default dict).enabled) false) -}}
 apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
 metadata:

@@ -83,6 +83,11 @@ function ensureKafkaJars(version = KAFKA_VERSION): string {
 export interface KafkaBrokerOptions {
   /** Broker port (default: a free loopback port). */
   port?: number;
+  /**
+   * Address the client listener binds to and advertises (default 127.0.0.1), e.g. a test
+   * cluster's pod bridge address so that pods reach the broker (the controller stays on loopback).
+   */
+  host?: string;
   /** Directory for data and logs (default: a fresh temporary directory, removed on stop). */
   dataDir?: string;
   /** JVM heap, e.g. `512m`. */
@@ -242,6 +247,7 @@ export class KafkaBroker {
     private readonly requestLog?: string,
     /** The secure listeners' ports (with `secure`). */
     private readonly securePorts?: { saslSsl: number; mtls: number },
+    readonly host = '127.0.0.1',
   ) {}
 
   private secureInfo: SecureListeners | undefined;
@@ -254,7 +260,7 @@ export class KafkaBroker {
 
   /** `host:port` for clients. */
   get brokers(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.host}:${this.port}`;
   }
 
   get running(): boolean {
@@ -284,6 +290,7 @@ export class KafkaBroker {
       options.properties,
       options.requestLog,
       options.secure ? { saslSsl: await freePort(), mtls: await freePort() } : undefined,
+      options.host,
     );
     broker.configure();
     await broker.resume();
@@ -353,8 +360,8 @@ export class KafkaBroker {
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.voters=1@127.0.0.1:${this.controllerPort}`,
-        `listeners=${[`PLAINTEXT://127.0.0.1:${this.port}`, `CONTROLLER://127.0.0.1:${this.controllerPort}`, ...secure.listeners].join(',')}`,
-        `advertised.listeners=${[`PLAINTEXT://127.0.0.1:${this.port}`, ...secure.advertised].join(',')}`,
+        `listeners=${[`PLAINTEXT://${this.host}:${this.port}`, `CONTROLLER://127.0.0.1:${this.controllerPort}`, ...secure.listeners].join(',')}`,
+        `advertised.listeners=${[`PLAINTEXT://${this.host}:${this.port}`, ...secure.advertised].join(',')}`,
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
         'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL',

@@ -101,7 +101,7 @@ export interface IssuedCert {
 }
 
 /** Issues a certificate from the CA in `dir`: a client certificate (CN=user, O=groups) or a serving one (SANs). */
-function issueCertificate(
+export function issueCertificate(
   dir: string,
   name: string,
   opts: { cn: string; groups?: string[]; sans?: string[]; usage: 'client' | 'server' },
@@ -159,7 +159,7 @@ function issueCertificate(
   };
 }
 
-function kubeconfigYaml(server: string, cert: IssuedCert, user: string): string {
+export function kubeconfigYaml(server: string, cert: IssuedCert, user: string): string {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
   return JSON.stringify(
     {
@@ -219,8 +219,21 @@ export class KubeApiServer {
     return new KubeApiServer(dir, info.server, false);
   }
 
-  /** Starts etcd and kube-apiserver on free loopback ports and installs the CRDs from deploy/crds. */
-  static async start(): Promise<KubeApiServer> {
+  /**
+   * Starts etcd and kube-apiserver on free loopback ports and installs the CRDs from deploy/crds.
+   * A real cluster (kube-cluster.ts) passes `host` (the pod bridge's address the server binds to
+   * and advertises), more serving-certificate `sans` and `extraArgs` (later flags win).
+   */
+  static async start(
+    options: {
+      host?: string;
+      sans?: string[];
+      extraArgs?: (dir: string) => string[];
+      /** false: leave the CRDs out (a real cluster gets them from the umbrella chart). */
+      crds?: boolean;
+    } = {},
+  ): Promise<KubeApiServer> {
+    const host = options.host ?? '127.0.0.1';
     const bin = ensureKubeBinaries();
     const dir = mkdtempSync(join(tmpdir(), 'ganglion-kube-'));
     openssl(dir, [
@@ -242,7 +255,13 @@ export class KubeApiServer {
     ]);
     issueCertificate(dir, 'apiserver', {
       cn: 'kube-apiserver',
-      sans: ['IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes.default.svc'],
+      sans: [
+        'IP:127.0.0.1',
+        'DNS:localhost',
+        'DNS:kubernetes.default.svc',
+        ...(host === '127.0.0.1' ? [] : [`IP:${host}`]),
+        ...(options.sans ?? []),
+      ],
       usage: 'server',
     });
     const admin = issueCertificate(dir, 'admin', {
@@ -276,7 +295,7 @@ export class KubeApiServer {
     const etcdPort = await freePort();
     const peerPort = await freePort();
     const port = await freePort();
-    const server = `https://127.0.0.1:${port}`;
+    const server = `https://${host}:${port}`;
     const kube = new KubeApiServer(dir, server, true);
     const kill = (): void => {
       kube.children.forEach((c) => c.kill('SIGKILL'));
@@ -311,8 +330,8 @@ export class KubeApiServer {
         bin.apiserver,
         [
           `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-          '--bind-address=127.0.0.1',
-          '--advertise-address=127.0.0.1',
+          `--bind-address=${host}`,
+          `--advertise-address=${host}`,
           `--secure-port=${port}`,
           `--cert-dir=${dir}`,
           `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
@@ -331,6 +350,7 @@ export class KubeApiServer {
           '--audit-log-format=json',
           '--audit-log-mode=blocking',
           '--audit-log-maxsize=0',
+          ...(options.extraArgs?.(dir) ?? []),
         ],
         'apiserver.log',
       );
@@ -340,7 +360,7 @@ export class KubeApiServer {
         intervalMs: 200,
         what: `kube-apiserver on ${server} (log: ${join(dir, 'apiserver.log')})`,
       });
-      await kube.installCrds();
+      if (options.crds !== false) await kube.installCrds();
       writeFileSync(join(dir, 'server.json'), JSON.stringify({ server }));
       return kube;
     } catch (err) {

@@ -23,6 +23,7 @@ From SOURCE_KINDS (libs/api/src/eventsources/source-kinds.ts), for each source t
   charts/ingress-<type>/templates/ingress-<type>.yaml
 and, listing every type:
   charts/ganglion/Chart.yaml, values.yaml      the umbrella chart installing every service
+  charts/ganglion/crds/*.yaml                  with the CRDs (Helm installs them first, never deletes them)
   tsconfig.ingress.json                        the build's references to the service packages
 
 Run from the repository root (npm run ganglion -- generate), then npm run build (which also
@@ -33,10 +34,16 @@ or when a services/ingress-* or charts/ingress-* folder holds anything not gener
 `;
 
 /** Every generated file: repository-relative path to content. */
-const allGeneratedFiles = (): Record<string, string> => ({
-  ...generatedFiles(),
-  ...ingressFiles(),
-});
+const allGeneratedFiles = (): Record<string, string> => {
+  const api = generatedFiles();
+  const files = { ...api, ...ingressFiles() };
+  // The umbrella chart carries the CRDs: `helm install` creates them before the services, and
+  // `helm uninstall` keeps them (and so the users' EventSources, Sensors and EventBuses).
+  for (const [path, content] of Object.entries(api))
+    if (path.startsWith('deploy/crds/'))
+      files[`charts/ganglion/crds/${path.slice('deploy/crds/'.length)}`] = content;
+  return files;
+};
 
 export async function generateCommand(root: string, out: (line: string) => void): Promise<number> {
   for (const [path, content] of Object.entries(allGeneratedFiles())) {

@@ -298,6 +298,12 @@ global:
   image:
     registry: ""     # overrides each chart's image.registry when set
     tag: ""
+    pullPolicy: ""   # overrides each chart's image.pullPolicy when set (Never: preloaded images)
+  otlpEndpoint: ""   # overrides each chart's otlpEndpoint when set (OTLP/HTTP, e.g. Jaeger's :4318)
+  serviceMonitor:
+    enabled: true    # false: no ServiceMonitor anywhere (no Prometheus Operator in the cluster)
+  autoscaling:
+    enabled: true    # false: no HPA anywhere (no metrics API); each chart's replicaCount applies
 ` + charts.map((c) => `${c}:\n  enabled: true\n`).join('');
   return { 'charts/ganglion/Chart.yaml': chart, 'charts/ganglion/values.yaml': values };
 }

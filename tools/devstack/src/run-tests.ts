@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  clusterLeftovers,
   ensureJaegerBinary,
   KafkaBroker,
   KubeApiServer,
+  KubeCluster,
   MissingPrerequisiteError,
   REPO_ROOT,
 } from '@ganglion/testing';
@@ -134,6 +136,55 @@ async function check(
   return { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 };
 }
 
+/**
+ * The platform suite (e2e/src/platform/): one real single-node cluster for the run
+ * (libs/testing kube-cluster.ts, `GANGLION_TEST_CLUSTER`), torn down afterwards and checked to
+ * have left nothing on the host. A machine that cannot run a cluster (no root, no Go for the first
+ * build, no apt-get) skips the suite with one message, counted as skipped.
+ */
+async function platform(env: NodeJS.ProcessEnv): Promise<Tally[]> {
+  console.log("\nstarting the run's Kubernetes cluster (single node)...");
+  const started = Date.now();
+  let cluster: KubeCluster;
+  try {
+    cluster = await KubeCluster.start();
+  } catch (err) {
+    if (!(err instanceof MissingPrerequisiteError)) throw err;
+    console.log(`\n=== platform ===\n--- platform: SKIPPED: ${err.message}`);
+    return [{ passed: 0, failed: 0, skipped: 1 }];
+  }
+  console.log(`cluster up in ${Date.now() - started} ms (state in ${cluster.dir})`);
+  const dir = cluster.dir;
+  const tallies: Tally[] = [];
+  try {
+    const files = env['GANGLION_TEST_FILES']?.split(/\s+/).filter(Boolean) ?? [
+      'e2e/dist/platform/*.test.js',
+    ];
+    tallies.push(
+      await suite('platform', files, { ...env, GANGLION_TEST_CLUSTER: dir }, [
+        '--test-concurrency=1',
+      ]),
+    );
+  } finally {
+    const t = Date.now();
+    await cluster.destroy();
+    console.log(`cluster torn down in ${Date.now() - t} ms`);
+  }
+  const left = clusterLeftovers(dir);
+  tallies.push(
+    await check(
+      'cluster cleanup (no bridge, KUBE-/GANGLION- chains, mounts or pod netns left)',
+      process.execPath,
+      [
+        '-e',
+        left.length ? `console.error(${JSON.stringify(left.join('\n'))}); process.exit(1)` : '',
+      ],
+      env,
+    ),
+  );
+  return tallies;
+}
+
 async function main(): Promise<number> {
   // Suites run in their own process groups: Ctrl-C ends them through the 'exit' handlers.
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -241,6 +292,7 @@ async function main(): Promise<number> {
   } finally {
     await Promise.all([broker?.destroy(), kube?.destroy()]);
   }
+  if (want('platform')) tallies.push(...(await platform(env)));
   const total = tallies.reduce(
     (a, t) => ({
       passed: a.passed + t.passed,
