@@ -304,6 +304,10 @@ global:
     enabled: true    # false: no ServiceMonitor anywhere (no Prometheus Operator in the cluster)
   autoscaling:
     enabled: true    # false: no HPA anywhere (no metrics API); each chart's replicaCount applies
+  rbac:
+    # true: every service may read Secrets in its namespace (get), needed when an EventBus names
+    # its own spec.kafka.tls / sasl Secrets: each data-plane service resolves them itself
+    eventBusSecrets: false
 ` + charts.map((c) => `${c}:\n  enabled: true\n`).join('');
   return { 'charts/ganglion/Chart.yaml': chart, 'charts/ganglion/values.yaml': values };
 }

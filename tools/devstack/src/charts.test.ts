@@ -234,6 +234,22 @@ describe('Helm charts', () => {
       'true',
       "the trigger acts as the Sensors' service accounts",
     );
+    // An EventBus with its own spec.kafka.tls/sasl Secrets: every service may read Secrets.
+    const bus = render(
+      'ganglion',
+      'global.kafka.brokers=kafka:9092',
+      'global.rbac.eventBusSecrets=true',
+    );
+    const readsSecrets = (objs: K8sObject[], name: string): boolean =>
+      (
+        (objs.find((o) => o.kind === 'Role' && o.metadata.name === name) as unknown as
+          | { rules: { resources: string[]; verbs: string[] }[] }
+          | undefined)?.rules ?? []
+      ).some((r) => r.resources.includes('secrets') && r.verbs.includes('get'));
+    for (const s of ['sensor', ...OWNED]) {
+      assert.equal(readsSecrets(nsd, `rel-${s}`), false, `${s} reads no Secret by default`);
+      assert.equal(readsSecrets(bus, `rel-${s}`), true, `${s} reads the bus's Secrets on request`);
+    }
     const cw = render(
       'ganglion',
       'global.kafka.brokers=kafka:9092',
