@@ -231,9 +231,7 @@ describe('ingress-generic: a gRPC event stream bridged into the bus', { timeout:
 
   it('bus down: the server is not drained; streaming resumes when the bus is back', async () => {
     const callsBefore = server.calls.length;
-    await bus.stop();
     const total = 20_000;
-    server.emit(100_000, 100_000 + total, 1024);
     const failures = (): number =>
       ingress.replicas
         .filter((r) => r.running)
@@ -241,10 +239,13 @@ describe('ingress-generic: a gRPC event stream bridged into the bus', { timeout:
         .filter(
           (l) => l['msg'] === 'event not published; retrying' || l['msg'] === 'released ownership',
         ).length;
+    const already = failures();
+    await bus.stop();
+    server.emit(100_000, 100_000 + total, 1024);
     // The owner fails to publish; in this test the bus is also the installation's cluster (the
     // ownership group's), so it may lose ownership too and close the stream: either way the
     // server stops writing (blocked by flow control, or no stream open).
-    await waitFor(() => failures() > 0 && (server.blocked || server.openStreams === 0), {
+    await waitFor(() => failures() > already && (server.blocked || server.openStreams === 0), {
       timeoutMs: 180_000,
       intervalMs: 200,
       what: 'the ingress failing and the server stopped writing',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EmitterEventSource } from '@ganglion/api';
-import { connectAsync, type IClientOptions, type IPublishPacket } from 'mqtt';
+import { connect, type IClientOptions, type IPublishPacket } from 'mqtt';
 import {
   argoBody,
   type BrokerSession,
@@ -56,15 +56,11 @@ export const emitterSource: BrokerSourceType<EmitterConfig> = {
     if (password !== undefined) options.password = password;
     const tls = await ctx.tls(c.tls);
     if (tls) Object.assign(options, tls);
-    const client = await connectAsync(brokerUrl(c.broker), options);
-    let closing = false;
-    client.on('close', () => {
-      if (!closing) ctx.fail(new Error('emitter: connection closed'));
-    });
-    client.on('error', (err) => {
-      if (!closing) ctx.fail(err);
-    });
+    // The handler is in place before the CONNACK: a resumed session's queued messages arrive
+    // right after it, and MQTT.js's default handler would acknowledge them unpublished.
+    const client = connect(brokerUrl(c.broker), options);
     const topic = emitterTopic(c.channelKey, c.channelName);
+    let closing = false;
     // MQTT.js sends a QoS 1 message's PUBACK when this callback is called and reads the next
     // packet only after it: the broker's in-flight limit bounds what waits here.
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
@@ -91,6 +87,31 @@ export const emitterSource: BrokerSourceType<EmitterConfig> = {
         ack: () => callback(),
       });
     };
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        client.off('connect', onConnect);
+        client.off('error', onError);
+        client.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onConnect = (): void => done();
+      const onError = (err: Error): void => done(err);
+      const onClose = (): void => done(new Error(`emitter: could not connect to ${c.broker}`));
+      client.once('connect', onConnect);
+      client.once('error', onError);
+      client.once('close', onClose);
+    }).catch(async (err: unknown) => {
+      closing = true;
+      await client.endAsync(true).catch(() => undefined);
+      throw err;
+    });
+    client.on('close', () => {
+      if (!closing) ctx.fail(new Error('emitter: connection closed'));
+    });
+    client.on('error', (err) => {
+      if (!closing) ctx.fail(err);
+    });
     await client.subscribeAsync(topic, { qos: 1 });
     return {
       close: async () => {
