@@ -333,3 +333,86 @@ function startSshd(config: string, port: number): Promise<PeerProcess> {
     timeoutMs: 30_000,
   });
 }
+
+/** The MinIO server built from the Go module proxy (its releases are pseudo-versions there). */
+const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+
+/** Builds the MinIO server once into the cache (`go install`, several minutes). */
+function ensureMinioBinary(): string {
+  const dir = join(cacheRoot(), `minio-${MINIO_VERSION}`);
+  const bin = join(dir, 'minio');
+  if (existsSync(bin)) return bin;
+  requireTool(
+    'go',
+    ['version'],
+    'to build MinIO',
+    'install Go 1.24+ (Debian: apt-get install golang)',
+  );
+  const work = join(dir, 'bin.tmp');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const r = spawnSync('go', ['install', `github.com/minio/minio@${MINIO_VERSION}`], {
+    env: { ...process.env, GOBIN: work, CGO_ENABLED: '0', GOFLAGS: '-trimpath' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0)
+    throw new Error(`go install github.com/minio/minio failed (exit ${r.status})`);
+  renameSync(join(work, 'minio'), bin);
+  rmSync(work, { recursive: true, force: true });
+  return bin;
+}
+
+/** A MinIO server (single drive, a temporary directory) on a free loopback port. */
+export class MinioServer {
+  static readonly accessKey = 'ganglion';
+  static readonly secretKey = 'ganglion-secret';
+
+  private constructor(
+    private readonly peer: PeerProcess,
+    private readonly dir: string,
+  ) {}
+
+  /** `127.0.0.1:<port>` (a `minio` EventSource's `endpoint`, with `insecure: true`). */
+  get endpoint(): string {
+    return `127.0.0.1:${this.peer.port}`;
+  }
+
+  get port(): number {
+    return this.peer.port;
+  }
+
+  static async start(): Promise<MinioServer> {
+    const bin = ensureMinioBinary();
+    const [port, console] = [await freePort(), await freePort()];
+    const dir = mkdtempSync(join(tmpdir(), 'ganglion-minio-'));
+    const peer = await PeerProcess.start(
+      bin,
+      [
+        'server',
+        '--quiet',
+        '--address',
+        `127.0.0.1:${port}`,
+        '--console-address',
+        `127.0.0.1:${console}`,
+        join(dir, 'data'),
+      ],
+      {
+        what: 'MinIO',
+        port,
+        timeoutMs: 60_000,
+        env: {
+          MINIO_ROOT_USER: MinioServer.accessKey,
+          MINIO_ROOT_PASSWORD: MinioServer.secretKey,
+          MINIO_UPDATE: 'off',
+          MINIO_BROWSER: 'off',
+        },
+      },
+    );
+    return new MinioServer(peer, dir);
+  }
+
+  async stop(): Promise<void> {
+    await this.peer.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

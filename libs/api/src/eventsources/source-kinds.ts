@@ -31,6 +31,7 @@ export const SOURCE_KINDS = {
   file: 'owned',
   resource: 'owned',
   sftp: 'owned',
+  minio: 'owned',
   sqs: 'group',
   pubSub: 'group',
   azureQueueStorage: 'group',
