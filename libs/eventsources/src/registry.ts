@@ -13,7 +13,6 @@ import { CalendarRunner } from './calendar/calendar.runner.js';
 import { FileRunner } from './file/file.runner.js';
 import { ResourceRunner } from './resource/resource.runner.js';
 import { SftpRunner } from './sftp/sftp.runner.js';
-import { minioBrokerSource } from './minio/minio.source.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
 import { sqsSource } from './sqs/sqs.source.js';
@@ -48,7 +47,6 @@ export const ownedSources = {
   file: (host: OwnedHost): OwnedRunner => new FileRunner(host),
   resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
   sftp: (host: OwnedHost): OwnedRunner => new SftpRunner(host),
-  minio: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, minioBrokerSource),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
 

@@ -17,4 +17,4 @@ export {
   type JaegerSpan,
   type JaegerTrace,
 } from './jaeger.js';
-export { ElasticMq, PubSubTestServer, AzuriteQueue, SftpServer, MinioServer } from './cloud-peers.js';
+export { ElasticMq, PubSubTestServer, AzuriteQueue, SftpServer } from './cloud-peers.js';

@@ -31,7 +31,6 @@ export const SOURCE_KINDS = {
   file: 'owned',
   resource: 'owned',
   sftp: 'owned',
-  minio: 'owned',
   sqs: 'group',
   pubSub: 'group',
   azureQueueStorage: 'group',
