@@ -15,7 +15,7 @@ export interface PeerProcessOptions {
 }
 
 /** True when something accepts TCP connections on `127.0.0.1:port`. */
-export function listening(port: number): Promise<boolean> {
+function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1', () => {
       s.destroy();

@@ -5,7 +5,7 @@ import type { TriggerType } from '../types.js';
  * a server (none is available to its tests): a Sensor using one is published as usual, and its
  * `Deployed` condition says so.
  */
-export const UNVERIFIED_TRIGGER_TYPES = [
+const UNVERIFIED_TRIGGER_TYPES = [
   'azureEventHubs',
   'azureServiceBus',
 ] as const satisfies readonly TriggerType[];

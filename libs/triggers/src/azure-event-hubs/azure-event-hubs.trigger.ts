@@ -9,6 +9,12 @@ import type { TriggerContext, TriggerPlugin } from '../trigger.js';
 /** How long one send may take, retries of the client included (ms). */
 const SEND_TIMEOUT_MS = 30_000;
 
+/** Aborted after {@link SEND_TIMEOUT_MS} or when the service stops: the client retries within it. */
+function sendSignal(ctx: TriggerContext): AbortSignal {
+  const timeout = AbortSignal.timeout(SEND_TIMEOUT_MS);
+  return ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+}
+
 /** The connection string Argo builds from `fqdn`, `hubName` and the shared access key. */
 export function eventHubsConnectionString(
   fqdn: string,
@@ -66,7 +72,7 @@ export function createAzureEventHubsTrigger(): TriggerPlugin<AzureEventHubsTrigg
               retryOptions: { maxRetries: 2, timeoutInMs: SEND_TIMEOUT_MS / 3 },
             }),
         );
-        await producer.sendBatch([event], { ...(ctx.signal ? { abortSignal: ctx.signal } : {}) });
+        await producer.sendBatch([event], { abortSignal: sendSignal(ctx) });
         return { ok: true, detail: `sent to ${t.hubName}` };
       } catch (err) {
         if (key) await producers.evict(key);

@@ -18,6 +18,12 @@ import type { TriggerContext, TriggerPlugin } from '../trigger.js';
 /** How long one send may take, retries of the client included (ms). */
 const SEND_TIMEOUT_MS = 30_000;
 
+/** Aborted after {@link SEND_TIMEOUT_MS} or when the service stops: the client retries within it. */
+function sendSignal(ctx: TriggerContext): AbortSignal {
+  const timeout = AbortSignal.timeout(SEND_TIMEOUT_MS);
+  return ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+}
+
 /** The queue or topic a template sends to (`queueName`, else `topicName`). */
 function entityOf(t: AzureServiceBusTrigger): string {
   const entity = t.queueName || t.topicName;
@@ -75,9 +81,7 @@ export function createAzureServiceBusTrigger(): TriggerPlugin<AzureServiceBusTri
           });
           return { client, sender: client.createSender(entity) };
         });
-        await sender.sendMessages(message, {
-          ...(ctx.signal ? { abortSignal: ctx.signal } : {}),
-        });
+        await sender.sendMessages(message, { abortSignal: sendSignal(ctx) });
         return { ok: true, detail: `sent to ${entity} (messageId ${ctx.actionId})` };
       } catch (err) {
         if (key) await senders.evict(key);
