@@ -393,6 +393,24 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     }
   });
 
+  it('a re-delivery of an action this process already recorded (a rebalance before the offset commit) is skipped', async () => {
+    const h = make();
+    const s = await new RecordingServer().start();
+    try {
+      const a = action(http('again', `${s.url}/again`));
+      await (
+        await h.executor.submit({ action: a })
+      ).done;
+      await (
+        await h.executor.submit({ action: { ...a } })
+      ).done;
+      assert.equal(s.calls.length, 1, 'the target was called once');
+      assert.equal(h.outcomes.length, 1, 'one outcome');
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('close: an action cut short records nothing and its done promise rejects (it will run again)', async () => {
     const h = make();
     const s = await new RecordingServer().start(() => undefined);

@@ -141,6 +141,8 @@ interface Progress {
 }
 
 const KEPT_ERRORS = 50;
+/** Completed action ids remembered per process (re-deliveries to this process are skipped). */
+const COMPLETED_KEPT = 100_000;
 
 /**
  * Runs actions: the common machinery around the plugins (Argo `triggerOne` + `DoWithRetry` +
@@ -163,6 +165,12 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
   private readonly lanes = new Map<string, Lane<E>>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly jobs = new Map<string, { job: Job<E>; lane: Lane<E> }>();
+  /**
+   * Action ids whose records this process wrote (acknowledged), most recent last: a re-delivery
+   * to this process (offsets not yet committed when its group rebalanced, e.g. after a broker
+   * restart) is skipped instead of calling the target again.
+   */
+  private readonly completed = new Set<string>();
   private buffered = 0;
   private waiters: (() => void)[] = [];
   private readonly abort = new AbortController();
@@ -195,6 +203,15 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
   async submit(envelope: E): Promise<{ done: Promise<void>; parked: () => boolean }> {
     const { action } = envelope;
     const parked = (): boolean => this.parked(action.actionId);
+    if (this.completed.has(action.actionId)) {
+      this.options.logger.debug(
+        'action already recorded by this process; skipping its re-delivery',
+        {
+          actionId: action.actionId,
+        },
+      );
+      return { done: Promise.resolve(), parked };
+    }
     const running = this.inFlight.get(action.actionId);
     if (running) return { done: running, parked };
     const key = triggerKey(action.namespace, action.sensor, action.trigger.template.name);
@@ -227,6 +244,12 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
     return { done, parked };
   }
 
+  private remember(actionId: string): void {
+    this.completed.add(actionId);
+    if (this.completed.size > COMPLETED_KEPT)
+      this.completed.delete(this.completed.values().next().value!);
+  }
+
   private parked(actionId: string): boolean {
     const entry = this.jobs.get(actionId);
     if (!entry) return false;
@@ -256,7 +279,12 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
           lane.running--;
           lane.active.delete(job);
           this.pump(lane);
-          recorded.then(job.resolve, job.reject).finally(finished);
+          recorded
+            .then(() => {
+              this.remember(job.action.actionId);
+              job.resolve();
+            }, job.reject)
+            .finally(finished);
         },
         (err: Error) => {
           lane.running--;
