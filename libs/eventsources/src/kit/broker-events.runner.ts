@@ -26,7 +26,7 @@ export interface BrokerWindow {
   bytes: number;
 }
 
-const DEFAULT_BROKER_WINDOW: BrokerWindow = { messages: 1000, bytes: 16 * 1024 * 1024 };
+export const DEFAULT_BROKER_WINDOW: BrokerWindow = { messages: 1000, bytes: 16 * 1024 * 1024 };
 
 /** Delay between publish attempts while the bus is unavailable (ms). */
 const REPUBLISH_MS = { first: 200, max: 5000 };
