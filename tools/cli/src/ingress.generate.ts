@@ -170,6 +170,21 @@ const PUSH_RULES = `  # Only the Secrets that resources reference are read (Kube
       verbs: [get]
 `;
 
+/**
+ * Sources that reach nothing but Kafka and the API server (no Secret, no peer of their own);
+ * every other pulled source (kafka, amqp, sqs, sftp, ...) connects to the broker or service each
+ * EventSource names, with credentials from Secrets.
+ */
+const SELF_CONTAINED = new Set(['calendar', 'file', 'resource']);
+
+/** Pulled sources read the Secrets their EventSources reference (auth, TLS) and reach their peers. */
+const PULL_RULES = `  # Only the Secrets that resources reference (auth, TLS) are read, never listed.
+  rules:
+    - apiGroups: [""]
+      resources: [secrets]
+      verbs: [get]
+`;
+
 /** Owned sources (calendar, file, resource) read no Secret; `resource` needs what it watches. */
 function ownedRules(type: string): string {
   return type === 'resource'
@@ -190,11 +205,18 @@ function valuesYaml(type: string, kind: SourceKind): string {
             ? "clients on every port (each EventSource names its port); egress to the provider's API on 443, Secrets"
             : 'clients on every port (each EventSource names its port); egress: Kafka, Secrets, OTLP, DNS',
         }
-      : {
-          ingressFromAnywhere: false,
-          apiServer: true,
-          why: 'no clients; egress: Kafka, the API server, OTLP, DNS',
-        },
+      : SELF_CONTAINED.has(short)
+        ? {
+            ingressFromAnywhere: false,
+            apiServer: true,
+            why: 'no clients; egress: Kafka, the API server, OTLP, DNS',
+          }
+        : {
+            ingressFromAnywhere: false,
+            apiServer: true,
+            egressToAnywhere: true,
+            why: 'no clients; egress anywhere: the broker or service each EventSource names (any host and port)',
+          },
   );
   const autoscaling =
     kind === 'owned' ? 'false   # one owner at a time; more replicas are standbys' : 'true';
@@ -250,7 +272,7 @@ rbac:
   create: true
   clusterWide: false   # true: grant in every namespace (cluster-wide install)
   # Rules the source type needs (if any) are on its page: ${folder(type)}/README.md.
-${kind === 'push' ? PUSH_RULES : ownedRules(short)}${networkPolicy}`;
+${kind === 'push' ? PUSH_RULES : SELF_CONTAINED.has(short) ? ownedRules(short) : PULL_RULES}${networkPolicy}`;
 }
 
 /** The umbrella chart: every platform service, then every ingress service, each with `<name>.enabled`. */

@@ -18,6 +18,15 @@ const OWNED = new Set(
     .map(([type]) => `ingress-${type.toLowerCase()}`),
 );
 
+/** Sources that reach only Kafka and the API server and read no Secret. */
+const SELF_CONTAINED = new Set(['ingress-calendar', 'ingress-file', 'ingress-resource']);
+/** Push sources: every replica serves HTTP clients. */
+const PUSH = new Set(
+  Object.entries(SOURCE_KINDS)
+    .filter(([, kind]) => kind === 'push')
+    .map(([type]) => `ingress-${type.toLowerCase()}`),
+);
+
 interface K8sObject {
   apiVersion: string;
   kind: string;
@@ -209,9 +218,9 @@ describe('Helm charts', () => {
         .map((o) => o.metadata.name)
         .sort();
     assert.deepEqual(roles(nsd, 'ClusterRole'), []);
-    // The sensor and the owned sources read no Secret: they get no Role at all.
+    // The sensor and calendar, file and resource read no Secret: they get no Role at all.
     const dataPlane = SERVICE_CHARTS.filter(
-      (s) => s !== 'admission' && s !== 'reconciler' && s !== 'sensor' && !OWNED.has(s),
+      (s) => s !== 'admission' && s !== 'reconciler' && s !== 'sensor' && !SELF_CONTAINED.has(s),
     ).map((s) => `rel-${s}`);
     assert.deepEqual(
       roles(nsd, 'Role'),
@@ -242,11 +251,12 @@ describe('Helm charts', () => {
     );
     const readsSecrets = (objs: K8sObject[], name: string): boolean =>
       (
-        (objs.find((o) => o.kind === 'Role' && o.metadata.name === name) as unknown as
-          | { rules: { resources: string[]; verbs: string[] }[] }
-          | undefined)?.rules ?? []
+        (
+          objs.find((o) => o.kind === 'Role' && o.metadata.name === name) as unknown as
+            { rules: { resources: string[]; verbs: string[] }[] } | undefined
+        )?.rules ?? []
       ).some((r) => r.resources.includes('secrets') && r.verbs.includes('get'));
-    for (const s of ['sensor', ...OWNED]) {
+    for (const s of ['sensor', ...SELF_CONTAINED]) {
       assert.equal(readsSecrets(nsd, `rel-${s}`), false, `${s} reads no Secret by default`);
       assert.equal(readsSecrets(bus, `rel-${s}`), true, `${s} reads the bus's Secrets on request`);
     }
@@ -369,7 +379,9 @@ describe('Helm charts', () => {
         { matchLabels: { 'app.kubernetes.io/name': svc, 'app.kubernetes.io/instance': 'rel' } },
         svc,
       );
-      const push = svc.startsWith('ingress-') && !OWNED.has(svc);
+      const push = PUSH.has(svc);
+      // Pulled sources other than calendar/file/resource reach the peers their EventSources name.
+      const pulls = svc.startsWith('ingress-') && !push && !SELF_CONTAINED.has(svc);
       // Push sources: any client, on every port (EventSources name their ports); admission: 8443
       // for the API server; everything else: metrics scrapes only.
       assert.equal(open(np.ingress), push, `${svc} ingress open to every port`);
@@ -377,8 +389,8 @@ describe('Helm charts', () => {
         assert.deepEqual(ports(np.ingress), svc === 'admission' ? [7777, 8443] : [7777], svc);
       // Egress: the trigger anywhere (its targets); the others DNS, Kafka (the brokers' ports),
       // the API server, OTLP, and for sources calling their provider's API, 443.
-      assert.equal(open(np.egress), svc === 'trigger', `${svc} egress open`);
-      if (svc === 'trigger') continue;
+      assert.equal(open(np.egress), svc === 'trigger' || pulls, `${svc} egress open`);
+      if (svc === 'trigger' || pulls) continue;
       const want = svc === 'admission' ? [53, 4317, 4318] : [53, 443, 4317, 4318, 6443, 9092, 9093];
       assert.deepEqual(ports(np.egress), want, `${svc} egress ports`);
     }
