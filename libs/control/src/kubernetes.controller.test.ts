@@ -331,12 +331,10 @@ test('an EventSource of a type with no runtime in this installation gets Deploye
       kind: 'EventSource',
       metadata: { name: 'queue', namespace: w.ns },
       spec: {
-        amqp: {
+        mns: {
           example: {
-            url: 'amqp://rabbitmq:5672',
-            exchangeName: 'ex',
-            exchangeType: 'fanout',
-            routingKey: 'k',
+            queue: 'jobs',
+            endpoint: 'http://mns.example:80',
           },
         },
       },
@@ -358,7 +356,7 @@ test('an EventSource of a type with no runtime in this installation gets Deploye
     const d = cond(es, 'Deployed')!;
     assert.equal(d.status, 'False');
     assert.equal(d.reason, 'NoRuntime');
-    assert.match(d.message!, /^no runtime in this installation for source type amqp: /);
+    assert.match(d.message!, /^no runtime in this installation for source type mns: /);
   } finally {
     await w.close();
   }

@@ -358,6 +358,7 @@ describe('source handlers (pure)', () => {
         hits.push(q.url ?? '');
         if (q.url === '/cert.pem') return void res.end(pem);
         if (q.url === '/hang') return; // never answers
+        if (q.url === '/refuse') return void res.writeHead(403).end('no');
         res.end('<ConfirmSubscriptionResponse/>');
       });
       const port = await freePort();
@@ -399,15 +400,27 @@ describe('source handlers (pure)', () => {
           assert.match(r.kind === 'reject' ? r.reason : '', /not an AWS SNS address/);
         }
         assert.deepEqual(hits, ['/cert.pem', '/confirm'], 'no other address fetched');
-        const hung = await snsSource.handle(
-          loopback,
-          req(JSON.stringify(confirmation(`${base}/hang`))),
+        // A confirmation that cannot be made now is a 503 (SNS delivers the message again),
+        // never a 500 or 502: the deadline passed, the server refused, or nothing listens.
+        const closed = await freePort();
+        for (const url of [`${base}/hang`, `${base}/refuse`]) {
+          const failed = await snsSource.handle(loopback, req(JSON.stringify(confirmation(url))));
+          assert.equal(failed.kind === 'reject' && failed.status, 503, url);
+          assert.match(
+            failed.kind === 'reject' ? failed.reason : '',
+            /confirming the subscription failed/,
+          );
+        }
+        const unreachable: PushContext<SNSEventSource> = {
+          ...loopback,
+          apiBase: (name, fallback) =>
+            name === SNS_URL_PATTERN ? `^http://127\\.0\\.0\\.1:(${port}|${closed})/$` : fallback,
+        };
+        const refused = await snsSource.handle(
+          unreachable,
+          req(JSON.stringify(confirmation(`http://127.0.0.1:${closed}/confirm`))),
         );
-        assert.equal(hung.kind === 'reject' && hung.status, 502);
-        assert.match(
-          hung.kind === 'reject' ? hung.reason : '',
-          /confirming the subscription failed/,
-        );
+        assert.equal(refused.kind === 'reject' && refused.status, 503);
       } finally {
         server.closeAllConnections();
         server.close();
@@ -434,31 +447,6 @@ describe('source handlers (pure)', () => {
     });
   });
 
-  it('sns: a subscription confirmation that cannot be made now is a 503 (SNS delivers it again), never a 500 or 502', async () => {
-    const cfg: SNSEventSource = {
-      webhook: WH,
-      topicArn: 'arn:aws:sns:us-east-1:1:t',
-      region: 'us-east-1',
-    };
-    const confirmation = req(
-      JSON.stringify({
-        Type: 'SubscriptionConfirmation',
-        MessageId: 'c-1',
-        TopicArn: cfg.topicArn,
-        Token: 't',
-        SubscribeURL: 'http://127.0.0.1:1/confirm',
-      }),
-    );
-    const unreachable = (async () => {
-      throw new TypeError('fetch failed');
-    }) as typeof fetch;
-    const refusing = (async () => new Response('no', { status: 403 })) as typeof fetch;
-    for (const doFetch of [unreachable, refusing]) {
-      const out = await handle(snsSource, cfg, confirmation, doFetch);
-      assert.equal(out.kind === 'reject' && out.status, 503);
-      assert.match(out.kind === 'reject' ? out.reason : '', /confirming the subscription failed/);
-    }
-  });
 
   it('file snapshots: create, write, chmod, rename, remove', () => {
     const e = (

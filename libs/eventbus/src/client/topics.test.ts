@@ -133,7 +133,7 @@ describe(
           partitions: 2,
         }),
       );
-      assert.equal(created.length, 6);
+      assert.equal(created.length, 7);
       const meta = await admin.fetchTopicMetadata({ topics: [topics.events] });
       assert.deepEqual(
         meta.topics[0]!.partitions.map((p) => p.replicas.length),
@@ -147,6 +147,9 @@ describe(
       assert.equal((await describe(topics.dlq))['retention.ms'], String(1000 * HOUR));
       assert.equal((await describe(topics.joinState))['cleanup.policy'], 'compact');
       assert.equal((await describe(topics.actions))['retention.ms'], String(168 * HOUR));
+      const attempts = await describe(topics.attempts);
+      assert.equal(attempts['cleanup.policy'], 'compact,delete');
+      assert.equal(attempts['min.insync.replicas'], '1');
     });
 
     it('the resources topic is compacted, with min.insync.replicas', async () => {
