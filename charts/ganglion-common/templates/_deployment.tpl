@@ -130,17 +130,28 @@ spec:
             - name: {{ .name }}
               containerPort: {{ .port }}
             {{- end }}
+          # Liveness only counts once the service has started: a slow start (a busy node, a CPU
+          # limit) must not end in a restart loop.
+          startupProbe:
+            httpGet:
+              path: /healthz
+              port: health
+            periodSeconds: 2
+            timeoutSeconds: 5
+            failureThreshold: 150
           livenessProbe:
             httpGet:
               path: /healthz
               port: health
             periodSeconds: 10
+            timeoutSeconds: 5
             failureThreshold: 3
           readinessProbe:
             httpGet:
               path: /readyz
               port: health
             periodSeconds: 5
+            timeoutSeconds: 5
           resources:
             {{- required "resources (requests and limits) must be set" .Values.resources | toYaml | nindent 12 }}
           securityContext:

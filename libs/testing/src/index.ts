@@ -6,7 +6,7 @@ export { kafkaBrokers } from './shared-kafka.js';
 export { ServiceProcess, SERVICES, REPO_ROOT, type ServiceName } from './service-process.js';
 export { ensureHelm } from './go-tools.js';
 export { KubeApiServer, kubeApiServer } from './kube-apiserver.js';
-export { KubeCluster, kubeCluster, clusterLeftovers, HOST_IP } from './kube-cluster.js';
+export { KubeCluster, kubeCluster, clusterLeftovers, HOST_IP, runAsync } from './kube-cluster.js';
 export { NatsServer } from './nats-server.js';
 export { RedisServer, Mosquitto } from './loopback-server.js';
 export { OwnedReplicas } from './owned-replicas.js';

@@ -364,8 +364,12 @@ export class KubeApiServer {
       writeFileSync(join(dir, 'server.json'), JSON.stringify({ server }));
       return kube;
     } catch (err) {
+      // Keep the logs of a failed start: the state directory goes with destroy().
+      const keep = mkdtempSync(join(tmpdir(), 'ganglion-kube-failed-'));
+      for (const f of ['apiserver.log', 'etcd.log'])
+        if (existsSync(join(dir, f))) writeFileSync(join(keep, f), readFileSync(join(dir, f)));
       await kube.destroy();
-      throw err;
+      throw new Error(`${(err as Error).message} (logs kept in ${keep})`);
     }
   }
 

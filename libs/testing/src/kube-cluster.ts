@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
+  cpSync,
   createWriteStream,
   existsSync,
   mkdirSync,
@@ -10,6 +11,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureAptBinary } from './apt-packages.js';
 import { MissingPrerequisiteError } from './kafka-broker.js';
@@ -81,6 +83,35 @@ function sh(
     stdout: r.stdout ?? '',
     stderr: r.stderr ?? (r.error ? String(r.error) : ''),
   };
+}
+
+/** Runs a command to completion without blocking the event loop. */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  options: { stdin?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ status: 1, stdout, stderr: stderr + String(err) });
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? 1, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
 }
 
 function must(cmd: string, args: string[], input?: string): string {
@@ -249,7 +280,8 @@ export class KubeCluster {
             usage: 'client',
           });
           return [
-            '--authorization-mode=Node,RBAC',
+            // Appended to the server's RBAC: Node,RBAC (the kubelet's node authorizer).
+            '--authorization-mode=Node',
             '--endpoint-reconciler-type=lease',
             `--kubelet-client-certificate=${join(apiDir, 'apiserver-kubelet-client.crt')}`,
             `--kubelet-client-key=${join(apiDir, 'apiserver-kubelet-client.key')}`,
@@ -280,8 +312,15 @@ export class KubeCluster {
       return cluster;
     } catch (err) {
       process.removeListener('exit', onExit);
+      // The components' logs outlive the failed start (the state directory does not).
+      const keep = join(tmpdir(), `ganglion-cluster-failed-${process.pid}`);
+      mkdirSync(keep, { recursive: true });
+      for (const d of [dir, api.dir])
+        for (const f of readdirSync(d).filter((n) => n.endsWith('.log')))
+          cpSync(join(d, f), join(keep, f));
       cluster.teardown();
-      throw err;
+      await api.destroy();
+      throw new Error(`${(err as Error).message} (the components' logs are in ${keep})`);
     }
   }
 
@@ -302,7 +341,10 @@ export class KubeCluster {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
-    child.once('exit', (code, signal) => out.write(`\n[exited with ${code ?? signal}]\n`));
+    child.once('exit', (code, signal) => {
+      if (!out.writableEnded) out.write(`\n[exited with ${code ?? signal}]\n`);
+    });
+    out.on('error', () => undefined);
     child.unref();
     (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
     (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
@@ -574,6 +616,17 @@ export class KubeCluster {
       input: options.stdin,
       timeoutMs: options.timeoutMs ?? 120_000,
     });
+  }
+
+  /**
+   * kubectl without blocking the event loop: for tests whose own servers (HTTP targets, load
+   * generators) must keep running while kubectl or the pods talk to them.
+   */
+  kubectlAsync(
+    args: string[],
+    options: { stdin?: string; timeoutMs?: number } = {},
+  ): Promise<{ status: number; stdout: string; stderr: string }> {
+    return runAsync(this.bin.kubectl, ['--kubeconfig', this.kubeconfigPath, ...args], options);
   }
 
   /** Imports a docker-archive tar (e.g. scripts/image.sh --archive) into the node's containerd. */
