@@ -69,6 +69,9 @@ export class ExternalConsumer {
       sessionTimeout: 10_000,
       rebalanceTimeout: 20_000,
       heartbeatInterval: 1000,
+      // Also how long kafkajs sleeps while every partition is paused (backpressure): the
+      // default 5 s would stall the source after each pause.
+      maxWaitTimeInMs: 100,
     });
   }
 

@@ -12,7 +12,8 @@
  * measurement, and the rate is the subscriber's.
  *
  * Run: `npm run bench -- broker-sources [out.json]` (default bench/results/broker-sources.json).
- * Env: BENCH_MESSAGES (default 20000), BENCH_ONLY (comma list of case names), KAFKA_BROKERS
+ * Env: BENCH_MESSAGES (default 20000), BENCH_ONLY (comma list of case names), BENCH_IN_FLIGHT
+ * (produce requests in flight, default 1 as in the services), KAFKA_BROKERS
  * (else a local broker is started). A case is one entry of CASES: add yours there.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,8 @@ import { redisStreamSource } from '../redisstream/redis-stream.source.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 20_000);
 const ONLY = process.env['BENCH_ONLY']?.split(',');
+/** Produce requests in flight at once (default: the services' 1, which keeps the source's order). */
+const IN_FLIGHT = Number(process.env['BENCH_IN_FLIGHT'] ?? 0);
 const logger = createLogger('bench', { level: 'error' });
 const PAYLOAD = (i: number): string =>
   JSON.stringify({ seq: i, order: { id: `o-${i}`, amount: 42.5, currency: 'EUR' } });
@@ -414,7 +417,12 @@ interface Row {
   ceilingPerSecond: number;
   bridgedPerSecond: number;
   ratio: number;
+  /** Records per produce request of the bridge. */
+  recordsPerBatch: number;
 }
+
+/** Produce requests the bridge sent in the last run (records per request = messages / batches). */
+let batches = 0;
 
 /** Drains `run` through the kit's runner; resolves with the elapsed ms once the bus acknowledged `n`. */
 async function bridge(
@@ -425,6 +433,7 @@ async function bridge(
   brokers: string,
 ): Promise<number> {
   let acked = 0;
+  batches = 0;
   const busTopic = `${run}-bus`;
   const fixture = new BusFixture(brokers, busTopic);
   const admin = fixture.kafka.admin();
@@ -432,7 +441,14 @@ async function bridge(
   await ensureTopics(admin, [{ topic: busTopic, numPartitions: 1, replicationFactor: 1 }]);
   await admin.disconnect();
   const clients = new BusClients({ brokers: brokers.split(','), clientId: run, logger });
-  const producers = clients.producers({ onBatch: (size, _ms, ok) => ok && (acked += size) });
+  const producers = clients.producers({
+    ...(IN_FLIGHT ? { maxInFlight: IN_FLIGHT } : {}),
+    onBatch: (size, _ms, ok) => {
+      if (!ok) return;
+      acked += size;
+      batches++;
+    },
+  });
   const store = new MemoryStore();
   store.put(fixture.bus());
   const host: OwnedHost = {
@@ -500,11 +516,12 @@ async function main(): Promise<void> {
           ceilingPerSecond: Math.round((N / ceilingMs) * 1000),
           bridgedPerSecond: Math.round((N / bridgedMs) * 1000),
           ratio: 0,
+          recordsPerBatch: Math.round(N / Math.max(1, batches)),
         };
         row.ratio = Math.round((row.bridgedPerSecond / row.ceilingPerSecond) * 100) / 100;
         rows.push(row);
         console.log(
-          `${c.name.padEnd(12)} ceiling ${String(row.ceilingPerSecond).padStart(8)}/s  bridged ${String(row.bridgedPerSecond).padStart(8)}/s  ${Math.round(row.ratio * 100)}%${c.acknowledged ? '' : ' (no acknowledgement)'}`,
+          `${c.name.padEnd(12)} ceiling ${String(row.ceilingPerSecond).padStart(8)}/s  bridged ${String(row.bridgedPerSecond).padStart(8)}/s  ${Math.round(row.ratio * 100)}%  ${row.recordsPerBatch} records/produce${c.acknowledged ? '' : ' (no acknowledgement)'}`,
         );
       } finally {
         await peer.stop();

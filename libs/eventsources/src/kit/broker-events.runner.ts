@@ -306,28 +306,31 @@ class BrokerPipe<C extends CommonBrokerConfig> {
     }
   }
 
-  /** Acknowledges `m` once `published` and every earlier message's acknowledgement are done. */
+  /**
+   * Acknowledges `m` once `published` and every earlier message's acknowledgement was issued:
+   * acknowledgements are issued in delivery order, without waiting for the source's answer to
+   * the previous one (a Redis XACK, say), so they pipeline.
+   */
   private chainAck(m: BrokerMessage, published: Promise<void>): void {
     const ack = m.ack;
-    const previous = this.lastAck;
-    this.lastAck = Promise.all([previous, published])
-      .then(
-        async () => {
-          if (ack && !this.stopped) await ack();
-        },
-        () => undefined,
-      )
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          this.logger.warn(
-            'acknowledgement at the source failed (the message will be redelivered)',
-            {
-              error: err,
-            },
-          );
-        },
-      );
+    this.lastAck = Promise.all([this.lastAck, published]).then(
+      () => {
+        if (!ack || this.stopped) return;
+        try {
+          const answer = ack();
+          if (answer) answer.catch((err: unknown) => this.ackFailed(err));
+        } catch (err) {
+          this.ackFailed(err);
+        }
+      },
+      () => undefined,
+    );
+  }
+
+  private ackFailed(err: unknown): void {
+    this.logger.warn('acknowledgement at the source failed (the message will be redelivered)', {
+      error: err,
+    });
   }
 }
 
