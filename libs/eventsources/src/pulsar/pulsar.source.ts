@@ -16,6 +16,9 @@ const { Consumer, logLevel } = flex;
 /** Messages the broker may push to one consumer ahead of their processing (flow permits). */
 const PULSAR_RECEIVE_QUEUE = 500;
 
+/** How long an entry's acknowledgement waits for more of its messages (ms). */
+const ENTRY_SETTLE_MS = 200;
+
 /** How long subscribing may take before the attempt counts as failed. */
 const SUBSCRIBE_TIMEOUT_MS = 30_000;
 
@@ -26,6 +29,16 @@ const SUBSCRIBE_TIMEOUT_MS = 30_000;
 export function pulsarTopic(topic: string): string {
   if (topic.includes('://')) return topic;
   return topic.includes('/') ? `persistent://${topic}` : `persistent://public/default/${topic}`;
+}
+
+/**
+ * A message's publish time (ms). pulsar-flex hands a message of a batch entry with the batch's
+ * single-message metadata only, which has no publish time: such a message gets the time it was
+ * received.
+ */
+function publishTime(m: ConsumerMessage): number {
+  const t = Number(m.metadata.publishTime);
+  return Number.isFinite(t) && t > 0 ? t : Date.now();
 }
 
 /** `pulsar://host:port[,host:port]` as the client's discovery servers. */
@@ -107,26 +120,51 @@ export const pulsarSource: BrokerSourceType<PulsarConfig> = {
             );
           }),
         ]).finally(() => clearTimeout(timer));
+        // pulsar-flex gives every message of a batch entry the entry's id (batch index -1), and
+        // acknowledging it acknowledges the whole entry. So messages are numbered within their
+        // entry here (a redelivered entry comes whole, in order: the same numbers), and an
+        // entry is acknowledged once every message received from it is on the bus and no more
+        // arrived for a moment (an entry's messages arrive together).
+        const entries = new Map<string, { received: number; published: number }>();
         await consumer.run({
           autoAck: false,
           // pulsar-flex hands the next message only after this resolves: awaiting the kit's
           // room is the backpressure (the client's queue fills and it asks for no more).
-          onMessage: async (m: ConsumerMessage) => {
-            const id = m.command.messageId;
-            const incoming = incomingFromHeaders(m.properties);
-            await ctx.deliver({
-              naturalId: `${topic}/${id.ledgerid}:${id.entryid}:${id.partition}:${id.batchIndex}`,
-              data: {
-                key: m.metadata.partitionKey ?? '',
-                publishTime: goTimeString(Number(m.metadata.publishTime), 'UTC'),
-                body: argoBody(m.message, c.jsonBody),
-              },
-              bytes: m.message.length + 64,
-              ...(incoming ? { incoming } : {}),
-              ack: () => m.ack(),
-            });
-          },
+          // A throwing handler would end pulsar-flex's processing loop silently: the session
+          // fails instead (and reconnects; unacknowledged messages come again).
+          onMessage: (m: ConsumerMessage) => handle(m).catch((err: unknown) => ctx.fail(err)),
         });
+        async function handle(m: ConsumerMessage): Promise<void> {
+          const id = m.command.messageId;
+          const entryKey = `${id.ledgerid}:${id.entryid}:${id.partition}`;
+          let entry = entries.get(entryKey);
+          if (!entry) entries.set(entryKey, (entry = { received: 0, published: 0 }));
+          const index = id.batchIndex >= 0 ? id.batchIndex : entry.received;
+          entry.received++;
+          const current = entry;
+          const incoming = incomingFromHeaders(m.properties);
+          await ctx.deliver({
+            naturalId: `${topic}/${entryKey}:${index}`,
+            data: {
+              key: m.metadata.partitionKey ?? '',
+              publishTime: goTimeString(publishTime(m), 'UTC'),
+              body: argoBody(m.message, c.jsonBody),
+            },
+            bytes: m.message.length + 64,
+            ...(incoming ? { incoming } : {}),
+            ack: () => {
+              current.published++;
+              setTimeout(() => {
+                if (closing || current.published !== current.received) return;
+                if (entries.get(entryKey) !== current) return;
+                entries.delete(entryKey);
+                m.ack().catch((err: unknown) =>
+                  ctx.logger.warn('pulsar: acknowledgement failed', { error: err }),
+                );
+              }, ENTRY_SETTLE_MS);
+            },
+          });
+        }
       }
       return session;
     } catch (err) {
