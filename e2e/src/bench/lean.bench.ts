@@ -101,7 +101,7 @@ try {
     result['bareBrokerCpuPercent'] = bare.get('broker');
   }
   const names: ServiceName[] = [...SERVICES, ...ingressServicesFor(EXAMPLES)];
-  for (const name of names)
+  for (const name of names) {
     services.push(
       new ServiceProcess(name, {
         healthPort: await freePort(),
@@ -116,6 +116,9 @@ try {
         },
       }).start(),
     );
+    // The reconciler creates the topics the others use: it starts first, as in npm start.
+    if (name === 'reconciler') await services[0]!.ready(180_000);
+  }
   await Promise.all(services.map((s) => s.ready(180_000)));
   console.log(`stack up (${names.join(', ')}); settling ${SETTLE_S} s...`);
   await sleep(SETTLE_S * 1000);
