@@ -43,6 +43,14 @@ export const PRIVATE_GROUP_TIMING = {
   heartbeatInterval: 600,
 } as const;
 
+/**
+ * The longest a fetch of an idle consumer waits at the broker (ms): after fetches that returned
+ * nothing, the consumer's wait doubles from its `maxWaitTimeInMs` up to this (patched kafkajs,
+ * `maxIdleWaitTimeInMs`), and any record resets it. New records end a waiting fetch at once, so
+ * an idle stack stops polling every 10 ms without adding latency to the records that come.
+ */
+export const IDLE_FETCH_WAIT_MS = 500;
+
 export function parseBrokers(value: string): string[] {
   const brokers = value
     .split(',')
