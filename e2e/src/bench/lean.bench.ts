@@ -14,12 +14,13 @@
  * BENCH_IDLE_SECONDS (default 60): the window; BENCH_SETTLE_SECONDS (default 15): the pause
  * after readiness; GANGLION_SERVICE_NODE_ARGS: extra node flags of the services.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseManifests, SOURCE_KINDS, type EventSource } from '@ganglion/api';
 import {
+  countRequests,
   freePort,
   KafkaBroker,
   REPO_ROOT,
@@ -31,6 +32,18 @@ import {
 const WINDOW_S = Number(process.env['BENCH_IDLE_SECONDS'] ?? 60);
 const SETTLE_S = Number(process.env['BENCH_SETTLE_SECONDS'] ?? 15);
 const EXAMPLES = join(REPO_ROOT, 'examples', 'local');
+/** BENCH_BROKER_REQUEST_LOG=1: count the broker's requests by API and client over the idle window. */
+const REQUEST_LOG =
+  process.env['BENCH_BROKER_REQUEST_LOG'] === '1'
+    ? join(os.tmpdir(), `ganglion-lean-requests-${process.pid}.log`)
+    : undefined;
+const logText = (): string => {
+  try {
+    return REQUEST_LOG ? readFileSync(REQUEST_LOG, 'utf8') : '';
+  } catch {
+    return '';
+  }
+};
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 
 /** CPU seconds (user+system, all threads) of a process, from /proc. */
@@ -93,7 +106,7 @@ const result: Record<string, unknown> = {
 };
 try {
   if (!brokers) {
-    broker = await KafkaBroker.start({});
+    broker = await KafkaBroker.start(REQUEST_LOG ? { requestLog: REQUEST_LOG } : {});
     brokers = broker.brokers;
     await sleep(SETTLE_S * 1000);
     console.log(`bare broker: measuring ${WINDOW_S} s with no client attached...`);
@@ -125,7 +138,16 @@ try {
   console.log(`idle stack: measuring ${WINDOW_S} s...`);
   const pids = new Map(services.map((s) => [s.name as string, s.pid!]));
   if (broker) pids.set('broker', broker.pid!);
+  const logFrom = logText().length;
   const cpu = await cpuOver(pids, WINDOW_S);
+  if (REQUEST_LOG) {
+    const perSec = [...countRequests(logText().slice(logFrom))]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => [k, round(n / WINDOW_S, 2)] as const);
+    result['brokerRequestsPerSec'] = Object.fromEntries(perSec);
+    console.log('broker requests/s by API and client (the request log costs broker CPU):');
+    for (const [k, n] of perSec) console.log(`  ${String(n).padStart(8)}  ${k}`);
+  }
   const rows = [...pids].map(([name, pid]) => ({ name, cpuPercent: cpu.get(name)!, ...rss(pid) }));
   const servicesCpu = round(
     rows.filter((r) => r.name !== 'broker').reduce((a, r) => a + r.cpuPercent, 0),
@@ -156,6 +178,7 @@ try {
 } finally {
   await Promise.all(services.map((s) => s.stop()));
   await broker?.destroy();
+  if (REQUEST_LOG) rmSync(REQUEST_LOG, { force: true });
 }
 const out = join(REPO_ROOT, 'bench', 'results', 'lean.json');
 mkdirSync(dirname(out), { recursive: true });
