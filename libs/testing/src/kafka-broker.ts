@@ -136,7 +136,7 @@ export class KafkaBroker {
     private readonly ownsDataDir: boolean,
     private readonly classpath: string,
     /** The Kafka release the broker runs (`KAFKA_VERSION`). */
-    readonly version: string,
+    private readonly version: string,
     private readonly heap: string,
     private readonly logFile: string,
     private readonly properties: Record<string, string> = {},
