@@ -15,14 +15,27 @@ import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { waitFor } from './wait-for.js';
 
+export class MissingPrerequisiteError extends Error {}
+
 /**
  * A real Apache Kafka broker (KRaft, single node: broker + controller in one JVM) for tests
  * and the local stack. The jars come from Maven Central (`org.apache.kafka:kafka_2.13`) and
- * are cached; the broker listens on a free loopback port.
+ * are cached; the broker listens on a free loopback port. `KAFKA_VERSION` picks the version
+ * (default 3.9.1; 4.x is tested with 4.4.0, see README "Kafka versions").
  */
-const KAFKA_VERSION = '3.9.1';
+const DEFAULT_KAFKA_VERSION = '3.9.1';
 
-export class MissingPrerequisiteError extends Error {}
+function kafkaVersion(): string {
+  const version = process.env['KAFKA_VERSION'] || DEFAULT_KAFKA_VERSION;
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    throw new MissingPrerequisiteError(
+      `KAFKA_VERSION=${version} is not a Kafka release version (x.y.z, e.g. 3.9.1 or 4.4.0)`,
+    );
+  return version;
+}
+
+/** Kafka 4 logs through log4j 2 (Kafka 3 through reload4j, configured with log4j 1 properties). */
+const usesLog4j2 = (version: string): boolean => Number(version.split('.')[0]) >= 4;
 
 function cacheRoot(): string {
   return (
@@ -38,7 +51,7 @@ function requireTool(cmd: string, args: string[], hint: string): void {
 }
 
 /** Resolves (and caches) the broker's runtime classpath directory. Idempotent. */
-function ensureKafkaJars(version = KAFKA_VERSION): string {
+function ensureKafkaJars(version: string): string {
   const dir = join(cacheRoot(), `kafka-${version}`);
   const libs = join(dir, 'libs');
   if (existsSync(join(libs, `kafka_2.13-${version}.jar`))) return libs;
@@ -56,7 +69,12 @@ function ensureKafkaJars(version = KAFKA_VERSION): string {
 <groupId>dev.ganglion</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
 <dependencies>
 <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>${version}</version></dependency>
-<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
+${
+  usesLog4j2(version)
+    ? `<dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.25.5</version></dependency>
+<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.17</version></dependency>`
+    : `<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>`
+}
 </dependencies></project>`,
   );
   const r = spawnSync(
@@ -241,6 +259,8 @@ export class KafkaBroker {
     readonly dataDir: string,
     private readonly ownsDataDir: boolean,
     private readonly classpath: string,
+    /** The Kafka release the broker runs (`KAFKA_VERSION`). */
+    private readonly version: string,
     private readonly heap: string,
     private readonly logFile: string,
     private readonly properties: Record<string, string> = {},
@@ -273,7 +293,8 @@ export class KafkaBroker {
   }
 
   static async start(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
-    const classpath = ensureKafkaJars();
+    const version = kafkaVersion();
+    const classpath = ensureKafkaJars(version);
     const port = options.port ?? (await freePort());
     const controllerPort = await freePort();
     const ownsDataDir = !options.dataDir;
@@ -285,6 +306,7 @@ export class KafkaBroker {
       dataDir,
       ownsDataDir,
       classpath,
+      version,
       options.heap ?? '768m',
       options.logFile ?? join(dataDir, 'server.log'),
       options.properties,
@@ -381,27 +403,29 @@ export class KafkaBroker {
         '',
       ].join('\n'),
     );
-    writeFileSync(
-      join(this.dataDir, 'log4j.properties'),
-      [
-        'log4j.rootLogger=WARN, stdout',
-        'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-        'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-        'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-        'log4j.logger.kafka.server.KafkaRaftServer=INFO',
-        ...(this.requestLog
-          ? [
-              'log4j.appender.requests=org.apache.log4j.FileAppender',
-              `log4j.appender.requests.File=${this.requestLog}`,
-              'log4j.appender.requests.layout=org.apache.log4j.PatternLayout',
-              'log4j.appender.requests.layout.ConversionPattern=%m%n',
-              'log4j.logger.kafka.request.logger=DEBUG, requests',
-              'log4j.additivity.kafka.request.logger=false',
-            ]
-          : []),
-        '',
-      ].join('\n'),
-    );
+    if (usesLog4j2(this.version)) this.writeLog4j2Config();
+    else
+      writeFileSync(
+        join(this.dataDir, 'log4j.properties'),
+        [
+          'log4j.rootLogger=WARN, stdout',
+          'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+          'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+          'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+          'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+          ...(this.requestLog
+            ? [
+                'log4j.appender.requests=org.apache.log4j.FileAppender',
+                `log4j.appender.requests.File=${this.requestLog}`,
+                'log4j.appender.requests.layout=org.apache.log4j.PatternLayout',
+                'log4j.appender.requests.layout.ConversionPattern=%m%n',
+                'log4j.logger.kafka.request.logger=DEBUG, requests',
+                'log4j.additivity.kafka.request.logger=false',
+              ]
+            : []),
+          '',
+        ].join('\n'),
+      );
     // A base64url id starting with '-' would be parsed as an option by kafka-storage (1 in 64).
     let clusterId = randomBytes(16).toString('base64url');
     while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
@@ -410,7 +434,7 @@ export class KafkaBroker {
       [
         '-cp',
         `${this.classpath}/*`,
-        `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
+        this.logConfigFlag(),
         'kafka.tools.StorageTool',
         'format',
         '-t',
@@ -426,6 +450,45 @@ export class KafkaBroker {
       throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
   }
 
+  /** The JVM flag that points the broker's logging at the configuration {@link configure} wrote. */
+  private logConfigFlag(): string {
+    return usesLog4j2(this.version)
+      ? `-Dlog4j2.configurationFile=file:${join(this.dataDir, 'log4j2.properties')}`
+      : `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`;
+  }
+
+  /** Kafka 4's logging (log4j 2): warnings, the start-up line, and the request log if asked. */
+  private writeLog4j2Config(): void {
+    writeFileSync(
+      join(this.dataDir, 'log4j2.properties'),
+      [
+        'status = warn',
+        'appender.stdout.type = Console',
+        'appender.stdout.name = STDOUT',
+        'appender.stdout.layout.type = PatternLayout',
+        'appender.stdout.layout.pattern = [%d] %p %m (%c)%n',
+        'rootLogger.level = WARN',
+        'rootLogger.appenderRef.stdout.ref = STDOUT',
+        'logger.raft.name = kafka.server.KafkaRaftServer',
+        'logger.raft.level = INFO',
+        ...(this.requestLog
+          ? [
+              'appender.requests.type = File',
+              'appender.requests.name = REQUESTS',
+              `appender.requests.fileName = ${this.requestLog}`,
+              'appender.requests.layout.type = PatternLayout',
+              'appender.requests.layout.pattern = %m%n',
+              'logger.requests.name = kafka.request.logger',
+              'logger.requests.level = DEBUG',
+              'logger.requests.additivity = false',
+              'logger.requests.appenderRef.requests.ref = REQUESTS',
+            ]
+          : []),
+        '',
+      ].join('\n'),
+    );
+  }
+
   /** Starts (or restarts after {@link stop}) the broker on the same port and data. */
   async resume(): Promise<void> {
     if (this.child) return;
@@ -439,7 +502,7 @@ export class KafkaBroker {
         `-Xmx${this.heap}`,
         ...(process.env['GANGLION_KAFKA_JVM_OPTS']?.split(' ').filter(Boolean) ?? ['-XX:+UseG1GC']),
         '-Djava.awt.headless=true',
-        `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
+        this.logConfigFlag(),
         '-cp',
         `${this.classpath}/*`,
         'kafka.Kafka',

@@ -52,6 +52,16 @@ export const PRIVATE_GROUP_TIMING = {
   heartbeatInterval: 600,
 } as const;
 
+/**
+ * The longest a fetch of an idle consumer waits at the broker (ms): once fetches have returned
+ * nothing for a second, the consumer's wait doubles from its `maxWaitTimeInMs` up to this
+ * (patched kafkajs, `maxIdleWaitTimeInMs`), and any record resets it. An idle stack stops
+ * polling every 10 ms; a stream of a record a second or more keeps the short wait. The price:
+ * a read_committed fetch can wait out its wait before it sees a transaction's commit, so the
+ * first transactional record after an idle second can take up to this much longer.
+ */
+export const IDLE_FETCH_WAIT_MS = 250;
+
 export function parseBrokers(value: string): string[] {
   const brokers = value
     .split(',')

@@ -8,7 +8,7 @@ import {
 } from 'kafkajs';
 import { chunkByBytes, toTopicMessages, type OutRecord } from '../producer/batching-producer.js';
 import type { ConsumedBatch, LoopBase } from './consume-loop.js';
-import { kafkaSecurity, TRANSACTION_RETRY } from '../client/client.js';
+import { IDLE_FETCH_WAIT_MS, kafkaSecurity, TRANSACTION_RETRY } from '../client/client.js';
 import {
   StableOffsetReader,
   StableOffsetsUnsupportedError,
@@ -259,6 +259,7 @@ export class ExactlyOnceLoop {
       groupId,
       readUncommitted: false,
       maxWaitTimeInMs: this.options.maxWaitMs ?? 100,
+      maxIdleWaitTimeInMs: IDLE_FETCH_WAIT_MS,
       sessionTimeout: session,
       rebalanceTimeout: Math.max(session * 2, 12_000),
       heartbeatInterval: Math.max(300, Math.floor(session / 10)),

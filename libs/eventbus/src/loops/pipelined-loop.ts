@@ -2,6 +2,7 @@ import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 import { consumerActivity } from './consumer-activity.js';
 import { restartCrashedConsumer } from './consumer-restart.js';
+import { IDLE_FETCH_WAIT_MS } from '../client/client.js';
 
 interface PipelinedLoopOptions {
   kafka: Kafka;
@@ -109,6 +110,7 @@ export class PipelinedLoop {
       groupId,
       readUncommitted: false,
       maxWaitTimeInMs: this.options.maxWaitMs ?? 10,
+      maxIdleWaitTimeInMs: IDLE_FETCH_WAIT_MS,
       sessionTimeout: 15_000,
       heartbeatInterval: 1_000,
     });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@ganglion/telemetry';
 import { restartCrashedConsumer } from '../loops/consumer-restart.js';
-import { PRIVATE_GROUP_TIMING } from '../client/client.js';
+import { IDLE_FETCH_WAIT_MS, PRIVATE_GROUP_TIMING } from '../client/client.js';
 
 interface TopicReaderOptions {
   kafka: Kafka;
@@ -40,6 +40,7 @@ export class TopicReader {
       groupId: `${this.options.groupPrefix ?? 'ganglion-reader'}-${randomUUID()}`,
       readUncommitted: false,
       maxWaitTimeInMs: this.options.maxWaitMs ?? 100,
+      maxIdleWaitTimeInMs: IDLE_FETCH_WAIT_MS,
       ...PRIVATE_GROUP_TIMING,
     });
     this.consumer = consumer;

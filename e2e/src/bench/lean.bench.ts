@@ -1,0 +1,187 @@
+/**
+ * Benchmark (not a test): `npm run bench -- lean` (docs/benchmarks.md "Idle cost").
+ *
+ * The cost at rest. On its own broker (or KAFKA_BROKERS, then without the bare-broker window):
+ * 1. the bare broker, no client attached, over a window: its CPU (% of one core);
+ * 2. the local stack as `npm start` runs it (the core services plus the ingress services
+ *    examples/local uses, each a process, `/metrics` served, no Jaeger), examples loaded, no events:
+ *    after readiness and a settling pause, over the same window, each process's CPU (% of one core,
+ *    from /proc/<pid>/stat utime+stime) and RSS (VmRSS at the end, VmHWM), and the broker's CPU
+ *    with Ganglion attached.
+ * CPU time and RSS are read from /proc, not timed: they hold up on a loaded machine where
+ * wall-clock latencies do not. Prints a table and writes bench/results/lean.json.
+ *
+ * BENCH_IDLE_SECONDS (default 60): the window; BENCH_SETTLE_SECONDS (default 15): the pause
+ * after readiness; GANGLION_SERVICE_NODE_ARGS: extra node flags of the services.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseManifests, SOURCE_KINDS, type EventSource } from '@ganglion/api';
+import {
+  countRequests,
+  freePort,
+  KafkaBroker,
+  REPO_ROOT,
+  SERVICES,
+  ServiceProcess,
+  type ServiceName,
+} from '@ganglion/testing';
+
+const WINDOW_S = Number(process.env['BENCH_IDLE_SECONDS'] ?? 60);
+const SETTLE_S = Number(process.env['BENCH_SETTLE_SECONDS'] ?? 15);
+const EXAMPLES = join(REPO_ROOT, 'examples', 'local');
+/** BENCH_BROKER_REQUEST_LOG=1: count the broker's requests by API and client over the idle window. */
+const REQUEST_LOG =
+  process.env['BENCH_BROKER_REQUEST_LOG'] === '1'
+    ? join(os.tmpdir(), `ganglion-lean-requests-${process.pid}.log`)
+    : undefined;
+const logText = (): string => {
+  try {
+    return REQUEST_LOG ? readFileSync(REQUEST_LOG, 'utf8') : '';
+  } catch {
+    return '';
+  }
+};
+const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
+
+/** CPU seconds (user+system, all threads) of a process, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ = 100 on Linux
+}
+
+/** Current and peak RSS (MiB) of a process, from /proc. */
+function rss(pid: number): { rssMb: number; peakRssMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number =>
+    Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { rssMb: round(kb('VmRSS') / 1024), peakRssMb: round(kb('VmHWM') / 1024) };
+}
+
+/** CPU (% of one core) of each pid over one window. */
+async function cpuOver(pids: Map<string, number>, seconds: number): Promise<Map<string, number>> {
+  const before = new Map([...pids].map(([n, pid]) => [n, cpuSeconds(pid)]));
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const elapsed = (performance.now() - t0) / 1000;
+  return new Map(
+    [...pids].map(([n, pid]) => [
+      n,
+      round(((cpuSeconds(pid) - before.get(n)!) / elapsed) * 100, 2),
+    ]),
+  );
+}
+
+/** Ingress services the EventSources under `dir` need, besides those in SERVICES (as npm start). */
+function ingressServicesFor(dir: string): ServiceName[] {
+  const types = new Set<string>();
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory() || !/\.ya?ml$/.test(name)) continue;
+    for (const doc of parseManifests(readFileSync(path, 'utf8'))) {
+      if (doc.resource?.kind !== 'EventSource') continue;
+      for (const [key, value] of Object.entries((doc.resource as EventSource).spec))
+        if (value && typeof value === 'object' && !['template', 'service'].includes(key))
+          types.add(`ingress-${key.toLowerCase()}`);
+    }
+  }
+  const ingress = Object.keys(SOURCE_KINDS).map((t): ServiceName => `ingress-${t.toLowerCase()}`);
+  return ingress.filter((s) => types.has(s) && !(SERVICES as readonly string[]).includes(s));
+}
+
+let broker: KafkaBroker | undefined;
+let brokers = process.env['KAFKA_BROKERS'];
+const services: ServiceProcess[] = [];
+const result: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavgAtStart: os.loadavg() },
+  config: {
+    windowSeconds: WINDOW_S,
+    settleSeconds: SETTLE_S,
+    serviceNodeArgs: process.env['GANGLION_SERVICE_NODE_ARGS'] ?? '',
+  },
+};
+try {
+  if (!brokers) {
+    broker = await KafkaBroker.start(REQUEST_LOG ? { requestLog: REQUEST_LOG } : {});
+    brokers = broker.brokers;
+    await sleep(SETTLE_S * 1000);
+    console.log(`bare broker: measuring ${WINDOW_S} s with no client attached...`);
+    const bare = await cpuOver(new Map([['broker', broker.pid!]]), WINDOW_S);
+    result['bareBrokerCpuPercent'] = bare.get('broker');
+  }
+  const names: ServiceName[] = [...SERVICES, ...ingressServicesFor(EXAMPLES)];
+  for (const name of names) {
+    services.push(
+      new ServiceProcess(name, {
+        healthPort: await freePort(),
+        metricsPort: await freePort(),
+        env: {
+          KAFKA_BROKERS: brokers,
+          GANGLION_HOST: '127.0.0.1',
+          GANGLION_INSTANCE_ID: 'local',
+          GANGLION_RESOURCES_DIR: EXAMPLES,
+          GANGLION_SECRET_GITHUB_ACCESS_SECRET: 'local-dev-secret',
+          LOG_LEVEL: 'warn',
+        },
+      }).start(),
+    );
+    // The reconciler creates the topics the others use: it starts first, as in npm start.
+    if (name === 'reconciler') await services[0]!.ready(180_000);
+  }
+  await Promise.all(services.map((s) => s.ready(180_000)));
+  console.log(`stack up (${names.join(', ')}); settling ${SETTLE_S} s...`);
+  await sleep(SETTLE_S * 1000);
+  console.log(`idle stack: measuring ${WINDOW_S} s...`);
+  const pids = new Map(services.map((s) => [s.name as string, s.pid!]));
+  if (broker) pids.set('broker', broker.pid!);
+  const logFrom = logText().length;
+  const cpu = await cpuOver(pids, WINDOW_S);
+  if (REQUEST_LOG) {
+    const perSec = [...countRequests(logText().slice(logFrom))]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => [k, round(n / WINDOW_S, 2)] as const);
+    result['brokerRequestsPerSec'] = Object.fromEntries(perSec);
+    console.log('broker requests/s by API and client (the request log costs broker CPU):');
+    for (const [k, n] of perSec) console.log(`  ${String(n).padStart(8)}  ${k}`);
+  }
+  const rows = [...pids].map(([name, pid]) => ({ name, cpuPercent: cpu.get(name)!, ...rss(pid) }));
+  const servicesCpu = round(
+    rows.filter((r) => r.name !== 'broker').reduce((a, r) => a + r.cpuPercent, 0),
+    2,
+  );
+  result['processes'] = rows;
+  result['servicesCpuPercent'] = servicesCpu;
+  if (broker) {
+    result['brokerCpuPercent'] = cpu.get('broker');
+    result['brokerCpuAboveBarePercent'] = round(
+      cpu.get('broker')! - (result['bareBrokerCpuPercent'] as number),
+      2,
+    );
+  }
+  result['loadavgAtEnd'] = os.loadavg();
+  console.log(
+    `\n${'process'.padEnd(18)} ${'CPU %'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'peak MiB'.padStart(9)}`,
+  );
+  for (const r of rows)
+    console.log(
+      `${r.name.padEnd(18)} ${r.cpuPercent.toFixed(2).padStart(7)} ${r.rssMb.toFixed(1).padStart(8)} ${r.peakRssMb.toFixed(1).padStart(9)}`,
+    );
+  console.log(`${'services total'.padEnd(18)} ${servicesCpu.toFixed(2).padStart(7)}`);
+  if (broker)
+    console.log(
+      `broker bare ${result['bareBrokerCpuPercent']} %, with Ganglion ${result['brokerCpuPercent']} % (+${result['brokerCpuAboveBarePercent']} %)`,
+    );
+} finally {
+  await Promise.all(services.map((s) => s.stop()));
+  await broker?.destroy();
+  if (REQUEST_LOG) rmSync(REQUEST_LOG, { force: true });
+}
+const out = join(REPO_ROOT, 'bench', 'results', 'lean.json');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+console.log(`wrote ${out}`);
+process.exit(0);
