@@ -105,13 +105,13 @@ test('admission: an EventSource of a type without a runtime is allowed with a wa
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'EventSource',
     metadata: { name: 'q', namespace: 'n' },
-    spec: { nats: { build: { url: 'nats://nats:4222', subject: 'ci' } } },
+    spec: { mns: { build: { queue: 'ci', endpoint: 'http://mns.example:80' } } },
   };
   const res = reviewAdmission(req('EventSource', 'CREATE', es));
   assert.equal(res.allowed, true);
   assert.match(
     res.warnings?.[0] ?? '',
-    /^spec: no runtime in this installation for source type nats: /,
+    /^spec: no runtime in this installation for source type mns: /,
   );
   const webhook = {
     ...es,
