@@ -447,7 +447,6 @@ describe('source handlers (pure)', () => {
     });
   });
 
-
   it('file snapshots: create, write, chmod, rename, remove', () => {
     const e = (
       ino: number,
