@@ -26,11 +26,11 @@ interface Tally {
 const OUT = join(REPO_ROOT, '.ci', 'out');
 
 /**
- * Longest a suite may run (ms, `GANGLION_SUITE_TIMEOUT_MS`, default 30 min) before its process
+ * Longest a suite may run (ms, `GANGLION_SUITE_TIMEOUT_MS`, default 40 min) before its process
  * group is killed and the suite counted failed: a hung suite then ends the run with a summary
  * instead of running into CI's own time limit with nothing printed.
  */
-const SUITE_TIMEOUT_MS = Number(process.env['GANGLION_SUITE_TIMEOUT_MS'] ?? 30 * 60_000);
+const SUITE_TIMEOUT_MS = Number(process.env['GANGLION_SUITE_TIMEOUT_MS'] ?? 40 * 60_000);
 
 function run(
   cmd: string,
