@@ -453,16 +453,29 @@ describe('platform: the umbrella chart on a real node', { timeout: 3_600_000 }, 
       timeoutMs: 60_000,
       what: 'load flowing',
     });
-    const pod = await kubectl([
-      'get',
-      'pods',
-      '-n',
-      NS,
-      '-l',
-      'app.kubernetes.io/name=ingress-webhook',
-      '-o',
-      'jsonpath={.items[0].metadata.name}',
-    ]);
+    // The pods the scale-down to 1 ended may still be listed while they terminate: wait until
+    // one webhook pod is left, then delete that one.
+    const pod = await waitFor(
+      async () => {
+        const names = (
+          await kubectl([
+            'get',
+            'pods',
+            '-n',
+            NS,
+            '-l',
+            'app.kubernetes.io/name=ingress-webhook',
+            '-o',
+            'jsonpath={.items[*].metadata.name}',
+          ])
+        )
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean);
+        return names.length === 1 && names[0];
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'one ingress-webhook pod left' },
+    );
     await kubectl(['delete', 'pod', pod, '-n', NS, '--wait=true']);
     await waitFor(() => deploymentReady(webhook, 1), {
       timeoutMs: 300_000,
