@@ -43,6 +43,9 @@ interface Call {
   body: { text?: string; eventId?: string };
 }
 
+/** Loads still sending: `after` stops them, so a failed test cannot keep the file's process alive. */
+const running = new Set<Load>();
+
 /** A steady, bounded load of webhook POSTs (one new connection each, so every replica gets some). */
 class Load {
   readonly acknowledged: string[] = [];
@@ -61,6 +64,7 @@ class Load {
 
   start(): this {
     this.timer = setInterval(() => this.fire(), 1000 / this.perSecond);
+    running.add(this);
     return this;
   }
 
@@ -106,6 +110,7 @@ class Load {
   /** Stops sending and waits for the requests in flight. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    running.delete(this);
     await Promise.all([...this.pending]);
   }
 }
@@ -263,6 +268,8 @@ describe('platform: the umbrella chart on a real node', { timeout: 3_600_000 }, 
   });
 
   after(async () => {
+    await Promise.all([...running].map((l) => l.stop()));
+    target.closeAllConnections();
     target.close();
     await Promise.all([kafka?.destroy(), jaeger?.destroy()]);
     if (chartDir) rmSync(chartDir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ import { compileJq } from '../transform/jq/jq.parser.js';
 import { runJq } from '../transform/jq/jq.evaluator.js';
 import { runLua } from '../transform/lua.sandbox.js';
 import type { SensorEvent } from '../event.js';
-import { fuzzSeed, Prng } from './prng.js';
+import { fuzzSeed, Prng } from '@ganglion/testing';
 
 /** Inputs per language (`GANGLION_FUZZ_INPUTS`, default 10 000). */
 const PER_LANGUAGE = Number(process.env['GANGLION_FUZZ_INPUTS'] ?? 10_000);
