@@ -18,6 +18,8 @@ BIN="$DIR/bin"
 
 die() { echo "ganglion: $*" >&2; exit 1; }
 say() { echo "ganglion: $*" >&2; }
+# shellcheck source=kube-build.sh
+source "$(dirname "$0")/kube-build.sh"
 
 mkdir -p "$DIR"
 exec 9>"$DIR/.lock"
@@ -27,39 +29,12 @@ need_kubectl=0
 command -v kubectl >/dev/null 2>&1 || [ -x "$BIN/kubectl" ] || need_kubectl=1
 
 if [ ! -x "$BIN/kube-apiserver" ] || [ "$need_kubectl" = 1 ]; then
-  command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] \
-    || die "Go (>= 1.25) is required once to build kube-apiserver $KUBE_VERSION from the Go module proxy; install it (https://go.dev/dl or apt-get install golang-1.25) and re-run."
-  command -v go >/dev/null 2>&1 || export PATH="/usr/local/go/bin:$PATH"
-  build="$DIR/build"
-  rm -rf "$build"
-  mkdir -p "$build" "$BIN"
-  # Private module and build caches: the build is self-contained and removed afterwards.
-  export GOMODCACHE="$build/gomod" GOCACHE="$build/gocache" GOFLAGS="-modcacherw -buildvcs=false" CGO_ENABLED=0
   start=$(date +%s)
+  mkdir -p "$BIN"
+  kube_build_start "$DIR/build" kube-apiserver
   say "building kube-apiserver v$KUBE_VERSION from the Go module proxy (once; several minutes on 2 cores)"
-  cd "$build"
-  # k8s.io/kubernetes replaces its staging modules with ./staging paths; map each one to its
-  # published v0.<minor>.<patch> instead.
-  modfile="$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-  [ -f "$modfile" ] || die "could not download k8s.io/kubernetes@v$KUBE_VERSION from the Go module proxy"
-  {
-    echo "module ganglion.local/kube-build"
-    echo
-    echo "go $(sed -n 's/^go \(.*\)$/\1/p' "$modfile")"
-    echo
-    echo "require k8s.io/kubernetes v$KUBE_VERSION"
-    echo
-    echo "replace ("
-    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$modfile" | while read -r m; do
-      echo "	$m => $m v0.${KUBE_VERSION#1.}"
-    done
-    echo ")"
-  } > go.mod
   go get "k8s.io/kubernetes/cmd/kube-apiserver@v$KUBE_VERSION" >&2
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags="$ldflags -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
-  done
+  ldflags="$(kube_ldflags)"
   go build -trimpath -ldflags "$ldflags" -o "$BIN/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver >&2
   mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
   if [ "$need_kubectl" = 1 ]; then
@@ -68,7 +43,7 @@ if [ ! -x "$BIN/kube-apiserver" ] || [ "$need_kubectl" = 1 ]; then
     go build -trimpath -ldflags "$ldflags" -o "$BIN/kubectl" k8s.io/kubernetes/cmd/kubectl >&2
   fi
   cd "$DIR"
-  rm -rf "$build"
+  rm -rf "$DIR/build"
   say "built kube-apiserver v$KUBE_VERSION in $(( $(date +%s) - start )) s"
 fi
 

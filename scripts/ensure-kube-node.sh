@@ -25,6 +25,8 @@ CMDS="kubelet kube-controller-manager kube-scheduler kube-proxy kubectl"
 
 die() { echo "ganglion: $*" >&2; exit 1; }
 say() { echo "ganglion: $*" >&2; }
+# shellcheck source=kube-build.sh
+source "$(dirname "$0")/kube-build.sh"
 
 mkdir -p "$DIR"
 exec 9>"$DIR/.node-lock"
@@ -46,44 +48,17 @@ build_pause() {
 }
 
 if [ -n "$missing" ] || [ ! -x "$BIN/pause" ]; then
-  command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] \
-    || die "Go (>= 1.25) is required once to build$missing $KUBE_VERSION from the Go module proxy; install it (https://go.dev/dl or apt-get install golang-1.25) and re-run."
-  command -v go >/dev/null 2>&1 || export PATH="/usr/local/go/bin:$PATH"
-  build="$DIR/node-build"
-  rm -rf "$build"
-  mkdir -p "$build" "$BIN"
-  # Private module and build caches: the build is self-contained and removed afterwards.
-  export GOMODCACHE="$build/gomod" GOCACHE="$build/gocache" GOFLAGS="-modcacherw -buildvcs=false" CGO_ENABLED=0
   start=$(date +%s)
+  mkdir -p "$BIN"
+  kube_build_start "$DIR/node-build" "${missing# }"
   say "building$missing v$KUBE_VERSION from the Go module proxy (once; kubelet takes 5-11 minutes on 2 cores)"
-  cd "$build"
-  # Same generated go.mod as kube-apiserver: k8s.io/kubernetes replaces its staging modules with
-  # ./staging paths; map each one to its published v0.<minor>.<patch> instead.
-  modfile="$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-  [ -f "$modfile" ] || die "could not download k8s.io/kubernetes@v$KUBE_VERSION from the Go module proxy"
-  {
-    echo "module ganglion.local/kube-build"
-    echo
-    echo "go $(sed -n 's/^go \(.*\)$/\1/p' "$modfile")"
-    echo
-    echo "require k8s.io/kubernetes v$KUBE_VERSION"
-    echo
-    echo "replace ("
-    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$modfile" | while read -r m; do
-      echo "	$m => $m v0.${KUBE_VERSION#1.}"
-    done
-    echo ")"
-  } > go.mod
   [ -x "$BIN/pause" ] || build_pause
   pkgs=""
   for c in $missing; do
     go get "k8s.io/kubernetes/cmd/$c@v$KUBE_VERSION" >&2
     pkgs="$pkgs k8s.io/kubernetes/cmd/$c"
   done
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags="$ldflags -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
-  done
+  ldflags="$(kube_ldflags)"
   if [ -n "$pkgs" ]; then
     mkdir -p out
     # shellcheck disable=SC2086
@@ -91,7 +66,7 @@ if [ -n "$missing" ] || [ ! -x "$BIN/pause" ]; then
     for c in $missing; do mv "out/$c" "$BIN/$c"; done
   fi
   cd "$DIR"
-  rm -rf "$build"
+  rm -rf "$DIR/node-build"
   say "built$missing pause v$KUBE_VERSION in $(( $(date +%s) - start )) s"
 fi
 

@@ -2,14 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { Trigger } from '@ganglion/api';
-import {
-  actionId,
-  triggerKey,
-  type ActionRecord,
-  type DeadLetterRecord,
-  type EventsByDependency,
-  type OutcomeRecord,
-} from '@ganglion/core';
+import { type DeadLetterRecord, type OutcomeRecord } from '@ganglion/core';
 import {
   busTopicConfigs,
   busTopics,
@@ -28,6 +21,7 @@ import {
   waitFor,
   withBody,
 } from '@ganglion/testing';
+import { SensorActions } from './sensor-actions.test-support.js';
 
 type ActionOutcome = Extract<OutcomeRecord, { kind: 'action' }>;
 
@@ -95,77 +89,13 @@ describe('trigger service: retries that survive restarts', { timeout: 600_000 },
     return proc;
   };
 
-  let seq = 0;
   /** The action ids this test sent (the attempt log is read for these only). */
   const sent = new Set<string>();
-  /** The triggers of Sensor default/retries so far; each new one publishes its next generation. */
-  const triggers = new Map<string, Trigger>();
-  let generation = 0;
-  /**
-   * Publishes Sensor default/retries with `trigger` among its triggers (the trigger service runs
-   * the Sensor's trigger from the resources topic, not the record's copy); returns the generation
-   * the actions carry.
-   */
-  const publishSensor = async (trigger: Trigger): Promise<number> => {
-    if (JSON.stringify(triggers.get(trigger.template.name)) === JSON.stringify(trigger))
-      return generation;
-    triggers.set(trigger.template.name, trigger);
-    generation++;
-    const sensor = {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Sensor',
-      metadata: { name: 'retries', namespace: 'default', generation },
-      spec: {
-        dependencies: [{ name: 'dep', eventSourceName: 'webhook', eventName: 'e' }],
-        triggers: [...triggers.values()],
-      },
-    };
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: resourcesTopic,
-      messages: [{ key: 'Sensor/default/retries', value: JSON.stringify(sensor) }],
-    });
-    await producer.disconnect();
-    return generation;
-  };
-  /** Sends `n` actions of `trigger` as the sensor service writes them; returns their ids. */
+  let sensor: SensorActions;
+  /** Sends `n` actions of `trigger` (Sensor default/retries) as the sensor service writes them. */
   const sendMany = async (trigger: Trigger, n: number): Promise<string[]> => {
-    const gen = await publishSensor(trigger);
-    const ids: string[] = [];
-    const messages = Array.from({ length: n }, () => {
-      const eventId = `${prefix}-${++seq}`;
-      const events = {
-        dep: {
-          context: {
-            id: eventId,
-            source: 'webhook',
-            specversion: '1.0',
-            type: 'webhook',
-            subject: 'e',
-          },
-          data: {},
-        },
-      } as unknown as EventsByDependency;
-      const id = actionId(triggerKey('default', 'retries', trigger.template.name), events);
-      ids.push(id);
-      sent.add(id);
-      const a: ActionRecord = {
-        v: 1,
-        actionId: id,
-        namespace: 'default',
-        sensor: 'retries',
-        trigger,
-        generation: gen,
-        events,
-        createdAt: new Date().toISOString(),
-      };
-      return { key: `default/retries/${trigger.template.name}`, value: JSON.stringify(a) };
-    });
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic: topics.actions, messages });
-    await producer.disconnect();
+    const ids = (await sensor.send(trigger, n)).map((a) => a.actionId);
+    for (const id of ids) sent.add(id);
     return ids;
   };
   const http = (name: string, path: string, extra: Partial<Trigger> = {}): Trigger =>
@@ -182,6 +112,13 @@ describe('trigger service: retries that survive restarts', { timeout: 600_000 },
   before(async () => {
     brokers = await kafkaBrokers();
     kafka = createKafka({ brokers: brokers.split(','), clientId: 'trigger-retries-test', logger });
+    sensor = new SensorActions(
+      kafka,
+      { resources: resourcesTopic, actions: topics.actions },
+      'retries',
+      'e',
+      prefix,
+    );
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [

@@ -3,14 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Trigger } from '@ganglion/api';
-import {
-  actionId,
-  triggerKey,
-  type ActionRecord,
-  type DeadLetterRecord,
-  type EventsByDependency,
-  type OutcomeRecord,
-} from '@ganglion/core';
+import { type ActionRecord, type DeadLetterRecord, type OutcomeRecord } from '@ganglion/core';
 import {
   busTopicConfigs,
   busTopics,
@@ -31,6 +24,7 @@ import {
   withBody,
   type KubeApiServer,
 } from '@ganglion/testing';
+import { SensorActions } from './sensor-actions.test-support.js';
 
 interface Hit {
   url: string;
@@ -90,78 +84,11 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
     return proc;
   };
 
-  let seq = 0;
-  /** The triggers of Sensor default/svc so far; each new one publishes the Sensor's next generation. */
-  const triggers = new Map<string, Trigger>();
-  let generation = 0;
-  /**
-   * Publishes Sensor default/svc with `trigger` among its triggers (the trigger service runs the
-   * Sensor's trigger, not the record's copy) and returns the generation the actions carry.
-   */
-  const publishSensor = async (trigger: Trigger): Promise<number> => {
-    if (JSON.stringify(triggers.get(trigger.template.name)) === JSON.stringify(trigger))
-      return generation;
-    triggers.set(trigger.template.name, trigger);
-    generation++;
-    const sensor = {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Sensor',
-      metadata: { name: 'svc', namespace: 'default', generation },
-      spec: {
-        dependencies: [{ name: 'dep', eventSourceName: 'webhook', eventName: 'example' }],
-        triggers: [...triggers.values()],
-      },
-    };
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: resourcesTopic,
-      messages: [{ key: 'Sensor/default/svc', value: JSON.stringify(sensor) }],
-    });
-    await producer.disconnect();
-    return generation;
-  };
-  /** An action of `trigger` as the sensor service produces it (deterministic id, generation). */
-  const action = (trigger: Trigger, gen: number, data: unknown): ActionRecord => {
-    const id = `${prefix}-${++seq}`;
-    const events = {
-      dep: {
-        context: { id, source: 'webhook', specversion: '1.0', type: 'webhook', subject: 'example' },
-        data,
-      },
-    } as unknown as EventsByDependency;
-    return {
-      v: 1,
-      actionId: actionId(triggerKey('default', 'svc', trigger.template.name), events),
-      namespace: 'default',
-      sensor: 'svc',
-      trigger,
-      generation: gen,
-      events,
-      createdAt: new Date().toISOString(),
-    };
-  };
+  let sensor: SensorActions;
   const send = async (trigger: Trigger, data: unknown = {}): Promise<ActionRecord> =>
-    (await sendMany(trigger, 1, data))[0]!;
-  const sendMany = async (
-    trigger: Trigger,
-    n: number,
-    data: unknown = {},
-  ): Promise<ActionRecord[]> => {
-    const gen = await publishSensor(trigger);
-    const actions = Array.from({ length: n }, () => action(trigger, gen, data));
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: topics.actions,
-      messages: actions.map((a) => ({
-        key: `default/svc/${trigger.template.name}`,
-        value: JSON.stringify(a),
-      })),
-    });
-    await producer.disconnect();
-    return actions;
-  };
+    (await sensor.send(trigger, 1, data))[0]!;
+  const sendMany = (trigger: Trigger, n: number): Promise<ActionRecord[]> =>
+    sensor.send(trigger, n);
   const http = (name: string, path: string, extra: Partial<Trigger> = {}): Trigger =>
     ({ template: { name, http: { url: `${sinkUrl}${path}` } }, ...extra }) as Trigger;
   const outcomeOf = (id: string) =>
@@ -172,6 +99,13 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
     kube = await kubeApiServer();
     brokers = await kafkaBrokers();
     kafka = createKafka({ brokers: brokers.split(','), clientId: 'trigger-service-test', logger });
+    sensor = new SensorActions(
+      kafka,
+      { resources: resourcesTopic, actions: topics.actions },
+      'svc',
+      'example',
+      prefix,
+    );
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [
