@@ -10,7 +10,14 @@ import {
   waitFor,
   type ServiceName,
 } from '@ganglion/testing';
-import { eventBusYaml, manifestDir, Stack, TargetServer, webhookSourceYaml } from './harness.js';
+import {
+  eventBusYaml,
+  manifestDir,
+  Stack,
+  TargetServer,
+  webhookHttpSensorYaml,
+  webhookSourceYaml,
+} from './harness.js';
 
 /**
  * The whole path over SASL_SSL: webhook ingress → Kafka → sensor → Kafka → http trigger, each
@@ -34,24 +41,10 @@ describe('webhook → sensor → trigger over SASL_SSL', { timeout: 600_000 }, (
     const dir = manifestDir({
       'eventbus.yaml': eventBusYaml(`${prefix}-bus`),
       'eventsource.yaml': webhookSourceYaml('webhook', port, ['example']),
-      'sensor.yaml': `apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata: {name: webhook}
-spec:
-  dependencies:
-    - {name: dep, eventSourceName: webhook, eventName: example}
-  triggers:
-    - template:
-        name: http-trigger
-        http:
-          url: http://127.0.0.1:${target.port}/notify
-          method: POST
-          payload:
-            - src: {dependencyName: dep, dataKey: body.seq}
-              dest: seq
-            - src: {dependencyName: dep, dataKey: body.message}
-              dest: message
-`,
+      'sensor.yaml': webhookHttpSensorYaml('webhook', `http://127.0.0.1:${target.port}/notify`, {
+        'body.seq': 'seq',
+        'body.message': 'message',
+      }),
     });
     const passwordFile = join(dir, 'kafka-password');
     writeFileSync(passwordFile, `${broker.secure.user.password}\n`);

@@ -58,7 +58,6 @@ export class TargetServer {
   }
 }
 
-/** Writes manifests into a fresh directory and returns it. */
 /** W3C traceparent → trace id. */
 export function traceIdOf(traceparent: unknown): string {
   const m = /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/.exec(String(traceparent));
@@ -66,6 +65,7 @@ export function traceIdOf(traceparent: unknown): string {
   return m[1]!;
 }
 
+/** Writes manifests into a fresh directory and returns it. */
 export function manifestDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'ganglion-e2e-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -83,6 +83,37 @@ export function webhookSourceYaml(name: string, port: number, events: string[]):
     .map((e) => `    ${e}: {port: "${port}", endpoint: /${e}, method: POST}\n`)
     .join('');
   return `apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {name: ${name}}\nspec:\n  webhook:\n${lines}`;
+}
+
+/**
+ * Manifest of a Sensor `name` on the webhook EventSource's event `example` with one http trigger
+ * `http-trigger` POSTing to `url`; `payload` maps a data key of the event to a key of the body.
+ */
+export function webhookHttpSensorYaml(
+  name: string,
+  url: string,
+  payload: Record<string, string>,
+): string {
+  const lines = Object.entries(payload)
+    .map(
+      ([key, dest]) =>
+        `            - src: {dependencyName: dep, dataKey: ${key}}\n              dest: ${dest}\n`,
+    )
+    .join('');
+  return `apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: ${name}}
+spec:
+  dependencies:
+    - {name: dep, eventSourceName: webhook, eventName: example}
+  triggers:
+    - template:
+        name: http-trigger
+        http:
+          url: ${url}
+          method: POST
+          payload:
+${lines}`;
 }
 
 /** The four services as separate processes on one broker, with a private resources topic. */

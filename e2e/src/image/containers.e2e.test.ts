@@ -13,7 +13,13 @@ import {
   uniquePrefix,
   waitFor,
 } from '@ganglion/testing';
-import { eventBusYaml, manifestDir, TargetServer, webhookSourceYaml } from '../harness.js';
+import {
+  eventBusYaml,
+  manifestDir,
+  TargetServer,
+  webhookHttpSensorYaml,
+  webhookSourceYaml,
+} from '../harness.js';
 
 /**
  * One Ganglion service from the image, as a pod runs it: the service's name as the argument,
@@ -67,22 +73,9 @@ describe('the services as containers (testcontainers on podman)', { timeout: 45 
       dir = manifestDir({
         'eventbus.yaml': eventBusYaml(`${prefix}-bus`),
         'eventsource.yaml': webhookSourceYaml('webhook', port, ['example']),
-        'sensor.yaml': `apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata: {name: webhook}
-spec:
-  dependencies:
-    - {name: dep, eventSourceName: webhook, eventName: example}
-  triggers:
-    - template:
-        name: http-trigger
-        http:
-          url: http://127.0.0.1:${target.port}/notify
-          method: POST
-          payload:
-            - src: {dependencyName: dep, dataKey: body.message}
-              dest: text
-`,
+        'sensor.yaml': webhookHttpSensorYaml('webhook', `http://127.0.0.1:${target.port}/notify`, {
+          'body.message': 'text',
+        }),
       });
       // The services run as uid 10001: the mounted manifests must be readable by it.
       chmodSync(dir, 0o755);
