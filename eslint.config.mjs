@@ -91,7 +91,13 @@ export default [
   {
     // Product code: the test infrastructure stays out, and only libs/eventbus talks to Kafka.
     files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts'],
-    ignores: ['**/*.test.ts', 'libs/testing/**', 'libs/**/bench/**', 'libs/**/fuzz/**'],
+    ignores: [
+      '**/*.test.ts',
+      '**/*.test-support.ts',
+      'libs/testing/**',
+      'libs/**/bench/**',
+      'libs/**/fuzz/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -105,6 +111,7 @@ export default [
       'libs/eventbus/**',
       'libs/testing/**',
       '**/*.test.ts',
+      '**/*.test-support.ts',
       'libs/**/bench/**',
       'libs/**/fuzz/**',
     ],

@@ -2,17 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { BusClients } from '@ganglion/eventbus';
-import {
-  AzuriteQueue,
-  KafkaBroker,
-  freePort,
-  kafkaBrokers,
-  uniquePrefix,
-  waitFor,
-} from '@ganglion/testing';
+import { AzuriteQueue, freePort, kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { naturalEventId } from '../kit/cloudevent.js';
 import { BusFixture, MemoryStore, eventSource } from '../kit/push-harness.test-support.js';
-import { busOn, startReplica, type QueueReplica } from '../kit/queue-harness.test-support.js';
+import {
+  busOn,
+  expectAllOnceTheBusIsBack,
+  startReplica,
+  type QueueReplica,
+} from '../kit/queue-harness.test-support.js';
 import { azureQueueStorageSource } from './azure-queue-storage.source.js';
 
 /** The azureQueueStorage source against Azurite (the Azure Storage emulator) and a real Kafka broker. */
@@ -171,28 +169,18 @@ describe('azureQueueStorage source', { timeout: 600_000 }, () => {
       { timeoutMs: 60_000, intervalMs: 1000, what: 'the messages still held after a lease' },
     );
     assert.equal(await stored(q), n, 'nothing deleted while the bus is down');
-    const kafka = await KafkaBroker.start({ port, heap: '384m' });
-    try {
-      const down = await new BusFixture(kafka.brokers, `${prefix}-down-bus`).start();
-      try {
-        await waitFor(() => down.received.length >= n, {
-          timeoutMs: 120_000,
-          what: 'every message on the bus once it is up',
-        });
-        assert.equal(new Set(down.received.map((x) => x.event.id)).size, n);
-        await waitFor(async () => (await stored(q)) === 0, {
-          timeoutMs: 30_000,
-          what: 'queue empty',
-        });
-      } finally {
-        await down.stop();
-      }
-    } finally {
-      await r.stop();
-      running.splice(running.indexOf(r), 1);
-      await clients.close();
-      await kafka.destroy();
-    }
+    await expectAllOnceTheBusIsBack({
+      port,
+      topic: `${prefix}-down-bus`,
+      n,
+      idOf: (x) => x.event.id,
+      stored: () => stored(q),
+      cleanup: async () => {
+        await r.stop();
+        running.splice(running.indexOf(r), 1);
+        await clients.close();
+      },
+    });
   });
 
   it('two replicas: every message once', async () => {
