@@ -15,6 +15,11 @@ import { HubCheckpointStore, type HubCheckpoints } from './hub-checkpoints.js';
 /** Events per batch handed over by the client, and how long it waits to fill one (s). */
 const BATCH = 100;
 const WAIT_S = 5;
+/**
+ * The client's own retries stay short: a hub that cannot be reached fails the connection, and
+ * the kit reconnects with the event's `connectionBackoff`.
+ */
+const RETRY = { maxRetries: 2, retryDelayInMs: 1_000, maxRetryDelayInMs: 10_000 };
 
 /** The fields of a received event that Argo's event data reads. */
 export type HubEventFields = Pick<ReceivedEventData, 'body' | 'messageId' | 'partitionKey'>;
@@ -95,12 +100,15 @@ export function azureEventsHubSource(host: OwnedHost): BrokerSourceType<AzureEve
       ]);
       const client =
         keyName && key
-          ? new EventHubConsumerClient('$Default', hubConnectionString(cfg, keyName, key))
+          ? new EventHubConsumerClient('$Default', hubConnectionString(cfg, keyName, key), {
+              retryOptions: RETRY,
+            })
           : new EventHubConsumerClient(
               '$Default',
               cfg.fqdn,
               cfg.hubName,
               new DefaultAzureCredential(),
+              { retryOptions: RETRY },
             );
       let checkpoints: HubCheckpoints | undefined;
       let subscription: Subscription | undefined;

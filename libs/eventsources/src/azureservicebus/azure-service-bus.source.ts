@@ -18,6 +18,11 @@ const WAIT_MS = 5_000;
  * (ms): while the kit waits for the bus, the message stays locked to this replica.
  */
 const LOCK_RENEWAL_MS = 60 * 60 * 1000;
+/**
+ * The client's own retries stay short: a namespace that cannot be reached fails the session,
+ * and the kit reconnects with the event's `connectionBackoff`.
+ */
+const RETRY = { maxRetries: 2, retryDelayInMs: 1_000, maxRetryDelayInMs: 10_000 };
 
 /** The fields of a received message that Argo's event data reads. */
 export type ServiceBusMessageFields = Pick<
@@ -138,8 +143,10 @@ export const azureServiceBusSource: BrokerSourceType<AzureServiceBusEventSource>
         'azureServiceBus: the tls block is not applied (the JavaScript Service Bus client takes no TLS options; NODE_EXTRA_CA_CERTS adds CAs)',
       );
     const client = connectionString
-      ? new ServiceBusClient(connectionString)
-      : new ServiceBusClient(cfg.fullyQualifiedNamespace!, new DefaultAzureCredential());
+      ? new ServiceBusClient(connectionString, { retryOptions: RETRY })
+      : new ServiceBusClient(cfg.fullyQualifiedNamespace!, new DefaultAzureCredential(), {
+          retryOptions: RETRY,
+        });
     const options: ServiceBusReceiverOptions = {
       receiveMode: 'peekLock',
       skipParsingBodyAsJson: true,
