@@ -89,9 +89,9 @@ const UNVERIFIED_SOURCE_TYPES: Partial<Record<SupportedSourceType, string>> = {
   emitter:
     "tested over MQTT against mosquitto with emitter's channel topics, not against an emitter server (the Go module proxy serves no version of github.com/emitter-io/emitter)",
   azureServiceBus:
-    'built on the official client (@azure/service-bus) but never run against Service Bus or its emulator (no server speaking its AMQP dialect, with the $cbs token exchange, could be had where it was built); its event mapping is tested',
+    'built on the official client (@azure/service-bus) but never run against Service Bus or its emulator (none could be had where it was built; ActiveMQ Artemis, tried, never answers the $cbs token exchange of the client); its event mapping is tested',
   azureEventsHub:
-    'built on the official client (@azure/event-hubs) but never run against Event Hubs or its emulator (no server speaking its AMQP dialect, with the $cbs token exchange and $management, could be had where it was built); its event mapping and its checkpoints on Kafka are tested',
+    'built on the official client (@azure/event-hubs) but never run against Event Hubs or its emulator (none could be had where it was built; ActiveMQ Artemis, tried, never answers the $cbs token exchange of the client); its event mapping and its checkpoints on Kafka are tested',
 };
 
 /** The configured source types of an EventSource `spec` listed in {@link UNVERIFIED_SOURCE_TYPES}. */
