@@ -386,6 +386,30 @@ const broken: [string, unknown, string][] = [
     'spec.azureServiceBus.a: queueName and topicName/subscriptionName cannot be set together',
   ],
   [
+    'azureServiceBus topic without subscription',
+    es({ azureServiceBus: { a: { connectionString: { name: 'a', key: 'b' }, topicName: 't' } } }),
+    'spec.azureServiceBus.a.subscriptionName: is required with topicName',
+  ],
+  [
+    'azureServiceBus without credentials',
+    es({ azureServiceBus: { a: { queueName: 'q' } } }),
+    'spec.azureServiceBus.a: either connectionString or fullyQualifiedNamespace is required',
+  ],
+  [
+    'azureServiceBus deferDelete not a boolean',
+    es({
+      azureServiceBus: {
+        a: { connectionString: { name: 'a', key: 'b' }, queueName: 'q', deferDelete: 'yes' },
+      },
+    }),
+    'spec.azureServiceBus.a.deferDelete: must be true or false, got a string',
+  ],
+  [
+    'azureEventsHub without hubName',
+    es({ azureEventsHub: { a: { fqdn: 'ns.servicebus.windows.net' } } }),
+    'spec.azureEventsHub.a.hubName: is required',
+  ],
+  [
     'bitbucket without repositories',
     es({ bitbucket: { a: { webhook: wh } } }),
     'spec.bitbucket.a.repositories: at least one repository is required',

@@ -28,6 +28,8 @@ import { pulsarSource } from './pulsar/pulsar.source.js';
 import { sqsSource } from './sqs/sqs.source.js';
 import { pubSubSource } from './pubsub/pubsub.source.js';
 import { azureQueueStorageSource } from './azurequeuestorage/azure-queue-storage.source.js';
+import { azureServiceBusSource } from './azureservicebus/azure-service-bus.source.js';
+import { azureEventsHubSource } from './azureeventshub/azure-events-hub.source.js';
 
 /**
  * Push (HTTP) source types, picked by spec key: exactly the `push` types of libs/api's
@@ -61,6 +63,8 @@ export const ownedSources = {
   generic: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, genericSource),
   emitter: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, emitterSource),
   sftp: (host: OwnedHost): OwnedRunner => new SftpRunner(host),
+  azureEventsHub: (host: OwnedHost): OwnedRunner =>
+    new BrokerEventsRunner(host, azureEventsHubSource(host)),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
 
@@ -80,5 +84,7 @@ export const groupSources = {
   pubSub: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, pubSubSource, 'pubSub'),
   azureQueueStorage: (host: OwnedHost): OwnedRunner =>
     new BrokerEventsRunner(host, azureQueueStorageSource),
+  azureServiceBus: (host: OwnedHost): OwnedRunner =>
+    new BrokerEventsRunner(host, azureServiceBusSource),
 } as const satisfies Record<SourceTypeOfKind<'group'>, (host: OwnedHost) => OwnedRunner>;
 export type GroupSourceType = keyof typeof groupSources;

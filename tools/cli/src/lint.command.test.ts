@@ -42,7 +42,7 @@ const cases: { name: string; args: string[]; code: number; lines: string[] }[] =
     args: [fixtures],
     code: 0,
     lines: [
-      `${join(fixtures, 'event-sources.valid.yaml')}:1: EventSource/azure-events-hub: spec: warning: no runtime in this installation for source type azureEventsHub: the EventSource is accepted as in Argo, but no Ganglion service reads it (this release runs ${Object.keys(SOURCE_KINDS).join(', ')}; see docs/argo-differences.md)`,
+      `${join(fixtures, 'event-sources.valid.yaml')}:13: EventSource/hdfs: spec: warning: no runtime in this installation for source type hdfs: the EventSource is accepted as in Argo, but no Ganglion service reads it (this release runs ${Object.keys(SOURCE_KINDS).join(', ')}; see docs/argo-differences.md)`,
       `3 file(s), 35 resource(s) checked, 0 skipped: 0 error(s), ${EVENT_SOURCE_TYPES.length - Object.keys(SOURCE_KINDS).length} warning(s)`,
     ],
   },

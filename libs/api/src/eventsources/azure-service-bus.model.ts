@@ -1,5 +1,5 @@
 /** The `azureServiceBus` event source type (Argo `AzureServiceBusEventSource`): its schema fragment and its validation rules. */
-import { obj, str } from '../schema/dsl.schema.js';
+import { bool, obj, str } from '../schema/dsl.schema.js';
 import { secret } from '../schema/common.schema.js';
 import { metadata, filter, jsonBody, tls } from './source-fields.schema.js';
 import { set } from '../common.rules.js';
@@ -18,6 +18,9 @@ export const azureServiceBusSource = {
       metadata,
       filter,
       fullyQualifiedNamespace: str('Namespace for Azure AD authentication.'),
+      deferDelete: bool(
+        'Argo: complete each message only after it was dispatched (peek-lock) instead of receive-and-delete. Ganglion always completes after the bus acknowledged the event.',
+      ),
     },
     {
       doc: 'Argo `AzureServiceBusEventSource` (type string `azureServiceBus`).',

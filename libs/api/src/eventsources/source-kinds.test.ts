@@ -12,12 +12,23 @@ describe('source types not verified against a server', () => {
     assert.deepEqual(unverifiedSourceTypes(spec), ['emitter']);
     assert.deepEqual(unverifiedSourceTypes({ emitter: {} }), []);
     assert.deepEqual(unverifiedSourceTypes(undefined), []);
+    assert.deepEqual(
+      unverifiedSourceTypes({
+        azureServiceBus: { a: { connectionString: { name: 's', key: 'k' }, queueName: 'q' } },
+        azureEventsHub: { b: { fqdn: 'ns.servicebus.windows.net', hubName: 'h' } },
+      }),
+      ['azureServiceBus', 'azureEventsHub'],
+    );
   });
 
   it('says what the type was tested against instead', () => {
     assert.match(
       notVerifiedMessage(['emitter']),
       /^source type emitter is not verified against a server: .*mosquitto/,
+    );
+    assert.match(
+      notVerifiedMessage(['azureServiceBus', 'azureEventsHub']),
+      /^source type azureServiceBus is not verified against a server: built on the official client \(@azure\/service-bus\).*; source type azureEventsHub is not verified against a server: built on the official client \(@azure\/event-hubs\)/,
     );
   });
 });

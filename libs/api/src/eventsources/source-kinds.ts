@@ -44,6 +44,8 @@ export const SOURCE_KINDS = {
   sqs: 'group',
   pubSub: 'group',
   azureQueueStorage: 'group',
+  azureServiceBus: 'group',
+  azureEventsHub: 'owned',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */
@@ -86,6 +88,10 @@ export function noRuntimeMessage(types: readonly string[]): string {
 const UNVERIFIED_SOURCE_TYPES: Partial<Record<SupportedSourceType, string>> = {
   emitter:
     "tested over MQTT against mosquitto with emitter's channel topics, not against an emitter server (the Go module proxy serves no version of github.com/emitter-io/emitter)",
+  azureServiceBus:
+    'built on the official client (@azure/service-bus) but never run against Service Bus or its emulator (none could be had where it was built; ActiveMQ Artemis, tried, never answers the $cbs token exchange of the client); its event mapping is tested',
+  azureEventsHub:
+    'built on the official client (@azure/event-hubs) but never run against Event Hubs or its emulator (none could be had where it was built; ActiveMQ Artemis, tried, never answers the $cbs token exchange of the client); its event mapping and its checkpoints on Kafka are tested',
 };
 
 /** The configured source types of an EventSource `spec` listed in {@link UNVERIFIED_SOURCE_TYPES}. */

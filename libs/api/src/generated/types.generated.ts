@@ -316,6 +316,8 @@ export interface AzureServiceBusEventSource {
   filter?: EventSourceFilter;
   /** Namespace for Azure AD authentication. */
   fullyQualifiedNamespace?: string;
+  /** Argo: complete each message only after it was dispatched (peek-lock) instead of receive-and-delete. Ganglion always completes after the bus acknowledged the event. */
+  deferDelete?: boolean;
 }
 
 /** Argo `BitbucketEventSource` (Bitbucket Cloud, type string `bitbucket`). */

@@ -25,7 +25,7 @@ function decodeBase64(text: string): Buffer | undefined {
 }
 
 /** A time as Go's `encoding/json` writes it (RFC 3339, fraction without trailing zeros). */
-function goRfc3339(t: Date): string {
+export function goRfc3339(t: Date): string {
   return t.toISOString().replace(/\.(\d*?)0*Z$/, (_, d: string) => (d ? `.${d}Z` : 'Z'));
 }
 
