@@ -149,6 +149,7 @@ async function connectExactlyOnce(
     logger: ctx.logger,
     fromBeginning: Boolean(cfg.consumerGroup?.oldest),
     transactionalIdPrefix: `${host.transactionalId}-${shortHash(group)}`,
+    ...(cfg.limitEventsPerSecond ? { maxRecordsPerSecond: cfg.limitEventsPerSecond } : {}),
     processor: {
       process: (batch) => {
         const out: OutRecord[] = [];
