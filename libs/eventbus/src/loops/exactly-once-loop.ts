@@ -112,6 +112,12 @@ export interface PartitionProcessor {
    * the restore of the reopened partition.
    */
   process(batch: ConsumedBatch): OutRecord[];
+  /**
+   * Asynchronous lookups a batch needs before `process` (a schema from a registry, say); it
+   * must not touch partition state. When it rejects, the batch is left unresolved and fetched
+   * again after a second.
+   */
+  prepare?(batch: ConsumedBatch): Promise<void>;
   /** The partition was revoked, or its transaction failed: drop its in-memory state. */
   close?(topic: string, partition: number): void;
 }
@@ -550,6 +556,20 @@ export class ExactlyOnceLoop {
     if (slot.dead) return;
     messages = await this.admit(messages);
     if (messages.length === 0 || !isRunning() || isStale() || slot.dead) return;
+    if (this.options.processor.prepare) {
+      try {
+        await this.options.processor.prepare({ topic, partition, messages });
+      } catch (err) {
+        this.options.logger.warn('batch not prepared; it is fetched again', {
+          topic,
+          partition,
+          error: err,
+        });
+        await sleep(1_000);
+        return;
+      }
+      if (!isRunning() || isStale() || slot.dead) return;
+    }
     const lastTaken = messages[messages.length - 1]!.offset;
     const t0 = Date.now();
     let out: OutRecord[];
