@@ -482,13 +482,19 @@ const broken: [string, unknown, string][] = [
     'spec.hdfs.a: krbServicePrincipalName, krbConfigConfigMap, krbUsername and krbRealm are required with krbKeytabSecret',
   ],
   [
-    'kafka awsMskIamAuth (unsupported)',
+    'kafka awsMskIamAuth with sasl',
     es({
       kafka: {
-        a: { url: 'k:9092', topic: 't', partition: '0', awsMskIamAuth: { region: 'eu-west-1' } },
+        a: {
+          url: 'k:9098',
+          topic: 't',
+          partition: '0',
+          awsMskIamAuth: { region: 'eu-west-1' },
+          sasl: { mechanism: 'PLAIN' },
+        },
       },
     }),
-    'spec.kafka.a.awsMskIamAuth: is not supported by Ganglion (AWS MSK IAM authentication: the kafka client here has no AWS_MSK_IAM mechanism); use sasl with SCRAM-SHA-512 on MSK instead',
+    'spec.kafka.a.awsMskIamAuth: and sasl are exclusive (MSK IAM is its own SASL mechanism)',
   ],
   [
     'nats queue with jetStream',

@@ -39,10 +39,10 @@ export const kafkaSource = {
         !/^\d+$/.test(v['partition'])
       )
         c.error(`${path}.partition`, `must be a partition number, got "${v['partition']}"`);
-      if (set(v['awsMskIamAuth']))
+      if (set(v['awsMskIamAuth']) && set(v['sasl']))
         c.error(
           `${path}.awsMskIamAuth`,
-          'is not supported by Ganglion (AWS MSK IAM authentication: the kafka client here has no AWS_MSK_IAM mechanism); use sasl with SCRAM-SHA-512 on MSK instead',
+          'and sasl are exclusive (MSK IAM is its own SASL mechanism)',
         );
       if (!set(v['partition']) && !set(v['consumerGroup']))
         c.error(path, 'either partition or consumerGroup is required');

@@ -94,6 +94,8 @@ const UNVERIFIED_SOURCE_TYPES: Partial<Record<SupportedSourceType, string>> = {
  */
 const UNVERIFIED_OPTIONS: Partial<Record<SupportedSourceType, Record<string, string>>> = {
   kafka: {
+    awsMskIamAuth:
+      "SASL/OAUTHBEARER with a token from AWS's aws-msk-iam-sasl-signer-js, checked for its form only: no MSK cluster can be reached from the tests (loopback only) and no broker here implements MSK IAM",
     schemaRegistry:
       "Avro decoded through the schema registry REST protocol (GET /schemas/ids/<id>), tested against an HTTP server of the tests' own, not a registry (Confluent's is not on Maven Central; Apicurio Registry's app needs io.apicurio:apicurio-registry-schema-util-provider, which Maven Central does not serve at 3.3.3 or 2.6.13.Final; Karapace is not on PyPI)",
   },

@@ -9,6 +9,7 @@ import {
   type OutRecord,
 } from '@ganglion/eventbus';
 import { markSend, processMetrics } from '@ganglion/telemetry';
+import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { goTimeString } from '../calendar/calendar.schedule.js';
 import {
   argoBody,
@@ -109,7 +110,15 @@ async function connectExternal(ctx: BrokerContext<KafkaEventSource>): Promise<Br
   };
   const tls = await ctx.tls(cfg.tls);
   if (tls) settings.tls = tls;
-  if (cfg.sasl) {
+  if (cfg.awsMskIamAuth) {
+    // AWS's signer for MSK IAM over SASL/OAUTHBEARER: a SigV4-presigned `kafka-cluster:Connect`
+    // URL, signed with the default AWS credential chain (environment, web identity, instance).
+    const region = cfg.awsMskIamAuth.region;
+    settings.sasl = {
+      mechanism: 'oauthbearer',
+      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
+    };
+  } else if (cfg.sasl) {
     const mechanism = SASL[cfg.sasl.mechanism ?? 'PLAIN'];
     if (!mechanism)
       throw new Error(
