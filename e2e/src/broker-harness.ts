@@ -10,6 +10,8 @@ export interface BusEvent {
   event: CloudEvent<unknown>;
   data: Record<string, unknown>;
   headers: Record<string, string>;
+  /** The bus record's timestamp (ms). */
+  timestamp: number;
 }
 
 /**
@@ -55,7 +57,13 @@ export class BrokerIngress {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {}))
           if (v !== undefined) headers[k] = String(v);
-        this.events.push({ id: event.id, event, data, headers });
+        this.events.push({
+          id: event.id,
+          event,
+          data,
+          headers,
+          timestamp: Number(message.timestamp),
+        });
         const seq = this.options.seqOf(data);
         if (seq === undefined) return;
         let ids = this.bySeq.get(seq);

@@ -506,6 +506,37 @@ const broken: [string, unknown, string][] = [
     'spec.hdfs.a: krbServicePrincipalName, krbConfigConfigMap, krbUsername and krbRealm are required with krbKeytabSecret',
   ],
   [
+    'kafka awsMskIamAuth with sasl',
+    es({
+      kafka: {
+        a: {
+          url: 'k:9098',
+          topic: 't',
+          partition: '0',
+          awsMskIamAuth: { region: 'eu-west-1' },
+          sasl: { mechanism: 'PLAIN' },
+        },
+      },
+    }),
+    'spec.kafka.a.awsMskIamAuth: and sasl are exclusive (MSK IAM is its own SASL mechanism)',
+  ],
+  [
+    'nats queue with jetStream',
+    es({
+      nats: { a: { url: 'nats://n:4222', subject: 's', queue: 'q', jetStream: { stream: 'S' } } },
+    }),
+    'spec.nats.a.queue: is core NATS only: with jetStream the replicas share the durable consumer (jetStream.durable)',
+  ],
+  [
+    'nats jetStream durable with a dot',
+    es({
+      nats: {
+        a: { url: 'nats://n:4222', subject: 's', jetStream: { stream: 'S', durable: 'a.b' } },
+      },
+    }),
+    'spec.nats.a.jetStream.durable: "a.b" is not a JetStream consumer name (no ".", "*", ">", "/", "\\" or whitespace)',
+  ],
+  [
     'kafka without partition or group',
     es({ kafka: { a: { url: 'k:9092', topic: 't' } } }),
     'spec.kafka.a: either partition or consumerGroup is required',

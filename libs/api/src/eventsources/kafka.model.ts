@@ -39,6 +39,11 @@ export const kafkaSource = {
         !/^\d+$/.test(v['partition'])
       )
         c.error(`${path}.partition`, `must be a partition number, got "${v['partition']}"`);
+      if (set(v['awsMskIamAuth']) && set(v['sasl']))
+        c.error(
+          `${path}.awsMskIamAuth`,
+          'and sasl are exclusive (MSK IAM is its own SASL mechanism)',
+        );
       if (!set(v['partition']) && !set(v['consumerGroup']))
         c.error(path, 'either partition or consumerGroup is required');
       for (const b of String(v['url']).split(','))

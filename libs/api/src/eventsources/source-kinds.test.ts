@@ -31,4 +31,19 @@ describe('source types not verified against a server', () => {
       /^source type azureServiceBus is not verified against a server: built on the official client \(@azure\/service-bus\).*; source type azureEventsHub is not verified against a server: built on the official client \(@azure\/event-hubs\)/,
     );
   });
+
+  it('names unverified options set on an event of their type (kafka schemaRegistry)', () => {
+    const spec = {
+      kafka: {
+        plain: { url: 'k:9092', topic: 't', partition: '0' },
+        avro: { url: 'k:9092', topic: 'a', partition: '0', schemaRegistry: { url: 'http://r' } },
+      },
+    };
+    assert.deepEqual(unverifiedSourceTypes(spec), ['kafka.schemaRegistry']);
+    assert.deepEqual(unverifiedSourceTypes({ kafka: { plain: spec.kafka.plain } }), []);
+    assert.match(
+      notVerifiedMessage(['kafka.schemaRegistry']),
+      /^option kafka.schemaRegistry is not verified against a server: .*Maven Central/,
+    );
+  });
 });

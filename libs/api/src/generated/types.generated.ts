@@ -702,6 +702,8 @@ export interface NATSEventsSource {
   filter?: EventSourceFilter;
   /** Queue group. */
   queue?: string;
+  /** Ganglion extension: read `subject` through a JetStream durable pull consumer, acknowledged after the bus took the event (at-least-once), instead of core NATS. */
+  jetStream?: NATSJetStream;
 }
 
 /** Argo `NSQEventSource` (type string `nsq`). */
@@ -1368,6 +1370,16 @@ export interface NATSAuth {
   nkey?: SecretKeySelector;
   /** Credentials file (JWT and seed). */
   credential?: SecretKeySelector;
+}
+
+/** Ganglion extension: read `subject` through a JetStream durable pull consumer, acknowledged after the bus took the event (at-least-once), instead of core NATS. */
+export interface NATSJetStream {
+  /** The JetStream stream that stores `subject`. */
+  stream: string;
+  /** Durable pull consumer shared by the replicas (default ganglion-<namespace>-<eventSource>-<event>). */
+  durable?: string;
+  /** Where a new durable consumer starts: `new` (default, messages stored from then on) or `all` (the stream from its first message). */
+  deliverPolicy?: 'all' | 'new';
 }
 
 /** Argo `ResourceFilter`. */

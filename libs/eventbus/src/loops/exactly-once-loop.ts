@@ -4,6 +4,7 @@ import {
   type Admin,
   type Consumer,
   type EachBatchPayload,
+  type KafkaMessage,
   type Producer,
 } from 'kafkajs';
 import { chunkByBytes, toTopicMessages, type OutRecord } from '../producer/batching-producer.js';
@@ -111,6 +112,12 @@ export interface PartitionProcessor {
    * the restore of the reopened partition.
    */
   process(batch: ConsumedBatch): OutRecord[];
+  /**
+   * Asynchronous lookups a batch needs before `process` (a schema from a registry, say); it
+   * must not touch partition state. When it rejects, the batch is left unresolved and fetched
+   * again after a second.
+   */
+  prepare?(batch: ConsumedBatch): Promise<void>;
   /** The partition was revoked, or its transaction failed: drop its in-memory state. */
   close?(topic: string, partition: number): void;
 }
@@ -141,6 +148,12 @@ interface ExactlyOnceLoopOptions extends LoopBase {
    * batches accumulate into fewer transactions at the cost of that much added latency.
    */
   commitIntervalMs?: number;
+  /**
+   * At most this many input records processed per second by this loop, all partitions together
+   * (Argo's `limitEventsPerSecond`; default unlimited). A batch is processed up to the records
+   * the rate admits within about a second; its rest is left unresolved and fetched again.
+   */
+  maxRecordsPerSecond?: number;
 }
 
 interface Pending {
@@ -220,6 +233,9 @@ export class ExactlyOnceLoop {
   private joinedResolve!: () => void;
   /** Resolves when the consumer first joined its group. */
   readonly joined: Promise<void> = new Promise((r) => (this.joinedResolve = r));
+
+  /** When the rate limit admits the next input record (epoch ms). */
+  private nextPermitMs = 0;
 
   constructor(private readonly options: ExactlyOnceLoopOptions) {}
 
@@ -538,6 +554,23 @@ export class ExactlyOnceLoop {
       }
     }
     if (slot.dead) return;
+    messages = await this.admit(messages);
+    if (messages.length === 0 || !isRunning() || isStale() || slot.dead) return;
+    if (this.options.processor.prepare) {
+      try {
+        await this.options.processor.prepare({ topic, partition, messages });
+      } catch (err) {
+        this.options.logger.warn('batch not prepared; it is fetched again', {
+          topic,
+          partition,
+          error: err,
+        });
+        await sleep(1_000);
+        return;
+      }
+      if (!isRunning() || isStale() || slot.dead) return;
+    }
+    const lastTaken = messages[messages.length - 1]!.offset;
     const t0 = Date.now();
     let out: OutRecord[];
     try {
@@ -560,24 +593,46 @@ export class ExactlyOnceLoop {
     const processMs = Date.now() - t0;
     if (slot.pending) {
       for (const r of out) slot.pending.records.push(r);
-      slot.pending.next = BigInt(last) + 1n;
+      slot.pending.next = BigInt(lastTaken) + 1n;
       slot.pending.inputs += messages.length;
       slot.pending.processMs += processMs;
     } else {
       slot.pending = {
         records: out,
         first: messages[0]!.offset,
-        next: BigInt(last) + 1n,
+        next: BigInt(lastTaken) + 1n,
         inputs: messages.length,
         processMs,
       };
     }
-    slot.position = BigInt(last) + 1n;
-    resolveOffset(last);
+    slot.position = BigInt(lastTaken) + 1n;
+    resolveOffset(lastTaken);
     if (!slot.committing) slot.committing = this.commitLoop(slot);
     else if (slot.pending.records.length >= (this.options.maxPendingRecords ?? 5_000))
       await slot.committing;
     await heartbeat();
+  }
+
+  /**
+   * The first records of a batch that `maxRecordsPerSecond` admits: waits for each one's permit,
+   * for about a second at most (at least one record is always taken), so a batch call stays
+   * short (heartbeats) and the rest of the batch is fetched again.
+   */
+  private async admit(messages: KafkaMessage[]): Promise<KafkaMessage[]> {
+    const rate = this.options.maxRecordsPerSecond;
+    if (!rate || rate <= 0) return messages;
+    const taken: KafkaMessage[] = [];
+    const until = Date.now() + 1000;
+    for (const m of messages) {
+      const now = Date.now();
+      const at = Math.max(now, this.nextPermitMs);
+      if (taken.length > 0 && at > until) break;
+      this.nextPermitMs = at + 1000 / rate;
+      if (at > now) await sleep(at - now);
+      if (this.stopping) break;
+      taken.push(m);
+    }
+    return taken;
   }
 
   /** Commits the slot's pending output, one transaction at a time, until none is left. */

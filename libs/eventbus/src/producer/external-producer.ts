@@ -13,11 +13,17 @@ export interface ExternalKafkaSettings {
   brokers: string[];
   clientId: string;
   tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
-  sasl?: {
-    mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-    username: string;
-    password: string;
-  };
+  sasl?:
+    | {
+        mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+        username: string;
+        password: string;
+      }
+    | {
+        /** SASL/OAUTHBEARER: the token is asked for on each new connection (AWS MSK IAM, say). */
+        mechanism: 'oauthbearer';
+        oauthBearerProvider: () => Promise<{ value: string }>;
+      };
   logger: Logger;
 }
 

@@ -9,6 +9,7 @@ import {
   type OutRecord,
 } from '@ganglion/eventbus';
 import { markSend, processMetrics } from '@ganglion/telemetry';
+import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { goTimeString } from '../calendar/calendar.schedule.js';
 import {
   argoBody,
@@ -19,6 +20,7 @@ import {
 } from '../kit/broker-source.js';
 import { shortHash, type OwnedHost } from '../kit/owned-source.js';
 import type { IncomingCloudEvent } from '../kit/push-source.js';
+import { AvroDecodeError, AvroSchemaRegistry } from './schema-registry.js';
 
 const SASL: Record<string, 'plain' | 'scram-sha-256' | 'scram-sha-512'> = {
   PLAIN: 'plain',
@@ -54,6 +56,40 @@ function kafkaData(m: ExternalMessage, jsonBody: boolean | undefined): Record<st
   };
 }
 
+/** Argo's `schemaRegistry`: the decoder of the event's Avro messages, or undefined without one. */
+async function registryOf(
+  ctx: BrokerContext<KafkaEventSource>,
+): Promise<AvroSchemaRegistry | undefined> {
+  const sr = ctx.config.schemaRegistry;
+  if (!sr) return undefined;
+  const auth = sr.auth
+    ? {
+        username: (await ctx.optionalSecret(sr.auth.username)) ?? '',
+        password: (await ctx.optionalSecret(sr.auth.password)) ?? '',
+      }
+    : undefined;
+  return new AvroSchemaRegistry(sr.url, auth);
+}
+
+/**
+ * A value that cannot be decoded (not in the wire format, not valid for its schema) is bridged
+ * as it is, with a warning: nothing is dropped. Other failures (the registry cannot be reached)
+ * are thrown: the message is not acknowledged and comes again.
+ */
+function undecodable(
+  ctx: BrokerContext<KafkaEventSource>,
+  m: { topic: string; partition: number; offset: string },
+  err: unknown,
+): void {
+  if (!(err instanceof AvroDecodeError)) throw err;
+  ctx.logger.warn('message bridged without Avro decoding', {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    error: err.message,
+  });
+}
+
 function headersOf(
   h: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
 ): Record<string, string> {
@@ -74,7 +110,15 @@ async function connectExternal(ctx: BrokerContext<KafkaEventSource>): Promise<Br
   };
   const tls = await ctx.tls(cfg.tls);
   if (tls) settings.tls = tls;
-  if (cfg.sasl) {
+  if (cfg.awsMskIamAuth) {
+    // AWS's signer for MSK IAM over SASL/OAUTHBEARER: a SigV4-presigned `kafka-cluster:Connect`
+    // URL, signed with the default AWS credential chain (environment, web identity, instance).
+    const region = cfg.awsMskIamAuth.region;
+    settings.sasl = {
+      mechanism: 'oauthbearer',
+      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
+    };
+  } else if (cfg.sasl) {
     const mechanism = SASL[cfg.sasl.mechanism ?? 'PLAIN'];
     if (!mechanism)
       throw new Error(
@@ -88,6 +132,20 @@ async function connectExternal(ctx: BrokerContext<KafkaEventSource>): Promise<Br
   }
   const partition = partitionOf(cfg);
   const first = brokers[0]!;
+  const registry = await registryOf(ctx);
+  const deliverOne = (m: ExternalMessage, ack: () => void | Promise<void>): Promise<void> =>
+    ctx.deliver({
+      naturalId: `${first}:${m.topic}:${m.partition}:${m.offset}`,
+      data: kafkaData(m, cfg.jsonBody),
+      bytes: (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64,
+      ...withIncoming(m.headers),
+      ack,
+    });
+  // With a schema registry, messages are decoded in order (a schema may have to be fetched);
+  // after a failure to fetch one, nothing more of this session is delivered (a later
+  // acknowledgement would commit past the failed message): the session ends and reconnects.
+  let decoded: Promise<void> = Promise.resolve();
+  let broken = false;
   const consumer = new ExternalConsumer({
     ...settings,
     groupId: groupOf(ctx),
@@ -95,14 +153,27 @@ async function connectExternal(ctx: BrokerContext<KafkaEventSource>): Promise<Br
     // Argo: a group starts at `oldest` or the newest offset; without a group, at the newest.
     fromBeginning: Boolean(cfg.consumerGroup?.oldest),
     ...(partition !== undefined ? { partition } : {}),
-    onMessage: (m, ack) =>
-      void ctx.deliver({
-        naturalId: `${first}:${m.topic}:${m.partition}:${m.offset}`,
-        data: kafkaData(m, cfg.jsonBody),
-        bytes: (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64,
-        ...withIncoming(m.headers),
-        ack,
-      }),
+    onMessage: (m, ack) => {
+      if (!registry) {
+        void deliverOne(m, ack);
+        return;
+      }
+      decoded = decoded.then(async () => {
+        if (broken) return;
+        try {
+          const value = await registry.decode(m.value);
+          void deliverOne({ ...m, value }, ack);
+        } catch (err) {
+          try {
+            undecodable(ctx, m, err);
+            void deliverOne(m, ack);
+          } catch (fatal) {
+            broken = true;
+            ctx.fail(fatal);
+          }
+        }
+      });
+    },
     onCrash: (err) => ctx.fail(err),
   });
   try {
@@ -142,6 +213,17 @@ async function connectExactlyOnce(
     event_name: ctx.event.eventName,
   };
   const group = groupOf(ctx);
+  const registry = await registryOf(ctx);
+  /** The value of a message as the event carries it (Avro decoded with a registry). */
+  const valueOf = (m: ExternalMessage): Buffer | null => {
+    if (!registry || !m.value) return m.value;
+    try {
+      return registry.decodeCached(m.value) ?? m.value;
+    } catch (err) {
+      undecodable(ctx, m, err);
+      return m.value;
+    }
+  };
   const loop = new ExactlyOnceLoop({
     kafka: host.producers.clientFor(ctx.event.bus),
     groupId: group,
@@ -149,7 +231,24 @@ async function connectExactlyOnce(
     logger: ctx.logger,
     fromBeginning: Boolean(cfg.consumerGroup?.oldest),
     transactionalIdPrefix: `${host.transactionalId}-${shortHash(group)}`,
+    ...(cfg.limitEventsPerSecond ? { maxRecordsPerSecond: cfg.limitEventsPerSecond } : {}),
     processor: {
+      // The schemas of the batch's messages, fetched before the (synchronous) processing.
+      ...(registry
+        ? {
+            prepare: async (batch) => {
+              const ids: number[] = [];
+              for (const message of batch.messages) {
+                try {
+                  ids.push(AvroSchemaRegistry.schemaIdOf(message.value));
+                } catch {
+                  // Not in the wire format: bridged as it is (valueOf warns).
+                }
+              }
+              await registry.prefetch(ids);
+            },
+          }
+        : {}),
       process: (batch) => {
         const out: OutRecord[] = [];
         if (partition !== undefined && batch.partition !== partition) return out;
@@ -166,7 +265,7 @@ async function connectExactlyOnce(
           };
           const r = ctx.recordOf({
             naturalId: `${first}:${m.topic}:${m.partition}:${m.offset}`,
-            data: kafkaData(m, cfg.jsonBody),
+            data: kafkaData({ ...m, value: valueOf(m) }, cfg.jsonBody),
             bytes: 0,
             ...withIncoming(headers),
           });

@@ -245,16 +245,24 @@ class BrokerPipe<C extends CommonBrokerConfig> {
       this.chainAck(m, Promise.resolve());
       return;
     }
+    // `limitEventsPerSecond`: the message waits for its permit inside the window (it counts as
+    // in flight), so a rate-limited source is paused like one whose bus is slow.
     const rate = this.ev.config.limitEventsPerSecond;
+    let permitMs = 0;
     if (rate && rate > 0) {
       const now = Date.now();
       const at = Math.max(now, this.nextPermitMs);
       this.nextPermitMs = at + 1000 / rate;
-      if (at > now) await sleep(at - now);
+      permitMs = at - now;
     }
     this.status.inFlight++;
     this.status.inFlightBytes += m.bytes;
-    const published = this.publish(out.id, out.record);
+    const published =
+      permitMs > 0
+        ? sleep(permitMs, undefined, { signal: this.wake.signal }).then(() =>
+            this.publish(out.id, out.record),
+          )
+        : this.publish(out.id, out.record);
     this.chainAck(m, published);
     void published.finally(() => {
       this.status.inFlight--;
