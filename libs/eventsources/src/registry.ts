@@ -26,6 +26,7 @@ import { nsqSource } from './nsq/nsq.source.js';
 import { emitterSource } from './emitter/emitter.source.js';
 import { pulsarSource } from './pulsar/pulsar.source.js';
 import { sqsSource } from './sqs/sqs.source.js';
+import { mnsSource } from './mns/mns.source.js';
 import { pubSubSource } from './pubsub/pubsub.source.js';
 import { azureQueueStorageSource } from './azurequeuestorage/azure-queue-storage.source.js';
 
@@ -80,5 +81,6 @@ export const groupSources = {
   pubSub: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, pubSubSource, 'pubSub'),
   azureQueueStorage: (host: OwnedHost): OwnedRunner =>
     new BrokerEventsRunner(host, azureQueueStorageSource),
+  mns: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, mnsSource),
 } as const satisfies Record<SourceTypeOfKind<'group'>, (host: OwnedHost) => OwnedRunner>;
 export type GroupSourceType = keyof typeof groupSources;

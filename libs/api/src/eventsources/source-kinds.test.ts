@@ -12,12 +12,20 @@ describe('source types not verified against a server', () => {
     assert.deepEqual(unverifiedSourceTypes(spec), ['emitter']);
     assert.deepEqual(unverifiedSourceTypes({ emitter: {} }), []);
     assert.deepEqual(unverifiedSourceTypes(undefined), []);
+    assert.deepEqual(
+      unverifiedSourceTypes({ mns: { q: { queue: 'q', endpoint: 'https://1.mns.x' } } }),
+      ['mns'],
+    );
   });
 
   it('says what the type was tested against instead', () => {
     assert.match(
       notVerifiedMessage(['emitter']),
       /^source type emitter is not verified against a server: .*mosquitto/,
+    );
+    assert.match(
+      notVerifiedMessage(['mns']),
+      /^source type mns is not verified against a server: .*official client .*no MNS server/,
     );
   });
 });
