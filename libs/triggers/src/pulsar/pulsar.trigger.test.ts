@@ -137,6 +137,26 @@ describe('pulsar trigger against a Pulsar standalone', { timeout: 400_000 }, () 
     });
   });
 
+  it('two replicas running the same action at once store it once', async () => {
+    const topic = `${prefix}-race`;
+    await subscribe('public/dedup', topic);
+    const t = trigger(`persistent://public/dedup/${topic}`, {
+      retryStrategy: { steps: 5, duration: '100ms' },
+    });
+    const a = action(t, { dep: event({ order: 'R-1', n: 1 }) });
+    const replicas = [make(), make(), make()];
+    await Promise.all(
+      replicas.map(async (r) => (await r.executor.submit({ action: { ...a } })).done),
+    );
+    const outcomes = replicas.map((r) => r.outcomes[0]);
+    assert.deepEqual(
+      outcomes.map((o) => o?.status),
+      ['succeeded', 'succeeded', 'succeeded'],
+      JSON.stringify(outcomes),
+    );
+    assert.equal(await backlog('public/dedup', topic), 1, JSON.stringify(outcomes));
+  });
+
   it('a template Pulsar cannot take fails at once with the reason, without retries', async () => {
     const plugin = createPulsarTrigger();
     try {
