@@ -195,6 +195,11 @@ const sourceRuleCases: Record<string, [string, object, string]> = {
     { endpoint: 'm:9000', bucket: { name: 'b' }, secretKey: sec },
     'spec.minio.a.accessKey: is required',
   ],
+  mns: [
+    'endpoint that is not a URL',
+    { queue: 'q', endpoint: 'mns.cn-hangzhou.aliyuncs.com', accessKey: sec, secretKey: sec },
+    'spec.mns.a.endpoint: must be an http:// or https:// URL such as https://<account id>.mns.<region>.aliyuncs.com, got "mns.cn-hangzhou.aliyuncs.com"',
+  ],
   pubSub: [
     'topic project without topic',
     { topicProjectID: 'p', subscriptionID: 's' },

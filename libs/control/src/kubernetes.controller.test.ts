@@ -331,10 +331,13 @@ test('an EventSource of a type with no runtime in this installation gets Deploye
       kind: 'EventSource',
       metadata: { name: 'queue', namespace: w.ns },
       spec: {
-        mns: {
+        hdfs: {
           example: {
-            queue: 'jobs',
-            endpoint: 'http://mns.example:80',
+            directory: '/jobs',
+            path: 'job.json',
+            type: 'CREATE',
+            addresses: ['hdfs.example:8020'],
+            hdfsUser: 'ganglion',
           },
         },
       },
@@ -356,7 +359,48 @@ test('an EventSource of a type with no runtime in this installation gets Deploye
     const d = cond(es, 'Deployed')!;
     assert.equal(d.status, 'False');
     assert.equal(d.reason, 'NoRuntime');
-    assert.match(d.message!, /^no runtime in this installation for source type mns: /);
+    assert.match(d.message!, /^no runtime in this installation for source type hdfs: /);
+  } finally {
+    await w.close();
+  }
+});
+
+test('an EventSource of a type not verified against a server (mns) gets Deployed=True NotVerified', async () => {
+  const w = await world('rec-notverified');
+  try {
+    await w.create(bus(w.ns, `${w.prefix}-events`));
+    await w.create({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'EventSource',
+      metadata: { name: 'aliyun', namespace: w.ns },
+      spec: {
+        mns: {
+          example: {
+            queue: 'jobs',
+            endpoint: 'http://1234.mns.example:80',
+            accessKey: { name: 'mns', key: 'id' },
+            secretKey: { name: 'mns', key: 'secret' },
+          },
+        },
+      },
+    } as AnyResource);
+    const es = await waitFor(
+      async () => {
+        const o = await w.get('EventSource', 'aliyun');
+        return (
+          o?.status?.observedGeneration === 1 &&
+          !['EventBusNotFound', 'EventBusNotReady', undefined].includes(
+            cond(o, 'Deployed')?.reason,
+          ) &&
+          o
+        );
+      },
+      { timeoutMs: 30_000, what: 'EventSource Deployed condition once the bus is deployed' },
+    );
+    const d = cond(es, 'Deployed')!;
+    assert.equal(d.status, 'True');
+    assert.equal(d.reason, 'NotVerified');
+    assert.match(d.message!, /^source type mns is not verified against a server: .*@alicloud\/mns/);
   } finally {
     await w.close();
   }

@@ -26,6 +26,7 @@ import { nsqSource } from './nsq/nsq.source.js';
 import { emitterSource } from './emitter/emitter.source.js';
 import { pulsarSource } from './pulsar/pulsar.source.js';
 import { sqsSource } from './sqs/sqs.source.js';
+import { mnsSource } from './mns/mns.source.js';
 import { pubSubSource } from './pubsub/pubsub.source.js';
 import { azureQueueStorageSource } from './azurequeuestorage/azure-queue-storage.source.js';
 import { azureServiceBusSource } from './azureservicebus/azure-service-bus.source.js';
@@ -86,5 +87,6 @@ export const groupSources = {
     new BrokerEventsRunner(host, azureQueueStorageSource),
   azureServiceBus: (host: OwnedHost): OwnedRunner =>
     new BrokerEventsRunner(host, azureServiceBusSource),
+  mns: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, mnsSource),
 } as const satisfies Record<SourceTypeOfKind<'group'>, (host: OwnedHost) => OwnedRunner>;
 export type GroupSourceType = keyof typeof groupSources;

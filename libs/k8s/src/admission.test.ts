@@ -105,13 +105,23 @@ test('admission: an EventSource of a type without a runtime is allowed with a wa
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'EventSource',
     metadata: { name: 'q', namespace: 'n' },
-    spec: { mns: { build: { queue: 'ci', endpoint: 'http://mns.example:80' } } },
+    spec: {
+      hdfs: {
+        build: {
+          directory: '/ci',
+          path: 'job.json',
+          type: 'CREATE',
+          addresses: ['hdfs.example:8020'],
+          hdfsUser: 'ci',
+        },
+      },
+    },
   };
   const res = reviewAdmission(req('EventSource', 'CREATE', es));
   assert.equal(res.allowed, true);
   assert.match(
     res.warnings?.[0] ?? '',
-    /^spec: no runtime in this installation for source type mns: /,
+    /^spec: no runtime in this installation for source type hdfs: /,
   );
   const webhook = {
     ...es,

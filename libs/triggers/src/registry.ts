@@ -18,9 +18,9 @@ import { createKafkaTrigger } from './kafka/kafka.trigger.js';
 import { createLogTrigger } from './log/log.trigger.js';
 import { createNatsTrigger } from './nats/nats.trigger.js';
 import { createOpenWhiskTrigger } from './openwhisk/openwhisk.trigger.js';
+import { createPulsarTrigger } from './pulsar/pulsar.trigger.js';
 import { createSlackTrigger } from './slack/slack.trigger.js';
 import type { TriggerPlugin } from './trigger.js';
-import { createUnsupportedTrigger } from './unsupported/unsupported.trigger.js';
 
 /** Settings of the plugins, parsed once by the service from its environment. */
 export interface TriggerRegistryOptions {
@@ -41,7 +41,7 @@ export interface TriggerRegistryOptions {
   argoServer?: ArgoServerOptions;
 }
 
-/** Trigger types this build executes against their targets (the others report `unsupported`). */
+/** Trigger types this build executes against their targets (every type, now). */
 export const EXECUTED_TRIGGER_TYPES = [
   'log',
   'http',
@@ -56,12 +56,13 @@ export const EXECUTED_TRIGGER_TYPES = [
   'argoWorkflow',
   'azureEventHubs',
   'azureServiceBus',
+  'pulsar',
 ] as const satisfies readonly TriggerType[];
 
 /**
  * The plugin of every trigger type, by template key. `satisfies Record<TriggerType, …>` makes a
- * type without a plugin a compile error; a type this build cannot execute has a plugin that
- * reports it (`unsupported` outcome), never a silent skip.
+ * type without a plugin a compile error. A plugin that cannot execute an action reports it as
+ * an outcome, never a silent skip.
  */
 export function createTriggerRegistry(options: TriggerRegistryOptions) {
   const http = new HttpClient();
@@ -87,7 +88,7 @@ export function createTriggerRegistry(options: TriggerRegistryOptions) {
       http,
       ...(options.argoServer ? { argoServer: options.argoServer } : {}),
     }),
-    pulsar: createUnsupportedTrigger('pulsar', 'no Pulsar client or test peer in this build'),
+    pulsar: createPulsarTrigger(),
     azureEventHubs: createAzureEventHubsTrigger(),
     azureServiceBus: createAzureServiceBusTrigger(),
   } as const satisfies Record<TriggerType, TriggerPlugin<never>>;

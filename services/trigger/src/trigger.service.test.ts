@@ -164,18 +164,19 @@ describe('trigger service on a real Kafka broker', { timeout: 300_000 }, () => {
         dlqTrigger: { ...http('bad-dlq', '/dlq'), atLeastOnce: true } as Trigger,
       }),
     );
-    const unsupported = await send({
-      template: { name: 'pulsar', pulsar: { url: 'pulsar://x', topic: 't' } },
+    // Nothing listens on port 1: the attempt fails, and without a dlqTrigger the outcome is failed.
+    const failed = await send({
+      template: { name: 'pulsar', pulsar: { url: 'pulsar://127.0.0.1:1', topic: 't' } },
     } as Trigger);
     await waitFor(
-      () => outcomeOf(ok.actionId) && outcomeOf(bad.actionId) && outcomeOf(unsupported.actionId),
+      () => outcomeOf(ok.actionId) && outcomeOf(bad.actionId) && outcomeOf(failed.actionId),
       { timeoutMs: 60_000, what: 'the three outcomes' },
     );
     assert.equal(outcomeOf(ok.actionId)!.status, 'succeeded');
     assert.equal(outcomeOf(bad.actionId)!.status, 'dead-lettered');
     assert.equal(outcomeOf(bad.actionId)!.attempts, 2);
-    assert.equal(outcomeOf(unsupported.actionId)!.status, 'unsupported');
-    assert.match(outcomeOf(unsupported.actionId)!.detail, /not yet supported/);
+    assert.equal(outcomeOf(failed.actionId)!.status, 'failed');
+    assert.match(outcomeOf(failed.actionId)!.detail, /publish to Pulsar topic t: .*ECONNREFUSED/);
     assert.equal(hits.filter((h) => h.key === bad.actionId && h.url === '/fail').length, 2);
     assert.ok(
       hits.some((h) => h.url === '/dlq'),

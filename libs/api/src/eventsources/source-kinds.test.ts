@@ -19,6 +19,10 @@ describe('source types not verified against a server', () => {
       }),
       ['azureServiceBus', 'azureEventsHub'],
     );
+    assert.deepEqual(
+      unverifiedSourceTypes({ mns: { q: { queue: 'q', endpoint: 'https://1.mns.x' } } }),
+      ['mns'],
+    );
   });
 
   it('says what the type was tested against instead', () => {
@@ -29,6 +33,10 @@ describe('source types not verified against a server', () => {
     assert.match(
       notVerifiedMessage(['azureServiceBus', 'azureEventsHub']),
       /^source type azureServiceBus is not verified against a server: built on the official client \(@azure\/service-bus\).*; source type azureEventsHub is not verified against a server: built on the official client \(@azure\/event-hubs\)/,
+    );
+    assert.match(
+      notVerifiedMessage(['mns']),
+      /^source type mns is not verified against a server: .*official client .*no MNS server/,
     );
   });
 

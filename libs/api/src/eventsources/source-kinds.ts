@@ -46,6 +46,7 @@ export const SOURCE_KINDS = {
   azureQueueStorage: 'group',
   azureServiceBus: 'group',
   azureEventsHub: 'owned',
+  mns: 'group',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */
@@ -86,6 +87,7 @@ export function noRuntimeMessage(types: readonly string[]): string {
  * against instead. The reconciler's `Deployed` condition (reason `NotVerified`) says so.
  */
 const UNVERIFIED_SOURCE_TYPES: Partial<Record<SupportedSourceType, string>> = {
+  mns: "built on Alibaba Cloud's official client (@alicloud/mns) and tested without a server: no MNS server or emulator is served by the package registries",
   emitter:
     "tested over MQTT against mosquitto with emitter's channel topics, not against an emitter server (the Go module proxy serves no version of github.com/emitter-io/emitter)",
   azureServiceBus:

@@ -193,22 +193,6 @@ describe('trigger executor: retries, DLQ, rate limit, isolation, backpressure (r
     });
   }
 
-  for (const type of ['pulsar'] as const) {
-    it(`${type}: reported as unsupported with a clear message, kept on the DLQ, never silently skipped`, async () => {
-      const h = make();
-      const { done } = await h.executor.submit({
-        action: action({ template: { name: 'u', [type]: { url: 'x' } } } as unknown as Trigger),
-      });
-      await done;
-      assert.equal(h.outcomes[0]!.status, 'unsupported');
-      assert.match(
-        h.outcomes[0]!.detail,
-        new RegExp(`"${type}" is not yet supported in this build`),
-      );
-      assert.equal(h.dead[0]!.status, 'unsupported');
-    });
-  }
-
   it('rateLimit blocks: 10 per second spaces 11 actions over at least a second, without slowing another trigger', async () => {
     const h = make();
     const limited = http('limited', `${sink.url}/limited`, {
