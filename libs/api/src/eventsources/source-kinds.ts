@@ -44,6 +44,7 @@ export const SOURCE_KINDS = {
   sqs: 'group',
   pubSub: 'group',
   azureQueueStorage: 'group',
+  hdfs: 'owned',
 } as const satisfies Partial<Record<EventSourceType, SourceKind>>;
 
 /** A source type this release runs. */
