@@ -108,6 +108,13 @@ describe('hdfs source', { timeout: 400_000 }, () => {
         what: 'REMOVE of gone.txt',
       });
       assert.deepEqual(of('removed')[0]!.data, { name: `${dir}/gone.txt`, op: 'REMOVE' });
+      // Renamed within the directory: Argo's REMOVE of the old name and CREATE of the new one.
+      await hdfs.write(`${dir}/staged.tmp`, 'x');
+      await hdfs.rename(`${dir}/staged.tmp`, `${dir}/staged.csv`);
+      await waitFor(() => named('created', `${dir}/staged.csv`).length === 1, {
+        timeoutMs: 60_000,
+        what: 'CREATE of the renamed staged.csv',
+      });
       assert.equal(named('created', `${dir}/other.txt`).length, 0);
       assert.equal(named('created', `${dir}/before.csv`).length, 1);
     } finally {

@@ -20,6 +20,7 @@ type Op = (typeof OPS)[number];
 /** What a listing keeps of an entry: Argo compares path, modification time, size and mode. */
 interface Entry {
   path: string;
+  fileId: string;
   modificationTime: number;
   length: number;
   permission: string;
@@ -83,7 +84,7 @@ class WebHdfs {
     );
   }
 
-  /** The files under `root`, recursively (Argo walks the directory), keyed by WebHDFS file id. */
+  /** The files under `root`, recursively (Argo walks the directory), by path. */
   async walk(root: string): Promise<Map<string, Entry>> {
     const out = new Map<string, Entry>();
     const visit = async (dir: string): Promise<void> => {
@@ -93,8 +94,9 @@ class WebHdfs {
           await visit(path);
           continue;
         }
-        out.set(String(s.fileId ?? path), {
+        out.set(path, {
           path,
+          fileId: String(s.fileId ?? path),
           modificationTime: s.modificationTime,
           length: s.length,
           permission: s.permission,
@@ -106,22 +108,40 @@ class WebHdfs {
   }
 }
 
-/** Argo's naive watcher's diff of two listings: per file, the `|`-joined operations seen. */
+const basename = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+
+/**
+ * Argo's naive watcher's diff of two listings, per file the operations seen. Argo identifies a
+ * file by its base name, so a file moved to another directory of the tree under the same name is
+ * `RENAME`, and one renamed within a directory is `REMOVE` of the old path and `CREATE` of the new
+ * one; here a move is recognised by the HDFS file id and the base name together, which gives the
+ * same operations without Argo's confusion of two files sharing a base name.
+ */
 function diff(before: Map<string, Entry>, now: Map<string, Entry>): [Entry, Op[]][] {
   const out: [Entry, Op[]][] = [];
-  for (const [id, is] of now) {
-    const was = before.get(id);
-    if (!was) {
-      out.push([is, ['CREATE']]);
-      continue;
-    }
+  const gone = new Map<string, Entry>();
+  for (const [path, was] of before) if (!now.has(path)) gone.set(was.fileId, was);
+  const changes = (was: Entry, is: Entry): Op[] => {
     const ops: Op[] = [];
     if (was.path !== is.path) ops.push('RENAME');
     if (was.modificationTime !== is.modificationTime || was.length !== is.length) ops.push('WRITE');
     if (was.permission !== is.permission) ops.push('CHMOD');
-    if (ops.length) out.push([is, OPS.filter((o) => ops.includes(o))]);
+    return OPS.filter((o) => ops.includes(o));
+  };
+  for (const [path, is] of now) {
+    const was = before.get(path);
+    if (was) {
+      const ops = changes(was, is);
+      if (ops.length) out.push([is, ops]);
+      continue;
+    }
+    const moved = gone.get(is.fileId);
+    if (moved && basename(moved.path) === basename(is.path)) {
+      gone.delete(is.fileId);
+      out.push([is, changes(moved, is)]);
+    } else out.push([is, ['CREATE']]);
   }
-  for (const [id, was] of before) if (!now.has(id)) out.push([was, ['REMOVE']]);
+  for (const was of gone.values()) out.push([was, ['REMOVE']]);
   return out;
 }
 
