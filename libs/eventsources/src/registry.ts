@@ -13,6 +13,7 @@ import { CalendarRunner } from './calendar/calendar.runner.js';
 import { FileRunner } from './file/file.runner.js';
 import { ResourceRunner } from './resource/resource.runner.js';
 import { SftpRunner } from './sftp/sftp.runner.js';
+import { minioBrokerSource } from './minio/minio.source.js';
 import { HdfsRunner } from './hdfs/hdfs.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
@@ -62,6 +63,7 @@ export const ownedSources = {
   generic: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, genericSource),
   emitter: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, emitterSource),
   sftp: (host: OwnedHost): OwnedRunner => new SftpRunner(host),
+  minio: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, minioBrokerSource),
   hdfs: (host: OwnedHost): OwnedRunner => new HdfsRunner(host),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;

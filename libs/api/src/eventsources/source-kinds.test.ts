@@ -19,5 +19,7 @@ describe('source types not verified against a server', () => {
       notVerifiedMessage(['emitter']),
       /^source type emitter is not verified against a server: .*mosquitto/,
     );
+    assert.deepEqual(unverifiedSourceTypes({ minio: { a: { bucket: { name: 'b' } } } }), ['minio']);
+    assert.match(notVerifiedMessage(['minio']), /ListenBucketNotification stream/);
   });
 });
