@@ -13,6 +13,8 @@ import { CalendarRunner } from './calendar/calendar.runner.js';
 import { FileRunner } from './file/file.runner.js';
 import { ResourceRunner } from './resource/resource.runner.js';
 import { SftpRunner } from './sftp/sftp.runner.js';
+import { minioBrokerSource } from './minio/minio.source.js';
+import { HdfsRunner } from './hdfs/hdfs.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
 import { amqpSource } from './amqp/amqp.source.js';
@@ -66,6 +68,8 @@ export const ownedSources = {
   sftp: (host: OwnedHost): OwnedRunner => new SftpRunner(host),
   azureEventsHub: (host: OwnedHost): OwnedRunner =>
     new BrokerEventsRunner(host, azureEventsHubSource(host)),
+  minio: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, minioBrokerSource),
+  hdfs: (host: OwnedHost): OwnedRunner => new HdfsRunner(host),
 } as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
 export type OwnedSourceType = keyof typeof ownedSources;
 

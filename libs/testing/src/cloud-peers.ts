@@ -10,6 +10,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +19,7 @@ import { MissingPrerequisiteError } from './kafka-broker.js';
 import { PeerProcess } from './peer-process.js';
 import { freePort } from './ports.js';
 import { REPO_ROOT } from './service-process.js';
+import { waitFor } from './wait-for.js';
 
 /**
  * The real peers of the cloud and storage sources, each from a package registry and cached by
@@ -332,4 +334,150 @@ function startSshd(config: string, port: number): Promise<PeerProcess> {
     port,
     timeoutMs: 30_000,
   });
+}
+
+/** The Hadoop release of the HDFS peer (unshaded jars from Maven Central, cached). */
+const HADOOP_VERSION = '3.4.2';
+
+/**
+ * Hadoop's HDFS (with its test jar, which holds MiniDFSCluster) and its runtime classpath from
+ * Maven Central, cached by version. The shaded `hadoop-client-minicluster` jar starts a cluster
+ * too, but its relocated Jersey answers every WebHDFS request with 500 then 404.
+ */
+function ensureHadoopJars(): string {
+  const dir = join(cacheRoot(), `hadoop-${HADOOP_VERSION}`);
+  const libs = join(dir, 'libs');
+  if (existsSync(join(libs, `hadoop-hdfs-${HADOOP_VERSION}-tests.jar`))) return libs;
+  const why = 'to run an HDFS mini-cluster (the hdfs peer of the tests)';
+  requireTool('java', ['-version'], why, 'install a Java 17+ JDK');
+  requireTool('mvn', ['-v'], why, 'install Apache Maven (Debian: apt-get install maven)');
+  mkdirSync(dir, { recursive: true });
+  const work = mkdtempSync(join(dir, 'fetch-'));
+  const dep = (a: string, test = false): string =>
+    `<dependency><groupId>org.apache.hadoop</groupId><artifactId>${a}</artifactId><version>${HADOOP_VERSION}</version>${test ? '<type>test-jar</type>' : ''}</dependency>`;
+  writeFileSync(
+    join(work, 'pom.xml'),
+    `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>dev.ganglion</groupId><artifactId>hdfs-runtime</artifactId><version>1</version>
+<dependencies>${dep('hadoop-hdfs')}${dep('hadoop-hdfs', true)}${dep('hadoop-common')}${dep('hadoop-common', true)}${dep('hadoop-hdfs-client')}</dependencies></project>`,
+  );
+  const r = spawnSync(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${join(work, 'libs')}`,
+    ],
+    { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `mvn could not fetch org.apache.hadoop:hadoop-hdfs:${HADOOP_VERSION} (and its test jar) from Maven Central`,
+    );
+  rmSync(libs, { recursive: true, force: true });
+  renameSync(join(work, 'libs'), libs);
+  rmSync(work, { recursive: true, force: true });
+  return libs;
+}
+
+/**
+ * An HDFS mini-cluster (Hadoop's MiniDFSCluster: one NameNode, one DataNode, launcher
+ * libs/testing/java/HdfsMiniCluster.java) with WebHDFS on a free loopback port, and the few
+ * WebHDFS calls the tests make to change files in it.
+ */
+export class HdfsMiniCluster {
+  private constructor(
+    private readonly peer: PeerProcess,
+    private readonly dir: string,
+  ) {}
+
+  /** The NameNode's WebHDFS address (`host:port`, an entry of an `hdfs` EventSource's `addresses`). */
+  get address(): string {
+    return `127.0.0.1:${this.peer.port}`;
+  }
+
+  static async start(): Promise<HdfsMiniCluster> {
+    const libs = ensureHadoopJars();
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'ganglion-hdfs-'));
+    const peer = await PeerProcess.start(
+      'java',
+      [
+        '-Xms64m',
+        '-Xmx512m',
+        // Hadoop's JAXB (WebHDFS's JSON) defines classes reflectively: Java 17 needs this opened.
+        '--add-opens',
+        'java.base/java.lang=ALL-UNNAMED',
+        '-cp',
+        `${libs}/*`,
+        join(REPO_ROOT, 'libs', 'testing', 'java', 'HdfsMiniCluster.java'),
+        join(dir, 'cluster'),
+        String(port),
+      ],
+      { what: `HDFS mini-cluster ${HADOOP_VERSION}`, port, timeoutMs: 180_000 },
+    );
+    const hdfs = new HdfsMiniCluster(peer, dir);
+    try {
+      await waitFor(
+        async () => {
+          if (!peer.log.includes('GANGLION-HDFS-READY')) return false;
+          return (await fetch(hdfs.url('/', 'LISTSTATUS'))).ok;
+        },
+        { timeoutMs: 180_000, intervalMs: 250, what: 'the HDFS mini-cluster to be active' },
+      );
+    } catch (err) {
+      await hdfs.stop();
+      throw err;
+    }
+    return hdfs;
+  }
+
+  private url(path: string, op: string, query = ''): string {
+    return `http://${this.address}/webhdfs/v1${path}?op=${op}&user.name=ganglion${query}`;
+  }
+
+  private async call(method: string, path: string, op: string, query = ''): Promise<Response> {
+    const res = await fetch(this.url(path, op, query), { method, redirect: 'manual' });
+    if (res.status >= 400)
+      throw new Error(`WebHDFS ${op} ${path}: ${res.status} ${await res.text()}`);
+    return res;
+  }
+
+  async mkdirs(path: string): Promise<void> {
+    await this.call('PUT', path, 'MKDIRS');
+  }
+
+  /** Writes `content` to `path` (created or overwritten): the NameNode redirects to the DataNode. */
+  async write(path: string, content: string): Promise<void> {
+    const res = await this.call('PUT', path, 'CREATE', '&overwrite=true');
+    const location = res.headers.get('location');
+    if (!location) throw new Error(`WebHDFS CREATE ${path}: no redirect to a DataNode`);
+    // The DataNode answers 100 Continue before 201, which fetch (undici) refuses: node:http.
+    const put = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(location, { method: 'PUT' }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end(content);
+    });
+    if (put.status !== 201)
+      throw new Error(`WebHDFS CREATE ${path} at the DataNode: ${put.status} ${put.body}`);
+  }
+
+  async remove(path: string): Promise<void> {
+    await this.call('DELETE', path, 'DELETE');
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.call('PUT', from, 'RENAME', `&destination=${encodeURIComponent(to)}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.peer.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

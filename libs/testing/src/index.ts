@@ -22,7 +22,13 @@ export {
 export { RabbitMqServer } from './rabbitmq-server.js';
 export { NsqServer } from './nsq-server.js';
 export { PulsarStandalone } from './pulsar-standalone.js';
-export { ElasticMq, PubSubTestServer, AzuriteQueue, SftpServer } from './cloud-peers.js';
+export {
+  ElasticMq,
+  PubSubTestServer,
+  AzuriteQueue,
+  SftpServer,
+  HdfsMiniCluster,
+} from './cloud-peers.js';
 export { Prng, fuzzSeed } from './fuzz.js';
 export { ensureGanglionImage, ensureGanglionBaseImage, type GanglionImage } from './image.js';
 export { PodmanService, podman, buildah } from './podman.js';

@@ -23,6 +23,7 @@ describe('source types not verified against a server', () => {
       unverifiedSourceTypes({ mns: { q: { queue: 'q', endpoint: 'https://1.mns.x' } } }),
       ['mns'],
     );
+    assert.deepEqual(unverifiedSourceTypes({ minio: { a: { bucket: { name: 'b' } } } }), ['minio']);
   });
 
   it('says what the type was tested against instead', () => {
@@ -38,6 +39,7 @@ describe('source types not verified against a server', () => {
       notVerifiedMessage(['mns']),
       /^source type mns is not verified against a server: .*official client .*no MNS server/,
     );
+    assert.match(notVerifiedMessage(['minio']), /ListenBucketNotification stream/);
   });
 
   it('names unverified options set on an event of their type (kafka schemaRegistry)', () => {
