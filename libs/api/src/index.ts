@@ -2,8 +2,6 @@ export * from './types.js';
 export * from './keys.js';
 export {
   SOURCE_KINDS,
-  noRuntimeMessage,
-  sourceTypesWithoutRuntime,
   notVerifiedMessage,
   unverifiedSourceTypes,
   type SourceKind,

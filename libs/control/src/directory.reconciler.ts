@@ -1,12 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import {
-  eventBusTopic,
-  namespaceOf,
-  noRuntimeMessage,
-  sourceTypesWithoutRuntime,
-  type AnyResource,
-  type EventBus,
-} from '@ganglion/api';
+import { eventBusTopic, namespaceOf, type AnyResource, type EventBus } from '@ganglion/api';
 import {
   BatchingProducer,
   busTopicConfigs,
@@ -147,12 +140,6 @@ export class DirectoryReconciler {
 
   private checkReferences(r: AnyResource, all: Map<string, AnyResource>): void {
     if (r.kind === 'EventBus') return;
-    const missing = r.kind === 'EventSource' ? sourceTypesWithoutRuntime(r.spec) : [];
-    if (missing.length)
-      this.logger.warn(noRuntimeMessage(missing), {
-        resource: `${r.kind}/${namespaceOf(r)}/${r.metadata.name}`,
-        types: missing,
-      });
     const bus = (r.spec as { eventBusName?: string }).eventBusName || 'default';
     if (!all.has(`EventBus/${namespaceOf(r)}/${bus}`))
       this.logger.warn('resource references an EventBus that does not exist', {

@@ -322,49 +322,6 @@ test('create and update drive topics, the resources topic, the webhook Service a
   }
 });
 
-test('an EventSource of a type with no runtime in this installation gets Deployed=False NoRuntime, not Published', async () => {
-  const w = await world('rec-noruntime');
-  try {
-    await w.create(bus(w.ns, `${w.prefix}-events`));
-    await w.create({
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'EventSource',
-      metadata: { name: 'queue', namespace: w.ns },
-      spec: {
-        hdfs: {
-          example: {
-            directory: '/jobs',
-            path: 'job.json',
-            type: 'CREATE',
-            addresses: ['hdfs.example:8020'],
-            hdfsUser: 'ganglion',
-          },
-        },
-      },
-    } as AnyResource);
-    const es = await waitFor(
-      async () => {
-        const o = await w.get('EventSource', 'queue');
-        return (
-          o?.status?.observedGeneration === 1 &&
-          !['EventBusNotFound', 'EventBusNotReady', undefined].includes(
-            cond(o, 'Deployed')?.reason,
-          ) &&
-          o
-        );
-      },
-      { timeoutMs: 30_000, what: 'EventSource Deployed condition once the bus is deployed' },
-    );
-    assert.equal(cond(es, 'SourcesProvided')!.status, 'True', 'valid Argo: accepted');
-    const d = cond(es, 'Deployed')!;
-    assert.equal(d.status, 'False');
-    assert.equal(d.reason, 'NoRuntime');
-    assert.match(d.message!, /^no runtime in this installation for source type hdfs: /);
-  } finally {
-    await w.close();
-  }
-});
-
 test('an EventSource of a type not verified against a server (mns) gets Deployed=True NotVerified', async () => {
   const w = await world('rec-notverified');
   try {

@@ -4,13 +4,11 @@ import {
   DEFAULT_EVENTBUS,
   KINDS,
   eventBusTopic,
-  noRuntimeMessage,
   unverifiedTriggerMessage,
   unverifiedTriggerTypes,
   normalizeResource,
   parseResourceKey,
   resourceKey,
-  sourceTypesWithoutRuntime,
   notVerifiedMessage,
   unverifiedSourceTypes,
   validateResource,
@@ -284,10 +282,6 @@ export class KubernetesController {
     if (kind === 'EventSource') {
       const svc = await this.reconcileService(r as EventSource);
       if (svc) message += `; Service ${svc}`;
-      // Published (the types that have a runtime run), but not said to work when nothing reads it.
-      const missing = sourceTypesWithoutRuntime(r.spec);
-      if (missing.length)
-        return deployed('False', 'NoRuntime', `${noRuntimeMessage(missing)}; ${message}`);
       const unverified = unverifiedSourceTypes(r.spec);
       if (unverified.length)
         return deployed('True', 'NotVerified', `${notVerifiedMessage(unverified)}; ${message}`);

@@ -3,8 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import {
   formatIssue,
-  noRuntimeMessage,
-  sourceTypesWithoutRuntime,
   validateEventBusUpdate,
   validateResource,
   type ValidationIssue,
@@ -68,13 +66,7 @@ export function reviewAdmission(req: AdmissionRequest): AdmissionResponse {
     issues.push(...validateEventBusUpdate(old['spec'], obj['spec']));
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length === 0) {
-    // Valid Argo that nothing here would run: said at `kubectl apply`, as lint and the Deployed condition say it.
-    const missing = req.kind.kind === 'EventSource' ? sourceTypesWithoutRuntime(obj['spec']) : [];
-    return allow(
-      missing.length
-        ? [{ path: 'spec', message: noRuntimeMessage(missing), severity: 'warning' }, ...issues]
-        : issues,
-    );
+    return allow(issues);
   }
   const name = req.name || ((obj['metadata'] as { name?: string } | undefined)?.name ?? '');
   return {

@@ -5,7 +5,6 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { EVENT_SOURCE_TYPES, SOURCE_KINDS } from '@ganglion/api';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const fixtures = fileURLToPath(new URL('../../../libs/api/src/fixtures/', import.meta.url));
@@ -38,21 +37,10 @@ writeFileSync(join(dir, 'notes.txt'), 'not yaml: [');
 
 const cases: { name: string; args: string[]; code: number; lines: string[] }[] = [
   {
-    name: 'valid fixtures pass, with a warning for each source type this release has no runtime for',
-    args: [fixtures],
-    code: 0,
-    lines: [
-      `${join(fixtures, 'event-sources.valid.yaml')}:13: EventSource/hdfs: spec: warning: no runtime in this installation for source type hdfs: the EventSource is accepted as in Argo, but no Ganglion service reads it (this release runs ${Object.keys(SOURCE_KINDS).join(', ')}; see docs/argo-differences.md)`,
-      `3 file(s), 35 resource(s) checked, 0 skipped: 0 error(s), ${EVENT_SOURCE_TYPES.length - Object.keys(SOURCE_KINDS).length} warning(s)`,
-    ],
-  },
-  {
-    name: '--strict fails on a source type without a runtime',
+    name: 'valid fixtures pass, every source type included, with no warning',
     args: ['--strict', fixtures],
-    code: 1,
-    lines: [
-      `3 file(s), 35 resource(s) checked, 0 skipped: ${EVENT_SOURCE_TYPES.length - Object.keys(SOURCE_KINDS).length} error(s), 0 warning(s)`,
-    ],
+    code: 0,
+    lines: ['3 file(s), 35 resource(s) checked, 0 skipped: 0 error(s), 0 warning(s)'],
   },
   {
     name: 'broken file reports path-qualified errors and skips other kinds',
@@ -125,27 +113,4 @@ test('lint: the manifests the project ships (examples/local, deploy/) are clean 
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, / 0 error\(s\), 0 warning\(s\)/);
   assert.match(r.stdout, /EventBus|resource\(s\) checked/);
-});
-
-test('lint: examples/argo has one valid EventSource per source type without a runtime, each warned about', () => {
-  const dir = fileURLToPath(new URL('../../../examples/argo/', import.meta.url));
-  const missing = EVENT_SOURCE_TYPES.filter((t) => !(t in SOURCE_KINDS));
-  const r = run('lint', dir);
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  const lines = r.stdout.split('\n').filter((l) => l !== '');
-  assert.equal(
-    lines.at(-1),
-    `${missing.length} file(s), ${missing.length} resource(s) checked, 0 skipped: 0 error(s), ${missing.length} warning(s)`,
-  );
-  for (const type of missing) {
-    const file = join(dir, `${type.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.yaml`);
-    assert.ok(
-      lines.some(
-        (l) =>
-          l.startsWith(`${file}:0: EventSource/`) &&
-          l.includes(`warning: no runtime in this installation for source type ${type}: `),
-      ),
-      `${file} is a ${type} EventSource, warned about`,
-    );
-  }
 });

@@ -5,13 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import {
-  API_VERSION,
-  KINDS,
-  noRuntimeMessage,
-  sourceTypesWithoutRuntime,
-  validateResource,
-} from '@ganglion/api';
+import { API_VERSION, KINDS, validateResource } from '@ganglion/api';
 
 export const LINT_HELP = `Usage: ganglion lint PATH... [-R] [--strict]
 
@@ -19,8 +13,7 @@ Validates argoproj.io/v1alpha1 EventSource, Sensor and EventBus manifests offlin
 PATH is a YAML file (multi-document, "---" separated) or a directory of .yaml/.yml files.
 
   -R, --recursive   descend into subdirectories
-  --strict          treat warnings (unknown or deprecated fields, source types
-                    this release has no runtime for) as errors
+  --strict          treat warnings (unknown or deprecated fields) as errors
   -h, --help        show this help
 
 Prints one line per problem: FILE:DOC: KIND/NAME: PATH: MESSAGE (DOC counts from 0),
@@ -118,18 +111,6 @@ export async function lintCommand(
         else warnings++;
         out(
           `${where}: ${label}: ${issue.path}: ${issue.severity === 'warning' ? 'warning: ' : ''}${issue.message}`,
-        );
-      }
-      // Valid Argo, but this installation would not run it: said out loud, as the reconciler's Deployed condition does.
-      const missing =
-        v.kind === 'EventSource'
-          ? sourceTypesWithoutRuntime((value as { spec?: unknown }).spec)
-          : [];
-      if (missing.length) {
-        if (opts.strict) errors++;
-        else warnings++;
-        out(
-          `${where}: ${label}: spec: ${opts.strict ? '' : 'warning: '}${noRuntimeMessage(missing)}`,
         );
       }
     });

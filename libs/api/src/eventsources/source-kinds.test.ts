@@ -1,8 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { notVerifiedMessage, unverifiedSourceTypes } from './source-kinds.js';
+import { EVENT_SOURCE_TYPES } from '../types.js';
+import { notVerifiedMessage, SOURCE_KINDS, unverifiedSourceTypes } from './source-kinds.js';
 
 describe('source types not verified against a server', () => {
+  it("every one of Argo's source types runs (has a kind), and nothing else", () => {
+    assert.equal(EVENT_SOURCE_TYPES.length, 32);
+    assert.deepEqual(Object.keys(SOURCE_KINDS).sort(), [...EVENT_SOURCE_TYPES].sort());
+  });
+
   it('names the configured unverified types only', () => {
     const spec = {
       emitter: { orders: { broker: 'tcp://e:8080', channelKey: 'k', channelName: 'c' } },

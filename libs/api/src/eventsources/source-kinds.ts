@@ -11,8 +11,9 @@ import { EVENT_SOURCE_TYPES, type EventSourceType } from '../types.js';
 export type SourceKind = 'push' | 'owned' | 'group';
 
 /**
- * The source types this release runs, each with its kind: the table libs/eventsources's registry
- * `satisfies` (a type here without a runtime, or a runtime not here, fails the build), and from
+ * The source types this release runs, each with its kind: every one of Argo's (an Argo type
+ * missing here fails the build), the table libs/eventsources's registry `satisfies` (a type here
+ * without a runtime, or a runtime not here, fails the build), and from
  * which `ganglion generate` writes each type's service package (`services/ingress-<type>`) and
  * chart (`charts/ingress-<type>`). Adding a source type adds one line here.
  */
@@ -49,7 +50,7 @@ export const SOURCE_KINDS = {
   mns: 'group',
   minio: 'owned',
   hdfs: 'owned',
-} as const satisfies Partial<Record<EventSourceType, SourceKind>>;
+} as const satisfies Record<EventSourceType, SourceKind>;
 
 /** A source type this release runs. */
 type SupportedSourceType = keyof typeof SOURCE_KINDS;
@@ -57,31 +58,6 @@ type SupportedSourceType = keyof typeof SOURCE_KINDS;
 export type SourceTypeOfKind<K extends SourceKind> = {
   [T in SupportedSourceType]: (typeof SOURCE_KINDS)[T] extends K ? T : never;
 }[SupportedSourceType];
-
-/**
- * The source types configured in an EventSource `spec` that this release has no runtime for
- * (Argo types not yet in {@link SOURCE_KINDS}), in spec order. Such an EventSource is valid Argo
- * and is accepted, but nothing would read its events: the reconciler's `Deployed` condition
- * (reason `NoRuntime`) and `ganglion lint` say so.
- */
-export function sourceTypesWithoutRuntime(spec: unknown): string[] {
-  if (typeof spec !== 'object' || spec === null) return [];
-  return Object.entries(spec)
-    .filter(
-      ([k, v]) =>
-        (EVENT_SOURCE_TYPES as readonly string[]).includes(k) &&
-        !(k in SOURCE_KINDS) &&
-        typeof v === 'object' &&
-        v !== null &&
-        Object.keys(v).length > 0,
-    )
-    .map(([k]) => k);
-}
-
-/** The sentence the reconciler and `ganglion lint` use for {@link sourceTypesWithoutRuntime}. */
-export function noRuntimeMessage(types: readonly string[]): string {
-  return `no runtime in this installation for source type${types.length > 1 ? 's' : ''} ${types.join(', ')}: the EventSource is accepted as in Argo, but no Ganglion service reads ${types.length > 1 ? 'them' : 'it'} (this release runs ${Object.keys(SOURCE_KINDS).join(', ')}; see docs/argo-differences.md)`;
-}
 
 /**
  * Source types built against their protocol's client but not verified against a real server of
