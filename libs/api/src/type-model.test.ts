@@ -200,6 +200,11 @@ const sourceRuleCases: Record<string, [string, object, string]> = {
     { queue: 'q', endpoint: 'mns.cn-hangzhou.aliyuncs.com', accessKey: sec, secretKey: sec },
     'spec.mns.a.endpoint: must be an http:// or https:// URL such as https://<account id>.mns.<region>.aliyuncs.com, got "mns.cn-hangzhou.aliyuncs.com"',
   ],
+  nats: [
+    'queue with jetStream',
+    { url: 'nats://n:4222', subject: 's', queue: 'q', jetStream: { stream: 'ORDERS' } },
+    'spec.nats.a.queue: is core NATS only: with jetStream the replicas share the durable consumer (jetStream.durable)',
+  ],
   pubSub: [
     'topic project without topic',
     { topicProjectID: 'p', subscriptionID: 's' },
