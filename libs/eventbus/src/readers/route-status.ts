@@ -95,7 +95,8 @@ export class RouteStatusReporter {
     for (const [key, value] of next)
       if (!this.last || !this.last.has(key) || this.last.get(key) !== value)
         writes.push({ key, value });
-    for (const key of this.last?.keys() ?? []) if (!next.has(key)) writes.push({ key, value: null });
+    for (const key of this.last?.keys() ?? [])
+      if (!next.has(key)) writes.push({ key, value: null });
     await Promise.all(writes.map((w) => this.producer.send({ topic: this.topic, ...w })));
     this.last = next;
   }
@@ -120,7 +121,8 @@ export class RouteStatusView {
       kafka,
       topics: [topic],
       logger,
-      groupPrefix: 'ganglion-route-status',
+      // Under every service's `ganglion-resources-` prefixed group ACL (docs/deployment.md).
+      groupPrefix: 'ganglion-resources-status',
       onRecord: (_t, _p, m) => {
         const key = m.key?.toString('utf8') ?? '';
         const [namespace, name] = key.split('/');
