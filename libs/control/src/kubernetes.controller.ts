@@ -71,7 +71,7 @@ export interface ResourcePublisher {
 }
 
 /** The routes the push ingress reports it does not serve (libs/eventbus `RouteStatusView`). */
-export interface RouteStatusSource {
+interface RouteStatusSource {
   refused(namespace: string, name: string): { reason: string; message: string }[];
   onChange(listener: (namespace: string, name: string) => void): () => void;
 }

@@ -39,7 +39,6 @@ export {
   RouteStatusView,
   routeStatusTopic,
   routeStatusTopicConfig,
-  type RouteRefusal,
   type RouteState,
 } from './readers/route-status.js';
 export type { ConsumedBatch } from './loops/consume-loop.js';

@@ -13,7 +13,7 @@ import { TopicReader } from './topic-reader.js';
  * folds the records into the EventSource's `RoutesServed` condition. A served route is a
  * tombstone, so the topic holds only the routes not served now.
  */
-export interface RouteRefusal {
+interface RouteRefusal {
   namespace: string;
   eventSource: string;
   /** The source type (`webhook`, `github`, ...). */
