@@ -17,7 +17,8 @@
  * post → last arrival), 503s, p50/p99 post → target, and CPU µs per delivered event of each
  * service and the broker (`/proc/<pid>/stat`). The ratio SASL_SSL / plaintext of the medians,
  * throughput (goal ≥ 0.8) and total CPU per event, is printed and written to
- * bench/results/secure-bus.json.
+ * bench/results/secure-bus.json. `BENCH_CPU_PROF=<dir>` writes each service's V8 CPU profile
+ * under <dir>/<mode>-<round>/.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -149,6 +150,11 @@ async function run(broker: KafkaBroker, mode: Mode, roundNo: number): Promise<Ru
       KAFKA_SASL_PASSWORD_FILE: passwordFile,
     });
   }
+  // BENCH_CPU_PROF=<dir>: each service writes a V8 CPU profile to <dir>/<mode>-<round>/ on exit.
+  const profDir = process.env['BENCH_CPU_PROF'];
+  if (profDir)
+    env['NODE_OPTIONS'] =
+      `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${join(profDir, `${mode}-${roundNo}`)}`.trim();
   const procs: Record<string, ServiceProcess> = {};
   for (const svc of ['reconciler', 'ingress-webhook', 'sensor', 'trigger'] as const)
     procs[svc] = await startService(svc, env, `${prefix}-${svc}`);
