@@ -125,7 +125,14 @@ export class KubernetesReconciler {
       if (this.controller) return;
       this.logger.info('started leading', { identity: this.settings.instanceId });
       this.publisher!.reset();
-      if (!this.routeStatus) this.routeStatus = await this.startRouteStatus();
+      // Without it (its topic cannot be created or read) the controller runs, without RoutesServed.
+      if (!this.routeStatus)
+        this.routeStatus = await this.startRouteStatus().catch((err: unknown) => {
+          this.logger.warn('route status unavailable; EventSources get no RoutesServed condition', {
+            error: describeError(err),
+          });
+          return undefined;
+        });
       this.controller = new KubernetesController(this.kc!, this.publisher!, {
         namespace: this.settings.namespace,
         ingressSelector: this.settings.ingressSelector,

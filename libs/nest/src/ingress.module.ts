@@ -177,7 +177,7 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(SOURCE_TYPE) type: PushSourceType,
     @Inject(CONFIG) private readonly config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
-    @Inject(LOGGER) logger: Logger,
+    @Inject(LOGGER) private readonly logger: Logger,
     @Inject(BUS_CLIENTS) clients: BusClients,
     @Inject(KAFKA) private readonly kafka: Kafka,
     store: ResourceStoreService,
@@ -207,9 +207,11 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // The route status is a report to the control plane: without its topic (not created yet,
+    // no Create ACL) the routes are served all the same, and each report's failure is logged.
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      await admin.connect();
       await ensureTopics(admin, [
         routeStatusTopicConfig(
           this.config.resourcesTopic,
@@ -217,8 +219,16 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
           this.config.topics.minInsyncReplicas,
         ),
       ]);
+    } catch (err) {
+      this.logger.warn(
+        'the route status topic could not be created; routes are served all the same',
+        {
+          topic: routeStatusTopic(this.config.resourcesTopic),
+          error: err,
+        },
+      );
     } finally {
-      await admin.disconnect();
+      await admin.disconnect().catch(() => undefined);
     }
     await this.runner.start();
     this.applied = true;
