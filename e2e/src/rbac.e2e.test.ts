@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, kubeApiServer } from '@ganglion/testing';
 
 /**
  * The RBAC manifests in deploy/rbac, applied with kubectl to a real API server (their
- * "ganglion" namespace renamed to a fresh one), grant each ServiceAccount what it needs and
- * nothing more, in both install modes (checked with `kubectl auth can-i --as`).
+ * "ganglion" namespace renamed to a fresh one), grant each service's ServiceAccount what it
+ * needs and nothing more, in both install modes (checked with `kubectl auth can-i --as`); that
+ * they grant exactly what the charts grant is tools/devstack's charts.test.
  */
 async function install(mode: 'namespaced' | 'cluster'): Promise<{
   ns: string;
@@ -16,8 +17,9 @@ async function install(mode: 'namespaced' | 'cluster'): Promise<{
   const kube = await kubeApiServer();
   await kube.installArgoWorkflowsCrds(); // the trigger's grants name Argo Workflows' kinds
   const ns = await kube.namespace(`ganglion-${mode}`);
-  for (const file of ['reconciler.yaml', 'data-plane.yaml']) {
-    let text = readFileSync(join(REPO_ROOT, 'deploy', 'rbac', mode, file), 'utf8').replace(
+  const dir = join(REPO_ROOT, 'deploy', 'rbac', mode);
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+    let text = readFileSync(join(dir, file), 'utf8').replace(
       /namespace: ganglion$/gm,
       `namespace: ${ns}`,
     );
@@ -63,7 +65,22 @@ test('namespaced install: least privilege in the one namespace, nothing elsewher
     ['create', 'deployments.apps', '.'],
   ] as const)
     assert.ok(!can(rec, verb, res, where), `reconciler cannot ${verb} ${res} in ${where}`);
-  assert.ok(can('ganglion-data-plane', 'get', 'secrets', '.'));
+  // Push and pulled sources read the Secrets their EventSources reference; the sensor and the
+  // owned sources (calendar, file, resource) read none.
+  for (const sa of [
+    'ganglion-ingress-webhook',
+    'ganglion-ingress-github',
+    'ganglion-ingress-kafka',
+  ])
+    assert.ok(can(sa, 'get', 'secrets', '.'), `${sa} can get secrets`);
+  for (const sa of [
+    'ganglion-sensor',
+    'ganglion-ingress-calendar',
+    'ganglion-ingress-file',
+    'ganglion-ingress-resource',
+    'ganglion-admission',
+  ])
+    assert.ok(!can(sa, 'get', 'secrets', '.'), `${sa} reads no Secret`);
   for (const [verb, res, where] of [
     ['list', 'secrets', '.'],
     ['watch', 'secrets', '.'],
@@ -71,33 +88,27 @@ test('namespaced install: least privilege in the one namespace, nothing elsewher
     ['get', 'sensors.argoproj.io', '.'],
   ] as const)
     assert.ok(
-      !can('ganglion-data-plane', verb, res, where),
-      `data plane cannot ${verb} ${res} in ${where}`,
+      !can('ganglion-ingress-webhook', verb, res, where),
+      `ingress cannot ${verb} ${res} in ${where}`,
     );
-  assert.ok(!can('ganglion-admission', 'get', 'secrets', '.'));
   assert.ok(!can('ganglion-admission', 'get', 'sensors.argoproj.io', '.'));
-  // The trigger service: referenced Secrets, source ConfigMaps and Argo Workflows, in its namespace only.
-  for (const [verb, res] of [
-    ['get', 'secrets'],
-    ['get', 'configmaps'],
-    ['create', 'workflows.argoproj.io'],
-    ['update', 'workflows.argoproj.io'],
-    ['get', 'workflowtemplates.argoproj.io'],
-    ['get', 'cronworkflows.argoproj.io'],
-    ['impersonate', 'serviceaccounts'],
-  ] as const)
-    assert.ok(can('ganglion-trigger', verb, res, '.'), `trigger can ${verb} ${res}`);
+  // The trigger service: referenced Secrets and impersonating the Sensors' accounts, in its
+  // namespace only; what its k8s and argoWorkflow triggers do is the impersonated account's.
+  assert.ok(can('ganglion-trigger', 'get', 'secrets', '.'));
+  assert.ok(can('ganglion-trigger', 'impersonate', 'serviceaccounts', '.'));
   for (const [verb, res, where] of [
     ['list', 'secrets', '.'],
-    ['delete', 'workflows.argoproj.io', '.'],
-    ['create', 'workflows.argoproj.io', 'default'],
+    ['impersonate', 'users', '.'],
+    ['create', 'workflows.argoproj.io', '.'],
+    ['get', 'configmaps', '.'],
+    ['get', 'secrets', 'default'],
     ['create', 'jobs.batch', '.'],
   ] as const)
     assert.ok(
       !can('ganglion-trigger', verb, res, where),
       `trigger cannot ${verb} ${res} in ${where}`,
     );
-  assert.ok(!can('ganglion-data-plane', 'create', 'workflows.argoproj.io', '.'));
+  assert.ok(!can('ganglion-sensor', 'create', 'workflows.argoproj.io', '.'));
 });
 
 test('cluster-wide install: the argoproj.io kinds everywhere, the Lease only at home', async () => {
@@ -110,19 +121,22 @@ test('cluster-wide install: the argoproj.io kinds everywhere, the Lease only at 
   assert.ok(!can(rec, 'update', 'leases.coordination.k8s.io/ganglion-reconciler', 'default'));
   assert.ok(!can(rec, 'get', 'secrets', 'default'));
   assert.ok(!can(rec, 'delete', 'sensors.argoproj.io', 'default'));
-  assert.ok(can('ganglion-data-plane', 'get', 'secrets', 'default'));
-  assert.ok(!can('ganglion-data-plane', 'list', 'secrets', '*'));
-  assert.ok(can('ganglion-trigger', 'create', 'workflows.argoproj.io', 'default'));
+  assert.ok(can('ganglion-ingress-webhook', 'get', 'secrets', 'default'));
+  assert.ok(!can('ganglion-ingress-webhook', 'list', 'secrets', '*'));
+  assert.ok(!can('ganglion-sensor', 'get', 'secrets', 'default'));
+  assert.ok(!can('ganglion-ingress-calendar', 'get', 'secrets', 'default'));
   assert.ok(can('ganglion-trigger', 'get', 'secrets', 'default'));
-  assert.ok(!can('ganglion-trigger', 'delete', 'workflows.argoproj.io', 'default'));
+  assert.ok(can('ganglion-trigger', 'impersonate', 'serviceaccounts', 'default'));
+  assert.ok(!can('ganglion-trigger', 'create', 'workflows.argoproj.io', 'default'));
 });
 
 test('the control-plane manifests are accepted by the API server (server-side dry run)', async () => {
   const kube = await kubeApiServer();
   const ns = await kube.namespace('ganglion-deploy');
   for (const file of [
-    'deploy/rbac/namespaced/reconciler.yaml',
-    'deploy/rbac/namespaced/data-plane.yaml',
+    ...readdirSync(join(REPO_ROOT, 'deploy/rbac/namespaced')).map(
+      (f) => `deploy/rbac/namespaced/${f}`,
+    ),
     'deploy/control-plane/reconciler.yaml',
     'deploy/control-plane/admission.yaml',
     'deploy/admission/validating-webhook.yaml',

@@ -3,6 +3,7 @@ import type { V1ObjectMeta, V1Service, V1ServicePort } from '@kubernetes/client-
 import {
   DEFAULT_EVENTBUS,
   KINDS,
+  SOURCE_KINDS,
   eventBusTopic,
   unverifiedTriggerMessage,
   unverifiedTriggerTypes,
@@ -67,6 +68,12 @@ export interface ResourcePublisher {
   ensureBusTopics(bus: EventBus): Promise<string[]>;
 }
 
+/** The routes the push ingress reports it does not serve (libs/eventbus `RouteStatusView`). */
+interface RouteStatusSource {
+  refused(namespace: string, name: string): { reason: string; message: string }[];
+  onChange(listener: (namespace: string, name: string) => void): () => void;
+}
+
 export interface KubernetesControllerOptions {
   /** Watch one namespace (namespaced install); all namespaces when unset. */
   namespace?: string;
@@ -80,6 +87,11 @@ export interface KubernetesControllerOptions {
   resyncMs?: number;
   /** Name of the resources topic, for status messages. */
   resourcesTopic: string;
+  /**
+   * What the push ingress reports about the routes it does not serve; with it, a deployed
+   * EventSource with push sources gets the `RoutesServed` condition.
+   */
+  routeStatus?: RouteStatusSource;
   logger: Logger;
   now?: () => Date;
 }
@@ -107,6 +119,7 @@ export class KubernetesController {
     string,
     { overVersion: string | undefined; signature: string }
   >();
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     kc: KubeConfig,
@@ -148,6 +161,12 @@ export class KubernetesController {
   }
 
   async start(): Promise<void> {
+    // Only EventSources this controller manages: a key it does not watch (another shard's, or
+    // another namespace's) must not be reconciled here (its reconcile would unpublish it).
+    this.unsubscribe = this.options.routeStatus?.onChange((ns, name) => {
+      if (this.watchers.EventSource.get(`${ns}/${name}`))
+        this.queue.add(resourceKey('EventSource', ns, name));
+    });
     await Promise.all(KINDS.map((k) => this.watchers[k].start()));
     this.options.logger.info('watching resources', {
       namespace: this.options.namespace ?? '(all namespaces)',
@@ -169,6 +188,7 @@ export class KubernetesController {
   }
 
   async stop(): Promise<void> {
+    this.unsubscribe?.();
     await Promise.all(KINDS.map((k) => this.watchers[k].stop()));
     await this.queue.stop();
   }
@@ -235,7 +255,10 @@ export class KubernetesController {
       );
     } else {
       try {
-        conditions.push(await this.deploy(ref.kind, key, manifest, extra));
+        const d = await this.deploy(ref.kind, key, manifest, extra);
+        conditions.push(d);
+        const served = d.status === 'True' ? this.routesServed(manifest) : undefined;
+        if (served) conditions.push(served);
       } catch (err) {
         failure = err;
         conditions.push(deployed('False', 'DeployFailed', describeError(err)));
@@ -291,6 +314,35 @@ export class KubernetesController {
       if (unverified.length) message += `; ${unverifiedTriggerMessage(unverified)}`;
     }
     return deployed('True', 'Published', message);
+  }
+
+  /**
+   * `RoutesServed` of a deployed EventSource with push sources: False while an ingress replica
+   * reports a route it does not serve (reason `SecretMissing`, `SecretEmpty` or `RouteInvalid`,
+   * the message naming the type, the event and the Secret), True once none does.
+   */
+  private routesServed(r: AnyResource): DesiredCondition | undefined {
+    const status = this.options.routeStatus;
+    if (!status || r.kind !== 'EventSource') return undefined;
+    const push = Object.keys(r.spec).some(
+      (k) => (SOURCE_KINDS as Record<string, string>)[k] === 'push',
+    );
+    if (!push) return undefined;
+    const refused = status.refused(r.metadata.namespace!, r.metadata.name);
+    if (refused.length === 0)
+      return {
+        type: 'RoutesServed',
+        status: 'True',
+        reason: 'Served',
+        message: 'no ingress replica reports a route it does not serve',
+      };
+    const text = refused.map((x) => x.message).join('; ');
+    return {
+      type: 'RoutesServed',
+      status: 'False',
+      reason: refused[0]!.reason,
+      message: text.length > 1000 ? `${text.slice(0, 999)}…` : text,
+    };
   }
 
   /** A route or topics held by a resource of `kind` may be free now: the ones waiting for them try again. */

@@ -1,5 +1,13 @@
 import type { KubeConfig } from '@ganglion/k8s';
-import type { BusClients, ResourceStore, TopicPolicy } from '@ganglion/eventbus';
+import {
+  ensureTopics,
+  RouteStatusView,
+  routeStatusTopic,
+  routeStatusTopicConfig,
+  type BusClients,
+  type ResourceStore,
+  type TopicPolicy,
+} from '@ganglion/eventbus';
 import { KubeRest, LeaderElector, describeError, loadKubeConfig } from '@ganglion/k8s';
 import type { Logger } from '@ganglion/telemetry';
 import { KubernetesController } from './kubernetes.controller.js';
@@ -57,6 +65,8 @@ export class KubernetesReconciler {
   private kc: KubeConfig | undefined;
   private publisher: KafkaResourcePublisher | undefined;
   private controller: KubernetesController | undefined;
+  /** The routes the push ingress does not serve (read while leading; started once). */
+  private routeStatus: RouteStatusView | undefined;
   private elector: LeaderElector | undefined;
   private transition: Promise<void> = Promise.resolve();
 
@@ -115,6 +125,14 @@ export class KubernetesReconciler {
       if (this.controller) return;
       this.logger.info('started leading', { identity: this.settings.instanceId });
       this.publisher!.reset();
+      // Without it (its topic cannot be created or read) the controller runs, without RoutesServed.
+      if (!this.routeStatus)
+        this.routeStatus = await this.startRouteStatus().catch((err: unknown) => {
+          this.logger.warn('route status unavailable; EventSources get no RoutesServed condition', {
+            error: describeError(err),
+          });
+          return undefined;
+        });
       this.controller = new KubernetesController(this.kc!, this.publisher!, {
         namespace: this.settings.namespace,
         ingressSelector: this.settings.ingressSelector,
@@ -122,6 +140,7 @@ export class KubernetesReconciler {
         resyncMs: this.settings.resyncMs,
         labelSelector: this.settings.labelSelector,
         resourcesTopic: this.settings.resourcesTopic,
+        routeStatus: this.routeStatus,
         logger: this.logger,
       });
       await this.controller.start();
@@ -138,10 +157,36 @@ export class KubernetesReconciler {
     });
   }
 
+  /** Creates the route status topic if missing and starts reading it. */
+  private async startRouteStatus(): Promise<RouteStatusView> {
+    const kafka = this.clients.installation;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [
+        routeStatusTopicConfig(
+          this.settings.resourcesTopic,
+          this.settings.replicationFactor,
+          this.settings.topics?.minInsyncReplicas ?? 0,
+        ),
+      ]);
+    } finally {
+      await admin.disconnect();
+    }
+    const view = new RouteStatusView(
+      kafka,
+      routeStatusTopic(this.settings.resourcesTopic),
+      this.logger,
+    );
+    await view.start();
+    return view;
+  }
+
   async stop(): Promise<void> {
     if (this.elector) await this.elector.stop();
     else this.follow();
     await this.transition;
+    await this.routeStatus?.stop();
     await this.publisher?.close();
   }
 }

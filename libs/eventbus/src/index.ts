@@ -34,6 +34,13 @@ export {
   type BatchingProducerOptions,
 } from './producer/batching-producer.js';
 export { ResourceStore } from './readers/resource-store.js';
+export {
+  RouteStatusReporter,
+  RouteStatusView,
+  routeStatusTopic,
+  routeStatusTopicConfig,
+  type RouteState,
+} from './readers/route-status.js';
 export type { ConsumedBatch } from './loops/consume-loop.js';
 export {
   ExactlyOnceLoop,

@@ -7,7 +7,16 @@ import {
   type OnApplicationShutdown,
   type Type,
 } from '@nestjs/common';
-import { GroupOwnership, type BusClients, type BusProducers, type Kafka } from '@ganglion/eventbus';
+import {
+  ensureTopics,
+  GroupOwnership,
+  RouteStatusReporter,
+  routeStatusTopic,
+  routeStatusTopicConfig,
+  type BusClients,
+  type BusProducers,
+  type Kafka,
+} from '@ganglion/eventbus';
 import {
   DEFAULT_INGRESS_LIMITS,
   groupSources,
@@ -160,18 +169,26 @@ function ingressModule(
 class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly runner: PushIngressRunner<unknown>;
   private readonly producers: BusProducers;
+  /** Tells the reconciler which routes are not served and why (the EventSource's RoutesServed). */
+  private readonly routeStatus: RouteStatusReporter;
   private applied = false;
 
   constructor(
     @Inject(SOURCE_TYPE) type: PushSourceType,
-    @Inject(CONFIG) config: ServiceConfig,
+    @Inject(CONFIG) private readonly config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
-    @Inject(LOGGER) logger: Logger,
+    @Inject(LOGGER) private readonly logger: Logger,
     @Inject(BUS_CLIENTS) clients: BusClients,
+    @Inject(KAFKA) private readonly kafka: Kafka,
     store: ResourceStoreService,
     health: HealthService,
   ) {
     this.producers = eventProducers(clients, pushProducerOptionsFrom(env));
+    this.routeStatus = new RouteStatusReporter(
+      kafka,
+      routeStatusTopic(config.resourcesTopic),
+      logger,
+    );
     this.runner = new PushIngressRunner(pushSources[type] as never, {
       host: config.host,
       logger,
@@ -184,11 +201,35 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       // Rotated Secrets (tokens, signing secrets, TLS certificates) apply within this long.
       secretRefreshMs: intVar(env, 'GANGLION_INGRESS_SECRET_REFRESH_MS', 60_000, 0, 86_400_000),
       apiBases: apiBasesFrom(env),
+      onRoutes: (routes) => this.routeStatus.report(routes),
     });
     health.addReadinessCheck('routes', () => this.applied);
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // The route status is a report to the control plane: without its topic (not created yet,
+    // no Create ACL) the routes are served all the same, and each report's failure is logged.
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await ensureTopics(admin, [
+        routeStatusTopicConfig(
+          this.config.resourcesTopic,
+          this.config.replicationFactor,
+          this.config.topics.minInsyncReplicas,
+        ),
+      ]);
+    } catch (err) {
+      this.logger.warn(
+        'the route status topic could not be created; routes are served all the same',
+        {
+          topic: routeStatusTopic(this.config.resourcesTopic),
+          error: err,
+        },
+      );
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
     await this.runner.start();
     this.applied = true;
   }
@@ -196,6 +237,7 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationShutdown(): Promise<void> {
     await this.runner.close();
     await this.producers.close();
+    await this.routeStatus.close();
   }
 }
 

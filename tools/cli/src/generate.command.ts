@@ -25,6 +25,7 @@ and, listing every type:
   charts/ganglion/Chart.yaml, values.yaml      the umbrella chart installing every service
   charts/ganglion/crds/*.yaml                  with the CRDs (Helm installs them first, never deletes them)
   tsconfig.ingress.json                        the build's references to the service packages
+  deploy/rbac/{namespaced,cluster}/ingress.yaml  one ServiceAccount per ingress service, its chart's grant
 
 Run from the repository root (npm run ganglion -- generate), then npm run build (which also
 links a new package with pnpm). scripts/check-generated.sh fails when a committed file differs,

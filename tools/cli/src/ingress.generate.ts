@@ -334,6 +334,62 @@ global:
   return { 'charts/ganglion/Chart.yaml': chart, 'charts/ganglion/values.yaml': values };
 }
 
+/** Whether the chart of an ingress type grants `get` on Secrets (push and pulled sources do). */
+const readsSecrets = (type: string, kind: SourceKind): boolean =>
+  kind === 'push' || !SELF_CONTAINED.has(type.toLowerCase());
+
+/**
+ * deploy/rbac/<mode>/ingress.yaml: one ServiceAccount per ingress service, named as the chart's
+ * (`ganglion-ingress-<type>`), and the same grant as its chart (`rbac.rules` of its values):
+ * `get` on Secrets for push and pulled sources, nothing for calendar, file and resource. A Role
+ * in the namespaced install, a ClusterRole in the cluster-wide one.
+ */
+function ingressRbac(mode: 'namespaced' | 'cluster'): string {
+  const cluster = mode === 'cluster';
+  const role = cluster ? 'ClusterRole' : 'Role';
+  const ns = cluster ? '' : '\n  namespace: ganglion';
+  const docs = (Object.entries(SOURCE_KINDS) as [string, SourceKind][]).map(([type, kind]) => {
+    const name = `ganglion-${ingressName(type)}`;
+    const account = `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: ${name}
+  namespace: ganglion
+`;
+    if (!readsSecrets(type, kind)) return `# ${type}: no Secret is read, no grant.\n${account}`;
+    return `${account}---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ${role}
+metadata:
+  name: ${name}${ns}
+rules:
+  - apiGroups: ['']
+    resources: [secrets]
+    verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ${role}Binding
+metadata:
+  name: ${name}${ns}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ${role}
+  name: ${name}
+subjects:
+  - kind: ServiceAccount
+    name: ${name}
+    namespace: ganglion
+`;
+  });
+  return `# ${GENERATED}
+# ${cluster ? 'Cluster-wide' : 'Namespaced'} install: one ServiceAccount per ingress service, with what its chart grants
+# (charts/ingress-<type>/values.yaml rbac.rules). Push and pulled sources read only the Secrets their
+# EventSources reference (get, never list or watch${cluster ? ', in any namespace' : ''}); calendar, file and resource read none.
+# ingress-resource also needs get, list and watch on what its EventSources watch (e.g. configmaps):
+# grant them to ganglion-ingress-resource in addition.
+${docs.join('---\n')}`;
+}
+
 /** Map of repository-relative path to file content. */
 export function ingressFiles(): Record<string, string> {
   const files: Record<string, string> = {};
@@ -347,6 +403,8 @@ export function ingressFiles(): Record<string, string> {
     files[`charts/${name}/templates/${name}.yaml`] = '{{ include "ganglion.all" . }}\n';
   }
   Object.assign(files, umbrellaFiles());
+  for (const mode of ['namespaced', 'cluster'] as const)
+    files[`deploy/rbac/${mode}/ingress.yaml`] = ingressRbac(mode);
   // Referenced from the root tsconfig.json, so that `tsc -b` builds every ingress package.
   files['tsconfig.ingress.json'] = `{
   "files": [],

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -275,6 +275,78 @@ describe('Helm charts', () => {
       env(cw, 'rel-reconciler').find((e) => e.name === 'GANGLION_NAMESPACE'),
       undefined,
     );
+  });
+
+  it('deploy/rbac: one ServiceAccount per service, granting exactly what its chart grants, in both install modes', () => {
+    type Rule = {
+      apiGroups?: string[];
+      resources?: string[];
+      verbs?: string[];
+      resourceNames?: string[];
+    };
+    type Binding = {
+      kind: string;
+      metadata: { name: string };
+      roleRef: { kind: string; name: string };
+      subjects?: { kind: string; name: string }[];
+    };
+    // Each grant as `<Role|ClusterRole> group/resource[/name]:verb`, so rules split differently compare equal.
+    const grants = (objs: K8sObject[], account: string): string[] => {
+      const out = new Set<string>();
+      for (const b of objs as unknown as Binding[]) {
+        if (b.kind !== 'RoleBinding' && b.kind !== 'ClusterRoleBinding') continue;
+        if (!b.subjects?.some((x) => x.kind === 'ServiceAccount' && x.name === account)) continue;
+        const role = objs.find(
+          (o) => o.kind === b.roleRef.kind && o.metadata.name === b.roleRef.name,
+        ) as { rules?: Rule[] } | undefined;
+        assert.ok(
+          role,
+          `${b.kind} ${b.metadata.name} refers to ${b.roleRef.kind} ${b.roleRef.name}`,
+        );
+        for (const r of role.rules ?? [])
+          for (const g of r.apiGroups ?? [''])
+            for (const res of r.resources ?? [])
+              for (const v of r.verbs ?? [])
+                for (const n of r.resourceNames ?? ['*'])
+                  out.add(`${b.roleRef.kind} ${g}/${res}/${n}:${v}`);
+      }
+      return [...out].sort();
+    };
+    for (const mode of ['namespaced', 'cluster'] as const) {
+      const deployed = readdirSync(join(REPO_ROOT, 'deploy', 'rbac', mode))
+        .filter((f) => f.endsWith('.yaml'))
+        .flatMap((f) =>
+          parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy', 'rbac', mode, f), 'utf8'))
+            .map((d) => d.toJS() as K8sObject | null)
+            .filter((o): o is K8sObject => o !== null),
+        );
+      assert.deepEqual(
+        deployed
+          .filter((o) => o.kind === 'ServiceAccount')
+          .map((o) => o.metadata.name)
+          .sort(),
+        SERVICE_CHARTS.map((s) => `ganglion-${s}`).sort(),
+        `deploy/rbac/${mode}: one ServiceAccount per service`,
+      );
+      const chart = render(
+        'ganglion',
+        'global.kafka.brokers=kafka:9092',
+        ...(mode === 'cluster' ? SERVICE_CHARTS.map((s) => `${s}.rbac.clusterWide=true`) : []),
+      );
+      for (const svc of SERVICE_CHARTS)
+        assert.deepEqual(
+          grants(deployed, `ganglion-${svc}`),
+          grants(chart, `rel-${svc}`),
+          `${mode}: deploy/rbac grants ganglion-${svc} what charts/${svc} grants`,
+        );
+      // Least privilege as the charts have it: only the trigger, push and pulled sources read Secrets.
+      const secrets = SERVICE_CHARTS.filter((s) =>
+        grants(deployed, `ganglion-${s}`).some((g) => / \/secrets\/\*:get$/.test(g)),
+      );
+      for (const s of ['sensor', 'reconciler', 'admission', ...SELF_CONTAINED])
+        assert.ok(!secrets.includes(s), `${mode}: ${s} reads no Secret`);
+      assert.ok(secrets.includes('trigger') && secrets.includes('ingress-webhook'));
+    }
   });
 
   it('the rendered umbrella chart applies to a real API server, and its grants are least privilege', async () => {

@@ -8,7 +8,7 @@ import {
   type SecretKeySelector,
 } from '@ganglion/api';
 import { compileExpr, evaluateFilterExpression, type CompiledExpr } from '@ganglion/core';
-import type { BatchingProducer, BusProducers, EventRecord } from '@ganglion/eventbus';
+import type { BatchingProducer, BusProducers, EventRecord, RouteState } from '@ganglion/eventbus';
 import type { SecretResolver } from '@ganglion/k8s';
 import {
   processMetrics,
@@ -83,6 +83,12 @@ export interface PushIngressOptions {
    * default 60 000; 0: only when resources change).
    */
   secretRefreshMs?: number;
+  /**
+   * Called after each evaluation with every configured route of this type, served or not (and
+   * why not), so the control plane can show a refused route on its EventSource (libs/eventbus
+   * `RouteStatusReporter`). A failure is logged; the routes stay applied.
+   */
+  onRoutes?: (routes: RouteState[]) => Promise<void>;
 }
 
 interface Activation {
@@ -151,6 +157,7 @@ export class PushIngressRunner<C> {
     if (this.closed) return;
     const routes: Route[] = [];
     const wanted = new Map<string, { fingerprint: string; ctx: PushContext<C> }>();
+    const states: RouteState[] = [];
     // In a stable order (namespace, name), so that every replica settles a conflict the same
     // way; the reconciler keeps conflicting routes from being published in the first place.
     const sources = this.options.store
@@ -173,12 +180,20 @@ export class PushIngressRunner<C> {
         continue;
       }
       for (const [eventName, cfg] of Object.entries(events)) {
+        const state: RouteState = {
+          namespace: ns,
+          eventSource: es.metadata.name,
+          type: this.source.type,
+          event: eventName,
+        };
+        states.push(state);
         try {
           const built = await this.route(es, eventName, cfg, bus);
           routes.push(built.route);
           if (this.source.activate)
             wanted.set(built.route.id, { fingerprint: built.fingerprint, ctx: built.ctx });
         } catch (err) {
+          state.refusal = refusalOf(this.source.type, eventName, err);
           this.options.logger.error('route not served', {
             route: `${ns}/${es.metadata.name}:${eventName}`,
             error: err,
@@ -187,6 +202,12 @@ export class PushIngressRunner<C> {
       }
     }
     await this.ingress.setRoutes(routes);
+    if (this.options.onRoutes)
+      await this.options.onRoutes(states).catch((err: unknown) =>
+        this.options.logger.warn('reporting the routes to the control plane failed', {
+          error: err,
+        }),
+      );
     const applied = routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`);
     if (applied.join('\n') !== this.applied)
       this.options.logger.info('routes applied', { type: this.source.type, routes: applied });
@@ -393,9 +414,11 @@ interface AuthSecret {
 function checkAuthSecrets(auth: AuthSecret[]): void {
   const ref = (a: AuthSecret): string => `${a.field} (Secret ${a.sel.name}, key ${a.sel.key})`;
   const empty = auth.find((a) => a.value !== undefined && a.value.trim() === '');
-  if (empty) throw new RouteSecretError(`${ref(empty)} is empty; the route is not served`);
+  if (empty)
+    throw new RouteSecretError('SecretEmpty', `${ref(empty)} is empty; the route is not served`);
   if (auth.length > 0 && auth.every((a) => a.value === undefined))
     throw new RouteSecretError(
+      'SecretMissing',
       `${auth.map(ref).join(', ')} ${auth.length > 1 ? 'do' : 'does'} not exist; the route is not served rather than left open`,
     );
 }
@@ -403,6 +426,25 @@ function checkAuthSecrets(auth: AuthSecret[]): void {
 /** A route refused because of its authentication secrets. */
 class RouteSecretError extends Error {
   override readonly name = 'RouteSecretError';
+  constructor(
+    readonly reason: 'SecretEmpty' | 'SecretMissing',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Why a route is not served, for its EventSource's `RoutesServed` condition: `SecretEmpty` or
+ * `SecretMissing` (an authenticating secret empty or absent, or any referenced Secret or key
+ * that does not exist), else `RouteInvalid` (a bad port, half a TLS pair, a bad filter).
+ */
+function refusalOf(type: string, event: string, err: unknown): { reason: string; message: string } {
+  const message = `${type} event ${event}: ${err instanceof Error ? err.message : String(err)}`;
+  if (err instanceof RouteSecretError) return { reason: err.reason, message };
+  if (err instanceof Error && err.name === 'SecretNotFoundError')
+    return { reason: 'SecretMissing', message };
+  return { reason: 'RouteInvalid', message };
 }
 
 function compareKeys(a: string, b: string): number {
