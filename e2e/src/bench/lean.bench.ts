@@ -8,12 +8,17 @@
  *    after readiness and a settling pause, over the same window, each process's CPU (% of one core,
  *    from /proc/<pid>/stat utime+stime) and RSS (VmRSS at the end, VmHWM), and the broker's CPU
  *    with Ganglion attached.
+ * 3. the stack stopped, over another window, the floor: a bare Node process with the (patched)
+ *    kafkajs connected and one idle group consumer (fetch wait 100 ms backing off to 250 ms, as
+ *    the services' loops), what any service pays before doing anything of its own; and the
+ *    broker's CPU with that one client.
  * CPU time and RSS are read from /proc, not timed: they hold up on a loaded machine where
  * wall-clock latencies do not. Prints a table and writes bench/results/lean.json.
  *
  * BENCH_IDLE_SECONDS (default 60): the window; BENCH_SETTLE_SECONDS (default 15): the pause
  * after readiness; GANGLION_SERVICE_NODE_ARGS: extra node flags of the services.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -92,7 +97,40 @@ function ingressServicesFor(dir: string): ServiceName[] {
   return ingress.filter((s) => types.has(s) && !(SERVICES as readonly string[]).includes(s));
 }
 
+/**
+ * The floor process: kafkajs as libs/eventbus resolves it (the patched copy), one topic, one
+ * idle consumer in a group. Prints `ready` once consuming.
+ */
+const FLOOR_SCRIPT = `
+import { Kafka, logLevel } from 'kafkajs';
+const kafka = new Kafka({ brokers: process.env.KAFKA_BROKERS.split(','), clientId: 'floor', logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+await admin.createTopics({ topics: [{ topic: 'lean-floor', numPartitions: 1 }] });
+await admin.disconnect();
+const consumer = kafka.consumer({ groupId: 'lean-floor', maxWaitTimeInMs: 100, maxIdleWaitTimeInMs: 250 });
+await consumer.connect();
+await consumer.subscribe({ topics: ['lean-floor'] });
+await consumer.run({ eachMessage: async () => {} });
+console.log('ready');
+`;
+
+/** Starts the floor process; resolves once its consumer runs. */
+async function startFloor(kafkaBrokers: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOR_SCRIPT], {
+    cwd: join(REPO_ROOT, 'libs', 'eventbus'),
+    env: { ...process.env, KAFKA_BROKERS: kafkaBrokers },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`the floor process exited (${code})`)));
+  });
+  return child;
+}
+
 let broker: KafkaBroker | undefined;
+let floor: ChildProcess | undefined;
 let brokers = process.env['KAFKA_BROKERS'];
 const services: ServiceProcess[] = [];
 const result: Record<string, unknown> = {
@@ -190,7 +228,25 @@ try {
     console.log(
       `broker bare ${result['bareBrokerCpuPercent']} %, with Ganglion ${result['brokerCpuPercent']} % (+${result['brokerCpuAboveBarePercent']} %)`,
     );
+
+  await Promise.all(services.map((s) => s.stop()));
+  floor = await startFloor(brokers);
+  await sleep(SETTLE_S * 1000);
+  console.log(`floor (node + kafkajs, one idle consumer): measuring ${WINDOW_S} s...`);
+  const floorPids = new Map([['floor', floor.pid!]]);
+  if (broker) floorPids.set('broker', broker.pid!);
+  const floorCpu = await cpuOver(floorPids, WINDOW_S);
+  const floorRow = { cpuPercent: floorCpu.get('floor')!, ...rss(floor.pid!) };
+  result['floor'] = {
+    ...floorRow,
+    ...(broker ? { brokerCpuPercent: floorCpu.get('broker') } : {}),
+  };
+  console.log(
+    `floor: CPU ${floorRow.cpuPercent.toFixed(2)} %, RSS ${floorRow.rssMb} MiB` +
+      (broker ? `; broker with it ${floorCpu.get('broker')} %` : ''),
+  );
 } finally {
+  floor?.kill();
   await Promise.all(services.map((s) => s.stop()));
   await broker?.destroy();
   if (REQUEST_LOG) rmSync(REQUEST_LOG, { force: true });
