@@ -8,7 +8,11 @@
  *    after readiness and a settling pause, over the same window, each process's CPU (% of one core,
  *    from /proc/<pid>/stat utime+stime) and RSS (VmRSS at the end, VmHWM), and the broker's CPU
  *    with Ganglion attached.
- * 3. the stack stopped, over another window, the floor: a bare Node process with the (patched)
+ * 3. the first event after an idle period: LATENCY_EVENTS events posted to the example webhook
+ *    (127.0.0.1:12000/example), each after IDLE_GAP_S seconds without any (the consumers' fetch
+ *    waits have backed off), timed from the post to the example HTTP target receiving the
+ *    sensor's http trigger (127.0.0.1:12001, as npm start serves it): p50 and max;
+ * 4. the stack stopped, over another window, the floor: a bare Node process with the (patched)
  *    kafkajs connected and one idle group consumer (fetch wait 100 ms backing off to 250 ms, as
  *    the services' loops), what any service pays before doing anything of its own; and the
  *    broker's CPU with that one client.
@@ -20,6 +24,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +42,9 @@ import {
 const WINDOW_S = Number(process.env['BENCH_IDLE_SECONDS'] ?? 60);
 const SETTLE_S = Number(process.env['BENCH_SETTLE_SECONDS'] ?? 15);
 const EXAMPLES = join(REPO_ROOT, 'examples', 'local');
+/** Events of the after-idle latency probe, and the idle gap before each. */
+const LATENCY_EVENTS = Number(process.env['BENCH_LATENCY_EVENTS'] ?? 10);
+const IDLE_GAP_S = Number(process.env['BENCH_IDLE_GAP_SECONDS'] ?? 3);
 /** BENCH_BROKER_REQUEST_LOG=1: count the broker's requests by API and client over the idle window. */
 const REQUEST_LOG =
   process.env['BENCH_BROKER_REQUEST_LOG'] === '1'
@@ -127,6 +135,61 @@ async function startFloor(kafkaBrokers: string): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`the floor process exited (${code})`)));
   });
   return child;
+}
+
+/**
+ * Latencies (ms) of events posted one at a time after IDLE_GAP_S idle seconds each: post to the
+ * example webhook, until the example http trigger reaches the target on port 12001.
+ */
+async function afterIdleLatencies(): Promise<number[]> {
+  const arrived = new Map<string, () => void>();
+  const target = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      res.end();
+      try {
+        const text = (JSON.parse(body) as { text?: string }).text;
+        if (text) arrived.get(text)?.();
+      } catch {
+        // not the example trigger's JSON: not ours
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    target.once('error', reject);
+    target.listen(12001, '127.0.0.1', resolve);
+  });
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < LATENCY_EVENTS; i++) {
+      await sleep(IDLE_GAP_S * 1000);
+      const message = `lean-${process.pid}-${i}`;
+      const got = new Promise<void>((resolve) => arrived.set(message, resolve));
+      const t0 = performance.now();
+      const res = await fetch('http://127.0.0.1:12000/example', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message }),
+      });
+      if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        got,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`event ${message} did not reach the target within 30 s`)),
+            30_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      out.push(round(performance.now() - t0, 1));
+    }
+  } finally {
+    target.close();
+    target.closeAllConnections();
+  }
+  return out;
 }
 
 let broker: KafkaBroker | undefined;
@@ -228,6 +291,19 @@ try {
     console.log(
       `broker bare ${result['bareBrokerCpuPercent']} %, with Ganglion ${result['brokerCpuPercent']} % (+${result['brokerCpuAboveBarePercent']} %)`,
     );
+
+  console.log(
+    `after-idle latency: ${LATENCY_EVENTS} events, each after ${IDLE_GAP_S} s without any...`,
+  );
+  const latencies = (await afterIdleLatencies()).sort((a, b) => a - b);
+  const p50 = latencies[Math.floor((latencies.length - 1) / 2)];
+  result['afterIdleLatencyMs'] = {
+    idleGapSeconds: IDLE_GAP_S,
+    p50,
+    max: latencies.at(-1),
+    all: latencies,
+  };
+  console.log(`after-idle latency (post -> target): p50 ${p50} ms, max ${latencies.at(-1)} ms`);
 
   await Promise.all(services.map((s) => s.stop()));
   floor = await startFloor(brokers);
