@@ -117,6 +117,11 @@ spec:
             - name: GANGLION_NAMESPACE
               value: {{ .Release.Namespace | quote }}
             {{- end }}
+            {{- /* The V8 heap limit under the container's memory limit (values.yaml nodeOptions). */}}
+            {{- with .Values.nodeOptions }}
+            - name: NODE_OPTIONS
+              value: {{ . | quote }}
+            {{- end }}
             {{- range $k, $v := .Values.env }}
             - name: {{ $k }}
               value: {{ $v | quote }}

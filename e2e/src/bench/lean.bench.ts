@@ -8,13 +8,23 @@
  *    after readiness and a settling pause, over the same window, each process's CPU (% of one core,
  *    from /proc/<pid>/stat utime+stime) and RSS (VmRSS at the end, VmHWM), and the broker's CPU
  *    with Ganglion attached.
+ * 3. the first event after an idle period: LATENCY_EVENTS events posted to the example webhook
+ *    (127.0.0.1:12000/example), each after IDLE_GAP_S seconds without any (the consumers' fetch
+ *    waits have backed off), timed from the post to the example HTTP target receiving the
+ *    sensor's http trigger (127.0.0.1:12001, as npm start serves it): p50 and max;
+ * 4. the stack stopped, over another window, the floor: a bare Node process with the (patched)
+ *    kafkajs connected and one idle group consumer (fetch wait 100 ms backing off to 250 ms, as
+ *    the services' loops), what any service pays before doing anything of its own; and the
+ *    broker's CPU with that one client.
  * CPU time and RSS are read from /proc, not timed: they hold up on a loaded machine where
  * wall-clock latencies do not. Prints a table and writes bench/results/lean.json.
  *
  * BENCH_IDLE_SECONDS (default 60): the window; BENCH_SETTLE_SECONDS (default 15): the pause
  * after readiness; GANGLION_SERVICE_NODE_ARGS: extra node flags of the services.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +42,9 @@ import {
 const WINDOW_S = Number(process.env['BENCH_IDLE_SECONDS'] ?? 60);
 const SETTLE_S = Number(process.env['BENCH_SETTLE_SECONDS'] ?? 15);
 const EXAMPLES = join(REPO_ROOT, 'examples', 'local');
+/** Events of the after-idle latency probe, and the idle gap before each. */
+const LATENCY_EVENTS = Number(process.env['BENCH_LATENCY_EVENTS'] ?? 10);
+const IDLE_GAP_S = Number(process.env['BENCH_IDLE_GAP_SECONDS'] ?? 3);
 /** BENCH_BROKER_REQUEST_LOG=1: count the broker's requests by API and client over the idle window. */
 const REQUEST_LOG =
   process.env['BENCH_BROKER_REQUEST_LOG'] === '1'
@@ -92,7 +105,95 @@ function ingressServicesFor(dir: string): ServiceName[] {
   return ingress.filter((s) => types.has(s) && !(SERVICES as readonly string[]).includes(s));
 }
 
+/**
+ * The floor process: kafkajs as libs/eventbus resolves it (the patched copy), one topic, one
+ * idle consumer in a group. Prints `ready` once consuming.
+ */
+const FLOOR_SCRIPT = `
+import { Kafka, logLevel } from 'kafkajs';
+const kafka = new Kafka({ brokers: process.env.KAFKA_BROKERS.split(','), clientId: 'floor', logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+await admin.createTopics({ topics: [{ topic: 'lean-floor', numPartitions: 1 }] });
+await admin.disconnect();
+const consumer = kafka.consumer({ groupId: 'lean-floor', maxWaitTimeInMs: 100, maxIdleWaitTimeInMs: 250 });
+await consumer.connect();
+await consumer.subscribe({ topics: ['lean-floor'] });
+await consumer.run({ eachMessage: async () => {} });
+console.log('ready');
+`;
+
+/** Starts the floor process; resolves once its consumer runs. */
+async function startFloor(kafkaBrokers: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOR_SCRIPT], {
+    cwd: join(REPO_ROOT, 'libs', 'eventbus'),
+    env: { ...process.env, KAFKA_BROKERS: kafkaBrokers },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`the floor process exited (${code})`)));
+  });
+  return child;
+}
+
+/**
+ * Latencies (ms) of events posted one at a time after IDLE_GAP_S idle seconds each: post to the
+ * example webhook, until the example http trigger reaches the target on port 12001.
+ */
+async function afterIdleLatencies(): Promise<number[]> {
+  const arrived = new Map<string, () => void>();
+  const target = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      res.end();
+      try {
+        const text = (JSON.parse(body) as { text?: string }).text;
+        if (text) arrived.get(text)?.();
+      } catch {
+        // not the example trigger's JSON: not ours
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    target.once('error', reject);
+    target.listen(12001, '127.0.0.1', resolve);
+  });
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < LATENCY_EVENTS; i++) {
+      await sleep(IDLE_GAP_S * 1000);
+      const message = `lean-${process.pid}-${i}`;
+      const got = new Promise<void>((resolve) => arrived.set(message, resolve));
+      const t0 = performance.now();
+      const res = await fetch('http://127.0.0.1:12000/example', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message }),
+      });
+      if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        got,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`event ${message} did not reach the target within 30 s`)),
+            30_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      out.push(round(performance.now() - t0, 1));
+    }
+  } finally {
+    target.close();
+    target.closeAllConnections();
+  }
+  return out;
+}
+
 let broker: KafkaBroker | undefined;
+let floor: ChildProcess | undefined;
 let brokers = process.env['KAFKA_BROKERS'];
 const services: ServiceProcess[] = [];
 const result: Record<string, unknown> = {
@@ -114,25 +215,40 @@ try {
     result['bareBrokerCpuPercent'] = bare.get('broker');
   }
   const names: ServiceName[] = [...SERVICES, ...ingressServicesFor(EXAMPLES)];
+  // A service that exits at start-up (on a loaded machine a topic just created may not be led
+  // yet: "not the leader for that topic-partition") is restarted, as its pod would be, twice at most.
+  const restarts: string[] = [];
+  const up = async (s: ServiceProcess): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await s.ready(180_000);
+      } catch (err) {
+        if (s.running || attempt === 2) throw err;
+        console.log(`${s.name} exited at start-up; restarting it`);
+        restarts.push(s.name);
+        s.start();
+      }
+    }
+  };
   for (const name of names) {
-    services.push(
-      new ServiceProcess(name, {
-        healthPort: await freePort(),
-        metricsPort: await freePort(),
-        env: {
-          KAFKA_BROKERS: brokers,
-          GANGLION_HOST: '127.0.0.1',
-          GANGLION_INSTANCE_ID: 'local',
-          GANGLION_RESOURCES_DIR: EXAMPLES,
-          GANGLION_SECRET_GITHUB_ACCESS_SECRET: 'local-dev-secret',
-          LOG_LEVEL: 'warn',
-        },
-      }).start(),
-    );
+    const service = new ServiceProcess(name, {
+      healthPort: await freePort(),
+      metricsPort: await freePort(),
+      env: {
+        KAFKA_BROKERS: brokers,
+        GANGLION_HOST: '127.0.0.1',
+        GANGLION_INSTANCE_ID: 'local',
+        GANGLION_RESOURCES_DIR: EXAMPLES,
+        GANGLION_SECRET_GITHUB_ACCESS_SECRET: 'local-dev-secret',
+        LOG_LEVEL: 'warn',
+      },
+    }).start();
+    services.push(service);
     // The reconciler creates the topics the others use: it starts first, as in npm start.
-    if (name === 'reconciler') await services[0]!.ready(180_000);
+    if (name === 'reconciler') await up(service);
   }
-  await Promise.all(services.map((s) => s.ready(180_000)));
+  await Promise.all(services.slice(1).map(up));
+  result['restartsAtStartUp'] = restarts;
   console.log(`stack up (${names.join(', ')}); settling ${SETTLE_S} s...`);
   await sleep(SETTLE_S * 1000);
   console.log(`idle stack: measuring ${WINDOW_S} s...`);
@@ -175,7 +291,38 @@ try {
     console.log(
       `broker bare ${result['bareBrokerCpuPercent']} %, with Ganglion ${result['brokerCpuPercent']} % (+${result['brokerCpuAboveBarePercent']} %)`,
     );
+
+  console.log(
+    `after-idle latency: ${LATENCY_EVENTS} events, each after ${IDLE_GAP_S} s without any...`,
+  );
+  const latencies = (await afterIdleLatencies()).sort((a, b) => a - b);
+  const p50 = latencies[Math.floor((latencies.length - 1) / 2)];
+  result['afterIdleLatencyMs'] = {
+    idleGapSeconds: IDLE_GAP_S,
+    p50,
+    max: latencies.at(-1),
+    all: latencies,
+  };
+  console.log(`after-idle latency (post -> target): p50 ${p50} ms, max ${latencies.at(-1)} ms`);
+
+  await Promise.all(services.map((s) => s.stop()));
+  floor = await startFloor(brokers);
+  await sleep(SETTLE_S * 1000);
+  console.log(`floor (node + kafkajs, one idle consumer): measuring ${WINDOW_S} s...`);
+  const floorPids = new Map([['floor', floor.pid!]]);
+  if (broker) floorPids.set('broker', broker.pid!);
+  const floorCpu = await cpuOver(floorPids, WINDOW_S);
+  const floorRow = { cpuPercent: floorCpu.get('floor')!, ...rss(floor.pid!) };
+  result['floor'] = {
+    ...floorRow,
+    ...(broker ? { brokerCpuPercent: floorCpu.get('broker') } : {}),
+  };
+  console.log(
+    `floor: CPU ${floorRow.cpuPercent.toFixed(2)} %, RSS ${floorRow.rssMb} MiB` +
+      (broker ? `; broker with it ${floorCpu.get('broker')} %` : ''),
+  );
 } finally {
+  floor?.kill();
   await Promise.all(services.map((s) => s.stop()));
   await broker?.destroy();
   if (REQUEST_LOG) rmSync(REQUEST_LOG, { force: true });

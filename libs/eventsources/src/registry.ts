@@ -1,76 +1,79 @@
 import type { SourceTypeOfKind } from '@ganglion/api';
-import { bitbucketSource } from './bitbucket/bitbucket.source.js';
-import { bitbucketServerSource } from './bitbucketserver/bitbucketserver.source.js';
-import { gerritSource } from './gerrit/gerrit.source.js';
-import { githubSource } from './github/github.source.js';
-import { gitlabSource } from './gitlab/gitlab.source.js';
-import { slackSource } from './slack/slack.source.js';
-import { snsSource } from './sns/sns.source.js';
-import { storageGridSource } from './storagegrid/storagegrid.source.js';
-import { stripeSource } from './stripe/stripe.source.js';
-import { webhookSource } from './webhook/webhook.source.js';
-import { CalendarRunner } from './calendar/calendar.runner.js';
-import { FileRunner } from './file/file.runner.js';
-import { ResourceRunner } from './resource/resource.runner.js';
-import { SftpRunner } from './sftp/sftp.runner.js';
-import { minioBrokerSource } from './minio/minio.source.js';
-import { HdfsRunner } from './hdfs/hdfs.runner.js';
 import type { OwnedHost, OwnedRunner } from './kit/owned-source.js';
+import type { PushSource } from './kit/push-source.js';
+import type { BrokerSourceType, CommonBrokerConfig } from './kit/broker-source.js';
 import { BrokerEventsRunner } from './kit/broker-events.runner.js';
-import { amqpSource } from './amqp/amqp.source.js';
-import { kafkaSource } from './kafka/kafka.source.js';
-import { natsSource } from './nats/nats.source.js';
-import { redisSource } from './redis/redis.source.js';
-import { redisStreamSource } from './redisstream/redis-stream.source.js';
-import { mqttSource } from './mqtt/mqtt.source.js';
-import { genericSource } from './generic/generic.source.js';
-import { nsqSource } from './nsq/nsq.source.js';
-import { emitterSource } from './emitter/emitter.source.js';
-import { pulsarSource } from './pulsar/pulsar.source.js';
-import { sqsSource } from './sqs/sqs.source.js';
-import { mnsSource } from './mns/mns.source.js';
-import { pubSubSource } from './pubsub/pubsub.source.js';
-import { azureQueueStorageSource } from './azurequeuestorage/azure-queue-storage.source.js';
-import { azureServiceBusSource } from './azureservicebus/azure-service-bus.source.js';
-import { azureEventsHubSource } from './azureeventshub/azure-events-hub.source.js';
+
+/*
+ * Every entry is a loader: a service imports only its own type's runtime (and that runtime's
+ * client library) when it starts, not the other types' (the AWS, Azure, Google, Pulsar, NATS...
+ * clients together cost ~170 MiB RSS in every ingress process; docs/benchmarks.md "Idle cost").
+ */
+
+/** The factory of a runner over a broker source. */
+const brokerEvents =
+  <C extends CommonBrokerConfig>(source: BrokerSourceType<C>, specKey?: string) =>
+  (host: OwnedHost): OwnedRunner =>
+    new BrokerEventsRunner(host, source, specKey);
 
 /**
  * Push (HTTP) source types, picked by spec key: exactly the `push` types of libs/api's
  * `SOURCE_KINDS` (a missing or extra one fails the build).
  */
 export const pushSources = {
-  webhook: webhookSource,
-  github: githubSource,
-  gitlab: gitlabSource,
-  bitbucket: bitbucketSource,
-  bitbucketserver: bitbucketServerSource,
-  gerrit: gerritSource,
-  slack: slackSource,
-  stripe: stripeSource,
-  sns: snsSource,
-  storageGrid: storageGridSource,
-} as const satisfies Record<SourceTypeOfKind<'push'>, unknown>;
+  webhook: async () => (await import('./webhook/webhook.source.js')).webhookSource,
+  github: async () => (await import('./github/github.source.js')).githubSource,
+  gitlab: async () => (await import('./gitlab/gitlab.source.js')).gitlabSource,
+  bitbucket: async () => (await import('./bitbucket/bitbucket.source.js')).bitbucketSource,
+  bitbucketserver: async () =>
+    (await import('./bitbucketserver/bitbucketserver.source.js')).bitbucketServerSource,
+  gerrit: async () => (await import('./gerrit/gerrit.source.js')).gerritSource,
+  slack: async () => (await import('./slack/slack.source.js')).slackSource,
+  stripe: async () => (await import('./stripe/stripe.source.js')).stripeSource,
+  sns: async () => (await import('./sns/sns.source.js')).snsSource,
+  storageGrid: async () => (await import('./storagegrid/storagegrid.source.js')).storageGridSource,
+} as const satisfies Record<SourceTypeOfKind<'push'>, () => Promise<PushSource<never>>>;
 
 export type PushSourceType = keyof typeof pushSources;
+
+/** A loader of an owned or group type's runner factory. */
+type RunnerLoader = () => Promise<(host: OwnedHost) => OwnedRunner>;
 
 /**
  * Source types that run on exactly one replica at a time (assigned by group membership): exactly
  * the `owned` types of libs/api's `SOURCE_KINDS`.
  */
 export const ownedSources = {
-  calendar: (host: OwnedHost): OwnedRunner => new CalendarRunner(host),
-  file: (host: OwnedHost): OwnedRunner => new FileRunner(host),
-  resource: (host: OwnedHost): OwnedRunner => new ResourceRunner(host),
-  redis: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, redisSource),
-  mqtt: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, mqttSource),
-  generic: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, genericSource),
-  emitter: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, emitterSource),
-  sftp: (host: OwnedHost): OwnedRunner => new SftpRunner(host),
-  azureEventsHub: (host: OwnedHost): OwnedRunner =>
-    new BrokerEventsRunner(host, azureEventsHubSource(host)),
-  minio: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, minioBrokerSource),
-  hdfs: (host: OwnedHost): OwnedRunner => new HdfsRunner(host),
-} as const satisfies Record<SourceTypeOfKind<'owned'>, (host: OwnedHost) => OwnedRunner>;
+  calendar: async () => {
+    const { CalendarRunner } = await import('./calendar/calendar.runner.js');
+    return (host) => new CalendarRunner(host);
+  },
+  file: async () => {
+    const { FileRunner } = await import('./file/file.runner.js');
+    return (host) => new FileRunner(host);
+  },
+  resource: async () => {
+    const { ResourceRunner } = await import('./resource/resource.runner.js');
+    return (host) => new ResourceRunner(host);
+  },
+  redis: async () => brokerEvents((await import('./redis/redis.source.js')).redisSource),
+  mqtt: async () => brokerEvents((await import('./mqtt/mqtt.source.js')).mqttSource),
+  generic: async () => brokerEvents((await import('./generic/generic.source.js')).genericSource),
+  emitter: async () => brokerEvents((await import('./emitter/emitter.source.js')).emitterSource),
+  sftp: async () => {
+    const { SftpRunner } = await import('./sftp/sftp.runner.js');
+    return (host) => new SftpRunner(host);
+  },
+  azureEventsHub: async () => {
+    const { azureEventsHubSource } = await import('./azureeventshub/azure-events-hub.source.js');
+    return (host) => new BrokerEventsRunner(host, azureEventsHubSource(host));
+  },
+  minio: async () => brokerEvents((await import('./minio/minio.source.js')).minioBrokerSource),
+  hdfs: async () => {
+    const { HdfsRunner } = await import('./hdfs/hdfs.runner.js');
+    return (host) => new HdfsRunner(host);
+  },
+} as const satisfies Record<SourceTypeOfKind<'owned'>, RunnerLoader>;
 export type OwnedSourceType = keyof typeof ownedSources;
 
 /**
@@ -79,18 +82,27 @@ export type OwnedSourceType = keyof typeof ownedSources;
  * types of libs/api's `SOURCE_KINDS`.
  */
 export const groupSources = {
-  amqp: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, amqpSource),
-  nsq: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, nsqSource),
-  pulsar: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, pulsarSource),
-  kafka: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, kafkaSource(host)),
-  nats: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, natsSource),
-  redisStream: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, redisStreamSource),
-  sqs: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, sqsSource),
-  pubSub: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, pubSubSource, 'pubSub'),
-  azureQueueStorage: (host: OwnedHost): OwnedRunner =>
-    new BrokerEventsRunner(host, azureQueueStorageSource),
-  azureServiceBus: (host: OwnedHost): OwnedRunner =>
-    new BrokerEventsRunner(host, azureServiceBusSource),
-  mns: (host: OwnedHost): OwnedRunner => new BrokerEventsRunner(host, mnsSource),
-} as const satisfies Record<SourceTypeOfKind<'group'>, (host: OwnedHost) => OwnedRunner>;
+  amqp: async () => brokerEvents((await import('./amqp/amqp.source.js')).amqpSource),
+  nsq: async () => brokerEvents((await import('./nsq/nsq.source.js')).nsqSource),
+  pulsar: async () => brokerEvents((await import('./pulsar/pulsar.source.js')).pulsarSource),
+  kafka: async () => {
+    const { kafkaSource } = await import('./kafka/kafka.source.js');
+    return (host) => new BrokerEventsRunner(host, kafkaSource(host));
+  },
+  nats: async () => brokerEvents((await import('./nats/nats.source.js')).natsSource),
+  redisStream: async () =>
+    brokerEvents((await import('./redisstream/redis-stream.source.js')).redisStreamSource),
+  sqs: async () => brokerEvents((await import('./sqs/sqs.source.js')).sqsSource),
+  pubSub: async () =>
+    brokerEvents((await import('./pubsub/pubsub.source.js')).pubSubSource, 'pubSub'),
+  azureQueueStorage: async () =>
+    brokerEvents(
+      (await import('./azurequeuestorage/azure-queue-storage.source.js')).azureQueueStorageSource,
+    ),
+  azureServiceBus: async () =>
+    brokerEvents(
+      (await import('./azureservicebus/azure-service-bus.source.js')).azureServiceBusSource,
+    ),
+  mns: async () => brokerEvents((await import('./mns/mns.source.js')).mnsSource),
+} as const satisfies Record<SourceTypeOfKind<'group'>, RunnerLoader>;
 export type GroupSourceType = keyof typeof groupSources;

@@ -1,5 +1,18 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { createRequire } from 'node:module';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, type KubeRest } from './rest.js';
+
+/**
+ * An empty KubeConfig. @kubernetes/client-node (~70 MiB RSS once loaded) is required on first
+ * use, not at start-up: a service that never reads a kubeconfig (local mode, Secrets from files)
+ * never loads it (docs/benchmarks.md "Idle cost").
+ */
+export function newKubeConfig(): KubeConfig {
+  const client = createRequire(import.meta.url)(
+    '@kubernetes/client-node',
+  ) as typeof import('@kubernetes/client-node');
+  return new client.KubeConfig();
+}
 
 /**
  * Loads the client configuration: the given kubeconfig file, else in-cluster (service account
@@ -8,7 +21,7 @@ import { KubeApiError, type KubeRest } from './rest.js';
  * through {@link KubeRest}.)
  */
 export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = newKubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
   else kc.loadFromDefault();
   return kc;

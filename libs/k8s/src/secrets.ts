@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { SecretKeySelector } from '@ganglion/api';
+import { newKubeConfig } from './client.js';
 import { isKubeError, KubeRest } from './rest.js';
 
 /**
@@ -127,7 +127,7 @@ export function createSecretResolver(
   env: Record<string, string | undefined>,
 ): SecretResolver {
   if (settings.secretsSource === 'local') return new LocalSecretResolver(settings.secretsDir, env);
-  const kc = new KubeConfig();
+  const kc = newKubeConfig();
   if (settings.kubeconfig) kc.loadFromFile(settings.kubeconfig);
   else kc.loadFromCluster();
   return new KubernetesSecretResolver(new KubeRest(kc));

@@ -34,7 +34,7 @@ export interface ServiceConfig {
    * committing progress (`GANGLION_LIVENESS_STALL_SECONDS`, default 120; 0 disables).
    */
   livenessStallSeconds: number;
-  /** How often consumer lag is polled (`GANGLION_LAG_POLL_MS`, default 5000). */
+  /** How often consumer lag is polled (`GANGLION_LAG_POLL_MS`, default 15000: half the chart's 30 s scrape interval; each poll is a handful of admin requests the broker pays for). */
   lagPollMs: number;
   /** Address servers bind to (`GANGLION_HOST`, default 0.0.0.0). */
   host: string;
@@ -273,7 +273,7 @@ export function parseServiceConfig(service: string, env: Env): ServiceConfig {
     healthPort: intVar(env, 'GANGLION_HEALTH_PORT', 8081, 0, 65535),
     metricsPort: intVar(env, 'GANGLION_METRICS_PORT', 7777, 0, 65535),
     livenessStallSeconds: intVar(env, 'GANGLION_LIVENESS_STALL_SECONDS', 120, 0, 86_400),
-    lagPollMs: intVar(env, 'GANGLION_LAG_POLL_MS', 5000, 100, 3_600_000),
+    lagPollMs: intVar(env, 'GANGLION_LAG_POLL_MS', 15_000, 100, 3_600_000),
     host: stringVar(env, 'GANGLION_HOST', '0.0.0.0'),
     logLevel: logLevelVar(env),
     secretsDir,

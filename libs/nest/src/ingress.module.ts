@@ -43,6 +43,8 @@ import { ResourceStoreService } from './resource-store.service.js';
 import { BUS_CLIENTS, CONFIG, ENV, KAFKA, LOGGER } from './tokens.js';
 
 const SOURCE_TYPE = Symbol.for('ganglion.ingress.type');
+/** The type's runtime, loaded at start-up: only that type's code and client library (registry.ts). */
+const SOURCE_RUNTIME = Symbol.for('ganglion.ingress.runtime');
 
 /** Service name of an ingress type: `ingress-<type lower-cased>` (`storageGrid` → `ingress-storagegrid`). */
 function ingressServiceName(type: string): string {
@@ -154,13 +156,18 @@ function ingressModule(
   module: Type,
   service: Type,
   type: string,
+  load: () => Promise<unknown>,
   config: ServiceConfig,
   env: Record<string, string | undefined>,
 ): DynamicModule {
   return {
     module,
     imports: [GanglionModule.forRoot(config, env)],
-    providers: [{ provide: SOURCE_TYPE, useValue: type }, service],
+    providers: [
+      { provide: SOURCE_TYPE, useValue: type },
+      { provide: SOURCE_RUNTIME, useFactory: load },
+      service,
+    ],
   };
 }
 
@@ -174,7 +181,7 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
   private applied = false;
 
   constructor(
-    @Inject(SOURCE_TYPE) type: PushSourceType,
+    @Inject(SOURCE_RUNTIME) source: unknown,
     @Inject(CONFIG) private readonly config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -189,7 +196,7 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       routeStatusTopic(config.resourcesTopic),
       logger,
     );
-    this.runner = new PushIngressRunner(pushSources[type] as never, {
+    this.runner = new PushIngressRunner(source as never, {
       host: config.host,
       logger,
       store,
@@ -248,7 +255,14 @@ class PushIngressModule {
     config: ServiceConfig,
     env: Record<string, string | undefined>,
   ): DynamicModule {
-    return ingressModule(PushIngressModule, PushIngressService, type, config, env);
+    return ingressModule(
+      PushIngressModule,
+      PushIngressService,
+      type,
+      pushSources[type],
+      config,
+      env,
+    );
   }
 }
 
@@ -272,6 +286,7 @@ class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     @Inject(SOURCE_TYPE) type: OwnedSourceType,
+    @Inject(SOURCE_RUNTIME) runnerFor: (host: OwnedHost) => OwnedRunner,
     @Inject(CONFIG) config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) logger: Logger,
@@ -283,7 +298,7 @@ class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdo
     const base = `${config.resourcesTopic}-ingress-${type}`;
     this.producers = eventProducers(clients);
     const kubeconfig = config.kubeconfig;
-    this.runner = ownedSources[type]({
+    this.runner = runnerFor({
       store,
       producers: this.producers,
       logger,
@@ -323,7 +338,14 @@ class OwnedIngressModule {
     config: ServiceConfig,
     env: Record<string, string | undefined>,
   ): DynamicModule {
-    return ingressModule(OwnedIngressModule, OwnedIngressService, type, config, env);
+    return ingressModule(
+      OwnedIngressModule,
+      OwnedIngressService,
+      type,
+      ownedSources[type],
+      config,
+      env,
+    );
   }
 }
 
@@ -347,6 +369,7 @@ class GroupIngressService implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     @Inject(SOURCE_TYPE) type: GroupSourceType,
+    @Inject(SOURCE_RUNTIME) runnerFor: (host: OwnedHost) => OwnedRunner,
     @Inject(CONFIG) config: ServiceConfig,
     @Inject(ENV) env: Record<string, string | undefined>,
     @Inject(LOGGER) logger: Logger,
@@ -356,7 +379,7 @@ class GroupIngressService implements OnApplicationBootstrap, OnApplicationShutdo
   ) {
     const base = `${config.resourcesTopic}-ingress-${type}`;
     this.producers = eventProducers(clients);
-    this.runner = (groupSources[type] as (host: OwnedHost) => OwnedRunner)({
+    this.runner = runnerFor({
       store,
       producers: this.producers,
       logger,
@@ -386,7 +409,14 @@ class GroupIngressModule {
     config: ServiceConfig,
     env: Record<string, string | undefined>,
   ): DynamicModule {
-    return ingressModule(GroupIngressModule, GroupIngressService, type, config, env);
+    return ingressModule(
+      GroupIngressModule,
+      GroupIngressService,
+      type,
+      groupSources[type],
+      config,
+      env,
+    );
   }
 }
 

@@ -1,24 +1,26 @@
-import type { TriggerType } from '@ganglion/api';
+import type {
+  AWSLambdaTrigger,
+  AzureEventHubsTrigger,
+  AzureServiceBusTrigger,
+  CustomTrigger,
+  EmailTrigger,
+  NATSTrigger,
+  PulsarTrigger,
+  TriggerType,
+} from '@ganglion/api';
 import type { Logger } from '@ganglion/telemetry';
 import type { KubeConfig } from '@ganglion/k8s';
 import {
   createArgoWorkflowTrigger,
   type ArgoServerOptions,
 } from './argo-workflow/argo-workflow.trigger.js';
-import { createAwsLambdaTrigger } from './aws-lambda/aws-lambda.trigger.js';
-import { createAzureEventHubsTrigger } from './azure-event-hubs/azure-event-hubs.trigger.js';
-import { createAzureServiceBusTrigger } from './azure-service-bus/azure-service-bus.trigger.js';
 import { HttpClient } from './common/http.client.js';
 import { KubeAccess } from './common/kube.objects.js';
-import { createCustomTrigger } from './custom/custom.trigger.js';
-import { createEmailTrigger } from './email/email.trigger.js';
 import { createHttpTrigger } from './http/http.trigger.js';
 import { createK8sTrigger } from './k8s/k8s.trigger.js';
 import { createKafkaTrigger } from './kafka/kafka.trigger.js';
 import { createLogTrigger } from './log/log.trigger.js';
-import { createNatsTrigger } from './nats/nats.trigger.js';
 import { createOpenWhiskTrigger } from './openwhisk/openwhisk.trigger.js';
-import { createPulsarTrigger } from './pulsar/pulsar.trigger.js';
 import { createSlackTrigger } from './slack/slack.trigger.js';
 import type { TriggerPlugin } from './trigger.js';
 
@@ -60,6 +62,28 @@ export const EXECUTED_TRIGGER_TYPES = [
 ] as const satisfies readonly TriggerType[];
 
 /**
+ * A plugin whose module, and the client library it wraps (AWS, Azure, gRPC, NATS, Pulsar, SMTP: ~75 MiB
+ * RSS together), is imported on its first action, not at start-up: a trigger service pays only
+ * for the types its Sensors use (docs/benchmarks.md "Idle cost").
+ */
+function lazyTrigger<T>(
+  type: TriggerType,
+  load: () => Promise<TriggerPlugin<T>>,
+): TriggerPlugin<T> {
+  let plugin: Promise<TriggerPlugin<T>> | undefined;
+  return {
+    type,
+    async execute(template, trigger, events, ctx) {
+      plugin ??= load();
+      return (await plugin).execute(template, trigger, events, ctx);
+    },
+    async close() {
+      if (plugin) await (await plugin).close?.();
+    },
+  };
+}
+
+/**
  * The plugin of every trigger type, by template key. `satisfies Record<TriggerType, …>` makes a
  * type without a plugin a compile error. A plugin that cannot execute an action reports it as
  * an outcome, never a silent skip.
@@ -71,26 +95,46 @@ export function createTriggerRegistry(options: TriggerRegistryOptions) {
     log: createLogTrigger(),
     http: createHttpTrigger(http),
     kafka: createKafkaTrigger(options.logger),
-    nats: createNatsTrigger(),
+    nats: lazyTrigger<NATSTrigger>('nats', async () =>
+      (await import('./nats/nats.trigger.js')).createNatsTrigger(),
+    ),
     slack: createSlackTrigger({
       client: http,
       ...(options.slackApiUrl ? { apiUrl: options.slackApiUrl } : {}),
     }),
-    email: createEmailTrigger({ rejectUnauthorized: options.smtpRejectUnauthorized ?? true }),
-    awsLambda: createAwsLambdaTrigger(
-      options.lambdaEndpoint ? { endpoint: options.lambdaEndpoint } : {},
+    email: lazyTrigger<EmailTrigger>('email', async () =>
+      (await import('./email/email.trigger.js')).createEmailTrigger({
+        rejectUnauthorized: options.smtpRejectUnauthorized ?? true,
+      }),
+    ),
+    awsLambda: lazyTrigger<AWSLambdaTrigger>('awsLambda', async () =>
+      (await import('./aws-lambda/aws-lambda.trigger.js')).createAwsLambdaTrigger(
+        options.lambdaEndpoint ? { endpoint: options.lambdaEndpoint } : {},
+      ),
     ),
     openWhisk: createOpenWhiskTrigger(http),
-    custom: createCustomTrigger(),
+    custom: lazyTrigger<CustomTrigger>('custom', async () =>
+      (await import('./custom/custom.trigger.js')).createCustomTrigger(),
+    ),
     k8s: createK8sTrigger({ kube, http }),
     argoWorkflow: createArgoWorkflowTrigger({
       kube,
       http,
       ...(options.argoServer ? { argoServer: options.argoServer } : {}),
     }),
-    pulsar: createPulsarTrigger(),
-    azureEventHubs: createAzureEventHubsTrigger(),
-    azureServiceBus: createAzureServiceBusTrigger(),
+    pulsar: lazyTrigger<PulsarTrigger>('pulsar', async () =>
+      (await import('./pulsar/pulsar.trigger.js')).createPulsarTrigger(),
+    ),
+    azureEventHubs: lazyTrigger<AzureEventHubsTrigger>('azureEventHubs', async () =>
+      (
+        await import('./azure-event-hubs/azure-event-hubs.trigger.js')
+      ).createAzureEventHubsTrigger(),
+    ),
+    azureServiceBus: lazyTrigger<AzureServiceBusTrigger>('azureServiceBus', async () =>
+      (
+        await import('./azure-service-bus/azure-service-bus.trigger.js')
+      ).createAzureServiceBusTrigger(),
+    ),
   } as const satisfies Record<TriggerType, TriggerPlugin<never>>;
 }
 export type TriggerRegistry = ReturnType<typeof createTriggerRegistry>;

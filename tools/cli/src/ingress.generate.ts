@@ -241,13 +241,16 @@ rollingUpdate:
   maxSurge: 1
   maxUnavailable: 0
 terminationGracePeriodSeconds: 30
+# Memory from the measured idle RSS and peak (docs/benchmarks.md "Idle cost"); the V8 heap
+# limit (nodeOptions) leaves the rest of the limit to code, buffers and the young generation.
 resources:
   requests:
     cpu: 100m
     memory: 128Mi
   limits:
     cpu: "1"
-    memory: 512Mi
+    memory: 256Mi
+nodeOptions: "--max-old-space-size=160"
 serviceAccount:
   create: true
   name: ""
