@@ -1,4 +1,4 @@
-import { EVENT_SOURCE_TYPES, type EventSourceType } from '../types.js';
+import type { EventSourceType } from '../types.js';
 
 /**
  * How an ingress service runs a source type. `push`: every replica serves the type's HTTP
