@@ -85,7 +85,7 @@ test(
     const port = await freePort();
     const producers = clients.producers({});
     const reporter = new RouteStatusReporter(kafka, routeStatusTopic(resourcesTopic), logger);
-    const ingress = new PushIngressRunner(pushSources.webhook as never, {
+    const ingress = new PushIngressRunner((await pushSources.webhook()) as never, {
       host: '127.0.0.1',
       logger,
       store,
