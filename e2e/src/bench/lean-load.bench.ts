@@ -8,17 +8,19 @@
  * offered 50, 100, 500, 1 000 and 2 000 ev/s and then more (BENCH_LEAN_RATES) until a step
  * saturates (< 99 % delivered, < 90 % of the offered rate, or p99 > 1 s). Bounded: each step
  * offers BENCH_STEP_SECONDS (default 8) seconds of events and at least 1 000 events
- * (BENCH_LEAN_MIN_EVENTS), the ladder stops at the first saturated step. Per step: p50/p99,
+ * (BENCH_LEAN_MIN_EVENTS); every step up to 2 000 ev/s runs, above that the ladder stops at the
+ * first saturated step. Per step: p50/p99,
  * CPU µs per delivered event of the services and the broker (from /proc utime+stime) and with
  * this process (load generator and target) added, and each service's peak RSS so far (VmHWM).
- * The saturation point is the last rate that did not saturate. Prints a table per version and
+ * The saturation point is the last rate that did not saturate. BENCH_BROKER_REQUEST_LOG=1 also
+ * prints the broker's requests/s by API and client per step (costs broker CPU: count, not time). Prints a table per version and
  * writes bench/results/lean-load.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { KafkaBroker, REPO_ROOT } from '@ganglion/testing';
-import { pipeline, round, type Step } from './load-pipeline.js';
+import { pipeline, REQUEST_LOG, round, type Step } from './load-pipeline.js';
 
 const VERSIONS = (process.env['BENCH_KAFKA_VERSIONS'] ?? '3.9.1,4.4.0').split(',');
 const RATES = (process.env['BENCH_LEAN_RATES'] ?? '50,100,500,1000,2000,3000,4000,5000')
@@ -101,7 +103,11 @@ const result: Record<string, unknown> = {
   versions: {},
 };
 for (const version of VERSIONS) {
-  const broker = await KafkaBroker.start({ heap: '1g', version });
+  const broker = await KafkaBroker.start({
+    heap: '1g',
+    version,
+    ...(REQUEST_LOG ? { requestLog: REQUEST_LOG } : {}),
+  });
   try {
     const { steps, peakRssMb } = await pipeline(
       broker.brokers,
@@ -109,10 +115,12 @@ for (const version of VERSIONS) {
       false,
       true,
       false,
-      { brokerPid: broker.pid!, rates: RATES, minEvents: MIN_EVENTS },
+      { brokerPid: broker.pid!, rates: RATES, minEvents: MIN_EVENTS, alwaysUpTo: 2000 },
     );
     const rows = steps.map(row);
-    const sustained = rows.filter((r) => !r.saturated).at(-1)?.offered ?? 0;
+    // The last rate of the ladder's unbroken run of unsaturated steps.
+    const firstSaturated = rows.findIndex((r) => r.saturated);
+    const sustained = (firstSaturated < 0 ? rows.at(-1) : rows[firstSaturated - 1])?.offered ?? 0;
     (result['versions'] as Record<string, unknown>)[version] = {
       steps: rows,
       peakRssMb,
@@ -124,6 +132,7 @@ for (const version of VERSIONS) {
     await broker.destroy();
   }
 }
+if (REQUEST_LOG) rmSync(REQUEST_LOG, { force: true });
 result['loadavgAtEnd'] = os.loadavg().map((l) => round(l, 2));
 const out = join(REPO_ROOT, 'bench', 'results', 'lean-load.json');
 mkdirSync(dirname(out), { recursive: true });

@@ -228,6 +228,8 @@ interface PipelineOptions {
   stepSeconds?: number;
   /** Each step lasts long enough to offer at least this many events (default 0). */
   minEvents?: number;
+  /** Steps offering up to this rate run even after a saturated step (default 0). */
+  alwaysUpTo?: number;
   /** More environment of the services. */
   env?: Record<string, string>;
 }
@@ -501,7 +503,7 @@ export async function pipeline(
         `  broker requests (${brokerRequestsPerSec['total']}/s, ${round((brokerRequestsPerSec['total'] ?? 0) / Math.max(1, step.deliveredPerSec), 2)} per event):\n${top.join('\n')}`,
       );
     }
-    if (step.saturated) break;
+    if (step.saturated && rate >= (options.alwaysUpTo ?? 0)) break;
   }
   const peakRssMb = Object.fromEntries(
     Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).peakRssMb]),
