@@ -72,7 +72,9 @@ spec:
       assert.equal(res.status, 200, await res.text());
     }
     const seqs = (): number[] =>
-      target.calls.filter((c) => c.url === '/notify').map((c) => (c.body as { seq: number }).seq);
+      target.calls
+        .filter((c) => c.url === '/notify')
+        .map((c) => Number((c.body as { seq: unknown }).seq));
     await waitFor(() => new Set(seqs()).size === EVENTS, {
       timeoutMs: 120_000,
       what: `the ${EVENTS} http trigger calls`,
@@ -88,8 +90,12 @@ spec:
           groupId: sensorGroup,
           topics: [topics.events],
         });
+        // Every event has the same key, so one partition has them all; the others stay empty
+        // (nothing committed there: -1).
         return ends.every(
-          (e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
+          (e) =>
+            e.high === '0' ||
+            committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
         );
       },
       { timeoutMs: 60_000, intervalMs: 250, what: 'the sensor group to commit every event offset' },
