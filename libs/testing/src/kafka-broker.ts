@@ -29,7 +29,7 @@ function kafkaVersion(wanted?: string): string {
   const version = wanted || process.env['KAFKA_VERSION'] || DEFAULT_KAFKA_VERSION;
   if (!/^\d+\.\d+\.\d+$/.test(version))
     throw new MissingPrerequisiteError(
-      `Kafka version ${version} is not a Kafka release version (x.y.z, e.g. 3.9.1 or 4.4.0)`,
+      `Kafka version ${version} (KAFKA_VERSION, or the broker's version option) is not a release version (x.y.z, e.g. 3.9.1 or 4.4.0)`,
     );
   return version;
 }
