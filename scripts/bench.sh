@@ -3,7 +3,8 @@
 # Each benchmark is a compiled `*.bench.js` under a package's dist-test/ (tsconfig.test.json:
 # libs/core/dist-test/bench/core.bench.js, ...) or e2e/dist/ (e2e/dist/bench/sensor.bench.js). They run
 # with tools/devstack/dist/dist-test-hook.js, which resolves their imports of product code to dist/.
-# Without NAME every benchmark runs; with NAME that one runs with ARGS. Each prints its figures and writes bench/results/<name>*.json. Benchmarks that need
+# Without NAME every benchmark runs; with NAME that one runs with ARGS, and then the ones named
+# NAME-* (`lean` runs lean and lean-load). Each prints its figures and writes bench/results/<name>*.json. Benchmarks that need
 # Kafka start their own broker (or use KAFKA_BROKERS).
 source "$(dirname "$0")/env.sh"
 mapfile -t all < <(find libs services tools e2e -path '*/node_modules' -prune -o \( -path '*/dist-test/*' -o -path 'e2e/dist/*' \) -name '*.bench.js' -print | sort)
@@ -17,7 +18,12 @@ if [ $# -eq 0 ]; then
   exit $status
 fi
 want="$1"; shift
+status=0; found=0
 for f in "${all[@]}"; do
-  [ "$(basename "$f" .bench.js)" = "$want" ] && { run "$f" "$@"; exit $?; }
+  [ "$(basename "$f" .bench.js)" = "$want" ] && { found=1; run "$f" "$@" || status=1; }
 done
-die "no benchmark named '$want' (have: $(names))"
+for f in "${all[@]}"; do
+  case "$(basename "$f" .bench.js)" in "$want"-*) found=1; run "$f" "$@" || status=1 ;; esac
+done
+[ $found = 1 ] || die "no benchmark named '$want' (have: $(names))"
+exit $status

@@ -25,11 +25,11 @@ export class MissingPrerequisiteError extends Error {}
  */
 const DEFAULT_KAFKA_VERSION = '3.9.1';
 
-function kafkaVersion(): string {
-  const version = process.env['KAFKA_VERSION'] || DEFAULT_KAFKA_VERSION;
+function kafkaVersion(wanted?: string): string {
+  const version = wanted || process.env['KAFKA_VERSION'] || DEFAULT_KAFKA_VERSION;
   if (!/^\d+\.\d+\.\d+$/.test(version))
     throw new MissingPrerequisiteError(
-      `KAFKA_VERSION=${version} is not a Kafka release version (x.y.z, e.g. 3.9.1 or 4.4.0)`,
+      `Kafka version ${version} (KAFKA_VERSION, or the broker's version option) is not a release version (x.y.z, e.g. 3.9.1 or 4.4.0)`,
     );
   return version;
 }
@@ -127,6 +127,8 @@ export interface KafkaBrokerOptions {
    * tool when formatting, PLAIN users are in the listener's JAAS config. See {@link SecureListeners}.
    */
   secure?: boolean;
+  /** The Kafka release, e.g. `4.4.0` (default: `KAFKA_VERSION`, else 3.9.1). */
+  version?: string;
 }
 
 /** A user of the secure listeners (the same name and password for every SASL mechanism). */
@@ -293,7 +295,7 @@ export class KafkaBroker {
   }
 
   static async start(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
-    const version = kafkaVersion();
+    const version = kafkaVersion(options.version);
     const classpath = ensureKafkaJars(version);
     const port = options.port ?? (await freePort());
     const controllerPort = await freePort();
