@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { ensureTopics, type BusProducers } from '@ganglion/eventbus';
+import { createLogger, type Logger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { BrokerEventsRunner } from './broker-events.runner.js';
 import type { BrokerContext, BrokerSourceType, CommonBrokerConfig } from './broker-source.js';
@@ -15,7 +16,10 @@ import type { OwnedHost } from './owned-source.js';
 import { BusFixture, eventSource, MemoryStore } from './push-harness.test-support.js';
 
 /** The test's own source: delivers `payloads` in order once connected, records acknowledgements. */
-function listSource(payloads: string[]): {
+function listSource(
+  payloads: string[],
+  answer: () => unknown = () => undefined,
+): {
   type: BrokerSourceType<CommonBrokerConfig>;
   acked: number[];
   delivered: () => number;
@@ -31,7 +35,11 @@ function listSource(payloads: string[]): {
             naturalId: String(i),
             data: { seq: i, body: payloads[i] },
             bytes: payloads[i]!.length,
-            ack: () => void acked.push(i),
+            // Typed `() => void`, as a source's may be, whatever it returns.
+            ack: (): void => {
+              acked.push(i);
+              return answer() as void;
+            },
           });
           delivered++;
         }
@@ -62,6 +70,7 @@ describe('broker kit: acknowledgement after the bus, contiguous prefix only', ()
     type: BrokerSourceType<CommonBrokerConfig>,
     maxInFlight: number,
     topicConfig: { name: string; value: string }[] = [],
+    logger?: Logger,
   ): Promise<{
     runner: BrokerEventsRunner<CommonBrokerConfig>;
     bus: BusFixture;
@@ -83,7 +92,7 @@ describe('broker kit: acknowledgement after the bus, contiguous prefix only', ()
     const host: OwnedHost = {
       store,
       producers,
-      logger: bus.logger,
+      logger: logger ?? bus.logger,
       stateTopic: `${bus.topic}-state`,
       transactionalId: bus.topic,
     };
@@ -146,5 +155,33 @@ describe('broker kit: acknowledgement after the bus, contiguous prefix only', ()
     // Stopping does not acknowledge what is not on the bus (the source redelivers it).
     assert.deepEqual(src.acked, [0, 1]);
     assert.equal(src.delivered(), payloads.length);
+  });
+
+  it('awaits an acknowledgement only when it returns a promise, and logs the one that fails', async () => {
+    const warnings: string[] = [];
+    const logger = createLogger('test', {
+      level: 'warn',
+      write: (line) => {
+        if (line.includes('acknowledgement at the source failed')) warnings.push(line);
+      },
+    });
+    // The kafka source's acknowledgement returns its offsets map.
+    const offsets = new Map<number, string>();
+    const plain = listSource(['a', 'b', 'c'], () => offsets.set(0, 'x'));
+    const first = await start('acks-plain', plain.type, 1, [], logger);
+    try {
+      await waitFor(() => plain.acked.length === 3, { timeoutMs: 60_000, what: 'acks' });
+    } finally {
+      await first.runner.stop();
+    }
+    assert.deepEqual(warnings, [], 'a non-promise answer is not a failed acknowledgement');
+    const failing = listSource(['a'], () => Promise.reject(new Error('connection closed')));
+    const second = await start('acks-failing', failing.type, 1, [], logger);
+    try {
+      await waitFor(() => warnings.length === 1, { timeoutMs: 60_000, what: 'the warning' });
+      assert.match(warnings[0]!, /connection closed/);
+    } finally {
+      await second.runner.stop();
+    }
   });
 });

@@ -348,8 +348,11 @@ class BrokerPipe<C extends CommonBrokerConfig> {
       q[this.head++] = DONE;
       if (!ack || this.stopped) continue;
       try {
-        const answer = ack();
-        if (answer) answer.catch((err: unknown) => this.ackFailed(err));
+        const answer: unknown = ack();
+        // Only a promise is awaited: an acknowledgement typed `() => void` may return anything
+        // (the kafka source's returns its offsets map), and calling `.catch` on that threw, and
+        // was caught and logged as a failed acknowledgement, for every message.
+        if (answer instanceof Promise) answer.catch((err: unknown) => this.ackFailed(err));
       } catch (err) {
         this.ackFailed(err);
       }
