@@ -119,6 +119,8 @@ describe('broker kit: acknowledgement after the bus, contiguous prefix only', ()
       await waitFor(() => bus.from('acks').length >= n, { timeoutMs: 60_000, what: 'events' });
       const seqs = new Set(bus.from('acks').map((r) => (r.data as { seq: number }).seq));
       assert.equal(seqs.size, n);
+      // In the EventSource's namespace: a Sensor of another namespace does not match them.
+      assert.equal(bus.from('acks')[0]!.event['namespace'], 'default');
     } finally {
       await runner.stop();
     }

@@ -223,6 +223,8 @@ class BrokerPipe<C extends CommonBrokerConfig> {
         ...(m.time ? { time: m.time } : {}),
         data,
         ...(m.incoming ? { incoming: m.incoming } : {}),
+        // Sensors match an event only in its EventSource's namespace (`ce_namespace`).
+        namespace: ev.namespace,
       },
       `${ev.eventSource}.${ev.eventName}`,
     );
