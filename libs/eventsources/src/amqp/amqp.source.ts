@@ -176,6 +176,24 @@ export const amqpSource: BrokerSourceType<AmqpConfig> = {
       if (c.exchangeName) await ch.bindQueue(q.queue, c.exchangeName, c.routingKey);
       const autoAck = c.consume?.autoAck === true;
       await ch.prefetch(AMQP_PREFETCH);
+      // The kit acknowledges in delivery order: the last delivery acknowledged in a turn of
+      // the event loop is acknowledged with `multiple`, which covers the ones before it on the
+      // channel (one basic.ack per produce request instead of one per message).
+      let last: ConsumeMessage | undefined;
+      const ack = (msg: ConsumeMessage): void => {
+        if (!last)
+          setImmediate(() => {
+            const m = last!;
+            last = undefined;
+            try {
+              ch.ack(m, true);
+            } catch (err) {
+              // The channel closed: its unacknowledged deliveries go back to the queue.
+              ctx.logger.warn('amqp acknowledgement failed (redelivered)', { error: err });
+            }
+          });
+        last = msg;
+      };
       const onMessage = (msg: ConsumeMessage | null): void => {
         if (msg === null) {
           ctx.fail(new Error(`amqp: the broker cancelled the consumer of queue ${q.queue}`));
@@ -187,7 +205,7 @@ export const amqpSource: BrokerSourceType<AmqpConfig> = {
           data: amqpEventData(msg, c.jsonBody),
           bytes: msg.content.length + 256,
           ...(incoming ? { incoming } : {}),
-          ...(autoAck ? {} : { ack: () => ch.ack(msg) }),
+          ...(autoAck ? {} : { ack: () => ack(msg) }),
         });
       };
       const consumeOptions: Options.Consume = {

@@ -12,19 +12,27 @@
  * measurement, and the rate is the subscriber's.
  *
  * Run: `npm run bench -- broker-sources [out.json]` (default bench/results/broker-sources.json).
- * Env: BENCH_MESSAGES (default 20000), BENCH_ONLY (comma list of case names), BENCH_IN_FLIGHT
- * (produce requests in flight, default 1 as in the services), KAFKA_BROKERS
- * (else a local broker is started). A case is one entry of CASES: add yours there.
+ * Env: BENCH_MESSAGES (default 20000), BENCH_ONLY (comma list of case names; `floor` for the
+ * bus floor), BENCH_IN_FLIGHT (produce requests in flight, default 1 as in the services),
+ * BENCH_WINDOW (the kit's window in messages), BENCH_MAX_BATCH (records per produce request),
+ * BENCH_PROFILE (a directory: a CPU profile of each bridge run), KAFKA_BROKERS (else a local
+ * broker is started). A case is one entry of CASES: add yours there.
+ *
+ * Besides the rates, each row says where the time goes: records per produce request, mean
+ * produce duration, the share of the run a produce request was in flight, and CPU µs per
+ * message of the reference client, of the bridge process and of the bus's Kafka broker. The
+ * `floor` line is the bus alone: the same records through the same producer, nothing else.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { Session } from 'node:inspector/promises';
 import amqp from 'amqplib';
 import { connectAsync as mqttConnect } from 'mqtt';
 import { connect as natsConnect } from 'nats';
 import { Redis } from 'ioredis';
-import { BusClients, createKafka, ensureTopics } from '@ganglion/eventbus';
+import { BusClients, createKafka, ensureTopics, type EventRecord } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import {
   KafkaBroker,
@@ -36,8 +44,9 @@ import {
   uniquePrefix,
   waitFor,
 } from '@ganglion/testing';
-import { BrokerEventsRunner } from '../kit/broker-events.runner.js';
+import { BrokerEventsRunner, DEFAULT_BROKER_WINDOW } from '../kit/broker-events.runner.js';
 import type { BrokerSourceType } from '../kit/broker-source.js';
+import { cloudEventRecord, naturalEventId } from '../kit/cloudevent.js';
 import type { OwnedHost } from '../kit/owned-source.js';
 import { BusFixture, eventSource, MemoryStore } from '../kit/push-harness.test-support.js';
 import { amqpSource } from '../amqp/amqp.source.js';
@@ -51,9 +60,34 @@ const N = Number(process.env['BENCH_MESSAGES'] ?? 20_000);
 const ONLY = process.env['BENCH_ONLY']?.split(',');
 /** Produce requests in flight at once (default: the services' 1, which keeps the source's order). */
 const IN_FLIGHT = Number(process.env['BENCH_IN_FLIGHT'] ?? 0);
+const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 0);
+const MAX_BATCH = Number(process.env['BENCH_MAX_BATCH'] ?? 0);
 const logger = createLogger('bench', { level: 'error' });
+/** A directory: a CPU profile of each bridge run (`<type>.cpuprofile`) is written there. */
+const PROFILE_DIR = process.env['BENCH_PROFILE'];
 const PAYLOAD = (i: number): string =>
   JSON.stringify({ seq: i, order: { id: `o-${i}`, amount: 42.5, currency: 'EUR' } });
+
+/** CPU time (user + system, µs) this process used since `from`. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return d.user + d.system;
+}
+
+/** CPU time (user + system, µs) of process `pid` so far (Linux /proc, 100 ticks/s), 0 when unknown. */
+function procCpu(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU µs per message of the last run: this process and the bus's Kafka broker (bridge only). */
+const cpu = { selfUs: 0, brokerUs: 0 };
+let brokerPid: number | undefined;
 
 /** One peer of a broker type, ready for a run named `run` (a fresh topic, stream, subject). */
 interface Peer {
@@ -70,6 +104,11 @@ interface Peer {
   ceiling(run: string, n: number, send: () => Promise<void>): Promise<number>;
   /** Prepares run `run` before the bridge reads it (a consumer group, a session). */
   prepare?(run: string): Promise<void>;
+  /**
+   * Messages of run `run` the bridge has put on the bus, for a type that does not publish
+   * through the kit's producer (the exactly-once kafka source: its committed offsets).
+   */
+  bridged?(run: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -81,65 +120,8 @@ interface BenchCase {
 }
 
 const CASES: BenchCase[] = [
-  {
-    name: 'kafka',
-    acknowledged: true,
-    // `localhost` names another cluster than the bus's `127.0.0.1`: the at-least-once path.
-    source: (host) => kafkaSource(host) as BrokerSourceType<never>,
-    async start(brokers) {
-      const port = brokers.split(',')[0]!.split(':')[1]!;
-      const kafka = createKafka({ brokers: brokers.split(','), clientId: 'bench-peer', logger });
-      const topicOf = (run: string): string => `${run}-kafka-in`;
-      return {
-        keeps: true,
-        spec: (run) => ({
-          kafka: {
-            bench: {
-              url: `localhost:${port}`,
-              topic: topicOf(run),
-              jsonBody: true,
-              consumerGroup: { groupName: `${run}-bridge`, oldest: true },
-            },
-          },
-        }),
-        async send(run, n) {
-          const admin = kafka.admin();
-          await admin.connect();
-          await ensureTopics(admin, [
-            { topic: topicOf(run), numPartitions: 4, replicationFactor: 1 },
-          ]);
-          await admin.disconnect();
-          const producer = kafka.producer();
-          await producer.connect();
-          for (let i = 0; i < n; i += 1000) {
-            const messages = [];
-            for (let j = i; j < Math.min(n, i + 1000); j++)
-              messages.push({ key: `k${j}`, value: PAYLOAD(j) });
-            await producer.send({ topic: topicOf(run), messages, acks: -1 });
-          }
-          await producer.disconnect();
-        },
-        async ceiling(run, n) {
-          const consumer = kafka.consumer({ groupId: `${run}-ceiling` });
-          let seen = 0;
-          const started = performance.now();
-          await consumer.connect();
-          await consumer.subscribe({ topics: [topicOf(run)], fromBeginning: true });
-          await consumer.run({
-            eachBatch: async ({ batch, resolveOffset }) => {
-              seen += batch.messages.length;
-              resolveOffset(batch.lastOffset());
-            },
-          });
-          await waitFor(() => seen >= n, { timeoutMs: 600_000, intervalMs: 5 });
-          const ms = performance.now() - started;
-          await consumer.disconnect();
-          return ms;
-        },
-        stop: async () => undefined,
-      };
-    },
-  },
+  kafkaCase(false),
+  kafkaCase(true),
   {
     name: 'redisStream',
     acknowledged: true,
@@ -410,6 +392,92 @@ const CASES: BenchCase[] = [
   },
 ];
 
+/**
+ * Kafka: at-least-once from another cluster (`localhost` names another cluster than the bus's
+ * `127.0.0.1`, same broker), or exactly-once from the bus's own cluster (consume → produce →
+ * commit in one transaction), bridged counted by the source group's committed offsets.
+ */
+function kafkaCase(exactlyOnce: boolean): BenchCase {
+  return {
+    name: exactlyOnce ? 'kafka-eos' : 'kafka',
+    acknowledged: true,
+    source: (host) => kafkaSource(host) as BrokerSourceType<never>,
+    async start(brokers) {
+      const port = brokers.split(',')[0]!.split(':')[1]!;
+      const kafka = createKafka({ brokers: brokers.split(','), clientId: 'bench-peer', logger });
+      const topicOf = (run: string): string => `${run}-kafka-in`;
+      return {
+        keeps: true,
+        spec: (run) => ({
+          kafka: {
+            bench: {
+              url: exactlyOnce ? brokers.split(',')[0]! : `localhost:${port}`,
+              topic: topicOf(run),
+              jsonBody: true,
+              consumerGroup: { groupName: `${run}-bridge`, oldest: true },
+            },
+          },
+        }),
+        async send(run, n) {
+          const admin = kafka.admin();
+          await admin.connect();
+          await ensureTopics(admin, [
+            { topic: topicOf(run), numPartitions: 4, replicationFactor: 1 },
+          ]);
+          await admin.disconnect();
+          const producer = kafka.producer();
+          await producer.connect();
+          for (let i = 0; i < n; i += 1000) {
+            const messages = [];
+            for (let j = i; j < Math.min(n, i + 1000); j++)
+              messages.push({ key: `k${j}`, value: PAYLOAD(j) });
+            await producer.send({ topic: topicOf(run), messages, acks: -1 });
+          }
+          await producer.disconnect();
+        },
+        async ceiling(run, n) {
+          const consumer = kafka.consumer({ groupId: `${run}-ceiling` });
+          let seen = 0;
+          const started = performance.now();
+          await consumer.connect();
+          await consumer.subscribe({ topics: [topicOf(run)], fromBeginning: true });
+          await consumer.run({
+            eachBatch: async ({ batch, resolveOffset }) => {
+              seen += batch.messages.length;
+              resolveOffset(batch.lastOffset());
+            },
+          });
+          await waitFor(() => seen >= n, { timeoutMs: 600_000, intervalMs: 5 });
+          const ms = performance.now() - started;
+          await consumer.disconnect();
+          return ms;
+        },
+        ...(exactlyOnce
+          ? {
+              async bridged(run: string): Promise<number> {
+                const admin = kafka.admin();
+                await admin.connect();
+                try {
+                  const [t] = await admin.fetchOffsets({
+                    groupId: `${run}-bridge`,
+                    topics: [topicOf(run)],
+                  });
+                  return (t?.partitions ?? []).reduce(
+                    (sum, p) => sum + Math.max(0, Number(p.offset)),
+                    0,
+                  );
+                } finally {
+                  await admin.disconnect();
+                }
+              },
+            }
+          : {}),
+        stop: async () => undefined,
+      };
+    },
+  };
+}
+
 interface Row {
   type: string;
   acknowledged: boolean;
@@ -419,10 +487,24 @@ interface Row {
   ratio: number;
   /** Records per produce request of the bridge. */
   recordsPerBatch: number;
+  /** Mean produce request duration (ms). */
+  produceMs: number;
+  /** Sum of produce durations / elapsed (> 1 with several requests in flight). */
+  produceBusy: number;
+  /** CPU µs per message of the reference client (this process, ceiling run). */
+  ceilingClientCpuUs: number;
+  /** CPU µs per message of the bridge (this process: source client, kit, Kafka producer). */
+  bridgeCpuUs: number;
+  /** CPU µs per message of the bus's Kafka broker during the bridge run (0: KAFKA_BROKERS given). */
+  busBrokerCpuUs: number;
 }
 
 /** Produce requests the bridge sent in the last run (records per request = messages / batches). */
 let batches = 0;
+/** Sum of the produce requests' durations in the last run (ms). */
+let produceMs = 0;
+/** produceMs / elapsed of the last run: the share of the time a produce request was in flight (one lane). */
+let lastBusy = 0;
 
 /** Drains `run` through the kit's runner; resolves with the elapsed ms once the bus acknowledged `n`. */
 async function bridge(
@@ -434,6 +516,7 @@ async function bridge(
 ): Promise<number> {
   let acked = 0;
   batches = 0;
+  produceMs = 0;
   const busTopic = `${run}-bus`;
   const fixture = new BusFixture(brokers, busTopic);
   const admin = fixture.kafka.admin();
@@ -443,10 +526,12 @@ async function bridge(
   const clients = new BusClients({ brokers: brokers.split(','), clientId: run, logger });
   const producers = clients.producers({
     ...(IN_FLIGHT ? { maxInFlight: IN_FLIGHT } : {}),
-    onBatch: (size, _ms, ok) => {
+    ...(MAX_BATCH ? { maxBatch: MAX_BATCH } : {}),
+    onBatch: (size, ms, ok) => {
       if (!ok) return;
       acked += size;
       batches++;
+      produceMs += ms;
     },
   });
   const store = new MemoryStore();
@@ -459,9 +544,23 @@ async function bridge(
     transactionalId: run,
     replicaId: `${run}-replica`,
   };
-  const runner = new BrokerEventsRunner(host, c.source(host));
+  const runner = new BrokerEventsRunner(
+    host,
+    c.source(host),
+    undefined,
+    WINDOW ? { ...DEFAULT_BROKER_WINDOW, messages: WINDOW } : undefined,
+  );
   store.put(eventSource('bench', peer.spec(run)));
   let started = performance.now();
+  let profiler: Session | undefined;
+  if (PROFILE_DIR) {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  let cpu0 = process.cpuUsage();
+  let broker0 = procCpu(brokerPid);
   await runner.start();
   let target = n;
   if (!peer.keeps) {
@@ -474,18 +573,94 @@ async function bridge(
       { timeoutMs: 60_000, intervalMs: 200, what: `${c.name} subscribed` },
     );
     started = performance.now();
+    cpu0 = process.cpuUsage();
+    broker0 = procCpu(brokerPid);
     target = acked + n;
     await peer.send(run, n);
   }
-  await waitFor(() => acked >= target, {
+  const counted = peer.bridged;
+  await waitFor(async () => (counted ? (await counted(run)) >= target : acked >= target), {
     timeoutMs: 600_000,
-    intervalMs: 5,
+    intervalMs: counted ? 50 : 5,
     what: `${n} ${c.name} messages bridged`,
   });
   const ms = performance.now() - started;
+  lastBusy = produceMs / ms;
+  cpu.selfUs = cpuSince(cpu0) / n;
+  cpu.brokerUs = (procCpu(brokerPid) - broker0) / n;
+  if (profiler && PROFILE_DIR) {
+    const { profile } = await profiler.post('Profiler.stop');
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    writeFileSync(resolve(PROFILE_DIR, `${c.name}.cpuprofile`), JSON.stringify(profile));
+    profiler.disconnect();
+  }
   await runner.stop();
   await clients.close();
   return ms;
+}
+
+/**
+ * The bus's own limit on this machine: `n` records shaped as the bridge's (Argo's CloudEvent of
+ * a stream entry, binary mode, one key) sent through the same batching producer with nothing
+ * else running, the window's worth at a time (as the kit keeps at most a window in flight).
+ * What a bridge can reach at best; its CPU per record split as above.
+ */
+async function produceFloor(
+  n: number,
+  brokers: string,
+): Promise<{ perSecond: number; cpuUs: number; brokerUs: number; recordsPerBatch: number }> {
+  const run = uniquePrefix('bench-floor');
+  const fixture = new BusFixture(brokers, `${run}-bus`);
+  const admin = fixture.kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: fixture.topic, numPartitions: 1, replicationFactor: 1 }]);
+  await admin.disconnect();
+  const clients = new BusClients({ brokers: brokers.split(','), clientId: run, logger });
+  let requests = 0;
+  const producer = clients
+    .producers({
+      ...(IN_FLIGHT ? { maxInFlight: IN_FLIGHT } : {}),
+      ...(MAX_BATCH ? { maxBatch: MAX_BATCH } : {}),
+      onBatch: () => void requests++,
+    })
+    .forBus(fixture.bus());
+  const record = (i: number): EventRecord =>
+    cloudEventRecord(
+      {
+        id: naturalEventId('default', 'bench', 'bench', `s/${i}-0`),
+        type: 'redisStream',
+        source: 'bench',
+        subject: 'bench',
+        data: { stream: 's', message_id: `${i}-0`, values: { payload: PAYLOAD(i) } },
+      },
+      'bench.bench',
+    );
+  await producer.send({ topic: fixture.topic, ...record(-1) });
+  requests = 0;
+  const window = WINDOW || DEFAULT_BROKER_WINDOW.messages;
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  const broker0 = procCpu(brokerPid);
+  let next = 0;
+  const inFlight = new Set<Promise<void>>();
+  while (next < n) {
+    while (next < n && inFlight.size < window) {
+      const p = producer.send({ topic: fixture.topic, ...record(next++) });
+      inFlight.add(p);
+      void p.then(() => inFlight.delete(p));
+    }
+    await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  const ms = performance.now() - started;
+  const out = {
+    perSecond: Math.round((n / ms) * 1000),
+    cpuUs: Math.round(cpuSince(cpu0) / n),
+    brokerUs: Math.round((procCpu(brokerPid) - broker0) / n),
+    recordsPerBatch: Math.round(n / Math.max(1, requests)),
+  };
+  await clients.close();
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -495,9 +670,17 @@ async function main(): Promise<void> {
   if (!brokers) {
     broker = await KafkaBroker.start({ heap: '512m' });
     brokers = broker.brokers;
+    brokerPid = broker.pid;
   }
   const rows: Row[] = [];
+  let floor: Awaited<ReturnType<typeof produceFloor>> | undefined;
   try {
+    if (!ONLY || ONLY.includes('floor')) {
+      floor = await produceFloor(N, brokers);
+      console.log(
+        `${'bus floor'.padEnd(12)} produce only ${String(floor.perSecond).padStart(8)}/s  ${floor.recordsPerBatch} records/produce  cpu µs/msg: producer ${floor.cpuUs} bus broker ${floor.brokerUs}`,
+      );
+    }
     for (const c of CASES) {
       if (ONLY && !ONLY.includes(c.name)) continue;
       const peer = await c.start(brokers);
@@ -507,7 +690,9 @@ async function main(): Promise<void> {
           await peer.prepare?.(run);
           await peer.send(run, N);
         }
+        const ceiling0 = process.cpuUsage();
         const ceilingMs = await peer.ceiling(run, N, () => peer.send(run, N));
+        const ceilingCpu = cpuSince(ceiling0) / N;
         const bridgedMs = await bridge(c, peer, run, N, brokers);
         const row: Row = {
           type: c.name,
@@ -516,12 +701,17 @@ async function main(): Promise<void> {
           ceilingPerSecond: Math.round((N / ceilingMs) * 1000),
           bridgedPerSecond: Math.round((N / bridgedMs) * 1000),
           ratio: 0,
-          recordsPerBatch: Math.round(N / Math.max(1, batches)),
+          recordsPerBatch: batches ? Math.round(N / batches) : 0,
+          produceMs: Math.round((produceMs / Math.max(1, batches)) * 10) / 10,
+          produceBusy: Math.round(lastBusy * 100) / 100,
+          ceilingClientCpuUs: Math.round(ceilingCpu),
+          bridgeCpuUs: Math.round(cpu.selfUs),
+          busBrokerCpuUs: Math.round(cpu.brokerUs),
         };
         row.ratio = Math.round((row.bridgedPerSecond / row.ceilingPerSecond) * 100) / 100;
         rows.push(row);
         console.log(
-          `${c.name.padEnd(12)} ceiling ${String(row.ceilingPerSecond).padStart(8)}/s  bridged ${String(row.bridgedPerSecond).padStart(8)}/s  ${Math.round(row.ratio * 100)}%  ${row.recordsPerBatch} records/produce${c.acknowledged ? '' : ' (no acknowledgement)'}`,
+          `${c.name.padEnd(12)} ceiling ${String(row.ceilingPerSecond).padStart(8)}/s  bridged ${String(row.bridgedPerSecond).padStart(8)}/s  ${Math.round(row.ratio * 100)}%  ${row.recordsPerBatch} records/produce ${row.produceMs} ms/produce busy ${Math.round(row.produceBusy * 100)}%  cpu µs/msg: client ${row.ceilingClientCpuUs} bridge ${row.bridgeCpuUs} bus broker ${row.busBrokerCpuUs}${c.acknowledged ? '' : ' (no acknowledgement)'}`,
         );
       } finally {
         await peer.stop();
@@ -534,7 +724,7 @@ async function main(): Promise<void> {
   writeFileSync(
     out,
     JSON.stringify(
-      { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), rows },
+      { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), floor, rows },
       null,
       2,
     ) + '\n',

@@ -31,6 +31,16 @@ export const DEFAULT_BROKER_WINDOW: BrokerWindow = { messages: 1000, bytes: 16 *
 /** Delay between publish attempts while the bus is unavailable (ms). */
 const REPUBLISH_MS = { first: 200, max: 5000 };
 
+/** A delivered message waiting for its acknowledgement at the source. */
+interface AckSlot {
+  ack: (() => void | Promise<void>) | undefined;
+  /** On the bus (or dropped by the filter): acknowledged once every earlier one is. */
+  done: boolean;
+}
+
+/** An acknowledged slot (its message's closures released). */
+const DONE: AckSlot = { ack: undefined, done: true };
+
 /** The status of a running broker event (for logs and readiness). */
 interface BrokerPipeStatus {
   connected: boolean;
@@ -61,10 +71,17 @@ class BrokerPipe<C extends CommonBrokerConfig> {
   };
   /** Resolved when the window has room again. */
   private room: { promise: Promise<void>; resolve: () => void } | undefined;
-  /** The acknowledgement of the last delivered message (acks run in delivery order). */
-  private lastAck: Promise<void> = Promise.resolve();
+  /**
+   * Delivered messages not yet acknowledged, in delivery order (`head` is the oldest): a message
+   * is acknowledged at the source only when it and every message before it are on the bus (or
+   * filtered out). Publishes complete in any order (several produce requests in flight, a
+   * retried one): only the contiguous prefix of published messages is acknowledged.
+   */
+  private readonly unacked: AckSlot[] = [];
+  private head = 0;
   private nextPermitMs = 0;
   private lastPublishWarning = 0;
+  private lastAckWarning = 0;
   private readonly pass: (data: unknown) => boolean;
   private readonly backoff: Backoff;
   private readonly logger: Logger;
@@ -206,6 +223,8 @@ class BrokerPipe<C extends CommonBrokerConfig> {
         ...(m.time ? { time: m.time } : {}),
         data,
         ...(m.incoming ? { incoming: m.incoming } : {}),
+        // Sensors match an event only in its EventSource's namespace (`ce_namespace`).
+        namespace: ev.namespace,
       },
       `${ev.eventSource}.${ev.eventName}`,
     );
@@ -241,10 +260,21 @@ class BrokerPipe<C extends CommonBrokerConfig> {
   private async deliver(m: BrokerMessage): Promise<void> {
     if (this.stopped) return;
     const out = this.recordOf(m);
+    // The message's place in the acknowledgement order is taken now, at the call, whatever
+    // waits below: a later message (say, one the filter drops) is never acknowledged first.
+    const slot: AckSlot = { ack: m.ack, done: out === undefined };
+    this.unacked.push(slot);
     if (!out) {
-      this.chainAck(m, Promise.resolve());
+      this.acknowledgePrefix();
       return;
     }
+    this.status.inFlight++;
+    this.status.inFlightBytes += m.bytes;
+    const settled = (): void => {
+      this.status.inFlight--;
+      this.status.inFlightBytes -= m.bytes;
+      this.freeRoom();
+    };
     // `limitEventsPerSecond`: the message waits for its permit inside the window (it counts as
     // in flight), so a rate-limited source is paused like one whose bus is slow.
     const rate = this.ev.config.limitEventsPerSecond;
@@ -255,20 +285,22 @@ class BrokerPipe<C extends CommonBrokerConfig> {
       this.nextPermitMs = at + 1000 / rate;
       permitMs = at - now;
     }
-    this.status.inFlight++;
-    this.status.inFlightBytes += m.bytes;
     const published =
       permitMs > 0
         ? sleep(permitMs, undefined, { signal: this.wake.signal }).then(() =>
             this.publish(out.id, out.record),
           )
         : this.publish(out.id, out.record);
-    this.chainAck(m, published);
-    void published.finally(() => {
-      this.status.inFlight--;
-      this.status.inFlightBytes -= m.bytes;
-      this.freeRoom();
-    });
+    published.then(
+      () => {
+        slot.done = true;
+        this.acknowledgePrefix();
+        settled();
+      },
+      // Only when the event stops: the message stays unacknowledged (redelivered), and so
+      // does every later one.
+      settled,
+    );
     if (this.full) {
       if (!this.status.paused) {
         this.status.paused = true;
@@ -315,27 +347,40 @@ class BrokerPipe<C extends CommonBrokerConfig> {
   }
 
   /**
-   * Acknowledges `m` once `published` and every earlier message's acknowledgement was issued:
-   * acknowledgements are issued in delivery order, without waiting for the source's answer to
-   * the previous one (a Redis XACK, say), so they pipeline.
+   * Acknowledges, in delivery order, every message at the head of the queue that is on the bus
+   * (or filtered out), up to the first that is not: issued without waiting for the source's
+   * answer to the previous one (a Redis XACK, say), so they pipeline. A message whose publish
+   * has not succeeded holds back every later one, whatever their own state.
    */
-  private chainAck(m: BrokerMessage, published: Promise<void>): void {
-    const ack = m.ack;
-    this.lastAck = Promise.all([this.lastAck, published]).then(
-      () => {
-        if (!ack || this.stopped) return;
-        try {
-          const answer = ack();
-          if (answer) answer.catch((err: unknown) => this.ackFailed(err));
-        } catch (err) {
-          this.ackFailed(err);
-        }
-      },
-      () => undefined,
-    );
+  private acknowledgePrefix(): void {
+    const q = this.unacked;
+    while (this.head < q.length && q[this.head]!.done) {
+      const ack = q[this.head]!.ack;
+      q[this.head++] = DONE;
+      if (!ack || this.stopped) continue;
+      try {
+        const answer: unknown = ack();
+        // Only a promise is awaited: an acknowledgement typed `() => void` may return anything
+        // (the kafka source's returns its offsets map), and calling `.catch` on that threw, and
+        // was caught and logged as a failed acknowledgement, for every message.
+        if (answer instanceof Promise) answer.catch((err: unknown) => this.ackFailed(err));
+      } catch (err) {
+        this.ackFailed(err);
+      }
+    }
+    if (this.head === q.length) {
+      q.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= q.length) {
+      q.splice(0, this.head);
+      this.head = 0;
+    }
   }
 
   private ackFailed(err: unknown): void {
+    // Once per 10 s: a lost connection fails every acknowledgement of the window at once.
+    if (Date.now() - this.lastAckWarning < 10_000) return;
+    this.lastAckWarning = Date.now();
     this.logger.warn('acknowledgement at the source failed (the message will be redelivered)', {
       error: err,
     });

@@ -26,8 +26,11 @@ export interface BrokerMessage {
   time?: Date;
   /**
    * Acknowledges the message at the source. The kit calls it once the event is on the bus
-   * (acks=all), or at once when `filter.expression` dropped it, in delivery order. Absent for
-   * sources that have no acknowledgement.
+   * (acks=all), or at once when `filter.expression` dropped it, strictly in delivery order (the
+   * order of the `deliver` calls): when it is called, every message delivered before it has been
+   * acknowledged, so a type may gather the acknowledgements of one turn of the event loop into
+   * one command (one XACK of several ids, AMQP's `multiple`). Absent for sources that have no
+   * acknowledgement.
    */
   ack?: () => void | Promise<void>;
 }

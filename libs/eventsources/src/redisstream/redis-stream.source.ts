@@ -31,6 +31,28 @@ function groupOf(ctx: BrokerContext<RedisStreamEventSource>): string {
  * 30 s, XAUTOCLAIM). The event id derives from the stream and entry id. Every replica reads at
  * once: the group splits the entries.
  */
+/**
+ * XACK of one entry, gathered: the kit acknowledges a produce request's entries together, in
+ * order, so the ids acknowledged in one turn of the event loop go in one XACK per stream (one
+ * command and one reply instead of one per entry). Resolves once Redis answered.
+ */
+function gatheredXack(acker: Redis, group: string): (stream: string, id: string) => Promise<void> {
+  let ids = new Map<string, string[]>();
+  let sent: Promise<void> | undefined;
+  return (stream, id) => {
+    let list = ids.get(stream);
+    if (!list) ids.set(stream, (list = []));
+    list.push(id);
+    sent ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const batch = ids;
+      ids = new Map();
+      sent = undefined;
+      await Promise.all([...batch].map(([s, list]) => acker.xack(s, group, ...list)));
+    });
+    return sent;
+  };
+}
+
 export const redisStreamSource: BrokerSourceType<RedisStreamEventSource> = {
   type: 'redisStream',
   async connect(ctx): Promise<BrokerSession> {
@@ -58,6 +80,7 @@ export const redisStreamSource: BrokerSourceType<RedisStreamEventSource> = {
         if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
       });
 
+    const xack = gatheredXack(acker, group);
     const deliver = async (stream: string, entries: Entry[]): Promise<void> => {
       for (const [id, fields] of entries) {
         if (closing) return;
@@ -68,9 +91,7 @@ export const redisStreamSource: BrokerSourceType<RedisStreamEventSource> = {
           naturalId: `${stream}/${id}`,
           data: streamData(stream, id, fields),
           bytes,
-          ack: async () => {
-            await acker.xack(stream, group, id);
-          },
+          ack: () => xack(stream, id),
         });
       }
     };
