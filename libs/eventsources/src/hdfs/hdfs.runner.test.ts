@@ -95,7 +95,10 @@ describe('hdfs source', { timeout: 400_000 }, () => {
         op: 'CREATE',
         metadata: { team: 'a' },
       });
-      assert.equal(bus.from('lake').find((x) => x.event.subject === 'created')!.event.type, 'hdfs');
+      const created = bus.from('lake').find((x) => x.event.subject === 'created')!;
+      assert.equal(created.event.type, 'hdfs');
+      // In the EventSource's namespace: a Sensor of another namespace does not match it.
+      assert.equal(created.event['namespace'], 'default');
       await hdfs.write(`${dir}/data.csv`, 'a,b\n1,2\n');
       await waitFor(() => named('written', `${dir}/data.csv`).length === 1, {
         timeoutMs: 60_000,

@@ -215,7 +215,15 @@ export class HdfsRunner extends OwnedEventsRunner<HDFSEventSource, Running> {
             `${entry.path}\0${op}\0${entry.modificationTime}\0${entry.length}\0${entry.permission}`,
           );
           const record = cloudEventRecord(
-            { id, type: 'hdfs', source: ev.eventSource, subject: ev.eventName, data },
+            {
+              id,
+              type: 'hdfs',
+              source: ev.eventSource,
+              subject: ev.eventName,
+              data,
+              // Sensors match an event only in its EventSource's namespace (`ce_namespace`).
+              namespace: ev.namespace,
+            },
             `${ev.eventSource}.${ev.eventName}`,
           );
           // Published before the listing moves on: a failure repeats the change at the next poll.

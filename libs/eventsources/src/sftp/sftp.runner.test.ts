@@ -102,6 +102,8 @@ describe('sftp source', { timeout: 300_000 }, () => {
     const created = of('created').find((r) => (r.data as { name: string }).name === 'data.csv')!;
     assert.deepEqual(created.data, { name: 'data.csv', op: 'CREATE', metadata: { team: 'a' } });
     assert.equal(created.event.type, 'sftp');
+    // In the EventSource's namespace: a Sensor of another namespace does not match it.
+    assert.equal(created.event['namespace'], 'default');
     writeFileSync(join(dir, 'data.csv'), 'a,b\n1,2\n');
     await waitFor(
       () =>

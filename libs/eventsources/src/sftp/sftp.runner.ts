@@ -138,7 +138,15 @@ export class SftpRunner extends OwnedEventsRunner<SFTPEventSource, Running> {
             `${dir}\0${name}\0${op}\0${file.size}\0${file.modifyTime}`,
           );
           const record = cloudEventRecord(
-            { id, type: 'sftp', source: ev.eventSource, subject: ev.eventName, data },
+            {
+              id,
+              type: 'sftp',
+              source: ev.eventSource,
+              subject: ev.eventName,
+              data,
+              // Sensors match an event only in its EventSource's namespace (`ce_namespace`).
+              namespace: ev.namespace,
+            },
             `${ev.eventSource}.${ev.eventName}`,
           );
           // Published before the listing moves on: a failure repeats the change at the next poll.
