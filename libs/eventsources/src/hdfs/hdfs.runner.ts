@@ -1,10 +1,9 @@
-import { eventBusTopic, parseGoDuration, type HDFSEventSource } from '@ganglion/api';
+import { parseGoDuration, type HDFSEventSource } from '@ganglion/api';
 import { compileRe2, re2Find } from '@ganglion/core';
-import { cloudEventRecord, naturalEventId } from '../kit/cloudevent.js';
+import { changePublisher, pollLoop } from '../kit/directory-poll.js';
 import { metadataField } from '../kit/event-metadata.js';
 import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
 import { eventFilter, type OwnedEvent, type OwnedHost } from '../kit/owned-source.js';
-import { publishTraced } from '../kit/push-ingress.runner.js';
 
 /** Argo's check interval when `checkInterval` is unset (one minute). */
 const DEFAULT_CHECK_MS = 60_000;
@@ -184,21 +183,13 @@ export class HdfsRunner extends OwnedEventsRunner<HDFSEventSource, Running> {
       ? Math.max(100, parseGoDuration(cfg.checkInterval) / 1e6)
       : DEFAULT_CHECK_MS;
     const pass = eventFilter(cfg.filter?.expression, this.host.logger);
-    const producer = this.host.producers.forBus(ev.bus);
-    const topic = eventBusTopic(ev.bus);
+    const publish = changePublisher(this.host, ev, 'hdfs');
     const logger = this.host.logger.child({ event: ev.id });
-    const labels = {
-      namespace: ev.namespace,
-      eventsource_name: ev.eventSource,
-      event_name: ev.eventName,
-    };
     const hdfs = new WebHdfs(cfg.addresses, cfg.hdfsUser);
 
     // The first listing fails the start (retried by the kit) with the reason, e.g. no such directory.
     let first: Map<string, Entry> | undefined = await hdfs.walk(dir);
     let seen = new Map<string, Entry>();
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
     const poll = async (): Promise<void> => {
       try {
         const now = first ?? (await hdfs.walk(dir));
@@ -208,47 +199,21 @@ export class HdfsRunner extends OwnedEventsRunner<HDFSEventSource, Running> {
           const op = ops.join('|');
           const data = { name: entry.path, op, ...metadataField(cfg.metadata) };
           if (!pass(data)) continue;
-          const id = naturalEventId(
-            ev.namespace,
-            ev.eventSource,
-            ev.eventName,
+          // Published before the listing moves on: a failure repeats the change at the next poll.
+          await publish(
+            data,
             `${entry.path}\0${op}\0${entry.modificationTime}\0${entry.length}\0${entry.permission}`,
           );
-          const record = cloudEventRecord(
-            {
-              id,
-              type: 'hdfs',
-              source: ev.eventSource,
-              subject: ev.eventName,
-              data,
-              // Sensors match an event only in its EventSource's namespace (`ce_namespace`).
-              namespace: ev.namespace,
-            },
-            `${ev.eventSource}.${ev.eventName}`,
-          );
-          // Published before the listing moves on: a failure repeats the change at the next poll.
-          await publishTraced(producer, topic, id, record, labels);
         }
         seen = now;
       } catch (err) {
         logger.warn('hdfs poll failed; retrying at the next check', { error: err });
       }
     };
-    let polling: Promise<void> = poll();
-    const schedule = (): void => {
-      if (stopped) return;
-      timer = setTimeout(() => {
-        polling = poll().finally(schedule);
-      }, checkMs);
-    };
-    void polling.finally(schedule);
+    const loop = pollLoop(poll, checkMs, true);
     return {
       fingerprint: ev.fingerprint,
-      close: async () => {
-        stopped = true;
-        if (timer) clearTimeout(timer);
-        await polling;
-      },
+      close: () => loop.close(),
     };
   }
 

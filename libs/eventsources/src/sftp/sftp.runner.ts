@@ -1,11 +1,10 @@
 import SftpClient from 'ssh2-sftp-client';
-import { eventBusTopic, parseGoDuration, type SFTPEventSource } from '@ganglion/api';
+import { parseGoDuration, type SFTPEventSource } from '@ganglion/api';
 import { compileRe2, re2Find } from '@ganglion/core';
-import { cloudEventRecord, naturalEventId } from '../kit/cloudevent.js';
+import { changePublisher, pollLoop } from '../kit/directory-poll.js';
 import { metadataField } from '../kit/event-metadata.js';
 import { OwnedEventsRunner } from '../kit/owned-events.runner.js';
 import { eventFilter, type OwnedEvent, type OwnedHost } from '../kit/owned-source.js';
-import { publishTraced } from '../kit/push-ingress.runner.js';
 
 /** Argo's poll interval when `pollIntervalDuration` is unset. */
 const DEFAULT_POLL_MS = 10_000;
@@ -90,14 +89,8 @@ export class SftpRunner extends OwnedEventsRunner<SFTPEventSource, Running> {
       ? Math.max(100, parseGoDuration(cfg.pollIntervalDuration) / 1e6)
       : DEFAULT_POLL_MS;
     const pass = eventFilter(cfg.filter?.expression, this.host.logger);
-    const producer = this.host.producers.forBus(ev.bus);
-    const topic = eventBusTopic(ev.bus);
+    const publish = changePublisher(this.host, ev, 'sftp');
     const logger = this.host.logger.child({ event: ev.id });
-    const labels = {
-      namespace: ev.namespace,
-      eventsource_name: ev.eventSource,
-      event_name: ev.eventName,
-    };
 
     let client: SftpClient | undefined;
     const connect = async (): Promise<SftpClient> => {
@@ -120,9 +113,6 @@ export class SftpRunner extends OwnedEventsRunner<SFTPEventSource, Running> {
       throw err;
     }
 
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    let polling: Promise<void> = Promise.resolve();
     const poll = async (): Promise<void> => {
       try {
         client ??= await connect();
@@ -131,26 +121,8 @@ export class SftpRunner extends OwnedEventsRunner<SFTPEventSource, Running> {
           if (op !== cfg.eventType || !matches(name)) continue;
           const data = { name, op, ...metadataField(cfg.metadata) };
           if (!pass(data)) continue;
-          const id = naturalEventId(
-            ev.namespace,
-            ev.eventSource,
-            ev.eventName,
-            `${dir}\0${name}\0${op}\0${file.size}\0${file.modifyTime}`,
-          );
-          const record = cloudEventRecord(
-            {
-              id,
-              type: 'sftp',
-              source: ev.eventSource,
-              subject: ev.eventName,
-              data,
-              // Sensors match an event only in its EventSource's namespace (`ce_namespace`).
-              namespace: ev.namespace,
-            },
-            `${ev.eventSource}.${ev.eventName}`,
-          );
           // Published before the listing moves on: a failure repeats the change at the next poll.
-          await publishTraced(producer, topic, id, record, labels);
+          await publish(data, `${dir}\0${name}\0${op}\0${file.size}\0${file.modifyTime}`);
         }
         seen = now;
       } catch (err) {
@@ -160,19 +132,11 @@ export class SftpRunner extends OwnedEventsRunner<SFTPEventSource, Running> {
         await c?.end().catch(() => undefined);
       }
     };
-    const schedule = (): void => {
-      if (stopped) return;
-      timer = setTimeout(() => {
-        polling = poll().finally(schedule);
-      }, pollMs);
-    };
-    schedule();
+    const loop = pollLoop(poll, pollMs, false);
     return {
       fingerprint: ev.fingerprint,
       close: async () => {
-        stopped = true;
-        if (timer) clearTimeout(timer);
-        await polling;
+        await loop.close();
         await client?.end().catch(() => undefined);
       },
     };
