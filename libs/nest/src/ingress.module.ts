@@ -273,6 +273,33 @@ export async function bootstrapPushIngress(type: PushSourceType): Promise<void> 
   );
 }
 
+/** The prefix of an owned or group ingress type's topics, group and transactional ids. */
+function ingressBase(config: ServiceConfig, type: string): string {
+  return `${config.resourcesTopic}-ingress-${type}`;
+}
+
+/** What an owned or group runner is given: the store, its producers, state topic and Secrets. */
+function runnerHost(
+  base: string,
+  config: ServiceConfig,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+  store: ResourceStoreService,
+  producers: BusProducers,
+): OwnedHost {
+  const kubeconfig = config.kubeconfig;
+  return {
+    store,
+    producers,
+    logger,
+    stateTopic: `${base}-state`,
+    transactionalId: base,
+    secrets: createSecretResolver(config, env),
+    replicaId: config.instanceId,
+    ...(kubeconfig ? { kubeconfig } : {}),
+  };
+}
+
 /**
  * Runs one owned source type (calendar, file, resource) on exactly one replica at a time: every replica
  * joins the type's consumer group on a one-partition topic; the one assigned the partition runs
@@ -295,19 +322,9 @@ class OwnedIngressService implements OnApplicationBootstrap, OnApplicationShutdo
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    const base = `${config.resourcesTopic}-ingress-${type}`;
+    const base = ingressBase(config, type);
     this.producers = eventProducers(clients);
-    const kubeconfig = config.kubeconfig;
-    this.runner = runnerFor({
-      store,
-      producers: this.producers,
-      logger,
-      stateTopic: `${base}-state`,
-      transactionalId: base,
-      secrets: createSecretResolver(config, env),
-      replicaId: config.instanceId,
-      ...(kubeconfig ? { kubeconfig } : {}),
-    });
+    this.runner = runnerFor(runnerHost(base, config, env, logger, store, this.producers));
     this.ownership = new GroupOwnership(kafka, {
       topic: `${base}-owner`,
       groupId: base,
@@ -377,17 +394,10 @@ class GroupIngressService implements OnApplicationBootstrap, OnApplicationShutdo
     store: ResourceStoreService,
     health: HealthService,
   ) {
-    const base = `${config.resourcesTopic}-ingress-${type}`;
     this.producers = eventProducers(clients);
-    this.runner = runnerFor({
-      store,
-      producers: this.producers,
-      logger,
-      stateTopic: `${base}-state`,
-      transactionalId: base,
-      secrets: createSecretResolver(config, env),
-      replicaId: config.instanceId,
-    });
+    this.runner = runnerFor(
+      runnerHost(ingressBase(config, type), config, env, logger, store, this.producers),
+    );
     health.addReadinessCheck('sources', () => this.started);
   }
 
