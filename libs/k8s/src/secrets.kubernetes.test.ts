@@ -17,9 +17,9 @@ import { isKubeError, KubeRest } from './rest.js';
 
 /**
  * Secret resolution through a real API server, as the data plane's ServiceAccount: bound only
- * to the namespaced read-only Role of deploy/rbac/namespaced/data-plane.yaml.
+ * to the webhook ingress's namespaced read-only Role in deploy/rbac/namespaced/ingress.yaml.
  */
-test('reads Secret keys through the API with the data plane’s namespaced read-only Role', async () => {
+test('reads Secret keys through the API with the webhook ingress’s namespaced read-only Role', async () => {
   const kube = await kubeApiServer();
   const ns = await kube.namespace('secrets');
   const other = await kube.namespace('secrets-other');
@@ -41,8 +41,9 @@ test('reads Secret keys through the API with the data plane’s namespaced read-
   const user = `data-plane-${ns}`;
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   for (const doc of loadAllYaml(
-    readFileSync(join(REPO_ROOT, 'deploy/rbac/namespaced/data-plane.yaml'), 'utf8'),
+    readFileSync(join(REPO_ROOT, 'deploy/rbac/namespaced/ingress.yaml'), 'utf8'),
   ) as KubernetesObject[]) {
+    if (doc.metadata?.name !== 'ganglion-ingress-webhook') continue;
     if (doc.kind === 'Role')
       await rbac.createNamespacedRole({
         namespace: ns,
