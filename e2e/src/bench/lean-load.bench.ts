@@ -41,6 +41,8 @@ interface Row {
   /** The same plus this process (load generator, HTTP target). */
   allProcessesUs: number;
   cpuUsPerEvent: Record<string, number>;
+  /** The broker's JIT compiler threads, % of a core (after the warm-up settled it). */
+  kafkaJitPercent: number;
   peakRssMb: Record<string, number>;
   saturated: boolean;
 }
@@ -56,6 +58,7 @@ const row = (s: Step): Row => {
     servicesAndBrokerUs: total - bench,
     allProcessesUs: total,
     cpuUsPerEvent: s.cpuUsPerEvent,
+    kafkaJitPercent: s.kafkaJitPercent,
     peakRssMb: s.peakRssMb,
     saturated: s.saturated,
   };
@@ -73,6 +76,7 @@ function print(version: string, rows: Row[]): void {
       'µs/ev svc+kafka'.padStart(15),
       'µs/ev all'.padStart(9),
       'Argo'.padStart(5),
+      'JIT %'.padStart(5),
       ...services.map((s) => `${s} MiB`.padStart(Math.max(8, s.length + 4))),
     ].join(' '),
   );
@@ -86,6 +90,7 @@ function print(version: string, rows: Row[]): void {
         String(r.servicesAndBrokerUs).padStart(15),
         String(r.allProcessesUs).padStart(9),
         String(ARGO_US_PER_EVENT[r.offered] ?? '').padStart(5),
+        String(r.kafkaJitPercent).padStart(5),
         ...services.map((s) => String(r.peakRssMb[s] ?? '').padStart(Math.max(8, s.length + 4))),
       ].join(' ') + (r.saturated ? '  ← saturated' : ''),
     );

@@ -32,6 +32,7 @@ import { parseManifests, SOURCE_KINDS, type EventSource } from '@ganglion/api';
 import {
   countRequests,
   freePort,
+  jvmJitCpuSeconds,
   KafkaBroker,
   REPO_ROOT,
   SERVICES,
@@ -86,6 +87,22 @@ async function cpuOver(pids: Map<string, number>, seconds: number): Promise<Map<
       round(((cpuSeconds(pid) - before.get(n)!) / elapsed) * 100, 2),
     ]),
   );
+}
+
+/**
+ * Waits (10 s blocks, at most BENCH_JIT_SETTLE_MAX_SECONDS, default 180) until the broker's JIT
+ * compiler threads used < 0.5 % of a core over a block: the windows then measure a broker in its
+ * steady state, not one still compiling what the last minute made hot.
+ */
+async function jitQuiet(pid: number): Promise<number> {
+  const until = Date.now() + Number(process.env['BENCH_JIT_SETTLE_MAX_SECONDS'] ?? 180) * 1000;
+  const t0 = Date.now();
+  for (;;) {
+    const before = jvmJitCpuSeconds(pid);
+    await sleep(10_000);
+    const percent = (jvmJitCpuSeconds(pid) - before) * 10;
+    if (percent < 0.5 || Date.now() > until) return Math.round((Date.now() - t0) / 1000);
+  }
 }
 
 /** Ingress services the EventSources under `dir` need, besides those in SERVICES (as npm start). */
@@ -210,9 +227,17 @@ try {
     broker = await KafkaBroker.start(REQUEST_LOG ? { requestLog: REQUEST_LOG } : {});
     brokers = broker.brokers;
     await sleep(SETTLE_S * 1000);
-    console.log(`bare broker: measuring ${WINDOW_S} s with no client attached...`);
+    const waited = await jitQuiet(broker.pid!);
+    console.log(
+      `bare broker: JIT quiet after ${waited} s more; measuring ${WINDOW_S} s with no client attached...`,
+    );
+    const jit0 = jvmJitCpuSeconds(broker.pid);
     const bare = await cpuOver(new Map([['broker', broker.pid!]]), WINDOW_S);
     result['bareBrokerCpuPercent'] = bare.get('broker');
+    result['bareBrokerJitPercent'] = round(
+      ((jvmJitCpuSeconds(broker.pid) - jit0) / WINDOW_S) * 100,
+      2,
+    );
   }
   const names: ServiceName[] = [...SERVICES, ...ingressServicesFor(EXAMPLES)];
   // A service that exits at start-up (on a loaded machine a topic just created may not be led
@@ -251,11 +276,15 @@ try {
   result['restartsAtStartUp'] = restarts;
   console.log(`stack up (${names.join(', ')}); settling ${SETTLE_S} s...`);
   await sleep(SETTLE_S * 1000);
+  if (broker) console.log(`broker JIT quiet after ${await jitQuiet(broker.pid!)} s more`);
   console.log(`idle stack: measuring ${WINDOW_S} s...`);
   const pids = new Map(services.map((s) => [s.name as string, s.pid!]));
   if (broker) pids.set('broker', broker.pid!);
   const logFrom = logText().length;
+  const jit0 = jvmJitCpuSeconds(broker?.pid);
   const cpu = await cpuOver(pids, WINDOW_S);
+  if (broker)
+    result['brokerJitPercent'] = round(((jvmJitCpuSeconds(broker.pid) - jit0) / WINDOW_S) * 100, 2);
   if (REQUEST_LOG) {
     const perSec = [...countRequests(logText().slice(logFrom))]
       .sort((a, b) => b[1] - a[1])
@@ -289,7 +318,7 @@ try {
   console.log(`${'services total'.padEnd(18)} ${servicesCpu.toFixed(2).padStart(7)}`);
   if (broker)
     console.log(
-      `broker bare ${result['bareBrokerCpuPercent']} %, with Ganglion ${result['brokerCpuPercent']} % (+${result['brokerCpuAboveBarePercent']} %)`,
+      `broker bare ${result['bareBrokerCpuPercent']} %, with Ganglion ${result['brokerCpuPercent']} % (+${result['brokerCpuAboveBarePercent']} %); of which JIT compiler threads: ${result['bareBrokerJitPercent']} % and ${result['brokerJitPercent']} %`,
     );
 
   console.log(

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka, TopicReader } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { countRequests, freePort, uniquePrefix } from '@ganglion/testing';
+import { countRequests, freePort, jvmJitCpuSeconds, uniquePrefix } from '@ganglion/testing';
 import { manifestDir } from '../harness.js';
 import { startService } from '../sensor-harness.js';
 export const quiet = createLogger('bench', { level: 'error', write: () => undefined });
@@ -90,6 +90,12 @@ function procStats(pid: number | undefined): { cpu: number; peakRssMb: number } 
   }
 }
 
+/** After the warm-up step, more warm-up blocks until the broker's JIT is quiet (% of a core). */
+const JIT_QUIET_PERCENT = Number(process.env['BENCH_JIT_QUIET_PERCENT'] ?? 3);
+/** The longest the warm-up waits for the broker's JIT to quiet down (s). */
+const SETTLE_MAX_SECONDS = Number(process.env['BENCH_SETTLE_MAX_SECONDS'] ?? 240);
+const SETTLE_BLOCK_SECONDS = 10;
+
 export interface Step {
   offered: number;
   sent: number;
@@ -112,6 +118,8 @@ export interface Step {
   ackP99ms: number;
   cpuPercent: Record<string, number>;
   cpuUsPerEvent: Record<string, number>;
+  /** The broker's JIT compiler threads, % of a core over the step (part of `cpuPercent.kafka`). */
+  kafkaJitPercent: number;
   /** Each service's peak RSS (MiB, VmHWM) so far: at the end of this step. */
   peakRssMb: Record<string, number>;
   /** With BENCH_BROKER_REQUEST_LOG=1: broker requests/s by `API client`, and `total`. */
@@ -376,10 +384,18 @@ export async function pipeline(
   const steps: Step[] = [];
   // A warm-up step first (not reported): the broker's and the services' JIT compilers otherwise
   // spend the first seconds of the first step, and a fresh broker's C2 thread alone takes a core.
-  for (const [i, rate] of [WARMUP_RATE, ...rates].entries()) {
+  // Then more warm-up blocks until the broker's JIT compiler is quiet (BENCH_JIT_QUIET_PERCENT,
+  // at most BENCH_SETTLE_MAX_SECONDS): the steps measure a broker in its steady state.
+  const ladder = [WARMUP_RATE, ...rates];
+  const settleUntil = Date.now() + SETTLE_MAX_SECONDS * 1000;
+  let warmBlocks = 0;
+  for (let i = 0; i < ladder.length; i++) {
+    const rate = ladder[i]!;
     const warmUp = i === 0;
     const seconds = warmUp
-      ? WARMUP_SECONDS
+      ? warmBlocks === 0
+        ? WARMUP_SECONDS
+        : SETTLE_BLOCK_SECONDS
       : Math.max(stepSeconds, Math.ceil((options.minEvents ?? 0) / rate));
     const first = seq;
     // Every process on the machine that takes part: the services, the broker (when this bench
@@ -392,6 +408,7 @@ export async function pipeline(
     const cpu0 = Object.fromEntries(
       Object.entries(pids).map(([k, pid]) => [k, procStats(pid).cpu]),
     );
+    const jit0 = jvmJitCpuSeconds(options.brokerPid);
     const log0 = requestLogSize();
     const t0 = performance.now();
     const statuses: Promise<number>[] = [];
@@ -441,6 +458,7 @@ export async function pipeline(
         .filter(([, pid]) => pid !== undefined)
         .map(([k, pid]) => [k, procStats(pid).cpu - cpu0[k]!]),
     );
+    const kafkaJitPercent = round(((jvmJitCpuSeconds(options.brokerPid) - jit0) / elapsed) * 100);
     const cpuPercent = Object.fromEntries(
       Object.entries(cpuSeconds).map(([k, s]) => [k, round((s / elapsed) * 100)]),
     );
@@ -477,6 +495,7 @@ export async function pipeline(
       ackP99ms: round(pct(acks, 99)),
       cpuPercent,
       cpuUsPerEvent,
+      kafkaJitPercent,
       ...(REQUEST_LOG ? { brokerRequestsPerSec } : {}),
       peakRssMb: Object.fromEntries(
         Object.entries(procs).map(([k, p]) => [k, procStats(p.pid).peakRssMb]),
@@ -484,16 +503,25 @@ export async function pipeline(
       saturated: false,
     };
     if (warmUp) {
+      warmBlocks++;
       console.log(
-        `${name}: warm-up ${seconds} s @ ${rate}/s done (p50 ${step.p50ms} ms, p99 ${step.p99ms} ms)`,
+        `${name}: warm-up ${seconds} s @ ${rate}/s done (p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, broker JIT ${kafkaJitPercent} % of a core)`,
       );
+      // Again, until the broker's JIT compiler is quiet or the settle time is up.
+      if (
+        options.brokerPid &&
+        WARMUP_SECONDS > 0 &&
+        kafkaJitPercent > JIT_QUIET_PERCENT &&
+        Date.now() < settleUntil
+      )
+        i--;
       continue;
     }
     step.saturated =
       step.delivered < step.sent * 0.99 || step.deliveredPerSec < rate * 0.9 || step.p99ms > 1000;
     steps.push(step);
     console.log(
-      `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (ack: p50 ${step.ackP50ms} p99 ${step.ackP99ms}; sensor send: p50 ${step.sensorSendP50ms} p99 ${step.sensorSendP99ms}; to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}, CPU µs/event ${JSON.stringify(cpuUsPerEvent)}${step.saturated ? '  ← saturated' : ''}`,
+      `${name} @ ${rate}/s: accepted ${step.accepted}/${step.sent} (${step.rejected503} × 503), delivered ${step.delivered}, ${step.deliveredPerSec} ev/s, p50 ${step.p50ms} ms, p99 ${step.p99ms} ms, max ${step.maxMs} ms (ack: p50 ${step.ackP50ms} p99 ${step.ackP99ms}; sensor send: p50 ${step.sensorSendP50ms} p99 ${step.sensorSendP99ms}; to action: p50 ${step.toActionP50ms} p99 ${step.toActionP99ms}), CPU % ${JSON.stringify(cpuPercent)}, CPU µs/event ${JSON.stringify(cpuUsPerEvent)} (broker JIT ${kafkaJitPercent} % of a core)${step.saturated ? '  ← saturated' : ''}`,
     );
     if (REQUEST_LOG) {
       const top = Object.entries(brokerRequestsPerSec)
