@@ -48,7 +48,7 @@ function packageJson(type: string, kind: SourceKind): string {
     },
     devDependencies: { '@ganglion/testing': 'workspace:*' },
     scripts: {
-      start: 'node --enable-source-maps --import @ganglion/telemetry/register dist/main.js',
+      start: 'node --import @ganglion/telemetry/register dist/main.js',
     },
     main: 'dist/main.js',
   });
@@ -250,7 +250,7 @@ resources:
   limits:
     cpu: "1"
     memory: 256Mi
-nodeOptions: "--max-old-space-size=160"
+nodeOptions: "--max-old-space-size=160 --max-semi-space-size=2"
 serviceAccount:
   create: true
   name: ""
