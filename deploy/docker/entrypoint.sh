@@ -11,4 +11,4 @@ if [ -z "$service" ] || [ "$service" = "--help" ] || [ "$service" = "-h" ]; then
 fi
 main="/app/services/$service/dist/main.js"
 [ -f "$main" ] || { echo "ganglion: unknown service '$service' (have: $services)" >&2; exit 2; }
-exec node --enable-source-maps --import /app/libs/telemetry/dist/register.js "$main"
+exec node --import /app/libs/telemetry/dist/register.js "$main"

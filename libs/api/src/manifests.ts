@@ -1,6 +1,15 @@
-import { parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { validateResource, type ValidateOptions, type ValidationIssue } from './validate.js';
 import type { AnyResource } from './types.js';
+
+/**
+ * The YAML parser, loaded on first use: only `npm start`'s directory mode and the CLI read YAML;
+ * a service reading its resources from Kafka never does (`yaml` is ~0.3 MB of code).
+ */
+let yaml: typeof Yaml | undefined;
+const parseAllDocuments: (typeof Yaml)['parseAllDocuments'] = (...args) =>
+  (yaml ??= createRequire(import.meta.url)('yaml') as typeof Yaml).parseAllDocuments(...args);
 
 /** One YAML document from a manifest file, validated. */
 export interface ParsedDocument {

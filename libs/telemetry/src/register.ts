@@ -22,4 +22,4 @@ if (tracesConfigured(process.env) && process.env['OTEL_SDK_DISABLED'] !== 'true'
   });
 }
 const { startTelemetry } = await import('./sdk.js');
-startTelemetry();
+await startTelemetry();

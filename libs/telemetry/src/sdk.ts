@@ -3,12 +3,6 @@ import { dirname, join } from 'node:path';
 import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-
-/** Paths on our own ports that never get a server span (probes and scrapes). */
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/livez', '/metrics', '/health']);
 
 /**
  * The service name: `OTEL_SERVICE_NAME`, else `ganglion-<package>` from the package.json next
@@ -64,10 +58,10 @@ function publish(handle: TelemetryHandle): TelemetryHandle {
  * (an incoming trace id is kept on every hop). Metrics are not exported over OTLP: they are
  * served in Prometheus format on `/metrics` (see metrics.ts).
  */
-export function startTelemetry(
+export async function startTelemetry(
   env: Record<string, string | undefined> = process.env,
   entry = process.argv[1],
-): TelemetryHandle {
+): Promise<TelemetryHandle> {
   if (started) return started;
   const serviceName = serviceNameFor(entry, env);
   if (!tracesConfigured(env) || env['OTEL_SDK_DISABLED'] === 'true') {
@@ -76,22 +70,10 @@ export function startTelemetry(
     started = { exporting: false, serviceName, shutdown: async () => undefined };
     return publish(started);
   }
-  // Only traces go out over OTLP; metrics are scraped, logs are JSON lines on stdout.
-  env['OTEL_METRICS_EXPORTER'] ??= 'none';
-  env['OTEL_LOGS_EXPORTER'] ??= 'none';
-  const sdk = new NodeSDK({
-    serviceName,
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '/').split('?')[0]!),
-        // Outgoing calls are the trigger's, made with fetch (undici); the OTLP exporter's own
-        // requests carry no parent and must not make spans.
-        requireParentforOutgoingSpans: true,
-      }),
-      new UndiciInstrumentation({ requireParentforSpans: true }),
-    ],
-  });
-  sdk.start();
+  // The OTel SDK, its exporters and instrumentations (~20 MiB RSS) load only when spans are
+  // exported (docs/benchmarks.md "Memory per service").
+  const { startExport } = await import('./sdk-export.js');
+  const sdk = startExport(serviceName, env);
   let stopping: Promise<void> | undefined;
   started = {
     exporting: true,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
@@ -29,8 +30,25 @@ const TELEMETRY_REGISTER = pathToFileURL(
 ).href;
 
 /**
+ * The node flags the service's chart gives it in production (`nodeOptions` in
+ * charts/<name>/values.yaml, set as NODE_OPTIONS: the V8 heap limits), so that what the tests
+ * and benchmarks measure is what runs in a cluster. Empty when the chart has none.
+ */
+function chartNodeOptions(name: string): string[] {
+  let values: string;
+  try {
+    values = readFileSync(join(REPO_ROOT, 'charts', name, 'values.yaml'), 'utf8');
+  } catch {
+    return [];
+  }
+  const m = /^nodeOptions:\s*['"]?([^'"\n#]*)['"]?/m.exec(values);
+  return m ? m[1]!.split(' ').filter(Boolean) : [];
+}
+
+/**
  * A Ganglion service running as its own OS process
- * (`node --import <telemetry register> services/<name>/dist/main.js`), as in production. Keeps
+ * (`node <chart's nodeOptions> --import <telemetry register> services/<name>/dist/main.js`), as in
+ * production. Keeps
  * its output lines for assertions.
  */
 export class ServiceProcess {
@@ -60,8 +78,10 @@ export class ServiceProcess {
     const child = spawn(
       process.execPath,
       [
-        '--enable-source-maps',
+        // As the image's entrypoint starts it (no --enable-source-maps: GANGLION_SERVICE_NODE_ARGS
+        // can add it), with its chart's heap limits.
         '--disable-warning=TimeoutNegativeWarning',
+        ...chartNodeOptions(this.name),
         ...(process.env['GANGLION_SERVICE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
         '--import',
         TELEMETRY_REGISTER,

@@ -48,7 +48,7 @@ function packageJson(type: string, kind: SourceKind): string {
     },
     devDependencies: { '@ganglion/testing': 'workspace:*' },
     scripts: {
-      start: 'node --enable-source-maps --import @ganglion/telemetry/register dist/main.js',
+      start: 'node --import @ganglion/telemetry/register dist/main.js',
     },
     main: 'dist/main.js',
   });
@@ -241,8 +241,9 @@ rollingUpdate:
   maxSurge: 1
   maxUnavailable: 0
 terminationGracePeriodSeconds: 30
-# Memory from the measured idle RSS and peak (docs/benchmarks.md "Idle cost"); the V8 heap
-# limit (nodeOptions) leaves the rest of the limit to code, buffers and the young generation.
+# Memory from the measured RSS (docs/benchmarks.md "Memory per service"): 103-110 MiB at idle,
+# up to 193 MiB under load; nodeOptions caps the V8 heap at 128 + 6 MiB (old + young generation)
+# and leaves the rest of the limit to code, buffers and the node binary's pages (~60 MiB).
 resources:
   requests:
     cpu: 100m
@@ -250,7 +251,7 @@ resources:
   limits:
     cpu: "1"
     memory: 256Mi
-nodeOptions: "--max-old-space-size=160"
+nodeOptions: "--max-old-space-size=128 --max-semi-space-size=2"
 serviceAccount:
   create: true
   name: ""

@@ -3,7 +3,8 @@
  * given and bumps the shared counter after each answer, which wakes the waiting caller.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { LuaError, runLuaInThread, type LuaAnswer, type LuaLimits } from './lua.sandbox.js';
+import { LuaError, type LuaAnswer, type LuaLimits } from './lua.sandbox.js';
+import { runLuaInThread } from './lua.vm.js';
 
 const { port, signal } = workerData as { port: MessagePort; signal: Int32Array };
 

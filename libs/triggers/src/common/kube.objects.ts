@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArtifactLocation, K8SResourcePolicy } from '@ganglion/api';
@@ -17,7 +19,6 @@ import {
   type KubeConfig,
   type KubeObject,
 } from '@ganglion/k8s';
-import { parse as parseYaml } from 'yaml';
 import type { TriggerContext, TriggerResult } from '../trigger.js';
 import type { HttpClient } from './http.client.js';
 import { TemplateError } from './params.helper.js';
@@ -131,7 +132,8 @@ export async function fetchSource(
   } else throw new TemplateError('source names none of inline, resource, configmap, file, url');
   let obj: unknown;
   try {
-    obj = parseYaml(text);
+    // yaml loads on the first object read from a source (the trigger's idle memory).
+    obj = (createRequire(import.meta.url)('yaml') as typeof Yaml).parse(text);
   } catch (err) {
     throw new TemplateError(`source is not YAML/JSON: ${(err as Error).message}`);
   }

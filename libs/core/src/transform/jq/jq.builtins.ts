@@ -1,5 +1,6 @@
 /** The jq builtins (the cases of {@link callBuiltin}), called by the evaluator with their unevaluated arguments. */
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
 import { JqError, type Node } from './jq.ast.js';
 import { binop, type Env, type Evaluator } from './jq.evaluator.js';
 import { getIn, jqCompare, keysOf, lengthOf, show, truthy, typeOf } from './jq.values.js';
@@ -388,14 +389,19 @@ function deleteIn(doc: unknown, path: readonly (string | number)[], i: number): 
 }
 
 // Regexes go through RE2 (linear time); jq uses Oniguruma, whose syntax mostly overlaps.
+// re2js loads on the first regex a jq program compiles (a service's idle memory).
+let engine: typeof RE2JS | undefined;
+const re2 = (): typeof RE2JS =>
+  (engine ??= (createRequire(import.meta.url)('re2js') as { RE2JS: typeof RE2JS }).RE2JS);
 
 function compileRe(re: string, flags: string): RE2JS {
+  const RE2 = re2();
   let f = 0;
-  if (flags.includes('i')) f |= RE2JS.CASE_INSENSITIVE;
-  if (flags.includes('s')) f |= RE2JS.DOTALL;
+  if (flags.includes('i')) f |= RE2.CASE_INSENSITIVE;
+  if (flags.includes('s')) f |= RE2.DOTALL;
   if (flags.includes('x')) throw new JqError('regex flag x is not supported');
   try {
-    return RE2JS.compile(re, f);
+    return RE2.compile(re, f);
   } catch (e) {
     throw new JqError(
       `${re} (at offset 0) is not a valid regex: ${e instanceof Error ? e.message : String(e)}`,
