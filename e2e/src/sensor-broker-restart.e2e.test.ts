@@ -26,7 +26,7 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
   });
 
   it('the webhook answers 503 (never 2xx) while the broker is down; afterwards every accepted event fires exactly once', async () => {
-    const broker = await KafkaBroker.start();
+    const broker = await KafkaBroker.start({ coordinatorLog: true });
     cleanup.push(() => broker.destroy());
     const port = await freePort();
     const bus = await new BusFixture({
@@ -124,6 +124,7 @@ describe('broker restart mid-stream', { timeout: 600_000 }, () => {
       );
       console.log(`# ${(await bus.diagnose()).split('\n').join('\n# ')}`);
       console.log(`# sensor log:\n${sensor.lines.slice(-60).join('\n')}`);
+      console.log(`# ${broker.transactionDiagnostics().split('\n').join('\n# ')}`);
       throw err;
     });
     await sensor.stop();

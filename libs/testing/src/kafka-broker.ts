@@ -129,6 +129,11 @@ export interface KafkaBrokerOptions {
   secure?: boolean;
   /** The Kafka release, e.g. `4.4.0` (default: `KAFKA_VERSION`, else 3.9.1). */
   version?: string;
+  /**
+   * Log the group and transaction coordinators at INFO (loading, transaction aborts and
+   * markers) into the broker's log, for {@link KafkaBroker.transactionDiagnostics}.
+   */
+  coordinatorLog?: boolean;
 }
 
 /** A user of the secure listeners (the same name and password for every SASL mechanism). */
@@ -262,7 +267,7 @@ export class KafkaBroker {
     private readonly ownsDataDir: boolean,
     private readonly classpath: string,
     /** The Kafka release the broker runs (`KAFKA_VERSION`). */
-    private readonly version: string,
+    readonly version: string,
     private readonly heap: string,
     private readonly logFile: string,
     private readonly properties: Record<string, string> = {},
@@ -270,6 +275,7 @@ export class KafkaBroker {
     /** The secure listeners' ports (with `secure`). */
     private readonly securePorts?: { saslSsl: number; mtls: number },
     readonly host = '127.0.0.1',
+    private readonly coordinatorLog = false,
   ) {}
 
   private secureInfo: SecureListeners | undefined;
@@ -287,6 +293,54 @@ export class KafkaBroker {
 
   get running(): boolean {
     return this.child !== undefined;
+  }
+
+  /**
+   * For a failing test's log: the broker's own log lines about transactions and the group and
+   * transaction coordinators (loading, markers, aborts), the last `max` of them; and on Kafka 3.x
+   * (whose runtime has `kafka.tools.DumpLogSegments`) the transactional batches and markers of
+   * the `__consumer_offsets` partitions that have any, as the log holds them.
+   */
+  transactionDiagnostics(max = 80): string {
+    const out: string[] = [];
+    const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n') : [];
+    out.push(
+      '--- broker log (transactions, coordinators):',
+      ...log
+        .filter((l) =>
+          /[Tt]ransaction|Coordinator|GroupMetadataManager|Loaded|Loading|marker/.test(l),
+        )
+        .slice(-max),
+    );
+    if (!usesLog4j2(this.version)) {
+      for (let p = 0; p < 50; p++) {
+        const dir = join(this.dataDir, `__consumer_offsets-${p}`);
+        const segment = join(dir, '00000000000000000000.log');
+        if (!existsSync(segment)) continue;
+        const r = spawnSync(
+          'java',
+          [
+            '-cp',
+            `${this.classpath}/*`,
+            'kafka.tools.DumpLogSegments',
+            '--files',
+            segment,
+            '--offsets-decoder',
+            '--deep-iteration',
+          ],
+          { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+        );
+        const lines = (r.stdout ?? '')
+          .split('\n')
+          .filter((l) => /isTransactional: true|endTxnMarker|isControl: true/.test(l));
+        if (lines.length)
+          out.push(
+            `--- __consumer_offsets-${p} (transactional batches, markers):`,
+            ...lines.slice(-max),
+          );
+      }
+    }
+    return out.join('\n');
   }
 
   /** The broker's JVM process id while it runs (for CPU and memory figures in benchmarks). */
@@ -315,6 +369,7 @@ export class KafkaBroker {
       options.requestLog,
       options.secure ? { saslSsl: await freePort(), mtls: await freePort() } : undefined,
       options.host,
+      options.coordinatorLog,
     );
     broker.configure();
     await broker.resume();
@@ -415,6 +470,12 @@ export class KafkaBroker {
           'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
           'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
           'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+          ...(this.coordinatorLog
+            ? [
+                'log4j.logger.kafka.coordinator=INFO',
+                'log4j.logger.org.apache.kafka.coordinator=INFO',
+              ]
+            : []),
           ...(this.requestLog
             ? [
                 'log4j.appender.requests=org.apache.log4j.FileAppender',
@@ -473,6 +534,14 @@ export class KafkaBroker {
         'rootLogger.appenderRef.stdout.ref = STDOUT',
         'logger.raft.name = kafka.server.KafkaRaftServer',
         'logger.raft.level = INFO',
+        ...(this.coordinatorLog
+          ? [
+              'logger.coordinator.name = kafka.coordinator',
+              'logger.coordinator.level = INFO',
+              'logger.groupcoordinator.name = org.apache.kafka.coordinator',
+              'logger.groupcoordinator.level = INFO',
+            ]
+          : []),
         ...(this.requestLog
           ? [
               'appender.requests.type = File',

@@ -243,7 +243,7 @@ async function main(): Promise<number> {
     if (broker) env['KAFKA_BROKERS'] = broker.brokers;
     if (kube) env['GANGLION_TEST_KUBE'] = kube.dir;
     console.log(
-      `Kafka broker on ${env['KAFKA_BROKERS']}, kube-apiserver state in ${env['GANGLION_TEST_KUBE']} (${Date.now() - started} ms)`,
+      `Kafka broker ${broker ? broker.version : '(KAFKA_BROKERS)'} on ${env['KAFKA_BROKERS']}, kube-apiserver state in ${env['GANGLION_TEST_KUBE']} (${Date.now() - started} ms)`,
     );
   }
   try {
