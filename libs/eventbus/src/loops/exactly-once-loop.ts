@@ -376,11 +376,10 @@ export class ExactlyOnceLoop {
       // transaction is aborted and completed before this returns. The fencing transaction then
       // adds an offset of this partition and aborts: the abort marker it writes to the group's
       // offsets partition drops any offset commit of this transactional id still pending there
-      // that no transaction owns any more (a TxnOffsetCommit the broker took after its
-      // transaction had ended, e.g. retried across a broker restart; brokers before KIP-890's
-      // offset verification accept it). Such an orphan answered every require_stable read of
-      // the partition with UNSTABLE_OFFSET_COMMIT, for good, and the partition was never
-      // processed again. The value sent is never visible: the transaction is aborted.
+      // that no transaction owns any more. After a broker restart such an orphan answered every
+      // require_stable read of the partition with UNSTABLE_OFFSET_COMMIT, for good, and the
+      // partition was never processed again (docs/eventbus.md). The value sent is never
+      // visible: the transaction is aborted.
       const fence = await producer.transaction();
       try {
         await sendOffsets(fence, {
