@@ -251,7 +251,7 @@ resources:
   limits:
     cpu: "1"
     memory: 256Mi
-nodeOptions: "--max-old-space-size=128 --max-semi-space-size=2"
+nodeOptions: "--max-old-space-size=128 --max-semi-space-size=16"
 serviceAccount:
   create: true
   name: ""
