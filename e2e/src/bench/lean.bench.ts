@@ -33,6 +33,7 @@ import {
   countRequests,
   freePort,
   jvmJitCpuSeconds,
+  statCpuSeconds,
   KafkaBroker,
   REPO_ROOT,
   SERVICES,
@@ -62,9 +63,7 @@ const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 
 /** CPU seconds (user+system, all threads) of a process, from /proc. */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ = 100 on Linux
+  return statCpuSeconds(`/proc/${pid}/stat`);
 }
 
 /** Current and peak RSS (MiB) of a process, from /proc. */

@@ -14,7 +14,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka, TopicReader } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { countRequests, freePort, jvmJitCpuSeconds, uniquePrefix } from '@ganglion/testing';
+import {
+  countRequests,
+  freePort,
+  jvmJitCpuSeconds,
+  statCpuSeconds,
+  uniquePrefix,
+} from '@ganglion/testing';
 import { manifestDir } from '../harness.js';
 import { startService } from '../sensor-harness.js';
 export const quiet = createLogger('bench', { level: 'error', write: () => undefined });
@@ -80,11 +86,9 @@ export const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 
 function procStats(pid: number | undefined): { cpu: number; peakRssMb: number } {
   if (!pid) return { cpu: 0, peakRssMb: 0 };
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const cpu = statCpuSeconds(`/proc/${pid}/stat`);
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { cpu: ticks / 100, peakRssMb: round(Number(hwm?.[1] ?? 0) / 1024) };
+    return { cpu, peakRssMb: round(Number(hwm?.[1] ?? 0) / 1024) };
   } catch {
     return { cpu: 0, peakRssMb: 0 };
   }

@@ -1,5 +1,5 @@
 export { waitFor } from './wait-for.js';
-export { jvmJitCpuSeconds } from './jvm-jit.js';
+export { jvmJitCpuSeconds, statCpuSeconds } from './jvm-jit.js';
 export { freePort } from './ports.js';
 export { uniquePrefix } from './names.js';
 export { KafkaBroker, countRequests, MissingPrerequisiteError } from './kafka-broker.js';

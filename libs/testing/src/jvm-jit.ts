@@ -1,5 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** CPU seconds (user + system) in a `/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat` file. */
+export function statCpuSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ = 100 on Linux
+}
+
 /**
  * CPU seconds (user + system) a JVM's JIT compiler threads (`C1/C2 CompilerThread*`) have used,
  * from /proc; 0 when the process is gone. A fresh Kafka broker compiles its hot paths for minutes
@@ -9,7 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
  */
 export function jvmJitCpuSeconds(pid: number | undefined): number {
   if (!pid) return 0;
-  let ticks = 0;
+  let seconds = 0;
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -20,12 +27,10 @@ export function jvmJitCpuSeconds(pid: number | undefined): number {
     try {
       if (!/^C[12] CompilerThre/.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8')))
         continue;
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      seconds += statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
     } catch {
       // the thread ended
     }
   }
-  return ticks / 100; // USER_HZ = 100 on Linux
+  return seconds;
 }
