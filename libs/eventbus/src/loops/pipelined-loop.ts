@@ -112,7 +112,9 @@ export class PipelinedLoop {
       maxWaitTimeInMs: this.options.maxWaitMs ?? 10,
       maxIdleWaitTimeInMs: IDLE_FETCH_WAIT_MS,
       sessionTimeout: 15_000,
-      heartbeatInterval: 1_000,
+      // Kafka's default interval: a member still learns of a rebalance within 3 s, at a third
+      // of the idle heartbeats of a 1 s interval.
+      heartbeatInterval: 3_000,
     });
     this.consumer = consumer;
     // The liveness rule sees a partition whose oldest admitted record makes no progress as busy
@@ -160,8 +162,8 @@ export class PipelinedLoop {
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
-    if (this.timer) clearInterval(this.timer);
-    this.timer = setInterval(() => void this.commit(), this.options.commitIntervalMs ?? 200);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -209,7 +211,9 @@ export class PipelinedLoop {
           const t = track;
           done.then(
             () => {
-              if (generation === this.generation) t.finish(offset);
+              if (generation !== this.generation) return;
+              t.finish(offset);
+              this.scheduleCommit();
             },
             (err: unknown) =>
               logger.error(
@@ -227,6 +231,19 @@ export class PipelinedLoop {
         }
       },
     });
+  }
+
+  /**
+   * Arms the commit timer (`commitIntervalMs`, default 200 ms) when something finished and no
+   * commit is scheduled: an idle loop sets no timer at all (a fixed interval woke every idle
+   * trigger five times a second for nothing to commit).
+   */
+  private scheduleCommit(): void {
+    if (this.timer || this.stopping) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.commit();
+    }, this.options.commitIntervalMs ?? 200);
   }
 
   /** Commits every partition's finished prefix that moved since the last commit. */
@@ -248,6 +265,7 @@ export class PipelinedLoop {
         for (const [t, o] of moved) t.committed = o;
       } catch (err) {
         this.options.logger.debug('offset commit failed (rebalance?); will retry', { error: err });
+        this.scheduleCommit();
       }
     });
     return this.committing;
@@ -258,7 +276,7 @@ export class PipelinedLoop {
     this.stopping = true;
     this.unregister?.();
     this.unregister = undefined;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.commit();
     await this.consumer?.stop().catch(() => undefined);
