@@ -84,7 +84,9 @@ describe('ingress-webhook: a route whose port another process holds', { timeout:
     assert.equal(held1.status, 503);
     assert.match(
       held1.body,
-      new RegExp(`^not ready: port ${port} not bound \\(PortInUse\\): cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\)`),
+      new RegExp(
+        `^not ready: port ${port} not bound \\(PortInUse\\): cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\)`,
+      ),
     );
     const all = await readyz();
     assert.equal(all.status, 200);

@@ -121,7 +121,10 @@ test(
       logger,
       store,
       producers,
-      secrets: createSecretResolver({ secretsSource: 'local', secretsDir: undefined, kubeconfig: undefined }, {}),
+      secrets: createSecretResolver(
+        { secretsSource: 'local', secretsDir: undefined, kubeconfig: undefined },
+        {},
+      ),
       secretRefreshMs: 0,
       bindRetry: { initialMs: 200, maxMs: 1000 },
       onRoutes: (routes) => reporter.report(routes),
@@ -176,7 +179,10 @@ test(
         `webhook event example: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE), another process holds port ${port}; the ingress retries the bind with backoff`,
       );
       assert.equal(cond(await get('hooks'), 'Deployed')?.status, 'True');
-      assert.match(ingress.notServing(port) ?? '', new RegExp(`port ${port} not bound \\(PortInUse\\)`));
+      assert.match(
+        ingress.notServing(port) ?? '',
+        new RegExp(`port ${port} not bound \\(PortInUse\\)`),
+      );
       assert.deepEqual(
         ingress.bindFailures().map((f) => [f.port, f.reason, f.code]),
         [[port, 'PortInUse', 'EADDRINUSE']],
@@ -208,10 +214,10 @@ test(
       const res = await post(1);
       assert.equal(res.status, 200);
       assert.equal(await res.text(), 'success');
-      await waitFor(
-        () => onBus.some((d) => (d as { body?: { n?: number } }).body?.n === 1),
-        { timeoutMs: 30_000, what: 'the event on the bus' },
-      );
+      await waitFor(() => onBus.some((d) => (d as { body?: { n?: number } }).body?.n === 1), {
+        timeoutMs: 30_000,
+        what: 'the event on the bus',
+      });
       assert.equal((await get('hooks')).metadata.generation, generation);
     } finally {
       if (!released) held.close();

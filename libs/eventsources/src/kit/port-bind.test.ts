@@ -27,10 +27,34 @@ describe('bind retry delays', () => {
 describe('bind failure reasons', () => {
   const err = (code: string, message = code) => Object.assign(new Error(message), { code });
   const cases: [string, unknown, number, string, RegExp][] = [
-    ['address in use', err('EADDRINUSE'), 12000, 'PortInUse', /127\.0\.0\.1:12000: address already in use \(EADDRINUSE\), another process holds port 12000/],
-    ['privileged port', err('EACCES'), 80, 'PortNotPermitted', /permission denied \(EACCES\), port 80 is below 1024 and needs CAP_NET_BIND_SERVICE/],
-    ['address not here', err('EADDRNOTAVAIL'), 12000, 'AddressNotAvailable', /127\.0\.0\.1 is not an address of this host/],
-    ['anything else', new Error('boom'), 12000, 'ListenFailed', /127\.0\.0\.1:12000: boom; the ingress retries/],
+    [
+      'address in use',
+      err('EADDRINUSE'),
+      12000,
+      'PortInUse',
+      /127\.0\.0\.1:12000: address already in use \(EADDRINUSE\), another process holds port 12000/,
+    ],
+    [
+      'privileged port',
+      err('EACCES'),
+      80,
+      'PortNotPermitted',
+      /permission denied \(EACCES\), port 80 is below 1024 and needs CAP_NET_BIND_SERVICE/,
+    ],
+    [
+      'address not here',
+      err('EADDRNOTAVAIL'),
+      12000,
+      'AddressNotAvailable',
+      /127\.0\.0\.1 is not an address of this host/,
+    ],
+    [
+      'anything else',
+      new Error('boom'),
+      12000,
+      'ListenFailed',
+      /127\.0\.0\.1:12000: boom; the ingress retries/,
+    ],
   ];
   for (const [name, error, port, reason, message] of cases)
     it(name, () => {
@@ -101,7 +125,9 @@ describe('a port another process holds', { timeout: 60_000 }, () => {
       assert.equal(changes, 2);
       assert.deepEqual(ingress.ports, [port]);
       assert.equal(ingress.bindFailures().length, 0);
-      assert.ok(lines.some((l) => l.level === 'info' && l.msg === 'listening after failed attempts'));
+      assert.ok(
+        lines.some((l) => l.level === 'info' && l.msg === 'listening after failed attempts'),
+      );
       assert.equal((await fetch(`http://127.0.0.1:${port}/hook`, { method: 'POST' })).status, 200);
     } finally {
       held.close();

@@ -269,7 +269,8 @@ export class PushIngressRunner<C> {
   private async report(): Promise<void> {
     if (!this.options.onRoutes || this.closed) return;
     const states = this.evaluated.map(({ state, port }): RouteState => {
-      const failure = port === undefined || state.refusal ? undefined : this.ingress.bindFailure(port);
+      const failure =
+        port === undefined || state.refusal ? undefined : this.ingress.bindFailure(port);
       return failure
         ? {
             ...state,
