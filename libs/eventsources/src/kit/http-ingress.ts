@@ -164,6 +164,11 @@ export class HttpIngress {
     return [...this.servers.keys()];
   }
 
+  /** Whether `port` is bound and accepting connections (not only being bound). */
+  listening(port: number): boolean {
+    return this.servers.get(port)?.listening ?? false;
+  }
+
   /** Why a wanted port is not bound now (undefined: bound, binding, or not wanted). */
   bindFailure(port: number): BindFailure | undefined {
     const p = this.pending.get(port);

@@ -106,6 +106,7 @@ describe('a port another process holds', { timeout: 60_000 }, () => {
     try {
       await ingress.setRoutes([route(port)]);
       assert.equal(ingress.bindFailure(port)?.reason, 'PortInUse');
+      assert.equal(ingress.listening(port), false);
       assert.equal(changes, 1);
       await waitFor(() => (ingress.bindFailure(port)?.attempts ?? 0) >= 4, {
         what: 'four attempts',
@@ -124,6 +125,7 @@ describe('a port another process holds', { timeout: 60_000 }, () => {
       await waitFor(() => ingress.bindFailure(port) === undefined, { what: 'the port bound' });
       assert.equal(changes, 2);
       assert.deepEqual(ingress.ports, [port]);
+      assert.ok(ingress.listening(port));
       assert.equal(ingress.bindFailures().length, 0);
       assert.ok(
         lines.some((l) => l.level === 'info' && l.msg === 'listening after failed attempts'),

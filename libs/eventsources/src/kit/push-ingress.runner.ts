@@ -162,7 +162,7 @@ export class PushIngressRunner<C> {
     if (!this.appliedOnce) return 'routes not applied yet';
     const failure = this.ingress.bindFailure(port);
     if (failure) return `port ${port} not bound (${failure.reason}): ${failure.message}`;
-    if (!this.ingress.ports.includes(port)) return `no route is served on port ${port}`;
+    if (!this.ingress.listening(port)) return `no route is served on port ${port}`;
     return undefined;
   }
 
