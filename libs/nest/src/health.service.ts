@@ -6,12 +6,16 @@ import { CONFIG, LOGGER } from './tokens.js';
 
 /**
  * `/healthz` (alive) and `/readyz` (every registered readiness check passes) on the health
- * port, like Argo's controller (8081).
+ * port, like Argo's controller (8081). `/readyz?<param>=<value>` asks a scoped check as well
+ * (the push ingress: `/readyz?port=12000`, is that port served); a ready answer names what the
+ * notes report (the push ingress: ports it cannot bind).
  */
 @Injectable()
 export class HealthService implements OnModuleInit, OnApplicationShutdown {
   private readonly checks = new Map<string, () => boolean>();
   private readonly liveness = new Map<string, () => string | undefined>();
+  private readonly scoped = new Map<string, (value: string) => string | undefined>();
+  private readonly notes = new Map<string, () => string | undefined>();
   private server: Server | undefined;
 
   constructor(
@@ -22,6 +26,43 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
   /** Registers a readiness check; the service is ready when all return true. */
   addReadinessCheck(name: string, check: () => boolean): void {
     this.checks.set(name, check);
+  }
+
+  /**
+   * Registers a scoped readiness check: `/readyz?<param>=<value>` is ready when every readiness
+   * check passes and `check(value)` returns undefined (else it returns why not).
+   */
+  addScopedReadinessCheck(param: string, check: (value: string) => string | undefined): void {
+    this.scoped.set(param, check);
+  }
+
+  /**
+   * Registers a note for the ready answer: what the service does not do although it is ready
+   * (undefined: nothing to say).
+   */
+  addReadinessNote(name: string, note: () => string | undefined): void {
+    this.notes.set(name, note);
+  }
+
+  /**
+   * The `/readyz` answer for a query: 503 with the failed checks or the scoped check's reason,
+   * else 200 `ready`, followed by the notes.
+   */
+  readiness(query: URLSearchParams = new URLSearchParams()): { status: number; body: string } {
+    const pending = this.notReady();
+    if (pending.length) return { status: 503, body: `not ready: ${pending.join(', ')}` };
+    for (const [param, check] of this.scoped) {
+      const value = query.get(param);
+      if (value === null) continue;
+      const why = check(value);
+      if (why) return { status: 503, body: `not ready: ${why}` };
+    }
+    const notes: string[] = [];
+    for (const [name, note] of this.notes) {
+      const text = note();
+      if (text) notes.push(`${name}: ${text}`);
+    }
+    return { status: 200, body: notes.length ? `ready; ${notes.join('; ')}` : 'ready' };
   }
 
   /** Registers a liveness check: it returns why the process is not alive, or undefined. */
@@ -46,17 +87,15 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     if (this.config.healthPort === 0) return;
     this.server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      const [path, query] = (req.url ?? '/').split('?', 2);
       if (path === '/healthz' || path === '/livez') {
         const dead = this.notAlive();
         res
           .writeHead(dead.length ? 503 : 200, { 'Content-Type': 'text/plain' })
           .end(dead.length ? `not alive: ${dead.join('; ')}` : 'ok');
       } else if (path === '/readyz') {
-        const pending = this.notReady();
-        res
-          .writeHead(pending.length ? 503 : 200, { 'Content-Type': 'text/plain' })
-          .end(pending.length ? `not ready: ${pending.join(', ')}` : 'ready');
+        const { status, body } = this.readiness(new URLSearchParams(query ?? ''));
+        res.writeHead(status, { 'Content-Type': 'text/plain' }).end(body);
       } else res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     });
     await new Promise<void>((resolve, reject) => {

@@ -211,6 +211,22 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       onRoutes: (routes) => this.routeStatus.report(routes),
     });
     health.addReadinessCheck('routes', () => this.applied);
+    // Readiness is per replica and shared by every EventSource's Service: a port one route
+    // cannot bind does not withdraw the replica (and every other tenant's routes) from them, as
+    // a route refused for its Secret does not. It is reported instead: on the EventSource
+    // (RoutesServed=False, PortInUse), in the ready answer, and per port with /readyz?port=.
+    health.addScopedReadinessCheck('port', (value) => {
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        return `port "${value}" is not a port number`;
+      return this.runner.notServing(port);
+    });
+    health.addReadinessNote('ports not bound', () => {
+      const failures = this.runner.bindFailures();
+      return failures.length
+        ? failures.map((f) => `${f.port} (${f.reason}: ${f.code})`).join(', ')
+        : undefined;
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {

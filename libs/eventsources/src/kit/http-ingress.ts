@@ -73,6 +73,51 @@ export interface HttpIngressOptions {
   limits?: Partial<IngressLimits>;
   /** Headers masked in event data once the source has checked them (default {@link DEFAULT_MASKED_HEADERS}). */
   maskedHeaders?: readonly string[];
+  /** How a port that cannot be bound is retried (default {@link DEFAULT_BIND_RETRY}). */
+  bindRetry?: BindRetry;
+  /**
+   * Called when a port's bind state changes: it failed for the first time or with another
+   * error, or it is bound after failing (so the caller can report the route status again).
+   */
+  onBindChange?: () => void;
+}
+
+/** Retry of a port that cannot be bound: `initialMs`, doubling up to `maxMs`, until it binds. */
+export interface BindRetry {
+  initialMs: number;
+  maxMs: number;
+}
+
+/** 1 s, doubling to 30 s. */
+export const DEFAULT_BIND_RETRY: BindRetry = { initialMs: 1000, maxMs: 30_000 };
+
+/** The delay before bind retry number `attempt` (1-based): `initialMs · 2^(attempt−1)`, at most `maxMs`. */
+export function bindRetryDelay(retry: BindRetry, attempt: number): number {
+  return Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+}
+
+/**
+ * Why a port is not bound, for the route's `RoutesServed` condition: `PortInUse` (EADDRINUSE:
+ * another process holds it), `PortNotPermitted` (EACCES: a port below 1024 without
+ * CAP_NET_BIND_SERVICE), `AddressNotAvailable` (EADDRNOTAVAIL: `GANGLION_HOST` is not an address
+ * of this host), else `ListenFailed`. The message names the address and the error and does not
+ * change from one attempt to the next (so a retry writes no new status).
+ */
+export interface BindFailure {
+  port: number;
+  reason: 'PortInUse' | 'PortNotPermitted' | 'AddressNotAvailable' | 'ListenFailed';
+  message: string;
+  /** The error's code (`EADDRINUSE`, ...), or its message when it has none. */
+  code: string;
+  /** Failed attempts so far. */
+  attempts: number;
+}
+
+/** A wanted port that is not bound: its failures and its next attempt. */
+interface PendingBind {
+  tls: Route['tls'];
+  failure: BindFailure;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** Constant-time comparison of two secrets of any length (hashes first, so lengths don't leak). */
@@ -97,8 +142,13 @@ export class HttpIngress {
   private readonly buckets = new Map<string, { spec: string; bucket: TokenBucket }>();
   private readonly limits: IngressLimits;
   private readonly masked: ReadonlySet<string>;
+  /** Wanted ports that could not be bound, retried with backoff. */
+  private readonly pending = new Map<number, PendingBind>();
+  private readonly bindRetry: BindRetry;
+  private closed = false;
 
   constructor(private readonly options: HttpIngressOptions) {
+    this.bindRetry = options.bindRetry ?? DEFAULT_BIND_RETRY;
     this.limits = { ...DEFAULT_INGRESS_LIMITS, ...options.limits };
     this.masked = new Set(
       (options.maskedHeaders ?? DEFAULT_MASKED_HEADERS).map((h) => h.toLowerCase()),
@@ -112,6 +162,22 @@ export class HttpIngress {
   /** Ports with a listening server. */
   get ports(): number[] {
     return [...this.servers.keys()];
+  }
+
+  /** Whether `port` is bound and accepting connections (not only being bound). */
+  listening(port: number): boolean {
+    return this.servers.get(port)?.listening ?? false;
+  }
+
+  /** Why a wanted port is not bound now (undefined: bound, binding, or not wanted). */
+  bindFailure(port: number): BindFailure | undefined {
+    const p = this.pending.get(port);
+    return p ? { ...p.failure } : undefined;
+  }
+
+  /** Every wanted port that is not bound now, by port. */
+  bindFailures(): BindFailure[] {
+    return [...this.pending.values()].map((p) => ({ ...p.failure }));
   }
 
   /** Replaces the set of routes; opens and closes ports as needed. */
@@ -169,14 +235,63 @@ export class HttpIngress {
         this.options.logger.info('closed port', { port });
       }
     }
+    for (const [port, p] of [...this.pending])
+      if (!wanted.has(port)) {
+        clearTimeout(p.timer);
+        this.pending.delete(port);
+        this.options.logger.info('no longer retrying the bind: no route wants the port', { port });
+        this.options.onBindChange?.();
+      } else p.tls = wanted.get(port);
+    // A port already waiting for its retry keeps its backoff; a new one is tried at once.
     for (const [port, tls] of wanted)
-      if (!this.servers.has(port)) {
-        try {
-          await this.listen(port, tls);
-        } catch {
-          // Logged by listen; the other ports are still served, and the next change retries.
-        }
+      if (!this.servers.has(port) && !this.pending.has(port)) await this.bind(port, tls);
+  }
+
+  /**
+   * Binds `port`, or records why not and retries with backoff until it binds or no route wants
+   * it. The first failure and a change of error are warnings; repeats are debug lines.
+   */
+  private async bind(port: number, tls: Route['tls'], pending?: PendingBind): Promise<void> {
+    try {
+      await this.listen(port, tls);
+    } catch (err) {
+      if (this.closed || (pending && this.pending.get(port) !== pending)) return;
+      const previous = pending?.failure;
+      const failure = bindFailureOf(port, this.options.host, err, (previous?.attempts ?? 0) + 1);
+      const entry: PendingBind = pending ?? { tls, failure, timer: undefined };
+      entry.failure = failure;
+      this.pending.set(port, entry);
+      const delayMs = bindRetryDelay(this.bindRetry, failure.attempts);
+      const fields = { port, error: failure.code, attempts: failure.attempts, retryInMs: delayMs };
+      if (!previous || previous.code !== failure.code) {
+        this.options.logger.warn(`cannot listen: ${failure.message}`, fields);
+        this.options.onBindChange?.();
+      } else this.options.logger.debug('cannot listen, again', fields);
+      entry.timer = setTimeout(() => {
+        entry.timer = undefined;
+        void this.bind(port, entry.tls, entry);
+      }, delayMs);
+      entry.timer.unref();
+      return;
+    }
+    if (!pending) return;
+    if (this.closed || this.pending.get(port) !== pending) {
+      // Closed, or no route wants the port any more, while this attempt was in flight.
+      const server = this.servers.get(port);
+      const wanted = [...this.routes.values()].some((r) => r.port === port);
+      if (server && (this.closed || !wanted)) {
+        this.servers.delete(port);
+        this.serverTls.delete(port);
+        await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+      return;
+    }
+    this.pending.delete(port);
+    this.options.logger.info('listening after failed attempts', {
+      port,
+      attempts: pending.failure.attempts,
+    });
+    this.options.onBindChange?.();
   }
 
   private listen(port: number, tls: Route['tls']): Promise<void> {
@@ -200,12 +315,19 @@ export class HttpIngress {
     this.serverTls.set(port, tlsKey(tls));
     return new Promise((resolve, reject) => {
       server.once('error', (err) => {
-        this.servers.delete(port);
-        this.serverTls.delete(port);
-        this.options.logger.error('cannot listen', { port, error: err });
+        if (this.servers.get(port) === server) {
+          this.servers.delete(port);
+          this.serverTls.delete(port);
+        }
         reject(err);
       });
       server.listen(port, this.options.host, () => {
+        // Closed while the bind was in flight: nothing may keep listening.
+        if (this.closed) {
+          server.close();
+          reject(new Error('the ingress was closed'));
+          return;
+        }
         this.options.logger.info('listening', {
           host: this.options.host,
           port,
@@ -391,6 +513,9 @@ export class HttpIngress {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
     const servers = [...this.servers.values()];
     this.servers.clear();
     await Promise.all(
@@ -406,6 +531,53 @@ export class HttpIngress {
 }
 
 class PayloadTooLarge extends Error {}
+
+/** {@link BindFailure} of a failed `listen` (attempt number `attempts`). */
+export function bindFailureOf(
+  port: number,
+  host: string,
+  err: unknown,
+  attempts: number,
+): BindFailure {
+  const e = err as NodeJS.ErrnoException;
+  const code = typeof e?.code === 'string' ? e.code : String(e?.message ?? err);
+  const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const retry = 'the ingress retries the bind with backoff';
+  switch (code) {
+    case 'EADDRINUSE':
+      return {
+        port,
+        code,
+        attempts,
+        reason: 'PortInUse',
+        message: `cannot listen on ${at}: address already in use (EADDRINUSE), another process holds port ${port}; ${retry}`,
+      };
+    case 'EACCES':
+      return {
+        port,
+        code,
+        attempts,
+        reason: 'PortNotPermitted',
+        message: `cannot listen on ${at}: permission denied (EACCES)${port < 1024 ? `, port ${port} is below 1024 and needs CAP_NET_BIND_SERVICE` : ''}; ${retry}`,
+      };
+    case 'EADDRNOTAVAIL':
+      return {
+        port,
+        code,
+        attempts,
+        reason: 'AddressNotAvailable',
+        message: `cannot listen on ${at}: address not available (EADDRNOTAVAIL), ${host} is not an address of this host; ${retry}`,
+      };
+    default:
+      return {
+        port,
+        code,
+        attempts,
+        reason: 'ListenFailed',
+        message: `cannot listen on ${at}: ${e?.message ?? code}; ${retry}`,
+      };
+  }
+}
 
 function tlsKey(tls: Route['tls']): string {
   return tls

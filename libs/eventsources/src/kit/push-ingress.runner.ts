@@ -22,7 +22,13 @@ import {
   naturalEventId,
   randomEventId,
 } from './cloudevent.js';
-import { DEFAULT_MAX_PAYLOAD, HttpIngress, type Route } from './http-ingress.js';
+import {
+  DEFAULT_MAX_PAYLOAD,
+  HttpIngress,
+  type BindFailure,
+  type BindRetry,
+  type Route,
+} from './http-ingress.js';
 import {
   DEFAULT_INGRESS_LIMITS,
   nestedDeeperThan,
@@ -89,6 +95,14 @@ export interface PushIngressOptions {
    * `RouteStatusReporter`). A failure is logged; the routes stay applied.
    */
   onRoutes?: (routes: RouteState[]) => Promise<void>;
+  /** How a port that cannot be bound is retried (default: 1 s doubling to 30 s). */
+  bindRetry?: BindRetry;
+}
+
+/** A configured route as last evaluated, with its port once it was built. */
+interface EvaluatedRoute {
+  state: RouteState;
+  port?: number;
 }
 
 interface Activation {
@@ -112,6 +126,10 @@ export class PushIngressRunner<C> {
   private applied = '';
   private unsubscribe: (() => void) | undefined;
   private closed = false;
+  /** Every configured route of the last evaluation; reported again when a port's bind changes. */
+  private evaluated: EvaluatedRoute[] = [];
+  /** Whether routes were applied at least once. */
+  private appliedOnce = false;
 
   constructor(
     private readonly source: PushSource<C>,
@@ -123,13 +141,43 @@ export class PushIngressRunner<C> {
       ...(options.retryAfterSeconds ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.maskedHeaders ? { maskedHeaders: options.maskedHeaders } : {}),
+      ...(options.bindRetry ? { bindRetry: options.bindRetry } : {}),
+      // A port bound or failing now: the routes on it are reported again (in turn with applies).
+      onBindChange: () => {
+        this.applying = this.applying
+          .then(() => this.report())
+          .catch((err: unknown) =>
+            this.options.logger.error('reporting the routes failed', { error: err }),
+          );
+      },
     });
+  }
+
+  /**
+   * Why this replica does not serve what it is configured to serve on `port`, or undefined
+   * when it does: the routes are not applied yet, no route is configured on the port, or the
+   * port cannot be bound (the port's readiness, `/readyz?port=`).
+   */
+  notServing(port: number): string | undefined {
+    if (!this.appliedOnce) return 'routes not applied yet';
+    const failure = this.ingress.bindFailure(port);
+    if (failure) return `port ${port} not bound (${failure.reason}): ${failure.message}`;
+    if (!this.ingress.listening(port)) return `no route is served on port ${port}`;
+    return undefined;
+  }
+
+  /** Ports this replica should serve and cannot bind, with why. */
+  bindFailures(): BindFailure[] {
+    return this.ingress.bindFailures();
   }
 
   /** Applies the current EventSources, then follows changes. */
   async start(): Promise<void> {
     this.unsubscribe = this.options.store.onChange(() => this.schedule());
-    await this.apply();
+    // In turn with every later apply and bind report, so that reports never overlap.
+    const first = this.applying.then(() => this.apply());
+    this.applying = first.catch(() => undefined);
+    await first;
     const every = this.options.secretRefreshMs ?? 60_000;
     if (every > 0) {
       this.refresh = setInterval(() => this.schedule(), every);
@@ -157,7 +205,7 @@ export class PushIngressRunner<C> {
     if (this.closed) return;
     const routes: Route[] = [];
     const wanted = new Map<string, { fingerprint: string; ctx: PushContext<C> }>();
-    const states: RouteState[] = [];
+    const evaluated: EvaluatedRoute[] = [];
     // In a stable order (namespace, name), so that every replica settles a conflict the same
     // way; the reconciler keeps conflicting routes from being published in the first place.
     const sources = this.options.store
@@ -186,10 +234,12 @@ export class PushIngressRunner<C> {
           type: this.source.type,
           event: eventName,
         };
-        states.push(state);
+        const entry: EvaluatedRoute = { state };
+        evaluated.push(entry);
         try {
           const built = await this.route(es, eventName, cfg, bus);
           routes.push(built.route);
+          entry.port = built.route.port;
           if (this.source.activate)
             wanted.set(built.route.id, { fingerprint: built.fingerprint, ctx: built.ctx });
         } catch (err) {
@@ -202,17 +252,40 @@ export class PushIngressRunner<C> {
       }
     }
     await this.ingress.setRoutes(routes);
-    if (this.options.onRoutes)
-      await this.options.onRoutes(states).catch((err: unknown) =>
-        this.options.logger.warn('reporting the routes to the control plane failed', {
-          error: err,
-        }),
-      );
+    this.evaluated = evaluated;
+    this.appliedOnce = true;
+    await this.report();
     const applied = routes.map((r) => `${r.method} :${r.port}${r.endpoint} → ${r.id}`);
     if (applied.join('\n') !== this.applied)
       this.options.logger.info('routes applied', { type: this.source.type, routes: applied });
     this.applied = applied.join('\n');
     await this.reconcileActivations(wanted);
+  }
+
+  /**
+   * Reports every configured route of the last evaluation to the control plane: refused when
+   * it could not be built (its Secret), or when its port cannot be bound (`PortInUse`, ...).
+   */
+  private async report(): Promise<void> {
+    if (!this.options.onRoutes || this.closed) return;
+    const states = this.evaluated.map(({ state, port }): RouteState => {
+      const failure =
+        port === undefined || state.refusal ? undefined : this.ingress.bindFailure(port);
+      return failure
+        ? {
+            ...state,
+            refusal: {
+              reason: failure.reason,
+              message: `${state.type} event ${state.event}: ${failure.message}`,
+            },
+          }
+        : state;
+    });
+    await this.options.onRoutes(states).catch((err: unknown) =>
+      this.options.logger.warn('reporting the routes to the control plane failed', {
+        error: err,
+      }),
+    );
   }
 
   private async reconcileActivations(

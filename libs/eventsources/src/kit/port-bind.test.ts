@@ -1,0 +1,168 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createLogger } from '@ganglion/telemetry';
+import { freePort, waitFor } from '@ganglion/testing';
+import {
+  bindFailureOf,
+  bindRetryDelay,
+  DEFAULT_BIND_RETRY,
+  HttpIngress,
+  type Route,
+} from './http-ingress.js';
+
+/**
+ * A port the ingress cannot bind: retried with backoff until it binds, reported while it does
+ * not (`bindFailure`, `onBindChange`), one warning per state change and debug lines for the
+ * repeats. Real sockets: the test holds the port with its own server first.
+ */
+describe('bind retry delays', () => {
+  it('1 s doubling to 30 s', () =>
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7, 50].map((n) => bindRetryDelay(DEFAULT_BIND_RETRY, n)),
+      [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000],
+    ));
+});
+
+describe('bind failure reasons', () => {
+  const err = (code: string, message = code) => Object.assign(new Error(message), { code });
+  const cases: [string, unknown, number, string, RegExp][] = [
+    [
+      'address in use',
+      err('EADDRINUSE'),
+      12000,
+      'PortInUse',
+      /127\.0\.0\.1:12000: address already in use \(EADDRINUSE\), another process holds port 12000/,
+    ],
+    [
+      'privileged port',
+      err('EACCES'),
+      80,
+      'PortNotPermitted',
+      /permission denied \(EACCES\), port 80 is below 1024 and needs CAP_NET_BIND_SERVICE/,
+    ],
+    [
+      'address not here',
+      err('EADDRNOTAVAIL'),
+      12000,
+      'AddressNotAvailable',
+      /127\.0\.0\.1 is not an address of this host/,
+    ],
+    [
+      'anything else',
+      new Error('boom'),
+      12000,
+      'ListenFailed',
+      /127\.0\.0\.1:12000: boom; the ingress retries/,
+    ],
+  ];
+  for (const [name, error, port, reason, message] of cases)
+    it(name, () => {
+      const f = bindFailureOf(port, '127.0.0.1', error, 1);
+      assert.equal(f.reason, reason);
+      assert.match(f.message, message);
+    });
+  it('an IPv6 host is bracketed', () =>
+    assert.match(bindFailureOf(9, '::1', err('EADDRINUSE'), 1).message, /on \[::1\]:9:/));
+});
+
+async function holdPort(port: number): Promise<Server> {
+  const server = createServer((_req, res) => res.writeHead(404).end('not found'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return server;
+}
+
+function route(port: number): Route {
+  return {
+    id: 'default/hooks:example',
+    port,
+    endpoint: '/hook',
+    method: 'POST',
+    maxPayloadSize: 1024,
+    handle: () => ({ kind: 'accept', events: [] }),
+    publish: async () => undefined,
+  };
+}
+
+describe('a port another process holds', { timeout: 60_000 }, () => {
+  it('is retried until it binds; one warning, repeats at debug; reported while not bound', async () => {
+    const lines: { level: string; msg: string; attempts?: number }[] = [];
+    const logger = createLogger('test', {
+      level: 'debug',
+      write: (l) => lines.push(JSON.parse(l) as { level: string; msg: string }),
+    });
+    let changes = 0;
+    const port = await freePort();
+    const held = await holdPort(port);
+    const ingress = new HttpIngress({
+      host: '127.0.0.1',
+      logger,
+      bindRetry: { initialMs: 50, maxMs: 200 },
+      onBindChange: () => changes++,
+    });
+    try {
+      await ingress.setRoutes([route(port)]);
+      assert.equal(ingress.bindFailure(port)?.reason, 'PortInUse');
+      assert.equal(ingress.listening(port), false);
+      assert.equal(changes, 1);
+      await waitFor(() => (ingress.bindFailure(port)?.attempts ?? 0) >= 4, {
+        what: 'four attempts',
+      });
+      // A change of the routes keeps the port's backoff and its single report.
+      await ingress.setRoutes([route(port)]);
+      assert.ok((ingress.bindFailure(port)?.attempts ?? 0) >= 4);
+      const cannot = (level: string) =>
+        lines.filter((l) => l.level === level && l.msg.startsWith('cannot listen')).length;
+      assert.equal(cannot('warn'), 1);
+      assert.ok(cannot('debug') >= 3, `repeats at debug: ${cannot('debug')}`);
+      assert.equal(changes, 1);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/hook`, { method: 'POST' })).status, 404);
+
+      await new Promise<void>((resolve) => held.close(() => resolve()));
+      await waitFor(() => ingress.bindFailure(port) === undefined, { what: 'the port bound' });
+      assert.equal(changes, 2);
+      assert.deepEqual(ingress.ports, [port]);
+      assert.ok(ingress.listening(port));
+      assert.equal(ingress.bindFailures().length, 0);
+      assert.ok(
+        lines.some((l) => l.level === 'info' && l.msg === 'listening after failed attempts'),
+      );
+      assert.equal((await fetch(`http://127.0.0.1:${port}/hook`, { method: 'POST' })).status, 200);
+    } finally {
+      held.close();
+      await ingress.close();
+    }
+  });
+
+  it('is forgotten when no route wants it; wanted again, it is tried at once', async () => {
+    const logger = createLogger('test', { level: 'error' });
+    let changes = 0;
+    const port = await freePort();
+    const held = await holdPort(port);
+    const ingress = new HttpIngress({
+      host: '127.0.0.1',
+      logger,
+      bindRetry: { initialMs: 50, maxMs: 50 },
+      onBindChange: () => changes++,
+    });
+    try {
+      await ingress.setRoutes([route(port)]);
+      assert.equal(changes, 1);
+      await ingress.setRoutes([]);
+      assert.equal(ingress.bindFailure(port), undefined);
+      assert.equal(changes, 2);
+      assert.deepEqual(ingress.ports, []);
+      // Wanted again once released: bound at once, not at a retry.
+      await new Promise<void>((resolve) => held.close(() => resolve()));
+      await ingress.setRoutes([route(port)]);
+      assert.deepEqual(ingress.ports, [port]);
+      assert.equal(ingress.bindFailure(port), undefined);
+    } finally {
+      held.close();
+      await ingress.close();
+    }
+  });
+});
