@@ -327,7 +327,7 @@ export class ExactlyOnceLoop {
 
   constructor(private readonly options: ExactlyOnceLoopOptions) {
     if (options.transactionScope === 'replica')
-      this.replica = this.committer(
+      this.replica = newCommitter(
         () => [...this.ready.values()].filter((s) => s.pending && !s.dead),
         (fill) => this.sharedTransaction(fill),
         () => {
@@ -335,24 +335,6 @@ export class ExactlyOnceLoop {
           return this.member;
         },
       );
-  }
-
-  private committer(
-    due: Committer['due'],
-    transact: Committer['transact'],
-    member: Committer['member'],
-  ): Committer {
-    const c: Committer = {
-      due,
-      transact,
-      member,
-      running: undefined,
-      turn: Promise.resolve(),
-      endTurn: () => undefined,
-      lastCommitStart: 0,
-    };
-    endTurn(c);
-    return c;
   }
 
   /** How many assignments this replica has received (a consumer crash or rebalance adds one). */
@@ -483,35 +465,43 @@ export class ExactlyOnceLoop {
   }
 
   private async openSlot(key: string, topic: string, partition: number): Promise<Slot> {
-    if (this.replica) {
-      // No fence: the previous owner's transaction holding offsets of this partition (if any)
-      // is waited out by this read, and it can start no other once the generation moved on
-      // (its TxnOffsetCommit v3 is rejected). Read before restoring: the state must include
-      // what that transaction committed.
-      const committed = await this.committedOffset(topic, partition);
-      await this.openProcessor(topic, partition, (fill) => this.sharedTransaction(fill));
-      return newSlot(key, topic, partition, undefined, this.replica, { offset: committed });
-    }
-    const producer = this.transactionalProducer(
-      `${this.transactionalIdPrefix}-${topic}-${partition}`,
-    );
+    let producer: Producer | undefined;
     try {
-      await producer.connect();
+      if (this.replica) {
+        // No fence: the previous owner's transaction holding offsets of this partition (if any)
+        // is waited out by this read, and it can start no other once the generation moved on
+        // (its TxnOffsetCommit v3 is rejected). Read before restoring: the state must include
+        // what that transaction committed.
+        const committed = await this.committedOffset(topic, partition);
+        await this.openProcessor(topic, partition, (fill) => this.sharedTransaction(fill));
+        return newSlot(key, topic, partition, undefined, this.replica, { offset: committed });
+      }
+      const own = (producer = this.transactionalProducer(
+        `${this.transactionalIdPrefix}-${topic}-${partition}`,
+      ));
+      await own.connect();
       // InitProducerId (on the first transaction) fences the previous owner: its open
       // transaction is aborted and completed before this returns.
-      await this.clearOrphanedOffsets(producer, topic, partition);
-      await this.openProcessor(topic, partition, (fill) => runTransaction(producer, fill));
+      await this.clearOrphanedOffsets(own, topic, partition);
+      await this.openProcessor(topic, partition, (fill) => runTransaction(own, fill));
+      const slot: Slot = newSlot(
+        key,
+        topic,
+        partition,
+        own,
+        newCommitter(
+          () => (slot.pending && !slot.dead ? [slot] : []),
+          (fill) => runTransaction(own, fill),
+          () => undefined,
+        ),
+        undefined,
+      );
+      return slot;
     } catch (err) {
-      await producer.disconnect().catch(() => undefined);
+      this.options.processor.close?.(topic, partition);
+      await producer?.disconnect().catch(() => undefined);
       throw err;
     }
-    const own = this.committer(
-      () => (slot.pending && !slot.dead ? [slot] : []),
-      (fill) => runTransaction(producer, fill),
-      () => undefined,
-    );
-    const slot = newSlot(key, topic, partition, producer, own, undefined);
-    return slot;
   }
 
   private get transactionalIdPrefix(): string {
@@ -555,26 +545,20 @@ export class ExactlyOnceLoop {
     }
   }
 
-  /** Restores a partition's state (`open`); drops it again (`close`) if that fails. */
+  /** Restores a partition's state (`open`), its `produce` a transaction of `transact`. */
   private async openProcessor(
     topic: string,
     partition: number,
     transact: Committer['transact'],
   ): Promise<void> {
-    const ctx: PartitionContext = {
+    await this.options.processor.open?.({
       topic,
       partition,
       produce: (records) =>
         transact(async (txn) => {
           await txn.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
         }),
-    };
-    try {
-      await this.options.processor.open?.(ctx);
-    } catch (err) {
-      this.options.processor.close?.(topic, partition);
-      throw err;
-    }
+    });
   }
 
   /**
@@ -1023,6 +1007,24 @@ export class ExactlyOnceLoop {
     await shared?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }
+}
+
+function newCommitter(
+  due: Committer['due'],
+  transact: Committer['transact'],
+  member: Committer['member'],
+): Committer {
+  const c: Committer = {
+    due,
+    transact,
+    member,
+    running: undefined,
+    turn: Promise.resolve(),
+    endTurn: () => undefined,
+    lastCommitStart: 0,
+  };
+  endTurn(c);
+  return c;
 }
 
 function newSlot(
