@@ -46,6 +46,7 @@ export {
   ExactlyOnceLoop,
   type PartitionProcessor,
   type PartitionContext,
+  type TransactionScope,
 } from './loops/exactly-once-loop.js';
 export { TopicReader, ChangelogMirror, BARRIER_KEY } from './readers/topic-reader.js';
 export { CloudEvent } from 'cloudevents';

@@ -44,192 +44,206 @@ class Resources {
  * (another replica, a restart) restores it when it opens the `P-joins` partition, so the second
  * event fires the trigger with both.
  */
-describe('SensorRunner on a real Kafka broker', { timeout: 240_000 }, () => {
-  const logger = createLogger('sensor-runner-test', { level: 'error' });
-  const prefix = uniquePrefix('sensorlib');
-  const topics = busTopics(`${prefix}-bus`);
-  const resources = new Resources();
-  const outcomes: OutcomeRecord[] = [];
-  const actions: ActionRecord[] = [];
-  const stops: (() => Promise<void>)[] = [];
-  let kafka: Kafka;
-  let runner: SensorRunner | undefined;
+for (const transactionScope of ['partition', 'replica'] as const)
+  describe(
+    `SensorRunner on a real Kafka broker, ${transactionScope} transaction scope`,
+    { timeout: 240_000 },
+    () => {
+      const logger = createLogger('sensor-runner-test', { level: 'error' });
+      const prefix = uniquePrefix(`sensorlib-${transactionScope}`);
+      const topics = busTopics(`${prefix}-bus`);
+      const resources = new Resources();
+      const outcomes: OutcomeRecord[] = [];
+      const actions: ActionRecord[] = [];
+      const stops: (() => Promise<void>)[] = [];
+      let kafka: Kafka;
+      let runner: SensorRunner | undefined;
 
-  const start = async (): Promise<SensorRunner> => {
-    const r = new SensorRunner({
-      clients: { clusterOf: () => 'test', client: () => kafka },
-      store: resources,
-      logger,
-      settings: {
-        ...DEFAULT_SENSOR_SETTINGS,
-        concurrency: 2,
-        fetchWaitMs: 10,
-        commitIntervalMs: 0,
-      },
-      instanceId: prefix,
-    });
-    await r.start();
-    return r;
-  };
-  const send = async (
-    id: string,
-    source: string,
-    subject: string,
-    data: unknown,
-  ): Promise<void> => {
-    const producer = kafka.producer();
-    await producer.connect();
-    const rec = encodeCloudEvent(
-      new CloudEvent<unknown>({
-        id,
-        source,
-        subject,
-        type: 'webhook',
-        datacontenttype: 'application/json',
-        data,
-      }),
-      `${source}.${subject}`,
-    );
-    await producer.send({ topic: topics.events, messages: [rec] });
-    await producer.disconnect();
-  };
-  const joinOutcome = (eventId: string) =>
-    outcomes.find((o) => o.kind === 'join' && o.eventId === eventId) as
-      Extract<OutcomeRecord, { kind: 'join' }> | undefined;
+      const start = async (): Promise<SensorRunner> => {
+        const r = new SensorRunner({
+          clients: { clusterOf: () => 'test', client: () => kafka },
+          store: resources,
+          logger,
+          settings: {
+            ...DEFAULT_SENSOR_SETTINGS,
+            concurrency: 2,
+            fetchWaitMs: 10,
+            commitIntervalMs: 0,
+            transactionScope,
+          },
+          instanceId: prefix,
+        });
+        await r.start();
+        return r;
+      };
+      const send = async (
+        id: string,
+        source: string,
+        subject: string,
+        data: unknown,
+      ): Promise<void> => {
+        const producer = kafka.producer();
+        await producer.connect();
+        const rec = encodeCloudEvent(
+          new CloudEvent<unknown>({
+            id,
+            source,
+            subject,
+            type: 'webhook',
+            datacontenttype: 'application/json',
+            data,
+          }),
+          `${source}.${subject}`,
+        );
+        await producer.send({ topic: topics.events, messages: [rec] });
+        await producer.disconnect();
+      };
+      const joinOutcome = (eventId: string) =>
+        outcomes.find((o) => o.kind === 'join' && o.eventId === eventId) as
+          Extract<OutcomeRecord, { kind: 'join' }> | undefined;
 
-  before(async () => {
-    const brokers = await kafkaBrokers();
-    kafka = createKafka({ brokers: brokers.split(','), clientId: 'sensor-runner-test', logger });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, busTopicConfigs(topics, { partitions: 2, replicationFactor: 1 }));
-    await admin.disconnect();
-    const reader = new TopicReader({
-      kafka,
-      topics: [topics.outcomes, topics.actions],
-      logger,
-      onRecord: (topic, _partition, m) =>
-        void (topic === topics.outcomes ? outcomes : actions).push(JSON.parse(m.value!.toString())),
-    });
-    await reader.start();
-    stops.push(() => reader.stop());
-    resources.put({
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'EventBus',
-      metadata: { name: 'default', namespace: 'ns' },
-      spec: { kafka: { url: brokers, topic: topics.events } },
-    } as EventBus);
-  });
+      before(async () => {
+        const brokers = await kafkaBrokers();
+        kafka = createKafka({
+          brokers: brokers.split(','),
+          clientId: 'sensor-runner-test',
+          logger,
+        });
+        const admin = kafka.admin();
+        await admin.connect();
+        await ensureTopics(admin, busTopicConfigs(topics, { partitions: 2, replicationFactor: 1 }));
+        await admin.disconnect();
+        const reader = new TopicReader({
+          kafka,
+          topics: [topics.outcomes, topics.actions],
+          logger,
+          onRecord: (topic, _partition, m) =>
+            void (topic === topics.outcomes ? outcomes : actions).push(
+              JSON.parse(m.value!.toString()),
+            ),
+        });
+        await reader.start();
+        stops.push(() => reader.stop());
+        resources.put({
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'EventBus',
+          metadata: { name: 'default', namespace: 'ns' },
+          spec: { kafka: { url: brokers, topic: topics.events } },
+        } as EventBus);
+      });
 
-  after(async () => {
-    await runner?.stop();
-    for (const s of stops) await s();
-  });
+      after(async () => {
+        await runner?.stop();
+        for (const s of stops) await s();
+      });
 
-  it('starts a bus loop when a Sensor appears, fires single-dependency triggers, and keeps a join across a restart', async () => {
-    runner = await start();
-    assert.equal(runner.ready, true, 'no sensor yet: nothing to consume, ready');
-    resources.put({
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Sensor',
-      metadata: { name: 's', namespace: 'ns' },
-      spec: {
-        dependencies: [
-          { name: 'a', eventSourceName: 'hooks', eventName: 'push' },
-          { name: 'b', eventSourceName: 'cron', eventName: 'tick' },
-        ],
-        triggers: [
-          { template: { name: 'both', log: {} } },
-          { template: { name: 'onA', log: {}, conditions: 'a' } },
-        ],
-      },
-    } as unknown as Sensor);
-    await send(`${prefix}-a`, 'hooks', 'push', { n: 1 });
-    await waitFor(() => joinOutcome(`${prefix}-a`), {
-      timeoutMs: 60_000,
-      what: 'the join outcome of the first event',
-    });
-    assert.equal(joinOutcome(`${prefix}-a`)!.result, 'waiting');
-    await waitFor(() => actions.find((a) => a.trigger.template.name === 'onA'), {
-      timeoutMs: 30_000,
-      what: 'the single-dependency action',
-    });
-    assert.equal(actions.filter((a) => a.trigger.template.name === 'both').length, 0);
+      it('starts a bus loop when a Sensor appears, fires single-dependency triggers, and keeps a join across a restart', async () => {
+        runner = await start();
+        assert.equal(runner.ready, true, 'no sensor yet: nothing to consume, ready');
+        resources.put({
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Sensor',
+          metadata: { name: 's', namespace: 'ns' },
+          spec: {
+            dependencies: [
+              { name: 'a', eventSourceName: 'hooks', eventName: 'push' },
+              { name: 'b', eventSourceName: 'cron', eventName: 'tick' },
+            ],
+            triggers: [
+              { template: { name: 'both', log: {} } },
+              { template: { name: 'onA', log: {}, conditions: 'a' } },
+            ],
+          },
+        } as unknown as Sensor);
+        await send(`${prefix}-a`, 'hooks', 'push', { n: 1 });
+        await waitFor(() => joinOutcome(`${prefix}-a`), {
+          timeoutMs: 60_000,
+          what: 'the join outcome of the first event',
+        });
+        assert.equal(joinOutcome(`${prefix}-a`)!.result, 'waiting');
+        await waitFor(() => actions.find((a) => a.trigger.template.name === 'onA'), {
+          timeoutMs: 30_000,
+          what: 'the single-dependency action',
+        });
+        assert.equal(actions.filter((a) => a.trigger.template.name === 'both').length, 0);
 
-    // A new runner (the old one gone) restores the join state from the changelog.
-    await runner.stop();
-    runner = await start();
-    await waitFor(() => runner!.ready, { timeoutMs: 60_000, what: 'the new runner to join' });
-    await send(`${prefix}-b`, 'cron', 'tick', { n: 2 });
-    const fired = await waitFor(() => joinOutcome(`${prefix}-b`), {
-      timeoutMs: 90_000,
-      what: 'the join outcome of the second event',
-    });
-    assert.equal(fired.result, 'fired');
-    assert.deepEqual(fired.have, ['a', 'b']);
-    // The action is in the transaction of that outcome: visible with it.
-    const both = actions.filter((a) => a.trigger.template.name === 'both');
-    assert.equal(both.length, 1);
-    assert.equal(both[0]!.actionId, fired.actionId);
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(both[0]!.events).map(([dep, e]) => [dep, e.context.id])),
-      { a: `${prefix}-a`, b: `${prefix}-b` },
-    );
-  });
-
-  it('a poisoned Sensor (the issue 17 jq and Lua reproductions) gets `error` decisions while a healthy one on the same bus fires, and the partition moves on', async () => {
-    runner ??= await start();
-    const sensorOf = (name: string, deps: object[]) =>
-      ({
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Sensor',
-        metadata: { name, namespace: 'ns' },
-        spec: { dependencies: deps, triggers: [{ template: { name: 't', log: {} } }] },
-      }) as unknown as Sensor;
-    resources.put(
-      sensorOf('poisoned', [
-        {
-          name: 'doubling',
-          eventSourceName: 'hooks',
-          eventName: 'poke',
-          transform: { jq: 'reduce range(26) as $i (.; [., .]) | tojson' },
-        },
-        {
-          name: 'backtracking',
-          eventSourceName: 'hooks',
-          eventName: 'poke',
-          transform: { script: 'return {string.find(("a"):rep(800), ".-.-.-b")}' },
-        },
-      ]),
-    );
-    resources.put(
-      sensorOf('healthy', [{ name: 'd', eventSourceName: 'hooks', eventName: 'poke' }]),
-    );
-    // Both records have one key, so one partition: the second is processed after the first.
-    const ids = [`${prefix}-p1`, `${prefix}-p2`];
-    for (const id of ids) await send(id, 'hooks', 'poke', { n: 1 });
-    for (const id of ids) {
-      const action = await waitFor(
-        () => actions.find((a) => a.sensor === 'healthy' && a.events['d']?.context.id === id),
-        { timeoutMs: 60_000, what: `the healthy sensor's action for ${id}` },
-      );
-      assert.equal(action.trigger.template.name, 't');
-      const outcome = await waitFor(
-        () =>
-          outcomes.find(
-            (o): o is Extract<OutcomeRecord, { kind: 'event' }> =>
-              o.kind === 'event' && o.eventId === id,
+        // A new runner (the old one gone) restores the join state from the changelog.
+        await runner.stop();
+        runner = await start();
+        await waitFor(() => runner!.ready, { timeoutMs: 60_000, what: 'the new runner to join' });
+        await send(`${prefix}-b`, 'cron', 'tick', { n: 2 });
+        const fired = await waitFor(() => joinOutcome(`${prefix}-b`), {
+          timeoutMs: 90_000,
+          what: 'the join outcome of the second event',
+        });
+        assert.equal(fired.result, 'fired');
+        assert.deepEqual(fired.have, ['a', 'b']);
+        // The action is in the transaction of that outcome: visible with it.
+        const both = actions.filter((a) => a.trigger.template.name === 'both');
+        assert.equal(both.length, 1);
+        assert.equal(both[0]!.actionId, fired.actionId);
+        assert.deepEqual(
+          Object.fromEntries(
+            Object.entries(both[0]!.events).map(([dep, e]) => [dep, e.context.id]),
           ),
-        { timeoutMs: 30_000, what: `the outcome of ${id}` },
-      );
-      const errors = outcome.decisions.filter((d) => d.sensor === 'poisoned');
-      assert.deepEqual(
-        errors.map((d) => `${d.namespace}/${d.sensor}/${d.dependency}:${d.result}`),
-        ['ns/poisoned/doubling:error', 'ns/poisoned/backtracking:error'],
-      );
-      assert.match(errors[0]!.reason!, /value size limit/);
-      assert.match(errors[1]!.reason!, /deadline of 2000 ms/);
-    }
-    assert.equal(actions.filter((a) => a.sensor === 'poisoned').length, 0);
-  });
-});
+          { a: `${prefix}-a`, b: `${prefix}-b` },
+        );
+      });
+
+      it('a poisoned Sensor (the issue 17 jq and Lua reproductions) gets `error` decisions while a healthy one on the same bus fires, and the partition moves on', async () => {
+        runner ??= await start();
+        const sensorOf = (name: string, deps: object[]) =>
+          ({
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'Sensor',
+            metadata: { name, namespace: 'ns' },
+            spec: { dependencies: deps, triggers: [{ template: { name: 't', log: {} } }] },
+          }) as unknown as Sensor;
+        resources.put(
+          sensorOf('poisoned', [
+            {
+              name: 'doubling',
+              eventSourceName: 'hooks',
+              eventName: 'poke',
+              transform: { jq: 'reduce range(26) as $i (.; [., .]) | tojson' },
+            },
+            {
+              name: 'backtracking',
+              eventSourceName: 'hooks',
+              eventName: 'poke',
+              transform: { script: 'return {string.find(("a"):rep(800), ".-.-.-b")}' },
+            },
+          ]),
+        );
+        resources.put(
+          sensorOf('healthy', [{ name: 'd', eventSourceName: 'hooks', eventName: 'poke' }]),
+        );
+        // Both records have one key, so one partition: the second is processed after the first.
+        const ids = [`${prefix}-p1`, `${prefix}-p2`];
+        for (const id of ids) await send(id, 'hooks', 'poke', { n: 1 });
+        for (const id of ids) {
+          const action = await waitFor(
+            () => actions.find((a) => a.sensor === 'healthy' && a.events['d']?.context.id === id),
+            { timeoutMs: 60_000, what: `the healthy sensor's action for ${id}` },
+          );
+          assert.equal(action.trigger.template.name, 't');
+          const outcome = await waitFor(
+            () =>
+              outcomes.find(
+                (o): o is Extract<OutcomeRecord, { kind: 'event' }> =>
+                  o.kind === 'event' && o.eventId === id,
+              ),
+            { timeoutMs: 30_000, what: `the outcome of ${id}` },
+          );
+          const errors = outcome.decisions.filter((d) => d.sensor === 'poisoned');
+          assert.deepEqual(
+            errors.map((d) => `${d.namespace}/${d.sensor}/${d.dependency}:${d.result}`),
+            ['ns/poisoned/doubling:error', 'ns/poisoned/backtracking:error'],
+          );
+          assert.match(errors[0]!.reason!, /value size limit/);
+          assert.match(errors[1]!.reason!, /deadline of 2000 ms/);
+        }
+        assert.equal(actions.filter((a) => a.sensor === 'poisoned').length, 0);
+      });
+    },
+  );

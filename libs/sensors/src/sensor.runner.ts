@@ -7,7 +7,13 @@ import {
   type Sensor,
 } from '@ganglion/api';
 import { compileSensor, type CompiledSensor } from '@ganglion/core';
-import { busTopics, ChangelogMirror, ExactlyOnceLoop, type BusClients } from '@ganglion/eventbus';
+import {
+  busTopics,
+  ChangelogMirror,
+  ExactlyOnceLoop,
+  type BusClients,
+  type TransactionScope,
+} from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { BusProcessor, type SensorDirectory } from './bus.processor.js';
 
@@ -19,6 +25,11 @@ export interface SensorSettings {
   fetchWaitMs: number;
   /** Least time between two transactions of one partition, ms (`GANGLION_SENSOR_COMMIT_INTERVAL_MS`). */
   commitIntervalMs: number;
+  /**
+   * One transaction per input partition, or one for the whole replica (KIP-447, transactional id
+   * from the instance id) (`GANGLION_SENSOR_TRANSACTION_SCOPE`).
+   */
+  transactionScope: TransactionScope;
   /** Wall-clock deadline of one jq or Lua evaluation, ms (`GANGLION_EVAL_DEADLINE_MS`). */
   evaluationDeadlineMs: number;
   /** Largest value a jq program may build, bytes (`GANGLION_EVAL_MAX_VALUE_BYTES`). */
@@ -31,6 +42,7 @@ export const DEFAULT_SENSOR_SETTINGS: SensorSettings = {
   concurrency: 4,
   fetchWaitMs: 10,
   commitIntervalMs: 0,
+  transactionScope: 'partition',
   evaluationDeadlineMs: 2_000,
   evaluationMaxValueBytes: 16 * 1024 * 1024,
   luaMaxMemoryBytes: 64 * 1024 * 1024,
@@ -194,6 +206,8 @@ export class SensorRunner {
         concurrency: settings.concurrency,
         maxWaitMs: settings.fetchWaitMs,
         commitIntervalMs: settings.commitIntervalMs,
+        transactionScope: settings.transactionScope,
+        instanceId: this.options.instanceId,
       });
       this.buses.set(topic, { topic, cluster, loop, mirror, processor });
       await mirror.start();

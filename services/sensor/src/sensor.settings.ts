@@ -1,5 +1,5 @@
 import { DEFAULT_SENSOR_SETTINGS, type SensorSettings } from '@ganglion/sensors';
-import { intVar } from '@ganglion/nest';
+import { enumVar, intVar } from '@ganglion/nest';
 
 /** The sensor stage's settings from the environment; a bad value is a ConfigError naming the variable. */
 export function parseSensorSettings(env: Record<string, string | undefined>): SensorSettings {
@@ -13,6 +13,12 @@ export function parseSensorSettings(env: Record<string, string | undefined>): Se
       d.commitIntervalMs,
       0,
       60_000,
+    ),
+    transactionScope: enumVar(
+      env,
+      'GANGLION_SENSOR_TRANSACTION_SCOPE',
+      ['partition', 'replica'] as const,
+      d.transactionScope,
     ),
     evaluationDeadlineMs: intVar(
       env,

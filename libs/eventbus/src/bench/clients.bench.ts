@@ -25,7 +25,8 @@
  * `npm run bench -- clients 1000,2500 5`; defaults 1000,2500,5000, 15 s, 10 s (also BENCH_RATES,
  * BENCH_STEP_SECONDS, BENCH_WARMUP_SECONDS; BENCH_DRAIN_SECONDS bounds each step's drain,
  * BENCH_RAW_RECORDS the ceiling's record count, BENCH_COMMIT_INTERVAL_MS the kafkajs loop's
- * commitIntervalMs, BENCH_VARIANTS=kafkajs,librdkafka which to run, BENCH_RDKAFKA_PRODUCER /
+ * commitIntervalMs, BENCH_VARIANTS=kafkajs,librdkafka which to run (also `kafkajs-replica`: the
+ * kafkajs loop in replica transaction scope, KIP-447 through the kafkajs patch), BENCH_RDKAFKA_PRODUCER /
  * BENCH_RDKAFKA_CONSUMER JSON objects of librdkafka properties for the librdkafka variant). Uses
  * KAFKA_BROKERS or starts a broker. Writes bench/results/clients.json; exits non-zero only when
  * a variant lost or duplicated records.
@@ -40,7 +41,7 @@ import { KafkaBroker, REPO_ROOT, uniquePrefix } from '@ganglion/testing';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { BatchingProducer, type OutRecord } from '../producer/batching-producer.js';
 import { createKafka, TRANSACTION_RETRY } from '../client/client.js';
-import { ExactlyOnceLoop } from '../loops/exactly-once-loop.js';
+import { ExactlyOnceLoop, type TransactionScope } from '../loops/exactly-once-loop.js';
 import { TopicReader } from '../readers/topic-reader.js';
 import { ensureTopics } from '../client/topics.js';
 
@@ -357,7 +358,13 @@ interface Pipeline {
   readonly fatal: Error | undefined;
 }
 
-function kafkajsPipeline(kafka: Kafka, prefix: string, input: string, output: string): Pipeline {
+function kafkajsPipeline(
+  kafka: Kafka,
+  prefix: string,
+  input: string,
+  output: string,
+  transactionScope: TransactionScope,
+): Pipeline {
   let transactions = 0;
   let transactionMs = 0;
   let failed = 0;
@@ -368,6 +375,8 @@ function kafkajsPipeline(kafka: Kafka, prefix: string, input: string, output: st
     logger: quiet,
     concurrency: PARTITIONS,
     commitIntervalMs: COMMIT_INTERVAL_MS,
+    transactionScope,
+    instanceId: 'bench',
     processor: {
       process: (batch): OutRecord[] =>
         batch.messages.map((m: KafkaMessage) => ({
@@ -376,11 +385,12 @@ function kafkajsPipeline(kafka: Kafka, prefix: string, input: string, output: st
           value: m.value,
         })),
     },
+    // A transaction is reported once per partition it carried (several in replica scope).
     onTransaction: (info) => {
-      if (!info.ok) failed++;
+      if (!info.ok) failed += 1 / info.partitions;
       else {
-        transactions++;
-        transactionMs += info.commitMs;
+        transactions += 1 / info.partitions;
+        transactionMs += info.commitMs / info.partitions;
       }
     },
   });
@@ -391,13 +401,13 @@ function kafkajsPipeline(kafka: Kafka, prefix: string, input: string, output: st
     },
     stop: async () => void (await settle(loop.stop(), 30_000)),
     get transactions() {
-      return transactions;
+      return Math.round(transactions);
     },
     get transactionMs() {
       return transactionMs;
     },
     get failedTransactions() {
-      return failed;
+      return Math.round(failed);
     },
     fatal: undefined,
   };
@@ -987,7 +997,14 @@ try {
   if (VARIANTS.includes('kafkajs')) {
     results.push(
       await runVariant('kafkajs', kafka, `${prefix}-kjs`, brokerPid, (input, output) =>
-        kafkajsPipeline(kafka, `${prefix}-kjs`, input, output),
+        kafkajsPipeline(kafka, `${prefix}-kjs`, input, output, 'partition'),
+      ),
+    );
+  }
+  if (VARIANTS.includes('kafkajs-replica')) {
+    results.push(
+      await runVariant('kafkajs-replica', kafka, `${prefix}-kjr`, brokerPid, (input, output) =>
+        kafkajsPipeline(kafka, `${prefix}-kjr`, input, output, 'replica'),
       ),
     );
   }

@@ -4,7 +4,11 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { createKafka, TRANSACTION_RETRY } from '../client/client.js';
-import { ExactlyOnceLoop, type TransactionInfo } from './exactly-once-loop.js';
+import {
+  ExactlyOnceLoop,
+  type TransactionInfo,
+  type TransactionScope,
+} from './exactly-once-loop.js';
 
 const logger = createLogger('test', { level: 'error' });
 
@@ -86,116 +90,121 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
     assert.deepEqual(stale, []);
   });
 
-  it('a batch with no output records still commits its offsets, back to back, without failed transactions', async () => {
-    const topic = `${prefix}-empty`;
-    const groupId = `${prefix}-empty-group`;
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    const infos: TransactionInfo[] = [];
-    const warnings: string[] = [];
-    const loopLogger = createLogger('test', {
-      level: 'warn',
-      write: (line) => void warnings.push(line),
-    });
-    const loop = new ExactlyOnceLoop({
-      kafka,
-      groupId,
-      topics: [topic],
-      logger: loopLogger,
-      processor: { process: () => [] },
-      onTransaction: (i) => void infos.push(i),
-      maxWaitMs: 20,
-    });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    try {
-      await loop.start();
-      await loop.joined;
-      // A steady trickle while transactions run, so that batches are small and back to back.
-      let total = 0;
-      const deadline = Date.now() + 30_000;
-      while (infos.length < 40 && Date.now() < deadline)
-        await producer.send({ topic, messages: [{ value: String(total++) }] });
-      await waitFor(async () => (await committed(groupId, topic)) >= total, {
-        timeoutMs: 60_000,
-        what: `offset ${total} committed`,
+  const scopes: TransactionScope[] = ['partition', 'replica'];
+  for (const scope of scopes) {
+    it(`${scope} scope: a batch with no output records still commits its offsets, back to back, without failed transactions`, async () => {
+      const topic = `${prefix}-${scope}-empty`;
+      const groupId = `${prefix}-${scope}-empty-group`;
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+        waitForLeaders: true,
       });
-      const failed = infos.filter((i) => !i.ok);
-      assert.ok(infos.length > 1, 'several transactions');
-      assert.deepEqual(
-        failed.map((f) => String(f.error)),
-        [],
-      );
-      // The post-fence offset check read with require_stable (no fallback to a plain read).
-      assert.deepEqual(warnings, []);
-    } finally {
-      await producer.disconnect();
-      await loop.stop();
-    }
-  });
+      const infos: TransactionInfo[] = [];
+      const warnings: string[] = [];
+      const loopLogger = createLogger('test', {
+        level: 'warn',
+        write: (line) => void warnings.push(line),
+      });
+      const loop = new ExactlyOnceLoop({
+        kafka,
+        groupId,
+        topics: [topic],
+        transactionScope: scope,
+        logger: loopLogger,
+        processor: { process: () => [] },
+        onTransaction: (i) => void infos.push(i),
+        maxWaitMs: 20,
+      });
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      try {
+        await loop.start();
+        await loop.joined;
+        // A steady trickle while transactions run, so that batches are small and back to back.
+        let total = 0;
+        const deadline = Date.now() + 30_000;
+        while (infos.length < 40 && Date.now() < deadline)
+          await producer.send({ topic, messages: [{ value: String(total++) }] });
+        await waitFor(async () => (await committed(groupId, topic)) >= total, {
+          timeoutMs: 60_000,
+          what: `offset ${total} committed`,
+        });
+        const failed = infos.filter((i) => !i.ok);
+        assert.ok(infos.length > 1, 'several transactions');
+        assert.deepEqual(
+          failed.map((f) => String(f.error)),
+          [],
+        );
+        // The post-fence offset check read with require_stable (no fallback to a plain read).
+        assert.deepEqual(warnings, []);
+      } finally {
+        await producer.disconnect();
+        await loop.stop();
+      }
+    });
 
-  /**
-   * A restore can wait long (a join-state barrier after the broker came back waits up to a
-   * minute). A SIGTERM then must not wait for it: kafkajs's consumer.stop() waits for the batch
-   * in flight, and that batch waited for the opening; so did closing the slots.
-   */
-  it('stop() does not wait for a partition still opening (its restore hangs)', async () => {
-    const topic = `${prefix}-opening`;
-    const groupId = `${prefix}-opening-group`;
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let opening = 0;
-    let closed = 0;
-    const loop = new ExactlyOnceLoop({
-      kafka,
-      groupId,
-      topics: [topic],
-      logger,
-      maxWaitMs: 20,
-      processor: {
-        open: async () => {
-          opening++;
-          await held;
+    /**
+     * A restore can wait long (a join-state barrier after the broker came back waits up to a
+     * minute). A SIGTERM then must not wait for it: kafkajs's consumer.stop() waits for the batch
+     * in flight, and that batch waited for the opening; so did closing the slots.
+     */
+    it(`${scope} scope: stop() does not wait for a partition still opening (its restore hangs)`, async () => {
+      const topic = `${prefix}-${scope}-opening`;
+      const groupId = `${prefix}-${scope}-opening-group`;
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let opening = 0;
+      let closed = 0;
+      const loop = new ExactlyOnceLoop({
+        kafka,
+        groupId,
+        topics: [topic],
+        transactionScope: scope,
+        logger,
+        maxWaitMs: 20,
+        processor: {
+          open: async () => {
+            opening++;
+            await held;
+          },
+          process: () => [],
+          close: () => void closed++,
         },
-        process: () => [],
-        close: () => void closed++,
-      },
+      });
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      try {
+        await loop.start();
+        await loop.joined;
+        await producer.send({ topic, messages: [{ value: 'waits for the opening' }] });
+        await waitFor(() => opening > 0, {
+          timeoutMs: 30_000,
+          what: 'the partition to start opening',
+        });
+        let stopped = false;
+        const stopping = loop.stop().then(() => (stopped = true));
+        // Stopped while the restore still hangs (it is released only afterwards).
+        await waitFor(() => stopped, {
+          timeoutMs: 20_000,
+          what: 'stop() to return while the partition is still opening',
+        });
+        assert.equal(closed, 0, 'the opening has not finished yet');
+        release();
+        await stopping;
+        // Once the hung opening ends, its state is dropped (close) and its producer closed.
+        await waitFor(() => closed > 0, {
+          timeoutMs: 10_000,
+          what: 'the abandoned opening to be closed',
+        });
+      } finally {
+        release();
+        await producer.disconnect();
+        await loop.stop();
+      }
     });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    try {
-      await loop.start();
-      await loop.joined;
-      await producer.send({ topic, messages: [{ value: 'waits for the opening' }] });
-      await waitFor(() => opening > 0, {
-        timeoutMs: 30_000,
-        what: 'the partition to start opening',
-      });
-      let stopped = false;
-      const stopping = loop.stop().then(() => (stopped = true));
-      // Stopped while the restore still hangs (it is released only afterwards).
-      await waitFor(() => stopped, {
-        timeoutMs: 20_000,
-        what: 'stop() to return while the partition is still opening',
-      });
-      assert.equal(closed, 0, 'the opening has not finished yet');
-      release();
-      await stopping;
-      // Once the hung opening ends, its state is dropped (close) and its producer closed.
-      await waitFor(() => closed > 0, {
-        timeoutMs: 10_000,
-        what: 'the abandoned opening to be closed',
-      });
-    } finally {
-      release();
-      await producer.disconnect();
-      await loop.stop();
-    }
-  });
+  }
 });

@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Partitioners,
   type Admin,
   type Consumer,
+  type ConsumerGroupMetadata,
   type EachBatchPayload,
   type KafkaMessage,
   type Producer,
@@ -17,6 +19,7 @@ import {
 import { restartCrashedConsumer } from './consumer-restart.js';
 
 type Transaction = Awaited<ReturnType<Producer['transaction']>>;
+type TransactionOffsets = Parameters<Transaction['sendOffsets']>[0];
 
 /**
  * `sendOffsets` of a transaction, retrying CONCURRENT_TRANSACTIONS. Its AddOffsetsToTxn can be
@@ -25,10 +28,7 @@ type Transaction = Awaited<ReturnType<Producer['transaction']>>;
  * markers are still being written; kafkajs does not retry it there (the patch retries
  * AddPartitionsToTxn), so the transaction would fail and the partition be reopened for nothing.
  */
-export async function sendOffsets(
-  txn: Transaction,
-  offsets: Parameters<Transaction['sendOffsets']>[0],
-): Promise<void> {
+export async function sendOffsets(txn: Transaction, offsets: TransactionOffsets): Promise<void> {
   for (
     let attempt = 0, wait: number = TRANSACTION_RETRY.initialRetryTime;
     ;
@@ -58,7 +58,7 @@ export async function sendOffsets(
 export async function sendOutputAndOffsets(
   txn: Transaction,
   records: OutRecord[],
-  offsets: Parameters<Transaction['sendOffsets']>[0],
+  offsets: TransactionOffsets,
 ): Promise<void> {
   const steps = await Promise.allSettled([
     (async () => {
@@ -70,12 +70,31 @@ export async function sendOutputAndOffsets(
   for (const step of steps) if (step.status === 'rejected') throw step.reason;
 }
 
-/** An input partition this replica owns, once its previous owner has been fenced. */
+/** One transaction of `producer`: `fill` sends its content, then it commits; aborted if either fails. */
+async function runTransaction(
+  producer: Producer,
+  fill: (txn: Transaction) => Promise<void>,
+): Promise<void> {
+  const txn = await producer.transaction();
+  try {
+    await fill(txn);
+    await txn.commit();
+  } catch (err) {
+    await txn.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * An input partition this replica owns, once its previous owner can no longer commit (fenced,
+ * or its transaction holding the partition's offsets completed: see {@link ExactlyOnceLoop}).
+ */
 export interface PartitionContext {
   topic: string;
   partition: number;
   /**
-   * Produces records in one committed transaction of this partition's producer (no offsets).
+   * Produces records in one committed transaction (no offsets): of this partition's producer,
+   * or in `replica` scope of the replica's producer, between two group commits.
    * Used at open time, e.g. to write a barrier into a changelog and wait until it is read back.
    */
   produce(records: OutRecord[]): Promise<void>;
@@ -89,6 +108,8 @@ export interface TransactionInfo {
   inputs: number;
   /** Produced records. */
   outputs: number;
+  /** Input partitions the transaction carried (1 in `partition` scope): it is reported once for each. */
+  partitions: number;
   /** Processing time (ms), then the transaction's time (ms). */
   processMs: number;
   commitMs: number;
@@ -122,10 +143,31 @@ export interface PartitionProcessor {
   close?(topic: string, partition: number): void;
 }
 
+/**
+ * What one transaction covers: an input partition (its own transactional producer, fenced by
+ * the next owner; works with any broker and needs no KIP-447), or everything this replica
+ * processes (one producer, KIP-447 offset commits checked against the consumer's generation;
+ * Kafka ≥ 2.5). See {@link ExactlyOnceLoop}.
+ */
+export type TransactionScope = 'partition' | 'replica';
+
 interface ExactlyOnceLoopOptions extends LoopBase {
   processor: PartitionProcessor;
-  /** Transactional ids are `<prefix>-<topic>-<partition>` (default prefix: the group id). */
+  /**
+   * Transactional ids are `<prefix>-<topic>-<partition>` in `partition` scope,
+   * `<prefix>-<instanceId>` in `replica` scope (default prefix: the group id).
+   */
   transactionalIdPrefix?: string;
+  /** One transaction per input partition (default) or one for the whole replica. */
+  transactionScope?: TransactionScope;
+  /**
+   * This replica's identity in `replica` scope (default the host name): keep it stable across a
+   * restart of the same pod (`GANGLION_INSTANCE_ID`). A restarted replica with the same id
+   * fences its predecessor's open transaction at once; with another id that transaction blocks
+   * read_committed readers of its outputs, and the next owners of its partitions, until the
+   * transaction timeout.
+   */
+  instanceId?: string;
   /** Partitions processed concurrently by this replica (default 4). */
   concurrency?: number;
   /** Transaction timeout (ms, default 30 000): how long a crashed owner's transaction can block readers at most. */
@@ -141,7 +183,8 @@ interface ExactlyOnceLoopOptions extends LoopBase {
    */
   maxPendingRecords?: number;
   /**
-   * Least time between the starts of two transactions of one partition (ms, default 0). Each
+   * Least time between the starts of two transactions of one partition (of the replica in
+   * `replica` scope; ms, default 0). Each
    * transaction costs the broker the same whatever it carries (coordinator log writes, markers
    * on every partition it touched, the offset commit), so a busy partition committing
    * back-to-back spends broker CPU per transaction, not per record; a short interval lets
@@ -166,51 +209,96 @@ interface Pending {
   processMs: number;
 }
 
+/**
+ * Commits pending output, one transaction at a time: a partition's (`partition` scope) or the
+ * replica's, shared by all its partitions (`replica` scope).
+ */
+interface Committer {
+  /** The slots with output to commit now. */
+  due(): Slot[];
+  /** Runs one transaction (serialized with every other use of the producer). */
+  transact(fill: (txn: Transaction) => Promise<void>): Promise<void>;
+  /** Group metadata for TxnOffsetCommit v3 (`replica` scope), else none (v1). */
+  member(): ConsumerGroupMetadata | undefined;
+  /** The commit loop, while it runs. */
+  running: Promise<void> | undefined;
+  /** Resolves when the transaction in flight (or the loop) ends. */
+  turn: Promise<void>;
+  endTurn: () => void;
+  /** When the last transaction began (ms since the epoch). */
+  lastCommitStart: number;
+}
+
 interface Slot {
   key: string;
   topic: string;
   partition: number;
-  producer: Producer;
+  /** The partition's own producer (`partition` scope); undefined in `replica` scope. */
+  producer: Producer | undefined;
+  /** Commits the slot's output: its own, or the replica's. */
+  committer: Committer;
+  /** The committed offset, read stably at opening (`replica` scope), else read at the first batch. */
+  committedAtOpen: { offset: bigint | undefined } | undefined;
   /** The committed offset was checked against the fetch position after fencing. */
   checked: boolean;
   /** Processed batches whose output waits for the next transaction. */
   pending: Pending | undefined;
-  /** The transaction in flight (at most one per partition), committing earlier batches. */
-  committing: Promise<void> | undefined;
-  /** What that transaction carries. */
+  /** What the transaction in flight carries of this partition. */
   inflight: Pending | undefined;
   /** A transaction failed or the partition was revoked: nothing more is processed or committed. */
   dead: boolean;
   /** One past the last input record this slot processed (committed or pending). */
   position: bigint | undefined;
-  /** When the last transaction began (ms since the epoch). */
-  lastCommitStart: number;
 }
 
 /**
- * Exactly-once consume → process → produce (docs/architecture.md §4), with kafkajs transactions.
+ * Exactly-once consume → process → produce (docs/architecture.md §4), with kafkajs transactions,
+ * in one of two scopes (`transactionScope`).
  *
- * Every input partition has its own transactional producer, `transactional.id` =
- * `<prefix>-<topic>-<partition>`, the same in every replica. Whoever owns the partition after a
- * rebalance initialises that id, which bumps its epoch: the broker aborts the previous owner's
- * open transaction and rejects anything it still tries to send or commit (a zombie is fenced).
- * Only then does the new owner read the committed offset and restore state, so it starts from
- * exactly what the last successful transaction left. kafkajs 2.x has no KIP-447 (consumer group
- * metadata in `TxnOffsetCommit`), which is why one id per producer-per-input-partition is
- * needed instead of one per replica.
+ * **`partition` (default).** Every input partition has its own transactional producer,
+ * `transactional.id` = `<prefix>-<topic>-<partition>`, the same in every replica. Whoever owns
+ * the partition after a rebalance initialises that id, which bumps its epoch: the broker aborts
+ * the previous owner's open transaction and rejects anything it still tries to send or commit
+ * (a zombie is fenced). Only then does the new owner read the committed offset and restore
+ * state, so it starts from exactly what the last successful transaction left. Works on any
+ * broker, costs one transaction per partition.
  *
- * Each batch: read_committed fetch → `process` → its output joins the partition's next
- * transaction (output records + `sendOffsets`). One transaction is in flight per partition;
- * batches processed while it commits are committed together by the next one (group commit), so
- * the fetch loop never waits for a commit and a transaction carries as many batches as arrived
- * during the previous one. If a transaction fails, the partition's in-memory state and every
- * batch processed after the last successful commit are dropped, and consumption resumes at the
- * first uncommitted input after the partition is fenced and restored again. Nothing is visible
- * to read_committed readers, nor is any offset committed, before its transaction commits.
+ * **`replica` (KIP-447).** One transactional producer for the replica, `transactional.id` =
+ * `<prefix>-<instanceId>`, and one transaction in flight for all its partitions. Its offsets go
+ * out in TxnOffsetCommit v3 (the kafkajs patch) with the consumer's group generation and member
+ * id, so the group coordinator rejects the commit of a zombie (a replica whose partitions moved
+ * in a rebalance it has not seen yet): ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID /
+ * FENCED_INSTANCE_ID fail its transaction, which is aborted with its output. The new owner does
+ * not fence anyone: it reads the committed offset with `require_stable`, which waits until a
+ * previous owner's transaction still holding offsets of the partition has completed (a zombie
+ * cannot add any once the generation moved on), and only then restores state, so it starts
+ * from exactly what the last successful transaction left. A crashed replica's open transaction
+ * is aborted at once when the same `instanceId` starts again (InitProducerId), else after the
+ * transaction timeout, and blocks its partitions' readers until then. Needs Kafka ≥ 2.5.
+ *
+ * Each batch: read_committed fetch → `process` → its output joins the next transaction of its
+ * partition (or replica): output records + `sendOffsets`. One transaction is in flight per
+ * partition (or replica); batches processed while it commits are committed together by the next
+ * one (group commit, across partitions in `replica` scope), so the fetch loop never waits for a
+ * commit and a transaction carries as many batches as arrived during the previous one. If a
+ * transaction fails, every partition it carried drops its in-memory state and every batch
+ * processed after the last successful commit, and resumes consuming at the first uncommitted
+ * input after it is fenced (or its offset read stably) and restored again. Nothing is visible to
+ * read_committed readers, nor is any offset committed, before its transaction commits.
  */
 export class ExactlyOnceLoop {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
+  /** `replica` scope: the commits of every partition, on one producer. */
+  private readonly replica: Committer | undefined;
+  /** `replica` scope: the shared producer, created on first use and again after a failure. */
+  private sharedProducer: Promise<Producer> | undefined;
+  /** `replica` scope: every transaction of the shared producer runs after the previous one. */
+  private transactions: Promise<unknown> = Promise.resolve();
+  /** The consumer's group metadata since its last join (TxnOffsetCommit v3). */
+  private member: ConsumerGroupMetadata | undefined;
+  /** onBatch calls in progress (shutdown waits for them before the last commits). */
+  private batchesInFlight = 0;
   private stable: StableOffsetReader | undefined;
   private readonly slots = new Map<string, Promise<Slot>>();
   /** Partitions whose transaction failed: the first uncommitted input known then, by key. */
@@ -237,7 +325,17 @@ export class ExactlyOnceLoop {
   /** When the rate limit admits the next input record (epoch ms). */
   private nextPermitMs = 0;
 
-  constructor(private readonly options: ExactlyOnceLoopOptions) {}
+  constructor(private readonly options: ExactlyOnceLoopOptions) {
+    if (options.transactionScope === 'replica')
+      this.replica = newCommitter(
+        () => [...this.ready.values()].filter((s) => s.pending && !s.dead),
+        (fill) => this.sharedTransaction(fill),
+        () => {
+          if (!this.member) throw new Error('no consumer group metadata yet (not joined)');
+          return this.member;
+        },
+      );
+  }
 
   /** How many assignments this replica has received (a consumer crash or rebalance adds one). */
   get assignments(): number {
@@ -285,7 +383,14 @@ export class ExactlyOnceLoop {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.member = {
+        generationId: e.payload.generationId,
+        memberId: e.payload.memberId,
+        groupInstanceId: null,
+      };
+      this.onAssignment(e.payload.memberAssignment);
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       this.crashed = true;
       if (e.payload.restart || this.stopping || this.consumer !== consumer) return;
@@ -363,9 +468,52 @@ export class ExactlyOnceLoop {
   }
 
   private async openSlot(key: string, topic: string, partition: number): Promise<Slot> {
-    const prefix = this.options.transactionalIdPrefix ?? this.options.groupId;
-    const producer = this.options.kafka.producer({
-      transactionalId: `${prefix}-${topic}-${partition}`,
+    let producer: Producer | undefined;
+    try {
+      if (this.replica) {
+        // No fence: the previous owner's transaction holding offsets of this partition (if any)
+        // is waited out by this read, and it can start no other once the generation moved on
+        // (its TxnOffsetCommit v3 is rejected). Read before restoring: the state must include
+        // what that transaction committed.
+        const committed = await this.committedOffset(topic, partition);
+        await this.openProcessor(topic, partition, (fill) => this.sharedTransaction(fill));
+        return newSlot(key, topic, partition, undefined, this.replica, { offset: committed });
+      }
+      const own = (producer = this.transactionalProducer(
+        `${this.transactionalIdPrefix}-${topic}-${partition}`,
+      ));
+      await own.connect();
+      // InitProducerId (on the first transaction) fences the previous owner: its open
+      // transaction is aborted and completed before this returns.
+      await this.clearOrphanedOffsets(own, topic, partition);
+      await this.openProcessor(topic, partition, (fill) => runTransaction(own, fill));
+      const slot: Slot = newSlot(
+        key,
+        topic,
+        partition,
+        own,
+        newCommitter(
+          () => (slot.pending && !slot.dead ? [slot] : []),
+          (fill) => runTransaction(own, fill),
+          () => undefined,
+        ),
+        undefined,
+      );
+      return slot;
+    } catch (err) {
+      this.options.processor.close?.(topic, partition);
+      await producer?.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private get transactionalIdPrefix(): string {
+    return this.options.transactionalIdPrefix ?? this.options.groupId;
+  }
+
+  private transactionalProducer(transactionalId: string): Producer {
+    return this.options.kafka.producer({
+      transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: this.options.transactionTimeoutMs ?? 30_000,
@@ -373,58 +521,93 @@ export class ExactlyOnceLoop {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { ...TRANSACTION_RETRY },
     });
+  }
+
+  /**
+   * A transaction that adds an offset of `topic`/`partition` and aborts: the abort marker it
+   * writes to the group's offsets partition drops any offset commit of this transactional id
+   * still pending there that no transaction owns any more. After a broker restart such an orphan
+   * answered every require_stable read of the partition with UNSTABLE_OFFSET_COMMIT, for good,
+   * and the partition was never processed again (docs/eventbus.md). The value sent is never
+   * visible: the transaction is aborted. As the producer's first transaction, it also fences
+   * the previous holder of the transactional id.
+   */
+  private async clearOrphanedOffsets(
+    producer: Producer,
+    topic: string,
+    partition: number,
+  ): Promise<void> {
+    const fence = await producer.transaction();
     try {
-      await producer.connect();
-      // InitProducerId (on the first transaction) fences the previous owner: its open
-      // transaction is aborted and completed before this returns. The fencing transaction then
-      // adds an offset of this partition and aborts: the abort marker it writes to the group's
-      // offsets partition drops any offset commit of this transactional id still pending there
-      // that no transaction owns any more. After a broker restart such an orphan answered every
-      // require_stable read of the partition with UNSTABLE_OFFSET_COMMIT, for good, and the
-      // partition was never processed again (docs/eventbus.md). The value sent is never
-      // visible: the transaction is aborted.
-      const fence = await producer.transaction();
-      try {
-        await sendOffsets(fence, {
-          consumerGroupId: this.options.groupId,
-          topics: [{ topic, partitions: [{ partition, offset: '0' }] }],
-        });
-      } finally {
-        await fence.abort();
-      }
-      const ctx: PartitionContext = {
-        topic,
-        partition,
-        produce: async (records) => {
-          const txn = await producer.transaction();
-          try {
-            await txn.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
-            await txn.commit();
-          } catch (err) {
-            await txn.abort().catch(() => undefined);
-            throw err;
-          }
-        },
-      };
-      await this.options.processor.open?.(ctx);
-    } catch (err) {
-      this.options.processor.close?.(topic, partition);
-      await producer.disconnect().catch(() => undefined);
-      throw err;
+      await sendOffsets(fence, {
+        consumerGroupId: this.options.groupId,
+        topics: [{ topic, partitions: [{ partition, offset: '0' }] }],
+      });
+    } finally {
+      await fence.abort();
     }
-    return {
-      key,
+  }
+
+  /** Restores a partition's state (`open`), its `produce` a transaction of `transact`. */
+  private async openProcessor(
+    topic: string,
+    partition: number,
+    transact: Committer['transact'],
+  ): Promise<void> {
+    await this.options.processor.open?.({
       topic,
       partition,
-      producer,
-      checked: false,
-      pending: undefined,
-      committing: undefined,
-      inflight: undefined,
-      dead: false,
-      position: undefined,
-      lastCommitStart: 0,
-    };
+      produce: (records) =>
+        transact(async (txn) => {
+          await txn.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
+        }),
+    });
+  }
+
+  /**
+   * `replica` scope: one transaction of the shared producer, after every earlier one. A failed
+   * transaction replaces the producer: the new one's InitProducerId aborts whatever the failure
+   * left open at once, so the reopened partitions' stable offset reads do not wait for the
+   * transaction timeout, and a producer in an unknown transaction state is never reused.
+   */
+  private sharedTransaction(fill: (txn: Transaction) => Promise<void>): Promise<void> {
+    const run = this.transactions.then(async () => {
+      const producer = await this.shared();
+      try {
+        await runTransaction(producer, fill);
+      } catch (err) {
+        this.sharedProducer = undefined;
+        await producer.disconnect().catch(() => undefined);
+        await this.shared().catch(() => undefined);
+        throw err;
+      }
+    });
+    this.transactions = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The shared producer (`replica` scope), connected and initialised; opened on first use. */
+  private async shared(): Promise<Producer> {
+    if (!this.sharedProducer) {
+      const opening = (async () => {
+        const producer = this.transactionalProducer(
+          `${this.transactionalIdPrefix}-${this.options.instanceId ?? hostname()}`,
+        );
+        try {
+          await producer.connect();
+          await this.clearOrphanedOffsets(producer, this.options.topics[0]!, 0);
+          return producer;
+        } catch (err) {
+          await producer.disconnect().catch(() => undefined);
+          throw err;
+        }
+      })();
+      this.sharedProducer = opening;
+      opening.catch(() => {
+        if (this.sharedProducer === opening) this.sharedProducer = undefined;
+      });
+    }
+    return this.sharedProducer;
   }
 
   private async dropSlot(key: string, why: string): Promise<void> {
@@ -438,9 +621,11 @@ export class ExactlyOnceLoop {
     const slot = ready ?? (await p.catch(() => undefined));
     if (!slot) return;
     if (!ready) this.retire(slot);
-    // The transaction in flight ends either way (committed, or aborted by a fence): let it.
-    await slot.committing?.catch(() => undefined);
-    await slot.producer.disconnect().catch(() => undefined);
+    if (slot.producer) {
+      // The transaction in flight ends either way (committed, or aborted by a fence): let it.
+      await slot.committer.running;
+      await slot.producer.disconnect().catch(() => undefined);
+    }
     this.options.logger.debug('partition closed', {
       topic: slot.topic,
       partition: slot.partition,
@@ -458,9 +643,10 @@ export class ExactlyOnceLoop {
 
   /**
    * The group's committed offset for a partition, read after its producer fenced the previous
-   * owner: an OffsetFetch with `require_stable` (waits out a transaction still holding offsets
-   * for it); on a broker without OffsetFetch v7, a plain read (exact on brokers with
-   * KAFKA-17507, see docs/eventbus.md).
+   * owner (`partition` scope) or in the new generation (`replica` scope): an OffsetFetch with
+   * `require_stable` (waits out a transaction still holding offsets for it); on a broker without
+   * OffsetFetch v7, a plain read in `partition` scope (exact on brokers with KAFKA-17507, see
+   * docs/eventbus.md), an error in `replica` scope (such a broker has no KIP-447 either).
    */
   private async committedOffset(topic: string, partition: number): Promise<bigint | undefined> {
     if (this.stable) {
@@ -474,7 +660,7 @@ export class ExactlyOnceLoop {
           )
         ).get(partition);
       } catch (err) {
-        if (!(err instanceof StableOffsetsUnsupportedError)) throw err;
+        if (!(err instanceof StableOffsetsUnsupportedError) || this.replica) throw err;
         this.options.logger.warn(
           'the broker cannot read committed offsets with require_stable (OffsetFetch v7); using a plain read',
           { error: err.message },
@@ -494,11 +680,14 @@ export class ExactlyOnceLoop {
    * read after the fence, is not where this batch starts and should be.
    */
   private async checkPosition(slot: Slot, key: string, first: string): Promise<boolean> {
-    // After fencing, the committed offset is final (read stably). A zombie may have committed
-    // past the position this consumer fetched from before the fence: skip ahead. After a failed
-    // transaction this consumer has fetched past what is committed: go back. (A committed
-    // offset below the first record is otherwise normal: transaction markers take offsets.)
-    const committed = await this.committedOffset(slot.topic, slot.partition);
+    // After fencing (or in the new generation), the committed offset is final (read stably). A
+    // zombie may have committed past the position this consumer fetched from before: skip
+    // ahead. After a failed transaction this consumer has fetched past what is committed: go
+    // back. (A committed offset below the first record is otherwise normal: transaction markers
+    // take offsets.)
+    const committed = slot.committedAtOpen
+      ? slot.committedAtOpen.offset
+      : await this.committedOffset(slot.topic, slot.partition);
     const rewind = this.rewind.get(key);
     this.rewind.delete(key);
     slot.checked = true;
@@ -523,7 +712,16 @@ export class ExactlyOnceLoop {
     return false;
   }
 
-  private async onBatch({
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    this.batchesInFlight++;
+    try {
+      await this.processBatch(payload);
+    } finally {
+      this.batchesInFlight--;
+    }
+  }
+
+  private async processBatch({
     batch,
     resolveOffset,
     heartbeat,
@@ -571,7 +769,8 @@ export class ExactlyOnceLoop {
     }
     if (slot.dead) return;
     messages = await this.admit(messages);
-    if (messages.length === 0 || !isRunning() || isStale() || slot.dead) return;
+    // Once stopping, no batch is processed: the last commits are under way (stop).
+    if (messages.length === 0 || !isRunning() || isStale() || slot.dead || this.stopping) return;
     if (this.options.processor.prepare) {
       try {
         await this.options.processor.prepare({ topic, partition, messages });
@@ -584,7 +783,7 @@ export class ExactlyOnceLoop {
         await sleep(1_000);
         return;
       }
-      if (!isRunning() || isStale() || slot.dead) return;
+      if (!isRunning() || isStale() || slot.dead || this.stopping) return;
     }
     const lastTaken = messages[messages.length - 1]!.offset;
     const t0 = Date.now();
@@ -597,6 +796,7 @@ export class ExactlyOnceLoop {
         partition,
         inputs: messages.length,
         outputs: 0,
+        partitions: 1,
         processMs: Date.now() - t0,
         commitMs: 0,
         ok: false,
@@ -623,10 +823,21 @@ export class ExactlyOnceLoop {
     }
     slot.position = BigInt(lastTaken) + 1n;
     resolveOffset(lastTaken);
-    if (!slot.committing) slot.committing = this.commitLoop(slot);
+    const { committer } = slot;
+    if (!committer.running) void this.commit(committer);
     else if (slot.pending.records.length >= (this.options.maxPendingRecords ?? 5_000))
-      await slot.committing;
+      await this.committed(slot, slot.pending);
     await heartbeat();
+  }
+
+  /** Waits until `work` (pending output of `slot`) is committed, or failed. */
+  private async committed(slot: Slot, work: Pending): Promise<void> {
+    while (
+      !slot.dead &&
+      (slot.pending === work || slot.inflight === work) &&
+      slot.committer.running
+    )
+      await slot.committer.turn;
   }
 
   /**
@@ -651,56 +862,78 @@ export class ExactlyOnceLoop {
     return taken;
   }
 
-  /** Commits the slot's pending output, one transaction at a time, until none is left. */
-  private async commitLoop(slot: Slot): Promise<void> {
-    const { topic, partition } = slot;
+  /** Starts the committer's loop unless it runs. */
+  private commit(c: Committer): Promise<void> {
+    c.running ??= this.commitLoop(c).finally(() => {
+      c.running = undefined;
+      endTurn(c);
+    });
+    return c.running;
+  }
+
+  /** Commits the pending output of the committer's slots, one transaction at a time, until none is left. */
+  private async commitLoop(c: Committer): Promise<void> {
+    const interval = this.options.commitIntervalMs ?? 0;
+    for (let slots = c.due(); slots.length > 0; slots = c.due()) {
+      const wait = c.lastCommitStart + interval - Date.now();
+      if (wait > 0) await sleep(wait);
+      else await this.commitOnce(c, slots);
+    }
+  }
+
+  /**
+   * One transaction: the output records and the next input offsets of every slot given (one in
+   * `partition` scope), in TxnOffsetCommit v3 with the consumer's current generation in
+   * `replica` scope. When it fails, every slot it carried fails (dropped and reopened).
+   */
+  private async commitOnce(c: Committer, slots: Slot[]): Promise<void> {
+    const t1 = (c.lastCommitStart = Date.now());
+    const carried = slots.map((slot) => {
+      const work = slot.pending!;
+      slot.pending = undefined;
+      slot.inflight = work;
+      return { slot, work };
+    });
+    const offsets = new Map<string, { partition: number; offset: string }[]>();
+    for (const { slot, work } of carried) {
+      const partitions = offsets.get(slot.topic) ?? [];
+      partitions.push({ partition: slot.partition, offset: work.next.toString() });
+      offsets.set(slot.topic, partitions);
+    }
+    let failure: { error: unknown } | undefined;
     try {
-      const interval = this.options.commitIntervalMs ?? 0;
-      while (slot.pending && !slot.dead) {
-        const wait = slot.lastCommitStart + interval - Date.now();
-        if (wait > 0) {
-          await sleep(wait);
-          if (!slot.pending || slot.dead) break;
-        }
-        const t1 = (slot.lastCommitStart = Date.now());
-        const work = slot.pending;
-        slot.pending = undefined;
-        slot.inflight = work;
-        const info = {
-          topic,
-          partition,
-          inputs: work.inputs,
-          outputs: work.records.length,
-          processMs: work.processMs,
-        };
-        try {
-          const txn = await slot.producer.transaction();
-          try {
-            await sendOutputAndOffsets(txn, work.records, {
-              consumerGroupId: this.options.groupId,
-              topics: [{ topic, partitions: [{ partition, offset: work.next.toString() }] }],
-            });
-            await txn.commit();
-          } catch (err) {
-            await txn.abort().catch(() => undefined);
-            throw err;
-          }
-        } catch (err) {
-          this.options.onTransaction?.({
-            ...info,
-            commitMs: Date.now() - t1,
-            ok: false,
-            error: err,
-          });
-          this.fail(slot, work.first, err);
-          return;
-        }
-        this.options.onTransaction?.({ ...info, commitMs: Date.now() - t1, ok: true });
-      }
-    } finally {
-      slot.committing = undefined;
+      const member = c.member();
+      await c.transact((txn) =>
+        sendOutputAndOffsets(
+          txn,
+          carried.flatMap(({ work }) => work.records),
+          {
+            consumerGroupId: this.options.groupId,
+            topics: [...offsets].map(([topic, partitions]) => ({ topic, partitions })),
+            ...(member ? { consumerGroupMetadata: member } : {}),
+          },
+        ),
+      );
+    } catch (error) {
+      failure = { error };
+    }
+    const commitMs = Date.now() - t1;
+    for (const { slot, work } of carried) {
+      this.options.onTransaction?.({
+        topic: slot.topic,
+        partition: slot.partition,
+        inputs: work.inputs,
+        outputs: work.records.length,
+        partitions: carried.length,
+        processMs: work.processMs,
+        commitMs,
+        ok: !failure,
+        ...(failure ? { error: failure.error } : {}),
+      });
+      if (failure) this.fail(slot, work.first, failure.error);
       slot.inflight = undefined;
     }
+    endTurn(c);
   }
 
   /**
@@ -730,23 +963,32 @@ export class ExactlyOnceLoop {
     }
   }
 
-  /** Commits what every partition has processed (used at shutdown, after the consumer stopped). */
+  /** Commits what every partition has processed (at shutdown, once no batch is processed any more). */
   private async drain(): Promise<void> {
+    const committers = new Set([...this.ready.values()].map((slot) => slot.committer));
     await Promise.all(
-      [...this.ready.values()].map(async (slot) => {
-        while (slot.committing) await slot.committing.catch(() => undefined);
-        if (slot.pending && !slot.dead) await (slot.committing = this.commitLoop(slot));
+      [...committers].map(async (c) => {
+        while (c.running) await c.running;
+        if (c.due().length > 0) await this.commit(c);
       }),
     );
   }
 
   /**
-   * Graceful shutdown: finishes the batch in flight and commits everything processed, then
-   * leaves the group and closes the producers.
+   * Graceful shutdown: finishes the batches in flight and commits everything processed while
+   * the consumer is still a member of its generation (a TxnOffsetCommit v3 of a member that left
+   * is rejected), then leaves the group and closes the producers.
    */
   async stop(): Promise<void> {
     this.stopping = true;
     this.stopRequested();
+    try {
+      this.consumer?.pause(this.options.topics.map((topic) => ({ topic })));
+    } catch {
+      // not running (any more): nothing to pause
+    }
+    while (this.batchesInFlight > 0) await sleep(5);
+    await this.drain();
     await this.consumer?.stop().catch(() => undefined);
     await this.drain();
     await this.consumer?.disconnect().catch(() => undefined);
@@ -757,11 +999,63 @@ export class ExactlyOnceLoop {
       void p
         .then((slot) => {
           this.retire(slot);
-          return slot.producer.disconnect();
+          return slot.producer?.disconnect();
         })
         .catch(() => undefined);
     }
     await Promise.all([...this.slots.keys()].map((k) => this.dropSlot(k, 'shutdown')));
+    await this.transactions;
+    const shared = await this.sharedProducer?.catch(() => undefined);
+    this.sharedProducer = undefined;
+    await shared?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }
+}
+
+function newCommitter(
+  due: Committer['due'],
+  transact: Committer['transact'],
+  member: Committer['member'],
+): Committer {
+  const c: Committer = {
+    due,
+    transact,
+    member,
+    running: undefined,
+    turn: Promise.resolve(),
+    endTurn: () => undefined,
+    lastCommitStart: 0,
+  };
+  endTurn(c);
+  return c;
+}
+
+function newSlot(
+  key: string,
+  topic: string,
+  partition: number,
+  producer: Producer | undefined,
+  committer: Committer,
+  committedAtOpen: Slot['committedAtOpen'],
+): Slot {
+  return {
+    key,
+    topic,
+    partition,
+    producer,
+    committer,
+    committedAtOpen,
+    checked: false,
+    pending: undefined,
+    inflight: undefined,
+    dead: false,
+    position: undefined,
+  };
+}
+
+/** The transaction in flight ended (or the loop did): wake whoever waits for it. */
+function endTurn(c: Committer): void {
+  const end = c.endTurn;
+  c.turn = new Promise((resolve) => (c.endTurn = resolve));
+  end();
 }
