@@ -4,8 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KafkaBroker, kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 
 /** Timers (setTimeout/setInterval) this process holds now. */
-const timers = (): number =>
-  process.getActiveResourcesInfo().filter((t) => t === 'Timeout').length;
+const timers = (): number => process.getActiveResourcesInfo().filter((t) => t === 'Timeout').length;
 
 /**
  * The kafkajs patch (patches/kafkajs@2.2.4.patch, requestQueue) checks request timeouts only
