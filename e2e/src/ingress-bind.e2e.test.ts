@@ -1,8 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { decodeCloudEvent, eventData } from '@ganglion/eventbus';
-import { freePort, kafkaBrokers, ServiceProcess, uniquePrefix, waitFor } from '@ganglion/testing';
+import {
+  freePort,
+  holdPort,
+  kafkaBrokers,
+  ServiceProcess,
+  uniquePrefix,
+  waitFor,
+} from '@ganglion/testing';
 import { ingressTopics, type BusCollector } from './harness.js';
 
 /**
@@ -26,10 +33,7 @@ describe('ingress-webhook: a route whose port another process holds', { timeout:
   before(async () => {
     const brokers = await kafkaBrokers();
     port = await freePort();
-    held = createServer((_req, res) =>
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found'),
-    );
-    await new Promise<void>((resolve) => held!.listen(port, '127.0.0.1', () => resolve()));
+    held = await holdPort(port);
     consumer = await ingressTopics({
       brokers,
       prefix,

@@ -1,6 +1,6 @@
 export { waitFor } from './wait-for.js';
 export { jvmJitCpuSeconds, statCpuSeconds } from './jvm-jit.js';
-export { freePort } from './ports.js';
+export { freePort, holdPort } from './ports.js';
 export { uniquePrefix } from './names.js';
 export { KafkaBroker, countRequests, MissingPrerequisiteError } from './kafka-broker.js';
 export { kafkaBrokers } from './shared-kafka.js';

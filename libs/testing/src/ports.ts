@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 
 /**
@@ -17,6 +18,21 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       return port;
     }
   }
+}
+
+/**
+ * Holds `port` as another process would: an HTTP server on it that answers every request 404
+ * `not found` (text/plain), for tests of a port that cannot be bound. Close it to release the port.
+ */
+export async function holdPort(port: number, host = '127.0.0.1'): Promise<Server> {
+  const server = createHttpServer((_req, res) =>
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found'),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }
 
 function kernelPort(host: string): Promise<number> {

@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { createLogger } from '@ganglion/telemetry';
-import { freePort, waitFor } from '@ganglion/testing';
+import { createLogger, type Logger } from '@ganglion/telemetry';
+import { freePort, holdPort, waitFor } from '@ganglion/testing';
 import {
   bindFailureOf,
   bindRetryDelay,
   DEFAULT_BIND_RETRY,
   HttpIngress,
+  type BindRetry,
   type Route,
 } from './http-ingress.js';
 
@@ -66,13 +66,21 @@ describe('bind failure reasons', () => {
     assert.match(bindFailureOf(9, '::1', err('EADDRINUSE'), 1).message, /on \[::1\]:9:/));
 });
 
-async function holdPort(port: number): Promise<Server> {
-  const server = createServer((_req, res) => res.writeHead(404).end('not found'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+/**
+ * A free port that the test then holds as another process would, and an ingress that retries
+ * binds with `bindRetry` and counts its bind changes in `binds.changes`.
+ */
+async function heldPortIngress(logger: Logger, bindRetry: BindRetry) {
+  const port = await freePort();
+  const held = await holdPort(port);
+  const binds = { changes: 0 };
+  const ingress = new HttpIngress({
+    host: '127.0.0.1',
+    logger,
+    bindRetry,
+    onBindChange: () => binds.changes++,
   });
-  return server;
+  return { port, held, ingress, binds };
 }
 
 function route(port: number): Route {
@@ -94,20 +102,15 @@ describe('a port another process holds', { timeout: 60_000 }, () => {
       level: 'debug',
       write: (l) => lines.push(JSON.parse(l) as { level: string; msg: string }),
     });
-    let changes = 0;
-    const port = await freePort();
-    const held = await holdPort(port);
-    const ingress = new HttpIngress({
-      host: '127.0.0.1',
-      logger,
-      bindRetry: { initialMs: 50, maxMs: 200 },
-      onBindChange: () => changes++,
+    const { port, held, ingress, binds } = await heldPortIngress(logger, {
+      initialMs: 50,
+      maxMs: 200,
     });
     try {
       await ingress.setRoutes([route(port)]);
       assert.equal(ingress.bindFailure(port)?.reason, 'PortInUse');
       assert.equal(ingress.listening(port), false);
-      assert.equal(changes, 1);
+      assert.equal(binds.changes, 1);
       await waitFor(() => (ingress.bindFailure(port)?.attempts ?? 0) >= 4, {
         what: 'four attempts',
       });
@@ -118,12 +121,12 @@ describe('a port another process holds', { timeout: 60_000 }, () => {
         lines.filter((l) => l.level === level && l.msg.startsWith('cannot listen')).length;
       assert.equal(cannot('warn'), 1);
       assert.ok(cannot('debug') >= 3, `repeats at debug: ${cannot('debug')}`);
-      assert.equal(changes, 1);
+      assert.equal(binds.changes, 1);
       assert.equal((await fetch(`http://127.0.0.1:${port}/hook`, { method: 'POST' })).status, 404);
 
       await new Promise<void>((resolve) => held.close(() => resolve()));
       await waitFor(() => ingress.bindFailure(port) === undefined, { what: 'the port bound' });
-      assert.equal(changes, 2);
+      assert.equal(binds.changes, 2);
       assert.deepEqual(ingress.ports, [port]);
       assert.ok(ingress.listening(port));
       assert.equal(ingress.bindFailures().length, 0);
@@ -139,21 +142,16 @@ describe('a port another process holds', { timeout: 60_000 }, () => {
 
   it('is forgotten when no route wants it; wanted again, it is tried at once', async () => {
     const logger = createLogger('test', { level: 'error' });
-    let changes = 0;
-    const port = await freePort();
-    const held = await holdPort(port);
-    const ingress = new HttpIngress({
-      host: '127.0.0.1',
-      logger,
-      bindRetry: { initialMs: 50, maxMs: 50 },
-      onBindChange: () => changes++,
+    const { port, held, ingress, binds } = await heldPortIngress(logger, {
+      initialMs: 50,
+      maxMs: 50,
     });
     try {
       await ingress.setRoutes([route(port)]);
-      assert.equal(changes, 1);
+      assert.equal(binds.changes, 1);
       await ingress.setRoutes([]);
       assert.equal(ingress.bindFailure(port), undefined);
-      assert.equal(changes, 2);
+      assert.equal(binds.changes, 2);
       assert.deepEqual(ingress.ports, []);
       // Wanted again once released: bound at once, not at a retry.
       await new Promise<void>((resolve) => held.close(() => resolve()));
