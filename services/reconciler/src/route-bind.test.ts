@@ -1,23 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { CustomObjectsApi } from '@kubernetes/client-node';
-import { KubernetesReconciler } from '@ganglion/control';
-import {
-  BusClients,
-  decodeCloudEvent,
-  ensureTopics,
-  eventData,
-  parseBrokers,
-  resourcesTopicConfig,
-  ResourceStore,
-  RouteStatusReporter,
-  routeStatusTopic,
-} from '@ganglion/eventbus';
-import { pushSources, PushIngressRunner } from '@ganglion/eventsources';
-import { createSecretResolver } from '@ganglion/k8s';
 import { createLogger } from '@ganglion/telemetry';
-import { freePort, kafkaBrokers, kubeApiServer, uniquePrefix, waitFor } from '@ganglion/testing';
+import { holdPort, waitFor } from '@ganglion/testing';
+import { cond, routeHarness } from './route-harness.test-support.js';
 
 /**
  * A route whose port another process holds: the real reconciler (Kubernetes mode, real API
@@ -29,115 +14,23 @@ import { freePort, kafkaBrokers, kubeApiServer, uniquePrefix, waitFor } from '@g
  */
 const logger = createLogger('route-bind-test', { level: 'error' });
 
-interface Cond {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-interface Obj {
-  metadata: { generation?: number };
-  status?: { observedGeneration?: number; conditions?: Cond[] };
-}
-const cond = (o: Obj | undefined, type: string): Cond | undefined =>
-  o?.status?.conditions?.find((c) => c.type === type);
-
-/** Another process's server on `port`: answers every request 404 `not found`. */
-async function holdPort(port: number): Promise<Server> {
-  const server = createServer((_req, res) =>
-    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found'),
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return server;
-}
-
 test(
   'a port held by another process: RoutesServed=False PortInUse naming the port; released: bound by itself, True, served, on the bus',
   { timeout: 240_000 },
   async () => {
-    const kube = await kubeApiServer();
-    const prefix = uniquePrefix('routebind');
-    const ns = await kube.namespace('route-bind');
-    const kubeconfig = kube.userKubeconfig(`reconciler-${prefix}`, ['system:masters']);
-    const clients = new BusClients({
-      brokers: parseBrokers(await kafkaBrokers()),
-      clientId: prefix,
-      logger,
-    });
-    const kafka = clients.installation;
-    const resourcesTopic = `${prefix}-resources`;
-    const busTopic = `${prefix}-events`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      resourcesTopicConfig(resourcesTopic, 1),
-      { topic: busTopic, numPartitions: 1, replicationFactor: 1 },
-    ]);
-    await admin.disconnect();
-    const onBus: unknown[] = [];
-    const consumer = kafka.consumer({ groupId: `${prefix}-collector`, sessionTimeout: 10_000 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [busTopic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        onBus.push(eventData(decodeCloudEvent(message)));
-      },
-    });
-    const store = new ResourceStore(kafka, resourcesTopic, logger);
-    await store.start();
-    await store.ready;
-    const reconciler = new KubernetesReconciler(clients, store, {
-      kubeconfig,
-      namespace: ns,
-      leaderElection: false,
-      leaseNamespace: ns,
-      leaseName: 'unused',
-      leaseDurationSeconds: 15,
-      renewDeadlineMs: 10_000,
-      retryPeriodMs: 2000,
-      ingressSelector: { app: 'ingress' },
-      ingressNamespace: undefined,
-      resyncMs: 0,
-      labelSelector: undefined,
-      resourcesTopic,
-      partitions: 1,
-      replicationFactor: 1,
-      instanceId: prefix,
-      logger,
-    });
-    reconciler.start();
-    const port = await freePort();
-    const held = await holdPort(port);
-    let released = false;
-    const producers = clients.producers({});
-    const reporter = new RouteStatusReporter(kafka, routeStatusTopic(resourcesTopic), logger);
     // The bind retried every 200 ms doubling to 1 s (the default: 1 s doubling to 30 s), so the
     // test waits seconds, not half a minute, after it releases the port.
-    const ingress = new PushIngressRunner((await pushSources.webhook()) as never, {
-      host: '127.0.0.1',
+    const h = await routeHarness({
+      name: 'route-bind',
       logger,
-      store,
-      producers,
-      secrets: createSecretResolver(
-        { secretsSource: 'local', secretsDir: undefined, kubeconfig: undefined },
-        {},
-      ),
+      secrets: 'none',
       secretRefreshMs: 0,
       bindRetry: { initialMs: 200, maxMs: 1000 },
-      onRoutes: (routes) => reporter.report(routes),
+      collectBus: true,
     });
-    const custom = kube.adminConfig().makeApiClient(CustomObjectsApi);
-    const type = (plural: string) => ({
-      group: 'argoproj.io',
-      version: 'v1alpha1',
-      plural,
-      namespace: ns,
-    });
-    const get = async (name: string) =>
-      (await custom.getNamespacedCustomObject({ ...type('eventsources'), name })) as Obj;
+    const { port, ingress, onBus, get } = h;
+    const held = await holdPort(port);
+    let released = false;
     const post = (n: number) =>
       fetch(`http://127.0.0.1:${port}/hook`, {
         method: 'POST',
@@ -145,34 +38,13 @@ test(
         body: JSON.stringify({ n }),
       });
     try {
-      await ingress.start();
-      await custom.createNamespacedCustomObject({
-        ...type('eventbus'),
-        body: {
-          apiVersion: 'argoproj.io/v1alpha1',
-          kind: 'EventBus',
-          metadata: { name: 'default', namespace: ns },
-          spec: { kafka: { topic: busTopic } },
-        },
-      });
-      await custom.createNamespacedCustomObject({
-        ...type('eventsources'),
-        body: {
-          apiVersion: 'argoproj.io/v1alpha1',
-          kind: 'EventSource',
-          metadata: { name: 'hooks', namespace: ns },
-          spec: { webhook: { example: { port: String(port), endpoint: '/hook', method: 'POST' } } },
-        },
+      await h.start();
+      await h.createEventSource('hooks', {
+        example: { port: String(port), endpoint: '/hook', method: 'POST' },
       });
 
       // Held: the EventSource says the route is not served, naming the port and the error.
-      const inUse = await waitFor(
-        async () => {
-          const c = cond(await get('hooks'), 'RoutesServed');
-          return c?.status === 'False' && c;
-        },
-        { timeoutMs: 60_000, what: 'RoutesServed=False' },
-      );
+      const inUse = await h.waitCond('hooks', 'RoutesServed', { status: 'False' });
       assert.equal(inUse.reason, 'PortInUse');
       assert.equal(
         inUse.message,
@@ -201,13 +73,7 @@ test(
       const generation = (await get('hooks')).metadata.generation;
       await new Promise<void>((resolve) => held.close(() => resolve()));
       released = true;
-      const served = await waitFor(
-        async () => {
-          const c = cond(await get('hooks'), 'RoutesServed');
-          return c?.status === 'True' && c;
-        },
-        { timeoutMs: 60_000, what: 'RoutesServed=True after the port was released' },
-      );
+      const served = await h.waitCond('hooks', 'RoutesServed', { status: 'True' });
       assert.equal(served.reason, 'Served');
       assert.equal(ingress.notServing(port), undefined);
       assert.deepEqual(ingress.bindFailures(), []);
@@ -221,13 +87,7 @@ test(
       assert.equal((await get('hooks')).metadata.generation, generation);
     } finally {
       if (!released) held.close();
-      await ingress.close();
-      await reporter.close();
-      await producers.close();
-      await reconciler.stop();
-      await store.stop();
-      await consumer.disconnect();
-      await clients.close();
+      await h.close();
     }
   },
 );
