@@ -28,8 +28,12 @@ export interface TriggerLabels {
   trigger_name: string;
 }
 
-/** Resolution of the `nodejs_eventloop_lag_*` histogram (ms): a stall this long or longer is always seen. */
-const EVENT_LOOP_MONITORING_MS = 100;
+/**
+ * Resolution of the `nodejs_eventloop_lag_*` histogram (ms): a stall this long or longer is
+ * always seen, a shorter one when a sample falls in it. Its timer is the largest share of an idle
+ * service's wake-ups: at 100 ms, ten of the ~13 a second (docs/benchmarks.md "Idle cost").
+ */
+const EVENT_LOOP_MONITORING_MS = 1_000;
 
 export class GanglionMetrics {
   readonly registry = new Registry();
@@ -156,7 +160,7 @@ export class GanglionMetrics {
   private readonly triggerSeries = new Map<string, TriggerLabels>();
 
   constructor(options: { service?: string; version?: string; defaultMetrics?: boolean } = {}) {
-    // The event-loop delay histogram samples every 100 ms, not prom-client's 10 ms: its timer
+    // The event-loop delay histogram samples every second, not prom-client's 10 ms: its timer
     // woke every service 100 times a second, about 0.25 % of a core per idle process (issue 21).
     if (options.defaultMetrics !== false)
       collectDefaultMetrics({
