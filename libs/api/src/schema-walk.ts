@@ -170,10 +170,13 @@ export function walk(node: Node, value: unknown, path: string, ctx: WalkContext)
       return;
     case 'array':
       if (!Array.isArray(value)) return c.error(path, `must be a list, got ${typeName(value)}`);
-      value.forEach((item, i) => {
+      // An index loop, not forEach: a sparse array's holes are absent items, not skipped ones
+      // (forEach would pass them, and a later .map() would carry the hole into the runtime).
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
         if (isAbsent(item)) c.error(`${path}[${i}]`, 'must not be empty');
         else walk(node.items, item, `${path}[${i}]`, ctx);
-      });
+      }
       return;
     case 'map':
       if (!isObj(value)) return c.error(path, `must be a map, got ${typeName(value)}`);

@@ -200,6 +200,14 @@ const broken: [string, unknown, string][] = [
     'spec.triggers[0].template: exactly one trigger type must be set, got log, http',
   ],
   [
+    // A hole in a sparse array (an object built in code, not parsed) is an absent item, never
+    // skipped: the runtime's .map() would carry it on (found by the manifest fuzz).
+    'a hole in the triggers list',
+    // eslint-disable-next-line no-sparse-arrays
+    sensor([log(), , log({ name: 'u' })]),
+    'spec.triggers[1]: must not be empty',
+  ],
+  [
     'duplicate trigger names',
     sensor([log(), log()]),
     'spec.triggers[1].template.name: duplicate trigger name "t" (also spec.triggers[0])',
