@@ -162,6 +162,9 @@ export class PipelinedLoop {
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
+    // A commit armed for the consumer this one replaces has nothing left to do: the offsets it
+    // tracked are dropped when this consumer joins (GROUP_JOIN above) and redelivered to the
+    // partitions' owners. Firing it while this consumer joins would only fail a commit.
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await consumer.run({
