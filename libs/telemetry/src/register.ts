@@ -1,25 +1,11 @@
 /**
- * Preload for every service: `node --import @ganglion/telemetry/register dist/main.js`.
- * Under ESM, instrumentations patch modules only when the loader hook is registered before the
- * application loads, so this registers `@opentelemetry/instrumentation/hook.mjs` first and then
- * starts the SDK (imported dynamically, after the hook). Without a trace exporter configured
- * there is nothing to instrument and the hook is not registered: it runs on a loader thread that
- * cost ~200 MiB RSS per service and added hundreds of milliseconds per event in the sensor
- * benchmark (docs/observability.md).
+ * Preload for every service: `node --import @ganglion/telemetry/register dist/main.js`. It
+ * starts telemetry before the application's modules load, so the HTTP instrumentation has
+ * patched `node:http` before any server or client uses it (sdk-export.ts). No ES-module loader
+ * hook is registered: it ran on a loader thread of its own that cost ~25 MiB RSS per service
+ * (and, wrapping every module, ~200 MiB and hundreds of milliseconds per event before it was
+ * limited to the HTTP modules; docs/observability.md).
  */
-import { register } from 'node:module';
-import { tracesConfigured } from './traces-config.js';
+import { startTelemetry } from './sdk.js';
 
-/**
- * The only modules an instrumentation patches (sdk.ts: HTTP server and client, undici). Without
- * this list the hook wraps every ES module the process loads, our own and kafkajs included.
- */
-const INSTRUMENTED_MODULES = ['http', 'https', 'undici'];
-
-if (tracesConfigured(process.env) && process.env['OTEL_SDK_DISABLED'] !== 'true') {
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
-    data: { include: INSTRUMENTED_MODULES },
-  });
-}
-const { startTelemetry } = await import('./sdk.js');
 await startTelemetry();

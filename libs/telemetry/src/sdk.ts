@@ -70,10 +70,10 @@ export async function startTelemetry(
     started = { exporting: false, serviceName, shutdown: async () => undefined };
     return publish(started);
   }
-  // The OTel SDK, its exporters and instrumentations (~20 MiB RSS) load only when spans are
+  // The OTel SDK, its exporter and instrumentations (~20 MiB RSS) load only when spans are
   // exported (docs/benchmarks.md "Memory per service").
   const { startExport } = await import('./sdk-export.js');
-  const sdk = startExport(serviceName, env);
+  const sdk = await startExport(serviceName, env);
   let stopping: Promise<void> | undefined;
   started = {
     exporting: true,
