@@ -48,7 +48,7 @@ test(
       assert.equal(inUse.reason, 'PortInUse');
       assert.equal(
         inUse.message,
-        `webhook event example: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE), another process holds port ${port}; the ingress retries the bind with backoff`,
+        `webhook event example: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE), another process holds port ${port}; the ingress retries the bind with backoff (replica ingress-0)`,
       );
       assert.equal(cond(await get('hooks'), 'Deployed')?.status, 'True');
       assert.match(

@@ -144,7 +144,9 @@ export async function routeHarness(options: RouteHarnessOptions): Promise<RouteH
     const port = await freePort();
     const producers = clients.producers({});
     closers.push(() => producers.close());
-    const reporter = new RouteStatusReporter(kafka, routeStatusTopic(resourcesTopic), logger);
+    const reporter = new RouteStatusReporter(kafka, routeStatusTopic(resourcesTopic), logger, {
+      replica: 'ingress-0',
+    });
     closers.push(() => reporter.close());
     const ingress = new PushIngressRunner<unknown>((await pushSources.webhook()) as never, {
       host: '127.0.0.1',

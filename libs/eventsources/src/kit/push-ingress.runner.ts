@@ -274,7 +274,7 @@ export class PushIngressRunner<C> {
       return failure
         ? {
             ...state,
-            refusal: {
+            unbound: {
               reason: failure.reason,
               message: `${state.type} event ${state.event}: ${failure.message}`,
             },
