@@ -195,6 +195,8 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       kafka,
       routeStatusTopic(config.resourcesTopic),
       logger,
+      // A port this replica cannot bind is reported under its own id (GANGLION_INSTANCE_ID).
+      { replica: config.instanceId },
     );
     this.runner = new PushIngressRunner(source as never, {
       host: config.host,

@@ -48,7 +48,7 @@ test(
       assert.equal(inUse.reason, 'PortInUse');
       assert.equal(
         inUse.message,
-        `webhook event example: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE), another process holds port ${port}; the ingress retries the bind with backoff`,
+        `webhook event example: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE), another process holds port ${port}; the ingress retries the bind with backoff (replica ingress-0)`,
       );
       assert.equal(cond(await get('hooks'), 'Deployed')?.status, 'True');
       assert.match(
@@ -87,6 +87,58 @@ test(
       assert.equal((await get('hooks')).metadata.generation, generation);
     } finally {
       if (!released) held.close();
+      await h.close();
+    }
+  },
+);
+
+test(
+  'two replicas, one cannot bind: RoutesServed stays False when the other reports the route served; True once the failing one stops',
+  { timeout: 240_000 },
+  async () => {
+    const h = await routeHarness({
+      name: 'route-bind-two',
+      logger,
+      secrets: 'none',
+      secretRefreshMs: 0,
+      bindRetry: { initialMs: 200, maxMs: 1000 },
+    });
+    const { port } = h;
+    // Held on 127.0.0.1 only: replica ingress-0 (127.0.0.1) cannot bind, ingress-1 (127.0.0.2) can.
+    const held = await holdPort(port);
+    try {
+      await h.start();
+      await h.createEventSource('hooks', {
+        example: { port: String(port), endpoint: '/hook', method: 'POST' },
+      });
+      const inUse = await h.waitCond('hooks', 'RoutesServed', { status: 'False' });
+      assert.equal(inUse.reason, 'PortInUse');
+      assert.match(inUse.message ?? '', /\(replica ingress-0\)$/);
+
+      // The other replica serves the route; its first report writes a tombstone for it.
+      const other = await h.replica('127.0.0.2', 'ingress-1');
+      assert.equal(other.ingress.notServing(port), undefined);
+      // An EventSource both replicas refuse, created after: once its condition shows, the
+      // reconciler has read ingress-1's report.
+      await h.createEventSource('probe', {
+        guarded: {
+          port: String(port),
+          endpoint: '/probe',
+          method: 'POST',
+          authSecret: { name: 'absent', key: 'token' },
+        },
+      });
+      await h.waitCond('probe', 'RoutesServed', { status: 'False', reason: 'SecretMissing' });
+      const still = cond(await h.get('hooks'), 'RoutesServed');
+      assert.equal(still?.status, 'False');
+      assert.equal(still?.reason, 'PortInUse');
+
+      // The failing replica stops: it withdraws its refusal; the other one serves the route.
+      await h.stopIngress();
+      const served = await h.waitCond('hooks', 'RoutesServed', { status: 'True' });
+      assert.equal(served.reason, 'Served');
+    } finally {
+      held.close();
       await h.close();
     }
   },

@@ -63,7 +63,18 @@ interface RouteHarness {
   port: number;
   /** The data of the events on the EventBus's topic (with `collectBus`). */
   onBus: unknown[];
+  /** The first ingress replica, `ingress-0` on 127.0.0.1. */
   ingress: PushIngressRunner<unknown>;
+  /** Stops the first replica: its ingress, then its reporter (which withdraws its refusals). */
+  stopIngress(): Promise<void>;
+  /**
+   * Starts another ingress replica on `host` reporting as `replica` (its own reporter); stopped
+   * by `close()` of the harness, or earlier with its own `close()`.
+   */
+  replica(
+    host: string,
+    replica: string,
+  ): Promise<{ ingress: PushIngressRunner<unknown>; close(): Promise<void> }>;
   /** Starts the ingress and creates the EventBus `default` (topic `<prefix>-events`). */
   start(): Promise<void>;
   /** Creates the EventSource `name` with the webhook events `webhook`. */
@@ -144,24 +155,34 @@ export async function routeHarness(options: RouteHarnessOptions): Promise<RouteH
     const port = await freePort();
     const producers = clients.producers({});
     closers.push(() => producers.close());
-    const reporter = new RouteStatusReporter(kafka, routeStatusTopic(resourcesTopic), logger);
-    closers.push(() => reporter.close());
-    const ingress = new PushIngressRunner<unknown>((await pushSources.webhook()) as never, {
-      host: '127.0.0.1',
-      logger,
-      store,
-      producers,
-      secrets: createSecretResolver(
-        options.secrets === 'kubernetes'
-          ? { secretsSource: 'kubernetes', secretsDir: undefined, kubeconfig }
-          : { secretsSource: 'local', secretsDir: undefined, kubeconfig: undefined },
-        {},
-      ),
-      secretRefreshMs: options.secretRefreshMs,
-      ...(options.bindRetry ? { bindRetry: options.bindRetry } : {}),
-      onRoutes: (routes) => reporter.report(routes),
-    });
-    closers.push(() => ingress.close());
+    const webhook = await pushSources.webhook();
+    /** An ingress replica on `host` and its reporter (the ingress closes first). */
+    const makeReplica = (host: string, replica: string) => {
+      const reporter = new RouteStatusReporter(kafka, routeStatusTopic(resourcesTopic), logger, {
+        replica,
+      });
+      const ingress = new PushIngressRunner<unknown>(webhook as never, {
+        host,
+        logger,
+        store,
+        producers,
+        secrets: createSecretResolver(
+          options.secrets === 'kubernetes'
+            ? { secretsSource: 'kubernetes', secretsDir: undefined, kubeconfig }
+            : { secretsSource: 'local', secretsDir: undefined, kubeconfig: undefined },
+          {},
+        ),
+        secretRefreshMs: options.secretRefreshMs,
+        ...(options.bindRetry ? { bindRetry: options.bindRetry } : {}),
+        onRoutes: (routes) => reporter.report(routes),
+      });
+      let closed: Promise<void> | undefined;
+      const close = () => (closed ??= ingress.close().then(() => reporter.close()));
+      closers.push(close);
+      return { ingress, close };
+    };
+    const first = makeReplica('127.0.0.1', 'ingress-0');
+    const ingress = first.ingress;
     const custom = kube.adminConfig().makeApiClient(CustomObjectsApi);
     const type = (plural: string) => ({
       group: 'argoproj.io',
@@ -177,6 +198,12 @@ export async function routeHarness(options: RouteHarnessOptions): Promise<RouteH
       port,
       onBus,
       ingress,
+      stopIngress: first.close,
+      async replica(host, replica) {
+        const r = makeReplica(host, replica);
+        await r.ingress.start();
+        return r;
+      },
       async start() {
         await ingress.start();
         await custom.createNamespacedCustomObject({

@@ -145,6 +145,8 @@ export class HttpIngress {
   /** Wanted ports that could not be bound, retried with backoff. */
   private readonly pending = new Map<number, PendingBind>();
   private readonly bindRetry: BindRetry;
+  /** `setRoutes` and bind retries, one after another: a retry never sees half a route change. */
+  private ops: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(private readonly options: HttpIngressOptions) {
@@ -181,7 +183,18 @@ export class HttpIngress {
   }
 
   /** Replaces the set of routes; opens and closes ports as needed. */
-  async setRoutes(routes: Route[]): Promise<void> {
+  setRoutes(routes: Route[]): Promise<void> {
+    return this.serialized(() => this.applyRoutes(routes));
+  }
+
+  /** Runs `task` once every `setRoutes` and bind retry queued before it has finished. */
+  private serialized(task: () => Promise<void>): Promise<void> {
+    const run = this.ops.then(() => (this.closed ? undefined : task()));
+    this.ops = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyRoutes(routes: Route[]): Promise<void> {
     this.routes.clear();
     for (const r of routes) {
       const k = HttpIngress.key(r.port, r.endpoint);
@@ -248,50 +261,52 @@ export class HttpIngress {
   }
 
   /**
-   * Binds `port`, or records why not and retries with backoff until it binds or no route wants
-   * it. The first failure and a change of error are warnings; repeats are debug lines.
+   * Binds `port`, or records why not and retries with backoff (in turn with `setRoutes`) until
+   * it binds or no route wants it. The first failure and a change of error are warnings;
+   * repeats are debug lines.
    */
-  private async bind(port: number, tls: Route['tls'], pending?: PendingBind): Promise<void> {
+  private async bind(port: number, tls: Route['tls']): Promise<void> {
+    const pending = this.pending.get(port);
     try {
       await this.listen(port, tls);
     } catch (err) {
-      if (this.closed || (pending && this.pending.get(port) !== pending)) return;
-      const previous = pending?.failure;
-      const failure = bindFailureOf(port, this.options.host, err, (previous?.attempts ?? 0) + 1);
-      const entry: PendingBind = pending ?? { tls, failure, timer: undefined };
-      entry.failure = failure;
-      this.pending.set(port, entry);
-      const delayMs = bindRetryDelay(this.bindRetry, failure.attempts);
-      const fields = { port, error: failure.code, attempts: failure.attempts, retryInMs: delayMs };
-      if (!previous || previous.code !== failure.code) {
-        this.options.logger.warn(`cannot listen: ${failure.message}`, fields);
-        this.options.onBindChange?.();
-      } else this.options.logger.debug('cannot listen, again', fields);
-      entry.timer = setTimeout(() => {
-        entry.timer = undefined;
-        void this.bind(port, entry.tls, entry);
-      }, delayMs);
-      entry.timer.unref();
+      if (!this.closed) this.recordBindFailure(port, tls, err, pending);
       return;
     }
     if (!pending) return;
-    if (this.closed || this.pending.get(port) !== pending) {
-      // Closed, or no route wants the port any more, while this attempt was in flight.
-      const server = this.servers.get(port);
-      const wanted = [...this.routes.values()].some((r) => r.port === port);
-      if (server && (this.closed || !wanted)) {
-        this.servers.delete(port);
-        this.serverTls.delete(port);
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
-      return;
-    }
     this.pending.delete(port);
     this.options.logger.info('listening after failed attempts', {
       port,
       attempts: pending.failure.attempts,
     });
     this.options.onBindChange?.();
+  }
+
+  private recordBindFailure(
+    port: number,
+    tls: Route['tls'],
+    err: unknown,
+    pending: PendingBind | undefined,
+  ): void {
+    const previous = pending?.failure;
+    const failure = bindFailureOf(port, this.options.host, err, (previous?.attempts ?? 0) + 1);
+    const entry: PendingBind = pending ?? { tls, failure, timer: undefined };
+    entry.failure = failure;
+    this.pending.set(port, entry);
+    const delayMs = bindRetryDelay(this.bindRetry, failure.attempts);
+    const fields = { port, error: failure.code, attempts: failure.attempts, retryInMs: delayMs };
+    if (!previous || previous.code !== failure.code) {
+      this.options.logger.warn(`cannot listen: ${failure.message}`, fields);
+      this.options.onBindChange?.();
+    } else this.options.logger.debug('cannot listen, again', fields);
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      // Still wanted by the time it runs (a route change may have dropped or re-added the port).
+      void this.serialized(async () => {
+        if (this.pending.get(port) === entry) await this.bind(port, entry.tls);
+      });
+    }, delayMs);
+    entry.timer.unref();
   }
 
   private listen(port: number, tls: Route['tls']): Promise<void> {
@@ -315,19 +330,11 @@ export class HttpIngress {
     this.serverTls.set(port, tlsKey(tls));
     return new Promise((resolve, reject) => {
       server.once('error', (err) => {
-        if (this.servers.get(port) === server) {
-          this.servers.delete(port);
-          this.serverTls.delete(port);
-        }
+        this.servers.delete(port);
+        this.serverTls.delete(port);
         reject(err);
       });
       server.listen(port, this.options.host, () => {
-        // Closed while the bind was in flight: nothing may keep listening.
-        if (this.closed) {
-          server.close();
-          reject(new Error('the ingress was closed'));
-          return;
-        }
         this.options.logger.info('listening', {
           host: this.options.host,
           port,
@@ -516,6 +523,8 @@ export class HttpIngress {
     this.closed = true;
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
+    // A route change or bind in flight finishes first; its servers are closed below.
+    await this.ops;
     const servers = [...this.servers.values()];
     this.servers.clear();
     await Promise.all(

@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { pbkdf2 } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { createLogger, type Logger } from '@ganglion/telemetry';
 import { freePort, holdPort, waitFor } from '@ganglion/testing';
+import { TEST_CERT, TEST_KEY } from '../fixtures/tls.fixture.js';
 import {
   bindFailureOf,
   bindRetryDelay,
@@ -160,6 +163,71 @@ describe('a port another process holds', { timeout: 60_000 }, () => {
       assert.equal(ingress.bindFailure(port), undefined);
     } finally {
       held.close();
+      await ingress.close();
+    }
+  });
+});
+
+/** Occupies every thread of libuv's pool for a while: a `listen` on a host name waits for it. */
+function busyThreadPool(): Promise<void> {
+  const threads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
+  return Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<void>((resolve) => pbkdf2('x', 'y', 3_000_000, 32, 'sha256', () => resolve())),
+    ),
+  ).then(() => undefined);
+}
+
+/** The status of `GET /health` over HTTPS on `port` (certificate not checked), or the error's code. */
+function httpsHealth(port: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path: '/health', rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.end();
+  });
+}
+
+describe('a bind retry and a route change', { timeout: 60_000 }, () => {
+  it('do not interleave: a TLS change while the retry binds leaves the port served with TLS', async () => {
+    // On a host name, `listen` resolves it in libuv's thread pool first: with the pool busy,
+    // the retry's bind stays in flight while the route changes (before the fix, the change
+    // closed that server mid-bind and the retry never settled: no server, no timer).
+    const logger = createLogger('test', { level: 'error' });
+    const port = await freePort();
+    const held = await holdPort(port, 'localhost');
+    let released = false;
+    const ingress = new HttpIngress({
+      host: 'localhost',
+      logger,
+      bindRetry: { initialMs: 100, maxMs: 100 },
+    });
+    try {
+      await ingress.setRoutes([route(port)]);
+      assert.equal(ingress.bindFailure(port)?.reason, 'PortInUse');
+      const busy = busyThreadPool();
+      // The retry has started: its server is registered, its host lookup waits for the pool.
+      await waitFor(() => ingress.ports.includes(port), { what: 'the retry in flight' });
+      const tls = ingress.setRoutes([{ ...route(port), tls: { cert: TEST_CERT, key: TEST_KEY } }]);
+      await new Promise<void>((resolve) => held.close(() => resolve()));
+      released = true;
+      await busy;
+      await tls;
+      await waitFor(async () => (await httpsHealth(port)) === 200, {
+        timeoutMs: 10_000,
+        what: 'the port served with TLS',
+      });
+      assert.equal(ingress.bindFailure(port), undefined);
+      assert.deepEqual(ingress.ports, [port]);
+    } finally {
+      if (!released) held.close();
       await ingress.close();
     }
   });

@@ -130,6 +130,8 @@ export class PushIngressRunner<C> {
   private evaluated: EvaluatedRoute[] = [];
   /** Whether routes were applied at least once. */
   private appliedOnce = false;
+  /** A port's bind changed since the last report. */
+  private reportDue = false;
 
   constructor(
     private readonly source: PushSource<C>,
@@ -142,13 +144,14 @@ export class PushIngressRunner<C> {
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.maskedHeaders ? { maskedHeaders: options.maskedHeaders } : {}),
       ...(options.bindRetry ? { bindRetry: options.bindRetry } : {}),
-      // A port bound or failing now: the routes on it are reported again (in turn with applies).
+      // A port bound or failing now: the routes on it are reported again (in turn with applies;
+      // once, however many ports changed, and not at all when an apply reports them first).
       onBindChange: () => {
-        this.applying = this.applying
-          .then(() => this.report())
-          .catch((err: unknown) =>
-            this.options.logger.error('reporting the routes failed', { error: err }),
-          );
+        if (this.reportDue) return;
+        this.reportDue = true;
+        this.enqueue('reporting the routes', async () => {
+          if (this.reportDue) await this.report();
+        });
       },
     });
   }
@@ -175,9 +178,7 @@ export class PushIngressRunner<C> {
   async start(): Promise<void> {
     this.unsubscribe = this.options.store.onChange(() => this.schedule());
     // In turn with every later apply and bind report, so that reports never overlap.
-    const first = this.applying.then(() => this.apply());
-    this.applying = first.catch(() => undefined);
-    await first;
+    await this.enqueue('applying routes', () => this.apply(), true);
     const every = this.options.secretRefreshMs ?? 60_000;
     if (every > 0) {
       this.refresh = setInterval(() => this.schedule(), every);
@@ -192,13 +193,19 @@ export class PushIngressRunner<C> {
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.applying = this.applying
-        .then(() => this.apply())
-        .catch((err: unknown) =>
-          this.options.logger.error('applying routes failed', { error: err }),
-        );
-    }, 50);
+    this.timer = setTimeout(() => void this.enqueue('applying routes', () => this.apply()), 50);
+  }
+
+  /**
+   * Runs `task` after every apply and report queued before it. Its failure is logged as
+   * `<what> failed`, or, with `rethrow`, returned to the caller (the queue goes on either way).
+   */
+  private enqueue(what: string, task: () => Promise<void>, rethrow = false): Promise<void> {
+    const run = this.applying.then(task);
+    this.applying = run.catch((err: unknown) => {
+      if (!rethrow) this.options.logger.error(`${what} failed`, { error: err });
+    });
+    return rethrow ? run : this.applying;
   }
 
   private async apply(): Promise<void> {
@@ -267,6 +274,7 @@ export class PushIngressRunner<C> {
    * it could not be built (its Secret), or when its port cannot be bound (`PortInUse`, ...).
    */
   private async report(): Promise<void> {
+    this.reportDue = false;
     if (!this.options.onRoutes || this.closed) return;
     const states = this.evaluated.map(({ state, port }): RouteState => {
       const failure =
@@ -274,7 +282,7 @@ export class PushIngressRunner<C> {
       return failure
         ? {
             ...state,
-            refusal: {
+            unbound: {
               reason: failure.reason,
               message: `${state.type} event ${state.event}: ${failure.message}`,
             },
