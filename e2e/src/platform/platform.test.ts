@@ -147,6 +147,26 @@ describe('platform: the umbrella chart on a real node', { timeout: 3_600_000 }, 
     assert.equal(r.status, 0, `kubectl ${args.join(' ')} failed:\n${r.stderr}${r.stdout}`);
     return r.stdout;
   };
+  /** Runs `body`; when it fails, prints the last log lines of every pod of the release first. */
+  const withPodLogsOnFailure = async <T>(body: () => Promise<T>): Promise<T> => {
+    try {
+      return await body();
+    } catch (err) {
+      const r = await cluster.kubectlAsync([
+        'logs',
+        '-n',
+        NS,
+        '-l',
+        `app.kubernetes.io/instance=${RELEASE}`,
+        '--tail=40',
+        '--prefix',
+      ]);
+      console.log(
+        `# pod logs (last 40 lines each):\n${r.stdout}${r.stderr}`.replace(/\n/g, '\n# '),
+      );
+      throw err;
+    }
+  };
   const helmRun = async (args: string[]): Promise<string> => {
     const r = await runAsync(helm, args, {
       cwd: chartDir,
@@ -375,11 +395,13 @@ describe('platform: the umbrella chart on a real node', { timeout: 3_600_000 }, 
       { timeoutMs: 60_000, intervalMs: 500, what: `200 from ${webhookUrl}` },
     );
     assert.equal(res.status, 200);
-    const call = await waitFor(() => calls.find((c) => c.body.text === 'hello'), {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      what: 'the http trigger call at the target',
-    });
+    const call = await withPodLogsOnFailure(() =>
+      waitFor(() => calls.find((c) => c.body.text === 'hello'), {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: 'the http trigger call at the target',
+      }),
+    );
     const traceId = String(call.headers['traceparent']).split('-')[1]!;
     assert.match(traceId, /^[0-9a-f]{32}$/);
     const trace = await waitFor(
