@@ -340,6 +340,16 @@ export class ExactlyOnceLoop {
       clientId: `${groupId}-offsets`,
       ...(security ? { security } : {}),
     });
+    if (this.replica)
+      try {
+        await this.stable.requireKip447();
+      } catch (err) {
+        await admin.disconnect().catch(() => undefined);
+        throw new Error(
+          `transactionScope 'replica' needs KIP-447: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
+      }
     await this.startConsumer();
   }
 
