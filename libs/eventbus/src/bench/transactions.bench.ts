@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { Kafka, logLevel, type RetryOptions } from 'kafkajs';
 import { kafkaBrokers, uniquePrefix } from '@ganglion/testing';
 import { TRANSACTION_RETRY } from '../client/client.js';
-import { sendOffsets, sendOutputAndOffsets } from '../loops/exactly-once-loop.js';
+import { sendOutputAndOffsets } from '../loops/exactly-once-loop.js';
 
 const N = Number(process.argv[2] ?? 300);
 const OUT = resolve(process.argv[3] ?? 'bench/results/transactions.json');
@@ -90,7 +90,7 @@ async function measure(
         messages: [{ key: `r${i}`, value: `r${i}` }],
         acks: -1,
       });
-      await sendOffsets(txn, offsets);
+      await txn.sendOffsets(offsets);
     }
     await txn.commit();
   };

@@ -11,7 +11,7 @@ import { TRANSACTION_RETRY } from './client.js';
  * calls GROUP_LOAD_IN_PROGRESS and NOT_COORDINATOR_FOR_GROUP: nothing matched and the commit
  * failed at once. A broker's first transactions meet exactly that (its __consumer_offsets
  * partitions are created and loaded by the first FindCoordinator), so this runs on a broker of
- * its own, started for it.
+ * its own, started for it (and restarted by the second test).
  */
 describe(
   'kafkajs TxnOffsetCommit on a fresh broker (patched eosManager)',
@@ -73,6 +73,69 @@ describe(
       } finally {
         await producer.disconnect();
         await admin.disconnect();
+      }
+    });
+
+    /**
+     * The transaction coordinator after a broker restart: it answers GROUP_LOAD_IN_PROGRESS
+     * (COORDINATOR_LOAD_IN_PROGRESS) while it loads the transaction log, or
+     * NOT_COORDINATOR_FOR_GROUP / GROUP_COORDINATOR_NOT_AVAILABLE until it leads the log's
+     * partition again. Unpatched kafkajs sent AddOffsetsToTxn and EndTxn once and the transaction
+     * failed; the patch looks the coordinator up again and retries. Here AddOffsetsToTxn is the
+     * first request after the restart (sendOffsets before any record), and every transaction
+     * must commit at the first try.
+     */
+    it('after a broker restart, AddOffsetsToTxn and EndTxn wait for the transaction coordinator', async () => {
+      const kafka = new Kafka({
+        clientId: `${prefix}-restart`,
+        brokers: fresh.brokers.split(','),
+        logLevel: logLevel.NOTHING,
+      });
+      const admin = kafka.admin();
+      await admin.connect();
+      const topic = `${prefix}-restart`;
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+      await admin.disconnect();
+      const producer = kafka.producer({
+        transactionalId: `${prefix}-restart-txn`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: { ...TRANSACTION_RETRY },
+      });
+      await producer.connect();
+      const groupId = `${prefix}-restart-group`;
+      const transact = async (offset: number): Promise<void> => {
+        const txn = await producer.transaction();
+        try {
+          await txn.sendOffsets({
+            consumerGroupId: groupId,
+            topics: [{ topic, partitions: [{ partition: 0, offset: String(offset) }] }],
+          });
+          await txn.send({ topic, messages: [{ value: String(offset) }] });
+          await txn.commit();
+        } catch (err) {
+          await txn.abort().catch(() => undefined);
+          throw err;
+        }
+      };
+      try {
+        await transact(1);
+        await fresh.stop();
+        await fresh.resume();
+        for (let i = 2; i <= 5; i++) await transact(i);
+        const check = kafka.admin();
+        await check.connect();
+        try {
+          const res = await check.fetchOffsets({ groupId, topics: [topic] });
+          assert.equal(Number(res[0]?.partitions[0]?.offset), 5);
+        } finally {
+          await check.disconnect();
+        }
+      } finally {
+        await producer.disconnect();
       }
     });
   },

@@ -146,7 +146,10 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
     /**
      * A restore can wait long (a join-state barrier after the broker came back waits up to a
      * minute). A SIGTERM then must not wait for it: kafkajs's consumer.stop() waits for the batch
-     * in flight, and that batch waited for the opening; so did closing the slots.
+     * in flight, and that batch waited for the opening; so did closing the slots. When the
+     * abandoned opening ends, it writes through `ctx.produce` (as the sensor's barrier does):
+     * no producer may be left open by it (in `replica` scope it opened the shared producer anew
+     * after stop() had closed it, and nothing closed that one).
      */
     it(`${scope} scope: stop() does not wait for a partition still opening (its restore hangs)`, async () => {
       const topic = `${prefix}-${scope}-opening`;
@@ -155,21 +158,47 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
         topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
         waitForLeaders: true,
       });
+      await admin.createTopics({
+        topics: [{ topic: `${topic}-out`, numPartitions: 1, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+      // The loop's own client: every producer it creates, while connected.
+      const loopKafka = createKafka({
+        brokers: [await kafkaBrokers()],
+        clientId: `${prefix}-${scope}-opening`,
+        logger,
+      });
+      const connected = new Set<Producer>();
+      const producerOf = loopKafka.producer.bind(loopKafka);
+      loopKafka.producer = (config) => {
+        const p = producerOf(config);
+        p.on(p.events.CONNECT, () => void connected.add(p));
+        p.on(p.events.DISCONNECT, () => void connected.delete(p));
+        return p;
+      };
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
       let opening = 0;
       let closed = 0;
+      let produced: 'written' | 'refused' | undefined;
       const loop = new ExactlyOnceLoop({
-        kafka,
+        kafka: loopKafka,
         groupId,
         topics: [topic],
         transactionScope: scope,
         logger,
         maxWaitMs: 20,
         processor: {
-          open: async () => {
+          open: async (ctx) => {
             opening++;
             await held;
+            try {
+              await ctx.produce([{ topic: `${topic}-out`, key: 'barrier', value: 'after stop' }]);
+              produced = 'written';
+            } catch (err) {
+              produced = 'refused';
+              throw err;
+            }
           },
           process: () => [],
           close: () => void closed++,
@@ -200,6 +229,13 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
           timeoutMs: 10_000,
           what: 'the abandoned opening to be closed',
         });
+        assert.ok(produced, 'the abandoned opening called ctx.produce');
+        await waitFor(() => connected.size === 0, {
+          timeoutMs: 10_000,
+          what: 'no producer of the loop left connected',
+        });
+        // In replica scope its transaction would need the shared producer, closed by stop().
+        if (scope === 'replica') assert.equal(produced, 'refused');
       } finally {
         release();
         await producer.disconnect();

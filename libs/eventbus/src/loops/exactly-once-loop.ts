@@ -22,38 +22,13 @@ type Transaction = Awaited<ReturnType<Producer['transaction']>>;
 type TransactionOffsets = Parameters<Transaction['sendOffsets']>[0];
 
 /**
- * `sendOffsets` of a transaction, retrying CONCURRENT_TRANSACTIONS. Its AddOffsetsToTxn can be
- * the transaction's first request (it goes out beside the records, see
- * {@link sendOutputAndOffsets}) and reach the coordinator while the previous transaction's
- * markers are still being written; kafkajs does not retry it there (the patch retries
- * AddPartitionsToTxn), so the transaction would fail and the partition be reopened for nothing.
- */
-export async function sendOffsets(txn: Transaction, offsets: TransactionOffsets): Promise<void> {
-  for (
-    let attempt = 0, wait: number = TRANSACTION_RETRY.initialRetryTime;
-    ;
-    attempt++, wait = Math.min(wait * TRANSACTION_RETRY.multiplier, TRANSACTION_RETRY.maxRetryTime)
-  ) {
-    try {
-      await txn.sendOffsets(offsets);
-      return;
-    } catch (err) {
-      if (
-        (err as { type?: unknown }).type !== 'CONCURRENT_TRANSACTIONS' ||
-        attempt >= TRANSACTION_RETRY.retries
-      )
-        throw err;
-      await sleep(wait);
-    }
-  }
-}
-
-/**
  * The output records (in ≤ 512 KiB produce requests) and the input offsets of one transaction,
  * sent together: AddPartitionsToTxn → Produce and AddOffsetsToTxn → TxnOffsetCommit do not
  * depend on each other until EndTxn, so the transaction waits for three round trips instead of
  * five. Settles only when both are done (no abort while a request is in flight); throws the first
- * failure.
+ * failure. Either add may be the transaction's first request and reach the coordinator while the
+ * previous transaction's markers are still being written: the kafkajs patch retries
+ * CONCURRENT_TRANSACTIONS on both in place.
  */
 export async function sendOutputAndOffsets(
   txn: Transaction,
@@ -65,7 +40,7 @@ export async function sendOutputAndOffsets(
       for (const chunk of chunkByBytes(records))
         await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
     })(),
-    sendOffsets(txn, offsets),
+    txn.sendOffsets(offsets),
   ]);
   for (const step of steps) if (step.status === 'rejected') throw step.reason;
 }
@@ -299,6 +274,8 @@ export class ExactlyOnceLoop {
   private member: ConsumerGroupMetadata | undefined;
   /** onBatch calls in progress (shutdown waits for them before the last commits). */
   private batchesInFlight = 0;
+  /** Set by `stop()` while it waits for `batchesInFlight` to reach 0. */
+  private batchesDone: (() => void) | undefined;
   private stable: StableOffsetReader | undefined;
   private readonly slots = new Map<string, Promise<Slot>>();
   /** Partitions whose transaction failed: the first uncommitted input known then, by key. */
@@ -313,6 +290,11 @@ export class ExactlyOnceLoop {
   private generation = 0;
   private owned = new Set<string>();
   private stopping = false;
+  /**
+   * `replica` scope: the last commits are done (`stop()`); the shared producer is not opened
+   * again, and a transaction asked of it now (a partition still opening) is refused.
+   */
+  private closed = false;
   private stopRequested!: () => void;
   /** Resolves when `stop` begins: a batch waiting for its partition to open gives up then. */
   private readonly stopSignal = new Promise<undefined>(
@@ -358,6 +340,16 @@ export class ExactlyOnceLoop {
       clientId: `${groupId}-offsets`,
       ...(security ? { security } : {}),
     });
+    if (this.replica)
+      try {
+        await this.stable.requireKip447();
+      } catch (err) {
+        await admin.disconnect().catch(() => undefined);
+        throw new Error(
+          `transactionScope 'replica' needs KIP-447: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
+      }
     await this.startConsumer();
   }
 
@@ -438,11 +430,14 @@ export class ExactlyOnceLoop {
       if (restart || !this.ready.has(key))
         void this.dropSlot(key, restart ? 'consumer restarted' : 'stale opening');
     // Fence the previous owners and restore state now, not at the first batch: a crashed
-    // owner's open transaction blocks read_committed readers of its outputs until fenced.
-    for (const key of owned) {
-      const i = key.lastIndexOf(':');
-      void this.slot(key.slice(0, i), Number(key.slice(i + 1))).catch(() => undefined);
-    }
+    // owner's open transaction blocks read_committed readers of its outputs until fenced. Not
+    // once stopping: stop() closes the slots it finds after the consumer stopped, and would
+    // leave one opened later open.
+    if (!this.stopping)
+      for (const key of owned) {
+        const i = key.lastIndexOf(':');
+        void this.slot(key.slice(0, i), Number(key.slice(i + 1))).catch(() => undefined);
+      }
     this.joinedResolve();
   }
 
@@ -461,7 +456,10 @@ export class ExactlyOnceLoop {
       );
       p.catch((err: unknown) => {
         if (this.slots.get(key) === p) this.slots.delete(key);
-        this.options.logger.warn('could not open partition', { topic, partition, error: err });
+        // At shutdown an opening is abandoned, and its `produce` refused (LoopStoppedError).
+        const fields = { topic, partition, error: err };
+        if (this.stopping) this.options.logger.debug('could not open partition', fields);
+        else this.options.logger.warn('could not open partition', fields);
       });
     }
     return p;
@@ -479,13 +477,13 @@ export class ExactlyOnceLoop {
         await this.openProcessor(topic, partition, (fill) => this.sharedTransaction(fill));
         return newSlot(key, topic, partition, undefined, this.replica, { offset: committed });
       }
-      const own = (producer = this.transactionalProducer(
-        `${this.transactionalIdPrefix}-${topic}-${partition}`,
-      ));
-      await own.connect();
       // InitProducerId (on the first transaction) fences the previous owner: its open
       // transaction is aborted and completed before this returns.
-      await this.clearOrphanedOffsets(own, topic, partition);
+      const own = (producer = await this.openTransactionalProducer(
+        `${this.transactionalIdPrefix}-${topic}-${partition}`,
+        topic,
+        partition,
+      ));
       await this.openProcessor(topic, partition, (fill) => runTransaction(own, fill));
       const slot: Slot = newSlot(
         key,
@@ -501,7 +499,7 @@ export class ExactlyOnceLoop {
       );
       return slot;
     } catch (err) {
-      this.options.processor.close?.(topic, partition);
+      this.closeProcessor(topic, partition);
       await producer?.disconnect().catch(() => undefined);
       throw err;
     }
@@ -511,8 +509,17 @@ export class ExactlyOnceLoop {
     return this.options.transactionalIdPrefix ?? this.options.groupId;
   }
 
-  private transactionalProducer(transactionalId: string): Producer {
-    return this.options.kafka.producer({
+  /**
+   * A transactional producer, connected, its id initialised (fencing the id's previous holder)
+   * and its orphaned offset commit of `topic`/`partition` cleared (see
+   * {@link clearOrphanedOffsets}); disconnected again if any of that fails.
+   */
+  private async openTransactionalProducer(
+    transactionalId: string,
+    topic: string,
+    partition: number,
+  ): Promise<Producer> {
+    const producer = this.options.kafka.producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
@@ -521,6 +528,14 @@ export class ExactlyOnceLoop {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { ...TRANSACTION_RETRY },
     });
+    try {
+      await producer.connect();
+      await this.clearOrphanedOffsets(producer, topic, partition);
+      return producer;
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -539,7 +554,7 @@ export class ExactlyOnceLoop {
   ): Promise<void> {
     const fence = await producer.transaction();
     try {
-      await sendOffsets(fence, {
+      await fence.sendOffsets({
         consumerGroupId: this.options.groupId,
         topics: [{ topic, partitions: [{ partition, offset: '0' }] }],
       });
@@ -571,6 +586,7 @@ export class ExactlyOnceLoop {
    * transaction timeout, and a producer in an unknown transaction state is never reused.
    */
   private sharedTransaction(fill: (txn: Transaction) => Promise<void>): Promise<void> {
+    if (this.closed) return Promise.reject(new LoopStoppedError());
     const run = this.transactions.then(async () => {
       const producer = await this.shared();
       try {
@@ -586,22 +602,18 @@ export class ExactlyOnceLoop {
     return run;
   }
 
-  /** The shared producer (`replica` scope), connected and initialised; opened on first use. */
+  /**
+   * The shared producer (`replica` scope), connected and initialised; opened on first use, never
+   * once `stop()` has closed it.
+   */
   private async shared(): Promise<Producer> {
+    if (this.closed) throw new LoopStoppedError();
     if (!this.sharedProducer) {
-      const opening = (async () => {
-        const producer = this.transactionalProducer(
-          `${this.transactionalIdPrefix}-${this.options.instanceId ?? hostname()}`,
-        );
-        try {
-          await producer.connect();
-          await this.clearOrphanedOffsets(producer, this.options.topics[0]!, 0);
-          return producer;
-        } catch (err) {
-          await producer.disconnect().catch(() => undefined);
-          throw err;
-        }
-      })();
+      const opening = this.openTransactionalProducer(
+        `${this.transactionalIdPrefix}-${this.options.instanceId ?? hostname()}`,
+        this.options.topics[0]!,
+        0,
+      );
       this.sharedProducer = opening;
       opening.catch(() => {
         if (this.sharedProducer === opening) this.sharedProducer = undefined;
@@ -623,7 +635,7 @@ export class ExactlyOnceLoop {
     if (!ready) this.retire(slot);
     if (slot.producer) {
       // The transaction in flight ends either way (committed, or aborted by a fence): let it.
-      await slot.committer.running;
+      await slot.committer.running?.catch(() => undefined);
       await slot.producer.disconnect().catch(() => undefined);
     }
     this.options.logger.debug('partition closed', {
@@ -638,7 +650,33 @@ export class ExactlyOnceLoop {
     if (slot.dead) return;
     slot.dead = true;
     slot.pending = undefined;
-    this.options.processor.close?.(slot.topic, slot.partition);
+    this.closeProcessor(slot.topic, slot.partition);
+  }
+
+  /**
+   * `processor.close`: user code, run in the middle of the loop's bookkeeping (a failed
+   * transaction fails each partition it carried in turn). A throw is logged, not propagated: it
+   * must not leave the partitions after it half-settled.
+   */
+  private closeProcessor(topic: string, partition: number): void {
+    try {
+      this.options.processor.close?.(topic, partition);
+    } catch (error) {
+      this.options.logger.error('processor.close threw', { topic, partition, error });
+    }
+  }
+
+  /** `onTransaction` (instrumentation; a throw is logged, as in {@link closeProcessor}). */
+  private report(info: TransactionInfo): void {
+    try {
+      this.options.onTransaction?.(info);
+    } catch (error) {
+      this.options.logger.error('onTransaction threw', {
+        topic: info.topic,
+        partition: info.partition,
+        error,
+      });
+    }
   }
 
   /**
@@ -717,7 +755,7 @@ export class ExactlyOnceLoop {
     try {
       await this.processBatch(payload);
     } finally {
-      this.batchesInFlight--;
+      if (--this.batchesInFlight === 0) this.batchesDone?.();
     }
   }
 
@@ -728,7 +766,8 @@ export class ExactlyOnceLoop {
     isRunning,
     isStale,
   }: EachBatchPayload): Promise<void> {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    // Once stopping, no batch is processed, nor a partition opened for one (see onAssignment).
+    if (!isRunning() || isStale() || batch.messages.length === 0 || this.stopping) return;
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
     if (!this.owned.has(key)) return;
@@ -791,7 +830,7 @@ export class ExactlyOnceLoop {
     try {
       out = this.options.processor.process({ topic, partition, messages });
     } catch (err) {
-      this.options.onTransaction?.({
+      this.report({
         topic,
         partition,
         inputs: messages.length,
@@ -864,10 +903,13 @@ export class ExactlyOnceLoop {
 
   /** Starts the committer's loop unless it runs. */
   private commit(c: Committer): Promise<void> {
-    c.running ??= this.commitLoop(c).finally(() => {
-      c.running = undefined;
-      endTurn(c);
-    });
+    c.running ??= this.commitLoop(c)
+      // Not expected (user callbacks are guarded): logged rather than left unhandled.
+      .catch((error: unknown) => this.options.logger.error('commit loop failed', { error }))
+      .finally(() => {
+        c.running = undefined;
+        endTurn(c);
+      });
     return c.running;
   }
 
@@ -919,7 +961,7 @@ export class ExactlyOnceLoop {
     }
     const commitMs = Date.now() - t1;
     for (const { slot, work } of carried) {
-      this.options.onTransaction?.({
+      this.report({
         topic: slot.topic,
         partition: slot.partition,
         inputs: work.inputs,
@@ -959,7 +1001,10 @@ export class ExactlyOnceLoop {
     this.retire(slot);
     if (this.ready.get(key) === slot) {
       void this.dropSlot(key, 'transaction failed');
-      if (this.owned.has(key)) void this.slot(topic, partition).catch(() => undefined);
+      // Not while stopping: the partition is about to be given up, and reopening it would open
+      // a producer that shutdown no longer closes.
+      if (this.owned.has(key) && !this.stopping)
+        void this.slot(topic, partition).catch(() => undefined);
     }
   }
 
@@ -968,8 +1013,8 @@ export class ExactlyOnceLoop {
     const committers = new Set([...this.ready.values()].map((slot) => slot.committer));
     await Promise.all(
       [...committers].map(async (c) => {
-        while (c.running) await c.running;
-        if (c.due().length > 0) await this.commit(c);
+        while (c.running) await c.running.catch(() => undefined);
+        if (c.due().length > 0) await this.commit(c).catch(() => undefined);
       }),
     );
   }
@@ -987,10 +1032,13 @@ export class ExactlyOnceLoop {
     } catch {
       // not running (any more): nothing to pause
     }
-    while (this.batchesInFlight > 0) await sleep(5);
+    await this.batchesFinished();
     await this.drain();
+    // Everything processed is committed, and nothing more is processed (processBatch checks
+    // `stopping` right before it processes): the shared producer has no transaction left to run
+    // but those of partitions still opening, which are refused from now on.
+    this.closed = true;
     await this.consumer?.stop().catch(() => undefined);
-    await this.drain();
     await this.consumer?.disconnect().catch(() => undefined);
     // Partitions still opening (fencing, restoring) have nothing to commit: not waited for.
     for (const [key, p] of [...this.slots]) {
@@ -1009,6 +1057,34 @@ export class ExactlyOnceLoop {
     this.sharedProducer = undefined;
     await shared?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  /** Resolves once no batch is in flight (`onBatch`); warns every 10 s while one still runs. */
+  private async batchesFinished(): Promise<void> {
+    if (this.batchesInFlight === 0) return;
+    const done = new Promise<void>((resolve) => (this.batchesDone = resolve));
+    const since = Date.now();
+    const warn = setInterval(
+      () =>
+        this.options.logger.warn('shutdown waits for batches still being processed', {
+          batches: this.batchesInFlight,
+          waitedMs: Date.now() - since,
+        }),
+      10_000,
+    );
+    try {
+      await done;
+    } finally {
+      clearInterval(warn);
+      this.batchesDone = undefined;
+    }
+  }
+}
+
+/** `replica` scope: a transaction asked of the shared producer after `stop()` closed it. */
+class LoopStoppedError extends Error {
+  constructor() {
+    super('the exactly-once loop is stopping: its shared producer is closed');
   }
 }
 

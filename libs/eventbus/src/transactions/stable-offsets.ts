@@ -23,6 +23,7 @@ const API_OFFSET_FETCH = 9;
 const API_FIND_COORDINATOR = 10;
 const API_SASL_HANDSHAKE = 17;
 const API_VERSIONS = 18;
+const API_TXN_OFFSET_COMMIT = 28;
 const API_SASL_AUTHENTICATE = 36;
 
 /** Kafka error codes this client acts on (the rest are reported by name when known). */
@@ -52,8 +53,23 @@ export class KafkaWireError extends Error {
   }
 }
 
-/** The broker does not speak OffsetFetch v7 (Kafka < 2.5): callers fall back to a plain read. */
+/**
+ * The broker does not speak OffsetFetch v7 (Kafka < 2.5): callers fall back to a plain read
+ * (`partition` scope) or refuse to start (`replica` scope, {@link StableOffsetReader.requireKip447}).
+ */
 export class StableOffsetsUnsupportedError extends Error {}
+
+/** The versions of each API the broker offers, by API key (ApiVersions v0). */
+async function apiVersions(conn: Connection): Promise<Map<number, { min: number; max: number }>> {
+  const versions = await conn.request(API_VERSIONS, 0, false, Buffer.alloc(0));
+  const error = versions.int16();
+  if (error !== 0) throw new KafkaWireError(error, 'ApiVersions');
+  const apis = new Map<number, { min: number; max: number }>();
+  versions.array(versions.int32(), () =>
+    apis.set(versions.int16(), { min: versions.int16(), max: versions.int16() }),
+  );
+  return apis;
+}
 
 class Writer {
   private readonly parts: Buffer[] = [];
@@ -402,6 +418,33 @@ export class StableOffsetReader {
     }
   }
 
+  /**
+   * Throws {@link StableOffsetsUnsupportedError} unless the bootstrap broker speaks both KIP-447
+   * requests the `replica` transaction scope sends: OffsetFetch v7 (`require_stable`) and
+   * TxnOffsetCommit v3 (the consumer's generation; the kafkajs patch). Kafka ≥ 2.5 has both.
+   */
+  async requireKip447(): Promise<void> {
+    const [bootstrap] = await this.options.brokers();
+    if (!bootstrap) throw new Error('no broker to ask for its API versions');
+    const security = await this.options.security?.load();
+    const apis = await this.withConnection(bootstrap, security, apiVersions);
+    const offsetFetch = apis.get(API_OFFSET_FETCH);
+    const txnOffsetCommit = apis.get(API_TXN_OFFSET_COMMIT);
+    const offers = (v: { min: number; max: number } | undefined): string =>
+      v ? `v${v.min}–v${v.max}` : 'none';
+    if (
+      !offsetFetch ||
+      offsetFetch.max < 7 ||
+      offsetFetch.min > 7 ||
+      !txnOffsetCommit ||
+      txnOffsetCommit.max < 3 ||
+      txnOffsetCommit.min > 3
+    )
+      throw new StableOffsetsUnsupportedError(
+        `the broker does not support KIP-447 (Kafka ≥ 2.5): it offers OffsetFetch ${offers(offsetFetch)} (v7 needed) and TxnOffsetCommit ${offers(txnOffsetCommit)} (v3 needed)`,
+      );
+  }
+
   private async attempt(
     groupId: string,
     topic: string,
@@ -411,15 +454,7 @@ export class StableOffsetReader {
     if (!bootstrap) throw new Error('no broker to ask for the group coordinator');
     const security = await this.options.security?.load();
     const coordinator = await this.withConnection(bootstrap, security, async (conn) => {
-      const versions = await conn.request(API_VERSIONS, 0, false, Buffer.alloc(0));
-      const error = versions.int16();
-      if (error !== 0) throw new KafkaWireError(error, 'ApiVersions');
-      const apis = versions.array(versions.int32(), () => ({
-        key: versions.int16(),
-        min: versions.int16(),
-        max: versions.int16(),
-      }));
-      const offsetFetch = apis.find((a) => a.key === API_OFFSET_FETCH);
+      const offsetFetch = (await apiVersions(conn)).get(API_OFFSET_FETCH);
       if (!offsetFetch || offsetFetch.max < 7 || offsetFetch.min > 7)
         throw new StableOffsetsUnsupportedError(
           `the broker does not support OffsetFetch v7 (require_stable): it offers v${offsetFetch?.min ?? '?'}–v${offsetFetch?.max ?? '?'}`,
