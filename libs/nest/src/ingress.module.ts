@@ -211,6 +211,12 @@ class PushIngressService implements OnApplicationBootstrap, OnApplicationShutdow
       secretRefreshMs: intVar(env, 'GANGLION_INGRESS_SECRET_REFRESH_MS', 60_000, 0, 86_400_000),
       apiBases: apiBasesFrom(env),
       onRoutes: (routes) => this.routeStatus.report(routes),
+      reservedPorts: new Map(
+        [
+          [config.healthPort, 'health (GANGLION_HEALTH_PORT)'] as const,
+          [config.metricsPort, 'metrics (GANGLION_METRICS_PORT)'] as const,
+        ].filter(([port]) => port !== 0),
+      ),
     });
     health.addReadinessCheck('routes', () => this.applied);
     // Readiness is per replica and shared by every EventSource's Service: a port one route

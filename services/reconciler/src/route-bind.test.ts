@@ -143,3 +143,35 @@ test(
     }
   },
 );
+
+test(
+  "a route on the ingress's own metrics port: RoutesServed=False RouteInvalid naming it, never a bind retried forever",
+  { timeout: 240_000 },
+  async () => {
+    const reserved = 7777;
+    const h = await routeHarness({
+      name: 'route-reserved',
+      logger,
+      secrets: 'none',
+      secretRefreshMs: 0,
+      reservedPorts: new Map([[reserved, 'metrics (GANGLION_METRICS_PORT)']]),
+    });
+    try {
+      await h.start();
+      await h.createEventSource('hooks', {
+        example: { port: String(reserved), endpoint: '/hook', method: 'POST' },
+      });
+      const refused = await h.waitCond('hooks', 'RoutesServed', { status: 'False' });
+      assert.equal(refused.reason, 'RouteInvalid');
+      assert.equal(
+        refused.message,
+        `webhook event example: port ${reserved} is this ingress's own metrics (GANGLION_METRICS_PORT) port; choose another port for the route`,
+      );
+      // Refused before any bind: nothing listens or retries on the port.
+      assert.deepEqual(h.ingress.bindFailures(), []);
+      assert.equal(h.ingress.notServing(reserved), `no route is served on port ${reserved}`);
+    } finally {
+      await h.close();
+    }
+  },
+);

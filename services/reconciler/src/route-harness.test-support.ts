@@ -51,6 +51,8 @@ interface RouteHarnessOptions {
   secretRefreshMs: number;
   /** How the ingress retries a port it cannot bind (default: the ingress's own). */
   bindRetry?: { initialMs: number; maxMs: number };
+  /** The ingress's own ports (`PushIngressOptions.reservedPorts`). */
+  reservedPorts?: ReadonlyMap<number, string>;
   /** Creates the event topic first and collects the data of every event on it into `onBus`. */
   collectBus?: boolean;
 }
@@ -174,6 +176,7 @@ export async function routeHarness(options: RouteHarnessOptions): Promise<RouteH
         ),
         secretRefreshMs: options.secretRefreshMs,
         ...(options.bindRetry ? { bindRetry: options.bindRetry } : {}),
+        ...(options.reservedPorts ? { reservedPorts: options.reservedPorts } : {}),
         onRoutes: (routes) => reporter.report(routes),
       });
       let closed: Promise<void> | undefined;

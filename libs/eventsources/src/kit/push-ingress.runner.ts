@@ -97,6 +97,11 @@ export interface PushIngressOptions {
   onRoutes?: (routes: RouteState[]) => Promise<void>;
   /** How a port that cannot be bound is retried (default: 1 s doubling to 30 s). */
   bindRetry?: BindRetry;
+  /**
+   * The ingress's own ports, by what they serve (`{ 8081: 'health (GANGLION_HEALTH_PORT)' }`): a
+   * route on one is refused as `RouteInvalid` instead of failing its bind (`PortInUse`) forever.
+   */
+  reservedPorts?: ReadonlyMap<number, string>;
 }
 
 /** A configured route as last evaluated, with its port once it was built. */
@@ -245,6 +250,11 @@ export class PushIngressRunner<C> {
         evaluated.push(entry);
         try {
           const built = await this.route(es, eventName, cfg, bus);
+          const reserved = this.options.reservedPorts?.get(built.route.port);
+          if (reserved !== undefined)
+            throw new Error(
+              `port ${built.route.port} is this ingress's own ${reserved} port; choose another port for the route`,
+            );
           routes.push(built.route);
           entry.port = built.route.port;
           if (this.source.activate)
@@ -518,7 +528,8 @@ class RouteSecretError extends Error {
 /**
  * Why a route is not served, for its EventSource's `RoutesServed` condition: `SecretEmpty` or
  * `SecretMissing` (an authenticating secret empty or absent, or any referenced Secret or key
- * that does not exist), else `RouteInvalid` (a bad port, half a TLS pair, a bad filter).
+ * that does not exist), else `RouteInvalid` (a bad port or one of the ingress's own, half a TLS
+ * pair, a bad filter).
  */
 function refusalOf(type: string, event: string, err: unknown): { reason: string; message: string } {
   const message = `${type} event ${event}: ${err instanceof Error ? err.message : String(err)}`;
