@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { checkBusAccess, createKafka, installationSecurity } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
 import { ConfigError, parseServiceConfig, type ServiceConfig } from './config.js';
+import { HeapCompactor } from './heap-compaction.js';
 
 /**
  * Starts a service as a Nest application context (no Nest HTTP adapter: the data plane owns
@@ -55,9 +56,13 @@ export async function bootstrapService(
       abortOnError: false,
     });
     app.enableShutdownHooks();
-    createLogger(service, { level: config.logLevel }, { instance: config.instanceId }).info(
-      'ready',
+    const logger = createLogger(
+      service,
+      { level: config.logLevel },
+      { instance: config.instanceId },
     );
+    logger.info('ready');
+    new HeapCompactor({ afterStartSeconds: config.heapCompactionSeconds, logger }).start();
   } catch (err) {
     // A provider that reads a setting of its own while Nest builds it fails the same way.
     if (err instanceof ConfigError) {

@@ -38,6 +38,12 @@ export interface ServiceConfig {
   lagPollMs: number;
   /** Address servers bind to (`GANGLION_HOST`, default 0.0.0.0). */
   host: string;
+  /**
+   * Seconds after start-up at which the process hands its start-up heap growth back to the
+   * system, then again whenever it is quiet after a burst (`GANGLION_HEAP_COMPACTION_SECONDS`,
+   * default 30; 0 disables; libs/nest `HeapCompactor`).
+   */
+  heapCompactionSeconds: number;
   /** `LOG_LEVEL`: debug, info (default), warn or error. */
   logLevel: LogLevel;
   /** Local secrets directory (`GANGLION_SECRETS_DIR`), `<dir>/<name>/<key>`. */
@@ -275,6 +281,7 @@ export function parseServiceConfig(service: string, env: Env): ServiceConfig {
     livenessStallSeconds: intVar(env, 'GANGLION_LIVENESS_STALL_SECONDS', 120, 0, 86_400),
     lagPollMs: intVar(env, 'GANGLION_LAG_POLL_MS', 15_000, 100, 3_600_000),
     host: stringVar(env, 'GANGLION_HOST', '0.0.0.0'),
+    heapCompactionSeconds: intVar(env, 'GANGLION_HEAP_COMPACTION_SECONDS', 30, 0, 86_400),
     logLevel: logLevelVar(env),
     secretsDir,
     secretsSource: secretsSourceVar(env, secretsDir),

@@ -56,6 +56,7 @@ export function parseAdmissionConfig(env: Record<string, string | undefined>): A
       livenessStallSeconds: 0,
       lagPollMs: 5000,
       host,
+      heapCompactionSeconds: intVar(env, 'GANGLION_HEAP_COMPACTION_SECONDS', 30, 0, 86_400),
       logLevel: logLevelVar(env),
       secretsDir: undefined,
       secretsSource: 'local',

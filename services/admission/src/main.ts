@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError } from '@ganglion/nest';
+import { ConfigError, HeapCompactor } from '@ganglion/nest';
 import { createLogger } from '@ganglion/telemetry';
 import { parseAdmissionConfig, type AdmissionConfig } from './admission.config.js';
 import { AdmissionModule } from './app.module.js';
@@ -20,6 +20,10 @@ try {
   });
   app.enableShutdownHooks();
   log.info('ready');
+  new HeapCompactor({
+    afterStartSeconds: config.service.heapCompactionSeconds,
+    logger: log,
+  }).start();
 } catch (err) {
   log.error('start-up failed', { error: err });
   process.exit(1);
