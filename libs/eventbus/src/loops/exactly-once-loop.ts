@@ -75,17 +75,28 @@ export interface PartitionContext {
   produce(records: OutRecord[]): Promise<void>;
 }
 
-/** What a transaction did (instrumentation hook: metrics and tracing hang here). */
-export interface TransactionInfo {
+/** What one input partition contributed to a transaction. */
+interface TransactionPart {
   topic: string;
   partition: number;
-  /** Consumed records in the batch. */
+  /** Consumed records of the partition the transaction carried (its batches since the last one). */
   inputs: number;
-  /** Produced records. */
+  /** Records produced for them. */
   outputs: number;
-  /** Input partitions the transaction carried (1 in `partition` scope): it is reported once for each. */
-  partitions: number;
-  /** Processing time (ms), then the transaction's time (ms). */
+}
+
+/**
+ * What a transaction did (instrumentation hook: metrics and tracing hang here), reported once
+ * per transaction. A batch whose `process` threw is reported too, as a failed transaction of its
+ * one partition that was never sent (`commitMs` 0).
+ */
+export interface TransactionInfo {
+  /** The input partitions it carried: one in `partition` scope, any number in `replica` scope. */
+  parts: TransactionPart[];
+  /** Consumed and produced records, every part together. */
+  inputs: number;
+  outputs: number;
+  /** Processing time of the batches it carried (ms, summed), then the transaction's time (ms). */
   processMs: number;
   commitMs: number;
   ok: boolean;
@@ -149,6 +160,7 @@ interface ExactlyOnceLoopOptions extends LoopBase {
   transactionTimeoutMs?: number;
   /** Group session timeout (ms, default 6 000): how soon a killed replica's partitions move. */
   sessionTimeoutMs?: number;
+  /** Called once per transaction, committed or failed (instrumentation; a throw is logged). */
   onTransaction?: (info: TransactionInfo) => void;
   /** Longest a fetch waits at the broker for new committed data (ms, default 100). */
   maxWaitMs?: number;
@@ -672,8 +684,7 @@ export class ExactlyOnceLoop {
       this.options.onTransaction?.(info);
     } catch (error) {
       this.options.logger.error('onTransaction threw', {
-        topic: info.topic,
-        partition: info.partition,
+        partitions: info.parts.map((p) => `${p.topic}:${p.partition}`),
         error,
       });
     }
@@ -831,11 +842,9 @@ export class ExactlyOnceLoop {
       out = this.options.processor.process({ topic, partition, messages });
     } catch (err) {
       this.report({
-        topic,
-        partition,
+        parts: [{ topic, partition, inputs: messages.length, outputs: 0 }],
         inputs: messages.length,
         outputs: 0,
-        partitions: 1,
         processMs: Date.now() - t0,
         commitMs: 0,
         ok: false,
@@ -960,18 +969,31 @@ export class ExactlyOnceLoop {
       failure = { error };
     }
     const commitMs = Date.now() - t1;
-    for (const { slot, work } of carried) {
-      this.report({
-        topic: slot.topic,
-        partition: slot.partition,
-        inputs: work.inputs,
-        outputs: work.records.length,
-        partitions: carried.length,
-        processMs: work.processMs,
+    if (this.options.onTransaction) {
+      const info: TransactionInfo = {
+        parts: [],
+        inputs: 0,
+        outputs: 0,
+        processMs: 0,
         commitMs,
         ok: !failure,
-        ...(failure ? { error: failure.error } : {}),
-      });
+      };
+      for (const { slot, work } of carried) {
+        const outputs = work.records.length;
+        info.parts.push({
+          topic: slot.topic,
+          partition: slot.partition,
+          inputs: work.inputs,
+          outputs,
+        });
+        info.inputs += work.inputs;
+        info.outputs += outputs;
+        info.processMs += work.processMs;
+      }
+      if (failure) info.error = failure.error;
+      this.report(info);
+    }
+    for (const { slot, work } of carried) {
       if (failure) this.fail(slot, work.first, failure.error);
       slot.inflight = undefined;
     }
