@@ -185,6 +185,7 @@ for (const scope of scopes)
         groupId: `${prefix}-group2`,
         topics: [input2],
         transactionScope: scope,
+        instanceId,
         logger,
         maxWaitMs: 10,
         processor: {

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Partitioners,
@@ -137,23 +136,40 @@ export interface PartitionProcessor {
  */
 export type TransactionScope = 'partition' | 'replica';
 
-interface ExactlyOnceLoopOptions extends LoopBase {
+/**
+ * The transaction scope, and the replica's identity that `replica` scope needs: no default here
+ * (two loops defaulting to one host name would share a transactional id and fence each other);
+ * the service's config gives it (`GANGLION_INSTANCE_ID`, default the host name).
+ */
+type ExactlyOnceScopeOptions =
+  | {
+      /** One transaction per input partition (the default). */
+      transactionScope?: 'partition';
+      /** Not used in `partition` scope. */
+      instanceId?: string;
+    }
+  | {
+      /** One transaction for the whole replica. */
+      transactionScope: 'replica';
+      /**
+       * This replica's identity, unique in the group: keep it stable across a restart of the
+       * same pod (`GANGLION_INSTANCE_ID`). A restarted replica with the same id fences its
+       * predecessor's open transaction at once; with another id that transaction blocks
+       * read_committed readers of its outputs, and the next owners of its partitions, until the
+       * transaction timeout.
+       */
+      instanceId: string;
+    };
+
+type ExactlyOnceLoopOptions = ExactlyOnceLoopSettings & ExactlyOnceScopeOptions;
+
+interface ExactlyOnceLoopSettings extends LoopBase {
   processor: PartitionProcessor;
   /**
    * Transactional ids are `<prefix>-<topic>-<partition>` in `partition` scope,
    * `<prefix>-<instanceId>` in `replica` scope (default prefix: the group id).
    */
   transactionalIdPrefix?: string;
-  /** One transaction per input partition (default) or one for the whole replica. */
-  transactionScope?: TransactionScope;
-  /**
-   * This replica's identity in `replica` scope (default the host name): keep it stable across a
-   * restart of the same pod (`GANGLION_INSTANCE_ID`). A restarted replica with the same id
-   * fences its predecessor's open transaction at once; with another id that transaction blocks
-   * read_committed readers of its outputs, and the next owners of its partitions, until the
-   * transaction timeout.
-   */
-  instanceId?: string;
   /** Partitions processed concurrently by this replica (default 4). */
   concurrency?: number;
   /** Transaction timeout (ms, default 30 000): how long a crashed owner's transaction can block readers at most. */
@@ -278,6 +294,8 @@ export class ExactlyOnceLoop {
   private admin: Admin | undefined;
   /** `replica` scope: the commits of every partition, on one producer. */
   private readonly replica: Committer | undefined;
+  /** `replica` scope: the shared producer's id, `<prefix>-<instanceId>`. */
+  private readonly sharedTransactionalId: string | undefined;
   /** `replica` scope: the shared producer, created on first use and again after a failure. */
   private sharedProducer: Promise<Producer> | undefined;
   /** `replica` scope: every transaction of the shared producer runs after the previous one. */
@@ -320,7 +338,10 @@ export class ExactlyOnceLoop {
   private nextPermitMs = 0;
 
   constructor(private readonly options: ExactlyOnceLoopOptions) {
-    if (options.transactionScope === 'replica')
+    if (options.transactionScope === 'replica') {
+      // The type requires it; this catches an empty id (or an untyped caller).
+      if (!options.instanceId) throw new Error("transactionScope 'replica' needs an instanceId");
+      this.sharedTransactionalId = `${this.transactionalIdPrefix}-${options.instanceId}`;
       this.replica = newCommitter(
         () => [...this.ready.values()].filter((s) => s.pending && !s.dead),
         (fill) => this.sharedTransaction(fill),
@@ -329,6 +350,7 @@ export class ExactlyOnceLoop {
           return this.member;
         },
       );
+    }
   }
 
   /** How many assignments this replica has received (a consumer crash or rebalance adds one). */
@@ -622,7 +644,7 @@ export class ExactlyOnceLoop {
     if (this.closed) throw new LoopStoppedError();
     if (!this.sharedProducer) {
       const opening = this.openTransactionalProducer(
-        `${this.transactionalIdPrefix}-${this.options.instanceId ?? hostname()}`,
+        this.sharedTransactionalId!,
         this.options.topics[0]!,
         0,
       );
