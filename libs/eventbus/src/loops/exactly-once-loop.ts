@@ -308,6 +308,12 @@ export class ExactlyOnceLoop {
   private batchesDone: (() => void) | undefined;
   private stable: StableOffsetReader | undefined;
   private readonly slots = new Map<string, Promise<Slot>>();
+  /**
+   * `replica` scope: the slots with pending output (`pending` set, not dead), what its
+   * committer's `due()` walks instead of every ready slot. Added to where output is first
+   * appended, removed where it is taken by a transaction or the slot is retired.
+   */
+  private readonly withPending = new Set<Slot>();
   /** Partitions whose transaction failed: the first uncommitted input known then, by key. */
   private readonly rewind = new Map<string, string>();
   /**
@@ -343,7 +349,11 @@ export class ExactlyOnceLoop {
       if (!options.instanceId) throw new Error("transactionScope 'replica' needs an instanceId");
       this.sharedTransactionalId = `${this.transactionalIdPrefix}-${options.instanceId}`;
       this.replica = newCommitter(
-        () => [...this.ready.values()].filter((s) => s.pending && !s.dead),
+        () => {
+          const due: Slot[] = [];
+          for (const s of this.withPending) if (this.ready.get(s.key) === s) due.push(s);
+          return due;
+        },
         (fill) => this.sharedTransaction(fill),
         () => {
           if (!this.member) throw new Error('no consumer group metadata yet (not joined)');
@@ -684,6 +694,7 @@ export class ExactlyOnceLoop {
     if (slot.dead) return;
     slot.dead = true;
     slot.pending = undefined;
+    this.withPending.delete(slot);
     this.closeProcessor(slot.topic, slot.partition);
   }
 
@@ -877,21 +888,23 @@ export class ExactlyOnceLoop {
       return;
     }
     const processMs = Date.now() - t0;
+    const next = BigInt(lastTaken) + 1n;
     if (slot.pending) {
       for (const r of out) slot.pending.records.push(r);
-      slot.pending.next = BigInt(lastTaken) + 1n;
+      slot.pending.next = next;
       slot.pending.inputs += messages.length;
       slot.pending.processMs += processMs;
     } else {
       slot.pending = {
         records: out,
         first: messages[0]!.offset,
-        next: BigInt(lastTaken) + 1n,
+        next,
         inputs: messages.length,
         processMs,
       };
+      if (this.replica) this.withPending.add(slot);
     }
-    slot.position = BigInt(lastTaken) + 1n;
+    slot.position = next;
     resolveOffset(lastTaken);
     const { committer } = slot;
     if (!committer.running) void this.commit(committer);
@@ -964,28 +977,30 @@ export class ExactlyOnceLoop {
     const carried = slots.map((slot) => {
       const work = slot.pending!;
       slot.pending = undefined;
+      this.withPending.delete(slot);
       slot.inflight = work;
       return { slot, work };
     });
-    const offsets = new Map<string, { partition: number; offset: string }[]>();
-    for (const { slot, work } of carried) {
-      const partitions = offsets.get(slot.topic) ?? [];
-      partitions.push({ partition: slot.partition, offset: work.next.toString() });
-      offsets.set(slot.topic, partitions);
-    }
+    // One slot (always in `partition` scope): its records and offset as they are, no copies.
+    const only = carried.length === 1 ? carried[0]! : undefined;
+    const records = only ? only.work.records : carried.flatMap(({ work }) => work.records);
+    const topics = only
+      ? [
+          {
+            topic: only.slot.topic,
+            partitions: [{ partition: only.slot.partition, offset: only.work.next.toString() }],
+          },
+        ]
+      : offsetsByTopic(carried);
     let failure: { error: unknown } | undefined;
     try {
       const member = c.member();
       await c.transact((txn) =>
-        sendOutputAndOffsets(
-          txn,
-          carried.flatMap(({ work }) => work.records),
-          {
-            consumerGroupId: this.options.groupId,
-            topics: [...offsets].map(([topic, partitions]) => ({ topic, partitions })),
-            ...(member ? { consumerGroupMetadata: member } : {}),
-          },
-        ),
+        sendOutputAndOffsets(txn, records, {
+          consumerGroupId: this.options.groupId,
+          topics,
+          ...(member ? { consumerGroupMetadata: member } : {}),
+        }),
       );
     } catch (error) {
       failure = { error };
@@ -1171,6 +1186,17 @@ function newSlot(
     dead: false,
     position: undefined,
   };
+}
+
+/** The offsets to commit for the slots a transaction carries, grouped by topic. */
+function offsetsByTopic(carried: { slot: Slot; work: Pending }[]): TransactionOffsets['topics'] {
+  const offsets = new Map<string, { partition: number; offset: string }[]>();
+  for (const { slot, work } of carried) {
+    const partitions = offsets.get(slot.topic) ?? [];
+    partitions.push({ partition: slot.partition, offset: work.next.toString() });
+    offsets.set(slot.topic, partitions);
+  }
+  return [...offsets].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 /** The transaction in flight ended (or the loop did): wake whoever waits for it. */
