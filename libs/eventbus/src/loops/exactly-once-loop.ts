@@ -803,15 +803,19 @@ export class ExactlyOnceLoop {
     }
   }
 
-  private async processBatch({
-    batch,
-    resolveOffset,
-    heartbeat,
-    isRunning,
-    isStale,
-  }: EachBatchPayload): Promise<void> {
+  /**
+   * Whether a batch may still be processed, checked again after each wait: the consumer runs
+   * and the batch's fetch is not stale (a rebalance or seek since), no `stop()` began (its last
+   * commits are under way), and the batch's slot, once known, is not dead.
+   */
+  private live({ isRunning, isStale }: EachBatchPayload, slot?: Slot): boolean {
+    return isRunning() && !isStale() && !this.stopping && !slot?.dead;
+  }
+
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat } = payload;
     // Once stopping, no batch is processed, nor a partition opened for one (see onAssignment).
-    if (!isRunning() || isStale() || batch.messages.length === 0 || this.stopping) return;
+    if (batch.messages.length === 0 || !this.live(payload)) return;
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
     if (!this.owned.has(key)) return;
@@ -852,8 +856,7 @@ export class ExactlyOnceLoop {
     }
     if (slot.dead) return;
     messages = await this.admit(messages);
-    // Once stopping, no batch is processed: the last commits are under way (stop).
-    if (messages.length === 0 || !isRunning() || isStale() || slot.dead || this.stopping) return;
+    if (messages.length === 0 || !this.live(payload, slot)) return;
     if (this.options.processor.prepare) {
       try {
         await this.options.processor.prepare({ topic, partition, messages });
@@ -866,7 +869,7 @@ export class ExactlyOnceLoop {
         await sleep(1_000);
         return;
       }
-      if (!isRunning() || isStale() || slot.dead || this.stopping) return;
+      if (!this.live(payload, slot)) return;
     }
     const lastTaken = messages[messages.length - 1]!.offset;
     const t0 = Date.now();
