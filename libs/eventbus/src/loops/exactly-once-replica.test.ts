@@ -195,6 +195,13 @@ describe('ExactlyOnceLoop, replica transaction scope', { timeout: 180_000 }, () 
     await send(1);
     await waitFor(() => processed === 20, { timeoutMs: 30_000, what: '20 inputs processed' });
     const before = infos.length;
+    const reportedBefore = infos.reduce((n, i) => n + i.inputs, 0);
+    // The second round's output is pending, not committed, when stop() begins.
+    assert.ok(reportedBefore < 20, `${reportedBefore} inputs committed before stop()`);
+    assert.ok(
+      [...(await committed(groupId, input)).values()].some((o) => o !== '10'),
+      'offsets still behind the end before stop()',
+    );
     await loop.stop();
     assert.ok(infos.length > before, 'stop() committed the pending output');
     assert.deepEqual(
