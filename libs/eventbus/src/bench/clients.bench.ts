@@ -385,12 +385,11 @@ function kafkajsPipeline(
           value: m.value,
         })),
     },
-    // A transaction is reported once per partition it carried (several in replica scope).
     onTransaction: (info) => {
-      if (!info.ok) failed += 1 / info.partitions;
+      if (!info.ok) failed++;
       else {
-        transactions += 1 / info.partitions;
-        transactionMs += info.commitMs / info.partitions;
+        transactions++;
+        transactionMs += info.commitMs;
       }
     },
   });
@@ -401,13 +400,13 @@ function kafkajsPipeline(
     },
     stop: async () => void (await settle(loop.stop(), 30_000)),
     get transactions() {
-      return Math.round(transactions);
+      return transactions;
     },
     get transactionMs() {
       return transactionMs;
     },
     get failedTransactions() {
-      return Math.round(failed);
+      return failed;
     },
     fatal: undefined,
   };

@@ -108,10 +108,13 @@ for (const scope of scopes)
       await loop.joined;
 
       await send(0, 1_000);
-      await waitFor(() => transactions.some((t) => t.ok && t.partition === 0), {
-        timeoutMs: 60_000,
-        what: 'a committed transaction of partition 0',
-      });
+      await waitFor(
+        () => transactions.some((t) => t.ok && t.parts.some((p) => p.partition === 0)),
+        {
+          timeoutMs: 60_000,
+          what: 'a committed transaction of partition 0',
+        },
+      );
 
       // What a new owner does: initialise partition 0's transactional id, which fences the loop's
       // producer. Its next transaction fails; the partition must resume from the committed offset.
@@ -131,7 +134,10 @@ for (const scope of scopes)
 
       await send(1_000, 1_000);
       await waitFor(
-        () => transactions.some((t) => !t.ok && (scope === 'replica' || t.partition === 0)),
+        () =>
+          transactions.some(
+            (t) => !t.ok && (scope === 'replica' || t.parts.some((p) => p.partition === 0)),
+          ),
         {
           timeoutMs: 60_000,
           what: 'the fenced transaction to fail',
@@ -179,6 +185,7 @@ for (const scope of scopes)
         groupId: `${prefix}-group2`,
         topics: [input2],
         transactionScope: scope,
+        instanceId,
         logger,
         maxWaitMs: 10,
         processor: {

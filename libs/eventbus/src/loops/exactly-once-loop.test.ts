@@ -90,6 +90,27 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
     assert.deepEqual(stale, []);
   });
 
+  it('replica scope needs an instanceId: no host-name default in the loop', () => {
+    const base = {
+      kafka,
+      groupId: `${prefix}-id-group`,
+      topics: [`${prefix}-id`],
+      logger,
+      processor: { process: () => [] },
+    };
+    assert.throws(
+      // @ts-expect-error the type requires an instanceId in replica scope
+      () => new ExactlyOnceLoop({ ...base, transactionScope: 'replica' }),
+      /instanceId/,
+    );
+    assert.throws(
+      () => new ExactlyOnceLoop({ ...base, transactionScope: 'replica', instanceId: '' }),
+      /instanceId/,
+    );
+    // Partition scope needs none.
+    assert.ok(new ExactlyOnceLoop(base));
+  });
+
   const scopes: TransactionScope[] = ['partition', 'replica'];
   for (const scope of scopes) {
     it(`${scope} scope: a batch with no output records still commits its offsets, back to back, without failed transactions`, async () => {
@@ -110,6 +131,7 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
         groupId,
         topics: [topic],
         transactionScope: scope,
+        instanceId: `${prefix}-replica`,
         logger: loopLogger,
         processor: { process: () => [] },
         onTransaction: (i) => void infos.push(i),
@@ -186,6 +208,7 @@ describe('ExactlyOnceLoop (real broker)', { timeout: 120_000 }, () => {
         groupId,
         topics: [topic],
         transactionScope: scope,
+        instanceId: `${prefix}-replica`,
         logger,
         maxWaitMs: 20,
         processor: {

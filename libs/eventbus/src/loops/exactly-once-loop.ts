@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Partitioners,
@@ -75,17 +74,28 @@ export interface PartitionContext {
   produce(records: OutRecord[]): Promise<void>;
 }
 
-/** What a transaction did (instrumentation hook: metrics and tracing hang here). */
-export interface TransactionInfo {
+/** What one input partition contributed to a transaction. */
+interface TransactionPart {
   topic: string;
   partition: number;
-  /** Consumed records in the batch. */
+  /** Consumed records of the partition the transaction carried (its batches since the last one). */
   inputs: number;
-  /** Produced records. */
+  /** Records produced for them. */
   outputs: number;
-  /** Input partitions the transaction carried (1 in `partition` scope): it is reported once for each. */
-  partitions: number;
-  /** Processing time (ms), then the transaction's time (ms). */
+}
+
+/**
+ * What a transaction did (instrumentation hook: metrics and tracing hang here), reported once
+ * per transaction. A batch whose `process` threw is reported too, as a failed transaction of its
+ * one partition that was never sent (`commitMs` 0).
+ */
+export interface TransactionInfo {
+  /** The input partitions it carried: one in `partition` scope, any number in `replica` scope. */
+  parts: TransactionPart[];
+  /** Consumed and produced records, every part together. */
+  inputs: number;
+  outputs: number;
+  /** Processing time of the batches it carried (ms, summed), then the transaction's time (ms). */
   processMs: number;
   commitMs: number;
   ok: boolean;
@@ -126,29 +136,47 @@ export interface PartitionProcessor {
  */
 export type TransactionScope = 'partition' | 'replica';
 
-interface ExactlyOnceLoopOptions extends LoopBase {
+/**
+ * The transaction scope, and the replica's identity that `replica` scope needs: no default here
+ * (two loops defaulting to one host name would share a transactional id and fence each other);
+ * the service's config gives it (`GANGLION_INSTANCE_ID`, default the host name).
+ */
+type ExactlyOnceScopeOptions =
+  | {
+      /** One transaction per input partition (the default). */
+      transactionScope?: 'partition';
+      /** Not used in `partition` scope. */
+      instanceId?: string;
+    }
+  | {
+      /** One transaction for the whole replica. */
+      transactionScope: 'replica';
+      /**
+       * This replica's identity, unique in the group: keep it stable across a restart of the
+       * same pod (`GANGLION_INSTANCE_ID`). A restarted replica with the same id fences its
+       * predecessor's open transaction at once; with another id that transaction blocks
+       * read_committed readers of its outputs, and the next owners of its partitions, until the
+       * transaction timeout.
+       */
+      instanceId: string;
+    };
+
+type ExactlyOnceLoopOptions = ExactlyOnceLoopSettings & ExactlyOnceScopeOptions;
+
+interface ExactlyOnceLoopSettings extends LoopBase {
   processor: PartitionProcessor;
   /**
    * Transactional ids are `<prefix>-<topic>-<partition>` in `partition` scope,
    * `<prefix>-<instanceId>` in `replica` scope (default prefix: the group id).
    */
   transactionalIdPrefix?: string;
-  /** One transaction per input partition (default) or one for the whole replica. */
-  transactionScope?: TransactionScope;
-  /**
-   * This replica's identity in `replica` scope (default the host name): keep it stable across a
-   * restart of the same pod (`GANGLION_INSTANCE_ID`). A restarted replica with the same id
-   * fences its predecessor's open transaction at once; with another id that transaction blocks
-   * read_committed readers of its outputs, and the next owners of its partitions, until the
-   * transaction timeout.
-   */
-  instanceId?: string;
   /** Partitions processed concurrently by this replica (default 4). */
   concurrency?: number;
   /** Transaction timeout (ms, default 30 000): how long a crashed owner's transaction can block readers at most. */
   transactionTimeoutMs?: number;
   /** Group session timeout (ms, default 6 000): how soon a killed replica's partitions move. */
   sessionTimeoutMs?: number;
+  /** Called once per transaction, committed or failed (instrumentation; a throw is logged). */
   onTransaction?: (info: TransactionInfo) => void;
   /** Longest a fetch waits at the broker for new committed data (ms, default 100). */
   maxWaitMs?: number;
@@ -266,6 +294,8 @@ export class ExactlyOnceLoop {
   private admin: Admin | undefined;
   /** `replica` scope: the commits of every partition, on one producer. */
   private readonly replica: Committer | undefined;
+  /** `replica` scope: the shared producer's id, `<prefix>-<instanceId>`. */
+  private readonly sharedTransactionalId: string | undefined;
   /** `replica` scope: the shared producer, created on first use and again after a failure. */
   private sharedProducer: Promise<Producer> | undefined;
   /** `replica` scope: every transaction of the shared producer runs after the previous one. */
@@ -278,6 +308,12 @@ export class ExactlyOnceLoop {
   private batchesDone: (() => void) | undefined;
   private stable: StableOffsetReader | undefined;
   private readonly slots = new Map<string, Promise<Slot>>();
+  /**
+   * `replica` scope: the slots with pending output (`pending` set, not dead), what its
+   * committer's `due()` walks instead of every ready slot. Added to where output is first
+   * appended, removed where it is taken by a transaction or the slot is retired.
+   */
+  private readonly withPending = new Set<Slot>();
   /** Partitions whose transaction failed: the first uncommitted input known then, by key. */
   private readonly rewind = new Map<string, string>();
   /**
@@ -308,15 +344,23 @@ export class ExactlyOnceLoop {
   private nextPermitMs = 0;
 
   constructor(private readonly options: ExactlyOnceLoopOptions) {
-    if (options.transactionScope === 'replica')
+    if (options.transactionScope === 'replica') {
+      // The type requires it; this catches an empty id (or an untyped caller).
+      if (!options.instanceId) throw new Error("transactionScope 'replica' needs an instanceId");
+      this.sharedTransactionalId = `${this.transactionalIdPrefix}-${options.instanceId}`;
       this.replica = newCommitter(
-        () => [...this.ready.values()].filter((s) => s.pending && !s.dead),
+        () => {
+          const due: Slot[] = [];
+          for (const s of this.withPending) if (this.ready.get(s.key) === s) due.push(s);
+          return due;
+        },
         (fill) => this.sharedTransaction(fill),
         () => {
           if (!this.member) throw new Error('no consumer group metadata yet (not joined)');
           return this.member;
         },
       );
+    }
   }
 
   /** How many assignments this replica has received (a consumer crash or rebalance adds one). */
@@ -610,7 +654,7 @@ export class ExactlyOnceLoop {
     if (this.closed) throw new LoopStoppedError();
     if (!this.sharedProducer) {
       const opening = this.openTransactionalProducer(
-        `${this.transactionalIdPrefix}-${this.options.instanceId ?? hostname()}`,
+        this.sharedTransactionalId!,
         this.options.topics[0]!,
         0,
       );
@@ -650,6 +694,7 @@ export class ExactlyOnceLoop {
     if (slot.dead) return;
     slot.dead = true;
     slot.pending = undefined;
+    this.withPending.delete(slot);
     this.closeProcessor(slot.topic, slot.partition);
   }
 
@@ -672,8 +717,7 @@ export class ExactlyOnceLoop {
       this.options.onTransaction?.(info);
     } catch (error) {
       this.options.logger.error('onTransaction threw', {
-        topic: info.topic,
-        partition: info.partition,
+        partitions: info.parts.map((p) => `${p.topic}:${p.partition}`),
         error,
       });
     }
@@ -759,15 +803,19 @@ export class ExactlyOnceLoop {
     }
   }
 
-  private async processBatch({
-    batch,
-    resolveOffset,
-    heartbeat,
-    isRunning,
-    isStale,
-  }: EachBatchPayload): Promise<void> {
+  /**
+   * Whether a batch may still be processed, checked again after each wait: the consumer runs
+   * and the batch's fetch is not stale (a rebalance or seek since), no `stop()` began (its last
+   * commits are under way), and the batch's slot, once known, is not dead.
+   */
+  private live({ isRunning, isStale }: EachBatchPayload, slot?: Slot): boolean {
+    return isRunning() && !isStale() && !this.stopping && !slot?.dead;
+  }
+
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat } = payload;
     // Once stopping, no batch is processed, nor a partition opened for one (see onAssignment).
-    if (!isRunning() || isStale() || batch.messages.length === 0 || this.stopping) return;
+    if (batch.messages.length === 0 || !this.live(payload)) return;
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
     if (!this.owned.has(key)) return;
@@ -808,8 +856,7 @@ export class ExactlyOnceLoop {
     }
     if (slot.dead) return;
     messages = await this.admit(messages);
-    // Once stopping, no batch is processed: the last commits are under way (stop).
-    if (messages.length === 0 || !isRunning() || isStale() || slot.dead || this.stopping) return;
+    if (messages.length === 0 || !this.live(payload, slot)) return;
     if (this.options.processor.prepare) {
       try {
         await this.options.processor.prepare({ topic, partition, messages });
@@ -822,7 +869,7 @@ export class ExactlyOnceLoop {
         await sleep(1_000);
         return;
       }
-      if (!isRunning() || isStale() || slot.dead || this.stopping) return;
+      if (!this.live(payload, slot)) return;
     }
     const lastTaken = messages[messages.length - 1]!.offset;
     const t0 = Date.now();
@@ -831,11 +878,9 @@ export class ExactlyOnceLoop {
       out = this.options.processor.process({ topic, partition, messages });
     } catch (err) {
       this.report({
-        topic,
-        partition,
+        parts: [{ topic, partition, inputs: messages.length, outputs: 0 }],
         inputs: messages.length,
         outputs: 0,
-        partitions: 1,
         processMs: Date.now() - t0,
         commitMs: 0,
         ok: false,
@@ -846,21 +891,23 @@ export class ExactlyOnceLoop {
       return;
     }
     const processMs = Date.now() - t0;
+    const next = BigInt(lastTaken) + 1n;
     if (slot.pending) {
       for (const r of out) slot.pending.records.push(r);
-      slot.pending.next = BigInt(lastTaken) + 1n;
+      slot.pending.next = next;
       slot.pending.inputs += messages.length;
       slot.pending.processMs += processMs;
     } else {
       slot.pending = {
         records: out,
         first: messages[0]!.offset,
-        next: BigInt(lastTaken) + 1n,
+        next,
         inputs: messages.length,
         processMs,
       };
+      if (this.replica) this.withPending.add(slot);
     }
-    slot.position = BigInt(lastTaken) + 1n;
+    slot.position = next;
     resolveOffset(lastTaken);
     const { committer } = slot;
     if (!committer.running) void this.commit(committer);
@@ -933,45 +980,60 @@ export class ExactlyOnceLoop {
     const carried = slots.map((slot) => {
       const work = slot.pending!;
       slot.pending = undefined;
+      this.withPending.delete(slot);
       slot.inflight = work;
       return { slot, work };
     });
-    const offsets = new Map<string, { partition: number; offset: string }[]>();
-    for (const { slot, work } of carried) {
-      const partitions = offsets.get(slot.topic) ?? [];
-      partitions.push({ partition: slot.partition, offset: work.next.toString() });
-      offsets.set(slot.topic, partitions);
-    }
+    // One slot (always in `partition` scope): its records and offset as they are, no copies.
+    const only = carried.length === 1 ? carried[0]! : undefined;
+    const records = only ? only.work.records : carried.flatMap(({ work }) => work.records);
+    const topics = only
+      ? [
+          {
+            topic: only.slot.topic,
+            partitions: [{ partition: only.slot.partition, offset: only.work.next.toString() }],
+          },
+        ]
+      : offsetsByTopic(carried);
     let failure: { error: unknown } | undefined;
     try {
       const member = c.member();
       await c.transact((txn) =>
-        sendOutputAndOffsets(
-          txn,
-          carried.flatMap(({ work }) => work.records),
-          {
-            consumerGroupId: this.options.groupId,
-            topics: [...offsets].map(([topic, partitions]) => ({ topic, partitions })),
-            ...(member ? { consumerGroupMetadata: member } : {}),
-          },
-        ),
+        sendOutputAndOffsets(txn, records, {
+          consumerGroupId: this.options.groupId,
+          topics,
+          ...(member ? { consumerGroupMetadata: member } : {}),
+        }),
       );
     } catch (error) {
       failure = { error };
     }
     const commitMs = Date.now() - t1;
-    for (const { slot, work } of carried) {
-      this.report({
-        topic: slot.topic,
-        partition: slot.partition,
-        inputs: work.inputs,
-        outputs: work.records.length,
-        partitions: carried.length,
-        processMs: work.processMs,
+    if (this.options.onTransaction) {
+      const info: TransactionInfo = {
+        parts: [],
+        inputs: 0,
+        outputs: 0,
+        processMs: 0,
         commitMs,
         ok: !failure,
-        ...(failure ? { error: failure.error } : {}),
-      });
+      };
+      for (const { slot, work } of carried) {
+        const outputs = work.records.length;
+        info.parts.push({
+          topic: slot.topic,
+          partition: slot.partition,
+          inputs: work.inputs,
+          outputs,
+        });
+        info.inputs += work.inputs;
+        info.outputs += outputs;
+        info.processMs += work.processMs;
+      }
+      if (failure) info.error = failure.error;
+      this.report(info);
+    }
+    for (const { slot, work } of carried) {
       if (failure) this.fail(slot, work.first, failure.error);
       slot.inflight = undefined;
     }
@@ -1127,6 +1189,17 @@ function newSlot(
     dead: false,
     position: undefined,
   };
+}
+
+/** The offsets to commit for the slots a transaction carries, grouped by topic. */
+function offsetsByTopic(carried: { slot: Slot; work: Pending }[]): TransactionOffsets['topics'] {
+  const offsets = new Map<string, { partition: number; offset: string }[]>();
+  for (const { slot, work } of carried) {
+    const partitions = offsets.get(slot.topic) ?? [];
+    partitions.push({ partition: slot.partition, offset: work.next.toString() });
+    offsets.set(slot.topic, partitions);
+  }
+  return [...offsets].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 /** The transaction in flight ended (or the loop did): wake whoever waits for it. */

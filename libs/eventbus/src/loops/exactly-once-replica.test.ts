@@ -119,24 +119,31 @@ describe('ExactlyOnceLoop, replica transaction scope', { timeout: 180_000 }, () 
       infos.filter((i) => !i.ok).map((i) => String(i.error)),
       [],
     );
-    const shared = infos.filter((i) => i.partitions > 1);
-    assert.ok(
-      shared.length > 0,
-      `a transaction with several partitions: ${JSON.stringify(infos.map((i) => i.partitions))}`,
-    );
-    // Each transaction is reported once per partition it carried, one report after the other:
-    // `partitions` reports of distinct partitions with the same transaction time.
-    for (let at = 0; at < infos.length;) {
-      const { partitions, commitMs } = infos[at]!;
-      const reports = infos.slice(at, at + partitions);
-      assert.equal(reports.length, partitions, `reports of the transaction at ${at}`);
-      assert.ok(
-        reports.every((r) => r.partitions === partitions && r.commitMs === commitMs),
-        `one transaction's reports: ${JSON.stringify(reports)}`,
+    // One report per transaction, carrying each of its partitions once; every input is in
+    // exactly one committed transaction, and at least one transaction carried several partitions.
+    for (const i of infos) {
+      assert.equal(
+        new Set(i.parts.map((p) => p.partition)).size,
+        i.parts.length,
+        `distinct partitions in one transaction: ${JSON.stringify(i.parts)}`,
       );
-      assert.equal(new Set(reports.map((r) => r.partition)).size, partitions);
-      at += partitions;
+      assert.equal(
+        i.inputs,
+        i.parts.reduce((n, p) => n + p.inputs, 0),
+      );
+      assert.equal(
+        i.outputs,
+        i.parts.reduce((n, p) => n + p.outputs, 0),
+      );
     }
+    // The last report follows its commit: wait for it, then check none counted an input twice.
+    const inputs = (): number => infos.reduce((n, i) => n + i.inputs, 0);
+    await waitFor(() => inputs() >= 200, { timeoutMs: 30_000, what: '200 inputs reported' });
+    assert.equal(inputs(), 200, 'each input committed by exactly one transaction');
+    assert.ok(
+      infos.some((i) => i.parts.length > 1),
+      `a transaction with several partitions: ${JSON.stringify(infos.map((i) => i.parts.length))}`,
+    );
   });
 
   /**
@@ -188,11 +195,23 @@ describe('ExactlyOnceLoop, replica transaction scope', { timeout: 180_000 }, () 
     await send(1);
     await waitFor(() => processed === 20, { timeoutMs: 30_000, what: '20 inputs processed' });
     const before = infos.length;
+    const reportedBefore = infos.reduce((n, i) => n + i.inputs, 0);
+    // The second round's output is pending, not committed, when stop() begins.
+    assert.ok(reportedBefore < 20, `${reportedBefore} inputs committed before stop()`);
+    assert.ok(
+      [...(await committed(groupId, input)).values()].some((o) => o !== '10'),
+      'offsets still behind the end before stop()',
+    );
     await loop.stop();
     assert.ok(infos.length > before, 'stop() committed the pending output');
     assert.deepEqual(
       infos.filter((i) => !i.ok).map((i) => String(i.error)),
       [],
+    );
+    assert.equal(
+      infos.reduce((n, i) => n + i.inputs, 0),
+      20,
+      'each input committed by exactly one transaction',
     );
     assert.deepEqual(
       [...(await committed(groupId, input))].sort(([a], [b]) => a - b),
