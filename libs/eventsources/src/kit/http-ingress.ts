@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https';
+import { cappedDoubling } from '@ganglion/core';
 import { BusSaturatedError, BusUnavailableError, RecordTooLargeError } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { DEFAULT_MASKED_HEADERS, goHeader, MASKED_AUTH, maskHeaders } from './headers.js';
@@ -90,11 +91,6 @@ export interface BindRetry {
 
 /** 1 s, doubling to 30 s. */
 export const DEFAULT_BIND_RETRY: BindRetry = { initialMs: 1000, maxMs: 30_000 };
-
-/** The delay before bind retry number `attempt` (1-based): `initialMs · 2^(attempt−1)`, at most `maxMs`. */
-export function bindRetryDelay(retry: BindRetry, attempt: number): number {
-  return Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-}
 
 /**
  * Why a port is not bound, for the route's `RoutesServed` condition: `PortInUse` (EADDRINUSE:
@@ -293,7 +289,11 @@ export class HttpIngress {
     const entry: PendingBind = pending ?? { tls, failure, timer: undefined };
     entry.failure = failure;
     this.pending.set(port, entry);
-    const delayMs = bindRetryDelay(this.bindRetry, failure.attempts);
+    const delayMs = cappedDoubling(
+      this.bindRetry.initialMs,
+      this.bindRetry.maxMs,
+      failure.attempts,
+    );
     const fields = { port, error: failure.code, attempts: failure.attempts, retryInMs: delayMs };
     if (!previous || previous.code !== failure.code) {
       this.options.logger.warn(`cannot listen: ${failure.message}`, fields);
