@@ -541,6 +541,29 @@ export class HttpIngress {
 
 class PayloadTooLarge extends Error {}
 
+/**
+ * The `listen` error codes with a reason of their own: the reason, and what the code means for
+ * this port and host. Any other failure is `ListenFailed` with the error's message.
+ */
+const BIND_FAILURES: Readonly<
+  Record<string, readonly [BindFailure['reason'], (port: number, host: string) => string]>
+> = {
+  EADDRINUSE: [
+    'PortInUse',
+    (port) => `address already in use (EADDRINUSE), another process holds port ${port}`,
+  ],
+  EACCES: [
+    'PortNotPermitted',
+    (port) =>
+      `permission denied (EACCES)${port < 1024 ? `, port ${port} is below 1024 and needs CAP_NET_BIND_SERVICE` : ''}`,
+  ],
+  EADDRNOTAVAIL: [
+    'AddressNotAvailable',
+    (_port, host) =>
+      `address not available (EADDRNOTAVAIL), ${host} is not an address of this host`,
+  ],
+};
+
 /** {@link BindFailure} of a failed `listen` (attempt number `attempts`). */
 export function bindFailureOf(
   port: number,
@@ -551,41 +574,17 @@ export function bindFailureOf(
   const e = err as NodeJS.ErrnoException;
   const code = typeof e?.code === 'string' ? e.code : String(e?.message ?? err);
   const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const retry = 'the ingress retries the bind with backoff';
-  switch (code) {
-    case 'EADDRINUSE':
-      return {
-        port,
-        code,
-        attempts,
-        reason: 'PortInUse',
-        message: `cannot listen on ${at}: address already in use (EADDRINUSE), another process holds port ${port}; ${retry}`,
-      };
-    case 'EACCES':
-      return {
-        port,
-        code,
-        attempts,
-        reason: 'PortNotPermitted',
-        message: `cannot listen on ${at}: permission denied (EACCES)${port < 1024 ? `, port ${port} is below 1024 and needs CAP_NET_BIND_SERVICE` : ''}; ${retry}`,
-      };
-    case 'EADDRNOTAVAIL':
-      return {
-        port,
-        code,
-        attempts,
-        reason: 'AddressNotAvailable',
-        message: `cannot listen on ${at}: address not available (EADDRNOTAVAIL), ${host} is not an address of this host; ${retry}`,
-      };
-    default:
-      return {
-        port,
-        code,
-        attempts,
-        reason: 'ListenFailed',
-        message: `cannot listen on ${at}: ${e?.message ?? code}; ${retry}`,
-      };
-  }
+  // Own keys only: a code taken from a message may be any string (`constructor`).
+  const [reason, explain] = Object.hasOwn(BIND_FAILURES, code)
+    ? BIND_FAILURES[code]!
+    : (['ListenFailed', () => e?.message ?? code] as const);
+  return {
+    port,
+    code,
+    attempts,
+    reason,
+    message: `cannot listen on ${at}: ${explain(port, host)}; the ingress retries the bind with backoff`,
+  };
 }
 
 function tlsKey(tls: Route['tls']): string {

@@ -60,6 +60,20 @@ describe('bind failure reasons', () => {
       'ListenFailed',
       /127\.0\.0\.1:12000: boom; the ingress retries/,
     ],
+    [
+      'unprivileged port not permitted',
+      err('EACCES'),
+      12000,
+      'PortNotPermitted',
+      /permission denied \(EACCES\); the ingress retries/,
+    ],
+    [
+      'an error without a code whose message names an object property',
+      new Error('constructor'),
+      12000,
+      'ListenFailed',
+      /127\.0\.0\.1:12000: constructor; the ingress retries/,
+    ],
   ];
   for (const [name, error, port, reason, message] of cases)
     it(name, () => {
