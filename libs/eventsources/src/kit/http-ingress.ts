@@ -191,6 +191,19 @@ export class HttpIngress {
   }
 
   private async applyRoutes(routes: Route[]): Promise<void> {
+    this.indexRoutes(routes);
+    const wanted = this.wantedPorts();
+    for (const [id] of this.buckets)
+      if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
+    await this.updateServers(wanted);
+    this.updatePendingBinds(wanted);
+    // A port already waiting for its retry keeps its backoff; a new one is tried at once.
+    for (const [port, tls] of wanted)
+      if (!this.servers.has(port) && !this.pending.has(port)) await this.bind(port, tls);
+  }
+
+  /** Makes `routes` the served routes; of two on one port and endpoint the first is kept. */
+  private indexRoutes(routes: Route[]): void {
     this.routes.clear();
     for (const r of routes) {
       const k = HttpIngress.key(r.port, r.endpoint);
@@ -206,6 +219,10 @@ export class HttpIngress {
       }
       this.routes.set(k, r);
     }
+  }
+
+  /** The ports the routes want, each with its first route's TLS setting. */
+  private wantedPorts(): Map<number, Route['tls']> {
     const wanted = new Map<number, Route['tls']>();
     for (const r of this.routes.values()) {
       if (!wanted.has(r.port)) wanted.set(r.port, r.tls);
@@ -215,8 +232,14 @@ export class HttpIngress {
           { port: r.port, route: r.id },
         );
     }
-    for (const [id] of this.buckets)
-      if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
+    return wanted;
+  }
+
+  /**
+   * Gives a served TLS port that is still wanted its rotated certificate, and closes a port no
+   * route wants any more or whose TLS setting changed (it is bound again with the new one).
+   */
+  private async updateServers(wanted: Map<number, Route['tls']>): Promise<void> {
     for (const [port, server] of [...this.servers]) {
       const tls = wanted.get(port);
       const before = this.serverTls.get(port);
@@ -244,6 +267,10 @@ export class HttpIngress {
         this.options.logger.info('closed port', { port });
       }
     }
+  }
+
+  /** Stops retrying the bind of a port no route wants; a wanted one retries with its current TLS. */
+  private updatePendingBinds(wanted: Map<number, Route['tls']>): void {
     for (const [port, p] of [...this.pending])
       if (!wanted.has(port)) {
         clearTimeout(p.timer);
@@ -251,9 +278,6 @@ export class HttpIngress {
         this.options.logger.info('no longer retrying the bind: no route wants the port', { port });
         this.options.onBindChange?.();
       } else p.tls = wanted.get(port);
-    // A port already waiting for its retry keeps its backoff; a new one is tried at once.
-    for (const [port, tls] of wanted)
-      if (!this.servers.has(port) && !this.pending.has(port)) await this.bind(port, tls);
   }
 
   /**
