@@ -1,3 +1,4 @@
+import { cappedDoubling } from '@ganglion/core';
 import { resourcePath, type ResourceRef } from './informer.js';
 import { isKubeError, type KubeRest } from './rest.js';
 
@@ -165,7 +166,7 @@ export class ObjectInformer {
   private fail(gen: number, err: unknown): void {
     if (this.stopped || gen !== this.generation) return;
     this.options.onError?.(err);
-    const delay = Math.min(30_000, 1000 * 2 ** this.failures++);
+    const delay = cappedDoubling(1000, 30_000, ++this.failures);
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;

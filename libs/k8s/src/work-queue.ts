@@ -1,3 +1,5 @@
+import { cappedDoubling } from '@ganglion/core';
+
 /**
  * A de-duplicating, rate-limited work queue of keys, as client-go's `workqueue`: a key added
  * several times before it is processed is processed once; a key is never processed by two
@@ -106,7 +108,7 @@ export class WorkQueue {
     } catch (err) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
-      const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1));
+      const delay = cappedDoubling(this.baseDelayMs, this.maxDelayMs, n);
       this.options.onError?.(key, err, delay);
       this.addAfter(key, delay);
     } finally {

@@ -10,6 +10,7 @@ import {
   encodeCloudEvent,
   ensureTopics,
   TopicReader,
+  type Admin,
   type Kafka,
 } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
@@ -36,6 +37,41 @@ class Resources {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+/** The EventBus `ns/default` on the cluster `brokers`, its events on `topic`. */
+const defaultBus = (brokers: string, topic: string): EventBus =>
+  ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'EventBus',
+    metadata: { name: 'default', namespace: 'ns' },
+    spec: { kafka: { url: brokers, topic } },
+  }) as EventBus;
+
+/** Writes one CloudEvent (type `webhook`, key `<source>.<subject>`) to an event topic. */
+async function sendEvent(
+  kafka: Kafka,
+  topic: string,
+  id: string,
+  source: string,
+  subject: string,
+  data: unknown,
+): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  const rec = encodeCloudEvent(
+    new CloudEvent<unknown>({
+      id,
+      source,
+      subject,
+      type: 'webhook',
+      datacontenttype: 'application/json',
+      data,
+    }),
+    `${source}.${subject}`,
+  );
+  await producer.send({ topic, messages: [rec] });
+  await producer.disconnect();
 }
 
 /**
@@ -76,28 +112,8 @@ for (const transactionScope of ['partition', 'replica'] as const)
         await r.start();
         return r;
       };
-      const send = async (
-        id: string,
-        source: string,
-        subject: string,
-        data: unknown,
-      ): Promise<void> => {
-        const producer = kafka.producer();
-        await producer.connect();
-        const rec = encodeCloudEvent(
-          new CloudEvent<unknown>({
-            id,
-            source,
-            subject,
-            type: 'webhook',
-            datacontenttype: 'application/json',
-            data,
-          }),
-          `${source}.${subject}`,
-        );
-        await producer.send({ topic: topics.events, messages: [rec] });
-        await producer.disconnect();
-      };
+      const send = (id: string, source: string, subject: string, data: unknown) =>
+        sendEvent(kafka, topics.events, id, source, subject, data);
       const joinOutcome = (eventId: string) =>
         outcomes.find((o) => o.kind === 'join' && o.eventId === eventId) as
           Extract<OutcomeRecord, { kind: 'join' }> | undefined;
@@ -124,12 +140,7 @@ for (const transactionScope of ['partition', 'replica'] as const)
         });
         await reader.start();
         stops.push(() => reader.stop());
-        resources.put({
-          apiVersion: 'argoproj.io/v1alpha1',
-          kind: 'EventBus',
-          metadata: { name: 'default', namespace: 'ns' },
-          spec: { kafka: { url: brokers, topic: topics.events } },
-        } as EventBus);
+        resources.put(defaultBus(brokers, topics.events));
       });
 
       after(async () => {
@@ -247,3 +258,114 @@ for (const transactionScope of ['partition', 'replica'] as const)
       });
     },
   );
+
+/**
+ * A bus whose loop cannot start (its event and joins topics do not exist yet; the broker does not
+ * create topics) fails the runner's start, leaves nothing running (its changelog mirror, which
+ * did start, is stopped: its reader leaves its group) and is started again by the next resource
+ * change once the topics exist.
+ */
+describe('SensorRunner, a bus that fails to start', { timeout: 180_000 }, () => {
+  const logger = createLogger('sensor-runner-test', { level: 'error' });
+  const prefix = uniquePrefix('sensorlib-failed-start');
+  const topics = busTopics(`${prefix}-bus`);
+  const resources = new Resources();
+  const actions: ActionRecord[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  let kafka: Kafka;
+  /** The runner's client: its own client id tells its mirror's group members apart. */
+  let runnerKafka: Kafka;
+  let admin: Admin;
+  const sensor = (name: string) =>
+    ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Sensor',
+      metadata: { name, namespace: 'ns' },
+      spec: {
+        dependencies: [{ name: 'd', eventSourceName: 'hooks', eventName: 'push' }],
+        triggers: [{ template: { name: 't', log: {} } }],
+      },
+    }) as unknown as Sensor;
+  /** Members of changelog readers' groups (a mirror's) with the runner's client id. */
+  const mirrorMembers = async (): Promise<number> => {
+    const groups = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((g) => g.startsWith('ganglion-changelog-'));
+    if (groups.length === 0) return 0;
+    const { groups: described } = await admin.describeGroups(groups);
+    return described.flatMap((g) => g.members).filter((m) => m.clientId === `${prefix}-runner`)
+      .length;
+  };
+
+  before(async () => {
+    const brokers = await kafkaBrokers();
+    kafka = createKafka({ brokers: brokers.split(','), clientId: 'sensor-runner-test', logger });
+    runnerKafka = createKafka({
+      brokers: brokers.split(','),
+      clientId: `${prefix}-runner`,
+      logger,
+    });
+    admin = kafka.admin();
+    await admin.connect();
+    stops.push(() => admin.disconnect());
+    // Only the join-state changelog: the mirror starts, the loop does not.
+    await ensureTopics(
+      admin,
+      busTopicConfigs(topics, { partitions: 1, replicationFactor: 1 }).filter(
+        (c) => c.topic === topics.joinState,
+      ),
+    );
+    resources.put(defaultBus(brokers, topics.events));
+    resources.put(sensor('first'));
+  });
+
+  after(async () => {
+    for (const s of stops.reverse()) await s();
+  });
+
+  it('stops what started, keeps the bus out, and starts it on the next change', async () => {
+    const runner = new SensorRunner({
+      clients: { clusterOf: () => 'test', client: () => runnerKafka },
+      store: resources,
+      logger,
+      settings: DEFAULT_SENSOR_SETTINGS,
+      instanceId: prefix,
+    });
+    stops.push(() => runner.stop());
+    await assert.rejects(runner.start());
+    assert.equal(runner.ready, false);
+    await waitFor(async () => (await mirrorMembers()) === 0, {
+      timeoutMs: 30_000,
+      what: "the failed bus's changelog mirror to leave its group",
+    });
+
+    await ensureTopics(admin, busTopicConfigs(topics, { partitions: 1, replicationFactor: 1 }));
+    const reader = new TopicReader({
+      kafka,
+      topics: [topics.actions],
+      logger,
+      onRecord: (_t, _p, m) => void actions.push(JSON.parse(m.value!.toString())),
+    });
+    await reader.start();
+    stops.push(() => reader.stop());
+    // A change: the runner reconciles again and starts the bus this time.
+    resources.put(sensor('second'));
+    await waitFor(() => runner.ready, {
+      timeoutMs: 60_000,
+      what: 'the bus to start on the change',
+    });
+    await waitFor(async () => (await mirrorMembers()) === 1, {
+      timeoutMs: 30_000,
+      what: "the bus's changelog mirror to join its group",
+    });
+    await sendEvent(kafka, topics.events, `${prefix}-e`, 'hooks', 'push', { n: 1 });
+    const fired = await waitFor(
+      () =>
+        ['first', 'second'].every((s) =>
+          actions.some((a) => a.sensor === s && a.events['d']?.context.id === `${prefix}-e`),
+        ),
+      { timeoutMs: 60_000, what: 'both sensors to fire on the event' },
+    );
+    assert.equal(fired, true);
+  });
+});

@@ -209,10 +209,23 @@ export class SensorRunner {
         transactionScope: settings.transactionScope,
         instanceId: this.options.instanceId,
       });
-      this.buses.set(topic, { topic, cluster, loop, mirror, processor });
-      await mirror.start();
-      await loop.start();
-      await loop.joined;
+      // In `buses` while it starts, so that a reconcile running meanwhile neither starts it twice
+      // nor misses it when it is no longer wanted.
+      const work: BusWork = { topic, cluster, loop, mirror, processor };
+      this.buses.set(topic, work);
+      try {
+        await mirror.start();
+        await loop.start();
+        await loop.joined;
+      } catch (err) {
+        // Nothing of a bus that failed to start is kept: what started is stopped, and the topic
+        // is left out of `buses`, so the next reconcile (the next resource change) starts it again.
+        if (this.buses.get(topic) === work) this.buses.delete(topic);
+        this.running = false;
+        await loop.stop().catch(() => undefined);
+        await mirror.stop().catch(() => undefined);
+        throw err;
+      }
       logger.info('consuming', {
         topics: [topics.events, topics.joins],
         group: groupId,

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '@ganglion/telemetry';
 import { holdPort, waitFor } from '@ganglion/testing';
 import { cond, routeHarness } from './route-harness.test-support.js';
 
@@ -12,8 +11,6 @@ import { cond, routeHarness } from './route-harness.test-support.js';
  * binds it by itself (no change to the EventSource), the condition turns True, and a POST is
  * served and its event reaches the bus.
  */
-const logger = createLogger('route-bind-test', { level: 'error' });
-
 test(
   'a port held by another process: RoutesServed=False PortInUse naming the port; released: bound by itself, True, served, on the bus',
   { timeout: 240_000 },
@@ -22,9 +19,6 @@ test(
     // test waits seconds, not half a minute, after it releases the port.
     const h = await routeHarness({
       name: 'route-bind',
-      logger,
-      secrets: 'none',
-      secretRefreshMs: 0,
       bindRetry: { initialMs: 200, maxMs: 1000 },
       collectBus: true,
     });
@@ -98,9 +92,6 @@ test(
   async () => {
     const h = await routeHarness({
       name: 'route-bind-two',
-      logger,
-      secrets: 'none',
-      secretRefreshMs: 0,
       bindRetry: { initialMs: 200, maxMs: 1000 },
     });
     const { port } = h;
@@ -151,9 +142,6 @@ test(
     const reserved = 7777;
     const h = await routeHarness({
       name: 'route-reserved',
-      logger,
-      secrets: 'none',
-      secretRefreshMs: 0,
       reservedPorts: new Map([[reserved, 'metrics (GANGLION_METRICS_PORT)']]),
     });
     try {

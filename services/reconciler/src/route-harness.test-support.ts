@@ -19,7 +19,7 @@ import {
 } from '@ganglion/eventbus';
 import { pushSources, PushIngressRunner } from '@ganglion/eventsources';
 import { createSecretResolver } from '@ganglion/k8s';
-import type { Logger } from '@ganglion/telemetry';
+import { createLogger, type Logger } from '@ganglion/telemetry';
 import { freePort, kafkaBrokers, kubeApiServer, uniquePrefix, waitFor } from '@ganglion/testing';
 import type { KubeApiServer } from '@ganglion/testing';
 
@@ -44,11 +44,18 @@ export const cond = (o: Obj | undefined, type: string): Cond | undefined =>
 interface RouteHarnessOptions {
   /** Names the namespace, the topics and the Kafka client id. */
   name: string;
-  logger: Logger;
-  /** Where the ingress reads Secrets: the API server (as the reconciler's user), or nowhere. */
-  secrets: 'kubernetes' | 'none';
-  /** How often the ingress rebuilds its routes with their Secrets (ms; 0: on changes only). */
-  secretRefreshMs: number;
+  /** Default: one named after `name` that logs errors only. */
+  logger?: Logger;
+  /**
+   * Where the ingress reads Secrets: the API server (as the reconciler's user), or nowhere
+   * (the default).
+   */
+  secrets?: 'kubernetes' | 'none';
+  /**
+   * How often the ingress rebuilds its routes with their Secrets (ms; 0, the default: on
+   * changes only).
+   */
+  secretRefreshMs?: number;
   /** How the ingress retries a port it cannot bind (default: the ingress's own). */
   bindRetry?: { initialMs: number; maxMs: number };
   /** The ingress's own ports (`PushIngressOptions.reservedPorts`). */
@@ -91,7 +98,7 @@ interface RouteHarness {
 
 /** Makes the reconciler (started) and the ingress (not started yet). */
 export async function routeHarness(options: RouteHarnessOptions): Promise<RouteHarness> {
-  const { logger } = options;
+  const logger = options.logger ?? createLogger(options.name, { level: 'error' });
   const kube = await kubeApiServer();
   const prefix = uniquePrefix(options.name);
   const ns = await kube.namespace(options.name);
@@ -174,7 +181,7 @@ export async function routeHarness(options: RouteHarnessOptions): Promise<RouteH
             : { secretsSource: 'local', secretsDir: undefined, kubeconfig: undefined },
           {},
         ),
-        secretRefreshMs: options.secretRefreshMs,
+        secretRefreshMs: options.secretRefreshMs ?? 0,
         ...(options.bindRetry ? { bindRetry: options.bindRetry } : {}),
         ...(options.reservedPorts ? { reservedPorts: options.reservedPorts } : {}),
         onRoutes: (routes) => reporter.report(routes),

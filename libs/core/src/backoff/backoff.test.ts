@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   backoffDelays,
   BackoffError,
+  cappedDoubling,
   DEFAULT_BACKOFF,
   nextDelay,
   parseBackoff,
@@ -55,4 +56,29 @@ describe('backoff', () => {
       nextDelay(DEFAULT_BACKOFF, 4, () => 0),
       undefined,
     ));
+});
+
+describe('capped doubling', () => {
+  const cases: [string, number, number, number[], number[]][] = [
+    [
+      '1 s doubling to 30 s',
+      1000,
+      30_000,
+      [1, 2, 3, 4, 5, 6, 7, 50],
+      [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000],
+    ],
+    ['a cap between two doublings is reached', 200, 5000, [1, 5, 6, 7], [200, 3200, 5000, 5000]],
+    ['a cap on a doubling', 5, 640, [7, 8, 9], [320, 640, 640]],
+    ['attempt 0 and below count as the first', 100, 5000, [0, -3], [100, 100]],
+    ['no overflow after very many attempts', 1, 60_000, [1_000_000], [60_000]],
+    ['zero initial stays zero', 0, 1000, [1, 2, 2000], [0, 0, 0]],
+    ['initial equal to the cap', 1000, 1000, [1, 2], [1000, 1000]],
+  ];
+  for (const [name, initialMs, maxMs, attempts, delays] of cases)
+    it(name, () =>
+      assert.deepEqual(
+        attempts.map((a) => cappedDoubling(initialMs, maxMs, a)),
+        delays,
+      ),
+    );
 });

@@ -108,3 +108,13 @@ export function backoffDelays(backoff: Backoff, random: () => number): number[] 
   for (let i = 0; i < backoff.steps - 1; i++) out.push(nextDelay(backoff, i, random)!);
   return out;
 }
+
+/**
+ * The delay before attempt number `attempt` (1-based) of a retry that starts at `initialMs` and
+ * doubles up to `maxMs`: `min(maxMs, initialMs · 2^(attempt−1))`. Ganglion's own reconnect,
+ * rebind and republish loops (Argo's {@link Backoff} has no cap). An attempt below 1 counts as
+ * the first; the exponent stops at 30, so a long run of attempts never overflows.
+ */
+export function cappedDoubling(initialMs: number, maxMs: number, attempt: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+}

@@ -1,1 +1,7 @@
-export { parseBackoff, nextDelay, NO_RETRY_BACKOFF, type Backoff } from './backoff.js';
+export {
+  parseBackoff,
+  nextDelay,
+  cappedDoubling,
+  NO_RETRY_BACKOFF,
+  type Backoff,
+} from './backoff.js';

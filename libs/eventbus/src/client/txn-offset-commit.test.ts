@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaBroker, uniquePrefix } from '@ganglion/testing';
-import { TRANSACTION_RETRY } from './client.js';
+import { transactionalProducer } from '../transactions/transactional-producer.test-support.js';
 
 /**
  * The kafkajs patch (patches/kafkajs@2.2.4.patch, eosManager) retries TxnOffsetCommit when the
@@ -41,13 +41,7 @@ describe(
         topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
         waitForLeaders: true,
       });
-      const producer = kafka.producer({
-        transactionalId: `${prefix}-txn`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        retry: { ...TRANSACTION_RETRY },
-      });
-      await producer.connect();
+      const producer = await transactionalProducer(kafka, `${prefix}-txn`);
       // Several groups: each is a partition of __consumer_offsets of its own, loaded on demand.
       const groups = Array.from({ length: 10 }, (_, i) => `${prefix}-group-${i}`);
       try {
@@ -99,13 +93,7 @@ describe(
         waitForLeaders: true,
       });
       await admin.disconnect();
-      const producer = kafka.producer({
-        transactionalId: `${prefix}-restart-txn`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        retry: { ...TRANSACTION_RETRY },
-      });
-      await producer.connect();
+      const producer = await transactionalProducer(kafka, `${prefix}-restart-txn`);
       const groupId = `${prefix}-restart-group`;
       const transact = async (offset: number): Promise<void> => {
         const txn = await producer.transaction();

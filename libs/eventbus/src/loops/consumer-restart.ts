@@ -1,4 +1,5 @@
 import type { Consumer } from 'kafkajs';
+import { cappedDoubling } from '@ganglion/core';
 import type { Logger } from '@ganglion/telemetry';
 
 export interface ConsumerRestartOptions {
@@ -26,16 +27,13 @@ export interface ConsumerRestartOptions {
  * after a broker restart.)
  */
 export function restartCrashedConsumer(crashed: Consumer, o: ConsumerRestartOptions): void {
-  const maxDelay = o.maxDelayMs ?? 10_000;
+  const delay = (attempt: number) =>
+    cappedDoubling(o.initialDelayMs ?? 1_000, o.maxDelayMs ?? 10_000, attempt);
   void (async () => {
     await crashed.disconnect().catch(() => undefined);
     let replaced = crashed;
-    for (
-      let delay = o.initialDelayMs ?? 1_000, attempt = 1;
-      ;
-      delay = Math.min(delay * 2, maxDelay), attempt++
-    ) {
-      await new Promise((r) => setTimeout(r, delay));
+    for (let attempt = 1; ; attempt++) {
+      await new Promise((r) => setTimeout(r, delay(attempt)));
       if (o.stopping() || o.current() !== replaced) return;
       try {
         await o.start();
@@ -51,7 +49,7 @@ export function restartCrashedConsumer(crashed: Consumer, o: ConsumerRestartOpti
         o.logger.warn(`could not start a new ${o.what}; trying again`, {
           ...o.fields,
           attempt,
-          retryInMs: Math.min(delay * 2, maxDelay),
+          retryInMs: delay(attempt + 1),
           error: err,
         });
       }

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import type { Admin, Consumer, ConsumerGroupMetadata, Kafka, Producer } from 'kafkajs';
 import { createLogger } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
-import { createKafka, TRANSACTION_RETRY } from '../client/client.js';
+import { createKafka } from '../client/client.js';
 import { TopicReader } from '../readers/topic-reader.js';
+import { transactionalProducer } from './transactional-producer.test-support.js';
 
 const logger = createLogger('test', { level: 'error' });
 
@@ -101,13 +102,7 @@ describe(
       await plain.disconnect();
       const first = await member();
       await waitFor(() => first.joins.length > 0, { timeoutMs: 30_000, what: 'the first join' });
-      const producer = kafka.producer({
-        transactionalId: `${prefix}-txn`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        retry: { ...TRANSACTION_RETRY },
-      });
-      await producer.connect();
+      const producer = await transactionalProducer(kafka, `${prefix}-txn`);
       cleanup.push(() => producer.disconnect());
 
       const generation1 = first.joins.at(-1)!;

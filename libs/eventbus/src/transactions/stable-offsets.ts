@@ -2,6 +2,7 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from
 import { connect, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cappedDoubling } from '@ganglion/core';
 import {
   tlsOptions,
   type BusSasl,
@@ -407,7 +408,8 @@ export class StableOffsetReader {
     deadlineMs = 30_000,
   ): Promise<Map<number, bigint | undefined>> {
     const until = Date.now() + deadlineMs;
-    for (let wait = 5; ; wait = Math.min(wait * 2, 500)) {
+    for (let attempt = 1; ; attempt++) {
+      const wait = cappedDoubling(5, 500, attempt);
       try {
         return await this.attempt(groupId, topic, partitions);
       } catch (err) {

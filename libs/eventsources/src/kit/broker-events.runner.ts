@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventBusTopic, type SecretKeySelector, type TLSConfig } from '@ganglion/api';
-import { nextDelay, parseBackoff, type Backoff } from '@ganglion/core';
+import { cappedDoubling, nextDelay, parseBackoff, type Backoff } from '@ganglion/core';
 import type { EventRecord } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import type {
@@ -323,7 +323,7 @@ class BrokerPipe<C extends CommonBrokerConfig> {
       event_name: this.ev.eventName,
     };
     const producer = this.host.producers.forBus(this.ev.bus);
-    for (let wait = REPUBLISH_MS.first; ; wait = Math.min(wait * 2, REPUBLISH_MS.max)) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await publishTraced(
           producer,
@@ -340,6 +340,7 @@ class BrokerPipe<C extends CommonBrokerConfig> {
           this.lastPublishWarning = Date.now();
           this.logger.warn('event not published; retrying', { id, error: err });
         }
+        const wait = cappedDoubling(REPUBLISH_MS.first, REPUBLISH_MS.max, attempt);
         await sleep(wait, undefined, { signal: this.wake.signal }).catch(() => undefined);
         if (this.stopped) throw err;
       }

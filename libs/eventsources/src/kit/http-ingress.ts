@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https';
+import { cappedDoubling } from '@ganglion/core';
 import { BusSaturatedError, BusUnavailableError, RecordTooLargeError } from '@ganglion/eventbus';
 import type { Logger } from '@ganglion/telemetry';
 import { DEFAULT_MASKED_HEADERS, goHeader, MASKED_AUTH, maskHeaders } from './headers.js';
@@ -90,11 +91,6 @@ export interface BindRetry {
 
 /** 1 s, doubling to 30 s. */
 export const DEFAULT_BIND_RETRY: BindRetry = { initialMs: 1000, maxMs: 30_000 };
-
-/** The delay before bind retry number `attempt` (1-based): `initialMs · 2^(attempt−1)`, at most `maxMs`. */
-export function bindRetryDelay(retry: BindRetry, attempt: number): number {
-  return Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-}
 
 /**
  * Why a port is not bound, for the route's `RoutesServed` condition: `PortInUse` (EADDRINUSE:
@@ -195,6 +191,19 @@ export class HttpIngress {
   }
 
   private async applyRoutes(routes: Route[]): Promise<void> {
+    this.indexRoutes(routes);
+    const wanted = this.wantedPorts();
+    for (const [id] of this.buckets)
+      if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
+    await this.updateServers(wanted);
+    this.updatePendingBinds(wanted);
+    // A port already waiting for its retry keeps its backoff; a new one is tried at once.
+    for (const [port, tls] of wanted)
+      if (!this.servers.has(port) && !this.pending.has(port)) await this.bind(port, tls);
+  }
+
+  /** Makes `routes` the served routes; of two on one port and endpoint the first is kept. */
+  private indexRoutes(routes: Route[]): void {
     this.routes.clear();
     for (const r of routes) {
       const k = HttpIngress.key(r.port, r.endpoint);
@@ -210,6 +219,10 @@ export class HttpIngress {
       }
       this.routes.set(k, r);
     }
+  }
+
+  /** The ports the routes want, each with its first route's TLS setting. */
+  private wantedPorts(): Map<number, Route['tls']> {
     const wanted = new Map<number, Route['tls']>();
     for (const r of this.routes.values()) {
       if (!wanted.has(r.port)) wanted.set(r.port, r.tls);
@@ -219,8 +232,14 @@ export class HttpIngress {
           { port: r.port, route: r.id },
         );
     }
-    for (const [id] of this.buckets)
-      if (![...this.routes.values()].some((r) => r.id === id)) this.buckets.delete(id);
+    return wanted;
+  }
+
+  /**
+   * Gives a served TLS port that is still wanted its rotated certificate, and closes a port no
+   * route wants any more or whose TLS setting changed (it is bound again with the new one).
+   */
+  private async updateServers(wanted: Map<number, Route['tls']>): Promise<void> {
     for (const [port, server] of [...this.servers]) {
       const tls = wanted.get(port);
       const before = this.serverTls.get(port);
@@ -248,6 +267,10 @@ export class HttpIngress {
         this.options.logger.info('closed port', { port });
       }
     }
+  }
+
+  /** Stops retrying the bind of a port no route wants; a wanted one retries with its current TLS. */
+  private updatePendingBinds(wanted: Map<number, Route['tls']>): void {
     for (const [port, p] of [...this.pending])
       if (!wanted.has(port)) {
         clearTimeout(p.timer);
@@ -255,9 +278,6 @@ export class HttpIngress {
         this.options.logger.info('no longer retrying the bind: no route wants the port', { port });
         this.options.onBindChange?.();
       } else p.tls = wanted.get(port);
-    // A port already waiting for its retry keeps its backoff; a new one is tried at once.
-    for (const [port, tls] of wanted)
-      if (!this.servers.has(port) && !this.pending.has(port)) await this.bind(port, tls);
   }
 
   /**
@@ -293,7 +313,11 @@ export class HttpIngress {
     const entry: PendingBind = pending ?? { tls, failure, timer: undefined };
     entry.failure = failure;
     this.pending.set(port, entry);
-    const delayMs = bindRetryDelay(this.bindRetry, failure.attempts);
+    const delayMs = cappedDoubling(
+      this.bindRetry.initialMs,
+      this.bindRetry.maxMs,
+      failure.attempts,
+    );
     const fields = { port, error: failure.code, attempts: failure.attempts, retryInMs: delayMs };
     if (!previous || previous.code !== failure.code) {
       this.options.logger.warn(`cannot listen: ${failure.message}`, fields);
@@ -541,6 +565,29 @@ export class HttpIngress {
 
 class PayloadTooLarge extends Error {}
 
+/**
+ * The `listen` error codes with a reason of their own: the reason, and what the code means for
+ * this port and host. Any other failure is `ListenFailed` with the error's message.
+ */
+const BIND_FAILURES: Readonly<
+  Record<string, readonly [BindFailure['reason'], (port: number, host: string) => string]>
+> = {
+  EADDRINUSE: [
+    'PortInUse',
+    (port) => `address already in use (EADDRINUSE), another process holds port ${port}`,
+  ],
+  EACCES: [
+    'PortNotPermitted',
+    (port) =>
+      `permission denied (EACCES)${port < 1024 ? `, port ${port} is below 1024 and needs CAP_NET_BIND_SERVICE` : ''}`,
+  ],
+  EADDRNOTAVAIL: [
+    'AddressNotAvailable',
+    (_port, host) =>
+      `address not available (EADDRNOTAVAIL), ${host} is not an address of this host`,
+  ],
+};
+
 /** {@link BindFailure} of a failed `listen` (attempt number `attempts`). */
 export function bindFailureOf(
   port: number,
@@ -551,41 +598,17 @@ export function bindFailureOf(
   const e = err as NodeJS.ErrnoException;
   const code = typeof e?.code === 'string' ? e.code : String(e?.message ?? err);
   const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const retry = 'the ingress retries the bind with backoff';
-  switch (code) {
-    case 'EADDRINUSE':
-      return {
-        port,
-        code,
-        attempts,
-        reason: 'PortInUse',
-        message: `cannot listen on ${at}: address already in use (EADDRINUSE), another process holds port ${port}; ${retry}`,
-      };
-    case 'EACCES':
-      return {
-        port,
-        code,
-        attempts,
-        reason: 'PortNotPermitted',
-        message: `cannot listen on ${at}: permission denied (EACCES)${port < 1024 ? `, port ${port} is below 1024 and needs CAP_NET_BIND_SERVICE` : ''}; ${retry}`,
-      };
-    case 'EADDRNOTAVAIL':
-      return {
-        port,
-        code,
-        attempts,
-        reason: 'AddressNotAvailable',
-        message: `cannot listen on ${at}: address not available (EADDRNOTAVAIL), ${host} is not an address of this host; ${retry}`,
-      };
-    default:
-      return {
-        port,
-        code,
-        attempts,
-        reason: 'ListenFailed',
-        message: `cannot listen on ${at}: ${e?.message ?? code}; ${retry}`,
-      };
-  }
+  // Own keys only: a code taken from a message may be any string (`constructor`).
+  const [reason, explain] = Object.hasOwn(BIND_FAILURES, code)
+    ? BIND_FAILURES[code]!
+    : (['ListenFailed', () => e?.message ?? code] as const);
+  return {
+    port,
+    code,
+    attempts,
+    reason,
+    message: `cannot listen on ${at}: ${explain(port, host)}; the ingress retries the bind with backoff`,
+  };
 }
 
 function tlsKey(tls: Route['tls']): string {

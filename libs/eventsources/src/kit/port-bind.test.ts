@@ -2,12 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2 } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
+import { cappedDoubling } from '@ganglion/core';
 import { createLogger, type Logger } from '@ganglion/telemetry';
 import { freePort, holdPort, waitFor } from '@ganglion/testing';
 import { TEST_CERT, TEST_KEY } from '../fixtures/tls.fixture.js';
 import {
   bindFailureOf,
-  bindRetryDelay,
   DEFAULT_BIND_RETRY,
   HttpIngress,
   type BindRetry,
@@ -22,7 +22,9 @@ import {
 describe('bind retry delays', () => {
   it('1 s doubling to 30 s', () =>
     assert.deepEqual(
-      [1, 2, 3, 4, 5, 6, 7, 50].map((n) => bindRetryDelay(DEFAULT_BIND_RETRY, n)),
+      [1, 2, 3, 4, 5, 6, 7, 50].map((n) =>
+        cappedDoubling(DEFAULT_BIND_RETRY.initialMs, DEFAULT_BIND_RETRY.maxMs, n),
+      ),
       [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000],
     ));
 });
@@ -57,6 +59,20 @@ describe('bind failure reasons', () => {
       12000,
       'ListenFailed',
       /127\.0\.0\.1:12000: boom; the ingress retries/,
+    ],
+    [
+      'unprivileged port not permitted',
+      err('EACCES'),
+      12000,
+      'PortNotPermitted',
+      /permission denied \(EACCES\); the ingress retries/,
+    ],
+    [
+      'an error without a code whose message names an object property',
+      new Error('constructor'),
+      12000,
+      'ListenFailed',
+      /127\.0\.0\.1:12000: constructor; the ingress retries/,
     ],
   ];
   for (const [name, error, port, reason, message] of cases)

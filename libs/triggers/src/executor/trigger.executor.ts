@@ -1,6 +1,7 @@
 import { TRIGGER_TYPES, type Trigger, type TriggerType } from '@ganglion/api';
 import {
   applyParameters,
+  cappedDoubling,
   createRateLimiter,
   initialRateLimitState,
   nextDelay,
@@ -444,7 +445,8 @@ export class TriggerExecutor<E extends ActionEnvelope = ActionEnvelope> {
 
   /** Retries a record until the bus acknowledges it (outages are transient) or the executor closes. */
   private async durably(what: string, log: Logger, send: () => Promise<void>): Promise<void> {
-    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+    for (let attempt = 1; ; attempt++) {
+      const delay = cappedDoubling(100, 5_000, attempt);
       try {
         return await send();
       } catch (err) {

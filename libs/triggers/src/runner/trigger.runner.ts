@@ -6,7 +6,12 @@ import {
   type EventBus,
   type Sensor,
 } from '@ganglion/api';
-import { decodeActionRecord, type ActionRecord, type DeadLetterRecord } from '@ganglion/core';
+import {
+  cappedDoubling,
+  decodeActionRecord,
+  type ActionRecord,
+  type DeadLetterRecord,
+} from '@ganglion/core';
 import {
   busTopics,
   headerMap,
@@ -335,7 +340,7 @@ export class TriggerRunner {
       attempts: 0,
       detail: reason,
     };
-    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.recordDeadLetter(dead, consumed);
         await this.recordOutcome(outcome, consumed);
@@ -343,7 +348,7 @@ export class TriggerRunner {
       } catch (err) {
         if (this.stopping.signal.aborted) throw err;
         this.options.logger.warn('recording a rejected action failed; retrying', { error: err });
-        await new Promise((r) => setTimeout(r, delay));
+        await new Promise((r) => setTimeout(r, cappedDoubling(100, 5_000, attempt)));
       }
     }
   }
