@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { createLogger } from '@ganglion/telemetry';
-import { waitFor } from '@ganglion/testing';
 import { compactHeap, HeapCompactor, shouldCompact, REGROWTH_MIB } from './heap-compaction.js';
 import { parseServiceConfig, ConfigError } from './config.js';
 
@@ -57,32 +56,42 @@ test('shouldCompact: only a quiet window after the resident size grew since the 
     );
 });
 
-test('HeapCompactor compacts after start-up, then when quiet again after memory grew', async () => {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('test', { write: (l) => lines.push(JSON.parse(l)) });
-  const compactor = new HeapCompactor({ afterStartSeconds: 0.05, checkMs: 100, logger });
-  try {
-    compactor.start();
-    const first = await waitFor(() => lines.find((l) => l['reason'] === 'after start-up'), {
-      what: 'the compaction after start-up',
+test(
+  'HeapCompactor compacts after start-up, then when quiet again after memory grew',
+  { timeout: 30_000 },
+  async () => {
+    // Resolved by the log line itself: the test's timeout is the deadline.
+    const waiting = new Map<string, (line: Record<string, unknown>) => void>();
+    const logged = (reason: string) =>
+      new Promise<Record<string, unknown>>((resolve) => waiting.set(reason, resolve));
+    const logger = createLogger('test', {
+      write: (l) => {
+        const line = JSON.parse(l) as Record<string, unknown>;
+        waiting.get(line['reason'] as string)?.(line);
+      },
     });
-    assert.equal(first['msg'], 'heap compacted');
-    assert.equal(typeof first['rssAfterMiB'], 'number');
-    // A burst: the heap grows by far more than REGROWTH_MIB, then the work is done.
-    const burst = oldGarbage(64);
-    await tick();
-    burst.items = undefined;
-    const second = await waitFor(() => lines.find((l) => l['reason'] === 'quiet after a burst'), {
-      what: 'the compaction once quiet after the burst',
-    });
-    assert.ok(
-      (second['rssBeforeMiB'] as number) - (first['rssAfterMiB'] as number) >= REGROWTH_MIB,
-      JSON.stringify({ first, second }),
-    );
-  } finally {
-    compactor.stop();
-  }
-});
+    const compactor = new HeapCompactor({ afterStartSeconds: 0.05, checkMs: 100, logger });
+    try {
+      const afterStart = logged('after start-up');
+      compactor.start();
+      const first = await afterStart;
+      assert.equal(first['msg'], 'heap compacted');
+      assert.equal(typeof first['rssAfterMiB'], 'number');
+      // A burst: the heap grows by far more than REGROWTH_MIB, then the work is done.
+      const afterBurst = logged('quiet after a burst');
+      const burst = oldGarbage(64);
+      await tick();
+      burst.items = undefined;
+      const second = await afterBurst;
+      assert.ok(
+        (second['rssBeforeMiB'] as number) - (first['rssAfterMiB'] as number) >= REGROWTH_MIB,
+        JSON.stringify({ first, second }),
+      );
+    } finally {
+      compactor.stop();
+    }
+  },
+);
 
 test('GANGLION_HEAP_COMPACTION_SECONDS: 30 by default, 0 turns it off, anything else is refused by name', () => {
   const base = { KAFKA_BROKERS: '127.0.0.1:9092' };

@@ -62,7 +62,7 @@ export function compactHeap(): Compaction {
 }
 
 /** Event-loop utilisation below which a check window counts as quiet. */
-export const QUIET_UTILIZATION = 0.05;
+const QUIET_UTILIZATION = 0.05;
 /** Growth of resident memory since the last compaction that makes a quiet window compact again. */
 export const REGROWTH_MIB = 16;
 

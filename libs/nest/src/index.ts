@@ -18,7 +18,7 @@ export { MetricsService } from './metrics.service.js';
 export { ResourceStoreService } from './resource-store.service.js';
 export { GanglionModule } from './ganglion.module.js';
 export { bootstrapService } from './bootstrap.js';
-export { compactHeap, HeapCompactor, type Compaction } from './heap-compaction.js';
+export { HeapCompactor } from './heap-compaction.js';
 export {
   bootstrapPushIngress,
   bootstrapOwnedIngress,
