@@ -26,14 +26,49 @@ import {
   createKafka,
   ensureTopics,
   TopicReader,
+  type Admin,
   type Kafka,
 } from '@ganglion/eventbus';
 import { LocalSecretResolver } from '@ganglion/k8s';
 import { createLogger, traceparentOf } from '@ganglion/telemetry';
 import { kafkaBrokers, uniquePrefix, waitFor, withBody } from '@ganglion/testing';
-import { TriggerRunner } from './trigger.runner.js';
+import { TriggerRunner, type TriggerSettings } from './trigger.runner.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+const SETTINGS: TriggerSettings = {
+  concurrencyPerTrigger: 4,
+  maxBuffered: 100,
+  maxBufferedPerTrigger: 10,
+  slackApiUrl: undefined,
+  lambdaEndpoint: undefined,
+  kubeconfig: undefined,
+  argoServerUrl: undefined,
+  argoServerToken: undefined,
+  argoServerInsecure: false,
+};
+
+/** The resources a runner reads, as the resources topic would hold them (list, get, change). */
+class Resources {
+  private readonly items: AnyResource[] = [];
+  private readonly listeners = new Set<(c: { type: 'upsert' | 'delete'; key: string }) => void>();
+  put(r: AnyResource): void {
+    this.items.push(r);
+    for (const l of this.listeners) l({ type: 'upsert', key: keyOf(r) });
+  }
+  list<T extends AnyResource>(kind: T['kind']): T[] {
+    return this.items.filter((r) => r.kind === kind) as T[];
+  }
+  get<T extends AnyResource>(kind: T['kind'], namespace: string, name: string): T | undefined {
+    return this.items.find(
+      (r) => r.kind === kind && r.metadata.namespace === namespace && r.metadata.name === name,
+    ) as T | undefined;
+  }
+  onChange(listener: (c: { type: 'upsert' | 'delete'; key: string }) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
 
 /**
  * The trigger stage in-process on a real broker, with two buses: each action's outcome and
@@ -205,17 +240,7 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
       logger,
       secrets: new LocalSecretResolver(undefined, {}),
       storeWaitMs: 3_000,
-      settings: {
-        concurrencyPerTrigger: 4,
-        maxBuffered: 100,
-        maxBufferedPerTrigger: 10,
-        slackApiUrl: undefined,
-        lambdaEndpoint: undefined,
-        kubeconfig: undefined,
-        argoServerUrl: undefined,
-        argoServerToken: undefined,
-        argoServerInsecure: false,
-      },
+      settings: SETTINGS,
     });
     await runner.start();
     assert.equal(runner.ready, true);
@@ -405,5 +430,177 @@ describe('TriggerRunner on a real Kafka broker', { timeout: 240_000 }, () => {
     assert.match(o.detail, new RegExp(`POST ${url}/fail\\b`), o.detail);
     for (const text of [o.detail, ...dead.errors])
       for (const secret of ['pa55w0rd', 'token=s3cr3t']) assert.ok(!text.includes(secret), text);
+  });
+});
+
+/**
+ * A cluster whose actions cannot be consumed when the runner starts (its actions topic is deleted
+ * after the attempt log read its metadata, before the consumer subscribes; the broker does not
+ * create topics) fails the runner's start, leaves nothing running (the attempt log's mirror,
+ * which did start, is stopped: its reader leaves its group) and is started again by the next
+ * resource change once the topic is back.
+ */
+describe('TriggerRunner, a cluster that fails to start', { timeout: 180_000 }, () => {
+  const logger = createLogger('trigger-runner-test', { level: 'error' });
+  const prefix = uniquePrefix('trigrun-failed-start');
+  const bus = busTopics(`${prefix}-bus`);
+  const configs = busTopicConfigs(bus, { partitions: 1, replicationFactor: 1 });
+  const resources = new Resources();
+  const outcomes = new Map<string, Extract<OutcomeRecord, { kind: 'action' }>>();
+  const stops: (() => Promise<void>)[] = [];
+  const trigger = { template: { name: 't', log: {} } } as Trigger;
+  const sensor = (name: string): Sensor =>
+    ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Sensor',
+      metadata: { name, namespace: 'ns', generation: 1 },
+      spec: {
+        dependencies: [{ name: 'd', eventSourceName: 'es', eventName: 'e' }],
+        triggers: [trigger],
+      },
+    }) as Sensor;
+  let kafka: Kafka;
+  let admin: Admin;
+  /** The runner's clients: their own client id tells its mirror's group members apart. */
+  let clients: BusClients;
+  /** Members of changelog readers' groups (an attempt log's mirror) with the runner's client id. */
+  const mirrorMembers = async (): Promise<number> => {
+    const groups = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((g) => g.startsWith('ganglion-changelog-'));
+    if (groups.length === 0) return 0;
+    const { groups: described } = await admin.describeGroups(groups);
+    return described.flatMap((g) => g.members).filter((m) => m.clientId === `${prefix}-runner`)
+      .length;
+  };
+  /** Produces an action of trigger `t` of Sensor `ns/<name>` as the sensor service would. */
+  const sendAction = async (name: string): Promise<string> => {
+    const events = {
+      d: {
+        context: {
+          id: `${prefix}-${name}`,
+          source: 'es',
+          subject: 'e',
+          type: 't',
+          specversion: '1.0',
+        },
+        data: {},
+      },
+    } as unknown as EventsByDependency;
+    const key = triggerKey('ns', name, 't');
+    const action: ActionRecord = {
+      v: 1,
+      actionId: actionId(key, events),
+      namespace: 'ns',
+      sensor: name,
+      trigger,
+      generation: 1,
+      events,
+      createdAt: new Date().toISOString(),
+    };
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: bus.actions, messages: [{ key, value: JSON.stringify(action) }] });
+    await producer.disconnect();
+    return action.actionId;
+  };
+
+  before(async () => {
+    const brokers = await kafkaBrokers();
+    kafka = createKafka({ brokers: brokers.split(','), clientId: 'trigger-runner-test', logger });
+    admin = kafka.admin();
+    await admin.connect();
+    stops.push(() => admin.disconnect());
+    await ensureTopics(admin, configs);
+    const reader = new TopicReader({
+      kafka,
+      topics: [bus.outcomes],
+      logger,
+      onRecord: (_t, _p, m) =>
+        void outcomes.set(m.key!.toString(), JSON.parse(m.value!.toString())),
+    });
+    await reader.start();
+    stops.push(() => reader.stop());
+    clients = new BusClients({
+      brokers: brokers.split(','),
+      clientId: `${prefix}-runner`,
+      logger,
+    });
+    stops.push(() => clients.close());
+    resources.put({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'EventBus',
+      metadata: { name: 'default', namespace: 'ns' },
+      spec: { kafka: { url: brokers, topic: bus.events } },
+    } as EventBus);
+    resources.put(sensor('first'));
+  });
+
+  after(async () => {
+    for (const s of stops.reverse()) await s();
+  });
+
+  it('stops what started, records nothing, and starts the cluster on the next change', async () => {
+    // An open transaction on the attempts partition holds the attempt log's mirror (it reads
+    // read_committed) short of the barrier it waits for, until the transaction is aborted.
+    const hold = kafka.producer({
+      transactionalId: `${prefix}-hold`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await hold.connect();
+    stops.push(() => hold.disconnect());
+    const txn = await hold.transaction();
+    await txn.send({ topic: bus.attempts, messages: [{ key: 'hold', value: 'hold' }] });
+    const runner = new TriggerRunner({
+      clients,
+      store: resources,
+      logger,
+      secrets: new LocalSecretResolver(undefined, {}),
+      storeWaitMs: 3_000,
+      settings: SETTINGS,
+    });
+    stops.push(() => runner.stop());
+    const started = runner.start();
+    started.catch(() => undefined);
+    // The mirror runs: the attempt log has read the actions topic's metadata and waits.
+    await waitFor(async () => (await mirrorMembers()) === 1, {
+      timeoutMs: 30_000,
+      what: "the attempt log's mirror to join its group",
+    });
+    await admin.deleteTopics({ topics: [bus.actions] });
+    await waitFor(async () => !(await admin.listTopics()).includes(bus.actions), {
+      timeoutMs: 30_000,
+      what: 'the actions topic to be deleted',
+    });
+    await txn.abort();
+    await assert.rejects(started, /topic|partition/i);
+    assert.equal(runner.ready, false);
+    await waitFor(async () => (await mirrorMembers()) === 0, {
+      timeoutMs: 30_000,
+      what: "the failed cluster's attempt log mirror to leave its group",
+    });
+
+    await ensureTopics(
+      admin,
+      configs.filter((c) => c.topic === bus.actions),
+    );
+    // A change: the runner reconciles again and starts the cluster this time.
+    resources.put(sensor('second'));
+    await waitFor(() => runner.ready, {
+      timeoutMs: 60_000,
+      what: 'the cluster to start on the change',
+    });
+    await waitFor(async () => (await mirrorMembers()) === 1, {
+      timeoutMs: 30_000,
+      what: "the cluster's attempt log mirror to join its group",
+    });
+    const ids = [await sendAction('first'), await sendAction('second')];
+    await waitFor(() => ids.every((id) => outcomes.has(id)), {
+      timeoutMs: 60_000,
+      what: 'the outcomes of both actions',
+    });
+    for (const id of ids)
+      assert.equal(outcomes.get(id)!.status, 'succeeded', outcomes.get(id)!.detail);
   });
 });

@@ -226,22 +226,39 @@ export class TriggerRunner {
         await this.attempts.drop(cluster);
         continue;
       }
-      // Retry progress first: a resumed action must see where its attempts stood.
-      await this.attempts.open(
-        cluster,
-        topics.map((t) => busTopics(t.slice(0, -ACTIONS_SUFFIX.length))),
-      );
-      const loop = new PipelinedLoop({
-        kafka: clients.client(cluster),
-        groupId: CONSUMER_GROUP,
-        topics,
-        logger,
-        admit: (message, topic, partition) => this.admit(message, topic, partition, cluster),
-      });
-      this.loops.set(cluster, loop);
-      this.topics.set(cluster, topics);
-      await loop.start();
-      await loop.joined;
+      let loop: PipelinedLoop | undefined;
+      try {
+        // Retry progress first: a resumed action must see where its attempts stood.
+        await this.attempts.open(
+          cluster,
+          topics.map((t) => busTopics(t.slice(0, -ACTIONS_SUFFIX.length))),
+        );
+        loop = new PipelinedLoop({
+          kafka: clients.client(cluster),
+          groupId: CONSUMER_GROUP,
+          topics,
+          logger,
+          admit: (message, topic, partition) => this.admit(message, topic, partition, cluster),
+        });
+        // In `loops` while it starts, so that a reconcile running meanwhile (or `stop`) stops it.
+        this.loops.set(cluster, loop);
+        this.topics.set(cluster, topics);
+        await loop.start();
+        await loop.joined;
+      } catch (err) {
+        // Nothing of a cluster that failed to start is kept (unless a reconcile running meanwhile
+        // started it again): what started, its loop and its attempt log's mirror, is stopped and
+        // its topics are not recorded, so the next reconcile (the next resource change) starts it.
+        const ours = this.loops.get(cluster) === loop;
+        if (ours) {
+          this.loops.delete(cluster);
+          this.topics.delete(cluster);
+        }
+        this.running = false;
+        await loop?.stop().catch(() => undefined);
+        if (ours) await this.attempts.drop(cluster).catch(() => undefined);
+        throw err;
+      }
       logger.info('consuming', { topics, cluster });
     }
     this.running = true;
