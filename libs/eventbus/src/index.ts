@@ -55,6 +55,7 @@ export { GroupOwnership } from './loops/group-ownership.js';
 export { TransactionalState } from './transactions/transactional-state.js';
 export { AtomicWriter } from './transactions/atomic-writer.js';
 export { PipelinedLoop } from './loops/pipelined-loop.js';
+export { SerialReconcile } from './loops/serial-reconcile.js';
 export { ExternalProducer, type ExternalKafkaSettings } from './producer/external-producer.js';
 export { ExternalConsumer, type ExternalMessage } from './loops/external-consumer.js';
 export { ConsumerLagMonitor, type LagSample } from './readers/lag-monitor.js';

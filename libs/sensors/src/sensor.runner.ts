@@ -11,6 +11,7 @@ import {
   busTopics,
   ChangelogMirror,
   ExactlyOnceLoop,
+  SerialReconcile,
   type BusClients,
   type TransactionScope,
 } from '@ganglion/eventbus';
@@ -89,11 +90,18 @@ export class SensorRunner {
   private byTopic = new Map<string, CompiledSensor[]>();
   /** The cluster of each event topic with sensors. */
   private clusters = new Map<string, string>();
-  private restarting: Promise<void> = Promise.resolve();
+  /** Reconciles one at a time; a failed one is tried again, backing off, until one succeeds. */
+  private readonly reconciles: SerialReconcile;
   private unsubscribe: (() => void) | undefined;
   private running = false;
 
-  constructor(private readonly options: SensorRunnerOptions) {}
+  constructor(private readonly options: SensorRunnerOptions) {
+    this.reconciles = new SerialReconcile({
+      run: () => this.reconcileBuses(),
+      logger: options.logger,
+      what: 'consumer restart',
+    });
+  }
 
   /** True once every wanted bus's loop joined its group (readiness). */
   get ready(): boolean {
@@ -101,15 +109,14 @@ export class SensorRunner {
   }
 
   async start(): Promise<void> {
-    const { store, logger } = this.options;
+    const { store } = this.options;
     this.unsubscribe = store.onChange(() => {
       this.refreshSensors();
-      this.restarting = this.restarting
-        .then(() => this.reconcileBuses())
-        .catch((err: unknown) => logger.error('consumer restart failed', { error: err }));
+      // Logged and retried by `reconciles`.
+      this.reconciles.request().catch(() => undefined);
     });
     this.refreshSensors();
-    await this.reconcileBuses();
+    await this.reconciles.request();
   }
 
   /** Recompiles changed sensors and indexes them by event topic. */
@@ -239,7 +246,7 @@ export class SensorRunner {
   async stop(): Promise<void> {
     this.running = false;
     this.unsubscribe?.();
-    await this.restarting;
+    await this.reconciles.stop();
     for (const work of this.buses.values()) {
       await work.loop.stop();
       await work.mirror.stop();

@@ -16,6 +16,7 @@ import {
   busTopics,
   headerMap,
   PipelinedLoop,
+  SerialReconcile,
   type BusClients,
   type BusProducers,
   type BusTopics,
@@ -128,7 +129,8 @@ export class TriggerRunner {
   /** One consumer per cluster, over the action topics of that cluster's buses. */
   private readonly loops = new Map<string, PipelinedLoop>();
   private readonly topics = new Map<string, string[]>();
-  private restarting: Promise<void> = Promise.resolve();
+  /** Reconciles one at a time; a failed one is tried again, backing off, until one succeeds. */
+  private readonly reconciles: SerialReconcile;
   private unsubscribe: (() => void) | undefined;
   private running = false;
   /** Sensors the store saw deleted (by resource key): their actions are rejected without waiting. */
@@ -142,6 +144,11 @@ export class TriggerRunner {
 
   constructor(private readonly options: TriggerRunnerOptions) {
     const { clients, logger, settings } = options;
+    this.reconciles = new SerialReconcile({
+      run: () => this.reconcileTopics(),
+      logger,
+      what: 'consumer restart',
+    });
     this.records = clients.producers({ onBatch: processMetrics().batchObserver('outcomes') });
     this.registry = createTriggerRegistry({
       logger,
@@ -190,13 +197,10 @@ export class TriggerRunner {
         if (change.type === 'delete') this.deletedSensors.add(change.key);
         else this.deletedSensors.delete(change.key);
       for (const wake of this.storeChanged) wake();
-      this.restarting = this.restarting
-        .then(() => this.reconcileTopics())
-        .catch((err: unknown) =>
-          this.options.logger.error('consumer restart failed', { error: err }),
-        );
+      // Logged and retried by `reconciles`.
+      this.reconciles.request().catch(() => undefined);
     });
-    await this.reconcileTopics();
+    await this.reconciles.request();
   }
 
   private async reconcileTopics(): Promise<void> {
@@ -456,7 +460,7 @@ export class TriggerRunner {
     this.running = false;
     this.stopping.abort();
     this.unsubscribe?.();
-    await this.restarting;
+    await this.reconciles.stop();
     // Close the executor first: it wakes an admission waiting for room, so the loop can stop.
     await this.executor.close();
     for (const loop of this.loops.values()) await loop.stop();
