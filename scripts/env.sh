@@ -53,7 +53,9 @@ fi
 # --- build (tsc project references; incremental) -----------------------------
 # tsconfig.json references every package twice: <pkg>/tsconfig.json (product code → <pkg>/dist)
 # and <pkg>/tsconfig.test.json (tests, test support, fixtures, benchmarks → <pkg>/dist-test).
+# Then the services' bundles (dist/bundle/, scripts/bundle.mjs; skipped when up to date).
 if [ -z "${GANGLION_SKIP_BUILD:-}" ]; then
   say "building (tsc -b)"
   tsc -b tsconfig.json || die "TypeScript build failed"
+  node scripts/bundle.mjs || die "bundling the services failed (scripts/bundle.mjs)"
 fi

@@ -9,6 +9,6 @@ if [ -z "$service" ] || [ "$service" = "--help" ] || [ "$service" = "-h" ]; then
   echo "usage: ganglion-service SERVICE (one of: $services)" >&2
   [ -n "$service" ] && exit 0 || exit 2
 fi
-main="/app/services/$service/dist/main.js"
+main="/app/dist/bundle/$service.js"
 [ -f "$main" ] || { echo "ganglion: unknown service '$service' (have: $services)" >&2; exit 2; }
 exec node --import /app/libs/telemetry/dist/register.js "$main"

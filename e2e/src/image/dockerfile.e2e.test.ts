@@ -83,13 +83,13 @@ describe('deploy/docker/Dockerfile builds with buildah', { timeout: 60 * 60_000 
         'sh',
         ref,
         '-c',
-        'cd /app && find services libs -type f | LC_ALL=C sort && ls node_modules/.pnpm | LC_ALL=C sort',
+        'cd /app && find dist services libs -type f | LC_ALL=C sort && ls node_modules/.pnpm | LC_ALL=C sort',
       ]);
       assert.equal(r.code, 0, r.stderr);
       return r.stdout;
     };
     const [fromDockerfile, fromScript] = await Promise.all([list(tag), list(image)]);
-    assert.ok(fromDockerfile.includes('services/sensor/dist/main.js'));
+    assert.ok(fromDockerfile.includes('dist/bundle/sensor.js'));
     assert.equal(fromDockerfile, fromScript);
   });
 

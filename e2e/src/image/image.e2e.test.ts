@@ -52,13 +52,13 @@ describe('the Ganglion image (npm run image)', { timeout: 45 * 60_000 }, () => {
       '-c',
       'cd /app && ls services | tr "\\n" " "; echo; ' +
         'find . -name "*.ts" -not -path "./node_modules/*" | head -3; ' +
-        'ls -d node_modules/.pnpm/typescript@* node_modules/.pnpm/eslint@* libs/testing e2e tools dist-test */*/dist-test 2>/dev/null; ' +
+        'ls -d node_modules/.pnpm/typescript@* node_modules/.pnpm/eslint@* node_modules/.pnpm/esbuild@* libs/testing e2e tools dist-test */*/dist-test services/*/dist 2>/dev/null; ' +
         'node -v',
     ]);
     assert.equal(r.code, 0, r.stderr);
     const [services, ...rest] = r.stdout.trim().split('\n');
     assert.deepEqual(services!.trim().split(' '), SERVICE_NAMES);
-    // Only the node version line: no .ts file, no dev package, no test folder.
+    // Only the node version line: no .ts file, no dev package, no test folder, no unbundled service.
     assert.equal(rest.length, 1, rest.join('\n'));
     assert.match(rest[0]!, /^v24\./);
   });

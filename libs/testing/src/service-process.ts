@@ -46,10 +46,20 @@ function chartNodeOptions(name: string): string[] {
 }
 
 /**
+ * The file that starts a service: its bundle (dist/bundle/<name>.js, scripts/bundle.mjs), as the
+ * image runs it; `GANGLION_BUNDLE=0` runs the TypeScript build's services/<name>/dist/main.js
+ * instead (the same code, one module file each: for a stack trace with source maps, or to compare).
+ */
+function serviceMain(name: ServiceName): string {
+  return process.env['GANGLION_BUNDLE'] === '0'
+    ? join(REPO_ROOT, 'services', name, 'dist', 'main.js')
+    : join(REPO_ROOT, 'dist', 'bundle', `${name}.js`);
+}
+
+/**
  * A Ganglion service running as its own OS process
- * (`node <chart's nodeOptions> --import <telemetry register> services/<name>/dist/main.js`), as in
- * production. Keeps
- * its output lines for assertions.
+ * (`node <chart's nodeOptions> --import <telemetry register> dist/bundle/<name>.js`), as in
+ * production. Keeps its output lines for assertions.
  */
 export class ServiceProcess {
   readonly lines: string[] = [];
@@ -85,7 +95,7 @@ export class ServiceProcess {
         ...(process.env['GANGLION_SERVICE_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
         '--import',
         TELEMETRY_REGISTER,
-        join(REPO_ROOT, 'services', this.name, 'dist', 'main.js'),
+        serviceMain(this.name),
       ],
       {
         env: {
