@@ -180,6 +180,9 @@ const result = await build({
   minify: true,
   keepNames: true,
   legalComments: 'none',
+  // read only with --enable-source-maps; through the dist files' own maps to the TypeScript
+  sourcemap: 'linked',
+  sourcesContent: false,
   chunkNames: '[name]-[hash]',
   logLevel: 'warning',
   // a `require` for the lazy loads above and for bundled CommonJS packages' own

@@ -20,7 +20,8 @@
  * wall-clock latencies do not. Prints a table and writes bench/results/lean.json.
  *
  * BENCH_IDLE_SECONDS (default 60): the window; BENCH_SETTLE_SECONDS (default 15): the pause
- * after readiness; GANGLION_SERVICE_NODE_ARGS: extra node flags of the services.
+ * after readiness; GANGLION_SERVICE_NODE_ARGS: extra node flags of the services; GANGLION_BUNDLE=0:
+ * the services from services/<name>/dist/main.js instead of their bundles (an A/B of bundling).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -219,6 +220,7 @@ const result: Record<string, unknown> = {
     windowSeconds: WINDOW_S,
     settleSeconds: SETTLE_S,
     serviceNodeArgs: process.env['GANGLION_SERVICE_NODE_ARGS'] ?? '',
+    bundled: process.env['GANGLION_BUNDLE'] !== '0',
   },
 };
 try {

@@ -1,18 +1,21 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /**
- * The service name: `OTEL_SERVICE_NAME`, else `ganglion-<package>` from the package.json next
- * to the entry script (services/sensor/dist/main.js → `ganglion-sensor`).
+ * The service name: `OTEL_SERVICE_NAME`, else from the entry script: a service's bundle names it
+ * (dist/bundle/sensor.js → `ganglion-sensor`), any other script the package.json next to it
+ * (services/sensor/dist/main.js → `ganglion-sensor`).
  */
 function serviceNameFor(
   entry: string | undefined,
   env: Record<string, string | undefined>,
 ): string {
   if (env['OTEL_SERVICE_NAME']) return env['OTEL_SERVICE_NAME'];
+  if (entry && basename(dirname(entry)) === 'bundle' && dirname(dirname(entry)).endsWith('dist'))
+    return `ganglion-${basename(entry, '.js')}`;
   let dir = entry ? dirname(entry) : process.cwd();
   for (let i = 0; i < 6; i++) {
     try {
