@@ -1,14 +1,14 @@
 // Bundles every service for running (after `tsc -b`): services/<name>/dist/main.js and what it
-// imports become dist/bundle/<name>.js plus chunks shared between services, minified, in one folder.
-// A service loads ~1 200 module files without it and ~20 with it: 6 MiB less memory per process
-// at rest (docs/benchmarks.md "Seventh pass"). The image and the tests' ServiceProcess run these.
+// imports become dist/bundle/<name>.js plus chunks shared between services, minified, in one
+// folder. A service loads ~20 files instead of ~1 200 modules: ~10 MiB less memory per process at
+// rest (docs/benchmarks.md "Seventh pass"). The image and the tests' ServiceProcess run these.
 //
 // What is bundled: our libraries and the packages every service loads (NestJS, rxjs, kafkajs,
 // undici, ...). What is not: the packages of one source or trigger type (cloud SDKs, broker
 // clients, @grpc/*, @kubernetes/client-node) and @ganglion/telemetry with its dependencies (the
-// telemetry preload loads them first; one copy must serve both). Those stay in node_modules and are imported by a path
-// relative to bundle/ (node_modules/.pnpm/<package>@<version>/...: the same lockfile gives the
-// same folders in the image), loaded when first used, as before.
+// telemetry preload loads them first; one copy must serve both). Those stay in node_modules and
+// are imported by a path relative to dist/bundle/ (../../node_modules/.pnpm/<package>@<version>/
+// ...: the same lockfile gives the same folders in the image), loaded when first used, as before.
 //
 // Module-relative files move with the bundle: `new URL('./x.js', import.meta.url)` (the Lua
 // worker) becomes an entry of its own, `new URL('../../proto/x.proto', import.meta.url)` a copy
@@ -158,7 +158,8 @@ const workspacePlugin = {
       });
       if (found.errors.length > 0) return { errors: found.errors };
       if (found.external) return undefined; // a Node built-in
-      return { path: `./${relative(outdir, found.path).split(sep).join('/')}`, external: true };
+      const path = relative(outdir, found.path).split(sep).join('/');
+      return { path: path.startsWith('../') ? path : `./${path}`, external: true };
     });
   },
 };
@@ -202,6 +203,7 @@ for (const [file, output] of Object.entries(result.metafile.outputs))
     if (
       imp.external &&
       !imp.path.startsWith('./') &&
+      !imp.path.startsWith('../') &&
       !isBuiltin(imp.path) &&
       !ABSENT.includes(packageOf(imp.path))
     )

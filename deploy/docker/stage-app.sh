@@ -56,7 +56,7 @@ printf 'packages:\n  - libs/*\n  - services/*\n' >"$out/app/pnpm-workspace.yaml"
 find "$out/app/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
   -o -name '*.map' -o -name '*.md' -o -name '*.markdown' -o -name '*.ts' -o -name 'tsconfig*.json' \) -delete
 # Every path the bundle imports from node_modules is there.
-missing="$(cd "$out/app/dist/bundle" && grep -oh '"\.\./\.\./node_modules/[^"]*"' ./*.js | tr -d '"' | sort -u |
+missing="$(cd "$out/app/dist/bundle" && { grep -oh '"\.\./\.\./[^"]*"' ./*.js || true; } | tr -d '"' | sort -u |
   while read -r path; do [ -e "$path" ] || echo "$path"; done)"
 [ -z "$missing" ] || { echo "ganglion: dist/bundle imports what the production install lacks:" >&2; echo "$missing" >&2; exit 1; }
 install -m 0755 deploy/docker/entrypoint.sh "$out/usr/local/bin/ganglion-service"
