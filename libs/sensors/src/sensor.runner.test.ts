@@ -14,7 +14,7 @@ import {
   type Kafka,
 } from '@ganglion/eventbus';
 import { createLogger } from '@ganglion/telemetry';
-import { kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
+import { changelogMirrorMembers, kafkaBrokers, uniquePrefix, waitFor } from '@ganglion/testing';
 import { DEFAULT_SENSOR_SETTINGS, SensorRunner } from './sensor.runner.js';
 
 /** The resources a runner reads, as the resources topic would hold them (list, get, change). */
@@ -287,15 +287,7 @@ describe('SensorRunner, a bus that fails to start', { timeout: 180_000 }, () => 
       },
     }) as unknown as Sensor;
   /** Members of changelog readers' groups (a mirror's) with the runner's client id. */
-  const mirrorMembers = async (): Promise<number> => {
-    const groups = (await admin.listGroups()).groups
-      .map((g) => g.groupId)
-      .filter((g) => g.startsWith('ganglion-changelog-'));
-    if (groups.length === 0) return 0;
-    const { groups: described } = await admin.describeGroups(groups);
-    return described.flatMap((g) => g.members).filter((m) => m.clientId === `${prefix}-runner`)
-      .length;
-  };
+  const mirrorMembers = (): Promise<number> => changelogMirrorMembers(admin, `${prefix}-runner`);
 
   before(async () => {
     const brokers = await kafkaBrokers();

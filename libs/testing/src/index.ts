@@ -3,7 +3,7 @@ export { jvmJitCpuSeconds, statCpuSeconds } from './jvm-jit.js';
 export { freePort, holdPort } from './ports.js';
 export { uniquePrefix } from './names.js';
 export { KafkaBroker, countRequests, MissingPrerequisiteError } from './kafka-broker.js';
-export { kafkaBrokers } from './shared-kafka.js';
+export { changelogMirrorMembers, kafkaBrokers } from './shared-kafka.js';
 export { ServiceProcess, SERVICES, REPO_ROOT, type ServiceName } from './service-process.js';
 export { ensureHelm } from './go-tools.js';
 export { KubeApiServer, kubeApiServer } from './kube-apiserver.js';

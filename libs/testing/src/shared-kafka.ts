@@ -21,3 +21,22 @@ export async function kafkaBrokers(): Promise<string> {
   });
   return (await own).brokers;
 }
+
+/** What {@link changelogMirrorMembers} asks of a Kafka admin client (kafkajs's `Admin` has it). */
+interface GroupAdmin {
+  listGroups(): Promise<{ groups: { groupId: string }[] }>;
+  describeGroups(groupIds: string[]): Promise<{ groups: { members: { clientId: string }[] }[] }>;
+}
+
+/**
+ * How many members with client id `clientId` the changelog mirrors' consumer groups
+ * (`ganglion-changelog-*`) have: 0 once a runner has stopped the mirror of a bus or cluster.
+ */
+export async function changelogMirrorMembers(admin: GroupAdmin, clientId: string): Promise<number> {
+  const groups = (await admin.listGroups()).groups
+    .map((g) => g.groupId)
+    .filter((g) => g.startsWith('ganglion-changelog-'));
+  if (groups.length === 0) return 0;
+  const { groups: described } = await admin.describeGroups(groups);
+  return described.flatMap((g) => g.members).filter((m) => m.clientId === clientId).length;
+}

@@ -31,7 +31,13 @@ import {
 } from '@ganglion/eventbus';
 import { LocalSecretResolver } from '@ganglion/k8s';
 import { createLogger, traceparentOf } from '@ganglion/telemetry';
-import { kafkaBrokers, uniquePrefix, waitFor, withBody } from '@ganglion/testing';
+import {
+  changelogMirrorMembers,
+  kafkaBrokers,
+  uniquePrefix,
+  waitFor,
+  withBody,
+} from '@ganglion/testing';
 import { TriggerRunner, type TriggerSettings } from './trigger.runner.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -464,15 +470,7 @@ describe('TriggerRunner, a cluster that fails to start', { timeout: 180_000 }, (
   /** The runner's clients: their own client id tells its mirror's group members apart. */
   let clients: BusClients;
   /** Members of changelog readers' groups (an attempt log's mirror) with the runner's client id. */
-  const mirrorMembers = async (): Promise<number> => {
-    const groups = (await admin.listGroups()).groups
-      .map((g) => g.groupId)
-      .filter((g) => g.startsWith('ganglion-changelog-'));
-    if (groups.length === 0) return 0;
-    const { groups: described } = await admin.describeGroups(groups);
-    return described.flatMap((g) => g.members).filter((m) => m.clientId === `${prefix}-runner`)
-      .length;
-  };
+  const mirrorMembers = (): Promise<number> => changelogMirrorMembers(admin, `${prefix}-runner`);
   /** Produces an action of trigger `t` of Sensor `ns/<name>` as the sensor service would. */
   const sendAction = async (name: string): Promise<string> => {
     const events = {
